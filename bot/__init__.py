@@ -1,0 +1,1 @@
+"""The WeCom edge: app factory, callback, crypto, API client, conversation state."""

@@ -1,0 +1,31 @@
+"""The Flask app factory."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from bot.crypto import CallbackCrypto
+from core.runtime import Runtime, set_runtime
+from jobs.queueing import enqueue_deliveries
+from workflow import outbox
+
+
+def create_app(rt: Runtime) -> Flask:
+    """Build the web app for a Runtime: the WeCom callback and a health check; outbox rows get enqueued on commit."""
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = rt.config.max_body * 8
+    app.extensions["liaowang"] = rt
+    cfg = rt.config.wecom
+    app.extensions["liaowang_crypto"] = CallbackCrypto(cfg.token, cfg.encoding_aes_key, cfg.corp_id)
+    set_runtime(rt)
+    outbox.set_notifier(lambda ids: enqueue_deliveries(rt.queue, ids))
+
+    from bot.callback import bp
+
+    app.register_blueprint(bp)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,67 @@
+"""Callback crypto: constant-time signature checks, then wechatpy's AES for the payload."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+
+from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
+from wechatpy.exceptions import WeChatException
+
+
+class BadSignature(Exception):
+    """The msg_signature does not match (forged or mis-configured): answer 403."""
+
+
+class BadPayload(Exception):
+    """The encrypted payload cannot be decrypted or belongs to another corp: answer 400/403."""
+
+
+def signature(token: str, timestamp: str, nonce: str, encrypt: str) -> str:
+    """Return WeCom's msg_signature: sha1 of the four values sorted and joined."""
+    return hashlib.sha1("".join(sorted([token, timestamp, nonce, encrypt])).encode()).hexdigest()
+
+
+class CallbackCrypto:
+    """Verify and decrypt what WeCom posts, and encrypt passive replies."""
+
+    def __init__(self, token: str, encoding_aes_key: str, corp_id: str) -> None:
+        self.token, self.corp_id = token, corp_id
+        self._wc = WeChatCrypto(token, encoding_aes_key, corp_id)
+
+    def _check(self, sig: str, timestamp: str, nonce: str, encrypt: str) -> None:
+        if not hmac.compare_digest(signature(self.token, timestamp, nonce, encrypt), sig or ""):
+            raise BadSignature("msg_signature mismatch")
+
+    def _decrypt(self, encrypt: str) -> str:
+        try:
+            plain = PrpCrypto(self._wc.key).decrypt(encrypt, self.corp_id)
+        except WeChatException as exc:
+            raise BadPayload(f"wrong corp id: {type(exc).__name__}") from None
+        except (ValueError, binascii.Error, UnicodeDecodeError, IndexError, TypeError) as exc:
+            raise BadPayload(f"undecryptable payload: {type(exc).__name__}") from None
+        return plain.decode("utf-8") if isinstance(plain, bytes) else str(plain)
+
+    def verify_url(self, sig: str, timestamp: str, nonce: str, echostr: str) -> str:
+        """Return the plaintext echostr of a URL-verification GET, or raise BadSignature/BadPayload."""
+        self._check(sig, timestamp, nonce, echostr)
+        return self._decrypt(echostr)
+
+    def decrypt(self, sig: str, timestamp: str, nonce: str, encrypt: str) -> str:
+        """Return the decrypted inner XML of a callback, or raise BadSignature/BadPayload."""
+        self._check(sig, timestamp, nonce, encrypt)
+        return self._decrypt(encrypt)
+
+    def encrypt_reply(self, xml: str, nonce: str, timestamp: str) -> str:
+        """Return the encrypted, signed XML envelope of a passive reply."""
+        return self._wc.encrypt_message(xml, nonce, timestamp)
+
+
+def valid_aes_key(key: str) -> bool:
+    """Return True if key is 43 characters that decode (with '=') to 32 bytes."""
+    try:
+        return len(key) == 43 and len(base64.b64decode(key + "=", validate=True)) == 32
+    except (binascii.Error, ValueError):
+        return False

@@ -1,0 +1,125 @@
+"""The WeCom API client: wechatpy's client pointed at [wecom] api_base, a Redis-shared token, bounded retry."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import redis
+import requests
+from wechatpy.enterprise import WeChatClient
+from wechatpy.exceptions import WeChatClientException
+from wechatpy.session.redisstorage import RedisStorage
+
+from core.config import WecomConfig
+
+TOKEN_ERRORS = (40014, 42001)
+
+
+class WecomError(Exception):
+    """A WeCom API call failed; errcode is None for HTTP/network failures."""
+
+    def __init__(self, errcode: int | None, errmsg: str) -> None:
+        super().__init__(f"{errcode}: {errmsg}")
+        self.errcode, self.errmsg = errcode, errmsg
+
+
+class _Client(WeChatClient):
+    """wechatpy's enterprise client with a configurable host, a timeout on every call and no auto_retry."""
+
+    def __init__(self, cfg: WecomConfig, storage: RedisStorage, redis_conn: redis.Redis) -> None:
+        super().__init__(cfg.corp_id, cfg.secret, session=storage, timeout=cfg.timeout, auto_retry=False)
+        self.API_BASE_URL = cfg.api_base + "/cgi-bin/"
+        self._redis = redis_conn
+
+    @property
+    def access_token_key(self) -> str:
+        return f"token:{self.corp_id}:{self.secret[:10]}"
+
+    @property
+    def access_token(self) -> str:
+        """Return the shared token, fetching it (once across processes) when none is cached."""
+        token = self.session.get(self.access_token_key)
+        return token or self.fetch_access_token()
+
+    def fetch_access_token(self) -> str:
+        """Fetch a token under a Redis lock so concurrent processes call gettoken once."""
+        with self._redis.lock(f"wecom:lock:{self.access_token_key}", timeout=15, blocking_timeout=15):
+            token = self.session.get(self.access_token_key)
+            if token and not getattr(self, "_force", False):
+                return token
+            self._force = False
+            res = requests.get(self.API_BASE_URL + "gettoken", params={"corpid": self.corp_id,
+                               "corpsecret": self.secret}, timeout=self.timeout)
+            if res.status_code >= 400:
+                raise WecomError(None, f"gettoken HTTP {res.status_code}")
+            data = res.json()
+            if data.get("errcode", 0) != 0:
+                raise WecomError(int(data["errcode"]), str(data.get("errmsg", "")))
+            ttl = max(60, int(data.get("expires_in", 7200)) - 300)
+            self.session.set(self.access_token_key, data["access_token"], ttl)
+            return str(data["access_token"])
+
+    def drop_token(self, stale: str) -> None:
+        """Forget the shared token if it is still the stale one, so the next call fetches a new one."""
+        if self.session.get(self.access_token_key) == stale:
+            self._force = True
+            self.session.delete(self.access_token_key)
+
+
+class WecomApi:
+    """Calls the WeCom API; refreshes the token once on 40014/42001 and raises WecomError otherwise."""
+
+    def __init__(self, cfg: WecomConfig, redis_conn: redis.Redis) -> None:
+        self.cfg = cfg
+        self.client = _Client(cfg, RedisStorage(redis_conn, prefix="wecom"), redis_conn)
+
+    def call(self, method: str, path: str, data: dict[str, Any] | None = None,
+             params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Call path (relative to /cgi-bin/) and return the JSON answer; at most one token refresh."""
+        for attempt in (1, 2):
+            token = self.client.access_token
+            try:
+                kwargs: dict[str, Any] = {"params": {**(params or {}), "access_token": token}}
+                if data is not None:
+                    kwargs["data"] = data
+                return dict(self.client._request(method, path, **kwargs))
+            except WeChatClientException as exc:
+                code = int(exc.errcode) if exc.errcode is not None else None
+                if code in TOKEN_ERRORS and attempt == 1:
+                    self.client.drop_token(token)
+                    continue
+                raise WecomError(code, str(exc.errmsg or exc)) from None
+            except requests.RequestException as exc:
+                raise WecomError(None, f"{type(exc).__name__}") from None
+        raise WecomError(42001, "token refused twice")
+
+    def send(self, body: dict[str, Any]) -> dict[str, Any]:
+        """message/send with agentid filled in."""
+        return self.call("post", "message/send", {**body, "agentid": self.cfg.agent_id})
+
+    def update_card(self, body: dict[str, Any]) -> dict[str, Any]:
+        """message/update_template_card with agentid filled in."""
+        return self.call("post", "message/update_template_card", {**body, "agentid": self.cfg.agent_id})
+
+    def create_menu(self, menu: dict[str, Any]) -> dict[str, Any]:
+        """menu/create for this app."""
+        return self.call("post", "menu/create", menu, params={"agentid": self.cfg.agent_id})
+
+    def userid_from_code(self, code: str) -> str:
+        """Exchange an OAuth2 code for the userid of the person who opened the page."""
+        data = self.call("get", "auth/getuserinfo", params={"code": code})
+        userid = data.get("userid") or data.get("UserId")
+        if not userid:
+            raise WecomError(data.get("errcode"), "no userid for this code (not a member)")
+        return str(userid)
+
+
+def backoff(attempt: int, base: float = 1.0, cap: float = 300.0) -> float:
+    """Return the delay in seconds before retry number attempt (exponential, capped)."""
+    return min(cap, base * (2 ** max(0, attempt - 1)))
+
+
+def monotonic_ms() -> float:
+    """Return a monotonic time in milliseconds (for latency figures)."""
+    return time.monotonic() * 1000

@@ -1,0 +1,55 @@
+"""The `liaowang` command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from core.config import ConfigError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser with every sub-command."""
+    from cli import commands, demo, sandbox_cmd
+
+    p = argparse.ArgumentParser(prog="liaowang", description="瞭望：企业微信舆情处置应用")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    db = sub.add_parser("db", help="数据库").add_subparsers(dest="sub", required=True)
+    db.add_parser("upgrade", help="升级数据库结构到最新").set_defaults(func=commands.db_upgrade)
+    org = sub.add_parser("org", help="组织名单").add_subparsers(dest="sub", required=True)
+    imp = org.add_parser("import", help="从 TOML 文件导入组织名单（可重复执行）")
+    imp.add_argument("file")
+    imp.set_defaults(func=commands.org_import)
+    web = sub.add_parser("web", help="启动网页服务（回调地址 /wecom/callback）")
+    web.add_argument("--host", default="127.0.0.1")
+    web.add_argument("--port", type=int, default=5000)
+    web.add_argument("--workers", type=int, default=2)
+    web.add_argument("--threads", type=int, default=8)
+    web.set_defaults(func=commands.web)
+    worker = sub.add_parser("worker", help="启动后台任务进程（含定时调度与补偿扫描）")
+    worker.add_argument("--burst", action="store_true", help="处理完队列后退出")
+    worker.set_defaults(func=commands.worker)
+    wecom = sub.add_parser("wecom", help="企业微信").add_subparsers(dest="sub", required=True)
+    wecom.add_parser("menu", help="创建应用菜单").set_defaults(func=commands.wecom_menu)
+    sub.add_parser("config", help="检查配置").set_defaults(func=commands.config_check)
+    d = sub.add_parser("demo", help="一键演示：内置 Redis、SQLite、企业微信模拟器、网页和后台任务")
+    d.add_argument("--port", type=int, default=5000)
+    d.add_argument("--sandbox-port", type=int, default=5050)
+    d.add_argument("--data-dir", default="var/demo")
+    d.set_defaults(func=demo.demo)
+    sandbox_cmd.add_parser(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; configuration problems print one line and exit 2."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        print(f"配置错误：{exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

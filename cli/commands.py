@@ -1,0 +1,93 @@
+"""The everyday sub-commands: db upgrade, org import, web, worker, wecom menu, config check."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from core import clock
+from core.config import load_config
+from core.runtime import Runtime, set_runtime
+
+MENU = {"button": [
+    {"type": "click", "name": "上报舆情", "key": "REPORT"},
+    {"type": "click", "name": "我的待办", "key": "TODO"},
+    {"type": "click", "name": "帮助", "key": "HELP"},
+]}
+
+
+def _rt() -> Runtime:
+    rt = Runtime(load_config())
+    set_runtime(rt)
+    return rt
+
+
+def db_upgrade(_args: argparse.Namespace) -> int:
+    """Apply every migration to [database] url."""
+    from migrations import upgrade
+
+    cfg = load_config()
+    upgrade(cfg.database_url)
+    print(f"数据库已是最新结构：{cfg.database_url.split('@')[-1]}")
+    return 0
+
+
+def org_import(args: argparse.Namespace) -> int:
+    """Import the organisation TOML file (idempotent; people no longer listed are deactivated)."""
+    from workflow.org import OrgFileError, import_org, load_org_file
+
+    rt = _rt()
+    try:
+        data = load_org_file(Path(args.file))
+    except OrgFileError as exc:
+        print(f"导入失败：{exc}", file=sys.stderr)
+        return 1
+    with rt.sessions() as s, s.begin():
+        counts = import_org(s, data, clock.now())
+    print(f"已导入 {counts['units']} 个单位、{counts['people']} 名人员；停用 {counts['deactivated']} 名不在名单中的人员。")
+    return 0
+
+
+def web(args: argparse.Namespace) -> int:
+    """Serve the app with gunicorn (gthread workers)."""
+    from bot.server import serve_gunicorn
+
+    cfg = load_config()
+    Runtime(cfg).redis_url  # noqa: B018 - fail fast (one line) if Redis is unreachable
+    print(f"瞭望网页服务：http://{args.host}:{args.port}/wecom/callback")
+    serve_gunicorn(cfg, args.host, args.port, args.workers, args.threads)
+    return 0
+
+
+def worker(args: argparse.Namespace) -> int:
+    """Run the RQ worker with its scheduler and the periodic sweep."""
+    from jobs.worker import run_worker
+
+    rt = _rt()
+    rt.redis.ping()
+    print("瞭望后台任务已启动（Ctrl-C 停止）")
+    run_worker(rt, burst=args.burst)
+    return 0
+
+
+def wecom_menu(_args: argparse.Namespace) -> int:
+    """Create the app menu (上报舆情 / 我的待办 / 帮助) through the WeCom API."""
+    from bot.wecom import WecomError
+
+    rt = _rt()
+    try:
+        rt.api.create_menu(MENU)
+    except WecomError as exc:
+        print(f"创建菜单失败：{exc}", file=sys.stderr)
+        return 1
+    print("应用菜单已创建：上报舆情 / 我的待办 / 帮助")
+    return 0
+
+
+def config_check(_args: argparse.Namespace) -> int:
+    """Validate the configuration and Redis reachability."""
+    cfg = load_config()
+    Runtime(cfg).redis_url  # noqa: B018
+    print(f"配置有效：corp_id={cfg.wecom.corp_id} agent_id={cfg.wecom.agent_id} api_base={cfg.wecom.api_base}")
+    return 0

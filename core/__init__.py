@@ -1,0 +1,1 @@
+"""Shared plumbing: configuration, the one clock, database engine and Redis connection."""

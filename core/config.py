@@ -1,0 +1,137 @@
+"""Load and validate the TOML configuration; every problem is one ConfigError line naming the key."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REAL_API_BASE = "https://qyapi.weixin.qq.com"
+REAL_OAUTH_BASE = "https://open.weixin.qq.com"
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased as one line that names the offending key."""
+
+
+@dataclass(frozen=True)
+class WecomConfig:
+    """[wecom]: the app's identity and where the WeCom API lives."""
+
+    corp_id: str
+    agent_id: int
+    secret: str
+    token: str
+    encoding_aes_key: str
+    api_base: str = REAL_API_BASE
+    oauth_base: str = REAL_OAUTH_BASE
+    timeout: float = 5.0
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration, with defaults for everything but [wecom]."""
+
+    wecom: WecomConfig
+    database_url: str
+    redis_url: str
+    data_dir: Path
+    org_file: Path | None = None
+    public_url: str = "http://127.0.0.1:5000"
+    max_body: int = 64 * 1024
+    code_prefix: str = "YQ"
+    conversation_timeout: int = 600
+    outbox: dict[str, Any] = field(default_factory=dict)
+    sweep_interval: float = 5.0
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+_SECRET_KEYS = ("corp_id", "agent_id", "secret", "token", "encoding_aes_key", "api_base", "oauth_base")
+
+
+def _env_override(section: str, key: str, value: Any) -> Any:
+    """Return LIAOWANG_<SECTION>_<KEY> from the environment if set, else value."""
+    env = os.environ.get(f"LIAOWANG_{section}_{key}".upper())
+    return env if env is not None else value
+
+
+def _need(section: dict[str, Any], name: str, key: str) -> Any:
+    value = _env_override(name, key, section.get(key))
+    if value is None or value == "":
+        raise ConfigError(f"配置缺少 [{name}] {key}（或环境变量 LIAOWANG_{name.upper()}_{key.upper()}）")
+    return value
+
+
+def _wecom(raw: dict[str, Any]) -> WecomConfig:
+    sec = raw.get("wecom")
+    if not isinstance(sec, dict):
+        raise ConfigError("配置缺少 [wecom] 一节（corp_id agent_id secret token encoding_aes_key）")
+    vals = {k: _need(sec, "wecom", k) for k in ("corp_id", "agent_id", "secret", "token", "encoding_aes_key")}
+    try:
+        vals["agent_id"] = int(vals["agent_id"])
+    except (TypeError, ValueError):
+        raise ConfigError(f"[wecom] agent_id 必须是整数，现在是 {vals['agent_id']!r}") from None
+    if len(str(vals["encoding_aes_key"])) != 43:
+        raise ConfigError(
+            f"[wecom] encoding_aes_key 必须是 43 个字符，现在是 {len(str(vals['encoding_aes_key']))} 个"
+        )
+    for k in ("api_base", "oauth_base"):
+        default = REAL_API_BASE if k == "api_base" else REAL_OAUTH_BASE
+        v = str(_env_override("wecom", k, sec.get(k, default))).rstrip("/")
+        if not v.startswith(("http://", "https://")):
+            raise ConfigError(f"[wecom] {k} 必须以 http:// 或 https:// 开头，现在是 {v!r}")
+        vals[k] = v
+    vals["timeout"] = float(sec.get("timeout", 5.0))
+    return WecomConfig(**{k: (str(v) if k in _SECRET_KEYS and k != "agent_id" else v) for k, v in vals.items()})
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read $LIAOWANG_CONFIG (default ./config.toml) and return a validated Config, or raise ConfigError."""
+    p = Path(path or os.environ.get("LIAOWANG_CONFIG") or "config.toml")
+    if not p.exists():
+        raise ConfigError(f"找不到配置文件 {p}（复制 config.example.toml 为 config.toml，或设置 LIAOWANG_CONFIG）")
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"配置文件 {p} 不是有效的 TOML：{exc}") from None
+    return config_from_dict(raw, base_dir=p.parent)
+
+
+def config_from_dict(raw: dict[str, Any], base_dir: Path | None = None) -> Config:
+    """Validate a parsed configuration mapping and return a Config, or raise ConfigError."""
+    base = base_dir or Path.cwd()
+    app = raw.get("app", {})
+    data_dir = Path(_env_override("app", "data_dir", app.get("data_dir", "var")))
+    data_dir = data_dir if data_dir.is_absolute() else (base / data_dir)
+    db = raw.get("database", {})
+    db_url = _env_override("database", "url", db.get("url")) or f"sqlite:///{data_dir / 'liaowang.db'}"
+    if "://" not in str(db_url):
+        raise ConfigError(f"[database] url 不是数据库地址：{db_url!r}（例如 sqlite:///var/liaowang.db）")
+    redis_url = str(_env_override("redis", "url", raw.get("redis", {}).get("url", "embedded")))
+    if redis_url != "embedded" and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"[redis] url 必须是 \"embedded\" 或 redis:// 地址，现在是 {redis_url!r}")
+    org_file = raw.get("org", {}).get("file")
+    web = raw.get("web", {})
+    try:
+        from core.durations import parse_duration
+
+        conv_timeout = int(parse_duration(app.get("conversation_timeout", "10m")).total_seconds())
+        sweep = parse_duration(raw.get("worker", {}).get("sweep_interval", "5s")).total_seconds()
+    except ValueError as exc:
+        raise ConfigError(f"[app] conversation_timeout 或 [worker] sweep_interval：{exc}") from None
+    return Config(
+        wecom=_wecom(raw),
+        database_url=str(db_url),
+        redis_url=redis_url,
+        data_dir=data_dir,
+        org_file=(base / org_file) if org_file else None,
+        public_url=str(_env_override("web", "public_url", web.get("public_url", "http://127.0.0.1:5000"))).rstrip("/"),
+        max_body=int(web.get("max_body", 64 * 1024)),
+        code_prefix=str(app.get("code_prefix", "YQ")),
+        conversation_timeout=conv_timeout,
+        outbox=dict(raw.get("outbox", {})),
+        sweep_interval=sweep,
+        raw=raw,
+    )

@@ -1,0 +1,42 @@
+"""签收: the card button (template_card_event) and the text command."""
+
+from __future__ import annotations
+
+from core.clock import show
+from handlers.context import Ctx
+from handlers.registry import card, command
+from workflow.acknowledge import acknowledge, update_cards
+from workflow.errors import Refusal
+
+
+def _label(name: str, ctx: Ctx, when=None) -> str:  # type: ignore[no-untyped-def]
+    return f"{name} 已签收 {show(when or ctx.now)}"
+
+
+@command("签收")
+def ack_command(ctx: Ctx) -> str:
+    """`签收 <编号>`."""
+    if not ctx.args:
+        return "请写上编号，例如：签收 YQ-20261126-003"
+    result = acknowledge(ctx.session, ctx.person, ctx.args.split()[0], ctx.now)
+    item, row = result.item, result.assignment
+    if result.already:
+        return f"{item.code} 已由{result.by_name}于 {show(row.acknowledged_at)} 签收，无需重复签收。"
+    update_cards(ctx.session, item, row, None, _label(ctx.person.name, ctx), ctx.config.wecom.agent_id, ctx.now)
+    return f"已签收 {item.code}《{item.title}》。请尽快核实情况并首报。"
+
+
+@card("ack")
+def ack_card(ctx: Ctx) -> str | None:
+    """The 签收 button: key `ack:<编号>:<单位key>`; only the card's intended unit leads may press it."""
+    parts = ctx.msg.event_key.split(":")
+    if len(parts) != 3:
+        raise Refusal("这张卡片已失效，请发送“我的待办”查看。")
+    _, code, unit_key = parts
+    result = acknowledge(ctx.session, ctx.person, code, ctx.now, unit_key=unit_key)
+    row = result.assignment
+    label = _label(result.by_name, ctx, row.acknowledged_at)
+    update_cards(ctx.session, result.item, row, ctx.msg.response_code, label, ctx.config.wecom.agent_id, ctx.now)
+    if result.already:
+        return f"{result.item.code} 已由{result.by_name}于 {show(row.acknowledged_at)} 签收。"
+    return f"已签收 {result.item.code}。请尽快核实情况并首报。"

@@ -1,0 +1,26 @@
+"""What every handler receives: the session, the person, the message, the time and the conversation store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from bot.conversation import Conversations
+from bot.incoming import Incoming
+from core.config import Config
+from models import Person
+
+
+@dataclass
+class Ctx:
+    """A handler's world for one incoming message; `args` is the text after the command word."""
+
+    session: Session
+    person: Person
+    msg: Incoming
+    now: datetime
+    conv: Conversations
+    config: Config
+    args: str = ""

@@ -1,0 +1,46 @@
+"""帮助, the fallback for anything unrecognised, and the words that only mean something mid-conversation."""
+
+from __future__ import annotations
+
+from handlers.context import Ctx
+from handlers.registry import click, command
+from models import Role
+
+BASE = ("瞭望 · 舆情处置助手\n"
+        "· 上报 <描述或链接>：一句话上报；只发“上报”按步骤填写（可附截图、链接）\n"
+        "· 我的待办：查看需要我办理的事项\n"
+        "· 查询 <编号>：查看条目进展\n"
+        "· 取消：放弃正在进行的上报")
+LEAD = "\n· 签收 <编号>：签收交办（也可点卡片上的“签收”按钮）"
+OFFICE = "\n· 交办 <编号> <单位> [一般|较大|重大]：定级并交办，多个单位用逗号分隔，第一个为主办"
+
+
+def help_text(ctx: Ctx) -> str:
+    """Return the help text for this person's roles."""
+    text = BASE
+    if ctx.person.has(Role.unit_lead):
+        text += LEAD
+    if ctx.person.has(Role.office):
+        text += OFFICE
+    return text
+
+
+@command("帮助", "help", "?", "？", "菜单")
+@click("HELP")
+def help_command(ctx: Ctx) -> str:
+    """Show the help text."""
+    return help_text(ctx)
+
+
+@command("取消", "提交")
+def nothing_in_progress(ctx: Ctx) -> str:
+    """取消/提交 with no conversation in progress."""
+    return "当前没有进行中的上报。发送“上报”开始，或发送“帮助”查看用法。"
+
+
+def fallback(ctx: Ctx) -> str:
+    """The reply to anything unrecognised."""
+    return "没看懂这条消息。发送“帮助”查看可用指令；要上报舆情，请发送“上报 描述”。"
+
+
+UNSUPPORTED = "暂不支持这种消息。请发送文字、链接或截图；书面材料请通过卡片上的上传页面提交。"

@@ -1,0 +1,75 @@
+"""Route commands, menu clicks and card clicks to handlers, with a declared permission per route."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from handlers.context import Ctx
+from models import Role
+
+Handler = Callable[[Ctx], str | None]
+
+
+@dataclass(frozen=True)
+class Route:
+    """A handler and the roles allowed to use it (empty = anyone in the organisation)."""
+
+    handler: Handler
+    roles: tuple[Role, ...] = ()
+    denied: str = "您没有权限使用这个功能。"
+
+
+COMMANDS: dict[str, Route] = {}
+CLICKS: dict[str, Route] = {}
+CARD_PREFIXES: dict[str, Route] = {}
+MESSAGE_TYPES: dict[str, Route] = {}
+
+
+def command(*words: str, roles: tuple[Role, ...] = (), denied: str = "您没有权限使用这个功能。"):  # type: ignore[no-untyped-def]
+    """Register a text command by its first word(s)."""
+    def deco(fn: Handler) -> Handler:
+        for w in words:
+            COMMANDS[w] = Route(fn, roles, denied)
+        return fn
+    return deco
+
+
+def click(*keys: str):  # type: ignore[no-untyped-def]
+    """Register a menu click EventKey."""
+    def deco(fn: Handler) -> Handler:
+        for k in keys:
+            CLICKS[k] = Route(fn)
+        return fn
+    return deco
+
+
+def card(prefix: str):  # type: ignore[no-untyped-def]
+    """Register a template-card button key prefix (the part before the first colon)."""
+    def deco(fn: Handler) -> Handler:
+        CARD_PREFIXES[prefix] = Route(fn)
+        return fn
+    return deco
+
+
+def message(msg_type: str):  # type: ignore[no-untyped-def]
+    """Register a handler for a non-text message type (link, image, …)."""
+    def deco(fn: Handler) -> Handler:
+        MESSAGE_TYPES[msg_type] = Route(fn)
+        return fn
+    return deco
+
+
+def split_command(text: str) -> tuple[str, str]:
+    """Return (command word, rest) for text; the word is matched against registered commands, longest first."""
+    t = text.strip()
+    for word in sorted(COMMANDS, key=len, reverse=True):
+        if t == word or t.startswith(word + " ") or t.startswith(word + "\n") or (
+                t.startswith(word) and not word.isascii()):
+            return word, t[len(word):].strip()
+    return "", t
+
+
+def allowed(route: Route, ctx: Ctx) -> bool:
+    """Return True if the person holds one of the route's roles (or it needs none)."""
+    return not route.roles or any(ctx.person.has(r) for r in route.roles)

@@ -1,0 +1,44 @@
+"""Decide which handler answers an incoming message or event (the registry's single entry point)."""
+
+from __future__ import annotations
+
+from handlers import acknowledge, dispatch, help, query, report  # noqa: F401 - registers routes
+from handlers.context import Ctx
+from handlers.registry import CARD_PREFIXES, CLICKS, COMMANDS, MESSAGE_TYPES, allowed, split_command
+
+CONVERSATION_WORDS = {"取消", "提交"}
+
+
+def _text(ctx: Ctx) -> str | None:
+    word, rest = split_command(ctx.msg.content)
+    state = ctx.conv.get(ctx.person.userid)
+    if state and (not word or word in CONVERSATION_WORDS):
+        return report.continue_report(ctx, state)
+    if not word:
+        return help.fallback(ctx)
+    route = COMMANDS[word]
+    if not allowed(route, ctx):
+        return route.denied
+    ctx.args = rest
+    return route.handler(ctx)
+
+
+def _event(ctx: Ctx) -> str | None:
+    msg = ctx.msg
+    if msg.event == "click":
+        route = CLICKS.get(msg.event_key)
+        return route.handler(ctx) if route else help.fallback(ctx)
+    if msg.event == "template_card_event":
+        route = CARD_PREFIXES.get(msg.event_key.split(":", 1)[0])
+        return route.handler(ctx) if route else "这张卡片已失效，请发送“我的待办”查看。"
+    return None
+
+
+def route(ctx: Ctx) -> str | None:
+    """Run the handler for ctx.msg and return the reply text (None = no reply)."""
+    if ctx.msg.msg_type == "text":
+        return _text(ctx)
+    if ctx.msg.msg_type == "event":
+        return _event(ctx)
+    r = MESSAGE_TYPES.get(ctx.msg.msg_type)
+    return r.handler(ctx) if r else help.UNSUPPORTED

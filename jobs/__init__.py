@@ -1,0 +1,1 @@
+"""Thin RQ jobs taking ids: deliver outbox rows, sweep for lost work."""

@@ -1,0 +1,82 @@
+"""Deliver one outbox row through WeCom: claim it, send it, mark it; retry with backoff on WeCom errors."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from bot.wecom import WecomError, backoff
+from core import clock
+from core.runtime import runtime
+from jobs.queueing import schedule_delivery
+from models import Card, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+RETRYABLE = {None, -1, 40014, 42001, 45009, 45033, 45011, 50001}
+
+
+def _claim(oid: int) -> OutboxMessage | None:
+    """Atomically move the row from pending to sending; return it, or None if someone else has it."""
+    rt, now = runtime(), clock.now()
+    with rt.sessions() as s, s.begin():
+        res = s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == oid, OutboxMessage.state == "pending")
+            .values(state="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
+        )
+        if res.rowcount != 1:
+            return None
+        return s.get(OutboxMessage, oid)
+
+
+def deliver(oid: int) -> str:
+    """Send outbox row oid at most once; return what happened ("sent", "retry", "failed", "skip")."""
+    row = _claim(oid)
+    if row is None:
+        return "skip"
+    rt = runtime()
+    try:
+        if row.kind == "update_card":
+            answer = rt.api.update_card(dict(row.payload))
+        else:
+            body = {**row.payload, "touser": row.touser, "enable_duplicate_check": 1,
+                    "duplicate_check_interval": int(rt.config.outbox.get("duplicate_check_interval", 1800))}
+            answer = rt.api.send(body)
+    except WecomError as exc:
+        return _failed(oid, row.attempts, exc)
+    _sent(oid, row, answer)
+    return "sent"
+
+
+def _sent(oid: int, row: OutboxMessage, answer: dict) -> None:  # type: ignore[type-arg]
+    rt, now = runtime(), clock.now()
+    with rt.sessions() as s, s.begin():
+        note = ";".join(f"{k}={answer[k]}" for k in ("invaliduser",) if answer.get(k)) or None
+        s.execute(update(OutboxMessage).where(OutboxMessage.id == oid).values(
+            state="sent", sent_at=now, msgid=str(answer.get("msgid") or ""), last_error=note))
+        if row.card_task_id and row.kind == "send" and answer.get("response_code"):
+            card = s.scalar(select(Card).where(Card.task_id == row.card_task_id))
+            if card is not None:
+                card.response_code = str(answer["response_code"])
+
+
+def _failed(oid: int, attempts: int, exc: WecomError) -> str:
+    rt, now = runtime(), clock.now()
+    limit = int(rt.config.outbox.get("max_attempts", 8))
+    retry = exc.errcode in RETRYABLE and attempts < limit
+    delay = backoff(attempts, float(rt.config.outbox.get("backoff_base", 1.0)),
+                    float(rt.config.outbox.get("backoff_max", 300.0)))
+    when = now + timedelta(seconds=delay)
+    with rt.sessions() as s, s.begin():
+        s.execute(update(OutboxMessage).where(OutboxMessage.id == oid).values(
+            state="pending" if retry else "failed", next_attempt_at=when, last_error=str(exc)[:500]))
+    log.warning("outbox %s attempt %s failed: %s (%s)", oid, attempts, exc, "retry" if retry else "gave up")
+    if retry:
+        try:
+            schedule_delivery(rt.queue, oid, when, attempts)
+        except Exception:  # noqa: BLE001 - the sweep will find the pending row
+            log.warning("could not schedule retry of outbox %s; the sweep will", oid)
+    return "retry" if retry else "failed"

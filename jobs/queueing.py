@@ -1,0 +1,25 @@
+"""Enqueue delivery jobs for outbox rows (used as the outbox notifier and by the sweep)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rq import Queue
+
+
+def enqueue_deliveries(queue: Queue, ids: list[int]) -> None:
+    """Enqueue one deliver job per outbox id, in one Redis pipeline."""
+    from jobs.deliver import deliver
+
+    with queue.connection.pipeline() as pipe:
+        for oid in ids:
+            queue.enqueue(deliver, oid, job_id=f"deliver-{oid}", pipeline=pipe, result_ttl=60,
+                          failure_ttl=86400)
+        pipe.execute()
+
+
+def schedule_delivery(queue: Queue, oid: int, at: datetime, attempt: int) -> None:
+    """Schedule a retry of outbox row oid at the given time."""
+    from jobs.deliver import deliver
+
+    queue.enqueue_at(at, deliver, oid, job_id=f"deliver-{oid}-retry-{attempt}", result_ttl=60)

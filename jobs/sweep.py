@@ -1,0 +1,35 @@
+"""The sweep: find outbox rows whose delivery job was lost (Redis flushed, worker died) and re-enqueue them."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from core import clock
+from core.runtime import runtime
+from jobs.queueing import enqueue_deliveries
+from models import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+
+def sweep(grace_seconds: float = 5.0, stale_seconds: float = 60.0, batch: int = 500) -> int:
+    """Re-enqueue pending rows overdue by grace_seconds and free rows stuck in sending; return how many."""
+    rt, now = runtime(), clock.now()
+    with rt.sessions() as s, s.begin():
+        s.execute(update(OutboxMessage)
+                  .where(OutboxMessage.state == "sending",
+                         OutboxMessage.claimed_at < now - timedelta(seconds=stale_seconds))
+                  .values(state="pending"))
+        ids = list(s.scalars(
+            select(OutboxMessage.id)
+            .where(OutboxMessage.state == "pending",
+                   OutboxMessage.next_attempt_at <= now - timedelta(seconds=grace_seconds))
+            .order_by(OutboxMessage.next_attempt_at).limit(batch)
+        ))
+    if ids:
+        enqueue_deliveries(rt.queue, ids)
+        log.info("sweep re-enqueued %d outbox rows", len(ids))
+    return len(ids)

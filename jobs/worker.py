@@ -1,0 +1,38 @@
+"""The worker process: an RQ SimpleWorker with the scheduler, plus a thread that sweeps periodically."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from rq import SimpleWorker
+
+from core.runtime import Runtime, set_runtime
+from jobs.queueing import enqueue_deliveries
+from jobs.sweep import sweep
+from workflow import outbox
+
+log = logging.getLogger(__name__)
+
+
+def _sweeper(stop: threading.Event, interval: float) -> None:
+    while not stop.wait(interval):
+        try:
+            sweep()
+        except Exception:  # noqa: BLE001 - keep sweeping; the next round retries
+            log.exception("sweep failed")
+
+
+def run_worker(rt: Runtime, burst: bool = False) -> None:
+    """Work the queue (jobs run in this process, no fork per job) until stopped or, with burst, until empty."""
+    set_runtime(rt)
+    outbox.set_notifier(lambda ids: enqueue_deliveries(rt.queue, ids))
+    stop = threading.Event()
+    if not burst:
+        sweep()
+        threading.Thread(target=_sweeper, args=(stop, rt.config.sweep_interval), daemon=True).start()
+    try:
+        SimpleWorker([rt.queue], connection=rt.redis).work(with_scheduler=not burst, burst=burst,
+                                                            logging_level="WARNING")
+    finally:
+        stop.set()

@@ -1,0 +1,78 @@
+"""Acknowledge an assignment (签收), by card button or by text; tell the office and the reporter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.clock import show
+from models import Card, Item, ItemState, ItemUnit, Person, Role
+from workflow import org, render
+from workflow.audit import record
+from workflow.errors import Refusal
+from workflow.outbox import emit
+from workflow.report import find_item
+
+
+@dataclass
+class AckResult:
+    """What happened: the item, the unit's assignment, and whether it was already acknowledged."""
+
+    item: Item
+    assignment: ItemUnit
+    already: bool
+    by_name: str
+
+
+def _assignment_for(session: Session, item: Item, actor: Person, unit_key: str | None) -> ItemUnit:
+    rows = list(session.scalars(select(ItemUnit).where(ItemUnit.item_id == item.id).order_by(ItemUnit.id)))
+    if not rows:
+        raise Refusal(f"{item.code} 还没有交办，暂时不能签收。")
+    if unit_key is not None:
+        rows = [r for r in rows if r.unit.key == unit_key]
+    mine = [r for r in rows if r.unit_id == actor.unit_id]
+    if not mine or not actor.has(Role.unit_lead):
+        raise Refusal(f"{item.code} 不是交办给您所在单位的，只有承办单位负责人可以签收。")
+    return mine[0]
+
+
+def acknowledge(session: Session, actor: Person, code: str, at: datetime, unit_key: str | None = None) -> AckResult:
+    """Record actor's unit's 签收 of item code; a repeat is reported as already done, changing nothing."""
+    item = find_item(session, code)
+    row = _assignment_for(session, item, actor, unit_key)
+    if row.acknowledged_at is not None:
+        who = session.get(Person, row.acknowledged_by)
+        return AckResult(item, row, True, who.name if who else "")
+    row.acknowledged_at, row.acknowledged_by = at, actor.id
+    before = after = item.state
+    if row.part == "lead" and item.state == ItemState.dispatched:
+        before, after = item.move_to(ItemState.acknowledged, at)
+    record(session, item, actor.userid, "acknowledge", at, before=before, after=after, unit=row.unit.key)
+    _tell(session, item, row, actor, at)
+    return AckResult(item, row, False, actor.name)
+
+
+def _tell(session: Session, item: Item, row: ItemUnit, actor: Person, at: datetime) -> None:
+    msg = f"【已签收】{item.code}《{item.title}》\n{row.unit.name} {actor.name} 于 {show(at)} 签收。"
+    office = org.userids(org.with_role(session, Role.office))
+    emit(session, office, render.text(msg), f"ack:{item.code}:{row.unit_id}:office", at, item)
+    emit(session, [item.reporter.userid], render.text(f"您上报的 {item.code} 已由{row.unit.name}签收，正在处置。"),
+         f"ack:{item.code}:{row.unit_id}:reporter", at, item)
+
+
+def update_cards(session: Session, item: Item, row: ItemUnit, response_code: str | None, label: str,
+                 agent_id: int | None, at: datetime) -> None:
+    """Queue an update of the unit's 签收 card for all its recipients, using a click's or the send's response code."""
+    cards = session.scalars(select(Card).where(Card.item_id == item.id, Card.unit_id == row.unit_id,
+                                               Card.purpose == "ack"))
+    for card in cards:
+        code = response_code or (card.response_code if card.state == "open" else None)
+        if card.state == "open":
+            card.state, card.decided_at = "done", at
+            card.decided_by = session.get(Person, row.acknowledged_by).userid if row.acknowledged_by else None
+        if code:
+            emit(session, [], render.card_done(code, card.recipients, agent_id, label),
+                 f"update:{card.task_id}:{code}", at, item, kind="update_card", task_id=card.task_id)

@@ -1,0 +1,108 @@
+"""Grade and dispatch an item (定级交办): the lead unit's leads get a 签收 card, the general office a copy."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from models import Card, Grade, Item, ItemState, ItemUnit, Person, Role, Unit
+from models.item import GRADE_WORDS
+from workflow import org, render
+from workflow.audit import record
+from workflow.errors import Refusal
+from workflow.outbox import emit
+from workflow.report import find_item
+
+
+@dataclass
+class DispatchOrder:
+    """A parsed 交办 command: item code, units (first one leads) and an optional grade."""
+
+    code: str
+    unit_words: list[str]
+    grade: Grade | None
+
+
+USAGE = "交办格式：交办 <编号> <单位名或简称> [一般|较大|重大]\n例如：交办 YQ-20261126-003 执法一队 较大"
+
+
+def parse_order(args: str) -> DispatchOrder:
+    """Parse "<编号> <单位>[,<协办单位>…] [等级]" or refuse with the usage line."""
+    words = [w for w in re.split(r"[\s,，、]+", args.strip()) if w]
+    if len(words) < 2:
+        raise Refusal(USAGE)
+    grade = GRADE_WORDS.get(words[-1])
+    if grade is not None:
+        words = words[:-1]
+    if len(words) < 2:
+        raise Refusal(USAGE)
+    return DispatchOrder(code=words[0], unit_words=words[1:], grade=grade)
+
+
+def authorise(actor: Person) -> None:
+    """Refuse unless actor is in the office (领导小组办公室)."""
+    if not actor.has(Role.office):
+        raise Refusal("只有领导小组办公室可以定级交办。")
+
+
+def dispatch(session: Session, actor: Person, order: DispatchOrder, at: datetime) -> Item:
+    """Grade the item, assign units, send 签收 cards and copies; refuse (changing nothing) if not allowed."""
+    authorise(actor)
+    item = find_item(session, order.code)
+    if item.state != ItemState.reported:
+        raise Refusal(f"{item.code} 已经交办过了（当前：{_state(item)}），不能重复交办。")
+    units = [_unit(session, w) for w in order.unit_words]
+    if len({u.id for u in units}) != len(units):
+        raise Refusal("同一个单位写了两次，请检查交办单位。")
+    leads = {u.id: org.unit_leads(session, u) for u in units}
+    if not leads[units[0].id]:
+        raise Refusal(f"{units[0].name} 还没有配置单位负责人，无法签收。请先在组织名单中补充。")
+    grade = order.grade or Grade(item.suggested_grade or Grade.general)
+    before_grade = item.grade
+    item.grade, item.dispatched_at = grade, at
+    before, after = item.move_to(ItemState.dispatched, at)
+    for i, unit in enumerate(units):
+        session.add(ItemUnit(item_id=item.id, unit_id=unit.id, part="lead" if i == 0 else "co", assigned_at=at))
+    session.flush()
+    record(session, item, actor.userid, "dispatch", at, before=before, after=after, grade=grade,
+           grade_before=before_grade, units=[u.key for u in units])
+    for unit in units:
+        _send_card(session, item, unit, leads[unit.id], actor, at)
+    _copy_general_office(session, item, units, actor, at)
+    return item
+
+
+def _state(item: Item) -> str:
+    from models import STATE_NAMES
+
+    return STATE_NAMES.get(ItemState(item.state), item.state)
+
+
+def _unit(session: Session, word: str) -> Unit:
+    unit = org.find_unit(session, word)
+    if unit is None:
+        raise Refusal(f"找不到单位“{word}”。请写单位全称或简称（key），发送“帮助”可查看说明。")
+    return unit
+
+
+def _send_card(session: Session, item: Item, unit: Unit, leads: list[Person], actor: Person, at: datetime) -> None:
+    if not leads:
+        return
+    task_id = f"ack-{item.id}-{unit.id}-{secrets.token_hex(4)}"
+    recipients = org.userids(leads)
+    session.add(Card(task_id=task_id, purpose="ack", item_id=item.id, unit_id=unit.id, recipients=recipients,
+                     state="open", created_at=at))
+    emit(session, recipients, render.ack_card(item, unit, task_id, actor.name), f"card:{task_id}", at, item,
+         task_id=task_id)
+
+
+def _copy_general_office(session: Session, item: Item, units: list[Unit], actor: Person, at: datetime) -> None:
+    cc = org.userids(org.with_role(session, Role.general_office))
+    names = "、".join(u.name for u in units)
+    msg = (f"【抄送】{item.code}《{item.title}》\n等级：{render.grade_name(item.grade)}\n"
+           f"承办：{names}\n交办人：{actor.name}")
+    emit(session, cc, render.text(msg), f"cc:{item.code}:dispatch", at, item)

@@ -1,0 +1,56 @@
+"""Write outbox rows in the caller's transaction and announce them once that transaction commits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from models import Item, OutboxMessage
+
+_notifier: Callable[[list[int]], None] | None = None
+
+
+def set_notifier(fn: Callable[[list[int]], None] | None) -> None:
+    """Install the function told the ids of outbox rows just committed (e.g. one that enqueues jobs)."""
+    global _notifier
+    _notifier = fn
+
+
+def emit(session: Session, to: Iterable[str], message: dict[str, Any], key: str, at: datetime,
+         item: Item | None = None, kind: str = "send", task_id: str | None = None) -> OutboxMessage | None:
+    """Add one message for the recipients under idempotency key; return None if the key exists or nobody is to get it."""
+    users = list(dict.fromkeys(u for u in to if u))
+    if not users and kind == "send":
+        return None
+    if session.scalar(select(OutboxMessage.id).where(OutboxMessage.idem_key == key)) is not None:
+        return None
+    row = OutboxMessage(
+        idem_key=key, touser="|".join(users), msgtype=message.get("msgtype", kind), payload=message,
+        item_id=item.id if item else None, card_task_id=task_id, kind=kind, state="pending",
+        attempts=0, next_attempt_at=at, created_at=at,
+    )
+    session.add(row)
+    session.flush()
+    session.info.setdefault("outbox_new", []).append(row.id)
+    return row
+
+
+@event.listens_for(Session, "after_commit")
+def _announce(session: Session) -> None:
+    ids = session.info.pop("outbox_new", [])
+    if ids and _notifier is not None:
+        try:
+            _notifier(ids)
+        except Exception:  # noqa: BLE001 - the sweep delivers whatever could not be announced
+            import logging
+
+            logging.getLogger(__name__).warning("could not announce outbox rows %s; the sweep will", ids)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session: Session, _previous) -> None:  # type: ignore[no-untyped-def]
+    session.info.pop("outbox_new", None)

@@ -1,0 +1,60 @@
+"""What a person owes (我的待办) and an item's state and history (查询), for people involved."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.clock import show
+from core.durations import format_duration
+from models import STATE_NAMES, AuditEvent, Item, ItemState, ItemUnit, Person, Role, Unit
+from workflow import render
+from workflow.errors import Refusal
+from workflow.report import find_item
+
+ACTIONS = {"report": "上报", "report_merged": "重复上报（已合并）", "dispatch": "定级交办", "acknowledge": "签收"}
+
+
+def todos(session: Session, person: Person, now: datetime) -> list[str]:
+    """Return one line per step person owes, oldest first, with how long it has waited."""
+    lines: list[str] = []
+    if person.has(Role.office):
+        waiting = session.scalars(select(Item).where(Item.state == ItemState.reported).order_by(Item.reported_at))
+        for item in waiting:
+            lines.append(f"· 待交办 {render.item_line(item)}，上报于 {show(item.reported_at)}"
+                         f"（已等 {format_duration(now - item.reported_at)}）")
+    if person.has(Role.unit_lead) and person.unit_id:
+        rows = session.scalars(
+            select(ItemUnit).where(ItemUnit.unit_id == person.unit_id, ItemUnit.acknowledged_at.is_(None))
+            .order_by(ItemUnit.assigned_at)
+        )
+        for row in rows:
+            lines.append(f"· 待签收 {render.item_line(row.item)}，交办于 {show(row.assigned_at)}"
+                         f"（已等 {format_duration(now - row.assigned_at)}）\n  回复“签收 {row.item.code}”或点卡片按钮")
+    return lines
+
+
+def involved(session: Session, person: Person, item: Item) -> bool:
+    """Return True if person may see item: reporter, office, general office, leader, its units or their supervisors."""
+    if person.id == item.reporter_id or any(person.has(r) for r in (Role.office, Role.general_office, Role.leader)):
+        return True
+    units = [session.get(Unit, r.unit_id) for r in item.units]
+    return any(u and (u.id == person.unit_id or u.supervisor_userid == person.userid) for u in units)
+
+
+def status(session: Session, person: Person, code: str) -> str:
+    """Return the state, grade, units and history of item code, or refuse if person is not involved."""
+    item = find_item(session, code)
+    if not involved(session, person, item):
+        raise Refusal(f"您没有参与 {item.code} 的处置，无权查看。")
+    units = "、".join(f"{r.unit.name}（{'主办' if r.part == 'lead' else '协办'}"
+                     f"{'，已签收' if r.acknowledged_at else '，未签收'}）" for r in item.units) or "未交办"
+    lines = [f"{item.code}《{item.title}》", f"状态：{STATE_NAMES.get(ItemState(item.state), item.state)}",
+             f"等级：{render.grade_name(item.grade)}", f"承办：{units}", f"上报人：{item.reporter.name}", "经过："]
+    events = session.scalars(select(AuditEvent).where(AuditEvent.item_id == item.id).order_by(AuditEvent.id))
+    names = {p.userid: p.name for p in session.scalars(select(Person))}
+    for ev in events:
+        lines.append(f"· {show(ev.at, True)} {names.get(ev.actor, ev.actor)} {ACTIONS.get(ev.action, ev.action)}")
+    return "\n".join(lines)

@@ -1,0 +1,130 @@
+"""Report an item (上报): number it, record links and screenshots, merge repeats, tell the office."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from core.clock import local, show
+from models import Attachment, DayCounter, Item, ItemLink, Person, Role
+from workflow import links as linkmod
+from workflow import org, render
+from workflow.audit import record
+from workflow.errors import Refusal
+from workflow.outbox import emit
+
+
+@dataclass
+class Draft:
+    """What a reporter has given so far."""
+
+    text: str
+    source: str = "discovery"
+    suggested_grade: str | None = None
+    links: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+    link_titles: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ReportResult:
+    """The item and whether this report joined an earlier one."""
+
+    item: Item
+    merged: bool
+
+
+def next_code(session: Session, at: datetime, prefix: str = "YQ") -> str:
+    """Hand out the next 编号 for the local day of at, e.g. YQ-20261126-003 (safe under concurrency)."""
+    day = local(at).strftime("%Y%m%d")
+    insert = pg_insert if session.bind and session.bind.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(DayCounter).values(day=day, last=1)
+    stmt = stmt.on_conflict_do_update(index_elements=["day"], set_={"last": DayCounter.last + 1})
+    seq = session.execute(stmt.returning(DayCounter.last)).scalar_one()
+    return f"{prefix}-{day}-{seq:03d}"
+
+
+def _title(text: str) -> str:
+    plain = linkmod.strip_links(text) or "（仅链接）"
+    first = plain.splitlines()[0] if plain else plain
+    return first[:30] + ("…" if len(first) > 30 else "")
+
+
+def _title_for(text: str, draft: Draft) -> str:
+    if linkmod.strip_links(text):
+        return _title(text)
+    titles = [t for t in draft.link_titles.values() if t]
+    return _title(titles[0]) if titles else ("（仅链接）" if text or draft.links else "（截图）")
+
+
+def _existing(session: Session, normalized: list[str]) -> Item | None:
+    if not normalized:
+        return None
+    return session.scalar(
+        select(Item).join(ItemLink).where(ItemLink.normalized.in_(normalized)).order_by(ItemLink.id).limit(1)
+    )
+
+
+def report(session: Session, reporter: Person, draft: Draft, at: datetime, prefix: str = "YQ") -> ReportResult:
+    """Create an item from draft (or join the item that already has one of its links) and notify the office."""
+    text = draft.text.strip()
+    all_links = list(dict.fromkeys(draft.links + linkmod.find_links(text)))
+    if not text and not all_links and not draft.images:
+        raise Refusal("上报内容是空的。请发送“上报 描述”，描述里可以附链接。")
+    if len(text) > 4000:
+        raise Refusal("描述太长了（超过 4000 字）。请精简后再发，长材料可作为书面报告提交。")
+    normalized = {u: linkmod.normalize(u) for u in all_links}
+    item = _existing(session, list(normalized.values()))
+    merged = item is not None
+    if item is None:
+        item = Item(code=next_code(session, at, prefix), title=_title_for(text, draft),
+                    text=text or "（见链接/截图）", source=draft.source, suggested_grade=draft.suggested_grade,
+                    state="reported", reporter_id=reporter.id, reported_at=at, updated_at=at)
+        session.add(item)
+        session.flush()
+        record(session, item, reporter.userid, "report", at, after=item.state, source=draft.source)
+    known = set(session.scalars(select(ItemLink.normalized).where(ItemLink.normalized.in_(normalized.values()))))
+    for url, norm in normalized.items():
+        if norm not in known:
+            session.add(ItemLink(item_id=item.id, url=url, normalized=norm, reporter_id=reporter.id, created_at=at))
+            known.add(norm)
+    for media_id in draft.images:
+        session.add(Attachment(item_id=item.id, kind="image", media_id=media_id, uploader_id=reporter.id,
+                               created_at=at))
+    session.flush()
+    session.refresh(item)
+    if merged:
+        _merged_notices(session, item, reporter, text, at)
+    else:
+        _new_notices(session, item, reporter, at)
+    return ReportResult(item=item, merged=merged)
+
+
+def _new_notices(session: Session, item: Item, reporter: Person, at: datetime) -> None:
+    office = org.userids(org.with_role(session, Role.office))
+    emit(session, office, render.text(render.new_item_notice(item, reporter.name)), f"report:{item.code}:office",
+         at, item)
+
+
+def _merged_notices(session: Session, item: Item, reporter: Person, text: str, at: datetime) -> None:
+    record(session, item, reporter.userid, "report_merged", at, note=text[:500])
+    if reporter.id == item.reporter_id:
+        return
+    note = (f"【重复上报已合并】{item.code}《{item.title}》\n{reporter.name} 于 {show(at)} 也上报了同一链接，"
+            f"首报仍记 {item.reporter.name}。")
+    office = org.userids(org.with_role(session, Role.office))
+    emit(session, office, render.text(note), f"merge:{item.code}:{reporter.userid}:{at.timestamp()}", at, item)
+
+
+def find_item(session: Session, code: str) -> Item:
+    """Return the item with this 编号 (case-insensitive), or refuse in Chinese."""
+    code = code.strip().upper()
+    item = session.scalar(select(Item).where(Item.code == code))
+    if item is None:
+        raise Refusal(f"没有找到编号为 {code} 的舆情。请核对编号，例如 YQ-20261126-003。")
+    return item

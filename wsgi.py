@@ -1,0 +1,13 @@
+"""WSGI entry point: `gunicorn wsgi:app` (reads $LIAOWANG_CONFIG when first imported by the server)."""
+
+from __future__ import annotations
+
+from bot.app import create_app
+from core.runtime import runtime
+
+
+def __getattr__(name: str):  # type: ignore[no-untyped-def]
+    """Build `app` lazily so importing this module does no I/O."""
+    if name == "app":
+        return create_app(runtime())
+    raise AttributeError(name)
