@@ -45,7 +45,8 @@ def org_import(args: argparse.Namespace) -> int:
         return 1
     with rt.sessions() as s, s.begin():
         counts = import_org(s, data, clock.now())
-    print(f"已导入 {counts['units']} 个单位、{counts['people']} 名人员；停用 {counts['deactivated']} 名不在名单中的人员。")
+    print(f"已导入 {counts['units']} 个单位、{counts['people']} 名人员；"
+          f"停用 {counts['deactivated']} 名不在名单中的人员。")
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import subprocess
@@ -52,10 +53,8 @@ def stop_embedded(data_dir: Path) -> None:
     """Shut down the embedded Redis for data_dir if it runs (saving its data)."""
     url = f"unix://{_socket_path(data_dir.resolve())}"
     if _ping(url):
-        try:
+        with contextlib.suppress(redis.ConnectionError):
             redis.Redis.from_url(url).shutdown(save=True)
-        except redis.ConnectionError:
-            pass
 
 
 def _ping(url: str) -> bool:

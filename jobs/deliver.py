@@ -42,8 +42,11 @@ def deliver(oid: int) -> str:
         if row.kind == "update_card":
             answer = rt.api.update_card(dict(row.payload))
         else:
-            body = {**row.payload, "touser": row.touser, "enable_duplicate_check": 1,
-                    "duplicate_check_interval": int(rt.config.outbox.get("duplicate_check_interval", 1800))}
+            body = {**row.payload, "touser": row.touser}
+            if not row.idem_key.startswith("reply:"):
+                # a second guard against re-sending a row; not for replies, which a person may ask for twice
+                body["enable_duplicate_check"] = 1
+                body["duplicate_check_interval"] = int(rt.config.outbox.get("duplicate_check_interval", 1800))
             answer = rt.api.send(body)
     except WecomError as exc:
         return _failed(oid, row.attempts, exc)

@@ -36,7 +36,7 @@ def redis_server() -> Iterator[str]:
                 break
         except (redis.ConnectionError, FileNotFoundError):
             if proc.poll() is not None:
-                raise RuntimeError("bundled redis-server did not start")
+                raise RuntimeError("bundled redis-server did not start") from None
             time.sleep(0.01)  # waiting for a server to come up, not timing a test
     yield url
     proc.terminate()

@@ -22,7 +22,7 @@ def set_notifier(fn: Callable[[list[int]], None] | None) -> None:
 
 def emit(session: Session, to: Iterable[str], message: dict[str, Any], key: str, at: datetime,
          item: Item | None = None, kind: str = "send", task_id: str | None = None) -> OutboxMessage | None:
-    """Add one message for the recipients under idempotency key; return None if the key exists or nobody is to get it."""
+    """Add one message under an idempotency key; None if the key exists or nobody is to get it."""
     users = list(dict.fromkeys(u for u in to if u))
     if not users and kind == "send":
         return None

@@ -1,8 +1,8 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
-Create Date: 2026-11-26 08:09:17.205525
+Revises:
+Create Date: 2026-11-26 08:16:55.028838
 """
 
 from __future__ import annotations
@@ -116,8 +116,7 @@ def upgrade() -> None:
     sa.Column('decided_by', sa.String(length=64), nullable=True),
     sa.Column('decided_at', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('outcome', sa.Text(), nullable=True),
-    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('response_code', sa.String(length=256), nullable=True),
     sa.ForeignKeyConstraint(['item_id'], ['items.id'], name=op.f('fk_cards_item_id_items')),
     sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_cards_unit_id_units')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_cards')),

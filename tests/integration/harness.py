@@ -1,0 +1,118 @@
+"""A running Liaowang (real web server over HTTP, real Redis, real database) wired to the WeCom emulator."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from rq import SimpleWorker
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from bot.app import create_app
+from core import clock
+from core.config import config_from_dict
+from core.runtime import Runtime, set_runtime
+from jobs.sweep import sweep
+from models import OutboxMessage
+from sandbox.client import SandboxClient
+from workflow import outbox
+from workflow.org import import_org, load_org_file
+
+CREDS = {"corp_id": "wwa1b2c3d4e5f60718", "agent_id": 1000017, "secret": "sEcReT-for-tests-only-0123456789",
+         "token": "Tok3nForTests", "encoding_aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"}
+ORG = Path(__file__).resolve().parents[2] / "cli" / "demo_org.toml"
+
+
+def text_of(record: dict[str, Any]) -> str:
+    """Return what a person reads in an inbox record: text/markdown content or a card's titles and button."""
+    body = record["body"]
+    if record["msgtype"] in ("text", "markdown"):
+        return str(body[record["msgtype"]]["content"])
+    if record["msgtype"] == "template_card":
+        card = record.get("card") or body["template_card"]
+        return " ".join([card.get("main_title", {}).get("title", ""), card.get("sub_title_text", "")])
+    return str(body)
+
+
+@dataclass
+class Stack:
+    """Liaowang plus the emulator; helpers act as people and run the worker until the queue is empty."""
+
+    rt: Runtime
+    emu: SandboxClient
+    app_url: str
+    _server: Any = field(repr=False, default=None)
+
+    def drain(self) -> None:
+        """Run the real RQ worker (burst) until no job is left in the queue."""
+        for _ in range(20):
+            if self.rt.queue.count == 0:
+                return
+            SimpleWorker([self.rt.queue], connection=self.rt.redis).work(burst=True, logging_level="ERROR")
+
+    def later(self, seconds: float) -> None:
+        """Move Liaowang's clock forward, let the sweep find due rows, and work the queue."""
+        clock.advance(timedelta(seconds=seconds))
+        sweep(grace_seconds=0)
+        self.drain()
+
+    def say(self, userid: str, text: str, replay: int = 1) -> dict[str, Any]:
+        """Send text as userid through the emulator (encrypted callback), then deliver the outbox."""
+        out = self.emu.say(userid, text, replay=replay)
+        self.drain()
+        return out
+
+    def inbox(self, userid: str, since: int = 0) -> list[dict[str, Any]]:
+        """Return the person's inbox records after since."""
+        return self.emu.inbox(userid, since)
+
+    def texts(self, userid: str, since: int = 0) -> list[str]:
+        """Return what the person has read since the cursor, as strings."""
+        return [text_of(r) for r in self.inbox(userid, since)]
+
+    def last(self, userid: str) -> str:
+        """Return the newest thing the person received."""
+        records = self.inbox(userid)
+        assert records, f"{userid} received nothing"
+        return text_of(records[-1])
+
+    def outbox_states(self) -> dict[str, int]:
+        """Return how many outbox rows are in each state."""
+        with self.rt.sessions() as s:
+            counts: dict[str, int] = {}
+            for st in s.scalars(select(OutboxMessage.state)):
+                counts[st] = counts.get(st, 0) + 1
+            return counts
+
+    def close(self) -> None:
+        """Stop the web server and release connections."""
+        self._server.shutdown()
+        self.rt.engine.dispose()
+        outbox.set_notifier(None)
+        set_runtime(None)
+
+
+def start_stack(emulator_url: str, database_url: str, redis_url: str, tmp: Path,
+                outbox_cfg: dict[str, Any] | None = None) -> Stack:
+    """Start Liaowang's web app on a free port, import the demo organisation, point the emulator at it."""
+    raw = {"wecom": {**CREDS, "api_base": emulator_url, "timeout": 5},
+           "database": {"url": database_url}, "app": {"data_dir": str(tmp / "var")},
+           "outbox": outbox_cfg or {"backoff_base": 1, "max_attempts": 5}}
+    rt = Runtime(config_from_dict(raw, base_dir=tmp), _redis_url=redis_url)
+    app = create_app(rt)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.port}"
+    data = load_org_file(ORG)
+    with rt.sessions() as s, s.begin():
+        import_org(s, data, clock.now())
+    emu = SandboxClient(emulator_url)
+    emu.reset()
+    emu.set_callback(url + "/wecom/callback")
+    emu.people([{"userid": p["userid"], "name": p["name"]} for p in data["people"]] +
+               [{"userid": "outsider", "name": "局外人"}])
+    return Stack(rt=rt, emu=emu, app_url=url, _server=server)

@@ -1,0 +1,89 @@
+"""交办 and 签收 refusals: wrong person, wrong item, wrong unit — a Chinese sentence and no change."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from models import AuditEvent, Card, Item, ItemUnit
+from tests.integration.harness import Stack
+
+
+def _report(stack: Stack) -> str:
+    stack.say("zhangsan", "上报 测试交办")
+    return stack.last("zhangsan").split("编号 ")[1].split("。")[0]
+
+
+def _snapshot(stack: Stack) -> tuple[int, int, int, str]:
+    with stack.rt.sessions() as s:
+        return (s.scalar(select(func.count()).select_from(ItemUnit)) or 0,
+                s.scalar(select(func.count()).select_from(AuditEvent)) or 0,
+                s.scalar(select(func.count()).select_from(Card)) or 0,
+                s.scalar(select(Item.state)) or "")
+
+
+def test_only_the_office_may_dispatch(stack: Stack) -> None:
+    code = _report(stack)
+    before = _snapshot(stack)
+    stack.say("zhangsan", f"交办 {code} 执法一队")
+    assert "只有领导小组办公室可以定级交办" in stack.last("zhangsan")
+    assert _snapshot(stack) == before
+
+
+def test_bad_dispatch_commands_are_refused_without_change(stack: Stack) -> None:
+    code = _report(stack)
+    before = _snapshot(stack)
+    cases = [
+        (f"交办 {code}", "交办格式"),
+        (f"交办 {code} 不存在的单位", "找不到单位“不存在的单位”"),
+        ("交办 YQ-20000101-999 执法一队", "没有找到编号"),
+        (f"交办 {code} 执法一队 执法一队", "同一个单位写了两次"),
+        (f"交办 {code} 局办公室", "还没有配置单位负责人"),
+    ]
+    for text, words in cases:
+        stack.say("chenqi", text)
+        assert words in stack.last("chenqi"), text
+    assert _snapshot(stack) == before
+
+
+def test_dispatch_twice_is_refused(stack: Stack) -> None:
+    code = _report(stack)
+    stack.say("chenqi", f"交办 {code} 执法一队")
+    before = _snapshot(stack)
+    stack.say("chenqi", f"交办 {code} 城东区局 重大")
+    assert "已经交办过了" in stack.last("chenqi")
+    assert _snapshot(stack) == before
+
+
+def test_co_handling_units_get_cards_and_lead_acknowledgement_moves_the_item(stack: Stack) -> None:
+    code = _report(stack)
+    stack.say("chenqi", f"交办 {code} 执法一队，城东区局 重大")
+    assert "执法一队（主办）、城东区局（协办）" in stack.last("chenqi")
+    assert stack.inbox("sunshi")[-1]["msgtype"] == "template_card"
+    stack.say("sunshi", f"签收 {code}")
+    with stack.rt.sessions() as s:
+        assert s.scalar(select(Item.state)) == "dispatched"
+    stack.say("wangwu", f"签收 {code}")
+    with stack.rt.sessions() as s:
+        assert s.scalar(select(Item.state)) == "acknowledged"
+
+
+def test_only_the_units_leads_may_acknowledge(stack: Stack) -> None:
+    code = _report(stack)
+    stack.say("chenqi", f"交办 {code} 执法一队")
+    card = stack.inbox("wangwu")[-1]["body"]["template_card"]
+    before = _snapshot(stack)
+    stack.say("zhangsan", f"签收 {code}")
+    assert "只有承办单位负责人可以签收" in stack.last("zhangsan")
+    stack.say("sunshi", f"签收 {code}")
+    assert "只有承办单位负责人可以签收" in stack.last("sunshi")
+    stack.say("wangwu", "签收 YQ-19990101-001")
+    assert "没有找到编号" in stack.last("wangwu")
+    assert _snapshot(stack) == before
+    assert not stack.inbox("wangwu")[0].get("replaced_button")
+    assert card["task_id"]
+
+
+def test_acknowledging_before_dispatch_is_refused(stack: Stack) -> None:
+    code = _report(stack)
+    stack.say("wangwu", f"签收 {code}")
+    assert "还没有交办" in stack.last("wangwu")

@@ -1,0 +1,73 @@
+"""Outbox delivery: retries after WeCom faults deliver each message exactly once; the token is shared."""
+
+from __future__ import annotations
+
+from tests.integration.harness import Stack
+
+
+def _help_count(stack: Stack, userid: str) -> int:
+    return sum("瞭望 · 舆情处置助手" in t for t in stack.texts(userid))
+
+
+def test_frequency_limit_then_success_delivers_once(stack: Stack) -> None:
+    stack.emu.fault("message/send", errcode=45009, times=2)
+    stack.say("zhangsan", "帮助")
+    assert _help_count(stack, "zhangsan") == 0
+    assert stack.outbox_states() == {"pending": 1}
+    stack.later(1.1)
+    assert _help_count(stack, "zhangsan") == 0
+    stack.later(2.1)
+    assert _help_count(stack, "zhangsan") == 1
+    stack.later(60)
+    assert _help_count(stack, "zhangsan") == 1
+    assert stack.outbox_states() == {"sent": 1}
+
+
+def test_system_busy_and_http_5xx_are_retried(stack: Stack) -> None:
+    stack.emu.fault("message/send", errcode=-1, times=1)
+    stack.emu.fault("message/send", http_status=502, times=1)
+    stack.say("zhangsan", "帮助")
+    for _ in range(4):
+        stack.later(5)
+    assert _help_count(stack, "zhangsan") == 1
+    assert stack.outbox_states() == {"sent": 1}
+
+
+def test_expired_token_is_refreshed_once_and_shared(stack: Stack) -> None:
+    stack.say("zhangsan", "帮助")
+    gettoken_before = stack.emu.stats()["gettoken"]
+    assert gettoken_before == 1
+    stack.say("zhangsan", "帮助")
+    assert stack.emu.stats()["gettoken"] == 1, "the cached token in Redis is reused"
+    stack.emu.expire_tokens()
+    stack.say("zhangsan", "帮助")
+    assert stack.emu.stats()["gettoken"] == 2
+    assert _help_count(stack, "zhangsan") == 3
+
+
+def test_a_token_that_keeps_failing_stops_after_one_refresh(stack: Stack) -> None:
+    stack.emu.fault("message/send", errcode=42001, times=100)
+    stack.say("zhangsan", "帮助")
+    calls = stack.emu.stats()["calls"].get("message/send", 0)
+    assert calls == 2, "one call, one refresh, one retry — never an endless loop"
+    assert stack.outbox_states() == {"pending": 1}
+
+
+def test_an_unrecoverable_error_is_not_retried(stack: Stack) -> None:
+    stack.emu.fault("message/send", errcode=40058, times=1)
+    stack.say("zhangsan", "帮助")
+    stack.later(30)
+    assert _help_count(stack, "zhangsan") == 0
+    assert stack.outbox_states() == {"failed": 1}
+
+
+def test_lost_jobs_are_recovered_by_the_sweep_after_a_redis_flush(stack: Stack) -> None:
+    stack.say("zhangsan", "上报 Redis 被清空也不丢消息")
+    stack.rt.redis.flushall()
+    stack.emu.fault("message/send", errcode=45009, times=1)
+    stack.say("zhangsan", "帮助")
+    stack.rt.redis.flushall()
+    assert "pending" in stack.outbox_states()
+    stack.later(10)
+    assert stack.outbox_states().keys() == {"sent"}
+    assert _help_count(stack, "zhangsan") == 1
