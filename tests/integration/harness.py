@@ -19,6 +19,7 @@ from core.runtime import Runtime, set_runtime
 from jobs.sweep import sweep
 from models import OutboxMessage
 from sandbox.client import SandboxClient
+from sandbox.render import describe
 from workflow import outbox
 from workflow.org import import_org, load_org_file
 
@@ -28,14 +29,8 @@ ORG = Path(__file__).resolve().parents[2] / "cli" / "demo_org.toml"
 
 
 def text_of(record: dict[str, Any]) -> str:
-    """Return what a person reads in an inbox record: text/markdown content or a card's titles and button."""
-    body = record["body"]
-    if record["msgtype"] in ("text", "markdown"):
-        return str(body[record["msgtype"]]["content"])
-    if record["msgtype"] == "template_card":
-        card = record.get("card") or body["template_card"]
-        return " ".join([card.get("main_title", {}).get("title", ""), card.get("sub_title_text", "")])
-    return str(body)
+    """Return what a person reads in an inbox record."""
+    return describe(record)
 
 
 @dataclass

@@ -1,0 +1,141 @@
+"""`liaowang sandbox …`: run the WeCom emulator and act as a person through it, printing what people receive."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from core.config import Config, load_config
+from sandbox.render import describe
+
+QUIET_SECONDS = 1.5
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register the sandbox sub-commands."""
+    sb = sub.add_parser("sandbox", help="企业微信模拟器").add_subparsers(dest="sub", required=True)
+    serve = sb.add_parser("serve", help="启动企业微信模拟器")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=5050)
+    serve.set_defaults(func=serve_cmd)
+    say = sb.add_parser("say", help="以某人身份发一条文字消息，并显示每个人收到的内容")
+    say.add_argument("userid")
+    say.add_argument("text", nargs="+")
+    say.set_defaults(func=say_cmd)
+    tap = sb.add_parser("tap", help="以某人身份点击其最新卡片上的按钮（默认第一个）")
+    tap.add_argument("userid")
+    tap.add_argument("button", nargs="?", default="")
+    tap.set_defaults(func=tap_cmd)
+    click = sb.add_parser("click", help="以某人身份点击应用菜单（REPORT / TODO / HELP）")
+    click.add_argument("userid")
+    click.add_argument("key")
+    click.set_defaults(func=click_cmd)
+
+
+def _url(cfg: Config) -> str:
+    return str(cfg.raw.get("sandbox", {}).get("url") or cfg.wecom.api_base)
+
+
+def _client(cfg: Config):  # type: ignore[no-untyped-def]
+    from sandbox.client import SandboxClient
+
+    return SandboxClient(_url(cfg))
+
+
+def serve_cmd(args: argparse.Namespace) -> int:
+    """Run the emulator for the configured app until Ctrl-C, with the organisation's people as members."""
+    import logging
+
+    from sandbox.server import serve
+    from sandbox.settings import EmulatorSettings
+    from workflow.org import load_org_file
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    cfg = load_config()
+    w = cfg.wecom
+    callback = cfg.raw.get("sandbox", {}).get("callback_url") or f"{cfg.public_url}/wecom/callback"
+    srv = serve(args.host, args.port, EmulatorSettings(w.corp_id, w.agent_id, w.secret, w.token,
+                                                         w.encoding_aes_key, callback_url=callback))
+    if cfg.org_file:
+        people = load_org_file(cfg.org_file).get("people", [])
+        srv.world.set_people([{"userid": p["userid"], "name": p["name"]} for p in people])
+    print(f"企业微信模拟器：{srv.url}（回调 {callback}）", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        srv.shutdown()
+    return 0
+
+
+def _show_new(client, since: int, names: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    """Wait until nothing new arrives for QUIET_SECONDS (at most 15 s), then print what each person got."""
+    deadline, last_change, seen = time.monotonic() + 15, time.monotonic(), since
+    while time.monotonic() < deadline and time.monotonic() - last_change < QUIET_SECONDS:
+        try:
+            new = client.wait_for(None, since=seen, timeout=QUIET_SECONDS)
+        except TimeoutError:
+            break
+        seen = max(r["seq"] for r in new)
+        last_change = time.monotonic()
+    records = client.inbox(None, since)
+    if not records:
+        print("（没有人收到消息）")
+        return
+    for r in records:
+        who = names.get(r["userid"], r["userid"])
+        print(f"── {who}（{r['userid']}）收到：")
+        print("   " + describe(r).replace("\n", "\n   "))
+
+
+def _names(client) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {p["userid"]: p.get("name", p["userid"]) for p in client.people()}
+
+
+def _act(act) -> int:  # type: ignore[no-untyped-def]
+    import requests
+
+    cfg = load_config()
+    client = _client(cfg)
+    try:
+        since = client.cursor()
+        out = act(client)
+    except requests.RequestException:
+        print(f"连不上企业微信模拟器 {_url(cfg)}：请先运行 liaowang demo（或 liaowang sandbox serve）。",
+              file=sys.stderr)
+        return 1
+    if out is None:
+        return 1
+    statuses = out.get("statuses", [])
+    if statuses and statuses[-1] != 200:
+        print(f"瞭望的回调答复了 HTTP {statuses[-1]}")
+    _show_new(client, since, _names(client))
+    return 0
+
+
+def say_cmd(args: argparse.Namespace) -> int:
+    """Send TEXT as USERID and print what everybody received."""
+    return _act(lambda c: c.say(args.userid, " ".join(args.text)))
+
+
+def click_cmd(args: argparse.Namespace) -> int:
+    """Click a menu item as USERID."""
+    return _act(lambda c: c.click(args.userid, args.key))
+
+
+def tap_cmd(args: argparse.Namespace) -> int:
+    """Tap a button on USERID's newest interactive card."""
+    def act(c):  # type: ignore[no-untyped-def]
+        cards = [r for r in c.inbox(args.userid) if r["msgtype"] == "template_card"
+                 and (r.get("card") or r["body"]["template_card"]).get("button_list")]
+        if not cards:
+            print(f"{args.userid} 没有可点击的卡片。", file=sys.stderr)
+            return None
+        card = cards[-1].get("card") or cards[-1]["body"]["template_card"]
+        buttons = [b for b in card["button_list"] if not args.button or b.get("text") == args.button]
+        if not buttons:
+            print(f"卡片上没有“{args.button}”按钮。", file=sys.stderr)
+            return None
+        return c.card_click(args.userid, card["task_id"], buttons[0]["key"])
+    return _act(act)

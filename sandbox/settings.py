@@ -1,0 +1,20 @@
+"""Configuration of one emulated WeCom corp with one self-built app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class EmulatorSettings:
+    """The app's identity and secrets as WeCom knows them, plus callback delivery tuning."""
+
+    corp_id: str
+    agent_id: int
+    secret: str
+    token: str
+    encoding_aes_key: str
+    callback_url: str | None = None
+    callback_timeout: float = 5.0
+    callback_tries: int = 3
+    verify_timeout: float = 1.0
