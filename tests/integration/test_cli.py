@@ -1,0 +1,57 @@
+"""The command line: one clear line for a bad configuration, idempotent organisation import."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.db import make_engine
+from models import Person, Unit
+from tests.integration.harness import ORG
+from tests.integration.test_processes import liaowang, write_config
+
+
+@pytest.mark.parametrize(("pattern", "replacement", "words"), [
+    (r'encoding_aes_key = "\w+"', 'encoding_aes_key = "short"', "encoding_aes_key 必须是 43 个字符"),
+    (r'\nsecret = ', "\nsecretx = ", "配置缺少 [wecom] secret"),
+    (r'url = "unix://[^"]+"', 'url = "redis://127.0.0.1:1/0"', "[redis] url 无法连接"),
+])
+def test_bad_config_stops_with_one_line(tmp_path: Path, pattern: str, replacement: str, words: str) -> None:
+    cfg = write_config(tmp_path, "http://127.0.0.1:9", "sqlite:///x.db", "unix:///nonexistent.sock")
+    cfg.write_text(re.sub(pattern, replacement, cfg.read_text(encoding="utf-8")), encoding="utf-8")
+    out = liaowang(cfg, "config")
+    assert out.returncode == 2
+    assert words in out.stderr
+    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    out = liaowang(tmp_path / "absent.toml", "worker")
+    assert out.returncode == 2 and "找不到配置文件" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_db_upgrade_and_org_import_are_idempotent(tmp_path: Path, redis_url: str) -> None:
+    db = tmp_path / "fresh.db"
+    cfg = write_config(tmp_path, "http://127.0.0.1:9", f"sqlite:///{db}", redis_url)
+    assert liaowang(cfg, "db", "upgrade").returncode == 0
+    assert liaowang(cfg, "db", "upgrade").returncode == 0
+    first = liaowang(cfg, "org", "import", str(ORG))
+    assert first.returncode == 0 and "9 名人员" in first.stdout
+    smaller = tmp_path / "org.toml"
+    smaller.write_text(ORG.read_text(encoding="utf-8").split('[[people]]\nuserid = "wuyi"')[0], encoding="utf-8")
+    second = liaowang(cfg, "org", "import", str(smaller))
+    assert second.returncode == 0 and "停用 1 名" in second.stdout
+    engine = make_engine(f"sqlite:///{db}")
+    with Session(engine) as s:
+        people = {p.userid: p.active for p in s.scalars(select(Person))}
+        assert len(people) == 9 and people["wuyi"] is False and people["zhangsan"] is True
+        assert s.scalar(select(Unit.name).where(Unit.key == "team1")) == "执法一队"
+    engine.dispose()
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[people]]\nuserid = "x"\nname = "X"\nunit = "nowhere"\n', encoding="utf-8")
+    out = liaowang(cfg, "org", "import", str(bad))
+    assert out.returncode == 1 and "单位 nowhere 不在 [[units]] 中" in out.stderr

@@ -1,0 +1,133 @@
+"""The real processes: `liaowang web` (gunicorn) and `liaowang worker` (RQ) run the loop end to end."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from sandbox.client import SandboxClient
+from sandbox.render import describe
+from sandbox.server import EmulatorServer
+from tests.integration.harness import CREDS, ORG
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def write_config(tmp: Path, emulator_url: str, database_url: str, redis_url: str, port: int = 5000) -> Path:
+    """Write a config.toml for subprocesses and return its path."""
+    path = tmp / "config.toml"
+    w = CREDS
+    path.write_text(f"""
+[wecom]
+corp_id = "{w['corp_id']}"
+agent_id = {w['agent_id']}
+secret = "{w['secret']}"
+token = "{w['token']}"
+encoding_aes_key = "{w['encoding_aes_key']}"
+api_base = "{emulator_url}"
+[database]
+url = "{database_url}"
+[redis]
+url = "{redis_url}"
+[app]
+data_dir = "{tmp / 'var'}"
+[org]
+file = "{ORG}"
+[web]
+public_url = "http://127.0.0.1:{port}"
+[sandbox]
+url = "{emulator_url}"
+""", encoding="utf-8")
+    return path
+
+
+def liaowang(cfg: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run the liaowang command line with this config and return its result."""
+    env = {**os.environ, "LIAOWANG_CONFIG": str(cfg)}
+    return subprocess.run([sys.executable, "-m", "cli", *args], env=env, cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.fixture()
+def processes(emulator: EmulatorServer, database_url: str, redis_url: str,
+              tmp_path: Path) -> Iterator[tuple[SandboxClient, Path]]:
+    """Start `liaowang web` and `liaowang worker` as processes against a fresh database."""
+    port = _free_port()
+    cfg = write_config(tmp_path, emulator.url, database_url, redis_url, port)
+    assert liaowang(cfg, "org", "import", str(ORG)).returncode == 0
+    env = {**os.environ, "LIAOWANG_CONFIG": str(cfg)}
+    web = subprocess.Popen([sys.executable, "-m", "cli", "web", "--port", str(port), "--workers", "1"],
+                           env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    worker = subprocess.Popen([sys.executable, "-m", "cli", "worker"], env=env, cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    emu = SandboxClient(emulator.url)
+    emu.reset()
+    emu.people([{"userid": u, "name": u} for u in ("zhangsan", "chenqi", "wangwu", "zhouba", "lisi")])
+    emu.set_callback(f"http://127.0.0.1:{port}/wecom/callback")
+    try:
+        for _ in range(300):
+            try:
+                requests.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5)
+                break
+            except requests.RequestException:
+                assert web.poll() is None, web.stderr.read().decode() if web.stderr else "web died"
+                time.sleep(0.1)  # waiting for gunicorn to bind, not timing anything
+        yield emu, cfg
+    finally:
+        for p in (web, worker):
+            p.terminate()
+        for p in (web, worker):
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def _wait_text(emu: SandboxClient, userid: str, since: int, words: str) -> str:
+    recs = emu.wait_for(userid, since=since, timeout=15, predicate=lambda r: words in describe(r))
+    return describe(recs[-1])
+
+
+def test_loop_through_real_web_and_worker_processes(processes: tuple[SandboxClient, Path]) -> None:
+    emu, _cfg = processes
+    since = emu.cursor()
+    emu.say("zhangsan", "上报 进程级端到端测试 https://example.cn/post/1")
+    reply = _wait_text(emu, "zhangsan", since, "编号")
+    code = reply.split("编号 ")[1].split("。")[0]
+    _wait_text(emu, "chenqi", since, code)
+    since = emu.cursor()
+    emu.say("chenqi", f"交办 {code} 执法一队 重大")
+    card_rec = emu.wait_for("wangwu", since=since, timeout=15,
+                            predicate=lambda r: r["msgtype"] == "template_card")[-1]
+    card = card_rec["body"]["template_card"]
+    since = emu.cursor()
+    emu.card_click("wangwu", card["task_id"], card["button_list"][0]["key"])
+    _wait_text(emu, "wangwu", since, "王五 已签收")
+    _wait_text(emu, "zhangsan", since, "已由执法一队签收")
+
+
+def test_menu_command_creates_the_menu(processes: tuple[SandboxClient, Path], emulator: EmulatorServer) -> None:
+    _emu, cfg = processes
+    out = liaowang(cfg, "wecom", "menu")
+    assert out.returncode == 0, out.stderr
+    assert "应用菜单已创建" in out.stdout
+    token = requests.get(f"{emulator.url}/cgi-bin/gettoken", timeout=5,
+                         params={"corpid": CREDS["corp_id"], "corpsecret": CREDS["secret"]}).json()["access_token"]
+    menu = requests.get(f"{emulator.url}/cgi-bin/menu/get", timeout=5,
+                        params={"access_token": token, "agentid": CREDS["agent_id"]}).json()
+    keys = [b.get("key") for b in menu["button"]]
+    assert keys == ["REPORT", "TODO", "HELP"]
