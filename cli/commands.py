@@ -38,8 +38,12 @@ def org_import(args: argparse.Namespace) -> int:
     from workflow.org import OrgFileError, import_org, load_org_file
 
     rt = _rt()
+    path = Path(args.file) if args.file else rt.config.org_file
+    if path is None:
+        print("请给出组织名单文件，或在配置 [org] file 中指定。", file=sys.stderr)
+        return 1
     try:
-        data = load_org_file(Path(args.file))
+        data = load_org_file(path)
     except OrgFileError as exc:
         print(f"导入失败：{exc}", file=sys.stderr)
         return 1
