@@ -6,7 +6,7 @@ from flask import Flask
 
 from bot.crypto import CallbackCrypto
 from core.runtime import Runtime, set_runtime
-from jobs.queueing import enqueue_deliveries
+from jobs.queueing import enqueue_deliveries, run_deferred
 from workflow import outbox
 
 
@@ -19,6 +19,7 @@ def create_app(rt: Runtime) -> Flask:
     app.extensions["liaowang_crypto"] = CallbackCrypto(cfg.token, cfg.encoding_aes_key, cfg.corp_id)
     set_runtime(rt)
     outbox.set_notifier(lambda ids: enqueue_deliveries(rt.queue, ids))
+    outbox.set_job_runner(lambda jobs: run_deferred(rt.queue, jobs))
 
     from bot.callback import bp
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import json
 from typing import Any
 
 import redis
@@ -115,11 +115,33 @@ class WecomApi:
         return str(userid)
 
 
+def download(api: WecomApi, media_id: str, limit: int = 20 * 1024 * 1024) -> tuple[bytes, str]:
+    """Fetch media/get bytes and content type (wechatpy's download hard-codes the host and has no timeout)."""
+    for attempt in (1, 2):
+        token = api.client.access_token
+        try:
+            res = requests.get(api.cfg.api_base + "/cgi-bin/media/get", timeout=api.cfg.timeout * 6, stream=True,
+                               params={"access_token": token, "media_id": media_id})
+            ctype = res.headers.get("Content-Type", "")
+            if res.status_code >= 400:
+                raise WecomError(None, f"media/get HTTP {res.status_code}")
+            body = res.raw.read(limit + 1, decode_content=True)
+        except requests.RequestException as exc:
+            raise WecomError(None, type(exc).__name__) from None
+        if len(body) > limit:
+            raise WecomError(None, "media larger than the limit")
+        if ctype.startswith(("application/json", "text/plain")) and body[:1] == b"{":
+            data = json.loads(body)
+            code = int(data.get("errcode", -1))
+            if code in TOKEN_ERRORS and attempt == 1:
+                api.client.drop_token(token)
+                continue
+            raise WecomError(code, str(data.get("errmsg", "")))
+        return body, ctype
+    raise WecomError(42001, "token refused twice")
+
+
 def backoff(attempt: int, base: float = 1.0, cap: float = 300.0) -> float:
     """Return the delay in seconds before retry number attempt (exponential, capped)."""
     return min(cap, base * (2 ** max(0, attempt - 1)))
 
-
-def monotonic_ms() -> float:
-    """Return a monotonic time in milliseconds (for latency figures)."""
-    return time.monotonic() * 1000

@@ -45,6 +45,7 @@ class Config:
     conversation_timeout: int = 600
     outbox: dict[str, Any] = field(default_factory=dict)
     sweep_interval: float = 5.0
+    storage_dir: Path = Path("var/files")
     raw: dict[str, Any] = field(default_factory=dict)
 
 
@@ -85,6 +86,15 @@ def _wecom(raw: dict[str, Any]) -> WecomConfig:
         vals[k] = v
     vals["timeout"] = float(sec.get("timeout", 5.0))
     return WecomConfig(**{k: (str(v) if k in _SECRET_KEYS and k != "agent_id" else v) for k, v in vals.items()})
+
+
+def _storage_dir(raw: dict[str, Any], data_dir: Path, base: Path) -> Path:
+    """Return [storage] dir (default data_dir/files), relative paths taken from the config file's folder."""
+    value = raw.get("storage", {}).get("dir")
+    if not value:
+        return data_dir / "files"
+    p = Path(str(value))
+    return p if p.is_absolute() else base / p
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
@@ -133,5 +143,6 @@ def config_from_dict(raw: dict[str, Any], base_dir: Path | None = None) -> Confi
         conversation_timeout=conv_timeout,
         outbox=dict(raw.get("outbox", {})),
         sweep_interval=sweep,
+        storage_dir=_storage_dir(raw, data_dir, base),
         raw=raw,
     )

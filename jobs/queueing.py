@@ -18,6 +18,18 @@ def enqueue_deliveries(queue: Queue, ids: list[int]) -> None:
         pipe.execute()
 
 
+def run_deferred(queue: Queue, jobs: list[tuple[str, int]]) -> None:
+    """Enqueue jobs deferred by workflow steps, each retried with backoff if it raises."""
+    from rq import Retry
+
+    from jobs.media import fetch_media
+
+    known = {"fetch_media": fetch_media}
+    for name, arg in jobs:
+        queue.enqueue(known[name], arg, job_id=f"{name}-{arg}", retry=Retry(max=5, interval=[2, 10, 60, 300, 900]),
+                      result_ttl=60)
+
+
 def schedule_delivery(queue: Queue, oid: int, at: datetime, attempt: int) -> None:
     """Schedule a retry of outbox row oid at the given time."""
     from jobs.deliver import deliver

@@ -9,14 +9,14 @@ from sqlalchemy import select, update
 
 from core import clock
 from core.runtime import runtime
-from jobs.queueing import enqueue_deliveries
-from models import OutboxMessage
+from jobs.queueing import enqueue_deliveries, run_deferred
+from models import Attachment, OutboxMessage
 
 log = logging.getLogger(__name__)
 
 
 def sweep(grace_seconds: float = 5.0, stale_seconds: float = 60.0, batch: int = 500) -> int:
-    """Re-enqueue pending rows overdue by grace_seconds and free rows stuck in sending; return how many."""
+    """Re-enqueue overdue outbox rows and unfetched screenshots, free rows stuck in sending; return how many."""
     rt, now = runtime(), clock.now()
     with rt.sessions() as s, s.begin():
         s.execute(update(OutboxMessage)
@@ -29,7 +29,16 @@ def sweep(grace_seconds: float = 5.0, stale_seconds: float = 60.0, batch: int = 
                    OutboxMessage.next_attempt_at <= now - timedelta(seconds=grace_seconds))
             .order_by(OutboxMessage.next_attempt_at).limit(batch)
         ))
+        media = list(s.scalars(
+            select(Attachment.id)
+            .where(Attachment.media_id.is_not(None), Attachment.sha256.is_(None), Attachment.fetch_error.is_(None),
+                   Attachment.created_at <= now - timedelta(seconds=grace_seconds),
+                   Attachment.created_at > now - timedelta(days=3))
+            .limit(batch)
+        ))
     if ids:
         enqueue_deliveries(rt.queue, ids)
         log.info("sweep re-enqueued %d outbox rows", len(ids))
-    return len(ids)
+    if media:
+        run_deferred(rt.queue, [("fetch_media", a) for a in media])
+    return len(ids) + len(media)

@@ -8,7 +8,7 @@ import threading
 from rq import SimpleWorker
 
 from core.runtime import Runtime, set_runtime
-from jobs.queueing import enqueue_deliveries
+from jobs.queueing import enqueue_deliveries, run_deferred
 from jobs.sweep import sweep
 from workflow import outbox
 
@@ -27,6 +27,7 @@ def run_worker(rt: Runtime, burst: bool = False) -> None:
     """Work the queue (jobs run in this process, no fork per job) until stopped or, with burst, until empty."""
     set_runtime(rt)
     outbox.set_notifier(lambda ids: enqueue_deliveries(rt.queue, ids))
+    outbox.set_job_runner(lambda jobs: run_deferred(rt.queue, jobs))
     stop = threading.Event()
     if not burst:
         sweep()

@@ -40,7 +40,7 @@ STATE_NAMES = {
 S = ItemState
 TRANSITIONS: dict[ItemState, frozenset[ItemState]] = {
     S.reported: frozenset({S.dispatched, S.closed}),
-    S.dispatched: frozenset({S.acknowledged, S.dispatched}),
+    S.dispatched: frozenset({S.acknowledged}),
     S.acknowledged: frozenset({S.first_reported, S.written_reported}),
     S.first_reported: frozenset({S.written_reported}),
     S.written_reported: frozenset({S.approved, S.returned}),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -12,12 +13,24 @@ from sqlalchemy.orm import Session
 from models import Item, OutboxMessage
 
 _notifier: Callable[[list[int]], None] | None = None
+_job_runner: Callable[[list[tuple[str, int]]], None] | None = None
 
 
 def set_notifier(fn: Callable[[list[int]], None] | None) -> None:
     """Install the function told the ids of outbox rows just committed (e.g. one that enqueues jobs)."""
     global _notifier
     _notifier = fn
+
+
+def set_job_runner(fn: Callable[[list[tuple[str, int]]], None] | None) -> None:
+    """Install the function that starts deferred jobs (name, id) once their transaction commits."""
+    global _job_runner
+    _job_runner = fn
+
+
+def defer(session: Session, job: str, arg: int) -> None:
+    """Ask for job(arg) to run after this transaction commits (the sweep retries it if this is lost)."""
+    session.info.setdefault("deferred", []).append((job, arg))
 
 
 def emit(session: Session, to: Iterable[str], message: dict[str, Any], key: str, at: datetime,
@@ -42,15 +55,17 @@ def emit(session: Session, to: Iterable[str], message: dict[str, Any], key: str,
 @event.listens_for(Session, "after_commit")
 def _announce(session: Session) -> None:
     ids = session.info.pop("outbox_new", [])
-    if ids and _notifier is not None:
-        try:
+    jobs = session.info.pop("deferred", [])
+    try:
+        if ids and _notifier is not None:
             _notifier(ids)
-        except Exception:  # noqa: BLE001 - the sweep delivers whatever could not be announced
-            import logging
-
-            logging.getLogger(__name__).warning("could not announce outbox rows %s; the sweep will", ids)
+        if jobs and _job_runner is not None:
+            _job_runner(jobs)
+    except Exception:  # noqa: BLE001 - the sweep finds whatever could not be announced
+        logging.getLogger(__name__).warning("could not announce outbox rows %s / jobs %s; the sweep will", ids, jobs)
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget(session: Session, _previous) -> None:  # type: ignore[no-untyped-def]
     session.info.pop("outbox_new", None)
+    session.info.pop("deferred", None)

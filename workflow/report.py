@@ -16,7 +16,7 @@ from workflow import links as linkmod
 from workflow import org, render
 from workflow.audit import record
 from workflow.errors import Refusal
-from workflow.outbox import emit
+from workflow.outbox import defer, emit
 
 
 @dataclass
@@ -94,8 +94,10 @@ def report(session: Session, reporter: Person, draft: Draft, at: datetime, prefi
             session.add(ItemLink(item_id=item.id, url=url, normalized=norm, reporter_id=reporter.id, created_at=at))
             known.add(norm)
     for media_id in draft.images:
-        session.add(Attachment(item_id=item.id, kind="image", media_id=media_id, uploader_id=reporter.id,
-                               created_at=at))
+        att = Attachment(item_id=item.id, kind="image", media_id=media_id, uploader_id=reporter.id, created_at=at)
+        session.add(att)
+        session.flush()
+        defer(session, "fetch_media", att.id)
     session.flush()
     session.refresh(item)
     if merged:

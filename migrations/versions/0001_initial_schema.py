@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 08:16:55.028838
+Create Date: 2026-11-26 08:28:34.245135
 """
 
 from __future__ import annotations
@@ -81,6 +81,9 @@ def upgrade() -> None:
     sa.Column('title', sa.String(length=256), nullable=True),
     sa.Column('sha256', sa.String(length=64), nullable=True),
     sa.Column('stored_name', sa.String(length=128), nullable=True),
+    sa.Column('content_type', sa.String(length=64), nullable=True),
+    sa.Column('size', sa.Integer(), nullable=True),
+    sa.Column('fetch_error', sa.String(length=200), nullable=True),
     sa.Column('uploader_id', sa.Integer(), nullable=False),
     sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['item_id'], ['items.id'], name=op.f('fk_attachments_item_id_items')),

@@ -88,6 +88,7 @@ class Stack:
         self._server.shutdown()
         self.rt.engine.dispose()
         outbox.set_notifier(None)
+        outbox.set_job_runner(None)
         set_runtime(None)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from sqlalchemy import func, select
 
 from models import Attachment, AuditEvent, Item, ItemLink
@@ -43,8 +45,12 @@ def test_guided_report_with_source_grade_link_and_screenshot(stack: Stack) -> No
     (item,) = _items(stack)
     assert (item.source, item.suggested_grade, item.title) == ("message_board", "major", "抖音有视频称执法人员态度粗暴")
     with stack.rt.sessions() as s:
+        att = s.scalar(select(Attachment))
         assert s.scalar(select(func.count()).select_from(Attachment)) == 1
         assert s.scalar(select(ItemLink.url)) == "https://www.douyin.com/video/1234?share_token=abc"
+    assert att is not None and att.content_type == "image/png", "the screenshot was fetched from media/get"
+    stored = stack.rt.config.storage_dir / str(att.stored_name)
+    assert hashlib.sha256(stored.read_bytes()).hexdigest() == att.sha256
     office = stack.last("chenqi")
     assert item.code in office and "建议等级：重大" in office and "留言板" in office
 
@@ -98,3 +104,25 @@ def test_unrecognised_input_and_unsupported_messages_get_a_clear_answer(stack: S
     assert "交办" not in stack.last("zhangsan"), "commentators are not shown office commands"
     stack.say("zhangsan", "上报 ")
     assert "请发送舆情描述" in stack.last("zhangsan")
+
+
+def test_screenshot_fetch_survives_a_wecom_outage_and_expired_media_is_recorded(stack: Stack) -> None:
+    stack.emu.fault("media/get", http_status=502, times=1)
+    stack.say("zhangsan", "上报")
+    stack.emu.image("zhangsan")
+    stack.say("zhangsan", "截图说明")
+    for answer in ("跳过", "跳过", "提交"):
+        stack.say("zhangsan", answer)
+    with stack.rt.sessions() as s:
+        assert s.scalar(select(Attachment.sha256)) is None
+    stack.later(10)
+    with stack.rt.sessions() as s:
+        assert s.scalar(select(Attachment.sha256)) is not None
+    stack.say("zhangsan", "上报")
+    stack.emu.image("zhangsan")
+    stack.emu.advance(4 * 86400)
+    for answer in ("过期的截图", "跳过", "跳过", "提交"):
+        stack.say("zhangsan", answer)
+    with stack.rt.sessions() as s:
+        last = s.scalars(select(Attachment).order_by(Attachment.id.desc())).first()
+        assert last is not None and last.sha256 is None and "40007" in str(last.fetch_error)

@@ -1,0 +1,74 @@
+"""Fetch a reported screenshot from WeCom (media ids expire after 3 days), check it, and store it by hash."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+
+from bot.wecom import WecomError, download
+from core.runtime import runtime
+from models import Attachment
+
+log = logging.getLogger(__name__)
+
+MAGIC = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF87a": "image/gif",
+         b"GIF89a": "image/gif"}
+IMAGE_LIMIT = 10 * 1024 * 1024
+PERMANENT = {40007, 40001, 40013}
+
+
+def sniff_image(data: bytes) -> str | None:
+    """Return the image type judged by content (never by name), or None."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return next((t for magic, t in MAGIC.items() if data.startswith(magic)), None)
+
+
+def store(root: Path, data: bytes) -> tuple[str, str]:
+    """Write data under root by its sha256 (atomically, once) and return (sha256, relative name)."""
+    digest = hashlib.sha256(data).hexdigest()
+    rel = f"{digest[:2]}/{digest}"
+    path = root / rel
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return digest, rel
+
+
+def fetch_media(attachment_id: int) -> str:
+    """Download and store attachment_id's media once; return "stored", "skip", "refused" or raise to retry."""
+    rt = runtime()
+    with rt.sessions() as s:
+        att = s.get(Attachment, attachment_id)
+        if att is None or att.sha256 or not att.media_id or att.fetch_error:
+            return "skip"
+        media_id = att.media_id
+    try:
+        data, _ctype = download(rt.api, media_id, IMAGE_LIMIT)
+    except WecomError as exc:
+        if exc.errcode in PERMANENT:
+            return _refuse(attachment_id, f"企业微信拒绝：{exc}")
+        raise
+    kind = sniff_image(data)
+    if kind is None:
+        return _refuse(attachment_id, "不是图片（按内容判断）")
+    digest, rel = store(rt.config.storage_dir, data)
+    with rt.sessions() as s, s.begin():
+        att = s.get(Attachment, attachment_id)
+        if att is not None:
+            att.sha256, att.stored_name, att.content_type, att.size = digest, rel, kind, len(data)
+    return "stored"
+
+
+def _refuse(attachment_id: int, why: str) -> str:
+    rt = runtime()
+    with rt.sessions() as s, s.begin():
+        att = s.get(Attachment, attachment_id)
+        if att is not None:
+            att.fetch_error = why[:200]
+    log.warning("attachment %s not stored: %s", attachment_id, why)
+    return "refused"
