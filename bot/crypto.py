@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import hmac
@@ -58,10 +57,3 @@ class CallbackCrypto:
         """Return the encrypted, signed XML envelope of a passive reply."""
         return self._wc.encrypt_message(xml, nonce, timestamp)
 
-
-def valid_aes_key(key: str) -> bool:
-    """Return True if key is 43 characters that decode (with '=') to 32 bytes."""
-    try:
-        return len(key) == 43 and len(base64.b64decode(key + "=", validate=True)) == 32
-    except (binascii.Error, ValueError):
-        return False

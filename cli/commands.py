@@ -59,7 +59,7 @@ def web(args: argparse.Namespace) -> int:
     from bot.server import serve_gunicorn
 
     cfg = load_config()
-    Runtime(cfg).redis_url  # noqa: B018 - fail fast (one line) if Redis is unreachable
+    Runtime(cfg).check()
     print(f"瞭望网页服务：http://{args.host}:{args.port}/wecom/callback")
     serve_gunicorn(cfg, args.host, args.port, args.workers, args.threads)
     return 0
@@ -70,7 +70,7 @@ def worker(args: argparse.Namespace) -> int:
     from jobs.worker import run_worker
 
     rt = _rt()
-    rt.redis.ping()
+    rt.check()
     print("瞭望后台任务已启动（Ctrl-C 停止）")
     run_worker(rt, burst=args.burst)
     return 0
@@ -93,6 +93,6 @@ def wecom_menu(_args: argparse.Namespace) -> int:
 def config_check(_args: argparse.Namespace) -> int:
     """Validate the configuration and Redis reachability."""
     cfg = load_config()
-    Runtime(cfg).redis_url  # noqa: B018
+    Runtime(cfg).check()
     print(f"配置有效：corp_id={cfg.wecom.corp_id} agent_id={cfg.wecom.agent_id} api_base={cfg.wecom.api_base}")
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -65,6 +67,14 @@ def _need(section: dict[str, Any], name: str, key: str) -> Any:
     return value
 
 
+def _valid_aes_key(key: str) -> bool:
+    """Return True if key decodes (with "=") to the 32-byte AES key WeCom uses."""
+    try:
+        return len(base64.b64decode(key + "=", validate=True)) == 32
+    except (binascii.Error, ValueError):
+        return False
+
+
 def _wecom(raw: dict[str, Any]) -> WecomConfig:
     sec = raw.get("wecom")
     if not isinstance(sec, dict):
@@ -78,6 +88,8 @@ def _wecom(raw: dict[str, Any]) -> WecomConfig:
         raise ConfigError(
             f"[wecom] encoding_aes_key 必须是 43 个字符，现在是 {len(str(vals['encoding_aes_key']))} 个"
         )
+    if not _valid_aes_key(str(vals["encoding_aes_key"])):
+        raise ConfigError("[wecom] encoding_aes_key 只能由字母和数字组成（企业微信后台“随机获取”的 43 位字符）")
     for k in ("api_base", "oauth_base"):
         default = REAL_API_BASE if k == "api_base" else REAL_OAUTH_BASE
         v = str(_env_override("wecom", k, sec.get(k, default))).rstrip("/")

@@ -55,6 +55,21 @@ class Runtime:
         return WecomApi(self.config.wecom, self.redis)
 
 
+    def check(self) -> None:
+        """Raise ConfigError (one line) unless Redis and the database answer."""
+        from sqlalchemy import text
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from core.config import ConfigError
+
+        self.redis_url  # noqa: B018 - resolves and pings Redis
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            raise ConfigError(f"[database] url 无法连接：{type(exc.orig or exc).__name__}") from None
+
+
 _current: Runtime | None = None
 
 

@@ -71,3 +71,25 @@ def test_lost_jobs_are_recovered_by_the_sweep_after_a_redis_flush(stack: Stack) 
     stack.later(10)
     assert stack.outbox_states().keys() == {"sent"}
     assert _help_count(stack, "zhangsan") == 1
+
+
+def test_every_message_type_is_delivered_as_written(stack: Stack) -> None:
+    from core import clock
+    from workflow.outbox import emit
+
+    bodies = [
+        {"msgtype": "text", "text": {"content": "文本"}},
+        {"msgtype": "markdown", "markdown": {"content": "**加粗**"}},
+        {"msgtype": "textcard", "textcard": {"title": "标题", "description": "说明", "url": "https://x.cn/a"}},
+        {"msgtype": "template_card", "template_card": {"card_type": "text_notice", "main_title": {"title": "通知"},
+                                                       "card_action": {"type": 1, "url": "https://x.cn"}}},
+    ]
+    with stack.rt.sessions() as s, s.begin():
+        for i, body in enumerate(bodies):
+            emit(s, ["zhangsan", "wangwu"], body, f"kind-test-{i}", clock.now())
+    stack.drain()
+    got = stack.inbox("wangwu")
+    assert [r["msgtype"] for r in got] == ["text", "markdown", "textcard", "template_card"]
+    assert got[2]["body"]["textcard"]["title"] == "标题"
+    assert len(stack.inbox("zhangsan")) == 4
+    assert stack.outbox_states() == {"sent": 4}

@@ -22,6 +22,7 @@ def test_defaults(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("key", "value", "words"), [
     ("encoding_aes_key", "short", "encoding_aes_key 必须是 43 个字符"),
+    ("encoding_aes_key", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2!", "只能由字母和数字组成"),
     ("agent_id", "abc", "agent_id 必须是整数"),
     ("secret", "", "[wecom] secret"),
     ("api_base", "ftp://x", "api_base"),
