@@ -28,7 +28,7 @@ TRY = """
   python3 dev.py sandbox tap wangwu 签收
   python3 dev.py sandbox say wangwu 我的待办
   python3 dev.py sandbox say zhangsan 查询 <编号>
-（配置文件：{cfg}；若直接用 liaowang 命令，请先 export LIAOWANG_CONFIG={cfg}）
+（配置文件：{cfg}；在本目录下没有 config.toml 时，各命令会自动使用它）
 按 Ctrl-C 停止所有进程。
 """
 

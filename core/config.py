@@ -110,8 +110,11 @@ def _storage_dir(raw: dict[str, Any], data_dir: Path, base: Path) -> Path:
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
-    """Read $LIAOWANG_CONFIG (default ./config.toml) and return a validated Config, or raise ConfigError."""
-    p = Path(path or os.environ.get("LIAOWANG_CONFIG") or "config.toml")
+    """Read path, else $LIAOWANG_CONFIG, else ./config.toml, else the demo's var/demo/config.toml; validate it."""
+    chosen = path or os.environ.get("LIAOWANG_CONFIG")
+    if chosen is None:
+        chosen = next((c for c in ("config.toml", "var/demo/config.toml") if Path(c).exists()), "config.toml")
+    p = Path(chosen)
     if not p.exists():
         raise ConfigError(f"找不到配置文件 {p}（复制 config.example.toml 为 config.toml，或设置 LIAOWANG_CONFIG）")
     try:
