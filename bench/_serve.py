@@ -1,0 +1,33 @@
+"""Subprocess entry: serve Liaowang or the baseline under gunicorn; argv[1] is a JSON settings object."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+
+def main(settings: dict[str, Any]) -> None:
+    """Serve settings["app"] ("liaowang" or "baseline") with the config file settings["config"]."""
+    from bot.server import serve_gunicorn
+    from core.config import load_config
+
+    cfg = load_config(settings["config"])
+
+    def factory() -> Any:
+        if settings["app"] == "baseline":
+            from bench.baseline import create_baseline_app
+
+            w = cfg.wecom
+            return create_baseline_app(w.token, w.encoding_aes_key, w.corp_id, cfg.max_body)
+        from bot.app import create_app
+        from core.runtime import Runtime
+
+        return create_app(Runtime(cfg))
+
+    serve_gunicorn(cfg, "127.0.0.1", int(settings["port"]), int(settings["workers"]), int(settings["threads"]),
+                   factory=factory)
+
+
+if __name__ == "__main__":
+    main(json.loads(sys.argv[1]))

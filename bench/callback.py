@@ -1,0 +1,223 @@
+"""Benchmark the WeCom callback: throughput and p99 vs a verify-decrypt-parse baseline, and reply latency."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import CREDS, HOST, ROOT, Conn, Run, Sealer, drive, free_port, pct, spawn, stop, wait_http
+
+USER, TEXT = "zhangsan", "帮助"
+PER_MINUTE = 29  # WeCom (and the emulator) drop more than 30 app messages per person per minute
+E2E_WAIT = 5.0
+RATIO_TARGET, P99_TARGET, E2E_TARGET = 0.5, 50.0, 300.0
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse the command line."""
+    p = argparse.ArgumentParser(prog="python -m bench.callback", description=__doc__)
+    p.add_argument("--seconds", type=float, default=10.0, help="measured seconds per server (default 10)")
+    p.add_argument("--concurrency", type=int, default=50, help="keep-alive connections (default 50)")
+    p.add_argument("--max-requests", type=int, default=100000, help="cap on requests per server (default 100000)")
+    p.add_argument("--warmup", type=float, default=2.0, help="unmeasured warm-up seconds per server (default 2)")
+    p.add_argument("--e2e", type=int, default=100, help="messages for the reply-latency part (default 100)")
+    p.add_argument("--workers", type=int, default=2, help="gunicorn workers for both servers (default 2)")
+    p.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker (default 8)")
+    p.add_argument("--keep", action="store_true", help="keep the temp dir (config, server and worker logs)")
+    p.add_argument("--db", default="sqlite", help="sqlite (a temp file, default) or a scratch postgresql:// database "
+                   "(migrated; this run's rows are deleted at the end)")
+    args = p.parse_args(argv)
+    if args.db != "sqlite" and not args.db.startswith(("postgresql://", "postgresql+psycopg://")):
+        p.error("--db must be sqlite or a postgresql:// URL")
+    return args
+
+
+def write_config(tmp: Path, db_url: str, redis_url: str, api_base: str) -> Path:
+    """Write the TOML config both the web servers and the worker read; return its path."""
+    wecom = {**CREDS, "api_base": api_base, "timeout": 5}
+    lines = ["[wecom]", *(f"{k} = {json.dumps(v)}" for k, v in wecom.items()),
+             "[database]", f"url = {json.dumps(db_url)}", "[redis]", f"url = {json.dumps(redis_url)}",
+             "[app]", f"data_dir = {json.dumps(str(tmp / 'var'))}"]
+    path = tmp / "config.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def prepare_db(cfg_path: Path) -> Any:
+    """Migrate the database, import the demo organisation and return a Runtime for it."""
+    from core import clock
+    from core.config import load_config
+    from core.runtime import Runtime
+    from migrations import upgrade
+    from workflow.org import import_org, load_org_file
+
+    cfg = load_config(cfg_path)
+    upgrade(cfg.database_url)
+    rt = Runtime(cfg)
+    with rt.sessions() as s, s.begin():
+        import_org(s, load_org_file(ROOT / "cli" / "demo_org.toml"), clock.now())
+    return rt
+
+
+def e2e(port: int, emu: Any, requests: list[tuple[str, bytes]], worker: Any,
+        warm: int = 3) -> tuple[list[float], int]:
+    """Send callbacks one at a time; time each until the sender's inbox has the reply; return (s, misses)."""
+    conn, lat, misses, streak = Conn(port), [], 0, 0
+    try:
+        for i, (userid, req) in enumerate(requests):
+            if worker.poll() is not None or streak >= 3:
+                print("  end-to-end part stopped early: " + ("the worker exited" if worker.poll() is not None
+                                                            else "3 replies in a row did not arrive"))
+                misses += len(requests) - i
+                break
+            since = emu.cursor()
+            t0 = time.perf_counter()
+            status = conn.send(req)
+            try:
+                records = emu.wait_for(userid, since=since, timeout=E2E_WAIT)
+            except TimeoutError:
+                records = []
+            took = time.perf_counter() - t0
+            good = status == 200 and any("瞭望" in json.dumps(r.get("body"), ensure_ascii=False) for r in records)
+            streak = 0 if good else streak + 1
+            if i < warm:
+                continue
+            if good:
+                lat.append(took)
+            else:
+                misses += 1
+    finally:
+        conn.close()
+    return lat, misses
+
+
+def mark(ok: bool) -> str:
+    """PASS or MISS."""
+    return "PASS" if ok else "MISS"
+
+
+def line(name: str, run: Run) -> str:
+    """One table row for a throughput run."""
+    bad = {k: v for k, v in run.statuses.items() if k != "200"}
+    extra = f"  non-200: {bad}" if bad else ""
+    extra += "  (ran out of pre-built requests)" if run.exhausted else ""
+    return (f"  {name:<9} {run.rate:7.0f} req/s  p50 {pct(run.latencies, 50):6.1f} ms  "
+            f"p99 {pct(run.latencies, 99):6.1f} ms  n={run.ok}{extra}")
+
+
+def report(args: argparse.Namespace, base: Run, lw: Run, lat: list[float], misses: int) -> None:
+    """Print the figures with the targets."""
+    ratio = lw.rate / base.rate if base.rate else 0.0
+    p99 = pct(lw.latencies, 99)
+    print(f"\ncallback throughput, {args.concurrency} connections, {args.seconds:g} s each "
+          f"(gunicorn gthread {args.workers}x{args.threads}, db {args.db.split('@')[-1]})")
+    print(line("baseline", base))
+    print(line("liaowang", lw))
+    print(f"  ratio {ratio:.2f}x (target >= {RATIO_TARGET}x)  {mark(ratio >= RATIO_TARGET)} ; "
+          f"p99 {p99:.1f} ms (target < {P99_TARGET:g} ms) {mark(p99 < P99_TARGET)}")
+    e99 = pct(lat, 99)
+    tail = f", {misses} without reply" if misses else ""
+    print(f"end-to-end reply latency (light load, one at a time, n={len(lat)}{tail}): p50 {pct(lat, 50):.0f} ms "
+          f"p99 {e99:.0f} ms max {pct(lat, 100):.0f} ms (target p99 <= {E2E_TARGET:g} ms) "
+          f"{mark(e99 <= E2E_TARGET and not misses)}")
+
+
+def cleanup_rows(rt: Any, prefix: str) -> None:
+    """Delete the rows this run wrote to a shared (non-SQLite) database."""
+    from sqlalchemy import text
+
+    with rt.engine.begin() as c:
+        c.execute(text("DELETE FROM outbox WHERE idem_key LIKE :k"), {"k": f"reply:{prefix}______"})
+        c.execute(text("DELETE FROM processed_callbacks WHERE key LIKE :k"), {"k": f"{prefix}______"})
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Set everything up, run both parts, print the figures, tear everything down."""
+    from core.redisconn import start_embedded, stop_embedded
+    from sandbox.client import SandboxClient
+    from sandbox.server import serve
+    from sandbox.settings import EmulatorSettings
+
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` stops servers and Redis
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the in-process emulator's request log
+    tmp = Path(tempfile.mkdtemp(prefix="lw-bench-"))
+    var = tmp / "var"
+    procs: dict[str, Any] = {}
+    emulator = rt = None
+    sealer = Sealer()
+    try:
+        redis_url = start_embedded(var)
+        emulator = serve(HOST, 0, EmulatorSettings(**CREDS))
+        db_url = f"sqlite:///{var / 'liaowang.db'}" if args.db == "sqlite" else args.db
+        cfg_path = write_config(tmp, db_url, redis_url, emulator.url)
+        rt = prepare_db(cfg_path)
+        ports = {"liaowang": free_port(), "baseline": free_port()}
+        emu = SandboxClient(emulator.url)
+        people = _people(rt)
+        emu.people([{"userid": p.userid, "name": p.name} for p in people])
+        emu.set_callback(f"http://{HOST}:{ports['liaowang']}/wecom/callback")
+        for name, port in ports.items():
+            settings = {"app": name, "config": str(cfg_path), "port": port,
+                        "workers": args.workers, "threads": args.threads}
+            procs[name] = spawn(["-m", "bench._serve", json.dumps(settings)], tmp / f"{name}.log")
+        procs["worker"] = spawn(["-m", "cli", "worker"], tmp / "worker.log", {"LIAOWANG_CONFIG": str(cfg_path)})
+        for name, port in ports.items():
+            wait_http(port, procs[name], tmp / f"{name}.log")
+        print(f"servers up (liaowang :{ports['liaowang']}, baseline :{ports['baseline']}); "
+              f"end-to-end part with a worker …", flush=True)
+        senders = [p.userid for p in people]
+        n = min(args.e2e, PER_MINUTE * len(senders) - 3)
+        if n < args.e2e:
+            print(f"  only {n} end-to-end messages: WeCom drops more than 30 a minute per person")
+        lat, misses = e2e(ports["liaowang"], emu, sealer.many(senders, TEXT, n + 3), procs["worker"])
+        if misses:
+            print((tmp / "worker.log").read_text(errors="replace")[-1500:])
+        stop(procs.pop("worker"))
+        warm = [r for _, r in sealer.many([USER], TEXT, 20 * args.concurrency)]
+        load = [r for _, r in sealer.many([USER], TEXT, args.max_requests)]
+        runs = {}
+        for name in ("baseline", "liaowang"):
+            print(f"throughput: {name} …", flush=True)
+            drive(ports[name], warm, args.warmup, args.concurrency)
+            runs[name] = drive(ports[name], load, args.seconds, args.concurrency)
+        report(args, runs["baseline"], runs["liaowang"], lat, misses)
+        return 0
+    finally:
+        for proc in procs.values():
+            stop(proc)
+        if emulator is not None:
+            emulator.shutdown()
+        if rt is not None:
+            if args.db != "sqlite":
+                try:
+                    cleanup_rows(rt, f"msg:{sealer.prefix}")
+                except Exception as exc:  # noqa: BLE001 - report, keep tearing down
+                    print(f"could not delete this run's rows: {exc}")
+            rt.engine.dispose()
+        stop_embedded(var)
+        if args.keep:
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _people(rt: Any) -> list[Any]:
+    from sqlalchemy import select
+
+    from models import Person
+
+    with rt.sessions() as s:
+        return list(s.scalars(select(Person).where(Person.active.is_(True)).order_by(Person.userid)))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,168 @@
+"""Deadline policy (SPEC §4–5): per-clock, per-grade aim and due, nudges, warnings and escalation; pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from core.durations import parse_duration
+from models.calendar import WorkCalendar
+
+GRADES = ("major", "significant", "general")
+
+
+@dataclass(frozen=True)
+class Span:
+    """How long a step may take for one grade: a due time, an optional aim, or a number of days."""
+
+    due: timedelta
+    aim: timedelta | None = None
+    days: int | None = None
+
+
+@dataclass(frozen=True)
+class ClockPolicy:
+    """One kind of clock: what it is called, which workflow event meets it, who owes it, its spans."""
+
+    kind: str
+    label: str
+    event: str
+    owner: str
+    spans: dict[str, Span]
+    sources: tuple[str, ...] = ()
+    cap: timedelta | None = None
+    cap_days: int | None = None
+
+    def span(self, grade: str) -> Span | None:
+        """Return the span for grade (or the "all" span)."""
+        return self.spans.get(grade) or self.spans.get("all")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The moments of one clock."""
+
+    start: datetime
+    nudge_at: datetime
+    warn_at: datetime
+    due_at: datetime
+    aim_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Everything configurable about clocks."""
+
+    start: str = "reported"
+    nudge_share: float = 0.5
+    warn_share: float = 0.8
+    warn_before: timedelta | None = None
+    escalate_after: timedelta = timedelta(minutes=10)
+    escalate_every: timedelta = timedelta(minutes=30)
+    escalate_max: int = 3
+    days: str = "natural"
+    per_minute_budget: int = 20
+    clocks: dict[str, ClockPolicy] = field(default_factory=dict)
+
+    def schedule(self, kind: str, grade: str, start: datetime, calendar: WorkCalendar | None = None,
+                 override_due: datetime | None = None) -> Schedule | None:
+        """Return the schedule of clock kind for grade started at start (None if the clock does not apply)."""
+        clock = self.clocks.get(kind)
+        span = clock.span(grade) if clock else None
+        if span is None:
+            return None
+        due = override_due or self._due(start, span, calendar)
+        aim = start + span.aim if span.aim is not None and not override_due else None
+        return self.moments(start, due, aim)
+
+    def _due(self, start: datetime, span: Span, calendar: WorkCalendar | None) -> datetime:
+        if span.days is not None and self.days == "working":
+            return (calendar or WorkCalendar()).add_working_days(start, span.days)
+        if span.days is not None:
+            return start + timedelta(days=span.days)
+        return start + span.due
+
+    def moments(self, start: datetime, due: datetime, aim: datetime | None) -> Schedule:
+        """Return nudge (aim, else a share of the span) and warning (share or fixed lead) before due."""
+        total = due - start
+        nudge = aim if aim is not None else start + total * self.nudge_share
+        warn = due - self.warn_before if self.warn_before is not None else start + total * self.warn_share
+        warn = max(warn, nudge)
+        return Schedule(start=start, nudge_at=min(nudge, due), warn_at=min(warn, due), due_at=due, aim_at=aim)
+
+    def cap_for(self, kind: str, start: datetime, calendar: WorkCalendar | None = None) -> datetime | None:
+        """Return the latest due an extension may reach for this clock kind (None = no extensions)."""
+        clock = self.clocks.get(kind)
+        if clock is None:
+            return None
+        if clock.cap_days is not None:
+            return self._due(start, Span(due=timedelta(days=clock.cap_days), days=clock.cap_days), calendar)
+        return start + clock.cap if clock.cap is not None else None
+
+
+DEFAULT_CLOCKS: dict[str, dict[str, Any]] = {
+    "first_report": {"label": "首报", "event": "first_report", "owner": "lead_unit",
+                     "major": {"aim": "20m", "due": "30m"}, "significant": {"aim": "20m", "due": "30m"},
+                     "general": {"due": "60m"}},
+    "written_report": {"label": "书面报告", "event": "written_report", "owner": "lead_unit",
+                       "major": {"aim": "40m", "due": "90m"}, "significant": {"aim": "40m", "due": "90m"},
+                       "general": {"due": "120m"}},
+    "notify_units": {"label": "通报相关单位", "event": "dispatch", "owner": "office",
+                     "major": {"due": "30m"}, "significant": {"due": "30m"}, "general": {"due": "24h"}},
+    "handling_report": {"label": "处置情况报告", "event": "handling_report", "owner": "lead_unit",
+                        "all": {"due": "24h"}},
+    "reply_source": {"label": "留言答复", "event": "reply_source", "owner": "office", "sources": ["message_board"],
+                     "all": {"days": 3}, "cap_days": 5},
+}
+
+
+def _span(raw: dict[str, Any], where: str) -> Span:
+    try:
+        if "days" in raw:
+            days = int(raw["days"])
+            return Span(due=timedelta(days=days), days=days)
+        due = parse_duration(raw["due"])
+        aim = parse_duration(raw["aim"]) if raw.get("aim") is not None else None
+    except (KeyError, ValueError) as exc:
+        raise ValueError(f"[{where}] 需要 due（如 \"30m\"）或 days：{exc}") from None
+    if aim is not None and aim > due:
+        raise ValueError(f"[{where}] aim 不能晚于 due")
+    return Span(due=due, aim=aim)
+
+
+def _clock(kind: str, raw: dict[str, Any]) -> ClockPolicy:
+    where = f"policy.clocks.{kind}"
+    spans = {g: _span(raw[g], f"{where}.{g}") for g in (*GRADES, "all") if isinstance(raw.get(g), dict)}
+    if not spans:
+        raise ValueError(f"[{where}] 至少要为一个等级（major/significant/general/all）设置时限")
+    cap = parse_duration(raw["cap"]) if raw.get("cap") else None
+    return ClockPolicy(kind=kind, label=str(raw.get("label", kind)), event=str(raw.get("event", kind)),
+                       owner=str(raw.get("owner", "lead_unit")), spans=spans, sources=tuple(raw.get("sources", ())),
+                       cap=cap, cap_days=int(raw["cap_days"]) if raw.get("cap_days") else None)
+
+
+def parse_policy(raw: dict[str, Any] | None) -> Policy:
+    """Build a Policy from the [policy] table merged over the shipped defaults; raise ValueError naming the key."""
+    raw = dict(raw or {})
+    merged = {k: dict(v) for k, v in DEFAULT_CLOCKS.items()}
+    for kind, over in (raw.get("clocks") or {}).items():
+        merged[kind] = {**merged.get(kind, {}), **over}
+    start = str(raw.get("start", "reported"))
+    if start not in ("reported", "dispatched"):
+        raise ValueError("[policy] start 必须是 reported 或 dispatched")
+    days = str(raw.get("days", "natural"))
+    if days not in ("natural", "working"):
+        raise ValueError("[policy] days 必须是 natural 或 working")
+    shares = {k: float(raw.get(k, d)) for k, d in (("nudge_share", 0.5), ("warn_share", 0.8))}
+    if not all(0 < v < 1 for v in shares.values()):
+        raise ValueError("[policy] nudge_share 与 warn_share 必须在 0 与 1 之间")
+    return Policy(
+        start=start, days=days, **shares,
+        warn_before=parse_duration(raw["warn_before"]) if raw.get("warn_before") else None,
+        escalate_after=parse_duration(raw.get("escalate_after", "10m")),
+        escalate_every=parse_duration(raw.get("escalate_every", "30m")),
+        escalate_max=int(raw.get("escalate_max", 3)),
+        per_minute_budget=int(raw.get("per_minute_budget", 20)),
+        clocks={kind: _clock(kind, spec) for kind, spec in merged.items() if spec.get("enabled", True)},
+    )
