@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Flask
 
 from bot.crypto import CallbackCrypto
+from bot.inboxwriter import InboxWriter
+from bot.members import Members
 from core.runtime import Runtime, set_runtime
 from jobs.queueing import enqueue_deliveries, run_deferred
 from workflow import outbox
@@ -22,6 +24,9 @@ def create_app(rt: Runtime) -> Flask:
     outbox.set_job_runner(lambda jobs: run_deferred(rt.queue, jobs))
 
     from bot.callback import bp
+
+    app.extensions["liaowang_members"] = Members(rt.engine)
+    app.extensions["liaowang_inbox"] = InboxWriter(rt.engine)
 
     app.register_blueprint(bp)
 

@@ -1,4 +1,4 @@
-"""GET/POST /wecom/callback: verify, decrypt, dedupe, route, commit — well inside WeCom's 5 seconds."""
+"""GET/POST /wecom/callback: verify, decrypt, parse, store once in the durable inbox, answer at once."""
 
 from __future__ import annotations
 
@@ -7,20 +7,12 @@ import secrets
 import time
 
 from flask import Blueprint, Response, current_app, request
-from sqlalchemy.exc import IntegrityError
 from wechatpy.enterprise.replies import TextReply
 
-from bot.conversation import Conversations
 from bot.crypto import BadPayload, BadSignature, CallbackCrypto
 from bot.incoming import BadXml, Incoming, parse_incoming, safe_fields
 from core import clock
 from core.runtime import Runtime
-from handlers.context import Ctx
-from handlers.router import route
-from models import ProcessedCallback
-from workflow import org, render
-from workflow.errors import Refusal
-from workflow.outbox import emit
 
 log = logging.getLogger(__name__)
 bp = Blueprint("wecom", __name__)
@@ -88,34 +80,19 @@ def receive() -> Response:
     return _process(msg, nonce)
 
 
+def _store(msg: Incoming) -> bool:
+    """Insert the callback into the durable inbox; return False if it was already there (a WeCom retry)."""
+    writer = current_app.extensions["liaowang_inbox"]
+    return bool(writer.store(msg.dedupe_key, msg.userid, dict(msg.__dict__), clock.now()))
+
+
 def _process(msg: Incoming, nonce: str) -> Response:
-    rt, now = _rt(), clock.now()
-    try:
-        with rt.sessions() as session, session.begin():
-            if session.get(ProcessedCallback, msg.dedupe_key) is not None:
-                return Response("", status=200)
-            person = org.person(session, msg.userid)
-            if person is None:
-                return _passive(msg, OUTSIDER, nonce)
-            session.add(ProcessedCallback(key=msg.dedupe_key, received_at=now))
-            session.flush()
-            reply = _run(session, person, msg, now, rt)
-            if reply:
-                emit(session, [person.userid], render.text(reply), f"reply:{msg.dedupe_key}", now)
-    except IntegrityError:
-        log.info("duplicate callback %s raced and was dropped", msg.dedupe_key)
+    """Refuse outsiders with a passive reply (nothing stored); store the rest for the worker, answer at once."""
+    if msg.userid not in current_app.extensions["liaowang_members"]:
+        return _passive(msg, OUTSIDER, nonce)
+    if not _store(msg):
+        log.info("callback %s was already stored (a WeCom retry)", msg.dedupe_key)
     return Response("", status=200)
-
-
-def _run(session, person, msg: Incoming, now, rt: Runtime) -> str | None:  # type: ignore[no-untyped-def]
-    """Run the handler in a savepoint: a Refusal undoes its changes and becomes the reply."""
-    ctx = Ctx(session=session, person=person, msg=msg, now=now,
-              conv=Conversations(rt.redis, rt.config.conversation_timeout), config=rt.config)
-    try:
-        with session.begin_nested():
-            return route(ctx)
-    except Refusal as exc:
-        return exc.message
 
 
 def _passive(msg: Incoming, text: str, nonce: str) -> Response:

@@ -7,6 +7,8 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.writelock import WriteLock
+
 
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE so writers queue, not fail."""
@@ -26,9 +28,35 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
+        lock = WriteLock(path if path and path != ":memory:" else "/tmp/liaowang-memory")
+        engine.liaowang_write_lock = lock  # type: ignore[attr-defined] - the callback's raw insert takes it too
+
         @event.listens_for(engine, "begin")
         def _begin(conn):  # type: ignore[no-untyped-def]
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            lock.acquire()
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                lock.release()
+                raise
+
+        def _finish(conn, verb: str) -> None:  # type: ignore[no-untyped-def]
+            # finish the transaction here (the driver's own commit/rollback is then a no-op in autocommit
+            # mode) so the lock is released only after SQLite has really committed
+            try:
+                dbapi = conn.connection.dbapi_connection
+                if dbapi is not None and dbapi.in_transaction:
+                    dbapi.execute(verb)
+            finally:
+                lock.release()
+
+        @event.listens_for(engine, "commit")
+        def _commit(conn):  # type: ignore[no-untyped-def]
+            _finish(conn, "COMMIT")
+
+        @event.listens_for(engine, "rollback")
+        def _rollback(conn):  # type: ignore[no-untyped-def]
+            _finish(conn, "ROLLBACK")
 
         return engine
     if url.startswith("postgresql://"):

@@ -8,6 +8,7 @@ import threading
 from rq import SimpleWorker
 
 from core.runtime import Runtime, set_runtime
+from jobs.inbox import consume
 from jobs.queueing import enqueue_deliveries, run_deferred
 from jobs.sweep import sweep
 from workflow import outbox
@@ -23,8 +24,8 @@ def _sweeper(stop: threading.Event, interval: float) -> None:
             log.exception("sweep failed")
 
 
-def run_worker(rt: Runtime, burst: bool = False) -> None:
-    """Work the queue (jobs run in this process, no fork per job) until stopped or, with burst, until empty."""
+def run_worker(rt: Runtime, burst: bool = False, consumers: int = 2) -> None:
+    """Work the inbox (consumer threads) and the RQ queue (in this process, no fork per job) until stopped."""
     set_runtime(rt)
     outbox.set_notifier(lambda ids: enqueue_deliveries(rt.queue, ids))
     outbox.set_job_runner(lambda jobs: run_deferred(rt.queue, jobs))
@@ -32,6 +33,8 @@ def run_worker(rt: Runtime, burst: bool = False) -> None:
     if not burst:
         sweep()
         threading.Thread(target=_sweeper, args=(stop, rt.config.sweep_interval), daemon=True).start()
+        for i in range(max(1, consumers)):
+            threading.Thread(target=consume, args=(rt, stop), name=f"inbox-{i}", daemon=True).start()
     try:
         SimpleWorker([rt.queue], connection=rt.redis).work(with_scheduler=not burst, burst=burst,
                                                             logging_level="WARNING")

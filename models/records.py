@@ -37,12 +37,22 @@ def _refuse_change(_mapper, _conn, _target) -> None:  # type: ignore[no-untyped-
 
 
 class ProcessedCallback(Base):
-    """A callback already handled, keyed by MsgId or FromUserName+CreateTime+Event."""
+    """A received callback (the durable inbox): unique by MsgId or FromUserName+CreateTime+Event, handled by a job."""
 
     __tablename__ = "processed_callbacks"
+    __table_args__ = (Index("ix_processed_callbacks_user_state", "userid", "state", "id"),
+                      Index("ix_processed_callbacks_state_received", "state", "received_at"))
 
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    userid: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class OutboxMessage(Base):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 08:28:34.245135
+Create Date: 2026-11-26 08:47:25.161327
 """
 
 from __future__ import annotations
@@ -26,10 +26,23 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('day', name=op.f('pk_day_counters'))
     )
     op.create_table('processed_callbacks',
+    sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('userid', sa.String(length=64), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('retry_at', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('received_at', models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('key', name=op.f('pk_processed_callbacks'))
+    sa.Column('handled_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_processed_callbacks')),
+    sa.UniqueConstraint('key', name=op.f('uq_processed_callbacks_key'))
     )
+    with op.batch_alter_table('processed_callbacks', schema=None) as batch_op:
+        batch_op.create_index('ix_processed_callbacks_state_received', ['state', 'received_at'], unique=False)
+        batch_op.create_index('ix_processed_callbacks_user_state', ['userid', 'state', 'id'], unique=False)
+
     op.create_table('units',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('key', sa.String(length=64), nullable=False),
@@ -223,6 +236,10 @@ def downgrade() -> None:
     op.drop_table('items')
     op.drop_table('people')
     op.drop_table('units')
+    with op.batch_alter_table('processed_callbacks', schema=None) as batch_op:
+        batch_op.drop_index('ix_processed_callbacks_user_state')
+        batch_op.drop_index('ix_processed_callbacks_state_received')
+
     op.drop_table('processed_callbacks')
     op.drop_table('day_counters')
     # ### end Alembic commands ###

@@ -16,6 +16,7 @@ from bot.app import create_app
 from core import clock
 from core.config import config_from_dict
 from core.runtime import Runtime, set_runtime
+from jobs.inbox import pending_users, process_user
 from jobs.sweep import sweep
 from models import OutboxMessage
 from sandbox.client import SandboxClient
@@ -43,9 +44,13 @@ class Stack:
     _server: Any = field(repr=False, default=None)
 
     def drain(self) -> None:
-        """Run the real RQ worker (burst) until no job is left in the queue."""
+        """Handle every stored callback, then run the real RQ worker (burst), until nothing is left."""
         for _ in range(20):
-            if self.rt.queue.count == 0:
+            woken = False
+            for userid in pending_users(self.rt):
+                process_user(userid, self.rt)
+                woken = True
+            if self.rt.queue.count == 0 and not woken:
                 return
             SimpleWorker([self.rt.queue], connection=self.rt.redis).work(burst=True, logging_level="ERROR")
 

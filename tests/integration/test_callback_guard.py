@@ -46,6 +46,7 @@ def test_a_valid_signed_callback_is_accepted(stack: Stack) -> None:
     before = _counts(stack)
     body, params = _envelope(_inner())
     assert _post(stack, body, params).status_code == 200
+    stack.drain()
     assert _counts(stack)[0] == before[0] + 1
 
 
@@ -139,3 +140,17 @@ def test_three_deliveries_of_a_card_click_acknowledge_once(stack: Stack) -> None
     stack.drain()
     assert sum(t.startswith("已签收") for t in stack.texts("wangwu")) == 1
     assert sum("【已签收】" in t for t in stack.texts("chenqi")) == 1
+
+
+def test_the_same_callback_arriving_concurrently_is_stored_once(stack: Stack) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    body, params = _envelope(_inner(content="上报 并发重试", msg_id="88001"))
+    others = [_envelope(_inner(content=f"帮助{i}", msg_id=f"8810{i}")) for i in range(10)]
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        codes = list(pool.map(lambda bp: _post(stack, *bp).status_code, [(body, params)] * 6 + others))
+    assert codes == [200] * 16
+    stack.drain()
+    with stack.rt.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Item)) == 1
+        assert s.scalar(select(func.count()).select_from(ProcessedCallback)) == 11
