@@ -7,6 +7,7 @@ import binascii
 import os
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,8 @@ class Config:
     outbox: dict[str, Any] = field(default_factory=dict)
     sweep_interval: float = 5.0
     storage_dir: Path = Path("var/files")
+    policy: Any = None
+    calendar_years: dict[int, dict[str, list[date]]] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
 
 
@@ -109,6 +112,45 @@ def _storage_dir(raw: dict[str, Any], data_dir: Path, base: Path) -> Path:
     return p if p.is_absolute() else base / p
 
 
+def _policy(raw: dict[str, Any]) -> Any:
+    """Return the deadline Policy of [policy] over the shipped defaults, or raise ConfigError."""
+    from models.policy import parse_policy
+
+    try:
+        return parse_policy(raw.get("policy"))
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ConfigError(f"[policy] {exc}") from None
+
+
+def _dates(values: Any, where: str) -> list[date]:
+    out = []
+    for v in values or []:
+        try:
+            out.append(v if isinstance(v, date) else date.fromisoformat(str(v)))
+        except ValueError:
+            raise ConfigError(f"[{where}] 不是日期：{v!r}（写成 2027-01-01）") from None
+    return out
+
+
+def _calendar(raw: dict[str, Any], base: Path) -> dict[int, dict[str, list[date]]]:
+    """Return the holidays and adjusted working days given in [calendar] (and its optional file)."""
+    cal = dict(raw.get("calendar", {}))
+    if cal.get("file"):
+        path = Path(str(cal["file"]))
+        path = path if path.is_absolute() else base / path
+        try:
+            extra = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"[calendar] file 无法读取：{exc}") from None
+        cal["years"] = {**extra.get("years", {}), **cal.get("years", {})}
+    years = {}
+    for year, spec in (cal.get("years") or {}).items():
+        if not str(year).isdigit():
+            raise ConfigError(f"[calendar.years] 年份必须是数字：{year!r}")
+        years[int(year)] = {k: _dates(spec.get(k), f"calendar.years.{year}.{k}") for k in ("holidays", "workdays")}
+    return years
+
+
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     """Read path, else $LIAOWANG_CONFIG, else ./config.toml, else the demo's var/demo/config.toml; validate it."""
     chosen = path or os.environ.get("LIAOWANG_CONFIG")
@@ -159,5 +201,7 @@ def config_from_dict(raw: dict[str, Any], base_dir: Path | None = None) -> Confi
         outbox=dict(raw.get("outbox", {})),
         sweep_interval=sweep,
         storage_dir=_storage_dir(raw, data_dir, base),
+        policy=_policy(raw),
+        calendar_years=_calendar(raw, base),
         raw=raw,
     )

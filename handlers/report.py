@@ -22,7 +22,7 @@ ASK_FILES = "如有截图请直接发送图片（可以多张）。发送完毕�
 
 
 def _done(ctx: Ctx, draft: Draft) -> str:
-    result = report(ctx.session, ctx.person, draft, ctx.now, ctx.config.code_prefix)
+    result = report(ctx.session, ctx.person, draft, ctx.now, ctx.config)
     ctx.conv.clear(ctx.person.userid)
     item = result.item
     if result.merged:

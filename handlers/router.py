@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import acknowledge, dispatch, help, query, report  # noqa: F401 - registers routes
+from handlers import acknowledge, dispatch, escalation, extension, help, progress, query, report  # noqa: F401
 from handlers.context import Ctx
 from handlers.registry import CARD_PREFIXES, CLICKS, COMMANDS, MESSAGE_TYPES, allowed, split_command
 

@@ -24,8 +24,15 @@ def run_deferred(queue: Queue, jobs: list[tuple[str, int]]) -> None:
 
     from jobs.media import fetch_media
 
+    clocks = [arg for name, arg in jobs if name == "schedule_clock"]
+    if clocks:
+        from jobs.deadlines import schedule_clocks
+
+        schedule_clocks(queue, list(dict.fromkeys(clocks)))
     known = {"fetch_media": fetch_media}
     for name, arg in jobs:
+        if name not in known:
+            continue
         queue.enqueue(known[name], arg, job_id=f"{name}-{arg}", retry=Retry(max=5, interval=[2, 10, 60, 300, 900]),
                       result_ttl=60)
 

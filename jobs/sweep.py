@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 
 from core import clock
 from core.runtime import runtime
+from jobs.deadlines import sweep_clocks
 from jobs.queueing import enqueue_deliveries, run_deferred
 from models import Attachment, OutboxMessage
 
@@ -18,6 +19,7 @@ log = logging.getLogger(__name__)
 def sweep(grace_seconds: float = 5.0, stale_seconds: float = 60.0, batch: int = 500) -> int:
     """Re-enqueue overdue outbox rows and unfetched screenshots, free rows stuck in sending; return how many."""
     rt, now = runtime(), clock.now()
+    sweep_clocks()
     with rt.sessions() as s, s.begin():
         s.execute(update(OutboxMessage)
                   .where(OutboxMessage.state == "sending",

@@ -1,13 +1,15 @@
 """Liaowang's tables and the rules that need no I/O (state machine, grades)."""
 
 from models.base import Base
+from models.clock import Clock, ClockFiring, Extension
 from models.item import GRADE_NAMES, Attachment, DayCounter, Grade, Item, ItemLink, ItemUnit
 from models.org import ROLE_NAMES, Person, Role, Unit
 from models.records import AuditEvent, AuditIsAppendOnly, Card, OutboxMessage, ProcessedCallback
 from models.state import STATE_NAMES, IllegalTransition, ItemState, check_transition
 
 __all__ = [
-    "Base", "Attachment", "AuditEvent", "AuditIsAppendOnly", "Card", "DayCounter", "GRADE_NAMES", "Grade",
+    "Base", "Attachment", "Clock", "ClockFiring", "Extension",
+    "AuditEvent", "AuditIsAppendOnly", "Card", "DayCounter", "GRADE_NAMES", "Grade",
     "IllegalTransition", "Item", "ItemLink", "ItemState", "ItemUnit", "OutboxMessage", "Person",
     "ProcessedCallback", "ROLE_NAMES", "Role", "STATE_NAMES", "Unit", "check_transition",
 ]

@@ -9,9 +9,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from core.config import Config
 from models import Card, Grade, Item, ItemState, ItemUnit, Person, Role, Unit
 from models.item import GRADE_WORDS
-from workflow import org, render
+from workflow import clocks, org, render
 from workflow.audit import record
 from workflow.errors import Refusal
 from workflow.outbox import emit
@@ -49,7 +50,7 @@ def authorise(actor: Person) -> None:
         raise Refusal("只有领导小组办公室可以定级交办。")
 
 
-def dispatch(session: Session, actor: Person, order: DispatchOrder, at: datetime) -> Item:
+def dispatch(session: Session, actor: Person, order: DispatchOrder, at: datetime, config: Config) -> Item:
     """Grade the item, assign units, send 签收 cards and copies; refuse (changing nothing) if not allowed."""
     authorise(actor)
     item = find_item(session, order.code)
@@ -70,6 +71,8 @@ def dispatch(session: Session, actor: Person, order: DispatchOrder, at: datetime
     session.flush()
     record(session, item, actor.userid, "dispatch", at, before=before, after=after, grade=grade,
            grade_before=before_grade, units=[u.key for u in units])
+    clocks.satisfy(session, item, "dispatch", actor.userid, at)
+    clocks.start_on_dispatch(session, item, units[0], config, at)
     for unit in units:
         _send_card(session, item, unit, leads[unit.id], actor, at)
     _copy_general_office(session, item, units, actor, at)

@@ -54,6 +54,9 @@ def emit(session: Session, to: Iterable[str], message: dict[str, Any], key: str,
 
 @event.listens_for(Session, "after_commit")
 def _announce(session: Session) -> None:
+    """Once the outermost transaction has committed, announce what it wrote (not when a SAVEPOINT is released)."""
+    if session.in_nested_transaction():
+        return
     ids = session.info.pop("outbox_new", [])
     jobs = session.info.pop("deferred", [])
     try:
@@ -62,10 +65,13 @@ def _announce(session: Session) -> None:
         if jobs and _job_runner is not None:
             _job_runner(jobs)
     except Exception:  # noqa: BLE001 - the sweep finds whatever could not be announced
-        logging.getLogger(__name__).warning("could not announce outbox rows %s / jobs %s; the sweep will", ids, jobs)
+        logging.getLogger(__name__).warning("could not announce outbox rows %s / jobs %s; the sweep will", ids, jobs,
+                                            exc_info=True)
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _forget(session: Session, _previous) -> None:  # type: ignore[no-untyped-def]
-    session.info.pop("outbox_new", None)
-    session.info.pop("deferred", None)
+def _forget(session: Session, previous) -> None:  # type: ignore[no-untyped-def]
+    """Forget what an outermost rollback undid (ids from a rolled-back savepoint are harmless: no such row)."""
+    if previous.parent is None and not previous.nested:
+        session.info.pop("outbox_new", None)
+        session.info.pop("deferred", None)

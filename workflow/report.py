@@ -11,9 +11,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from core.clock import local, show
+from core.config import Config
 from models import Attachment, DayCounter, Item, ItemLink, Person, Role
+from workflow import clocks, org, render
 from workflow import links as linkmod
-from workflow import org, render
 from workflow.audit import record
 from workflow.errors import Refusal
 from workflow.outbox import defer, emit
@@ -70,8 +71,8 @@ def _existing(session: Session, normalized: list[str]) -> Item | None:
     )
 
 
-def report(session: Session, reporter: Person, draft: Draft, at: datetime, prefix: str = "YQ") -> ReportResult:
-    """Create an item from draft (or join the item that already has one of its links) and notify the office."""
+def report(session: Session, reporter: Person, draft: Draft, at: datetime, config: Config) -> ReportResult:
+    """Create an item from draft (or join the item with one of its links), start its clocks, tell the office."""
     text = draft.text.strip()
     all_links = list(dict.fromkeys(draft.links + linkmod.find_links(text)))
     if not text and not all_links and not draft.images:
@@ -82,7 +83,7 @@ def report(session: Session, reporter: Person, draft: Draft, at: datetime, prefi
     item = _existing(session, list(normalized.values()))
     merged = item is not None
     if item is None:
-        item = Item(code=next_code(session, at, prefix), title=_title_for(text, draft),
+        item = Item(code=next_code(session, at, config.code_prefix), title=_title_for(text, draft),
                     text=text or "（见链接/截图）", source=draft.source, suggested_grade=draft.suggested_grade,
                     state="reported", reporter_id=reporter.id, reported_at=at, updated_at=at)
         session.add(item)
@@ -104,7 +105,19 @@ def report(session: Session, reporter: Person, draft: Draft, at: datetime, prefi
         _merged_notices(session, item, reporter, text, at)
     else:
         _new_notices(session, item, reporter, at)
+        _start_clocks(session, item, config, at)
     return ReportResult(item=item, merged=merged)
+
+
+def _start_clocks(session: Session, item: Item, config: Config, at: datetime) -> None:
+    """Start the office's clocks; a clock that cannot be computed is told loudly to the office, not hidden."""
+    try:
+        with session.begin_nested():
+            clocks.start_on_report(session, item, config, at)
+    except Refusal as exc:
+        office = org.userids(org.with_role(session, Role.office))
+        emit(session, office, render.text(f"【时限无法计算】{item.code}：{exc.message}"), f"clockfail:{item.code}", at,
+             item)
 
 
 def _new_notices(session: Session, item: Item, reporter: Person, at: datetime) -> None:

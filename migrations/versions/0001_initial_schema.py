@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 08:47:25.161327
+Create Date: 2026-11-26 09:02:20.326325
 """
 
 from __future__ import annotations
@@ -76,6 +76,7 @@ def upgrade() -> None:
     sa.Column('reporter_id', sa.Integer(), nullable=False),
     sa.Column('reported_at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('dispatched_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('external_due_at', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('updated_at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['reporter_id'], ['people.id'], name=op.f('fk_items_reporter_id_people')),
@@ -141,6 +142,37 @@ def upgrade() -> None:
     with op.batch_alter_table('cards', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_cards_item_id'), ['item_id'], unique=False)
 
+    op.create_table('clocks',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('label', sa.String(length=64), nullable=False),
+    sa.Column('event', sa.String(length=32), nullable=False),
+    sa.Column('owner', sa.String(length=16), nullable=False),
+    sa.Column('owner_unit_id', sa.Integer(), nullable=True),
+    sa.Column('grade', sa.String(length=16), nullable=False),
+    sa.Column('started_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('aim_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('nudge_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('warn_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('cap_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('met_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('missed_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('level', sa.Integer(), nullable=False),
+    sa.Column('next_name', sa.String(length=16), nullable=True),
+    sa.Column('next_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('policy', sa.JSON(), nullable=False),
+    sa.Column('extensions', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['item_id'], ['items.id'], name=op.f('fk_clocks_item_id_items')),
+    sa.ForeignKeyConstraint(['owner_unit_id'], ['units.id'], name=op.f('fk_clocks_owner_unit_id_units')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_clocks'))
+    )
+    with op.batch_alter_table('clocks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_clocks_item_id'), ['item_id'], unique=False)
+        batch_op.create_index('ix_clocks_state_next', ['state', 'next_at'], unique=False)
+
     op.create_table('item_links',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('item_id', sa.Integer(), nullable=False),
@@ -199,11 +231,49 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_outbox_item_id'), ['item_id'], unique=False)
         batch_op.create_index('ix_outbox_state_next', ['state', 'next_attempt_at'], unique=False)
 
+    op.create_table('clock_firings',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('clock_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=16), nullable=False),
+    sa.Column('due_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('fired_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['clock_id'], ['clocks.id'], name=op.f('fk_clock_firings_clock_id_clocks')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_clock_firings')),
+    sa.UniqueConstraint('clock_id', 'name', name=op.f('uq_clock_firings_clock_id'))
+    )
+    with op.batch_alter_table('clock_firings', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_clock_firings_clock_id'), ['clock_id'], unique=False)
+
+    op.create_table('extensions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('clock_id', sa.Integer(), nullable=False),
+    sa.Column('requested_by', sa.String(length=64), nullable=False),
+    sa.Column('seconds', sa.Integer(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('decided_by', sa.String(length=64), nullable=True),
+    sa.Column('decided_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('task_id', sa.String(length=128), nullable=True),
+    sa.ForeignKeyConstraint(['clock_id'], ['clocks.id'], name=op.f('fk_extensions_clock_id_clocks')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_extensions'))
+    )
+    with op.batch_alter_table('extensions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_extensions_clock_id'), ['clock_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('extensions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_extensions_clock_id'))
+
+    op.drop_table('extensions')
+    with op.batch_alter_table('clock_firings', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_clock_firings_clock_id'))
+
+    op.drop_table('clock_firings')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_state_next')
         batch_op.drop_index(batch_op.f('ix_outbox_item_id'))
@@ -218,6 +288,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_item_links_item_id'))
 
     op.drop_table('item_links')
+    with op.batch_alter_table('clocks', schema=None) as batch_op:
+        batch_op.drop_index('ix_clocks_state_next')
+        batch_op.drop_index(batch_op.f('ix_clocks_item_id'))
+
+    op.drop_table('clocks')
     with op.batch_alter_table('cards', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cards_item_id'))
 

@@ -1,0 +1,53 @@
+"""The 督办 card's quick actions: 催办 (urge the owners now) and 已知悉."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from core.clock import show
+from handlers.cards import mark_clicked_card
+from handlers.context import Ctx
+from handlers.registry import card
+from models import Card, Item
+from models.clock import Clock
+from workflow import render
+from workflow.deadlines import owners
+from workflow.errors import Refusal
+from workflow.outbox import emit
+
+
+def _clock(ctx: Ctx) -> tuple[Clock, Item]:
+    try:
+        clock = ctx.session.get(Clock, int(ctx.msg.event_key.split(":")[1]))
+    except (IndexError, ValueError):
+        clock = None
+    item = ctx.session.get(Item, clock.item_id) if clock else None
+    if clock is None or item is None:
+        raise Refusal("这张卡片已失效。")
+    card_row = ctx.session.scalar(select(Card).where(Card.task_id == ctx.msg.task_id))
+    if card_row is None or ctx.person.userid not in card_row.recipients:
+        raise Refusal("这张督办卡片不是发给您的，不能操作。")
+    return clock, item
+
+
+@card("urge")
+def urge(ctx: Ctx) -> str:
+    """催办: tell whoever owes the step, in the clicker's name."""
+    clock, item = _clock(ctx)
+    if clock.state not in ("open", "missed"):
+        mark_clicked_card(ctx, f"{clock.label}已完成", item)
+        return f"{item.code} 的{clock.label}已经完成了。"
+    text = (f"【催办】{ctx.person.name}催办 {item.code}《{item.title}》的{clock.label}"
+            f"（应于 {show(clock.due_at)} 前完成），请立即办理。")
+    emit(ctx.session, owners(ctx.session, clock), render.text(text), f"urge:{clock.id}:{ctx.msg.dedupe_key}",
+         ctx.now, item)
+    mark_clicked_card(ctx, f"{ctx.person.name} 已催办 {show(ctx.now)}", item)
+    return f"已向承办人催办 {item.code} 的{clock.label}。"
+
+
+@card("seen")
+def seen(ctx: Ctx) -> str:
+    """已知悉: acknowledge the escalation on the card."""
+    clock, item = _clock(ctx)
+    mark_clicked_card(ctx, f"{ctx.person.name} 已知悉 {show(ctx.now)}", item)
+    return f"已知悉 {item.code} 的{clock.label}超时督办。"

@@ -1,0 +1,37 @@
+"""申请延期 and the supervisor's 同意 / 不同意 buttons."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from core.clock import show
+from core.durations import format_duration
+from handlers.cards import mark_clicked_card
+from handlers.context import Ctx
+from handlers.registry import card, command
+from workflow import extension
+from workflow.errors import Refusal
+
+
+@command("申请延期", "延期")
+def extension_command(ctx: Ctx) -> str:
+    """`申请延期 <编号> <时长> <原因>`."""
+    if not ctx.args:
+        return extension.USAGE
+    ext = extension.request(ctx.session, ctx.person, ctx.args, ctx.now)
+    return (f"延期申请已提交分管领导审批（申请延长 {format_duration(timedelta(seconds=ext.seconds))}）。"
+            "获批前原时限照常计算，请继续办理。")
+
+
+@card("ext")
+def extension_button(ctx: Ctx) -> str:
+    """The 同意 / 不同意 buttons: key `ext:<id>:yes|no`; only the intended decider may decide, once."""
+    try:
+        _, ext_id, choice = ctx.msg.event_key.split(":")
+        ext_ref = int(ext_id)
+    except ValueError:
+        raise Refusal("这张卡片已失效。") from None
+    ext, note = extension.decide(ctx.session, ctx.person, ext_ref, choice == "yes", ctx.now)
+    label = f"{ctx.person.name} 已{'同意' if ext.state == 'approved' else '退回'} {show(ext.decided_at or ctx.now)}"
+    mark_clicked_card(ctx, label)
+    return note

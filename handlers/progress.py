@@ -1,0 +1,53 @@
+"""首报, 书面报告 and the 已口头汇报 button: the unit's reports that meet its clocks."""
+
+from __future__ import annotations
+
+from handlers.cards import mark_clicked_card
+from handlers.context import Ctx
+from handlers.registry import card, command
+from models import Item
+from models.clock import Clock
+from workflow.errors import Refusal
+from workflow.progress import first_report, written_report
+
+
+def _split(ctx: Ctx, usage: str) -> tuple[str, str]:
+    parts = ctx.args.split(maxsplit=1)
+    if not parts:
+        raise Refusal(usage)
+    return parts[0], parts[1] if len(parts) > 1 else ""
+
+
+@command("首报", "续报")
+def first_command(ctx: Ctx) -> str:
+    """`首报 <编号> <内容>`: the first report (and, later, progress reports)."""
+    code, text = _split(ctx, "格式：首报 <编号> <内容>，例如：首报 YQ-20261126-003 已核实，系……")
+    item = first_report(ctx.session, ctx.person, code, text, ctx.config, ctx.now)
+    return f"已记录 {item.code} 的首报，已报办公室和分管领导。书面报告请发送“书面报告 {item.code} 内容”。"
+
+
+@command("书面报告")
+def written_command(ctx: Ctx) -> str:
+    """`书面报告 <编号> <内容>`: the written report."""
+    code, text = _split(ctx, "格式：书面报告 <编号> <内容>")
+    item = written_report(ctx.session, ctx.person, code, text, ctx.config, ctx.now)
+    return f"已收到 {item.code} 的书面报告，已报办公室和分管领导审核。"
+
+
+@card("oral")
+def oral_button(ctx: Ctx) -> str:
+    """The 已口头汇报 button on a first-report reminder: records an oral first report."""
+    try:
+        clock = ctx.session.get(Clock, int(ctx.msg.event_key.split(":")[1]))
+    except (IndexError, ValueError):
+        clock = None
+    item = ctx.session.get(Item, clock.item_id) if clock else None
+    if clock is None or item is None:
+        raise Refusal("这张卡片已失效。")
+    if clock.state not in ("open", "missed"):
+        return f"{item.code} 的{clock.label}已完成，无需再报。"
+    first_report(ctx.session, ctx.person, item.code, "", ctx.config, ctx.now, oral=True)
+    mark_clicked_card(ctx, f"{ctx.person.name} 已口头汇报", item)
+    return f"已记录 {item.code} 的口头首报。书面报告请发送“书面报告 {item.code} 内容”。"
+
+

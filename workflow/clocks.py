@@ -1,0 +1,155 @@
+"""Start, meet, regrade and extend clocks (SPEC §4): the deadline rules both handlers and jobs call."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.config import Config
+from models import Item, Unit
+from models.calendar import UnknownYear, WorkCalendar
+from models.clock import OPEN_STATES, Clock, ClockFiring
+from models.policy import ClockPolicy, Policy, Span
+from workflow.audit import record
+from workflow.errors import Refusal
+from workflow.outbox import defer
+
+REPORT_CLOCKS = ("notify_units", "reply_source")
+DISPATCH_CLOCKS = ("first_report", "written_report", "handling_report")
+
+
+@lru_cache(maxsize=8)
+def _calendar(years_key: tuple[tuple[int, tuple[str, ...], tuple[str, ...]], ...]) -> WorkCalendar:
+    from datetime import date
+
+    return WorkCalendar({y: {"holidays": [date.fromisoformat(d) for d in h],
+                             "workdays": [date.fromisoformat(d) for d in w]} for y, h, w in years_key})
+
+
+def calendar_for(config: Config) -> WorkCalendar:
+    """Return the working calendar for config (chinese-calendar plus [calendar.years])."""
+    key = tuple(sorted((y, tuple(str(d) for d in s["holidays"]), tuple(str(d) for d in s["workdays"]))
+                       for y, s in config.calendar_years.items()))
+    return _calendar(key)
+
+
+def snapshot(policy: Policy, clock: ClockPolicy) -> dict[str, Any]:
+    """Return the policy in force for one clock, copied onto it so later config edits do not move it."""
+    secs = lambda td: td.total_seconds() if td is not None else None  # noqa: E731
+    return {"nudge_share": policy.nudge_share, "warn_share": policy.warn_share,
+            "warn_before": secs(policy.warn_before), "escalate_after": secs(policy.escalate_after),
+            "escalate_every": secs(policy.escalate_every), "escalate_max": policy.escalate_max,
+            "days": policy.days, "cap": secs(clock.cap), "cap_days": clock.cap_days,
+            "spans": {g: {"due": s.due.total_seconds(), "aim": secs(s.aim), "days": s.days}
+                      for g, s in clock.spans.items()}, "label": clock.label, "event": clock.event}
+
+
+def restore(snap: dict[str, Any], kind: str) -> tuple[Policy, ClockPolicy]:
+    """Rebuild the Policy and ClockPolicy a clock was started with."""
+    td = lambda v: timedelta(seconds=v) if v is not None else None  # noqa: E731
+    spans = {g: Span(due=timedelta(seconds=s["due"]), aim=td(s["aim"]), days=s["days"])
+             for g, s in snap["spans"].items()}
+    clock = ClockPolicy(kind=kind, label=snap["label"], event=snap["event"], owner="", spans=spans,
+                        cap=td(snap["cap"]), cap_days=snap["cap_days"])
+    policy = Policy(nudge_share=snap["nudge_share"], warn_share=snap["warn_share"], warn_before=td(snap["warn_before"]),
+                    escalate_after=td(snap["escalate_after"]), escalate_every=td(snap["escalate_every"]),
+                    escalate_max=snap["escalate_max"], days=snap["days"], clocks={kind: clock})
+    return policy, clock
+
+
+def _start(session: Session, item: Item, kind: str, unit: Unit | None, start: datetime, config: Config,
+           at: datetime) -> Clock | None:
+    policy: Policy = config.policy
+    spec = policy.clocks.get(kind)
+    if spec is None or (spec.sources and item.source not in spec.sources):
+        return None
+    grade = item.grade or item.suggested_grade or "general"
+    override = item.external_due_at if kind == "written_report" else None
+    cal = calendar_for(config)
+    try:
+        sched = policy.schedule(kind, grade, start, cal, override_due=override)
+        cap = policy.cap_for(kind, start, cal)
+    except UnknownYear as exc:
+        raise Refusal(f"无法计算“{spec.label}”时限：{exc}") from None
+    if sched is None:
+        return None
+    clock = Clock(item_id=item.id, kind=kind, label=spec.label, event=spec.event, owner=spec.owner,
+                  owner_unit_id=unit.id if unit and spec.owner == "lead_unit" else None, grade=grade,
+                  started_at=start, aim_at=sched.aim_at, nudge_at=sched.nudge_at, warn_at=sched.warn_at,
+                  due_at=sched.due_at, cap_at=cap, state="open", level=0, policy=snapshot(policy, spec), extensions=0)
+    clock.advance(set())
+    session.add(clock)
+    session.flush()
+    record(session, item, "system", "clock_start", at, kind=kind, due=sched.due_at.isoformat())
+    defer(session, "schedule_clock", clock.id)
+    return clock
+
+
+def start_on_report(session: Session, item: Item, config: Config, at: datetime) -> list[Clock]:
+    """Start the office's clocks of a newly reported item (notify related units; message-board reply)."""
+    return [c for k in REPORT_CLOCKS if (c := _start(session, item, k, None, item.reported_at, config, at))]
+
+
+def start_on_dispatch(session: Session, item: Item, lead: Unit, config: Config, at: datetime) -> list[Clock]:
+    """Start the lead unit's clocks (first report, written report, handling report) when an item is dispatched."""
+    start = item.reported_at if config.policy.start == "reported" else at
+    return [c for k in DISPATCH_CLOCKS if (c := _start(session, item, k, lead, start, config, at))]
+
+
+def open_clocks(session: Session, item: Item) -> list[Clock]:
+    """Return the item's clocks that are still owed (open or missed)."""
+    return list(session.scalars(select(Clock).where(Clock.item_id == item.id, Clock.state.in_(OPEN_STATES))
+                                .order_by(Clock.due_at)))
+
+
+def satisfy(session: Session, item: Item, event: str, actor: str, at: datetime) -> list[Clock]:
+    """Mark every owed clock of item that event meets as met (or met late, with its lateness); return them."""
+    done = [c for c in open_clocks(session, item) if c.event == event]
+    for c in done:
+        late = c.state == "missed"
+        c.state, c.met_at = ("met_late" if late else "met"), at
+        c.advance(set())
+        lateness = (at - c.due_at).total_seconds() if late else 0
+        record(session, item, actor, "clock_met", at, before="missed" if late else "open", after=c.state,
+               kind=c.kind, late_seconds=max(0, lateness))
+    return done
+
+
+def _fired(session: Session, clock: Clock) -> set[str]:
+    return set(session.scalars(select(ClockFiring.name).where(ClockFiring.clock_id == clock.id)))
+
+
+def regrade(session: Session, item: Item, grade: str, actor: str, config: Config, at: datetime) -> list[Clock]:
+    """Recompute the still-open clocks of item for a new grade (thresholds already fired stay fired)."""
+    changed = []
+    for c in open_clocks(session, item):
+        if c.state != "open":
+            continue
+        policy, spec = restore(c.policy, c.kind)
+        sched = policy.schedule(c.kind, grade, c.started_at, calendar_for(config))
+        if sched is None:
+            continue
+        before = c.due_at
+        c.grade, c.aim_at, c.nudge_at = grade, sched.aim_at, sched.nudge_at
+        c.warn_at, c.due_at = sched.warn_at, sched.due_at
+        c.advance(_fired(session, c))
+        record(session, item, actor, "clock_regrade", at, kind=c.kind, due_before=before.isoformat(),
+               due_after=c.due_at.isoformat(), grade=grade)
+        defer(session, "schedule_clock", c.id)
+        changed.append(c)
+    return changed
+
+
+def move_due(session: Session, clock: Clock, new_due: datetime) -> None:
+    """Move a clock's due (an approved extension): warning and escalations follow, fired ones stay fired."""
+    policy, _spec = restore(clock.policy, clock.kind)
+    moments = policy.moments(clock.started_at, new_due, None)
+    clock.due_at, clock.warn_at = new_due, max(moments.warn_at, clock.nudge_at)
+    clock.extensions += 1  # names the new warning and due thresholds, so they fire again for the new due
+    clock.advance(_fired(session, clock))
+    defer(session, "schedule_clock", clock.id)
+

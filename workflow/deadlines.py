@@ -1,0 +1,143 @@
+"""Fire due clock thresholds: nudge, warning, miss (level 1: supervisor), levels 2… (office and leaders)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.clock import show
+from core.durations import format_duration
+from models import Card, Item, Person, Role, Unit
+from models.clock import OPEN_STATES, Clock, ClockFiring
+from workflow import org, render
+from workflow.audit import record
+from workflow.outbox import defer, emit
+
+
+def due_clocks(session: Session, now: datetime, limit: int, ids: list[int] | None = None) -> list[Clock]:
+    """Return open clocks whose next threshold is due (one indexed query; rows locked on PostgreSQL)."""
+    q = (select(Clock).where(Clock.state.in_(OPEN_STATES), Clock.next_at <= now)
+         .order_by(Clock.next_at).limit(limit))
+    if ids is not None:
+        q = q.where(Clock.id.in_(ids))
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True)
+    return list(session.scalars(q))
+
+
+def fire_due(session: Session, now: datetime, limit: int = 500, ids: list[int] | None = None) -> int:
+    """Fire every due threshold (each at most once, ever) of up to limit clocks; return how many fired."""
+    fired = 0
+    for clock in due_clocks(session, now, limit, ids):
+        while clock.next_at is not None and clock.next_at <= now:
+            fired += _fire(session, clock, now)
+        defer(session, "schedule_clock", clock.id)
+    return fired
+
+
+def _fire(session: Session, clock: Clock, now: datetime) -> int:
+    name, at = clock.next_name or "", clock.next_at or now
+    try:
+        with session.begin_nested():
+            session.add(ClockFiring(clock_id=clock.id, name=name, due_at=at, fired_at=now))
+    except IntegrityError:  # a replayed job or a second worker got here first: nothing more to do
+        clock.advance(_names(session, clock))
+        return 0
+    item = session.get(Item, clock.item_id)
+    assert item is not None
+    ACTIONS[name.split("@")[0].rstrip("0123456789") or name](session, clock, item, name, now)
+    clock.advance(_names(session, clock))
+    return 1
+
+
+def _names(session: Session, clock: Clock) -> set[str]:
+    return set(session.scalars(select(ClockFiring.name).where(ClockFiring.clock_id == clock.id)))
+
+
+def owners(session: Session, clock: Clock) -> list[str]:
+    """Return the userids who owe the clock's step (the unit's leads, or the office)."""
+    if clock.owner == "lead_unit" and clock.owner_unit_id:
+        unit = session.get(Unit, clock.owner_unit_id)
+        return org.userids(org.unit_leads(session, unit)) if unit else []
+    return org.userids(org.with_role(session, Role.office))
+
+
+def _what(clock: Clock, item: Item) -> str:
+    return f"{item.code}《{item.title}》的{clock.label}"
+
+
+def _how(clock: Clock, item: Item) -> str:
+    return {"first_report": f"完成后发送“首报 {item.code} 内容”（口头汇报过也请点按钮或发送）。",
+            "written_report": f"完成后发送“书面报告 {item.code} 内容”。",
+            "notify_units": f"请尽快交办：交办 {item.code} <单位>。"}.get(clock.kind, "")
+
+
+def _remind(session: Session, clock: Clock, item: Item, name: str, now: datetime, title: str, text: str) -> None:
+    """Send a reminder to the owners; first-report reminders are cards with the 已口头汇报 button."""
+    to = owners(session, clock)
+    if clock.kind != "first_report" or not to:
+        emit(session, to, render.text(f"【{title}】{text}"), f"clock:{clock.id}:{name}", now, item)
+        return
+    task_id = f"rem-{clock.id}-{secrets.token_hex(4)}"
+    session.add(Card(task_id=task_id, purpose="reminder", item_id=item.id, unit_id=clock.owner_unit_id,
+                     recipients=to, state="open", created_at=now))
+    emit(session, to, render.reminder_card(item, title, text, task_id, clock.id), f"clock:{clock.id}:{name}", now,
+         item, task_id=task_id)
+
+
+def _nudge(session: Session, clock: Clock, item: Item, name: str, now: datetime) -> None:
+    aim = f"目标时间 {show(clock.aim_at)}，" if clock.aim_at else ""
+    _remind(session, clock, item, name, now, "提醒", f"{_what(clock, item)}：{aim}最迟 {show(clock.due_at)}。\n"
+            f"{_how(clock, item)}")
+
+
+def _warn(session: Session, clock: Clock, item: Item, name: str, now: datetime) -> None:
+    left = format_duration(max(clock.due_at - now, timedelta(0)))
+    text = (f"{_what(clock, item)}将于 {show(clock.due_at)} 到期（还剩 {left}）。\n{_how(clock, item)}"
+            f"\n确实来不及请在到期前发送“申请延期 {item.code} <时长> <原因>”。")
+    _remind(session, clock, item, name, now, "即将超时", text)
+
+
+def _due(session: Session, clock: Clock, item: Item, name: str, now: datetime) -> None:
+    before = clock.state
+    clock.state, clock.missed_at, clock.level = "missed", clock.due_at, 1
+    record(session, item, "system", "clock_missed", now, before=before, after="missed", kind=clock.kind,
+           fact="迟报", unit_id=clock.owner_unit_id, due=clock.due_at.isoformat())
+    text = f"【已超时】{_what(clock, item)}已于 {show(clock.due_at)} 超时，已报告分管领导。请立即办理。"
+    emit(session, owners(session, clock), render.text(f"{text}\n{_how(clock, item)}"), f"clock:{clock.id}:{name}",
+         now, item)
+    unit = session.get(Unit, clock.owner_unit_id) if clock.owner_unit_id else None
+    sup = [unit.supervisor_userid] if unit and unit.supervisor_userid else []
+    targets = sup or org.userids(org.with_role(session, Role.office))
+    _escalation_card(session, clock, item, name, now, targets, 1)
+
+
+def _level(session: Session, clock: Clock, item: Item, name: str, now: datetime) -> None:
+    level = int(name.split("@")[0].removeprefix("level"))
+    clock.level = level
+    record(session, item, "system", "clock_escalated", now, kind=clock.kind, level=level)
+    targets = org.userids([*org.with_role(session, Role.office), *org.with_role(session, Role.leader)])
+    _escalation_card(session, clock, item, name, now, targets, level)
+
+
+def _escalation_card(session: Session, clock: Clock, item: Item, name: str, now: datetime, to: list[str],
+                     level: int) -> None:
+    """Send a 督办 card: the item, who owes what, since when, with 催办 / 已知悉 buttons."""
+    if not to:
+        return
+    unit = session.get(Unit, clock.owner_unit_id) if clock.owner_unit_id else None
+    owner_names = "、".join(p.name for p in session.scalars(select(Person).where(
+        Person.userid.in_(owners(session, clock))))) or "办公室"
+    task_id = f"esc-{clock.id}-{level}-{secrets.token_hex(4)}"
+    session.add(Card(task_id=task_id, purpose="escalation", item_id=item.id, unit_id=clock.owner_unit_id,
+                     recipients=to, state="open", created_at=now))
+    body = render.escalation_card(item, clock.label, unit.name if unit else "办公室", owner_names, clock.due_at,
+                                  now, level, task_id, clock.id)
+    emit(session, to, body, f"clock:{clock.id}:{name}:card", now, item, task_id=task_id)
+
+
+ACTIONS = {"nudge": _nudge, "warn": _warn, "due": _due, "level": _level}

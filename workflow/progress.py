@@ -1,0 +1,85 @@
+"""首报 and 书面报告: the unit's reports that meet its clocks (oral reports count, as the regulations allow)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.clock import show
+from core.config import Config
+from models import Item, ItemState, ItemUnit, Person, Role, Unit
+from workflow import clocks, org, render
+from workflow.audit import record
+from workflow.errors import Refusal
+from workflow.outbox import emit
+from workflow.report import find_item
+
+
+def _lead_row(session: Session, item: Item, actor: Person) -> ItemUnit:
+    row = session.scalar(select(ItemUnit).where(ItemUnit.item_id == item.id, ItemUnit.part == "lead"))
+    if row is None:
+        raise Refusal(f"{item.code} 还没有交办。")
+    if row.unit_id != actor.unit_id or not actor.has(Role.unit_lead):
+        raise Refusal(f"{item.code} 的报告由主办单位负责人报送，您不是{row.unit.name}的负责人。")
+    return row
+
+
+def _ensure_acknowledged(session: Session, item: Item, row: ItemUnit, actor: Person, at: datetime) -> None:
+    if row.acknowledged_at is None:
+        row.acknowledged_at, row.acknowledged_by = at, actor.id
+        before, after = item.move_to(ItemState.acknowledged, at) if item.state == ItemState.dispatched else (
+            item.state, item.state)
+        record(session, item, actor.userid, "acknowledge", at, before=before, after=after, unit=row.unit.key,
+               implied_by="report")
+
+
+def _tell(session: Session, item: Item, row: ItemUnit, text: str, key: str, at: datetime) -> None:
+    unit = session.get(Unit, row.unit_id)
+    to = org.userids(org.with_role(session, Role.office))
+    if unit and unit.supervisor_userid:
+        to.append(unit.supervisor_userid)
+    emit(session, to, render.text(text), key, at, item)
+
+
+def first_report(session: Session, actor: Person, code: str, content: str, config: Config, at: datetime,
+                 oral: bool = False) -> Item:
+    """Record the lead unit's first report (首报), written or oral; it meets the first-report clock."""
+    item = find_item(session, code)
+    row = _lead_row(session, item, actor)
+    if not oral and not content.strip():
+        raise Refusal(f"请写上首报内容，例如：首报 {item.code} 已核实，系……，初步处置意见……")
+    _ensure_acknowledged(session, item, row, actor, at)
+    if item.state == ItemState.acknowledged:
+        before, after = item.move_to(ItemState.first_reported, at)
+    else:
+        before = after = item.state
+    record(session, item, actor.userid, "first_report", at, before=before, after=after, oral=oral,
+           text=content[:2000])
+    met = clocks.satisfy(session, item, "first_report", actor.userid, at)
+    late = any(c.state == "met_late" for c in met)
+    how = "口头汇报" if oral else f"首报：{content[:200]}"
+    _tell(session, item, row, f"【首报】{item.code}《{item.title}》\n{row.unit.name} {actor.name} {show(at)} {how}"
+          + ("（已超时）" if late else ""), f"first:{item.code}:{at.timestamp()}", at)
+    return item
+
+
+def written_report(session: Session, actor: Person, code: str, content: str, config: Config, at: datetime) -> Item:
+    """Record the lead unit's written report (书面报告); it meets the written-report clock (and the first)."""
+    item = find_item(session, code)
+    row = _lead_row(session, item, actor)
+    if not content.strip():
+        raise Refusal(f"请写上报告内容，例如：书面报告 {item.code} 经核实……")
+    _ensure_acknowledged(session, item, row, actor, at)
+    if item.state in (ItemState.acknowledged, ItemState.first_reported, ItemState.returned):
+        before, after = item.move_to(ItemState.written_reported, at)
+    else:
+        raise Refusal(f"{item.code} 的书面报告已报送过（当前：{item.state}），续报请发送“首报 {item.code} 内容”。")
+    record(session, item, actor.userid, "written_report", at, before=before, after=after, text=content[:4000])
+    met = clocks.satisfy(session, item, "first_report", actor.userid, at)
+    met += clocks.satisfy(session, item, "written_report", actor.userid, at)
+    late = any(c.state == "met_late" for c in met)
+    _tell(session, item, row, f"【书面报告】{item.code}《{item.title}》\n{row.unit.name} {actor.name} {show(at)} 报送："
+          f"\n{content[:500]}" + ("\n（已超时）" if late else ""), f"written:{item.code}:{at.timestamp()}", at)
+    return item
