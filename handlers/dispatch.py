@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from core.clock import show
 from handlers.context import Ctx
 from handlers.registry import command
 from models import Role
 from workflow import render
-from workflow.dispatch import USAGE, dispatch, parse_order
+from workflow.clocks import open_clocks
+from workflow.dispatch import USAGE, dispatch, parse_order, regrade
 
 
 @command("交办", roles=(Role.office,), denied="只有领导小组办公室可以定级交办。")
@@ -18,3 +20,14 @@ def dispatch_command(ctx: Ctx) -> str:
     units = "、".join(f"{r.unit.name}（{'主办' if r.part == 'lead' else '协办'}）" for r in item.units)
     return (f"已交办 {item.code}《{item.title}》\n等级：{render.grade_name(item.grade)}\n承办：{units}\n"
             "签收卡片已发给承办单位负责人，并已抄送局办公室。")
+
+
+@command("定级", "调整等级", roles=(Role.office,), denied="只有领导小组办公室可以调整等级。")
+def regrade_command(ctx: Ctx) -> str:
+    """`定级 <编号> <一般|较大|重大>`: raise or lower the grade; open deadlines are recomputed."""
+    parts = ctx.args.split()
+    if len(parts) != 2:
+        return "格式：定级 <编号> <一般|较大|重大>"
+    item = regrade(ctx.session, ctx.person, parts[0], parts[1], ctx.config, ctx.now)
+    due = "；".join(f"{c.label}最迟 {show(c.due_at)}" for c in open_clocks(ctx.session, item))
+    return f"{item.code} 已定为{render.grade_name(item.grade)}。" + (f"\n时限已重算：{due}" if due else "")

@@ -109,3 +109,21 @@ def _copy_general_office(session: Session, item: Item, units: list[Unit], actor:
     msg = (f"【抄送】{item.code}《{item.title}》\n等级：{render.grade_name(item.grade)}\n"
            f"承办：{names}\n交办人：{actor.name}")
     emit(session, cc, render.text(msg), f"cc:{item.code}:dispatch", at, item)
+
+
+def regrade(session: Session, actor: Person, code: str, word: str, config: Config, at: datetime) -> Item:
+    """Change an open item's grade (office only); open clocks are recomputed and the change is recorded."""
+    authorise(actor)
+    grade = GRADE_WORDS.get(word)
+    if grade is None:
+        raise Refusal("等级只能是 一般、较大 或 重大。例如：定级 YQ-20261126-003 重大")
+    item = find_item(session, code)
+    if item.state in (ItemState.closed, ItemState.follow_up, ItemState.evaluated, ItemState.archived):
+        raise Refusal(f"{item.code} 已办结，不能再调整等级。")
+    if item.grade == grade:
+        return item
+    before = item.grade
+    item.grade, item.updated_at = grade, at
+    record(session, item, actor.userid, "regrade", at, before=before, after=grade)
+    clocks.regrade(session, item, grade, actor.userid, config, at)
+    return item

@@ -39,11 +39,10 @@ def _clock_for(session: Session, item: Item, actor: Person) -> Clock:
             if c.owner_unit_id is not None and c.owner_unit_id == actor.unit_id]
     if not mine or not actor.has(Role.unit_lead):
         raise Refusal(f"您所在单位在 {item.code} 上没有未完成的时限，无需延期。")
-    still_open = [c for c in mine if c.state == "open"]
-    if not still_open:
-        late = mine[0]
-        raise Refusal(f"{item.code} 的{late.label}已于 {show(late.due_at)} 超时；延期须在到期前申请，现在不能再申请。")
-    return still_open[0]
+    first = mine[0]  # the step owed soonest is the one a unit asks about
+    if first.state != "open":
+        raise Refusal(f"{item.code} 的{first.label}已于 {show(first.due_at)} 超时；延期须在到期前申请，现在不能再申请。")
+    return first
 
 
 def request(session: Session, actor: Person, args: str, at: datetime) -> Extension:

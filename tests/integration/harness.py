@@ -98,11 +98,11 @@ class Stack:
 
 
 def start_stack(emulator_url: str, database_url: str, redis_url: str, tmp: Path,
-                outbox_cfg: dict[str, Any] | None = None) -> Stack:
+                outbox_cfg: dict[str, Any] | None = None, extra: dict[str, Any] | None = None) -> Stack:
     """Start Liaowang's web app on a free port, import the demo organisation, point the emulator at it."""
     raw = {"wecom": {**CREDS, "api_base": emulator_url, "timeout": 5},
            "database": {"url": database_url}, "app": {"data_dir": str(tmp / "var")},
-           "outbox": outbox_cfg or {"backoff_base": 1, "max_attempts": 5}}
+           "outbox": outbox_cfg or {"backoff_base": 1, "max_attempts": 5}, **(extra or {})}
     rt = Runtime(config_from_dict(raw, base_dir=tmp), _redis_url=redis_url)
     app = create_app(rt)
     server = make_server("127.0.0.1", 0, app, threaded=True)

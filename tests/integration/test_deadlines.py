@@ -1,0 +1,160 @@
+"""Deadlines through the emulator with second-scale clocks: remind, warn, miss, escalate; met, extended, regraded."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from jobs.deadlines import fire_clock
+from models import AuditEvent
+from models.clock import Clock, ClockFiring
+from sandbox.server import EmulatorServer
+from tests.integration.harness import Stack, start_stack
+
+POLICY = {"start": "dispatched", "escalate_after": "20s", "escalate_every": "20s", "escalate_max": 3,
+          "clocks": {"first_report": {"major": {"aim": "20s", "due": "30s"}, "significant": {"aim": "20s", "due": "30s"},
+                                      "general": {"due": "60s"}},
+                     "written_report": {"major": {"aim": "40s", "due": "90s"}, "significant": {"aim": "40s", "due": "90s"},
+                                        "general": {"due": "900s"}},
+                     "handling_report": {"all": {"due": "1h"}}}}
+
+
+@pytest.fixture()
+def fast(emulator: EmulatorServer, database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Stack]:
+    """A stack whose clocks run in seconds."""
+    st = start_stack(emulator.url, database_url, redis_url, tmp_path, extra={"policy": POLICY})
+    yield st
+    st.close()
+
+
+def _dispatched(st: Stack, grade: str = "一般") -> str:
+    st.say("zhangsan", "上报 时限测试条目")
+    code = re.search(r"YQ-\d{8}-\d{3}", st.last("zhangsan")).group(0)  # type: ignore[union-attr]
+    st.say("chenqi", f"交办 {code} 执法一队 {grade}")
+    return code
+
+
+def _about(st: Stack, userid: str, words: str, since: int = 0) -> list[str]:
+    return [t for t in st.texts(userid, since) if words in t]
+
+
+def test_nudge_warning_miss_and_escalation_reach_the_right_people_at_the_right_times(fast: Stack) -> None:
+    code = _dispatched(fast)
+    fast.later(29)
+    assert not _about(fast, "wangwu", "首报")[1:], "only the dispatch card so far"
+    assert not [t for t in fast.texts("wangwu") if "提醒" in t]
+    fast.later(2)
+    nudges = [r for r in fast.inbox("wangwu") if "提醒" in fast.texts("wangwu")[fast.inbox("wangwu").index(r)]]
+    assert len(nudges) == 1 and nudges[0]["msgtype"] == "template_card"
+    assert nudges[0]["body"]["template_card"]["button_list"][0]["text"] == "已口头汇报"
+    fast.later(16)
+    assert not _about(fast, "wangwu", "即将超时")
+    fast.later(2)
+    assert len(_about(fast, "wangwu", "即将超时")) == 1
+    assert not _about(fast, "lisi", "超时")
+    fast.later(12)
+    assert len(_about(fast, "wangwu", "【已超时】")) == 1
+    assert len(_about(fast, "lisi", "【超时】首报")) == 1, "level 1 goes to the unit's supervisor"
+    assert not _about(fast, "liujiu", "【超时】")
+    fast.later(20)
+    assert len(_about(fast, "liujiu", "【超时】首报")) == 1 and len(_about(fast, "chenqi", "【超时】首报")) == 1
+    fast.later(20)
+    assert len(_about(fast, "liujiu", "【超时】首报")) == 2
+    fast.later(200)
+    assert len(_about(fast, "liujiu", "【超时】首报")) == 2, "escalation stops at escalate_max"
+    with fast.rt.sessions() as s:
+        missed = s.scalars(select(AuditEvent).where(AuditEvent.action == "clock_missed")).all()
+        assert [(m.detail["kind"], m.detail["fact"]) for m in missed] == [("first_report", "迟报")]
+    fast.say("wangwu", f"首报 {code} 已核实，正在处置")
+    with fast.rt.sessions() as s:
+        c = s.scalar(select(Clock).where(Clock.kind == "first_report"))
+        assert c is not None and c.state == "met_late"
+
+
+def test_a_clock_met_in_time_sends_nothing_more(fast: Stack) -> None:
+    code = _dispatched(fast)
+    fast.later(10)
+    fast.say("wangwu", f"首报 {code} 已核实，系误传")
+    assert "已记录" in fast.last("wangwu")
+    assert "【首报】" in fast.last("chenqi") and "【首报】" in fast.last("lisi")
+    fast.later(300)
+    assert not [t for t in fast.texts("wangwu") if "首报" in t and ("提醒" in t or "超时" in t)]
+    assert not _about(fast, "lisi", "【超时】首报")
+
+
+def test_the_oral_report_button_meets_the_first_report(fast: Stack) -> None:
+    _dispatched(fast)
+    fast.later(31)
+    card = next(r for r in fast.inbox("wangwu") if r["msgtype"] == "template_card"
+                and r["body"]["template_card"]["button_list"][0]["key"].startswith("oral:"))
+    tc = card["body"]["template_card"]
+    fast.emu.card_click("wangwu", tc["task_id"], tc["button_list"][0]["key"])
+    fast.drain()
+    assert "口头首报" in fast.last("wangwu")
+    fast.later(60)
+    assert not _about(fast, "wangwu", "的首报已于")
+    assert not _about(fast, "lisi", "【超时】首报")
+
+
+def test_an_approved_extension_moves_everything(fast: Stack) -> None:
+    code = _dispatched(fast)
+    fast.later(40)
+    fast.say("wangwu", f"申请延期 {code} 30s 需要补充现场核查")
+    assert "已提交分管领导审批" in fast.last("wangwu")
+    card = fast.inbox("lisi")[-1]["body"]["template_card"]
+    assert "延期申请" in card["main_title"]["title"]
+    fast.say("zhouba", f"申请延期 {code} 30s 冒名申请")
+    assert "没有未完成的时限" in fast.last("zhouba")
+    fast.emu.card_click("lisi", card["task_id"], card["button_list"][0]["key"])
+    fast.drain()
+    assert "已同意延期" in fast.last("lisi") and "获" in fast.last("wangwu")
+    fast.later(21)  # t = 61: the original due has passed
+    assert not _about(fast, "wangwu", "的首报已于"), "an approved extension is not a miss"
+    assert not _about(fast, "wangwu", "即将超时"), "the warning moved with the due (80 % of the new 90 s span)"
+    fast.later(11)  # t = 72
+    assert len(_about(fast, "wangwu", "即将超时")) == 1
+    fast.later(19)  # t = 91: the new due
+    assert len(_about(fast, "wangwu", "【已超时】")) == 1
+
+
+def test_extension_after_due_is_refused_with_the_reason(fast: Stack) -> None:
+    code = _dispatched(fast)
+    fast.later(61)
+    fast.say("wangwu", f"申请延期 {code} 30s 来不及")
+    assert "延期须在到期前申请" in fast.last("wangwu")
+
+
+def test_regrade_recomputes_open_clocks(fast: Stack) -> None:
+    code = _dispatched(fast, "一般")
+    fast.later(5)
+    fast.say("chenqi", f"定级 {code} 重大")
+    assert "已定为重大" in fast.last("chenqi") and "时限已重算" in fast.last("chenqi")
+    fast.later(16)  # t = 21: the major aim (20 s) has passed
+    assert [t for t in fast.texts("wangwu") if "提醒" in t and "首报" in t]
+    fast.later(10)  # t = 31: due 30 s
+    assert len(_about(fast, "lisi", "【超时】首报")) == 1
+    with fast.rt.sessions() as s:
+        assert s.scalar(select(func.count()).where(AuditEvent.action == "clock_regrade")) >= 1
+
+
+def test_replayed_jobs_and_a_redis_flush_lose_nothing_and_duplicate_nothing(fast: Stack) -> None:
+    _dispatched(fast)
+    with fast.rt.sessions() as s:
+        cid = s.scalar(select(Clock.id).where(Clock.kind == "first_report"))
+    assert cid is not None
+    assert fire_clock(cid) == "early", "a job that runs before its time re-schedules itself"
+    fast.rt.redis.flushall()  # every scheduled job is gone
+    fast.later(61)
+    for _ in range(3):
+        fire_clock(cid)  # replayed jobs
+    fast.later(1)
+    with fast.rt.sessions() as s:
+        names = list(s.scalars(select(ClockFiring.name).where(ClockFiring.clock_id == cid)))
+    assert sorted(names) == ["due", "nudge", "warn"]
+    assert len(_about(fast, "lisi", "【超时】首报")) == 1
+    assert len(_about(fast, "wangwu", "的首报已于")) == 1
+
