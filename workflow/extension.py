@@ -41,7 +41,8 @@ def _clock_for(session: Session, item: Item, actor: Person) -> Clock:
         raise Refusal(f"您所在单位在 {item.code} 上没有未完成的时限，无需延期。")
     first = mine[0]  # the step owed soonest is the one a unit asks about
     if first.state != "open":
-        raise Refusal(f"{item.code} 的{first.label}已于 {show(first.due_at)} 超时；延期须在到期前申请，现在不能再申请。")
+        raise Refusal(f"{item.code} 的{first.label}已于 {show(first.due_at)} 超时；"
+                      "延期须在到期前申请，现在不能再申请。")
     return first
 
 

@@ -15,11 +15,11 @@ from models.clock import Clock, ClockFiring
 from sandbox.server import EmulatorServer
 from tests.integration.harness import Stack, start_stack
 
+FIRST = {"aim": "20s", "due": "30s"}
+WRITTEN = {"aim": "40s", "due": "90s"}
 POLICY = {"start": "dispatched", "escalate_after": "20s", "escalate_every": "20s", "escalate_max": 3,
-          "clocks": {"first_report": {"major": {"aim": "20s", "due": "30s"}, "significant": {"aim": "20s", "due": "30s"},
-                                      "general": {"due": "60s"}},
-                     "written_report": {"major": {"aim": "40s", "due": "90s"}, "significant": {"aim": "40s", "due": "90s"},
-                                        "general": {"due": "900s"}},
+          "clocks": {"first_report": {"major": FIRST, "significant": FIRST, "general": {"due": "60s"}},
+                     "written_report": {"major": WRITTEN, "significant": WRITTEN, "general": {"due": "900s"}},
                      "handling_report": {"all": {"due": "1h"}}}}
 
 
