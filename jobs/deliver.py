@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from bot.wecom import WecomError, backoff
 from core import clock
 from core.runtime import runtime
+from jobs import budget
 from jobs.queueing import schedule_delivery
 from models import Card, OutboxMessage
 
@@ -38,11 +39,18 @@ def deliver(oid: int) -> str:
     if row is None:
         return "skip"
     rt = runtime()
+    users: list[str] = []
     try:
         if row.kind == "update_card":
             answer = rt.api.update_card(dict(row.payload))
         else:
-            body = {**row.payload, "touser": row.touser}
+            users, over = budget.split(rt, row)
+            if over:
+                budget.hold(rt, row, over)
+            if not users:
+                _mark(oid, "held", f"held for {'|'.join(over)}")
+                return "held"
+            body = {**row.payload, "touser": "|".join(users)}
             if not row.idem_key.startswith("reply:"):
                 # a second guard against re-sending a row; not for replies, which a person may ask for twice
                 body["enable_duplicate_check"] = 1
@@ -50,8 +58,16 @@ def deliver(oid: int) -> str:
             answer = rt.api.send(body)
     except WecomError as exc:
         return _failed(oid, row.attempts, exc)
+    if users:
+        budget.count(rt, users, oid)
     _sent(oid, row, answer)
     return "sent"
+
+
+def _mark(oid: int, state: str, note: str) -> None:
+    rt = runtime()
+    with rt.sessions() as s, s.begin():
+        s.execute(update(OutboxMessage).where(OutboxMessage.id == oid).values(state=state, last_error=note[:500]))
 
 
 def _sent(oid: int, row: OutboxMessage, answer: dict) -> None:  # type: ignore[type-arg]

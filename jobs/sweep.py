@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 
 from core import clock
 from core.runtime import runtime
+from jobs.budget import pending_digests, send_digest
 from jobs.deadlines import sweep_clocks
 from jobs.queueing import enqueue_deliveries, run_deferred
 from models import Attachment, OutboxMessage
@@ -38,6 +39,8 @@ def sweep(grace_seconds: float = 5.0, stale_seconds: float = 60.0, batch: int = 
                    Attachment.created_at > now - timedelta(days=3))
             .limit(batch)
         ))
+    for userid in pending_digests(rt, timedelta(seconds=61)):
+        rt.queue.enqueue(send_digest, userid, job_id=f"digest-{userid}", result_ttl=60)
     if ids:
         enqueue_deliveries(rt.queue, ids)
         log.info("sweep re-enqueued %d outbox rows", len(ids))

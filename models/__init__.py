@@ -4,12 +4,12 @@ from models.base import Base
 from models.clock import Clock, ClockFiring, Extension
 from models.item import GRADE_NAMES, Attachment, DayCounter, Grade, Item, ItemLink, ItemUnit
 from models.org import ROLE_NAMES, Person, Role, Unit
-from models.records import AuditEvent, AuditIsAppendOnly, Card, OutboxMessage, ProcessedCallback
+from models.records import AuditEvent, AuditIsAppendOnly, Card, HeldMessage, OutboxMessage, ProcessedCallback
 from models.state import STATE_NAMES, IllegalTransition, ItemState, check_transition
 
 __all__ = [
     "Base", "Attachment", "Clock", "ClockFiring", "Extension",
     "AuditEvent", "AuditIsAppendOnly", "Card", "DayCounter", "GRADE_NAMES", "Grade",
-    "IllegalTransition", "Item", "ItemLink", "ItemState", "ItemUnit", "OutboxMessage", "Person",
+    "HeldMessage", "IllegalTransition", "Item", "ItemLink", "ItemState", "ItemUnit", "OutboxMessage", "Person",
     "ProcessedCallback", "ROLE_NAMES", "Role", "STATE_NAMES", "Unit", "check_transition",
 ]

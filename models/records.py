@@ -95,3 +95,17 @@ class Card(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     response_code: Mapped[str | None] = mapped_column(String(256))
+
+
+class HeldMessage(Base):
+    """A message a person would have got over their per-minute budget; merged into one digest later."""
+
+    __tablename__ = "held_messages"
+    __table_args__ = (Index("ix_held_messages_user_digest", "userid", "digest_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    userid: Mapped[str] = mapped_column(String(64))
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"))
+    summary: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    digest_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))

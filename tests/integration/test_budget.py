@@ -1,0 +1,37 @@
+"""The per-person send budget: what would exceed it is merged into one digest, and WeCom drops nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sandbox.server import EmulatorServer
+from tests.integration.harness import Stack, start_stack
+
+
+@pytest.fixture()
+def tight(emulator: EmulatorServer, database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Stack]:
+    """A stack whose per-person budget is 3 messages a minute."""
+    st = start_stack(emulator.url, database_url, redis_url, tmp_path, extra={"policy": {"per_minute_budget": 3}})
+    yield st
+    st.close()
+
+
+def test_notices_over_the_budget_become_one_digest(tight: Stack) -> None:
+    for i in range(7):
+        tight.emu.say("zhangsan", f"上报 第{i + 1}条需要关注的帖子")
+    tight.drain()
+    office = tight.texts("chenqi")
+    assert len(office) == 3 and all("新舆情待交办" in t for t in office)
+    assert len(tight.texts("zhangsan")) == 7, "replies to a person's own command are never held"
+    tight.later(62)
+    office = tight.texts("chenqi")
+    assert len(office) == 4
+    digest = office[-1]
+    assert "【汇总】" in digest and "以下 4 条合并发送" in digest and "第7条需要关注的帖子" in digest
+    assert tight.emu.stats()["dropped_total"] == 0
+    tight.later(120)
+    assert len(tight.texts("chenqi")) == 4, "each held message is in exactly one digest"
+    assert tight.outbox_states().get("held") == 4
