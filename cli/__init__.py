@@ -11,7 +11,7 @@ from core.config import ConfigError
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every sub-command."""
-    from cli import commands, demo, sandbox_cmd
+    from cli import calendar_cmd, commands, demo, sandbox_cmd
 
     p = argparse.ArgumentParser(prog="liaowang", description="瞭望：企业微信舆情处置应用")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--data-dir", default="var/demo")
     d.set_defaults(func=demo.demo)
     sandbox_cmd.add_parser(sub)
+    calendar_cmd.add_parser(sub)
     return p
 
 

@@ -57,3 +57,13 @@ def test_db_upgrade_and_org_import_are_idempotent(tmp_path: Path, redis_url: str
     bad.write_text('[[people]]\nuserid = "x"\nname = "X"\nunit = "nowhere"\n', encoding="utf-8")
     out = liaowang(cfg, "org", "import", str(bad))
     assert out.returncode == 1 and "单位 nowhere 不在 [[units]] 中" in out.stderr
+
+
+def test_calendar_check_names_the_unknown_year_and_accepts_a_configured_one(tmp_path: Path, redis_url: str) -> None:
+    cfg = write_config(tmp_path, "http://127.0.0.1:9", f"sqlite:///{tmp_path / 'c.db'}", redis_url)
+    out = liaowang(cfg, "calendar", "check", "--days", "400")
+    assert out.returncode == 1 and "2027 年：未知" in out.stdout and "[calendar.years.2027]" in out.stdout
+    with cfg.open("a", encoding="utf-8") as f:
+        f.write('[calendar.years.2027]\nholidays = ["2027-01-01"]\nworkdays = ["2027-02-07"]\n')
+    out = liaowang(cfg, "calendar", "check", "--days", "400")
+    assert out.returncode == 0 and "2027 年：已知 ✓（配置）" in out.stdout

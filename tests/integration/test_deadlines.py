@@ -158,3 +158,36 @@ def test_replayed_jobs_and_a_redis_flush_lose_nothing_and_duplicate_nothing(fast
     assert len(_about(fast, "lisi", "【超时】首报")) == 1
     assert len(_about(fast, "wangwu", "的首报已于")) == 1
 
+
+
+def _message_board_report(st: Stack) -> None:
+    for text in ("上报", "留言板有人反映办事难", "5", "跳过", "提交"):
+        st.say("zhangsan", text)
+
+
+@pytest.mark.parametrize("taught", [False, True])
+def test_a_clock_in_an_unknown_year_fails_loudly_when_it_starts(emulator: EmulatorServer, database_url: str,
+                                                               redis_url: str, tmp_path: Path, taught: bool) -> None:
+    from datetime import timedelta
+
+    from core import clock as clockmod
+
+    extra: dict = {"policy": {"days": "working"}}  # type: ignore[type-arg]
+    if taught:
+        extra["calendar"] = {"years": {"2027": {"holidays": ["2027-01-01"], "workdays": []}}}
+    st = start_stack(emulator.url, database_url, redis_url, tmp_path, extra=extra)
+    try:
+        clockmod.advance(timedelta(days=33))  # 2026-12-29: three working days reach into 2027
+        _message_board_report(st)
+        with st.rt.sessions() as s:
+            reply = s.scalar(select(Clock).where(Clock.kind == "reply_source"))
+        if taught:
+            assert reply is not None and reply.due_at.date().isoformat() == "2027-01-04"
+            assert not [t for t in st.texts("chenqi") if "时限无法计算" in t]
+        else:
+            assert reply is None
+            loud = [t for t in st.texts("chenqi") if "时限无法计算" in t]
+            assert len(loud) == 1 and "[calendar.years.2027]" in loud[0]
+            assert "已收到您的上报" in st.last("zhangsan"), "the report itself is never lost"
+    finally:
+        st.close()
