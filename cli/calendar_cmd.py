@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from datetime import timedelta
+from datetime import date, timedelta
 
 from core import clock
 from core.config import load_config
@@ -31,8 +31,9 @@ def check_cmd(args: argparse.Namespace) -> int:
     if not unknown:
         print(f"接下来 {args.days} 天（到 {end}）的节假日安排都已知。")
         return 0
-    first = max(today, min(d for d in (today + timedelta(days=i) for i in range(args.days + 1)) if d.year in unknown))
-    print(f"从 {first} 起的日期未知：按工作日计算的时限将无法开始。\n请在配置中补充（国务院办公厅每年 11 月前后公布）：")
+    first = max(today, date(min(unknown), 1, 1))
+    print(f"从 {first} 起的日期未知：按工作日计算的时限将无法开始。")
+    print("请在配置中补充（国务院办公厅每年 11 月前后公布）：")
     for year in unknown:
         print(f"  [calendar.years.{year}]\n  holidays = [\"{year}-01-01\", …]   # 放假日\n"
               f"  workdays = [\"{year}-02-07\", …]   # 调休上班的周末")
