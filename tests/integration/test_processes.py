@@ -27,8 +27,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def write_config(tmp: Path, emulator_url: str, database_url: str, redis_url: str, port: int = 5000) -> Path:
-    """Write a config.toml for subprocesses and return its path."""
+def write_config(tmp: Path, emulator_url: str, database_url: str, redis_url: str, port: int = 5000,
+                 extra: str = "") -> Path:
+    """Write a config.toml for subprocesses (plus extra TOML) and return its path."""
     path = tmp / "config.toml"
     w = CREDS
     path.write_text(f"""
@@ -51,6 +52,9 @@ file = "{ORG}"
 public_url = "http://127.0.0.1:{port}"
 [sandbox]
 url = "{emulator_url}"
+[worker]
+sweep_interval = "1s"
+{extra}
 """, encoding="utf-8")
     return path
 
@@ -60,6 +64,18 @@ def liaowang(cfg: Path, *args: str, timeout: float = 60) -> subprocess.Completed
     env = {**os.environ, "LIAOWANG_CONFIG": str(cfg)}
     return subprocess.run([sys.executable, "-m", "cli", *args], env=env, cwd=ROOT, capture_output=True,
                           text=True, timeout=timeout)
+
+
+def wait_healthz(port: int, web: subprocess.Popen[bytes]) -> None:
+    """Wait until `liaowang web` answers /healthz (it is starting gunicorn), or fail if it died."""
+    for _ in range(300):
+        try:
+            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5)
+            return
+        except requests.RequestException:
+            assert web.poll() is None, "liaowang web exited"
+            time.sleep(0.1)  # waiting for gunicorn to bind, not timing anything
+    raise AssertionError("liaowang web did not start")
 
 
 @pytest.fixture()
@@ -79,13 +95,7 @@ def processes(emulator: EmulatorServer, database_url: str, redis_url: str,
     emu.people([{"userid": u, "name": u} for u in ("zhangsan", "chenqi", "wangwu", "zhouba", "lisi")])
     emu.set_callback(f"http://127.0.0.1:{port}/wecom/callback")
     try:
-        for _ in range(300):
-            try:
-                requests.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5)
-                break
-            except requests.RequestException:
-                assert web.poll() is None, web.stderr.read().decode() if web.stderr else "web died"
-                time.sleep(0.1)  # waiting for gunicorn to bind, not timing anything
+        wait_healthz(port, web)
         yield emu, cfg
     finally:
         for p in (web, worker):

@@ -1,0 +1,79 @@
+"""Killing the worker mid-run and flushing Redis loses no threshold and duplicates none (real processes)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import redis
+from sqlalchemy import select
+
+from core.db import make_engine
+from models.clock import ClockFiring
+from sandbox.client import SandboxClient
+from sandbox.render import describe
+from sandbox.server import EmulatorServer
+from tests.integration.harness import ORG
+from tests.integration.test_processes import ROOT, _free_port, liaowang, wait_healthz, write_config
+
+FAST = """
+[policy]
+start = "dispatched"
+escalate_after = "2s"
+escalate_every = "2s"
+escalate_max = 3
+[policy.clocks.first_report]
+general = { due = "6s" }
+[policy.clocks.written_report]
+general = { due = "1h" }
+"""
+
+
+def _spawn(cfg: Path, *args: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "LIAOWANG_CONFIG": str(cfg)}
+    return subprocess.Popen([sys.executable, "-m", "cli", *args], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def test_kill_worker_and_flush_redis(emulator: EmulatorServer, database_url: str, redis_url: str,
+                                     tmp_path: Path) -> None:
+    port = _free_port()
+    cfg = write_config(tmp_path, emulator.url, database_url, redis_url, port, extra=FAST)
+    assert liaowang(cfg, "org", "import", str(ORG)).returncode == 0
+    emu = SandboxClient(emulator.url)
+    emu.reset()
+    emu.people([{"userid": u, "name": u} for u in ("zhangsan", "chenqi", "wangwu", "lisi", "liujiu", "zhouba")])
+    emu.set_callback(f"http://127.0.0.1:{port}/wecom/callback")
+    web, worker = _spawn(cfg, "web", "--port", str(port), "--workers", "1"), _spawn(cfg, "worker")
+    try:
+        wait_healthz(port, web)
+        since = emu.cursor()
+        emu.say("zhangsan", "上报 崩溃恢复测试")
+        code = describe(emu.wait_for("zhangsan", since, timeout=20)[-1]).split("编号 ")[1].split("。")[0]
+        since = emu.cursor()
+        emu.say("chenqi", f"交办 {code} 执法一队 一般")
+        emu.wait_for("wangwu", since, timeout=20, predicate=lambda r: r["msgtype"] == "template_card")
+        worker.send_signal(signal.SIGKILL)  # mid-run: every threshold of the 6 s clock is still ahead
+        worker.wait(10)
+        redis.Redis.from_url(redis_url).flushall()  # and every scheduled job is gone with Redis
+        worker = _spawn(cfg, "worker")
+        recs = emu.wait_for("liujiu", since, timeout=40,
+                            predicate=lambda r: "第 3 级" in str(r["body"]))
+        assert recs
+    finally:
+        for p in (web, worker):
+            p.terminate()
+            p.wait(15)
+    engine = make_engine(database_url)
+    with engine.connect() as conn:
+        names = sorted(conn.scalars(select(ClockFiring.name)).all())
+    engine.dispose()
+    assert names == ["due", "level2", "level3", "nudge", "warn"], "every threshold fired exactly once"
+    wangwu = [describe(r) for r in emu.inbox("wangwu")]
+    assert sum("提醒" in t for t in wangwu) == 1 and sum("即将超时" in t for t in wangwu) == 1
+    assert sum("的首报已于" in t for t in wangwu) == 1
+    assert sum("第 1 级" in str(r["body"]) for r in emu.inbox("lisi")) == 1
+    assert sum("第 2 级" in str(r["body"]) for r in emu.inbox("liujiu")) == 1
