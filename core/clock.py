@@ -8,13 +8,20 @@ from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 _offset = timedelta(0)
+_frozen: datetime | None = None
 
 
 def now() -> datetime:
     """Return the current aware UTC time, shifted by the test offset (and LIAOWANG_CLOCK_OFFSET seconds)."""
     env = os.environ.get("LIAOWANG_CLOCK_OFFSET")
     extra = timedelta(seconds=float(env)) if env else timedelta(0)
-    return datetime.now(UTC) + _offset + extra
+    return (_frozen or datetime.now(UTC)) + _offset + extra
+
+
+def freeze(at: datetime | None = None) -> None:
+    """Stop this process's clock at `at` (default: now); only advance() moves it then (tests only)."""
+    global _frozen
+    _frozen = at or datetime.now(UTC)
 
 
 def advance(delta: timedelta) -> None:
@@ -25,8 +32,8 @@ def advance(delta: timedelta) -> None:
 
 def reset() -> None:
     """Put this process's clock back to real time."""
-    global _offset
-    _offset = timedelta(0)
+    global _offset, _frozen
+    _offset, _frozen = timedelta(0), None
 
 
 def as_utc(value: datetime) -> datetime:

@@ -6,7 +6,9 @@ from sqlalchemy import select
 
 from handlers.context import Ctx
 from models import Card, Item
+from models.clock import Clock
 from workflow import render
+from workflow.errors import Refusal
 from workflow.outbox import emit
 
 
@@ -22,3 +24,15 @@ def mark_clicked_card(ctx: Ctx, label: str, item: Item | None = None) -> Card | 
          f"update:{card_row.task_id}:{ctx.msg.response_code}", ctx.now, item, kind="update_card",
          task_id=card_row.task_id)
     return card_row
+
+
+def clock_of_click(ctx: Ctx) -> tuple[Clock, Item]:
+    """Return the clock named by a `<action>:<clock id>` button key and its item, or refuse politely."""
+    try:
+        clock = ctx.session.get(Clock, int(ctx.msg.event_key.split(":")[1]))
+    except (IndexError, ValueError):
+        clock = None
+    item = ctx.session.get(Item, clock.item_id) if clock else None
+    if clock is None or item is None:
+        raise Refusal("这张卡片已失效。")
+    return clock, item

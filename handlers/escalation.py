@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from core.clock import show
-from handlers.cards import mark_clicked_card
+from handlers.cards import clock_of_click, mark_clicked_card
 from handlers.context import Ctx
 from handlers.registry import card
 from models import Card, Item
@@ -17,13 +17,7 @@ from workflow.outbox import emit
 
 
 def _clock(ctx: Ctx) -> tuple[Clock, Item]:
-    try:
-        clock = ctx.session.get(Clock, int(ctx.msg.event_key.split(":")[1]))
-    except (IndexError, ValueError):
-        clock = None
-    item = ctx.session.get(Item, clock.item_id) if clock else None
-    if clock is None or item is None:
-        raise Refusal("这张卡片已失效。")
+    clock, item = clock_of_click(ctx)
     card_row = ctx.session.scalar(select(Card).where(Card.task_id == ctx.msg.task_id))
     if card_row is None or ctx.person.userid not in card_row.recipients:
         raise Refusal("这张督办卡片不是发给您的，不能操作。")

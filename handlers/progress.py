@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from handlers.cards import mark_clicked_card
+from handlers.cards import clock_of_click, mark_clicked_card
 from handlers.context import Ctx
 from handlers.registry import card, command
-from models import Item
-from models.clock import Clock
 from workflow.errors import Refusal
 from workflow.progress import first_report, written_report
 
@@ -37,13 +35,7 @@ def written_command(ctx: Ctx) -> str:
 @card("oral")
 def oral_button(ctx: Ctx) -> str:
     """The 已口头汇报 button on a first-report reminder: records an oral first report."""
-    try:
-        clock = ctx.session.get(Clock, int(ctx.msg.event_key.split(":")[1]))
-    except (IndexError, ValueError):
-        clock = None
-    item = ctx.session.get(Item, clock.item_id) if clock else None
-    if clock is None or item is None:
-        raise Refusal("这张卡片已失效。")
+    clock, item = clock_of_click(ctx)
     if clock.state not in ("open", "missed"):
         return f"{item.code} 的{clock.label}已完成，无需再报。"
     first_report(ctx.session, ctx.person, item.code, "", ctx.config, ctx.now, oral=True)

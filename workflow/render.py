@@ -38,25 +38,28 @@ def new_item_notice(item: Item, reporter_name: str) -> str:
     )
 
 
-def ack_card(item: Item, unit: Unit, task_id: str, dispatcher: str) -> dict[str, Any]:
-    """Return the button_interaction card that asks a unit's leads to acknowledge (签收)."""
-    return {
-        "msgtype": "template_card",
-        "template_card": {
-            "card_type": "button_interaction",
-            "source": {"desc": "瞭望 · 舆情交办"},
-            "main_title": {"title": f"【{grade_name(item.grade)}】{item.title}"[:36], "desc": item.code},
-            "sub_title_text": item.text[:120],
-            "horizontal_content_list": [
-                {"keyname": "承办单位", "value": unit.name},
-                {"keyname": "等级", "value": grade_name(item.grade)},
-                {"keyname": "交办人", "value": dispatcher},
-                {"keyname": "交办时间", "value": show(item.dispatched_at, True)},
-            ],
-            "task_id": task_id,
-            "button_list": [{"type": 0, "text": "签收", "style": 1, "key": f"ack:{item.code}:{unit.key}"}],
-        },
+def button_card(source: str, title: str, desc: str, sub: str, fields: list[tuple[str, str]], task_id: str,
+                buttons: list[tuple[str, str, int]]) -> dict[str, Any]:
+    """Return a button_interaction template card (title ≤ 36 chars, ≤ 6 buttons of (text, key, style))."""
+    card: dict[str, Any] = {
+        "card_type": "button_interaction",
+        "source": {"desc": source},
+        "main_title": {"title": title[:36], "desc": desc},
+        "sub_title_text": sub[:160],
+        "task_id": task_id,
+        "button_list": [{"type": 0, "text": t, "style": style, "key": k} for t, k, style in buttons[:6]],
     }
+    if fields:
+        card["horizontal_content_list"] = [{"keyname": k, "value": v} for k, v in fields]
+    return {"msgtype": "template_card", "template_card": card}
+
+
+def ack_card(item: Item, unit: Unit, task_id: str, dispatcher: str) -> dict[str, Any]:
+    """Return the card that asks a unit's leads to acknowledge (签收)."""
+    fields = [("承办单位", unit.name), ("等级", grade_name(item.grade)), ("交办人", dispatcher),
+              ("交办时间", show(item.dispatched_at, True))]
+    return button_card("瞭望 · 舆情交办", f"【{grade_name(item.grade)}】{item.title}", item.code, item.text[:120],
+                       fields, task_id, [("签收", f"ack:{item.code}:{unit.key}", 1)])
 
 
 def card_done(response_code: str, userids: list[str], agent_id: int | None, label: str) -> dict[str, Any]:
@@ -72,62 +75,23 @@ def escalation_card(item: Item, label: str, unit: str, owners: str, due: datetim
                     task_id: str, clock_id: int) -> dict[str, Any]:
     """Return the 督办 card of an escalation level: who owes what since when, with quick actions."""
     late = format_duration(now - due) if now > due else "刚刚"
-    return {
-        "msgtype": "template_card",
-        "template_card": {
-            "card_type": "button_interaction",
-            "source": {"desc": f"瞭望 · 超时督办（第 {level} 级）"},
-            "main_title": {"title": f"【超时】{label}：{item.title}"[:36], "desc": item.code},
-            "sub_title_text": f"{unit}（{owners}）的{label}应于 {show(due, True)} 前完成，已超时 {late}。",
-            "horizontal_content_list": [
-                {"keyname": "等级", "value": grade_name(item.grade)},
-                {"keyname": "承办", "value": unit},
-                {"keyname": "应完成", "value": show(due, True)},
-                {"keyname": "督办级别", "value": f"第 {level} 级"},
-            ],
-            "task_id": task_id,
-            "button_list": [
-                {"type": 0, "text": "催办", "style": 1, "key": f"urge:{clock_id}"},
-                {"type": 0, "text": "已知悉", "style": 2, "key": f"seen:{clock_id}"},
-            ],
-        },
-    }
+    fields = [("等级", grade_name(item.grade)), ("承办", unit), ("应完成", show(due, True)),
+              ("督办级别", f"第 {level} 级")]
+    return button_card(f"瞭望 · 超时督办（第 {level} 级）", f"【超时】{label}：{item.title}", item.code,
+                       f"{unit}（{owners}）的{label}应于 {show(due, True)} 前完成，已超时 {late}。", fields, task_id,
+                       [("催办", f"urge:{clock_id}", 1), ("已知悉", f"seen:{clock_id}", 2)])
 
 
 def extension_card(item: Item, label: str, who: str, span: timedelta, reason: str, due: datetime,
                    new_due: datetime, ext_id: int, task_id: str) -> dict[str, Any]:
     """Return the card asking a supervisor to approve or refuse an extension."""
-    return {
-        "msgtype": "template_card",
-        "template_card": {
-            "card_type": "button_interaction",
-            "source": {"desc": "瞭望 · 延期申请"},
-            "main_title": {"title": f"延期申请：{item.title}"[:36], "desc": item.code},
-            "sub_title_text": f"{who}申请{label}延期 {format_duration(span)}：{reason}"[:160],
-            "horizontal_content_list": [
-                {"keyname": "原最迟", "value": show(due, True)},
-                {"keyname": "延期后", "value": show(new_due, True)},
-                {"keyname": "等级", "value": grade_name(item.grade)},
-            ],
-            "task_id": task_id,
-            "button_list": [
-                {"type": 0, "text": "同意", "style": 1, "key": f"ext:{ext_id}:yes"},
-                {"type": 0, "text": "不同意", "style": 2, "key": f"ext:{ext_id}:no"},
-            ],
-        },
-    }
+    fields = [("原最迟", show(due, True)), ("延期后", show(new_due, True)), ("等级", grade_name(item.grade))]
+    return button_card("瞭望 · 延期申请", f"延期申请：{item.title}", item.code,
+                       f"{who}申请{label}延期 {format_duration(span)}：{reason}", fields, task_id,
+                       [("同意", f"ext:{ext_id}:yes", 1), ("不同意", f"ext:{ext_id}:no", 2)])
 
 
 def reminder_card(item: Item, title: str, text: str, task_id: str, clock_id: int) -> dict[str, Any]:
     """Return a first-report reminder with the 已口头汇报 button (oral reports count)."""
-    return {
-        "msgtype": "template_card",
-        "template_card": {
-            "card_type": "button_interaction",
-            "source": {"desc": "瞭望 · 时限提醒"},
-            "main_title": {"title": f"{title}：{item.title}"[:36], "desc": item.code},
-            "sub_title_text": text[:160],
-            "task_id": task_id,
-            "button_list": [{"type": 0, "text": "已口头汇报", "style": 1, "key": f"oral:{clock_id}"}],
-        },
-    }
+    return button_card("瞭望 · 时限提醒", f"{title}：{item.title}", item.code, text, [], task_id,
+                       [("已口头汇报", f"oral:{clock_id}", 1)])

@@ -7,13 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from core import clock
 from sandbox.server import EmulatorServer
 from tests.integration.harness import Stack, start_stack
 
 
 @pytest.fixture()
 def tight(emulator: EmulatorServer, database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Stack]:
-    """A stack whose per-person budget is 3 messages a minute."""
+    """A stack whose per-person budget is 3 messages a minute, on a clock that only the test moves."""
+    clock.freeze()
     st = start_stack(emulator.url, database_url, redis_url, tmp_path, extra={"policy": {"per_minute_budget": 3}})
     yield st
     st.close()

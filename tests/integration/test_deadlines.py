@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from core import clock as clockmod
 from jobs.deadlines import fire_clock
 from models import AuditEvent
 from models.clock import Clock, ClockFiring
@@ -25,7 +26,8 @@ POLICY = {"start": "dispatched", "escalate_after": "20s", "escalate_every": "20s
 
 @pytest.fixture()
 def fast(emulator: EmulatorServer, database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Stack]:
-    """A stack whose clocks run in seconds."""
+    """A stack whose clocks run in seconds, on a clock that only the test moves."""
+    clockmod.freeze()
     st = start_stack(emulator.url, database_url, redis_url, tmp_path, extra={"policy": POLICY})
     yield st
     st.close()
@@ -169,8 +171,6 @@ def _message_board_report(st: Stack) -> None:
 def test_a_clock_in_an_unknown_year_fails_loudly_when_it_starts(emulator: EmulatorServer, database_url: str,
                                                                redis_url: str, tmp_path: Path, taught: bool) -> None:
     from datetime import timedelta
-
-    from core import clock as clockmod
 
     extra: dict = {"policy": {"days": "working"}}  # type: ignore[type-arg]
     if taught:
