@@ -99,7 +99,11 @@ class Stack:
 
 def start_stack(emulator_url: str, database_url: str, redis_url: str, tmp: Path,
                 outbox_cfg: dict[str, Any] | None = None, extra: dict[str, Any] | None = None) -> Stack:
-    """Start Liaowang's web app on a free port, import the demo organisation, point the emulator at it."""
+    """Start Liaowang's web app on a free port, import the demo organisation, point the emulator at it.
+
+    Liaowang's clock is frozen: only the test moves it (Stack.later), so no test depends on how fast it runs.
+    """
+    clock.freeze()
     raw = {"wecom": {**CREDS, "api_base": emulator_url, "timeout": 5},
            "database": {"url": database_url}, "app": {"data_dir": str(tmp / "var")},
            "outbox": outbox_cfg or {"backoff_base": 1, "max_attempts": 5}, **(extra or {})}
