@@ -9,7 +9,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from core import clock as clockmod
 from core.config import Config
+from core.durations import parse_duration
 from models import Card, Grade, Item, ItemState, ItemUnit, Person, Role, Unit
 from models.item import GRADE_WORDS
 from workflow import clocks, org, render
@@ -26,14 +28,18 @@ class DispatchOrder:
     code: str
     unit_words: list[str]
     grade: Grade | None
+    limit: str | None = None
 
 
-USAGE = "交办格式：交办 <编号> <单位名或简称> [一般|较大|重大]\n例如：交办 YQ-20261126-003 执法一队 较大"
+USAGE = ("交办格式：交办 <编号> <单位名或简称> [一般|较大|重大] [限<时长或时刻>]"
+         "\n例如：交办 YQ-20261126-003 执法一队 较大"
+         "\n上级机关明确了期限时加上，如“限2h”或“限16:30”。")
 
 
 def parse_order(args: str) -> DispatchOrder:
     """Parse "<编号> <单位>[,<协办单位>…] [等级]" or refuse with the usage line."""
     words = [w for w in re.split(r"[\s,，、]+", args.strip()) if w]
+    limit = words.pop()[1:] if words and words[-1].startswith("限") else None
     if len(words) < 2:
         raise Refusal(USAGE)
     grade = GRADE_WORDS.get(words[-1])
@@ -41,7 +47,23 @@ def parse_order(args: str) -> DispatchOrder:
         words = words[:-1]
     if len(words) < 2:
         raise Refusal(USAGE)
-    return DispatchOrder(code=words[0], unit_words=words[1:], grade=grade)
+    return DispatchOrder(code=words[0], unit_words=words[1:], grade=grade, limit=limit)
+
+
+def explicit_due(limit: str, at: datetime) -> datetime:
+    """Turn "2h" or "16:30" (today, Asia/Shanghai) into an upper-level office's deadline, or refuse."""
+    m = re.fullmatch(r"(\d{1,2})[:：](\d{2})", limit)
+    if m:
+        local = clockmod.local(at).replace(hour=int(m.group(1)) % 24, minute=int(m.group(2)), second=0, microsecond=0)
+        due = local.astimezone(at.tzinfo)
+    else:
+        try:
+            due = at + parse_duration(limit)
+        except ValueError:
+            raise Refusal(f"期限“限{limit}”看不懂。写成“限2h”“限90m”或“限16:30”。") from None
+    if due <= at:
+        raise Refusal(f"期限 {clockmod.show(due)} 已经过了，请检查。")
+    return due
 
 
 def authorise(actor: Person) -> None:
@@ -63,6 +85,8 @@ def dispatch(session: Session, actor: Person, order: DispatchOrder, at: datetime
     if not leads[units[0].id]:
         raise Refusal(f"{units[0].name} 还没有配置单位负责人，无法签收。请先在组织名单中补充。")
     grade = order.grade or Grade(item.suggested_grade or Grade.general)
+    if order.limit:
+        item.external_due_at = explicit_due(order.limit, at)
     before_grade = item.grade
     item.grade, item.dispatched_at = grade, at
     before, after = item.move_to(ItemState.dispatched, at)

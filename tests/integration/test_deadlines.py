@@ -191,3 +191,15 @@ def test_a_clock_in_an_unknown_year_fails_loudly_when_it_starts(emulator: Emulat
             assert "已收到您的上报" in st.last("zhangsan"), "the report itself is never lost"
     finally:
         st.close()
+
+
+def test_an_upper_level_deadline_overrides_the_written_report_due(fast: Stack) -> None:
+    fast.say("zhangsan", "上报 上级交办的条目")
+    code = re.search(r"YQ-\d{8}-\d{3}", fast.last("zhangsan")).group(0)  # type: ignore[union-attr]
+    fast.say("chenqi", f"交办 {code} 执法一队 一般 限45s")
+    assert "已交办" in fast.last("chenqi")
+    with fast.rt.sessions() as s:
+        written = s.scalar(select(Clock).where(Clock.kind == "written_report"))
+        assert written is not None and (written.due_at - written.started_at).total_seconds() == 45
+    fast.say("chenqi", f"交办 {code} 执法一队 限昨天")
+    assert "已经交办过了" in fast.last("chenqi") or "看不懂" in fast.last("chenqi")
