@@ -6,7 +6,7 @@ from handlers.cards import clock_of_click, mark_clicked_card
 from handlers.context import Ctx
 from handlers.registry import card, command
 from workflow.errors import Refusal
-from workflow.progress import first_report, written_report
+from workflow.progress import first_report, handling_report, written_report
 
 
 def _split(ctx: Ctx, usage: str) -> tuple[str, str]:
@@ -43,3 +43,11 @@ def oral_button(ctx: Ctx) -> str:
     return f"已记录 {item.code} 的口头首报。书面报告请发送“书面报告 {item.code} 内容”。"
 
 
+
+
+@command("处置报告", "处置情况")
+def handling_command(ctx: Ctx) -> str:
+    """`处置报告 <编号> <内容>`: handling and outcome, due within 24 h of discovery."""
+    code, text = _split(ctx, "格式：处置报告 <编号> <处置情况与结果>")
+    item = handling_report(ctx.session, ctx.person, code, text, ctx.now)
+    return f"已记录 {item.code} 的处置情况，已报办公室和分管领导。"

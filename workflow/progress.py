@@ -83,3 +83,17 @@ def written_report(session: Session, actor: Person, code: str, content: str, con
     _tell(session, item, row, f"【书面报告】{item.code}《{item.title}》\n{row.unit.name} {actor.name} {show(at)} 报送："
           f"\n{content[:500]}" + ("\n（已超时）" if late else ""), f"written:{item.code}:{at.timestamp()}", at)
     return item
+
+
+def handling_report(session: Session, actor: Person, code: str, content: str, at: datetime) -> Item:
+    """Record the lead unit's report on handling and outcome (24 h clock, SPEC §4)."""
+    item = find_item(session, code)
+    row = _lead_row(session, item, actor)
+    if not content.strip():
+        raise Refusal(f"请写上处置情况，例如：处置报告 {item.code} 已约谈当事人，帖子已删除……")
+    record(session, item, actor.userid, "handling_report", at, text=content[:4000])
+    met = clocks.satisfy(session, item, "handling_report", actor.userid, at)
+    late = "（已超时）" if any(c.state == "met_late" for c in met) else ""
+    _tell(session, item, row, f"【处置情况】{item.code}《{item.title}》\n{row.unit.name} {actor.name} {show(at)}："
+          f"\n{content[:500]}{late}", f"handling:{item.code}:{at.timestamp()}", at)
+    return item

@@ -203,3 +203,17 @@ def test_an_upper_level_deadline_overrides_the_written_report_due(fast: Stack) -
         assert written is not None and (written.due_at - written.started_at).total_seconds() == 45
     fast.say("chenqi", f"交办 {code} 执法一队 限昨天")
     assert "已经交办过了" in fast.last("chenqi") or "看不懂" in fast.last("chenqi")
+
+
+def test_written_and_handling_reports_meet_their_clocks(fast: Stack) -> None:
+    code = _dispatched(fast, "较大")
+    fast.say("wangwu", f"书面报告 {code} 经核实，系误读政策，已联系发帖人说明")
+    assert "已收到" in fast.last("wangwu") and "【书面报告】" in fast.last("lisi")
+    fast.say("wangwu", f"处置报告 {code} 已说明情况，帖子已更正")
+    assert "已记录" in fast.last("wangwu")
+    with fast.rt.sessions() as s:
+        states = dict(s.execute(select(Clock.kind, Clock.state)).all())
+    assert states == {"notify_units": "met", "first_report": "met", "written_report": "met",
+                      "handling_report": "met"}
+    fast.say("zhangsan", f"处置报告 {code} 冒名")
+    assert "主办单位负责人" in fast.last("zhangsan")
