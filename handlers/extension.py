@@ -9,8 +9,11 @@ from core.durations import format_duration
 from handlers.cards import mark_clicked_card
 from handlers.context import Ctx
 from handlers.registry import card, command
+from models import Role
 from workflow import extension
+from workflow.clocks import waive
 from workflow.errors import Refusal
+from workflow.report import find_item
 
 
 @command("申请延期", "延期")
@@ -35,3 +38,14 @@ def extension_button(ctx: Ctx) -> str:
     label = f"{ctx.person.name} 已{'同意' if ext.state == 'approved' else '退回'} {show(ext.decided_at or ctx.now)}"
     mark_clicked_card(ctx, label)
     return note
+
+
+@command("免除时限", roles=(Role.office,), denied="只有领导小组办公室可以免除时限。")
+def waive_command(ctx: Ctx) -> str:
+    """`免除时限 <编号> <时限名> <原因>`: the office waives a clock (e.g. the item turned out to be a duplicate)."""
+    parts = ctx.args.split(maxsplit=2)
+    if len(parts) < 3:
+        return "格式：免除时限 <编号> <首报|书面报告|处置情况报告|留言答复|通报相关单位> <原因>"
+    item = find_item(ctx.session, parts[0])
+    clock = waive(ctx.session, item, parts[1], parts[2], ctx.person.userid, ctx.now)
+    return f"已免除 {item.code} 的{clock.label}时限，不再提醒或督办。"

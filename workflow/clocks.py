@@ -153,3 +153,17 @@ def move_due(session: Session, clock: Clock, new_due: datetime) -> None:
     clock.advance(_fired(session, clock))
     defer(session, "schedule_clock", clock.id)
 
+
+
+def waive(session: Session, item: Item, label: str, reason: str, actor: str, at: datetime) -> Clock:
+    """Waive the item's owed clock named label (office decision): nothing fires for it any more."""
+    owed = [c for c in open_clocks(session, item) if label in (c.label, c.kind)]
+    if not owed:
+        names = "、".join(c.label for c in open_clocks(session, item)) or "无"
+        raise Refusal(f"{item.code} 没有未完成的“{label}”时限（未完成的：{names}）。")
+    clock = owed[0]
+    before = clock.state
+    clock.state, clock.met_at = "waived", at
+    clock.advance(set())
+    record(session, item, actor, "clock_waived", at, before=before, after="waived", kind=clock.kind, reason=reason)
+    return clock

@@ -217,3 +217,14 @@ def test_written_and_handling_reports_meet_their_clocks(fast: Stack) -> None:
                       "handling_report": "met"}
     fast.say("zhangsan", f"处置报告 {code} 冒名")
     assert "主办单位负责人" in fast.last("zhangsan")
+
+
+def test_a_waived_clock_fires_nothing(fast: Stack) -> None:
+    code = _dispatched(fast)
+    fast.say("wangwu", f"免除时限 {code} 首报 重复条目")
+    assert "只有领导小组办公室" in fast.last("wangwu")
+    fast.say("chenqi", f"免除时限 {code} 首报 经核实为重复条目")
+    assert "已免除" in fast.last("chenqi")
+    fast.later(200)
+    assert not [t for t in fast.texts("wangwu") if "首报" in t and ("提醒" in t or "超时" in t)]
+    assert not _about(fast, "lisi", "【超时】首报")
