@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from core.clock import show
 from core.durations import format_duration
-from handlers.cards import mark_clicked_card
+from handlers.cards import clock_of_click, mark_clicked_card
 from handlers.context import Ctx
 from handlers.registry import card, command
 from models import Role
@@ -49,3 +50,26 @@ def waive_command(ctx: Ctx) -> str:
     item = find_item(ctx.session, parts[0])
     clock = waive(ctx.session, item, parts[1], parts[2], ctx.person.userid, ctx.now)
     return f"已免除 {item.code} 的{clock.label}时限，不再提醒或督办。"
+
+
+@card("askext")
+def ask_extension_button(ctx: Ctx) -> str:
+    """The 申请延期 button on a final warning: ask for the time and the reason in the chat."""
+    clock, item = clock_of_click(ctx)
+    if clock.state != "open":
+        return f"{item.code} 的{clock.label}已{'完成' if clock.state.startswith('met') else '超时'}，无需申请延期。"
+    ctx.conv.put(ctx.person.userid, {"flow": "extension", "code": item.code})
+    return (f"申请 {item.code} {clock.label}延期：请回复“时长 原因”，例如“30m 需要补充现场核查材料”。"
+            "\n回复“取消”放弃。")
+
+
+def continue_extension(ctx: Ctx, state: dict[str, Any]) -> str:
+    """The answer to the 申请延期 button: "<时长> <原因>"."""
+    text = ctx.msg.content.strip()
+    if text == "取消":
+        ctx.conv.clear(ctx.person.userid)
+        return "已取消延期申请。"
+    ext = extension.request(ctx.session, ctx.person, f"{state['code']} {text}", ctx.now)
+    ctx.conv.clear(ctx.person.userid)
+    return (f"延期申请已提交分管领导审批（申请延长 {format_duration(timedelta(seconds=ext.seconds))}）。"
+            "获批前原时限照常计算，请继续办理。")

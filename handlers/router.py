@@ -13,6 +13,8 @@ def _text(ctx: Ctx) -> str | None:
     word, rest = split_command(ctx.msg.content)
     state = ctx.conv.get(ctx.person.userid)
     if state and (not word or word in CONVERSATION_WORDS):
+        if state.get("flow") == "extension":
+            return extension.continue_extension(ctx, state)
         return report.continue_report(ctx, state)
     if not word:
         return help.fallback(ctx)

@@ -76,16 +76,20 @@ def _how(clock: Clock, item: Item) -> str:
             "notify_units": f"请尽快交办：交办 {item.code} <单位>。"}.get(clock.kind, "")
 
 
-def _remind(session: Session, clock: Clock, item: Item, name: str, now: datetime, title: str, text: str) -> None:
-    """Send a reminder to the owners; first-report reminders are cards with the 已口头汇报 button."""
+def _remind(session: Session, clock: Clock, item: Item, name: str, now: datetime, title: str, text: str,
+            extend: bool = False) -> None:
+    """Send a reminder to the owners: a card with 已口头汇报 (first report) and/or 申请延期 (final warning)."""
     to = owners(session, clock)
-    if clock.kind != "first_report" or not to:
+    buttons = [("已口头汇报", f"oral:{clock.id}", 1)] if clock.kind == "first_report" else []
+    if extend and clock.owner == "lead_unit":
+        buttons.append(("申请延期", f"askext:{clock.id}", 2))
+    if not buttons or not to:
         emit(session, to, render.text(f"【{title}】{text}"), f"clock:{clock.id}:{name}", now, item)
         return
     task_id = f"rem-{clock.id}-{secrets.token_hex(4)}"
     session.add(Card(task_id=task_id, purpose="reminder", item_id=item.id, unit_id=clock.owner_unit_id,
                      recipients=to, state="open", created_at=now))
-    emit(session, to, render.reminder_card(item, title, text, task_id, clock.id), f"clock:{clock.id}:{name}", now,
+    emit(session, to, render.reminder_card(item, title, text, task_id, buttons), f"clock:{clock.id}:{name}", now,
          item, task_id=task_id)
 
 
@@ -99,7 +103,7 @@ def _warn(session: Session, clock: Clock, item: Item, name: str, now: datetime) 
     left = format_duration(max(clock.due_at - now, timedelta(0)))
     text = (f"{_what(clock, item)}将于 {show(clock.due_at)} 到期（还剩 {left}）。\n{_how(clock, item)}"
             f"\n确实来不及请在到期前发送“申请延期 {item.code} <时长> <原因>”。")
-    _remind(session, clock, item, name, now, "即将超时", text)
+    _remind(session, clock, item, name, now, "即将超时", text, extend=True)
 
 
 def _due(session: Session, clock: Clock, item: Item, name: str, now: datetime) -> None:

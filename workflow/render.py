@@ -91,7 +91,7 @@ def extension_card(item: Item, label: str, who: str, span: timedelta, reason: st
                        [("同意", f"ext:{ext_id}:yes", 1), ("不同意", f"ext:{ext_id}:no", 2)])
 
 
-def reminder_card(item: Item, title: str, text: str, task_id: str, clock_id: int) -> dict[str, Any]:
-    """Return a first-report reminder with the 已口头汇报 button (oral reports count)."""
-    return button_card("瞭望 · 时限提醒", f"{title}：{item.title}", item.code, text, [], task_id,
-                       [("已口头汇报", f"oral:{clock_id}", 1)])
+def reminder_card(item: Item, title: str, text: str, task_id: str,
+                  buttons: list[tuple[str, str, int]]) -> dict[str, Any]:
+    """Return a deadline reminder card with quick actions (已口头汇报, 申请延期)."""
+    return button_card("瞭望 · 时限提醒", f"{title}：{item.title}", item.code, text, [], task_id, buttons)

@@ -228,3 +228,20 @@ def test_a_waived_clock_fires_nothing(fast: Stack) -> None:
     fast.later(200)
     assert not [t for t in fast.texts("wangwu") if "首报" in t and ("提醒" in t or "超时" in t)]
     assert not _about(fast, "lisi", "【超时】首报")
+
+
+def test_the_final_warning_card_offers_an_extension(fast: Stack) -> None:
+    code = _dispatched(fast)
+    fast.later(49)  # the final warning of the 60 s first report
+    warn = next(r for r in fast.inbox("wangwu") if r["msgtype"] == "template_card" and "即将超时" in
+                r["body"]["template_card"]["main_title"]["title"])
+    button = next(b for b in warn["body"]["template_card"]["button_list"] if b["text"] == "申请延期")
+    fast.emu.card_click("wangwu", warn["body"]["template_card"]["task_id"], button["key"])
+    fast.drain()
+    assert "请回复“时长 原因”" in fast.last("wangwu")
+    fast.say("wangwu", "很久 因为忙")
+    assert "看不懂" in fast.last("wangwu")
+    fast.say("wangwu", "20s 需要补充现场核查材料")
+    assert "已提交分管领导审批" in fast.last("wangwu")
+    card = fast.inbox("lisi")[-1]["body"]["template_card"]
+    assert "需要补充现场核查材料" in card["sub_title_text"] and code == card["main_title"]["desc"]
