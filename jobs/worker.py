@@ -8,6 +8,7 @@ import threading
 from rq import SimpleWorker
 
 from core.runtime import Runtime, set_runtime
+from jobs.deadlines import clock_loop
 from jobs.inbox import consume
 from jobs.queueing import enqueue_deliveries, run_deferred
 from jobs.sweep import sweep
@@ -33,6 +34,7 @@ def run_worker(rt: Runtime, burst: bool = False, consumers: int = 2) -> None:
     if not burst:
         sweep()
         threading.Thread(target=_sweeper, args=(stop, rt.config.sweep_interval), daemon=True).start()
+        threading.Thread(target=clock_loop, args=(stop,), name="clocks", daemon=True).start()
         for i in range(max(1, consumers)):
             threading.Thread(target=consume, args=(rt, stop), name=f"inbox-{i}", daemon=True).start()
     try:

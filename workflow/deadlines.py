@@ -6,7 +6,8 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from core.clock import show
@@ -31,35 +32,51 @@ def due_clocks(session: Session, now: datetime, limit: int, ids: list[int] | Non
 
 def fire_due(session: Session, now: datetime, limit: int = 500, ids: list[int] | None = None) -> int:
     """Fire every due threshold (each at most once, ever) of up to limit clocks; return how many fired."""
-    fired = 0
-    for clock in due_clocks(session, now, limit, ids):
-        while clock.next_at is not None and clock.next_at <= now:
-            fired += _fire(session, clock, now)
-        defer(session, "schedule_clock", clock.id)
-    return fired
-
-
-def _fire(session: Session, clock: Clock, now: datetime) -> int:
-    name, at = clock.next_name or "", clock.next_at or now
-    try:
-        with session.begin_nested():
-            session.add(ClockFiring(clock_id=clock.id, name=name, due_at=at, fired_at=now))
-    except IntegrityError:  # a replayed job or a second worker got here first: nothing more to do
-        clock.advance(_names(session, clock))
+    clocks = due_clocks(session, now, limit, ids)
+    if not clocks:
         return 0
-    item = session.get(Item, clock.item_id)
-    assert item is not None
-    ACTIONS[name.split("@")[0].rstrip("0123456789") or name](session, clock, item, name, now)
-    clock.advance(_names(session, clock))
-    return 1
-
-
-def _names(session: Session, clock: Clock) -> set[str]:
-    return set(session.scalars(select(ClockFiring.name).where(ClockFiring.clock_id == clock.id)))
+    cids = [c.id for c in clocks]
+    done: dict[int, set[str]] = {c: set() for c in cids}
+    for cid, name in session.execute(select(ClockFiring.clock_id, ClockFiring.name)
+                                     .where(ClockFiring.clock_id.in_(cids))):
+        done[cid].add(name)
+    plan = [(c, n, t) for c in clocks for n, t in c.thresholds() if t <= now and n not in done[c.id]]
+    if not plan:
+        for c in clocks:
+            c.advance(done[c.id])
+            defer(session, "schedule_clock", c.id)
+        return 0
+    items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_({c.item_id for c in clocks})))}
+    rows = [{"clock_id": c.id, "name": n, "due_at": t, "fired_at": now} for c, n, t in plan]
+    ins = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(ClockFiring)
+    stmt = ins.values(rows).on_conflict_do_nothing(index_elements=["clock_id", "name"])
+    new = {(cid, n) for cid, n in session.execute(stmt.returning(ClockFiring.clock_id, ClockFiring.name))}
+    session.info["owners_memo"] = {}
+    try:
+        for c, n, _t in plan:
+            if (c.id, n) in new:  # a replayed job or a second worker got the others first: nothing more to do
+                ACTIONS[n.split("@")[0].rstrip("0123456789") or n](session, c, items[c.item_id], n, now)
+            done[c.id].add(n)
+    finally:
+        session.info.pop("owners_memo", None)
+    for c in clocks:
+        c.advance(done[c.id])
+        defer(session, "schedule_clock", c.id)
+    return len(new)
 
 
 def owners(session: Session, clock: Clock) -> list[str]:
-    """Return the userids who owe the clock's step (the unit's leads, or the office)."""
+    """Return the userids who owe the clock's step (the unit's leads, or the office); memoised while firing."""
+    memo = session.info.get("owners_memo")
+    if memo is None:
+        return _owners(session, clock)
+    key = (clock.owner, clock.owner_unit_id)
+    if key not in memo:
+        memo[key] = _owners(session, clock)
+    return memo[key]
+
+
+def _owners(session: Session, clock: Clock) -> list[str]:
     if clock.owner == "lead_unit" and clock.owner_unit_id:
         unit = session.get(Unit, clock.owner_unit_id)
         return org.userids(org.unit_leads(session, unit)) if unit else []
@@ -84,13 +101,13 @@ def _remind(session: Session, clock: Clock, item: Item, name: str, now: datetime
     if extend and clock.owner == "lead_unit":
         buttons.append(("申请延期", f"askext:{clock.id}", 2))
     if not buttons or not to:
-        emit(session, to, render.text(f"【{title}】{text}"), f"clock:{clock.id}:{name}", now, item)
+        emit(session, to, render.text(f"【{title}】{text}"), f"clock:{clock.id}:{name}", now, item, fresh=True)
         return
     task_id = f"rem-{clock.id}-{secrets.token_hex(4)}"
     session.add(Card(task_id=task_id, purpose="reminder", item_id=item.id, unit_id=clock.owner_unit_id,
                      recipients=to, state="open", created_at=now))
     emit(session, to, render.reminder_card(item, title, text, task_id, buttons), f"clock:{clock.id}:{name}", now,
-         item, task_id=task_id)
+         item, task_id=task_id, fresh=True)
 
 
 def _nudge(session: Session, clock: Clock, item: Item, name: str, now: datetime) -> None:
@@ -113,7 +130,7 @@ def _due(session: Session, clock: Clock, item: Item, name: str, now: datetime) -
            fact="迟报", unit_id=clock.owner_unit_id, due=clock.due_at.isoformat())
     text = f"【已超时】{_what(clock, item)}已于 {show(clock.due_at)} 超时，已报告分管领导。请立即办理。"
     emit(session, owners(session, clock), render.text(f"{text}\n{_how(clock, item)}"), f"clock:{clock.id}:{name}",
-         now, item)
+         now, item, fresh=True)
     unit = session.get(Unit, clock.owner_unit_id) if clock.owner_unit_id else None
     sup = [unit.supervisor_userid] if unit and unit.supervisor_userid else []
     targets = sup or org.userids(org.with_role(session, Role.office))
@@ -141,7 +158,7 @@ def _escalation_card(session: Session, clock: Clock, item: Item, name: str, now:
                      recipients=to, state="open", created_at=now))
     body = render.escalation_card(item, clock.label, unit.name if unit else "办公室", owner_names, clock.due_at,
                                   now, level, task_id, clock.id)
-    emit(session, to, body, f"clock:{clock.id}:{name}:card", now, item, task_id=task_id)
+    emit(session, to, body, f"clock:{clock.id}:{name}:card", now, item, task_id=task_id, fresh=True)
 
 
 ACTIONS = {"nudge": _nudge, "warn": _warn, "due": _due, "level": _level}

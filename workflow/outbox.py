@@ -34,12 +34,17 @@ def defer(session: Session, job: str, arg: int) -> None:
 
 
 def emit(session: Session, to: Iterable[str], message: dict[str, Any], key: str, at: datetime,
-         item: Item | None = None, kind: str = "send", task_id: str | None = None) -> OutboxMessage | None:
-    """Add one message under an idempotency key; None if the key exists or nobody is to get it."""
+         item: Item | None = None, kind: str = "send", task_id: str | None = None,
+         fresh: bool = False) -> OutboxMessage | None:
+    """Add one message under an idempotency key; None if the key exists or nobody is to get it.
+
+    fresh: the caller knows the key is new (it derives from a row it just inserted), so skip the lookup and the
+    flush; the row is inserted with the rest of the transaction and announced after commit.
+    """
     users = list(dict.fromkeys(u for u in to if u))
     if not users and kind == "send":
         return None
-    if session.scalar(select(OutboxMessage.id).where(OutboxMessage.idem_key == key)) is not None:
+    if not fresh and session.scalar(select(OutboxMessage.id).where(OutboxMessage.idem_key == key)) is not None:
         return None
     row = OutboxMessage(
         idem_key=key, touser="|".join(users), msgtype=message.get("msgtype", kind), payload=message,
@@ -47,6 +52,9 @@ def emit(session: Session, to: Iterable[str], message: dict[str, Any], key: str,
         attempts=0, next_attempt_at=at, created_at=at,
     )
     session.add(row)
+    if fresh:
+        session.info.setdefault("outbox_rows", []).append(row)
+        return row
     session.flush()
     session.info.setdefault("outbox_new", []).append(row.id)
     return row
@@ -57,7 +65,7 @@ def _announce(session: Session) -> None:
     """Once the outermost transaction has committed, announce what it wrote (not when a SAVEPOINT is released)."""
     if session.in_nested_transaction():
         return
-    ids = session.info.pop("outbox_new", [])
+    ids = session.info.pop("outbox_new", []) + [r.id for r in session.info.pop("outbox_rows", [])]
     jobs = session.info.pop("deferred", [])
     try:
         if ids and _notifier is not None:
@@ -74,4 +82,5 @@ def _forget(session: Session, previous) -> None:  # type: ignore[no-untyped-def]
     """Forget what an outermost rollback undid (ids from a rolled-back savepoint are harmless: no such row)."""
     if previous.parent is None and not previous.nested:
         session.info.pop("outbox_new", None)
+        session.info.pop("outbox_rows", None)
         session.info.pop("deferred", None)
