@@ -10,11 +10,16 @@ from sqlalchemy.orm import Session
 from core.clock import show
 from core.durations import format_duration
 from models import STATE_NAMES, AuditEvent, Item, ItemState, ItemUnit, Person, Role, Unit
+from models.clock import OPEN_STATES, Clock
 from workflow import render
 from workflow.errors import Refusal
 from workflow.report import find_item
 
-ACTIONS = {"report": "上报", "report_merged": "重复上报（已合并）", "dispatch": "定级交办", "acknowledge": "签收"}
+ACTIONS = {"report": "上报", "report_merged": "重复上报（已合并）", "dispatch": "定级交办", "acknowledge": "签收",
+           "first_report": "首报", "written_report": "书面报告", "handling_report": "处置情况报告",
+           "regrade": "调整等级", "clock_missed": "时限超时", "clock_escalated": "超时督办",
+           "extension_request": "申请延期", "extension_decision": "审批延期", "clock_waived": "免除时限"}
+HIDDEN = {"clock_start", "clock_met", "clock_regrade"}
 
 
 def todos(session: Session, person: Person, now: datetime) -> list[str]:
@@ -33,7 +38,21 @@ def todos(session: Session, person: Person, now: datetime) -> list[str]:
         for row in rows:
             lines.append(f"· 待签收 {render.item_line(row.item)}，交办于 {show(row.assigned_at)}"
                          f"（已等 {format_duration(now - row.assigned_at)}）\n  回复“签收 {row.item.code}”或点卡片按钮")
+        owed = session.scalars(select(Clock).where(Clock.owner_unit_id == person.unit_id,
+                                                   Clock.state.in_(OPEN_STATES)).order_by(Clock.due_at))
+        for clock in owed:
+            lines.append(f"· {clock.label} {render.item_line(session.get(Item, clock.item_id))}，{_when(clock, now)}")
     return lines
+
+
+def _when(clock: Clock, now: datetime) -> str:
+    """"最迟 14:30（还剩 12分钟）" or "已超时 5分钟（应于 14:30）"."""
+    if clock.state == "missed" or clock.due_at <= now:
+        return f"已超时 {format_duration(now - clock.due_at)}（应于 {show(clock.due_at, True)}）"
+    return f"最迟 {show(clock.due_at, True)}（还剩 {format_duration(clock.due_at - now)}）"
+
+
+CLOCK_STATES = {"open": "进行中", "missed": "已超时", "met": "已按时完成", "met_late": "超时后完成", "waived": "已免除"}
 
 
 def involved(session: Session, person: Person, item: Item) -> bool:
@@ -53,8 +72,13 @@ def status(session: Session, person: Person, code: str) -> str:
                      f"{'，已签收' if r.acknowledged_at else '，未签收'}）" for r in item.units) or "未交办"
     lines = [f"{item.code}《{item.title}》", f"状态：{STATE_NAMES.get(ItemState(item.state), item.state)}",
              f"等级：{render.grade_name(item.grade)}", f"承办：{units}", f"上报人：{item.reporter.name}", "经过："]
+    for clock in session.scalars(select(Clock).where(Clock.item_id == item.id).order_by(Clock.due_at)):
+        state = CLOCK_STATES.get(clock.state, clock.state)
+        lines.insert(-1, f"时限：{clock.label} 最迟 {show(clock.due_at, True)}，{state}")
     events = session.scalars(select(AuditEvent).where(AuditEvent.item_id == item.id).order_by(AuditEvent.id))
     names = {p.userid: p.name for p in session.scalars(select(Person))}
     for ev in events:
+        if ev.action in HIDDEN:
+            continue
         lines.append(f"· {show(ev.at, True)} {names.get(ev.actor, ev.actor)} {ACTIONS.get(ev.action, ev.action)}")
     return "\n".join(lines)

@@ -245,3 +245,16 @@ def test_the_final_warning_card_offers_an_extension(fast: Stack) -> None:
     assert "已提交分管领导审批" in fast.last("wangwu")
     card = fast.inbox("lisi")[-1]["body"]["template_card"]
     assert "需要补充现场核查材料" in card["sub_title_text"] and code == card["main_title"]["desc"]
+
+
+def test_todo_and_query_show_the_clocks(fast: Stack) -> None:
+    code = _dispatched(fast)
+    fast.say("wangwu", "我的待办")
+    todo = fast.last("wangwu")
+    assert f"签收 {code}" in todo and "首报" in todo and "还剩" in todo
+    fast.later(61)
+    fast.say("wangwu", "我的待办")
+    assert "已超时" in fast.last("wangwu")
+    fast.say("zhangsan", f"查询 {code}")
+    status = fast.last("zhangsan")
+    assert "时限：首报" in status and "已超时" in status and "时限超时" in status
