@@ -39,6 +39,6 @@ def format_duration(td: timedelta) -> str:
     minutes, seconds = divmod(rest, 60)
     parts = [f"{days}天" if days else "", f"{hours}小时" if hours else "", f"{minutes}分钟" if minutes else ""]
     out = "".join(parts)
-    if not out or (seconds and not days and not hours):
+    if not out or (seconds and secs < 600):
         out += f"{seconds}秒"
     return out
