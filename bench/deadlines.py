@@ -168,7 +168,7 @@ def spread(b: Bench, args: argparse.Namespace) -> dict[str, Any]:
     q = select(ClockFiring.due_at, ClockFiring.fired_at).where(ClockFiring.clock_id.in_(ids))
     with b.probe.connect() as c:
         late = [(f - d).total_seconds() for d, f in c.execute(q)]
-    print(f"  spread: scheduled {len(ids)} jobs in {took:.2f} s; {fired} fired, {rows} outbox rows", flush=True)
+    print(f"  spread: armed {len(ids)} clocks in {took:.2f} s; {fired} fired, {rows} outbox rows", flush=True)
     return {"late": late, "early": sum(x < 0 for x in late), "fired": fired, "n": args.spread_n,
             "secs": args.spread_seconds}
 
@@ -184,7 +184,7 @@ def burst(b: Bench, args: argparse.Namespace) -> dict[str, Any]:
         when, fired, rows = b.wait(args.burst_n, due.timestamp() + args.timeout, 0.2)
         sent = b.count("SELECT count(*) FROM outbox WHERE state = 'sent' AND item_id IN "
                        "(SELECT id FROM items WHERE code LIKE :p)")
-    print(f"  burst: scheduled {len(ids)} jobs in {took:.2f} s ({ahead:.1f} s before due); {fired} fired, "
+    print(f"  burst: armed {len(ids)} clocks in {took:.2f} s ({ahead:.1f} s before due); {fired} fired, "
           f"{rows} outbox rows, {sent} already delivered", flush=True)
     return {"seconds": when - due.timestamp(), "fired": fired, "rows": rows, "n": args.burst_n}
 
