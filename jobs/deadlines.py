@@ -21,11 +21,12 @@ from models.clock import OPEN_STATES, Clock
 from workflow.deadlines import fire_due
 
 log = logging.getLogger(__name__)
+_wake = threading.Event()
 
 
 def schedule_clocks(queue: Queue, ids: list[int]) -> None:
-    """Nothing to do: the worker's clock thread (clock_loop) finds every clock's next threshold itself."""
-    return None
+    """Clocks were started or moved: wake this process's clock thread to re-read the next threshold now."""
+    _wake.set()
 
 
 def next_due() -> datetime | None:
@@ -47,7 +48,8 @@ def clock_loop(stop: threading.Event, poll: float = 1.0) -> None:
                 delay = min(poll, max(0.002, (nxt - clockmod.now()).total_seconds() + 0.001))
         except Exception:  # noqa: BLE001 - keep the clocks running; the next round retries
             log.exception("clock loop failed")
-        stop.wait(delay)
+        _wake.wait(delay)  # a clock started in this process (the inbox handlers run here) wakes it early
+        _wake.clear()
 
 
 def _schedule(queue: Queue, cid: int, name: str, at: datetime) -> None:
