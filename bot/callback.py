@@ -10,7 +10,8 @@ from flask import Blueprint, Response, current_app, request
 from wechatpy.enterprise.replies import TextReply
 
 from bot.crypto import BadPayload, BadSignature, CallbackCrypto
-from bot.incoming import BadXml, Incoming, parse_incoming, safe_fields
+from bot.envelope import open_callback, params
+from bot.incoming import BadXml, Incoming
 from core import clock
 from core.runtime import Runtime
 
@@ -28,27 +29,18 @@ def _crypto() -> CallbackCrypto:
     return current_app.extensions["liaowang_crypto"]
 
 
-def _params() -> tuple[str, str, str]:
-    sig, ts, nonce = (request.args.get(k, "") for k in ("msg_signature", "timestamp", "nonce"))
-    if not (sig and ts and nonce):
-        raise BadXml("missing msg_signature/timestamp/nonce")
-    return sig, ts, nonce
-
-
 @bp.get("/wecom/callback")
 def verify_url() -> Response:
     """URL verification: answer the decrypted echostr as the bare body."""
     try:
-        sig, ts, nonce = _params()
+        sig, ts, nonce = params(request)
         echo = request.args.get("echostr", "")
         if not echo:
             return Response("missing echostr", status=400)
         plain = _crypto().verify_url(sig, ts, nonce, echo)
     except BadXml:
         return Response("missing parameters", status=400)
-    except BadSignature:
-        return Response("forbidden", status=403)
-    except BadPayload:
+    except (BadSignature, BadPayload):
         return Response("forbidden", status=403)
     return Response(plain, status=200, mimetype="text/plain")
 
@@ -56,27 +48,10 @@ def verify_url() -> Response:
 @bp.post("/wecom/callback")
 def receive() -> Response:
     """Receive one encrypted message or event; the same callback twice has one effect."""
-    limit = _rt().config.max_body
-    if request.content_length is not None and request.content_length > limit:
-        return Response("too large", status=413)
-    body = request.stream.read(limit + 1)
-    if len(body) > limit:
-        return Response("too large", status=413)
-    try:
-        sig, ts, nonce = _params()
-        outer = safe_fields(body)
-        if not outer.get("Encrypt"):
-            raise BadXml("no Encrypt")
-        plain = _crypto().decrypt(sig, ts, nonce, outer["Encrypt"])
-        msg = parse_incoming(plain)
-    except BadSignature:
-        return Response("forbidden", status=403)
-    except BadPayload as exc:
-        return Response("forbidden", status=403 if "corp" in str(exc) else 400)
-    except BadXml:
-        return Response("bad request", status=400)
-    if msg.to_corp and msg.to_corp != _rt().config.wecom.corp_id:
-        return Response("forbidden", status=403)
+    opened = open_callback(request, _crypto(), _rt().config.max_body)
+    if isinstance(opened, Response):
+        return opened
+    msg, nonce = opened
     return _process(msg, nonce)
 
 

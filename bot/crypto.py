@@ -15,7 +15,11 @@ class BadSignature(Exception):
 
 
 class BadPayload(Exception):
-    """The encrypted payload cannot be decrypted or belongs to another corp: answer 400/403."""
+    """The encrypted payload cannot be decrypted: answer 400."""
+
+
+class WrongCorp(BadPayload):
+    """The payload was encrypted for another corp id: answer 403."""
 
 
 def signature(token: str, timestamp: str, nonce: str, encrypt: str) -> str:
@@ -38,7 +42,7 @@ class CallbackCrypto:
         try:
             plain = PrpCrypto(self._wc.key).decrypt(encrypt, self.corp_id)
         except WeChatException as exc:
-            raise BadPayload(f"wrong corp id: {type(exc).__name__}") from None
+            raise WrongCorp(f"wrong corp id: {type(exc).__name__}") from None
         except (ValueError, binascii.Error, UnicodeDecodeError, IndexError, TypeError) as exc:
             raise BadPayload(f"undecryptable payload: {type(exc).__name__}") from None
         return plain.decode("utf-8") if isinstance(plain, bytes) else str(plain)

@@ -26,7 +26,7 @@ escalate_after = "2s"
 escalate_every = "2s"
 escalate_max = 3
 [policy.clocks.first_report]
-general = { due = "6s" }
+general = { due = "12s" }
 [policy.clocks.written_report]
 general = { due = "1h" }
 """
@@ -56,7 +56,7 @@ def test_kill_worker_and_flush_redis(emulator: EmulatorServer, database_url: str
         since = emu.cursor()
         emu.say("chenqi", f"交办 {code} 执法一队 一般")
         emu.wait_for("wangwu", since, timeout=20, predicate=lambda r: r["msgtype"] == "template_card")
-        worker.send_signal(signal.SIGKILL)  # mid-run: every threshold of the 6 s clock is still ahead
+        worker.send_signal(signal.SIGKILL)  # mid-run: every threshold of the 12 s clock is still ahead
         worker.wait(10)
         redis.Redis.from_url(redis_url).flushall()  # and every scheduled job is gone with Redis
         worker = _spawn(cfg, "worker")
