@@ -18,7 +18,7 @@ def ack_command(ctx: Ctx) -> str:
     """`签收 <编号>`."""
     if not ctx.args:
         return "请写上编号，例如：签收 YQ-20261126-003"
-    result = acknowledge(ctx.session, ctx.person, ctx.args.split()[0], ctx.now)
+    result = acknowledge(ctx.session, ctx.person, ctx.args.split()[0], ctx.now, config=ctx.config)
     item, row = result.item, result.assignment
     if result.already:
         return f"{item.code} 已由{result.by_name}于 {show(row.acknowledged_at)} 签收，无需重复签收。"
@@ -33,7 +33,7 @@ def ack_card(ctx: Ctx) -> str | None:
     if len(parts) != 3:
         raise Refusal("这张卡片已失效，请发送“我的待办”查看。")
     _, code, unit_key = parts
-    result = acknowledge(ctx.session, ctx.person, code, ctx.now, unit_key=unit_key)
+    result = acknowledge(ctx.session, ctx.person, code, ctx.now, unit_key=unit_key, config=ctx.config)
     row = result.assignment
     label = _label(result.by_name, ctx, row.acknowledged_at)
     update_cards(ctx.session, result.item, row, ctx.msg.response_code, label, ctx.config.wecom.agent_id, ctx.now)

@@ -26,6 +26,16 @@ def mark_clicked_card(ctx: Ctx, label: str, item: Item | None = None) -> Card | 
     return card_row
 
 
+def mark_own_card(ctx: Ctx, label: str, item: Item | None = None) -> None:
+    """Replace the clicked card's button with label for the clicking person only (cards asking each recipient)."""
+    if not ctx.msg.response_code:
+        return
+    emit(ctx.session, [], render.card_done(ctx.msg.response_code, [ctx.person.userid], ctx.config.wecom.agent_id,
+                                           label),
+         f"update:{ctx.msg.task_id}:{ctx.msg.response_code}", ctx.now, item, kind="update_card",
+         task_id=ctx.msg.task_id)
+
+
 def clock_of_click(ctx: Ctx) -> tuple[Clock, Item]:
     """Return the clock named by a `<action>:<clock id>` button key and its item, or refuse politely."""
     try:

@@ -1,4 +1,4 @@
-"""首报, 书面报告 and the 已口头汇报 button: the unit's reports that meet its clocks."""
+"""首报, 续报, 处置报告 and the 已口头汇报 button: the unit's reports that meet its clocks."""
 
 from __future__ import annotations
 
@@ -6,30 +6,31 @@ from handlers.cards import clock_of_click, mark_clicked_card
 from handlers.context import Ctx
 from handlers.registry import card, command
 from workflow.errors import Refusal
-from workflow.progress import first_report, handling_report, written_report
+from workflow.progress import first_report, handling_report, progress_report
 
 
-def _split(ctx: Ctx, usage: str) -> tuple[str, str]:
+def split_code(ctx: Ctx, usage: str) -> tuple[str, str]:
+    """Return (编号, rest of the text) from ctx.args, or refuse with usage."""
     parts = ctx.args.split(maxsplit=1)
     if not parts:
         raise Refusal(usage)
     return parts[0], parts[1] if len(parts) > 1 else ""
 
 
-@command("首报", "续报")
+@command("首报")
 def first_command(ctx: Ctx) -> str:
-    """`首报 <编号> <内容>`: the first report (and, later, progress reports)."""
-    code, text = _split(ctx, "格式：首报 <编号> <内容>，例如：首报 YQ-20261126-003 已核实，系……")
+    """`首报 <编号> <内容>`: the first report."""
+    code, text = split_code(ctx, "格式：首报 <编号> <内容>，例如：首报 YQ-20261126-003 已核实，系……")
     item = first_report(ctx.session, ctx.person, code, text, ctx.config, ctx.now)
-    return f"已记录 {item.code} 的首报，已报办公室和分管领导。书面报告请发送“书面报告 {item.code} 内容”。"
+    return f"已记录 {item.code} 的首报，已报办公室和分管领导。书面报告请发送“书面报告 {item.code}”。"
 
 
-@command("书面报告")
-def written_command(ctx: Ctx) -> str:
-    """`书面报告 <编号> <内容>`: the written report."""
-    code, text = _split(ctx, "格式：书面报告 <编号> <内容>")
-    item = written_report(ctx.session, ctx.person, code, text, ctx.config, ctx.now)
-    return f"已收到 {item.code} 的书面报告，已报办公室和分管领导审核。"
+@command("续报")
+def progress_command(ctx: Ctx) -> str:
+    """`续报 <编号> <内容>`: progress reports until the item is closed (首报要快、续报要准)."""
+    code, text = split_code(ctx, "格式：续报 <编号> <最新进展>，例如：续报 YQ-20261126-003 当事人已道歉……")
+    item = progress_report(ctx.session, ctx.person, code, text, ctx.config, ctx.now)
+    return f"已记录 {item.code} 的续报，已报办公室和分管领导。"
 
 
 @card("oral")
@@ -40,14 +41,12 @@ def oral_button(ctx: Ctx) -> str:
         return f"{item.code} 的{clock.label}已完成，无需再报。"
     first_report(ctx.session, ctx.person, item.code, "", ctx.config, ctx.now, oral=True)
     mark_clicked_card(ctx, f"{ctx.person.name} 已口头汇报", item)
-    return f"已记录 {item.code} 的口头首报。书面报告请发送“书面报告 {item.code} 内容”。"
-
-
+    return f"已记录 {item.code} 的口头首报。书面报告请发送“书面报告 {item.code}”。"
 
 
 @command("处置报告", "处置情况")
 def handling_command(ctx: Ctx) -> str:
     """`处置报告 <编号> <内容>`: handling and outcome, due within 24 h of discovery."""
-    code, text = _split(ctx, "格式：处置报告 <编号> <处置情况与结果>")
+    code, text = split_code(ctx, "格式：处置报告 <编号> <处置情况与结果>")
     item = handling_report(ctx.session, ctx.person, code, text, ctx.now)
     return f"已记录 {item.code} 的处置情况，已报办公室和分管领导。"

@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
-from handlers import acknowledge, dispatch, escalation, extension, help, progress, query, report  # noqa: F401
+from handlers import (  # noqa: F401
+    acknowledge,
+    approve,
+    consult,
+    dispatch,
+    escalation,
+    extension,
+    followup,
+    help,
+    progress,
+    query,
+    report,
+    written,
+)
 from handlers.context import Ctx
 from handlers.registry import CARD_PREFIXES, CLICKS, COMMANDS, MESSAGE_TYPES, allowed, split_command
 
 CONVERSATION_WORDS = {"取消", "提交"}
+FREE_TEXT = {"written": written.continue_written, "return_reason": approve.continue_reason,
+             "opinion": consult.continue_opinion}
 
 
 def _text(ctx: Ctx) -> str | None:
     word, rest = split_command(ctx.msg.content)
     state = ctx.conv.get(ctx.person.userid)
+    if state and state.get("flow") in FREE_TEXT:  # typed prose: every line belongs to the conversation
+        return FREE_TEXT[state["flow"]](ctx, state)
     if state and (not word or word in CONVERSATION_WORDS):
         if state.get("flow") == "extension":
             return extension.continue_extension(ctx, state)
@@ -42,5 +59,9 @@ def route(ctx: Ctx) -> str | None:
         return _text(ctx)
     if ctx.msg.msg_type == "event":
         return _event(ctx)
+    if ctx.msg.msg_type == "image":
+        state = ctx.conv.get(ctx.person.userid)
+        if state and state.get("flow") == "written":
+            return written.add_photo(ctx, state)
     r = MESSAGE_TYPES.get(ctx.msg.msg_type)
     return r.handler(ctx) if r else help.UNSUPPORTED

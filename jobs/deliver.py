@@ -17,6 +17,7 @@ from models import Card, OutboxMessage
 log = logging.getLogger(__name__)
 
 RETRYABLE = {None, -1, 40014, 42001, 45009, 45033, 45011, 50001}
+CHAT_NOT_FOUND = 86003
 
 
 def _claim(oid: int) -> OutboxMessage | None:
@@ -43,6 +44,10 @@ def deliver(oid: int) -> str:
     try:
         if row.kind == "update_card":
             answer = rt.api.update_card(dict(row.payload))
+        elif row.kind == "appchat_create":
+            answer = _create_chat(rt, dict(row.payload))
+        elif row.kind == "appchat":
+            answer = rt.api.call("post", "appchat/send", dict(row.payload))
         else:
             users, over = budget.split(rt, row)
             if over:
@@ -57,7 +62,7 @@ def deliver(oid: int) -> str:
                 body["duplicate_check_interval"] = int(rt.config.outbox.get("duplicate_check_interval", 1800))
             answer = rt.api.send(body)
     except WecomError as exc:
-        return _failed(oid, row.attempts, exc)
+        return _failed(oid, row.attempts, exc, row.kind)
     if users:
         budget.count(rt, users, oid)
     _sent(oid, row, answer)
@@ -82,10 +87,24 @@ def _sent(oid: int, row: OutboxMessage, answer: dict) -> None:  # type: ignore[t
                 card.response_code = str(answer["response_code"])
 
 
-def _failed(oid: int, attempts: int, exc: WecomError) -> str:
+def _create_chat(rt, body: dict) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    """appchat/create; if the chat already exists (an earlier attempt got through), that counts as done."""
+    try:
+        return rt.api.call("post", "appchat/create", body)
+    except WecomError as exc:
+        if exc.errcode in RETRYABLE:
+            raise
+        try:
+            return rt.api.call("get", "appchat/get", params={"chatid": body["chatid"]})
+        except WecomError:
+            raise exc from None
+
+
+def _failed(oid: int, attempts: int, exc: WecomError, kind: str = "send") -> str:
     rt, now = runtime(), clock.now()
     limit = int(rt.config.outbox.get("max_attempts", 8))
-    retry = exc.errcode in RETRYABLE and attempts < limit
+    # a group message may overtake the group's creation: "chat not found" is worth retrying for it
+    retry = (exc.errcode in RETRYABLE or (kind == "appchat" and exc.errcode == CHAT_NOT_FOUND)) and attempts < limit
     delay = backoff(attempts, float(rt.config.outbox.get("backoff_base", 1.0)),
                     float(rt.config.outbox.get("backoff_max", 300.0)))
     when = now + timedelta(seconds=delay)

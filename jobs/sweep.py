@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from core import clock
 from core.runtime import runtime
@@ -13,6 +14,7 @@ from jobs.budget import pending_digests, send_digest
 from jobs.deadlines import sweep_clocks
 from jobs.queueing import enqueue_deliveries, run_deferred
 from models import Attachment, OutboxMessage
+from workflow import followup
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +23,11 @@ def sweep(grace_seconds: float = 5.0, stale_seconds: float = 60.0, batch: int = 
     """Re-enqueue overdue outbox rows and unfetched screenshots, free rows stuck in sending; return how many."""
     rt, now = runtime(), clock.now()
     sweep_clocks()
+    try:
+        with rt.sessions() as s, s.begin():
+            followup.fire_due(s, now)
+    except IntegrityError:  # another worker sent the same check-in first (outbox keys are unique)
+        log.info("follow-up check-ins raced with another worker; the next sweep continues")
     with rt.sessions() as s, s.begin():
         s.execute(update(OutboxMessage)
                   .where(OutboxMessage.state == "sending",

@@ -6,10 +6,12 @@ from models.item import GRADE_NAMES, Attachment, DayCounter, Grade, Item, ItemLi
 from models.org import ROLE_NAMES, Person, Role, Unit
 from models.records import AuditEvent, AuditIsAppendOnly, Card, HeldMessage, OutboxMessage, ProcessedCallback
 from models.state import STATE_NAMES, IllegalTransition, ItemState, check_transition
+from models.submission import SUBMISSION_STATES, Opinion, Submission, Watch
 
 __all__ = [
     "Base", "Attachment", "Clock", "ClockFiring", "Extension",
     "AuditEvent", "AuditIsAppendOnly", "Card", "DayCounter", "GRADE_NAMES", "Grade",
     "HeldMessage", "IllegalTransition", "Item", "ItemLink", "ItemState", "ItemUnit", "OutboxMessage", "Person",
-    "ProcessedCallback", "ROLE_NAMES", "Role", "STATE_NAMES", "Unit", "check_transition",
+    "Opinion", "ProcessedCallback",
+    "SUBMISSION_STATES", "Submission", "Watch", "ROLE_NAMES", "Role", "STATE_NAMES", "Unit", "check_transition",
 ]

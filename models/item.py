@@ -22,6 +22,8 @@ class Grade(StrEnum):
 
 
 GRADE_NAMES = {Grade.general: "一般", Grade.significant: "较大", Grade.major: "重大"}
+FLOW_NAMES = {"local": "属地处置（县区局核实处置）", "bureau": "本级处置（责任处室办理）",
+              "joint": "牵头协办（办公室指定牵头与协办单位）"}
 GRADE_WORDS = {"一般": Grade.general, "较大": Grade.significant, "重要": Grade.significant,
                "重大": Grade.major, "特别重大": Grade.major}
 
@@ -48,6 +50,8 @@ class Item(Base):
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     external_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    flow: Mapped[str | None] = mapped_column(String(16))
+    chat_id: Mapped[str | None] = mapped_column(String(32))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -117,6 +121,8 @@ class Attachment(Base):
     fetch_error: Mapped[str | None] = mapped_column(String(200))
     uploader_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"), index=True)
+    original_name: Mapped[str | None] = mapped_column(String(256))
 
     item: Mapped[Item] = relationship(back_populates="attachments")
 

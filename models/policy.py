@@ -63,6 +63,8 @@ class Policy:
     escalate_max: int = 3
     days: str = "natural"
     per_minute_budget: int = 20
+    follow_up_period: timedelta = timedelta(days=3)
+    follow_up_every: timedelta = timedelta(days=1)
     clocks: dict[str, ClockPolicy] = field(default_factory=dict)
 
     def schedule(self, kind: str, grade: str, start: datetime, calendar: WorkCalendar | None = None,
@@ -142,6 +144,15 @@ def _clock(kind: str, raw: dict[str, Any]) -> ClockPolicy:
                        cap=cap, cap_days=int(raw["cap_days"]) if raw.get("cap_days") else None)
 
 
+def _follow_up(raw: dict[str, Any]) -> dict[str, timedelta]:
+    """Return the follow-up watch period and check-in interval (善后观察), or raise ValueError."""
+    period = parse_duration(str(raw.get("follow_up_period", "3d")))
+    every = parse_duration(str(raw.get("follow_up_every", "1d")))
+    if every.total_seconds() <= 0 or period < timedelta(0):
+        raise ValueError("[policy] follow_up_every 必须大于 0，follow_up_period 不能为负")
+    return {"follow_up_period": period, "follow_up_every": every}
+
+
 def parse_policy(raw: dict[str, Any] | None) -> Policy:
     """Build a Policy from the [policy] table merged over the shipped defaults; raise ValueError naming the key."""
     raw = dict(raw or {})
@@ -164,5 +175,6 @@ def parse_policy(raw: dict[str, Any] | None) -> Policy:
         escalate_every=parse_duration(raw.get("escalate_every", "30m")),
         escalate_max=int(raw.get("escalate_max", 3)),
         per_minute_budget=int(raw.get("per_minute_budget", 20)),
+        **_follow_up(raw),
         clocks={kind: _clock(kind, spec) for kind, spec in merged.items() if spec.get("enabled", True)},
     )

@@ -48,7 +48,7 @@ TRANSITIONS: dict[ItemState, frozenset[ItemState]] = {
     S.approved: frozenset({S.replied, S.closed}),
     S.replied: frozenset({S.closed}),
     S.closed: frozenset({S.follow_up, S.evaluated}),
-    S.follow_up: frozenset({S.evaluated}),
+    S.follow_up: frozenset({S.evaluated, S.acknowledged}),
     S.evaluated: frozenset({S.archived}),
     S.archived: frozenset(),
 }

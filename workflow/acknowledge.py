@@ -9,12 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clock import show
+from core.config import Config
 from models import Card, Item, ItemState, ItemUnit, Person, Role
 from workflow import org, render
 from workflow.audit import record
 from workflow.errors import Refusal
 from workflow.outbox import emit
 from workflow.report import find_item
+from workflow.submission import offer_upload
 
 
 @dataclass
@@ -28,7 +30,8 @@ class AckResult:
 
 
 def _assignment_for(session: Session, item: Item, actor: Person, unit_key: str | None) -> ItemUnit:
-    rows = list(session.scalars(select(ItemUnit).where(ItemUnit.item_id == item.id).order_by(ItemUnit.id)))
+    rows = list(session.scalars(select(ItemUnit).where(ItemUnit.item_id == item.id, ItemUnit.part != "cc")
+                                .order_by(ItemUnit.id)))
     if not rows:
         raise Refusal(f"{item.code} 还没有交办，暂时不能签收。")
     if unit_key is not None:
@@ -39,7 +42,8 @@ def _assignment_for(session: Session, item: Item, actor: Person, unit_key: str |
     return mine[0]
 
 
-def acknowledge(session: Session, actor: Person, code: str, at: datetime, unit_key: str | None = None) -> AckResult:
+def acknowledge(session: Session, actor: Person, code: str, at: datetime, unit_key: str | None = None,
+                config: Config | None = None) -> AckResult:
     """Record actor's unit's 签收 of item code; a repeat is reported as already done, changing nothing."""
     item = find_item(session, code)
     row = _assignment_for(session, item, actor, unit_key)
@@ -52,6 +56,8 @@ def acknowledge(session: Session, actor: Person, code: str, at: datetime, unit_k
         before, after = item.move_to(ItemState.acknowledged, at)
     record(session, item, actor.userid, "acknowledge", at, before=before, after=after, unit=row.unit.key)
     _tell(session, item, row, actor, at)
+    if config is not None:
+        offer_upload(session, item, row.unit, at, config)
     return AckResult(item, row, False, actor.name)
 
 

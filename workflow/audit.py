@@ -16,4 +16,8 @@ def record(session: Session, item: Item | None, actor: str, action: str, at: dat
     ev = AuditEvent(item_id=item.id if item else None, actor=actor, action=action, before=before,
                     after=after, detail=detail, at=at)
     session.add(ev)
+    if item is not None and item.chat_id:
+        from workflow import appchat
+
+        appchat.on_event(session, item, ev)
     return ev

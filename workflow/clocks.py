@@ -106,6 +106,28 @@ def open_clocks(session: Session, item: Item) -> list[Clock]:
                                 .order_by(Clock.due_at)))
 
 
+def all_clocks(session: Session, item: Item) -> list[Clock]:
+    """Return every clock of item, soonest due first."""
+    return list(session.scalars(select(Clock).where(Clock.item_id == item.id).order_by(Clock.due_at)))
+
+
+def close_all(session: Session, item: Item, reason: str, actor: str, at: datetime) -> list[Clock]:
+    """Waive every clock of item still owed (the item was closed): nothing fires for them any more."""
+    owed = open_clocks(session, item)
+    for c in owed:
+        before = c.state
+        c.state, c.met_at = "waived", at
+        c.advance(set())
+        record(session, item, actor, "clock_waived", at, before=before, after="waived", kind=c.kind, reason=reason)
+    return owed
+
+
+def restart(session: Session, item: Item, kinds: tuple[str, ...], unit: Unit, config: Config,
+            at: datetime) -> list[Clock]:
+    """Start fresh clocks of kinds for unit from at (an item reopened after a rebound)."""
+    return [c for k in kinds if (c := _start(session, item, k, unit, at, config, at))]
+
+
 def satisfy(session: Session, item: Item, event: str, actor: str, at: datetime) -> list[Clock]:
     """Mark every owed clock of item that event meets as met (or met late, with its lateness); return them."""
     done = [c for c in open_clocks(session, item) if c.event == event]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -14,7 +14,7 @@ from core.config import Config
 from core.durations import parse_duration
 from models import Card, Grade, Item, ItemState, ItemUnit, Person, Role, Unit
 from models.item import GRADE_WORDS
-from workflow import clocks, org, render
+from workflow import appchat, clocks, org, render
 from workflow.audit import record
 from workflow.errors import Refusal
 from workflow.outbox import emit
@@ -29,10 +29,12 @@ class DispatchOrder:
     unit_words: list[str]
     grade: Grade | None
     limit: str | None = None
+    cc_words: list[str] = field(default_factory=list)
 
 
-USAGE = ("交办格式：交办 <编号> <单位名或简称> [一般|较大|重大] [限<时长或时刻>]"
+USAGE = ("交办格式：交办 <编号> <主办单位> [协办单位…] [抄送 <业务处室>…] [一般|较大|重大] [限<时长或时刻>]"
          "\n例如：交办 YQ-20261126-003 执法一队 较大"
+         "\n县区局主办时，后面的单位视为抄送的业务处室；本级处室主办时，后面的单位为协办单位。"
          "\n上级机关明确了期限时加上，如“限2h”或“限16:30”。")
 
 
@@ -47,7 +49,13 @@ def parse_order(args: str) -> DispatchOrder:
         words = words[:-1]
     if len(words) < 2:
         raise Refusal(USAGE)
-    return DispatchOrder(code=words[0], unit_words=words[1:], grade=grade, limit=limit)
+    cc: list[str] = []
+    if "抄送" in words:
+        i = words.index("抄送")
+        words, cc = words[:i], words[i + 1:]
+    if len(words) < 2:
+        raise Refusal(USAGE)
+    return DispatchOrder(code=words[0], unit_words=words[1:], grade=grade, limit=limit, cc_words=cc)
 
 
 def explicit_due(limit: str, at: datetime) -> datetime:
@@ -79,7 +87,10 @@ def dispatch(session: Session, actor: Person, order: DispatchOrder, at: datetime
     if item.state != ItemState.reported:
         raise Refusal(f"{item.code} 已经交办过了（当前：{_state(item)}），不能重复交办。")
     units = [_unit(session, w) for w in order.unit_words]
-    if len({u.id for u in units}) != len(units):
+    cc = [_unit(session, w) for w in order.cc_words]
+    if units[0].kind == "county":  # 属地: the departments named after a county bureau are copied, not co-handling
+        units, cc = units[:1], units[1:] + cc
+    if len({u.id for u in units + cc}) != len(units + cc):
         raise Refusal("同一个单位写了两次，请检查交办单位。")
     leads = {u.id: org.unit_leads(session, u) for u in units}
     if not leads[units[0].id]:
@@ -89,17 +100,23 @@ def dispatch(session: Session, actor: Person, order: DispatchOrder, at: datetime
         item.external_due_at = explicit_due(order.limit, at)
     before_grade = item.grade
     item.grade, item.dispatched_at = grade, at
+    item.flow = "local" if units[0].kind == "county" else ("joint" if len(units) > 1 else "bureau")
     before, after = item.move_to(ItemState.dispatched, at)
     for i, unit in enumerate(units):
         session.add(ItemUnit(item_id=item.id, unit_id=unit.id, part="lead" if i == 0 else "co", assigned_at=at))
+    for unit in cc:
+        session.add(ItemUnit(item_id=item.id, unit_id=unit.id, part="cc", assigned_at=at))
     session.flush()
+    session.refresh(item)
     record(session, item, actor.userid, "dispatch", at, before=before, after=after, grade=grade,
-           grade_before=before_grade, units=[u.key for u in units])
+           grade_before=before_grade, units=[u.key for u in units], cc=[u.key for u in cc], flow=item.flow)
     clocks.satisfy(session, item, "dispatch", actor.userid, at)
     clocks.start_on_dispatch(session, item, units[0], config, at)
     for unit in units:
         _send_card(session, item, unit, leads[unit.id], actor, at)
     _copy_general_office(session, item, units, actor, at)
+    _copy_departments(session, item, units[0], cc, at)
+    appchat.ensure(session, item, at)
     return item
 
 
@@ -135,6 +152,15 @@ def _copy_general_office(session: Session, item: Item, units: list[Unit], actor:
     emit(session, cc, render.text(msg), f"cc:{item.code}:dispatch", at, item)
 
 
+def _copy_departments(session: Session, item: Item, lead: Unit, cc: list[Unit], at: datetime) -> None:
+    """属地 flow: the business departments get a copy and will be consulted before the reply."""
+    for unit in cc:
+        msg = (f"【抄送】{item.code}《{item.title}》\n等级：{render.grade_name(item.grade)}\n由{lead.name}核实处置，"
+               f"抄送贵单位（业务处室）；办公室会商时将征求贵单位意见。\n{item.text[:300]}")
+        emit(session, org.userids(org.unit_leads(session, unit)), render.text(msg), f"cc:{item.code}:{unit.key}", at,
+             item)
+
+
 def regrade(session: Session, actor: Person, code: str, word: str, config: Config, at: datetime) -> Item:
     """Change an open item's grade (office only); open clocks are recomputed and the change is recorded."""
     authorise(actor)
@@ -150,4 +176,5 @@ def regrade(session: Session, actor: Person, code: str, word: str, config: Confi
     item.grade, item.updated_at = grade, at
     record(session, item, actor.userid, "regrade", at, before=before, after=grade)
     clocks.regrade(session, item, grade, actor.userid, config, at)
+    appchat.ensure(session, item, at)
     return item

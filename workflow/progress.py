@@ -29,8 +29,8 @@ def _lead_row(session: Session, item: Item, actor: Person) -> ItemUnit:
 def _ensure_acknowledged(session: Session, item: Item, row: ItemUnit, actor: Person, at: datetime) -> None:
     if row.acknowledged_at is None:
         row.acknowledged_at, row.acknowledged_by = at, actor.id
-        before, after = item.move_to(ItemState.acknowledged, at) if item.state == ItemState.dispatched else (
-            item.state, item.state)
+        lead_first = item.state == ItemState.dispatched and row.part == "lead"
+        before, after = item.move_to(ItemState.acknowledged, at) if lead_first else (item.state, item.state)
         record(session, item, actor.userid, "acknowledge", at, before=before, after=after, unit=row.unit.key,
                implied_by="report")
 
@@ -65,23 +65,25 @@ def first_report(session: Session, actor: Person, code: str, content: str, confi
     return item
 
 
-def written_report(session: Session, actor: Person, code: str, content: str, config: Config, at: datetime) -> Item:
-    """Record the lead unit's written report (书面报告); it meets the written-report clock (and the first)."""
+def progress_report(session: Session, actor: Person, code: str, content: str, config: Config,
+                    at: datetime) -> Item:
+    """Record a 续报 (progress report) from a unit involved until the item is closed; the first one is the 首报."""
     item = find_item(session, code)
-    row = _lead_row(session, item, actor)
+    row = session.scalar(select(ItemUnit).where(ItemUnit.item_id == item.id, ItemUnit.unit_id == actor.unit_id,
+                                                ItemUnit.part != "cc"))
+    if row is None or not actor.has(Role.unit_lead):
+        raise Refusal(f"{item.code} 的续报由承办单位负责人报送，您所在单位不是它的承办单位。")
     if not content.strip():
-        raise Refusal(f"请写上报告内容，例如：书面报告 {item.code} 经核实……")
+        raise Refusal(f"请写上续报内容，例如：续报 {item.code} 当事人已道歉，评论量下降……")
+    if item.state in (ItemState.closed, ItemState.follow_up, ItemState.evaluated, ItemState.archived):
+        raise Refusal(f"{item.code} 已办结，不再续报。如舆情反弹，请在善后回访卡片上点“反弹”，"
+                      f"或发送“反弹 {item.code} 情况”。")
+    if row.part == "lead" and any(c.kind == "first_report" for c in clocks.open_clocks(session, item)):
+        return first_report(session, actor, code, content, config, at)
     _ensure_acknowledged(session, item, row, actor, at)
-    if item.state in (ItemState.acknowledged, ItemState.first_reported, ItemState.returned):
-        before, after = item.move_to(ItemState.written_reported, at)
-    else:
-        raise Refusal(f"{item.code} 的书面报告已报送过（当前：{item.state}），续报请发送“首报 {item.code} 内容”。")
-    record(session, item, actor.userid, "written_report", at, before=before, after=after, text=content[:4000])
-    met = clocks.satisfy(session, item, "first_report", actor.userid, at)
-    met += clocks.satisfy(session, item, "written_report", actor.userid, at)
-    late = any(c.state == "met_late" for c in met)
-    _tell(session, item, row, f"【书面报告】{item.code}《{item.title}》\n{row.unit.name} {actor.name} {show(at)} 报送："
-          f"\n{content[:500]}" + ("\n（已超时）" if late else ""), f"written:{item.code}:{at.timestamp()}", at)
+    record(session, item, actor.userid, "progress_report", at, text=content[:4000], unit=row.unit.key)
+    _tell(session, item, row, f"【续报】{item.code}《{item.title}》\n{row.unit.name} {actor.name} {show(at)}：\n"
+          f"{content[:500]}", f"progress:{item.code}:{actor.userid}:{at.timestamp()}", at)
     return item
 
 

@@ -32,7 +32,8 @@ def todos(session: Session, person: Person, now: datetime) -> list[str]:
                          f"（已等 {format_duration(now - item.reported_at)}）")
     if person.has(Role.unit_lead) and person.unit_id:
         rows = session.scalars(
-            select(ItemUnit).where(ItemUnit.unit_id == person.unit_id, ItemUnit.acknowledged_at.is_(None))
+            select(ItemUnit).where(ItemUnit.unit_id == person.unit_id, ItemUnit.acknowledged_at.is_(None),
+                                  ItemUnit.part != "cc")
             .order_by(ItemUnit.assigned_at)
         )
         for row in rows:

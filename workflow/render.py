@@ -39,15 +39,16 @@ def new_item_notice(item: Item, reporter_name: str) -> str:
 
 
 def button_card(source: str, title: str, desc: str, sub: str, fields: list[tuple[str, str]], task_id: str,
-                buttons: list[tuple[str, str, int]]) -> dict[str, Any]:
-    """Return a button_interaction template card (title ≤ 36 chars, ≤ 6 buttons of (text, key, style))."""
+                buttons: list[tuple[str, str, int]], links: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+    """Return a button_interaction card: ≤ 6 buttons of (text, key, style) then URL buttons of (text, url)."""
     card: dict[str, Any] = {
         "card_type": "button_interaction",
         "source": {"desc": source},
         "main_title": {"title": title[:36], "desc": desc},
         "sub_title_text": sub[:160],
         "task_id": task_id,
-        "button_list": [{"type": 0, "text": t, "style": style, "key": k} for t, k, style in buttons[:6]],
+        "button_list": ([{"type": 0, "text": t, "style": style, "key": k} for t, k, style in buttons]
+                        + [{"type": 1, "text": t, "style": 4, "url": u} for t, u in links or []])[:6],
     }
     if fields:
         card["horizontal_content_list"] = [{"keyname": k, "value": v} for k, v in fields]

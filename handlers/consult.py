@@ -1,0 +1,78 @@
+"""会商 (the office asks; the general office answers), 回复来源 and 办结."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.cards import mark_own_card
+from handlers.context import Ctx
+from handlers.progress import split_code
+from handlers.registry import card, command
+from models import Role
+from workflow import consult
+from workflow.errors import Refusal
+from workflow.report import find_item
+
+OFFICE = (Role.office,)
+OFFICE_ONLY = "只有领导小组办公室可以这样做。"
+
+
+@command("会商", roles=OFFICE, denied=OFFICE_ONLY)
+def consult_command(ctx: Ctx) -> str:
+    """`会商 <编号> [说明]`: (re)send the request for opinions."""
+    code, note = split_code(ctx, "格式：会商 <编号> [需要征求意见的事项]")
+    to = consult.request(ctx.session, find_item(ctx.session, code), ctx.person, note, ctx.now, ctx.config)
+    return f"已向 {len(to)} 人征求 {code.upper()} 的会商意见，收到后会通知您。"
+
+
+@command("会商意见", "意见")
+def opinion_command(ctx: Ctx) -> str:
+    """`会商意见 <编号> <意见>` (or `无意见`)."""
+    code, text = split_code(ctx, "格式：会商意见 <编号> <意见>；没有不同意见可写“无意见”。")
+    agree = text.strip() in ("", "无意见", "无不同意见", "同意")
+    item = consult.give(ctx.session, ctx.person, code, agree, "" if agree else text, ctx.now)
+    return f"已将您对 {item.code} 的意见转给办公室。"
+
+
+@card("opin")
+def opinion_button(ctx: Ctx) -> str:
+    """Key `opin:<编号>:ok|say`: 无不同意见 records at once; 提出意见 asks for the text in the chat."""
+    parts = ctx.msg.event_key.split(":")
+    if len(parts) != 3:
+        raise Refusal("这张卡片已失效。")
+    _, code, choice = parts
+    if choice == "ok":
+        item = consult.give(ctx.session, ctx.person, code, True, "", ctx.now)
+        mark_own_card(ctx, f"{ctx.person.name} 无不同意见", item)
+        return f"已反馈：您对 {item.code} 无不同意见。"
+    item = find_item(ctx.session, code)
+    if ctx.person.userid not in consult.consulted(ctx.session, item):
+        raise Refusal(f"{item.code} 的会商没有征求您的意见。")
+    ctx.conv.put(ctx.person.userid, {"flow": "opinion", "code": item.code})
+    return f"请直接回复您对 {item.code} 的意见（一条消息），回复“取消”放弃。"
+
+
+def continue_opinion(ctx: Ctx, state: dict[str, Any]) -> str:
+    """The text after 提出意见."""
+    text = ctx.msg.content.strip()
+    ctx.conv.clear(ctx.person.userid)
+    if text == "取消":
+        return "已取消，没有提交意见。"
+    item = consult.give(ctx.session, ctx.person, state["code"], False, text, ctx.now)
+    return f"已将您对 {item.code} 的意见转给办公室。"
+
+
+@command("回复来源", "答复来源", roles=OFFICE, denied=OFFICE_ONLY)
+def reply_command(ctx: Ctx) -> str:
+    """`回复来源 <编号> <答复内容>`: after the general office's opinion."""
+    code, text = split_code(ctx, "格式：回复来源 <编号> <答复内容>")
+    item = consult.reply_source(ctx.session, ctx.person, code, text, ctx.now)
+    return f"已记录 {item.code} 的答复并通知各方。确认无后续事项后请发送“办结 {item.code}”。"
+
+
+@command("办结", roles=OFFICE, denied=OFFICE_ONLY)
+def close_command(ctx: Ctx) -> str:
+    """`办结 <编号> [说明]`: close and start the follow-up watch."""
+    code, note = split_code(ctx, "格式：办结 <编号> [说明]")
+    item = consult.close(ctx.session, ctx.person, code, note, ctx.now, ctx.config)
+    return f"{item.code} 已办结，进入善后观察，期间会定期请承办单位回报态势。"

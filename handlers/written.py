@@ -1,0 +1,79 @@
+"""书面报告 in the chat: one message, or a conversation of texts and photos ended by 提交; the 在聊天中填写 button."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.context import Ctx
+from handlers.progress import split_code
+from handlers.registry import card, command
+from workflow import pages
+from workflow.errors import Refusal
+from workflow.report import find_item
+from workflow.submission import assignment, submit
+
+USAGE = "格式：书面报告 <编号>（然后逐条发送内容和照片，最后回复“提交”），或 书面报告 <编号> <内容>"
+MAX_PARTS = 50
+
+
+def _done(ctx: Ctx, code: str, text: str, images: list[str], via: str) -> str:
+    sub = submit(ctx.session, ctx.person, code, text, ctx.now, ctx.config, images=images, via=via)
+    ctx.conv.clear(ctx.person.userid)
+    photos = f"，照片 {len(images)} 张" if images else ""
+    if sub.part != "lead":
+        return f"已收到 {code} 的协办材料（第 {sub.version} 版{photos}），已转主办单位和办公室。"
+    return f"已收到 {code} 的书面报告（第 {sub.version} 版{photos}），已送分管领导审核，审核结果会通知您。"
+
+
+@command("书面报告")
+def written_command(ctx: Ctx) -> str:
+    """`书面报告 <编号> <内容>` sends at once; `书面报告 <编号>` starts a conversation (texts, photos, 提交)."""
+    code, text = split_code(ctx, USAGE)
+    if text.strip():
+        return _done(ctx, find_item(ctx.session, code).code, text, [], "chat")
+    return start(ctx, code)
+
+
+def start(ctx: Ctx, code: str) -> str:
+    """Start collecting a written report for item code in the chat."""
+    item = find_item(ctx.session, code)
+    assignment(ctx.session, item, ctx.person)
+    ctx.conv.put(ctx.person.userid, {"flow": "written", "code": item.code, "parts": [], "images": []})
+    return (f"开始填写 {item.code} 的书面报告。请直接发送文字（可分多条）和现场照片，"
+            "发送完毕回复“提交”，回复“取消”放弃。"
+            f"\nWord/PDF 文件请用这个页面上传：{pages.upload_url(ctx.config, item.code)}")
+
+
+@card("wr")
+def write_button(ctx: Ctx) -> str:
+    """The 在聊天中填写 button on the written-report card: key `wr:<编号>`."""
+    parts = ctx.msg.event_key.split(":")
+    if len(parts) != 2:
+        raise Refusal("这张卡片已失效。")
+    return start(ctx, parts[1])
+
+
+def continue_written(ctx: Ctx, state: dict[str, Any]) -> str:
+    """Take one more text of a written report, or 提交 / 取消."""
+    text = ctx.msg.content.strip()
+    if text == "取消":
+        ctx.conv.clear(ctx.person.userid)
+        return "已放弃本次书面报告，没有提交任何内容。"
+    if text == "提交":
+        if not state["parts"] and not state["images"]:
+            return "还没有内容。请先发送报告文字或照片，再回复“提交”（“取消”放弃）。"
+        return _done(ctx, state["code"], "\n".join(state["parts"]), state["images"], "chat")
+    if len(state["parts"]) >= MAX_PARTS:
+        return "这份报告的段落太多了，请回复“提交”，较长的材料请作为文件上传。"
+    state["parts"].append(text)
+    ctx.conv.put(ctx.person.userid, state)
+    return f"已记下第 {len(state['parts'])} 段（{len(text)} 字）。继续发送，或回复“提交”。"
+
+
+def add_photo(ctx: Ctx, state: dict[str, Any]) -> str:
+    """A photo sent during a written-report conversation joins it (fetched by a job before the media id expires)."""
+    if len(state["images"]) >= 20:
+        return "照片最多 20 张。请回复“提交”。"
+    state["images"].append(ctx.msg.media_id)
+    ctx.conv.put(ctx.person.userid, state)
+    return f"已收到照片（共 {len(state['images'])} 张）。继续发送，或回复“提交”。"

@@ -1,0 +1,166 @@
+"""Written reports in the chat and their approval on cards: approve, return and resubmit, escalate, stale, wrong person."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from core import clock as clockmod
+from models import AuditEvent, Item, Submission
+from models.clock import Clock
+from sandbox.server import EmulatorServer
+from tests.integration.flowkit import buttons, cards, click, current, dispatched, forged_click
+from tests.integration.harness import Stack, start_stack
+
+APPROVAL = "书面报告审核"
+
+
+@pytest.fixture()
+def st(emulator: EmulatorServer, database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Stack]:
+    """A stack on a frozen clock."""
+    clockmod.freeze()
+    stack = start_stack(emulator.url, database_url, redis_url, tmp_path)
+    yield stack
+    stack.close()
+
+
+def _submit(st: Stack, code: str, *parts: str) -> None:
+    st.say("wangwu", f"书面报告 {code}")
+    for p in parts:
+        st.say("wangwu", p)
+    st.say("wangwu", "提交")
+
+
+def _item(st: Stack, code: str) -> Item:
+    with st.rt.sessions() as s:
+        item = s.scalar(select(Item).where(Item.code == code))
+        assert item is not None
+        s.expunge(item)
+        return item
+
+
+def _subs(st: Stack, code: str) -> list[tuple[int, str]]:
+    with st.rt.sessions() as s:
+        rows = s.execute(select(Submission.version, Submission.state).join(Item, Item.id == Submission.item_id)
+                         .where(Item.code == code).order_by(Submission.version)).all()
+        return [(v, state) for v, state in rows]
+
+
+def test_a_report_typed_in_several_messages_with_a_photo_reaches_the_supervisor_as_a_card(st: Stack) -> None:
+    code = dispatched(st)
+    card = cards(st, "wangwu", "瞭望 · 书面报告")
+    assert card == [], "the upload card comes with 签收"
+    st.say("wangwu", f"签收 {code}")
+    upload = cards(st, "wangwu", "瞭望 · 书面报告")
+    assert len(upload) == 1 and set(buttons(upload[0])) == {"在聊天中填写", "上传文件"}
+    assert "/connect/oauth2/authorize" in buttons(upload[0])["上传文件"]["url"]
+    click(st, "wangwu", upload[0], "在聊天中填写")
+    assert "开始填写" in st.last("wangwu")
+    st.say("wangwu", "经核实，视频系 11 月 25 日拍摄。")
+    assert "第 1 段" in st.last("wangwu")
+    st.emu.image("wangwu")
+    st.drain()
+    assert "照片（共 1 张）" in st.last("wangwu")
+    st.say("wangwu", "查询 这一行也是报告正文")  # mid-report, prose that starts like a command stays prose
+    assert "第 2 段" in st.last("wangwu")
+    st.say("wangwu", "提交")
+    assert "第 1 版" in st.last("wangwu") and "照片 1 张" in st.last("wangwu")
+    approval = cards(st, "lisi", APPROVAL)
+    assert len(approval) == 1
+    assert set(buttons(approval[0])) == {"批准", "退回修改", "升级为重大", "查看报告"}
+    tc = approval[0]["body"]["template_card"]
+    assert "经核实" in tc["sub_title_text"] and any("附件 1" in f["value"] for f in tc["horizontal_content_list"])
+    assert any("书面报告" in t and code in t for t in st.texts("chenqi"))
+    with st.rt.sessions() as s:
+        sub = s.scalar(select(Submission))
+        assert sub is not None and sub.text.count("\n") == 1 and "查询 这一行" in sub.text
+        assert [a.kind for a in sub.attachments] == ["photo"] and sub.attachments[0].sha256, "photo fetched and stored"
+        met = s.scalars(select(Clock.kind).where(Clock.state == "met")).all()
+        assert {"first_report", "written_report"} <= set(met)
+
+
+def test_approve_updates_the_card_for_everyone_and_starts_the_consultation(st: Stack) -> None:
+    code = dispatched(st)
+    _submit(st, code, "经核实，情况属实，已约谈。")
+    card = cards(st, "lisi", APPROVAL)[0]
+    click(st, "lisi", card, "批准", replay=3)
+    assert "已批准" in st.last("lisi")
+    assert current(st, "lisi", card)["replaced_button"].startswith("李四 已批准")
+    assert _item(st, code).state == "approved" and _subs(st, code) == [(1, "approved")]
+    assert any("审核通过" in t for t in st.texts("wangwu"))
+    assert len(cards(st, "zhouba", "会商")) == 1, "the general office is asked for its opinion"
+    with st.rt.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "approve")) == 1
+
+
+def test_return_asks_for_a_reason_sends_it_to_the_unit_and_the_unit_resubmits_version_two(st: Stack) -> None:
+    code = dispatched(st)
+    _submit(st, code, "初稿")
+    click(st, "lisi", cards(st, "lisi", APPROVAL)[0], "退回修改")
+    assert "回复修改意见" in st.last("lisi")
+    assert _item(st, code).state == "returned"
+    st.say("lisi", "请补充对当事人的处理意见")
+    assert "已转给执法一队" in st.last("lisi")
+    texts = st.texts("wangwu")
+    assert any("【修改意见】" in t and "请补充对当事人的处理意见" in t for t in texts)
+    again = cards(st, "wangwu", "瞭望 · 书面报告")[-1]
+    assert "已退回修改" in again["body"]["template_card"]["sub_title_text"]
+    st.say("wangwu", f"书面报告 {code} 修改稿：当事人已停职检查。")
+    assert "第 2 版" in st.last("wangwu")
+    assert _subs(st, code) == [(1, "returned"), (2, "pending")]
+    second = cards(st, "lisi", APPROVAL)
+    assert len(second) == 2 and "修改稿" in second[1]["body"]["template_card"]["sub_title_text"]
+    click(st, "lisi", second[1], "批准")
+    assert _subs(st, code) == [(1, "returned"), (2, "approved")]
+
+
+def test_a_card_for_a_superseded_version_answers_politely_and_changes_nothing(st: Stack) -> None:
+    code = dispatched(st)
+    st.say("wangwu", f"书面报告 {code} 第一稿")
+    st.say("wangwu", f"书面报告 {code} 第二稿，补充了照片说明")
+    old, new = cards(st, "lisi", APPROVAL)
+    click(st, "lisi", old, "批准")
+    assert "已过时" in st.last("lisi")
+    assert _subs(st, code) == [(1, "superseded"), (2, "pending")] and _item(st, code).state == "written_reported"
+    click(st, "lisi", new, "批准")
+    assert _subs(st, code) == [(1, "superseded"), (2, "approved")]
+
+
+def test_only_an_intended_recipient_may_decide(st: Stack) -> None:
+    code = dispatched(st)
+    st.say("wangwu", f"书面报告 {code} 报告正文")
+    card = cards(st, "lisi", APPROVAL)[0]
+    tc = card["body"]["template_card"]
+    res = forged_click(st, "zhaoliu", tc["task_id"], buttons(card)["批准"]["key"])
+    assert res.status_code == 200
+    assert "不是送您审批的" in st.last("zhaoliu")
+    assert _subs(st, code) == [(1, "pending")] and _item(st, code).state == "written_reported"
+    forged_click(st, "wangwu", tc["task_id"], buttons(card)["批准"]["key"])
+    assert "不是送您审批的" in st.last("wangwu") and _subs(st, code) == [(1, "pending")]
+
+
+def test_escalate_to_major_regrades_sends_the_leaders_a_card_and_opens_a_group(st: Stack) -> None:
+    code = dispatched(st, grade="一般")
+    st.say("wangwu", f"书面报告 {code} 事态扩大，多家媒体转载")
+    with st.rt.sessions() as s:
+        due_before = s.scalar(select(Clock.due_at).where(Clock.kind == "handling_report"))
+    card = cards(st, "lisi", APPROVAL)[0]
+    click(st, "lisi", card, "升级为重大")
+    assert "升级为重大" in st.last("lisi")
+    assert current(st, "lisi", card)["replaced_button"].startswith("李四 已升级为重大")
+    item = _item(st, code)
+    assert item.grade == "major" and item.chat_id
+    leader_card = cards(st, "liujiu", APPROVAL)
+    assert len(leader_card) == 1 and "升级为重大" not in buttons(leader_card[0])
+    group = [r for r in st.inbox("chenqi") if r.get("chatid") == item.chat_id]
+    assert group and "一事一群" in group[0]["body"]["text"]["content"]
+    click(st, "liujiu", leader_card[0], "批准")
+    assert _subs(st, code) == [(1, "approved")]
+    lines = [r["body"]["text"]["content"] for r in st.inbox("liujiu") if r.get("chatid") == item.chat_id]
+    assert any("批准书面报告" in t for t in lines), lines
+    with st.rt.sessions() as s:
+        assert s.scalar(select(Clock.due_at).where(Clock.kind == "handling_report")) == due_before
+        assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "regrade")) == 1

@@ -1,0 +1,71 @@
+"""一事一群: a WeCom app group chat per major item that receives the item's timeline."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.clock import show
+from models import AuditEvent, Grade, Item, Person, Role
+from workflow import org
+from workflow.outbox import emit
+from workflow.render import grade_name
+
+TIMELINE = {"dispatch": "定级交办", "acknowledge": "签收", "first_report": "首报", "progress_report": "续报",
+            "written_report": "报送书面报告", "approve": "批准书面报告", "return": "退回修改",
+            "return_reason": "提出修改意见", "regrade": "调整等级", "opinion": "提出会商意见",
+            "reply_source": "回复来源", "close": "办结", "rebound": "报告反弹", "evaluate": "总结评估",
+            "clock_missed": "时限超时", "extension_decision": "审批延期", "handling_report": "报送处置情况"}
+
+
+def members(session: Session, item: Item) -> list[str]:
+    """The people of the item's group: office, general office, leaders, its units' leads and supervisors."""
+    people = org.userids(org.with_role(session, Role.office)) + org.userids(org.with_role(session, Role.leader))
+    for row in item.units:
+        people += org.userids(org.unit_leads(session, row.unit))
+        if row.unit.supervisor_userid and org.person(session, row.unit.supervisor_userid):
+            people.append(row.unit.supervisor_userid)
+    people += org.userids(org.with_role(session, Role.general_office))
+    return list(dict.fromkeys(people))
+
+
+def ensure(session: Session, item: Item, at: datetime) -> str | None:
+    """Create the group of a dispatched major item once (through the outbox); return its chat id."""
+    if item.chat_id or item.grade != Grade.major or not item.units:
+        return item.chat_id
+    people = members(session, item)
+    if len(people) < 2:
+        return None
+    item.chat_id = "yq" + re.sub(r"[^0-9A-Za-z]", "", item.code)[:30]
+    name = f"{item.code} {item.title}"[:40]
+    emit(session, [], {"chatid": item.chat_id, "name": name, "owner": people[0], "userlist": people},
+         f"chat:{item.id}:create", at, item, kind="appchat_create")
+    post(session, item, f"【一事一群】{item.code}《{item.title}》重大舆情处置群。本群自动同步处置进展。", at, "opened")
+    return item.chat_id
+
+
+def post(session: Session, item: Item, text: str, at: datetime, key: str) -> None:
+    """Queue one text message to the item's group chat, if it has one."""
+    if not item.chat_id:
+        return
+    emit(session, [], {"chatid": item.chat_id, "msgtype": "text", "text": {"content": text[:1000]}},
+         f"chat:{item.id}:{key}", at, item, kind="appchat")
+
+
+def on_event(session: Session, item: Item, ev: AuditEvent) -> None:
+    """Post a timeline line for an audit event of an item that has a group."""
+    what = TIMELINE.get(ev.action)
+    if not item.chat_id or what is None:
+        return
+    who = "系统" if ev.actor == "system" else (
+        session.scalar(select(Person.name).where(Person.userid == ev.actor)) or ev.actor)
+    detail = ev.detail or {}
+    extra = detail.get("text") or detail.get("reason") or detail.get("note") or ""
+    if ev.action == "regrade":
+        extra = f"{grade_name(ev.before)} → {grade_name(ev.after)}"
+    line = f"{show(ev.at)} {who} {what}" + (f"：{str(extra)[:200]}" if extra else "")
+    session.flush()
+    post(session, item, line, ev.at, f"ev{ev.id}")

@@ -1,0 +1,30 @@
+"""Close interactive cards for all their recipients once a decision is taken (update_template_card)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from models import Card, Item
+from workflow import render
+from workflow.outbox import emit
+
+
+def finish_cards(session: Session, item: Item, cards: Iterable[Card], label: str, actor: str, at: datetime,
+                 agent_id: int | None, clicked: tuple[str, str] | None = None) -> None:
+    """Mark cards done and replace their buttons with label for every recipient.
+
+    clicked: (task_id, response_code) of the click being answered, whose code is used for that card; the others use
+    the response code of their send (each code works once, so a card already updated is left alone).
+    """
+    for card in cards:
+        code = clicked[1] if clicked and clicked[0] == card.task_id else None
+        if code is None and card.state == "open":
+            code = card.response_code
+        if card.state == "open":
+            card.state, card.decided_by, card.decided_at = "done", actor, at
+        if code:
+            emit(session, [], render.card_done(code, card.recipients, agent_id, label),
+                 f"update:{card.task_id}:{code}", at, item, kind="update_card", task_id=card.task_id)

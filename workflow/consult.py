@@ -1,0 +1,127 @@
+"""会商, 回复来源 and 办结: the office asks the general office (and departments), replies to the source, closes."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.clock import show
+from core.config import Config
+from models import Card, Item, ItemState, ItemUnit, Opinion, Person, Role, Submission
+from workflow import clocks, followup, org, pages, render
+from workflow.audit import record
+from workflow.errors import Refusal
+from workflow.outbox import emit
+from workflow.render_reports import opinion_card
+from workflow.report import find_item
+
+
+def consulted(session: Session, item: Item) -> list[str]:
+    """Who is asked before the reply: the general office, plus copied departments (属地) or co-handlers (协办)."""
+    people = org.userids(org.with_role(session, Role.general_office))
+    for row in session.scalars(select(ItemUnit).where(ItemUnit.item_id == item.id, ItemUnit.part != "lead")):
+        people += org.userids(org.unit_leads(session, row.unit))
+    return list(dict.fromkeys(people))
+
+
+def request(session: Session, item: Item, actor: Person, note: str, at: datetime, config: Config) -> list[str]:
+    """Send the 会商 card asking for opinions on the approved report; return who was asked."""
+    if item.state != ItemState.approved:
+        raise Refusal(f"{item.code} 的书面报告还没有审核通过（当前：{_state(item)}），审核通过后再会商。")
+    to = consulted(session, item)
+    if not to:
+        raise Refusal("组织名单里没有局办公室人员，无法会商。请先补充 general_office 角色。")
+    task_id = f"opin-{item.id}-{secrets.token_hex(4)}"
+    session.add(Card(task_id=task_id, purpose="opinion", item_id=item.id, recipients=to, state="open",
+                     created_at=at))
+    sub = session.scalar(select(Submission).where(Submission.item_id == item.id, Submission.state == "approved")
+                         .order_by(Submission.id.desc()).limit(1))
+    summary = note or (sub.text[:120] if sub and sub.text else "请对处置意见和答复口径提出意见。")
+    emit(session, to, opinion_card(item, f"{actor.name}征求意见：{summary}", task_id,
+                                   pages.viewer_url(config, item.code)), f"card:{task_id}", at, item, task_id=task_id)
+    record(session, item, actor.userid, "consult", at, asked=to, note=note[:500])
+    return to
+
+
+def _state(item: Item) -> str:
+    from models import STATE_NAMES
+
+    return STATE_NAMES.get(ItemState(item.state), item.state)
+
+
+def give(session: Session, actor: Person, code: str, agree: bool, text: str, at: datetime) -> Item:
+    """Record actor's opinion on item code during consultation and tell the office."""
+    item = find_item(session, code)
+    if actor.userid not in consulted(session, item):
+        raise Refusal(f"{item.code} 的会商没有征求您的意见。")
+    if item.state != ItemState.approved:
+        raise Refusal(f"{item.code} 现在不在会商阶段（当前：{_state(item)}）。")
+    role = Role.general_office if actor.has(Role.general_office) else Role.unit_lead
+    session.add(Opinion(item_id=item.id, userid=actor.userid, role=role, agree=agree, text=text[:2000],
+                        created_at=at))
+    record(session, item, actor.userid, "opinion", at, agree=agree, text=text[:2000])
+    words = "无不同意见" if agree and not text else f"意见：{text}"
+    office = org.userids(org.with_role(session, Role.office))
+    who = "局办公室" if role == Role.general_office else "承办单位"
+    emit(session, office, render.text(f"【会商意见】{item.code} {actor.name}（{who}）{words}"
+                                      f"\n可发送“回复来源 {item.code} 答复内容”。"),
+         f"opinion:{item.id}:{actor.userid}:{at.timestamp()}", at, item)
+    return item
+
+
+def _general_office_heard(session: Session, item: Item) -> bool:
+    approved = session.scalar(select(Submission.decided_at).where(Submission.item_id == item.id,
+                                                                  Submission.state == "approved")
+                              .order_by(Submission.id.desc()).limit(1))
+    stmt = select(Opinion.id).where(Opinion.item_id == item.id, Opinion.role == Role.general_office)
+    if approved is not None:
+        stmt = stmt.where(Opinion.created_at >= approved)
+    return session.scalar(stmt.limit(1)) is not None
+
+
+def reply_source(session: Session, actor: Person, code: str, text: str, at: datetime) -> Item:
+    """Record the office's reply to the source (only after the general office's opinion); meets the reply clock."""
+    item = find_item(session, code)
+    if not text.strip():
+        raise Refusal(f"请写上答复内容，例如：回复来源 {item.code} 经核查，……")
+    if item.state != ItemState.approved:
+        raise Refusal(f"{item.code} 还不能回复来源（当前：{_state(item)}）：书面报告须先经分管领导审核通过。")
+    if not _general_office_heard(session, item):
+        raise Refusal(f"局办公室还没有反馈 {item.code} 的会商意见，回复来源前须征求局办公室意见。"
+                      f"可发送“会商 {item.code}”再次征求。")
+    before, after = item.move_to(ItemState.replied, at)
+    record(session, item, actor.userid, "reply_source", at, before=before, after=after, text=text[:4000])
+    met = clocks.satisfy(session, item, "reply_source", actor.userid, at)
+    late = "（已超时）" if any(c.state == "met_late" for c in met) else ""
+    to = _everyone(session, item)
+    msg = f"【已回复来源】{item.code}《{item.title}》{late}\n{actor.name} {show(at)}：{text[:500]}"
+    emit(session, to, render.text(msg), f"replied:{item.id}:{at.timestamp()}", at, item)
+    return item
+
+
+def _everyone(session: Session, item: Item) -> list[str]:
+    people = [item.reporter.userid] + org.userids(org.with_role(session, Role.general_office))
+    for row in item.units:
+        people += org.userids(org.unit_leads(session, row.unit))
+        if row.unit.supervisor_userid:
+            people.append(row.unit.supervisor_userid)
+    return list(dict.fromkeys(people))
+
+
+def close(session: Session, actor: Person, code: str, note: str, at: datetime, config: Config) -> Item:
+    """办结: close a replied item, waive what is still owed, and start the follow-up watch (善后)."""
+    item = find_item(session, code)
+    if item.state != ItemState.replied:
+        raise Refusal(f"{item.code} 还不能办结（当前：{_state(item)}）：须先回复来源。")
+    before, after = item.move_to(ItemState.closed, at)
+    record(session, item, actor.userid, "close", at, before=before, after=after, note=note[:2000])
+    clocks.close_all(session, item, "已办结", actor.userid, at)
+    watch = followup.start(session, item, at, config)
+    extra = f"\n善后观察至 {show(watch.until, True)}，期间请承办单位按提示回报态势。" if watch else ""
+    emit(session, _everyone(session, item) + org.userids(org.with_role(session, Role.office)),
+         render.text(f"【已办结】{item.code}《{item.title}》{actor.name} {show(at)} 办结。{note[:300]}{extra}"),
+         f"close:{item.id}:{at.timestamp()}", at, item)
+    return item

@@ -1,0 +1,142 @@
+"""善后观察 after closing: periodic 平稳/反弹 check-ins; 反弹 reopens the item; then 总结评估 and 归档."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.clock import show
+from core.config import Config
+from models import Card, Item, ItemState, ItemUnit, Person, Role, Watch
+from workflow import clocks, org, render
+from workflow.audit import record
+from workflow.errors import Refusal
+from workflow.outbox import emit
+from workflow.render_reports import watch_card
+from workflow.report import find_item
+
+REOPEN_CLOCKS = ("first_report", "written_report")
+
+
+def start(session: Session, item: Item, at: datetime, config: Config) -> Watch | None:
+    """Start the follow-up watch of a closed item (None when the policy's period is 0)."""
+    period, every = config.policy.follow_up_period, config.policy.follow_up_every
+    if period.total_seconds() <= 0:
+        return None
+    watch = Watch(item_id=item.id, started_at=at, until=at + period, every_seconds=int(every.total_seconds()),
+                  next_at=min(at + every, at + period), sent=0, state="watching")
+    session.add(watch)
+    before, after = item.move_to(ItemState.follow_up, at)
+    record(session, item, "system", "follow_up", at, before=before, after=after, until=watch.until.isoformat())
+    return watch
+
+
+def active_watch(session: Session, item: Item) -> Watch | None:
+    """Return the item's running follow-up watch, if any."""
+    return session.scalar(select(Watch).where(Watch.item_id == item.id, Watch.state == "watching"))
+
+
+def _lead(session: Session, item: Item) -> ItemUnit | None:
+    return session.scalar(select(ItemUnit).where(ItemUnit.item_id == item.id, ItemUnit.part == "lead"))
+
+
+def fire_due(session: Session, now: datetime, limit: int = 200) -> int:
+    """Send every due check-in card and end every watch whose period is over; return how many were acted on."""
+    due = list(session.scalars(select(Watch).where(Watch.state == "watching", Watch.next_at <= now)
+                               .order_by(Watch.next_at).limit(limit)))
+    for w in due:
+        item = session.get(Item, w.item_id)
+        assert item is not None
+        if w.next_at >= w.until:
+            w.state = "ended"
+            office = org.userids(org.with_role(session, Role.office))
+            emit(session, office, render.text(f"【善后观察期满】{item.code}《{item.title}》观察期内未报告反弹。"
+                                              f"请总结评估：总结评估 {item.code} 内容"), f"watch:{w.id}:end", now, item)
+            record(session, item, "system", "follow_up_end", now)
+            continue
+        w.sent += 1
+        _checkin(session, item, w, now)
+        w.next_at = min(w.next_at + _every(w), w.until)
+    return len(due)
+
+
+def _every(w: Watch) -> timedelta:
+    return timedelta(seconds=w.every_seconds)
+
+
+def _checkin(session: Session, item: Item, w: Watch, now: datetime) -> None:
+    lead = _lead(session, item)
+    to = org.userids(org.unit_leads(session, lead.unit)) if lead else []
+    if not to:
+        return
+    task_id = f"fu-{w.id}-{w.sent}-{secrets.token_hex(3)}"
+    session.add(Card(task_id=task_id, purpose="watch", item_id=item.id, unit_id=lead.unit_id if lead else None,
+                     recipients=to, state="open", created_at=now))
+    emit(session, to, watch_card(item, w.sent, show(w.until, True), task_id, w.id), f"watch:{w.id}:{w.sent}", now,
+         item, task_id=task_id)
+
+
+def answer(session: Session, actor: Person, watch_id: int, rebound: bool, note: str, at: datetime,
+           config: Config) -> tuple[Item, str]:
+    """Record a check-in answer (平稳 / 反弹) from the lead unit; a rebound reopens the item."""
+    w = session.get(Watch, watch_id)
+    item = session.get(Item, w.item_id) if w else None
+    if w is None or item is None:
+        raise Refusal("这张回访卡片已失效。")
+    lead = _lead(session, item)
+    if lead is None or actor.unit_id != lead.unit_id or not actor.has(Role.unit_lead):
+        raise Refusal(f"只有 {item.code} 主办单位的负责人可以回报善后态势。")
+    if w.state != "watching":
+        return item, f"{item.code} 的善后观察已结束，无需再回报。"
+    if not rebound:
+        record(session, item, actor.userid, "follow_up_calm", at, n=w.sent)
+        return item, f"已记录：{item.code} 态势平稳。"
+    reopen(session, actor, item, note, at, config)
+    return item, f"已记录反弹，{item.code} 已重新打开。请尽快首报反弹情况，并重新报送书面报告。"
+
+
+def reopen(session: Session, actor: Person, item: Item, note: str, at: datetime, config: Config) -> None:
+    """反弹: end the watch, reopen the item for its lead unit, restart its report clocks, tell everyone involved."""
+    if item.state != ItemState.follow_up:
+        raise Refusal(f"{item.code} 不在善后观察期（当前：{item.state}），无法标记反弹。")
+    for w in session.scalars(select(Watch).where(Watch.item_id == item.id, Watch.state == "watching")):
+        w.state = "rebound"
+    before, after = item.move_to(ItemState.acknowledged, at)
+    record(session, item, actor.userid, "rebound", at, before=before, after=after, note=note[:2000])
+    item.external_due_at = None
+    lead = _lead(session, item)
+    if lead is not None:
+        clocks.restart(session, item, REOPEN_CLOCKS, lead.unit, config, at)
+    to = org.userids(org.with_role(session, Role.office)) + org.userids(org.with_role(session, Role.leader))
+    if lead is not None and lead.unit.supervisor_userid:
+        to.append(lead.unit.supervisor_userid)
+    msg = f"【舆情反弹】{item.code}《{item.title}》{actor.name} {show(at)} 报告反弹，已重新打开。"
+    emit(session, to, render.text(msg + (f"\n情况：{note[:300]}" if note else "")),
+         f"rebound:{item.id}:{at.timestamp()}", at, item)
+
+
+def evaluate(session: Session, actor: Person, code: str, text: str, at: datetime) -> Item:
+    """总结评估 (office): record the summary evaluation of a closed item; ends a watch still running."""
+    item = find_item(session, code)
+    if item.state not in (ItemState.closed, ItemState.follow_up):
+        raise Refusal(f"{item.code} 还没有办结（当前：{item.state}），办结后再总结评估。")
+    if not text.strip():
+        raise Refusal(f"请写上评估内容，例如：总结评估 {item.code} 处置及时，舆情平稳，……")
+    for w in session.scalars(select(Watch).where(Watch.item_id == item.id, Watch.state == "watching")):
+        w.state = "ended"
+    before, after = item.move_to(ItemState.evaluated, at)
+    record(session, item, actor.userid, "evaluate", at, before=before, after=after, text=text[:4000])
+    return item
+
+
+def archive(session: Session, actor: Person, code: str, at: datetime) -> Item:
+    """归档 (office): file an evaluated item (立卷归档); nothing is deleted."""
+    item = find_item(session, code)
+    if item.state != ItemState.evaluated:
+        raise Refusal(f"{item.code} 须先总结评估才能归档（当前：{item.state}）。")
+    before, after = item.move_to(ItemState.archived, at)
+    record(session, item, actor.userid, "archive", at, before=before, after=after)
+    return item
