@@ -29,7 +29,9 @@ def first_command(ctx: Ctx) -> str:
 def progress_command(ctx: Ctx) -> str:
     """`续报 <编号> <内容>`: progress reports until the item is closed (首报要快、续报要准)."""
     code, text = split_code(ctx, "格式：续报 <编号> <最新进展>，例如：续报 YQ-20261126-003 当事人已道歉……")
-    item = progress_report(ctx.session, ctx.person, code, text, ctx.config, ctx.now)
+    item, first = progress_report(ctx.session, ctx.person, code, text, ctx.config, ctx.now)
+    if first:
+        return f"已记录为 {item.code} 的首报，已报办公室和分管领导。之后的进展请继续“续报”。"
     return f"已记录 {item.code} 的续报，已报办公室和分管领导。"
 
 

@@ -31,4 +31,5 @@ def handle(session: Session, row: ProcessedCallback, rt: Runtime, now: datetime)
     except Refusal as exc:
         reply = exc.message
     if reply:
-        emit(session, [person.userid], render.text(reply), f"reply:{row.key}", now)
+        for i, piece in enumerate(render.chunks(reply)):
+            emit(session, [person.userid], render.text(piece), f"reply:{row.key}" + (f":{i}" if i else ""), now)

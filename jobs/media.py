@@ -8,8 +8,11 @@ import os
 from pathlib import Path
 
 from bot.wecom import WecomError, download
+from core import clock
 from core.runtime import runtime
-from models import Attachment
+from models import Attachment, Item, Person
+from workflow import render
+from workflow.outbox import emit
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +68,16 @@ def fetch_media(attachment_id: int) -> str:
 
 
 def _refuse(attachment_id: int, why: str) -> str:
-    rt = runtime()
+    """Record why the media could not be kept and tell the person who sent it, so they can send it again."""
+    rt, now = runtime(), clock.now()
     with rt.sessions() as s, s.begin():
         att = s.get(Attachment, attachment_id)
-        if att is not None:
+        if att is not None and not att.fetch_error:
             att.fetch_error = why[:200]
+            item, who = s.get(Item, att.item_id), s.get(Person, att.uploader_id)
+            what = "照片" if att.kind == "photo" else "截图"
+            if item is not None and who is not None:
+                emit(s, [who.userid], render.text(f"您在 {item.code} 提交的一张{what}未能从企业微信取回（{why[:60]}），"
+                                                  "请重新发送。"), f"media:{attachment_id}:refused", now, item)
     log.warning("attachment %s not stored: %s", attachment_id, why)
     return "refused"

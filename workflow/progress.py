@@ -66,8 +66,8 @@ def first_report(session: Session, actor: Person, code: str, content: str, confi
 
 
 def progress_report(session: Session, actor: Person, code: str, content: str, config: Config,
-                    at: datetime) -> Item:
-    """Record a 续报 (progress report) from a unit involved until the item is closed; the first one is the 首报."""
+                    at: datetime) -> tuple[Item, bool]:
+    """Record a 续报 from a unit involved until the item is closed; return (item, True if it was the 首报)."""
     item = find_item(session, code)
     row = session.scalar(select(ItemUnit).where(ItemUnit.item_id == item.id, ItemUnit.unit_id == actor.unit_id,
                                                 ItemUnit.part != "cc"))
@@ -79,12 +79,12 @@ def progress_report(session: Session, actor: Person, code: str, content: str, co
         raise Refusal(f"{item.code} 已办结，不再续报。如舆情反弹，请在善后回访卡片上点“反弹”，"
                       f"或发送“反弹 {item.code} 情况”。")
     if row.part == "lead" and any(c.kind == "first_report" for c in clocks.open_clocks(session, item)):
-        return first_report(session, actor, code, content, config, at)
+        return first_report(session, actor, code, content, config, at), True
     _ensure_acknowledged(session, item, row, actor, at)
     record(session, item, actor.userid, "progress_report", at, text=content[:4000], unit=row.unit.key)
     _tell(session, item, row, f"【续报】{item.code}《{item.title}》\n{row.unit.name} {actor.name} {show(at)}：\n"
           f"{content[:500]}", f"progress:{item.code}:{actor.userid}:{at.timestamp()}", at)
-    return item
+    return item, False
 
 
 def handling_report(session: Session, actor: Person, code: str, content: str, at: datetime) -> Item:

@@ -11,6 +11,7 @@ from core.clock import show
 from core.durations import format_duration
 from models import STATE_NAMES, AuditEvent, Item, ItemState, ItemUnit, Person, Role, Unit
 from models.clock import OPEN_STATES, Clock
+from models.item import FLOW_NAMES
 from workflow import render
 from workflow.errors import Refusal
 from workflow.report import find_item
@@ -18,8 +19,13 @@ from workflow.report import find_item
 ACTIONS = {"report": "上报", "report_merged": "重复上报（已合并）", "dispatch": "定级交办", "acknowledge": "签收",
            "first_report": "首报", "written_report": "书面报告", "handling_report": "处置情况报告",
            "regrade": "调整等级", "clock_missed": "时限超时", "clock_escalated": "超时督办",
-           "extension_request": "申请延期", "extension_decision": "审批延期", "clock_waived": "免除时限"}
+           "extension_request": "申请延期", "extension_decision": "审批延期", "clock_waived": "免除时限",
+           "progress_report": "续报", "approve": "批准书面报告", "return": "退回修改", "return_reason": "提出修改意见",
+           "consult": "征求会商意见", "opinion": "提出会商意见", "reply_source": "回复来源", "close": "办结",
+           "follow_up": "进入善后观察", "follow_up_calm": "回报态势平稳", "rebound": "报告舆情反弹",
+           "follow_up_end": "善后观察期满", "evaluate": "总结评估", "archive": "立卷归档"}
 HIDDEN = {"clock_start", "clock_met", "clock_regrade"}
+DETAIL_KEYS = ("text", "reason", "note")
 
 
 def todos(session: Session, person: Person, now: datetime) -> list[str]:
@@ -53,6 +59,16 @@ def _when(clock: Clock, now: datetime) -> str:
     return f"最迟 {show(clock.due_at, True)}（还剩 {format_duration(clock.due_at - now)}）"
 
 
+def _detail(ev: AuditEvent) -> str:
+    """A short tail for a history line: the version of a report, or the first words of its text."""
+    d = ev.detail or {}
+    tail = f" 第 {d['version']} 版" if ev.action in ("written_report", "approve", "return") and "version" in d else ""
+    words = next((str(d[k]) for k in DETAIL_KEYS if d.get(k)), "")
+    if words and ev.action not in ("report",):
+        tail += "：" + (words[:40] + "…" if len(words) > 40 else words)
+    return tail
+
+
 CLOCK_STATES = {"open": "进行中", "missed": "已超时", "met": "已按时完成", "met_late": "超时后完成", "waived": "已免除"}
 
 
@@ -69,10 +85,15 @@ def status(session: Session, person: Person, code: str) -> str:
     item = find_item(session, code)
     if not involved(session, person, item):
         raise Refusal(f"您没有参与 {item.code} 的处置，无权查看。")
-    units = "、".join(f"{r.unit.name}（{'主办' if r.part == 'lead' else '协办'}"
-                     f"{'，已签收' if r.acknowledged_at else '，未签收'}）" for r in item.units) or "未交办"
+    parts = {"lead": "主办", "co": "协办", "cc": "抄送"}
+    units = "、".join(f"{r.unit.name}（{parts.get(r.part, r.part)}"
+                     + ("" if r.part == "cc" else ("，已签收" if r.acknowledged_at else "，未签收")) + "）"
+                     for r in item.units) or "未交办"
     lines = [f"{item.code}《{item.title}》", f"状态：{STATE_NAMES.get(ItemState(item.state), item.state)}",
-             f"等级：{render.grade_name(item.grade)}", f"承办：{units}", f"上报人：{item.reporter.name}", "经过："]
+             f"等级：{render.grade_name(item.grade)}", f"承办：{units}", f"上报人：{item.reporter.name}"]
+    if item.flow:
+        lines.append(f"流程：{FLOW_NAMES.get(item.flow, item.flow)}")
+    lines.append("经过：")
     for clock in session.scalars(select(Clock).where(Clock.item_id == item.id).order_by(Clock.due_at)):
         state = CLOCK_STATES.get(clock.state, clock.state)
         lines.insert(-1, f"时限：{clock.label} 最迟 {show(clock.due_at, True)}，{state}")
@@ -81,5 +102,6 @@ def status(session: Session, person: Person, code: str) -> str:
     for ev in events:
         if ev.action in HIDDEN:
             continue
-        lines.append(f"· {show(ev.at, True)} {names.get(ev.actor, ev.actor)} {ACTIONS.get(ev.action, ev.action)}")
+        lines.append(f"· {show(ev.at, True)} {names.get(ev.actor, '系统' if ev.actor == 'system' else ev.actor)} "
+                     f"{ACTIONS.get(ev.action, ev.action)}{_detail(ev)}")
     return "\n".join(lines)

@@ -16,6 +16,23 @@ def text(content: str) -> dict[str, Any]:
     return {"msgtype": "text", "text": {"content": content}}
 
 
+def chunks(content: str, limit: int = 2000) -> list[str]:
+    """Split content at line ends into pieces of at most limit UTF-8 bytes (WeCom refuses text over 2048 bytes)."""
+    pieces: list[str] = []
+    current = ""
+    for line in content.split("\n"):
+        while len(line.encode()) > limit:  # one very long line: cut it by characters
+            cut = len(line.encode()[:limit].decode("utf-8", "ignore"))
+            pieces, current = pieces + ([current] if current else []) + [line[:cut]], ""
+            line = line[cut:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate.encode()) > limit:
+            pieces.append(current)
+            candidate = line
+        current = candidate
+    return [*pieces, current] if current or not pieces else pieces
+
+
 def grade_name(grade: str | None) -> str:
     """Return the Chinese grade name, or 未定级."""
     return GRADE_NAMES.get(Grade(grade), grade) if grade else "未定级"

@@ -1,4 +1,4 @@
-"""Written reports in the chat and their approval on cards: approve, return and resubmit, escalate, stale, wrong person."""
+"""Written reports in the chat and their approval on cards: approve, return, resubmit, escalate, stale, wrong person."""
 
 from __future__ import annotations
 
