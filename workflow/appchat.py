@@ -43,7 +43,9 @@ def ensure(session: Session, item: Item, at: datetime) -> str | None:
     name = f"{item.code} {item.title}"[:40]
     emit(session, [], {"chatid": item.chat_id, "name": name, "owner": people[0], "userlist": people},
          f"chat:{item.id}:create", at, item, kind="appchat_create")
-    post(session, item, f"【一事一群】{item.code}《{item.title}》重大舆情处置群。本群自动同步处置进展。", at, "opened")
+    units = "、".join(f"{r.unit.name}（{ {'lead': '主办', 'co': '协办'}.get(r.part, '抄送') }）" for r in item.units)
+    post(session, item, f"【一事一群】{item.code}《{item.title}》\n等级：重大　承办：{units}\n{item.text[:300]}"
+                        "\n本群自动同步处置进展（签收、报告、审批、会商、办结）。", at, "opened")
     return item.chat_id
 
 

@@ -89,7 +89,7 @@ def _what(clock: Clock, item: Item) -> str:
 
 def _how(clock: Clock, item: Item) -> str:
     return {"first_report": f"完成后发送“首报 {item.code} 内容”（口头汇报过也请点按钮或发送）。",
-            "written_report": f"完成后发送“书面报告 {item.code} 内容”。",
+            "written_report": f"请点“写书面报告”或发送“书面报告 {item.code}”；Word/PDF 用报送卡片上的“上传文件”。",
             "notify_units": f"请尽快交办：交办 {item.code} <单位>。"}.get(clock.kind, "")
 
 
@@ -98,6 +98,8 @@ def _remind(session: Session, clock: Clock, item: Item, name: str, now: datetime
     """Send a reminder to the owners: a card with 已口头汇报 (first report) and/or 申请延期 (final warning)."""
     to = owners(session, clock)
     buttons = [("已口头汇报", f"oral:{clock.id}", 1)] if clock.kind == "first_report" else []
+    if clock.kind == "written_report":
+        buttons.append(("写书面报告", f"wr:{item.code}", 1))
     if extend and clock.owner == "lead_unit":
         buttons.append(("申请延期", f"askext:{clock.id}", 2))
     if not buttons or not to:
