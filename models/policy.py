@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -65,6 +65,7 @@ class Policy:
     per_minute_budget: int = 20
     follow_up_period: timedelta = timedelta(days=3)
     follow_up_every: timedelta = timedelta(days=1)
+    scale: float = 1.0
     clocks: dict[str, ClockPolicy] = field(default_factory=dict)
 
     def schedule(self, kind: str, grade: str, start: datetime, calendar: WorkCalendar | None = None,
@@ -153,6 +154,25 @@ def _follow_up(raw: dict[str, Any]) -> dict[str, timedelta]:
     return {"follow_up_period": period, "follow_up_every": every}
 
 
+def _scaled_clock(clock: ClockPolicy, k: float) -> ClockPolicy:
+    """Return clock with every span divided by k; day counts become plain (natural) durations."""
+    spans = {g: Span(due=s.due / k, aim=s.aim / k if s.aim is not None else None) for g, s in clock.spans.items()}
+    cap = clock.cap / k if clock.cap is not None else (
+        timedelta(days=clock.cap_days) / k if clock.cap_days is not None else None)
+    return replace(clock, spans=spans, cap=cap, cap_days=None)
+
+
+def scaled(policy: Policy, k: float) -> Policy:
+    """Return policy with every duration divided by k (the demo's faster clocks, e.g. k = 60); k = 1 is unchanged."""
+    if k == 1:
+        return policy
+    div = lambda td: td / k if td is not None else None  # noqa: E731
+    return replace(policy, scale=k, warn_before=div(policy.warn_before), escalate_after=policy.escalate_after / k,
+                   escalate_every=policy.escalate_every / k, follow_up_period=policy.follow_up_period / k,
+                   follow_up_every=policy.follow_up_every / k,
+                   clocks={kind: _scaled_clock(c, k) for kind, c in policy.clocks.items()})
+
+
 def parse_policy(raw: dict[str, Any] | None) -> Policy:
     """Build a Policy from the [policy] table merged over the shipped defaults; raise ValueError naming the key."""
     raw = dict(raw or {})
@@ -168,7 +188,10 @@ def parse_policy(raw: dict[str, Any] | None) -> Policy:
     shares = {k: float(raw.get(k, d)) for k, d in (("nudge_share", 0.5), ("warn_share", 0.8))}
     if not all(0 < v < 1 for v in shares.values()):
         raise ValueError("[policy] nudge_share 与 warn_share 必须在 0 与 1 之间")
-    return Policy(
+    scale = float(raw.get("scale", 1))
+    if scale <= 0:
+        raise ValueError("[policy] scale 必须大于 0（演示用 60 表示时钟快 60 倍）")
+    return scaled(Policy(
         start=start, days=days, **shares,
         warn_before=parse_duration(raw["warn_before"]) if raw.get("warn_before") else None,
         escalate_after=parse_duration(raw.get("escalate_after", "10m")),
@@ -177,4 +200,4 @@ def parse_policy(raw: dict[str, Any] | None) -> Policy:
         per_minute_budget=int(raw.get("per_minute_budget", 20)),
         **_follow_up(raw),
         clocks={kind: _clock(kind, spec) for kind, spec in merged.items() if spec.get("enabled", True)},
-    )
+    ), scale)

@@ -9,9 +9,10 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from sandbox import callbacks, messaging
+from sandbox import callbacks, messaging, outbox
 from sandbox.callbacks import RawXml, XmlValue
 from sandbox.errors import ApiError, ControlError
+from sandbox.media import check_upload
 from sandbox.state import World
 from sandbox.validate import menu_click_keys
 
@@ -73,8 +74,9 @@ def store_reply(world: World, userid: str, reply: dict[str, Any], task_id: str |
 
 
 def run_act(world: World, userid: str, fields: list[tuple[str, XmlValue]], body: dict[str, Any],
-            info: dict[str, Any], task_id: str | None = None) -> Response:
-    """Seal the callback once, deliver it `replay` times, and report the HTTP exchanges."""
+            info: dict[str, Any], task_id: str | None = None,
+            outgoing: tuple[str, dict[str, Any]] | None = None) -> Response:
+    """Seal the callback once, deliver it `replay` times, report the exchanges; outgoing is shown as sent on /phone."""
     url = world.callback_url
     if not url:
         raise ControlError("no callback_url configured (POST /sandbox/config)", 409)
@@ -87,8 +89,12 @@ def run_act(world: World, userid: str, fields: list[tuple[str, XmlValue]], body:
     info = {**info, "create_time": created, "xml": xml, "timestamp": sealed.query["timestamp"],
             "nonce": sealed.query["nonce"]}
 
+    sent = outbox.add_outgoing(world, userid, str(info["msg_id"]), *outgoing) if outgoing else None
+
     def job() -> dict[str, Any]:
         outs = [callbacks.deliver(world, sealed, url) for _ in range(replay)]
+        if sent is not None:
+            outbox.finish_outgoing(world, sent, [s for o in outs for s in o.statuses])
         for out in outs:
             if out.reply is not None:
                 store_reply(world, userid, out.reply, task_id)
@@ -112,8 +118,9 @@ def register_act_routes(bp: Blueprint, world: World) -> None:
     def say() -> Response:
         body = payload()
         userid = field(body, "userid")
-        fields, msg_id = message_fields(world, userid, "text", [("Content", field(body, "text"))])
-        return run_act(world, userid, fields, body, {"msg_id": msg_id})
+        text = field(body, "text")
+        fields, msg_id = message_fields(world, userid, "text", [("Content", text)])
+        return run_act(world, userid, fields, body, {"msg_id": msg_id}, outgoing=("text", {"content": text}))
 
     @bp.post("/link")
     def link() -> Response:
@@ -124,25 +131,22 @@ def register_act_routes(bp: Blueprint, world: World) -> None:
             ("Url", field(body, "url")), ("PicUrl", field(body, "pic_url", "")),
         ]
         fields, msg_id = message_fields(world, userid, "link", extra)
-        return run_act(world, userid, fields, body, {"msg_id": msg_id})
+        shown = {k.lower(): str(v) for k, v in extra}
+        return run_act(world, userid, fields, body, {"msg_id": msg_id}, outgoing=("link", shown))
 
     @bp.post("/image")
     def image() -> Response:
-        body = payload()
+        body, data = image_request()
         userid = field(body, "userid")
-        data = TINY_PNG
-        if body.get("data_b64"):
-            try:
-                data = base64.b64decode(field(body, "data_b64"), validate=True)
-            except (binascii.Error, ValueError) as exc:
-                raise ControlError("data_b64 is not valid base64") from exc
-        item = world.put_media("image", "image.png" if data.startswith(b"\x89PNG") else "image.jpg",
-                               "image/png" if data.startswith(b"\x89PNG") else "image/jpeg", data)
+        png = data.startswith(b"\x89PNG")
+        item = world.put_media("image", "image.png" if png else "image.jpg", "image/png" if png else "image/jpeg",
+                               data)
         pic_url = request.host_url + "sandbox/media/" + item.media_id
         extra: list[tuple[str, XmlValue]] = [("PicUrl", pic_url), ("MediaId", item.media_id)]
         fields, msg_id = message_fields(world, userid, "image", extra)
         return run_act(world, userid, fields, body, {"msg_id": msg_id, "media_id": item.media_id,
-                                                     "pic_url": pic_url})
+                                                     "pic_url": pic_url},
+                       outgoing=("image", {"media_id": item.media_id, "pic_url": pic_url}))
 
     @bp.post("/click")
     def click() -> Response:
@@ -172,6 +176,25 @@ def register_act_routes(bp: Blueprint, world: World) -> None:
                   ("TaskId", task_id), ("CardType", card_type), ("ResponseCode", code),
                   ("AgentID", world.settings.agent_id), ("SelectedItems", selected_items(body))]
         return run_act(world, userid, fields, body, {"response_code": code, "card_type": card_type}, task_id)
+
+
+def image_request() -> tuple[dict[str, Any], bytes]:
+    """Return the image act's fields and bytes: multipart (file "image", checked like media/upload) or JSON data_b64."""
+    upload = request.files.get("image")
+    if upload is not None:
+        data = upload.read()
+        try:
+            check_upload("image", data)
+        except ApiError as exc:
+            raise ControlError(exc.errmsg) from exc
+        return request.form.to_dict(), data
+    body = payload()
+    if not body.get("data_b64"):
+        return body, TINY_PNG
+    try:
+        return body, base64.b64decode(field(body, "data_b64"), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ControlError("data_b64 is not valid base64") from exc
 
 
 def selected_items(body: dict[str, Any]) -> RawXml:

@@ -12,7 +12,7 @@ from sandbox import errors, messaging
 from sandbox.errors import ApiError, default_errmsg
 from sandbox.media import register_media_routes
 from sandbox.oauth import register_userinfo_routes
-from sandbox.state import World
+from sandbox.state import PHONE_ONLY_FIELDS, World
 
 
 def read_json() -> dict[str, Any]:
@@ -87,7 +87,8 @@ def make_api_blueprint(world: World) -> Blueprint:
             person = world.people.get(request.args.get("userid") or "")
             if person is None:
                 raise ApiError(errors.USER_NOT_FOUND, "userid not found")
-            return jsonify({"errcode": 0, "errmsg": "ok", "status": 1, **person})
+            shown = {k: v for k, v in person.items() if k not in PHONE_ONLY_FIELDS}
+            return jsonify({"errcode": 0, "errmsg": "ok", "status": 1, **shown})
 
     register_media_routes(bp, world)
     register_userinfo_routes(bp, world)

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, make_response, request
 
 from sandbox import callbacks
-from sandbox.acts import payload, register_act_routes
+from sandbox.acts import field, payload, register_act_routes
 from sandbox.errors import ApiError, ControlError
 from sandbox.media import media_response
 from sandbox.oauth import USER_COOKIE
@@ -48,6 +48,15 @@ def parse_fault(body: dict[str, Any]) -> Fault:
     return fault
 
 
+def check_display_fields(person: dict[str, Any]) -> None:
+    """Refuse a person whose optional unit (display name) is not a string or roles not a list of strings."""
+    unit, roles = person.get("unit"), person.get("roles")
+    if unit is not None and not isinstance(unit, str):
+        raise ControlError("unit must be a string (the unit's display name)")
+    if roles is not None and (not isinstance(roles, list) or not all(isinstance(r, str) for r in roles)):
+        raise ControlError("roles must be a list of role names")
+
+
 def make_control_blueprint(world: World) -> Blueprint:
     """Build the /sandbox control blueprint bound to world."""
     bp = Blueprint("sandbox_control", __name__, url_prefix="/sandbox")
@@ -62,7 +71,9 @@ def make_control_blueprint(world: World) -> Blueprint:
         body = payload()
         people = body.get("people")
         if not isinstance(people, list) or not all(isinstance(p, dict) and p.get("userid") for p in people):
-            raise ControlError("people must be a list of {userid, name, ...}")
+            raise ControlError("people must be a list of {userid, name, unit?, roles?, ...}")
+        for person in people:
+            check_display_fields(person)
         world.set_people(people, merge=bool(body.get("merge", False)))
         return people_get()
 
@@ -70,13 +81,16 @@ def make_control_blueprint(world: World) -> Blueprint:
     def config_get() -> Response:
         s = world.settings
         return jsonify({"callback_url": world.callback_url, "corp_id": s.corp_id, "agent_id": s.agent_id,
-                        "callback_timeout": s.callback_timeout, "callback_tries": s.callback_tries})
+                        "callback_timeout": s.callback_timeout, "callback_tries": s.callback_tries,
+                        "app_name": s.app_name})
 
     @bp.post("/config")
     def config_set() -> Response:
         body = payload()
         if "callback_url" in body:
             world.callback_url = body["callback_url"] or None
+        if "app_name" in body:
+            world.settings.app_name = field(body, "app_name")
         for key, kind in (("callback_timeout", float), ("callback_tries", int), ("verify_timeout", float)):
             if key in body:
                 try:

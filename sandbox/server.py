@@ -12,6 +12,7 @@ from sandbox.api import make_api_blueprint
 from sandbox.control import make_control_blueprint
 from sandbox.errors import ApiError, ControlError
 from sandbox.oauth import make_oauth_blueprint
+from sandbox.phone import make_phone_blueprint
 from sandbox.settings import EmulatorSettings
 from sandbox.state import World
 
@@ -20,8 +21,8 @@ POLL_INTERVAL = 0.1
 
 
 def create_emulator_app(settings: EmulatorSettings) -> Flask:
-    """Build the emulator WSGI app: /cgi-bin (WeCom API), /connect (OAuth) and /sandbox (control)."""
-    app = Flask("sandbox")
+    """Build the emulator WSGI app: /cgi-bin (WeCom API), /connect (OAuth), /sandbox (control), /phone (browser UI)."""
+    app = Flask("sandbox", static_folder=None)
     world = World(settings)
     app.extensions[WORLD_KEY] = world
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
@@ -29,6 +30,7 @@ def create_emulator_app(settings: EmulatorSettings) -> Flask:
     app.register_blueprint(make_api_blueprint(world))
     app.register_blueprint(make_oauth_blueprint(world))
     app.register_blueprint(make_control_blueprint(world))
+    app.register_blueprint(make_phone_blueprint(world))
 
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError) -> Response:

@@ -18,3 +18,4 @@ class EmulatorSettings:
     callback_timeout: float = 5.0
     callback_tries: int = 3
     verify_timeout: float = 1.0
+    app_name: str = "瞭望"

@@ -21,6 +21,7 @@ RESPONSE_CODE_TTL = 86400
 OAUTH_CODE_TTL = 300
 PER_MINUTE_LIMIT = 30
 PER_HOUR_LIMIT = 1000
+PHONE_ONLY_FIELDS = ("unit", "roles")  # directory fields shown on /phone, never in WeCom's answers
 
 Record = dict[str, Any]
 
@@ -111,6 +112,7 @@ class World:
             self.callbacks_sent = 0
             self.seq = 0
             self.inbox: list[Record] = []
+            self.outbox: list[Record] = []  # messages people sent to the app (sandbox/outbox.py)
             self.media: dict[str, Media] = {}
             self.cards: dict[str, Card] = {}
             self.response_codes: dict[str, ResponseCode] = {}

@@ -42,15 +42,15 @@ def test_db_upgrade_and_org_import_are_idempotent(tmp_path: Path, redis_url: str
     assert liaowang(cfg, "db", "upgrade").returncode == 0
     assert liaowang(cfg, "db", "upgrade").returncode == 0
     first = liaowang(cfg, "org", "import", str(ORG))
-    assert first.returncode == 0 and "9 名人员" in first.stdout
+    assert first.returncode == 0 and "16 名人员" in first.stdout
     smaller = tmp_path / "org.toml"
     smaller.write_text(ORG.read_text(encoding="utf-8").split('[[people]]\nuserid = "wuyi"')[0], encoding="utf-8")
     second = liaowang(cfg, "org", "import", str(smaller))
-    assert second.returncode == 0 and "停用 1 名" in second.stdout
+    assert second.returncode == 0 and "停用 3 名" in second.stdout, "wuyi and the two people after them"
     engine = make_engine(f"sqlite:///{db}")
     with Session(engine) as s:
         people = {p.userid: p.active for p in s.scalars(select(Person))}
-        assert len(people) == 9 and people["wuyi"] is False and people["zhangsan"] is True
+        assert len(people) == 16 and people["wuyi"] is False and people["linfang"] is False and people["zhangsan"] is True
         assert s.scalar(select(Unit.name).where(Unit.key == "team1")) == "执法一队"
     engine.dispose()
     bad = tmp_path / "bad.toml"

@@ -85,3 +85,16 @@ def test_unknown_year_fails_loudly_and_configuration_teaches_it() -> None:
         cal.add_working_days(late_dec, 3)
     taught = WorkCalendar({2027: {"holidays": [date(2027, 1, 1)], "workdays": []}})
     assert taught.add_working_days(late_dec, 3).date() == date(2027, 1, 5), "12/31, (1/1 off, weekend), 1/4, 1/5"
+
+
+def test_the_demo_scale_makes_every_clock_faster_by_the_same_factor() -> None:
+    fast = parse_policy({"scale": 60})
+    assert fast.clocks["first_report"].spans["major"].due == timedelta(seconds=30)
+    assert fast.clocks["first_report"].spans["major"].aim == timedelta(seconds=20)
+    assert fast.clocks["reply_source"].span("general").due == timedelta(minutes=72), "3 days → 72 minutes"
+    assert fast.escalate_after == timedelta(seconds=10) and fast.follow_up_every == timedelta(minutes=24)
+    start = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+    sched = fast.schedule("written_report", "general", start)
+    assert sched is not None and sched.due_at - start == timedelta(minutes=2)
+    with pytest.raises(ValueError, match="scale"):
+        parse_policy({"scale": 0})
