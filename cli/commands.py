@@ -5,16 +5,24 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from core import clock
-from core.config import load_config
+from core.config import Config, load_config
 from core.runtime import Runtime, set_runtime
+from workflow import pages
 
-MENU = {"button": [
-    {"type": "click", "name": "上报舆情", "key": "REPORT"},
-    {"type": "click", "name": "我的待办", "key": "TODO"},
-    {"type": "click", "name": "帮助", "key": "HELP"},
-]}
+
+def menu(config: Config) -> dict[str, Any]:
+    """Return the app menu: 上报舆情, 我的待办, and 更多 → 舆情看板 (an H5 page, OAuth) and 帮助."""
+    return {"button": [
+        {"type": "click", "name": "上报舆情", "key": "REPORT"},
+        {"type": "click", "name": "我的待办", "key": "TODO"},
+        {"name": "更多", "sub_button": [
+            {"type": "view", "name": "舆情看板", "url": pages.oauth_url(config, "/h5/board")},
+            {"type": "click", "name": "帮助", "key": "HELP"},
+        ]},
+    ]}
 
 
 def _rt() -> Runtime:
@@ -82,11 +90,11 @@ def wecom_menu(_args: argparse.Namespace) -> int:
 
     rt = _rt()
     try:
-        rt.api.create_menu(MENU)
+        rt.api.create_menu(menu(rt.config))
     except WecomError as exc:
         print(f"创建菜单失败：{exc}", file=sys.stderr)
         return 1
-    print("应用菜单已创建：上报舆情 / 我的待办 / 帮助")
+    print("应用菜单已创建：上报舆情 / 我的待办 / 更多（舆情看板、帮助）")
     return 0
 
 

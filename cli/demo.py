@@ -16,19 +16,26 @@ import requests
 
 DEMO_ORG = Path(__file__).with_name("demo_org.toml")
 
+PHONES = "zhangsan,chenqi,wangwu,lisi"
 TRY = """
-瞭望演示已启动 ✔
-  网页/回调：http://127.0.0.1:{port}/wecom/callback
-  企业微信模拟器：http://127.0.0.1:{sport}
-  数据目录：{data}
+瞭望演示已启动 ✔   （演示时钟加快 {scale:g} 倍：重大舆情首报 30 分钟 → {first}；提醒、督办一分钟内可见）
 
-另开一个终端试试（张三=网评员，陈七=办公室，王五=执法一队负责人，周八=局办公室）：
-  python3 dev.py sandbox say zhangsan 上报 微博有人发帖称执法一队执法粗暴 https://weibo.com/1/abc
-  python3 dev.py sandbox say chenqi 交办 <编号> 执法一队 较大
-  python3 dev.py sandbox tap wangwu 签收
-  python3 dev.py sandbox say wangwu 我的待办
-  python3 dev.py sandbox say zhangsan 查询 <编号>
-（配置文件：{cfg}；在本目录下没有 config.toml 时，各命令会自动使用它）
+  ▶ 在浏览器打开手机界面（四部手机并排：网评员、办公室、单位负责人、分管领导）：
+      http://127.0.0.1:{sport}/phone?u={phones}
+    其他人（局办公室 周八 zhouba、领导 刘九 liujiu、城东区局 孙十 sunshi……）在 http://127.0.0.1:{sport}/phone 选择。
+  ▶ 办公室和领导的看板：在“陈七”或“刘九”的手机里点菜单“看板”，或打开 http://127.0.0.1:{port}/h5/board
+
+  试试这个流程（五分钟）：
+   1. 张三：点菜单“上报舆情”，或输入  上报 微博有人发帖称执法一队执法粗暴 https://weibo.com/1/abc
+   2. 陈七：收到“新舆情待交办”，输入  交办 <编号> 执法一队 较大
+   3. 王五：点卡片上的“签收”；什么也不做，二十秒后会收到首报提醒，三十秒后超时，李四收到督办卡片
+   4. 王五：输入  首报 <编号> 已核实  ；再点“报送书面报告”卡片上的“在聊天中填写”，发几段文字和一张图片，回复“提交”
+   5. 李四：在审核卡片上点“批准”（或“退回修改”并回复意见）；卡片对所有人变成“李四 已批准”
+   6. 周八（局办公室）：会商卡片上点“无不同意见”；陈七：回复来源 <编号> 已核实处理  → 办结 <编号>
+
+  命令行也可以：python3 dev.py sandbox say zhangsan 上报 ……   /   python3 dev.py sandbox tap wangwu 签收
+  数据目录：{data}（删掉即可从头再来）  配置：{cfg}
+  网页/回调：http://127.0.0.1:{port}/wecom/callback   企业微信模拟器：http://127.0.0.1:{sport}
 按 Ctrl-C 停止所有进程。
 """
 
@@ -37,7 +44,7 @@ def _random(n: int) -> str:
     return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(n))
 
 
-def write_config(data: Path, port: int, sport: int) -> Path:
+def write_config(data: Path, port: int, sport: int, scale: float = 60) -> Path:
     """Write the demo configuration (random secrets, emulator as api_base) unless it exists; return its path."""
     path = data / "config.toml"
     if path.exists():
@@ -68,6 +75,13 @@ file = "{DEMO_ORG}"
 [web]
 public_url = "http://127.0.0.1:{port}"
 
+[policy]
+# 演示时钟加快的倍数（生产为 1）
+scale = {scale:g}
+# 办结后的善后观察：3 天、每天一次 → 演示里 72 分钟、每 24 分钟一次
+follow_up_period = "3d"
+follow_up_every = "1d"
+
 [sandbox]
 url = "http://127.0.0.1:{sport}"
 """, encoding="utf-8")
@@ -93,7 +107,7 @@ def demo(args: argparse.Namespace) -> int:
     from core.redisconn import start_embedded, stop_embedded
 
     data = Path(args.data_dir).resolve()
-    cfg_path = write_config(data, args.port, args.sandbox_port)
+    cfg_path = write_config(data, args.port, args.sandbox_port, args.scale)
     os.environ["LIAOWANG_CONFIG"] = str(cfg_path)
     cfg = load_config(cfg_path)
     print("· 启动内置 Redis …", flush=True)
@@ -114,7 +128,12 @@ def demo(args: argparse.Namespace) -> int:
         procs.append(subprocess.Popen([*py, "web", "--port", str(args.port)]))
         _wait_http(f"http://127.0.0.1:{args.port}/healthz", "网页服务", procs)
         procs.append(subprocess.Popen([*py, "worker"]))
-        print(TRY.format(port=args.port, sport=args.sandbox_port, data=data, cfg=cfg_path), flush=True)
+        from cli.commands import wecom_menu
+
+        wecom_menu(args)
+        first = cfg.policy.clocks["first_report"].spans["major"].due
+        print(TRY.format(port=args.port, sport=args.sandbox_port, data=data, cfg=cfg_path, phones=PHONES,
+                         scale=cfg.policy.scale, first=f"{first.total_seconds():g} 秒"), flush=True)
         while not stopping and all(p.poll() is None for p in procs):
             time.sleep(0.3)
         time.sleep(0.3)  # a Ctrl-C reaches the children too; let its signal arrive here before judging

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import Any
 
 from core.config import Config, load_config
 from sandbox.render import describe
@@ -43,6 +44,25 @@ def _client(cfg: Config):  # type: ignore[no-untyped-def]
     return SandboxClient(_url(cfg))
 
 
+def directory(org: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return the emulator's directory for an organisation file: userid, name, unit name and Chinese roles."""
+    from models import ROLE_NAMES, Role
+
+    units = {u["key"]: u["name"] for u in org.get("units", [])}
+    return [{"userid": p["userid"], "name": p["name"], "unit": units.get(p.get("unit", ""), ""),
+             "roles": [ROLE_NAMES[Role(r)] for r in p.get("roles", [])]} for p in org.get("people", [])]
+
+
+def clock_notice(cfg: Config) -> str:
+    """Return the sentence that tells people the demo's clocks run faster (empty at the real speed)."""
+    scale = getattr(cfg.policy, "scale", 1)
+    if scale == 1:
+        return ""
+    first = cfg.policy.clocks["first_report"].spans["major"].due
+    return (f"演示模式：时限时钟加快 {scale:g} 倍——重大舆情首报 30 分钟在这里是 {first.total_seconds():g} 秒，"
+            "提醒、督办在一分钟内就能看到。")
+
+
 def serve_cmd(args: argparse.Namespace) -> int:
     """Run the emulator for the configured app until Ctrl-C, with the organisation's people as members."""
     import logging
@@ -56,10 +76,10 @@ def serve_cmd(args: argparse.Namespace) -> int:
     w = cfg.wecom
     callback = cfg.raw.get("sandbox", {}).get("callback_url") or f"{cfg.public_url}/wecom/callback"
     srv = serve(args.host, args.port, EmulatorSettings(w.corp_id, w.agent_id, w.secret, w.token,
-                                                         w.encoding_aes_key, callback_url=callback))
+                                                         w.encoding_aes_key, callback_url=callback,
+                                                         notice=clock_notice(cfg)))
     if cfg.org_file:
-        people = load_org_file(cfg.org_file).get("people", [])
-        srv.world.set_people([{"userid": p["userid"], "name": p["name"]} for p in people])
+        srv.world.set_people(directory(load_org_file(cfg.org_file)))
     print(f"企业微信模拟器：{srv.url}（回调 {callback}）", flush=True)
     try:
         while True:

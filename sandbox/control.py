@@ -82,7 +82,7 @@ def make_control_blueprint(world: World) -> Blueprint:
         s = world.settings
         return jsonify({"callback_url": world.callback_url, "corp_id": s.corp_id, "agent_id": s.agent_id,
                         "callback_timeout": s.callback_timeout, "callback_tries": s.callback_tries,
-                        "app_name": s.app_name})
+                        "app_name": s.app_name, "notice": s.notice})
 
     @bp.post("/config")
     def config_set() -> Response:
@@ -91,6 +91,8 @@ def make_control_blueprint(world: World) -> Blueprint:
             world.callback_url = body["callback_url"] or None
         if "app_name" in body:
             world.settings.app_name = field(body, "app_name")
+        if "notice" in body:
+            world.settings.notice = str(body["notice"] or "")[:200]
         for key, kind in (("callback_timeout", float), ("callback_tries", int), ("verify_timeout", float)):
             if key in body:
                 try:

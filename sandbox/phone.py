@@ -96,13 +96,14 @@ def make_phone_blueprint(world: World) -> Blueprint:
         if not userids:
             with world.lock:
                 people = [dict(p) for p in world.people.values()]
-            return render_template("phone_chooser.html", people=people, app_name=world.settings.app_name)
+            return render_template("phone_chooser.html", people=people, app_name=world.settings.app_name,
+                                   notice=world.settings.notice)
         with world.lock:
             cursor = world.seq
             records = outbox.phone_records(world, userids, 0)
         return render_template("phone_page.html", phones=[phone_context(world, u, records) for u in userids],
                                cursor=cursor, menu_sig=menu_sig(world), now=world.now(),
-                               app_name=world.settings.app_name)
+                               app_name=world.settings.app_name, notice=world.settings.notice)
 
     @bp.get("/feed")
     def feed() -> Response:

@@ -19,3 +19,4 @@ class EmulatorSettings:
     callback_tries: int = 3
     verify_timeout: float = 1.0
     app_name: str = "瞭望"
+    notice: str = ""

@@ -140,4 +140,6 @@ def test_menu_command_creates_the_menu(processes: tuple[SandboxClient, Path], em
     menu = requests.get(f"{emulator.url}/cgi-bin/menu/get", timeout=5,
                         params={"access_token": token, "agentid": CREDS["agent_id"]}).json()
     keys = [b.get("key") for b in menu["button"]]
-    assert keys == ["REPORT", "TODO", "HELP"]
+    assert keys == ["REPORT", "TODO", None]
+    more = {b["name"]: b for b in menu["button"][2]["sub_button"]}
+    assert more["帮助"]["key"] == "HELP" and "/connect/oauth2/authorize" in more["舆情看板"]["url"]
