@@ -23,7 +23,7 @@ TRY = """
   ▶ 在浏览器打开手机界面（四部手机并排：网评员、办公室、单位负责人、分管领导）：
       http://127.0.0.1:{sport}/phone?u={phones}
     其他人（局办公室 周八 zhouba、领导 刘九 liujiu、城东区局 孙十 sunshi……）在 http://127.0.0.1:{sport}/phone 选择。
-  ▶ 办公室和领导的看板：在“陈七”或“刘九”的手机里点菜单“看板”，或打开 http://127.0.0.1:{port}/h5/board
+  ▶ 办公室和领导的看板：在“陈七”或“刘九”的手机里点菜单“更多 → 舆情看板”，或打开 http://127.0.0.1:{port}/h5/board
 
   试试这个流程（五分钟）：
    1. 张三：点菜单“上报舆情”，或输入  上报 微博有人发帖称执法一队执法粗暴 https://weibo.com/1/abc
@@ -74,6 +74,7 @@ file = "{DEMO_ORG}"
 
 [web]
 public_url = "http://127.0.0.1:{port}"
+frame_ancestors = "http://127.0.0.1:{sport}"
 
 [policy]
 # 演示时钟加快的倍数（生产为 1）

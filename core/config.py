@@ -43,6 +43,8 @@ class Config:
     data_dir: Path
     org_file: Path | None = None
     public_url: str = "http://127.0.0.1:5000"
+    secret_key: str = ""
+    frame_ancestors: str = ""
     max_body: int = 64 * 1024
     code_prefix: str = "YQ"
     conversation_timeout: int = 600
@@ -195,6 +197,8 @@ def config_from_dict(raw: dict[str, Any], base_dir: Path | None = None) -> Confi
         data_dir=data_dir,
         org_file=(base / org_file) if org_file else None,
         public_url=str(_env_override("web", "public_url", web.get("public_url", "http://127.0.0.1:5000"))).rstrip("/"),
+        secret_key=str(_env_override("web", "secret_key", web.get("secret_key", ""))),
+        frame_ancestors=str(_env_override("web", "frame_ancestors", web.get("frame_ancestors", ""))),
         max_body=int(web.get("max_body", 64 * 1024)),
         code_prefix=str(app.get("code_prefix", "YQ")),
         conversation_timeout=conv_timeout,

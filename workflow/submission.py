@@ -38,7 +38,7 @@ class StoredFile:
 def assignment(session: Session, item: Item, actor: Person) -> ItemUnit:
     """Return the actor's unit's part in item if the actor leads that unit, else refuse."""
     row = session.scalar(select(ItemUnit).where(ItemUnit.item_id == item.id, ItemUnit.unit_id == actor.unit_id))
-    if row is None or not actor.has(Role.unit_lead):
+    if row is None or row.part == "cc" or not actor.has(Role.unit_lead):
         raise Refusal(f"{item.code} 的书面报告由承办单位负责人报送，您所在单位不是它的承办单位。")
     return row
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -98,20 +99,25 @@ class Stack:
 
 
 def start_stack(emulator_url: str, database_url: str, redis_url: str, tmp: Path,
-                outbox_cfg: dict[str, Any] | None = None, extra: dict[str, Any] | None = None) -> Stack:
+                outbox_cfg: dict[str, Any] | None = None, extra: dict[str, Any] | None = None,
+                pages: bool = False) -> Stack:
     """Start Liaowang's web app on a free port, import the demo organisation, point the emulator at it.
 
     Liaowang's clock is frozen: only the test moves it (Stack.later), so no test depends on how fast it runs.
+    pages: also send OAuth2 to the emulator and make [web] public_url the served app's URL (for the H5 pages).
     """
     clock.freeze()
-    raw = {"wecom": {**CREDS, "api_base": emulator_url, "timeout": 5},
+    oauth = {"oauth_base": emulator_url} if pages else {}
+    raw = {"wecom": {**CREDS, "api_base": emulator_url, "timeout": 5, **oauth},
            "database": {"url": database_url}, "app": {"data_dir": str(tmp / "var")},
            "outbox": outbox_cfg or {"backoff_base": 1, "max_attempts": 5}, **(extra or {})}
     rt = Runtime(config_from_dict(raw, base_dir=tmp), _redis_url=redis_url)
     app = create_app(rt)
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.port}"
+    if pages:
+        rt.config = dataclasses.replace(rt.config, public_url=url)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     data = load_org_file(ORG)
     with rt.sessions() as s, s.begin():
         import_org(s, data, clock.now())

@@ -92,6 +92,8 @@ def test_flow_1_county_bureau_copies_the_department_and_consults_it(st: Stack) -
     assert not cards(st, "wangwu", "舆情交办"), "a copied department does not acknowledge"
     st.say("wangwu", f"签收 {code}")
     assert "不是交办给您所在单位" in st.last("wangwu")
+    st.say("wangwu", f"书面报告 {code} 抄送单位不应报送")
+    assert "不是它的承办单位" in st.last("wangwu")
     st.say("sunshi", f"签收 {code}")
     _approved(st, code, lead="sunshi", supervisor="zhaoliu")
     assert any("【书面报告】" in t for t in st.texts("wangwu")), "the copied department sees the county's report"

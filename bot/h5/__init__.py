@@ -1,0 +1,17 @@
+"""H5 pages opened in WeCom's in-app browser: OAuth2 login, written-report upload, report viewer, file download."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from core.config import Config
+
+
+def init_app(app: Flask, config: Config) -> None:
+    """Configure the signed session cookie for config and register the /h5 blueprint on app."""
+    from bot.h5 import views  # noqa: F401 - attaches the routes to the blueprint
+    from bot.h5.auth import configure
+    from bot.h5.web import bp
+
+    configure(app, config)
+    app.register_blueprint(bp)

@@ -1,0 +1,168 @@
+"""The H5 routes: the written-report upload page, the report viewer and the file download, all behind WeCom OAuth2."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from flask import Response, redirect, request, send_file, url_for
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from bot.h5 import present
+from bot.h5.auth import AUTH_FAILED, EXPIRED, csrf_ok, csrf_token, current_person, login_from_code, rt, to_oauth
+from bot.h5.upload import FileRefused, describe, read_files, save
+from bot.h5.web import bp, message, page
+from core import clock
+from models import Attachment, Item, Person
+from workflow import org
+from workflow.errors import Refusal
+from workflow.files import MAX_REQUEST_BYTES, content_disposition, download_name, is_inline
+from workflow.query import involved
+from workflow.report import find_item
+from workflow.submission import OPEN_FOR_REPORT, assignment, submit
+
+log = logging.getLogger(__name__)
+
+NOT_INVOLVED = "您没有参与该舆情的处置，无权查看。"
+NOT_YET = "文件正在从企业微信下载，请稍后刷新。"
+NEED_LOGIN = "请从企业微信里打开报告页面后再查看文件。"
+BAD_CSRF = "页面已过期或来源不明（校验码不对），没有保存任何内容。请从企业微信里重新打开本页面再提交。"
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(_exc: RequestEntityTooLarge) -> Response:
+    """The whole request is over the app's MAX_CONTENT_LENGTH: a Chinese 413 page."""
+    limit = (request.max_content_length or MAX_REQUEST_BYTES) // 1024 // 1024
+    return message(f"一次提交的内容超过 {limit} MB，请分几次提交。没有保存任何内容。", 413)
+
+
+def _page_login(view: Callable[[Session, Person, Item], Response], code: str) -> Response:
+    """Run view(session, person, item) for a logged-in person; handle ?code=, or send the browser to OAuth."""
+    returned, userid = login_from_code()
+    if returned:
+        return redirect(request.path, code=302) if userid else message(AUTH_FAILED, 403)
+    with rt().sessions() as s:
+        person = current_person(s)
+        if person is None:
+            return to_oauth()
+        try:
+            item = find_item(s, code)
+        except Refusal as r:
+            return message(r.message, 404)
+        return view(s, person, item)
+
+
+@bp.get("/upload/<code>")
+def upload_form(code: str) -> Response:
+    """The upload form for the person's unit's written report, or the reason they may not send one."""
+    return _page_login(_upload_form, code)
+
+
+def _upload_form(s: Session, person: Person, item: Item) -> Response:
+    """Render the form (200), the refusal (403), or the earlier versions when no new one is accepted (409)."""
+    try:
+        row = assignment(s, item, person)
+    except Refusal as r:
+        return message(r.message, 403, item=present.item_summary(item))
+    context = present.upload_context(s, item, row, person)
+    if item.state not in OPEN_FOR_REPORT:
+        return page("upload.html", 409, closed=present.closed_reason(item), **context)
+    return page("upload.html", 200, csrf=csrf_token(), **context)
+
+
+@bp.post("/upload/<code>")
+def upload_submit(code: str) -> Response:
+    """Check the CSRF token, the person's right, every file by size and content; store them and submit a version."""
+    with rt().sessions() as s:
+        person = current_person(s)
+        if person is None:
+            return message(EXPIRED, 403)
+        userid = person.userid
+    if not csrf_ok(request.form.get("csrf")):
+        return message(BAD_CSRF, 400)
+    with rt().sessions() as s:
+        person = org.person(s, userid)
+        if person is None:
+            return message(EXPIRED, 403)
+        try:
+            item = find_item(s, code)
+        except Refusal as r:
+            return message(r.message, 404)
+        try:
+            assignment(s, item, person)
+        except Refusal as r:
+            return message(r.message, 403, item=present.item_summary(item))
+        code = item.code
+    try:
+        checked = read_files(request.files.getlist("files"))
+    except FileRefused as r:
+        return message(r.message, r.status, link=("返回重新选择", url_for("h5.upload_form", code=code)))
+    text = request.form.get("text", "")
+    if not text.strip() and not checked:
+        return message("书面报告是空的：请填写内容，或选择要上传的文件。", 400,
+                       link=("返回填写", url_for("h5.upload_form", code=code)))
+    records = describe(checked)
+    try:
+        with rt().sessions() as s, s.begin():
+            author = org.person(s, userid)
+            if author is None:
+                return message(EXPIRED, 403)
+            sub = submit(s, author, code, text, clock.now(), rt().config, files=records, via="h5")
+            save(rt().config.storage_dir, checked, records)
+            version, lead, unit = sub.version, sub.part == "lead", sub.unit.name
+    except Refusal as r:
+        return message(r.message, 409, link=("查看报告", url_for("h5.viewer", code=code)))
+    log.info("H5 written report %s v%s by %s: %d files", code, version, userid, len(checked))
+    return page("done.html", 200, code=code, version=version, lead=lead, unit=unit, files=checked,
+                viewer=url_for("h5.viewer", code=code))
+
+
+@bp.get("/item/<code>")
+def viewer(code: str) -> Response:
+    """The item with its links, screenshots and every version of every unit's report, for people involved."""
+    return _page_login(_viewer, code)
+
+
+def _viewer(s: Session, person: Person, item: Item) -> Response:
+    """Render the whole report for a person involved in item, else 403."""
+    if not involved(s, person, item):
+        return message(NOT_INVOLVED, 403)
+    return page("item.html", 200, **present.viewer_context(s, item, person))
+
+
+@bp.get("/file/<int:attachment_id>")
+def file(attachment_id: int) -> Response:
+    """Serve a stored attachment's bytes to a logged-in person involved in its item; 403/404 otherwise."""
+    root = rt().config.storage_dir
+    with rt().sessions() as s:
+        person = current_person(s)
+        if person is None:
+            return message(NEED_LOGIN, 403)
+        att = s.get(Attachment, attachment_id)
+        item = s.get(Item, att.item_id) if att is not None else None
+        if att is None or item is None:
+            return message("没有这个文件。", 404)
+        if not involved(s, person, item):
+            return message(NOT_INVOLVED, 403)
+        if not att.stored_name:
+            why = f"这个文件未能从企业微信取回（{att.fetch_error}）。" if att.fetch_error else NOT_YET
+            return message(why, 404)
+        stored, ctype = att.stored_name, present.served_type(att.content_type)
+        name = download_name(att.original_name or att.title or f"附件{att.id}", ctype)
+    path = _inside(root, stored)
+    if path is None:
+        return message("文件不在存储目录中，请联系管理员。", 404)
+    resp = send_file(path, mimetype=ctype, conditional=True, etag=False)
+    resp.headers["Content-Disposition"] = content_disposition(name, is_inline(ctype))
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
+
+
+def _inside(root: Path, stored: str) -> Path | None:
+    """Return root/stored if it is an existing file inside root, else None."""
+    base = root.resolve()
+    path = (base / stored).resolve()
+    return path if path.is_relative_to(base) and path.is_file() else None
+
