@@ -1,0 +1,54 @@
+"""The 看板 H5 page for the office and leaders: open items with live countdowns, filters by unit and grade."""
+
+from __future__ import annotations
+
+from flask import Response, redirect, request
+
+from bot.h5.auth import AUTH_FAILED, current_person, login_from_code, rt, to_oauth
+from bot.h5.web import bp, message, page
+from core import clock
+from models import GRADE_NAMES
+from workflow import board
+
+NOT_ALLOWED = "看板只对领导小组办公室、领导小组和局办公室开放。"
+
+
+def _context(partial: bool) -> tuple[dict[str, object] | None, Response | None]:
+    """Return the board's template context for the logged-in viewer, or the response that refuses."""
+    with rt().sessions() as s:
+        person = current_person(s)
+        if person is None:
+            return None, (Response("请从企业微信里重新打开看板。", 403) if partial else to_oauth())
+        if not board.may_view(person):
+            return None, message(NOT_ALLOWED, 403)
+        unit, grade = request.args.get("unit", ""), request.args.get("grade", "")
+        grade = grade if grade in {str(g) for g in GRADE_NAMES} else ""
+        now = clock.now()
+        rows = board.rows(s, now, unit, grade)
+        return {"rows": rows, "now_ms": int(now.timestamp() * 1000), "unit": unit, "grade": grade,
+                "units": board.unit_choices(s), "grades": [(str(k), v) for k, v in GRADE_NAMES.items()],
+                "viewer": person.name, "missed": sum(r.missed for r in rows),
+                "escalated": sum(1 for r in rows for o in r.owed if o.level >= 2),
+                "scale": getattr(rt().config.policy, "scale", 1)}, None
+
+
+@bp.get("/board")
+def board_page() -> Response:
+    """The whole board (OAuth login on first visit)."""
+    returned, userid = login_from_code()
+    if returned:
+        return redirect(request.path + _filters(), code=302) if userid else message(AUTH_FAILED, 403)
+    ctx, refusal = _context(partial=False)
+    return refusal if refusal is not None else page("board.html", **ctx)  # type: ignore[arg-type]
+
+
+@bp.get("/board/rows")
+def board_rows() -> Response:
+    """Just the rows, for the page's periodic refresh."""
+    ctx, refusal = _context(partial=True)
+    return refusal if refusal is not None else page("_board_rows.html", **ctx)  # type: ignore[arg-type]
+
+
+def _filters() -> str:
+    kept = {k: request.args[k] for k in ("unit", "grade") if request.args.get(k)}
+    return ("?" + "&".join(f"{k}={v}" for k, v in kept.items())) if kept else ""

@@ -1,0 +1,109 @@
+"""The office and leaders' board (看板): open items, what each owes by when, misses and escalations, filtered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.clock import show
+from core.durations import format_duration
+from models import STATE_NAMES, Grade, Item, ItemState, ItemUnit, Person, Role, Unit
+from models.clock import OPEN_STATES, Clock
+from workflow import org
+from workflow.render import grade_name
+
+VIEWERS = (Role.office, Role.leader, Role.general_office)
+DONE = (ItemState.evaluated, ItemState.archived)
+GRADE_ORDER = {Grade.major: 0, Grade.significant: 1, Grade.general: 2, None: 3}
+
+
+@dataclass
+class Owed:
+    """One clock still owed: what, by whom, due when, whether missed and how far escalated."""
+
+    label: str
+    owner: str
+    due_at: datetime
+    due_text: str
+    missed: bool
+    level: int
+    left: str
+
+
+@dataclass
+class Row:
+    """One item on the board."""
+
+    code: str
+    title: str
+    grade: str
+    grade_key: str
+    state: str
+    units: str
+    owed: list[Owed] = field(default_factory=list)
+
+    @property
+    def missed(self) -> int:
+        """How many of its clocks are past due."""
+        return sum(1 for o in self.owed if o.missed)
+
+
+def may_view(person: Person) -> bool:
+    """Return True if person may open the board (office, leaders, general office)."""
+    return any(person.has(r) for r in VIEWERS)
+
+
+def _owner(session: Session, clock: Clock, units: dict[int, Unit]) -> str:
+    if clock.owner_unit_id is None:
+        return "舆情指挥中心（办公室）"
+    unit = units.get(clock.owner_unit_id)
+    if unit is None:
+        return ""
+    names = "、".join(p.name for p in org.unit_leads(session, unit))
+    return f"{unit.name}（{names}）" if names else unit.name
+
+
+def rows(session: Session, now: datetime, unit_key: str = "", grade: str = "") -> list[Row]:
+    """Return the open items (optionally of one unit and grade), most urgent first: missed, then soonest due."""
+    units = {u.id: u for u in session.scalars(select(Unit))}
+    stmt = select(Item).where(Item.state.not_in([str(s) for s in DONE]))
+    if grade:
+        stmt = stmt.where(Item.grade == grade)
+    if unit_key:
+        unit = next((u for u in units.values() if u.key == unit_key), None)
+        if unit is None:
+            return []
+        stmt = stmt.where(Item.id.in_(select(ItemUnit.item_id).where(ItemUnit.unit_id == unit.id)))
+    items = list(session.scalars(stmt))
+    clocks: dict[int, list[Clock]] = {}
+    if items:
+        for c in session.scalars(select(Clock).where(Clock.item_id.in_([i.id for i in items]),
+                                                     Clock.state.in_(OPEN_STATES)).order_by(Clock.due_at)):
+            clocks.setdefault(c.item_id, []).append(c)
+    out = [_row(session, item, clocks.get(item.id, []), units, now) for item in items]
+    far = datetime.max.replace(tzinfo=now.tzinfo)
+    out.sort(key=lambda r: (-r.missed, min((o.due_at for o in r.owed), default=far), GRADE_ORDER.get(r.grade_key, 3)))
+    return out
+
+
+def _row(session: Session, item: Item, owed: list[Clock], units: dict[int, Unit], now: datetime) -> Row:
+    parts = {"lead": "主办", "co": "协办", "cc": "抄送"}
+    names = "、".join(f"{units[r.unit_id].name}（{parts.get(r.part, r.part)}）" for r in item.units
+                      if r.unit_id in units) or "未交办"
+    row = Row(code=item.code, title=item.title, grade=grade_name(item.grade), grade_key=item.grade or "",
+              state=STATE_NAMES.get(ItemState(item.state), item.state), units=names)
+    for c in owed:
+        missed = c.state == "missed" or c.due_at <= now
+        left = f"已超时 {format_duration(now - c.due_at)}" if missed else f"还剩 {format_duration(c.due_at - now)}"
+        row.owed.append(Owed(label=c.label, owner=_owner(session, c, units), due_at=c.due_at,
+                             due_text=show(c.due_at, True), missed=missed, level=c.level, left=left))
+    return row
+
+
+def unit_choices(session: Session) -> list[tuple[str, str]]:
+    """Return (key, name) of the active units that handle items (not the office kinds), for the filter."""
+    return [(u.key, u.name) for u in session.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.id))
+            if u.kind in ("department", "county")]
