@@ -7,7 +7,6 @@ from typing import Any
 from handlers.context import Ctx
 from handlers.progress import split_code
 from handlers.registry import card, command
-from workflow import pages
 from workflow.errors import Refusal
 from workflow.report import find_item
 from workflow.submission import assignment, submit
@@ -41,7 +40,7 @@ def start(ctx: Ctx, code: str) -> str:
     ctx.conv.put(ctx.person.userid, {"flow": "written", "code": item.code, "parts": [], "images": []})
     return (f"开始填写 {item.code} 的书面报告。请直接发送文字（可分多条）和现场照片，"
             "发送完毕回复“提交”，回复“取消”放弃。"
-            f"\nWord/PDF 文件请用这个页面上传：{pages.upload_url(ctx.config, item.code)}")
+            "\nWord/PDF 文件请点“报送书面报告”卡片上的“上传文件”。")
 
 
 @card("wr")

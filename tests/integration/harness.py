@@ -14,6 +14,7 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from bot.app import create_app
+from cli.sandbox_cmd import directory
 from core import clock
 from core.config import config_from_dict
 from core.runtime import Runtime, set_runtime
@@ -124,6 +125,5 @@ def start_stack(emulator_url: str, database_url: str, redis_url: str, tmp: Path,
     emu = SandboxClient(emulator_url)
     emu.reset()
     emu.set_callback(url + "/wecom/callback")
-    emu.people([{"userid": p["userid"], "name": p["name"]} for p in data["people"]] +
-               [{"userid": "outsider", "name": "局外人"}])
+    emu.people([*directory(data), {"userid": "outsider", "name": "局外人"}])
     return Stack(rt=rt, emu=emu, app_url=url, _server=server)
