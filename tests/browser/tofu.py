@@ -15,7 +15,8 @@ PROBE = """
                          return g.getImageData(0, 0, 48, 48).data.join(""); };
   const blank = (() => { g.clearRect(0, 0, 48, 48); return g.getImageData(0, 0, 48, 48).data.join(""); })();
   const missing = draw("\\ue000");
-  return {checked: chars.length, tofu: chars.filter((ch) => { const s = draw(ch); return s === missing || s === blank; })};
+  const bad = (ch) => { const s = draw(ch); return s === missing || s === blank; };
+  return {checked: chars.length, tofu: chars.filter(bad)};
 }
 """
 

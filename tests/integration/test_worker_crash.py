@@ -34,8 +34,8 @@ general = { due = "1h" }
 
 def _spawn(cfg: Path, *args: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "LIAOWANG_CONFIG": str(cfg)}
-    return subprocess.Popen([sys.executable, "-m", "cli", *args], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    log = open(cfg.parent / f"{args[0]}.log", "ab")  # noqa: SIM115 - the child owns it; read back on failure
+    return subprocess.Popen([sys.executable, "-m", "cli", *args], env=env, cwd=ROOT, stdout=log, stderr=log)
 
 
 def test_kill_worker_and_flush_redis(emulator: EmulatorServer, database_url: str, redis_url: str,
@@ -60,9 +60,11 @@ def test_kill_worker_and_flush_redis(emulator: EmulatorServer, database_url: str
         worker.wait(10)
         redis.Redis.from_url(redis_url).flushall()  # and every scheduled job is gone with Redis
         worker = _spawn(cfg, "worker")
-        recs = emu.wait_for("liujiu", since, timeout=40,
-                            predicate=lambda r: "第 3 级" in str(r["body"]))
-        assert recs
+        try:  # a deadline for a loaded CI machine, not a sleep: it returns as soon as the card arrives
+            emu.wait_for("liujiu", since, timeout=90, predicate=lambda r: "第 3 级" in str(r["body"]))
+        except TimeoutError:
+            logs = (tmp_path / "worker.log").read_text(errors="replace")[-3000:]
+            raise AssertionError(f"no level-3 escalation reached liujiu; worker log:\n{logs}") from None
     finally:
         for p in (web, worker):
             p.terminate()

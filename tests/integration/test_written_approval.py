@@ -142,6 +142,19 @@ def test_only_an_intended_recipient_may_decide(st: Stack) -> None:
     assert "不是送您审批的" in st.last("wangwu") and _subs(st, code) == [(1, "pending")]
 
 
+def test_a_second_click_after_the_decision_changes_nothing(st: Stack) -> None:
+    code = dispatched(st)
+    st.say("wangwu", f"书面报告 {code} 报告正文")
+    card = cards(st, "lisi", APPROVAL)[0]
+    click(st, "lisi", card, "批准")
+    # a click that left the phone before the card was updated arrives later, as a separate event
+    forged_click(st, "lisi", card["body"]["template_card"]["task_id"], buttons(card)["退回修改"]["key"])
+    assert "已由李四于" in st.last("lisi") and "批准，无需再处理" in st.last("lisi")
+    assert _subs(st, code) == [(1, "approved")] and _item(st, code).state == "approved"
+    with st.rt.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "return")) == 0
+
+
 def test_escalate_to_major_regrades_sends_the_leaders_a_card_and_opens_a_group(st: Stack) -> None:
     code = dispatched(st, grade="一般")
     st.say("wangwu", f"书面报告 {code} 事态扩大，多家媒体转载")
