@@ -22,9 +22,9 @@ class Conversations:
         raw = self.conn.get(self._key(userid))
         return json.loads(raw) if raw else None
 
-    def put(self, userid: str, state: dict[str, Any]) -> None:
-        """Save the person's state and restart its timeout."""
-        self.conn.set(self._key(userid), json.dumps(state, ensure_ascii=False), ex=self.ttl)
+    def put(self, userid: str, state: dict[str, Any], ttl: int | None = None) -> None:
+        """Save the person's state and restart its timeout (ttl seconds, else the default)."""
+        self.conn.set(self._key(userid), json.dumps(state, ensure_ascii=False), ex=ttl or self.ttl)
 
     def clear(self, userid: str) -> None:
         """Forget the person's state."""

@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.context import Ctx
-from handlers.registry import card
+from handlers.progress import split_code
+from handlers.registry import card, command
 from workflow.approval import decide, give_reason
 from workflow.errors import Refusal
+from workflow.report import find_item
+from workflow.submission import current
 
 
 @card("appr")
@@ -32,3 +35,32 @@ def continue_reason(ctx: Ctx, state: dict[str, Any]) -> str:
     if text == "取消":
         text = "跳过"
     return give_reason(ctx.session, ctx.person, int(state["submission"]), text, ctx.now, ctx.config)
+
+
+def _latest(ctx: Ctx, usage: str) -> tuple[int, str]:
+    """Return (id of the item's latest written report, the rest of the text) for `批准/退回 <编号> …`."""
+    code, rest = split_code(ctx, usage)
+    sub = current(ctx.session, find_item(ctx.session, code))
+    if sub is None:
+        raise Refusal(f"{code.upper()} 还没有报送书面报告，无需审核。")
+    return sub.id, rest
+
+
+@command("批准")
+def approve_command(ctx: Ctx) -> str:
+    """`批准 <编号>`: the same as the card's 批准 button (only for the card's recipients)."""
+    sub_id, _ = _latest(ctx, "格式：批准 <编号>")
+    return decide(ctx.session, ctx.person, sub_id, "ok", ctx.now, ctx.config).note
+
+
+@command("退回修改", "退回")
+def return_command(ctx: Ctx) -> str:
+    """`退回修改 <编号> [修改意见]`: the same as the card's 退回修改 button; the reason may follow on the same line."""
+    sub_id, reason = _latest(ctx, "格式：退回修改 <编号> <修改意见>")
+    decision = decide(ctx.session, ctx.person, sub_id, "back", ctx.now, ctx.config)
+    if not decision.ask_reason:
+        return decision.note
+    if reason.strip():
+        return give_reason(ctx.session, ctx.person, sub_id, reason, ctx.now, ctx.config)
+    ctx.conv.put(ctx.person.userid, {"flow": "return_reason", "submission": sub_id})
+    return decision.note

@@ -27,8 +27,8 @@ FREE_TEXT = {"written": written.continue_written, "return_reason": approve.conti
 def _text(ctx: Ctx) -> str | None:
     word, rest = split_command(ctx.msg.content)
     state = ctx.conv.get(ctx.person.userid)
-    if state and state.get("flow") in FREE_TEXT:  # typed prose: every line belongs to the conversation
-        return FREE_TEXT[state["flow"]](ctx, state)
+    if state and state.get("flow") in FREE_TEXT and not (word and not rest and word not in CONVERSATION_WORDS):
+        return FREE_TEXT[state["flow"]](ctx, state)  # typed prose belongs to the conversation; a bare 帮助 does not
     if state and (not word or word in CONVERSATION_WORDS):
         if state.get("flow") == "extension":
             return extension.continue_extension(ctx, state)

@@ -13,6 +13,11 @@ from workflow.submission import assignment, submit
 
 USAGE = "格式：书面报告 <编号>（然后逐条发送内容和照片，最后回复“提交”），或 书面报告 <编号> <内容>"
 MAX_PARTS = 50
+WRITING_SECONDS = 2 * 3600  # a written report takes longer to type than a guided report: keep the draft 2 h
+
+
+def _keep(ctx: Ctx, state: dict[str, Any]) -> None:
+    ctx.conv.put(ctx.person.userid, state, ttl=max(ctx.config.conversation_timeout, WRITING_SECONDS))
 
 
 def _done(ctx: Ctx, code: str, text: str, images: list[str], via: str) -> str:
@@ -37,7 +42,7 @@ def start(ctx: Ctx, code: str) -> str:
     """Start collecting a written report for item code in the chat."""
     item = find_item(ctx.session, code)
     assignment(ctx.session, item, ctx.person)
-    ctx.conv.put(ctx.person.userid, {"flow": "written", "code": item.code, "parts": [], "images": []})
+    _keep(ctx, {"flow": "written", "code": item.code, "parts": [], "images": []})
     return (f"开始填写 {item.code} 的书面报告。请直接发送文字（可分多条）和现场照片，"
             "发送完毕回复“提交”，回复“取消”放弃。"
             "\nWord/PDF 文件请点“报送书面报告”卡片上的“上传文件”。")
@@ -65,7 +70,7 @@ def continue_written(ctx: Ctx, state: dict[str, Any]) -> str:
     if len(state["parts"]) >= MAX_PARTS:
         return "这份报告的段落太多了，请回复“提交”，较长的材料请作为文件上传。"
     state["parts"].append(text)
-    ctx.conv.put(ctx.person.userid, state)
+    _keep(ctx, state)
     return f"已记下第 {len(state['parts'])} 段（{len(text)} 字）。继续发送，或回复“提交”。"
 
 
@@ -74,5 +79,5 @@ def add_photo(ctx: Ctx, state: dict[str, Any]) -> str:
     if len(state["images"]) >= 20:
         return "照片最多 20 张。请回复“提交”。"
     state["images"].append(ctx.msg.media_id)
-    ctx.conv.put(ctx.person.userid, state)
+    _keep(ctx, state)
     return f"已收到照片（共 {len(state['images'])} 张）。继续发送，或回复“提交”。"

@@ -12,7 +12,7 @@ from core.clock import show
 from models import AuditEvent, Grade, Item, Person, Role
 from workflow import org
 from workflow.outbox import emit
-from workflow.render import grade_name
+from workflow.render import chunks, grade_name
 
 TIMELINE = {"dispatch": "定级交办", "acknowledge": "签收", "first_report": "首报", "progress_report": "续报",
             "written_report": "报送书面报告", "approve": "批准书面报告", "return": "退回修改",
@@ -53,7 +53,7 @@ def post(session: Session, item: Item, text: str, at: datetime, key: str) -> Non
     """Queue one text message to the item's group chat, if it has one."""
     if not item.chat_id:
         return
-    emit(session, [], {"chatid": item.chat_id, "msgtype": "text", "text": {"content": text[:1000]}},
+    emit(session, [], {"chatid": item.chat_id, "msgtype": "text", "text": {"content": chunks(text)[0]}},
          f"chat:{item.id}:{key}", at, item, kind="appchat")
 
 

@@ -80,7 +80,12 @@ def _approve(session: Session, actor: Person, item: Item, sub: Submission, at: d
     emit(session, office, render.text(f"【审核通过】{item.code}《{item.title}》书面报告已由{actor.name}批准，"
                                       "已征求局办公室意见（会商）。收到意见后请发送“回复来源 编号 答复内容”。"),
          f"approve:{sub.id}:office", at, item)
-    consult.request(session, item, actor, "", at, config)
+    try:
+        with session.begin_nested():
+            consult.request(session, item, actor, "", at, config)
+    except Refusal as exc:  # e.g. nobody holds the general-office role: the approval stands, the office is told
+        emit(session, office, render.text(f"【会商未发出】{item.code}：{exc.message}"), f"approve:{sub.id}:noconsult",
+             at, item)
     return Decision(sub, f"已批准 {item.code} 第 {sub.version} 版书面报告，已转办公室会商并回复来源。")
 
 

@@ -73,6 +73,9 @@ def give(session: Session, actor: Person, code: str, agree: bool, text: str, at:
 
 
 def _general_office_heard(session: Session, item: Item) -> bool:
+    """True once a general-office person gave an opinion since the last approval (or nobody holds that role)."""
+    if not org.with_role(session, Role.general_office):
+        return True
     approved = session.scalar(select(Submission.decided_at).where(Submission.item_id == item.id,
                                                                   Submission.state == "approved")
                               .order_by(Submission.id.desc()).limit(1))

@@ -168,3 +168,18 @@ def test_a_photo_whose_media_id_expired_is_reported_to_its_sender(st: Stack) -> 
         att = s.scalar(select(Attachment).where(Attachment.kind == "photo"))
         assert att is not None and att.sha256 is None and att.fetch_error
     assert any("未能从企业微信取回" in t for t in st.texts("wangwu"))
+
+
+def test_without_a_general_office_the_approval_stands_and_the_reply_needs_no_opinion(st: Stack) -> None:
+    from tests.integration.harness import ORG
+    from workflow.org import import_org, load_org_file
+
+    data = load_org_file(ORG)
+    data["people"] = [p for p in data["people"] if "general_office" not in p.get("roles", [])]
+    with st.rt.sessions() as s, s.begin():
+        import_org(s, data, clockmod.now())
+    code = dispatched(st)
+    _approved(st, code)
+    assert any("【会商未发出】" in t for t in st.texts("chenqi"))
+    st.say("chenqi", f"回复来源 {code} 已答复")
+    assert _item(st, code).state == "replied"

@@ -177,3 +177,35 @@ def test_escalate_to_major_regrades_sends_the_leaders_a_card_and_opens_a_group(s
     with st.rt.sessions() as s:
         assert s.scalar(select(Clock.due_at).where(Clock.kind == "handling_report")) == due_before
         assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "regrade")) == 1
+
+
+def test_supervisors_may_also_decide_by_text_and_the_cards_follow(st: Stack) -> None:
+    code = dispatched(st)
+    st.say("wangwu", f"书面报告 {code} 初稿")
+    st.say("zhaoliu", f"批准 {code}")
+    assert "不是送您审批的" in st.last("zhaoliu") and _subs(st, code) == [(1, "pending")]
+    st.say("lisi", f"退回修改 {code} 请补充现场照片")
+    assert "已转给执法一队" in st.last("lisi")
+    assert any("【修改意见】" in t and "请补充现场照片" in t for t in st.texts("wangwu"))
+    assert current(st, "lisi", cards(st, "lisi", APPROVAL)[0])["replaced_button"].startswith("李四 已退回修改")
+    st.say("wangwu", f"书面报告 {code} 第二稿，附现场照片说明")
+    st.say("lisi", f"批准 {code}")
+    assert _subs(st, code) == [(1, "returned"), (2, "approved")]
+
+
+def test_a_bare_command_during_the_reason_is_answered_and_the_reason_still_follows(st: Stack) -> None:
+    code = dispatched(st)
+    st.say("wangwu", f"书面报告 {code} 初稿")
+    click(st, "lisi", cards(st, "lisi", APPROVAL)[0], "退回修改")
+    st.say("lisi", "帮助")
+    assert "瞭望 · 舆情处置助手" in st.last("lisi")
+    st.say("lisi", "数据口径与通报不一致，请核对")
+    assert any("数据口径与通报不一致" in t for t in st.texts("wangwu"))
+
+
+def test_a_written_report_draft_outlives_the_short_conversation_timeout(st: Stack) -> None:
+    code = dispatched(st)
+    st.say("wangwu", f"书面报告 {code}")
+    st.say("wangwu", "第一段")
+    ttl = st.rt.redis.ttl("conv:wangwu")
+    assert ttl > st.rt.config.conversation_timeout, "a draft report is kept for two hours, not ten minutes"
