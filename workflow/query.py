@@ -15,6 +15,7 @@ from models.item import FLOW_NAMES
 from workflow import render
 from workflow.errors import Refusal
 from workflow.report import find_item
+from workflow.todos_more import more
 
 ACTIONS = {"report": "上报", "report_merged": "重复上报（已合并）", "dispatch": "定级交办", "acknowledge": "签收",
            "first_report": "首报", "written_report": "书面报告", "handling_report": "处置情况报告",
@@ -49,7 +50,7 @@ def todos(session: Session, person: Person, now: datetime) -> list[str]:
                                                    Clock.state.in_(OPEN_STATES)).order_by(Clock.due_at))
         for clock in owed:
             lines.append(f"· {clock.label} {render.item_line(session.get(Item, clock.item_id))}，{_when(clock, now)}")
-    return lines
+    return lines + more(session, person, now)
 
 
 def _when(clock: Clock, now: datetime) -> str:

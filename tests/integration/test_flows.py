@@ -44,7 +44,16 @@ def _approved(st: Stack, code: str, lead: str = "wangwu", supervisor: str = "lis
 def test_flow_2_bureau_department_to_reply_close_watch_evaluate_and_archive(st: Stack) -> None:
     code = dispatched(st)
     assert _item(st, code).flow == "bureau"
-    _approved(st, code)
+    st.say("wangwu", f"书面报告 {code} 经核实，已妥善处置")
+    st.say("lisi", "我的待办")
+    assert "待审核" in st.last("lisi") and code in st.last("lisi")
+    click(st, "lisi", cards(st, "lisi", APPROVAL)[-1], "批准")
+    st.say("lisi", "我的待办")
+    assert "没有待办" in st.last("lisi")
+    st.say("zhouba", "我的待办")
+    assert "待反馈会商意见" in st.last("zhouba")
+    st.say("chenqi", "我的待办")
+    assert "待回复来源" in st.last("chenqi")
     st.say("chenqi", f"回复来源 {code} 经核查，已依法处理。")
     assert "局办公室还没有反馈" in st.last("chenqi") and _item(st, code).state == "approved"
     opinion = cards(st, "zhouba", "会商")
