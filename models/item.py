@@ -116,7 +116,7 @@ class Attachment(Base):
     title: Mapped[str | None] = mapped_column(String(256))
     sha256: Mapped[str | None] = mapped_column(String(64))
     stored_name: Mapped[str | None] = mapped_column(String(128))
-    content_type: Mapped[str | None] = mapped_column(String(64))
+    content_type: Mapped[str | None] = mapped_column(String(128))
     size: Mapped[int | None] = mapped_column(Integer)
     fetch_error: Mapped[str | None] = mapped_column(String(200))
     uploader_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
