@@ -145,17 +145,17 @@ def click_cmd(args: argparse.Namespace) -> int:
 
 
 def tap_cmd(args: argparse.Namespace) -> int:
-    """Tap a button on USERID's newest interactive card."""
+    """Tap a button (by its text, else the first) on USERID's newest card that still has such a button."""
     def act(c):  # type: ignore[no-untyped-def]
-        cards = [r for r in c.inbox(args.userid) if r["msgtype"] == "template_card"
-                 and (r.get("card") or r["body"]["template_card"]).get("button_list")]
-        if not cards:
-            print(f"{args.userid} 没有可点击的卡片。", file=sys.stderr)
-            return None
-        card = cards[-1].get("card") or cards[-1]["body"]["template_card"]
-        buttons = [b for b in card["button_list"] if not args.button or b.get("text") == args.button]
-        if not buttons:
-            print(f"卡片上没有“{args.button}”按钮。", file=sys.stderr)
-            return None
-        return c.card_click(args.userid, card["task_id"], buttons[0]["key"])
+        for rec in reversed(c.inbox(args.userid)):
+            card = rec.get("card") or rec["body"].get("template_card") or {}
+            if rec["msgtype"] != "template_card" or rec.get("replaced_button"):
+                continue
+            buttons = [b for b in card.get("button_list", []) if b.get("type", 0) != 1
+                       and (not args.button or b.get("text") == args.button)]
+            if buttons:
+                return c.card_click(args.userid, card["task_id"], buttons[0]["key"])
+        what = f"带“{args.button}”按钮的" if args.button else "可点击的"
+        print(f"{args.userid} 没有{what}卡片（已点过的卡片不能再点）。", file=sys.stderr)
+        return None
     return _act(act)

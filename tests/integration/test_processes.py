@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -143,3 +144,17 @@ def test_menu_command_creates_the_menu(processes: tuple[SandboxClient, Path], em
     assert keys == ["REPORT", "TODO", None]
     more = {b["name"]: b for b in menu["button"][2]["sub_button"]}
     assert more["帮助"]["key"] == "HELP" and "/connect/oauth2/authorize" in more["舆情看板"]["url"]
+
+
+def test_sandbox_say_and_tap_act_as_people_and_print_what_everyone_received(
+        processes: tuple[SandboxClient, Path]) -> None:
+    _emu, cfg = processes
+    out = liaowang(cfg, "sandbox", "say", "zhangsan", "上报", "命令行上报测试")
+    assert out.returncode == 0, out.stderr
+    code = re.search(r"YQ-\d{8}-\d{3}", out.stdout).group(0)  # type: ignore[union-attr]
+    out = liaowang(cfg, "sandbox", "say", "chenqi", "交办", code, "执法一队")
+    assert "按钮：签收" in out.stdout
+    out = liaowang(cfg, "sandbox", "tap", "wangwu", "签收")
+    assert out.returncode == 0 and "已签收" in out.stdout, out.stdout + out.stderr
+    again = liaowang(cfg, "sandbox", "tap", "wangwu", "签收")
+    assert again.returncode != 0 and "没有带“签收”按钮的卡片" in again.stderr
