@@ -52,7 +52,10 @@ def main(argv: list[str]) -> int:
     if argv[0] == "test":
         code = subprocess.call([str(BIN / "python"), "-m", "pytest", *argv[1:]])
         return 0 if code == 5 and os.environ.get("LIAOWANG_ALLOW_EMPTY") else code
-    return subprocess.call([str(BIN / "liaowang"), *argv])
+    sys.stdout.flush()
+    # become the liaowang command, so a signal sent to this process (Ctrl-C, kill) reaches it directly
+    os.execv(str(BIN / "liaowang"), [str(BIN / "liaowang"), *argv])
+    return 0  # not reached
 
 
 if __name__ == "__main__":
