@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 
 from core.clock import show
 from core.durations import format_duration
-from models import STATE_NAMES, Grade, Item, ItemState, ItemUnit, Person, Role, Unit
+from models import STATE_NAMES, Card, Grade, Item, ItemState, ItemUnit, Person, Role, Submission, Unit
 from models.clock import OPEN_STATES, Clock
 from workflow import org
+from workflow.consult import general_office_heard
 from workflow.render import grade_name
 
 VIEWERS = (Role.office, Role.leader, Role.general_office)
@@ -43,6 +44,7 @@ class Row:
     grade_key: str
     state: str
     units: str
+    next_step: str = ""
     owed: list[Owed] = field(default_factory=list)
 
     @property
@@ -94,13 +96,43 @@ def _row(session: Session, item: Item, owed: list[Clock], units: dict[int, Unit]
     names = "、".join(f"{units[r.unit_id].name}（{parts.get(r.part, r.part)}）" for r in item.units
                       if r.unit_id in units) or "未交办"
     row = Row(code=item.code, title=item.title, grade=grade_name(item.grade), grade_key=item.grade or "",
-              state=STATE_NAMES.get(ItemState(item.state), item.state), units=names)
+              state=STATE_NAMES.get(ItemState(item.state), item.state), units=names,
+              next_step=next_step(session, item, units))
     for c in owed:
         missed = c.state == "missed" or c.due_at <= now
         left = f"已超时 {format_duration(now - c.due_at)}" if missed else f"还剩 {format_duration(c.due_at - now)}"
         row.owed.append(Owed(label=c.label, owner=_owner(session, c, units), due_at=c.due_at,
                              due_text=show(c.due_at, True), missed=missed, level=c.level, left=left))
     return row
+
+
+def _names(people: list[Person]) -> str:
+    return "、".join(p.name for p in people)
+
+
+def next_step(session: Session, item: Item, units: dict[int, Unit]) -> str:
+    """Who owes the item's next step of the procedure and what it is, in one phrase."""
+    state = ItemState(item.state)
+    lead = next((units.get(r.unit_id) for r in item.units if r.part == "lead"), None)
+    leads = _names(org.unit_leads(session, lead)) if lead else ""
+    office = _names(org.with_role(session, Role.office))
+    if state == ItemState.written_reported:
+        sub = session.scalar(select(Submission).where(Submission.item_id == item.id, Submission.state == "pending")
+                             .order_by(Submission.id.desc()).limit(1))
+        cards = session.scalars(select(Card).where(Card.purpose == "approval", Card.state == "open",
+                                                   Card.task_id.like(f"appr-{sub.id if sub else 0}-%")))
+        who = {u for c in cards for u in c.recipients}
+        names = _names([p for p in session.scalars(select(Person).where(Person.userid.in_(who)))])
+        return f"待审核：{names or '分管领导'}"
+    if state == ItemState.approved:
+        if general_office_heard(session, item):
+            return f"待回复来源：{office}"
+        return f"待会商意见：{_names(org.with_role(session, Role.general_office))}"
+    steps = {ItemState.reported: f"待定级交办：{office}", ItemState.dispatched: f"待签收：{leads}",
+             ItemState.acknowledged: f"待首报：{leads}", ItemState.first_reported: f"待书面报告：{leads}",
+             ItemState.returned: f"退回修改中：{leads}", ItemState.replied: f"待办结：{office}",
+             ItemState.follow_up: f"善后观察：{leads}回报态势", ItemState.closed: f"待总结评估：{office}"}
+    return steps.get(state, "")
 
 
 def unit_choices(session: Session) -> list[tuple[str, str]]:

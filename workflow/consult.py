@@ -72,7 +72,7 @@ def give(session: Session, actor: Person, code: str, agree: bool, text: str, at:
     return item
 
 
-def _general_office_heard(session: Session, item: Item) -> bool:
+def general_office_heard(session: Session, item: Item) -> bool:
     """True once a general-office person gave an opinion since the last approval (or nobody holds that role)."""
     if not org.with_role(session, Role.general_office):
         return True
@@ -92,7 +92,7 @@ def reply_source(session: Session, actor: Person, code: str, text: str, at: date
         raise Refusal(f"请写上答复内容，例如：回复来源 {item.code} 经核查，……")
     if item.state != ItemState.approved:
         raise Refusal(f"{item.code} 还不能回复来源（当前：{_state(item)}）：书面报告须先经分管领导审核通过。")
-    if not _general_office_heard(session, item):
+    if not general_office_heard(session, item):
         raise Refusal(f"局办公室还没有反馈 {item.code} 的会商意见，回复来源前须征求局办公室意见。"
                       f"可发送“会商 {item.code}”再次征求。")
     before, after = item.move_to(ItemState.replied, at)

@@ -110,6 +110,7 @@ def test_report_dispatch_acknowledge_remind_write_and_approve_through_the_phones
     frame.locator("textarea").wait_for()
     assert code in frame.locator("body").inner_text()
     shots.take(page, "upload-page")
+    no_tofu(page.frame(url=re.compile(r"/h5/upload/")))
     phone(page, "wangwu").locator('[data-action="frame-back"]').click()
 
     phone(page, "wangwu").locator('.card-btn[data-key^="wr:"]').first.click()
@@ -127,6 +128,25 @@ def test_report_dispatch_acknowledge_remind_write_and_approve_through_the_phones
     shots.take(page, "approved")
     no_tofu(page)
 
+    item = open_board(page)
+    assert "已审核，待会商回复" in item.inner_text() and 'data-label="处置情况报告"' in item.inner_html()
+    assert "下一步 · 待会商意见：周八" in item.inner_text()
+    assert 'data-label="书面报告"' not in item.inner_html(), "met clocks leave the board"
+    shots.take(page, "board")
+
+
+def open_board(page: Any, code: str | None = None) -> Any:
+    """Open 更多 → 舆情看板 on the office's phone and return the item's section (the first one if code is None)."""
+    office = phone(page, "chenqi")
+    if office.get_attribute("data-mode") == "input":
+        office.locator('[data-action="to-menu"]').click()
+    office.locator('[data-action="menu-open"]', has_text="更多").click()
+    office.locator("[data-menu-url]", has_text="舆情看板").click()
+    board = page.frame_locator('.phone[data-userid="chenqi"] iframe')
+    item = board.locator(f'section[data-code="{code}"]' if code else "section[data-code]").first
+    item.wait_for()
+    return item
+
 
 def test_the_board_opened_from_the_office_menu_shows_the_item_and_its_countdown(st: Stack, page: Any,
                                                                                 shots: Shots) -> None:
@@ -135,14 +155,7 @@ def test_the_board_opened_from_the_office_menu_shows_the_item_and_its_countdown(
     code = re.search(r"YQ-\d{8}-\d{3}", phone(page, "zhangsan").inner_text()).group(0)  # type: ignore[union-attr]
     type_in(page, "chenqi", f"交办 {code} 执法一队 较大")
     until(st, page, lambda: phone(page, "wangwu").locator('.card-btn[data-key^="ack:"]').count() == 1, "交办")
-    office = phone(page, "chenqi")
-    if office.get_attribute("data-mode") == "input":
-        office.locator('[data-action="to-menu"]').click()
-    office.locator('[data-action="menu-open"]', has_text="更多").click()
-    office.locator("[data-menu-url]", has_text="舆情看板").click()
-    board = page.frame_locator('.phone[data-userid="chenqi"] iframe')
-    item = board.locator(f'section[data-code="{code}"]')
-    item.wait_for()
+    item = open_board(page, code)
     assert "首报" in item.inner_text() and "执法一队（王五）" in item.inner_text()
     countdown = item.locator('[data-label="首报"] .countdown')
     assert re.search(r"还剩 \d*", countdown.inner_text())

@@ -49,6 +49,7 @@ def test_the_board_shows_what_is_owed_by_whom_with_countdowns_misses_and_escalat
     items = _sections(page.text)
     assert set(items) == {first, second}
     assert "首报" in items[first] and "执法一队（王五）" in items[first] and "还剩 30秒" in items[first]
+    assert "下一步 · 待签收：王五" in items[first] and "下一步 · 待签收：孙十" in items[second]
     assert 'id="stat-missed">0<' in page.text
     st.later(31)
     page = browser.get("/h5/board/rows")
