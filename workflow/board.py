@@ -12,7 +12,6 @@ from core.clock import show
 from core.durations import format_duration
 from models import STATE_NAMES, Card, Grade, Item, ItemState, ItemUnit, Person, Role, Submission, Unit
 from models.clock import OPEN_STATES, Clock
-from workflow import org
 from workflow.consult import general_office_heard
 from workflow.render import grade_name
 
@@ -58,19 +57,42 @@ def may_view(person: Person) -> bool:
     return any(person.has(r) for r in VIEWERS)
 
 
-def _owner(session: Session, clock: Clock, units: dict[int, Unit]) -> str:
+@dataclass
+class Names:
+    """Everyone the board names, read once per page: units, their leads, the office and the general office."""
+
+    units: dict[int, Unit]
+    leads: dict[int, str]
+    office: str
+    general: str
+
+    @classmethod
+    def load(cls, session: Session) -> Names:
+        """Read units and active people in two queries."""
+        units = {u.id: u for u in session.scalars(select(Unit))}
+        people = list(session.scalars(select(Person).where(Person.active.is_(True)).order_by(Person.userid)))
+        leads: dict[int, list[str]] = {}
+        for p in people:
+            if p.unit_id is not None and p.has(Role.unit_lead):
+                leads.setdefault(p.unit_id, []).append(p.name)
+        pick = lambda role: "、".join(p.name for p in people if p.has(role))  # noqa: E731
+        return cls(units, {k: "、".join(v) for k, v in leads.items()}, pick(Role.office), pick(Role.general_office))
+
+
+def _owner(clock: Clock, names: Names) -> str:
     if clock.owner_unit_id is None:
         return "舆情指挥中心（办公室）"
-    unit = units.get(clock.owner_unit_id)
+    unit = names.units.get(clock.owner_unit_id)
     if unit is None:
         return ""
-    names = "、".join(p.name for p in org.unit_leads(session, unit))
-    return f"{unit.name}（{names}）" if names else unit.name
+    leads = names.leads.get(unit.id, "")
+    return f"{unit.name}（{leads}）" if leads else unit.name
 
 
 def rows(session: Session, now: datetime, unit_key: str = "", grade: str = "") -> list[Row]:
     """Return the open items (optionally of one unit and grade), most urgent first: missed, then soonest due."""
-    units = {u.id: u for u in session.scalars(select(Unit))}
+    names = Names.load(session)
+    units = names.units
     stmt = select(Item).where(Item.state.not_in([str(s) for s in DONE]))
     if grade:
         stmt = stmt.where(Item.grade == grade)
@@ -85,49 +107,42 @@ def rows(session: Session, now: datetime, unit_key: str = "", grade: str = "") -
         for c in session.scalars(select(Clock).where(Clock.item_id.in_([i.id for i in items]),
                                                      Clock.state.in_(OPEN_STATES)).order_by(Clock.due_at)):
             clocks.setdefault(c.item_id, []).append(c)
-    out = [_row(session, item, clocks.get(item.id, []), units, now) for item in items]
+    out = [_row(session, item, clocks.get(item.id, []), names, now) for item in items]
     far = datetime.max.replace(tzinfo=now.tzinfo)
     out.sort(key=lambda r: (-r.missed, min((o.due_at for o in r.owed), default=far), GRADE_ORDER.get(r.grade_key, 3)))
     return out
 
 
-def _row(session: Session, item: Item, owed: list[Clock], units: dict[int, Unit], now: datetime) -> Row:
+def _row(session: Session, item: Item, owed: list[Clock], names: Names, now: datetime) -> Row:
     parts = {"lead": "主办", "co": "协办", "cc": "抄送"}
-    names = "、".join(f"{units[r.unit_id].name}（{parts.get(r.part, r.part)}）" for r in item.units
-                      if r.unit_id in units) or "未交办"
+    units = "、".join(f"{names.units[r.unit_id].name}（{parts.get(r.part, r.part)}）" for r in item.units
+                      if r.unit_id in names.units) or "未交办"
     row = Row(code=item.code, title=item.title, grade=grade_name(item.grade), grade_key=item.grade or "",
-              state=STATE_NAMES.get(ItemState(item.state), item.state), units=names,
-              next_step=next_step(session, item, units))
+              state=STATE_NAMES.get(ItemState(item.state), item.state), units=units,
+              next_step=next_step(session, item, names))
     for c in owed:
         missed = c.state == "missed" or c.due_at <= now
         left = f"已超时 {format_duration(now - c.due_at)}" if missed else f"还剩 {format_duration(c.due_at - now)}"
-        row.owed.append(Owed(label=c.label, owner=_owner(session, c, units), due_at=c.due_at,
+        row.owed.append(Owed(label=c.label, owner=_owner(c, names), due_at=c.due_at,
                              due_text=show(c.due_at, True), missed=missed, level=c.level, left=left))
     return row
 
 
-def _names(people: list[Person]) -> str:
-    return "、".join(p.name for p in people)
-
-
-def next_step(session: Session, item: Item, units: dict[int, Unit]) -> str:
+def next_step(session: Session, item: Item, names: Names) -> str:
     """Who owes the item's next step of the procedure and what it is, in one phrase."""
     state = ItemState(item.state)
-    lead = next((units.get(r.unit_id) for r in item.units if r.part == "lead"), None)
-    leads = _names(org.unit_leads(session, lead)) if lead else ""
-    office = _names(org.with_role(session, Role.office))
+    lead = next((r.unit_id for r in item.units if r.part == "lead"), None)
+    leads, office = names.leads.get(lead, "") if lead else "", names.office
     if state == ItemState.written_reported:
         sub = session.scalar(select(Submission).where(Submission.item_id == item.id, Submission.state == "pending")
                              .order_by(Submission.id.desc()).limit(1))
         cards = session.scalars(select(Card).where(Card.purpose == "approval", Card.state == "open",
                                                    Card.task_id.like(f"appr-{sub.id if sub else 0}-%")))
         who = {u for c in cards for u in c.recipients}
-        names = _names([p for p in session.scalars(select(Person).where(Person.userid.in_(who)))])
-        return f"待审核：{names or '分管领导'}"
+        deciders = "、".join(session.scalars(select(Person.name).where(Person.userid.in_(who))))
+        return f"待审核：{deciders or '分管领导'}"
     if state == ItemState.approved:
-        if general_office_heard(session, item):
-            return f"待回复来源：{office}"
-        return f"待会商意见：{_names(org.with_role(session, Role.general_office))}"
+        return f"待回复来源：{office}" if general_office_heard(session, item) else f"待会商意见：{names.general}"
     steps = {ItemState.reported: f"待定级交办：{office}", ItemState.dispatched: f"待签收：{leads}",
              ItemState.acknowledged: f"待首报：{leads}", ItemState.first_reported: f"待书面报告：{leads}",
              ItemState.returned: f"退回修改中：{leads}", ItemState.replied: f"待办结：{office}",
