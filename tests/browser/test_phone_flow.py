@@ -122,6 +122,14 @@ def test_report_dispatch_acknowledge_remind_write_and_approve_through_the_phones
     until(st, page, lambda: approve.count() == 1, "李四收到审核卡片")
     shots.take(page, "written-report")
 
+    phone(page, "lisi").locator(".card-btn[data-open]", has_text="查看报告").click()
+    viewer = page.frame_locator('.phone[data-userid="lisi"] iframe')
+    viewer.get_by_text("依法劝离占道经营").first.wait_for()
+    assert code in viewer.locator("body").inner_text()
+    shots.take(page, "viewer")
+    no_tofu(page.frame(url=re.compile(r"/h5/item/")))
+    phone(page, "lisi").locator('[data-action="frame-back"]').click()
+
     approve.click()
     until(st, page, shows(page, "lisi", "李四 已批准"), "审核卡片显示“李四 已批准”")
     until(st, page, shows(page, "wangwu", "审核通过"), "王五收到审核通过")
