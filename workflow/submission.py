@@ -15,6 +15,7 @@ from core.config import Config
 from models import Attachment, Card, Grade, Item, ItemState, ItemUnit, Person, Role, Submission, Unit
 from workflow import clocks, org, pages, render
 from workflow.audit import record
+from workflow.cards import finish_cards
 from workflow.errors import Refusal
 from workflow.outbox import defer, emit
 from workflow.render_reports import approval_card, upload_card
@@ -114,6 +115,9 @@ def _lead_submitted(session: Session, item: Item, sub: Submission, row: ItemUnit
     for old in session.scalars(select(Submission).where(Submission.item_id == item.id, Submission.id != sub.id,
                                                         Submission.part == "lead", Submission.state == "pending")):
         old.state = "superseded"
+        stale = session.scalars(select(Card).where(Card.purpose == "approval", Card.state == "open",
+                                                   Card.task_id.like(f"appr-{old.id}-%")))
+        finish_cards(session, item, stale, f"已由第 {sub.version} 版取代", "system", at, config.wecom.agent_id)
     if item.state != ItemState.written_reported:
         item.move_to(ItemState.written_reported, at)
     met = clocks.satisfy(session, item, "first_report", actor.userid, at)

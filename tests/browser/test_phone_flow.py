@@ -19,6 +19,7 @@ from tests.browser.tofu import tofu
 from tests.integration.harness import Stack, start_stack
 
 PEOPLE = ("zhangsan", "chenqi", "wangwu", "lisi")
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 POLICY = {"start": "dispatched", "clocks": {"first_report": {"significant": {"aim": "20s", "due": "30s"}}}}
 
 
@@ -109,17 +110,27 @@ def test_report_dispatch_acknowledge_remind_write_and_approve_through_the_phones
     frame = page.frame_locator('.phone[data-userid="wangwu"] iframe')
     frame.locator("textarea").wait_for()
     assert code in frame.locator("body").inner_text()
-    shots.take(page, "upload-page")
     no_tofu(page.frame(url=re.compile(r"/h5/upload/")))
+    frame.locator("textarea").fill("现场核查情况见附件。")
+    frame.locator('input[type="file"]').set_input_files(
+        files=[{"name": "核查报告.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+    shots.take(page, "upload-page")
+    frame.locator("#send").click()
+    frame.get_by_text("已提交第 1 版书面报告").wait_for()
+    shots.take(page, "uploaded")
     phone(page, "wangwu").locator('[data-action="frame-back"]').click()
+    until(st, page, lambda: phone(page, "lisi").locator('.card-btn[data-key$=":ok"]').count() == 1,
+          "李四收到第 1 版（上传的 PDF）的审核卡片")
 
     phone(page, "wangwu").locator('.card-btn[data-key^="wr:"]').first.click()
     until(st, page, shows(page, "wangwu", "开始填写"), "王五开始在聊天中写书面报告")
     type_in(page, "wangwu", "经核实，视频系执法人员依法劝离占道经营，未发生肢体冲突。")
     until(st, page, shows(page, "wangwu", "已记下第 1 段"), "记下第一段")
+    assert "第 2 版" not in phone(page, "wangwu").inner_text()
     type_in(page, "wangwu", "提交")
     approve = phone(page, "lisi").locator('.card-btn[data-key$=":ok"]')
-    until(st, page, lambda: approve.count() == 1, "李四收到审核卡片")
+    until(st, page, shows(page, "lisi", "已由第 2 版取代"), "第 1 版的卡片显示已被第 2 版取代")
+    until(st, page, lambda: approve.count() == 1, "李四收到第 2 版（聊天里写的）的审核卡片")
     shots.take(page, "written-report")
 
     phone(page, "lisi").locator(".card-btn[data-open]", has_text="查看报告").click()

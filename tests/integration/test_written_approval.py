@@ -122,7 +122,9 @@ def test_a_card_for_a_superseded_version_answers_politely_and_changes_nothing(st
     st.say("wangwu", f"书面报告 {code} 第一稿")
     st.say("wangwu", f"书面报告 {code} 第二稿，补充了照片说明")
     old, new = cards(st, "lisi", APPROVAL)
-    click(st, "lisi", old, "批准")
+    assert current(st, "lisi", old)["replaced_button"] == "已由第 2 版取代", "the old card says it was replaced"
+    # a click on the old card that left the phone before the update arrives afterwards
+    forged_click(st, "lisi", old["body"]["template_card"]["task_id"], buttons(old)["批准"]["key"])
     assert "已过时" in st.last("lisi")
     assert _subs(st, code) == [(1, "superseded"), (2, "pending")] and _item(st, code).state == "written_reported"
     click(st, "lisi", new, "批准")
