@@ -9,6 +9,7 @@ from handlers.context import Ctx
 from handlers.registry import click, command, message
 from models import Grade
 from models.item import GRADE_WORDS, SOURCES
+from workflow.errors import Refusal
 from workflow.links import find_links
 from workflow.report import Draft, report
 
@@ -95,10 +96,22 @@ def continue_report(ctx: Ctx, state: dict[str, Any]) -> str:
     return "请发送截图，或回复“提交”完成上报（“取消”放弃）。"
 
 
+FLOWS = {"extension": "申请延期", "return_reason": "填写退回意见", "opinion": "填写会商意见", "written": "填写书面报告"}
+
+
+def _report_state(ctx: Ctx) -> dict[str, Any]:
+    """The guided report in progress, or a new one; refuse politely while another conversation is open."""
+    state = ctx.conv.get(ctx.person.userid)
+    if state and state.get("flow") != "report":
+        what = FLOWS.get(str(state.get("flow")), "另一项操作")
+        raise Refusal(f"您正在{what}，请先用文字完成它（或回复“取消”），再发送链接或图片。")
+    return state or {"flow": "report", "step": "text", "draft": asdict(Draft(text=""))}
+
+
 @message("link")
 def link_message(ctx: Ctx) -> str:
     """A shared link joins the report being made, or starts one with the link attached."""
-    state = ctx.conv.get(ctx.person.userid) or {"flow": "report", "step": "text", "draft": asdict(Draft(text=""))}
+    state = _report_state(ctx)
     draft = _draft(state)
     draft.links = list(dict.fromkeys([*draft.links, ctx.msg.url]))
     draft.link_titles[ctx.msg.url] = ctx.msg.title
@@ -110,7 +123,7 @@ def link_message(ctx: Ctx) -> str:
 @message("image")
 def image_message(ctx: Ctx) -> str:
     """A screenshot joins the report being made, or starts one with the screenshot attached."""
-    state = ctx.conv.get(ctx.person.userid) or {"flow": "report", "step": "text", "draft": asdict(Draft(text=""))}
+    state = _report_state(ctx)
     draft = _draft(state)
     draft.images = [*draft.images, ctx.msg.media_id]
     _save(ctx, state, draft, state.get("step", "text"))

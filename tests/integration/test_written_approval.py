@@ -201,6 +201,10 @@ def test_a_bare_command_during_the_reason_is_answered_and_the_reason_still_follo
     click(st, "lisi", cards(st, "lisi", APPROVAL)[0], "退回修改")
     st.say("lisi", "帮助")
     assert "瞭望 · 舆情处置助手" in st.last("lisi")
+    st.emu.image("lisi")
+    st.emu.link("lisi", "https://weibo.com/2/xyz", title="另一条")
+    st.drain()
+    assert "您正在填写退回意见" in st.last("lisi")
     st.say("lisi", "数据口径与通报不一致，请核对")
     assert any("数据口径与通报不一致" in t for t in st.texts("wangwu"))
 
