@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--sandbox-port", type=int, default=5050)
     d.add_argument("--data-dir", default="var/demo")
     d.add_argument("--scale", type=float, default=60, help="演示时钟加快的倍数（第一次生成演示配置时写入）")
+    d.add_argument("--no-browser", action="store_true", help="不自动打开浏览器（有桌面时缺省会打开手机界面）")
     d.set_defaults(func=demo.demo)
     sandbox_cmd.add_parser(sub)
     calendar_cmd.add_parser(sub)

@@ -102,6 +102,18 @@ def _wait_http(url: str, what: str, procs: list[subprocess.Popen[bytes]], timeou
     raise SystemExit(f"{what} 在 {timeout:.0f} 秒内没有启动。")
 
 
+def open_browser(url: str) -> bool:
+    """Open url in the desktop's browser when there is a desktop (never a text browser in this terminal)."""
+    import webbrowser
+
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or sys.platform in ("darwin", "win32")):
+        return False
+    try:
+        return webbrowser.open(url, new=1)
+    except webbrowser.Error:
+        return False
+
+
 def demo(args: argparse.Namespace) -> int:
     """Start the whole demo and keep it running until Ctrl-C, then stop every process it started."""
     from core.config import load_config
@@ -135,6 +147,8 @@ def demo(args: argparse.Namespace) -> int:
         first = cfg.policy.clocks["first_report"].spans["major"].due
         print(TRY.format(port=args.port, sport=args.sandbox_port, data=data, cfg=cfg_path, phones=PHONES,
                          scale=cfg.policy.scale, first=f"{first.total_seconds():g} 秒"), flush=True)
+        if not args.no_browser:
+            open_browser(f"http://127.0.0.1:{args.sandbox_port}/phone?u={PHONES}")
         while not stopping and all(p.poll() is None for p in procs):
             time.sleep(0.3)
         time.sleep(0.3)  # a Ctrl-C reaches the children too; let its signal arrive here before judging
