@@ -26,8 +26,8 @@ def members(session: Session, item: Item) -> list[str]:
     people = org.userids(org.with_role(session, Role.office)) + org.userids(org.with_role(session, Role.leader))
     for row in item.units:
         people += org.userids(org.unit_leads(session, row.unit))
-        if row.unit.supervisor_userid and org.person(session, row.unit.supervisor_userid):
-            people.append(row.unit.supervisor_userid)
+        if sup := org.supervisor(session, row.unit):
+            people.append(sup)
     people += org.userids(org.with_role(session, Role.general_office))
     return list(dict.fromkeys(people))
 

@@ -109,8 +109,8 @@ def _everyone(session: Session, item: Item) -> list[str]:
     people = [item.reporter.userid] + org.userids(org.with_role(session, Role.general_office))
     for row in item.units:
         people += org.userids(org.unit_leads(session, row.unit))
-        if row.unit.supervisor_userid:
-            people.append(row.unit.supervisor_userid)
+        if sup := org.supervisor(session, row.unit):
+            people.append(sup)
     return list(dict.fromkeys(people))
 
 

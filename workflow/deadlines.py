@@ -134,8 +134,8 @@ def _due(session: Session, clock: Clock, item: Item, name: str, now: datetime) -
     emit(session, owners(session, clock), render.text(f"{text}\n{_how(clock, item)}"), f"clock:{clock.id}:{name}",
          now, item, fresh=True)
     unit = session.get(Unit, clock.owner_unit_id) if clock.owner_unit_id else None
-    sup = [unit.supervisor_userid] if unit and unit.supervisor_userid else []
-    targets = sup or org.userids(org.with_role(session, Role.office))
+    sup = org.supervisor(session, unit)
+    targets = [sup] if sup else org.userids(org.with_role(session, Role.office))
     _escalation_card(session, clock, item, name, now, targets, 1)
 
 

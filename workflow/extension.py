@@ -71,8 +71,8 @@ def request(session: Session, actor: Person, args: str, at: datetime) -> Extensi
 
 def _deciders(session: Session, clock: Clock) -> list[str]:
     unit = session.get(Unit, clock.owner_unit_id) if clock.owner_unit_id else None
-    if unit and unit.supervisor_userid:
-        return [unit.supervisor_userid]
+    if sup := org.supervisor(session, unit):
+        return [sup]
     return org.userids(org.with_role(session, Role.office))
 
 

@@ -111,8 +111,8 @@ def reopen(session: Session, actor: Person, item: Item, note: str, at: datetime,
     if lead is not None:
         clocks.restart(session, item, REOPEN_CLOCKS, lead.unit, config, at)
     to = org.userids(org.with_role(session, Role.office)) + org.userids(org.with_role(session, Role.leader))
-    if lead is not None and lead.unit.supervisor_userid:
-        to.append(lead.unit.supervisor_userid)
+    if lead is not None and (sup := org.supervisor(session, lead.unit)):
+        to.append(sup)
     msg = f"【舆情反弹】{item.code}《{item.title}》{actor.name} {show(at)} 报告反弹，已重新打开。"
     emit(session, to, render.text(msg + (f"\n情况：{note[:300]}" if note else "")),
          f"rebound:{item.id}:{at.timestamp()}", at, item)

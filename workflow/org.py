@@ -35,6 +35,13 @@ def unit_leads(session: Session, unit: Unit) -> list[Person]:
     return [p for p in people if p.has(Role.unit_lead)]
 
 
+def supervisor(session: Session, unit: Unit | None) -> str | None:
+    """Return the userid of unit's 分管领导 if that person is active in the organisation, else None."""
+    if unit is None or not unit.supervisor_userid:
+        return None
+    return unit.supervisor_userid if person(session, unit.supervisor_userid) else None
+
+
 def find_unit(session: Session, word: str) -> Unit | None:
     """Return the active unit whose key or name is word (exact, then unique prefix of the name)."""
     units = list(session.scalars(select(Unit).where(Unit.active.is_(True))))

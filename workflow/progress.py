@@ -38,8 +38,8 @@ def _ensure_acknowledged(session: Session, item: Item, row: ItemUnit, actor: Per
 def _tell(session: Session, item: Item, row: ItemUnit, text: str, key: str, at: datetime) -> None:
     unit = session.get(Unit, row.unit_id)
     to = org.userids(org.with_role(session, Role.office))
-    if unit and unit.supervisor_userid:
-        to.append(unit.supervisor_userid)
+    if sup := org.supervisor(session, unit):
+        to.append(sup)
     emit(session, to, render.text(text), key, at, item)
 
 

@@ -133,10 +133,11 @@ def _lead_submitted(session: Session, item: Item, sub: Submission, row: ItemUnit
 
 def deciders(session: Session, item: Item, unit: Unit) -> list[str]:
     """Who approves a unit's report: its supervisor (else the office), plus the leaders for major items."""
-    people = [unit.supervisor_userid] if unit.supervisor_userid else org.userids(org.with_role(session, Role.office))
+    sup = org.supervisor(session, unit)
+    people = [sup] if sup else org.userids(org.with_role(session, Role.office))
     if item.grade == Grade.major:
         people += org.userids(org.with_role(session, Role.leader))
-    return list(dict.fromkeys(p for p in people if p and org.person(session, p)))
+    return list(dict.fromkeys(p for p in people if p))
 
 
 def send_for_approval(session: Session, item: Item, sub: Submission, to: list[str], at: datetime,

@@ -215,3 +215,20 @@ def test_a_written_report_draft_outlives_the_short_conversation_timeout(st: Stac
     st.say("wangwu", "第一段")
     ttl = st.rt.redis.ttl("conv:wangwu")
     assert ttl > st.rt.config.conversation_timeout, "a draft report is kept for two hours, not ten minutes"
+
+
+def test_a_supervisor_missing_from_the_organisation_leaves_the_approval_to_the_office(st: Stack) -> None:
+    from tests.integration.harness import ORG
+    from workflow.org import import_org, load_org_file
+
+    data = load_org_file(ORG)
+    for unit in data["units"]:
+        if unit["key"] == "team1":
+            unit["supervisor"] = "left-the-bureau"
+    with st.rt.sessions() as s, s.begin():
+        import_org(s, data, clockmod.now())
+    code = dispatched(st)
+    st.say("wangwu", f"书面报告 {code} 报告正文")
+    assert len(cards(st, "chenqi", APPROVAL)) == 1 and not cards(st, "lisi", APPROVAL)
+    click(st, "chenqi", cards(st, "chenqi", APPROVAL)[0], "批准")
+    assert _subs(st, code) == [(1, "approved")]
