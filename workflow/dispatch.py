@@ -95,7 +95,7 @@ def dispatch(session: Session, actor: Person, order: DispatchOrder, at: datetime
     leads = {u.id: org.unit_leads(session, u) for u in units}
     if not leads[units[0].id]:
         raise Refusal(f"{units[0].name} 还没有配置单位负责人，无法签收。请先在组织名单中补充。")
-    grade = order.grade or Grade(item.suggested_grade or Grade.general)
+    grade = order.grade or Grade(item.grade or item.suggested_grade or Grade.general)
     if order.limit:
         item.external_due_at = explicit_due(order.limit, at)
     before_grade = item.grade

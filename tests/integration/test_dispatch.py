@@ -88,3 +88,11 @@ def test_acknowledging_before_dispatch_is_refused(stack: Stack) -> None:
     code = _report(stack)
     stack.say("wangwu", f"签收 {code}")
     assert "还没有交办" in stack.last("wangwu")
+
+
+def test_a_grade_set_before_dispatch_is_kept_when_the_dispatch_names_none(stack: Stack) -> None:
+    code = _report(stack)
+    stack.say("chenqi", f"定级 {code} 重大")
+    stack.say("chenqi", f"交办 {code} 执法一队")
+    with stack.rt.sessions() as s:
+        assert s.scalar(select(Item.grade)) == "major"
