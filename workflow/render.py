@@ -10,9 +10,15 @@ from core.durations import format_duration
 from models import GRADE_NAMES, Grade, Item, Unit
 from models.item import SOURCES
 
+TEXT_LIMIT = 2000  # WeCom refuses text messages over 2048 bytes; keep a margin
+CUT = "……（内容较长，全文请发送“查询 编号”或打开查看页面）"
+
 
 def text(content: str) -> dict[str, Any]:
-    """Return a text message body."""
+    """Return a text message body, cut (with a note) to what WeCom accepts: 2048 bytes."""
+    if len(content.encode()) > TEXT_LIMIT:
+        room = TEXT_LIMIT - len(CUT.encode())
+        content = content.encode()[:room].decode("utf-8", "ignore") + CUT
     return {"msgtype": "text", "text": {"content": content}}
 
 

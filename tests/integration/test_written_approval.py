@@ -232,3 +232,14 @@ def test_a_supervisor_missing_from_the_organisation_leaves_the_approval_to_the_o
     assert len(cards(st, "chenqi", APPROVAL)) == 1 and not cards(st, "lisi", APPROVAL)
     click(st, "chenqi", cards(st, "chenqi", APPROVAL)[0], "批准")
     assert _subs(st, code) == [(1, "approved")]
+
+
+def test_a_very_long_reason_still_reaches_the_unit(st: Stack) -> None:
+    code = dispatched(st)
+    st.say("wangwu", f"书面报告 {code} 初稿")
+    click(st, "lisi", cards(st, "lisi", APPROVAL)[0], "退回修改")
+    st.say("lisi", "请补充。" + "核实情况" * 400)
+    notice = next(t for t in st.texts("wangwu") if "【修改意见】" in t)
+    assert notice.startswith(f"【修改意见】{code} 李四：请补充。核实情况") and "内容较长" in notice
+    assert len(notice.encode()) <= 2048
+    assert st.outbox_states().get("failed", 0) == 0
