@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import os
+import signal
 import threading
 
 from rq import SimpleWorker
@@ -25,8 +28,25 @@ def _sweeper(stop: threading.Event, interval: float) -> None:
             log.exception("sweep failed")
 
 
+_worker_pid = 0
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_worker() -> None:
+    """In a child the worker forks (RQ's scheduler): exit when the worker dies, even by SIGKILL (Linux)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the child outlives a killed worker, as RQ intends
+        return
+    if os.getppid() != _worker_pid:  # the worker died before the request took effect
+        os._exit(0)
+
+
 def run_worker(rt: Runtime, burst: bool = False, consumers: int = 2) -> None:
     """Work the inbox (consumer threads) and the RQ queue (in this process, no fork per job) until stopped."""
+    global _worker_pid
+    _worker_pid = os.getpid()
+    os.register_at_fork(after_in_child=_die_with_worker)
     set_runtime(rt)
     outbox.set_notifier(lambda ids: enqueue_deliveries(rt.queue, ids))
     outbox.set_job_runner(lambda jobs: run_deferred(rt.queue, jobs))

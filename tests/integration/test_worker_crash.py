@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import redis
@@ -38,6 +39,29 @@ def _spawn(cfg: Path, *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "cli", *args], env=env, cwd=ROOT, stdout=log, stderr=log)
 
 
+def _ours(cfg: Path, keep: set[int]) -> set[int]:
+    """Return the live processes started with this test's LIAOWANG_CONFIG, except keep and their children."""
+    marker = f"LIAOWANG_CONFIG={cfg}".encode()
+    found = set()
+    for env in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if marker in env.read_bytes().split(b"\0"):
+                pid = int(env.parent.name)
+                ppid = int((env.parent / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                if pid not in keep and ppid not in keep:
+                    found.add(pid)
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def _no_orphans(cfg: Path, keep: set[int], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while (left := _ours(cfg, keep)) and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling for a process to exit, with a deadline
+    assert not left, f"processes left behind by the killed worker: {left}"
+
+
 def test_kill_worker_and_flush_redis(emulator: EmulatorServer, database_url: str, redis_url: str,
                                      tmp_path: Path) -> None:
     port = _free_port()
@@ -58,6 +82,7 @@ def test_kill_worker_and_flush_redis(emulator: EmulatorServer, database_url: str
         emu.wait_for("wangwu", since, timeout=20, predicate=lambda r: r["msgtype"] == "template_card")
         worker.send_signal(signal.SIGKILL)  # mid-run: every threshold of the 12 s clock is still ahead
         worker.wait(10)
+        _no_orphans(cfg, keep={web.pid})  # RQ's forked scheduler must not outlive its worker
         redis.Redis.from_url(redis_url).flushall()  # and every scheduled job is gone with Redis
         worker = _spawn(cfg, "worker")
         try:  # a deadline for a loaded CI machine, not a sleep: it returns as soon as the card arrives
