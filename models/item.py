@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, UTCDateTime
 from models.org import Person, Unit
-from models.state import ItemState, check_transition
+from models.state import STATE_NAMES, ItemState, check_transition
 
 
 class Grade(StrEnum):
@@ -22,6 +22,7 @@ class Grade(StrEnum):
 
 
 GRADE_NAMES = {Grade.general: "一般", Grade.significant: "较大", Grade.major: "重大"}
+PART_NAMES = {"lead": "主办", "co": "协办", "cc": "抄送"}
 FLOW_NAMES = {"local": "属地处置（县区局核实处置）", "bureau": "本级处置（责任处室办理）",
               "joint": "牵头协办（办公室指定牵头与协办单位）"}
 GRADE_WORDS = {"一般": Grade.general, "较大": Grade.significant, "重要": Grade.significant,
@@ -61,6 +62,19 @@ class Item(Base):
     attachments: Mapped[list[Attachment]] = relationship(back_populates="item", order_by="Attachment.id")
 
     __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def state_name(self) -> str:
+        """The state in Chinese (the stored value if it is unknown)."""
+        try:
+            return STATE_NAMES[ItemState(self.state)]
+        except (ValueError, KeyError):
+            return self.state
+
+    @property
+    def lead(self) -> ItemUnit | None:
+        """The lead unit's part in the item (主办), if it was dispatched."""
+        return next((r for r in self.units if r.part == "lead"), None)
 
     def move_to(self, target: ItemState, at: datetime) -> tuple[str, str]:
         """Change state through the state machine; return (before, after) or raise IllegalTransition."""

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from core.clock import show
 from core.config import Config
-from models import Card, Item, ItemState, ItemUnit, Person, Role
+from models import Card, Item, ItemUnit, Person, Role
 from workflow import org, render
-from workflow.audit import record
+from workflow.assignment import mark_acknowledged
 from workflow.errors import Refusal
 from workflow.outbox import emit
 from workflow.report import find_item
@@ -50,11 +50,7 @@ def acknowledge(session: Session, actor: Person, code: str, at: datetime, unit_k
     if row.acknowledged_at is not None:
         who = session.get(Person, row.acknowledged_by)
         return AckResult(item, row, True, who.name if who else "")
-    row.acknowledged_at, row.acknowledged_by = at, actor.id
-    before = after = item.state
-    if row.part == "lead" and item.state == ItemState.dispatched:
-        before, after = item.move_to(ItemState.acknowledged, at)
-    record(session, item, actor.userid, "acknowledge", at, before=before, after=after, unit=row.unit.key)
+    mark_acknowledged(session, item, row, actor, at)
     _tell(session, item, row, actor, at)
     if config is not None:
         offer_upload(session, item, row.unit, at, config)

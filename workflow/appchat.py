@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import show
 from models import AuditEvent, Grade, Item, Person, Role
+from models.item import PART_NAMES
 from workflow import org
 from workflow.outbox import emit
 from workflow.render import chunks, grade_name
@@ -43,7 +44,7 @@ def ensure(session: Session, item: Item, at: datetime) -> str | None:
     name = f"{item.code} {item.title}"[:40]
     emit(session, [], {"chatid": item.chat_id, "name": name, "owner": people[0], "userlist": people},
          f"chat:{item.id}:create", at, item, kind="appchat_create")
-    units = "、".join(f"{r.unit.name}（{ {'lead': '主办', 'co': '协办'}.get(r.part, '抄送') }）" for r in item.units)
+    units = "、".join(f"{r.unit.name}（{PART_NAMES.get(r.part, r.part)}）" for r in item.units)
     post(session, item, f"【一事一群】{item.code}《{item.title}》\n等级：重大　承办：{units}\n{item.text[:300]}"
                         "\n本群自动同步处置进展（签收、报告、审批、会商、办结）。", at, "opened")
     return item.chat_id

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from core.clock import show
 from core.durations import format_duration
-from models import STATE_NAMES, Card, Grade, Item, ItemState, ItemUnit, Person, Role, Submission, Unit
+from models import Card, Grade, Item, ItemState, ItemUnit, Person, Role, Submission, Unit
 from models.clock import OPEN_STATES, Clock
+from models.item import PART_NAMES
 from workflow.consult import general_office_heard
 from workflow.render import grade_name
 
@@ -114,11 +115,10 @@ def rows(session: Session, now: datetime, unit_key: str = "", grade: str = "") -
 
 
 def _row(session: Session, item: Item, owed: list[Clock], names: Names, now: datetime) -> Row:
-    parts = {"lead": "主办", "co": "协办", "cc": "抄送"}
-    units = "、".join(f"{names.units[r.unit_id].name}（{parts.get(r.part, r.part)}）" for r in item.units
+    units = "、".join(f"{names.units[r.unit_id].name}（{PART_NAMES.get(r.part, r.part)}）" for r in item.units
                       if r.unit_id in names.units) or "未交办"
     row = Row(code=item.code, title=item.title, grade=grade_name(item.grade), grade_key=item.grade or "",
-              state=STATE_NAMES.get(ItemState(item.state), item.state), units=units,
+              state=item.state_name, units=units,
               next_step=next_step(session, item, names))
     for c in owed:
         missed = c.state == "missed" or c.due_at <= now
@@ -131,8 +131,7 @@ def _row(session: Session, item: Item, owed: list[Clock], names: Names, now: dat
 def next_step(session: Session, item: Item, names: Names) -> str:
     """Who owes the item's next step of the procedure and what it is, in one phrase."""
     state = ItemState(item.state)
-    lead = next((r.unit_id for r in item.units if r.part == "lead"), None)
-    leads, office = names.leads.get(lead, "") if lead else "", names.office
+    leads, office = names.leads.get(item.lead.unit_id, "") if item.lead else "", names.office
     if state == ItemState.written_reported:
         sub = session.scalar(select(Submission).where(Submission.item_id == item.id, Submission.state == "pending")
                              .order_by(Submission.id.desc()).limit(1))

@@ -30,7 +30,7 @@ def consulted(session: Session, item: Item) -> list[str]:
 def request(session: Session, item: Item, actor: Person, note: str, at: datetime, config: Config) -> list[str]:
     """Send the 会商 card asking for opinions on the approved report; return who was asked."""
     if item.state != ItemState.approved:
-        raise Refusal(f"{item.code} 的书面报告还没有审核通过（当前：{_state(item)}），审核通过后再会商。")
+        raise Refusal(f"{item.code} 的书面报告还没有审核通过（当前：{item.state_name}），审核通过后再会商。")
     to = consulted(session, item)
     if not to:
         raise Refusal("组织名单里没有局办公室人员，无法会商。请先补充 general_office 角色。")
@@ -46,19 +46,13 @@ def request(session: Session, item: Item, actor: Person, note: str, at: datetime
     return to
 
 
-def _state(item: Item) -> str:
-    from models import STATE_NAMES
-
-    return STATE_NAMES.get(ItemState(item.state), item.state)
-
-
 def give(session: Session, actor: Person, code: str, agree: bool, text: str, at: datetime) -> Item:
     """Record actor's opinion on item code during consultation and tell the office."""
     item = find_item(session, code)
     if actor.userid not in consulted(session, item):
         raise Refusal(f"{item.code} 的会商没有征求您的意见。")
     if item.state != ItemState.approved:
-        raise Refusal(f"{item.code} 现在不在会商阶段（当前：{_state(item)}）。")
+        raise Refusal(f"{item.code} 现在不在会商阶段（当前：{item.state_name}）。")
     role = Role.general_office if actor.has(Role.general_office) else Role.unit_lead
     session.add(Opinion(item_id=item.id, userid=actor.userid, role=role, agree=agree, text=text[:2000],
                         created_at=at))
@@ -91,7 +85,7 @@ def reply_source(session: Session, actor: Person, code: str, text: str, at: date
     if not text.strip():
         raise Refusal(f"请写上答复内容，例如：回复来源 {item.code} 经核查，……")
     if item.state != ItemState.approved:
-        raise Refusal(f"{item.code} 还不能回复来源（当前：{_state(item)}）：书面报告须先经分管领导审核通过。")
+        raise Refusal(f"{item.code} 还不能回复来源（当前：{item.state_name}）：书面报告须先经分管领导审核通过。")
     if not general_office_heard(session, item):
         raise Refusal(f"局办公室还没有反馈 {item.code} 的会商意见，回复来源前须征求局办公室意见。"
                       f"可发送“会商 {item.code}”再次征求。")
@@ -118,7 +112,7 @@ def close(session: Session, actor: Person, code: str, note: str, at: datetime, c
     """办结: close a replied item, waive what is still owed, and start the follow-up watch (善后)."""
     item = find_item(session, code)
     if item.state != ItemState.replied:
-        raise Refusal(f"{item.code} 还不能办结（当前：{_state(item)}）：须先回复来源。")
+        raise Refusal(f"{item.code} 还不能办结（当前：{item.state_name}）：须先回复来源。")
     before, after = item.move_to(ItemState.closed, at)
     record(session, item, actor.userid, "close", at, before=before, after=after, note=note[:2000])
     clocks.close_all(session, item, "已办结", actor.userid, at)

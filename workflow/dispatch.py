@@ -85,7 +85,7 @@ def dispatch(session: Session, actor: Person, order: DispatchOrder, at: datetime
     authorise(actor)
     item = find_item(session, order.code)
     if item.state != ItemState.reported:
-        raise Refusal(f"{item.code} 已经交办过了（当前：{_state(item)}），不能重复交办。")
+        raise Refusal(f"{item.code} 已经交办过了（当前：{item.state_name}），不能重复交办。")
     units = [_unit(session, w) for w in order.unit_words]
     cc = [_unit(session, w) for w in order.cc_words]
     if units[0].kind == "county":  # 属地: the departments named after a county bureau are copied, not co-handling
@@ -118,12 +118,6 @@ def dispatch(session: Session, actor: Person, order: DispatchOrder, at: datetime
     _copy_departments(session, item, units[0], cc, at)
     appchat.ensure(session, item, at)
     return item
-
-
-def _state(item: Item) -> str:
-    from models import STATE_NAMES
-
-    return STATE_NAMES.get(ItemState(item.state), item.state)
 
 
 def _unit(session: Session, word: str) -> Unit:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import show
 from core.config import Config
-from models import Card, Item, ItemState, ItemUnit, Person, Role, Watch
+from models import Card, Item, ItemState, Person, Role, Watch
 from workflow import clocks, org, render
 from workflow.audit import record
 from workflow.errors import Refusal
@@ -39,10 +39,6 @@ def active_watch(session: Session, item: Item) -> Watch | None:
     return session.scalar(select(Watch).where(Watch.item_id == item.id, Watch.state == "watching"))
 
 
-def _lead(session: Session, item: Item) -> ItemUnit | None:
-    return session.scalar(select(ItemUnit).where(ItemUnit.item_id == item.id, ItemUnit.part == "lead"))
-
-
 def fire_due(session: Session, now: datetime, limit: int = 200) -> int:
     """Send every due check-in card and end every watch whose period is over; return how many were acted on."""
     due = list(session.scalars(select(Watch).where(Watch.state == "watching", Watch.next_at <= now)
@@ -68,7 +64,7 @@ def _every(w: Watch) -> timedelta:
 
 
 def _checkin(session: Session, item: Item, w: Watch, now: datetime) -> None:
-    lead = _lead(session, item)
+    lead = item.lead
     to = org.userids(org.unit_leads(session, lead.unit)) if lead else []
     if not to:
         return
@@ -86,7 +82,7 @@ def answer(session: Session, actor: Person, watch_id: int, rebound: bool, note: 
     item = session.get(Item, w.item_id) if w else None
     if w is None or item is None:
         raise Refusal("这张回访卡片已失效。")
-    lead = _lead(session, item)
+    lead = item.lead
     if lead is None or actor.unit_id != lead.unit_id or not actor.has(Role.unit_lead):
         raise Refusal(f"只有 {item.code} 主办单位的负责人可以回报善后态势。")
     if w.state != "watching":
@@ -101,13 +97,13 @@ def answer(session: Session, actor: Person, watch_id: int, rebound: bool, note: 
 def reopen(session: Session, actor: Person, item: Item, note: str, at: datetime, config: Config) -> None:
     """反弹: end the watch, reopen the item for its lead unit, restart its report clocks, tell everyone involved."""
     if item.state != ItemState.follow_up:
-        raise Refusal(f"{item.code} 不在善后观察期（当前：{item.state}），无法标记反弹。")
+        raise Refusal(f"{item.code} 不在善后观察期（当前：{item.state_name}），无法标记反弹。")
     for w in session.scalars(select(Watch).where(Watch.item_id == item.id, Watch.state == "watching")):
         w.state = "rebound"
     before, after = item.move_to(ItemState.acknowledged, at)
     record(session, item, actor.userid, "rebound", at, before=before, after=after, note=note[:2000])
     item.external_due_at = None
-    lead = _lead(session, item)
+    lead = item.lead
     if lead is not None:
         clocks.restart(session, item, REOPEN_CLOCKS, lead.unit, config, at)
     to = org.userids(org.with_role(session, Role.office)) + org.userids(org.with_role(session, Role.leader))
@@ -122,7 +118,7 @@ def evaluate(session: Session, actor: Person, code: str, text: str, at: datetime
     """总结评估 (office): record the summary evaluation of a closed item; ends a watch still running."""
     item = find_item(session, code)
     if item.state not in (ItemState.closed, ItemState.follow_up):
-        raise Refusal(f"{item.code} 还没有办结（当前：{item.state}），办结后再总结评估。")
+        raise Refusal(f"{item.code} 还没有办结（当前：{item.state_name}），办结后再总结评估。")
     if not text.strip():
         raise Refusal(f"请写上评估内容，例如：总结评估 {item.code} 处置及时，舆情平稳，……")
     for w in session.scalars(select(Watch).where(Watch.item_id == item.id, Watch.state == "watching")):
@@ -136,7 +132,7 @@ def archive(session: Session, actor: Person, code: str, at: datetime) -> Item:
     """归档 (office): file an evaluated item (立卷归档); nothing is deleted."""
     item = find_item(session, code)
     if item.state != ItemState.evaluated:
-        raise Refusal(f"{item.code} 须先总结评估才能归档（当前：{item.state}）。")
+        raise Refusal(f"{item.code} 须先总结评估才能归档（当前：{item.state_name}）。")
     before, after = item.move_to(ItemState.archived, at)
     record(session, item, actor.userid, "archive", at, before=before, after=after)
     return item

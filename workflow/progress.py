@@ -11,28 +11,20 @@ from core.clock import show
 from core.config import Config
 from models import Item, ItemState, ItemUnit, Person, Role, Unit
 from workflow import clocks, org, render
+from workflow.assignment import mark_acknowledged
 from workflow.audit import record
 from workflow.errors import Refusal
 from workflow.outbox import emit
 from workflow.report import find_item
 
 
-def _lead_row(session: Session, item: Item, actor: Person) -> ItemUnit:
-    row = session.scalar(select(ItemUnit).where(ItemUnit.item_id == item.id, ItemUnit.part == "lead"))
+def _lead_row(item: Item, actor: Person) -> ItemUnit:
+    row = item.lead
     if row is None:
         raise Refusal(f"{item.code} 还没有交办。")
     if row.unit_id != actor.unit_id or not actor.has(Role.unit_lead):
         raise Refusal(f"{item.code} 的报告由主办单位负责人报送，您不是{row.unit.name}的负责人。")
     return row
-
-
-def _ensure_acknowledged(session: Session, item: Item, row: ItemUnit, actor: Person, at: datetime) -> None:
-    if row.acknowledged_at is None:
-        row.acknowledged_at, row.acknowledged_by = at, actor.id
-        lead_first = item.state == ItemState.dispatched and row.part == "lead"
-        before, after = item.move_to(ItemState.acknowledged, at) if lead_first else (item.state, item.state)
-        record(session, item, actor.userid, "acknowledge", at, before=before, after=after, unit=row.unit.key,
-               implied_by="report")
 
 
 def _tell(session: Session, item: Item, row: ItemUnit, text: str, key: str, at: datetime) -> None:
@@ -47,10 +39,10 @@ def first_report(session: Session, actor: Person, code: str, content: str, confi
                  oral: bool = False) -> Item:
     """Record the lead unit's first report (首报), written or oral; it meets the first-report clock."""
     item = find_item(session, code)
-    row = _lead_row(session, item, actor)
+    row = _lead_row(item, actor)
     if not oral and not content.strip():
         raise Refusal(f"请写上首报内容，例如：首报 {item.code} 已核实，系……，初步处置意见……")
-    _ensure_acknowledged(session, item, row, actor, at)
+    mark_acknowledged(session, item, row, actor, at, implied_by="report")
     if item.state == ItemState.acknowledged:
         before, after = item.move_to(ItemState.first_reported, at)
     else:
@@ -80,7 +72,7 @@ def progress_report(session: Session, actor: Person, code: str, content: str, co
                       f"或发送“反弹 {item.code} 情况”。")
     if row.part == "lead" and any(c.kind == "first_report" for c in clocks.open_clocks(session, item)):
         return first_report(session, actor, code, content, config, at), True
-    _ensure_acknowledged(session, item, row, actor, at)
+    mark_acknowledged(session, item, row, actor, at, implied_by="report")
     record(session, item, actor.userid, "progress_report", at, text=content[:4000], unit=row.unit.key)
     _tell(session, item, row, f"【续报】{item.code}《{item.title}》\n{row.unit.name} {actor.name} {show(at)}：\n"
           f"{content[:500]}", f"progress:{item.code}:{actor.userid}:{at.timestamp()}", at)
@@ -90,7 +82,7 @@ def progress_report(session: Session, actor: Person, code: str, content: str, co
 def handling_report(session: Session, actor: Person, code: str, content: str, at: datetime) -> Item:
     """Record the lead unit's report on handling and outcome (24 h clock, SPEC §4)."""
     item = find_item(session, code)
-    row = _lead_row(session, item, actor)
+    row = _lead_row(item, actor)
     if not content.strip():
         raise Refusal(f"请写上处置情况，例如：处置报告 {item.code} 已约谈当事人，帖子已删除……")
     record(session, item, actor.userid, "handling_report", at, text=content[:4000])

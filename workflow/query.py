@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 
 from core.clock import show
 from core.durations import format_duration
-from models import STATE_NAMES, AuditEvent, Item, ItemState, ItemUnit, Person, Role, Unit
+from models import AuditEvent, Item, ItemState, ItemUnit, Person, Role, Unit
 from models.clock import OPEN_STATES, Clock
-from models.item import FLOW_NAMES
+from models.item import FLOW_NAMES, PART_NAMES
 from workflow import render
 from workflow.errors import Refusal
 from workflow.report import find_item
@@ -86,11 +86,10 @@ def status(session: Session, person: Person, code: str) -> str:
     item = find_item(session, code)
     if not involved(session, person, item):
         raise Refusal(f"您没有参与 {item.code} 的处置，无权查看。")
-    parts = {"lead": "主办", "co": "协办", "cc": "抄送"}
-    units = "、".join(f"{r.unit.name}（{parts.get(r.part, r.part)}"
+    units = "、".join(f"{r.unit.name}（{PART_NAMES.get(r.part, r.part)}"
                      + ("" if r.part == "cc" else ("，已签收" if r.acknowledged_at else "，未签收")) + "）"
                      for r in item.units) or "未交办"
-    lines = [f"{item.code}《{item.title}》", f"状态：{STATE_NAMES.get(ItemState(item.state), item.state)}",
+    lines = [f"{item.code}《{item.title}》", f"状态：{item.state_name}",
              f"等级：{render.grade_name(item.grade)}", f"承办：{units}", f"上报人：{item.reporter.name}"]
     if item.flow:
         lines.append(f"流程：{FLOW_NAMES.get(item.flow, item.flow)}")

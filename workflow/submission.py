@@ -14,6 +14,7 @@ from core.clock import show
 from core.config import Config
 from models import Attachment, Card, Grade, Item, ItemState, ItemUnit, Person, Role, Submission, Unit
 from workflow import clocks, org, pages, render
+from workflow.assignment import mark_acknowledged
 from workflow.audit import record
 from workflow.cards import finish_cards
 from workflow.errors import Refusal
@@ -55,9 +56,9 @@ def submit(session: Session, actor: Person, code: str, text: str, at: datetime, 
     if len(text) > 20000:
         raise Refusal("书面报告正文超过 2 万字，请精简，或作为 Word/PDF 文件上传。")
     if item.state not in OPEN_FOR_REPORT:
-        raise Refusal(f"{item.code} 的书面报告已审核通过（当前：{_state(item)}）。"
+        raise Refusal(f"{item.code} 的书面报告已审核通过（当前：{item.state_name}）。"
                       f"有新情况请发送“续报 {item.code} 内容”。")
-    _acknowledge(session, item, row, actor, at)
+    mark_acknowledged(session, item, row, actor, at, implied_by="written_report")
     version = (session.scalar(select(func.max(Submission.version)).where(
         Submission.item_id == item.id, Submission.unit_id == row.unit_id)) or 0) + 1
     lead = row.part == "lead"
@@ -73,24 +74,6 @@ def submit(session: Session, actor: Person, code: str, text: str, at: datetime, 
     else:
         _contribution(session, item, sub, row, actor, at)
     return sub
-
-
-def _state(item: Item) -> str:
-    from models import STATE_NAMES
-
-    return STATE_NAMES.get(ItemState(item.state), item.state)
-
-
-def _acknowledge(session: Session, item: Item, row: ItemUnit, actor: Person, at: datetime) -> None:
-    """Sending a report implies 签收 if the unit had not acknowledged yet."""
-    if row.acknowledged_at is not None:
-        return
-    row.acknowledged_at, row.acknowledged_by = at, actor.id
-    before = after = item.state
-    if row.part == "lead" and item.state == ItemState.dispatched:
-        before, after = item.move_to(ItemState.acknowledged, at)
-    record(session, item, actor.userid, "acknowledge", at, before=before, after=after, unit=row.unit.key,
-           implied_by="written_report")
 
 
 def _attach(session: Session, item: Item, sub: Submission, actor: Person, images: Sequence[str],
@@ -158,7 +141,7 @@ def send_for_approval(session: Session, item: Item, sub: Submission, to: list[st
 
 
 def _contribution(session: Session, item: Item, sub: Submission, row: ItemUnit, actor: Person, at: datetime) -> None:
-    lead = session.scalar(select(ItemUnit).where(ItemUnit.item_id == item.id, ItemUnit.part == "lead"))
+    lead = item.lead
     to = org.userids(org.with_role(session, Role.office))
     if lead is not None:
         to += org.userids(org.unit_leads(session, lead.unit))

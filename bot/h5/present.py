@@ -9,29 +9,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clock import show
-from models import STATE_NAMES, SUBMISSION_STATES, Attachment, Item, ItemState, ItemUnit, Person, Submission
+from models import SUBMISSION_STATES, Attachment, Item, ItemUnit, Person, Submission
+from models.item import PART_NAMES
 from workflow.files import EXTENSIONS, IMAGES, LABELS, safe_name, size_text
 from workflow.render import grade_name
-
-PARTS = {"lead": "主办", "co": "协办", "cc": "抄送"}
-
-
-def state_name(item: Item) -> str:
-    """Return the item's state in Chinese."""
-    try:
-        return STATE_NAMES.get(ItemState(item.state), item.state)
-    except ValueError:
-        return item.state
 
 
 def item_summary(item: Item) -> dict[str, Any]:
     """Return the item's code, title, grade and state for the page header."""
-    return {"code": item.code, "title": item.title, "grade": grade_name(item.grade), "state": state_name(item)}
+    return {"code": item.code, "title": item.title, "grade": grade_name(item.grade), "state": item.state_name}
 
 
 def closed_reason(item: Item) -> str:
     """Return why no new version can be sent for item in its present state."""
-    return (f"{item.code} 的书面报告已审核通过（当前：{state_name(item)}），不能再上传新版本。"
+    return (f"{item.code} 的书面报告已审核通过（当前：{item.state_name}），不能再上传新版本。"
             f"有新情况请在聊天中发送“续报 {item.code} 内容”。")
 
 
@@ -52,7 +43,7 @@ def attachment_view(att: Attachment, n: int) -> dict[str, Any]:
 
 def submission_view(sub: Submission) -> dict[str, Any]:
     """Return one version of a unit's written report for display."""
-    return {"version": sub.version, "unit": sub.unit.name, "part": PARTS.get(sub.part, sub.part),
+    return {"version": sub.version, "unit": sub.unit.name, "part": PART_NAMES.get(sub.part, sub.part),
             "author": sub.author.name, "at": show(sub.created_at, True),
             "state": SUBMISSION_STATES.get(sub.state, sub.state), "state_key": sub.state, "text": sub.text,
             "comment": sub.comment, "via": "网页上传" if sub.via == "h5" else "聊天",
@@ -70,7 +61,7 @@ def _submissions(s: Session, item: Item, unit_id: int | None = None) -> list[Sub
 
 def upload_context(s: Session, item: Item, row: ItemUnit, person: Person) -> dict[str, Any]:
     """Return what the upload page shows: the item, the person's unit and part, and that unit's earlier versions."""
-    return {"item": item_summary(item), "unit": row.unit.name, "part": PARTS.get(row.part, row.part),
+    return {"item": item_summary(item), "unit": row.unit.name, "part": PART_NAMES.get(row.part, row.part),
             "person": person.name, "versions": [submission_view(x) for x in _submissions(s, item, row.unit_id)],
             "viewer": url_for("h5.viewer", code=item.code)}
 
@@ -83,8 +74,8 @@ def _link(url: str) -> dict[str, Any]:
 def viewer_context(s: Session, item: Item, person: Person) -> dict[str, Any]:
     """Return what the viewer shows: the item, its units and links, the reporter's screenshots, every version."""
     shots = [a for a in item.attachments if a.kind == "image" and a.submission_id is None]
-    units = [{"name": r.unit.name, "part": PARTS.get(r.part, r.part), "acknowledged": r.acknowledged_at is not None}
-             for r in item.units]
+    units = [{"name": r.unit.name, "part": PART_NAMES.get(r.part, r.part),
+              "acknowledged": r.acknowledged_at is not None} for r in item.units]
     return {"item": {**item_summary(item), "text": item.text, "reporter": item.reporter.name,
                      "reported_at": show(item.reported_at, True)},
             "person": person.name, "units": units, "links": [_link(x.url) for x in item.links],

@@ -1,0 +1,24 @@
+"""A unit's acknowledgement of its part in an item (签收), however it comes: the button, the text or a report."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from models import Item, ItemState, ItemUnit, Person
+from workflow.audit import record
+
+
+def mark_acknowledged(session: Session, item: Item, row: ItemUnit, actor: Person, at: datetime,
+                      **detail: Any) -> bool:
+    """Record row as acknowledged by actor (the lead's moves the item on); False if it already was."""
+    if row.acknowledged_at is not None:
+        return False
+    row.acknowledged_at, row.acknowledged_by = at, actor.id
+    before = after = item.state
+    if row.part == "lead" and item.state == ItemState.dispatched:
+        before, after = item.move_to(ItemState.acknowledged, at)
+    record(session, item, actor.userid, "acknowledge", at, before=before, after=after, unit=row.unit.key, **detail)
+    return True
