@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from core.clock import show
+from handlers.cards import clicked, key_parts
 from handlers.context import Ctx
 from handlers.registry import card, command
 from workflow.acknowledge import acknowledge, update_cards
-from workflow.errors import Refusal
 
 
 def _label(name: str, ctx: Ctx, when=None) -> str:  # type: ignore[no-untyped-def]
@@ -29,14 +29,11 @@ def ack_command(ctx: Ctx) -> str:
 @card("ack")
 def ack_card(ctx: Ctx) -> str | None:
     """The 签收 button: key `ack:<编号>:<单位key>`; only the card's intended unit leads may press it."""
-    parts = ctx.msg.event_key.split(":")
-    if len(parts) != 3:
-        raise Refusal("这张卡片已失效，请发送“我的待办”查看。")
-    _, code, unit_key = parts
+    code, unit_key = key_parts(ctx, 2, "这张卡片已失效，请发送“我的待办”查看。")
     result = acknowledge(ctx.session, ctx.person, code, ctx.now, unit_key=unit_key, config=ctx.config)
     row = result.assignment
     label = _label(result.by_name, ctx, row.acknowledged_at)
-    update_cards(ctx.session, result.item, row, ctx.msg.response_code, label, ctx.config.wecom.agent_id, ctx.now)
+    update_cards(ctx.session, result.item, row, clicked(ctx), label, ctx.config.wecom.agent_id, ctx.now)
     if result.already:
         return f"{result.item.code} 已由{result.by_name}于 {show(row.acknowledged_at)} 签收。"
     return f"已签收 {result.item.code}。请尽快核实情况并首报。"

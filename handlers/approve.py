@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers.cards import clicked, key_parts
 from handlers.context import Ctx
 from handlers.progress import split_code
 from handlers.registry import card, command
@@ -16,13 +17,9 @@ from workflow.submission import current
 @card("appr")
 def approval_button(ctx: Ctx) -> str:
     """Key `appr:<submission id>:ok|back|major`; only the card's recipients decide, once."""
-    try:
-        _, sub_id, choice = ctx.msg.event_key.split(":")
-        ref = int(sub_id)
-    except ValueError:
-        raise Refusal("这张审批卡片已失效。") from None
-    clicked = (ctx.msg.task_id, ctx.msg.response_code) if ctx.msg.response_code else None
-    decision = decide(ctx.session, ctx.person, ref, choice, ctx.now, ctx.config, clicked)
+    sub_id, choice = key_parts(ctx, 2, "这张审批卡片已失效。", numeric=0)
+    ref = int(sub_id)
+    decision = decide(ctx.session, ctx.person, ref, choice, ctx.now, ctx.config, clicked(ctx))
     if decision.ask_reason:
         ctx.conv.put(ctx.person.userid, {"flow": "return_reason", "submission": ref})
     return decision.note

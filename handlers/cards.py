@@ -8,8 +8,27 @@ from handlers.context import Ctx
 from models import Card, Item
 from models.clock import Clock
 from workflow import render
+from workflow.cards import finish_cards
 from workflow.errors import Refusal
 from workflow.outbox import emit
+
+STALE = "这张卡片已失效。"
+
+
+def key_parts(ctx: Ctx, count: int, stale: str = STALE, numeric: int | None = None) -> list[str]:
+    """Return the count fields after the prefix of the clicked button's key, or refuse with stale.
+
+    numeric: the index of a field that must be a number (a row id).
+    """
+    parts = ctx.msg.event_key.split(":")[1:]
+    if len(parts) != count or not all(parts) or (numeric is not None and not parts[numeric].isdigit()):
+        raise Refusal(stale)
+    return parts
+
+
+def clicked(ctx: Ctx) -> tuple[str, str] | None:
+    """Return (task_id, response_code) of the click being answered, if WeCom gave a response code."""
+    return (ctx.msg.task_id, ctx.msg.response_code) if ctx.msg.response_code else None
 
 
 def mark_clicked_card(ctx: Ctx, label: str, item: Item | None = None) -> Card | None:
@@ -17,12 +36,8 @@ def mark_clicked_card(ctx: Ctx, label: str, item: Item | None = None) -> Card | 
     card_row = ctx.session.scalar(select(Card).where(Card.task_id == ctx.msg.task_id))
     if card_row is None or not ctx.msg.response_code:
         return card_row
-    if card_row.state == "open":
-        card_row.state, card_row.decided_by, card_row.decided_at = "done", ctx.person.userid, ctx.now
-    emit(ctx.session, [], render.card_done(ctx.msg.response_code, card_row.recipients, ctx.config.wecom.agent_id,
-                                           label),
-         f"update:{card_row.task_id}:{ctx.msg.response_code}", ctx.now, item, kind="update_card",
-         task_id=card_row.task_id)
+    finish_cards(ctx.session, item, [card_row], label, ctx.person.userid, ctx.now, ctx.config.wecom.agent_id,
+                 clicked(ctx))
     return card_row
 
 
@@ -38,10 +53,7 @@ def mark_own_card(ctx: Ctx, label: str, item: Item | None = None) -> None:
 
 def clock_of_click(ctx: Ctx) -> tuple[Clock, Item]:
     """Return the clock named by a `<action>:<clock id>` button key and its item, or refuse politely."""
-    try:
-        clock = ctx.session.get(Clock, int(ctx.msg.event_key.split(":")[1]))
-    except (IndexError, ValueError):
-        clock = None
+    clock = ctx.session.get(Clock, int(key_parts(ctx, 1, numeric=0)[0]))
     item = ctx.session.get(Item, clock.item_id) if clock else None
     if clock is None or item is None:
         raise Refusal("这张卡片已失效。")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.cards import mark_own_card
+from handlers.cards import key_parts, mark_own_card
 from handlers.context import Ctx
 from handlers.progress import split_code
 from handlers.registry import card, command
@@ -37,10 +37,7 @@ def opinion_command(ctx: Ctx) -> str:
 @card("opin")
 def opinion_button(ctx: Ctx) -> str:
     """Key `opin:<编号>:ok|say`: 无不同意见 records at once; 提出意见 asks for the text in the chat."""
-    parts = ctx.msg.event_key.split(":")
-    if len(parts) != 3:
-        raise Refusal("这张卡片已失效。")
-    _, code, choice = parts
+    code, choice = key_parts(ctx, 2)
     if choice == "ok":
         item = consult.give(ctx.session, ctx.person, code, True, "", ctx.now)
         mark_own_card(ctx, f"{ctx.person.name} 无不同意见", item)

@@ -7,13 +7,12 @@ from typing import Any
 
 from core.clock import show
 from core.durations import format_duration
-from handlers.cards import clock_of_click, mark_clicked_card
+from handlers.cards import clock_of_click, key_parts, mark_clicked_card
 from handlers.context import Ctx
 from handlers.registry import card, command
 from models import Role
 from workflow import extension
 from workflow.clocks import waive
-from workflow.errors import Refusal
 from workflow.report import find_item
 
 
@@ -30,12 +29,8 @@ def extension_command(ctx: Ctx) -> str:
 @card("ext")
 def extension_button(ctx: Ctx) -> str:
     """The 同意 / 不同意 buttons: key `ext:<id>:yes|no`; only the intended decider may decide, once."""
-    try:
-        _, ext_id, choice = ctx.msg.event_key.split(":")
-        ext_ref = int(ext_id)
-    except ValueError:
-        raise Refusal("这张卡片已失效。") from None
-    ext, note = extension.decide(ctx.session, ctx.person, ext_ref, choice == "yes", ctx.now)
+    ext_id, choice = key_parts(ctx, 2, numeric=0)
+    ext, note = extension.decide(ctx.session, ctx.person, int(ext_id), choice == "yes", ctx.now)
     label = f"{ctx.person.name} 已{'同意' if ext.state == 'approved' else '退回'} {show(ext.decided_at or ctx.now)}"
     mark_clicked_card(ctx, label)
     return note

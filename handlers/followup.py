@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers.cards import mark_clicked_card
+from handlers.cards import key_parts, mark_clicked_card
 from handlers.context import Ctx
 from handlers.progress import split_code
 from handlers.registry import card, command
@@ -17,11 +17,9 @@ OFFICE_ONLY = "只有领导小组办公室可以这样做。"
 @card("fu")
 def watch_button(ctx: Ctx) -> str:
     """Key `fu:<watch id>:<n>:calm|up` from the follow-up check-in card."""
-    parts = ctx.msg.event_key.split(":")
-    if len(parts) != 4 or not parts[1].isdigit():
-        raise Refusal("这张回访卡片已失效。")
-    item, note = followup.answer(ctx.session, ctx.person, int(parts[1]), parts[3] == "up", "", ctx.now, ctx.config)
-    word = "反弹" if parts[3] == "up" else "平稳"
+    watch_id, _n, choice = key_parts(ctx, 3, "这张回访卡片已失效。", numeric=0)
+    item, note = followup.answer(ctx.session, ctx.person, int(watch_id), choice == "up", "", ctx.now, ctx.config)
+    word = "反弹" if choice == "up" else "平稳"
     mark_clicked_card(ctx, f"{ctx.person.name} 回报：{word}", item)
     return note
 

@@ -9,7 +9,6 @@ from handlers.context import Ctx
 from handlers.registry import click, command, message
 from models import Grade
 from models.item import GRADE_WORDS, SOURCES
-from workflow.errors import Refusal
 from workflow.links import find_links
 from workflow.report import Draft, report
 
@@ -96,16 +95,9 @@ def continue_report(ctx: Ctx, state: dict[str, Any]) -> str:
     return "请发送截图，或回复“提交”完成上报（“取消”放弃）。"
 
 
-FLOWS = {"extension": "申请延期", "return_reason": "填写退回意见", "opinion": "填写会商意见", "written": "填写书面报告"}
-
-
 def _report_state(ctx: Ctx) -> dict[str, Any]:
-    """The guided report in progress, or a new one; refuse politely while another conversation is open."""
-    state = ctx.conv.get(ctx.person.userid)
-    if state and state.get("flow") != "report":
-        what = FLOWS.get(str(state.get("flow")), "另一项操作")
-        raise Refusal(f"您正在{what}，请先用文字完成它（或回复“取消”），再发送链接或图片。")
-    return state or {"flow": "report", "step": "text", "draft": asdict(Draft(text=""))}
+    """The guided report in progress, or a new one (the router sends nothing else here)."""
+    return ctx.conv.get(ctx.person.userid) or {"flow": "report", "step": "text", "draft": asdict(Draft(text=""))}
 
 
 @message("link")

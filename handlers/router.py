@@ -20,6 +20,7 @@ from handlers.context import Ctx
 from handlers.registry import CARD_PREFIXES, CLICKS, COMMANDS, MESSAGE_TYPES, allowed, split_command
 
 CONVERSATION_WORDS = {"取消", "提交"}
+FLOWS = {"extension": "申请延期", "return_reason": "填写退回意见", "opinion": "填写会商意见", "written": "填写书面报告"}
 FREE_TEXT = {"written": written.continue_written, "return_reason": approve.continue_reason,
              "opinion": consult.continue_opinion}
 
@@ -59,9 +60,11 @@ def route(ctx: Ctx) -> str | None:
         return _text(ctx)
     if ctx.msg.msg_type == "event":
         return _event(ctx)
-    if ctx.msg.msg_type == "image":
-        state = ctx.conv.get(ctx.person.userid)
-        if state and state.get("flow") == "written":
-            return written.add_photo(ctx, state)
+    state = ctx.conv.get(ctx.person.userid)
+    flow = state.get("flow") if state else None
+    if flow == "written" and ctx.msg.msg_type == "image":
+        return written.add_photo(ctx, state)  # type: ignore[arg-type]
+    if flow and flow != "report" and ctx.msg.msg_type in MESSAGE_TYPES:
+        return f"您正在{FLOWS.get(flow, '另一项操作')}，请先用文字完成它（或回复“取消”），再发送链接或图片。"
     r = MESSAGE_TYPES.get(ctx.msg.msg_type)
     return r.handler(ctx) if r else help.UNSUPPORTED

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers.cards import key_parts
 from handlers.context import Ctx
 from handlers.progress import split_code
 from handlers.registry import card, command
-from workflow.errors import Refusal
 from workflow.report import find_item
 from workflow.submission import assignment, submit
 
@@ -51,10 +51,7 @@ def start(ctx: Ctx, code: str) -> str:
 @card("wr")
 def write_button(ctx: Ctx) -> str:
     """The 在聊天中填写 button on the written-report card: key `wr:<编号>`."""
-    parts = ctx.msg.event_key.split(":")
-    if len(parts) != 2:
-        raise Refusal("这张卡片已失效。")
-    return start(ctx, parts[1])
+    return start(ctx, key_parts(ctx, 1)[0])
 
 
 def continue_written(ctx: Ctx, state: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ from core.config import Config
 from models import Card, Item, ItemUnit, Person, Role
 from workflow import org, render
 from workflow.assignment import mark_acknowledged
+from workflow.cards import finish_cards
 from workflow.errors import Refusal
 from workflow.outbox import emit
 from workflow.report import find_item
@@ -65,16 +66,10 @@ def _tell(session: Session, item: Item, row: ItemUnit, actor: Person, at: dateti
          f"ack:{item.code}:{row.unit_id}:reporter", at, item)
 
 
-def update_cards(session: Session, item: Item, row: ItemUnit, response_code: str | None, label: str,
+def update_cards(session: Session, item: Item, row: ItemUnit, clicked: tuple[str, str] | None, label: str,
                  agent_id: int | None, at: datetime) -> None:
-    """Queue an update of the unit's 签收 card for all its recipients, using a click's or the send's response code."""
+    """Close the unit's 签收 cards for all their recipients (the clicked one with the click's response code)."""
     cards = session.scalars(select(Card).where(Card.item_id == item.id, Card.unit_id == row.unit_id,
                                                Card.purpose == "ack"))
-    for card in cards:
-        code = response_code or (card.response_code if card.state == "open" else None)
-        if card.state == "open":
-            card.state, card.decided_at = "done", at
-            card.decided_by = session.get(Person, row.acknowledged_by).userid if row.acknowledged_by else None
-        if code:
-            emit(session, [], render.card_done(code, card.recipients, agent_id, label),
-                 f"update:{card.task_id}:{code}", at, item, kind="update_card", task_id=card.task_id)
+    by = session.get(Person, row.acknowledged_by) if row.acknowledged_by else None
+    finish_cards(session, item, cards, label, by.userid if by else "", at, agent_id, clicked)

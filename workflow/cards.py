@@ -12,7 +12,7 @@ from workflow import render
 from workflow.outbox import emit
 
 
-def finish_cards(session: Session, item: Item, cards: Iterable[Card], label: str, actor: str, at: datetime,
+def finish_cards(session: Session, item: Item | None, cards: Iterable[Card], label: str, actor: str, at: datetime,
                  agent_id: int | None, clicked: tuple[str, str] | None = None) -> None:
     """Mark cards done and replace their buttons with label for every recipient.
 
