@@ -14,12 +14,7 @@ def add_outgoing(world: World, userid: str, msg_id: str, msgtype: str, body: dic
     record: Record = {"userid": userid, "msgid": msg_id, "msgtype": msgtype, "body": copy.deepcopy(body),
                       "at": world.now(), "outgoing": True, "status": "sending", "statuses": [], "chatid": None,
                       "passive": False}
-    with world.lock:
-        world.seq += 1
-        record["seq"] = record["created_seq"] = world.seq
-        world.outbox.append(record)
-        world.cond.notify_all()
-    return record
+    return world.add_record(record, world.outbox)
 
 
 def finish_outgoing(world: World, record: Record, statuses: list[int | str]) -> None:

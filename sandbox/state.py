@@ -235,12 +235,12 @@ class World:
             return userid in self.people
 
     # inbox -------------------------------------------------------------------------------------------
-    def add_record(self, record: Record) -> Record:
-        """Append a record to the inboxes with a fresh global seq and wake waiters."""
+    def add_record(self, record: Record, box: list[Record] | None = None) -> Record:
+        """Append a record to the inboxes (or to box) with a fresh global seq and wake waiters."""
         with self.lock:
             self.seq += 1
             record["seq"] = record["created_seq"] = self.seq
-            self.inbox.append(record)
+            (self.inbox if box is None else box).append(record)
             self.cond.notify_all()
             return record
 

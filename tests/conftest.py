@@ -102,3 +102,20 @@ def _real_clock() -> Iterator[None]:
     clock.reset()
     yield
     clock.reset()
+
+
+@pytest.fixture()
+def make_stack(emulator, database_url: str, redis_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Start Liaowang wired to this directory's emulator (start_stack's options); each one is closed afterwards."""
+    from tests.integration.harness import start_stack
+
+    started = []
+
+    def start(**options):  # type: ignore[no-untyped-def]
+        st = start_stack(emulator.url, database_url, redis_url, tmp_path, **options)
+        started.append(st)
+        return st
+
+    yield start
+    for st in started:
+        st.close()

@@ -6,17 +6,15 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from cli.commands import menu
-from core import clock as clockmod
 from sandbox.server import EmulatorServer
 from tests.browser.conftest import Shots
 from tests.browser.tofu import tofu
-from tests.integration.harness import Stack, start_stack
+from tests.integration.harness import Stack
 
 PEOPLE = ("zhangsan", "chenqi", "wangwu", "lisi")
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -24,14 +22,11 @@ POLICY = {"start": "dispatched", "clocks": {"first_report": {"significant": {"ai
 
 
 @pytest.fixture()
-def st(emulator: EmulatorServer, database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Stack]:
+def st(make_stack, emulator: EmulatorServer) -> Stack:  # type: ignore[no-untyped-def]
     """Liaowang with H5 pages that the emulator's phones may frame, the app menu created, a frozen clock."""
-    clockmod.freeze()
-    stack = start_stack(emulator.url, database_url, redis_url, tmp_path, pages=True,
-                        extra={"policy": POLICY, "web": {"frame_ancestors": emulator.url}})
+    stack = make_stack(pages=True, extra={"policy": POLICY, "web": {"frame_ancestors": emulator.url}})
     stack.rt.api.create_menu(menu(stack.rt.config))
-    yield stack
-    stack.close()
+    return stack
 
 
 @pytest.fixture()

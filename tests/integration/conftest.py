@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from sandbox.server import EmulatorServer, serve
 from sandbox.settings import EmulatorSettings
-from tests.integration.harness import CREDS, Stack, start_stack
+from tests.integration.harness import CREDS, Stack
 
 
 @pytest.fixture(scope="session")
@@ -21,8 +20,6 @@ def emulator() -> Iterator[EmulatorServer]:
 
 
 @pytest.fixture()
-def stack(emulator: EmulatorServer, database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Stack]:
+def stack(make_stack) -> Stack:  # type: ignore[no-untyped-def]
     """A running Liaowang with the demo organisation, wired to the emulator."""
-    st = start_stack(emulator.url, database_url, redis_url, tmp_path)
-    yield st
-    st.close()
+    return make_stack()

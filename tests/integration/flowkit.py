@@ -7,9 +7,11 @@ import time
 from typing import Any
 
 import requests
+from sqlalchemy import select
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot.crypto import signature
+from models import Item
 from tests.integration.harness import CREDS, Stack
 
 
@@ -26,6 +28,15 @@ def dispatched(st: Stack, units: str = "执法一队", grade: str = "较大", re
     code = code_in(st.last(reporter))
     st.say("chenqi", f"交办 {code} {units} {grade}")
     return code
+
+
+def item_of(st: Stack, code: str) -> Item:
+    """Return item code as it is in the database now (detached)."""
+    with st.rt.sessions() as s:
+        item = s.scalar(select(Item).where(Item.code == code))
+        assert item is not None
+        s.expunge(item)
+        return item
 
 
 def cards(st: Stack, userid: str, source: str) -> list[dict[str, Any]]:

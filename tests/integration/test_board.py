@@ -3,28 +3,21 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from core import clock as clockmod
-from sandbox.server import EmulatorServer
 from tests.integration.flowkit import dispatched
 from tests.integration.h5kit import Browser
-from tests.integration.harness import Stack, start_stack
+from tests.integration.harness import Stack
 
 POLICY = {"start": "dispatched", "escalate_after": "20s", "escalate_every": "20s",
           "clocks": {"first_report": {"significant": {"aim": "20s", "due": "30s"}, "general": {"due": "60s"}}}}
 
 
 @pytest.fixture()
-def st(emulator: EmulatorServer, database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Stack]:
+def st(make_stack) -> Stack:  # type: ignore[no-untyped-def]
     """A stack with H5 pages on the emulator's OAuth and second-scale first-report clocks."""
-    clockmod.freeze()
-    stack = start_stack(emulator.url, database_url, redis_url, tmp_path, pages=True, extra={"policy": POLICY})
-    yield stack
-    stack.close()
+    return make_stack(pages=True, extra={"policy": POLICY})
 
 
 def _sections(html: str) -> dict[str, str]:

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from core import clock
-from sandbox.server import EmulatorServer
-from tests.integration.harness import Stack, start_stack
+from tests.integration.harness import Stack
 
 
 @pytest.fixture()
-def tight(emulator: EmulatorServer, database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Stack]:
+def tight(make_stack) -> Stack:  # type: ignore[no-untyped-def]
     """A stack whose per-person budget is 3 messages a minute, on a clock that only the test moves."""
-    clock.freeze()
-    st = start_stack(emulator.url, database_url, redis_url, tmp_path, extra={"policy": {"per_minute_budget": 3}})
-    yield st
-    st.close()
+    return make_stack(extra={"policy": {"per_minute_budget": 3}})
 
 
 def test_notices_over_the_budget_become_one_digest(tight: Stack) -> None:

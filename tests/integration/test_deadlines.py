@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -13,8 +11,7 @@ from core import clock as clockmod
 from jobs.deadlines import fire_clock
 from models import AuditEvent
 from models.clock import Clock, ClockFiring
-from sandbox.server import EmulatorServer
-from tests.integration.harness import Stack, start_stack
+from tests.integration.harness import Stack
 
 FIRST = {"aim": "20s", "due": "30s"}
 WRITTEN = {"aim": "40s", "due": "90s"}
@@ -25,12 +22,9 @@ POLICY = {"start": "dispatched", "escalate_after": "20s", "escalate_every": "20s
 
 
 @pytest.fixture()
-def fast(emulator: EmulatorServer, database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Stack]:
+def fast(make_stack) -> Stack:  # type: ignore[no-untyped-def]
     """A stack whose clocks run in seconds, on a clock that only the test moves."""
-    clockmod.freeze()
-    st = start_stack(emulator.url, database_url, redis_url, tmp_path, extra={"policy": POLICY})
-    yield st
-    st.close()
+    return make_stack(extra={"policy": POLICY})
 
 
 def _dispatched(st: Stack, grade: str = "一般") -> str:
@@ -168,29 +162,25 @@ def _message_board_report(st: Stack) -> None:
 
 
 @pytest.mark.parametrize("taught", [False, True])
-def test_a_clock_in_an_unknown_year_fails_loudly_when_it_starts(emulator: EmulatorServer, database_url: str,
-                                                               redis_url: str, tmp_path: Path, taught: bool) -> None:
+def test_a_clock_in_an_unknown_year_fails_loudly_when_it_starts(make_stack, taught: bool) -> None:  # type: ignore
     from datetime import timedelta
 
     extra: dict = {"policy": {"days": "working"}}  # type: ignore[type-arg]
     if taught:
         extra["calendar"] = {"years": {"2027": {"holidays": ["2027-01-01"], "workdays": []}}}
-    st = start_stack(emulator.url, database_url, redis_url, tmp_path, extra=extra)
-    try:
-        clockmod.advance(timedelta(days=33))  # 2026-12-29: three working days reach into 2027
-        _message_board_report(st)
-        with st.rt.sessions() as s:
-            reply = s.scalar(select(Clock).where(Clock.kind == "reply_source"))
-        if taught:
-            assert reply is not None and reply.due_at.date().isoformat() == "2027-01-04"
-            assert not [t for t in st.texts("chenqi") if "时限无法计算" in t]
-        else:
-            assert reply is None
-            loud = [t for t in st.texts("chenqi") if "时限无法计算" in t]
-            assert len(loud) == 1 and "[calendar.years.2027]" in loud[0]
-            assert "已收到您的上报" in st.last("zhangsan"), "the report itself is never lost"
-    finally:
-        st.close()
+    st = make_stack(extra=extra)
+    clockmod.advance(timedelta(days=33))  # 2026-12-29: three working days reach into 2027
+    _message_board_report(st)
+    with st.rt.sessions() as s:
+        reply = s.scalar(select(Clock).where(Clock.kind == "reply_source"))
+    if taught:
+        assert reply is not None and reply.due_at.date().isoformat() == "2027-01-04"
+        assert not [t for t in st.texts("chenqi") if "时限无法计算" in t]
+    else:
+        assert reply is None
+        loud = [t for t in st.texts("chenqi") if "时限无法计算" in t]
+        assert len(loud) == 1 and "[calendar.years.2027]" in loud[0]
+        assert "已收到您的上报" in st.last("zhangsan"), "the report itself is never lost"
 
 
 def test_an_upper_level_deadline_overrides_the_written_report_due(fast: Stack) -> None:

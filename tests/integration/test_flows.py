@@ -2,48 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
 from core import clock as clockmod
-from models import Attachment, Clock, Item, ItemUnit, Opinion, Watch
-from sandbox.server import EmulatorServer
-from tests.integration.flowkit import buttons, cards, click, current, dispatched
-from tests.integration.harness import Stack, start_stack
+from models import Attachment, Clock, ItemUnit, Opinion, Watch
+from tests.integration.flowkit import buttons, cards, click, current, dispatched, item_of
+from tests.integration.harness import Stack
 
 APPROVAL = "书面报告审核"
 POLICY = {"follow_up_period": "3h", "follow_up_every": "1h"}
 
 
 @pytest.fixture()
-def st(emulator: EmulatorServer, database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Stack]:
+def st(make_stack) -> Stack:  # type: ignore[no-untyped-def]
     """A stack on a frozen clock with a three-hour follow-up watch (one check-in an hour)."""
-    clockmod.freeze()
-    stack = start_stack(emulator.url, database_url, redis_url, tmp_path, extra={"policy": POLICY})
-    yield stack
-    stack.close()
-
-
-def _item(st: Stack, code: str) -> Item:
-    with st.rt.sessions() as s:
-        item = s.scalar(select(Item).where(Item.code == code))
-        assert item is not None
-        s.expunge(item)
-        return item
+    return make_stack(extra={"policy": POLICY})
 
 
 def _approved(st: Stack, code: str, lead: str = "wangwu", supervisor: str = "lisi") -> None:
     st.say(lead, f"书面报告 {code} 经核实，已妥善处置，拟答复如下……")
     click(st, supervisor, cards(st, supervisor, APPROVAL)[-1], "批准")
-    assert _item(st, code).state == "approved"
+    assert item_of(st, code).state == "approved"
 
 
 def test_flow_2_bureau_department_to_reply_close_watch_evaluate_and_archive(st: Stack) -> None:
     code = dispatched(st)
-    assert _item(st, code).flow == "bureau"
+    assert item_of(st, code).flow == "bureau"
     st.say("wangwu", f"书面报告 {code} 经核实，已妥善处置")
     st.say("lisi", "我的待办")
     assert "待审核" in st.last("lisi") and code in st.last("lisi")
@@ -55,17 +40,17 @@ def test_flow_2_bureau_department_to_reply_close_watch_evaluate_and_archive(st: 
     st.say("chenqi", "我的待办")
     assert "待回复来源" in st.last("chenqi")
     st.say("chenqi", f"回复来源 {code} 经核查，已依法处理。")
-    assert "局办公室还没有反馈" in st.last("chenqi") and _item(st, code).state == "approved"
+    assert "局办公室还没有反馈" in st.last("chenqi") and item_of(st, code).state == "approved"
     opinion = cards(st, "zhouba", "会商")
     assert len(opinion) == 1
     click(st, "zhouba", opinion[0], "无不同意见")
     assert current(st, "zhouba", opinion[0])["replaced_button"] == "周八 无不同意见"
     assert any("【会商意见】" in t and "无不同意见" in t for t in st.texts("chenqi"))
     st.say("chenqi", f"回复来源 {code} 经核查，执法人员已停职检查，感谢监督。")
-    assert "已记录" in st.last("chenqi") and _item(st, code).state == "replied"
+    assert "已记录" in st.last("chenqi") and item_of(st, code).state == "replied"
     assert any("【已回复来源】" in t for t in st.texts("zhangsan")), "the reporter hears the reply"
     st.say("chenqi", f"办结 {code} 处置完毕")
-    assert _item(st, code).state == "follow_up"
+    assert item_of(st, code).state == "follow_up"
     with st.rt.sessions() as s:
         assert not s.scalars(select(Clock).where(Clock.state.in_(("open", "missed")))).all(), "closing waives clocks"
     st.later(3599)
@@ -82,7 +67,7 @@ def test_flow_2_bureau_department_to_reply_close_watch_evaluate_and_archive(st: 
     assert len(cards(st, "wangwu", "善后观察")) == 2, "no check-in after the period"
     st.say("chenqi", f"总结评估 {code} 处置及时，舆情平稳。")
     st.say("chenqi", f"归档 {code}")
-    assert _item(st, code).state == "archived"
+    assert item_of(st, code).state == "archived"
     st.say("zhangsan", f"查询 {code}")
     history = st.last("zhangsan")
     for words in ("书面报告 第 1 版", "批准书面报告", "提出会商意见", "回复来源：经核查",
@@ -92,7 +77,7 @@ def test_flow_2_bureau_department_to_reply_close_watch_evaluate_and_archive(st: 
 
 def test_flow_1_county_bureau_copies_the_department_and_consults_it(st: Stack) -> None:
     code = dispatched(st, units="城东区局 执法一队", grade="一般", reporter="wuyi")
-    item = _item(st, code)
+    item = item_of(st, code)
     assert item.flow == "local"
     with st.rt.sessions() as s:
         parts = dict(s.execute(select(ItemUnit.part, ItemUnit.unit_id).where(ItemUnit.item_id == item.id)).all())
@@ -115,12 +100,12 @@ def test_flow_1_county_bureau_copies_the_department_and_consults_it(st: Stack) -
         opinions = s.execute(select(Opinion.userid, Opinion.agree, Opinion.text)).all()
     assert {(u, a) for u, a, _ in opinions} == {("wangwu", False), ("zhouba", False)}
     st.say("chenqi", f"回复来源 {code} 已答复留言人")
-    assert _item(st, code).state == "replied"
+    assert item_of(st, code).state == "replied"
 
 
 def test_flow_3_lead_and_co_handling_units_contribute_their_parts(st: Stack) -> None:
     code = dispatched(st, units="执法一队，城东区局", grade="较大")
-    assert _item(st, code).flow == "joint"
+    assert item_of(st, code).flow == "joint"
     assert cards(st, "sunshi", "舆情交办"), "co-handling units acknowledge too"
     st.say("sunshi", f"书面报告 {code} 城东区局协办部分：已核实商户身份。")
     assert "协办材料" in st.last("sunshi")
@@ -152,7 +137,7 @@ def test_a_rebound_during_the_watch_reopens_the_item_and_restarts_its_clocks(st:
     st.later(3600)
     click(st, "wangwu", cards(st, "wangwu", "善后观察")[0], "反弹")
     assert "重新打开" in st.last("wangwu")
-    assert _item(st, code).state == "acknowledged"
+    assert item_of(st, code).state == "acknowledged"
     assert any("【舆情反弹】" in t for t in st.texts("chenqi")) and any("【舆情反弹】" in t for t in st.texts("lisi"))
     with st.rt.sessions() as s:
         watch = s.scalar(select(Watch))
@@ -191,4 +176,4 @@ def test_without_a_general_office_the_approval_stands_and_the_reply_needs_no_opi
     _approved(st, code)
     assert any("【会商未发出】" in t for t in st.texts("chenqi"))
     st.say("chenqi", f"回复来源 {code} 已答复")
-    assert _item(st, code).state == "replied"
+    assert item_of(st, code).state == "replied"

@@ -6,7 +6,6 @@ import io
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -14,9 +13,8 @@ import pytest
 from sqlalchemy import func, select
 
 from models import Attachment, Item, Submission
-from sandbox.server import EmulatorServer
 from tests.integration.h5kit import Browser, authorize
-from tests.integration.harness import Stack, start_stack
+from tests.integration.harness import Stack
 from workflow import files as wf
 
 MB = 1024 * 1024
@@ -50,11 +48,9 @@ def docx() -> bytes:
 
 
 @pytest.fixture()
-def stack(emulator: EmulatorServer, database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Stack]:
+def stack(make_stack) -> Stack:  # type: ignore[no-untyped-def]
     """A running Liaowang whose public_url is the served app and whose OAuth2 goes to the emulator."""
-    st = start_stack(emulator.url, database_url, redis_url, tmp_path, pages=True)
-    yield st
-    st.close()
+    return make_stack(pages=True)
 
 
 def dispatched(stack: Stack, unit: str = "执法一队") -> str:

@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import func, select
 
 from core import clock as clockmod
 from models import AuditEvent, Item, Submission
 from models.clock import Clock
-from sandbox.server import EmulatorServer
-from tests.integration.flowkit import buttons, cards, click, current, dispatched, forged_click
-from tests.integration.harness import Stack, start_stack
+from tests.integration.flowkit import buttons, cards, click, current, dispatched, forged_click, item_of
+from tests.integration.harness import Stack
 
 APPROVAL = "书面报告审核"
 
 
 @pytest.fixture()
-def st(emulator: EmulatorServer, database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Stack]:
+def st(make_stack) -> Stack:  # type: ignore[no-untyped-def]
     """A stack on a frozen clock."""
-    clockmod.freeze()
-    stack = start_stack(emulator.url, database_url, redis_url, tmp_path)
-    yield stack
-    stack.close()
+    return make_stack()
 
 
 def _submit(st: Stack, code: str, *parts: str) -> None:
@@ -32,14 +25,6 @@ def _submit(st: Stack, code: str, *parts: str) -> None:
     for p in parts:
         st.say("wangwu", p)
     st.say("wangwu", "提交")
-
-
-def _item(st: Stack, code: str) -> Item:
-    with st.rt.sessions() as s:
-        item = s.scalar(select(Item).where(Item.code == code))
-        assert item is not None
-        s.expunge(item)
-        return item
 
 
 def _subs(st: Stack, code: str) -> list[tuple[int, str]]:
@@ -89,7 +74,7 @@ def test_approve_updates_the_card_for_everyone_and_starts_the_consultation(st: S
     click(st, "lisi", card, "批准", replay=3)
     assert "已批准" in st.last("lisi")
     assert current(st, "lisi", card)["replaced_button"].startswith("李四 已批准")
-    assert _item(st, code).state == "approved" and _subs(st, code) == [(1, "approved")]
+    assert item_of(st, code).state == "approved" and _subs(st, code) == [(1, "approved")]
     assert any("审核通过" in t for t in st.texts("wangwu"))
     assert len(cards(st, "zhouba", "会商")) == 1, "the general office is asked for its opinion"
     with st.rt.sessions() as s:
@@ -101,7 +86,7 @@ def test_return_asks_for_a_reason_sends_it_to_the_unit_and_the_unit_resubmits_ve
     _submit(st, code, "初稿")
     click(st, "lisi", cards(st, "lisi", APPROVAL)[0], "退回修改")
     assert "回复修改意见" in st.last("lisi")
-    assert _item(st, code).state == "returned"
+    assert item_of(st, code).state == "returned"
     st.say("lisi", "请补充对当事人的处理意见")
     assert "已转给执法一队" in st.last("lisi")
     texts = st.texts("wangwu")
@@ -126,7 +111,7 @@ def test_a_card_for_a_superseded_version_answers_politely_and_changes_nothing(st
     # a click on the old card that left the phone before the update arrives afterwards
     forged_click(st, "lisi", old["body"]["template_card"]["task_id"], buttons(old)["批准"]["key"])
     assert "已过时" in st.last("lisi")
-    assert _subs(st, code) == [(1, "superseded"), (2, "pending")] and _item(st, code).state == "written_reported"
+    assert _subs(st, code) == [(1, "superseded"), (2, "pending")] and item_of(st, code).state == "written_reported"
     click(st, "lisi", new, "批准")
     assert _subs(st, code) == [(1, "superseded"), (2, "approved")]
 
@@ -139,7 +124,7 @@ def test_only_an_intended_recipient_may_decide(st: Stack) -> None:
     res = forged_click(st, "zhaoliu", tc["task_id"], buttons(card)["批准"]["key"])
     assert res.status_code == 200
     assert "不是送您审批的" in st.last("zhaoliu")
-    assert _subs(st, code) == [(1, "pending")] and _item(st, code).state == "written_reported"
+    assert _subs(st, code) == [(1, "pending")] and item_of(st, code).state == "written_reported"
     forged_click(st, "wangwu", tc["task_id"], buttons(card)["批准"]["key"])
     assert "不是送您审批的" in st.last("wangwu") and _subs(st, code) == [(1, "pending")]
 
@@ -152,7 +137,7 @@ def test_a_second_click_after_the_decision_changes_nothing(st: Stack) -> None:
     # a click that left the phone before the card was updated arrives later, as a separate event
     forged_click(st, "lisi", card["body"]["template_card"]["task_id"], buttons(card)["退回修改"]["key"])
     assert "已由李四于" in st.last("lisi") and "批准，无需再处理" in st.last("lisi")
-    assert _subs(st, code) == [(1, "approved")] and _item(st, code).state == "approved"
+    assert _subs(st, code) == [(1, "approved")] and item_of(st, code).state == "approved"
     with st.rt.sessions() as s:
         assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "return")) == 0
 
@@ -166,7 +151,7 @@ def test_escalate_to_major_regrades_sends_the_leaders_a_card_and_opens_a_group(s
     click(st, "lisi", card, "升级为重大")
     assert "升级为重大" in st.last("lisi")
     assert current(st, "lisi", card)["replaced_button"].startswith("李四 已升级为重大")
-    item = _item(st, code)
+    item = item_of(st, code)
     assert item.grade == "major" and item.chat_id
     leader_card = cards(st, "liujiu", APPROVAL)
     assert len(leader_card) == 1 and "升级为重大" not in buttons(leader_card[0])
