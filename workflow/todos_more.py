@@ -36,11 +36,12 @@ def approvals(session: Session, person: Person, now: datetime) -> list[str]:
 def opinions(session: Session, person: Person, now: datetime) -> list[str]:
     """Consultations that asked this person and that they have not answered since."""
     lines = []
-    asked = session.scalars(select(Card).where(Card.purpose == "opinion").order_by(Card.created_at))
+    asked = session.execute(select(Card, Item).join(Item, Item.id == Card.item_id)
+                            .where(Card.purpose == "opinion", Item.state == ItemState.approved)
+                            .order_by(Card.created_at))
     seen: set[int] = set()
-    for card in asked:
-        item = session.get(Item, card.item_id)
-        if person.userid not in card.recipients or item is None or item.state != ItemState.approved:
+    for card, item in asked:
+        if person.userid not in card.recipients:
             continue
         answered = session.scalar(select(Opinion.id).where(Opinion.item_id == item.id, Opinion.userid == person.userid,
                                                            Opinion.created_at >= card.created_at))
