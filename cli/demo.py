@@ -18,7 +18,7 @@ DEMO_ORG = Path(__file__).with_name("demo_org.toml")
 
 PHONES = "zhangsan,chenqi,wangwu,lisi"
 TRY = """
-瞭望演示已启动 ✔   （演示时钟加快 {scale:g} 倍：重大舆情首报 30 分钟 → {first}；提醒、督办一分钟内可见）
+瞭望演示已启动 ✔   （演示时钟加快 {scale:g} 倍：{example}；提醒、督办一分钟内可见）
 
   ▶ 在浏览器打开手机界面（四部手机并排：网评员、办公室、单位负责人、分管领导）：
       http://127.0.0.1:{sport}/phone?u={phones}
@@ -144,9 +144,10 @@ def demo(args: argparse.Namespace) -> int:
         from cli.commands import wecom_menu
 
         wecom_menu(args)
-        first = cfg.policy.clocks["first_report"].spans["major"].due
+        from cli.sandbox_cmd import fast_example
+
         print(TRY.format(port=args.port, sport=args.sandbox_port, data=data, cfg=cfg_path, phones=PHONES,
-                         scale=cfg.policy.scale, first=f"{first.total_seconds():g} 秒"), flush=True)
+                         scale=cfg.policy.scale, example=fast_example(cfg)), flush=True)
         if not args.no_browser:
             open_browser(f"http://127.0.0.1:{args.sandbox_port}/phone?u={PHONES}")
         while not stopping and all(p.poll() is None for p in procs):

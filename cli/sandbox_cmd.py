@@ -53,14 +53,25 @@ def directory(org: dict[str, Any]) -> list[dict[str, Any]]:
              "roles": [ROLE_NAMES[Role(r)] for r in p.get("roles", [])]} for p in org.get("people", [])]
 
 
+def fast_example(cfg: Config) -> str:
+    """Return how the scale shows on one clock, e.g. "重大舆情首报 30分钟 → 30秒" (empty without such a clock)."""
+    from core.durations import format_duration
+
+    clock = cfg.policy.clocks.get("first_report")
+    span = clock.span("major") if clock else None
+    if span is None:
+        return ""
+    return f"重大舆情{clock.label} {format_duration(span.due * cfg.policy.scale)} → {format_duration(span.due)}"
+
+
 def clock_notice(cfg: Config) -> str:
     """Return the sentence that tells people the demo's clocks run faster (empty at the real speed)."""
     scale = getattr(cfg.policy, "scale", 1)
     if scale == 1:
         return ""
-    first = cfg.policy.clocks["first_report"].spans["major"].due
-    return (f"演示模式：时限时钟加快 {scale:g} 倍——重大舆情首报 30 分钟在这里是 {first.total_seconds():g} 秒，"
-            "提醒、督办在一分钟内就能看到。")
+    example = fast_example(cfg)
+    return (f"演示模式：时限时钟加快 {scale:g} 倍" + (f"（{example}）" if example else "")
+            + "，提醒、督办在一分钟内就能看到。")
 
 
 def serve_cmd(args: argparse.Namespace) -> int:

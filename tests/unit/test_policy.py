@@ -98,3 +98,13 @@ def test_the_demo_scale_makes_every_clock_faster_by_the_same_factor() -> None:
     assert sched is not None and sched.due_at - start == timedelta(minutes=2)
     with pytest.raises(ValueError, match="scale"):
         parse_policy({"scale": 0})
+
+
+def test_the_demo_notice_states_the_scale_with_a_real_example() -> None:
+    from cli.sandbox_cmd import clock_notice
+    from core.config import config_from_dict
+
+    wecom = {"corp_id": "ww1", "agent_id": 1, "secret": "s", "token": "t", "encoding_aes_key": "a" * 43}
+    assert clock_notice(config_from_dict({"wecom": wecom})) == ""
+    notice = clock_notice(config_from_dict({"wecom": wecom, "policy": {"scale": 60}}))
+    assert "加快 60 倍" in notice and "首报 30分钟 → 30秒" in notice
