@@ -16,7 +16,7 @@ from workflow.audit import record
 from workflow.cards import finish_cards
 from workflow.errors import Refusal
 from workflow.outbox import emit
-from workflow.submission import offer_upload, send_for_approval
+from workflow.submission import approval_cards, offer_upload, send_for_approval
 
 CHOICES = {"ok": "批准", "back": "退回修改", "major": "升级为重大"}
 DONE = {"approved": "批准", "returned": "退回修改"}
@@ -31,11 +31,6 @@ class Decision:
     ask_reason: bool = False
 
 
-def _cards(session: Session, sub: Submission) -> list[Card]:
-    return list(session.scalars(select(Card).where(Card.purpose == "approval",
-                                                   Card.task_id.like(f"appr-{sub.id}-%"))))
-
-
 def _name(session: Session, userid: str | None) -> str:
     return session.scalar(select(Person.name).where(Person.userid == userid)) or (userid or "")
 
@@ -48,7 +43,7 @@ def decide(session: Session, actor: Person, sub_id: int, choice: str, at: dateti
         raise Refusal("这张审批卡片已失效。")
     item = session.get(Item, sub.item_id)
     assert item is not None
-    cards = _cards(session, sub)
+    cards = approval_cards(session, sub.id)
     if not any(actor.userid in c.recipients for c in cards):
         raise Refusal(f"这份书面报告不是送您审批的，只有卡片的接收人可以审批 {item.code}。")
     if sub.state in DONE:

@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session
 
 from core.clock import show
 from core.durations import format_duration
-from models import Card, Grade, Item, ItemState, ItemUnit, Person, Role, Submission, Unit
+from models import Grade, Item, ItemState, ItemUnit, Person, Role, Submission, Unit
 from models.clock import OPEN_STATES, Clock
 from models.item import PART_NAMES
 from workflow.consult import general_office_heard
 from workflow.render import grade_name
+from workflow.submission import approval_cards
 
 VIEWERS = (Role.office, Role.leader, Role.general_office)
 DONE = (ItemState.evaluated, ItemState.archived)
@@ -135,9 +136,7 @@ def next_step(session: Session, item: Item, names: Names) -> str:
     if state == ItemState.written_reported:
         sub = session.scalar(select(Submission).where(Submission.item_id == item.id, Submission.state == "pending")
                              .order_by(Submission.id.desc()).limit(1))
-        cards = session.scalars(select(Card).where(Card.purpose == "approval", Card.state == "open",
-                                                   Card.task_id.like(f"appr-{sub.id if sub else 0}-%")))
-        who = {u for c in cards for u in c.recipients}
+        who = {u for c in approval_cards(session, sub.id, open_only=True) for u in c.recipients} if sub else set()
         deciders = "、".join(session.scalars(select(Person.name).where(Person.userid.in_(who))))
         return f"待审核：{deciders or '分管领导'}"
     if state == ItemState.approved:

@@ -98,9 +98,8 @@ def _lead_submitted(session: Session, item: Item, sub: Submission, row: ItemUnit
     for old in session.scalars(select(Submission).where(Submission.item_id == item.id, Submission.id != sub.id,
                                                         Submission.part == "lead", Submission.state == "pending")):
         old.state = "superseded"
-        stale = session.scalars(select(Card).where(Card.purpose == "approval", Card.state == "open",
-                                                   Card.task_id.like(f"appr-{old.id}-%")))
-        finish_cards(session, item, stale, f"已由第 {sub.version} 版取代", "system", at, config.wecom.agent_id)
+        finish_cards(session, item, approval_cards(session, old.id, open_only=True), f"已由第 {sub.version} 版取代",
+                     "system", at, config.wecom.agent_id)
     if item.state != ItemState.written_reported:
         item.move_to(ItemState.written_reported, at)
     met = clocks.satisfy(session, item, "first_report", actor.userid, at)
@@ -169,6 +168,12 @@ def offer_upload(session: Session, item: Item, unit: Unit, at: datetime, config:
                      state="open", created_at=at))
     emit(session, to, upload_card(item, unit.name, task_id, pages.upload_url(config, item.code), returned),
          f"card:{task_id}", at, item, task_id=task_id)
+
+
+def approval_cards(session: Session, sub_id: int, open_only: bool = False) -> list[Card]:
+    """Return the approval cards sent for submission sub_id (their task ids are `appr-<id>-…`)."""
+    stmt = select(Card).where(Card.purpose == "approval", Card.task_id.like(f"appr-{sub_id}-%"))
+    return list(session.scalars(stmt.where(Card.state == "open") if open_only else stmt))
 
 
 def current(session: Session, item: Item) -> Submission | None:

@@ -11,6 +11,7 @@ from core.clock import show
 from core.durations import format_duration
 from models import Card, Item, ItemState, Opinion, Person, Role, Submission, Watch
 from workflow import render
+from workflow.submission import approval_cards
 
 
 def _waited(now: datetime, since: datetime) -> str:
@@ -23,9 +24,7 @@ def approvals(session: Session, person: Person, now: datetime) -> list[str]:
     pending = session.scalars(select(Submission).where(Submission.state == "pending", Submission.part == "lead")
                               .order_by(Submission.created_at))
     for sub in pending:
-        cards = session.scalars(select(Card).where(Card.purpose == "approval", Card.state == "open",
-                                                   Card.task_id.like(f"appr-{sub.id}-%")))
-        if any(person.userid in c.recipients for c in cards):
+        if any(person.userid in c.recipients for c in approval_cards(session, sub.id, open_only=True)):
             item = session.get(Item, sub.item_id)
             lines.append(f"· 待审核 {render.item_line(item)} 第 {sub.version} 版书面报告，{show(sub.created_at)} 报送"
                          f"{_waited(now, sub.created_at)}"
