@@ -50,7 +50,7 @@ def decide(session: Session, actor: Person, sub_id: int, choice: str, at: dateti
         return Decision(sub, f"{item.code} 第 {sub.version} 版书面报告已由{_name(session, sub.decided_by)}于 "
                              f"{show(sub.decided_at)} {DONE[sub.state]}，无需再处理。")
     if sub.state != "pending" or item.state != ItemState.written_reported:
-        newer = "已有新版本，请审批最新的一版" if sub.state == "superseded" else f"已进入下一步（{item.state}）"
+        newer = "已有新版本，请审批最新的一版" if sub.state == "superseded" else f"已进入下一步（{item.state_name}）"
         return Decision(sub, f"这张卡片已过时：{item.code} {newer}。")
     mine = [c for c in cards if actor.userid in c.recipients and c.state == "open"]
     if choice == "major":
