@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import logging
 import secrets
-import time
 
 from flask import Blueprint, Response, current_app, request
 from wechatpy.enterprise.replies import TextReply
 
 from bot.crypto import BadPayload, BadSignature, CallbackCrypto
-from bot.envelope import open_callback, params
+from bot.envelope import open_callback, params, refuse
 from bot.incoming import BadXml, Incoming
 from core import clock
 from core.runtime import Runtime
@@ -31,17 +30,20 @@ def _crypto() -> CallbackCrypto:
 
 @bp.get("/wecom/callback")
 def verify_url() -> Response:
-    """URL verification: answer the decrypted echostr as the bare body."""
+    """URL verification: answer the decrypted echostr as the bare body (a bare GET from a browser: what this is)."""
+    if not request.args:
+        return refuse(200, "这是瞭望接收企业微信消息的回调地址：企业微信把加密的消息发到这里，"
+                           "在浏览器里打开它没有作用。请在企业微信里使用“瞭望”，或打开演示的手机界面。")
     try:
         sig, ts, nonce = params(request)
         echo = request.args.get("echostr", "")
         if not echo:
-            return Response("missing echostr", status=400)
+            return refuse(400, "缺少 echostr 参数：这是企业微信验证回调地址用的。")
         plain = _crypto().verify_url(sig, ts, nonce, echo)
     except BadXml:
-        return Response("missing parameters", status=400)
+        return refuse(400, "缺少 msg_signature、timestamp 或 nonce 参数。")
     except (BadSignature, BadPayload):
-        return Response("forbidden", status=403)
+        return refuse(403, "签名不对，已拒收。")
     return Response(plain, status=200, mimetype="text/plain")
 
 
@@ -73,5 +75,5 @@ def _process(msg: Incoming, nonce: str) -> Response:
 def _passive(msg: Incoming, text: str, nonce: str) -> Response:
     """Answer with an encrypted passive reply (used where nothing may be recorded)."""
     reply = TextReply(source=_rt().config.wecom.corp_id, target=msg.userid, content=text)
-    xml = _crypto().encrypt_reply(reply.render(), secrets.token_hex(8), str(int(time.time())))
+    xml = _crypto().encrypt_reply(reply.render(), secrets.token_hex(8), str(int(clock.now().timestamp())))
     return Response(xml, status=200, mimetype="text/xml")

@@ -2,11 +2,37 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.gthread import ThreadWorker
 
 from core.config import Config
+
+GRACEFUL_SECONDS = 5  # after this, gunicorn kills workers that have not finished their requests
+
+
+class PortInUse(Exception):
+    """The address is already bound by another process; the message says which and what to do."""
+
+
+class QuitOnceThreadWorker(ThreadWorker):  # type: ignore[misc]
+    """gunicorn's gthread worker, but a second SIGINT/SIGQUIT during shutdown is ignored.
+
+    A terminal's Ctrl-C reaches the whole process group, and the master then sends SIGQUIT again; gthread's
+    handle_quit re-entered ThreadPoolExecutor.shutdown from the signal handler and deadlocked on its lock.
+    """
+
+    _quitting = False
+
+    def handle_quit(self, sig: int, frame: Any) -> None:
+        """Shut down immediately, once."""
+        if self._quitting:
+            return
+        self._quitting = True
+        super().handle_quit(sig, frame)
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -22,9 +48,23 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return self._loader()
 
 
+def check_port(host: str, port: int, option: str = "--port") -> None:
+    """Raise PortInUse (one Chinese sentence naming the port and the option to change it) if it is taken."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn and werkzeug bind
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            if exc.errno not in (errno.EADDRINUSE, errno.EACCES):
+                raise
+            why = "已被占用" if exc.errno == errno.EADDRINUSE else "无权使用"
+            raise PortInUse(f"端口 {port}（{host}）{why}：可能是上次启动的服务还没停，"
+                            f"请先停掉它，或用 {option} 换一个端口。") from None
+
+
 def serve_gunicorn(cfg: Config, host: str, port: int, workers: int = 2, threads: int = 8,
                    factory: Any = None) -> None:
-    """Serve create_app(Runtime(cfg)) (or factory()) with gunicorn until stopped."""
+    """Serve create_app(Runtime(cfg)) (or factory()) with gunicorn until SIGTERM or SIGINT."""
     def loader() -> Any:
         if factory is not None:
             return factory()
@@ -34,5 +74,5 @@ def serve_gunicorn(cfg: Config, host: str, port: int, workers: int = 2, threads:
         return create_app(Runtime(cfg))
 
     _Gunicorn(loader, {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
-                       "worker_class": "gthread", "timeout": 30, "accesslog": None,
-                       "loglevel": "warning"}).run()
+                       "worker_class": f"{__name__}.QuitOnceThreadWorker", "timeout": 30,
+                       "graceful_timeout": GRACEFUL_SECONDS, "accesslog": None, "loglevel": "warning"}).run()

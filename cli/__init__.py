@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 
+from core import clock
 from core.config import ConfigError
 
 
@@ -49,6 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; configuration problems print one line and exit 2."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
+    try:
+        clock.check_env()
+    except clock.ClockSettingError as exc:
+        print(f"配置错误：{exc}", file=sys.stderr)
+        return 2
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:

@@ -64,9 +64,14 @@ def org_import(args: argparse.Namespace) -> int:
 
 def web(args: argparse.Namespace) -> int:
     """Serve the app with gunicorn (gthread workers)."""
-    from bot.server import serve_gunicorn
+    from bot.server import PortInUse, check_port, serve_gunicorn
 
     cfg = load_config()
+    try:
+        check_port(args.host, args.port)
+    except PortInUse as exc:
+        print(exc, file=sys.stderr)
+        return 1
     Runtime(cfg).check()
     print(f"瞭望网页服务：http://{args.host}:{args.port}/wecom/callback")
     serve_gunicorn(cfg, args.host, args.port, args.workers, args.threads)

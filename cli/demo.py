@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import signal
 import string
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
+
+from cli.children import Children, Interrupted
+from core.config import Config, load_config
+from core.redisconn import start_embedded, stop_embedded
 
 DEMO_ORG = Path(__file__).with_name("demo_org.toml")
 
@@ -89,17 +90,20 @@ url = "http://127.0.0.1:{sport}"
     return path
 
 
-def _wait_http(url: str, what: str, procs: list[subprocess.Popen[bytes]], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if any(p.poll() is not None for p in procs):
+def _wait_http(url: str, what: str, children: Children, timeout: float = 30) -> None:
+    """Wait until url answers; a child that exits meanwhile, or a silent timeout, stops the demo with one line."""
+    def answers() -> bool:
+        if children.any_exited():
             raise SystemExit(f"{what} 启动失败，请看上面的输出。")
         try:
             requests.get(url, timeout=1)
-            return
         except requests.RequestException:
-            time.sleep(0.2)
-    raise SystemExit(f"{what} 在 {timeout:.0f} 秒内没有启动。")
+            return False
+        return True
+
+    children.wait(timeout, until=answers)
+    if not answers():
+        raise SystemExit(f"{what} 在 {timeout:.0f} 秒内没有启动。")
 
 
 def open_browser(url: str) -> bool:
@@ -114,63 +118,61 @@ def open_browser(url: str) -> bool:
         return False
 
 
+def _check_ports(args: argparse.Namespace) -> None:
+    """Stop at once with one line if a port the demo needs is taken (the last demo may still be running)."""
+    from bot.server import PortInUse, check_port
+
+    try:
+        check_port("127.0.0.1", args.port, "--port")
+        check_port("127.0.0.1", args.sandbox_port, "--sandbox-port")
+    except PortInUse as exc:
+        raise SystemExit(str(exc)) from None
+
+
 def demo(args: argparse.Namespace) -> int:
     """Start the whole demo and keep it running until Ctrl-C, then stop every process it started."""
-    from core.config import load_config
-    from core.redisconn import start_embedded, stop_embedded
-
+    children = Children()
+    children.install()
+    _check_ports(args)
     data = Path(args.data_dir).resolve()
     cfg_path = write_config(data, args.port, args.sandbox_port, args.scale)
     os.environ["LIAOWANG_CONFIG"] = str(cfg_path)
     cfg = load_config(cfg_path)
-    print("· 启动内置 Redis …", flush=True)
-    start_embedded(cfg.data_dir)
-    from cli.commands import db_upgrade, org_import
-
-    print("· 准备数据库 …", flush=True)
-    db_upgrade(args)
-    org_import(argparse.Namespace(file=str(DEMO_ORG)))
-    py = [sys.executable, "-m", "cli"]
-    procs: list[subprocess.Popen[bytes]] = []
-    stopping: list[int] = []
-    signal.signal(signal.SIGINT, lambda signum, _frame: stopping.append(signum))
-    signal.signal(signal.SIGTERM, lambda signum, _frame: stopping.append(signum))
     try:
-        procs.append(subprocess.Popen([*py, "sandbox", "serve", "--port", str(args.sandbox_port)]))
-        _wait_http(f"http://127.0.0.1:{args.sandbox_port}/", "企业微信模拟器", procs)
-        procs.append(subprocess.Popen([*py, "web", "--port", str(args.port)]))
-        _wait_http(f"http://127.0.0.1:{args.port}/healthz", "网页服务", procs)
-        procs.append(subprocess.Popen([*py, "worker"]))
-        from cli.commands import wecom_menu
-
-        wecom_menu(args)
-        from cli.sandbox_cmd import fast_example
-
-        print(TRY.format(port=args.port, sport=args.sandbox_port, data=data, cfg=cfg_path, phones=PHONES,
-                         scale=cfg.policy.scale, example=fast_example(cfg)), flush=True)
-        if not args.no_browser:
-            open_browser(f"http://127.0.0.1:{args.sandbox_port}/phone?u={PHONES}")
-        while not stopping and all(p.poll() is None for p in procs):
-            time.sleep(0.3)
-        time.sleep(0.3)  # a Ctrl-C reaches the children too; let its signal arrive here before judging
-        if stopping:
-            print("\n正在停止 …", flush=True)
-            return 0
-        print("有进程意外退出，正在停止演示 …", file=sys.stderr)
-        return 1
+        return _run(args, data, cfg, children)
+    except Interrupted:
+        print("\n正在停止 …（再按一次 Ctrl-C 立即结束）", flush=True)
+        return 0
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
-        _stop(procs)
+        children.stop(on_force=lambda: print("强制结束仍在运行的进程 …", flush=True))
         stop_embedded(cfg.data_dir)
         print("演示已停止。", flush=True)
 
 
-def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
-    for p in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-    for p in procs:
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            p.kill()
+def _run(args: argparse.Namespace, data: Path, cfg: Config, children: Children) -> int:
+    """Start Redis, the database, the emulator, web and worker; return when a child exits (Interrupted on Ctrl-C)."""
+    from cli.commands import db_upgrade, org_import, wecom_menu
+    from cli.sandbox_cmd import fast_example
+
+    print("· 启动内置 Redis …", flush=True)
+    start_embedded(cfg.data_dir)
+    children.check()
+    print("· 准备数据库 …", flush=True)
+    db_upgrade(args)
+    org_import(argparse.Namespace(file=str(DEMO_ORG)))
+    py = [sys.executable, "-m", "cli"]
+    children.start([*py, "sandbox", "serve", "--port", str(args.sandbox_port)])
+    _wait_http(f"http://127.0.0.1:{args.sandbox_port}/", "企业微信模拟器", children)
+    children.start([*py, "web", "--port", str(args.port)])
+    _wait_http(f"http://127.0.0.1:{args.port}/healthz", "网页服务", children)
+    children.start([*py, "worker"])
+    wecom_menu(args)
+    children.check()
+    print(TRY.format(port=args.port, sport=args.sandbox_port, data=data, cfg=data / "config.toml", phones=PHONES,
+                     scale=cfg.policy.scale, example=fast_example(cfg)), flush=True)
+    if not args.no_browser:
+        open_browser(f"http://127.0.0.1:{args.sandbox_port}/phone?u={PHONES}")
+    while not children.any_exited():
+        children.wait(1.0)
+    print("有进程意外退出，正在停止演示 …", file=sys.stderr)
+    return 1

@@ -7,6 +7,7 @@ import sys
 import time
 from typing import Any
 
+from core import clock
 from core.config import Config, load_config
 from sandbox.render import describe
 
@@ -57,11 +58,11 @@ def fast_example(cfg: Config) -> str:
     """Return how the scale shows on one clock, e.g. "重大舆情首报 30分钟 → 30秒" (empty without such a clock)."""
     from core.durations import format_duration
 
-    clock = cfg.policy.clocks.get("first_report")
-    span = clock.span("major") if clock else None
+    first = cfg.policy.clocks.get("first_report")
+    span = first.span("major") if first else None
     if span is None:
         return ""
-    return f"重大舆情{clock.label} {format_duration(span.due * cfg.policy.scale)} → {format_duration(span.due)}"
+    return f"重大舆情{first.label} {format_duration(span.due * cfg.policy.scale)} → {format_duration(span.due)}"
 
 
 def clock_notice(cfg: Config) -> str:
@@ -88,7 +89,7 @@ def serve_cmd(args: argparse.Namespace) -> int:
     callback = cfg.raw.get("sandbox", {}).get("callback_url") or f"{cfg.public_url}/wecom/callback"
     srv = serve(args.host, args.port, EmulatorSettings(w.corp_id, w.agent_id, w.secret, w.token,
                                                          w.encoding_aes_key, callback_url=callback,
-                                                         notice=clock_notice(cfg)))
+                                                         notice=clock_notice(cfg), clock_shift=clock.shift_seconds()))
     if cfg.org_file:
         srv.world.set_people(directory(load_org_file(cfg.org_file)))
     print(f"企业微信模拟器：{srv.url}（回调 {callback}）", flush=True)

@@ -1,27 +1,75 @@
-"""The one clock: every "now" in Liaowang comes from here, and tests can move it."""
+"""The one clock: every "now" in Liaowang comes from here; LIAOWANG_NOW sets it for drills, tests move it."""
 
 from __future__ import annotations
 
 import os
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+NOW_ENV = "LIAOWANG_NOW"
+_SINCE_ENV = "LIAOWANG_NOW_SINCE"  # the real unix time at which LIAOWANG_NOW was true (children inherit it)
 _offset = timedelta(0)
 _frozen: datetime | None = None
+_shift: timedelta | None = None
+
+
+class ClockSettingError(ValueError):
+    """LIAOWANG_NOW is not an ISO 8601 instant with an offset; the message says so in one line."""
+
+
+def parse_instant(text: str, what: str = NOW_ENV) -> datetime:
+    """Return text (ISO 8601 with an offset, e.g. 2031-02-10T09:00:00+08:00) as aware UTC, or raise."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        example = "2031-02-10T09:00:00+08:00"
+        raise ClockSettingError(f"{what} 格式不对：{text!r}（应为带时区的 ISO 8601 时间，如 {example}）")
+    return value.astimezone(UTC)
+
+
+def _env_shift() -> timedelta:
+    """Return how far LIAOWANG_NOW puts this process ahead of real time (zero when unset); fixed once read."""
+    global _shift
+    if _shift is None:
+        text = os.environ.get(NOW_ENV, "")
+        if not text:
+            _shift = timedelta(0)
+            return _shift
+        since = os.environ.get(_SINCE_ENV)
+        anchor = float(since) if since else time.time()
+        os.environ[_SINCE_ENV] = repr(anchor)  # processes started from here run on the same clock
+        _shift = parse_instant(text) - datetime.fromtimestamp(anchor, UTC)
+    return _shift
+
+
+def check_env() -> None:
+    """Raise ClockSettingError unless LIAOWANG_NOW is unset or a valid instant (the CLI calls this first)."""
+    text = os.environ.get(NOW_ENV, "")
+    if text:
+        parse_instant(text)
+        _env_shift()
+
+
+def shift_seconds() -> float:
+    """Return how many seconds LIAOWANG_NOW puts this process ahead of real time (for the WeCom emulator)."""
+    return _env_shift().total_seconds()
 
 
 def now() -> datetime:
-    """Return the current aware UTC time, shifted by the test offset (and LIAOWANG_CLOCK_OFFSET seconds)."""
-    env = os.environ.get("LIAOWANG_CLOCK_OFFSET")
-    extra = timedelta(seconds=float(env)) if env else timedelta(0)
-    return (_frozen or datetime.now(UTC)) + _offset + extra
+    """Return the current aware UTC time: real time (or LIAOWANG_NOW running on), or the tests' frozen time."""
+    if _frozen is not None:
+        return _frozen + _offset
+    return datetime.now(UTC) + _env_shift() + _offset
 
 
-def freeze(at: datetime | None = None) -> None:
-    """Stop this process's clock at `at` (default: now); only advance() moves it then (tests only)."""
-    global _frozen
-    _frozen = at or datetime.now(UTC)
+def freeze(at: datetime) -> None:
+    """Stop this process's clock at `at`; only advance() moves it then (tests only)."""
+    global _frozen, _offset
+    _frozen, _offset = as_utc(at), timedelta(0)
 
 
 def advance(delta: timedelta) -> None:
@@ -31,9 +79,9 @@ def advance(delta: timedelta) -> None:
 
 
 def reset() -> None:
-    """Put this process's clock back to real time."""
-    global _offset, _frozen
-    _offset, _frozen = timedelta(0), None
+    """Put this process's clock back to real time (shifted by LIAOWANG_NOW if set)."""
+    global _offset, _frozen, _shift
+    _offset, _frozen, _shift = timedelta(0), None, None
 
 
 def as_utc(value: datetime) -> datetime:

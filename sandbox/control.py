@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, make_response, request
+from flask import Blueprint, Response, jsonify, make_response, redirect, request
 
 from sandbox import callbacks
 from sandbox.acts import field, payload, register_act_routes
@@ -106,7 +106,11 @@ def make_control_blueprint(world: World) -> Blueprint:
         userid = request.args.get("userid") or ""
         if not userid:
             raise ControlError("userid is required")
-        resp = make_response(jsonify({"logged_in": userid}))
+        following = request.args.get("next") or ""
+        if following.startswith("/connect/oauth2/authorize?"):  # the login chooser: go back to the authorize step
+            resp = redirect(following, code=302)
+        else:
+            resp = make_response(jsonify({"logged_in": userid}))
         resp.set_cookie(USER_COOKIE, userid, path="/", httponly=True, samesite="Lax")
         return resp
 

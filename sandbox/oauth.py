@@ -8,7 +8,7 @@ import secrets
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from flask import Blueprint, Response, jsonify, redirect, request
+from flask import Blueprint, Response, jsonify, redirect, render_template, request
 
 from sandbox import errors
 from sandbox.errors import ApiError
@@ -20,7 +20,8 @@ USER_COOKIE = "sandbox_user"
 
 def error_page(message: str, status: int = 400) -> Response:
     """Return a small HTML error page like WeCom's in-app browser shows."""
-    body = f"<!doctype html><title>WeCom OAuth error</title><p>{html.escape(message)}</p>\n"
+    body = (f"<!doctype html><meta charset=\"utf-8\"><title>企业微信 · 网页授权出错</title>"
+            f"<p>{html.escape(message)}</p>\n")
     return Response(body, status=status, content_type="text/html; charset=utf-8")
 
 
@@ -49,7 +50,7 @@ def make_oauth_blueprint(world: World) -> Blueprint:
         if not redirect_uri.startswith(("http://", "https://")):
             return error_page("redirect_uri 参数错误 (invalid redirect_uri)")
         if args.get("response_type") != "code":
-            return error_page("response_type must be code")
+            return error_page("response_type 参数错误，应为 code (invalid response_type)")
         scope = args.get("scope") or ""
         if scope not in SCOPES:
             return error_page("scope 参数错误 (invalid scope)")
@@ -57,9 +58,11 @@ def make_oauth_blueprint(world: World) -> Blueprint:
         if (agentid or scope == "snsapi_privateinfo") and agentid != str(world.settings.agent_id):
             return error_page("agentid 参数错误 (invalid agentid)")
         userid = args.get("as_user") or request.cookies.get(USER_COOKIE)
-        if not userid:
-            return error_page("nobody is logged in to the emulated WeCom client: GET /sandbox/login?userid=",
-                              403)
+        if not userid:  # a desktop browser, not a phone: let the person choose who they are
+            with world.lock:
+                people = [dict(p) for p in world.people.values()]
+            return Response(render_template("oauth_login.html", people=people, next=request.full_path,
+                                            notice=world.settings.notice), status=200, mimetype="text/html")
         code = secrets.token_urlsafe(32)
         with world.lock:
             world.oauth_codes[code] = OAuthCode(code, userid, scope, world.now())

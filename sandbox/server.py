@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from sandbox.api import make_api_blueprint
@@ -41,8 +42,22 @@ def create_emulator_app(settings: EmulatorSettings) -> Flask:
         return jsonify({"error": exc.message}), exc.status
 
     @app.get("/")
-    def index() -> dict[str, Any]:
+    def index() -> Response | dict[str, Any]:
+        wants = request.accept_mimetypes.best_match(["application/json", "text/html"])
+        if wants == "text/html":  # a person in a browser: a Chinese page with the way on
+            return Response(render_template("index.html", corp_id=settings.corp_id, agent_id=settings.agent_id,
+                                            app_name=settings.app_name, notice=settings.notice), mimetype="text/html")
         return {"emulator": "wecom", "corp_id": settings.corp_id, "agent_id": settings.agent_id}
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        """Unknown paths and wrong methods outside the API: a Chinese line for people."""
+        if request.path.startswith("/cgi-bin/"):
+            return exc.get_response()
+        status = exc.code or 500
+        known = {404: "模拟器里没有这个网址。", 405: "这个网址不支持这种请求方式。"}
+        text = known.get(status, f"请求没有成功（{status}）。")
+        return Response(f"{text}\n", status=status, mimetype="text/plain")
 
     return app
 

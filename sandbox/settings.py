@@ -20,3 +20,4 @@ class EmulatorSettings:
     verify_timeout: float = 1.0
     app_name: str = "瞭望"
     notice: str = ""
+    clock_shift: float = 0.0  # seconds the emulated WeCom's clock runs ahead of real time (LIAOWANG_NOW, tests)

@@ -126,8 +126,8 @@ class World:
 
     # clock -------------------------------------------------------------------------------------------
     def now(self) -> float:
-        """Return the emulator clock: real time plus the advanced offset (unix seconds)."""
-        return time.time() + self.clock_offset
+        """Return the emulator clock: real time plus the configured shift and the advanced offset (unix seconds)."""
+        return time.time() + self.settings.clock_shift + self.clock_offset
 
     def advance(self, seconds: float) -> float:
         """Move the emulator clock forward and return the new time."""

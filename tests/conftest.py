@@ -19,6 +19,21 @@ from core import clock
 from migrations import upgrade
 
 PG_URL = os.environ.get("LIAOWANG_TEST_DATABASE_URL", "")
+# The instant every test starts at: a Friday, five minutes before the end of the working day (Asia/Shanghai),
+# so clocks cross the working-day and week boundaries. LIAOWANG_TEST_NOW moves it for a whole run.
+DEFAULT_TEST_NOW = "2026-11-27T17:25:00+08:00"
+TEST_NOW = clock.parse_instant(os.environ.get("LIAOWANG_TEST_NOW") or DEFAULT_TEST_NOW, "LIAOWANG_TEST_NOW")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Run every process the tests start at the test instant too (the CLI honours LIAOWANG_NOW)."""
+    os.environ[clock.NOW_ENV] = TEST_NOW.isoformat()
+    os.environ.pop("LIAOWANG_NOW_SINCE", None)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Say at which instant the suite runs."""
+    return f"liaowang test instant: {clock.local(TEST_NOW).isoformat()} (LIAOWANG_TEST_NOW)"
 
 
 @pytest.fixture(scope="session")
@@ -98,8 +113,9 @@ def database_url(db_template: str, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture(autouse=True)
-def _real_clock() -> Iterator[None]:
-    clock.reset()
+def _test_clock() -> Iterator[None]:
+    """Every test starts with the clock frozen at the test instant; only the test moves it."""
+    clock.freeze(TEST_NOW)
     yield
     clock.reset()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.exceptions import HTTPException
 
 from core.config import Config
 
@@ -11,7 +12,8 @@ def init_app(app: Flask, config: Config) -> None:
     """Configure the signed session cookie for config and register the /h5 blueprint on app."""
     from bot.h5 import board, views  # noqa: F401 - attach the routes to the blueprint
     from bot.h5.auth import configure
-    from bot.h5.web import bp
+    from bot.h5.web import bp, error_page
 
     configure(app, config)
     app.register_blueprint(bp)
+    app.register_error_handler(HTTPException, error_page)

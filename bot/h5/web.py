@@ -6,6 +6,7 @@ import secrets
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, render_template
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 bp = Blueprint("h5", __name__, url_prefix="/h5", template_folder="../templates")
 
@@ -19,7 +20,7 @@ def nonce() -> str:
     return str(g.csp_nonce)
 
 
-@bp.context_processor
+@bp.app_context_processor
 def _template_globals() -> dict[str, Any]:
     """Give H5 templates csp_nonce()."""
     return {"csp_nonce": nonce}
@@ -34,6 +35,25 @@ def message(text: str, status: int, title: str = "瞭望", link: tuple[str, str]
             **context: Any) -> Response:
     """Return a small Chinese page that says text (a refusal, an error or a notice), with an optional link."""
     return page("message.html", status, title=title, text=text, link=link, **context)
+
+
+ERRORS = {
+    400: "请求的格式不对，没有做任何改动。",
+    403: "您无权打开这个页面。",
+    404: "没有这个页面。请从企业微信里的应用菜单或消息卡片打开。",
+    405: "这个网址不能这样打开。请从企业微信里的应用菜单或消息卡片打开。",
+    413: "提交的内容太大，没有保存任何内容。",
+    500: "服务器出错了，请稍后再试；一直这样请联系管理员。",
+}
+
+
+def error_page(exc: HTTPException) -> Response:
+    """Return the Chinese page for an HTTP error nobody answered more specifically (404, 405, 500 …)."""
+    status = exc.code or 500
+    resp = message(ERRORS.get(status, f"请求没有成功（{status}）。"), status)
+    if status == 405 and isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+        resp.headers["Allow"] = ", ".join(exc.valid_methods)
+    return _headers(resp)
 
 
 @bp.after_request

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from core import clock
 from sandbox.server import EmulatorServer, serve
 from sandbox.settings import EmulatorSettings
 from tests.integration.harness import CREDS
@@ -49,7 +50,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[EmulatorServer]:
     """The WeCom emulator (with its phone UI), knowing the test app's credentials."""
-    srv = serve("127.0.0.1", 0, EmulatorSettings(**CREDS))
+    srv = serve("127.0.0.1", 0, EmulatorSettings(**CREDS, clock_shift=clock.shift_seconds()))
     yield srv
     srv.shutdown()
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from core import clock
 from sandbox.server import EmulatorServer, serve
 from sandbox.settings import EmulatorSettings
 from tests.integration.harness import CREDS, Stack
@@ -14,7 +15,7 @@ from tests.integration.harness import CREDS, Stack
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[EmulatorServer]:
     """The WeCom emulator, knowing the test app's credentials."""
-    srv = serve("127.0.0.1", 0, EmulatorSettings(**CREDS))
+    srv = serve("127.0.0.1", 0, EmulatorSettings(**CREDS, clock_shift=clock.shift_seconds()))
     yield srv
     srv.shutdown()
 

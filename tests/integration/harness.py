@@ -104,10 +104,9 @@ def start_stack(emulator_url: str, database_url: str, redis_url: str, tmp: Path,
                 pages: bool = False) -> Stack:
     """Start Liaowang's web app on a free port, import the demo organisation, point the emulator at it.
 
-    Liaowang's clock is frozen: only the test moves it (Stack.later), so no test depends on how fast it runs.
+    Liaowang's clock stays frozen at the test instant (tests/conftest.py): only the test moves it (Stack.later).
     pages: also send OAuth2 to the emulator and make [web] public_url the served app's URL (for the H5 pages).
     """
-    clock.freeze()
     oauth = {"oauth_base": emulator_url} if pages else {}
     raw = {"wecom": {**CREDS, "api_base": emulator_url, "timeout": 5, **oauth},
            "database": {"url": database_url}, "app": {"data_dir": str(tmp / "var")},

@@ -2,33 +2,38 @@
 
 from __future__ import annotations
 
-import time
-
 import requests
 from sqlalchemy import func, select
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot.crypto import signature
+from core import clock
 from models import AuditEvent, Item, OutboxMessage, ProcessedCallback
 from tests.integration.harness import CREDS, Stack
 
 URL_PATH = "/wecom/callback"
 
 
+def _stamp() -> str:
+    """Return the callback timestamp WeCom would send now (the test instant)."""
+    return str(int(clock.now().timestamp()))
+
+
 def _inner(userid: str = "zhangsan", content: str = "上报 测试", msg_id: str = "7001", corp: str | None = None) -> str:
     return (f"<xml><ToUserName><![CDATA[{corp or CREDS['corp_id']}]]></ToUserName>"
-            f"<FromUserName><![CDATA[{userid}]]></FromUserName><CreateTime>{int(time.time())}</CreateTime>"
+            f"<FromUserName><![CDATA[{userid}]]></FromUserName><CreateTime>{_stamp()}</CreateTime>"
             f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content>"
             f"<MsgId>{msg_id}</MsgId><AgentID>{CREDS['agent_id']}</AgentID></xml>")
 
 
 def _envelope(inner: str, corp: str | None = None, token: str | None = None) -> tuple[bytes, dict[str, str]]:
     crypto = WeChatCrypto(token or CREDS["token"], CREDS["encoding_aes_key"], corp or CREDS["corp_id"])
-    out = crypto.encrypt_message(inner, "12345", "1700000000")
+    stamp = _stamp()
+    out = crypto.encrypt_message(inner, "12345", stamp)
     enc = out.split("<Encrypt><![CDATA[")[1].split("]]>")[0]
-    sig = signature(token or CREDS["token"], "1700000000", "12345", enc)
+    sig = signature(token or CREDS["token"], stamp, "12345", enc)
     body = f"<xml><ToUserName><![CDATA[{CREDS['corp_id']}]]></ToUserName><Encrypt><![CDATA[{enc}]]></Encrypt></xml>"
-    return body.encode(), {"msg_signature": sig, "timestamp": "1700000000", "nonce": "12345"}
+    return body.encode(), {"msg_signature": sig, "timestamp": stamp, "nonce": "12345"}
 
 
 def _counts(stack: Stack) -> tuple[int, int, int, int]:
@@ -111,7 +116,10 @@ def test_url_verification_echoes_plaintext_and_refuses_forgery(stack: Stack) -> 
     r = requests.get(stack.app_url + URL_PATH, params={"msg_signature": "0" * 40, "timestamp": "1",
                                                        "nonce": "2", "echostr": "abc"}, timeout=5)
     assert r.status_code == 403
-    assert requests.get(stack.app_url + URL_PATH, timeout=5).status_code == 400
+    bare = requests.get(stack.app_url + URL_PATH, timeout=5)  # the address opened in a browser
+    assert bare.status_code == 200
+    assert "回调地址" in bare.text
+    assert requests.get(stack.app_url + URL_PATH, params={"echostr": "abc"}, timeout=5).status_code == 400
 
 
 def test_outsider_gets_one_polite_reply_and_nothing_is_recorded(stack: Stack) -> None:

@@ -62,9 +62,33 @@ def test_db_upgrade_and_org_import_are_idempotent(tmp_path: Path, redis_url: str
 
 def test_calendar_check_names_the_unknown_year_and_accepts_a_configured_one(tmp_path: Path, redis_url: str) -> None:
     cfg = write_config(tmp_path, "http://127.0.0.1:9", f"sqlite:///{tmp_path / 'c.db'}", redis_url)
-    out = liaowang(cfg, "calendar", "check", "--days", "400")
-    assert out.returncode == 1 and "2027 年：未知" in out.stdout and "[calendar.years.2027]" in out.stdout
+    late_2100 = "2100-11-20T10:00:00+08:00"  # a year no holiday package will know
+    out = liaowang(cfg, "calendar", "check", "--days", "30", now=late_2100)
+    assert out.returncode == 1
+    assert "2100 年：未知" in out.stdout
+    assert "[calendar.years.2100]" in out.stdout
     with cfg.open("a", encoding="utf-8") as f:
-        f.write('[calendar.years.2027]\nholidays = ["2027-01-01"]\nworkdays = ["2027-02-07"]\n')
-    out = liaowang(cfg, "calendar", "check", "--days", "400")
-    assert out.returncode == 0 and "2027 年：已知 ✓（配置）" in out.stdout
+        f.write('[calendar.years.2100]\nholidays = ["2100-01-01"]\nworkdays = []\n')
+    out = liaowang(cfg, "calendar", "check", "--days", "30", now=late_2100)
+    assert out.returncode == 0, out.stdout
+    assert "2100 年：已知 ✓（配置）" in out.stdout
+    assert "到 2100-12-20" in out.stdout
+    out = liaowang(cfg, "calendar", "check", "--days", "60", now=late_2100)
+    assert out.returncode == 1, "the next 60 days reach into 2101"
+    assert "2101 年：未知" in out.stdout
+    assert "[calendar.years.2100]" not in out.stdout
+
+
+def test_calendar_check_reports_about_the_year_liaowang_now_names(tmp_path: Path, redis_url: str) -> None:
+    cfg = write_config(tmp_path, "http://127.0.0.1:9", f"sqlite:///{tmp_path / 'c.db'}", redis_url)
+    out = liaowang(cfg, "calendar", "check", "--days", "10", now="2031-02-10T09:00:00+08:00")
+    assert out.stdout.splitlines()[0].startswith("2031 年："), out.stdout
+    assert "到 2031-02-20" in out.stdout or "2031-02-10" in out.stdout
+
+
+def test_a_malformed_liaowang_now_stops_with_one_line(tmp_path: Path, redis_url: str) -> None:
+    cfg = write_config(tmp_path, "http://127.0.0.1:9", f"sqlite:///{tmp_path / 'c.db'}", redis_url)
+    out = liaowang(cfg, "calendar", "check", now="2031-02-10 09:00")  # no offset: ambiguous
+    assert out.returncode == 2
+    assert "LIAOWANG_NOW 格式不对" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1

@@ -163,23 +163,25 @@ def _message_board_report(st: Stack) -> None:
 
 @pytest.mark.parametrize("taught", [False, True])
 def test_a_clock_in_an_unknown_year_fails_loudly_when_it_starts(make_stack, taught: bool) -> None:  # type: ignore
-    from datetime import timedelta
+    from datetime import datetime
 
-    extra: dict = {"policy": {"days": "working"}}  # type: ignore[type-arg]
+    years = {"2100": {"holidays": ["2100-01-01"], "workdays": []}}  # a year no holiday package will know
     if taught:
-        extra["calendar"] = {"years": {"2027": {"holidays": ["2027-01-01"], "workdays": []}}}
-    st = make_stack(extra=extra)
-    clockmod.advance(timedelta(days=33))  # 2026-12-29: three working days reach into 2027
+        years["2101"] = {"holidays": ["2101-01-03"], "workdays": []}
+    st = make_stack(extra={"policy": {"days": "working"}, "calendar": {"years": years}})
+    clockmod.freeze(datetime(2100, 12, 29, 10, 0, tzinfo=clockmod.LOCAL_TZ))  # Wed: three working days reach 2101
     _message_board_report(st)
     with st.rt.sessions() as s:
         reply = s.scalar(select(Clock).where(Clock.kind == "reply_source"))
     if taught:
-        assert reply is not None and reply.due_at.date().isoformat() == "2027-01-04"
+        assert reply is not None
+        assert clockmod.local(reply.due_at).date().isoformat() == "2101-01-04", "Thu, Fri, (Sat, Sun, 1/3 off) Tue"
         assert not [t for t in st.texts("chenqi") if "时限无法计算" in t]
     else:
         assert reply is None
         loud = [t for t in st.texts("chenqi") if "时限无法计算" in t]
-        assert len(loud) == 1 and "[calendar.years.2027]" in loud[0]
+        assert len(loud) == 1
+        assert "[calendar.years.2101]" in loud[0]
         assert "已收到您的上报" in st.last("zhangsan"), "the report itself is never lost"
 
 

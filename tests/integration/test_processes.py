@@ -60,9 +60,12 @@ sweep_interval = "1s"
     return path
 
 
-def liaowang(cfg: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """Run the liaowang command line with this config and return its result."""
+def liaowang(cfg: Path, *args: str, timeout: float = 60, now: str = "") -> subprocess.CompletedProcess[str]:
+    """Run the liaowang command line with this config (at LIAOWANG_NOW = now if given) and return its result."""
     env = {**os.environ, "LIAOWANG_CONFIG": str(cfg)}
+    if now:
+        env.pop("LIAOWANG_NOW_SINCE", None)
+        env["LIAOWANG_NOW"] = now
     return subprocess.run([sys.executable, "-m", "cli", *args], env=env, cwd=ROOT, capture_output=True,
                           text=True, timeout=timeout)
 

@@ -7,13 +7,15 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import redis
 from sqlalchemy import select
 
+from core import clock
 from core.db import make_engine
-from models.clock import ClockFiring
+from models.clock import Clock, ClockFiring
 from sandbox.client import SandboxClient
 from sandbox.render import describe
 from sandbox.server import EmulatorServer
@@ -27,14 +29,17 @@ escalate_after = "2s"
 escalate_every = "2s"
 escalate_max = 3
 [policy.clocks.first_report]
-general = { due = "12s" }
-[policy.clocks.written_report]
 general = { due = "1h" }
+[policy.clocks.written_report]
+general = { due = "3h" }
 """
 
 
-def _spawn(cfg: Path, *args: str) -> subprocess.Popen[bytes]:
+def _spawn(cfg: Path, *args: str, now: datetime | None = None) -> subprocess.Popen[bytes]:
     env = {**os.environ, "LIAOWANG_CONFIG": str(cfg)}
+    if now is not None:  # the process starts its clock at `now` (time passed while it was down)
+        env.pop("LIAOWANG_NOW_SINCE", None)
+        env["LIAOWANG_NOW"] = now.isoformat()
     log = open(cfg.parent / f"{args[0]}.log", "ab")  # noqa: SIM115 - the child owns it; read back on failure
     return subprocess.Popen([sys.executable, "-m", "cli", *args], env=env, cwd=ROOT, stdout=log, stderr=log)
 
@@ -80,11 +85,18 @@ def test_kill_worker_and_flush_redis(emulator: EmulatorServer, database_url: str
         since = emu.cursor()
         emu.say("chenqi", f"交办 {code} 执法一队 一般")
         emu.wait_for("wangwu", since, timeout=20, predicate=lambda r: r["msgtype"] == "template_card")
-        worker.send_signal(signal.SIGKILL)  # mid-run: every threshold of the 12 s clock is still ahead
+        worker.send_signal(signal.SIGKILL)  # mid-run: every threshold of the hour-long clock is still ahead
         worker.wait(10)
         _no_orphans(cfg, keep={web.pid})  # RQ's forked scheduler must not outlive its worker
         redis.Redis.from_url(redis_url).flushall()  # and every scheduled job is gone with Redis
-        worker = _spawn(cfg, "worker")
+        engine = make_engine(database_url)
+        with engine.connect() as conn:
+            assert not conn.scalars(select(ClockFiring.name)).all(), "nothing fired before the kill"
+            first = conn.execute(select(Clock.id, Clock.due_at).where(Clock.kind == "first_report")).one()
+            due = clock.as_utc(first.due_at)
+        engine.dispose()
+        # the worker comes back 3 s before the due time: nudge and warning are overdue, the rest still ahead
+        worker = _spawn(cfg, "worker", now=due - timedelta(seconds=3))
         try:  # a deadline for a loaded CI machine, not a sleep: it returns as soon as the card arrives
             emu.wait_for("liujiu", since, timeout=90, predicate=lambda r: "第 3 级" in str(r["body"]))
         except TimeoutError:
@@ -96,9 +108,11 @@ def test_kill_worker_and_flush_redis(emulator: EmulatorServer, database_url: str
             p.wait(15)
     engine = make_engine(database_url)
     with engine.connect() as conn:
-        names = sorted(conn.scalars(select(ClockFiring.name)).all())
+        names = sorted(conn.scalars(select(ClockFiring.name).where(ClockFiring.clock_id == first.id)).all())
+        others = conn.scalars(select(ClockFiring.name).where(ClockFiring.clock_id != first.id)).all()
     engine.dispose()
     assert names == ["due", "level2", "level3", "nudge", "warn"], "every threshold fired exactly once"
+    assert not others, "the other clocks (hours away) fired nothing"
     wangwu = [describe(r) for r in emu.inbox("wangwu")]
     assert sum("提醒" in t for t in wangwu) == 1 and sum("即将超时" in t for t in wangwu) == 1
     assert sum("的首报已于" in t for t in wangwu) == 1

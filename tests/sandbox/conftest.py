@@ -17,6 +17,7 @@ from wechatpy.exceptions import WeChatException
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from core import clock
 from sandbox import EmulatorServer, EmulatorSettings, serve
 from sandbox.client import SandboxClient
 
@@ -31,7 +32,8 @@ PEOPLE = [{"userid": "alice", "name": "Alice"}, {"userid": "bob", "name": "Bob"}
 
 def settings() -> EmulatorSettings:
     """Return the emulator settings shared by the sandbox tests."""
-    return EmulatorSettings(CORP_ID, AGENT_ID, SECRET, TOKEN, AES_KEY, None, callback_timeout=2.0)
+    return EmulatorSettings(CORP_ID, AGENT_ID, SECRET, TOKEN, AES_KEY, None, callback_timeout=2.0,
+                            clock_shift=clock.shift_seconds())
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -41,10 +43,22 @@ def test_oauth_browser_cookie_and_wrong_appid(sb: SandboxClient) -> None:
     params = {"appid": CORP_ID, "redirect_uri": "https://app.example/cb", "response_type": "code",
               "scope": "snsapi_base", "state": "z", "agentid": AGENT_ID}
     url = sb.base_url + "/connect/oauth2/authorize"
-    assert browser.get(url, params=params, allow_redirects=False, timeout=5).status_code == 403
-    browser.get(sb.base_url + "/sandbox/login", params={"userid": "carol"}, timeout=5)
-    resp = browser.get(url, params=params, allow_redirects=False, timeout=5)
-    assert resp.status_code == 302 and "code=" in resp.headers["Location"]
+    chooser = browser.get(url, params=params, allow_redirects=False, timeout=5)
+    assert chooser.status_code == 200, "a desktop browser with nobody logged in is asked who they are"
+    assert "以谁的身份打开" in chooser.text
+    pick = re.search(r'href="([^"]*/sandbox/login\?[^"]*userid=carol[^"]*)"', chooser.text)
+    assert pick is not None, "every member of the directory can be chosen"
+    back = browser.get(sb.base_url + html.unescape(pick.group(1)), allow_redirects=False, timeout=5)
+    assert back.status_code == 302
+    assert back.headers["Location"].startswith("/connect/oauth2/authorize?"), "back to the same authorize step"
+    resp = browser.get(sb.base_url + back.headers["Location"], allow_redirects=False, timeout=5)
+    assert resp.status_code == 302
+    assert resp.headers["Location"].startswith("https://app.example/cb?")
+    assert "code=" in resp.headers["Location"]
+    assert "state=z" in resp.headers["Location"]
+    elsewhere = browser.get(sb.base_url + "/sandbox/login", params={"userid": "carol", "next": "https://evil.example/"},
+                            allow_redirects=False, timeout=5)
+    assert elsewhere.status_code == 200, "login never redirects off the authorize step"
     wrong = browser.get(url, params={**params, "appid": "wwother"}, allow_redirects=False, timeout=5)
     assert wrong.status_code == 400
 
