@@ -18,6 +18,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from core.db import write_lock
+
 log = logging.getLogger(__name__)
 MAX_BATCH = 200
 WAIT_SECONDS = 4.0  # WeCom gives up after 5 s
@@ -111,7 +113,7 @@ class InboxWriter:
 
     def _sqlite(self, raw: Any, sql: str, flat: list[Any]) -> set[str]:
         """The same write discipline as core.db: the process/thread write lock, then BEGIN IMMEDIATE."""
-        lock = self.engine.liaowang_write_lock  # type: ignore[attr-defined]
+        lock = write_lock(self.engine)
         lock.acquire()
         try:
             raw.execute("BEGIN IMMEDIATE")

@@ -18,7 +18,7 @@ class PortInUse(Exception):
     """The address is already bound by another process; the message says which and what to do."""
 
 
-class QuitOnceThreadWorker(ThreadWorker):  # type: ignore[misc]
+class QuitOnceThreadWorker(ThreadWorker):
     """gunicorn's gthread worker, but a second SIGINT/SIGQUIT during shutdown is ignored.
 
     A terminal's Ctrl-C reaches the whole process group, and the master then sends SIGQUIT again; gthread's
@@ -35,7 +35,7 @@ class QuitOnceThreadWorker(ThreadWorker):  # type: ignore[misc]
         super().handle_quit(sig, frame)
 
 
-class _Gunicorn(BaseApplication):  # type: ignore[misc]
+class _Gunicorn(BaseApplication):
     def __init__(self, loader: Any, options: dict[str, Any]) -> None:
         self._loader, self._options = loader, options
         super().__init__()

@@ -91,7 +91,7 @@ def worker(args: argparse.Namespace) -> int:
 
 def wecom_menu(_args: argparse.Namespace) -> int:
     """Create the app menu (上报舆情 / 我的待办 / 帮助) through the WeCom API."""
-    from bot.wecom import WecomError
+    from core.wecom import WecomError
 
     rt = _rt()
     try:

@@ -102,7 +102,10 @@ def _wecom(raw: dict[str, Any]) -> WecomConfig:
             raise ConfigError(f"[wecom] {k} 必须以 http:// 或 https:// 开头，现在是 {v!r}")
         vals[k] = v
     vals["timeout"] = float(sec.get("timeout", 5.0))
-    return WecomConfig(**{k: (str(v) if k in _SECRET_KEYS and k != "agent_id" else v) for k, v in vals.items()})
+    return WecomConfig(corp_id=str(vals["corp_id"]), agent_id=int(vals["agent_id"]), secret=str(vals["secret"]),
+                       token=str(vals["token"]), encoding_aes_key=str(vals["encoding_aes_key"]),
+                       api_base=str(vals["api_base"]), oauth_base=str(vals["oauth_base"]),
+                       timeout=float(vals["timeout"]))
 
 
 def _storage_dir(raw: dict[str, Any], data_dir: Path, base: Path) -> Path:

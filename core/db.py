@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.writelock import WriteLock
+
+_WRITE_LOCKS: WeakKeyDictionary[Engine, WriteLock] = WeakKeyDictionary()
+
+
+def write_lock(engine: Engine) -> WriteLock:
+    """Return the write lock every transaction on this SQLite engine takes (KeyError for other databases)."""
+    return _WRITE_LOCKS[engine]
 
 
 def make_engine(url: str) -> Engine:
@@ -19,7 +28,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        def _pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
@@ -29,10 +38,10 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         lock = WriteLock(path if path and path != ":memory:" else "/tmp/liaowang-memory")
-        engine.liaowang_write_lock = lock  # type: ignore[attr-defined] - the callback's raw insert takes it too
+        _WRITE_LOCKS[engine] = lock  # the callback's raw insert takes it too (write_lock)
 
         @event.listens_for(engine, "begin")
-        def _begin(conn):  # type: ignore[no-untyped-def]
+        def _begin(conn: Connection) -> None:
             lock.acquire()
             try:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -40,7 +49,7 @@ def make_engine(url: str) -> Engine:
                 lock.release()
                 raise
 
-        def _finish(conn, verb: str) -> None:  # type: ignore[no-untyped-def]
+        def _finish(conn: Connection, verb: str) -> None:
             # finish the transaction here (the driver's own commit/rollback is then a no-op in autocommit
             # mode) so the lock is released only after SQLite has really committed
             try:
@@ -51,11 +60,11 @@ def make_engine(url: str) -> Engine:
                 lock.release()
 
         @event.listens_for(engine, "commit")
-        def _commit(conn):  # type: ignore[no-untyped-def]
+        def _commit(conn: Connection) -> None:
             _finish(conn, "COMMIT")
 
         @event.listens_for(engine, "rollback")
-        def _rollback(conn):  # type: ignore[no-untyped-def]
+        def _rollback(conn: Connection) -> None:
             _finish(conn, "ROLLBACK")
 
         return engine

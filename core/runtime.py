@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import redis
 from rq import Queue
@@ -13,6 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.config import Config, load_config
 from core.db import make_engine, make_session_factory
 from core.redisconn import resolve_redis_url
+
+if TYPE_CHECKING:  # wechatpy is imported only by processes that talk to WeCom
+    from core.wecom import WecomApi
 
 
 @dataclass
@@ -48,9 +52,9 @@ class Runtime:
         return Queue("liaowang", connection=self.redis)
 
     @cached_property
-    def api(self):  # type: ignore[no-untyped-def]
+    def api(self) -> WecomApi:
         """The WeCom API client."""
-        from bot.wecom import WecomApi
+        from core.wecom import WecomApi
 
         return WecomApi(self.config.wecom, self.redis)
 
@@ -67,7 +71,7 @@ class Runtime:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
         except SQLAlchemyError as exc:
-            raise ConfigError(f"[database] url 无法连接：{type(exc.orig or exc).__name__}") from None
+            raise ConfigError(f"[database] url 无法连接：{type(getattr(exc, 'orig', None) or exc).__name__}") from None
 
 
 _current: Runtime | None = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from core.clock import show
 from handlers.cards import clicked, key_parts
 from handlers.context import Ctx
@@ -9,7 +11,7 @@ from handlers.registry import card, command
 from workflow.acknowledge import acknowledge, update_cards
 
 
-def _label(name: str, ctx: Ctx, when=None) -> str:  # type: ignore[no-untyped-def]
+def _label(name: str, ctx: Ctx, when: datetime | None = None) -> str:
     return f"{name} 已签收 {show(when or ctx.now)}"
 
 

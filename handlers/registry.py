@@ -9,6 +9,7 @@ from handlers.context import Ctx
 from models import Role
 
 Handler = Callable[[Ctx], str | None]
+Decorator = Callable[[Handler], Handler]
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ CARD_PREFIXES: dict[str, Route] = {}
 MESSAGE_TYPES: dict[str, Route] = {}
 
 
-def command(*words: str, roles: tuple[Role, ...] = (), denied: str = "您没有权限使用这个功能。"):  # type: ignore[no-untyped-def]
+def command(*words: str, roles: tuple[Role, ...] = (), denied: str = "您没有权限使用这个功能。") -> Decorator:
     """Register a text command by its first word(s)."""
     def deco(fn: Handler) -> Handler:
         for w in words:
@@ -35,7 +36,7 @@ def command(*words: str, roles: tuple[Role, ...] = (), denied: str = "您没有�
     return deco
 
 
-def click(*keys: str):  # type: ignore[no-untyped-def]
+def click(*keys: str) -> Decorator:
     """Register a menu click EventKey."""
     def deco(fn: Handler) -> Handler:
         for k in keys:
@@ -44,7 +45,7 @@ def click(*keys: str):  # type: ignore[no-untyped-def]
     return deco
 
 
-def card(prefix: str):  # type: ignore[no-untyped-def]
+def card(prefix: str) -> Decorator:
     """Register a template-card button key prefix (the part before the first colon)."""
     def deco(fn: Handler) -> Handler:
         CARD_PREFIXES[prefix] = Route(fn)
@@ -52,7 +53,7 @@ def card(prefix: str):  # type: ignore[no-untyped-def]
     return deco
 
 
-def message(msg_type: str):  # type: ignore[no-untyped-def]
+def message(msg_type: str) -> Decorator:
     """Register a handler for a non-text message type (link, image, …)."""
     def deco(fn: Handler) -> Handler:
         MESSAGE_TYPES[msg_type] = Route(fn)

@@ -62,8 +62,8 @@ def route(ctx: Ctx) -> str | None:
         return _event(ctx)
     state = ctx.conv.get(ctx.person.userid)
     flow = state.get("flow") if state else None
-    if flow == "written" and ctx.msg.msg_type == "image":
-        return written.add_photo(ctx, state)  # type: ignore[arg-type]
+    if state is not None and flow == "written" and ctx.msg.msg_type == "image":
+        return written.add_photo(ctx, state)
     if flow and flow != "report" and ctx.msg.msg_type in MESSAGE_TYPES:
         return f"您正在{FLOWS.get(flow, '另一项操作')}，请先用文字完成它（或回复“取消”），再发送链接或图片。"
     r = MESSAGE_TYPES.get(ctx.msg.msg_type)

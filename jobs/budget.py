@@ -75,7 +75,7 @@ def hold(rt: Runtime, row: OutboxMessage, users: list[str]) -> None:
             s.add(HeldMessage(userid=u, outbox_id=row.id, summary=summary(row.payload), created_at=now))
     for u in users:
         oldest = rt.redis.zrange(_key(u), 0, 0, withscores=True)
-        free_at = (oldest[0][1] + WINDOW) if oldest else now.timestamp()
+        free_at = (float(oldest[0][1]) + WINDOW) if oldest else now.timestamp()
         when = datetime.fromtimestamp(math.ceil(max(free_at, now.timestamp()) + 1), UTC)
         rt.queue.enqueue_at(when, send_digest, u, job_id=f"digest-{u}", result_ttl=60)
 

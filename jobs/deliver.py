@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
-from bot.wecom import WecomError, backoff
 from core import clock
-from core.runtime import runtime
+from core.runtime import Runtime, runtime
+from core.wecom import WecomError, backoff
 from jobs import budget
 from jobs.queueing import schedule_delivery
 from models import Card, OutboxMessage
@@ -24,11 +25,11 @@ def _claim(oid: int) -> OutboxMessage | None:
     """Atomically move the row from pending to sending; return it, or None if someone else has it."""
     rt, now = runtime(), clock.now()
     with rt.sessions() as s, s.begin():
-        res = s.execute(
+        res = cast("CursorResult[Any]", s.execute(  # an UPDATE's result is a CursorResult (it has rowcount)
             update(OutboxMessage)
             .where(OutboxMessage.id == oid, OutboxMessage.state == "pending")
             .values(state="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
-        )
+        ))
         if res.rowcount != 1:
             return None
         return s.get(OutboxMessage, oid)
@@ -75,7 +76,7 @@ def _mark(oid: int, state: str, note: str) -> None:
         s.execute(update(OutboxMessage).where(OutboxMessage.id == oid).values(state=state, last_error=note[:500]))
 
 
-def _sent(oid: int, row: OutboxMessage, answer: dict) -> None:  # type: ignore[type-arg]
+def _sent(oid: int, row: OutboxMessage, answer: dict[str, Any]) -> None:
     rt, now = runtime(), clock.now()
     with rt.sessions() as s, s.begin():
         note = ";".join(f"{k}={answer[k]}" for k in ("invaliduser",) if answer.get(k)) or None
@@ -87,7 +88,7 @@ def _sent(oid: int, row: OutboxMessage, answer: dict) -> None:  # type: ignore[t
                 card.response_code = str(answer["response_code"])
 
 
-def _create_chat(rt, body: dict) -> dict:  # type: ignore[no-untyped-def,type-arg]
+def _create_chat(rt: Runtime, body: dict[str, Any]) -> dict[str, Any]:
     """appchat/create; if the chat already exists (an earlier attempt got through), that counts as done."""
     try:
         return rt.api.call("post", "appchat/create", body)

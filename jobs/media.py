@@ -7,9 +7,9 @@ import logging
 import os
 from pathlib import Path
 
-from bot.wecom import WecomError, download
 from core import clock
 from core.runtime import runtime
+from core.wecom import WecomError, download
 from models import Attachment, Item, Person
 from workflow import render
 from workflow.outbox import emit

@@ -188,16 +188,17 @@ def parse_policy(raw: dict[str, Any] | None) -> Policy:
     shares = {k: float(raw.get(k, d)) for k, d in (("nudge_share", 0.5), ("warn_share", 0.8))}
     if not all(0 < v < 1 for v in shares.values()):
         raise ValueError("[policy] nudge_share 与 warn_share 必须在 0 与 1 之间")
+    follow_up = _follow_up(raw)
     scale = float(raw.get("scale", 1))
     if scale <= 0:
         raise ValueError("[policy] scale 必须大于 0（演示用 60 表示时钟快 60 倍）")
     return scaled(Policy(
-        start=start, days=days, **shares,
+        start=start, days=days, nudge_share=shares["nudge_share"], warn_share=shares["warn_share"],
         warn_before=parse_duration(raw["warn_before"]) if raw.get("warn_before") else None,
         escalate_after=parse_duration(raw.get("escalate_after", "10m")),
         escalate_every=parse_duration(raw.get("escalate_every", "30m")),
         escalate_max=int(raw.get("escalate_max", 3)),
         per_minute_budget=int(raw.get("per_minute_budget", 20)),
-        **_follow_up(raw),
+        follow_up_period=follow_up["follow_up_period"], follow_up_every=follow_up["follow_up_every"],
         clocks={kind: _clock(kind, spec) for kind, spec in merged.items() if spec.get("enabled", True)},
     ), scale)

@@ -32,7 +32,7 @@ class AuditIsAppendOnly(Exception):
 
 @event.listens_for(AuditEvent, "before_update")
 @event.listens_for(AuditEvent, "before_delete")
-def _refuse_change(_mapper, _conn, _target) -> None:  # type: ignore[no-untyped-def]
+def _refuse_change(_mapper: object, _conn: object, _target: object) -> None:
     raise AuditIsAppendOnly("audit events are append-only")
 
 

@@ -111,7 +111,8 @@ def rows(session: Session, now: datetime, unit_key: str = "", grade: str = "") -
             clocks.setdefault(c.item_id, []).append(c)
     out = [_row(session, item, clocks.get(item.id, []), names, now) for item in items]
     far = datetime.max.replace(tzinfo=now.tzinfo)
-    out.sort(key=lambda r: (-r.missed, min((o.due_at for o in r.owed), default=far), GRADE_ORDER.get(r.grade_key, 3)))
+    out.sort(key=lambda r: (-r.missed, min((o.due_at for o in r.owed), default=far),
+                            GRADE_ORDER.get(Grade(r.grade_key) if r.grade_key else None, 3)))
     return out
 
 

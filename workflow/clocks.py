@@ -56,7 +56,8 @@ def restore(snap: dict[str, Any], kind: str) -> tuple[Policy, ClockPolicy]:
     clock = ClockPolicy(kind=kind, label=snap["label"], event=snap["event"], owner="", spans=spans,
                         cap=td(snap["cap"]), cap_days=snap["cap_days"])
     policy = Policy(nudge_share=snap["nudge_share"], warn_share=snap["warn_share"], warn_before=td(snap["warn_before"]),
-                    escalate_after=td(snap["escalate_after"]), escalate_every=td(snap["escalate_every"]),
+                    escalate_after=timedelta(seconds=snap["escalate_after"]),
+                    escalate_every=timedelta(seconds=snap["escalate_every"]),
                     escalate_max=snap["escalate_max"], days=snap["days"], clocks={kind: clock})
     return policy, clock
 

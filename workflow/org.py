@@ -116,5 +116,5 @@ def import_org(session: Session, data: dict[str, Any], at: datetime, actor: str 
         if uid not in seen and person_.active:
             person_.active = False
             counts["deactivated"] += 1
-    record(session, None, actor, "org_import", at, **counts)
+    record(session, None, actor, "org_import", at, None, None, **counts)
     return counts

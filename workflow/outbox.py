@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from models import Item, OutboxMessage
 
@@ -78,7 +78,7 @@ def _announce(session: Session) -> None:
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _forget(session: Session, previous) -> None:  # type: ignore[no-untyped-def]
+def _forget(session: Session, previous: SessionTransaction) -> None:
     """Forget what an outermost rollback undid (ids from a rolled-back savepoint are harmless: no such row)."""
     if previous.parent is None and not previous.nested:
         session.info.pop("outbox_new", None)

@@ -49,7 +49,8 @@ def todos(session: Session, person: Person, now: datetime) -> list[str]:
         owed = session.scalars(select(Clock).where(Clock.owner_unit_id == person.unit_id,
                                                    Clock.state.in_(OPEN_STATES)).order_by(Clock.due_at))
         for clock in owed:
-            lines.append(f"· {clock.label} {render.item_line(session.get(Item, clock.item_id))}，{_when(clock, now)}")
+            item = session.get_one(Item, clock.item_id)
+            lines.append(f"· {clock.label} {render.item_line(item)}，{_when(clock, now)}")
     return lines + more(session, person, now)
 
 

@@ -25,7 +25,7 @@ def approvals(session: Session, person: Person, now: datetime) -> list[str]:
                               .order_by(Submission.created_at))
     for sub in pending:
         if any(person.userid in c.recipients for c in approval_cards(session, sub.id, open_only=True)):
-            item = session.get(Item, sub.item_id)
+            item = session.get_one(Item, sub.item_id)
             lines.append(f"· 待审核 {render.item_line(item)} 第 {sub.version} 版书面报告，{show(sub.created_at)} 报送"
                          f"{_waited(now, sub.created_at)}"
                          f"\n  点审核卡片，或发送“批准 {item.code}”/“退回修改 {item.code} 意见”")
@@ -63,9 +63,9 @@ def office(session: Session, now: datetime) -> list[str]:
         lines.append(f"· {step} {render.item_line(item)}{_waited(now, item.updated_at)}")
     ended = session.scalars(select(Watch).where(Watch.state == "ended").order_by(Watch.until))
     for w in ended:
-        item = session.get(Item, w.item_id)
-        if item is not None and item.state == ItemState.follow_up:
-            lines.append(f"· 待总结评估（善后观察期满）{render.item_line(item)}，发送“总结评估 {item.code} 内容”")
+        watched = session.get(Item, w.item_id)
+        if watched is not None and watched.state == ItemState.follow_up:
+            lines.append(f"· 待总结评估（善后观察期满）{render.item_line(watched)}，发送“总结评估 {watched.code} 内容”")
     return lines
 
 

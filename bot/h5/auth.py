@@ -8,12 +8,13 @@ import logging
 import secrets
 from datetime import timedelta
 
-from flask import Flask, Response, current_app, redirect, request, session
+from flask import Flask, current_app, redirect, request, session
 from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
 
-from bot.wecom import WecomError
 from core.config import Config
 from core.runtime import Runtime
+from core.wecom import WecomError
 from models import Person
 from workflow import org, pages
 

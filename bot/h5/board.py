@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Response, redirect, request
+from typing import Any
+
+from flask import redirect, request
+from werkzeug.wrappers import Response
 
 from bot.h5.auth import AUTH_FAILED, current_person, login_from_code, rt, to_oauth
 from bot.h5.web import bp, message, page
@@ -13,14 +16,14 @@ from workflow import board
 NOT_ALLOWED = "看板只对领导小组办公室、领导小组和局办公室开放。"
 
 
-def _context(partial: bool) -> tuple[dict[str, object] | None, Response | None]:
+def _context(partial: bool) -> dict[str, Any] | Response:
     """Return the board's template context for the logged-in viewer, or the response that refuses."""
     with rt().sessions() as s:
         person = current_person(s)
         if person is None:
-            return None, (Response("请从企业微信里重新打开看板。", 403) if partial else to_oauth())
+            return message("请从企业微信里重新打开看板。", 403) if partial else to_oauth()
         if not board.may_view(person):
-            return None, message(NOT_ALLOWED, 403)
+            return message(NOT_ALLOWED, 403)
         unit, grade = request.args.get("unit", ""), request.args.get("grade", "")
         grade = grade if grade in {str(g) for g in GRADE_NAMES} else ""
         now = clock.now()
@@ -29,7 +32,7 @@ def _context(partial: bool) -> tuple[dict[str, object] | None, Response | None]:
                 "units": board.unit_choices(s), "grades": [(str(k), v) for k, v in GRADE_NAMES.items()],
                 "viewer": person.name, "missed": sum(r.missed for r in rows),
                 "escalated": sum(1 for r in rows for o in r.owed if o.level >= 2),
-                "scale": getattr(rt().config.policy, "scale", 1)}, None
+                "scale": getattr(rt().config.policy, "scale", 1)}
 
 
 @bp.get("/board")
@@ -38,15 +41,15 @@ def board_page() -> Response:
     returned, userid = login_from_code()
     if returned:
         return redirect(request.path + _filters(), code=302) if userid else message(AUTH_FAILED, 403)
-    ctx, refusal = _context(partial=False)
-    return refusal if refusal is not None else page("board.html", **ctx)  # type: ignore[arg-type]
+    ctx = _context(partial=False)
+    return ctx if isinstance(ctx, Response) else page("board.html", **ctx)
 
 
 @bp.get("/board/rows")
 def board_rows() -> Response:
     """Just the rows, for the page's periodic refresh."""
-    ctx, refusal = _context(partial=True)
-    return refusal if refusal is not None else page("_board_rows.html", **ctx)  # type: ignore[arg-type]
+    ctx = _context(partial=True)
+    return ctx if isinstance(ctx, Response) else page("_board_rows.html", **ctx)
 
 
 def _filters() -> str:

@@ -6,9 +6,10 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from flask import Response, redirect, request, send_file, url_for
+from flask import redirect, request, send_file, url_for
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Response
 
 from bot.h5 import present
 from bot.h5.auth import AUTH_FAILED, EXPIRED, csrf_ok, csrf_token, current_person, login_from_code, rt, to_oauth
