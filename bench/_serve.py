@@ -25,8 +25,9 @@ def main(settings: dict[str, Any]) -> None:
 
         return create_app(Runtime(cfg))
 
-    serve_gunicorn(cfg, "127.0.0.1", int(settings["port"]), int(settings["workers"]), int(settings["threads"]),
-                   factory=factory)
+    serve_gunicorn(
+        cfg, "127.0.0.1", int(settings["port"]), int(settings["workers"]), int(settings["threads"]), factory=factory
+    )
 
 
 if __name__ == "__main__":

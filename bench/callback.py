@@ -32,8 +32,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers for both servers (default 2)")
     p.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker (default 8)")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (config, server and worker logs)")
-    p.add_argument("--db", default="sqlite", help="sqlite (a temp file, default) or a scratch postgresql:// database "
-                   "(migrated; this run's rows are deleted at the end)")
+    p.add_argument(
+        "--db",
+        default="sqlite",
+        help="sqlite (a temp file, default) or a scratch postgresql:// database "
+        "(migrated; this run's rows are deleted at the end)",
+    )
     args = p.parse_args(argv)
     if args.db != "sqlite" and not args.db.startswith(("postgresql://", "postgresql+psycopg://")):
         p.error("--db must be sqlite or a postgresql:// URL")
@@ -43,9 +47,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def write_config(tmp: Path, db_url: str, redis_url: str, api_base: str) -> Path:
     """Write the TOML config both the web servers and the worker read; return its path."""
     wecom = {**CREDS, "api_base": api_base, "timeout": 5}
-    lines = ["[wecom]", *(f"{k} = {json.dumps(v)}" for k, v in wecom.items()),
-             "[database]", f"url = {json.dumps(db_url)}", "[redis]", f"url = {json.dumps(redis_url)}",
-             "[app]", f"data_dir = {json.dumps(str(tmp / 'var'))}"]
+    lines = [
+        "[wecom]",
+        *(f"{k} = {json.dumps(v)}" for k, v in wecom.items()),
+        "[database]",
+        f"url = {json.dumps(db_url)}",
+        "[redis]",
+        f"url = {json.dumps(redis_url)}",
+        "[app]",
+        f"data_dir = {json.dumps(str(tmp / 'var'))}",
+    ]
     path = tmp / "config.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -67,15 +78,16 @@ def prepare_db(cfg_path: Path) -> Any:
     return rt
 
 
-def e2e(port: int, emu: Any, requests: list[tuple[str, bytes]], worker: Any,
-        warm: int = 3) -> tuple[list[float], int]:
+def e2e(port: int, emu: Any, requests: list[tuple[str, bytes]], worker: Any, warm: int = 3) -> tuple[list[float], int]:
     """Send callbacks one at a time; time each until the sender's inbox has the reply; return (s, misses)."""
     conn, lat, misses, streak = Conn(port), [], 0, 0
     try:
         for i, (userid, req) in enumerate(requests):
             if worker.poll() is not None or streak >= 3:
-                print("  end-to-end part stopped early: " + ("the worker exited" if worker.poll() is not None
-                                                            else "3 replies in a row did not arrive"))
+                print(
+                    "  end-to-end part stopped early: "
+                    + ("the worker exited" if worker.poll() is not None else "3 replies in a row did not arrive")
+                )
                 misses += len(requests) - i
                 break
             since = emu.cursor()
@@ -109,25 +121,33 @@ def line(name: str, run: Run) -> str:
     bad = {k: v for k, v in run.statuses.items() if k != "200"}
     extra = f"  non-200: {bad}" if bad else ""
     extra += "  (ran out of pre-built requests)" if run.exhausted else ""
-    return (f"  {name:<9} {run.rate:7.0f} req/s  p50 {pct(run.latencies, 50):6.1f} ms  "
-            f"p99 {pct(run.latencies, 99):6.1f} ms  n={run.ok}{extra}")
+    return (
+        f"  {name:<9} {run.rate:7.0f} req/s  p50 {pct(run.latencies, 50):6.1f} ms  "
+        f"p99 {pct(run.latencies, 99):6.1f} ms  n={run.ok}{extra}"
+    )
 
 
 def report(args: argparse.Namespace, base: Run, lw: Run, lat: list[float], misses: int) -> None:
     """Print the figures with the targets."""
     ratio = lw.rate / base.rate if base.rate else 0.0
     p99 = pct(lw.latencies, 99)
-    print(f"\ncallback throughput, {args.concurrency} connections, {args.seconds:g} s each "
-          f"(gunicorn gthread {args.workers}x{args.threads}, db {args.db.split('@')[-1]})")
+    print(
+        f"\ncallback throughput, {args.concurrency} connections, {args.seconds:g} s each "
+        f"(gunicorn gthread {args.workers}x{args.threads}, db {args.db.split('@')[-1]})"
+    )
     print(line("baseline", base))
     print(line("liaowang", lw))
-    print(f"  ratio {ratio:.2f}x (target >= {RATIO_TARGET}x)  {mark(ratio >= RATIO_TARGET)} ; "
-          f"p99 {p99:.1f} ms (target < {P99_TARGET:g} ms) {mark(p99 < P99_TARGET)}")
+    print(
+        f"  ratio {ratio:.2f}x (target >= {RATIO_TARGET}x)  {mark(ratio >= RATIO_TARGET)} ; "
+        f"p99 {p99:.1f} ms (target < {P99_TARGET:g} ms) {mark(p99 < P99_TARGET)}"
+    )
     e99 = pct(lat, 99)
     tail = f", {misses} without reply" if misses else ""
-    print(f"end-to-end reply latency (light load, one at a time, n={len(lat)}{tail}): p50 {pct(lat, 50):.0f} ms "
-          f"p99 {e99:.0f} ms max {pct(lat, 100):.0f} ms (target p99 <= {E2E_TARGET:g} ms) "
-          f"{mark(e99 <= E2E_TARGET and not misses)}")
+    print(
+        f"end-to-end reply latency (light load, one at a time, n={len(lat)}{tail}): p50 {pct(lat, 50):.0f} ms "
+        f"p99 {e99:.0f} ms max {pct(lat, 100):.0f} ms (target p99 <= {E2E_TARGET:g} ms) "
+        f"{mark(e99 <= E2E_TARGET and not misses)}"
+    )
 
 
 def cleanup_rows(rt: Any, prefix: str) -> None:
@@ -166,14 +186,22 @@ def main(argv: list[str] | None = None) -> int:
         emu.people([{"userid": p.userid, "name": p.name} for p in people])
         emu.set_callback(f"http://{HOST}:{ports['liaowang']}/wecom/callback")
         for name, port in ports.items():
-            settings = {"app": name, "config": str(cfg_path), "port": port,
-                        "workers": args.workers, "threads": args.threads}
+            settings = {
+                "app": name,
+                "config": str(cfg_path),
+                "port": port,
+                "workers": args.workers,
+                "threads": args.threads,
+            }
             procs[name] = spawn(["-m", "bench._serve", json.dumps(settings)], tmp / f"{name}.log")
         procs["worker"] = spawn(["-m", "cli", "worker"], tmp / "worker.log", {"LIAOWANG_CONFIG": str(cfg_path)})
         for name, port in ports.items():
             wait_http(port, procs[name], tmp / f"{name}.log")
-        print(f"servers up (liaowang :{ports['liaowang']}, baseline :{ports['baseline']}); "
-              f"end-to-end part with a worker …", flush=True)
+        print(
+            f"servers up (liaowang :{ports['liaowang']}, baseline :{ports['baseline']}); "
+            f"end-to-end part with a worker …",
+            flush=True,
+        )
         senders = [p.userid for p in people]
         n = min(args.e2e, PER_MINUTE * len(senders) - 3)
         if n < args.e2e:

@@ -20,8 +20,13 @@ from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 from bot.crypto import signature
 
 HOST = "127.0.0.1"
-CREDS = {"corp_id": "wwbench0123456789a", "agent_id": 1000042, "secret": "bench-secret-0123456789abcdef",
-         "token": "BenchTok3n", "encoding_aes_key": "BenchAesKey0123456789abcdefghijklmnopqrstuv"}
+CREDS = {
+    "corp_id": "wwbench0123456789a",
+    "agent_id": 1000042,
+    "secret": "bench-secret-0123456789abcdef",
+    "token": "BenchTok3n",
+    "encoding_aes_key": "BenchAesKey0123456789abcdefghijklmnopqrstuv",
+}
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -43,17 +48,23 @@ class Sealer:
     def request(self, userid: str, text: str, n: int) -> bytes:
         """Return the whole HTTP request (bytes) for message number n from userid."""
         corp, ts, nonce = CREDS["corp_id"], str(int(time.time())), str(secrets.randbelow(9 * 10**9) + 10**9)
-        inner = (f"<xml><ToUserName><![CDATA[{corp}]]></ToUserName><FromUserName><![CDATA[{userid}]]>"
-                 f"</FromUserName><CreateTime>{ts}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-                 f"<Content><![CDATA[{text}]]></Content><MsgId>{self.prefix}{n:06d}</MsgId>"
-                 f"<AgentID>{CREDS['agent_id']}</AgentID></xml>")
+        inner = (
+            f"<xml><ToUserName><![CDATA[{corp}]]></ToUserName><FromUserName><![CDATA[{userid}]]>"
+            f"</FromUserName><CreateTime>{ts}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+            f"<Content><![CDATA[{text}]]></Content><MsgId>{self.prefix}{n:06d}</MsgId>"
+            f"<AgentID>{CREDS['agent_id']}</AgentID></xml>"
+        )
         encrypt = self._prp.encrypt(inner, corp)
         encrypt = encrypt.decode() if isinstance(encrypt, bytes) else encrypt
         sig = signature(CREDS["token"], ts, nonce, encrypt)
-        body = (f"<xml><ToUserName><![CDATA[{corp}]]></ToUserName><AgentID><![CDATA[{CREDS['agent_id']}]]>"
-                f"</AgentID><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>").encode()
-        head = (f"POST /wecom/callback?msg_signature={sig}&timestamp={ts}&nonce={nonce} HTTP/1.1\r\n"
-                f"Host: {HOST}\r\nContent-Type: text/xml\r\nContent-Length: {len(body)}\r\n\r\n")
+        body = (
+            f"<xml><ToUserName><![CDATA[{corp}]]></ToUserName><AgentID><![CDATA[{CREDS['agent_id']}]]>"
+            f"</AgentID><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+        ).encode()
+        head = (
+            f"POST /wecom/callback?msg_signature={sig}&timestamp={ts}&nonce={nonce} HTTP/1.1\r\n"
+            f"Host: {HOST}\r\nContent-Type: text/xml\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
         return head.encode() + body
 
     def many(self, userids: list[str], text: str, count: int) -> list[tuple[str, bytes]]:
@@ -185,8 +196,9 @@ def pct(values: list[float], q: float) -> float:
 def spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     """Start a Python subprocess from the project root with output going to log."""
     with open(log, "wb") as out:
-        return subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                env={**os.environ, **(env or {})})
+        return subprocess.Popen(
+            [sys.executable, *args], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        )
 
 
 def stop(proc: subprocess.Popen[bytes] | None, timeout: float = 15) -> None:

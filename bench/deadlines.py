@@ -45,8 +45,12 @@ ORG = ROOT / "cli" / "demo_org.toml"
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse the command line."""
     p = argparse.ArgumentParser(prog="python -m bench.deadlines", description=__doc__)
-    p.add_argument("--db", default="sqlite", help="sqlite (a temp file, default) or a scratch postgresql:// database "
-                   "(migrated; this run's rows are deleted after each part)")
+    p.add_argument(
+        "--db",
+        default="sqlite",
+        help="sqlite (a temp file, default) or a scratch postgresql:// database "
+        "(migrated; this run's rows are deleted after each part)",
+    )
     p.add_argument("--only", default=",".join(PARTS), help="comma-separated parts (default spread,burst,sweep)")
     p.add_argument("--spread-n", type=int, default=2000, help="thresholds in the spread part (default 2000)")
     p.add_argument("--spread-seconds", type=float, default=60.0, help="spread over this many seconds (default 60)")
@@ -83,17 +87,46 @@ class Bench:
         items, clocks, ids = Item.__table__, Clock.__table__, []
         with self.rt.engine.begin() as c:
             for lo in range(0, len(nudges), 5000):
-                part = nudges[lo:lo + 5000]
-                rows = [{"code": f"{self.prefix}-{lo + i:07d}", "title": "时限基准", "text": "基准",
-                         "source": "discovery", "grade": "general", "state": "dispatched", "version": 1,
-                         "reporter_id": self.reporter_id, "reported_at": now, "dispatched_at": now, "updated_at": now}
-                        for i in range(len(part))]
+                part = nudges[lo : lo + 5000]
+                rows = [
+                    {
+                        "code": f"{self.prefix}-{lo + i:07d}",
+                        "title": "时限基准",
+                        "text": "基准",
+                        "source": "discovery",
+                        "grade": "general",
+                        "state": "dispatched",
+                        "version": 1,
+                        "reporter_id": self.reporter_id,
+                        "reported_at": now,
+                        "dispatched_at": now,
+                        "updated_at": now,
+                    }
+                    for i in range(len(part))
+                ]
                 item_ids = c.execute(insert(items).returning(items.c.id, sort_by_parameter_order=True), rows).scalars()
-                rows = [{"item_id": iid, "kind": "first_report", "label": "首报", "event": "first_report",
-                         "owner": "lead_unit", "owner_unit_id": self.unit_id, "grade": "general", "started_at": now,
-                         "nudge_at": at, "warn_at": at + FAR, "due_at": at + FAR, "state": "open", "level": 0,
-                         "next_name": "nudge", "next_at": at, "policy": snap, "extensions": 0}
-                        for iid, at in zip(item_ids.all(), part, strict=True)]
+                rows = [
+                    {
+                        "item_id": iid,
+                        "kind": "first_report",
+                        "label": "首报",
+                        "event": "first_report",
+                        "owner": "lead_unit",
+                        "owner_unit_id": self.unit_id,
+                        "grade": "general",
+                        "started_at": now,
+                        "nudge_at": at,
+                        "warn_at": at + FAR,
+                        "due_at": at + FAR,
+                        "state": "open",
+                        "level": 0,
+                        "next_name": "nudge",
+                        "next_at": at,
+                        "policy": snap,
+                        "extensions": 0,
+                    }
+                    for iid, at in zip(item_ids.all(), part, strict=True)
+                ]
                 ids += c.execute(insert(clocks).returning(clocks.c.id, sort_by_parameter_order=True), rows).scalars()
         return ids
 
@@ -105,22 +138,35 @@ class Bench:
     def done(self) -> tuple[int, int]:
         """Return (clock firings, clock outbox rows) of this run's items."""
         mine = "SELECT id FROM items WHERE code LIKE :p"
-        return (self.count(f"SELECT count(*) FROM clock_firings WHERE clock_id IN "
-                           f"(SELECT id FROM clocks WHERE item_id IN ({mine}))"),
-                self.count(f"SELECT count(*) FROM outbox WHERE idem_key LIKE 'clock:%' AND item_id IN ({mine})"))
+        return (
+            self.count(
+                f"SELECT count(*) FROM clock_firings WHERE clock_id IN "
+                f"(SELECT id FROM clocks WHERE item_id IN ({mine}))"
+            ),
+            self.count(f"SELECT count(*) FROM outbox WHERE idem_key LIKE 'clock:%' AND item_id IN ({mine})"),
+        )
 
     def wipe(self) -> None:
         """Delete every row this run wrote (firings, cards, held messages and digests, outbox, clocks, items)."""
         mine, p = "SELECT id FROM items WHERE code LIKE :p", {"p": f"{self.prefix}-%"}
         out = f"SELECT id FROM outbox WHERE item_id IN ({mine})"
         with self.rt.engine.begin() as c:
-            digests = list(c.execute(text(f"SELECT DISTINCT digest_id FROM held_messages WHERE outbox_id IN ({out}) "
-                                          "AND digest_id IS NOT NULL"), p).scalars())
+            digests = list(
+                c.execute(
+                    text(
+                        f"SELECT DISTINCT digest_id FROM held_messages WHERE outbox_id IN ({out}) "
+                        "AND digest_id IS NOT NULL"
+                    ),
+                    p,
+                ).scalars()
+            )
             c.execute(text(f"DELETE FROM held_messages WHERE outbox_id IN ({out})"), p)
             by_id = bindparam("ids", expanding=True)
             c.execute(text("DELETE FROM outbox WHERE id IN :ids").bindparams(by_id), {"ids": digests})
-            c.execute(text(f"DELETE FROM clock_firings WHERE clock_id IN (SELECT id FROM clocks WHERE item_id IN "
-                           f"({mine}))"), p)
+            c.execute(
+                text(f"DELETE FROM clock_firings WHERE clock_id IN (SELECT id FROM clocks WHERE item_id IN ({mine}))"),
+                p,
+            )
             for table in ("cards", "outbox", "clocks"):
                 c.execute(text(f"DELETE FROM {table} WHERE item_id IN ({mine})"), p)
             c.execute(text("DELETE FROM items WHERE code LIKE :p"), p)
@@ -169,8 +215,13 @@ def spread(b: Bench, args: argparse.Namespace) -> dict[str, Any]:
     with b.probe.connect() as c:
         late = [(f - d).total_seconds() for d, f in c.execute(q)]
     print(f"  spread: armed {len(ids)} clocks in {took:.2f} s; {fired} fired, {rows} outbox rows", flush=True)
-    return {"late": late, "early": sum(x < 0 for x in late), "fired": fired, "n": args.spread_n,
-            "secs": args.spread_seconds}
+    return {
+        "late": late,
+        "early": sum(x < 0 for x in late),
+        "fired": fired,
+        "n": args.spread_n,
+        "secs": args.spread_seconds,
+    }
 
 
 def burst(b: Bench, args: argparse.Namespace) -> dict[str, Any]:
@@ -182,10 +233,14 @@ def burst(b: Bench, args: argparse.Namespace) -> dict[str, Any]:
         took = _schedule(ids)
         ahead = due.timestamp() - time.time()
         when, fired, rows = b.wait(args.burst_n, due.timestamp() + args.timeout, 0.2)
-        sent = b.count("SELECT count(*) FROM outbox WHERE state = 'sent' AND item_id IN "
-                       "(SELECT id FROM items WHERE code LIKE :p)")
-    print(f"  burst: armed {len(ids)} clocks in {took:.2f} s ({ahead:.1f} s before due); {fired} fired, "
-          f"{rows} outbox rows, {sent} already delivered", flush=True)
+        sent = b.count(
+            "SELECT count(*) FROM outbox WHERE state = 'sent' AND item_id IN (SELECT id FROM items WHERE code LIKE :p)"
+        )
+    print(
+        f"  burst: armed {len(ids)} clocks in {took:.2f} s ({ahead:.1f} s before due); {fired} fired, "
+        f"{rows} outbox rows, {sent} already delivered",
+        flush=True,
+    )
     return {"seconds": when - due.timestamp(), "fired": fired, "rows": rows, "n": args.burst_n}
 
 
@@ -236,20 +291,26 @@ def report(db: str, res: dict[str, dict[str, Any]]) -> None:
     if "spread" in res:
         r = res["spread"]
         p99, ok = pct(r["late"], 99), r["fired"] == r["n"] and r["early"] == 0
-        print(f"  spread  {r['n']} over {r['secs']:g} s: lateness p50 {pct(r['late'], 50):6.0f} ms  p99 {p99:6.0f} ms  "
-              f"max {pct(r['late'], 100):6.0f} ms  early {r['early']}  fired {r['fired']}/{r['n']}  "
-              f"(target p99 <= {SPREAD_P99_MS:.0f} ms, 0 early) {mark(ok and p99 <= SPREAD_P99_MS)}")
+        print(
+            f"  spread  {r['n']} over {r['secs']:g} s: lateness p50 {pct(r['late'], 50):6.0f} ms  p99 {p99:6.0f} ms  "
+            f"max {pct(r['late'], 100):6.0f} ms  early {r['early']}  fired {r['fired']}/{r['n']}  "
+            f"(target p99 <= {SPREAD_P99_MS:.0f} ms, 0 early) {mark(ok and p99 <= SPREAD_P99_MS)}"
+        )
     if "burst" in res:
         r = res["burst"]
         ok = r["fired"] == r["n"] and r["rows"] == r["n"]
         tail = "" if ok else f" (timed out: {r['fired']} firings, {r['rows']} outbox rows)"
-        print(f"  burst   {r['n']} due together: all recorded after {r['seconds']:6.1f} s{tail}  "
-              f"(target <= {BURST_S:.0f} s) {mark(ok and r['seconds'] <= BURST_S)}")
+        print(
+            f"  burst   {r['n']} due together: all recorded after {r['seconds']:6.1f} s{tail}  "
+            f"(target <= {BURST_S:.0f} s) {mark(ok and r['seconds'] <= BURST_S)}"
+        )
     if "sweep" in res:
         r, t = res["sweep"], res["sweep"]["times"]
-        print(f"  sweep   {r['n']} open, none due: p50 {pct(t, 50):5.1f} ms  p99 {pct(t, 99):5.1f} ms  "
-              f"max {pct(t, 100):5.1f} ms per sweep, {len(t)} sweeps, fired {r['fired']}  "
-              f"(target <= {SWEEP_MS:.0f} ms) {mark(pct(t, 99) <= SWEEP_MS and not r['fired'])}")
+        print(
+            f"  sweep   {r['n']} open, none due: p50 {pct(t, 50):5.1f} ms  p99 {pct(t, 99):5.1f} ms  "
+            f"max {pct(t, 100):5.1f} ms per sweep, {len(t)} sweeps, fired {r['fired']}  "
+            f"(target <= {SWEEP_MS:.0f} ms) {mark(pct(t, 99) <= SWEEP_MS and not r['fired'])}"
+        )
         print(f"  plan    {r['plan']}")
 
 

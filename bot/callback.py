@@ -32,8 +32,11 @@ def _crypto() -> CallbackCrypto:
 def verify_url() -> Response:
     """URL verification: answer the decrypted echostr as the bare body (a bare GET from a browser: what this is)."""
     if not request.args:
-        return refuse(200, "这是瞭望接收企业微信消息的回调地址：企业微信把加密的消息发到这里，"
-                           "在浏览器里打开它没有作用。请在企业微信里使用“瞭望”，或打开演示的手机界面。")
+        return refuse(
+            200,
+            "这是瞭望接收企业微信消息的回调地址：企业微信把加密的消息发到这里，"
+            "在浏览器里打开它没有作用。请在企业微信里使用“瞭望”，或打开演示的手机界面。",
+        )
     try:
         sig, ts, nonce = params(request)
         echo = request.args.get("echostr", "")

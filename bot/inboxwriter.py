@@ -87,8 +87,10 @@ class InboxWriter:
     def _insert(self, rows: list[tuple[Any, ...]]) -> set[str]:
         p = "?" if self.sqlite else "%s"
         values = ", ".join(f"({p}, {p}, {p}, 'pending', 0, {p})" for _ in rows)
-        sql = ("INSERT INTO processed_callbacks (key, userid, payload, state, attempts, received_at) "
-               f"VALUES {values} ON CONFLICT (key) DO NOTHING RETURNING key")
+        sql = (
+            "INSERT INTO processed_callbacks (key, userid, payload, state, attempts, received_at) "
+            f"VALUES {values} ON CONFLICT (key) DO NOTHING RETURNING key"
+        )
         flat = [v for r in rows for v in r]
         raw = self._raw or self.engine.raw_connection()
         self._raw = None

@@ -85,10 +85,20 @@ def parse_incoming(xml: str) -> Incoming:
             raise BadXml(f"{name} is not a number") from None
 
     return Incoming(
-        userid=d.get("FromUserName") or "", msg_type=(d.get("MsgType") or "").lower(),
-        event=(d.get("Event") or "").lower(), create_time=num("CreateTime"), msg_id=str(d.get("MsgId") or ""),
-        content=d.get("Content") or "", media_id=d.get("MediaId") or "", pic_url=d.get("PicUrl") or "",
-        url=d.get("Url") or "", title=d.get("Title") or "", description=d.get("Description") or "",
-        event_key=d.get("EventKey") or "", task_id=d.get("TaskId") or "", response_code=d.get("ResponseCode") or "",
-        agent_id=num("AgentID"), to_corp=d.get("ToUserName") or "",
+        userid=d.get("FromUserName") or "",
+        msg_type=(d.get("MsgType") or "").lower(),
+        event=(d.get("Event") or "").lower(),
+        create_time=num("CreateTime"),
+        msg_id=str(d.get("MsgId") or ""),
+        content=d.get("Content") or "",
+        media_id=d.get("MediaId") or "",
+        pic_url=d.get("PicUrl") or "",
+        url=d.get("Url") or "",
+        title=d.get("Title") or "",
+        description=d.get("Description") or "",
+        event_key=d.get("EventKey") or "",
+        task_id=d.get("TaskId") or "",
+        response_code=d.get("ResponseCode") or "",
+        agent_id=num("AgentID"),
+        to_corp=d.get("ToUserName") or "",
     )

@@ -58,13 +58,14 @@ def check_port(host: str, port: int, option: str = "--port") -> None:
             if exc.errno not in (errno.EADDRINUSE, errno.EACCES):
                 raise
             why = "已被占用" if exc.errno == errno.EADDRINUSE else "无权使用"
-            raise PortInUse(f"端口 {port}（{host}）{why}：可能是上次启动的服务还没停，"
-                            f"请先停掉它，或用 {option} 换一个端口。") from None
+            raise PortInUse(
+                f"端口 {port}（{host}）{why}：可能是上次启动的服务还没停，请先停掉它，或用 {option} 换一个端口。"
+            ) from None
 
 
-def serve_gunicorn(cfg: Config, host: str, port: int, workers: int = 2, threads: int = 8,
-                   factory: Any = None) -> None:
+def serve_gunicorn(cfg: Config, host: str, port: int, workers: int = 2, threads: int = 8, factory: Any = None) -> None:
     """Serve create_app(Runtime(cfg)) (or factory()) with gunicorn until SIGTERM or SIGINT."""
+
     def loader() -> Any:
         if factory is not None:
             return factory()
@@ -73,6 +74,16 @@ def serve_gunicorn(cfg: Config, host: str, port: int, workers: int = 2, threads:
 
         return create_app(Runtime(cfg))
 
-    _Gunicorn(loader, {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
-                       "worker_class": f"{__name__}.QuitOnceThreadWorker", "timeout": 30,
-                       "graceful_timeout": GRACEFUL_SECONDS, "accesslog": None, "loglevel": "warning"}).run()
+    _Gunicorn(
+        loader,
+        {
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "threads": threads,
+            "worker_class": f"{__name__}.QuitOnceThreadWorker",
+            "timeout": 30,
+            "graceful_timeout": GRACEFUL_SECONDS,
+            "accesslog": None,
+            "loglevel": "warning",
+        },
+    ).run()

@@ -35,6 +35,8 @@ def check_cmd(args: argparse.Namespace) -> int:
     print(f"从 {first} 起的日期未知：按工作日计算的时限将无法开始。")
     print("请在配置中补充（国务院办公厅每年 11 月前后公布）：")
     for year in unknown:
-        print(f"  [calendar.years.{year}]\n  holidays = [\"{year}-01-01\", …]   # 放假日\n"
-              f"  workdays = [\"{year}-02-07\", …]   # 调休上班的周末")
+        print(
+            f'  [calendar.years.{year}]\n  holidays = ["{year}-01-01", …]   # 放假日\n'
+            f'  workdays = ["{year}-02-07", …]   # 调休上班的周末'
+        )
     return 1

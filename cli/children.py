@@ -25,6 +25,7 @@ class Children:
 
     def install(self) -> None:
         """Count SIGINT/SIGTERM instead of raising: the first asks for a clean stop, the second forces it."""
+
         def count(_signum: int, _frame: object) -> None:
             self.signals += 1
 

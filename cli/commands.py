@@ -15,14 +15,19 @@ from workflow import pages
 
 def menu(config: Config) -> dict[str, Any]:
     """Return the app menu: 上报舆情, 我的待办, and 更多 → 舆情看板 (an H5 page, OAuth) and 帮助."""
-    return {"button": [
-        {"type": "click", "name": "上报舆情", "key": "REPORT"},
-        {"type": "click", "name": "我的待办", "key": "TODO"},
-        {"name": "更多", "sub_button": [
-            {"type": "view", "name": "舆情看板", "url": pages.oauth_url(config, "/h5/board")},
-            {"type": "click", "name": "帮助", "key": "HELP"},
-        ]},
-    ]}
+    return {
+        "button": [
+            {"type": "click", "name": "上报舆情", "key": "REPORT"},
+            {"type": "click", "name": "我的待办", "key": "TODO"},
+            {
+                "name": "更多",
+                "sub_button": [
+                    {"type": "view", "name": "舆情看板", "url": pages.oauth_url(config, "/h5/board")},
+                    {"type": "click", "name": "帮助", "key": "HELP"},
+                ],
+            },
+        ]
+    }
 
 
 def _rt() -> Runtime:
@@ -57,8 +62,9 @@ def org_import(args: argparse.Namespace) -> int:
         return 1
     with rt.sessions() as s, s.begin():
         counts = import_org(s, data, clock.now())
-    print(f"已导入 {counts['units']} 个单位、{counts['people']} 名人员；"
-          f"停用 {counts['deactivated']} 名不在名单中的人员。")
+    print(
+        f"已导入 {counts['units']} 个单位、{counts['people']} 名人员；停用 {counts['deactivated']} 名不在名单中的人员。"
+    )
     return 0
 
 

@@ -51,7 +51,8 @@ def write_config(data: Path, port: int, sport: int, scale: float = 60) -> Path:
     if path.exists():
         return path
     data.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"""# 演示配置（liaowang demo 自动生成）
+    path.write_text(
+        f"""# 演示配置（liaowang demo 自动生成）
 [wecom]
 corp_id = "wwdemo{_random(10).lower()}"
 agent_id = 1000002
@@ -65,7 +66,7 @@ oauth_base = "http://127.0.0.1:{sport}"
 data_dir = "{data}"
 
 [database]
-url = "sqlite:///{data / 'liaowang.db'}"
+url = "sqlite:///{data / "liaowang.db"}"
 
 [redis]
 url = "embedded"
@@ -86,12 +87,15 @@ follow_up_every = "1d"
 
 [sandbox]
 url = "http://127.0.0.1:{sport}"
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return path
 
 
 def _wait_http(url: str, what: str, children: Children, timeout: float = 30) -> None:
     """Wait until url answers; a child that exits meanwhile, or a silent timeout, stops the demo with one line."""
+
     def answers() -> bool:
         if children.any_exited():
             raise SystemExit(f"{what} 启动失败，请看上面的输出。")
@@ -168,8 +172,18 @@ def _run(args: argparse.Namespace, data: Path, cfg: Config, children: Children) 
     children.start([*py, "worker"])
     wecom_menu(args)
     children.check()
-    print(TRY.format(port=args.port, sport=args.sandbox_port, data=data, cfg=data / "config.toml", phones=PHONES,
-                     scale=cfg.policy.scale, example=fast_example(cfg)), flush=True)
+    print(
+        TRY.format(
+            port=args.port,
+            sport=args.sandbox_port,
+            data=data,
+            cfg=data / "config.toml",
+            phones=PHONES,
+            scale=cfg.policy.scale,
+            example=fast_example(cfg),
+        ),
+        flush=True,
+    )
     if not args.no_browser:
         open_browser(f"http://127.0.0.1:{args.sandbox_port}/phone?u={PHONES}")
     while not children.any_exited():

@@ -50,8 +50,15 @@ def directory(org: dict[str, Any]) -> list[dict[str, Any]]:
     from models import ROLE_NAMES, Role
 
     units = {u["key"]: u["name"] for u in org.get("units", [])}
-    return [{"userid": p["userid"], "name": p["name"], "unit": units.get(p.get("unit", ""), ""),
-             "roles": [ROLE_NAMES[Role(r)] for r in p.get("roles", [])]} for p in org.get("people", [])]
+    return [
+        {
+            "userid": p["userid"],
+            "name": p["name"],
+            "unit": units.get(p.get("unit", ""), ""),
+            "roles": [ROLE_NAMES[Role(r)] for r in p.get("roles", [])],
+        }
+        for p in org.get("people", [])
+    ]
 
 
 def fast_example(cfg: Config) -> str:
@@ -71,8 +78,11 @@ def clock_notice(cfg: Config) -> str:
     if scale == 1:
         return ""
     example = fast_example(cfg)
-    return (f"演示模式：时限时钟加快 {scale:g} 倍" + (f"（{example}）" if example else "")
-            + "，提醒、督办在一分钟内就能看到。")
+    return (
+        f"演示模式：时限时钟加快 {scale:g} 倍"
+        + (f"（{example}）" if example else "")
+        + "，提醒、督办在一分钟内就能看到。"
+    )
 
 
 def serve_cmd(args: argparse.Namespace) -> int:
@@ -87,9 +97,20 @@ def serve_cmd(args: argparse.Namespace) -> int:
     cfg = load_config()
     w = cfg.wecom
     callback = cfg.raw.get("sandbox", {}).get("callback_url") or f"{cfg.public_url}/wecom/callback"
-    srv = serve(args.host, args.port, EmulatorSettings(w.corp_id, w.agent_id, w.secret, w.token,
-                                                         w.encoding_aes_key, callback_url=callback,
-                                                         notice=clock_notice(cfg), clock_shift=clock.shift_seconds()))
+    srv = serve(
+        args.host,
+        args.port,
+        EmulatorSettings(
+            w.corp_id,
+            w.agent_id,
+            w.secret,
+            w.token,
+            w.encoding_aes_key,
+            callback_url=callback,
+            notice=clock_notice(cfg),
+            clock_shift=clock.shift_seconds(),
+        ),
+    )
     if cfg.org_file:
         srv.world.set_people(directory(load_org_file(cfg.org_file)))
     print(f"企业微信模拟器：{srv.url}（回调 {callback}）", flush=True)
@@ -134,8 +155,9 @@ def _act(act) -> int:  # type: ignore[no-untyped-def]
         since = client.cursor()
         out = act(client)
     except requests.RequestException:
-        print(f"连不上企业微信模拟器 {_url(cfg)}：请先运行 liaowang demo（或 liaowang sandbox serve）。",
-              file=sys.stderr)
+        print(
+            f"连不上企业微信模拟器 {_url(cfg)}：请先运行 liaowang demo（或 liaowang sandbox serve）。", file=sys.stderr
+        )
         return 1
     if out is None:
         return 1
@@ -158,16 +180,21 @@ def click_cmd(args: argparse.Namespace) -> int:
 
 def tap_cmd(args: argparse.Namespace) -> int:
     """Tap a button (by its text, else the first) on USERID's newest card that still has such a button."""
+
     def act(c):  # type: ignore[no-untyped-def]
         for rec in reversed(c.inbox(args.userid)):
             card = rec.get("card") or rec["body"].get("template_card") or {}
             if rec["msgtype"] != "template_card" or rec.get("replaced_button"):
                 continue
-            buttons = [b for b in card.get("button_list", []) if b.get("type", 0) != 1
-                       and (not args.button or b.get("text") == args.button)]
+            buttons = [
+                b
+                for b in card.get("button_list", [])
+                if b.get("type", 0) != 1 and (not args.button or b.get("text") == args.button)
+            ]
             if buttons:
                 return c.card_click(args.userid, card["task_id"], buttons[0]["key"])
         what = f"带“{args.button}”按钮的" if args.button else "可点击的"
         print(f"{args.userid} 没有{what}卡片（已点过的卡片不能再点）。", file=sys.stderr)
         return None
+
     return _act(act)

@@ -90,9 +90,7 @@ def _wecom(raw: dict[str, Any]) -> WecomConfig:
     except (TypeError, ValueError):
         raise ConfigError(f"[wecom] agent_id 必须是整数，现在是 {vals['agent_id']!r}") from None
     if len(str(vals["encoding_aes_key"])) != 43:
-        raise ConfigError(
-            f"[wecom] encoding_aes_key 必须是 43 个字符，现在是 {len(str(vals['encoding_aes_key']))} 个"
-        )
+        raise ConfigError(f"[wecom] encoding_aes_key 必须是 43 个字符，现在是 {len(str(vals['encoding_aes_key']))} 个")
     if not _valid_aes_key(str(vals["encoding_aes_key"])):
         raise ConfigError("[wecom] encoding_aes_key 只能由字母和数字组成（企业微信后台“随机获取”的 43 位字符）")
     for k in ("api_base", "oauth_base"):
@@ -102,10 +100,16 @@ def _wecom(raw: dict[str, Any]) -> WecomConfig:
             raise ConfigError(f"[wecom] {k} 必须以 http:// 或 https:// 开头，现在是 {v!r}")
         vals[k] = v
     vals["timeout"] = float(sec.get("timeout", 5.0))
-    return WecomConfig(corp_id=str(vals["corp_id"]), agent_id=int(vals["agent_id"]), secret=str(vals["secret"]),
-                       token=str(vals["token"]), encoding_aes_key=str(vals["encoding_aes_key"]),
-                       api_base=str(vals["api_base"]), oauth_base=str(vals["oauth_base"]),
-                       timeout=float(vals["timeout"]))
+    return WecomConfig(
+        corp_id=str(vals["corp_id"]),
+        agent_id=int(vals["agent_id"]),
+        secret=str(vals["secret"]),
+        token=str(vals["token"]),
+        encoding_aes_key=str(vals["encoding_aes_key"]),
+        api_base=str(vals["api_base"]),
+        oauth_base=str(vals["oauth_base"]),
+        timeout=float(vals["timeout"]),
+    )
 
 
 def _storage_dir(raw: dict[str, Any], data_dir: Path, base: Path) -> Path:
@@ -183,7 +187,7 @@ def config_from_dict(raw: dict[str, Any], base_dir: Path | None = None) -> Confi
         raise ConfigError(f"[database] url 不是数据库地址：{db_url!r}（例如 sqlite:///var/liaowang.db）")
     redis_url = str(_env_override("redis", "url", raw.get("redis", {}).get("url", "embedded")))
     if redis_url != "embedded" and not redis_url.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigError(f"[redis] url 必须是 \"embedded\" 或 redis:// 地址，现在是 {redis_url!r}")
+        raise ConfigError(f'[redis] url 必须是 "embedded" 或 redis:// 地址，现在是 {redis_url!r}')
     org_file = raw.get("org", {}).get("file")
     web = raw.get("web", {})
     try:

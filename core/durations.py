@@ -27,7 +27,7 @@ def parse_duration(text: str | int | float) -> timedelta:
         total += float(m.group(1)) * _UNITS[m.group(2)]
         pos = m.end()
     if pos != len(s) or not s:
-        raise ValueError(f"无法识别的时长：{text!r}（可用单位 s m h d，如 \"20m\"）")
+        raise ValueError(f'无法识别的时长：{text!r}（可用单位 s m h d，如 "20m"）')
     return timedelta(seconds=total)
 
 

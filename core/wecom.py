@@ -49,8 +49,11 @@ class _Client(WeChatClient):
             if token and not getattr(self, "_force", False):
                 return token
             self._force = False
-            res = requests.get(self.API_BASE_URL + "gettoken", params={"corpid": self.corp_id,
-                               "corpsecret": self.secret}, timeout=self.timeout)
+            res = requests.get(
+                self.API_BASE_URL + "gettoken",
+                params={"corpid": self.corp_id, "corpsecret": self.secret},
+                timeout=self.timeout,
+            )
             if res.status_code >= 400:
                 raise WecomError(None, f"gettoken HTTP {res.status_code}")
             data = res.json()
@@ -74,8 +77,9 @@ class WecomApi:
         self.cfg = cfg
         self.client = _Client(cfg, RedisStorage(redis_conn, prefix="wecom"), redis_conn)
 
-    def call(self, method: str, path: str, data: dict[str, Any] | None = None,
-             params: dict[str, Any] | None = None) -> dict[str, Any]:
+    def call(
+        self, method: str, path: str, data: dict[str, Any] | None = None, params: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Call path (relative to /cgi-bin/) and return the JSON answer; at most one token refresh."""
         for attempt in (1, 2):
             token = self.client.access_token
@@ -120,8 +124,12 @@ def download(api: WecomApi, media_id: str, limit: int = 20 * 1024 * 1024) -> tup
     for attempt in (1, 2):
         token = api.client.access_token
         try:
-            res = requests.get(api.cfg.api_base + "/cgi-bin/media/get", timeout=api.cfg.timeout * 6, stream=True,
-                               params={"access_token": token, "media_id": media_id})
+            res = requests.get(
+                api.cfg.api_base + "/cgi-bin/media/get",
+                timeout=api.cfg.timeout * 6,
+                stream=True,
+                params={"access_token": token, "media_id": media_id},
+            )
             ctype = res.headers.get("Content-Type", "")
             if res.status_code >= 400:
                 raise WecomError(None, f"media/get HTTP {res.status_code}")
@@ -144,4 +152,3 @@ def download(api: WecomApi, media_id: str, limit: int = 20 * 1024 * 1024) -> tup
 def backoff(attempt: int, base: float = 1.0, cap: float = 300.0) -> float:
     """Return the delay in seconds before retry number attempt (exponential, capped)."""
     return min(cap, base * (2 ** max(0, attempt - 1)))
-

@@ -36,8 +36,9 @@ def mark_clicked_card(ctx: Ctx, label: str, item: Item | None = None) -> Card | 
     card_row = ctx.session.scalar(select(Card).where(Card.task_id == ctx.msg.task_id))
     if card_row is None or not ctx.msg.response_code:
         return card_row
-    finish_cards(ctx.session, item, [card_row], label, ctx.person.userid, ctx.now, ctx.config.wecom.agent_id,
-                 clicked(ctx))
+    finish_cards(
+        ctx.session, item, [card_row], label, ctx.person.userid, ctx.now, ctx.config.wecom.agent_id, clicked(ctx)
+    )
     return card_row
 
 
@@ -45,10 +46,16 @@ def mark_own_card(ctx: Ctx, label: str, item: Item | None = None) -> None:
     """Replace the clicked card's button with label for the clicking person only (cards asking each recipient)."""
     if not ctx.msg.response_code:
         return
-    emit(ctx.session, [], render.card_done(ctx.msg.response_code, [ctx.person.userid], ctx.config.wecom.agent_id,
-                                           label),
-         f"update:{ctx.msg.task_id}:{ctx.msg.response_code}", ctx.now, item, kind="update_card",
-         task_id=ctx.msg.task_id)
+    emit(
+        ctx.session,
+        [],
+        render.card_done(ctx.msg.response_code, [ctx.person.userid], ctx.config.wecom.agent_id, label),
+        f"update:{ctx.msg.task_id}:{ctx.msg.response_code}",
+        ctx.now,
+        item,
+        kind="update_card",
+        task_id=ctx.msg.task_id,
+    )
 
 
 def clock_of_click(ctx: Ctx) -> tuple[Clock, Item]:

@@ -18,8 +18,10 @@ def dispatch_command(ctx: Ctx) -> str:
         return USAGE
     item = dispatch(ctx.session, ctx.person, parse_order(ctx.args), ctx.now, ctx.config)
     units = "、".join(f"{r.unit.name}（{'主办' if r.part == 'lead' else '协办'}）" for r in item.units)
-    return (f"已交办 {item.code}《{item.title}》\n等级：{render.grade_name(item.grade)}\n承办：{units}\n"
-            "签收卡片已发给承办单位负责人，并已抄送局办公室。")
+    return (
+        f"已交办 {item.code}《{item.title}》\n等级：{render.grade_name(item.grade)}\n承办：{units}\n"
+        "签收卡片已发给承办单位负责人，并已抄送局办公室。"
+    )
 
 
 @command("定级", "调整等级", roles=(Role.office,), denied="只有领导小组办公室可以调整等级。")

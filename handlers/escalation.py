@@ -31,10 +31,18 @@ def urge(ctx: Ctx) -> str:
     if clock.state not in ("open", "missed"):
         mark_clicked_card(ctx, f"{clock.label}已完成", item)
         return f"{item.code} 的{clock.label}已经完成了。"
-    text = (f"【催办】{ctx.person.name}催办 {item.code}《{item.title}》的{clock.label}"
-            f"（应于 {show(clock.due_at)} 前完成），请立即办理。")
-    emit(ctx.session, owners(ctx.session, clock), render.text(text), f"urge:{clock.id}:{ctx.msg.dedupe_key}",
-         ctx.now, item)
+    text = (
+        f"【催办】{ctx.person.name}催办 {item.code}《{item.title}》的{clock.label}"
+        f"（应于 {show(clock.due_at)} 前完成），请立即办理。"
+    )
+    emit(
+        ctx.session,
+        owners(ctx.session, clock),
+        render.text(text),
+        f"urge:{clock.id}:{ctx.msg.dedupe_key}",
+        ctx.now,
+        item,
+    )
     mark_clicked_card(ctx, f"{ctx.person.name} 已催办 {show(ctx.now)}", item)
     return f"已向承办人催办 {item.code} 的{clock.label}。"
 

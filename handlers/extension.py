@@ -22,8 +22,10 @@ def extension_command(ctx: Ctx) -> str:
     if not ctx.args:
         return extension.USAGE
     ext = extension.request(ctx.session, ctx.person, ctx.args, ctx.now)
-    return (f"延期申请已提交分管领导审批（申请延长 {format_duration(timedelta(seconds=ext.seconds))}）。"
-            "获批前原时限照常计算，请继续办理。")
+    return (
+        f"延期申请已提交分管领导审批（申请延长 {format_duration(timedelta(seconds=ext.seconds))}）。"
+        "获批前原时限照常计算，请继续办理。"
+    )
 
 
 @card("ext")
@@ -54,8 +56,7 @@ def ask_extension_button(ctx: Ctx) -> str:
     if clock.state != "open":
         return f"{item.code} 的{clock.label}已{'完成' if clock.state.startswith('met') else '超时'}，无需申请延期。"
     ctx.conv.put(ctx.person.userid, {"flow": "extension", "code": item.code})
-    return (f"申请 {item.code} {clock.label}延期：请回复“时长 原因”，例如“30m 需要补充现场核查材料”。"
-            "\n回复“取消”放弃。")
+    return f"申请 {item.code} {clock.label}延期：请回复“时长 原因”，例如“30m 需要补充现场核查材料”。\n回复“取消”放弃。"
 
 
 def continue_extension(ctx: Ctx, state: dict[str, Any]) -> str:
@@ -66,5 +67,7 @@ def continue_extension(ctx: Ctx, state: dict[str, Any]) -> str:
         return "已取消延期申请。"
     ext = extension.request(ctx.session, ctx.person, f"{state['code']} {text}", ctx.now)
     ctx.conv.clear(ctx.person.userid)
-    return (f"延期申请已提交分管领导审批（申请延长 {format_duration(timedelta(seconds=ext.seconds))}）。"
-            "获批前原时限照常计算，请继续办理。")
+    return (
+        f"延期申请已提交分管领导审批（申请延长 {format_duration(timedelta(seconds=ext.seconds))}）。"
+        "获批前原时限照常计算，请继续办理。"
+    )

@@ -29,35 +29,43 @@ MESSAGE_TYPES: dict[str, Route] = {}
 
 def command(*words: str, roles: tuple[Role, ...] = (), denied: str = "您没有权限使用这个功能。") -> Decorator:
     """Register a text command by its first word(s)."""
+
     def deco(fn: Handler) -> Handler:
         for w in words:
             COMMANDS[w] = Route(fn, roles, denied)
         return fn
+
     return deco
 
 
 def click(*keys: str) -> Decorator:
     """Register a menu click EventKey."""
+
     def deco(fn: Handler) -> Handler:
         for k in keys:
             CLICKS[k] = Route(fn)
         return fn
+
     return deco
 
 
 def card(prefix: str) -> Decorator:
     """Register a template-card button key prefix (the part before the first colon)."""
+
     def deco(fn: Handler) -> Handler:
         CARD_PREFIXES[prefix] = Route(fn)
         return fn
+
     return deco
 
 
 def message(msg_type: str) -> Decorator:
     """Register a handler for a non-text message type (link, image, …)."""
+
     def deco(fn: Handler) -> Handler:
         MESSAGE_TYPES[msg_type] = Route(fn)
         return fn
+
     return deco
 
 
@@ -65,9 +73,13 @@ def split_command(text: str) -> tuple[str, str]:
     """Return (command word, rest) for text; the word is matched against registered commands, longest first."""
     t = text.strip()
     for word in sorted(COMMANDS, key=len, reverse=True):
-        if t == word or t.startswith(word + " ") or t.startswith(word + "\n") or (
-                t.startswith(word) and not word.isascii()):
-            return word, t[len(word):].strip()
+        if (
+            t == word
+            or t.startswith(word + " ")
+            or t.startswith(word + "\n")
+            or (t.startswith(word) and not word.isascii())
+        ):
+            return word, t[len(word) :].strip()
     return "", t
 
 

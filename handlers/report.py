@@ -15,8 +15,11 @@ from workflow.report import Draft, report
 SOURCE_CHOICES = list(SOURCES)
 GRADE_CHOICES = [Grade.general, Grade.significant, Grade.major]
 ASK_TEXT = "请发送舆情描述（可以包含链接），也可以直接转发链接或发送截图。\n随时回复“取消”放弃本次上报。"
-ASK_SOURCE = ("来源是哪里？回复数字：\n" + "\n".join(f"{i + 1}. {SOURCES[k]}" for i, k in enumerate(SOURCE_CHOICES))
-              + "\n回复“跳过”按“主动发现”记录。")
+ASK_SOURCE = (
+    "来源是哪里？回复数字：\n"
+    + "\n".join(f"{i + 1}. {SOURCES[k]}" for i, k in enumerate(SOURCE_CHOICES))
+    + "\n回复“跳过”按“主动发现”记录。"
+)
 ASK_GRADE = "建议等级？回复数字：\n1. 一般\n2. 较大\n3. 重大\n回复“跳过”由办公室定级。"
 ASK_FILES = "如有截图请直接发送图片（可以多张）。发送完毕回复“提交”；没有截图直接回复“提交”。"
 
@@ -27,11 +30,12 @@ def _done(ctx: Ctx, draft: Draft) -> str:
     item = result.item
     if result.merged:
         first = "您" if item.reporter_id == ctx.person.id else item.reporter.name
-        return (f"这条舆情此前已由{first}上报（编号 {item.code}），已合并到该条目，首报记在{first}名下。"
-                f"\n发送“查询 {item.code}”可查看进展。")
+        return (
+            f"这条舆情此前已由{first}上报（编号 {item.code}），已合并到该条目，首报记在{first}名下。"
+            f"\n发送“查询 {item.code}”可查看进展。"
+        )
     extra = f"，含截图 {len(draft.images)} 张" if draft.images else ""
-    return (f"已收到您的上报{extra}，编号 {item.code}。\n办公室会尽快定级交办，"
-            f"发送“查询 {item.code}”可查看进展。")
+    return f"已收到您的上报{extra}，编号 {item.code}。\n办公室会尽快定级交办，发送“查询 {item.code}”可查看进展。"
 
 
 @command("上报")
@@ -122,4 +126,3 @@ def image_message(ctx: Ctx) -> str:
     if state["step"] == "text":
         return f"已收到截图（共 {len(draft.images)} 张）。请再发一句描述，说明这条舆情的情况。"
     return f"已收到截图（共 {len(draft.images)} 张）。继续发送，或回复“提交”完成上报。"
-

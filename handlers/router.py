@@ -21,8 +21,11 @@ from handlers.registry import CARD_PREFIXES, CLICKS, COMMANDS, MESSAGE_TYPES, al
 
 CONVERSATION_WORDS = {"取消", "提交"}
 FLOWS = {"extension": "申请延期", "return_reason": "填写退回意见", "opinion": "填写会商意见", "written": "填写书面报告"}
-FREE_TEXT = {"written": written.continue_written, "return_reason": approve.continue_reason,
-             "opinion": consult.continue_opinion}
+FREE_TEXT = {
+    "written": written.continue_written,
+    "return_reason": approve.continue_reason,
+    "opinion": consult.continue_opinion,
+}
 
 
 def _text(ctx: Ctx) -> str | None:

@@ -23,8 +23,14 @@ def handle(session: Session, row: ProcessedCallback, rt: Runtime, now: datetime)
     person = org.person(session, msg.userid)
     if person is None:  # deactivated between the callback and now: nothing to do for them
         return
-    ctx = Ctx(session=session, person=person, msg=msg, now=now,
-              conv=Conversations(rt.redis, rt.config.conversation_timeout), config=rt.config)
+    ctx = Ctx(
+        session=session,
+        person=person,
+        msg=msg,
+        now=now,
+        conv=Conversations(rt.redis, rt.config.conversation_timeout),
+        config=rt.config,
+    )
     try:
         with session.begin_nested():
             reply = route(ctx)

@@ -43,9 +43,11 @@ def start(ctx: Ctx, code: str) -> str:
     item = find_item(ctx.session, code)
     assignment(ctx.session, item, ctx.person)
     _keep(ctx, {"flow": "written", "code": item.code, "parts": [], "images": []})
-    return (f"开始填写 {item.code} 的书面报告。请直接发送文字（可分多条）和现场照片，"
-            "发送完毕回复“提交”，回复“取消”放弃。"
-            "\nWord/PDF 文件请点“报送书面报告”卡片上的“上传文件”。")
+    return (
+        f"开始填写 {item.code} 的书面报告。请直接发送文字（可分多条）和现场照片，"
+        "发送完毕回复“提交”，回复“取消”放弃。"
+        "\nWord/PDF 文件请点“报送书面报告”卡片上的“上传文件”。"
+    )
 
 
 @card("wr")

@@ -84,8 +84,13 @@ def send_digest(userid: str) -> int:
     """Merge everything held for userid into one message (subject to the budget itself); return how many."""
     rt, now = runtime(), clock.now()
     with rt.sessions() as s, s.begin():
-        held = list(s.scalars(select(HeldMessage).where(HeldMessage.userid == userid,
-                                                        HeldMessage.digest_id.is_(None)).order_by(HeldMessage.id)))
+        held = list(
+            s.scalars(
+                select(HeldMessage)
+                .where(HeldMessage.userid == userid, HeldMessage.digest_id.is_(None))
+                .order_by(HeldMessage.id)
+            )
+        )
         if not held:
             return 0
         lines = "\n".join(f"{i + 1}. {h.summary}" for i, h in enumerate(held[:30]))
@@ -102,5 +107,10 @@ def pending_digests(rt: Runtime, older_than: timedelta) -> list[str]:
     """Return people with held messages not yet digested for longer than older_than (lost digest jobs)."""
     cutoff = clock.now() - older_than
     with rt.sessions() as s:
-        return list(s.scalars(select(HeldMessage.userid).where(HeldMessage.digest_id.is_(None),
-                                                               HeldMessage.created_at <= cutoff).distinct()))
+        return list(
+            s.scalars(
+                select(HeldMessage.userid)
+                .where(HeldMessage.digest_id.is_(None), HeldMessage.created_at <= cutoff)
+                .distinct()
+            )
+        )

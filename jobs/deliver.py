@@ -25,11 +25,14 @@ def _claim(oid: int) -> OutboxMessage | None:
     """Atomically move the row from pending to sending; return it, or None if someone else has it."""
     rt, now = runtime(), clock.now()
     with rt.sessions() as s, s.begin():
-        res = cast("CursorResult[Any]", s.execute(  # an UPDATE's result is a CursorResult (it has rowcount)
-            update(OutboxMessage)
-            .where(OutboxMessage.id == oid, OutboxMessage.state == "pending")
-            .values(state="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
-        ))
+        res = cast(
+            "CursorResult[Any]",
+            s.execute(  # an UPDATE's result is a CursorResult (it has rowcount)
+                update(OutboxMessage)
+                .where(OutboxMessage.id == oid, OutboxMessage.state == "pending")
+                .values(state="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
+            ),
+        )
         if res.rowcount != 1:
             return None
         return s.get(OutboxMessage, oid)
@@ -80,8 +83,11 @@ def _sent(oid: int, row: OutboxMessage, answer: dict[str, Any]) -> None:
     rt, now = runtime(), clock.now()
     with rt.sessions() as s, s.begin():
         note = ";".join(f"{k}={answer[k]}" for k in ("invaliduser",) if answer.get(k)) or None
-        s.execute(update(OutboxMessage).where(OutboxMessage.id == oid).values(
-            state="sent", sent_at=now, msgid=str(answer.get("msgid") or ""), last_error=note))
+        s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == oid)
+            .values(state="sent", sent_at=now, msgid=str(answer.get("msgid") or ""), last_error=note)
+        )
         if row.card_task_id and row.kind == "send" and answer.get("response_code"):
             card = s.scalar(select(Card).where(Card.task_id == row.card_task_id))
             if card is not None:
@@ -106,12 +112,16 @@ def _failed(oid: int, attempts: int, exc: WecomError, kind: str = "send") -> str
     limit = int(rt.config.outbox.get("max_attempts", 8))
     # a group message may overtake the group's creation: "chat not found" is worth retrying for it
     retry = (exc.errcode in RETRYABLE or (kind == "appchat" and exc.errcode == CHAT_NOT_FOUND)) and attempts < limit
-    delay = backoff(attempts, float(rt.config.outbox.get("backoff_base", 1.0)),
-                    float(rt.config.outbox.get("backoff_max", 300.0)))
+    delay = backoff(
+        attempts, float(rt.config.outbox.get("backoff_base", 1.0)), float(rt.config.outbox.get("backoff_max", 300.0))
+    )
     when = now + timedelta(seconds=delay)
     with rt.sessions() as s, s.begin():
-        s.execute(update(OutboxMessage).where(OutboxMessage.id == oid).values(
-            state="pending" if retry else "failed", next_attempt_at=when, last_error=str(exc)[:500]))
+        s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == oid)
+            .values(state="pending" if retry else "failed", next_attempt_at=when, last_error=str(exc)[:500])
+        )
     log.warning("outbox %s attempt %s failed: %s (%s)", oid, attempts, exc, "retry" if retry else "gave up")
     if retry:
         try:

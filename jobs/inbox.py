@@ -26,9 +26,12 @@ def process_user(userid: str, rt: Runtime | None = None) -> int:
     with rt.redis.lock(f"liaowang:inbox-lock:{userid}", timeout=120, blocking_timeout=60):
         while True:
             with rt.sessions() as s:
-                row = s.execute(select(ProcessedCallback.id, ProcessedCallback.retry_at).where(
-                    ProcessedCallback.userid == userid, ProcessedCallback.state == "pending")
-                    .order_by(ProcessedCallback.id).limit(1)).first()
+                row = s.execute(
+                    select(ProcessedCallback.id, ProcessedCallback.retry_at)
+                    .where(ProcessedCallback.userid == userid, ProcessedCallback.state == "pending")
+                    .order_by(ProcessedCallback.id)
+                    .limit(1)
+                ).first()
             if row is None or (row.retry_at and row.retry_at > clock.now()):
                 return done  # later messages wait behind one that is waiting to be retried: order matters
             if not _handle_one(rt, row.id):
@@ -65,7 +68,7 @@ def _failed(rt: Runtime, row_id: int, exc: Exception) -> bool:
             row.state, row.handled_at = "failed", now
             emit(s, [row.userid], render.text(SORRY), f"reply:{row.key}", now)
             return True
-        row.retry_at = now + timedelta(seconds=2 ** row.attempts)
+        row.retry_at = now + timedelta(seconds=2**row.attempts)
     return False
 
 
@@ -73,9 +76,17 @@ def pending_users(rt: Runtime, limit: int = 200) -> list[str]:
     """Return people who have stored callbacks ready to handle now (one indexed query)."""
     now = clock.now()
     with rt.sessions() as s:
-        return list(s.scalars(select(ProcessedCallback.userid).where(
-            ProcessedCallback.state == "pending",
-            or_(ProcessedCallback.retry_at.is_(None), ProcessedCallback.retry_at <= now)).distinct().limit(limit)))
+        return list(
+            s.scalars(
+                select(ProcessedCallback.userid)
+                .where(
+                    ProcessedCallback.state == "pending",
+                    or_(ProcessedCallback.retry_at.is_(None), ProcessedCallback.retry_at <= now),
+                )
+                .distinct()
+                .limit(limit)
+            )
+        )
 
 
 def consume(rt: Runtime, stop: threading.Event, poll: float = 0.02) -> None:

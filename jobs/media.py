@@ -16,8 +16,12 @@ from workflow.outbox import emit
 
 log = logging.getLogger(__name__)
 
-MAGIC = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF87a": "image/gif",
-         b"GIF89a": "image/gif"}
+MAGIC = {
+    b"\x89PNG\r\n\x1a\n": "image/png",
+    b"\xff\xd8\xff": "image/jpeg",
+    b"GIF87a": "image/gif",
+    b"GIF89a": "image/gif",
+}
 IMAGE_LIMIT = 10 * 1024 * 1024
 PERMANENT = {40007, 40001, 40013}
 
@@ -77,7 +81,13 @@ def _refuse(attachment_id: int, why: str) -> str:
             item, who = s.get(Item, att.item_id), s.get(Person, att.uploader_id)
             what = "照片" if att.kind == "photo" else "截图"
             if item is not None and who is not None:
-                emit(s, [who.userid], render.text(f"您在 {item.code} 提交的一张{what}未能从企业微信取回（{why[:60]}），"
-                                                  "请重新发送。"), f"media:{attachment_id}:refused", now, item)
+                emit(
+                    s,
+                    [who.userid],
+                    render.text(f"您在 {item.code} 提交的一张{what}未能从企业微信取回（{why[:60]}），请重新发送。"),
+                    f"media:{attachment_id}:refused",
+                    now,
+                    item,
+                )
     log.warning("attachment %s not stored: %s", attachment_id, why)
     return "refused"

@@ -13,8 +13,7 @@ def enqueue_deliveries(queue: Queue, ids: list[int]) -> None:
 
     with queue.connection.pipeline() as pipe:
         for oid in ids:
-            queue.enqueue(deliver, oid, job_id=f"deliver-{oid}", pipeline=pipe, result_ttl=60,
-                          failure_ttl=86400)
+            queue.enqueue(deliver, oid, job_id=f"deliver-{oid}", pipeline=pipe, result_ttl=60, failure_ttl=86400)
         pipe.execute()
 
 
@@ -33,8 +32,9 @@ def run_deferred(queue: Queue, jobs: list[tuple[str, int]]) -> None:
     for name, arg in jobs:
         if name not in known:
             continue
-        queue.enqueue(known[name], arg, job_id=f"{name}-{arg}", retry=Retry(max=5, interval=[2, 10, 60, 300, 900]),
-                      result_ttl=60)
+        queue.enqueue(
+            known[name], arg, job_id=f"{name}-{arg}", retry=Retry(max=5, interval=[2, 10, 60, 300, 900]), result_ttl=60
+        )
 
 
 def schedule_delivery(queue: Queue, oid: int, at: datetime, attempt: int) -> None:

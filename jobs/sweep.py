@@ -29,23 +29,35 @@ def sweep(grace_seconds: float = 5.0, stale_seconds: float = 60.0, batch: int = 
     except IntegrityError:  # another worker sent the same check-in first (outbox keys are unique)
         log.info("follow-up check-ins raced with another worker; the next sweep continues")
     with rt.sessions() as s, s.begin():
-        s.execute(update(OutboxMessage)
-                  .where(OutboxMessage.state == "sending",
-                         OutboxMessage.claimed_at < now - timedelta(seconds=stale_seconds))
-                  .values(state="pending"))
-        ids = list(s.scalars(
-            select(OutboxMessage.id)
-            .where(OutboxMessage.state == "pending",
-                   OutboxMessage.next_attempt_at <= now - timedelta(seconds=grace_seconds))
-            .order_by(OutboxMessage.next_attempt_at).limit(batch)
-        ))
-        media = list(s.scalars(
-            select(Attachment.id)
-            .where(Attachment.media_id.is_not(None), Attachment.sha256.is_(None), Attachment.fetch_error.is_(None),
-                   Attachment.created_at <= now - timedelta(seconds=grace_seconds),
-                   Attachment.created_at > now - timedelta(days=3))
-            .limit(batch)
-        ))
+        s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.state == "sending", OutboxMessage.claimed_at < now - timedelta(seconds=stale_seconds))
+            .values(state="pending")
+        )
+        ids = list(
+            s.scalars(
+                select(OutboxMessage.id)
+                .where(
+                    OutboxMessage.state == "pending",
+                    OutboxMessage.next_attempt_at <= now - timedelta(seconds=grace_seconds),
+                )
+                .order_by(OutboxMessage.next_attempt_at)
+                .limit(batch)
+            )
+        )
+        media = list(
+            s.scalars(
+                select(Attachment.id)
+                .where(
+                    Attachment.media_id.is_not(None),
+                    Attachment.sha256.is_(None),
+                    Attachment.fetch_error.is_(None),
+                    Attachment.created_at <= now - timedelta(seconds=grace_seconds),
+                    Attachment.created_at > now - timedelta(days=3),
+                )
+                .limit(batch)
+            )
+        )
     for userid in pending_digests(rt, timedelta(seconds=61)):
         rt.queue.enqueue(send_digest, userid, job_id=f"digest-{userid}", result_ttl=60)
     if ids:

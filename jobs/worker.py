@@ -58,7 +58,8 @@ def run_worker(rt: Runtime, burst: bool = False, consumers: int = 2) -> None:
         for i in range(max(1, consumers)):
             threading.Thread(target=consume, args=(rt, stop), name=f"inbox-{i}", daemon=True).start()
     try:
-        SimpleWorker([rt.queue], connection=rt.redis).work(with_scheduler=not burst, burst=burst,
-                                                            logging_level="WARNING")
+        SimpleWorker([rt.queue], connection=rt.redis).work(
+            with_scheduler=not burst, burst=burst, logging_level="WARNING"
+        )
     finally:
         stop.set()

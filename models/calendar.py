@@ -12,8 +12,10 @@ class UnknownYear(Exception):
     """A date falls in a year whose holidays nobody has told us; the message says what to add."""
 
     def __init__(self, year: int) -> None:
-        super().__init__(f"{year} 年的节假日安排未知：请在配置 [calendar.years.{year}] 中补充 holidays 与 workdays"
-                         f"（国务院办公厅每年 11 月前后公布次年安排）")
+        super().__init__(
+            f"{year} 年的节假日安排未知：请在配置 [calendar.years.{year}] 中补充 holidays 与 workdays"
+            f"（国务院办公厅每年 11 月前后公布次年安排）"
+        )
         self.year = year
 
 

@@ -23,14 +23,26 @@ class Grade(StrEnum):
 
 GRADE_NAMES = {Grade.general: "一般", Grade.significant: "较大", Grade.major: "重大"}
 PART_NAMES = {"lead": "主办", "co": "协办", "cc": "抄送"}
-FLOW_NAMES = {"local": "属地处置（县区局核实处置）", "bureau": "本级处置（责任处室办理）",
-              "joint": "牵头协办（办公室指定牵头与协办单位）"}
-GRADE_WORDS = {"一般": Grade.general, "较大": Grade.significant, "重要": Grade.significant,
-               "重大": Grade.major, "特别重大": Grade.major}
+FLOW_NAMES = {
+    "local": "属地处置（县区局核实处置）",
+    "bureau": "本级处置（责任处室办理）",
+    "joint": "牵头协办（办公室指定牵头与协办单位）",
+}
+GRADE_WORDS = {
+    "一般": Grade.general,
+    "较大": Grade.significant,
+    "重要": Grade.significant,
+    "重大": Grade.major,
+    "特别重大": Grade.major,
+}
 
 SOURCES = {
-    "discovery": "主动发现", "disclosure": "依申请公开平台", "cac": "网信办交办",
-    "official_account": "公众号", "message_board": "留言板", "media": "媒体报道",
+    "discovery": "主动发现",
+    "disclosure": "依申请公开平台",
+    "cac": "网信办交办",
+    "official_account": "公众号",
+    "message_board": "留言板",
+    "media": "媒体报道",
 }
 
 

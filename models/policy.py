@@ -68,8 +68,14 @@ class Policy:
     scale: float = 1.0
     clocks: dict[str, ClockPolicy] = field(default_factory=dict)
 
-    def schedule(self, kind: str, grade: str, start: datetime, calendar: WorkCalendar | None = None,
-                 override_due: datetime | None = None) -> Schedule | None:
+    def schedule(
+        self,
+        kind: str,
+        grade: str,
+        start: datetime,
+        calendar: WorkCalendar | None = None,
+        override_due: datetime | None = None,
+    ) -> Schedule | None:
         """Return the schedule of clock kind for grade started at start (None if the clock does not apply)."""
         clock = self.clocks.get(kind)
         span = clock.span(grade) if clock else None
@@ -105,18 +111,44 @@ class Policy:
 
 
 DEFAULT_CLOCKS: dict[str, dict[str, Any]] = {
-    "first_report": {"label": "首报", "event": "first_report", "owner": "lead_unit",
-                     "major": {"aim": "20m", "due": "30m"}, "significant": {"aim": "20m", "due": "30m"},
-                     "general": {"due": "60m"}},
-    "written_report": {"label": "书面报告", "event": "written_report", "owner": "lead_unit",
-                       "major": {"aim": "40m", "due": "90m"}, "significant": {"aim": "40m", "due": "90m"},
-                       "general": {"due": "120m"}},
-    "notify_units": {"label": "通报相关单位", "event": "dispatch", "owner": "office",
-                     "major": {"due": "30m"}, "significant": {"due": "30m"}, "general": {"due": "24h"}},
-    "handling_report": {"label": "处置情况报告", "event": "handling_report", "owner": "lead_unit",
-                        "all": {"due": "24h"}},
-    "reply_source": {"label": "留言答复", "event": "reply_source", "owner": "office", "sources": ["message_board"],
-                     "all": {"days": 3}, "cap_days": 5},
+    "first_report": {
+        "label": "首报",
+        "event": "first_report",
+        "owner": "lead_unit",
+        "major": {"aim": "20m", "due": "30m"},
+        "significant": {"aim": "20m", "due": "30m"},
+        "general": {"due": "60m"},
+    },
+    "written_report": {
+        "label": "书面报告",
+        "event": "written_report",
+        "owner": "lead_unit",
+        "major": {"aim": "40m", "due": "90m"},
+        "significant": {"aim": "40m", "due": "90m"},
+        "general": {"due": "120m"},
+    },
+    "notify_units": {
+        "label": "通报相关单位",
+        "event": "dispatch",
+        "owner": "office",
+        "major": {"due": "30m"},
+        "significant": {"due": "30m"},
+        "general": {"due": "24h"},
+    },
+    "handling_report": {
+        "label": "处置情况报告",
+        "event": "handling_report",
+        "owner": "lead_unit",
+        "all": {"due": "24h"},
+    },
+    "reply_source": {
+        "label": "留言答复",
+        "event": "reply_source",
+        "owner": "office",
+        "sources": ["message_board"],
+        "all": {"days": 3},
+        "cap_days": 5,
+    },
 }
 
 
@@ -128,7 +160,7 @@ def _span(raw: dict[str, Any], where: str) -> Span:
         due = parse_duration(raw["due"])
         aim = parse_duration(raw["aim"]) if raw.get("aim") is not None else None
     except (KeyError, ValueError) as exc:
-        raise ValueError(f"[{where}] 需要 due（如 \"30m\"）或 days：{exc}") from None
+        raise ValueError(f'[{where}] 需要 due（如 "30m"）或 days：{exc}') from None
     if aim is not None and aim > due:
         raise ValueError(f"[{where}] aim 不能晚于 due")
     return Span(due=due, aim=aim)
@@ -140,9 +172,16 @@ def _clock(kind: str, raw: dict[str, Any]) -> ClockPolicy:
     if not spans:
         raise ValueError(f"[{where}] 至少要为一个等级（major/significant/general/all）设置时限")
     cap = parse_duration(raw["cap"]) if raw.get("cap") else None
-    return ClockPolicy(kind=kind, label=str(raw.get("label", kind)), event=str(raw.get("event", kind)),
-                       owner=str(raw.get("owner", "lead_unit")), spans=spans, sources=tuple(raw.get("sources", ())),
-                       cap=cap, cap_days=int(raw["cap_days"]) if raw.get("cap_days") else None)
+    return ClockPolicy(
+        kind=kind,
+        label=str(raw.get("label", kind)),
+        event=str(raw.get("event", kind)),
+        owner=str(raw.get("owner", "lead_unit")),
+        spans=spans,
+        sources=tuple(raw.get("sources", ())),
+        cap=cap,
+        cap_days=int(raw["cap_days"]) if raw.get("cap_days") else None,
+    )
 
 
 def _follow_up(raw: dict[str, Any]) -> dict[str, timedelta]:
@@ -157,8 +196,11 @@ def _follow_up(raw: dict[str, Any]) -> dict[str, timedelta]:
 def _scaled_clock(clock: ClockPolicy, k: float) -> ClockPolicy:
     """Return clock with every span divided by k; day counts become plain (natural) durations."""
     spans = {g: Span(due=s.due / k, aim=s.aim / k if s.aim is not None else None) for g, s in clock.spans.items()}
-    cap = clock.cap / k if clock.cap is not None else (
-        timedelta(days=clock.cap_days) / k if clock.cap_days is not None else None)
+    cap = (
+        clock.cap / k
+        if clock.cap is not None
+        else (timedelta(days=clock.cap_days) / k if clock.cap_days is not None else None)
+    )
     return replace(clock, spans=spans, cap=cap, cap_days=None)
 
 
@@ -167,10 +209,16 @@ def scaled(policy: Policy, k: float) -> Policy:
     if k == 1:
         return policy
     div = lambda td: td / k if td is not None else None  # noqa: E731
-    return replace(policy, scale=k, warn_before=div(policy.warn_before), escalate_after=policy.escalate_after / k,
-                   escalate_every=policy.escalate_every / k, follow_up_period=policy.follow_up_period / k,
-                   follow_up_every=policy.follow_up_every / k,
-                   clocks={kind: _scaled_clock(c, k) for kind, c in policy.clocks.items()})
+    return replace(
+        policy,
+        scale=k,
+        warn_before=div(policy.warn_before),
+        escalate_after=policy.escalate_after / k,
+        escalate_every=policy.escalate_every / k,
+        follow_up_period=policy.follow_up_period / k,
+        follow_up_every=policy.follow_up_every / k,
+        clocks={kind: _scaled_clock(c, k) for kind, c in policy.clocks.items()},
+    )
 
 
 def parse_policy(raw: dict[str, Any] | None) -> Policy:
@@ -192,13 +240,20 @@ def parse_policy(raw: dict[str, Any] | None) -> Policy:
     scale = float(raw.get("scale", 1))
     if scale <= 0:
         raise ValueError("[policy] scale 必须大于 0（演示用 60 表示时钟快 60 倍）")
-    return scaled(Policy(
-        start=start, days=days, nudge_share=shares["nudge_share"], warn_share=shares["warn_share"],
-        warn_before=parse_duration(raw["warn_before"]) if raw.get("warn_before") else None,
-        escalate_after=parse_duration(raw.get("escalate_after", "10m")),
-        escalate_every=parse_duration(raw.get("escalate_every", "30m")),
-        escalate_max=int(raw.get("escalate_max", 3)),
-        per_minute_budget=int(raw.get("per_minute_budget", 20)),
-        follow_up_period=follow_up["follow_up_period"], follow_up_every=follow_up["follow_up_every"],
-        clocks={kind: _clock(kind, spec) for kind, spec in merged.items() if spec.get("enabled", True)},
-    ), scale)
+    return scaled(
+        Policy(
+            start=start,
+            days=days,
+            nudge_share=shares["nudge_share"],
+            warn_share=shares["warn_share"],
+            warn_before=parse_duration(raw["warn_before"]) if raw.get("warn_before") else None,
+            escalate_after=parse_duration(raw.get("escalate_after", "10m")),
+            escalate_every=parse_duration(raw.get("escalate_every", "30m")),
+            escalate_max=int(raw.get("escalate_max", 3)),
+            per_minute_budget=int(raw.get("per_minute_budget", 20)),
+            follow_up_period=follow_up["follow_up_period"],
+            follow_up_every=follow_up["follow_up_every"],
+            clocks={kind: _clock(kind, spec) for kind, spec in merged.items() if spec.get("enabled", True)},
+        ),
+        scale,
+    )

@@ -40,8 +40,10 @@ class ProcessedCallback(Base):
     """A received callback (the durable inbox): unique by MsgId or FromUserName+CreateTime+Event, handled by a job."""
 
     __tablename__ = "processed_callbacks"
-    __table_args__ = (Index("ix_processed_callbacks_user_state", "userid", "state", "id"),
-                      Index("ix_processed_callbacks_state_received", "state", "received_at"))
+    __table_args__ = (
+        Index("ix_processed_callbacks_user_state", "userid", "state", "id"),
+        Index("ix_processed_callbacks_state_received", "state", "received_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)

@@ -35,11 +35,17 @@ class Submission(Base):
     author: Mapped[Person] = relationship()
     unit: Mapped[Unit] = relationship()
     attachments: Mapped[list[Attachment]] = relationship(
-        primaryjoin="Submission.id == foreign(Attachment.submission_id)", order_by="Attachment.id", viewonly=True)
+        primaryjoin="Submission.id == foreign(Attachment.submission_id)", order_by="Attachment.id", viewonly=True
+    )
 
 
-SUBMISSION_STATES = {"pending": "待审核", "approved": "已批准", "returned": "已退回修改",
-                     "superseded": "已被新版本取代", "contribution": "协办材料"}
+SUBMISSION_STATES = {
+    "pending": "待审核",
+    "approved": "已批准",
+    "returned": "已退回修改",
+    "superseded": "已被新版本取代",
+    "contribution": "协办材料",
+}
 
 
 class Opinion(Base):

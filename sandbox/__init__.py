@@ -6,6 +6,11 @@ from sandbox.settings import EmulatorSettings
 from sandbox.wxcrypto import crypto_vector_check
 
 __all__ = [
-    "EmulatorServer", "EmulatorSettings", "SandboxClient", "SandboxError", "create_emulator_app",
-    "crypto_vector_check", "serve",
+    "EmulatorServer",
+    "EmulatorSettings",
+    "SandboxClient",
+    "SandboxError",
+    "create_emulator_app",
+    "crypto_vector_check",
+    "serve",
 ]

@@ -40,23 +40,36 @@ def field(body: dict[str, Any], key: str, default: str | None = None) -> str:
 
 def base_fields(world: World, userid: str, msgtype: str) -> list[tuple[str, XmlValue]]:
     """Return the XML fields every callback starts with."""
-    return [("ToUserName", world.settings.corp_id), ("FromUserName", userid),
-            ("CreateTime", int(world.now())), ("MsgType", msgtype)]
+    return [
+        ("ToUserName", world.settings.corp_id),
+        ("FromUserName", userid),
+        ("CreateTime", int(world.now())),
+        ("MsgType", msgtype),
+    ]
 
 
-def message_fields(world: World, userid: str, msgtype: str, extra: list[tuple[str, XmlValue]]) -> tuple[
-        list[tuple[str, XmlValue]], str]:
+def message_fields(
+    world: World, userid: str, msgtype: str, extra: list[tuple[str, XmlValue]]
+) -> tuple[list[tuple[str, XmlValue]], str]:
     """Return a plain message's XML fields (with a fresh MsgId) and that MsgId."""
     msg_id = world.new_callback_msg_id()
-    fields = [*base_fields(world, userid, msgtype), *extra, ("MsgId", RawXml(msg_id)),
-              ("AgentID", world.settings.agent_id)]
+    fields = [
+        *base_fields(world, userid, msgtype),
+        *extra,
+        ("MsgId", RawXml(msg_id)),
+        ("AgentID", world.settings.agent_id),
+    ]
     return fields, msg_id
 
 
 def event_fields(world: World, userid: str, event: str, key: str) -> list[tuple[str, XmlValue]]:
     """Return a menu/app event's XML fields."""
-    return [*base_fields(world, userid, "event"), ("Event", event), ("EventKey", key),
-            ("AgentID", world.settings.agent_id)]
+    return [
+        *base_fields(world, userid, "event"),
+        ("Event", event),
+        ("EventKey", key),
+        ("AgentID", world.settings.agent_id),
+    ]
 
 
 def store_reply(world: World, userid: str, reply: dict[str, Any], task_id: str | None) -> None:
@@ -73,9 +86,15 @@ def store_reply(world: World, userid: str, reply: dict[str, Any], task_id: str |
     world.add_record(record)
 
 
-def run_act(world: World, userid: str, fields: list[tuple[str, XmlValue]], body: dict[str, Any],
-            info: dict[str, Any], task_id: str | None = None,
-            outgoing: tuple[str, dict[str, Any]] | None = None) -> Response:
+def run_act(
+    world: World,
+    userid: str,
+    fields: list[tuple[str, XmlValue]],
+    body: dict[str, Any],
+    info: dict[str, Any],
+    task_id: str | None = None,
+    outgoing: tuple[str, dict[str, Any]] | None = None,
+) -> Response:
     """Seal the callback once, deliver it `replay` times, report the exchanges; outgoing is shown as sent on /phone."""
     url = world.callback_url
     if not url:
@@ -86,8 +105,13 @@ def run_act(world: World, userid: str, fields: list[tuple[str, XmlValue]], body:
     xml = callbacks.build_xml(fields)
     sealed = callbacks.seal_callback(world, xml)
     created = next(int(v) for k, v in fields if k == "CreateTime")
-    info = {**info, "create_time": created, "xml": xml, "timestamp": sealed.query["timestamp"],
-            "nonce": sealed.query["nonce"]}
+    info = {
+        **info,
+        "create_time": created,
+        "xml": xml,
+        "timestamp": sealed.query["timestamp"],
+        "nonce": sealed.query["nonce"],
+    }
 
     sent = outbox.add_outgoing(world, userid, str(info["msg_id"]), *outgoing) if outgoing else None
 
@@ -99,11 +123,14 @@ def run_act(world: World, userid: str, fields: list[tuple[str, XmlValue]], body:
             if out.reply is not None:
                 store_reply(world, userid, out.reply, task_id)
         replies = [o.reply for o in outs if o.reply is not None]
-        return {"tries": sum(o.tries for o in outs), "statuses": [s for o in outs for s in o.statuses],
-                "elapsed_ms": [e for o in outs for e in o.elapsed_ms],
-                "reply": replies[0] if replies else None,
-                "reply_error": next((o.reply_error for o in outs if o.reply_error), None),
-                "deliveries": [o.as_json() for o in outs]}
+        return {
+            "tries": sum(o.tries for o in outs),
+            "statuses": [s for o in outs for s in o.statuses],
+            "elapsed_ms": [e for o in outs for e in o.elapsed_ms],
+            "reply": replies[0] if replies else None,
+            "reply_error": next((o.reply_error for o in outs if o.reply_error), None),
+            "deliveries": [o.as_json() for o in outs],
+        }
 
     if body.get("wait", True) is False:
         threading.Thread(target=job, name="sandbox-callback", daemon=True).start()
@@ -127,8 +154,10 @@ def register_act_routes(bp: Blueprint, world: World) -> None:
         body = payload()
         userid = field(body, "userid")
         extra: list[tuple[str, XmlValue]] = [
-            ("Title", field(body, "title", "")), ("Description", field(body, "description", "")),
-            ("Url", field(body, "url")), ("PicUrl", field(body, "pic_url", "")),
+            ("Title", field(body, "title", "")),
+            ("Description", field(body, "description", "")),
+            ("Url", field(body, "url")),
+            ("PicUrl", field(body, "pic_url", "")),
         ]
         fields, msg_id = message_fields(world, userid, "link", extra)
         shown = {k.lower(): str(v) for k, v in extra}
@@ -139,14 +168,18 @@ def register_act_routes(bp: Blueprint, world: World) -> None:
         body, data = image_request()
         userid = field(body, "userid")
         png = data.startswith(b"\x89PNG")
-        item = world.put_media("image", "image.png" if png else "image.jpg", "image/png" if png else "image/jpeg",
-                               data)
+        item = world.put_media("image", "image.png" if png else "image.jpg", "image/png" if png else "image/jpeg", data)
         pic_url = request.host_url + "sandbox/media/" + item.media_id
         extra: list[tuple[str, XmlValue]] = [("PicUrl", pic_url), ("MediaId", item.media_id)]
         fields, msg_id = message_fields(world, userid, "image", extra)
-        return run_act(world, userid, fields, body, {"msg_id": msg_id, "media_id": item.media_id,
-                                                     "pic_url": pic_url},
-                       outgoing=("image", {"media_id": item.media_id, "pic_url": pic_url}))
+        return run_act(
+            world,
+            userid,
+            fields,
+            body,
+            {"msg_id": msg_id, "media_id": item.media_id, "pic_url": pic_url},
+            outgoing=("image", {"media_id": item.media_id, "pic_url": pic_url}),
+        )
 
     @bp.post("/click")
     def click() -> Response:
@@ -172,9 +205,16 @@ def register_act_routes(bp: Blueprint, world: World) -> None:
             card_type, code = messaging.click_card(world, userid, task_id, key)
         except (ValueError, ApiError) as exc:
             raise ControlError(str(exc)) from exc
-        fields = [*base_fields(world, userid, "event"), ("Event", "template_card_event"), ("EventKey", key),
-                  ("TaskId", task_id), ("CardType", card_type), ("ResponseCode", code),
-                  ("AgentID", world.settings.agent_id), ("SelectedItems", selected_items(body))]
+        fields = [
+            *base_fields(world, userid, "event"),
+            ("Event", "template_card_event"),
+            ("EventKey", key),
+            ("TaskId", task_id),
+            ("CardType", card_type),
+            ("ResponseCode", code),
+            ("AgentID", world.settings.agent_id),
+            ("SelectedItems", selected_items(body)),
+        ]
         return run_act(world, userid, fields, body, {"response_code": code, "card_type": card_type}, task_id)
 
 
@@ -205,6 +245,8 @@ def selected_items(body: dict[str, Any]) -> RawXml:
     parts = []
     for question, options in selected.items():
         ids = "".join(f"<OptionId>{callbacks.cdata(str(o))}</OptionId>" for o in options)
-        parts.append(f"<SelectedItem><QuestionKey>{callbacks.cdata(str(question))}</QuestionKey>"
-                     f"<OptionIds>{ids}</OptionIds></SelectedItem>")
+        parts.append(
+            f"<SelectedItem><QuestionKey>{callbacks.cdata(str(question))}</QuestionKey>"
+            f"<OptionIds>{ids}</OptionIds></SelectedItem>"
+        )
     return RawXml("".join(parts))

@@ -99,8 +99,13 @@ def deliver(world: World, sealed: Sealed, url: str) -> Delivery:
         text = b""
         try:
             with session() as http:
-                resp = http.post(url, params=sealed.query, data=sealed.body.encode(),
-                                 headers={"Content-Type": "text/xml"}, timeout=(timeout, timeout))
+                resp = http.post(
+                    url,
+                    params=sealed.query,
+                    data=sealed.body.encode(),
+                    headers={"Content-Type": "text/xml"},
+                    timeout=(timeout, timeout),
+                )
                 status, text = resp.status_code, resp.content
         except requests.Timeout:
             status = "timeout"
@@ -162,8 +167,19 @@ def verify_url(world: World, url: str) -> dict[str, Any]:
         with session() as http:
             resp = http.get(url, params=query, timeout=world.settings.verify_timeout)
     except requests.RequestException as exc:
-        return {"ok": False, "status": None, "body": None, "expected": echo,
-                "error": exc.__class__.__name__, "elapsed_ms": int((time.monotonic() - start) * 1000)}
-    return {"ok": resp.status_code == 200 and resp.content == echo.encode(), "status": resp.status_code,
-            "body": resp.content.decode("utf-8", "replace"), "expected": echo, "error": None,
-            "elapsed_ms": int((time.monotonic() - start) * 1000)}
+        return {
+            "ok": False,
+            "status": None,
+            "body": None,
+            "expected": echo,
+            "error": exc.__class__.__name__,
+            "elapsed_ms": int((time.monotonic() - start) * 1000),
+        }
+    return {
+        "ok": resp.status_code == 200 and resp.content == echo.encode(),
+        "status": resp.status_code,
+        "body": resp.content.decode("utf-8", "replace"),
+        "expected": echo,
+        "error": None,
+        "elapsed_ms": int((time.monotonic() - start) * 1000),
+    }

@@ -28,13 +28,18 @@ class SandboxClient:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
 
-    def _call(self, method: str, path: str, json: Any = None, params: dict[str, Any] | None = None,
-              timeout: float | None = None) -> Any:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
         """Do one control request and return its JSON, raising SandboxError on HTTP errors."""
         with requests.Session() as http:
             http.trust_env = False
-            resp = http.request(method, self.base_url + path, json=json, params=params,
-                                timeout=timeout or self.timeout)
+            resp = http.request(method, self.base_url + path, json=json, params=params, timeout=timeout or self.timeout)
         if resp.status_code >= 400:
             try:
                 message = resp.json().get("error", resp.text)
@@ -63,21 +68,27 @@ class SandboxClient:
     # acting as a person ------------------------------------------------------------------------------
     def _act(self, act: str, body: dict[str, Any], replay: int, wait: bool) -> dict[str, Any]:
         timeout = self.timeout * (replay + 1) * 4
-        return dict(self._call("POST", f"/sandbox/{act}", {**body, "replay": replay, "wait": wait},
-                               timeout=timeout))
+        return dict(self._call("POST", f"/sandbox/{act}", {**body, "replay": replay, "wait": wait}, timeout=timeout))
 
     def say(self, userid: str, text: str, replay: int = 1, wait: bool = True) -> dict[str, Any]:
         """Make userid send a text message to the app; return the delivery report."""
         return self._act("say", {"userid": userid, "text": text}, replay, wait)
 
-    def link(self, userid: str, url: str, title: str = "", description: str = "", pic_url: str = "",
-             replay: int = 1, wait: bool = True) -> dict[str, Any]:
+    def link(
+        self,
+        userid: str,
+        url: str,
+        title: str = "",
+        description: str = "",
+        pic_url: str = "",
+        replay: int = 1,
+        wait: bool = True,
+    ) -> dict[str, Any]:
         """Make userid send a link message."""
         body = {"userid": userid, "url": url, "title": title, "description": description, "pic_url": pic_url}
         return self._act("link", body, replay, wait)
 
-    def image(self, userid: str, data: bytes | None = None, replay: int = 1,
-              wait: bool = True) -> dict[str, Any]:
+    def image(self, userid: str, data: bytes | None = None, replay: int = 1, wait: bool = True) -> dict[str, Any]:
         """Make userid send an image (a tiny PNG unless data is given); the report has media_id."""
         body: dict[str, Any] = {"userid": userid}
         if data is not None:
@@ -92,8 +103,15 @@ class SandboxClient:
         """Make userid open the app (enter_agent event)."""
         return self._act("enter", {"userid": userid}, replay, wait)
 
-    def card_click(self, userid: str, task_id: str, key: str, replay: int = 1, wait: bool = True,
-                   selected: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    def card_click(
+        self,
+        userid: str,
+        task_id: str,
+        key: str,
+        replay: int = 1,
+        wait: bool = True,
+        selected: dict[str, list[str]] | None = None,
+    ) -> dict[str, Any]:
         """Make userid click a template card button; the report has the event's response_code."""
         body: dict[str, Any] = {"userid": userid, "task_id": task_id, "key": key}
         if selected:
@@ -114,8 +132,13 @@ class SandboxClient:
         """Return the current global inbox seq (use as since to see only later records)."""
         return int(self.stats()["seq"])
 
-    def wait_for(self, userid: str | None, since: int = 0, timeout: float = 10.0,
-                 predicate: Callable[[Record], bool] | None = None) -> list[Record]:
+    def wait_for(
+        self,
+        userid: str | None,
+        since: int = 0,
+        timeout: float = 10.0,
+        predicate: Callable[[Record], bool] | None = None,
+    ) -> list[Record]:
         """Long-poll until records newer than since (matching predicate) arrive; raise TimeoutError."""
         deadline = time.monotonic() + timeout
         cursor = since
@@ -161,12 +184,20 @@ class SandboxClient:
     def authorize(self, userid: str, redirect_uri: str, state: str = "", scope: str = "snsapi_base") -> str:
         """Open the OAuth2 authorize page as userid in the emulated WeCom client; return the redirect URL."""
         cfg = self.config()
-        params = {"appid": cfg["corp_id"], "redirect_uri": redirect_uri, "response_type": "code",
-                  "scope": scope, "state": state, "agentid": cfg["agent_id"], "as_user": userid}
+        params = {
+            "appid": cfg["corp_id"],
+            "redirect_uri": redirect_uri,
+            "response_type": "code",
+            "scope": scope,
+            "state": state,
+            "agentid": cfg["agent_id"],
+            "as_user": userid,
+        }
         with requests.Session() as http:
             http.trust_env = False
-            resp = http.get(self.base_url + "/connect/oauth2/authorize", params=params,
-                            allow_redirects=False, timeout=self.timeout)
+            resp = http.get(
+                self.base_url + "/connect/oauth2/authorize", params=params, allow_redirects=False, timeout=self.timeout
+            )
         if resp.status_code != 302:
             raise SandboxError(resp.status_code, resp.text)
         return str(resp.headers["Location"])

@@ -28,7 +28,7 @@ def parse_fault(body: dict[str, Any]) -> Fault:
     """Build a Fault from {"path", "errcode"|"http_status"|"delay", "times"?, "errmsg"?}."""
     path = body.get("path")
     if not isinstance(path, str) or not path:
-        raise ControlError("path is required (e.g. \"message/send\" or \"*\")")
+        raise ControlError('path is required (e.g. "message/send" or "*")')
     path = path.removeprefix("/").removeprefix("cgi-bin/").strip("/") or "*"
     times = body.get("times", 1)
     if not isinstance(times, int) or times < 1:
@@ -80,9 +80,17 @@ def make_control_blueprint(world: World) -> Blueprint:
     @bp.get("/config")
     def config_get() -> Response:
         s = world.settings
-        return jsonify({"callback_url": world.callback_url, "corp_id": s.corp_id, "agent_id": s.agent_id,
-                        "callback_timeout": s.callback_timeout, "callback_tries": s.callback_tries,
-                        "app_name": s.app_name, "notice": s.notice})
+        return jsonify(
+            {
+                "callback_url": world.callback_url,
+                "corp_id": s.corp_id,
+                "agent_id": s.agent_id,
+                "callback_timeout": s.callback_timeout,
+                "callback_tries": s.callback_tries,
+                "app_name": s.app_name,
+                "notice": s.notice,
+            }
+        )
 
     @bp.post("/config")
     def config_set() -> Response:

@@ -89,8 +89,15 @@ def register_media_routes(bp: Blueprint, world: World) -> None:
         if not content_type or content_type == "application/octet-stream":
             content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
         item = world.put_media(kind, filename, content_type, data)
-        return jsonify({"errcode": 0, "errmsg": "ok", "type": kind, "media_id": item.media_id,
-                        "created_at": str(int(item.created_at))})
+        return jsonify(
+            {
+                "errcode": 0,
+                "errmsg": "ok",
+                "type": kind,
+                "media_id": item.media_id,
+                "created_at": str(int(item.created_at)),
+            }
+        )
 
     @bp.get("/media/get")
     def media_get() -> Response:

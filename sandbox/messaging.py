@@ -54,9 +54,18 @@ def new_record(world: World, userid: str, msgid: str, body: dict[str, Any], **ex
     msgtype = body.get("msgtype")
     card = copy.deepcopy(body.get("template_card")) if msgtype == "template_card" else None
     record: Record = {
-        "userid": userid, "msgid": msgid, "msgtype": msgtype, "body": copy.deepcopy(body),
-        "at": world.now(), "response_code": None, "task_id": (card or {}).get("task_id"),
-        "chatid": None, "passive": False, "card": card, "replaced_button": None, "updates": [],
+        "userid": userid,
+        "msgid": msgid,
+        "msgtype": msgtype,
+        "body": copy.deepcopy(body),
+        "at": world.now(),
+        "response_code": None,
+        "task_id": (card or {}).get("task_id"),
+        "chatid": None,
+        "passive": False,
+        "card": card,
+        "replaced_button": None,
+        "updates": [],
     }
     record.update(extra)
     return record
@@ -105,9 +114,12 @@ def send_message(world: World, body: dict[str, Any]) -> dict[str, Any]:
             users = list(world.people)
         valid = [u for u in users if u in world.people]
         answer: dict[str, Any] = {
-            "errcode": 0, "errmsg": "ok", "invaliduser": "|".join(u for u in users if u not in world.people),
+            "errcode": 0,
+            "errmsg": "ok",
+            "invaliduser": "|".join(u for u in users if u not in world.people),
             "invalidparty": "|".join(split_ids(body.get("toparty"))),
-            "invalidtag": "|".join(split_ids(body.get("totag"))), "unlicenseduser": "",
+            "invalidtag": "|".join(split_ids(body.get("totag"))),
+            "unlicenseduser": "",
         }
         if not valid:
             answer.update(errcode=errors.ALL_RECIPIENTS_INVALID, errmsg="user & party & tag all invalid")
@@ -238,8 +250,13 @@ def create_appchat(world: World, body: dict[str, Any]) -> dict[str, Any]:
         chatid = chatid or secrets.token_hex(16)
         if chatid in world.appchats:
             raise ApiError(errors.INVALID_PARAMETER, f"invalid parameter: chatid exists: {chatid}")
-        world.appchats[chatid] = {"chatid": chatid, "name": str(body.get("name") or ""), "owner": owner,
-                                  "userlist": members, "chat_type": 0}
+        world.appchats[chatid] = {
+            "chatid": chatid,
+            "name": str(body.get("name") or ""),
+            "owner": owner,
+            "userlist": members,
+            "chat_type": 0,
+        }
         return {"errcode": 0, "errmsg": "ok", "chatid": chatid}
 
 

@@ -20,8 +20,7 @@ USER_COOKIE = "sandbox_user"
 
 def error_page(message: str, status: int = 400) -> Response:
     """Return a small HTML error page like WeCom's in-app browser shows."""
-    body = (f"<!doctype html><meta charset=\"utf-8\"><title>企业微信 · 网页授权出错</title>"
-            f"<p>{html.escape(message)}</p>\n")
+    body = f'<!doctype html><meta charset="utf-8"><title>企业微信 · 网页授权出错</title><p>{html.escape(message)}</p>\n'
     return Response(body, status=status, content_type="text/html; charset=utf-8")
 
 
@@ -61,8 +60,13 @@ def make_oauth_blueprint(world: World) -> Blueprint:
         if not userid:  # a desktop browser, not a phone: let the person choose who they are
             with world.lock:
                 people = [dict(p) for p in world.people.values()]
-            return Response(render_template("oauth_login.html", people=people, next=request.full_path,
-                                            notice=world.settings.notice), status=200, mimetype="text/html")
+            return Response(
+                render_template(
+                    "oauth_login.html", people=people, next=request.full_path, notice=world.settings.notice
+                ),
+                status=200,
+                mimetype="text/html",
+            )
         code = secrets.token_urlsafe(32)
         with world.lock:
             world.oauth_codes[code] = OAuthCode(code, userid, scope, world.now())

@@ -11,9 +11,18 @@ from sandbox.state import Record, World
 
 def add_outgoing(world: World, userid: str, msg_id: str, msgtype: str, body: dict[str, Any]) -> Record:
     """Store a message userid sends to the app (status "sending") under a fresh seq and wake pollers."""
-    record: Record = {"userid": userid, "msgid": msg_id, "msgtype": msgtype, "body": copy.deepcopy(body),
-                      "at": world.now(), "outgoing": True, "status": "sending", "statuses": [], "chatid": None,
-                      "passive": False}
+    record: Record = {
+        "userid": userid,
+        "msgid": msg_id,
+        "msgtype": msgtype,
+        "body": copy.deepcopy(body),
+        "at": world.now(),
+        "outgoing": True,
+        "status": "sending",
+        "statuses": [],
+        "chatid": None,
+        "passive": False,
+    }
     return world.add_record(record, world.outbox)
 
 
@@ -32,12 +41,15 @@ def phone_records(world: World, userids: Collection[str], since: int) -> list[Re
         return copy.deepcopy(sorted(found, key=lambda r: r["seq"]))
 
 
-def wait_phone_records(world: World, userids: Collection[str], since: int,
-                       timeout: float) -> tuple[list[Record], int, bool]:
+def wait_phone_records(
+    world: World, userids: Collection[str], since: int, timeout: float
+) -> tuple[list[Record], int, bool]:
     """Wait up to timeout for records newer than since; return (records, cursor, whether since predates a reset)."""
+
     def ready() -> bool:
-        return world.seq < since or any(r["seq"] > since and r["userid"] in userids
-                                        for r in (*world.inbox, *world.outbox))
+        return world.seq < since or any(
+            r["seq"] > since and r["userid"] in userids for r in (*world.inbox, *world.outbox)
+        )
 
     with world.cond:
         if since <= world.seq:

@@ -47,8 +47,10 @@ def conversations(world: World, userid: str) -> list[dict[str, str]]:
         for r in world.inbox:
             if r["userid"] == userid and r.get("chatid"):
                 chats.setdefault(r["chatid"], "")
-    return [{"chat": "", "name": world.settings.app_name},
-            *({"chat": chatid, "name": name or "群聊"} for chatid, name in chats.items())]
+    return [
+        {"chat": "", "name": world.settings.app_name},
+        *({"chat": chatid, "name": name or "群聊"} for chatid, name in chats.items()),
+    ]
 
 
 def phone_context(world: World, userid: str, records: list[Record]) -> dict[str, Any]:
@@ -57,9 +59,16 @@ def phone_context(world: World, userid: str, records: list[Record]) -> dict[str,
         person = dict(world.people.get(userid) or {})
         menu = json.loads(json.dumps(world.menu)) if world.menu else None
     mine = sorted((r for r in records if r["userid"] == userid), key=lambda r: r["created_seq"])
-    return {"userid": userid, "person": person, "name": person.get("name") or userid, "member": bool(person),
-            "view": view_for(world, userid), "records": mine, "convs": conversations(world, userid),
-            "menu": menu}
+    return {
+        "userid": userid,
+        "person": person,
+        "name": person.get("name") or userid,
+        "member": bool(person),
+        "view": view_for(world, userid),
+        "records": mine,
+        "convs": conversations(world, userid),
+        "menu": menu,
+    }
 
 
 def feed_entry(world: World, userid: str, records: list[Record], menu_known: str | None) -> dict[str, Any]:
@@ -68,8 +77,17 @@ def feed_entry(world: World, userid: str, records: list[Record], menu_known: str
     message = get_template_attribute("phone_message.html", "message")
     mine = [r for r in records if r["userid"] == userid]
     entry: dict[str, Any] = {
-        "messages": [{"key": r["created_seq"], "seq": r["seq"], "msgid": r["msgid"], "msgtype": r["msgtype"],
-                      "chat": r.get("chatid") or "", "html": str(message(r, view, now))} for r in mine],
+        "messages": [
+            {
+                "key": r["created_seq"],
+                "seq": r["seq"],
+                "msgid": r["msgid"],
+                "msgtype": r["msgtype"],
+                "chat": r.get("chatid") or "",
+                "html": str(message(r, view, now)),
+            }
+            for r in mine
+        ],
         "convs": conversations(world, userid),
     }
     if menu_known != menu_sig(world):
@@ -96,14 +114,21 @@ def make_phone_blueprint(world: World) -> Blueprint:
         if not userids:
             with world.lock:
                 people = [dict(p) for p in world.people.values()]
-            return render_template("phone_chooser.html", people=people, app_name=world.settings.app_name,
-                                   notice=world.settings.notice)
+            return render_template(
+                "phone_chooser.html", people=people, app_name=world.settings.app_name, notice=world.settings.notice
+            )
         with world.lock:
             cursor = world.seq
             records = outbox.phone_records(world, userids, 0)
-        return render_template("phone_page.html", phones=[phone_context(world, u, records) for u in userids],
-                               cursor=cursor, menu_sig=menu_sig(world), now=world.now(),
-                               app_name=world.settings.app_name, notice=world.settings.notice)
+        return render_template(
+            "phone_page.html",
+            phones=[phone_context(world, u, records) for u in userids],
+            cursor=cursor,
+            menu_sig=menu_sig(world),
+            now=world.now(),
+            app_name=world.settings.app_name,
+            notice=world.settings.notice,
+        )
 
     @bp.get("/feed")
     def feed() -> Response:
@@ -117,7 +142,13 @@ def make_phone_blueprint(world: World) -> Blueprint:
             raise ControlError("since must be an integer and timeout a number") from exc
         records, cursor, reset = outbox.wait_phone_records(world, userids, since, timeout)
         known = request.args.get("menu")
-        return jsonify({"cursor": cursor, "reset": reset, "menu_sig": menu_sig(world),
-                        "phones": {u: feed_entry(world, u, records, known) for u in userids}})
+        return jsonify(
+            {
+                "cursor": cursor,
+                "reset": reset,
+                "menu_sig": menu_sig(world),
+                "phones": {u: feed_entry(world, u, records, known) for u in userids},
+            }
+        )
 
     return bp

@@ -22,7 +22,9 @@ INLINE_RE = re.compile(
     r"<font\s+color\s*=\s*[\"']?(?P<color>[A-Za-z]+)[\"']?\s*>(?P<colored>.*?)</font>"
     r"|\*\*(?P<bold>.+?)\*\*"
     r"|\[(?P<label>[^\]\n]*)\]\((?P<href>[^)\s]+)\)"
-    r"|`(?P<code>[^`\n]+)`", re.I | re.S)
+    r"|`(?P<code>[^`\n]+)`",
+    re.I | re.S,
+)
 HEADING_RE = re.compile(r"^(#{1,6})\s+(.*)$")
 TEXTCARD_DIV_RE = re.compile(r"<div\s+class\s*=\s*[\"'](gray|normal|highlight)[\"']\s*>(.*?)</div>", re.I | re.S)
 FONT_COLORS = frozenset({"info", "comment", "warning"})
@@ -90,7 +92,7 @@ class PhoneView:
         """Return escaped text with bare http(s) URLs made openable (newlines kept; CSS shows them)."""
         text, out, pos = str(content or ""), [], 0
         for m in URL_RE.finditer(text):
-            out += [escape(text[pos:m.start()]), self.link(m.group(0), m.group(0))]
+            out += [escape(text[pos : m.start()]), self.link(m.group(0), m.group(0))]
             pos = m.end()
         return Markup("").join([*out, escape(text[pos:])])
 
@@ -98,7 +100,7 @@ class PhoneView:
         """Return a text message as WeCom shows it: escaped, with <a href> tags and bare URLs as links."""
         text, out, pos = str(content or ""), [], 0
         for m in TEXT_RE.finditer(text):
-            out.append(escape(text[pos:m.start()]))
+            out.append(escape(text[pos : m.start()]))
             if m.group(1) is not None:
                 out.append(self.link(html.unescape(m.group(1)), m.group(2)))
             else:
@@ -110,7 +112,7 @@ class PhoneView:
         """Return one markdown line's inline markup (bold, links, code, font colour); everything else escaped."""
         out, pos = [], 0
         for m in INLINE_RE.finditer(text):
-            out.append(escape(text[pos:m.start()]))
+            out.append(escape(text[pos : m.start()]))
             if m.group("color") is not None:
                 color = m.group("color").lower()
                 cls = f"md-{color}" if color in FONT_COLORS else "md-font"
@@ -131,8 +133,7 @@ class PhoneView:
             heading = HEADING_RE.match(line)
             if heading:
                 level = len(heading.group(1))
-                lines.append(Markup('<span class="md-h md-h{}">{}</span>').format(level,
-                                                                                 self.inline(heading.group(2))))
+                lines.append(Markup('<span class="md-h md-h{}">{}</span>').format(level, self.inline(heading.group(2))))
             elif line.startswith(">"):
                 lines.append(Markup('<span class="md-quote">{}</span>').format(self.inline(line[1:].lstrip())))
             else:
@@ -143,7 +144,7 @@ class PhoneView:
         """Return a textcard description: its <div class="gray|normal|highlight"> blocks kept, the rest escaped."""
         text, out, pos = str(content or ""), [], 0
         for m in TEXTCARD_DIV_RE.finditer(text):
-            gap = text[pos:m.start()]
+            gap = text[pos : m.start()]
             out.append(escape(gap) if gap.strip() else Markup(""))
             out.append(Markup('<div class="tc-{}">{}</div>').format(m.group(1).lower(), m.group(2)))
             pos = m.end()

@@ -45,8 +45,16 @@ def create_emulator_app(settings: EmulatorSettings) -> Flask:
     def index() -> Response | dict[str, Any]:
         wants = request.accept_mimetypes.best_match(["application/json", "text/html"])
         if wants == "text/html":  # a person in a browser: a Chinese page with the way on
-            return Response(render_template("index.html", corp_id=settings.corp_id, agent_id=settings.agent_id,
-                                            app_name=settings.app_name, notice=settings.notice), mimetype="text/html")
+            return Response(
+                render_template(
+                    "index.html",
+                    corp_id=settings.corp_id,
+                    agent_id=settings.agent_id,
+                    app_name=settings.app_name,
+                    notice=settings.notice,
+                ),
+                mimetype="text/html",
+            )
         return {"emulator": "wecom", "corp_id": settings.corp_id, "agent_id": settings.agent_id}
 
     @app.errorhandler(HTTPException)
@@ -78,8 +86,9 @@ class EmulatorServer:
         self.host = str(server.host)
         self.port = int(server.port)
         self.url = f"http://{self.host}:{self.port}"
-        self._thread = threading.Thread(target=server.serve_forever, args=(POLL_INTERVAL,), name="wecom-emulator",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, args=(POLL_INTERVAL,), name="wecom-emulator", daemon=True
+        )
         self._thread.start()
 
     def wait(self) -> None:

@@ -259,6 +259,7 @@ class World:
 
     def wait_records(self, userid: str | None, since: int, timeout: float) -> list[Record]:
         """Block up to timeout seconds until records newer than since exist; return them."""
+
         def ready() -> bool:
             return any(r["seq"] > since and (userid is None or r["userid"] == userid) for r in self.inbox)
 

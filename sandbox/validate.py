@@ -15,10 +15,19 @@ CARD_TYPES = frozenset({"text_notice", "news_notice"}) | INTERACTIVE_CARDS
 MEDIA_MSGTYPES = ("image", "voice", "video", "file")
 APP_MSGTYPES = frozenset({"text", "markdown", "textcard", "template_card", "news", "mpnews", *MEDIA_MSGTYPES})
 CHAT_MSGTYPES = APP_MSGTYPES - {"template_card"}
-MENU_TYPES = frozenset({
-    "click", "view", "scancode_push", "scancode_waitmsg", "pic_sysphoto", "pic_photo_or_album",
-    "pic_weixin", "location_select", "view_miniprogram",
-})
+MENU_TYPES = frozenset(
+    {
+        "click",
+        "view",
+        "scancode_push",
+        "scancode_waitmsg",
+        "pic_sysphoto",
+        "pic_photo_or_album",
+        "pic_weixin",
+        "location_select",
+        "view_miniprogram",
+    }
+)
 MAX_CONTENT_BYTES = 2048
 
 

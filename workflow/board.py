@@ -106,27 +106,56 @@ def rows(session: Session, now: datetime, unit_key: str = "", grade: str = "") -
     items = list(session.scalars(stmt))
     clocks: dict[int, list[Clock]] = {}
     if items:
-        for c in session.scalars(select(Clock).where(Clock.item_id.in_([i.id for i in items]),
-                                                     Clock.state.in_(OPEN_STATES)).order_by(Clock.due_at)):
+        for c in session.scalars(
+            select(Clock)
+            .where(Clock.item_id.in_([i.id for i in items]), Clock.state.in_(OPEN_STATES))
+            .order_by(Clock.due_at)
+        ):
             clocks.setdefault(c.item_id, []).append(c)
     out = [_row(session, item, clocks.get(item.id, []), names, now) for item in items]
     far = datetime.max.replace(tzinfo=now.tzinfo)
-    out.sort(key=lambda r: (-r.missed, min((o.due_at for o in r.owed), default=far),
-                            GRADE_ORDER.get(Grade(r.grade_key) if r.grade_key else None, 3)))
+    out.sort(
+        key=lambda r: (
+            -r.missed,
+            min((o.due_at for o in r.owed), default=far),
+            GRADE_ORDER.get(Grade(r.grade_key) if r.grade_key else None, 3),
+        )
+    )
     return out
 
 
 def _row(session: Session, item: Item, owed: list[Clock], names: Names, now: datetime) -> Row:
-    units = "、".join(f"{names.units[r.unit_id].name}（{PART_NAMES.get(r.part, r.part)}）" for r in item.units
-                      if r.unit_id in names.units) or "未交办"
-    row = Row(code=item.code, title=item.title, grade=grade_name(item.grade), grade_key=item.grade or "",
-              state=item.state_name, units=units,
-              next_step=next_step(session, item, names))
+    units = (
+        "、".join(
+            f"{names.units[r.unit_id].name}（{PART_NAMES.get(r.part, r.part)}）"
+            for r in item.units
+            if r.unit_id in names.units
+        )
+        or "未交办"
+    )
+    row = Row(
+        code=item.code,
+        title=item.title,
+        grade=grade_name(item.grade),
+        grade_key=item.grade or "",
+        state=item.state_name,
+        units=units,
+        next_step=next_step(session, item, names),
+    )
     for c in owed:
         missed = c.state == "missed" or c.due_at <= now
         left = f"已超时 {format_duration(now - c.due_at)}" if missed else f"还剩 {format_duration(c.due_at - now)}"
-        row.owed.append(Owed(label=c.label, owner=_owner(c, names), due_at=c.due_at,
-                             due_text=show(c.due_at, True), missed=missed, level=c.level, left=left))
+        row.owed.append(
+            Owed(
+                label=c.label,
+                owner=_owner(c, names),
+                due_at=c.due_at,
+                due_text=show(c.due_at, True),
+                missed=missed,
+                level=c.level,
+                left=left,
+            )
+        )
     return row
 
 
@@ -135,21 +164,34 @@ def next_step(session: Session, item: Item, names: Names) -> str:
     state = ItemState(item.state)
     leads, office = names.leads.get(item.lead.unit_id, "") if item.lead else "", names.office
     if state == ItemState.written_reported:
-        sub = session.scalar(select(Submission).where(Submission.item_id == item.id, Submission.state == "pending")
-                             .order_by(Submission.id.desc()).limit(1))
+        sub = session.scalar(
+            select(Submission)
+            .where(Submission.item_id == item.id, Submission.state == "pending")
+            .order_by(Submission.id.desc())
+            .limit(1)
+        )
         who = {u for c in approval_cards(session, sub.id, open_only=True) for u in c.recipients} if sub else set()
         deciders = "、".join(session.scalars(select(Person.name).where(Person.userid.in_(who))))
         return f"待审核：{deciders or '分管领导'}"
     if state == ItemState.approved:
         return f"待回复来源：{office}" if general_office_heard(session, item) else f"待会商意见：{names.general}"
-    steps = {ItemState.reported: f"待定级交办：{office}", ItemState.dispatched: f"待签收：{leads}",
-             ItemState.acknowledged: f"待首报：{leads}", ItemState.first_reported: f"待书面报告：{leads}",
-             ItemState.returned: f"退回修改中：{leads}", ItemState.replied: f"待办结：{office}",
-             ItemState.follow_up: f"善后观察：{leads}回报态势", ItemState.closed: f"待总结评估：{office}"}
+    steps = {
+        ItemState.reported: f"待定级交办：{office}",
+        ItemState.dispatched: f"待签收：{leads}",
+        ItemState.acknowledged: f"待首报：{leads}",
+        ItemState.first_reported: f"待书面报告：{leads}",
+        ItemState.returned: f"退回修改中：{leads}",
+        ItemState.replied: f"待办结：{office}",
+        ItemState.follow_up: f"善后观察：{leads}回报态势",
+        ItemState.closed: f"待总结评估：{office}",
+    }
     return steps.get(state, "")
 
 
 def unit_choices(session: Session) -> list[tuple[str, str]]:
     """Return (key, name) of the active units that handle items (not the office kinds), for the filter."""
-    return [(u.key, u.name) for u in session.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.id))
-            if u.kind in ("department", "county")]
+    return [
+        (u.key, u.name)
+        for u in session.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.id))
+        if u.kind in ("department", "county")
+    ]

@@ -12,8 +12,16 @@ from workflow import render
 from workflow.outbox import emit
 
 
-def finish_cards(session: Session, item: Item | None, cards: Iterable[Card], label: str, actor: str, at: datetime,
-                 agent_id: int | None, clicked: tuple[str, str] | None = None) -> None:
+def finish_cards(
+    session: Session,
+    item: Item | None,
+    cards: Iterable[Card],
+    label: str,
+    actor: str,
+    at: datetime,
+    agent_id: int | None,
+    clicked: tuple[str, str] | None = None,
+) -> None:
     """Mark cards done and replace their buttons with label for every recipient.
 
     clicked: (task_id, response_code) of the click being answered, whose code is used for that card; the others use
@@ -26,5 +34,13 @@ def finish_cards(session: Session, item: Item | None, cards: Iterable[Card], lab
         if card.state == "open":
             card.state, card.decided_by, card.decided_at = "done", actor, at
         if code:
-            emit(session, [], render.card_done(code, card.recipients, agent_id, label),
-                 f"update:{card.task_id}:{code}", at, item, kind="update_card", task_id=card.task_id)
+            emit(
+                session,
+                [],
+                render.card_done(code, card.recipients, agent_id, label),
+                f"update:{card.task_id}:{code}",
+                at,
+                item,
+                kind="update_card",
+                task_id=card.task_id,
+            )

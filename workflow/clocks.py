@@ -26,44 +26,77 @@ DISPATCH_CLOCKS = ("first_report", "written_report", "handling_report")
 def _calendar(years_key: tuple[tuple[int, tuple[str, ...], tuple[str, ...]], ...]) -> WorkCalendar:
     from datetime import date
 
-    return WorkCalendar({y: {"holidays": [date.fromisoformat(d) for d in h],
-                             "workdays": [date.fromisoformat(d) for d in w]} for y, h, w in years_key})
+    return WorkCalendar(
+        {
+            y: {"holidays": [date.fromisoformat(d) for d in h], "workdays": [date.fromisoformat(d) for d in w]}
+            for y, h, w in years_key
+        }
+    )
 
 
 def calendar_for(config: Config) -> WorkCalendar:
     """Return the working calendar for config (chinese-calendar plus [calendar.years])."""
-    key = tuple(sorted((y, tuple(str(d) for d in s["holidays"]), tuple(str(d) for d in s["workdays"]))
-                       for y, s in config.calendar_years.items()))
+    key = tuple(
+        sorted(
+            (y, tuple(str(d) for d in s["holidays"]), tuple(str(d) for d in s["workdays"]))
+            for y, s in config.calendar_years.items()
+        )
+    )
     return _calendar(key)
 
 
 def snapshot(policy: Policy, clock: ClockPolicy) -> dict[str, Any]:
     """Return the policy in force for one clock, copied onto it so later config edits do not move it."""
     secs = lambda td: td.total_seconds() if td is not None else None  # noqa: E731
-    return {"nudge_share": policy.nudge_share, "warn_share": policy.warn_share,
-            "warn_before": secs(policy.warn_before), "escalate_after": secs(policy.escalate_after),
-            "escalate_every": secs(policy.escalate_every), "escalate_max": policy.escalate_max,
-            "days": policy.days, "cap": secs(clock.cap), "cap_days": clock.cap_days,
-            "spans": {g: {"due": s.due.total_seconds(), "aim": secs(s.aim), "days": s.days}
-                      for g, s in clock.spans.items()}, "label": clock.label, "event": clock.event}
+    return {
+        "nudge_share": policy.nudge_share,
+        "warn_share": policy.warn_share,
+        "warn_before": secs(policy.warn_before),
+        "escalate_after": secs(policy.escalate_after),
+        "escalate_every": secs(policy.escalate_every),
+        "escalate_max": policy.escalate_max,
+        "days": policy.days,
+        "cap": secs(clock.cap),
+        "cap_days": clock.cap_days,
+        "spans": {
+            g: {"due": s.due.total_seconds(), "aim": secs(s.aim), "days": s.days} for g, s in clock.spans.items()
+        },
+        "label": clock.label,
+        "event": clock.event,
+    }
 
 
 def restore(snap: dict[str, Any], kind: str) -> tuple[Policy, ClockPolicy]:
     """Rebuild the Policy and ClockPolicy a clock was started with."""
     td = lambda v: timedelta(seconds=v) if v is not None else None  # noqa: E731
-    spans = {g: Span(due=timedelta(seconds=s["due"]), aim=td(s["aim"]), days=s["days"])
-             for g, s in snap["spans"].items()}
-    clock = ClockPolicy(kind=kind, label=snap["label"], event=snap["event"], owner="", spans=spans,
-                        cap=td(snap["cap"]), cap_days=snap["cap_days"])
-    policy = Policy(nudge_share=snap["nudge_share"], warn_share=snap["warn_share"], warn_before=td(snap["warn_before"]),
-                    escalate_after=timedelta(seconds=snap["escalate_after"]),
-                    escalate_every=timedelta(seconds=snap["escalate_every"]),
-                    escalate_max=snap["escalate_max"], days=snap["days"], clocks={kind: clock})
+    spans = {
+        g: Span(due=timedelta(seconds=s["due"]), aim=td(s["aim"]), days=s["days"]) for g, s in snap["spans"].items()
+    }
+    clock = ClockPolicy(
+        kind=kind,
+        label=snap["label"],
+        event=snap["event"],
+        owner="",
+        spans=spans,
+        cap=td(snap["cap"]),
+        cap_days=snap["cap_days"],
+    )
+    policy = Policy(
+        nudge_share=snap["nudge_share"],
+        warn_share=snap["warn_share"],
+        warn_before=td(snap["warn_before"]),
+        escalate_after=timedelta(seconds=snap["escalate_after"]),
+        escalate_every=timedelta(seconds=snap["escalate_every"]),
+        escalate_max=snap["escalate_max"],
+        days=snap["days"],
+        clocks={kind: clock},
+    )
     return policy, clock
 
 
-def _start(session: Session, item: Item, kind: str, unit: Unit | None, start: datetime, config: Config,
-           at: datetime) -> Clock | None:
+def _start(
+    session: Session, item: Item, kind: str, unit: Unit | None, start: datetime, config: Config, at: datetime
+) -> Clock | None:
     policy: Policy = config.policy
     spec = policy.clocks.get(kind)
     if spec is None or (spec.sources and item.source not in spec.sources):
@@ -78,10 +111,25 @@ def _start(session: Session, item: Item, kind: str, unit: Unit | None, start: da
         raise Refusal(f"无法计算“{spec.label}”时限：{exc}") from None
     if sched is None:
         return None
-    clock = Clock(item_id=item.id, kind=kind, label=spec.label, event=spec.event, owner=spec.owner,
-                  owner_unit_id=unit.id if unit and spec.owner == "lead_unit" else None, grade=grade,
-                  started_at=start, aim_at=sched.aim_at, nudge_at=sched.nudge_at, warn_at=sched.warn_at,
-                  due_at=sched.due_at, cap_at=cap, state="open", level=0, policy=snapshot(policy, spec), extensions=0)
+    clock = Clock(
+        item_id=item.id,
+        kind=kind,
+        label=spec.label,
+        event=spec.event,
+        owner=spec.owner,
+        owner_unit_id=unit.id if unit and spec.owner == "lead_unit" else None,
+        grade=grade,
+        started_at=start,
+        aim_at=sched.aim_at,
+        nudge_at=sched.nudge_at,
+        warn_at=sched.warn_at,
+        due_at=sched.due_at,
+        cap_at=cap,
+        state="open",
+        level=0,
+        policy=snapshot(policy, spec),
+        extensions=0,
+    )
     clock.advance(set())
     session.add(clock)
     session.flush()
@@ -103,8 +151,11 @@ def start_on_dispatch(session: Session, item: Item, lead: Unit, config: Config, 
 
 def open_clocks(session: Session, item: Item) -> list[Clock]:
     """Return the item's clocks that are still owed (open or missed)."""
-    return list(session.scalars(select(Clock).where(Clock.item_id == item.id, Clock.state.in_(OPEN_STATES))
-                                .order_by(Clock.due_at)))
+    return list(
+        session.scalars(
+            select(Clock).where(Clock.item_id == item.id, Clock.state.in_(OPEN_STATES)).order_by(Clock.due_at)
+        )
+    )
 
 
 def all_clocks(session: Session, item: Item) -> list[Clock]:
@@ -123,8 +174,9 @@ def close_all(session: Session, item: Item, reason: str, actor: str, at: datetim
     return owed
 
 
-def restart(session: Session, item: Item, kinds: tuple[str, ...], unit: Unit, config: Config,
-            at: datetime) -> list[Clock]:
+def restart(
+    session: Session, item: Item, kinds: tuple[str, ...], unit: Unit, config: Config, at: datetime
+) -> list[Clock]:
     """Start fresh clocks of kinds for unit from at (an item reopened after a rebound)."""
     return [c for k in kinds if (c := _start(session, item, k, unit, at, config, at))]
 
@@ -137,8 +189,17 @@ def satisfy(session: Session, item: Item, event: str, actor: str, at: datetime) 
         c.state, c.met_at = ("met_late" if late else "met"), at
         c.advance(set())
         lateness = (at - c.due_at).total_seconds() if late else 0
-        record(session, item, actor, "clock_met", at, before="missed" if late else "open", after=c.state,
-               kind=c.kind, late_seconds=max(0, lateness))
+        record(
+            session,
+            item,
+            actor,
+            "clock_met",
+            at,
+            before="missed" if late else "open",
+            after=c.state,
+            kind=c.kind,
+            late_seconds=max(0, lateness),
+        )
     return done
 
 
@@ -160,8 +221,17 @@ def regrade(session: Session, item: Item, grade: str, actor: str, config: Config
         c.grade, c.aim_at, c.nudge_at = grade, sched.aim_at, sched.nudge_at
         c.warn_at, c.due_at = sched.warn_at, sched.due_at
         c.advance(_fired(session, c))
-        record(session, item, actor, "clock_regrade", at, kind=c.kind, due_before=before.isoformat(),
-               due_after=c.due_at.isoformat(), grade=grade)
+        record(
+            session,
+            item,
+            actor,
+            "clock_regrade",
+            at,
+            kind=c.kind,
+            due_before=before.isoformat(),
+            due_after=c.due_at.isoformat(),
+            grade=grade,
+        )
         defer(session, "schedule_clock", c.id)
         changed.append(c)
     return changed
@@ -175,7 +245,6 @@ def move_due(session: Session, clock: Clock, new_due: datetime) -> None:
     clock.extensions += 1  # names the new warning and due thresholds, so they fire again for the new due
     clock.advance(_fired(session, clock))
     defer(session, "schedule_clock", clock.id)
-
 
 
 def waive(session: Session, item: Item, label: str, reason: str, actor: str, at: datetime) -> Clock:

@@ -35,13 +35,23 @@ def request(session: Session, item: Item, actor: Person, note: str, at: datetime
     if not to:
         raise Refusal("组织名单里没有局办公室人员，无法会商。请先补充 general_office 角色。")
     task_id = f"opin-{item.id}-{secrets.token_hex(4)}"
-    session.add(Card(task_id=task_id, purpose="opinion", item_id=item.id, recipients=to, state="open",
-                     created_at=at))
-    sub = session.scalar(select(Submission).where(Submission.item_id == item.id, Submission.state == "approved")
-                         .order_by(Submission.id.desc()).limit(1))
+    session.add(Card(task_id=task_id, purpose="opinion", item_id=item.id, recipients=to, state="open", created_at=at))
+    sub = session.scalar(
+        select(Submission)
+        .where(Submission.item_id == item.id, Submission.state == "approved")
+        .order_by(Submission.id.desc())
+        .limit(1)
+    )
     summary = note or (sub.text[:120] if sub and sub.text else "请对处置意见和答复口径提出意见。")
-    emit(session, to, opinion_card(item, f"{actor.name}征求意见：{summary}", task_id,
-                                   pages.viewer_url(config, item.code)), f"card:{task_id}", at, item, task_id=task_id)
+    emit(
+        session,
+        to,
+        opinion_card(item, f"{actor.name}征求意见：{summary}", task_id, pages.viewer_url(config, item.code)),
+        f"card:{task_id}",
+        at,
+        item,
+        task_id=task_id,
+    )
     record(session, item, actor.userid, "consult", at, asked=to, note=note[:500])
     return to
 
@@ -54,15 +64,19 @@ def give(session: Session, actor: Person, code: str, agree: bool, text: str, at:
     if item.state != ItemState.approved:
         raise Refusal(f"{item.code} 现在不在会商阶段（当前：{item.state_name}）。")
     role = Role.general_office if actor.has(Role.general_office) else Role.unit_lead
-    session.add(Opinion(item_id=item.id, userid=actor.userid, role=role, agree=agree, text=text[:2000],
-                        created_at=at))
+    session.add(Opinion(item_id=item.id, userid=actor.userid, role=role, agree=agree, text=text[:2000], created_at=at))
     record(session, item, actor.userid, "opinion", at, agree=agree, text=text[:2000])
     words = "无不同意见" if agree and not text else f"意见：{text}"
     office = org.userids(org.with_role(session, Role.office))
     who = "局办公室" if role == Role.general_office else "承办单位"
-    emit(session, office, render.text(f"【会商意见】{item.code} {actor.name}（{who}）{words}"
-                                      f"\n可发送“回复来源 {item.code} 答复内容”。"),
-         f"opinion:{item.id}:{actor.userid}:{at.timestamp()}", at, item)
+    emit(
+        session,
+        office,
+        render.text(f"【会商意见】{item.code} {actor.name}（{who}）{words}\n可发送“回复来源 {item.code} 答复内容”。"),
+        f"opinion:{item.id}:{actor.userid}:{at.timestamp()}",
+        at,
+        item,
+    )
     return item
 
 
@@ -70,9 +84,12 @@ def general_office_heard(session: Session, item: Item) -> bool:
     """True once a general-office person gave an opinion since the last approval (or nobody holds that role)."""
     if not org.with_role(session, Role.general_office):
         return True
-    approved = session.scalar(select(Submission.decided_at).where(Submission.item_id == item.id,
-                                                                  Submission.state == "approved")
-                              .order_by(Submission.id.desc()).limit(1))
+    approved = session.scalar(
+        select(Submission.decided_at)
+        .where(Submission.item_id == item.id, Submission.state == "approved")
+        .order_by(Submission.id.desc())
+        .limit(1)
+    )
     stmt = select(Opinion.id).where(Opinion.item_id == item.id, Opinion.role == Role.general_office)
     if approved is not None:
         stmt = stmt.where(Opinion.created_at >= approved)
@@ -87,8 +104,10 @@ def reply_source(session: Session, actor: Person, code: str, text: str, at: date
     if item.state != ItemState.approved:
         raise Refusal(f"{item.code} 还不能回复来源（当前：{item.state_name}）：书面报告须先经分管领导审核通过。")
     if not general_office_heard(session, item):
-        raise Refusal(f"局办公室还没有反馈 {item.code} 的会商意见，回复来源前须征求局办公室意见。"
-                      f"可发送“会商 {item.code}”再次征求。")
+        raise Refusal(
+            f"局办公室还没有反馈 {item.code} 的会商意见，回复来源前须征求局办公室意见。"
+            f"可发送“会商 {item.code}”再次征求。"
+        )
     before, after = item.move_to(ItemState.replied, at)
     record(session, item, actor.userid, "reply_source", at, before=before, after=after, text=text[:4000])
     met = clocks.satisfy(session, item, "reply_source", actor.userid, at)
@@ -118,7 +137,12 @@ def close(session: Session, actor: Person, code: str, note: str, at: datetime, c
     clocks.close_all(session, item, "已办结", actor.userid, at)
     watch = followup.start(session, item, at, config)
     extra = f"\n善后观察至 {show(watch.until, True)}，期间请承办单位按提示回报态势。" if watch else ""
-    emit(session, _everyone(session, item) + org.userids(org.with_role(session, Role.office)),
-         render.text(f"【已办结】{item.code}《{item.title}》{actor.name} {show(at)} 办结。{note[:300]}{extra}"),
-         f"close:{item.id}:{at.timestamp()}", at, item)
+    emit(
+        session,
+        _everyone(session, item) + org.userids(org.with_role(session, Role.office)),
+        render.text(f"【已办结】{item.code}《{item.title}》{actor.name} {show(at)} 办结。{note[:300]}{extra}"),
+        f"close:{item.id}:{at.timestamp()}",
+        at,
+        item,
+    )
     return item

@@ -21,8 +21,7 @@ from workflow.outbox import defer, emit
 
 def due_clocks(session: Session, now: datetime, limit: int, ids: list[int] | None = None) -> list[Clock]:
     """Return open clocks whose next threshold is due (one indexed query; rows locked on PostgreSQL)."""
-    q = (select(Clock).where(Clock.state.in_(OPEN_STATES), Clock.next_at <= now)
-         .order_by(Clock.next_at).limit(limit))
+    q = select(Clock).where(Clock.state.in_(OPEN_STATES), Clock.next_at <= now).order_by(Clock.next_at).limit(limit)
     if ids is not None:
         q = q.where(Clock.id.in_(ids))
     if session.bind is not None and session.bind.dialect.name == "postgresql":
@@ -37,8 +36,9 @@ def fire_due(session: Session, now: datetime, limit: int = 500, ids: list[int] |
         return 0
     cids = [c.id for c in clocks]
     done: dict[int, set[str]] = {c: set() for c in cids}
-    for cid, name in session.execute(select(ClockFiring.clock_id, ClockFiring.name)
-                                     .where(ClockFiring.clock_id.in_(cids))):
+    for cid, name in session.execute(
+        select(ClockFiring.clock_id, ClockFiring.name).where(ClockFiring.clock_id.in_(cids))
+    ):
         done[cid].add(name)
     plan = [(c, n, t) for c in clocks for n, t in c.thresholds() if t <= now and n not in done[c.id]]
     if not plan:
@@ -88,13 +88,16 @@ def _what(clock: Clock, item: Item) -> str:
 
 
 def _how(clock: Clock, item: Item) -> str:
-    return {"first_report": f"完成后发送“首报 {item.code} 内容”（口头汇报过也请点按钮或发送）。",
-            "written_report": f"请点“写书面报告”或发送“书面报告 {item.code}”；Word/PDF 用报送卡片上的“上传文件”。",
-            "notify_units": f"请尽快交办：交办 {item.code} <单位>。"}.get(clock.kind, "")
+    return {
+        "first_report": f"完成后发送“首报 {item.code} 内容”（口头汇报过也请点按钮或发送）。",
+        "written_report": f"请点“写书面报告”或发送“书面报告 {item.code}”；Word/PDF 用报送卡片上的“上传文件”。",
+        "notify_units": f"请尽快交办：交办 {item.code} <单位>。",
+    }.get(clock.kind, "")
 
 
-def _remind(session: Session, clock: Clock, item: Item, name: str, now: datetime, title: str, text: str,
-            extend: bool = False) -> None:
+def _remind(
+    session: Session, clock: Clock, item: Item, name: str, now: datetime, title: str, text: str, extend: bool = False
+) -> None:
     """Send a reminder to the owners: a card with 已口头汇报 (first report) and/or 申请延期 (final warning)."""
     to = owners(session, clock)
     buttons = [("已口头汇报", f"oral:{clock.id}", 1)] if clock.kind == "first_report" else []
@@ -106,33 +109,77 @@ def _remind(session: Session, clock: Clock, item: Item, name: str, now: datetime
         emit(session, to, render.text(f"【{title}】{text}"), f"clock:{clock.id}:{name}", now, item, fresh=True)
         return
     task_id = f"rem-{clock.id}-{secrets.token_hex(4)}"
-    session.add(Card(task_id=task_id, purpose="reminder", item_id=item.id, unit_id=clock.owner_unit_id,
-                     recipients=to, state="open", created_at=now))
-    emit(session, to, render.reminder_card(item, title, text, task_id, buttons), f"clock:{clock.id}:{name}", now,
-         item, task_id=task_id, fresh=True)
+    session.add(
+        Card(
+            task_id=task_id,
+            purpose="reminder",
+            item_id=item.id,
+            unit_id=clock.owner_unit_id,
+            recipients=to,
+            state="open",
+            created_at=now,
+        )
+    )
+    emit(
+        session,
+        to,
+        render.reminder_card(item, title, text, task_id, buttons),
+        f"clock:{clock.id}:{name}",
+        now,
+        item,
+        task_id=task_id,
+        fresh=True,
+    )
 
 
 def _nudge(session: Session, clock: Clock, item: Item, name: str, now: datetime) -> None:
     aim = f"目标时间 {show(clock.aim_at)}，" if clock.aim_at else ""
-    _remind(session, clock, item, name, now, "提醒", f"{_what(clock, item)}：{aim}最迟 {show(clock.due_at)}。\n"
-            f"{_how(clock, item)}")
+    _remind(
+        session,
+        clock,
+        item,
+        name,
+        now,
+        "提醒",
+        f"{_what(clock, item)}：{aim}最迟 {show(clock.due_at)}。\n{_how(clock, item)}",
+    )
 
 
 def _warn(session: Session, clock: Clock, item: Item, name: str, now: datetime) -> None:
     left = format_duration(max(clock.due_at - now, timedelta(0)))
-    text = (f"{_what(clock, item)}将于 {show(clock.due_at)} 到期（还剩 {left}）。\n{_how(clock, item)}"
-            f"\n确实来不及请在到期前发送“申请延期 {item.code} <时长> <原因>”。")
+    text = (
+        f"{_what(clock, item)}将于 {show(clock.due_at)} 到期（还剩 {left}）。\n{_how(clock, item)}"
+        f"\n确实来不及请在到期前发送“申请延期 {item.code} <时长> <原因>”。"
+    )
     _remind(session, clock, item, name, now, "即将超时", text, extend=True)
 
 
 def _due(session: Session, clock: Clock, item: Item, name: str, now: datetime) -> None:
     before = clock.state
     clock.state, clock.missed_at, clock.level = "missed", clock.due_at, 1
-    record(session, item, "system", "clock_missed", now, before=before, after="missed", kind=clock.kind,
-           fact="迟报", unit_id=clock.owner_unit_id, due=clock.due_at.isoformat())
+    record(
+        session,
+        item,
+        "system",
+        "clock_missed",
+        now,
+        before=before,
+        after="missed",
+        kind=clock.kind,
+        fact="迟报",
+        unit_id=clock.owner_unit_id,
+        due=clock.due_at.isoformat(),
+    )
     text = f"【已超时】{_what(clock, item)}已于 {show(clock.due_at)} 超时，已报告分管领导。请立即办理。"
-    emit(session, owners(session, clock), render.text(f"{text}\n{_how(clock, item)}"), f"clock:{clock.id}:{name}",
-         now, item, fresh=True)
+    emit(
+        session,
+        owners(session, clock),
+        render.text(f"{text}\n{_how(clock, item)}"),
+        f"clock:{clock.id}:{name}",
+        now,
+        item,
+        fresh=True,
+    )
     unit = session.get(Unit, clock.owner_unit_id) if clock.owner_unit_id else None
     sup = org.supervisor(session, unit)
     targets = [sup] if sup else org.userids(org.with_role(session, Role.office))
@@ -147,19 +194,32 @@ def _level(session: Session, clock: Clock, item: Item, name: str, now: datetime)
     _escalation_card(session, clock, item, name, now, targets, level)
 
 
-def _escalation_card(session: Session, clock: Clock, item: Item, name: str, now: datetime, to: list[str],
-                     level: int) -> None:
+def _escalation_card(
+    session: Session, clock: Clock, item: Item, name: str, now: datetime, to: list[str], level: int
+) -> None:
     """Send a 督办 card: the item, who owes what, since when, with 催办 / 已知悉 buttons."""
     if not to:
         return
     unit = session.get(Unit, clock.owner_unit_id) if clock.owner_unit_id else None
-    owner_names = "、".join(p.name for p in session.scalars(select(Person).where(
-        Person.userid.in_(owners(session, clock))))) or "办公室"
+    owner_names = (
+        "、".join(p.name for p in session.scalars(select(Person).where(Person.userid.in_(owners(session, clock)))))
+        or "办公室"
+    )
     task_id = f"esc-{clock.id}-{level}-{secrets.token_hex(4)}"
-    session.add(Card(task_id=task_id, purpose="escalation", item_id=item.id, unit_id=clock.owner_unit_id,
-                     recipients=to, state="open", created_at=now))
-    body = render.escalation_card(item, clock.label, unit.name if unit else "办公室", owner_names, clock.due_at,
-                                  now, level, task_id, clock.id)
+    session.add(
+        Card(
+            task_id=task_id,
+            purpose="escalation",
+            item_id=item.id,
+            unit_id=clock.owner_unit_id,
+            recipients=to,
+            state="open",
+            created_at=now,
+        )
+    )
+    body = render.escalation_card(
+        item, clock.label, unit.name if unit else "办公室", owner_names, clock.due_at, now, level, task_id, clock.id
+    )
     emit(session, to, body, f"clock:{clock.id}:{name}:card", now, item, task_id=task_id, fresh=True)
 
 

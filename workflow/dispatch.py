@@ -32,10 +32,12 @@ class DispatchOrder:
     cc_words: list[str] = field(default_factory=list)
 
 
-USAGE = ("交办格式：交办 <编号> <主办单位> [协办单位…] [抄送 <业务处室>…] [一般|较大|重大] [限<时长或时刻>]"
-         "\n例如：交办 YQ-20261126-003 执法一队 较大"
-         "\n县区局主办时，后面的单位视为抄送的业务处室；本级处室主办时，后面的单位为协办单位。"
-         "\n上级机关明确了期限时加上，如“限2h”或“限16:30”。")
+USAGE = (
+    "交办格式：交办 <编号> <主办单位> [协办单位…] [抄送 <业务处室>…] [一般|较大|重大] [限<时长或时刻>]"
+    "\n例如：交办 YQ-20261126-003 执法一队 较大"
+    "\n县区局主办时，后面的单位视为抄送的业务处室；本级处室主办时，后面的单位为协办单位。"
+    "\n上级机关明确了期限时加上，如“限2h”或“限16:30”。"
+)
 
 
 def parse_order(args: str) -> DispatchOrder:
@@ -52,7 +54,7 @@ def parse_order(args: str) -> DispatchOrder:
     cc: list[str] = []
     if "抄送" in words:
         i = words.index("抄送")
-        words, cc = words[:i], words[i + 1:]
+        words, cc = words[:i], words[i + 1 :]
     if len(words) < 2:
         raise Refusal(USAGE)
     return DispatchOrder(code=words[0], unit_words=words[1:], grade=grade, limit=limit, cc_words=cc)
@@ -108,8 +110,20 @@ def dispatch(session: Session, actor: Person, order: DispatchOrder, at: datetime
         session.add(ItemUnit(item_id=item.id, unit_id=unit.id, part="cc", assigned_at=at))
     session.flush()
     session.refresh(item)
-    record(session, item, actor.userid, "dispatch", at, before=before, after=after, grade=grade,
-           grade_before=before_grade, units=[u.key for u in units], cc=[u.key for u in cc], flow=item.flow)
+    record(
+        session,
+        item,
+        actor.userid,
+        "dispatch",
+        at,
+        before=before,
+        after=after,
+        grade=grade,
+        grade_before=before_grade,
+        units=[u.key for u in units],
+        cc=[u.key for u in cc],
+        flow=item.flow,
+    )
     clocks.satisfy(session, item, "dispatch", actor.userid, at)
     clocks.start_on_dispatch(session, item, units[0], config, at)
     for unit in units:
@@ -132,27 +146,53 @@ def _send_card(session: Session, item: Item, unit: Unit, leads: list[Person], ac
         return
     task_id = f"ack-{item.id}-{unit.id}-{secrets.token_hex(4)}"
     recipients = org.userids(leads)
-    session.add(Card(task_id=task_id, purpose="ack", item_id=item.id, unit_id=unit.id, recipients=recipients,
-                     state="open", created_at=at))
-    emit(session, recipients, render.ack_card(item, unit, task_id, actor.name), f"card:{task_id}", at, item,
-         task_id=task_id)
+    session.add(
+        Card(
+            task_id=task_id,
+            purpose="ack",
+            item_id=item.id,
+            unit_id=unit.id,
+            recipients=recipients,
+            state="open",
+            created_at=at,
+        )
+    )
+    emit(
+        session,
+        recipients,
+        render.ack_card(item, unit, task_id, actor.name),
+        f"card:{task_id}",
+        at,
+        item,
+        task_id=task_id,
+    )
 
 
 def _copy_general_office(session: Session, item: Item, units: list[Unit], actor: Person, at: datetime) -> None:
     cc = org.userids(org.with_role(session, Role.general_office))
     names = "、".join(u.name for u in units)
-    msg = (f"【抄送】{item.code}《{item.title}》\n等级：{render.grade_name(item.grade)}\n"
-           f"承办：{names}\n交办人：{actor.name}")
+    msg = (
+        f"【抄送】{item.code}《{item.title}》\n等级：{render.grade_name(item.grade)}\n"
+        f"承办：{names}\n交办人：{actor.name}"
+    )
     emit(session, cc, render.text(msg), f"cc:{item.code}:dispatch", at, item)
 
 
 def _copy_departments(session: Session, item: Item, lead: Unit, cc: list[Unit], at: datetime) -> None:
     """属地 flow: the business departments get a copy and will be consulted before the reply."""
     for unit in cc:
-        msg = (f"【抄送】{item.code}《{item.title}》\n等级：{render.grade_name(item.grade)}\n由{lead.name}核实处置，"
-               f"抄送贵单位（业务处室）；办公室会商时将征求贵单位意见。\n{item.text[:300]}")
-        emit(session, org.userids(org.unit_leads(session, unit)), render.text(msg), f"cc:{item.code}:{unit.key}", at,
-             item)
+        msg = (
+            f"【抄送】{item.code}《{item.title}》\n等级：{render.grade_name(item.grade)}\n由{lead.name}核实处置，"
+            f"抄送贵单位（业务处室）；办公室会商时将征求贵单位意见。\n{item.text[:300]}"
+        )
+        emit(
+            session,
+            org.userids(org.unit_leads(session, unit)),
+            render.text(msg),
+            f"cc:{item.code}:{unit.key}",
+            at,
+            item,
+        )
 
 
 def regrade(session: Session, actor: Person, code: str, word: str, config: Config, at: datetime) -> Item:

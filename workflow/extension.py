@@ -35,14 +35,16 @@ def _parse(args: str) -> tuple[str, timedelta, str]:
 
 
 def _clock_for(session: Session, item: Item, actor: Person) -> Clock:
-    mine = [c for c in clocks.open_clocks(session, item)
-            if c.owner_unit_id is not None and c.owner_unit_id == actor.unit_id]
+    mine = [
+        c for c in clocks.open_clocks(session, item) if c.owner_unit_id is not None and c.owner_unit_id == actor.unit_id
+    ]
     if not mine or not actor.has(Role.unit_lead):
         raise Refusal(f"您所在单位在 {item.code} 上没有未完成的时限，无需延期。")
     first = mine[0]  # the step owed soonest is the one a unit asks about
     if first.state != "open":
-        raise Refusal(f"{item.code} 的{first.label}已于 {show(first.due_at)} 超时；"
-                      "延期须在到期前申请，现在不能再申请。")
+        raise Refusal(
+            f"{item.code} 的{first.label}已于 {show(first.due_at)} 超时；延期须在到期前申请，现在不能再申请。"
+        )
     return first
 
 
@@ -55,16 +57,40 @@ def request(session: Session, actor: Person, args: str, at: datetime) -> Extensi
         raise Refusal(f"{clock.label}已于 {show(clock.due_at)} 到期，延期须在到期前申请。")
     if session.scalar(select(Extension.id).where(Extension.clock_id == clock.id, Extension.state == "pending")):
         raise Refusal(f"{item.code} 的{clock.label}已有一份延期申请在等待审批。")
-    ext = Extension(clock_id=clock.id, requested_by=actor.userid, seconds=int(span.total_seconds()), reason=reason,
-                    state="pending", created_at=at, task_id=f"ext-{clock.id}-{secrets.token_hex(4)}")
+    ext = Extension(
+        clock_id=clock.id,
+        requested_by=actor.userid,
+        seconds=int(span.total_seconds()),
+        reason=reason,
+        state="pending",
+        created_at=at,
+        task_id=f"ext-{clock.id}-{secrets.token_hex(4)}",
+    )
     session.add(ext)
     session.flush()
     deciders = _deciders(session, clock)
-    session.add(Card(task_id=ext.task_id or "", purpose="extension", item_id=item.id, unit_id=clock.owner_unit_id,
-                     recipients=deciders, state="open", created_at=at))
-    emit(session, deciders, render.extension_card(item, clock.label, actor.name, span, reason, clock.due_at,
-                                                  _new_due(clock, span), ext.id, ext.task_id or ""),
-         f"ext:{ext.id}:card", at, item, task_id=ext.task_id)
+    session.add(
+        Card(
+            task_id=ext.task_id or "",
+            purpose="extension",
+            item_id=item.id,
+            unit_id=clock.owner_unit_id,
+            recipients=deciders,
+            state="open",
+            created_at=at,
+        )
+    )
+    emit(
+        session,
+        deciders,
+        render.extension_card(
+            item, clock.label, actor.name, span, reason, clock.due_at, _new_due(clock, span), ext.id, ext.task_id or ""
+        ),
+        f"ext:{ext.id}:card",
+        at,
+        item,
+        task_id=ext.task_id,
+    )
     record(session, item, actor.userid, "extension_request", at, kind=clock.kind, seconds=ext.seconds, reason=reason)
     return ext
 

@@ -17,13 +17,31 @@ PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 DOC = "application/msword"
 IMAGES = ("image/jpeg", "image/png", "image/gif", "image/webp")
-EXTENSIONS = {PDF: ".pdf", DOCX: ".docx", DOC: ".doc", "image/jpeg": ".jpg", "image/png": ".png",
-              "image/gif": ".gif", "image/webp": ".webp"}
-LABELS = {PDF: "PDF", DOCX: "Word", DOC: "Word", "image/jpeg": "图片", "image/png": "图片", "image/gif": "图片",
-          "image/webp": "图片"}
+EXTENSIONS = {
+    PDF: ".pdf",
+    DOCX: ".docx",
+    DOC: ".doc",
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/gif": ".gif",
+    "image/webp": ".webp",
+}
+LABELS = {
+    PDF: "PDF",
+    DOCX: "Word",
+    DOC: "Word",
+    "image/jpeg": "图片",
+    "image/png": "图片",
+    "image/gif": "图片",
+    "image/webp": "图片",
+}
 OLE2 = bytes.fromhex("D0CF11E0A1B11AE1")
-_IMAGE_MAGIC = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF87a": "image/gif",
-                b"GIF89a": "image/gif"}
+_IMAGE_MAGIC = {
+    b"\x89PNG\r\n\x1a\n": "image/png",
+    b"\xff\xd8\xff": "image/jpeg",
+    b"GIF87a": "image/gif",
+    b"GIF89a": "image/gif",
+}
 _UNSAFE = re.compile(r'[\\/:*?"<>|]')
 FALLBACK_NAME = "未命名文件"
 

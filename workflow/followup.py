@@ -26,8 +26,15 @@ def start(session: Session, item: Item, at: datetime, config: Config) -> Watch |
     period, every = config.policy.follow_up_period, config.policy.follow_up_every
     if period.total_seconds() <= 0:
         return None
-    watch = Watch(item_id=item.id, started_at=at, until=at + period, every_seconds=int(every.total_seconds()),
-                  next_at=min(at + every, at + period), sent=0, state="watching")
+    watch = Watch(
+        item_id=item.id,
+        started_at=at,
+        until=at + period,
+        every_seconds=int(every.total_seconds()),
+        next_at=min(at + every, at + period),
+        sent=0,
+        state="watching",
+    )
     session.add(watch)
     before, after = item.move_to(ItemState.follow_up, at)
     record(session, item, "system", "follow_up", at, before=before, after=after, until=watch.until.isoformat())
@@ -41,16 +48,28 @@ def active_watch(session: Session, item: Item) -> Watch | None:
 
 def fire_due(session: Session, now: datetime, limit: int = 200) -> int:
     """Send every due check-in card and end every watch whose period is over; return how many were acted on."""
-    due = list(session.scalars(select(Watch).where(Watch.state == "watching", Watch.next_at <= now)
-                               .order_by(Watch.next_at).limit(limit)))
+    due = list(
+        session.scalars(
+            select(Watch).where(Watch.state == "watching", Watch.next_at <= now).order_by(Watch.next_at).limit(limit)
+        )
+    )
     for w in due:
         item = session.get(Item, w.item_id)
         assert item is not None
         if w.next_at >= w.until:
             w.state = "ended"
             office = org.userids(org.with_role(session, Role.office))
-            emit(session, office, render.text(f"【善后观察期满】{item.code}《{item.title}》观察期内未报告反弹。"
-                                              f"请总结评估：总结评估 {item.code} 内容"), f"watch:{w.id}:end", now, item)
+            emit(
+                session,
+                office,
+                render.text(
+                    f"【善后观察期满】{item.code}《{item.title}》观察期内未报告反弹。"
+                    f"请总结评估：总结评估 {item.code} 内容"
+                ),
+                f"watch:{w.id}:end",
+                now,
+                item,
+            )
             record(session, item, "system", "follow_up_end", now)
             continue
         w.sent += 1
@@ -69,14 +88,31 @@ def _checkin(session: Session, item: Item, w: Watch, now: datetime) -> None:
     if not to:
         return
     task_id = f"fu-{w.id}-{w.sent}-{secrets.token_hex(3)}"
-    session.add(Card(task_id=task_id, purpose="watch", item_id=item.id, unit_id=lead.unit_id if lead else None,
-                     recipients=to, state="open", created_at=now))
-    emit(session, to, watch_card(item, w.sent, show(w.until, True), task_id, w.id), f"watch:{w.id}:{w.sent}", now,
-         item, task_id=task_id)
+    session.add(
+        Card(
+            task_id=task_id,
+            purpose="watch",
+            item_id=item.id,
+            unit_id=lead.unit_id if lead else None,
+            recipients=to,
+            state="open",
+            created_at=now,
+        )
+    )
+    emit(
+        session,
+        to,
+        watch_card(item, w.sent, show(w.until, True), task_id, w.id),
+        f"watch:{w.id}:{w.sent}",
+        now,
+        item,
+        task_id=task_id,
+    )
 
 
-def answer(session: Session, actor: Person, watch_id: int, rebound: bool, note: str, at: datetime,
-           config: Config) -> tuple[Item, str]:
+def answer(
+    session: Session, actor: Person, watch_id: int, rebound: bool, note: str, at: datetime, config: Config
+) -> tuple[Item, str]:
     """Record a check-in answer (平稳 / 反弹) from the lead unit; a rebound reopens the item."""
     w = session.get(Watch, watch_id)
     item = session.get(Item, w.item_id) if w else None
@@ -110,8 +146,14 @@ def reopen(session: Session, actor: Person, item: Item, note: str, at: datetime,
     if lead is not None and (sup := org.supervisor(session, lead.unit)):
         to.append(sup)
     msg = f"【舆情反弹】{item.code}《{item.title}》{actor.name} {show(at)} 报告反弹，已重新打开。"
-    emit(session, to, render.text(msg + (f"\n情况：{note[:300]}" if note else "")),
-         f"rebound:{item.id}:{at.timestamp()}", at, item)
+    emit(
+        session,
+        to,
+        render.text(msg + (f"\n情况：{note[:300]}" if note else "")),
+        f"rebound:{item.id}:{at.timestamp()}",
+        at,
+        item,
+    )
 
 
 def evaluate(session: Session, actor: Person, code: str, text: str, at: datetime) -> Item:

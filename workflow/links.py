@@ -6,8 +6,11 @@ import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 URL_RE = re.compile(r"https?://[^\s<>\"'，。；、）)】]+", re.IGNORECASE)
-_TRACKING = re.compile(r"^(utm_\w+|spm|from|share_\w+|scene|clicktime|enterid|isappinstalled|timestamp|"
-                       r"sharer_\w+|wfr|wxshare_count|xsec_source|is_from_webapp|vd_source)$", re.IGNORECASE)
+_TRACKING = re.compile(
+    r"^(utm_\w+|spm|from|share_\w+|scene|clicktime|enterid|isappinstalled|timestamp|"
+    r"sharer_\w+|wfr|wxshare_count|xsec_source|is_from_webapp|vd_source)$",
+    re.IGNORECASE,
+)
 
 
 def find_links(text: str) -> list[str]:

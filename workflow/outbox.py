@@ -33,9 +33,17 @@ def defer(session: Session, job: str, arg: int) -> None:
     session.info.setdefault("deferred", []).append((job, arg))
 
 
-def emit(session: Session, to: Iterable[str], message: dict[str, Any], key: str, at: datetime,
-         item: Item | None = None, kind: str = "send", task_id: str | None = None,
-         fresh: bool = False) -> OutboxMessage | None:
+def emit(
+    session: Session,
+    to: Iterable[str],
+    message: dict[str, Any],
+    key: str,
+    at: datetime,
+    item: Item | None = None,
+    kind: str = "send",
+    task_id: str | None = None,
+    fresh: bool = False,
+) -> OutboxMessage | None:
     """Add one message under an idempotency key; None if the key exists or nobody is to get it.
 
     fresh: the caller knows the key is new (it derives from a row it just inserted), so skip the lookup and the
@@ -47,9 +55,17 @@ def emit(session: Session, to: Iterable[str], message: dict[str, Any], key: str,
     if not fresh and session.scalar(select(OutboxMessage.id).where(OutboxMessage.idem_key == key)) is not None:
         return None
     row = OutboxMessage(
-        idem_key=key, touser="|".join(users), msgtype=message.get("msgtype", kind), payload=message,
-        item_id=item.id if item else None, card_task_id=task_id, kind=kind, state="pending",
-        attempts=0, next_attempt_at=at, created_at=at,
+        idem_key=key,
+        touser="|".join(users),
+        msgtype=message.get("msgtype", kind),
+        payload=message,
+        item_id=item.id if item else None,
+        card_task_id=task_id,
+        kind=kind,
+        state="pending",
+        attempts=0,
+        next_attempt_at=at,
+        created_at=at,
     )
     session.add(row)
     if fresh:
@@ -73,8 +89,9 @@ def _announce(session: Session) -> None:
         if jobs and _job_runner is not None:
             _job_runner(jobs)
     except Exception:  # noqa: BLE001 - the sweep finds whatever could not be announced
-        logging.getLogger(__name__).warning("could not announce outbox rows %s / jobs %s; the sweep will", ids, jobs,
-                                            exc_info=True)
+        logging.getLogger(__name__).warning(
+            "could not announce outbox rows %s / jobs %s; the sweep will", ids, jobs, exc_info=True
+        )
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -14,9 +14,17 @@ def page_url(config: Config, path: str) -> str:
 
 def oauth_url(config: Config, path: str, state: str = "lw") -> str:
     """Return the OAuth2 authorize URL that lands on path with ?code=…&state=… (snsapi_base, this agent)."""
-    query = urlencode({"appid": config.wecom.corp_id, "redirect_uri": page_url(config, path),
-                       "response_type": "code", "scope": "snsapi_base", "state": state,
-                       "agentid": config.wecom.agent_id}, quote_via=quote)
+    query = urlencode(
+        {
+            "appid": config.wecom.corp_id,
+            "redirect_uri": page_url(config, path),
+            "response_type": "code",
+            "scope": "snsapi_base",
+            "state": state,
+            "agentid": config.wecom.agent_id,
+        },
+        quote_via=quote,
+    )
     return f"{config.wecom.oauth_base}/connect/oauth2/authorize?{query}#wechat_redirect"
 
 

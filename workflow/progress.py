@@ -35,8 +35,9 @@ def _tell(session: Session, item: Item, row: ItemUnit, text: str, key: str, at: 
     emit(session, to, render.text(text), key, at, item)
 
 
-def first_report(session: Session, actor: Person, code: str, content: str, config: Config, at: datetime,
-                 oral: bool = False) -> Item:
+def first_report(
+    session: Session, actor: Person, code: str, content: str, config: Config, at: datetime, oral: bool = False
+) -> Item:
     """Record the lead unit's first report (首报), written or oral; it meets the first-report clock."""
     item = find_item(session, code)
     row = _lead_row(item, actor)
@@ -47,35 +48,50 @@ def first_report(session: Session, actor: Person, code: str, content: str, confi
         before, after = item.move_to(ItemState.first_reported, at)
     else:
         before = after = item.state
-    record(session, item, actor.userid, "first_report", at, before=before, after=after, oral=oral,
-           text=content[:2000])
+    record(session, item, actor.userid, "first_report", at, before=before, after=after, oral=oral, text=content[:2000])
     met = clocks.satisfy(session, item, "first_report", actor.userid, at)
     late = any(c.state == "met_late" for c in met)
     how = "口头汇报" if oral else f"首报：{content[:200]}"
-    _tell(session, item, row, f"【首报】{item.code}《{item.title}》\n{row.unit.name} {actor.name} {show(at)} {how}"
-          + ("（已超时）" if late else ""), f"first:{item.code}:{at.timestamp()}", at)
+    _tell(
+        session,
+        item,
+        row,
+        f"【首报】{item.code}《{item.title}》\n{row.unit.name} {actor.name} {show(at)} {how}"
+        + ("（已超时）" if late else ""),
+        f"first:{item.code}:{at.timestamp()}",
+        at,
+    )
     return item
 
 
-def progress_report(session: Session, actor: Person, code: str, content: str, config: Config,
-                    at: datetime) -> tuple[Item, bool]:
+def progress_report(
+    session: Session, actor: Person, code: str, content: str, config: Config, at: datetime
+) -> tuple[Item, bool]:
     """Record a 续报 from a unit involved until the item is closed; return (item, True if it was the 首报)."""
     item = find_item(session, code)
-    row = session.scalar(select(ItemUnit).where(ItemUnit.item_id == item.id, ItemUnit.unit_id == actor.unit_id,
-                                                ItemUnit.part != "cc"))
+    row = session.scalar(
+        select(ItemUnit).where(ItemUnit.item_id == item.id, ItemUnit.unit_id == actor.unit_id, ItemUnit.part != "cc")
+    )
     if row is None or not actor.has(Role.unit_lead):
         raise Refusal(f"{item.code} 的续报由承办单位负责人报送，您所在单位不是它的承办单位。")
     if not content.strip():
         raise Refusal(f"请写上续报内容，例如：续报 {item.code} 当事人已道歉，评论量下降……")
     if item.state in (ItemState.closed, ItemState.follow_up, ItemState.evaluated, ItemState.archived):
-        raise Refusal(f"{item.code} 已办结，不再续报。如舆情反弹，请在善后回访卡片上点“反弹”，"
-                      f"或发送“反弹 {item.code} 情况”。")
+        raise Refusal(
+            f"{item.code} 已办结，不再续报。如舆情反弹，请在善后回访卡片上点“反弹”，或发送“反弹 {item.code} 情况”。"
+        )
     if row.part == "lead" and any(c.kind == "first_report" for c in clocks.open_clocks(session, item)):
         return first_report(session, actor, code, content, config, at), True
     mark_acknowledged(session, item, row, actor, at, implied_by="report")
     record(session, item, actor.userid, "progress_report", at, text=content[:4000], unit=row.unit.key)
-    _tell(session, item, row, f"【续报】{item.code}《{item.title}》\n{row.unit.name} {actor.name} {show(at)}：\n"
-          f"{content[:500]}", f"progress:{item.code}:{actor.userid}:{at.timestamp()}", at)
+    _tell(
+        session,
+        item,
+        row,
+        f"【续报】{item.code}《{item.title}》\n{row.unit.name} {actor.name} {show(at)}：\n{content[:500]}",
+        f"progress:{item.code}:{actor.userid}:{at.timestamp()}",
+        at,
+    )
     return item, False
 
 
@@ -88,6 +104,12 @@ def handling_report(session: Session, actor: Person, code: str, content: str, at
     record(session, item, actor.userid, "handling_report", at, text=content[:4000])
     met = clocks.satisfy(session, item, "handling_report", actor.userid, at)
     late = "（已超时）" if any(c.state == "met_late" for c in met) else ""
-    _tell(session, item, row, f"【处置情况】{item.code}《{item.title}》\n{row.unit.name} {actor.name} {show(at)}："
-          f"\n{content[:500]}{late}", f"handling:{item.code}:{at.timestamp()}", at)
+    _tell(
+        session,
+        item,
+        row,
+        f"【处置情况】{item.code}《{item.title}》\n{row.unit.name} {actor.name} {show(at)}：\n{content[:500]}{late}",
+        f"handling:{item.code}:{at.timestamp()}",
+        at,
+    )
     return item

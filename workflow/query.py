@@ -17,14 +17,35 @@ from workflow.errors import Refusal
 from workflow.report import find_item
 from workflow.todos_more import more
 
-ACTIONS = {"report": "上报", "report_merged": "重复上报（已合并）", "dispatch": "定级交办", "acknowledge": "签收",
-           "first_report": "首报", "written_report": "书面报告", "handling_report": "处置情况报告",
-           "regrade": "调整等级", "clock_missed": "时限超时", "clock_escalated": "超时督办",
-           "extension_request": "申请延期", "extension_decision": "审批延期", "clock_waived": "免除时限",
-           "progress_report": "续报", "approve": "批准书面报告", "return": "退回修改", "return_reason": "提出修改意见",
-           "consult": "征求会商意见", "opinion": "提出会商意见", "reply_source": "回复来源", "close": "办结",
-           "follow_up": "进入善后观察", "follow_up_calm": "回报态势平稳", "rebound": "报告舆情反弹",
-           "follow_up_end": "善后观察期满", "evaluate": "总结评估", "archive": "立卷归档"}
+ACTIONS = {
+    "report": "上报",
+    "report_merged": "重复上报（已合并）",
+    "dispatch": "定级交办",
+    "acknowledge": "签收",
+    "first_report": "首报",
+    "written_report": "书面报告",
+    "handling_report": "处置情况报告",
+    "regrade": "调整等级",
+    "clock_missed": "时限超时",
+    "clock_escalated": "超时督办",
+    "extension_request": "申请延期",
+    "extension_decision": "审批延期",
+    "clock_waived": "免除时限",
+    "progress_report": "续报",
+    "approve": "批准书面报告",
+    "return": "退回修改",
+    "return_reason": "提出修改意见",
+    "consult": "征求会商意见",
+    "opinion": "提出会商意见",
+    "reply_source": "回复来源",
+    "close": "办结",
+    "follow_up": "进入善后观察",
+    "follow_up_calm": "回报态势平稳",
+    "rebound": "报告舆情反弹",
+    "follow_up_end": "善后观察期满",
+    "evaluate": "总结评估",
+    "archive": "立卷归档",
+}
 HIDDEN = {"clock_start", "clock_met", "clock_regrade"}
 DETAIL_KEYS = ("text", "reason", "note")
 
@@ -35,19 +56,26 @@ def todos(session: Session, person: Person, now: datetime) -> list[str]:
     if person.has(Role.office):
         waiting = session.scalars(select(Item).where(Item.state == ItemState.reported).order_by(Item.reported_at))
         for item in waiting:
-            lines.append(f"· 待交办 {render.item_line(item)}，上报于 {show(item.reported_at)}"
-                         f"（已等 {format_duration(now - item.reported_at)}）")
+            lines.append(
+                f"· 待交办 {render.item_line(item)}，上报于 {show(item.reported_at)}"
+                f"（已等 {format_duration(now - item.reported_at)}）"
+            )
     if person.has(Role.unit_lead) and person.unit_id:
         rows = session.scalars(
-            select(ItemUnit).where(ItemUnit.unit_id == person.unit_id, ItemUnit.acknowledged_at.is_(None),
-                                  ItemUnit.part != "cc")
+            select(ItemUnit)
+            .where(ItemUnit.unit_id == person.unit_id, ItemUnit.acknowledged_at.is_(None), ItemUnit.part != "cc")
             .order_by(ItemUnit.assigned_at)
         )
         for row in rows:
-            lines.append(f"· 待签收 {render.item_line(row.item)}，交办于 {show(row.assigned_at)}"
-                         f"（已等 {format_duration(now - row.assigned_at)}）\n  回复“签收 {row.item.code}”或点卡片按钮")
-        owed = session.scalars(select(Clock).where(Clock.owner_unit_id == person.unit_id,
-                                                   Clock.state.in_(OPEN_STATES)).order_by(Clock.due_at))
+            lines.append(
+                f"· 待签收 {render.item_line(row.item)}，交办于 {show(row.assigned_at)}"
+                f"（已等 {format_duration(now - row.assigned_at)}）\n  回复“签收 {row.item.code}”或点卡片按钮"
+            )
+        owed = session.scalars(
+            select(Clock)
+            .where(Clock.owner_unit_id == person.unit_id, Clock.state.in_(OPEN_STATES))
+            .order_by(Clock.due_at)
+        )
         for clock in owed:
             item = session.get_one(Item, clock.item_id)
             lines.append(f"· {clock.label} {render.item_line(item)}，{_when(clock, now)}")
@@ -55,7 +83,7 @@ def todos(session: Session, person: Person, now: datetime) -> list[str]:
 
 
 def _when(clock: Clock, now: datetime) -> str:
-    """"最迟 14:30（还剩 12分钟）" or "已超时 5分钟（应于 14:30）"."""
+    """ "最迟 14:30（还剩 12分钟）" or "已超时 5分钟（应于 14:30）"."""
     if clock.state == "missed" or clock.due_at <= now:
         return f"已超时 {format_duration(now - clock.due_at)}（应于 {show(clock.due_at, True)}）"
     return f"最迟 {show(clock.due_at, True)}（还剩 {format_duration(clock.due_at - now)}）"
@@ -87,11 +115,22 @@ def status(session: Session, person: Person, code: str) -> str:
     item = find_item(session, code)
     if not involved(session, person, item):
         raise Refusal(f"您没有参与 {item.code} 的处置，无权查看。")
-    units = "、".join(f"{r.unit.name}（{PART_NAMES.get(r.part, r.part)}"
-                     + ("" if r.part == "cc" else ("，已签收" if r.acknowledged_at else "，未签收")) + "）"
-                     for r in item.units) or "未交办"
-    lines = [f"{item.code}《{item.title}》", f"状态：{item.state_name}",
-             f"等级：{render.grade_name(item.grade)}", f"承办：{units}", f"上报人：{item.reporter.name}"]
+    units = (
+        "、".join(
+            f"{r.unit.name}（{PART_NAMES.get(r.part, r.part)}"
+            + ("" if r.part == "cc" else ("，已签收" if r.acknowledged_at else "，未签收"))
+            + "）"
+            for r in item.units
+        )
+        or "未交办"
+    )
+    lines = [
+        f"{item.code}《{item.title}》",
+        f"状态：{item.state_name}",
+        f"等级：{render.grade_name(item.grade)}",
+        f"承办：{units}",
+        f"上报人：{item.reporter.name}",
+    ]
     if item.flow:
         lines.append(f"流程：{FLOW_NAMES.get(item.flow, item.flow)}")
     lines.append("经过：")
@@ -103,6 +142,8 @@ def status(session: Session, person: Person, code: str) -> str:
     for ev in events:
         if ev.action in HIDDEN:
             continue
-        lines.append(f"· {show(ev.at, True)} {names.get(ev.actor, '系统' if ev.actor == 'system' else ev.actor)} "
-                     f"{ACTIONS.get(ev.action, ev.action)}{_detail(ev)}")
+        lines.append(
+            f"· {show(ev.at, True)} {names.get(ev.actor, '系统' if ev.actor == 'system' else ev.actor)} "
+            f"{ACTIONS.get(ev.action, ev.action)}{_detail(ev)}"
+        )
     return "\n".join(lines)

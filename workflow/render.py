@@ -61,8 +61,16 @@ def new_item_notice(item: Item, reporter_name: str) -> str:
     )
 
 
-def button_card(source: str, title: str, desc: str, sub: str, fields: list[tuple[str, str]], task_id: str,
-                buttons: list[tuple[str, str, int]], links: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+def button_card(
+    source: str,
+    title: str,
+    desc: str,
+    sub: str,
+    fields: list[tuple[str, str]],
+    task_id: str,
+    buttons: list[tuple[str, str, int]],
+    links: list[tuple[str, str]] | None = None,
+) -> dict[str, Any]:
     """Return a button_interaction card: ≤ 6 buttons of (text, key, style) then URL buttons of (text, url)."""
     card: dict[str, Any] = {
         "card_type": "button_interaction",
@@ -70,8 +78,10 @@ def button_card(source: str, title: str, desc: str, sub: str, fields: list[tuple
         "main_title": {"title": title[:36], "desc": desc},
         "sub_title_text": sub[:160],
         "task_id": task_id,
-        "button_list": ([{"type": 0, "text": t, "style": style, "key": k} for t, k, style in buttons]
-                        + [{"type": 1, "text": t, "style": 4, "url": u} for t, u in links or []])[:6],
+        "button_list": (
+            [{"type": 0, "text": t, "style": style, "key": k} for t, k, style in buttons]
+            + [{"type": 1, "text": t, "style": 4, "url": u} for t, u in links or []]
+        )[:6],
     }
     if fields:
         card["horizontal_content_list"] = [{"keyname": k, "value": v} for k, v in fields]
@@ -80,42 +90,87 @@ def button_card(source: str, title: str, desc: str, sub: str, fields: list[tuple
 
 def ack_card(item: Item, unit: Unit, task_id: str, dispatcher: str) -> dict[str, Any]:
     """Return the card that asks a unit's leads to acknowledge (签收)."""
-    fields = [("承办单位", unit.name), ("等级", grade_name(item.grade)), ("交办人", dispatcher),
-              ("交办时间", show(item.dispatched_at, True))]
-    return button_card("瞭望 · 舆情交办", f"【{grade_name(item.grade)}】{item.title}", item.code, item.text[:120],
-                       fields, task_id, [("签收", f"ack:{item.code}:{unit.key}", 1)])
+    fields = [
+        ("承办单位", unit.name),
+        ("等级", grade_name(item.grade)),
+        ("交办人", dispatcher),
+        ("交办时间", show(item.dispatched_at, True)),
+    ]
+    return button_card(
+        "瞭望 · 舆情交办",
+        f"【{grade_name(item.grade)}】{item.title}",
+        item.code,
+        item.text[:120],
+        fields,
+        task_id,
+        [("签收", f"ack:{item.code}:{unit.key}", 1)],
+    )
 
 
 def card_done(response_code: str, userids: list[str], agent_id: int | None, label: str) -> dict[str, Any]:
     """Return an update_template_card body that turns the card's button into label for userids."""
-    body: dict[str, Any] = {"userids": userids, "response_code": response_code,
-                            "button": {"replace_name": label[:32]}}
+    body: dict[str, Any] = {"userids": userids, "response_code": response_code, "button": {"replace_name": label[:32]}}
     if agent_id is not None:
         body["agentid"] = agent_id
     return body
 
 
-def escalation_card(item: Item, label: str, unit: str, owners: str, due: datetime, now: datetime, level: int,
-                    task_id: str, clock_id: int) -> dict[str, Any]:
+def escalation_card(
+    item: Item,
+    label: str,
+    unit: str,
+    owners: str,
+    due: datetime,
+    now: datetime,
+    level: int,
+    task_id: str,
+    clock_id: int,
+) -> dict[str, Any]:
     """Return the 督办 card of an escalation level: who owes what since when, with quick actions."""
     late = format_duration(now - due) if now > due else "刚刚"
-    fields = [("等级", grade_name(item.grade)), ("承办", unit), ("应完成", show(due, True)),
-              ("督办级别", f"第 {level} 级")]
-    return button_card(f"瞭望 · 超时督办（第 {level} 级）", f"【超时】{label}：{item.title}", item.code,
-                       f"{unit}（{owners}）的{label}应于 {show(due, True)} 前完成，已超时 {late}。", fields, task_id,
-                       [("催办", f"urge:{clock_id}", 1), ("已知悉", f"seen:{clock_id}", 2)])
+    fields = [
+        ("等级", grade_name(item.grade)),
+        ("承办", unit),
+        ("应完成", show(due, True)),
+        ("督办级别", f"第 {level} 级"),
+    ]
+    return button_card(
+        f"瞭望 · 超时督办（第 {level} 级）",
+        f"【超时】{label}：{item.title}",
+        item.code,
+        f"{unit}（{owners}）的{label}应于 {show(due, True)} 前完成，已超时 {late}。",
+        fields,
+        task_id,
+        [("催办", f"urge:{clock_id}", 1), ("已知悉", f"seen:{clock_id}", 2)],
+    )
 
 
-def extension_card(item: Item, label: str, who: str, span: timedelta, reason: str, due: datetime,
-                   new_due: datetime, ext_id: int, task_id: str) -> dict[str, Any]:
+def extension_card(
+    item: Item,
+    label: str,
+    who: str,
+    span: timedelta,
+    reason: str,
+    due: datetime,
+    new_due: datetime,
+    ext_id: int,
+    task_id: str,
+) -> dict[str, Any]:
     """Return the card asking a supervisor to approve or refuse an extension."""
     fields = [("原最迟", show(due, True)), ("延期后", show(new_due, True)), ("等级", grade_name(item.grade))]
-    return button_card("瞭望 · 延期申请", f"延期申请：{item.title}", item.code,
-                       f"{who}申请{label}延期 {format_duration(span)}：{reason}", fields, task_id,
-                       [("同意", f"ext:{ext_id}:yes", 1), ("不同意", f"ext:{ext_id}:no", 2)])
+    return button_card(
+        "瞭望 · 延期申请",
+        f"延期申请：{item.title}",
+        item.code,
+        f"{who}申请{label}延期 {format_duration(span)}：{reason}",
+        fields,
+        task_id,
+        [("同意", f"ext:{ext_id}:yes", 1), ("不同意", f"ext:{ext_id}:no", 2)],
+    )
 
 
-def reminder_card(item: Item, title: str, text: str, task_id: str,
-                  buttons: list[tuple[str, str, int]]) -> dict[str, Any]:
+def reminder_card(
+    item: Item, title: str, text: str, task_id: str, buttons: list[tuple[str, str, int]]
+) -> dict[str, Any]:
     """Return a deadline reminder card with quick actions (已口头汇报, 申请延期)."""
     return button_card("瞭望 · 时限提醒", f"{title}：{item.title}", item.code, text, [], task_id, buttons)

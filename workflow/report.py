@@ -83,9 +83,17 @@ def report(session: Session, reporter: Person, draft: Draft, at: datetime, confi
     item = _existing(session, list(normalized.values()))
     merged = item is not None
     if item is None:
-        item = Item(code=next_code(session, at, config.code_prefix), title=_title_for(text, draft),
-                    text=text or "（见链接/截图）", source=draft.source, suggested_grade=draft.suggested_grade,
-                    state="reported", reporter_id=reporter.id, reported_at=at, updated_at=at)
+        item = Item(
+            code=next_code(session, at, config.code_prefix),
+            title=_title_for(text, draft),
+            text=text or "（见链接/截图）",
+            source=draft.source,
+            suggested_grade=draft.suggested_grade,
+            state="reported",
+            reporter_id=reporter.id,
+            reported_at=at,
+            updated_at=at,
+        )
         session.add(item)
         session.flush()
         record(session, item, reporter.userid, "report", at, after=item.state, source=draft.source)
@@ -116,22 +124,36 @@ def _start_clocks(session: Session, item: Item, config: Config, at: datetime) ->
             clocks.start_on_report(session, item, config, at)
     except Refusal as exc:
         office = org.userids(org.with_role(session, Role.office))
-        emit(session, office, render.text(f"【时限无法计算】{item.code}：{exc.message}"), f"clockfail:{item.code}", at,
-             item)
+        emit(
+            session,
+            office,
+            render.text(f"【时限无法计算】{item.code}：{exc.message}"),
+            f"clockfail:{item.code}",
+            at,
+            item,
+        )
 
 
 def _new_notices(session: Session, item: Item, reporter: Person, at: datetime) -> None:
     office = org.userids(org.with_role(session, Role.office))
-    emit(session, office, render.text(render.new_item_notice(item, reporter.name)), f"report:{item.code}:office",
-         at, item)
+    emit(
+        session,
+        office,
+        render.text(render.new_item_notice(item, reporter.name)),
+        f"report:{item.code}:office",
+        at,
+        item,
+    )
 
 
 def _merged_notices(session: Session, item: Item, reporter: Person, text: str, at: datetime) -> None:
     record(session, item, reporter.userid, "report_merged", at, note=text[:500])
     if reporter.id == item.reporter_id:
         return
-    note = (f"【重复上报已合并】{item.code}《{item.title}》\n{reporter.name} 于 {show(at)} 也上报了同一链接，"
-            f"首报仍记 {item.reporter.name}。")
+    note = (
+        f"【重复上报已合并】{item.code}《{item.title}》\n{reporter.name} 于 {show(at)} 也上报了同一链接，"
+        f"首报仍记 {item.reporter.name}。"
+    )
     office = org.userids(org.with_role(session, Role.office))
     emit(session, office, render.text(note), f"merge:{item.code}:{reporter.userid}:{at.timestamp()}", at, item)
 

@@ -22,8 +22,13 @@ from workflow.outbox import defer, emit
 from workflow.render_reports import approval_card, upload_card
 from workflow.report import find_item
 
-OPEN_FOR_REPORT = (ItemState.dispatched, ItemState.acknowledged, ItemState.first_reported, ItemState.returned,
-                   ItemState.written_reported)
+OPEN_FOR_REPORT = (
+    ItemState.dispatched,
+    ItemState.acknowledged,
+    ItemState.first_reported,
+    ItemState.returned,
+    ItemState.written_reported,
+)
 
 
 @dataclass(frozen=True)
@@ -45,8 +50,17 @@ def assignment(session: Session, item: Item, actor: Person) -> ItemUnit:
     return row
 
 
-def submit(session: Session, actor: Person, code: str, text: str, at: datetime, config: Config,
-           images: Sequence[str] = (), files: Sequence[StoredFile] = (), via: str = "chat") -> Submission:
+def submit(
+    session: Session,
+    actor: Person,
+    code: str,
+    text: str,
+    at: datetime,
+    config: Config,
+    images: Sequence[str] = (),
+    files: Sequence[StoredFile] = (),
+    via: str = "chat",
+) -> Submission:
     """Record a new version of the actor's unit's written report; the lead unit's version goes to approval."""
     item = find_item(session, code)
     row = assignment(session, item, actor)
@@ -56,19 +70,44 @@ def submit(session: Session, actor: Person, code: str, text: str, at: datetime, 
     if len(text) > 20000:
         raise Refusal("书面报告正文超过 2 万字，请精简，或作为 Word/PDF 文件上传。")
     if item.state not in OPEN_FOR_REPORT:
-        raise Refusal(f"{item.code} 的书面报告已审核通过（当前：{item.state_name}）。"
-                      f"有新情况请发送“续报 {item.code} 内容”。")
+        raise Refusal(
+            f"{item.code} 的书面报告已审核通过（当前：{item.state_name}）。有新情况请发送“续报 {item.code} 内容”。"
+        )
     mark_acknowledged(session, item, row, actor, at, implied_by="written_report")
-    version = (session.scalar(select(func.max(Submission.version)).where(
-        Submission.item_id == item.id, Submission.unit_id == row.unit_id)) or 0) + 1
+    version = (
+        session.scalar(
+            select(func.max(Submission.version)).where(Submission.item_id == item.id, Submission.unit_id == row.unit_id)
+        )
+        or 0
+    ) + 1
     lead = row.part == "lead"
-    sub = Submission(item_id=item.id, unit_id=row.unit_id, part=row.part, version=version, author_id=actor.id,
-                     text=text, via=via, state="pending" if lead else "contribution", created_at=at)
+    sub = Submission(
+        item_id=item.id,
+        unit_id=row.unit_id,
+        part=row.part,
+        version=version,
+        author_id=actor.id,
+        text=text,
+        via=via,
+        state="pending" if lead else "contribution",
+        created_at=at,
+    )
     session.add(sub)
     session.flush()
     _attach(session, item, sub, actor, images, files, at)
-    record(session, item, actor.userid, "written_report", at, version=version, via=via, unit=row.unit.key,
-           part=row.part, files=len(images) + len(files), text=text[:4000])
+    record(
+        session,
+        item,
+        actor.userid,
+        "written_report",
+        at,
+        version=version,
+        via=via,
+        unit=row.unit.key,
+        part=row.part,
+        files=len(images) + len(files),
+        text=text[:4000],
+    )
     if lead:
         _lead_submitted(session, item, sub, row, actor, at, config)
     else:
@@ -76,30 +115,63 @@ def submit(session: Session, actor: Person, code: str, text: str, at: datetime, 
     return sub
 
 
-def _attach(session: Session, item: Item, sub: Submission, actor: Person, images: Sequence[str],
-            files: Sequence[StoredFile], at: datetime) -> None:
+def _attach(
+    session: Session,
+    item: Item,
+    sub: Submission,
+    actor: Person,
+    images: Sequence[str],
+    files: Sequence[StoredFile],
+    at: datetime,
+) -> None:
     for media_id in images:
-        att = Attachment(item_id=item.id, submission_id=sub.id, kind="photo", media_id=media_id,
-                         uploader_id=actor.id, created_at=at)
+        att = Attachment(
+            item_id=item.id, submission_id=sub.id, kind="photo", media_id=media_id, uploader_id=actor.id, created_at=at
+        )
         session.add(att)
         session.flush()
         defer(session, "fetch_media", att.id)
     for f in files:
-        session.add(Attachment(item_id=item.id, submission_id=sub.id, kind="file", sha256=f.sha256,
-                               stored_name=f.stored_name, content_type=f.content_type, size=f.size,
-                               original_name=f.original_name[:256], title=f.original_name[:256],
-                               uploader_id=actor.id, created_at=at))
+        session.add(
+            Attachment(
+                item_id=item.id,
+                submission_id=sub.id,
+                kind="file",
+                sha256=f.sha256,
+                stored_name=f.stored_name,
+                content_type=f.content_type,
+                size=f.size,
+                original_name=f.original_name[:256],
+                title=f.original_name[:256],
+                uploader_id=actor.id,
+                created_at=at,
+            )
+        )
     session.flush()
     session.refresh(sub)
 
 
-def _lead_submitted(session: Session, item: Item, sub: Submission, row: ItemUnit, actor: Person, at: datetime,
-                    config: Config) -> None:
-    for old in session.scalars(select(Submission).where(Submission.item_id == item.id, Submission.id != sub.id,
-                                                        Submission.part == "lead", Submission.state == "pending")):
+def _lead_submitted(
+    session: Session, item: Item, sub: Submission, row: ItemUnit, actor: Person, at: datetime, config: Config
+) -> None:
+    for old in session.scalars(
+        select(Submission).where(
+            Submission.item_id == item.id,
+            Submission.id != sub.id,
+            Submission.part == "lead",
+            Submission.state == "pending",
+        )
+    ):
         old.state = "superseded"
-        finish_cards(session, item, approval_cards(session, old.id, open_only=True), f"已由第 {sub.version} 版取代",
-                     "system", at, config.wecom.agent_id)
+        finish_cards(
+            session,
+            item,
+            approval_cards(session, old.id, open_only=True),
+            f"已由第 {sub.version} 版取代",
+            "system",
+            at,
+            config.wecom.agent_id,
+        )
     if item.state != ItemState.written_reported:
         item.move_to(ItemState.written_reported, at)
     met = clocks.satisfy(session, item, "first_report", actor.userid, at)
@@ -108,8 +180,10 @@ def _lead_submitted(session: Session, item: Item, sub: Submission, row: ItemUnit
     send_for_approval(session, item, sub, deciders(session, item, row.unit), at, config)
     office = org.userids(org.with_role(session, Role.office))
     cc = _cc_units_people(session, item) if item.flow == "local" else []
-    msg = (f"【书面报告】{item.code}《{item.title}》第 {sub.version} 版{late}\n{row.unit.name} {actor.name} "
-           f"{show(at)} 报送，附件 {len(sub.attachments)} 个：\n{(sub.text or '（见附件）')[:300]}\n已送分管领导审核。")
+    msg = (
+        f"【书面报告】{item.code}《{item.title}》第 {sub.version} 版{late}\n{row.unit.name} {actor.name} "
+        f"{show(at)} 报送，附件 {len(sub.attachments)} 个：\n{(sub.text or '（见附件）')[:300]}\n已送分管领导审核。"
+    )
     emit(session, office + cc, render.text(msg), f"written:{sub.id}:notice", at, item)
 
 
@@ -122,19 +196,31 @@ def deciders(session: Session, item: Item, unit: Unit) -> list[str]:
     return list(dict.fromkeys(p for p in people if p))
 
 
-def send_for_approval(session: Session, item: Item, sub: Submission, to: list[str], at: datetime,
-                      config: Config) -> Card | None:
+def send_for_approval(
+    session: Session, item: Item, sub: Submission, to: list[str], at: datetime, config: Config
+) -> Card | None:
     """Send one approval card for sub to the people in to and remember them as its intended deciders."""
     if not to:
         return None
     task_id = f"appr-{sub.id}-{secrets.token_hex(4)}"
-    summary = "；".join(f"{c.label}{'已完成' if c.state.startswith('met') else '未完成'}"
-                       for c in clocks.all_clocks(session, item) if c.owner_unit_id == sub.unit_id)
-    card = Card(task_id=task_id, purpose="approval", item_id=item.id, unit_id=sub.unit_id, recipients=to,
-                state="open", created_at=at)
+    summary = "；".join(
+        f"{c.label}{'已完成' if c.state.startswith('met') else '未完成'}"
+        for c in clocks.all_clocks(session, item)
+        if c.owner_unit_id == sub.unit_id
+    )
+    card = Card(
+        task_id=task_id,
+        purpose="approval",
+        item_id=item.id,
+        unit_id=sub.unit_id,
+        recipients=to,
+        state="open",
+        created_at=at,
+    )
     session.add(card)
-    body = approval_card(item, sub, summary, task_id, pages.viewer_url(config, item.code),
-                         can_escalate=item.grade != Grade.major)
+    body = approval_card(
+        item, sub, summary, task_id, pages.viewer_url(config, item.code), can_escalate=item.grade != Grade.major
+    )
     emit(session, to, body, f"card:{task_id}", at, item, task_id=task_id)
     return card
 
@@ -144,8 +230,10 @@ def _contribution(session: Session, item: Item, sub: Submission, row: ItemUnit, 
     to = org.userids(org.with_role(session, Role.office))
     if lead is not None:
         to += org.userids(org.unit_leads(session, lead.unit))
-    msg = (f"【协办材料】{item.code}《{item.title}》\n{row.unit.name} {actor.name} {show(at)} 报送"
-           f"（附件 {len(sub.attachments)} 个）：\n{(sub.text or '（见附件）')[:300]}")
+    msg = (
+        f"【协办材料】{item.code}《{item.title}》\n{row.unit.name} {actor.name} {show(at)} 报送"
+        f"（附件 {len(sub.attachments)} 个）：\n{(sub.text or '（见附件）')[:300]}"
+    )
     emit(session, to, render.text(msg), f"written:{sub.id}:notice", at, item)
 
 
@@ -157,17 +245,34 @@ def _cc_units_people(session: Session, item: Item) -> list[str]:
     return people
 
 
-def offer_upload(session: Session, item: Item, unit: Unit, at: datetime, config: Config,
-                 returned: str | None = None) -> None:
+def offer_upload(
+    session: Session, item: Item, unit: Unit, at: datetime, config: Config, returned: str | None = None
+) -> None:
     """Send the unit's leads the card to report in writing: an H5 upload button and 在聊天中填写."""
     to = org.userids(org.unit_leads(session, unit))
     if not to:
         return
     task_id = f"wr-{item.id}-{unit.id}-{secrets.token_hex(4)}"
-    session.add(Card(task_id=task_id, purpose="upload", item_id=item.id, unit_id=unit.id, recipients=to,
-                     state="open", created_at=at))
-    emit(session, to, upload_card(item, unit.name, task_id, pages.upload_url(config, item.code), returned),
-         f"card:{task_id}", at, item, task_id=task_id)
+    session.add(
+        Card(
+            task_id=task_id,
+            purpose="upload",
+            item_id=item.id,
+            unit_id=unit.id,
+            recipients=to,
+            state="open",
+            created_at=at,
+        )
+    )
+    emit(
+        session,
+        to,
+        upload_card(item, unit.name, task_id, pages.upload_url(config, item.code), returned),
+        f"card:{task_id}",
+        at,
+        item,
+        task_id=task_id,
+    )
 
 
 def approval_cards(session: Session, sub_id: int, open_only: bool = False) -> list[Card]:
@@ -178,5 +283,9 @@ def approval_cards(session: Session, sub_id: int, open_only: bool = False) -> li
 
 def current(session: Session, item: Item) -> Submission | None:
     """Return the lead unit's latest written report of item, if any."""
-    return session.scalar(select(Submission).where(Submission.item_id == item.id, Submission.part == "lead")
-                          .order_by(Submission.version.desc()).limit(1))
+    return session.scalar(
+        select(Submission)
+        .where(Submission.item_id == item.id, Submission.part == "lead")
+        .order_by(Submission.version.desc())
+        .limit(1)
+    )

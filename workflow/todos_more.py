@@ -21,45 +21,62 @@ def _waited(now: datetime, since: datetime) -> str:
 def approvals(session: Session, person: Person, now: datetime) -> list[str]:
     """Written reports waiting for this person's decision (they are a recipient of an open approval card)."""
     lines = []
-    pending = session.scalars(select(Submission).where(Submission.state == "pending", Submission.part == "lead")
-                              .order_by(Submission.created_at))
+    pending = session.scalars(
+        select(Submission)
+        .where(Submission.state == "pending", Submission.part == "lead")
+        .order_by(Submission.created_at)
+    )
     for sub in pending:
         if any(person.userid in c.recipients for c in approval_cards(session, sub.id, open_only=True)):
             item = session.get_one(Item, sub.item_id)
-            lines.append(f"· 待审核 {render.item_line(item)} 第 {sub.version} 版书面报告，{show(sub.created_at)} 报送"
-                         f"{_waited(now, sub.created_at)}"
-                         f"\n  点审核卡片，或发送“批准 {item.code}”/“退回修改 {item.code} 意见”")
+            lines.append(
+                f"· 待审核 {render.item_line(item)} 第 {sub.version} 版书面报告，{show(sub.created_at)} 报送"
+                f"{_waited(now, sub.created_at)}"
+                f"\n  点审核卡片，或发送“批准 {item.code}”/“退回修改 {item.code} 意见”"
+            )
     return lines
 
 
 def opinions(session: Session, person: Person, now: datetime) -> list[str]:
     """Consultations that asked this person and that they have not answered since."""
     lines = []
-    asked = session.execute(select(Card, Item).join(Item, Item.id == Card.item_id)
-                            .where(Card.purpose == "opinion", Item.state == ItemState.approved)
-                            .order_by(Card.created_at))
+    asked = session.execute(
+        select(Card, Item)
+        .join(Item, Item.id == Card.item_id)
+        .where(Card.purpose == "opinion", Item.state == ItemState.approved)
+        .order_by(Card.created_at)
+    )
     seen: set[int] = set()
     for card, item in asked:
         if person.userid not in card.recipients:
             continue
-        answered = session.scalar(select(Opinion.id).where(Opinion.item_id == item.id, Opinion.userid == person.userid,
-                                                           Opinion.created_at >= card.created_at))
+        answered = session.scalar(
+            select(Opinion.id).where(
+                Opinion.item_id == item.id, Opinion.userid == person.userid, Opinion.created_at >= card.created_at
+            )
+        )
         if answered is None and item.id not in seen:
             seen.add(item.id)
-            lines.append(f"· 待反馈会商意见 {render.item_line(item)}{_waited(now, card.created_at)}"
-                         f"\n  点会商卡片，或发送“会商意见 {item.code} 意见”")
+            lines.append(
+                f"· 待反馈会商意见 {render.item_line(item)}{_waited(now, card.created_at)}"
+                f"\n  点会商卡片，或发送“会商意见 {item.code} 意见”"
+            )
     return lines
 
 
 def office(session: Session, now: datetime) -> list[str]:
     """The office's steps after approval: reply to the source, close, evaluate."""
     lines = []
-    for item in session.scalars(select(Item).where(Item.state.in_([ItemState.approved, ItemState.replied,
-                                                                   ItemState.closed]))
-                                .order_by(Item.updated_at)):
-        step = {ItemState.approved: f"待回复来源（回复来源 {item.code} 答复内容）",
-                ItemState.replied: f"待办结（办结 {item.code}）",
-                ItemState.closed: f"待总结评估（总结评估 {item.code} 内容）"}[ItemState(item.state)]
+    for item in session.scalars(
+        select(Item)
+        .where(Item.state.in_([ItemState.approved, ItemState.replied, ItemState.closed]))
+        .order_by(Item.updated_at)
+    ):
+        step = {
+            ItemState.approved: f"待回复来源（回复来源 {item.code} 答复内容）",
+            ItemState.replied: f"待办结（办结 {item.code}）",
+            ItemState.closed: f"待总结评估（总结评估 {item.code} 内容）",
+        }[ItemState(item.state)]
         lines.append(f"· {step} {render.item_line(item)}{_waited(now, item.updated_at)}")
     ended = session.scalars(select(Watch).where(Watch.state == "ended").order_by(Watch.until))
     for w in ended:

@@ -42,9 +42,14 @@ def session_secret(config: Config) -> str:
 def configure(app: Flask, config: Config) -> None:
     """Set the app's session signing key and cookie flags (HttpOnly, SameSite=Lax, Secure on https, path /h5)."""
     app.secret_key = session_secret(config)
-    app.config.update(SESSION_COOKIE_NAME=COOKIE, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-                      SESSION_COOKIE_SECURE=config.public_url.startswith("https://"), SESSION_COOKIE_PATH="/h5",
-                      PERMANENT_SESSION_LIFETIME=LIFETIME)
+    app.config.update(
+        SESSION_COOKIE_NAME=COOKIE,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.public_url.startswith("https://"),
+        SESSION_COOKIE_PATH="/h5",
+        PERMANENT_SESSION_LIFETIME=LIFETIME,
+    )
 
 
 def to_oauth() -> Response:

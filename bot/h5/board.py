@@ -28,11 +28,18 @@ def _context(partial: bool) -> dict[str, Any] | Response:
         grade = grade if grade in {str(g) for g in GRADE_NAMES} else ""
         now = clock.now()
         rows = board.rows(s, now, unit, grade)
-        return {"rows": rows, "now_ms": int(now.timestamp() * 1000), "unit": unit, "grade": grade,
-                "units": board.unit_choices(s), "grades": [(str(k), v) for k, v in GRADE_NAMES.items()],
-                "viewer": person.name, "missed": sum(r.missed for r in rows),
-                "escalated": sum(1 for r in rows for o in r.owed if o.level >= 2),
-                "scale": getattr(rt().config.policy, "scale", 1)}
+        return {
+            "rows": rows,
+            "now_ms": int(now.timestamp() * 1000),
+            "unit": unit,
+            "grade": grade,
+            "units": board.unit_choices(s),
+            "grades": [(str(k), v) for k, v in GRADE_NAMES.items()],
+            "viewer": person.name,
+            "missed": sum(r.missed for r in rows),
+            "escalated": sum(1 for r in rows for o in r.owed if o.level >= 2),
+            "scale": getattr(rt().config.policy, "scale", 1),
+        }
 
 
 @bp.get("/board")

@@ -22,8 +22,10 @@ def item_summary(item: Item) -> dict[str, Any]:
 
 def closed_reason(item: Item) -> str:
     """Return why no new version can be sent for item in its present state."""
-    return (f"{item.code} 的书面报告已审核通过（当前：{item.state_name}），不能再上传新版本。"
-            f"有新情况请在聊天中发送“续报 {item.code} 内容”。")
+    return (
+        f"{item.code} 的书面报告已审核通过（当前：{item.state_name}），不能再上传新版本。"
+        f"有新情况请在聊天中发送“续报 {item.code} 内容”。"
+    )
 
 
 def served_type(content_type: str | None) -> str:
@@ -35,19 +37,33 @@ def attachment_view(att: Attachment, n: int) -> dict[str, Any]:
     """Return one attachment for display: name, kind label, size, link, and whether it is ready or failed."""
     ctype = att.content_type or ""
     fallback = f"图片{n}" if att.kind in ("image", "photo") else f"附件{n}"
-    return {"id": att.id, "name": safe_name(att.original_name or att.title or fallback),
-            "label": LABELS.get(ctype, "图片" if att.kind in ("image", "photo") else "文件"),
-            "size": size_text(att.size) if att.size else "", "ready": bool(att.stored_name),
-            "error": att.fetch_error, "image": ctype in IMAGES, "url": url_for("h5.file", attachment_id=att.id)}
+    return {
+        "id": att.id,
+        "name": safe_name(att.original_name or att.title or fallback),
+        "label": LABELS.get(ctype, "图片" if att.kind in ("image", "photo") else "文件"),
+        "size": size_text(att.size) if att.size else "",
+        "ready": bool(att.stored_name),
+        "error": att.fetch_error,
+        "image": ctype in IMAGES,
+        "url": url_for("h5.file", attachment_id=att.id),
+    }
 
 
 def submission_view(sub: Submission) -> dict[str, Any]:
     """Return one version of a unit's written report for display."""
-    return {"version": sub.version, "unit": sub.unit.name, "part": PART_NAMES.get(sub.part, sub.part),
-            "author": sub.author.name, "at": show(sub.created_at, True),
-            "state": SUBMISSION_STATES.get(sub.state, sub.state), "state_key": sub.state, "text": sub.text,
-            "comment": sub.comment, "via": "网页上传" if sub.via == "h5" else "聊天",
-            "files": [attachment_view(a, i) for i, a in enumerate(sub.attachments, 1)]}
+    return {
+        "version": sub.version,
+        "unit": sub.unit.name,
+        "part": PART_NAMES.get(sub.part, sub.part),
+        "author": sub.author.name,
+        "at": show(sub.created_at, True),
+        "state": SUBMISSION_STATES.get(sub.state, sub.state),
+        "state_key": sub.state,
+        "text": sub.text,
+        "comment": sub.comment,
+        "via": "网页上传" if sub.via == "h5" else "聊天",
+        "files": [attachment_view(a, i) for i, a in enumerate(sub.attachments, 1)],
+    }
 
 
 def _submissions(s: Session, item: Item, unit_id: int | None = None) -> list[Submission]:
@@ -61,9 +77,14 @@ def _submissions(s: Session, item: Item, unit_id: int | None = None) -> list[Sub
 
 def upload_context(s: Session, item: Item, row: ItemUnit, person: Person) -> dict[str, Any]:
     """Return what the upload page shows: the item, the person's unit and part, and that unit's earlier versions."""
-    return {"item": item_summary(item), "unit": row.unit.name, "part": PART_NAMES.get(row.part, row.part),
-            "person": person.name, "versions": [submission_view(x) for x in _submissions(s, item, row.unit_id)],
-            "viewer": url_for("h5.viewer", code=item.code)}
+    return {
+        "item": item_summary(item),
+        "unit": row.unit.name,
+        "part": PART_NAMES.get(row.part, row.part),
+        "person": person.name,
+        "versions": [submission_view(x) for x in _submissions(s, item, row.unit_id)],
+        "viewer": url_for("h5.viewer", code=item.code),
+    }
 
 
 def _link(url: str) -> dict[str, Any]:
@@ -74,10 +95,20 @@ def _link(url: str) -> dict[str, Any]:
 def viewer_context(s: Session, item: Item, person: Person) -> dict[str, Any]:
     """Return what the viewer shows: the item, its units and links, the reporter's screenshots, every version."""
     shots = [a for a in item.attachments if a.kind == "image" and a.submission_id is None]
-    units = [{"name": r.unit.name, "part": PART_NAMES.get(r.part, r.part),
-              "acknowledged": r.acknowledged_at is not None} for r in item.units]
-    return {"item": {**item_summary(item), "text": item.text, "reporter": item.reporter.name,
-                     "reported_at": show(item.reported_at, True)},
-            "person": person.name, "units": units, "links": [_link(x.url) for x in item.links],
-            "screenshots": [attachment_view(a, i) for i, a in enumerate(shots, 1)],
-            "submissions": [submission_view(x) for x in _submissions(s, item)]}
+    units = [
+        {"name": r.unit.name, "part": PART_NAMES.get(r.part, r.part), "acknowledged": r.acknowledged_at is not None}
+        for r in item.units
+    ]
+    return {
+        "item": {
+            **item_summary(item),
+            "text": item.text,
+            "reporter": item.reporter.name,
+            "reported_at": show(item.reported_at, True),
+        },
+        "person": person.name,
+        "units": units,
+        "links": [_link(x.url) for x in item.links],
+        "screenshots": [attachment_view(a, i) for i, a in enumerate(shots, 1)],
+        "submissions": [submission_view(x) for x in _submissions(s, item)],
+    }

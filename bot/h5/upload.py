@@ -55,14 +55,17 @@ def read_files(files: Sequence[FileStorage]) -> list[Checked]:
         if len(checked) >= MAX_FILES:
             raise FileRefused(f"一次最多上传 {MAX_FILES} 个文件，请分几次提交。没有保存任何文件。", 400)
         if len(data) > MAX_FILE_BYTES:
-            raise FileRefused(f"文件“{name}”超过 {MAX_FILE_BYTES // MB} MB，未上传。请压缩或拆分后重新提交；"
-                              "这次没有保存任何文件。", 413)
+            raise FileRefused(
+                f"文件“{name}”超过 {MAX_FILE_BYTES // MB} MB，未上传。请压缩或拆分后重新提交；这次没有保存任何文件。",
+                413,
+            )
         if not data:
             raise FileRefused(f"文件“{name}”是空文件（0 字节），未上传。请重新选择后提交；这次没有保存任何文件。", 400)
         kind = sniff_document(data)
         if kind is None:
-            raise FileRefused(f"文件“{name}”不是{KINDS}，未上传。系统按文件内容判断类型，改扩展名无效；"
-                              "这次没有保存任何文件。", 415)
+            raise FileRefused(
+                f"文件“{name}”不是{KINDS}，未上传。系统按文件内容判断类型，改扩展名无效；这次没有保存任何文件。", 415
+            )
         checked.append(Checked(name, data, kind))
     return checked
 

@@ -102,8 +102,11 @@ def upload_submit(code: str) -> Response:
         return message(r.message, r.status, link=("返回重新选择", url_for("h5.upload_form", code=code)))
     text = request.form.get("text", "")
     if not text.strip() and not checked:
-        return message("书面报告是空的：请填写内容，或选择要上传的文件。", 400,
-                       link=("返回填写", url_for("h5.upload_form", code=code)))
+        return message(
+            "书面报告是空的：请填写内容，或选择要上传的文件。",
+            400,
+            link=("返回填写", url_for("h5.upload_form", code=code)),
+        )
     records = describe(checked)
     try:
         with rt().sessions() as s, s.begin():
@@ -116,8 +119,16 @@ def upload_submit(code: str) -> Response:
     except Refusal as r:
         return message(r.message, 409, link=("查看报告", url_for("h5.viewer", code=code)))
     log.info("H5 written report %s v%s by %s: %d files", code, version, userid, len(checked))
-    return page("done.html", 200, code=code, version=version, lead=lead, unit=unit, files=checked,
-                viewer=url_for("h5.viewer", code=code))
+    return page(
+        "done.html",
+        200,
+        code=code,
+        version=version,
+        lead=lead,
+        unit=unit,
+        files=checked,
+        viewer=url_for("h5.viewer", code=code),
+    )
 
 
 @bp.get("/item/<code>")
@@ -166,4 +177,3 @@ def _inside(root: Path, stored: str) -> Path | None:
     base = root.resolve()
     path = (base / stored).resolve()
     return path if path.is_relative_to(base) and path.is_file() else None
-

@@ -31,8 +31,9 @@ def page(template: str, status: int = 200, **context: Any) -> Response:
     return Response(render_template(f"h5/{template}", **context), status=status, mimetype="text/html")
 
 
-def message(text: str, status: int, title: str = "瞭望", link: tuple[str, str] | None = None,
-            **context: Any) -> Response:
+def message(
+    text: str, status: int, title: str = "瞭望", link: tuple[str, str] | None = None, **context: Any
+) -> Response:
     """Return a small Chinese page that says text (a refusal, an error or a notice), with an optional link."""
     return page("message.html", status, title=title, text=text, link=link, **context)
 
@@ -69,5 +70,6 @@ def _headers(resp: Response) -> Response:
         n, frame = nonce(), ancestors or "'none'"
         resp.headers["Content-Security-Policy"] = (
             f"default-src 'none'; img-src 'self'; style-src 'nonce-{n}'; script-src 'nonce-{n}'; "
-            f"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors {frame}")
+            f"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors {frame}"
+        )
     return resp

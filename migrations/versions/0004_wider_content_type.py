@@ -18,12 +18,14 @@ depends_on = None
 def upgrade() -> None:
     """Widen attachments.content_type from 64 to 128 characters."""
     with op.batch_alter_table("attachments") as batch_op:
-        batch_op.alter_column("content_type", type_=sa.String(length=128), existing_type=sa.String(length=64),
-                              existing_nullable=True)
+        batch_op.alter_column(
+            "content_type", type_=sa.String(length=128), existing_type=sa.String(length=64), existing_nullable=True
+        )
 
 
 def downgrade() -> None:
     """Narrow attachments.content_type back to 64 characters."""
     with op.batch_alter_table("attachments") as batch_op:
-        batch_op.alter_column("content_type", type_=sa.String(length=64), existing_type=sa.String(length=128),
-                              existing_nullable=True)
+        batch_op.alter_column(
+            "content_type", type_=sa.String(length=64), existing_type=sa.String(length=128), existing_nullable=True
+        )

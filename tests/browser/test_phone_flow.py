@@ -76,8 +76,9 @@ def no_tofu(target: Any) -> None:
     assert found["checked"] > 10 and found["tofu"] == ["\ue001"], found
 
 
-def test_report_dispatch_acknowledge_remind_write_and_approve_through_the_phones(st: Stack, page: Any,
-                                                                               shots: Shots) -> None:
+def test_report_dispatch_acknowledge_remind_write_and_approve_through_the_phones(
+    st: Stack, page: Any, shots: Shots
+) -> None:
     shots.take(page, "phones")
     no_tofu(page)
     type_in(page, "zhangsan", "上报 微博有人发帖称执法一队执法粗暴 https://weibo.com/1/abc")
@@ -96,11 +97,15 @@ def test_report_dispatch_acknowledge_remind_write_and_approve_through_the_phones
     shots.take(page, "acknowledged")
 
     st.later(21)
-    until(st, page, lambda: phone(page, "wangwu").locator('.card-btn[data-key^="oral:"]').count() == 1,
-          "到了目标时间，王五收到首报提醒卡片")
+    until(
+        st,
+        page,
+        lambda: phone(page, "wangwu").locator('.card-btn[data-key^="oral:"]').count() == 1,
+        "到了目标时间，王五收到首报提醒卡片",
+    )
     shots.take(page, "reminded")
 
-    upload = phone(page, "wangwu").locator('.card-btn[data-open]', has_text="上传文件")
+    upload = phone(page, "wangwu").locator(".card-btn[data-open]", has_text="上传文件")
     upload.click()
     frame = page.frame_locator('.phone[data-userid="wangwu"] iframe')
     frame.locator("textarea").wait_for()
@@ -108,14 +113,19 @@ def test_report_dispatch_acknowledge_remind_write_and_approve_through_the_phones
     no_tofu(page.frame(url=re.compile(r"/h5/upload/")))
     frame.locator("textarea").fill("现场核查情况见附件。")
     frame.locator('input[type="file"]').set_input_files(
-        files=[{"name": "核查报告.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+        files=[{"name": "核查报告.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+    )
     shots.take(page, "upload-page")
     frame.locator("#send").click()
     frame.get_by_text("已提交第 1 版书面报告").wait_for()
     shots.take(page, "uploaded")
     phone(page, "wangwu").locator('[data-action="frame-back"]').click()
-    until(st, page, lambda: phone(page, "lisi").locator('.card-btn[data-key$=":ok"]').count() == 1,
-          "李四收到第 1 版（上传的 PDF）的审核卡片")
+    until(
+        st,
+        page,
+        lambda: phone(page, "lisi").locator('.card-btn[data-key$=":ok"]').count() == 1,
+        "李四收到第 1 版（上传的 PDF）的审核卡片",
+    )
 
     phone(page, "wangwu").locator('.card-btn[data-key^="wr:"]').first.click()
     until(st, page, shows(page, "wangwu", "开始填写"), "王五开始在聊天中写书面报告")
@@ -162,8 +172,9 @@ def open_board(page: Any, code: str | None = None) -> Any:
     return item
 
 
-def test_the_board_opened_from_the_office_menu_shows_the_item_and_its_countdown(st: Stack, page: Any,
-                                                                                shots: Shots) -> None:
+def test_the_board_opened_from_the_office_menu_shows_the_item_and_its_countdown(
+    st: Stack, page: Any, shots: Shots
+) -> None:
     type_in(page, "zhangsan", "上报 抖音视频称城东区夜市执法人员推搡摊主")
     until(st, page, shows(page, "zhangsan", "已收到您的上报"), "张三收到编号")
     code = re.search(r"YQ-\d{8}-\d{3}", phone(page, "zhangsan").inner_text()).group(0)  # type: ignore[union-attr]

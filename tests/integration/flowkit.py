@@ -42,8 +42,11 @@ def item_of(st: Stack, code: str) -> Item:
 
 def cards(st: Stack, userid: str, source: str) -> list[dict[str, Any]]:
     """Return the template cards userid received whose source line contains source, oldest first."""
-    return [r for r in st.inbox(userid) if r["msgtype"] == "template_card"
-            and source in r["body"]["template_card"].get("source", {}).get("desc", "")]
+    return [
+        r
+        for r in st.inbox(userid)
+        if r["msgtype"] == "template_card" and source in r["body"]["template_card"].get("source", {}).get("desc", "")
+    ]
 
 
 def buttons(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -66,17 +69,18 @@ def current(st: Stack, userid: str, record: dict[str, Any]) -> dict[str, Any]:
 def forged_click(st: Stack, userid: str, task_id: str, key: str) -> requests.Response:
     """Deliver a correctly signed template_card_event from userid for a card they never received."""
     stamp = str(int(clock.now().timestamp()))
-    inner = (f"<xml><ToUserName><![CDATA[{CREDS['corp_id']}]]></ToUserName>"
-             f"<FromUserName><![CDATA[{userid}]]></FromUserName><CreateTime>{stamp}</CreateTime>"
-             "<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[template_card_event]]></Event>"
-             f"<EventKey><![CDATA[{key}]]></EventKey><TaskId><![CDATA[{task_id}]]></TaskId>"
-             "<CardType><![CDATA[button_interaction]]></CardType><ResponseCode><![CDATA[forged]]></ResponseCode>"
-             f"<AgentID>{CREDS['agent_id']}</AgentID></xml>")
+    inner = (
+        f"<xml><ToUserName><![CDATA[{CREDS['corp_id']}]]></ToUserName>"
+        f"<FromUserName><![CDATA[{userid}]]></FromUserName><CreateTime>{stamp}</CreateTime>"
+        "<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[template_card_event]]></Event>"
+        f"<EventKey><![CDATA[{key}]]></EventKey><TaskId><![CDATA[{task_id}]]></TaskId>"
+        "<CardType><![CDATA[button_interaction]]></CardType><ResponseCode><![CDATA[forged]]></ResponseCode>"
+        f"<AgentID>{CREDS['agent_id']}</AgentID></xml>"
+    )
     crypto = WeChatCrypto(CREDS["token"], CREDS["encoding_aes_key"], CREDS["corp_id"])
     out = crypto.encrypt_message(inner, "424242", stamp)
     enc = out.split("<Encrypt><![CDATA[")[1].split("]]>")[0]
-    params = {"msg_signature": signature(CREDS["token"], stamp, "424242", enc), "timestamp": stamp,
-              "nonce": "424242"}
+    params = {"msg_signature": signature(CREDS["token"], stamp, "424242", enc), "timestamp": stamp, "nonce": "424242"}
     body = f"<xml><ToUserName><![CDATA[{CREDS['corp_id']}]]></ToUserName><Encrypt><![CDATA[{enc}]]></Encrypt></xml>"
     res = requests.post(st.app_url + "/wecom/callback", params=params, data=body.encode(), timeout=5)
     st.drain()

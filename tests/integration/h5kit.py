@@ -33,8 +33,9 @@ class Browser:
     def post(self, path: str, data: dict[str, str], files: Sequence[tuple[str, bytes]] = ()) -> requests.Response:
         """POST the upload form with files given as (name, bytes)."""
         parts = [("files", (name, body, "application/octet-stream")) for name, body in files]
-        return self.http.post(self.stack.app_url + path, data=data, files=parts or None, allow_redirects=False,
-                              timeout=60)
+        return self.http.post(
+            self.stack.app_url + path, data=data, files=parts or None, allow_redirects=False, timeout=60
+        )
 
     def login(self, userid: str, path: str) -> requests.Response:
         """Open path as userid through the whole OAuth2 round trip; return the final page."""

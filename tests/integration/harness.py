@@ -26,8 +26,13 @@ from sandbox.render import describe
 from workflow import outbox
 from workflow.org import import_org, load_org_file
 
-CREDS = {"corp_id": "wwa1b2c3d4e5f60718", "agent_id": 1000017, "secret": "sEcReT-for-tests-only-0123456789",
-         "token": "Tok3nForTests", "encoding_aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"}
+CREDS = {
+    "corp_id": "wwa1b2c3d4e5f60718",
+    "agent_id": 1000017,
+    "secret": "sEcReT-for-tests-only-0123456789",
+    "token": "Tok3nForTests",
+    "encoding_aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+}
 ORG = Path(__file__).resolve().parents[2] / "cli" / "demo_org.toml"
 
 
@@ -99,18 +104,28 @@ class Stack:
         set_runtime(None)
 
 
-def start_stack(emulator_url: str, database_url: str, redis_url: str, tmp: Path,
-                outbox_cfg: dict[str, Any] | None = None, extra: dict[str, Any] | None = None,
-                pages: bool = False) -> Stack:
+def start_stack(
+    emulator_url: str,
+    database_url: str,
+    redis_url: str,
+    tmp: Path,
+    outbox_cfg: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+    pages: bool = False,
+) -> Stack:
     """Start Liaowang's web app on a free port, import the demo organisation, point the emulator at it.
 
     Liaowang's clock stays frozen at the test instant (tests/conftest.py): only the test moves it (Stack.later).
     pages: also send OAuth2 to the emulator and make [web] public_url the served app's URL (for the H5 pages).
     """
     oauth = {"oauth_base": emulator_url} if pages else {}
-    raw = {"wecom": {**CREDS, "api_base": emulator_url, "timeout": 5, **oauth},
-           "database": {"url": database_url}, "app": {"data_dir": str(tmp / "var")},
-           "outbox": outbox_cfg or {"backoff_base": 1, "max_attempts": 5}, **(extra or {})}
+    raw = {
+        "wecom": {**CREDS, "api_base": emulator_url, "timeout": 5, **oauth},
+        "database": {"url": database_url},
+        "app": {"data_dir": str(tmp / "var")},
+        "outbox": outbox_cfg or {"backoff_base": 1, "max_attempts": 5},
+        **(extra or {}),
+    }
     rt = Runtime(config_from_dict(raw, base_dir=tmp), _redis_url=redis_url)
     app = create_app(rt)
     server = make_server("127.0.0.1", 0, app, threaded=True)

@@ -10,8 +10,12 @@ from tests.integration.flowkit import dispatched
 from tests.integration.h5kit import Browser
 from tests.integration.harness import Stack
 
-POLICY = {"start": "dispatched", "escalate_after": "20s", "escalate_every": "20s",
-          "clocks": {"first_report": {"significant": {"aim": "20s", "due": "30s"}, "general": {"due": "60s"}}}}
+POLICY = {
+    "start": "dispatched",
+    "escalate_after": "20s",
+    "escalate_every": "20s",
+    "clocks": {"first_report": {"significant": {"aim": "20s", "due": "30s"}, "general": {"due": "60s"}}},
+}
 
 
 @pytest.fixture()
@@ -21,8 +25,10 @@ def st(make_stack) -> Stack:  # type: ignore[no-untyped-def]
 
 
 def _sections(html: str) -> dict[str, str]:
-    return {m.group(1): m.group(0) for m in re.finditer(r'<section class="item[^"]*" data-code="([^"]+)".*?</section>',
-                                                        html, re.S)}
+    return {
+        m.group(1): m.group(0)
+        for m in re.finditer(r'<section class="item[^"]*" data-code="([^"]+)".*?</section>', html, re.S)
+    }
 
 
 def test_only_the_office_leaders_and_general_office_see_the_board(st: Stack) -> None:

@@ -20,10 +20,12 @@ def _stamp() -> str:
 
 
 def _inner(userid: str = "zhangsan", content: str = "上报 测试", msg_id: str = "7001", corp: str | None = None) -> str:
-    return (f"<xml><ToUserName><![CDATA[{corp or CREDS['corp_id']}]]></ToUserName>"
-            f"<FromUserName><![CDATA[{userid}]]></FromUserName><CreateTime>{_stamp()}</CreateTime>"
-            f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content>"
-            f"<MsgId>{msg_id}</MsgId><AgentID>{CREDS['agent_id']}</AgentID></xml>")
+    return (
+        f"<xml><ToUserName><![CDATA[{corp or CREDS['corp_id']}]]></ToUserName>"
+        f"<FromUserName><![CDATA[{userid}]]></FromUserName><CreateTime>{_stamp()}</CreateTime>"
+        f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content>"
+        f"<MsgId>{msg_id}</MsgId><AgentID>{CREDS['agent_id']}</AgentID></xml>"
+    )
 
 
 def _envelope(inner: str, corp: str | None = None, token: str | None = None) -> tuple[bytes, dict[str, str]]:
@@ -38,13 +40,16 @@ def _envelope(inner: str, corp: str | None = None, token: str | None = None) -> 
 
 def _counts(stack: Stack) -> tuple[int, int, int, int]:
     with stack.rt.sessions() as s:
-        return tuple(s.scalar(select(func.count()).select_from(t)) or 0  # type: ignore[return-value]
-                     for t in (Item, OutboxMessage, ProcessedCallback, AuditEvent))
+        return tuple(
+            s.scalar(select(func.count()).select_from(t)) or 0  # type: ignore[return-value]
+            for t in (Item, OutboxMessage, ProcessedCallback, AuditEvent)
+        )
 
 
 def _post(stack: Stack, body: bytes, params: dict[str, str]) -> requests.Response:
-    return requests.post(stack.app_url + URL_PATH, params=params, data=body, timeout=5,
-                         headers={"Content-Type": "text/xml"})
+    return requests.post(
+        stack.app_url + URL_PATH, params=params, data=body, timeout=5, headers={"Content-Type": "text/xml"}
+    )
 
 
 def test_a_valid_signed_callback_is_accepted(stack: Stack) -> None:
@@ -87,17 +92,22 @@ def test_malformed_xml_and_missing_params_are_400(stack: Stack) -> None:
 
 def test_entity_bomb_is_refused_outer_and_inner(stack: Stack) -> None:
     before = _counts(stack)
-    bomb = ('<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">'
-            '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;">]><xml><Encrypt>&c;</Encrypt></xml>')
+    bomb = (
+        '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">'
+        '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;">]><xml><Encrypt>&c;</Encrypt></xml>'
+    )
     _, params = _envelope(_inner())
     assert _post(stack, bomb.encode(), params).status_code == 400
-    inner = ('<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>'
-             '<xml><ToUserName>x</ToUserName><FromUserName>zhangsan</FromUserName><CreateTime>1</CreateTime>'
-             '<MsgType>text</MsgType><Content>&b;</Content><MsgId>99</MsgId></xml>')
+    inner = (
+        '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>'
+        "<xml><ToUserName>x</ToUserName><FromUserName>zhangsan</FromUserName><CreateTime>1</CreateTime>"
+        "<MsgType>text</MsgType><Content>&b;</Content><MsgId>99</MsgId></xml>"
+    )
     body, params = _envelope(inner)
     assert _post(stack, body, params).status_code == 400
-    ext = ('<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]><xml><Encrypt>&x;'
-           '</Encrypt></xml>')
+    ext = (
+        '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]><xml><Encrypt>&x;</Encrypt></xml>'
+    )
     assert _post(stack, ext.encode(), params).status_code == 400
     assert _counts(stack) == before
 
@@ -113,8 +123,11 @@ def test_oversized_body_is_413(stack: Stack) -> None:
 def test_url_verification_echoes_plaintext_and_refuses_forgery(stack: Stack) -> None:
     result = stack.emu.verify_url()
     assert result["ok"], result
-    r = requests.get(stack.app_url + URL_PATH, params={"msg_signature": "0" * 40, "timestamp": "1",
-                                                       "nonce": "2", "echostr": "abc"}, timeout=5)
+    r = requests.get(
+        stack.app_url + URL_PATH,
+        params={"msg_signature": "0" * 40, "timestamp": "1", "nonce": "2", "echostr": "abc"},
+        timeout=5,
+    )
     assert r.status_code == 403
     bare = requests.get(stack.app_url + URL_PATH, timeout=5)  # the address opened in a browser
     assert bare.status_code == 200

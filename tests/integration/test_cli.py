@@ -15,14 +15,18 @@ from tests.integration.harness import ORG
 from tests.integration.test_processes import liaowang, write_config
 
 
-@pytest.mark.parametrize(("pattern", "replacement", "words"), [
-    (r'encoding_aes_key = "\w+"', 'encoding_aes_key = "short"', "encoding_aes_key 必须是 43 个字符"),
-    (r'\nsecret = ', "\nsecretx = ", "配置缺少 [wecom] secret"),
-    (r'url = "unix://[^"]+"', 'url = "redis://127.0.0.1:1/0"', "[redis] url 无法连接"),
-    (r'url = "sqlite:///x.db"', 'url = "postgresql://nobody@127.0.0.1:1/none"', "[database] url 无法连接"),
-])
-def test_bad_config_stops_with_one_line(tmp_path: Path, redis_url: str, pattern: str, replacement: str,
-                                        words: str) -> None:
+@pytest.mark.parametrize(
+    ("pattern", "replacement", "words"),
+    [
+        (r'encoding_aes_key = "\w+"', 'encoding_aes_key = "short"', "encoding_aes_key 必须是 43 个字符"),
+        (r"\nsecret = ", "\nsecretx = ", "配置缺少 [wecom] secret"),
+        (r'url = "unix://[^"]+"', 'url = "redis://127.0.0.1:1/0"', "[redis] url 无法连接"),
+        (r'url = "sqlite:///x.db"', 'url = "postgresql://nobody@127.0.0.1:1/none"', "[database] url 无法连接"),
+    ],
+)
+def test_bad_config_stops_with_one_line(
+    tmp_path: Path, redis_url: str, pattern: str, replacement: str, words: str
+) -> None:
     cfg = write_config(tmp_path, "http://127.0.0.1:9", "sqlite:///x.db", redis_url)
     cfg.write_text(re.sub(pattern, replacement, cfg.read_text(encoding="utf-8")), encoding="utf-8")
     out = liaowang(cfg, "config")

@@ -15,10 +15,17 @@ from tests.integration.harness import Stack
 
 FIRST = {"aim": "20s", "due": "30s"}
 WRITTEN = {"aim": "40s", "due": "90s"}
-POLICY = {"start": "dispatched", "escalate_after": "20s", "escalate_every": "20s", "escalate_max": 3,
-          "clocks": {"first_report": {"major": FIRST, "significant": FIRST, "general": {"due": "60s"}},
-                     "written_report": {"major": WRITTEN, "significant": WRITTEN, "general": {"due": "900s"}},
-                     "handling_report": {"all": {"due": "1h"}}}}
+POLICY = {
+    "start": "dispatched",
+    "escalate_after": "20s",
+    "escalate_every": "20s",
+    "escalate_max": 3,
+    "clocks": {
+        "first_report": {"major": FIRST, "significant": FIRST, "general": {"due": "60s"}},
+        "written_report": {"major": WRITTEN, "significant": WRITTEN, "general": {"due": "900s"}},
+        "handling_report": {"all": {"due": "1h"}},
+    },
+}
 
 
 @pytest.fixture()
@@ -85,8 +92,11 @@ def test_a_clock_met_in_time_sends_nothing_more(fast: Stack) -> None:
 def test_the_oral_report_button_meets_the_first_report(fast: Stack) -> None:
     _dispatched(fast)
     fast.later(31)
-    card = next(r for r in fast.inbox("wangwu") if r["msgtype"] == "template_card"
-                and r["body"]["template_card"]["button_list"][0]["key"].startswith("oral:"))
+    card = next(
+        r
+        for r in fast.inbox("wangwu")
+        if r["msgtype"] == "template_card" and r["body"]["template_card"]["button_list"][0]["key"].startswith("oral:")
+    )
     tc = card["body"]["template_card"]
     fast.emu.card_click("wangwu", tc["task_id"], tc["button_list"][0]["key"])
     fast.drain()
@@ -155,7 +165,6 @@ def test_replayed_jobs_and_a_redis_flush_lose_nothing_and_duplicate_nothing(fast
     assert len(_about(fast, "wangwu", "的首报已于")) == 1
 
 
-
 def _message_board_report(st: Stack) -> None:
     for text in ("上报", "留言板有人反映办事难", "5", "跳过", "提交"):
         st.say("zhangsan", text)
@@ -205,8 +214,7 @@ def test_written_and_handling_reports_meet_their_clocks(fast: Stack) -> None:
     assert "已记录" in fast.last("wangwu")
     with fast.rt.sessions() as s:
         states = dict(s.execute(select(Clock.kind, Clock.state)).all())
-    assert states == {"notify_units": "met", "first_report": "met", "written_report": "met",
-                      "handling_report": "met"}
+    assert states == {"notify_units": "met", "first_report": "met", "written_report": "met", "handling_report": "met"}
     fast.say("zhangsan", f"处置报告 {code} 冒名")
     assert "主办单位负责人" in fast.last("zhangsan")
 
@@ -225,8 +233,11 @@ def test_a_waived_clock_fires_nothing(fast: Stack) -> None:
 def test_the_final_warning_card_offers_an_extension(fast: Stack) -> None:
     code = _dispatched(fast)
     fast.later(49)  # the final warning of the 60 s first report
-    warn = next(r for r in fast.inbox("wangwu") if r["msgtype"] == "template_card" and "即将超时" in
-                r["body"]["template_card"]["main_title"]["title"])
+    warn = next(
+        r
+        for r in fast.inbox("wangwu")
+        if r["msgtype"] == "template_card" and "即将超时" in r["body"]["template_card"]["main_title"]["title"]
+    )
     button = next(b for b in warn["body"]["template_card"]["button_list"] if b["text"] == "申请延期")
     fast.emu.card_click("wangwu", warn["body"]["template_card"]["task_id"], button["key"])
     fast.drain()

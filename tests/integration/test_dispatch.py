@@ -15,10 +15,12 @@ def _report(stack: Stack) -> str:
 
 def _snapshot(stack: Stack) -> tuple[int, int, int, str]:
     with stack.rt.sessions() as s:
-        return (s.scalar(select(func.count()).select_from(ItemUnit)) or 0,
-                s.scalar(select(func.count()).select_from(AuditEvent)) or 0,
-                s.scalar(select(func.count()).select_from(Card)) or 0,
-                s.scalar(select(Item.state)) or "")
+        return (
+            s.scalar(select(func.count()).select_from(ItemUnit)) or 0,
+            s.scalar(select(func.count()).select_from(AuditEvent)) or 0,
+            s.scalar(select(func.count()).select_from(Card)) or 0,
+            s.scalar(select(Item.state)) or "",
+        )
 
 
 def test_only_the_office_may_dispatch(stack: Stack) -> None:

@@ -70,8 +70,17 @@ def test_flow_2_bureau_department_to_reply_close_watch_evaluate_and_archive(st: 
     assert item_of(st, code).state == "archived"
     st.say("zhangsan", f"查询 {code}")
     history = st.last("zhangsan")
-    for words in ("书面报告 第 1 版", "批准书面报告", "提出会商意见", "回复来源：经核查",
-                  "办结", "回报态势平稳", "总结评估：处置及时", "立卷归档", "流程：本级处置"):
+    for words in (
+        "书面报告 第 1 版",
+        "批准书面报告",
+        "提出会商意见",
+        "回复来源：经核查",
+        "办结",
+        "回报态势平稳",
+        "总结评估：处置及时",
+        "立卷归档",
+        "流程：本级处置",
+    ):
         assert words in history, (words, history)
 
 

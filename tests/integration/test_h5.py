@@ -25,25 +25,40 @@ NOT_INVOLVED = "您没有参与该舆情的处置，无权查看"
 
 def png() -> bytes:
     """Return a real 1×1 PNG."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+        + chunk(b"IEND", b"")
+    )
 
 
 def docx() -> bytes:
     """Return a tiny but real Word .docx (a zip with [Content_Types].xml, _rels/.rels and word/document.xml)."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/'
-                   'package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-'
-                   'package.relationships+xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.'
-                   'openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>')
-        z.writestr("_rels/.rels", '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/'
-                   'package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
-                   'officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>')
-        z.writestr("word/document.xml", '<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
-                   'wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>核查情况</w:t></w:r></w:p></w:body></w:document>')
+        z.writestr(
+            "[Content_Types].xml",
+            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/'
+            'package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-'
+            'package.relationships+xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.'
+            'openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>',
+        )
+        z.writestr(
+            "_rels/.rels",
+            '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+            'package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
+            'officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>',
+        )
+        z.writestr(
+            "word/document.xml",
+            '<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
+            'wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>核查情况</w:t></w:r></w:p></w:body></w:document>',
+        )
     return buf.getvalue()
 
 
@@ -74,7 +89,14 @@ def test_types_are_judged_by_content_and_names_are_only_labels() -> None:
     gif, jpeg, webp = b"GIF89a" + b"\0" * 20, b"\xff\xd8\xff\xe0" + b"\0" * 20, b"RIFF\0\0\0\0WEBPVP8 " + b"\0" * 20
     ole2 = bytes.fromhex("D0CF11E0A1B11AE1") + b"\0" * 500
     assert [wf.sniff_document(d) for d in (PDF, docx(), ole2, png(), gif, jpeg, webp)] == [
-        wf.PDF, wf.DOCX, wf.DOC, "image/png", "image/gif", "image/jpeg", "image/webp"]
+        wf.PDF,
+        wf.DOCX,
+        wf.DOC,
+        "image/png",
+        "image/gif",
+        "image/jpeg",
+        "image/webp",
+    ]
     assert wf.sniff_document(b"\x7fELF") is None and wf.sniff_document(b"MZ\x90\0") is None
     assert wf.sniff_document(b"<svg onload=alert(1)>") is None and wf.sniff_document(b"") is None
     assert wf.safe_name("C:\\Users\\a\\报告\x00\u202e.docx") == "报告.docx"
@@ -223,8 +245,11 @@ def test_upload_versions_approval_and_the_viewer(stack: Stack) -> None:
         assert sub is not None and (sub.version, sub.via, sub.state) == (1, "h5", "pending")
         types = {a.original_name: a.content_type for a in sub.attachments}
         assert s.scalar(select(Item.state)) == "written_reported"
-    assert types == {"核查报告.pdf": "application/pdf", "现场.png": "image/png",
-                     "处置情况.docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+    assert types == {
+        "核查报告.pdf": "application/pdf",
+        "现场.png": "image/png",
+        "处置情况.docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    }
     assert len(counts(stack)[2]) == 3
     card = stack.inbox("lisi")[-1]
     assert card["msgtype"] == "template_card" and "批准" in stack.last("lisi")
@@ -242,8 +267,20 @@ def test_upload_versions_approval_and_the_viewer(stack: Stack) -> None:
     assert lisi.get(authorize(link, "lisi")).status_code == 302, "the card's 查看报告 button logs lisi in"
     page = lisi.get(f"/h5/item/{code}")
     assert page.status_code == 200
-    expected = ("第 1 版", "第 2 版", "已被新版本取代", "待审核", "经核查，网帖所述情况不实。", "补充：已联系发帖人。",
-                "核查报告.pdf", "处置情况.docx", "王五", "执法一队", "较大", "书面报告待审核")
+    expected = (
+        "第 1 版",
+        "第 2 版",
+        "已被新版本取代",
+        "待审核",
+        "经核查，网帖所述情况不实。",
+        "补充：已联系发帖人。",
+        "核查报告.pdf",
+        "处置情况.docx",
+        "王五",
+        "执法一队",
+        "较大",
+        "书面报告待审核",
+    )
     for words in expected:
         assert words in page.text, words
     with stack.rt.sessions() as s:
@@ -298,4 +335,3 @@ def test_viewer_shows_screenshots_and_says_when_one_is_still_downloading(stack: 
     shot = zhangsan.get(f"/h5/file/{att_id}")
     assert shot.status_code == 200 and shot.headers["Content-Type"] == "image/png"
     assert shot.content.startswith(b"\x89PNG")
-

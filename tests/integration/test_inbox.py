@@ -16,9 +16,11 @@ from tests.integration.harness import Stack
 @pytest.fixture()
 def crashing_command() -> Iterator[None]:
     """Register a command whose handler always fails (a stand-in for a bug or an outage)."""
+
     @command("崩溃测试")
     def crash(_ctx: Ctx) -> str:
         raise RuntimeError("simulated failure")
+
     yield
     COMMANDS.pop("崩溃测试", None)
 

@@ -42,8 +42,11 @@ def test_report_dispatch_acknowledge_by_card(stack: Stack) -> None:
     with stack.rt.sessions() as s:
         item = s.scalar(select(Item).where(Item.code == code))
         assert item is not None and item.state == "acknowledged" and item.grade == "significant"
-        actions = [a for a in s.scalars(select(AuditEvent.action).where(AuditEvent.item_id == item.id))
-                   if not a.startswith("clock_")]
+        actions = [
+            a
+            for a in s.scalars(select(AuditEvent.action).where(AuditEvent.item_id == item.id))
+            if not a.startswith("clock_")
+        ]
         assert actions == ["report", "dispatch", "acknowledge"]
 
 

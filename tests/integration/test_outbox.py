@@ -81,8 +81,14 @@ def test_every_message_type_is_delivered_as_written(stack: Stack) -> None:
         {"msgtype": "text", "text": {"content": "文本"}},
         {"msgtype": "markdown", "markdown": {"content": "**加粗**"}},
         {"msgtype": "textcard", "textcard": {"title": "标题", "description": "说明", "url": "https://x.cn/a"}},
-        {"msgtype": "template_card", "template_card": {"card_type": "text_notice", "main_title": {"title": "通知"},
-                                                       "card_action": {"type": 1, "url": "https://x.cn"}}},
+        {
+            "msgtype": "template_card",
+            "template_card": {
+                "card_type": "text_notice",
+                "main_title": {"title": "通知"},
+                "card_action": {"type": 1, "url": "https://x.cn"},
+            },
+        },
     ]
     with stack.rt.sessions() as s, s.begin():
         for i, body in enumerate(bodies):

@@ -28,25 +28,27 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def write_config(tmp: Path, emulator_url: str, database_url: str, redis_url: str, port: int = 5000,
-                 extra: str = "") -> Path:
+def write_config(
+    tmp: Path, emulator_url: str, database_url: str, redis_url: str, port: int = 5000, extra: str = ""
+) -> Path:
     """Write a config.toml for subprocesses (plus extra TOML) and return its path."""
     path = tmp / "config.toml"
     w = CREDS
-    path.write_text(f"""
+    path.write_text(
+        f"""
 [wecom]
-corp_id = "{w['corp_id']}"
-agent_id = {w['agent_id']}
-secret = "{w['secret']}"
-token = "{w['token']}"
-encoding_aes_key = "{w['encoding_aes_key']}"
+corp_id = "{w["corp_id"]}"
+agent_id = {w["agent_id"]}
+secret = "{w["secret"]}"
+token = "{w["token"]}"
+encoding_aes_key = "{w["encoding_aes_key"]}"
 api_base = "{emulator_url}"
 [database]
 url = "{database_url}"
 [redis]
 url = "{redis_url}"
 [app]
-data_dir = "{tmp / 'var'}"
+data_dir = "{tmp / "var"}"
 [org]
 file = "{ORG}"
 [web]
@@ -56,7 +58,9 @@ url = "{emulator_url}"
 [worker]
 sweep_interval = "1s"
 {extra}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -66,8 +70,9 @@ def liaowang(cfg: Path, *args: str, timeout: float = 60, now: str = "") -> subpr
     if now:
         env.pop("LIAOWANG_NOW_SINCE", None)
         env["LIAOWANG_NOW"] = now
-    return subprocess.run([sys.executable, "-m", "cli", *args], env=env, cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def wait_healthz(port: int, web: subprocess.Popen[bytes]) -> None:
@@ -83,17 +88,24 @@ def wait_healthz(port: int, web: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture()
-def processes(emulator: EmulatorServer, database_url: str, redis_url: str,
-              tmp_path: Path) -> Iterator[tuple[SandboxClient, Path]]:
+def processes(
+    emulator: EmulatorServer, database_url: str, redis_url: str, tmp_path: Path
+) -> Iterator[tuple[SandboxClient, Path]]:
     """Start `liaowang web` and `liaowang worker` as processes against a fresh database."""
     port = _free_port()
     cfg = write_config(tmp_path, emulator.url, database_url, redis_url, port)
     assert liaowang(cfg, "org", "import", str(ORG)).returncode == 0
     env = {**os.environ, "LIAOWANG_CONFIG": str(cfg)}
-    web = subprocess.Popen([sys.executable, "-m", "cli", "web", "--port", str(port), "--workers", "1"],
-                           env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    worker = subprocess.Popen([sys.executable, "-m", "cli", "worker"], env=env, cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    web = subprocess.Popen(
+        [sys.executable, "-m", "cli", "web", "--port", str(port), "--workers", "1"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "cli", "worker"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     emu = SandboxClient(emulator.url)
     emu.reset()
     emu.people([{"userid": u, "name": u} for u in ("zhangsan", "chenqi", "wangwu", "zhouba", "lisi")])
@@ -125,8 +137,7 @@ def test_loop_through_real_web_and_worker_processes(processes: tuple[SandboxClie
     _wait_text(emu, "chenqi", since, code)
     since = emu.cursor()
     emu.say("chenqi", f"交办 {code} 执法一队 重大")
-    card_rec = emu.wait_for("wangwu", since=since, timeout=15,
-                            predicate=lambda r: r["msgtype"] == "template_card")[-1]
+    card_rec = emu.wait_for("wangwu", since=since, timeout=15, predicate=lambda r: r["msgtype"] == "template_card")[-1]
     card = card_rec["body"]["template_card"]
     since = emu.cursor()
     emu.card_click("wangwu", card["task_id"], card["button_list"][0]["key"])
@@ -139,10 +150,14 @@ def test_menu_command_creates_the_menu(processes: tuple[SandboxClient, Path], em
     out = liaowang(cfg, "wecom", "menu")
     assert out.returncode == 0, out.stderr
     assert "应用菜单已创建" in out.stdout
-    token = requests.get(f"{emulator.url}/cgi-bin/gettoken", timeout=5,
-                         params={"corpid": CREDS["corp_id"], "corpsecret": CREDS["secret"]}).json()["access_token"]
-    menu = requests.get(f"{emulator.url}/cgi-bin/menu/get", timeout=5,
-                        params={"access_token": token, "agentid": CREDS["agent_id"]}).json()
+    token = requests.get(
+        f"{emulator.url}/cgi-bin/gettoken",
+        timeout=5,
+        params={"corpid": CREDS["corp_id"], "corpsecret": CREDS["secret"]},
+    ).json()["access_token"]
+    menu = requests.get(
+        f"{emulator.url}/cgi-bin/menu/get", timeout=5, params={"access_token": token, "agentid": CREDS["agent_id"]}
+    ).json()
     keys = [b.get("key") for b in menu["button"]]
     assert keys == ["REPORT", "TODO", None]
     more = {b["name"]: b for b in menu["button"][2]["sub_button"]}
@@ -150,7 +165,8 @@ def test_menu_command_creates_the_menu(processes: tuple[SandboxClient, Path], em
 
 
 def test_sandbox_say_and_tap_act_as_people_and_print_what_everyone_received(
-        processes: tuple[SandboxClient, Path]) -> None:
+    processes: tuple[SandboxClient, Path],
+) -> None:
     _emu, cfg = processes
     out = liaowang(cfg, "sandbox", "say", "zhangsan", "上报", "命令行上报测试")
     assert out.returncode == 0, out.stderr

@@ -69,9 +69,25 @@ class Demo:
         env = {**os.environ, "LIAOWANG_TEST_MARK": self.mark}
         env.pop("LIAOWANG_CONFIG", None)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cli", "demo", "--no-browser", "--port", str(self.port),
-             "--sandbox-port", str(self.sport), "--data-dir", str(tmp / "demo")],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "cli",
+                "demo",
+                "--no-browser",
+                "--port",
+                str(self.port),
+                "--sandbox-port",
+                str(self.sport),
+                "--data-dir",
+                str(tmp / "demo"),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.lines: list[str] = []
         self._seen = threading.Condition()
         threading.Thread(target=self._read, daemon=True).start()
@@ -86,8 +102,9 @@ class Demo:
     def wait_line(self, words: str, timeout: float = 60) -> None:
         """Wait until the demo printed a line containing words."""
         with self._seen:
-            if not self._seen.wait_for(lambda: any(words in ln for ln in self.lines) or self.proc.poll() is not None,
-                                       timeout):
+            if not self._seen.wait_for(
+                lambda: any(words in ln for ln in self.lines) or self.proc.poll() is not None, timeout
+            ):
                 raise AssertionError(f"the demo never printed {words!r}:\n{''.join(self.lines)}")
         assert any(words in ln for ln in self.lines), "".join(self.lines)
 
@@ -162,9 +179,24 @@ def test_a_second_demo_on_a_busy_port_says_so_in_one_line_and_exits(demo_dir: Pa
     first = Demo(demo_dir)
     first.wait_line("瞭望演示已启动")
     second = subprocess.run(
-        [sys.executable, "-m", "cli", "demo", "--no-browser", "--port", str(first.port),
-         "--sandbox-port", str(_free_port()), "--data-dir", str(demo_dir / "other")],
-        cwd=ROOT, capture_output=True, text=True, timeout=30)
+        [
+            sys.executable,
+            "-m",
+            "cli",
+            "demo",
+            "--no-browser",
+            "--port",
+            str(first.port),
+            "--sandbox-port",
+            str(_free_port()),
+            "--data-dir",
+            str(demo_dir / "other"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert second.returncode != 0
     assert f"端口 {first.port}" in second.stderr
     assert "--port" in second.stderr
@@ -178,9 +210,14 @@ def test_liaowang_web_ends_on_one_sigterm_and_on_repeated_group_sigint(tmp_path:
         mark, port = uuid.uuid4().hex, _free_port()
         cfg = write_config(tmp_path, "http://127.0.0.1:9", f"sqlite:///{tmp_path / 'w.db'}", redis_url, port)
         env = {**os.environ, "LIAOWANG_CONFIG": str(cfg), "LIAOWANG_TEST_MARK": mark}
-        web = subprocess.Popen([sys.executable, "-m", "cli", "web", "--port", str(port), "--workers", "2"],
-                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               start_new_session=True)
+        web = subprocess.Popen(
+            [sys.executable, "-m", "cli", "web", "--port", str(port), "--workers", "2"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         wait_healthz(port, web)
         if how == "SIGTERM":
             web.send_signal(signal.SIGTERM)
@@ -197,9 +234,15 @@ def test_liaowang_web_on_a_busy_port_says_so_and_exits_non_zero(tmp_path: Path, 
         taken.listen()
         port = taken.getsockname()[1]
         cfg = write_config(tmp_path, "http://127.0.0.1:9", f"sqlite:///{tmp_path / 'w.db'}", redis_url, port)
-        out = subprocess.run([sys.executable, "-m", "cli", "web", "--port", str(port)], cwd=ROOT,
-                             env={**os.environ, "LIAOWANG_CONFIG": str(cfg)}, capture_output=True, text=True,
-                             timeout=30)
+        out = subprocess.run(
+            [sys.executable, "-m", "cli", "web", "--port", str(port)],
+            cwd=ROOT,
+            env={**os.environ, "LIAOWANG_CONFIG": str(cfg)},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     assert out.returncode == 1
-    assert out.stderr.strip() == (f"端口 {port}（127.0.0.1）已被占用：可能是上次启动的服务还没停，"
-                                  "请先停掉它，或用 --port 换一个端口。")
+    assert out.stderr.strip() == (
+        f"端口 {port}（127.0.0.1）已被占用：可能是上次启动的服务还没停，请先停掉它，或用 --port 换一个端口。"
+    )

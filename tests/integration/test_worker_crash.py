@@ -67,8 +67,9 @@ def _no_orphans(cfg: Path, keep: set[int], timeout: float = 10) -> None:
     assert not left, f"processes left behind by the killed worker: {left}"
 
 
-def test_kill_worker_and_flush_redis(emulator: EmulatorServer, database_url: str, redis_url: str,
-                                     tmp_path: Path) -> None:
+def test_kill_worker_and_flush_redis(
+    emulator: EmulatorServer, database_url: str, redis_url: str, tmp_path: Path
+) -> None:
     port = _free_port()
     cfg = write_config(tmp_path, emulator.url, database_url, redis_url, port, extra=FAST)
     assert liaowang(cfg, "org", "import", str(ORG)).returncode == 0

@@ -29,8 +29,12 @@ def _submit(st: Stack, code: str, *parts: str) -> None:
 
 def _subs(st: Stack, code: str) -> list[tuple[int, str]]:
     with st.rt.sessions() as s:
-        rows = s.execute(select(Submission.version, Submission.state).join(Item, Item.id == Submission.item_id)
-                         .where(Item.code == code).order_by(Submission.version)).all()
+        rows = s.execute(
+            select(Submission.version, Submission.state)
+            .join(Item, Item.id == Submission.item_id)
+            .where(Item.code == code)
+            .order_by(Submission.version)
+        ).all()
         return [(v, state) for v, state in rows]
 
 

@@ -26,14 +26,14 @@ AGENT_ID = 1000002
 SECRET = "sandbox-corp-secret"
 TOKEN = "SbxT0ken"
 AES_KEY = base64.b64encode(bytes(range(7, 39))).decode().rstrip("=")
-PEOPLE = [{"userid": "alice", "name": "Alice"}, {"userid": "bob", "name": "Bob"},
-          {"userid": "carol", "name": "Carol"}]
+PEOPLE = [{"userid": "alice", "name": "Alice"}, {"userid": "bob", "name": "Bob"}, {"userid": "carol", "name": "Carol"}]
 
 
 def settings() -> EmulatorSettings:
     """Return the emulator settings shared by the sandbox tests."""
-    return EmulatorSettings(CORP_ID, AGENT_ID, SECRET, TOKEN, AES_KEY, None, callback_timeout=2.0,
-                            clock_shift=clock.shift_seconds())
+    return EmulatorSettings(
+        CORP_ID, AGENT_ID, SECRET, TOKEN, AES_KEY, None, callback_timeout=2.0, clock_shift=clock.shift_seconds()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +88,9 @@ class WeComApi:
 
     def send(self, touser: str, msgtype: str, part: dict[str, Any], **extra: Any) -> Any:
         """Call message/send."""
-        return self.post("message/send", {"touser": touser, "msgtype": msgtype, "agentid": AGENT_ID,
-                                          msgtype: part, **extra})
+        return self.post(
+            "message/send", {"touser": touser, "msgtype": msgtype, "agentid": AGENT_ID, msgtype: part, **extra}
+        )
 
 
 @pytest.fixture()
@@ -162,5 +163,10 @@ def receiver(sb: SandboxClient) -> Iterator[Receiver]:
 
 def card(task_id: str, keys: tuple[str, ...] = ("approve", "reject"), **extra: Any) -> dict[str, Any]:
     """Return a button_interaction template card with one button per key."""
-    return {"card_type": "button_interaction", "main_title": {"title": "审批", "desc": "d"},
-            "task_id": task_id, "button_list": [{"text": k, "style": 1, "key": k} for k in keys], **extra}
+    return {
+        "card_type": "button_interaction",
+        "main_title": {"title": "审批", "desc": "d"},
+        "task_id": task_id,
+        "button_list": [{"text": k, "style": 1, "key": k} for k in keys],
+        **extra,
+    }

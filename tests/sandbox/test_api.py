@@ -63,11 +63,13 @@ def test_shape_refusals(api: WeComApi, sb: SandboxClient) -> None:
     assert api.send("alice", "text", {"content": "字" * 683})["errcode"] == 45002
     assert api.send("alice", "text", {"content": ""})["errcode"] == 44004
     assert api.send("alice", "video_call", {"x": 1})["errcode"] == 40008
-    wrong_agent = api.post("message/send", {"touser": "alice", "msgtype": "text", "agentid": 1,
-                                            "text": {"content": "x"}})
+    wrong_agent = api.post(
+        "message/send", {"touser": "alice", "msgtype": "text", "agentid": 1, "text": {"content": "x"}}
+    )
     assert wrong_agent["errcode"] == 40056
-    raw = api.http.post(api.base + "message/send", params={"access_token": api.token()},
-                        data=b"{not json", timeout=10).json()
+    raw = api.http.post(
+        api.base + "message/send", params={"access_token": api.token()}, data=b"{not json", timeout=10
+    ).json()
     assert raw["errcode"] == 47001
     seven = card("t7", keys=tuple(f"k{i}" for i in range(7)))
     answer = api.send("alice", "template_card", seven)
@@ -86,8 +88,10 @@ def test_shape_refusals(api: WeComApi, sb: SandboxClient) -> None:
     url_button["button_list"].append({"type": 1, "text": "open", "url": "https://example.com"})
     assert api.send("alice", "template_card", url_button)["errcode"] == 0
     assert api.send("alice", "template_card", {"card_type": "weird", "task_id": "w"})["errcode"] == 40058
-    assert api.send("alice", "template_card", {"card_type": "text_notice", "main_title": {"title": "t"}}
-                    )["errcode"] == 40058  # text_notice needs card_action
+    assert (
+        api.send("alice", "template_card", {"card_type": "text_notice", "main_title": {"title": "t"}})["errcode"]
+        == 40058
+    )  # text_notice needs card_action
     assert len(sb.inbox("alice")) == 1
 
 

@@ -14,8 +14,7 @@ def test_say_delivers_an_encrypted_text_message(sb: SandboxClient, receiver: Rec
     assert report["tries"] == 1 and report["statuses"] == [200] and report["reply"] is None
     got = receiver.received[0]
     assert got.fields["Content"] == "舆情 <b>]]> & 测试"
-    assert (got.fields["MsgType"], got.fields["FromUserName"], got.fields["ToUserName"]) == (
-        "text", "alice", CORP_ID)
+    assert (got.fields["MsgType"], got.fields["FromUserName"], got.fields["ToUserName"]) == ("text", "alice", CORP_ID)
     assert got.fields["MsgId"] == report["msg_id"] and got.fields["AgentID"] == str(AGENT_ID)
     assert set(got.query) == {"msg_signature", "timestamp", "nonce"}
     assert b"<Encrypt>" in got.body and b"<AgentID>" in got.body and "alice" not in got.body.decode()
@@ -58,8 +57,9 @@ def test_link_image_click_enter(sb: SandboxClient, receiver: Receiver, api: WeCo
     link, image, click, enter = (r.fields for r in receiver.received)
     assert (link["MsgType"], link["Url"], link["Title"]) == ("link", "https://news.example/a", "标题")
     assert image["MsgType"] == "image" and image["MediaId"] == img["media_id"]
-    media = api.http.get(api.base + "media/get", params={"access_token": api.token(),
-                                                         "media_id": image["MediaId"]}, timeout=10)
+    media = api.http.get(
+        api.base + "media/get", params={"access_token": api.token(), "media_id": image["MediaId"]}, timeout=10
+    )
     assert media.content == b"\xff\xd8\xff\xe0jpegdata"
     assert api.http.get(image["PicUrl"], timeout=10).content == b"\xff\xd8\xff\xe0jpegdata"
     assert (click["Event"], click["EventKey"]) == ("click", "todo") and "MsgId" not in click
@@ -76,9 +76,11 @@ def test_click_must_match_menu_when_one_exists(sb: SandboxClient, receiver: Rece
 
 def test_passive_reply_is_decrypted_into_inbox(sb: SandboxClient, receiver: Receiver) -> None:
     def reply(fields: dict[str, str]) -> str:
-        return (f"<xml><ToUserName><![CDATA[{fields['FromUserName']}]]></ToUserName>"
-                f"<FromUserName><![CDATA[{CORP_ID}]]></FromUserName><CreateTime>1</CreateTime>"
-                "<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[收到]]></Content></xml>")
+        return (
+            f"<xml><ToUserName><![CDATA[{fields['FromUserName']}]]></ToUserName>"
+            f"<FromUserName><![CDATA[{CORP_ID}]]></FromUserName><CreateTime>1</CreateTime>"
+            "<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[收到]]></Content></xml>"
+        )
 
     receiver.reply = reply
     since = sb.cursor()
@@ -90,9 +92,11 @@ def test_passive_reply_is_decrypted_into_inbox(sb: SandboxClient, receiver: Rece
 
 def test_async_act_and_wait_for(sb: SandboxClient, receiver: Receiver) -> None:
     def reply(fields: dict[str, str]) -> str:
-        return (f"<xml><ToUserName><![CDATA[{fields['FromUserName']}]]></ToUserName><FromUserName>"
-                f"<![CDATA[{CORP_ID}]]></FromUserName><CreateTime>2</CreateTime><MsgType><![CDATA[text]]>"
-                "</MsgType><Content><![CDATA[later]]></Content></xml>")
+        return (
+            f"<xml><ToUserName><![CDATA[{fields['FromUserName']}]]></ToUserName><FromUserName>"
+            f"<![CDATA[{CORP_ID}]]></FromUserName><CreateTime>2</CreateTime><MsgType><![CDATA[text]]>"
+            "</MsgType><Content><![CDATA[later]]></Content></xml>"
+        )
 
     receiver.reply = reply
     report = sb.say("alice", "hi", wait=False)
@@ -119,8 +123,7 @@ def test_verify_url_fails_on_wrong_answer(sb: SandboxClient) -> None:
         other.shutdown()
 
 
-def test_app_may_call_the_api_while_handling_a_callback(sb: SandboxClient, receiver: Receiver,
-                                                        api: WeComApi) -> None:
+def test_app_may_call_the_api_while_handling_a_callback(sb: SandboxClient, receiver: Receiver, api: WeComApi) -> None:
     def answer_through_api(fields: dict[str, str]) -> None:
         api.send(fields["FromUserName"], "text", {"content": "echo: " + fields["Content"]})
 

@@ -20,8 +20,11 @@ def test_interactive_card_gets_response_codes(api: WeComApi, sb: SandboxClient) 
     assert answer["errcode"] == 0 and answer["response_code"]
     alice, bob = sb.inbox("alice")[0], sb.inbox("bob")[0]
     assert alice["task_id"] == "task-a" and alice["response_code"] != bob["response_code"]
-    notice = {"card_type": "text_notice", "main_title": {"title": "t"}, "card_action": {"type": 1,
-              "url": "https://example.com"}}
+    notice = {
+        "card_type": "text_notice",
+        "main_title": {"title": "t"},
+        "card_action": {"type": 1, "url": "https://example.com"},
+    }
     plain = api.send("alice", "template_card", notice)
     assert plain["errcode"] == 0 and "response_code" not in plain
 
@@ -46,8 +49,11 @@ def test_update_for_named_users_and_whole_card(api: WeComApi, sb: SandboxClient)
     assert answer["invaliduser"] == ["mallory"]
     assert sb.inbox("alice")[0]["replaced_button"] == "已同意"
     assert sb.inbox("bob")[0]["replaced_button"] is None
-    new_card = {"card_type": "text_notice", "main_title": {"title": "已处理"},
-                "card_action": {"type": 1, "url": "https://example.com"}}
+    new_card = {
+        "card_type": "text_notice",
+        "main_title": {"title": "已处理"},
+        "card_action": {"type": 1, "url": "https://example.com"},
+    }
     code_bob = sb.inbox("bob")[0]["response_code"]
     body = {"agentid": AGENT_ID, "response_code": code_bob, "userids": ["bob"], "template_card": new_card}
     assert api.post("message/update_template_card", body)["errcode"] == 0
@@ -90,8 +96,11 @@ def test_card_click_event_and_its_response_code(api: WeComApi, sb: SandboxClient
 
 def test_card_click_refuses_what_wecom_never_sends(api: WeComApi, sb: SandboxClient, receiver: Receiver) -> None:
     api.send("alice", "template_card", card("task-g"))
-    for userid, task_id, key in (("bob", "task-g", "approve"), ("alice", "task-g", "nope"),
-                                 ("alice", "task-zz", "approve")):
+    for userid, task_id, key in (
+        ("bob", "task-g", "approve"),
+        ("alice", "task-g", "nope"),
+        ("alice", "task-zz", "approve"),
+    ):
         with pytest.raises(SandboxError) as err:
             sb.card_click(userid, task_id, key)
         assert err.value.status == 400
@@ -102,9 +111,11 @@ def test_passive_update_button_reply(api: WeComApi, sb: SandboxClient, receiver:
     api.send("alice", "template_card", card("task-h"))
 
     def reply(fields: dict[str, str]) -> str:
-        return (f"<xml><ToUserName><![CDATA[{fields['FromUserName']}]]></ToUserName><FromUserName><![CDATA["
-                f"{CORP_ID}]]></FromUserName><CreateTime>1</CreateTime><MsgType><![CDATA[update_button]]>"
-                "</MsgType><Button><ReplaceName><![CDATA[处理中]]></ReplaceName></Button></xml>")
+        return (
+            f"<xml><ToUserName><![CDATA[{fields['FromUserName']}]]></ToUserName><FromUserName><![CDATA["
+            f"{CORP_ID}]]></FromUserName><CreateTime>1</CreateTime><MsgType><![CDATA[update_button]]>"
+            "</MsgType><Button><ReplaceName><![CDATA[处理中]]></ReplaceName></Button></xml>"
+        )
 
     receiver.reply = reply
     report = sb.card_click("alice", "task-h", "approve")

@@ -35,8 +35,10 @@ def test_official_vector_through_passive_reply_decoder() -> None:
     s = settings()
     s.token, s.encoding_aes_key, s.corp_id = OFFICIAL_TOKEN, OFFICIAL_AES_KEY, OFFICIAL_CORP_ID
     m = OFFICIAL_MESSAGE
-    body = (f"<xml><Encrypt><![CDATA[{m['encrypt']}]]></Encrypt><MsgSignature>{m['msg_signature']}"
-            f"</MsgSignature><TimeStamp>{m['timestamp']}</TimeStamp><Nonce>{m['nonce']}</Nonce></xml>")
+    body = (
+        f"<xml><Encrypt><![CDATA[{m['encrypt']}]]></Encrypt><MsgSignature>{m['msg_signature']}"
+        f"</MsgSignature><TimeStamp>{m['timestamp']}</TimeStamp><Nonce>{m['nonce']}</Nonce></xml>"
+    )
     reply, error = open_reply(World(s), body.encode())
     assert error is None
     assert reply is not None and reply["Content"] == "hello" and reply["FromUserName"] == "mycreate"

@@ -13,8 +13,12 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 def upload(api: WeComApi, kind: str, data: bytes, name: str = "f.bin") -> Any:
     """Upload bytes as multipart field media."""
-    resp = api.http.post(api.base + "media/upload", params={"access_token": api.token(), "type": kind},
-                         files={"media": (name, data)}, timeout=10)
+    resp = api.http.post(
+        api.base + "media/upload",
+        params={"access_token": api.token(), "type": kind},
+        files={"media": (name, data)},
+        timeout=10,
+    )
     return resp.json()
 
 
@@ -42,30 +46,38 @@ def test_upload_refusals(api: WeComApi) -> None:
     assert upload(api, "image", b"GIF89a-not-accepted")["errcode"] == 40005
     assert upload(api, "image", PNG, "p.png")["errcode"] == 0
     assert upload(api, "pdf", b"%PDF-1.4 whatever")["errcode"] == 40004
-    resp = api.http.post(api.base + "media/upload", params={"access_token": api.token(), "type": "file"},
-                         timeout=10)
+    resp = api.http.post(api.base + "media/upload", params={"access_token": api.token(), "type": "file"}, timeout=10)
     assert resp.json()["errcode"] == 44001
 
 
 def test_media_errors_are_json_with_http_200_and_expire(api: WeComApi, sb: SandboxClient) -> None:
     media_id = upload(api, "image", PNG, "p.png")["media_id"]
-    unknown = api.http.get(api.base + "media/get", params={"access_token": api.token(), "media_id": "nope"},
-                           timeout=10)
+    unknown = api.http.get(api.base + "media/get", params={"access_token": api.token(), "media_id": "nope"}, timeout=10)
     assert unknown.status_code == 200 and unknown.json()["errcode"] == 40007
     assert api.send("alice", "image", {"media_id": media_id})["errcode"] == 0
     sb.advance(3 * 86400 + 1)
     api.forget_token()
-    expired = api.http.get(api.base + "media/get", params={"access_token": api.token(), "media_id": media_id},
-                           timeout=10)
+    expired = api.http.get(
+        api.base + "media/get", params={"access_token": api.token(), "media_id": media_id}, timeout=10
+    )
     assert expired.json()["errcode"] == 40007
     assert api.send("alice", "image", {"media_id": media_id})["errcode"] == 40007
 
 
 def test_menu_create_and_get(api: WeComApi) -> None:
     assert api.get("menu/get", agentid=AGENT_ID)["errcode"] == 46003
-    menu = {"button": [{"type": "click", "name": "待办", "key": "todo"},
-                       {"name": "更多", "sub_button": [{"type": "view", "name": "网页", "url": "https://e.com"},
-                                                      {"type": "click", "name": "帮助", "key": "help"}]}]}
+    menu = {
+        "button": [
+            {"type": "click", "name": "待办", "key": "todo"},
+            {
+                "name": "更多",
+                "sub_button": [
+                    {"type": "view", "name": "网页", "url": "https://e.com"},
+                    {"type": "click", "name": "帮助", "key": "help"},
+                ],
+            },
+        ]
+    }
     assert api.post("menu/create", menu, agentid=AGENT_ID)["errcode"] == 0
     got = api.get("menu/get", agentid=AGENT_ID)
     assert got["errcode"] == 0 and got["button"] == menu["button"]
@@ -73,7 +85,8 @@ def test_menu_create_and_get(api: WeComApi) -> None:
     assert api.post("menu/create", four, agentid=AGENT_ID)["errcode"] == 40016
     keyless = {"button": [{"type": "click", "name": "b"}]}
     assert api.post("menu/create", keyless, agentid=AGENT_ID)["errcode"] == 40019
-    six = {"button": [{"name": "m", "sub_button": [{"type": "click", "name": f"s{i}", "key": f"k{i}"}
-                                                   for i in range(6)]}]}
+    six = {
+        "button": [{"name": "m", "sub_button": [{"type": "click", "name": f"s{i}", "key": f"k{i}"} for i in range(6)]}]
+    }
     assert api.post("menu/create", six, agentid=AGENT_ID)["errcode"] == 40023
     assert api.post("menu/create", menu, agentid=1)["errcode"] == 40056

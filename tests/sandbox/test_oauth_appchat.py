@@ -40,8 +40,14 @@ def test_oauth_round_trip_with_single_use_codes(sb: SandboxClient, api: WeComApi
 def test_oauth_browser_cookie_and_wrong_appid(sb: SandboxClient) -> None:
     browser = requests.Session()
     browser.trust_env = False
-    params = {"appid": CORP_ID, "redirect_uri": "https://app.example/cb", "response_type": "code",
-              "scope": "snsapi_base", "state": "z", "agentid": AGENT_ID}
+    params = {
+        "appid": CORP_ID,
+        "redirect_uri": "https://app.example/cb",
+        "response_type": "code",
+        "scope": "snsapi_base",
+        "state": "z",
+        "agentid": AGENT_ID,
+    }
     url = sb.base_url + "/connect/oauth2/authorize"
     chooser = browser.get(url, params=params, allow_redirects=False, timeout=5)
     assert chooser.status_code == 200, "a desktop browser with nobody logged in is asked who they are"
@@ -56,8 +62,12 @@ def test_oauth_browser_cookie_and_wrong_appid(sb: SandboxClient) -> None:
     assert resp.headers["Location"].startswith("https://app.example/cb?")
     assert "code=" in resp.headers["Location"]
     assert "state=z" in resp.headers["Location"]
-    elsewhere = browser.get(sb.base_url + "/sandbox/login", params={"userid": "carol", "next": "https://evil.example/"},
-                            allow_redirects=False, timeout=5)
+    elsewhere = browser.get(
+        sb.base_url + "/sandbox/login",
+        params={"userid": "carol", "next": "https://evil.example/"},
+        allow_redirects=False,
+        timeout=5,
+    )
     assert elsewhere.status_code == 200, "login never redirects off the authorize step"
     wrong = browser.get(url, params={**params, "appid": "wwother"}, allow_redirects=False, timeout=5)
     assert wrong.status_code == 400
@@ -75,8 +85,7 @@ def test_appchat_create_and_send(sb: SandboxClient, api: WeComApi) -> None:
     assert sb.inbox("carol") == []
     assert api.post("appchat/create", {"userlist": ["alice"]})["errcode"] == 40058
     assert api.post("appchat/create", {"userlist": ["alice", "mallory"]})["errcode"] == 60111
-    assert api.post("appchat/send", {"chatid": "nope", "msgtype": "text", "text": {"content": "x"}}
-                    )["errcode"] == 86003
+    assert api.post("appchat/send", {"chatid": "nope", "msgtype": "text", "text": {"content": "x"}})["errcode"] == 86003
     card = {"chatid": chatid, "msgtype": "template_card", "template_card": {}}
     assert api.post("appchat/send", card)["errcode"] == 40008
     assert api.get("appchat/get", chatid=chatid)["chat_info"]["userlist"] == ["alice", "bob"]

@@ -18,9 +18,13 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 def test_chooser_lists_people_with_unit_and_roles(sb: SandboxClient, api: WeComApi) -> None:
-    sb.people([{"userid": "zhangsan", "name": "张三", "unit": "网评组", "roles": ["网评员"]},
-               {"userid": "wangwu", "name": "王五", "unit": "执法一队", "roles": ["单位负责人", "网评员"]},
-               {"userid": "lisi", "name": "李四"}])
+    sb.people(
+        [
+            {"userid": "zhangsan", "name": "张三", "unit": "网评组", "roles": ["网评员"]},
+            {"userid": "wangwu", "name": "王五", "unit": "执法一队", "roles": ["单位负责人", "网评员"]},
+            {"userid": "lisi", "name": "李四"},
+        ]
+    )
     html = http().get(sb.base_url + "/phone", timeout=10).text
     people = elements(html, "person")
     assert [p["data-userid"] for p in people] == ["zhangsan", "wangwu", "lisi"]
@@ -33,13 +37,18 @@ def test_chooser_lists_people_with_unit_and_roles(sb: SandboxClient, api: WeComA
     for bad in ({"userid": "x", "roles": "网评员"}, {"userid": "x", "unit": 3}):
         resp = http().post(sb.base_url + "/sandbox/people", json={"people": [bad]}, timeout=10)
         assert resp.status_code == 400
-    assert http().post(sb.base_url + "/sandbox/people", json={"people": [{"userid": "a", "name": "A"}]},
-                       timeout=10).status_code == 200  # the old record format still works
+    assert (
+        http()
+        .post(sb.base_url + "/sandbox/people", json={"people": [{"userid": "a", "name": "A"}]}, timeout=10)
+        .status_code
+        == 200
+    )  # the old record format still works
 
 
 def test_several_phones_side_by_side(sb: SandboxClient) -> None:
-    sb.people([{"userid": "alice", "name": "Alice", "unit": "办公室", "roles": ["办公室"]},
-               {"userid": "bob", "name": "Bob"}])
+    sb.people(
+        [{"userid": "alice", "name": "Alice", "unit": "办公室", "roles": ["办公室"]}, {"userid": "bob", "name": "Bob"}]
+    )
     html = page(sb, "alice", "bob", "mallory")
     phones = elements(html, "phone")
     assert [p["data-userid"] for p in phones] == ["alice", "bob", "mallory"]
@@ -59,16 +68,26 @@ def test_several_phones_side_by_side(sb: SandboxClient) -> None:
 
 def test_feed_renders_messages_cards_and_buttons(sb: SandboxClient, api: WeComApi) -> None:
     assert api.send("alice", "text", {"content": "第一行\n第二行"})["errcode"] == 0
-    md = "**加粗** [详情](https://e.example/x) <font color=\"warning\">超时</font>\n# 标题"
+    md = '**加粗** [详情](https://e.example/x) <font color="warning">超时</font>\n# 标题'
     assert api.send("alice", "markdown", {"content": md})["errcode"] == 0
-    tc = {"title": "待签收", "description": "<div class=\"gray\">11月26日</div><div class=\"highlight\">请签收</div>",
-          "url": "https://e.example/item"}
+    tc = {
+        "title": "待签收",
+        "description": '<div class="gray">11月26日</div><div class="highlight">请签收</div>',
+        "url": "https://e.example/item",
+    }
     assert api.send("alice", "textcard", tc)["errcode"] == 0
-    full = card("task-p1", ("ack",), source={"desc": "瞭望·舆情"}, sub_title_text="执法一队执法粗暴",
-                horizontal_content_list=[{"keyname": "编号", "value": "YQ-1"}, {"keyname": "负责人", "type": 3,
-                                                                            "userid": "bob"}],
-                jump_list=[{"type": 1, "title": "查看经过", "url": "https://e.example/j"}],
-                card_action={"type": 1, "url": "https://e.example/a"})
+    full = card(
+        "task-p1",
+        ("ack",),
+        source={"desc": "瞭望·舆情"},
+        sub_title_text="执法一队执法粗暴",
+        horizontal_content_list=[
+            {"keyname": "编号", "value": "YQ-1"},
+            {"keyname": "负责人", "type": 3, "userid": "bob"},
+        ],
+        jump_list=[{"type": 1, "title": "查看经过", "url": "https://e.example/j"}],
+        card_action={"type": 1, "url": "https://e.example/a"},
+    )
     full["button_list"].append({"type": 1, "text": "打开网页", "url": "https://e.example/b"})
     assert api.send("alice", "template_card", full)["errcode"] == 0
     answer = feed(sb, "alice")
@@ -83,31 +102,50 @@ def test_feed_renders_messages_cards_and_buttons(sb: SandboxClient, api: WeComAp
     assert '<div class="tc-gray">11月26日</div>' in textcard and "详情" in elements(textcard, "tc-more")[0]["text"]
     shown = elements(tpl, "card")[0]
     assert shown["data-task-id"] == "task-p1" and shown["data-open"] == "https://e.example/a"
-    for part, expected in (("card-source", "瞭望·舆情"), ("card-title", "审批"), ("card-desc", "d"),
-                           ("card-sub", "执法一队执法粗暴"), ("card-jump", "查看经过")):
+    for part, expected in (
+        ("card-source", "瞭望·舆情"),
+        ("card-title", "审批"),
+        ("card-desc", "d"),
+        ("card-sub", "执法一队执法粗暴"),
+        ("card-jump", "查看经过"),
+    ):
         assert elements(tpl, part)[0]["text"].strip().startswith(expected), part
     assert [r["text"] for r in elements(tpl, "card-kv-row")] == ["编号YQ-1", "负责人Bob"]
     buttons = elements(tpl, "card-btn")
     assert [(b["text"], b.get("data-act"), b.get("data-key"), b.get("data-open")) for b in buttons] == [
-        ("ack", "card_click", "ack", None), ("打开网页", None, None, "https://e.example/b")]
+        ("ack", "card_click", "ack", None),
+        ("打开网页", None, None, "https://e.example/b"),
+    ]
     assert feed(sb, "alice", since=answer["cursor"])["phones"]["alice"]["messages"] == []
 
 
 def test_card_button_click_reaches_the_app_and_shows_the_replaced_button(
-        sb: SandboxClient, api: WeComApi, receiver: Receiver) -> None:
+    sb: SandboxClient, api: WeComApi, receiver: Receiver
+) -> None:
     api.send("alice|bob", "template_card", card("task-p2", ("ack", "later")))
     html = page(sb, "alice", "bob")
     acts = elements(html, "phones")[0]["data-acts"]
     button = next(b for b in elements(html, "card-btn") if b["data-key"] == "ack")
     since = sb.cursor()
-    resp = http().post(sb.base_url + acts + button["data-act"], timeout=30,
-                       json={"userid": "alice", "task_id": button["data-task-id"], "key": button["data-key"]})
+    resp = http().post(
+        sb.base_url + acts + button["data-act"],
+        timeout=30,
+        json={"userid": "alice", "task_id": button["data-task-id"], "key": button["data-key"]},
+    )
     assert resp.status_code == 200 and resp.json()["statuses"] == [200]
     event = receiver.received[-1].fields
     assert (event["Event"], event["EventKey"], event["TaskId"], event["FromUserName"]) == (
-        "template_card_event", "ack", "task-p2", "alice")
-    body = {"agentid": AGENT_ID, "response_code": event["ResponseCode"], "userids": ["alice"],
-            "button": {"replace_name": "Alice 已签收"}}
+        "template_card_event",
+        "ack",
+        "task-p2",
+        "alice",
+    )
+    body = {
+        "agentid": AGENT_ID,
+        "response_code": event["ResponseCode"],
+        "userids": ["alice"],
+        "button": {"replace_name": "Alice 已签收"},
+    }
     assert api.post("message/update_template_card", body)["errcode"] == 0
     changed = feed(sb, "alice", "bob", since=since, timeout=2)
     assert changed["phones"]["bob"]["messages"] == []
@@ -120,7 +158,7 @@ def test_card_button_click_reaches_the_app_and_shows_the_replaced_button(
 
 
 def test_message_content_is_escaped(sb: SandboxClient, api: WeComApi) -> None:
-    api.send("alice", "text", {"content": "<script>alert(1)</script> <a href=\"javascript:alert(2)\">x</a>"})
+    api.send("alice", "text", {"content": '<script>alert(1)</script> <a href="javascript:alert(2)">x</a>'})
     api.send("alice", "markdown", {"content": "<img src=x onerror=alert(3)> [y](javascript:alert(4))"})
     api.send("alice", "template_card", card("task-p3", ("<b>k</b>",), sub_title_text="<script>s</script>"))
     html = page(sb, "alice")
@@ -133,12 +171,15 @@ def test_message_content_is_escaped(sb: SandboxClient, api: WeComApi) -> None:
 
 
 def test_oauth_links_identify_each_phone(sb: SandboxClient, api: WeComApi) -> None:
-    authorize = (f"{sb.base_url}/connect/oauth2/authorize?appid={CORP_ID}&redirect_uri=https%3A%2F%2Fapp.example"
-                 f"%2Fh5%2Fupload&response_type=code&scope=snsapi_base&state=lw&agentid={AGENT_ID}#wechat_redirect")
+    authorize = (
+        f"{sb.base_url}/connect/oauth2/authorize?appid={CORP_ID}&redirect_uri=https%3A%2F%2Fapp.example"
+        f"%2Fh5%2Fupload&response_type=code&scope=snsapi_base&state=lw&agentid={AGENT_ID}#wechat_redirect"
+    )
     api.send("alice|bob", "textcard", {"title": "上传书面报告", "description": "d", "url": authorize})
     wecom = authorize.replace(sb.base_url, "https://open.weixin.qq.com")
-    menu = {"button": [{"type": "view", "name": "上传", "url": wecom},
-                       {"type": "click", "name": "待办", "key": "TODO"}]}
+    menu = {
+        "button": [{"type": "view", "name": "上传", "url": wecom}, {"type": "click", "name": "待办", "key": "TODO"}]
+    }
     assert api.post("menu/create", menu, agentid=AGENT_ID)["errcode"] == 0
     api.send("alice", "textcard", {"title": "外部", "description": "d", "url": "https://weibo.example/1?a=b"})
     html = page(sb, "alice", "bob")
@@ -160,18 +201,31 @@ def test_oauth_links_identify_each_phone(sb: SandboxClient, api: WeComApi) -> No
 
 
 def test_menu_buttons_send_click_events(sb: SandboxClient, api: WeComApi, receiver: Receiver) -> None:
-    menu = {"button": [{"type": "click", "name": "上报舆情", "key": "REPORT"},
-                       {"name": "更多", "sub_button": [{"type": "click", "name": "帮助", "key": "HELP"},
-                                                      {"type": "view", "name": "网页", "url": "https://e.example"}]}]}
+    menu = {
+        "button": [
+            {"type": "click", "name": "上报舆情", "key": "REPORT"},
+            {
+                "name": "更多",
+                "sub_button": [
+                    {"type": "click", "name": "帮助", "key": "HELP"},
+                    {"type": "view", "name": "网页", "url": "https://e.example"},
+                ],
+            },
+        ]
+    }
     assert api.post("menu/create", menu, agentid=AGENT_ID)["errcode"] == 0
     html = page(sb, "alice")
     assert elements(html, "phone")[0]["data-mode"] == "menu" and elements(html, "phone")[0]["data-has-menu"] == "1"
     top = elements(html, "menu-btn")
     assert [(b["text"], b.get("data-menu-key"), b.get("data-action")) for b in top] == [
-        ("上报舆情", "REPORT", None), ("更多", None, "menu-open")]
+        ("上报舆情", "REPORT", None),
+        ("更多", None, "menu-open"),
+    ]
     subs = elements(html, "menu-sub-btn")
     assert [(b["text"], b.get("data-menu-key"), b.get("data-open")) for b in subs] == [
-        ("帮助", "HELP", None), ("网页", None, "https://e.example")]
+        ("帮助", "HELP", None),
+        ("网页", None, "https://e.example"),
+    ]
     acts = elements(html, "phones")[0]["data-acts"]
     resp = http().post(sb.base_url + acts + subs[0]["data-act"], json={"userid": "alice", "key": "HELP"}, timeout=30)
     assert resp.status_code == 200
@@ -184,9 +238,11 @@ def test_menu_buttons_send_click_events(sb: SandboxClient, api: WeComApi, receiv
 
 def test_sent_messages_and_passive_replies_appear(sb: SandboxClient, receiver: Receiver) -> None:
     def reply(fields: dict[str, str]) -> str:
-        return (f"<xml><ToUserName><![CDATA[{fields['FromUserName']}]]></ToUserName><FromUserName><![CDATA["
-                f"{CORP_ID}]]></FromUserName><CreateTime>1</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-                "<Content><![CDATA[收到：<b>]]></Content></xml>")
+        return (
+            f"<xml><ToUserName><![CDATA[{fields['FromUserName']}]]></ToUserName><FromUserName><![CDATA["
+            f"{CORP_ID}]]></FromUserName><CreateTime>1</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+            "<Content><![CDATA[收到：<b>]]></Content></xml>"
+        )
 
     receiver.reply = reply
     said = http().post(sb.base_url + "/sandbox/say", json={"userid": "alice", "text": "你好\n<i>"}, timeout=30)
@@ -220,8 +276,9 @@ def test_image_upload_from_the_phone(sb: SandboxClient, api: WeComApi, receiver:
     html = page(sb, "alice")
     assert 'type="file" name="image"' in html
     acts = elements(html, "phones")[0]["data-acts"]
-    resp = http().post(sb.base_url + acts + "image", data={"userid": "alice"}, files={"image": ("shot.png", PNG)},
-                       timeout=30)
+    resp = http().post(
+        sb.base_url + acts + "image", data={"userid": "alice"}, files={"image": ("shot.png", PNG)}, timeout=30
+    )
     assert resp.status_code == 200
     media_id = resp.json()["media_id"]
     event = receiver.received[-1].fields
@@ -231,8 +288,9 @@ def test_image_upload_from_the_phone(sb: SandboxClient, api: WeComApi, receiver:
     [shown] = feed(sb, "alice")["phones"]["alice"]["messages"]
     assert f'src="/sandbox/media/{media_id}"' in shown["html"] and shown["msgtype"] == "image"
     assert http().get(sb.base_url + f"/sandbox/media/{media_id}", timeout=10).content == PNG
-    gif = http().post(sb.base_url + acts + "image", data={"userid": "alice"}, files={"image": ("a.gif", b"GIF89a..")},
-                      timeout=10)
+    gif = http().post(
+        sb.base_url + acts + "image", data={"userid": "alice"}, files={"image": ("a.gif", b"GIF89a..")}, timeout=10
+    )
     assert gif.status_code == 400 and len(receiver.received) == 1
 
 

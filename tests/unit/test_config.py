@@ -9,8 +9,15 @@ import pytest
 from core.config import REAL_API_BASE, ConfigError, config_from_dict, load_config
 from core.durations import parse_duration
 
-GOOD = {"wecom": {"corp_id": "ww1", "agent_id": 1000002, "secret": "s", "token": "t",
-                  "encoding_aes_key": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"}}
+GOOD = {
+    "wecom": {
+        "corp_id": "ww1",
+        "agent_id": 1000002,
+        "secret": "s",
+        "token": "t",
+        "encoding_aes_key": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+    }
+}
 
 
 def test_defaults(tmp_path: Path) -> None:
@@ -20,13 +27,16 @@ def test_defaults(tmp_path: Path) -> None:
     assert cfg.database_url == f"sqlite:///{tmp_path / 'var' / 'liaowang.db'}"
 
 
-@pytest.mark.parametrize(("key", "value", "words"), [
-    ("encoding_aes_key", "short", "encoding_aes_key 必须是 43 个字符"),
-    ("encoding_aes_key", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2!", "只能由字母和数字组成"),
-    ("agent_id", "abc", "agent_id 必须是整数"),
-    ("secret", "", "[wecom] secret"),
-    ("api_base", "ftp://x", "api_base"),
-])
+@pytest.mark.parametrize(
+    ("key", "value", "words"),
+    [
+        ("encoding_aes_key", "short", "encoding_aes_key 必须是 43 个字符"),
+        ("encoding_aes_key", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2!", "只能由字母和数字组成"),
+        ("agent_id", "abc", "agent_id 必须是整数"),
+        ("secret", "", "[wecom] secret"),
+        ("api_base", "ftp://x", "api_base"),
+    ],
+)
 def test_bad_wecom_key_names_the_key(key: str, value: str, words: str) -> None:
     raw = {"wecom": {**GOOD["wecom"], key: value}}
     with pytest.raises(ConfigError) as err:
@@ -53,8 +63,7 @@ def test_bad_redis_url() -> None:
         config_from_dict({**GOOD, "redis": {"url": "http://x"}})
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("20m", 1200), ("90s", 90), ("3d", 259200), ("1h30m", 5400),
-                                               ("15", 15)])
+@pytest.mark.parametrize(("text", "seconds"), [("20m", 1200), ("90s", 90), ("3d", 259200), ("1h30m", 5400), ("15", 15)])
 def test_durations(text: str, seconds: int) -> None:
     assert parse_duration(text).total_seconds() == seconds
 

@@ -7,11 +7,14 @@ import pytest
 from workflow.links import find_links, normalize
 
 
-@pytest.mark.parametrize(("a", "b"), [
-    ("https://weibo.com/123/Abc?utm_source=x", "http://www.weibo.com/123/Abc/"),
-    ("https://example.cn/a?b=2&a=1#frag", "https://EXAMPLE.cn/a?a=1&b=2"),
-    ("https://m.toutiao.com/i7?share_token=zz", "https://toutiao.com/i7"),
-])
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("https://weibo.com/123/Abc?utm_source=x", "http://www.weibo.com/123/Abc/"),
+        ("https://example.cn/a?b=2&a=1#frag", "https://EXAMPLE.cn/a?a=1&b=2"),
+        ("https://m.toutiao.com/i7?share_token=zz", "https://toutiao.com/i7"),
+    ],
+)
 def test_same_page(a: str, b: str) -> None:
     assert normalize(a) == normalize(b)
 

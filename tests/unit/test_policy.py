@@ -13,16 +13,19 @@ T0 = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai, a Thurs
 M = timedelta(minutes=1)
 
 
-@pytest.mark.parametrize(("kind", "grade", "aim", "due", "nudge", "warn"), [
-    ("first_report", "major", 20, 30, 20, 24),
-    ("first_report", "significant", 20, 30, 20, 24),
-    ("first_report", "general", None, 60, 30, 48),
-    ("written_report", "major", 40, 90, 40, 72),
-    ("written_report", "general", None, 120, 60, 96),
-    ("notify_units", "major", None, 30, 15, 24),
-    ("notify_units", "general", None, 24 * 60, 12 * 60, 24 * 60 * 0.8),
-    ("handling_report", "general", None, 24 * 60, 12 * 60, 24 * 60 * 0.8),
-])
+@pytest.mark.parametrize(
+    ("kind", "grade", "aim", "due", "nudge", "warn"),
+    [
+        ("first_report", "major", 20, 30, 20, 24),
+        ("first_report", "significant", 20, 30, 20, 24),
+        ("first_report", "general", None, 60, 30, 48),
+        ("written_report", "major", 40, 90, 40, 72),
+        ("written_report", "general", None, 120, 60, 96),
+        ("notify_units", "major", None, 30, 15, 24),
+        ("notify_units", "general", None, 24 * 60, 12 * 60, 24 * 60 * 0.8),
+        ("handling_report", "general", None, 24 * 60, 12 * 60, 24 * 60 * 0.8),
+    ],
+)
 def test_shipped_defaults(kind: str, grade: str, aim: int | None, due: int, nudge: int, warn: float) -> None:
     s = parse_policy({}).schedule(kind, grade, T0)
     assert s is not None
@@ -32,8 +35,9 @@ def test_shipped_defaults(kind: str, grade: str, aim: int | None, due: int, nudg
 
 
 def test_configured_shares_fixed_warning_and_second_scale_durations() -> None:
-    p = parse_policy({"nudge_share": 0.25, "warn_before": "5m",
-                      "clocks": {"first_report": {"general": {"due": "90s"}}}})
+    p = parse_policy(
+        {"nudge_share": 0.25, "warn_before": "5m", "clocks": {"first_report": {"general": {"due": "90s"}}}}
+    )
     s = p.schedule("first_report", "general", T0)
     assert s is not None and s.due_at == T0 + timedelta(seconds=90)
     assert s.nudge_at == T0 + timedelta(seconds=22.5)
@@ -47,9 +51,16 @@ def test_explicit_upper_level_deadline_overrides() -> None:
     assert s is not None and s.due_at == T0 + 50 * M and s.aim_at is None
 
 
-@pytest.mark.parametrize("raw", [{"start": "later"}, {"nudge_share": 1.5}, {"days": "lunar"},
-                                 {"clocks": {"first_report": {"major": {"aim": "40m", "due": "30m"}}}},
-                                 {"clocks": {"x": {"general": {"due": "soon"}}}}])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"start": "later"},
+        {"nudge_share": 1.5},
+        {"days": "lunar"},
+        {"clocks": {"first_report": {"major": {"aim": "40m", "due": "30m"}}}},
+        {"clocks": {"x": {"general": {"due": "soon"}}}},
+    ],
+)
 def test_bad_policy_is_refused(raw: dict) -> None:  # type: ignore[type-arg]
     with pytest.raises(ValueError):
         parse_policy(raw)
@@ -65,14 +76,17 @@ def test_message_board_reply_natural_and_working_days_and_cap() -> None:
     assert s is not None and s.due_at == datetime(2026, 12, 1, 2, 0, tzinfo=UTC), "Thu → Fri, Mon, Tue"
 
 
-@pytest.mark.parametrize(("start", "days", "expected"), [
-    (date(2026, 9, 24), 3, date(2026, 9, 30)),   # 中秋 9/25–27: Mon 9/28, Tue, Wed
-    (date(2026, 9, 30), 1, date(2026, 10, 8)),   # 国庆 10/1–7 off
-    (date(2026, 9, 30), 2, date(2026, 10, 9)),
-    (date(2026, 10, 9), 1, date(2026, 10, 10)),  # Saturday 10/10 is an adjusted working day (调休)
-    (date(2026, 9, 18), 1, date(2026, 9, 20)),   # Friday → Sunday 9/20, also a 调休 working day
-    (date(2026, 11, 27), 1, date(2026, 11, 30)),  # ordinary weekend
-])
+@pytest.mark.parametrize(
+    ("start", "days", "expected"),
+    [
+        (date(2026, 9, 24), 3, date(2026, 9, 30)),  # 中秋 9/25–27: Mon 9/28, Tue, Wed
+        (date(2026, 9, 30), 1, date(2026, 10, 8)),  # 国庆 10/1–7 off
+        (date(2026, 9, 30), 2, date(2026, 10, 9)),
+        (date(2026, 10, 9), 1, date(2026, 10, 10)),  # Saturday 10/10 is an adjusted working day (调休)
+        (date(2026, 9, 18), 1, date(2026, 9, 20)),  # Friday → Sunday 9/20, also a 调休 working day
+        (date(2026, 11, 27), 1, date(2026, 11, 30)),  # ordinary weekend
+    ],
+)
 def test_working_days_around_national_day(start: date, days: int, expected: date) -> None:
     at = datetime(start.year, start.month, start.day, 2, 0, tzinfo=UTC)
     assert WorkCalendar().add_working_days(at, days).date() == expected
