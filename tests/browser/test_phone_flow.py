@@ -73,7 +73,8 @@ def shows(page: Any, userid: str, words: str) -> Callable[[], bool]:
 def no_tofu(target: Any) -> None:
     """Fail if the Chinese text on target renders as missing-glyph boxes (and prove the probe sees a real one)."""
     found = tofu(target, extra="\ue001")
-    assert found["checked"] > 10 and found["tofu"] == ["\ue001"], found
+    assert found["checked"] > 10, found
+    assert found["tofu"] == ["\ue001"], found
 
 
 def test_report_dispatch_acknowledge_remind_write_and_approve_through_the_phones(
@@ -153,7 +154,8 @@ def test_report_dispatch_acknowledge_remind_write_and_approve_through_the_phones
     no_tofu(page)
 
     item = open_board(page)
-    assert "已审核，待会商回复" in item.inner_text() and 'data-label="处置情况报告"' in item.inner_html()
+    assert "已审核，待会商回复" in item.inner_text()
+    assert 'data-label="处置情况报告"' in item.inner_html()
     assert "下一步 · 待会商意见：周八" in item.inner_text()
     assert 'data-label="书面报告"' not in item.inner_html(), "met clocks leave the board"
     shots.take(page, "board")
@@ -181,7 +183,8 @@ def test_the_board_opened_from_the_office_menu_shows_the_item_and_its_countdown(
     type_in(page, "chenqi", f"交办 {code} 执法一队 较大")
     until(st, page, lambda: phone(page, "wangwu").locator('.card-btn[data-key^="ack:"]').count() == 1, "交办")
     item = open_board(page, code)
-    assert "首报" in item.inner_text() and "执法一队（王五）" in item.inner_text()
+    assert "首报" in item.inner_text()
+    assert "执法一队（王五）" in item.inner_text()
     countdown = item.locator('[data-label="首报"] .countdown')
     assert re.search(r"还剩 \d*", countdown.inner_text())
     shots.take(page, "board")

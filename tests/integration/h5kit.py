@@ -42,7 +42,8 @@ class Browser:
         first = self.get(path)
         assert first.status_code == 302
         back = self.get(authorize(first.headers["Location"], userid))
-        assert back.status_code == 302 and back.headers["Location"].endswith(path)
+        assert back.status_code == 302
+        assert back.headers["Location"].endswith(path)
         return self.get(path)
 
     def csrf(self, page: requests.Response) -> str:

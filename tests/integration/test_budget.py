@@ -18,13 +18,16 @@ def test_notices_over_the_budget_become_one_digest(tight: Stack) -> None:
         tight.emu.say("zhangsan", f"上报 第{i + 1}条需要关注的帖子")
     tight.drain()
     office = tight.texts("chenqi")
-    assert len(office) == 3 and all("新舆情待交办" in t for t in office)
+    assert len(office) == 3
+    assert all("新舆情待交办" in t for t in office)
     assert len(tight.texts("zhangsan")) == 7, "replies to a person's own command are never held"
     tight.later(62)
     office = tight.texts("chenqi")
     assert len(office) == 4
     digest = office[-1]
-    assert "【汇总】" in digest and "以下 4 条合并发送" in digest and "第7条需要关注的帖子" in digest
+    assert "【汇总】" in digest
+    assert "以下 4 条合并发送" in digest
+    assert "第7条需要关注的帖子" in digest
     assert tight.emu.stats()["dropped_total"] == 0
     tight.later(120)
     assert len(tight.texts("chenqi")) == 4, "each held message is in exactly one digest"

@@ -32,12 +32,15 @@ def test_bad_config_stops_with_one_line(
     out = liaowang(cfg, "config")
     assert out.returncode == 2
     assert words in out.stderr
-    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
 
 
 def test_missing_config_file(tmp_path: Path) -> None:
     out = liaowang(tmp_path / "absent.toml", "worker")
-    assert out.returncode == 2 and "找不到配置文件" in out.stderr and "Traceback" not in out.stderr
+    assert out.returncode == 2
+    assert "找不到配置文件" in out.stderr
+    assert "Traceback" not in out.stderr
 
 
 def test_db_upgrade_and_org_import_are_idempotent(tmp_path: Path, redis_url: str) -> None:
@@ -46,22 +49,27 @@ def test_db_upgrade_and_org_import_are_idempotent(tmp_path: Path, redis_url: str
     assert liaowang(cfg, "db", "upgrade").returncode == 0
     assert liaowang(cfg, "db", "upgrade").returncode == 0
     first = liaowang(cfg, "org", "import", str(ORG))
-    assert first.returncode == 0 and "16 名人员" in first.stdout
+    assert first.returncode == 0
+    assert "16 名人员" in first.stdout
     smaller = tmp_path / "org.toml"
     smaller.write_text(ORG.read_text(encoding="utf-8").split('[[people]]\nuserid = "wuyi"')[0], encoding="utf-8")
     second = liaowang(cfg, "org", "import", str(smaller))
-    assert second.returncode == 0 and "停用 3 名" in second.stdout, "wuyi and the two people after them"
+    assert second.returncode == 0, "wuyi and the two people after them"
+    assert "停用 3 名" in second.stdout, "wuyi and the two people after them"
     engine = make_engine(f"sqlite:///{db}")
     with Session(engine) as s:
         people = {p.userid: p.active for p in s.scalars(select(Person))}
-        assert len(people) == 16 and people["wuyi"] is False and people["linfang"] is False
+        assert len(people) == 16
+        assert people["wuyi"] is False
+        assert people["linfang"] is False
         assert people["zhangsan"] is True
         assert s.scalar(select(Unit.name).where(Unit.key == "team1")) == "执法一队"
     engine.dispose()
     bad = tmp_path / "bad.toml"
     bad.write_text('[[people]]\nuserid = "x"\nname = "X"\nunit = "nowhere"\n', encoding="utf-8")
     out = liaowang(cfg, "org", "import", str(bad))
-    assert out.returncode == 1 and "单位 nowhere 不在 [[units]] 中" in out.stderr
+    assert out.returncode == 1
+    assert "单位 nowhere 不在 [[units]] 中" in out.stderr
 
 
 def test_calendar_check_names_the_unknown_year_and_accepts_a_configured_one(tmp_path: Path, redis_url: str) -> None:

@@ -52,7 +52,8 @@ def test_nudge_warning_miss_and_escalation_reach_the_right_people_at_the_right_t
     assert not [t for t in fast.texts("wangwu") if "提醒" in t]
     fast.later(2)
     nudges = [r for r in fast.inbox("wangwu") if "提醒" in fast.texts("wangwu")[fast.inbox("wangwu").index(r)]]
-    assert len(nudges) == 1 and nudges[0]["msgtype"] == "template_card"
+    assert len(nudges) == 1
+    assert nudges[0]["msgtype"] == "template_card"
     assert nudges[0]["body"]["template_card"]["button_list"][0]["text"] == "已口头汇报"
     fast.later(16)
     assert not _about(fast, "wangwu", "即将超时")
@@ -64,7 +65,8 @@ def test_nudge_warning_miss_and_escalation_reach_the_right_people_at_the_right_t
     assert len(_about(fast, "lisi", "【超时】首报")) == 1, "level 1 goes to the unit's supervisor"
     assert not _about(fast, "liujiu", "【超时】")
     fast.later(20)
-    assert len(_about(fast, "liujiu", "【超时】首报")) == 1 and len(_about(fast, "chenqi", "【超时】首报")) == 1
+    assert len(_about(fast, "liujiu", "【超时】首报")) == 1
+    assert len(_about(fast, "chenqi", "【超时】首报")) == 1
     fast.later(20)
     assert len(_about(fast, "liujiu", "【超时】首报")) == 2
     fast.later(200)
@@ -75,7 +77,8 @@ def test_nudge_warning_miss_and_escalation_reach_the_right_people_at_the_right_t
     fast.say("wangwu", f"首报 {code} 已核实，正在处置")
     with fast.rt.sessions() as s:
         c = s.scalar(select(Clock).where(Clock.kind == "first_report"))
-        assert c is not None and c.state == "met_late"
+        assert c is not None
+        assert c.state == "met_late"
 
 
 def test_a_clock_met_in_time_sends_nothing_more(fast: Stack) -> None:
@@ -83,7 +86,8 @@ def test_a_clock_met_in_time_sends_nothing_more(fast: Stack) -> None:
     fast.later(10)
     fast.say("wangwu", f"首报 {code} 已核实，系误传")
     assert "已记录" in fast.last("wangwu")
-    assert "【首报】" in fast.last("chenqi") and "【首报】" in fast.last("lisi")
+    assert "【首报】" in fast.last("chenqi")
+    assert "【首报】" in fast.last("lisi")
     fast.later(300)
     assert not [t for t in fast.texts("wangwu") if "首报" in t and ("提醒" in t or "超时" in t)]
     assert not _about(fast, "lisi", "【超时】首报")
@@ -117,7 +121,8 @@ def test_an_approved_extension_moves_everything(fast: Stack) -> None:
     assert "没有未完成的时限" in fast.last("zhouba")
     fast.emu.card_click("lisi", card["task_id"], card["button_list"][0]["key"])
     fast.drain()
-    assert "已同意延期" in fast.last("lisi") and "获" in fast.last("wangwu")
+    assert "已同意延期" in fast.last("lisi")
+    assert "获" in fast.last("wangwu")
     fast.later(21)  # t = 61: the original due has passed
     assert not _about(fast, "wangwu", "的首报已于"), "an approved extension is not a miss"
     assert not _about(fast, "wangwu", "即将超时"), "the warning moved with the due (80 % of the new 90 s span)"
@@ -138,7 +143,8 @@ def test_regrade_recomputes_open_clocks(fast: Stack) -> None:
     code = _dispatched(fast, "一般")
     fast.later(5)
     fast.say("chenqi", f"定级 {code} 重大")
-    assert "已定为重大" in fast.last("chenqi") and "时限已重算" in fast.last("chenqi")
+    assert "已定为重大" in fast.last("chenqi")
+    assert "时限已重算" in fast.last("chenqi")
     fast.later(16)  # t = 21: the major aim (20 s) has passed
     assert [t for t in fast.texts("wangwu") if "提醒" in t and "首报" in t]
     fast.later(10)  # t = 31: due 30 s
@@ -201,7 +207,8 @@ def test_an_upper_level_deadline_overrides_the_written_report_due(fast: Stack) -
     assert "已交办" in fast.last("chenqi")
     with fast.rt.sessions() as s:
         written = s.scalar(select(Clock).where(Clock.kind == "written_report"))
-        assert written is not None and (written.due_at - written.started_at).total_seconds() == 45
+        assert written is not None
+        assert (written.due_at - written.started_at).total_seconds() == 45
     fast.say("chenqi", f"交办 {code} 执法一队 限昨天")
     assert "已经交办过了" in fast.last("chenqi") or "看不懂" in fast.last("chenqi")
 
@@ -209,7 +216,8 @@ def test_an_upper_level_deadline_overrides_the_written_report_due(fast: Stack) -
 def test_written_and_handling_reports_meet_their_clocks(fast: Stack) -> None:
     code = _dispatched(fast, "较大")
     fast.say("wangwu", f"书面报告 {code} 经核实，系误读政策，已联系发帖人说明")
-    assert "已收到" in fast.last("wangwu") and "经核实" in fast.last("lisi"), "the supervisor gets the approval card"
+    assert "已收到" in fast.last("wangwu"), "the supervisor gets the approval card"
+    assert "经核实" in fast.last("lisi"), "the supervisor gets the approval card"
     fast.say("wangwu", f"处置报告 {code} 已说明情况，帖子已更正")
     assert "已记录" in fast.last("wangwu")
     with fast.rt.sessions() as s:
@@ -247,17 +255,22 @@ def test_the_final_warning_card_offers_an_extension(fast: Stack) -> None:
     fast.say("wangwu", "20s 需要补充现场核查材料")
     assert "已提交分管领导审批" in fast.last("wangwu")
     card = fast.inbox("lisi")[-1]["body"]["template_card"]
-    assert "需要补充现场核查材料" in card["sub_title_text"] and code == card["main_title"]["desc"]
+    assert "需要补充现场核查材料" in card["sub_title_text"]
+    assert code == card["main_title"]["desc"]
 
 
 def test_todo_and_query_show_the_clocks(fast: Stack) -> None:
     code = _dispatched(fast)
     fast.say("wangwu", "我的待办")
     todo = fast.last("wangwu")
-    assert f"签收 {code}" in todo and "首报" in todo and "还剩" in todo
+    assert f"签收 {code}" in todo
+    assert "首报" in todo
+    assert "还剩" in todo
     fast.later(61)
     fast.say("wangwu", "我的待办")
     assert "已超时" in fast.last("wangwu")
     fast.say("zhangsan", f"查询 {code}")
     status = fast.last("zhangsan")
-    assert "时限：首报" in status and "已超时" in status and "时限超时" in status
+    assert "时限：首报" in status
+    assert "已超时" in status
+    assert "时限超时" in status

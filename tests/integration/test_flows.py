@@ -31,7 +31,8 @@ def test_flow_2_bureau_department_to_reply_close_watch_evaluate_and_archive(st: 
     assert item_of(st, code).flow == "bureau"
     st.say("wangwu", f"书面报告 {code} 经核实，已妥善处置")
     st.say("lisi", "我的待办")
-    assert "待审核" in st.last("lisi") and code in st.last("lisi")
+    assert "待审核" in st.last("lisi")
+    assert code in st.last("lisi")
     click(st, "lisi", cards(st, "lisi", APPROVAL)[-1], "批准")
     st.say("lisi", "我的待办")
     assert "没有待办" in st.last("lisi")
@@ -40,14 +41,16 @@ def test_flow_2_bureau_department_to_reply_close_watch_evaluate_and_archive(st: 
     st.say("chenqi", "我的待办")
     assert "待回复来源" in st.last("chenqi")
     st.say("chenqi", f"回复来源 {code} 经核查，已依法处理。")
-    assert "局办公室还没有反馈" in st.last("chenqi") and item_of(st, code).state == "approved"
+    assert "局办公室还没有反馈" in st.last("chenqi")
+    assert item_of(st, code).state == "approved"
     opinion = cards(st, "zhouba", "会商")
     assert len(opinion) == 1
     click(st, "zhouba", opinion[0], "无不同意见")
     assert current(st, "zhouba", opinion[0])["replaced_button"] == "周八 无不同意见"
     assert any("【会商意见】" in t and "无不同意见" in t for t in st.texts("chenqi"))
     st.say("chenqi", f"回复来源 {code} 经核查，执法人员已停职检查，感谢监督。")
-    assert "已记录" in st.last("chenqi") and item_of(st, code).state == "replied"
+    assert "已记录" in st.last("chenqi")
+    assert item_of(st, code).state == "replied"
     assert any("【已回复来源】" in t for t in st.texts("zhangsan")), "the reporter hears the reply"
     st.say("chenqi", f"办结 {code} 处置完毕")
     assert item_of(st, code).state == "follow_up"
@@ -57,7 +60,8 @@ def test_flow_2_bureau_department_to_reply_close_watch_evaluate_and_archive(st: 
     assert not cards(st, "wangwu", "善后观察")
     st.later(1)
     checkin = cards(st, "wangwu", "善后观察")
-    assert len(checkin) == 1 and set(buttons(checkin[0])) == {"平稳", "反弹"}
+    assert len(checkin) == 1
+    assert set(buttons(checkin[0])) == {"平稳", "反弹"}
     click(st, "wangwu", checkin[0], "平稳")
     assert "平稳" in st.last("wangwu")
     st.later(3600)
@@ -100,7 +104,8 @@ def test_flow_1_county_bureau_copies_the_department_and_consults_it(st: Stack) -
     st.say("sunshi", f"签收 {code}")
     _approved(st, code, lead="sunshi", supervisor="zhaoliu")
     assert any("【书面报告】" in t for t in st.texts("wangwu")), "the copied department sees the county's report"
-    assert cards(st, "wangwu", "会商") and cards(st, "zhouba", "会商"), "office consults the department too"
+    assert cards(st, "wangwu", "会商"), "office consults the department too"
+    assert cards(st, "zhouba", "会商"), "office consults the department too"
     st.say("wangwu", f"会商意见 {code} 建议答复中补充法规依据")
     assert any("建议答复中补充法规依据" in t for t in st.texts("chenqi"))
     click(st, "zhouba", cards(st, "zhouba", "会商")[0], "提出意见")
@@ -123,7 +128,8 @@ def test_flow_3_lead_and_co_handling_units_contribute_their_parts(st: Stack) -> 
     _approved(st, code)
     assert cards(st, "sunshi", "会商"), "co-handling units are consulted before the reply"
     st.say("chenqi", f"查询 {code}")
-    assert "城东区局（协办" in st.last("chenqi") and "牵头协办" in st.last("chenqi")
+    assert "城东区局（协办" in st.last("chenqi")
+    assert "牵头协办" in st.last("chenqi")
 
 
 def test_progress_reports_continue_until_closed(st: Stack) -> None:
@@ -147,10 +153,12 @@ def test_a_rebound_during_the_watch_reopens_the_item_and_restarts_its_clocks(st:
     click(st, "wangwu", cards(st, "wangwu", "善后观察")[0], "反弹")
     assert "重新打开" in st.last("wangwu")
     assert item_of(st, code).state == "acknowledged"
-    assert any("【舆情反弹】" in t for t in st.texts("chenqi")) and any("【舆情反弹】" in t for t in st.texts("lisi"))
+    assert any("【舆情反弹】" in t for t in st.texts("chenqi"))
+    assert any("【舆情反弹】" in t for t in st.texts("lisi"))
     with st.rt.sessions() as s:
         watch = s.scalar(select(Watch))
-        assert watch is not None and watch.state == "rebound"
+        assert watch is not None
+        assert watch.state == "rebound"
         fresh = s.scalars(select(Clock.kind).where(Clock.state == "open")).all()
     assert sorted(fresh) == ["first_report", "written_report"]
     st.later(3600)
@@ -169,7 +177,9 @@ def test_a_photo_whose_media_id_expired_is_reported_to_its_sender(st: Stack) -> 
     st.say("wangwu", "提交")
     with st.rt.sessions() as s:
         att = s.scalar(select(Attachment).where(Attachment.kind == "photo"))
-        assert att is not None and att.sha256 is None and att.fetch_error
+        assert att is not None
+        assert att.sha256 is None
+        assert att.fetch_error
     assert any("未能从企业微信取回" in t for t in st.texts("wangwu"))
 
 

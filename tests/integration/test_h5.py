@@ -97,12 +97,15 @@ def test_types_are_judged_by_content_and_names_are_only_labels() -> None:
         "image/jpeg",
         "image/webp",
     ]
-    assert wf.sniff_document(b"\x7fELF") is None and wf.sniff_document(b"MZ\x90\0") is None
-    assert wf.sniff_document(b"<svg onload=alert(1)>") is None and wf.sniff_document(b"") is None
+    assert wf.sniff_document(b"\x7fELF") is None
+    assert wf.sniff_document(b"MZ\x90\0") is None
+    assert wf.sniff_document(b"<svg onload=alert(1)>") is None
+    assert wf.sniff_document(b"") is None
     assert wf.safe_name("C:\\Users\\a\\报告\x00\u202e.docx") == "报告.docx"
     assert wf.safe_name("../..") == wf.safe_name("") == wf.FALLBACK_NAME
     long = wf.safe_name("长" * 300 + ".pdf")
-    assert len(long) == wf.MAX_NAME_CHARS and long.endswith(".pdf")
+    assert len(long) == wf.MAX_NAME_CHARS
+    assert long.endswith(".pdf")
 
 
 def test_a_page_without_login_redirects_to_wecom_oauth(stack: Stack) -> None:
@@ -110,10 +113,12 @@ def test_a_page_without_login_redirects_to_wecom_oauth(stack: Stack) -> None:
     resp = Browser(stack).get(f"/h5/upload/{code}")
     assert resp.status_code == 302
     loc = resp.headers["Location"]
-    assert loc.startswith(stack.emu.base_url + "/connect/oauth2/authorize?") and loc.endswith("#wechat_redirect")
+    assert loc.startswith(stack.emu.base_url + "/connect/oauth2/authorize?")
+    assert loc.endswith("#wechat_redirect")
     query = parse_qs(urlsplit(loc.split("#")[0]).query)
     assert query["redirect_uri"] == [f"{stack.app_url}/h5/upload/{code}"]
-    assert query["scope"] == ["snsapi_base"] and query["agentid"] == [str(stack.rt.config.wecom.agent_id)]
+    assert query["scope"] == ["snsapi_base"]
+    assert query["agentid"] == [str(stack.rt.config.wecom.agent_id)]
     assert "Set-Cookie" not in resp.headers
 
 
@@ -124,13 +129,20 @@ def test_oauth_round_trip_logs_in_the_right_person(stack: Stack) -> None:
     back_url = authorize(first.headers["Location"], "wangwu")
     assert back_url.startswith(f"{stack.app_url}/h5/upload/{code}?code=")
     back = browser.get(back_url)
-    assert back.status_code == 302 and back.headers["Location"] == f"/h5/upload/{code}", "the code is dropped"
+    assert back.status_code == 302, "the code is dropped"
+    assert back.headers["Location"] == f"/h5/upload/{code}", "the code is dropped"
     cookie = back.headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/h5" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "Path=/h5" in cookie
     page = browser.get(f"/h5/upload/{code}")
     assert page.status_code == 200
-    assert "王五" in page.text and code in page.text and "执法一队" in page.text and 'type="file"' in page.text
-    assert "较大" in page.text and "已交办，待签收" in page.text
+    assert "王五" in page.text
+    assert code in page.text
+    assert "执法一队" in page.text
+    assert 'type="file"' in page.text
+    assert "较大" in page.text
+    assert "已交办，待签收" in page.text
     assert "script-src 'nonce-" in page.headers["Content-Security-Policy"]
     assert browser.get(f"/h5/item/{code}").status_code == 200, "the login holds for the other pages"
 
@@ -141,7 +153,8 @@ def test_invalid_reused_and_foreign_codes_are_refused(stack: Stack) -> None:
     browser = Browser(stack)
     for bad in (f"{path}?code=forged&state=lw", f"{path}?state=lw", f"{path}?code=&state=lw"):
         resp = browser.get(bad)
-        assert resp.status_code == 403 and AUTH_FAILED in resp.text
+        assert resp.status_code == 403
+        assert AUTH_FAILED in resp.text
         assert not browser.http.cookies, "nothing stored"
     location = browser.get(path).headers["Location"]
     back_url = authorize(location, "wangwu")
@@ -149,12 +162,14 @@ def test_invalid_reused_and_foreign_codes_are_refused(stack: Stack) -> None:
     assert browser.get(path).status_code == 200
     other = Browser(stack)
     reused = other.get(back_url)
-    assert reused.status_code == 403 and AUTH_FAILED in reused.text
+    assert reused.status_code == 403
+    assert AUTH_FAILED in reused.text
     assert other.get(path).status_code == 302, "the reused code logged nobody in"
     for userid in ("mallory", "outsider"):  # not in WeCom at all / in WeCom but not in Liaowang's organisation
         stranger = Browser(stack)
         resp = stranger.get(authorize(location, userid))
-        assert resp.status_code == 403 and AUTH_FAILED in resp.text
+        assert resp.status_code == 403
+        assert AUTH_FAILED in resp.text
         assert stranger.get(path).status_code == 302
     assert browser.get(f"{path}?code=forged&state=lw").status_code == 403
     assert browser.get(path).status_code == 302, "a failed login ends the earlier one"
@@ -166,12 +181,16 @@ def test_another_units_lead_is_refused_on_get_and_post(stack: Stack) -> None:
     sunshi = Browser(stack)
     token = sunshi.csrf(sunshi.login("sunshi", f"/h5/upload/{own}"))
     page = sunshi.get(f"/h5/upload/{code}")
-    assert page.status_code == 403 and "不是它的承办单位" in page.text and 'type="file"' not in page.text
+    assert page.status_code == 403
+    assert "不是它的承办单位" in page.text
+    assert 'type="file"' not in page.text
     resp = sunshi.post(f"/h5/upload/{code}", {"csrf": token, "text": "越权报送"}, [("a.pdf", PDF)])
-    assert resp.status_code == 403 and "不是它的承办单位" in resp.text
+    assert resp.status_code == 403
+    assert "不是它的承办单位" in resp.text
     assert counts(stack) == (0, 0, [])
     viewer = sunshi.get(f"/h5/item/{code}")
-    assert viewer.status_code == 403 and NOT_INVOLVED in viewer.text
+    assert viewer.status_code == 403
+    assert NOT_INVOLVED in viewer.text
     assert sunshi.get("/h5/upload/YQ-20000101-999").status_code == 404
 
 
@@ -181,10 +200,12 @@ def test_missing_or_wrong_csrf_token_is_400(stack: Stack) -> None:
     token = browser.csrf(browser.login("wangwu", f"/h5/upload/{code}"))
     for data in ({"text": "无校验码"}, {"csrf": token[::-1], "text": "错校验码"}, {"csrf": "", "text": "空"}):
         resp = browser.post(f"/h5/upload/{code}", data, [("a.pdf", PDF)])
-        assert resp.status_code == 400 and "没有保存任何内容" in resp.text
+        assert resp.status_code == 400
+        assert "没有保存任何内容" in resp.text
     assert counts(stack) == (0, 0, [])
     nobody = Browser(stack).post(f"/h5/upload/{code}", {"csrf": token, "text": "没登录"}, [("a.pdf", PDF)])
-    assert nobody.status_code == 403 and "从企业微信里重新打开" in nobody.text
+    assert nobody.status_code == 403
+    assert "从企业微信里重新打开" in nobody.text
     assert counts(stack) == (0, 0, [])
 
 
@@ -201,7 +222,8 @@ def test_too_large_empty_and_disguised_files_are_refused_and_nothing_is_stored(s
     ]
     for files, status, words in cases:
         resp = browser.post(f"/h5/upload/{code}", {"csrf": token, "text": "报告"}, files)
-        assert resp.status_code == status and words in resp.text, (status, resp.text[-400:])
+        assert resp.status_code == status, (status, resp.text[-400:])
+        assert words in resp.text, (status, resp.text[-400:])
         assert counts(stack) == (0, 0, []), words
     with stack.rt.sessions() as s:
         assert s.scalar(select(Item.state)) == "dispatched", "a refused upload did not even imply 签收"
@@ -214,18 +236,25 @@ def test_a_path_in_the_file_name_is_only_a_label(stack: Stack, tmp_path: Path) -
     before = {p for p in tmp_path.rglob("*") if p.is_file()}
     body = PDF + b"% passwd\n"
     resp = browser.post(f"/h5/upload/{code}", {"csrf": token, "text": ""}, [("../../etc/passwd", body)])
-    assert resp.status_code == 200 and "已提交第 1 版书面报告" in resp.text
+    assert resp.status_code == 200
+    assert "已提交第 1 版书面报告" in resp.text
     storage = stack.rt.config.storage_dir.resolve()
     new = {p for p in tmp_path.rglob("*") if p.is_file()} - before
-    assert new and all(p.resolve().is_relative_to(storage) for p in new if not p.name.startswith("liaowang.db"))
-    assert not (tmp_path / "etc").exists() and not any(p.name == "passwd" for p in tmp_path.rglob("*"))
+    assert new
+    assert all(p.resolve().is_relative_to(storage) for p in new if not p.name.startswith("liaowang.db"))
+    assert not (tmp_path / "etc").exists()
+    assert not any(p.name == "passwd" for p in tmp_path.rglob("*"))
     with stack.rt.sessions() as s:
         att = s.scalar(select(Attachment).where(Attachment.kind == "file"))
-        assert att is not None and att.original_name == "passwd" and att.content_type == "application/pdf"
-        assert (storage / str(att.stored_name)).read_bytes() == body and att.sha256 in str(att.stored_name)
+        assert att is not None
+        assert att.original_name == "passwd"
+        assert att.content_type == "application/pdf"
+        assert (storage / str(att.stored_name)).read_bytes() == body
+        assert att.sha256 in str(att.stored_name)
         att_id = att.id
     viewer = browser.get(f"/h5/item/{code}")
-    assert ">passwd</a>" in viewer.text and "../" not in viewer.text
+    assert ">passwd</a>" in viewer.text
+    assert "../" not in viewer.text
     served = browser.get(f"/h5/file/{att_id}")
     assert served.content == body
     assert served.headers["Content-Disposition"] == "inline; filename=\"passwd.pdf\"; filename*=UTF-8''passwd.pdf"
@@ -238,11 +267,13 @@ def test_upload_versions_approval_and_the_viewer(stack: Stack) -> None:
     word_body = docx()
     files = [("核查报告.pdf", PDF), ("处置情况.docx", word_body), ("现场.png", png())]
     done = wangwu.post(f"/h5/upload/{code}", {"csrf": token, "text": "经核查，网帖所述情况不实。"}, files)
-    assert done.status_code == 200 and "已提交第 1 版书面报告，已送分管领导审核" in done.text
+    assert done.status_code == 200
+    assert "已提交第 1 版书面报告，已送分管领导审核" in done.text
     stack.drain()
     with stack.rt.sessions() as s:
         sub = s.scalar(select(Submission))
-        assert sub is not None and (sub.version, sub.via, sub.state) == (1, "h5", "pending")
+        assert sub is not None
+        assert (sub.version, sub.via, sub.state) == (1, "h5", "pending")
         types = {a.original_name: a.content_type for a in sub.attachments}
         assert s.scalar(select(Item.state)) == "written_reported"
     assert types == {
@@ -252,15 +283,18 @@ def test_upload_versions_approval_and_the_viewer(stack: Stack) -> None:
     }
     assert len(counts(stack)[2]) == 3
     card = stack.inbox("lisi")[-1]
-    assert card["msgtype"] == "template_card" and "批准" in stack.last("lisi")
+    assert card["msgtype"] == "template_card"
+    assert "批准" in stack.last("lisi")
     fields = {f["keyname"]: f["value"] for f in card["body"]["template_card"]["horizontal_content_list"]}
     assert fields["版本"] == "第 1 版 · 附件 3 个"
     link = next(b["url"] for b in card["body"]["template_card"]["button_list"] if b.get("url"))
 
     again = wangwu.get(f"/h5/upload/{code}")
-    assert "第 1 版" in again.text and "提交第 2 版" in again.text
+    assert "第 1 版" in again.text
+    assert "提交第 2 版" in again.text
     second = wangwu.post(f"/h5/upload/{code}", {"csrf": token, "text": "补充：已联系发帖人。"}, [("补充.pdf", PDF)])
-    assert second.status_code == 200 and "已提交第 2 版书面报告" in second.text
+    assert second.status_code == 200
+    assert "已提交第 2 版书面报告" in second.text
     stack.drain()
 
     lisi = Browser(stack)
@@ -287,12 +321,16 @@ def test_upload_versions_approval_and_the_viewer(stack: Stack) -> None:
         ids = {a.original_name: a.id for a in s.scalars(select(Attachment).where(Attachment.kind == "file"))}
     assert f'<img class="shot" src="/h5/file/{ids["现场.png"]}"' in page.text
     pdf, word, image = (lisi.get(f"/h5/file/{ids[n]}") for n in ("核查报告.pdf", "处置情况.docx", "现场.png"))
-    assert pdf.status_code == 200 and pdf.content == PDF and pdf.headers["Content-Type"] == "application/pdf"
+    assert pdf.status_code == 200
+    assert pdf.content == PDF
+    assert pdf.headers["Content-Type"] == "application/pdf"
     assert pdf.headers["X-Content-Type-Options"] == "nosniff"
     assert pdf.headers["Content-Disposition"].startswith("inline;")
     assert f"filename*=UTF-8''{quote('核查报告.pdf')}" in pdf.headers["Content-Disposition"]
-    assert word.headers["Content-Disposition"].startswith("attachment;") and word.content == word_body
-    assert image.headers["Content-Type"] == "image/png" and image.content == png()
+    assert word.headers["Content-Disposition"].startswith("attachment;")
+    assert word.content == word_body
+    assert image.headers["Content-Type"] == "image/png"
+    assert image.content == png()
 
     chenqi = Browser(stack)
     assert chenqi.login("chenqi", f"/h5/item/{code}").status_code == 200
@@ -300,9 +338,12 @@ def test_upload_versions_approval_and_the_viewer(stack: Stack) -> None:
     sunshi = Browser(stack)
     assert sunshi.login("sunshi", f"/h5/item/{code}").status_code == 403
     refused = sunshi.get(f"/h5/file/{ids['核查报告.pdf']}")
-    assert refused.status_code == 403 and NOT_INVOLVED in refused.text and refused.content != PDF
+    assert refused.status_code == 403
+    assert NOT_INVOLVED in refused.text
+    assert refused.content != PDF
     anonymous = Browser(stack).get(f"/h5/file/{ids['核查报告.pdf']}")
-    assert anonymous.status_code == 403 and anonymous.content != PDF
+    assert anonymous.status_code == 403
+    assert anonymous.content != PDF
     assert lisi.get("/h5/file/999999").status_code == 404
 
 
@@ -320,18 +361,24 @@ def test_viewer_shows_screenshots_and_says_when_one_is_still_downloading(stack: 
     with stack.rt.sessions() as s:
         item = s.scalar(select(Item))
         att = s.scalar(select(Attachment).where(Attachment.kind == "image"))
-        assert item is not None and att is not None and att.stored_name is None
+        assert item is not None
+        assert att is not None
+        assert att.stored_name is None
         code, att_id = item.code, att.id
     zhangsan = Browser(stack)
     page = zhangsan.login("zhangsan", f"/h5/item/{code}")
-    assert page.status_code == 200 and "上报截图" in page.text and "文件正在从企业微信下载，请稍后刷新" in page.text
+    assert page.status_code == 200
+    assert "上报截图" in page.text
+    assert "文件正在从企业微信下载，请稍后刷新" in page.text
     assert 'href="https://www.douyin.com/video/1234"' in page.text
     pending = zhangsan.get(f"/h5/file/{att_id}")
-    assert pending.status_code == 404 and "文件正在从企业微信下载，请稍后刷新" in pending.text
+    assert pending.status_code == 404
+    assert "文件正在从企业微信下载，请稍后刷新" in pending.text
     stack.emu.clear_faults()
     stack.later(10)  # the sweep fetches screenshots whose download failed
     page = zhangsan.get(f"/h5/item/{code}")
     assert f'<img class="shot" src="/h5/file/{att_id}"' in page.text
     shot = zhangsan.get(f"/h5/file/{att_id}")
-    assert shot.status_code == 200 and shot.headers["Content-Type"] == "image/png"
+    assert shot.status_code == 200
+    assert shot.headers["Content-Type"] == "image/png"
     assert shot.content.startswith(b"\x89PNG")

@@ -34,7 +34,8 @@ def test_the_callback_answers_before_handling_and_nothing_is_lost(stack: Stack) 
     out = stack.emu.say("zhangsan", "上报 先存后办")
     assert out["statuses"] == [200]
     (row,) = _rows(stack)
-    assert row.state == "pending" and stack.inbox("zhangsan") == []
+    assert row.state == "pending"
+    assert stack.inbox("zhangsan") == []
     stack.rt.redis.flushall()  # even losing Redis entirely loses nothing: the row is in the database
     stack.drain()
     assert _rows(stack)[0].state == "done"
@@ -46,8 +47,11 @@ def test_messages_are_handled_in_the_order_they_arrived(stack: Stack) -> None:
         stack.emu.say("zhangsan", text)
     stack.drain()
     replies = stack.texts("zhangsan")
-    assert "开始上报舆情" in replies[0] and "来源是哪里" in replies[1] and "建议等级" in replies[2]
-    assert "截图" in replies[3] and "已收到您的上报" in replies[4]
+    assert "开始上报舆情" in replies[0]
+    assert "来源是哪里" in replies[1]
+    assert "建议等级" in replies[2]
+    assert "截图" in replies[3]
+    assert "已收到您的上报" in replies[4]
 
 
 def test_a_failing_handler_is_retried_then_the_person_is_told(stack: Stack, crashing_command: None) -> None:
@@ -55,10 +59,13 @@ def test_a_failing_handler_is_retried_then_the_person_is_told(stack: Stack, cras
     stack.say("zhangsan", "帮助")
     assert stack.inbox("zhangsan") == [], "a later message waits behind the failed one"
     (first, second) = _rows(stack)
-    assert first.state == "pending" and first.attempts == 1 and "simulated failure" in str(first.error)
+    assert first.state == "pending"
+    assert first.attempts == 1
+    assert "simulated failure" in str(first.error)
     for _ in range(5):
         stack.later(40)
     rows = _rows(stack)
     assert [r.state for r in rows] == ["failed", "done"]
     texts = stack.texts("zhangsan")
-    assert "处理您的消息时出错" in texts[0] and "瞭望 · 舆情处置助手" in texts[1]
+    assert "处理您的消息时出错" in texts[0]
+    assert "瞭望 · 舆情处置助手" in texts[1]

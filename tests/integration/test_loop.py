@@ -21,27 +21,33 @@ def test_report_dispatch_acknowledge_by_card(stack: Stack) -> None:
     reply = stack.last("zhangsan")
     code = _code(reply)
     assert "已收到您的上报" in reply
-    assert code in stack.last("chenqi") and "交办" in stack.last("chenqi")
+    assert code in stack.last("chenqi")
+    assert "交办" in stack.last("chenqi")
 
     stack.say("chenqi", f"交办 {code} 执法一队 较大")
     assert "已交办" in stack.last("chenqi")
     card_rec = stack.inbox("wangwu")[-1]
     assert card_rec["msgtype"] == "template_card"
     card = card_rec["body"]["template_card"]
-    assert card["card_type"] == "button_interaction" and card["button_list"][0]["text"] == "签收"
+    assert card["card_type"] == "button_interaction"
+    assert card["button_list"][0]["text"] == "签收"
     assert "较大" in card["main_title"]["title"]
-    assert "抄送" in stack.last("zhouba") and code in stack.last("zhouba")
+    assert "抄送" in stack.last("zhouba")
+    assert code in stack.last("zhouba")
 
     stack.emu.card_click("wangwu", card["task_id"], card["button_list"][0]["key"])
     stack.drain()
     assert "已签收" in stack.last("wangwu")
     updated = next(r for r in stack.inbox("wangwu") if r["task_id"] == card["task_id"])
     assert updated.get("replaced_button", "").startswith("王五 已签收")
-    assert "王五" in stack.last("chenqi") and "签收" in stack.last("chenqi")
+    assert "王五" in stack.last("chenqi")
+    assert "签收" in stack.last("chenqi")
     assert "已由执法一队签收" in stack.last("zhangsan")
     with stack.rt.sessions() as s:
         item = s.scalar(select(Item).where(Item.code == code))
-        assert item is not None and item.state == "acknowledged" and item.grade == "significant"
+        assert item is not None
+        assert item.state == "acknowledged"
+        assert item.grade == "significant"
         actions = [
             a
             for a in s.scalars(select(AuditEvent.action).where(AuditEvent.item_id == item.id))
@@ -66,12 +72,15 @@ def test_todo_and_query(stack: Stack) -> None:
     stack.say("zhangsan", "上报 有人转发不实消息")
     code = _code(stack.last("zhangsan"))
     stack.say("chenqi", "我的待办")
-    assert "待交办" in stack.last("chenqi") and code in stack.last("chenqi")
+    assert "待交办" in stack.last("chenqi")
+    assert code in stack.last("chenqi")
     stack.say("chenqi", f"交办 {code} team1")
     stack.say("wangwu", "我的待办")
     assert f"签收 {code}" in stack.last("wangwu")
     stack.say("zhangsan", f"查询 {code}")
     history = stack.last("zhangsan")
-    assert "已交办，待签收" in history and "定级交办" in history and "执法一队（主办，未签收）" in history
+    assert "已交办，待签收" in history
+    assert "定级交办" in history
+    assert "执法一队（主办，未签收）" in history
     stack.say("sunshi", f"查询 {code}")
     assert "无权查看" in stack.last("sunshi")

@@ -161,7 +161,8 @@ def test_menu_command_creates_the_menu(processes: tuple[SandboxClient, Path], em
     keys = [b.get("key") for b in menu["button"]]
     assert keys == ["REPORT", "TODO", None]
     more = {b["name"]: b for b in menu["button"][2]["sub_button"]}
-    assert more["帮助"]["key"] == "HELP" and "/connect/oauth2/authorize" in more["舆情看板"]["url"]
+    assert more["帮助"]["key"] == "HELP"
+    assert "/connect/oauth2/authorize" in more["舆情看板"]["url"]
 
 
 def test_sandbox_say_and_tap_act_as_people_and_print_what_everyone_received(
@@ -174,6 +175,8 @@ def test_sandbox_say_and_tap_act_as_people_and_print_what_everyone_received(
     out = liaowang(cfg, "sandbox", "say", "chenqi", "交办", code, "执法一队")
     assert "按钮：签收" in out.stdout
     out = liaowang(cfg, "sandbox", "tap", "wangwu", "签收")
-    assert out.returncode == 0 and "已签收" in out.stdout, out.stdout + out.stderr
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "已签收" in out.stdout, out.stdout + out.stderr
     again = liaowang(cfg, "sandbox", "tap", "wangwu", "签收")
-    assert again.returncode != 0 and "没有带“签收”按钮的卡片" in again.stderr
+    assert again.returncode != 0
+    assert "没有带“签收”按钮的卡片" in again.stderr

@@ -48,11 +48,14 @@ def test_guided_report_with_source_grade_link_and_screenshot(stack: Stack) -> No
         att = s.scalar(select(Attachment))
         assert s.scalar(select(func.count()).select_from(Attachment)) == 1
         assert s.scalar(select(ItemLink.url)) == "https://www.douyin.com/video/1234?share_token=abc"
-    assert att is not None and att.content_type == "image/png", "the screenshot was fetched from media/get"
+    assert att is not None, "the screenshot was fetched from media/get"
+    assert att.content_type == "image/png", "the screenshot was fetched from media/get"
     stored = stack.rt.config.storage_dir / str(att.stored_name)
     assert hashlib.sha256(stored.read_bytes()).hexdigest() == att.sha256
     office = stack.last("chenqi")
-    assert item.code in office and "建议等级：重大" in office and "留言板" in office
+    assert item.code in office
+    assert "建议等级：重大" in office
+    assert "留言板" in office
 
 
 def test_cancel_aborts_and_records_nothing(stack: Stack) -> None:
@@ -88,7 +91,9 @@ def test_same_link_joins_the_first_item_and_credits_the_first_reporter(stack: St
     stack.say("wuyi", "上报 这个帖子在发酵 http://www.weibo.com/77/XyZ/")
     assert len(_items(stack)) == 1
     reply = stack.last("wuyi")
-    assert first.code in reply and "已由张三上报" in reply and "首报记在张三名下" in reply
+    assert first.code in reply
+    assert "已由张三上报" in reply
+    assert "首报记在张三名下" in reply
     assert "重复上报已合并" in stack.last("chenqi")
     with stack.rt.sessions() as s:
         assert s.scalar(select(Item.reporter_id)) == first.reporter_id
@@ -125,4 +130,6 @@ def test_screenshot_fetch_survives_a_wecom_outage_and_expired_media_is_recorded(
         stack.say("zhangsan", answer)
     with stack.rt.sessions() as s:
         last = s.scalars(select(Attachment).order_by(Attachment.id.desc())).first()
-        assert last is not None and last.sha256 is None and "40007" in str(last.fetch_error)
+        assert last is not None
+        assert last.sha256 is None
+        assert "40007" in str(last.fetch_error)

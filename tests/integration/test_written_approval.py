@@ -44,7 +44,8 @@ def test_a_report_typed_in_several_messages_with_a_photo_reaches_the_supervisor_
     assert card == [], "the upload card comes with 签收"
     st.say("wangwu", f"签收 {code}")
     upload = cards(st, "wangwu", "瞭望 · 书面报告")
-    assert len(upload) == 1 and set(buttons(upload[0])) == {"在聊天中填写", "上传文件"}
+    assert len(upload) == 1
+    assert set(buttons(upload[0])) == {"在聊天中填写", "上传文件"}
     assert "/connect/oauth2/authorize" in buttons(upload[0])["上传文件"]["url"]
     click(st, "wangwu", upload[0], "在聊天中填写")
     assert "开始填写" in st.last("wangwu")
@@ -56,17 +57,22 @@ def test_a_report_typed_in_several_messages_with_a_photo_reaches_the_supervisor_
     st.say("wangwu", "查询 这一行也是报告正文")  # mid-report, prose that starts like a command stays prose
     assert "第 2 段" in st.last("wangwu")
     st.say("wangwu", "提交")
-    assert "第 1 版" in st.last("wangwu") and "照片 1 张" in st.last("wangwu")
+    assert "第 1 版" in st.last("wangwu")
+    assert "照片 1 张" in st.last("wangwu")
     approval = cards(st, "lisi", APPROVAL)
     assert len(approval) == 1
     assert set(buttons(approval[0])) == {"批准", "退回修改", "升级为重大", "查看报告"}
     tc = approval[0]["body"]["template_card"]
-    assert "经核实" in tc["sub_title_text"] and any("附件 1" in f["value"] for f in tc["horizontal_content_list"])
+    assert "经核实" in tc["sub_title_text"]
+    assert any("附件 1" in f["value"] for f in tc["horizontal_content_list"])
     assert any("书面报告" in t and code in t for t in st.texts("chenqi"))
     with st.rt.sessions() as s:
         sub = s.scalar(select(Submission))
-        assert sub is not None and sub.text.count("\n") == 1 and "查询 这一行" in sub.text
-        assert [a.kind for a in sub.attachments] == ["photo"] and sub.attachments[0].sha256, "photo fetched and stored"
+        assert sub is not None
+        assert sub.text.count("\n") == 1
+        assert "查询 这一行" in sub.text
+        assert [a.kind for a in sub.attachments] == ["photo"], "photo fetched and stored"
+        assert sub.attachments[0].sha256, "photo fetched and stored"
         met = s.scalars(select(Clock.kind).where(Clock.state == "met")).all()
         assert {"first_report", "written_report"} <= set(met)
 
@@ -78,7 +84,8 @@ def test_approve_updates_the_card_for_everyone_and_starts_the_consultation(st: S
     click(st, "lisi", card, "批准", replay=3)
     assert "已批准" in st.last("lisi")
     assert current(st, "lisi", card)["replaced_button"].startswith("李四 已批准")
-    assert item_of(st, code).state == "approved" and _subs(st, code) == [(1, "approved")]
+    assert item_of(st, code).state == "approved"
+    assert _subs(st, code) == [(1, "approved")]
     assert any("审核通过" in t for t in st.texts("wangwu"))
     assert len(cards(st, "zhouba", "会商")) == 1, "the general office is asked for its opinion"
     with st.rt.sessions() as s:
@@ -101,7 +108,8 @@ def test_return_asks_for_a_reason_sends_it_to_the_unit_and_the_unit_resubmits_ve
     assert "第 2 版" in st.last("wangwu")
     assert _subs(st, code) == [(1, "returned"), (2, "pending")]
     second = cards(st, "lisi", APPROVAL)
-    assert len(second) == 2 and "修改稿" in second[1]["body"]["template_card"]["sub_title_text"]
+    assert len(second) == 2
+    assert "修改稿" in second[1]["body"]["template_card"]["sub_title_text"]
     click(st, "lisi", second[1], "批准")
     assert _subs(st, code) == [(1, "returned"), (2, "approved")]
 
@@ -115,7 +123,8 @@ def test_a_card_for_a_superseded_version_answers_politely_and_changes_nothing(st
     # a click on the old card that left the phone before the update arrives afterwards
     forged_click(st, "lisi", old["body"]["template_card"]["task_id"], buttons(old)["批准"]["key"])
     assert "已过时" in st.last("lisi")
-    assert _subs(st, code) == [(1, "superseded"), (2, "pending")] and item_of(st, code).state == "written_reported"
+    assert _subs(st, code) == [(1, "superseded"), (2, "pending")]
+    assert item_of(st, code).state == "written_reported"
     click(st, "lisi", new, "批准")
     assert _subs(st, code) == [(1, "superseded"), (2, "approved")]
 
@@ -128,9 +137,11 @@ def test_only_an_intended_recipient_may_decide(st: Stack) -> None:
     res = forged_click(st, "zhaoliu", tc["task_id"], buttons(card)["批准"]["key"])
     assert res.status_code == 200
     assert "不是送您审批的" in st.last("zhaoliu")
-    assert _subs(st, code) == [(1, "pending")] and item_of(st, code).state == "written_reported"
+    assert _subs(st, code) == [(1, "pending")]
+    assert item_of(st, code).state == "written_reported"
     forged_click(st, "wangwu", tc["task_id"], buttons(card)["批准"]["key"])
-    assert "不是送您审批的" in st.last("wangwu") and _subs(st, code) == [(1, "pending")]
+    assert "不是送您审批的" in st.last("wangwu")
+    assert _subs(st, code) == [(1, "pending")]
 
 
 def test_a_second_click_after_the_decision_changes_nothing(st: Stack) -> None:
@@ -140,8 +151,10 @@ def test_a_second_click_after_the_decision_changes_nothing(st: Stack) -> None:
     click(st, "lisi", card, "批准")
     # a click that left the phone before the card was updated arrives later, as a separate event
     forged_click(st, "lisi", card["body"]["template_card"]["task_id"], buttons(card)["退回修改"]["key"])
-    assert "已由李四于" in st.last("lisi") and "批准，无需再处理" in st.last("lisi")
-    assert _subs(st, code) == [(1, "approved")] and item_of(st, code).state == "approved"
+    assert "已由李四于" in st.last("lisi")
+    assert "批准，无需再处理" in st.last("lisi")
+    assert _subs(st, code) == [(1, "approved")]
+    assert item_of(st, code).state == "approved"
     with st.rt.sessions() as s:
         assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "return")) == 0
 
@@ -156,11 +169,14 @@ def test_escalate_to_major_regrades_sends_the_leaders_a_card_and_opens_a_group(s
     assert "升级为重大" in st.last("lisi")
     assert current(st, "lisi", card)["replaced_button"].startswith("李四 已升级为重大")
     item = item_of(st, code)
-    assert item.grade == "major" and item.chat_id
+    assert item.grade == "major"
+    assert item.chat_id
     leader_card = cards(st, "liujiu", APPROVAL)
-    assert len(leader_card) == 1 and "升级为重大" not in buttons(leader_card[0])
+    assert len(leader_card) == 1
+    assert "升级为重大" not in buttons(leader_card[0])
     group = [r for r in st.inbox("chenqi") if r.get("chatid") == item.chat_id]
-    assert group and "一事一群" in group[0]["body"]["text"]["content"]
+    assert group
+    assert "一事一群" in group[0]["body"]["text"]["content"]
     click(st, "liujiu", leader_card[0], "批准")
     assert _subs(st, code) == [(1, "approved")]
     lines = [r["body"]["text"]["content"] for r in st.inbox("liujiu") if r.get("chatid") == item.chat_id]
@@ -174,7 +190,8 @@ def test_supervisors_may_also_decide_by_text_and_the_cards_follow(st: Stack) -> 
     code = dispatched(st)
     st.say("wangwu", f"书面报告 {code} 初稿")
     st.say("zhaoliu", f"批准 {code}")
-    assert "不是送您审批的" in st.last("zhaoliu") and _subs(st, code) == [(1, "pending")]
+    assert "不是送您审批的" in st.last("zhaoliu")
+    assert _subs(st, code) == [(1, "pending")]
     st.say("lisi", f"退回修改 {code} 请补充现场照片")
     assert "已转给执法一队" in st.last("lisi")
     assert any("【修改意见】" in t and "请补充现场照片" in t for t in st.texts("wangwu"))
@@ -218,7 +235,8 @@ def test_a_supervisor_missing_from_the_organisation_leaves_the_approval_to_the_o
         import_org(s, data, clockmod.now())
     code = dispatched(st)
     st.say("wangwu", f"书面报告 {code} 报告正文")
-    assert len(cards(st, "chenqi", APPROVAL)) == 1 and not cards(st, "lisi", APPROVAL)
+    assert len(cards(st, "chenqi", APPROVAL)) == 1
+    assert not cards(st, "lisi", APPROVAL)
     click(st, "chenqi", cards(st, "chenqi", APPROVAL)[0], "批准")
     assert _subs(st, code) == [(1, "approved")]
 
@@ -229,6 +247,7 @@ def test_a_very_long_reason_still_reaches_the_unit(st: Stack) -> None:
     click(st, "lisi", cards(st, "lisi", APPROVAL)[0], "退回修改")
     st.say("lisi", "请补充。" + "核实情况" * 400)
     notice = next(t for t in st.texts("wangwu") if "【修改意见】" in t)
-    assert notice.startswith(f"【修改意见】{code} 李四：请补充。核实情况") and "内容较长" in notice
+    assert notice.startswith(f"【修改意见】{code} 李四：请补充。核实情况")
+    assert "内容较长" in notice
     assert len(notice.encode()) <= 2048
     assert st.outbox_states().get("failed", 0) == 0

@@ -58,7 +58,8 @@ def http() -> requests.Session:
 def page(sb: SandboxClient, *userids: str) -> str:
     """GET /phone?u=…&u=… and return the HTML."""
     resp = http().get(sb.base_url + "/phone", params=[("u", u) for u in userids], timeout=10)
-    assert resp.status_code == 200 and resp.headers["Content-Type"].startswith("text/html")
+    assert resp.status_code == 200
+    assert resp.headers["Content-Type"].startswith("text/html")
     return resp.text
 
 

@@ -12,7 +12,9 @@ from .conftest import AGENT_ID, CORP_ID, SECRET, WeComApi, card
 
 def test_gettoken_right_and_wrong_credentials(api: WeComApi, sb: SandboxClient) -> None:
     ok = api.get("gettoken", token=False, corpid=CORP_ID, corpsecret=SECRET)
-    assert ok["errcode"] == 0 and ok["access_token"] and 0 < ok["expires_in"] <= 7200
+    assert ok["errcode"] == 0
+    assert ok["access_token"]
+    assert 0 < ok["expires_in"] <= 7200
     again = api.get("gettoken", token=False, corpid=CORP_ID, corpsecret=SECRET)
     assert again["access_token"] == ok["access_token"]
     assert api.get("gettoken", token=False, corpid=CORP_ID, corpsecret="nope")["errcode"] == 40001
@@ -39,14 +41,19 @@ def test_token_missing_unknown_expired_forgotten(api: WeComApi, sb: SandboxClien
 
 def test_send_to_valid_and_invalid_users(api: WeComApi, sb: SandboxClient) -> None:
     answer = api.send("alice|mallory|bob", "text", {"content": "你好"})
-    assert answer["errcode"] == 0 and answer["errmsg"] == "ok"
-    assert answer["invaliduser"] == "mallory" and answer["msgid"]
+    assert answer["errcode"] == 0
+    assert answer["errmsg"] == "ok"
+    assert answer["invaliduser"] == "mallory"
+    assert answer["msgid"]
     alice = sb.inbox("alice")
     assert [r["body"]["text"]["content"] for r in alice] == ["你好"]
-    assert alice[0]["msgid"] == answer["msgid"] and alice[0]["msgtype"] == "text"
-    assert len(sb.inbox("bob")) == 1 and sb.inbox("mallory") == []
+    assert alice[0]["msgid"] == answer["msgid"]
+    assert alice[0]["msgtype"] == "text"
+    assert len(sb.inbox("bob")) == 1
+    assert sb.inbox("mallory") == []
     nobody = api.send("mallory|eve", "text", {"content": "x"})
-    assert nobody["errcode"] == 81013 and nobody["invaliduser"] == "mallory|eve"
+    assert nobody["errcode"] == 81013
+    assert nobody["invaliduser"] == "mallory|eve"
 
 
 def test_markdown_and_textcard(api: WeComApi, sb: SandboxClient) -> None:
@@ -73,7 +80,8 @@ def test_shape_refusals(api: WeComApi, sb: SandboxClient) -> None:
     assert raw["errcode"] == 47001
     seven = card("t7", keys=tuple(f"k{i}" for i in range(7)))
     answer = api.send("alice", "template_card", seven)
-    assert answer["errcode"] == 40058 and "button_list" in answer["errmsg"]
+    assert answer["errcode"] == 40058
+    assert "button_list" in answer["errmsg"]
     no_task = card("x")
     del no_task["task_id"]
     assert "task_id" in api.send("alice", "template_card", no_task)["errmsg"]
@@ -98,7 +106,8 @@ def test_shape_refusals(api: WeComApi, sb: SandboxClient) -> None:
 def test_duplicate_task_id_refused(api: WeComApi, sb: SandboxClient) -> None:
     assert api.send("alice", "template_card", card("task-1"))["errcode"] == 0
     again = api.send("bob", "template_card", card("task-1"))
-    assert again["errcode"] != 0 and "duplicate task_id" in again["errmsg"]
+    assert again["errcode"] != 0
+    assert "duplicate task_id" in again["errmsg"]
     assert sb.inbox("bob") == []
 
 
@@ -109,7 +118,8 @@ def test_per_person_limit_silently_drops(api: WeComApi, sb: SandboxClient) -> No
     assert len(sb.inbox("alice")) == 30
     assert len(sb.inbox("bob")) == 1
     stats = sb.stats()
-    assert stats["dropped"] == {"alice": 1} and stats["dropped_total"] == 1
+    assert stats["dropped"] == {"alice": 1}
+    assert stats["dropped_total"] == 1
     sb.advance(61)
     api.send("alice", "text", {"content": "after a minute"})
     assert sb.inbox("alice")[-1]["body"]["text"]["content"] == "after a minute"
@@ -154,6 +164,7 @@ def test_faults_consumed_by_count(api: WeComApi, sb: SandboxClient) -> None:
 
 def test_user_get_and_unknown_api(api: WeComApi) -> None:
     alice = api.get("user/get", userid="alice")
-    assert alice["errcode"] == 0 and alice["name"] == "Alice"
+    assert alice["errcode"] == 0
+    assert alice["name"] == "Alice"
     assert api.get("user/get", userid="mallory")["errcode"] == 60111
     assert api.get("no/such/api")["errcode"] == 48001

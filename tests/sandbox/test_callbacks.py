@@ -11,13 +11,18 @@ from .conftest import AGENT_ID, CORP_ID, Receiver, WeComApi
 
 def test_say_delivers_an_encrypted_text_message(sb: SandboxClient, receiver: Receiver) -> None:
     report = sb.say("alice", "舆情 <b>]]> & 测试")
-    assert report["tries"] == 1 and report["statuses"] == [200] and report["reply"] is None
+    assert report["tries"] == 1
+    assert report["statuses"] == [200]
+    assert report["reply"] is None
     got = receiver.received[0]
     assert got.fields["Content"] == "舆情 <b>]]> & 测试"
     assert (got.fields["MsgType"], got.fields["FromUserName"], got.fields["ToUserName"]) == ("text", "alice", CORP_ID)
-    assert got.fields["MsgId"] == report["msg_id"] and got.fields["AgentID"] == str(AGENT_ID)
+    assert got.fields["MsgId"] == report["msg_id"]
+    assert got.fields["AgentID"] == str(AGENT_ID)
     assert set(got.query) == {"msg_signature", "timestamp", "nonce"}
-    assert b"<Encrypt>" in got.body and b"<AgentID>" in got.body and "alice" not in got.body.decode()
+    assert b"<Encrypt>" in got.body
+    assert b"<AgentID>" in got.body
+    assert "alice" not in got.body.decode()
 
 
 def test_outsider_can_say_but_cannot_be_messaged(sb: SandboxClient, receiver: Receiver, api: WeComApi) -> None:
@@ -30,7 +35,8 @@ def test_slow_receiver_gets_the_same_payload_three_times(sb: SandboxClient, rece
     sb.config(callback_timeout=0.3)
     receiver.delay = 0.6
     report = sb.say("alice", "slow")
-    assert report["tries"] == 3 and report["statuses"] == ["timeout"] * 3
+    assert report["tries"] == 3
+    assert report["statuses"] == ["timeout"] * 3
     assert len(receiver.received) == 3
     first = receiver.received[0]
     assert all(r.query == first.query and r.body == first.body for r in receiver.received)
@@ -39,12 +45,14 @@ def test_slow_receiver_gets_the_same_payload_three_times(sb: SandboxClient, rece
 def test_unreachable_app_is_tried_three_times(sb: SandboxClient) -> None:
     sb.set_callback("http://127.0.0.1:9/callback")
     report = sb.say("alice", "anyone?")
-    assert report["tries"] == 3 and report["statuses"] == ["connection_error"] * 3
+    assert report["tries"] == 3
+    assert report["statuses"] == ["connection_error"] * 3
 
 
 def test_replay_resends_identical_callback(sb: SandboxClient, receiver: Receiver) -> None:
     report = sb.say("bob", "again", replay=3)
-    assert report["tries"] == 3 and len(receiver.received) == 3
+    assert report["tries"] == 3
+    assert len(receiver.received) == 3
     assert len({(r.body, tuple(sorted(r.query.items()))) for r in receiver.received}) == 1
     assert {r.fields["MsgId"] for r in receiver.received} == {report["msg_id"]}
 
@@ -56,13 +64,15 @@ def test_link_image_click_enter(sb: SandboxClient, receiver: Receiver, api: WeCo
     sb.enter("bob")
     link, image, click, enter = (r.fields for r in receiver.received)
     assert (link["MsgType"], link["Url"], link["Title"]) == ("link", "https://news.example/a", "标题")
-    assert image["MsgType"] == "image" and image["MediaId"] == img["media_id"]
+    assert image["MsgType"] == "image"
+    assert image["MediaId"] == img["media_id"]
     media = api.http.get(
         api.base + "media/get", params={"access_token": api.token(), "media_id": image["MediaId"]}, timeout=10
     )
     assert media.content == b"\xff\xd8\xff\xe0jpegdata"
     assert api.http.get(image["PicUrl"], timeout=10).content == b"\xff\xd8\xff\xe0jpegdata"
-    assert (click["Event"], click["EventKey"]) == ("click", "todo") and "MsgId" not in click
+    assert (click["Event"], click["EventKey"]) == ("click", "todo")
+    assert "MsgId" not in click
     assert (enter["Event"], enter["FromUserName"]) == ("enter_agent", "bob")
 
 
@@ -87,7 +97,9 @@ def test_passive_reply_is_decrypted_into_inbox(sb: SandboxClient, receiver: Rece
     report = sb.say("carol", "report this")
     assert report["reply"]["Content"] == "收到"
     got = sb.wait_for("carol", since=since, timeout=2)
-    assert got[0]["passive"] is True and got[0]["msgtype"] == "text" and got[0]["body"]["Content"] == "收到"
+    assert got[0]["passive"] is True
+    assert got[0]["msgtype"] == "text"
+    assert got[0]["body"]["Content"] == "收到"
 
 
 def test_async_act_and_wait_for(sb: SandboxClient, receiver: Receiver) -> None:
@@ -109,7 +121,8 @@ def test_async_act_and_wait_for(sb: SandboxClient, receiver: Receiver) -> None:
 
 def test_verify_url(sb: SandboxClient, receiver: Receiver) -> None:
     result = sb.verify_url()
-    assert result["ok"] is True and result["body"] == result["expected"]
+    assert result["ok"] is True
+    assert result["body"] == result["expected"]
     assert not receiver.rejected
 
 
@@ -118,7 +131,8 @@ def test_verify_url_fails_on_wrong_answer(sb: SandboxClient) -> None:
     try:
         sb.set_callback(other.url)
         result = sb.verify_url()
-        assert result["ok"] is False and result["status"] == 403
+        assert result["ok"] is False
+        assert result["status"] == 403
     finally:
         other.shutdown()
 
@@ -132,4 +146,5 @@ def test_app_may_call_the_api_while_handling_a_callback(sb: SandboxClient, recei
     assert sb.say("bob", "ping")["statuses"] == [200]
     assert [r["body"]["text"]["content"] for r in sb.inbox("bob", since=since)] == ["echo: ping"]
     everyone = sb.inbox()
-    assert [r["userid"] for r in everyone] == ["bob"] and sb.inbox(since=everyone[-1]["seq"]) == []
+    assert [r["userid"] for r in everyone] == ["bob"]
+    assert sb.inbox(since=everyone[-1]["seq"]) == []

@@ -17,16 +17,19 @@ def update(api: WeComApi, code: str, name: str = "已同意", **extra: object) -
 
 def test_interactive_card_gets_response_codes(api: WeComApi, sb: SandboxClient) -> None:
     answer = api.send("alice|bob", "template_card", card("task-a"))
-    assert answer["errcode"] == 0 and answer["response_code"]
+    assert answer["errcode"] == 0
+    assert answer["response_code"]
     alice, bob = sb.inbox("alice")[0], sb.inbox("bob")[0]
-    assert alice["task_id"] == "task-a" and alice["response_code"] != bob["response_code"]
+    assert alice["task_id"] == "task-a"
+    assert alice["response_code"] != bob["response_code"]
     notice = {
         "card_type": "text_notice",
         "main_title": {"title": "t"},
         "card_action": {"type": 1, "url": "https://example.com"},
     }
     plain = api.send("alice", "template_card", notice)
-    assert plain["errcode"] == 0 and "response_code" not in plain
+    assert plain["errcode"] == 0
+    assert "response_code" not in plain
 
 
 def test_update_is_single_use_and_updates_all_recipients(api: WeComApi, sb: SandboxClient) -> None:
@@ -35,10 +38,12 @@ def test_update_is_single_use_and_updates_all_recipients(api: WeComApi, sb: Sand
     answer = update(api, code)
     assert answer == {"errcode": 0, "errmsg": "ok", "invaliduser": []}
     changed = sb.wait_for("bob", since=since, timeout=2)
-    assert changed[0]["replaced_button"] == "已同意" and changed[0]["updates"][0]["kind"] == "button"
+    assert changed[0]["replaced_button"] == "已同意"
+    assert changed[0]["updates"][0]["kind"] == "button"
     assert sb.inbox("alice")[0]["replaced_button"] == "已同意"
     again = update(api, code, name="again")
-    assert again["errcode"] == 40148 and again["errmsg"] == "response_code used"
+    assert again["errcode"] == 40148
+    assert again["errmsg"] == "response_code used"
     assert update(api, "never-issued")["errcode"] == 40148
 
 
@@ -58,7 +63,8 @@ def test_update_for_named_users_and_whole_card(api: WeComApi, sb: SandboxClient)
     body = {"agentid": AGENT_ID, "response_code": code_bob, "userids": ["bob"], "template_card": new_card}
     assert api.post("message/update_template_card", body)["errcode"] == 0
     bob = sb.inbox("bob")[0]
-    assert bob["card"]["main_title"]["title"] == "已处理" and bob["card"]["task_id"] == "task-c"
+    assert bob["card"]["main_title"]["title"] == "已处理"
+    assert bob["card"]["task_id"] == "task-c"
     assert bob["body"]["template_card"]["card_type"] == "button_interaction"  # as sent, kept
 
 
@@ -67,7 +73,8 @@ def test_response_code_expires_after_24h(api: WeComApi, sb: SandboxClient) -> No
     sb.advance(24 * 3600 + 1)
     api.forget_token()  # the clock jump expired the access token too
     answer = update(api, code)
-    assert answer["errcode"] == 40148 and answer["errmsg"] == "response_code expired"
+    assert answer["errcode"] == 40148
+    assert answer["errmsg"] == "response_code expired"
 
 
 def test_update_refuses_bad_agentid(api: WeComApi) -> None:
@@ -80,12 +87,15 @@ def test_update_refuses_bad_agentid(api: WeComApi) -> None:
 def test_card_click_event_and_its_response_code(api: WeComApi, sb: SandboxClient, receiver: Receiver) -> None:
     api.send("alice", "template_card", card("task-f"))
     report = sb.card_click("alice", "task-f", "approve")
-    assert report["tries"] == 1 and report["statuses"] == [200]
+    assert report["tries"] == 1
+    assert report["statuses"] == [200]
     got = receiver.received[0].fields
-    assert got["MsgType"] == "event" and got["Event"] == "template_card_event"
+    assert got["MsgType"] == "event"
+    assert got["Event"] == "template_card_event"
     assert (got["FromUserName"], got["ToUserName"], got["AgentID"]) == ("alice", CORP_ID, str(AGENT_ID))
     assert (got["EventKey"], got["TaskId"], got["CardType"]) == ("approve", "task-f", "button_interaction")
-    assert got["ResponseCode"] == report["response_code"] and "MsgId" not in got
+    assert got["ResponseCode"] == report["response_code"]
+    assert "MsgId" not in got
     assert "<SelectedItems></SelectedItems>" in receiver.received[0].xml
     assert update(api, got["ResponseCode"], name="已同意")["errcode"] == 0
     assert update(api, got["ResponseCode"])["errmsg"] == "response_code used"

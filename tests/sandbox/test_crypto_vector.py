@@ -41,7 +41,9 @@ def test_official_vector_through_passive_reply_decoder() -> None:
     )
     reply, error = open_reply(World(s), body.encode())
     assert error is None
-    assert reply is not None and reply["Content"] == "hello" and reply["FromUserName"] == "mycreate"
+    assert reply is not None
+    assert reply["Content"] == "hello"
+    assert reply["FromUserName"] == "mycreate"
 
 
 def test_tampered_signature_is_refused() -> None:

@@ -25,15 +25,19 @@ def upload(api: WeComApi, kind: str, data: bytes, name: str = "f.bin") -> Any:
 def test_upload_get_and_range(api: WeComApi) -> None:
     data = bytes(range(256)) * 4
     answer = upload(api, "file", data, "舆情报告.pdf")
-    assert answer["errcode"] == 0 and answer["type"] == "file" and answer["created_at"].isdigit()
+    assert answer["errcode"] == 0
+    assert answer["type"] == "file"
+    assert answer["created_at"].isdigit()
     params = {"access_token": api.token(), "media_id": answer["media_id"]}
     full = api.http.get(api.base + "media/get", params=params, timeout=10)
-    assert full.status_code == 200 and full.content == data
+    assert full.status_code == 200
+    assert full.content == data
     assert full.headers["Content-Type"] == "application/pdf"
     assert "attachment" in full.headers["Content-Disposition"]
     assert "filename*=UTF-8''%E8%88%86" in full.headers["Content-Disposition"]
     part = api.http.get(api.base + "media/get", params=params, headers={"Range": "bytes=10-19"}, timeout=10)
-    assert part.status_code == 206 and part.content == data[10:20]
+    assert part.status_code == 206
+    assert part.content == data[10:20]
     assert part.headers["Content-Range"] == f"bytes 10-19/{len(data)}"
     bad = api.http.get(api.base + "media/get", params=params, headers={"Range": "bytes=5000-"}, timeout=10)
     assert bad.status_code == 416
@@ -53,7 +57,8 @@ def test_upload_refusals(api: WeComApi) -> None:
 def test_media_errors_are_json_with_http_200_and_expire(api: WeComApi, sb: SandboxClient) -> None:
     media_id = upload(api, "image", PNG, "p.png")["media_id"]
     unknown = api.http.get(api.base + "media/get", params={"access_token": api.token(), "media_id": "nope"}, timeout=10)
-    assert unknown.status_code == 200 and unknown.json()["errcode"] == 40007
+    assert unknown.status_code == 200
+    assert unknown.json()["errcode"] == 40007
     assert api.send("alice", "image", {"media_id": media_id})["errcode"] == 0
     sb.advance(3 * 86400 + 1)
     api.forget_token()
@@ -80,7 +85,8 @@ def test_menu_create_and_get(api: WeComApi) -> None:
     }
     assert api.post("menu/create", menu, agentid=AGENT_ID)["errcode"] == 0
     got = api.get("menu/get", agentid=AGENT_ID)
-    assert got["errcode"] == 0 and got["button"] == menu["button"]
+    assert got["errcode"] == 0
+    assert got["button"] == menu["button"]
     four = {"button": [{"type": "click", "name": f"b{i}", "key": f"k{i}"} for i in range(4)]}
     assert api.post("menu/create", four, agentid=AGENT_ID)["errcode"] == 40016
     keyless = {"button": [{"type": "click", "name": "b"}]}

@@ -25,12 +25,16 @@ def test_oauth_round_trip_with_single_use_codes(sb: SandboxClient, api: WeComApi
     code, state = code_from(location)
     assert state == "s1"
     info = api.get("auth/getuserinfo", code=code)
-    assert info["errcode"] == 0 and info["userid"] == "alice" and info["UserId"] == "alice"
+    assert info["errcode"] == 0
+    assert info["userid"] == "alice"
+    assert info["UserId"] == "alice"
     assert api.get("auth/getuserinfo", code=code)["errcode"] == 40029
     old = api.get("user/getuserinfo", code=code_from(sb.authorize("bob", "https://app.example/"))[0])
     assert old["UserId"] == "bob"
     outsider = api.get("auth/getuserinfo", code=code_from(sb.authorize("mallory", "https://app.example/"))[0])
-    assert outsider["errcode"] == 0 and "userid" not in outsider and outsider["openid"]
+    assert outsider["errcode"] == 0
+    assert "userid" not in outsider
+    assert outsider["openid"]
     stale, _ = code_from(sb.authorize("alice", "https://app.example/"))
     sb.advance(301)
     api.forget_token()
@@ -75,13 +79,15 @@ def test_oauth_browser_cookie_and_wrong_appid(sb: SandboxClient) -> None:
 
 def test_appchat_create_and_send(sb: SandboxClient, api: WeComApi) -> None:
     created = api.post("appchat/create", {"name": "处置组", "owner": "alice", "userlist": ["alice", "bob"]})
-    assert created["errcode"] == 0 and created["chatid"]
+    assert created["errcode"] == 0
+    assert created["chatid"]
     chatid = created["chatid"]
     sent = api.post("appchat/send", {"chatid": chatid, "msgtype": "text", "text": {"content": "群消息"}})
     assert sent["errcode"] == 0
     for userid in ("alice", "bob"):
         record = sb.inbox(userid)[0]
-        assert record["chatid"] == chatid and record["body"]["text"]["content"] == "群消息"
+        assert record["chatid"] == chatid
+        assert record["body"]["text"]["content"] == "群消息"
     assert sb.inbox("carol") == []
     assert api.post("appchat/create", {"userlist": ["alice"]})["errcode"] == 40058
     assert api.post("appchat/create", {"userlist": ["alice", "mallory"]})["errcode"] == 60111

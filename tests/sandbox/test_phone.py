@@ -28,12 +28,15 @@ def test_chooser_lists_people_with_unit_and_roles(sb: SandboxClient, api: WeComA
     html = http().get(sb.base_url + "/phone", timeout=10).text
     people = elements(html, "person")
     assert [p["data-userid"] for p in people] == ["zhangsan", "wangwu", "lisi"]
-    assert "执法一队" in people[1]["text"] and "单位负责人、网评员" in people[1]["text"]
+    assert "执法一队" in people[1]["text"]
+    assert "单位负责人、网评员" in people[1]["text"]
     boxes = re.findall(r'<input type="checkbox" name="u" value="([^"]+)">', html)
     assert boxes == ["zhangsan", "wangwu", "lisi"]
     assert [a["href"] for a in elements(html, "open-one")] == ["/phone?u=zhangsan", "/phone?u=wangwu", "/phone?u=lisi"]
     got = api.get("user/get", userid="wangwu")
-    assert got["name"] == "王五" and "unit" not in got and "roles" not in got  # not part of WeCom's answer
+    assert got["name"] == "王五"
+    assert "unit" not in got
+    assert "roles" not in got
     for bad in ({"userid": "x", "roles": "网评员"}, {"userid": "x", "unit": 3}):
         resp = http().post(sb.base_url + "/sandbox/people", json={"people": [bad]}, timeout=10)
         assert resp.status_code == 400
@@ -53,9 +56,11 @@ def test_several_phones_side_by_side(sb: SandboxClient) -> None:
     phones = elements(html, "phone")
     assert [p["data-userid"] for p in phones] == ["alice", "bob", "mallory"]
     assert all(p["data-mode"] == "input" and p["data-has-menu"] == "0" and p["data-conv"] == "" for p in phones)
-    assert "办公室" in phones[0]["text"] and "不在通讯录" in phones[2]["text"]
+    assert "办公室" in phones[0]["text"]
+    assert "不在通讯录" in phones[2]["text"]
     assert [e["text"] for e in elements(html, "conv-name")] == ["瞭望"] * 3
-    assert len(elements(html, "send-btn")) == 3 and html.count('<textarea name="text"') == 3
+    assert len(elements(html, "send-btn")) == 3
+    assert html.count('<textarea name="text"') == 3
     assert [p["data-userid"] for p in elements(page(sb, "bob,alice", "bob"), "phone")] == ["bob", "alice"]
     sb.config(app_name="舆情助手")
     try:
@@ -93,15 +98,20 @@ def test_feed_renders_messages_cards_and_buttons(sb: SandboxClient, api: WeComAp
     answer = feed(sb, "alice")
     msgs = answer["phones"]["alice"]["messages"]
     assert [m["msgtype"] for m in msgs] == ["text", "markdown", "textcard", "template_card"]
-    assert answer["cursor"] == sb.cursor() and answer["reset"] is False
+    assert answer["cursor"] == sb.cursor()
+    assert answer["reset"] is False
     text, markdown, textcard, tpl = (m["html"] for m in msgs)
     assert "第一行\n第二行" in elements(text, "bubble-text")[0]["text"]
-    assert "<b>加粗</b>" in markdown and 'class="md-warning">超时' in markdown and 'md-h1">标题' in markdown
+    assert "<b>加粗</b>" in markdown
+    assert 'class="md-warning">超时' in markdown
+    assert 'md-h1">标题' in markdown
     assert 'data-open="https://e.example/x"' in markdown
     assert elements(textcard, "textcard")[0]["data-open"] == "https://e.example/item"
-    assert '<div class="tc-gray">11月26日</div>' in textcard and "详情" in elements(textcard, "tc-more")[0]["text"]
+    assert '<div class="tc-gray">11月26日</div>' in textcard
+    assert "详情" in elements(textcard, "tc-more")[0]["text"]
     shown = elements(tpl, "card")[0]
-    assert shown["data-task-id"] == "task-p1" and shown["data-open"] == "https://e.example/a"
+    assert shown["data-task-id"] == "task-p1"
+    assert shown["data-open"] == "https://e.example/a"
     for part, expected in (
         ("card-source", "瞭望·舆情"),
         ("card-title", "审批"),
@@ -132,7 +142,8 @@ def test_card_button_click_reaches_the_app_and_shows_the_replaced_button(
         timeout=30,
         json={"userid": "alice", "task_id": button["data-task-id"], "key": button["data-key"]},
     )
-    assert resp.status_code == 200 and resp.json()["statuses"] == [200]
+    assert resp.status_code == 200
+    assert resp.json()["statuses"] == [200]
     event = receiver.received[-1].fields
     assert (event["Event"], event["EventKey"], event["TaskId"], event["FromUserName"]) == (
         "template_card_event",
@@ -164,10 +175,13 @@ def test_message_content_is_escaped(sb: SandboxClient, api: WeComApi) -> None:
     html = page(sb, "alice")
     html_feed = messages_html(feed(sb, "alice"), "alice")
     for shown in (html, html_feed):
-        assert "<script>alert" not in shown and "&lt;script&gt;alert(1)&lt;/script&gt;" in shown
-        assert "<img src=x" not in shown and "&lt;img src=x onerror=alert(3)&gt;" in shown
+        assert "<script>alert" not in shown
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in shown
+        assert "<img src=x" not in shown
+        assert "&lt;img src=x onerror=alert(3)&gt;" in shown
         assert "javascript:" not in shown
-        assert "<script>s</script>" not in shown and 'data-key="&lt;b&gt;k&lt;/b&gt;"' in shown
+        assert "<script>s</script>" not in shown
+        assert 'data-key="&lt;b&gt;k&lt;/b&gt;"' in shown
 
 
 def test_oauth_links_identify_each_phone(sb: SandboxClient, api: WeComApi) -> None:
@@ -187,7 +201,8 @@ def test_oauth_links_identify_each_phone(sb: SandboxClient, api: WeComApi) -> No
     alice_oauth, external, bob_oauth = (c["data-open"] for c in cards)
     for url, userid in ((alice_oauth, "alice"), (bob_oauth, "bob")):
         parts = urlsplit(url)
-        assert parts.fragment == "wechat_redirect" and parse_qs(parts.query)["as_user"] == [userid]
+        assert parts.fragment == "wechat_redirect"
+        assert parse_qs(parts.query)["as_user"] == [userid]
     assert external == "https://weibo.example/1?a=b"
     views = [b["data-open"] for b in elements(html, "menu-btn") if b.get("data-menu-url")]
     assert [parse_qs(urlsplit(v).query)["as_user"] for v in views] == [["alice"], ["bob"]]
@@ -195,7 +210,8 @@ def test_oauth_links_identify_each_phone(sb: SandboxClient, api: WeComApi) -> No
     browser = http()
     browser.cookies.set("sandbox_user", "carol")  # a shared cookie must not decide who is logged in
     resp = browser.get(bob_oauth, allow_redirects=False, timeout=10)
-    assert resp.status_code == 302 and resp.headers["Location"].startswith("https://app.example/h5/upload?")
+    assert resp.status_code == 302
+    assert resp.headers["Location"].startswith("https://app.example/h5/upload?")
     code = parse_qs(urlsplit(resp.headers["Location"]).query)["code"][0]
     assert api.get("auth/getuserinfo", code=code)["userid"] == "bob"
 
@@ -215,7 +231,8 @@ def test_menu_buttons_send_click_events(sb: SandboxClient, api: WeComApi, receiv
     }
     assert api.post("menu/create", menu, agentid=AGENT_ID)["errcode"] == 0
     html = page(sb, "alice")
-    assert elements(html, "phone")[0]["data-mode"] == "menu" and elements(html, "phone")[0]["data-has-menu"] == "1"
+    assert elements(html, "phone")[0]["data-mode"] == "menu"
+    assert elements(html, "phone")[0]["data-has-menu"] == "1"
     top = elements(html, "menu-btn")
     assert [(b["text"], b.get("data-menu-key"), b.get("data-action")) for b in top] == [
         ("上报舆情", "REPORT", None),
@@ -232,7 +249,8 @@ def test_menu_buttons_send_click_events(sb: SandboxClient, api: WeComApi, receiv
     event = receiver.received[-1].fields
     assert (event["Event"], event["EventKey"], event["FromUserName"]) == ("click", "HELP", "alice")
     old = feed(sb, "alice", menu="none")["phones"]["alice"]
-    assert old["has_menu"] is True and 'data-menu-key="REPORT"' in old["menu_html"]
+    assert old["has_menu"] is True
+    assert 'data-menu-key="REPORT"' in old["menu_html"]
     assert "menu_html" not in feed(sb, "alice", menu=feed(sb, "alice")["menu_sig"])["phones"]["alice"]
 
 
@@ -254,8 +272,10 @@ def test_sent_messages_and_passive_replies_appear(sb: SandboxClient, receiver: R
     kinds = [(elements(m["html"], "msg")[0]["data-dir"], m["msgtype"]) for m in msgs]
     assert kinds == [("out", "text"), ("in", "text"), ("out", "link"), ("in", "text")]
     first = elements(msgs[0]["html"], "msg")[0]
-    assert first["data-status"] == "ok" and first["data-msgid"] == said.json()["msg_id"]
-    assert "你好\n&lt;i&gt;" in msgs[0]["html"] and "收到：&lt;b&gt;" in msgs[1]["html"]
+    assert first["data-status"] == "ok"
+    assert first["data-msgid"] == said.json()["msg_id"]
+    assert "你好\n&lt;i&gt;" in msgs[0]["html"]
+    assert "收到：&lt;b&gt;" in msgs[1]["html"]
     assert elements(msgs[1]["html"], "msg")[0]["data-passive"] == "1"
     assert elements(msgs[2]["html"], "bubble-link")[0]["data-open"] == "https://weibo.example/2"
     assert sb.inbox("alice")[0]["passive"] is True  # the control inbox still holds only what alice received
@@ -284,14 +304,17 @@ def test_image_upload_from_the_phone(sb: SandboxClient, api: WeComApi, receiver:
     event = receiver.received[-1].fields
     assert (event["MsgType"], event["MediaId"], event["FromUserName"]) == ("image", media_id, "alice")
     got = api.http.get(api.base + "media/get", params={"access_token": api.token(), "media_id": media_id}, timeout=10)
-    assert got.content == PNG and got.headers["Content-Type"] == "image/png"
+    assert got.content == PNG
+    assert got.headers["Content-Type"] == "image/png"
     [shown] = feed(sb, "alice")["phones"]["alice"]["messages"]
-    assert f'src="/sandbox/media/{media_id}"' in shown["html"] and shown["msgtype"] == "image"
+    assert f'src="/sandbox/media/{media_id}"' in shown["html"]
+    assert shown["msgtype"] == "image"
     assert http().get(sb.base_url + f"/sandbox/media/{media_id}", timeout=10).content == PNG
     gif = http().post(
         sb.base_url + acts + "image", data={"userid": "alice"}, files={"image": ("a.gif", b"GIF89a..")}, timeout=10
     )
-    assert gif.status_code == 400 and len(receiver.received) == 1
+    assert gif.status_code == 400
+    assert len(receiver.received) == 1
 
 
 def test_group_chat_is_its_own_conversation(sb: SandboxClient, api: WeComApi) -> None:
@@ -305,7 +328,8 @@ def test_group_chat_is_its_own_conversation(sb: SandboxClient, api: WeComApi) ->
     assert answer["phones"]["alice"]["convs"] == [{"chat": "", "name": "瞭望"}, {"chat": chatid, "name": "处置组"}]
     assert answer["phones"]["alice"]["messages"][0]["chat"] == chatid
     carol = answer["phones"]["carol"]
-    assert carol["messages"] == [] and carol["convs"] == [{"chat": "", "name": "瞭望"}]
+    assert carol["messages"] == []
+    assert carol["convs"] == [{"chat": "", "name": "瞭望"}]
 
 
 def test_feed_waits_for_news_and_notices_a_reset(sb: SandboxClient, api: WeComApi) -> None:
@@ -321,7 +345,8 @@ def test_feed_waits_for_news_and_notices_a_reset(sb: SandboxClient, api: WeComAp
     sb.reset()
     sb.people([{"userid": "alice", "name": "Alice"}])
     after = feed(sb, "alice", since=news["cursor"], timeout=5)
-    assert after["reset"] is True and after["phones"]["alice"]["messages"] == []
+    assert after["reset"] is True
+    assert after["phones"]["alice"]["messages"] == []
     bad = http().get(sb.base_url + "/phone/feed", params={"u": "alice", "since": "x"}, timeout=10)
     assert bad.status_code == 400
     assert http().get(sb.base_url + "/phone/feed", timeout=10).status_code == 400

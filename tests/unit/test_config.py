@@ -77,5 +77,6 @@ def test_bad_durations(text: str) -> None:
 def test_example_config_is_valid_and_documents_every_section() -> None:
     example = Path(__file__).resolve().parents[2] / "config.example.toml"
     cfg = load_config(example)
-    assert cfg.wecom.agent_id == 1000002 and cfg.redis_url == "embedded"
+    assert cfg.wecom.agent_id == 1000002
+    assert cfg.redis_url == "embedded"
     assert set(cfg.raw) >= {"wecom", "app", "database", "redis", "org", "web", "outbox", "worker", "sandbox"}

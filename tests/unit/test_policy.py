@@ -39,16 +39,20 @@ def test_configured_shares_fixed_warning_and_second_scale_durations() -> None:
         {"nudge_share": 0.25, "warn_before": "5m", "clocks": {"first_report": {"general": {"due": "90s"}}}}
     )
     s = p.schedule("first_report", "general", T0)
-    assert s is not None and s.due_at == T0 + timedelta(seconds=90)
+    assert s is not None
+    assert s.due_at == T0 + timedelta(seconds=90)
     assert s.nudge_at == T0 + timedelta(seconds=22.5)
     assert s.warn_at == s.nudge_at, "a warning 5 min before a 90 s due is clamped to the nudge"
     s = p.schedule("first_report", "major", T0)
-    assert s is not None and s.warn_at == T0 + 25 * M
+    assert s is not None
+    assert s.warn_at == T0 + 25 * M
 
 
 def test_explicit_upper_level_deadline_overrides() -> None:
     s = parse_policy({}).schedule("written_report", "major", T0, override_due=T0 + 50 * M)
-    assert s is not None and s.due_at == T0 + 50 * M and s.aim_at is None
+    assert s is not None
+    assert s.due_at == T0 + 50 * M
+    assert s.aim_at is None
 
 
 @pytest.mark.parametrize(
@@ -69,11 +73,13 @@ def test_bad_policy_is_refused(raw: dict) -> None:  # type: ignore[type-arg]
 def test_message_board_reply_natural_and_working_days_and_cap() -> None:
     natural = parse_policy({})
     s = natural.schedule("reply_source", "general", T0)
-    assert s is not None and s.due_at == T0 + timedelta(days=3)
+    assert s is not None
+    assert s.due_at == T0 + timedelta(days=3)
     assert natural.cap_for("reply_source", T0) == T0 + timedelta(days=5)
     working = parse_policy({"days": "working"})
     s = working.schedule("reply_source", "general", T0, WorkCalendar())
-    assert s is not None and s.due_at == datetime(2026, 12, 1, 2, 0, tzinfo=UTC), "Thu → Fri, Mon, Tue"
+    assert s is not None, "Thu → Fri, Mon, Tue"
+    assert s.due_at == datetime(2026, 12, 1, 2, 0, tzinfo=UTC), "Thu → Fri, Mon, Tue"
 
 
 @pytest.mark.parametrize(
@@ -106,10 +112,12 @@ def test_the_demo_scale_makes_every_clock_faster_by_the_same_factor() -> None:
     assert fast.clocks["first_report"].spans["major"].due == timedelta(seconds=30)
     assert fast.clocks["first_report"].spans["major"].aim == timedelta(seconds=20)
     assert fast.clocks["reply_source"].span("general").due == timedelta(minutes=72), "3 days → 72 minutes"
-    assert fast.escalate_after == timedelta(seconds=10) and fast.follow_up_every == timedelta(minutes=24)
+    assert fast.escalate_after == timedelta(seconds=10)
+    assert fast.follow_up_every == timedelta(minutes=24)
     start = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
     sched = fast.schedule("written_report", "general", start)
-    assert sched is not None and sched.due_at - start == timedelta(minutes=2)
+    assert sched is not None
+    assert sched.due_at - start == timedelta(minutes=2)
     with pytest.raises(ValueError, match="scale"):
         parse_policy({"scale": 0})
 
@@ -121,4 +129,5 @@ def test_the_demo_notice_states_the_scale_with_a_real_example() -> None:
     wecom = {"corp_id": "ww1", "agent_id": 1, "secret": "s", "token": "t", "encoding_aes_key": "a" * 43}
     assert clock_notice(config_from_dict({"wecom": wecom})) == ""
     notice = clock_notice(config_from_dict({"wecom": wecom, "policy": {"scale": 60}}))
-    assert "加快 60 倍" in notice and "首报 30分钟 → 30秒" in notice
+    assert "加快 60 倍" in notice
+    assert "首报 30分钟 → 30秒" in notice
