@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Set up .venv from requirements.lock when needed, then run: `demo`, `test [pytest args]`, or any liaowang command."""
+"""Set up .venv from requirements.lock if needed; run `demo`, `test [pytest args]`, `check` or a liaowang command."""
 
 from __future__ import annotations
 
@@ -41,17 +41,43 @@ def ensure_env() -> None:
     print("· 环境就绪", flush=True)
 
 
+CHECKS = (
+    ("ruff check", ["ruff", "check", "."]),
+    ("ruff format --check", ["ruff", "format", "--check", "."]),
+    ("mypy", ["mypy"]),  # the packages and options are in pyproject.toml [tool.mypy]
+)
+
+
+def check() -> int:
+    """Run the lint, format and type checks CI runs; return non-zero if any fails (each one runs regardless)."""
+    failed = []
+    for name, argv in CHECKS:
+        print(f"· {name} …", flush=True)
+        if subprocess.call([str(BIN / argv[0]), *argv[1:]]) != 0:
+            failed.append(name)
+    if failed:
+        print(f"未通过：{'、'.join(failed)}（ruff check --fix / ruff format 可自动修正大部分）", flush=True)
+        return 1
+    print("· 代码检查全部通过", flush=True)
+    return 0
+
+
 def main(argv: list[str]) -> int:
     """Dispatch to pytest or the liaowang command inside the project's virtual environment."""
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__ or "")
-        print("用法：python3 dev.py demo | python3 dev.py test [pytest 参数] | python3 dev.py <liaowang 子命令>")
+        print(
+            "用法：python3 dev.py demo | python3 dev.py test [pytest 参数] | python3 dev.py check"
+            " | python3 dev.py <liaowang 子命令>"
+        )
         return 0
     ensure_env()
     os.chdir(ROOT)
     if argv[0] == "test":
         code = subprocess.call([str(BIN / "python"), "-m", "pytest", *argv[1:]])
         return 0 if code == 5 and os.environ.get("LIAOWANG_ALLOW_EMPTY") else code
+    if argv[0] == "check":
+        return check()
     sys.stdout.flush()
     # become the liaowang command, so a signal sent to this process (Ctrl-C, kill) reaches it directly
     os.execv(str(BIN / "liaowang"), [str(BIN / "liaowang"), *argv])
