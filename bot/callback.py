@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app, request
 from wechatpy.enterprise.replies import TextReply
 
 from bot.crypto import BadPayload, BadSignature, CallbackCrypto
-from bot.envelope import open_callback, params, refuse
+from bot.envelope import Guard, open_callback, params, refuse
 from bot.incoming import BadXml, Incoming
 from core import clock
 from core.runtime import Runtime
@@ -53,7 +53,8 @@ def verify_url() -> Response:
 @bp.post("/wecom/callback")
 def receive() -> Response:
     """Receive one encrypted message or event; the same callback twice has one effect."""
-    opened = open_callback(request, _crypto(), _rt().config.max_body)
+    cfg = _rt().config
+    opened = open_callback(request, _crypto(), Guard(cfg.max_body, cfg.callback_window, cfg.wecom.agent_id))
     if isinstance(opened, Response):
         return opened
     msg, nonce = opened

@@ -46,6 +46,7 @@ class Config:
     secret_key: str = ""
     frame_ancestors: str = ""
     max_body: int = 64 * 1024
+    callback_window: float = 600.0
     code_prefix: str = "YQ"
     conversation_timeout: int = 600
     outbox: dict[str, Any] = field(default_factory=dict)
@@ -195,8 +196,10 @@ def config_from_dict(raw: dict[str, Any], base_dir: Path | None = None) -> Confi
 
         conv_timeout = int(parse_duration(app.get("conversation_timeout", "10m")).total_seconds())
         sweep = parse_duration(raw.get("worker", {}).get("sweep_interval", "5s")).total_seconds()
+        window = parse_duration(str(_env_override("web", "callback_window", web.get("callback_window", "10m"))))
     except ValueError as exc:
-        raise ConfigError(f"[app] conversation_timeout 或 [worker] sweep_interval：{exc}") from None
+        keys = "[app] conversation_timeout、[worker] sweep_interval 或 [web] callback_window"
+        raise ConfigError(f"{keys}：{exc}") from None
     return Config(
         wecom=_wecom(raw),
         database_url=str(db_url),
@@ -207,6 +210,7 @@ def config_from_dict(raw: dict[str, Any], base_dir: Path | None = None) -> Confi
         secret_key=str(_env_override("web", "secret_key", web.get("secret_key", ""))),
         frame_ancestors=str(_env_override("web", "frame_ancestors", web.get("frame_ancestors", ""))),
         max_body=int(web.get("max_body", 64 * 1024)),
+        callback_window=window.total_seconds(),
         code_prefix=str(app.get("code_prefix", "YQ")),
         conversation_timeout=conv_timeout,
         outbox=dict(raw.get("outbox", {})),

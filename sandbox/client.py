@@ -177,6 +177,10 @@ class SandboxClient:
         """Expire all access tokens (next call 42001), or forget them (40014)."""
         return int(self._call("POST", "/sandbox/tokens/expire", {"forget": forget})["expired"])
 
+    def expire_media(self) -> int:
+        """Age all media past WeCom's 3-day limit (media/get answers 40007 next)."""
+        return int(self._call("POST", "/sandbox/media/expire", {})["expired"])
+
     def reset(self) -> None:
         """Clear all emulator state except the callback URL."""
         self._call("POST", "/sandbox/reset", {})

@@ -155,6 +155,10 @@ def make_control_blueprint(world: World) -> Blueprint:
         count = world.expire_tokens(forget=bool(body.get("forget", False)))
         return jsonify({"expired": count})
 
+    @bp.post("/media/expire")
+    def media_expire() -> Response:
+        return jsonify({"expired": world.expire_media()})
+
     @bp.post("/reset")
     def reset() -> Response:
         world.reset()

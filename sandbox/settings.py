@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -20,4 +21,5 @@ class EmulatorSettings:
     verify_timeout: float = 1.0
     app_name: str = "瞭望"
     notice: str = ""
-    clock_shift: float = 0.0  # seconds the emulated WeCom's clock runs ahead of real time (LIAOWANG_NOW, tests)
+    clock_shift: float = 0.0  # seconds the emulated WeCom's clock runs ahead of real time (LIAOWANG_NOW)
+    time_source: Callable[[], float] | None = None  # unix seconds instead of the real clock (tests share theirs)

@@ -126,8 +126,11 @@ class World:
 
     # clock -------------------------------------------------------------------------------------------
     def now(self) -> float:
-        """Return the emulator clock: real time plus the configured shift and the advanced offset (unix seconds)."""
-        return time.time() + self.settings.clock_shift + self.clock_offset
+        """Return the emulator clock (unix seconds): real time plus the configured shift, or the tests' time source,
+        plus what advance() added."""
+        source = self.settings.time_source
+        base = source() if source is not None else time.time() + self.settings.clock_shift
+        return base + self.clock_offset
 
     def advance(self, seconds: float) -> float:
         """Move the emulator clock forward and return the new time."""
@@ -175,6 +178,14 @@ class World:
                 self.tokens = {token: min(exp, past) for token, exp in self.tokens.items()}
             self.current_token = None
             return count
+
+    def expire_media(self) -> int:
+        """Age every uploaded media past WeCom's 3 days (40007 next), as if the app fetched it too late."""
+        with self.lock:
+            past = self.now() - MEDIA_TTL
+            for item in self.media.values():
+                item.created_at = min(item.created_at, past)
+            return len(self.media)
 
     # faults and stats --------------------------------------------------------------------------------
     def add_fault(self, fault: Fault) -> None:

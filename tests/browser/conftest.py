@@ -50,7 +50,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[EmulatorServer]:
     """The WeCom emulator (with its phone UI), knowing the test app's credentials."""
-    srv = serve("127.0.0.1", 0, EmulatorSettings(**CREDS, clock_shift=clock.shift_seconds()))
+    srv = serve("127.0.0.1", 0, EmulatorSettings(**CREDS, time_source=lambda: clock.now().timestamp()))
     yield srv
     srv.shutdown()
 

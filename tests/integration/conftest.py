@@ -15,7 +15,7 @@ from tests.integration.harness import CREDS, Stack
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[EmulatorServer]:
     """The WeCom emulator, knowing the test app's credentials."""
-    srv = serve("127.0.0.1", 0, EmulatorSettings(**CREDS, clock_shift=clock.shift_seconds()))
+    srv = serve("127.0.0.1", 0, EmulatorSettings(**CREDS, time_source=lambda: clock.now().timestamp()))
     yield srv
     srv.shutdown()
 

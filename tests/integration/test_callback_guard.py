@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import requests
 from sqlalchemy import func, select
 from wechatpy.enterprise.crypto import WeChatCrypto
@@ -19,18 +20,27 @@ def _stamp() -> str:
     return str(int(clock.now().timestamp()))
 
 
-def _inner(userid: str = "zhangsan", content: str = "上报 测试", msg_id: str = "7001", corp: str | None = None) -> str:
+def _inner(
+    userid: str = "zhangsan",
+    content: str = "上报 测试",
+    msg_id: str = "7001",
+    corp: str | None = None,
+    agent: int | None = None,
+) -> str:
+    agent_id = CREDS["agent_id"] if agent is None else agent
     return (
         f"<xml><ToUserName><![CDATA[{corp or CREDS['corp_id']}]]></ToUserName>"
         f"<FromUserName><![CDATA[{userid}]]></FromUserName><CreateTime>{_stamp()}</CreateTime>"
         f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content>"
-        f"<MsgId>{msg_id}</MsgId><AgentID>{CREDS['agent_id']}</AgentID></xml>"
+        f"<MsgId>{msg_id}</MsgId><AgentID>{agent_id}</AgentID></xml>"
     )
 
 
-def _envelope(inner: str, corp: str | None = None, token: str | None = None) -> tuple[bytes, dict[str, str]]:
+def _envelope(
+    inner: str, corp: str | None = None, token: str | None = None, stamp: str | None = None
+) -> tuple[bytes, dict[str, str]]:
     crypto = WeChatCrypto(token or CREDS["token"], CREDS["encoding_aes_key"], corp or CREDS["corp_id"])
-    stamp = _stamp()
+    stamp = stamp or _stamp()
     out = crypto.encrypt_message(inner, "12345", stamp)
     enc = out.split("<Encrypt><![CDATA[")[1].split("]]>")[0]
     sig = signature(token or CREDS["token"], stamp, "12345", enc)
@@ -74,6 +84,40 @@ def test_wrong_corp_id_is_403_and_changes_nothing(stack: Stack) -> None:
     before = _counts(stack)
     body, params = _envelope(_inner(corp="wwsomebodyelse000"), corp="wwsomebodyelse000")
     assert _post(stack, body, params).status_code == 403
+    assert _counts(stack) == before
+
+
+@pytest.mark.parametrize(
+    "offset", [-10 * 365 * 86400, -601, 601, 10 * 365 * 86400], ids=["2016", "11min-old", "11min-ahead", "2036"]
+)
+def test_a_validly_signed_callback_outside_the_time_window_is_403_and_changes_nothing(
+    stack: Stack, offset: int
+) -> None:
+    before = _counts(stack)
+    body, params = _envelope(_inner(), stamp=str(int(clock.now().timestamp()) + offset))
+    refused = _post(stack, body, params)
+    assert refused.status_code == 403
+    assert "时间戳" in refused.text
+    stack.drain()
+    assert _counts(stack) == before
+
+
+def test_a_callback_signed_nine_minutes_ago_is_still_accepted(stack: Stack) -> None:
+    before = _counts(stack)
+    body, params = _envelope(_inner(msg_id="7009"), stamp=str(int(clock.now().timestamp()) - 540))
+    assert _post(stack, body, params).status_code == 200
+    stack.drain()
+    assert _counts(stack)[0] == before[0] + 1
+
+
+def test_another_apps_agent_id_is_403_and_changes_nothing(stack: Stack) -> None:
+    before = _counts(stack)
+    for agent in (1000099, 0):
+        body, params = _envelope(_inner(agent=agent))
+        refused = _post(stack, body, params)
+        assert refused.status_code == 403, agent
+        assert "AgentID" in refused.text
+    stack.drain()
     assert _counts(stack) == before
 
 

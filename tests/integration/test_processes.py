@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from core import clock
 from sandbox.client import SandboxClient
 from sandbox.render import describe
 from sandbox.server import EmulatorServer
@@ -64,12 +65,19 @@ sweep_interval = "1s"
     return path
 
 
+def child_env(cfg: Path | None = None, now: str = "", **extra: str) -> dict[str, str]:
+    """Return the environment of a process a test starts: its clock starts at the test's clock (or at now)."""
+    env = {**os.environ, **extra}
+    env.pop("LIAOWANG_NOW_SINCE", None)
+    env["LIAOWANG_NOW"] = now or clock.now().isoformat()
+    if cfg is not None:
+        env["LIAOWANG_CONFIG"] = str(cfg)
+    return env
+
+
 def liaowang(cfg: Path, *args: str, timeout: float = 60, now: str = "") -> subprocess.CompletedProcess[str]:
     """Run the liaowang command line with this config (at LIAOWANG_NOW = now if given) and return its result."""
-    env = {**os.environ, "LIAOWANG_CONFIG": str(cfg)}
-    if now:
-        env.pop("LIAOWANG_NOW_SINCE", None)
-        env["LIAOWANG_NOW"] = now
+    env = child_env(cfg, now)
     return subprocess.run(
         [sys.executable, "-m", "cli", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
     )
@@ -95,7 +103,7 @@ def processes(
     port = _free_port()
     cfg = write_config(tmp_path, emulator.url, database_url, redis_url, port)
     assert liaowang(cfg, "org", "import", str(ORG)).returncode == 0
-    env = {**os.environ, "LIAOWANG_CONFIG": str(cfg)}
+    env = child_env(cfg)
     web = subprocess.Popen(
         [sys.executable, "-m", "cli", "web", "--port", str(port), "--workers", "1"],
         env=env,

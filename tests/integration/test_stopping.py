@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 import re
@@ -12,7 +13,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -20,7 +21,7 @@ import pytest
 import requests
 
 from sandbox.client import SandboxClient
-from tests.integration.test_processes import ROOT, _free_port, wait_healthz, write_config
+from tests.integration.test_processes import ROOT, _free_port, child_env, wait_healthz, write_config
 
 
 def _marked(mark: str) -> set[int]:
@@ -64,9 +65,9 @@ class Demo:
     """`liaowang demo` started as a terminal starts a foreground job: the leader of its own process group."""
 
     def __init__(self, tmp: Path) -> None:
-        self.mark = uuid.uuid4().hex
+        self.mark, self.data = uuid.uuid4().hex, tmp
         self.port, self.sport = _free_port(), _free_port()
-        env = {**os.environ, "LIAOWANG_TEST_MARK": self.mark}
+        env = child_env(LIAOWANG_TEST_MARK=self.mark)
         env.pop("LIAOWANG_CONFIG", None)
         self.proc = subprocess.Popen(
             [
@@ -121,9 +122,19 @@ class Demo:
 
 
 @pytest.fixture()
-def demo_dir(tmp_path: Path) -> Iterator[Path]:
-    """A data directory for the demo (its embedded Redis and SQLite live there)."""
-    yield tmp_path
+def start_demo(tmp_path: Path) -> Iterator[Callable[[], Demo]]:
+    """Start demos in tmp_path; whatever a failing test left running is killed afterwards."""
+    started: list[Demo] = []
+
+    def start() -> Demo:
+        started.append(Demo(tmp_path / f"d{len(started)}"))
+        return started[-1]
+
+    yield start
+    for demo in started:
+        for pid in _marked(demo.mark):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def _open_like_a_browser(url: str) -> requests.Response:
@@ -139,8 +150,8 @@ def _open_like_a_browser(url: str) -> requests.Response:
     return page
 
 
-def test_ctrl_c_while_idle_stops_every_process_and_frees_the_ports(demo_dir: Path) -> None:
-    demo = Demo(demo_dir)
+def test_ctrl_c_while_idle_stops_every_process_and_frees_the_ports(start_demo: Callable[[], Demo]) -> None:
+    demo = start_demo()
     demo.wait_line("瞭望演示已启动")
     urls = set(re.findall(r"http://127\.0\.0\.1:\d+[\w/?=&.%-]*", "".join(demo.lines)))
     assert len(urls) >= 5, urls
@@ -157,16 +168,16 @@ def test_ctrl_c_while_idle_stops_every_process_and_frees_the_ports(demo_dir: Pat
 
 
 @pytest.mark.parametrize("moment", ["准备数据库", "启动内置 Redis", "应用菜单已创建"])
-def test_ctrl_c_during_start_up_stops_what_was_started(demo_dir: Path, moment: str) -> None:
-    demo = Demo(demo_dir)
+def test_ctrl_c_during_start_up_stops_what_was_started(start_demo: Callable[[], Demo], moment: str) -> None:
+    demo = start_demo()
     demo.wait_line(moment)
     demo.ctrl_c()
     out = demo.stopped()
     assert "演示已停止" in out
 
 
-def test_ctrl_c_under_load_and_twice_in_a_row_still_stops_everything(demo_dir: Path) -> None:
-    demo = Demo(demo_dir)
+def test_ctrl_c_under_load_and_twice_in_a_row_still_stops_everything(start_demo: Callable[[], Demo]) -> None:
+    demo = start_demo()
     demo.wait_line("瞭望演示已启动")
     emu = SandboxClient(f"http://127.0.0.1:{demo.sport}")
     for i in range(20):
@@ -175,8 +186,8 @@ def test_ctrl_c_under_load_and_twice_in_a_row_still_stops_everything(demo_dir: P
     demo.stopped()
 
 
-def test_a_second_demo_on_a_busy_port_says_so_in_one_line_and_exits(demo_dir: Path) -> None:
-    first = Demo(demo_dir)
+def test_a_second_demo_on_a_busy_port_says_so_in_one_line_and_exits(start_demo: Callable[[], Demo]) -> None:
+    first = start_demo()
     first.wait_line("瞭望演示已启动")
     second = subprocess.run(
         [
@@ -190,7 +201,7 @@ def test_a_second_demo_on_a_busy_port_says_so_in_one_line_and_exits(demo_dir: Pa
             "--sandbox-port",
             str(_free_port()),
             "--data-dir",
-            str(demo_dir / "other"),
+            str(first.data / "other"),
         ],
         cwd=ROOT,
         capture_output=True,
@@ -209,7 +220,7 @@ def test_liaowang_web_ends_on_one_sigterm_and_on_repeated_group_sigint(tmp_path:
     for how in ("SIGTERM", "SIGINT×3 to the group"):
         mark, port = uuid.uuid4().hex, _free_port()
         cfg = write_config(tmp_path, "http://127.0.0.1:9", f"sqlite:///{tmp_path / 'w.db'}", redis_url, port)
-        env = {**os.environ, "LIAOWANG_CONFIG": str(cfg), "LIAOWANG_TEST_MARK": mark}
+        env = child_env(cfg, LIAOWANG_TEST_MARK=mark)
         web = subprocess.Popen(
             [sys.executable, "-m", "cli", "web", "--port", str(port), "--workers", "2"],
             cwd=ROOT,
@@ -237,7 +248,7 @@ def test_liaowang_web_on_a_busy_port_says_so_and_exits_non_zero(tmp_path: Path, 
         out = subprocess.run(
             [sys.executable, "-m", "cli", "web", "--port", str(port)],
             cwd=ROOT,
-            env={**os.environ, "LIAOWANG_CONFIG": str(cfg)},
+            env=child_env(cfg),
             capture_output=True,
             text=True,
             timeout=30,

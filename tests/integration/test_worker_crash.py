@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from sandbox.client import SandboxClient
 from sandbox.render import describe
 from sandbox.server import EmulatorServer
 from tests.integration.harness import ORG
-from tests.integration.test_processes import ROOT, _free_port, liaowang, wait_healthz, write_config
+from tests.integration.test_processes import ROOT, _free_port, child_env, liaowang, wait_healthz, write_config
 
 FAST = """
 [policy]
@@ -36,10 +35,8 @@ general = { due = "3h" }
 
 
 def _spawn(cfg: Path, *args: str, now: datetime | None = None) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "LIAOWANG_CONFIG": str(cfg)}
-    if now is not None:  # the process starts its clock at `now` (time passed while it was down)
-        env.pop("LIAOWANG_NOW_SINCE", None)
-        env["LIAOWANG_NOW"] = now.isoformat()
+    # the process starts its clock at the test's clock, or at `now` (time passed while it was down)
+    env = child_env(cfg, now.isoformat() if now else "")
     log = open(cfg.parent / f"{args[0]}.log", "ab")  # noqa: SIM115 - the child owns it; read back on failure
     return subprocess.Popen([sys.executable, "-m", "cli", *args], env=env, cwd=ROOT, stdout=log, stderr=log)
 

@@ -29,10 +29,22 @@ AES_KEY = base64.b64encode(bytes(range(7, 39))).decode().rstrip("=")
 PEOPLE = [{"userid": "alice", "name": "Alice"}, {"userid": "bob", "name": "Bob"}, {"userid": "carol", "name": "Carol"}]
 
 
+def frozen_clock() -> float:
+    """Return the tests' clock (frozen at the test instant, moved only by the tests) as the emulator's time."""
+    return clock.now().timestamp()
+
+
 def settings() -> EmulatorSettings:
     """Return the emulator settings shared by the sandbox tests."""
     return EmulatorSettings(
-        CORP_ID, AGENT_ID, SECRET, TOKEN, AES_KEY, None, callback_timeout=2.0, clock_shift=clock.shift_seconds()
+        CORP_ID,
+        AGENT_ID,
+        SECRET,
+        TOKEN,
+        AES_KEY,
+        None,
+        callback_timeout=2.0,
+        time_source=frozen_clock,
     )
 
 
