@@ -12,6 +12,7 @@ from bot.crypto import BadPayload, BadSignature, CallbackCrypto
 from bot.envelope import Guard, open_callback, params, refuse
 from bot.incoming import BadXml, Incoming
 from core import clock
+from core.outage import describe
 from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -69,9 +70,14 @@ def _store(msg: Incoming) -> bool:
 
 def _process(msg: Incoming, nonce: str) -> Response:
     """Refuse outsiders with a passive reply (nothing stored); store the rest for the worker, answer at once."""
-    if msg.userid not in current_app.extensions["liaowang_members"]:
-        return _passive(msg, OUTSIDER, nonce)
-    if not _store(msg):
+    try:
+        if msg.userid not in current_app.extensions["liaowang_members"]:
+            return _passive(msg, OUTSIDER, nonce)
+        new = _store(msg)
+    except Exception as exc:  # noqa: BLE001 - nothing was stored: 500 makes WeCom send it again
+        log.error("回调未能保存（答 500，企业微信会重试）：%s", describe(exc))
+        return refuse(500, "暂时无法保存这条消息，企业微信会重试。")
+    if not new:
         log.info("callback %s was already stored (a WeCom retry)", msg.dedupe_key)
     return Response("", status=200)
 

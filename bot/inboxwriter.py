@@ -9,6 +9,7 @@ database cost per callback small on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -19,6 +20,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from core.db import write_lock
+from core.outage import dependency, describe
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 200
@@ -78,7 +80,10 @@ class InboxWriter:
             for row in batch:
                 row.new = first[row.params[0]] is row and row.params[0] in inserted
         except BaseException as exc:  # noqa: BLE001 - every waiting request answers 500 and WeCom retries
-            log.exception("inbox batch of %d failed", len(batch))
+            if dependency(exc) is None:
+                log.exception("inbox batch of %d failed", len(batch))
+            else:
+                log.error("收件箱写入失败（%d 条，答 500，企业微信会重试）：%s", len(batch), describe(exc))
             for row in batch:
                 row.error = exc
         for row in batch:
@@ -110,7 +115,8 @@ class InboxWriter:
             raw.commit()
             return keys
         except BaseException:
-            raw.rollback()
+            with contextlib.suppress(Exception):
+                raw.rollback()
             raise
 
     def _sqlite(self, raw: Any, sql: str, flat: list[Any]) -> set[str]:
@@ -123,7 +129,10 @@ class InboxWriter:
                 keys = {r[0] for r in raw.execute(sql, flat).fetchall()}
                 raw.execute("COMMIT")
             except BaseException:
-                raw.execute("ROLLBACK")
+                # a failed COMMIT (disk full) has already rolled back: never let the ROLLBACK's own
+                # "no transaction is active" hide the real error
+                with contextlib.suppress(Exception):
+                    raw.execute("ROLLBACK")
                 raise
             return keys
         finally:

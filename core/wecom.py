@@ -56,7 +56,10 @@ class _Client(WeChatClient):
             )
             if res.status_code >= 400:
                 raise WecomError(None, f"gettoken HTTP {res.status_code}")
-            data = res.json()
+            try:
+                data = res.json()
+            except ValueError:
+                raise WecomError(None, "gettoken answer is not JSON") from None
             if data.get("errcode", 0) != 0:
                 raise WecomError(int(data["errcode"]), str(data.get("errmsg", "")))
             ttl = max(60, int(data.get("expires_in", 7200)) - 300)
@@ -82,8 +85,9 @@ class WecomApi:
     ) -> dict[str, Any]:
         """Call path (relative to /cgi-bin/) and return the JSON answer; at most one token refresh."""
         for attempt in (1, 2):
-            token = self.client.access_token
+            token = ""
             try:
+                token = self.client.access_token
                 kwargs: dict[str, Any] = {"params": {**(params or {}), "access_token": token}}
                 if data is not None:
                     kwargs["data"] = data
@@ -96,6 +100,8 @@ class WecomApi:
                 raise WecomError(code, str(exc.errmsg or exc)) from None
             except requests.RequestException as exc:
                 raise WecomError(None, f"{type(exc).__name__}") from None
+            except ValueError:  # a 200 whose body is not JSON (a proxy's page): transient, retried
+                raise WecomError(None, "answer is not JSON") from None
         raise WecomError(42001, "token refused twice")
 
     def send(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -7,10 +7,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.conversation import Conversations
 from bot.incoming import Incoming
 from core.config import Config
 from models import Person
+from workflow.conversation import Conversations
 
 
 @dataclass

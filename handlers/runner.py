@@ -6,15 +6,15 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.conversation import Conversations
 from bot.incoming import Incoming
 from core.runtime import Runtime
 from handlers.context import Ctx
 from handlers.router import route
 from models import ProcessedCallback
 from workflow import org, render
+from workflow.conversation import Conversations
 from workflow.errors import Refusal
-from workflow.outbox import emit
+from workflow.outbox import cap_per_person, emit, room_for
 
 
 def handle(session: Session, row: ProcessedCallback, rt: Runtime, now: datetime) -> None:
@@ -28,14 +28,20 @@ def handle(session: Session, row: ProcessedCallback, rt: Runtime, now: datetime)
         person=person,
         msg=msg,
         now=now,
-        conv=Conversations(rt.redis, rt.config.conversation_timeout),
+        conv=Conversations(session, rt.config.conversation_timeout, now),
         config=rt.config,
     )
+    cap_per_person(session, int(rt.config.outbox.get("max_per_message", 3)), person.userid)
     try:
         with session.begin_nested():
             reply = route(ctx)
     except Refusal as exc:
         reply = exc.message
+    room = room_for(session, person.userid)
+    session.info.pop("per_person_cap", None)
     if reply:
-        for i, piece in enumerate(render.chunks(reply)):
+        pieces = render.chunks(reply)
+        if len(pieces) > room:  # one message never floods its sender: the rest is cut, with a note
+            pieces = [*pieces[: room - 1], "\n".join(pieces[room - 1 :])]
+        for i, piece in enumerate(pieces):
             emit(session, [person.userid], render.text(piece), f"reply:{row.key}" + (f":{i}" if i else ""), now)

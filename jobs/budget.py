@@ -1,9 +1,9 @@
 """The per-person send budget: WeCom silently drops more than 30 app messages a minute to one person.
 
-Each send is counted per recipient in a Redis sorted set (a 60 s sliding window on the one clock). A
-notice that would exceed `[policy] per_minute_budget` for someone is not sent to them: it is held in the
-database and merged, with everything else held for them, into one digest sent when the window allows.
-Replies to a person's own command are never held (they asked), but they count.
+Each send is counted per recipient in a Redis sorted set (a 60 s sliding window on the one clock), checked and
+counted in one script. A notice that would exceed `[policy] per_minute_budget` for someone is not sent to them:
+it is held in the database and merged, with everything else held for them, into one digest sent when the window
+allows. Replies to a person's own command (and digests) are never merged: they wait until the window allows.
 """
 
 from __future__ import annotations
@@ -27,32 +27,42 @@ def _key(userid: str) -> str:
     return f"liaowang:budget:{userid}"
 
 
-def split(rt: Runtime, row: OutboxMessage) -> tuple[list[str], list[str]]:
-    """Return (recipients within budget, recipients over it) for a send row; replies are always within."""
-    users = [u for u in row.touser.split("|") if u]
-    if row.idem_key.startswith(("reply:", "digest:")) or row.kind != "send":
-        return users, []
-    with rt.sessions() as s:  # a retried row: whoever it was already held for stays held, never twice
-        held = set(s.scalars(select(HeldMessage.userid).where(HeldMessage.outbox_id == row.id)))
-    users = [u for u in users if u not in held]
-    limit, now = int(rt.config.policy.per_minute_budget), clock.now().timestamp()
-    pipe = rt.redis.pipeline()
-    for u in users:
-        pipe.zremrangebyscore(_key(u), 0, now - WINDOW)
-        pipe.zcard(_key(u))
-    counts = pipe.execute()[1::2]
-    ok = [u for u, n in zip(users, counts, strict=True) if n < limit]
-    return ok, [u for u in users if u not in ok]
+# Atomically, for each recipient: forget sends older than the window, and count one more send only if the
+# window still has room. Returns, per recipient, 1 (counted) or the score of their oldest send (full).
+_RESERVE = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', key, 0, tonumber(ARGV[1]) - tonumber(ARGV[2]))
+  if redis.call('ZCARD', key) < tonumber(ARGV[3]) then
+    redis.call('ZADD', key, ARGV[1], ARGV[4])
+    redis.call('EXPIRE', key, math.ceil(tonumber(ARGV[2])) + 5)
+    out[i] = '1'
+  else
+    out[i] = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2]
+  end
+end
+return out
+"""
 
 
-def count(rt: Runtime, users: list[str], oid: int) -> None:
-    """Record one send to each of users now."""
+def reserve(rt: Runtime, users: list[str], oid: int) -> tuple[list[str], dict[str, float]]:
+    """Count one send to each user whose last minute has room; return (counted users, {full user: free at}).
+
+    Check and count are one Redis script, so several worker processes never pass the budget together.
+    """
+    if not users:
+        return [], {}
     now = clock.now().timestamp()
-    pipe = rt.redis.pipeline()
-    for u in users:
-        pipe.zadd(_key(u), {f"{oid}:{now}": now})
-        pipe.expire(_key(u), int(WINDOW) + 5)
-    pipe.execute()
+    limit = int(rt.config.policy.per_minute_budget)
+    answers = rt.redis.eval(_RESERVE, len(users), *[_key(u) for u in users], now, WINDOW, limit, f"{oid}:{now}")
+    ok = [u for u, a in zip(users, answers, strict=True) if a in (b"1", "1")]
+    full = {u: float(a) + WINDOW for u, a in zip(users, answers, strict=True) if a not in (b"1", "1")}
+    return ok, full
+
+
+def is_personal(row: OutboxMessage) -> bool:
+    """A reply to a person's own command or a digest: never held or merged, only delayed until the budget allows."""
+    return row.idem_key.startswith(("reply:", "digest:"))
 
 
 def summary(payload: dict[str, Any]) -> str:
@@ -67,15 +77,15 @@ def summary(payload: dict[str, Any]) -> str:
     return " ".join(lines[:2])[:80] if lines else "（一条消息）"
 
 
-def hold(rt: Runtime, row: OutboxMessage, users: list[str]) -> None:
-    """Hold row for users and schedule their digest for when their window frees up."""
+def hold(rt: Runtime, row: OutboxMessage, full: dict[str, float]) -> None:
+    """Hold row for the people whose budget is full and schedule each one's digest for when it frees up."""
     now = clock.now()
     with rt.sessions() as s, s.begin():
-        for u in users:
-            s.add(HeldMessage(userid=u, outbox_id=row.id, summary=summary(row.payload), created_at=now))
-    for u in users:
-        oldest = rt.redis.zrange(_key(u), 0, 0, withscores=True)
-        free_at = (float(oldest[0][1]) + WINDOW) if oldest else now.timestamp()
+        already = set(s.scalars(select(HeldMessage.userid).where(HeldMessage.outbox_id == row.id)))
+        for u in full:
+            if u not in already:
+                s.add(HeldMessage(userid=u, outbox_id=row.id, summary=summary(row.payload), created_at=now))
+    for u, free_at in full.items():
         when = datetime.fromtimestamp(math.ceil(max(free_at, now.timestamp()) + 1), UTC)
         rt.queue.enqueue_at(when, send_digest, u, job_id=f"digest-{u}", result_ttl=60)
 

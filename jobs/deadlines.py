@@ -16,6 +16,7 @@ from rq import Queue
 from sqlalchemy import func, select
 
 from core import clock as clockmod
+from core.outage import Outage
 from core.runtime import runtime
 from models.clock import OPEN_STATES, Clock
 from workflow.deadlines import fire_due
@@ -39,6 +40,7 @@ def next_due() -> datetime | None:
 
 def clock_loop(stop: threading.Event, poll: float = 1.0) -> None:
     """Fire thresholds on time: sleep until the next one (re-reading it at least every poll seconds), fire, repeat."""
+    outage = Outage("时限线程", log)
     while not stop.is_set():
         delay = poll
         try:
@@ -46,8 +48,9 @@ def clock_loop(stop: threading.Event, poll: float = 1.0) -> None:
             nxt = next_due()
             if nxt is not None:
                 delay = min(poll, max(0.002, (nxt - clockmod.now()).total_seconds() + 0.001))
-        except Exception:  # noqa: BLE001 - keep the clocks running; the next round retries
-            log.exception("clock loop failed")
+            outage.ok()
+        except Exception as exc:  # noqa: BLE001 - keep the clocks running; the next round retries
+            delay = outage.failed(exc)
         _wake.wait(delay)  # a clock started in this process (the inbox handlers run here) wakes it early
         _wake.clear()
 

@@ -1,9 +1,19 @@
-"""Deliver one outbox row through WeCom: claim it, send it, mark it; retry with backoff on WeCom errors."""
+"""Deliver one outbox row through WeCom exactly once, as far as WeCom allows.
+
+1. Claim the row (pending → sending) in the database; only one job can.
+2. On the first attempt fix its recipients within the per-person budget and store them on the row (sent_to), so
+   every retry sends the very same request.
+3. Send it with WeCom's duplicate check on and the row's idempotency key in the request: WeCom compares the request
+   JSON, so a retry of a send whose outcome was unknown (timeout, crash mid-call) is dropped by WeCom, while another
+   row with the same text (帮助 asked twice) is not.
+4. Mark it sent before doing anything else. If that fails, the row goes back to pending after STALE_SECONDS and the
+   retry is again caught by the duplicate check. docs/reliability.md states the remaining window.
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
@@ -17,8 +27,19 @@ from models import Card, OutboxMessage
 
 log = logging.getLogger(__name__)
 
-RETRYABLE = {None, -1, 40014, 42001, 45009, 45033, 45011, 50001}
+RETRYABLE = {None, -1, 40014, 42001, 45009, 45033, 45011}
 CHAT_NOT_FOUND = 86003
+RESPONSE_CODE_USED = 40148  # update_template_card: an earlier attempt already used it
+MAX_DUPLICATE_WINDOW = 14400  # WeCom's longest duplicate_check_interval (4 h)
+
+
+def duplicate_guard(row: OutboxMessage, interval: int) -> dict[str, Any]:
+    """Return the fields that make WeCom drop a repeat of this very row (and only of this row)."""
+    return {
+        "enable_duplicate_check": 1,
+        "duplicate_check_interval": max(1, min(interval, MAX_DUPLICATE_WINDOW)),
+        "idem_key": row.idem_key,
+    }
 
 
 def _claim(oid: int) -> OutboxMessage | None:
@@ -38,13 +59,28 @@ def _claim(oid: int) -> OutboxMessage | None:
         return s.get(OutboxMessage, oid)
 
 
+def _recipients(rt: Runtime, row: OutboxMessage) -> list[str] | datetime:
+    """Return the row's fixed recipients (deciding them within the budget on the first attempt), or when to retry."""
+    if row.sent_to is not None:
+        return [u for u in row.sent_to.split("|") if u]
+    users = [u for u in row.touser.split("|") if u]
+    ok, full = budget.reserve(rt, users, row.id)
+    if full and budget.is_personal(row):  # a reply waits for the person's window rather than being merged
+        return datetime.fromtimestamp(max(full.values()) + 1, UTC)
+    if full:
+        budget.hold(rt, row, full)
+    with rt.sessions() as s, s.begin():
+        s.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(sent_to="|".join(ok)))
+    return ok
+
+
 def deliver(oid: int) -> str:
-    """Send outbox row oid at most once; return what happened ("sent", "retry", "failed", "skip")."""
+    """Send outbox row oid at most once; return what happened ("sent", "retry", "failed", "held", "later", "skip")."""
     row = _claim(oid)
     if row is None:
         return "skip"
     rt = runtime()
-    users: list[str] = []
+    interval = int(rt.config.outbox.get("duplicate_check_interval", 1800))
     try:
         if row.kind == "update_card":
             answer = rt.api.update_card(dict(row.payload))
@@ -53,22 +89,18 @@ def deliver(oid: int) -> str:
         elif row.kind == "appchat":
             answer = rt.api.call("post", "appchat/send", dict(row.payload))
         else:
-            users, over = budget.split(rt, row)
-            if over:
-                budget.hold(rt, row, over)
+            users = _recipients(rt, row)
+            if isinstance(users, datetime):
+                return _later(oid, users, row.attempts)
             if not users:
-                _mark(oid, "held", f"held for {'|'.join(over)}")
+                _mark(oid, "held", "held for everyone (per-person budget)")
                 return "held"
-            body = {**row.payload, "touser": "|".join(users)}
-            if not row.idem_key.startswith("reply:"):
-                # a second guard against re-sending a row; not for replies, which a person may ask for twice
-                body["enable_duplicate_check"] = 1
-                body["duplicate_check_interval"] = int(rt.config.outbox.get("duplicate_check_interval", 1800))
-            answer = rt.api.send(body)
+            answer = rt.api.send({**row.payload, "touser": "|".join(users), **duplicate_guard(row, interval)})
     except WecomError as exc:
-        return _failed(oid, row.attempts, exc, row.kind)
-    if users:
-        budget.count(rt, users, oid)
+        if row.kind == "update_card" and exc.errcode == RESPONSE_CODE_USED and row.attempts > 1:
+            answer = {"errcode": 0, "note": "applied by an earlier attempt"}
+        else:
+            return _failed(oid, row.attempts, exc, row.kind)
     _sent(oid, row, answer)
     return "sent"
 
@@ -77,6 +109,19 @@ def _mark(oid: int, state: str, note: str) -> None:
     rt = runtime()
     with rt.sessions() as s, s.begin():
         s.execute(update(OutboxMessage).where(OutboxMessage.id == oid).values(state=state, last_error=note[:500]))
+
+
+def _later(oid: int, when: datetime, attempts: int) -> str:
+    """Put the row back for when the person's minute budget has room (not a failed attempt)."""
+    rt = runtime()
+    with rt.sessions() as s, s.begin():
+        s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == oid)
+            .values(state="pending", next_attempt_at=when, attempts=OutboxMessage.attempts - 1)
+        )
+    schedule_delivery(rt.queue, oid, when, attempts)
+    return "later"
 
 
 def _sent(oid: int, row: OutboxMessage, answer: dict[str, Any]) -> None:

@@ -1,30 +1,117 @@
-"""Work the durable inbox: each person's stored callbacks are handled one at a time, in arrival order."""
+"""Work the durable inbox: each person's stored callbacks are handled one at a time, in arrival order.
+
+Who works on a person's inbox is decided by a lease row in the database (inbox_leases), not a Redis lock: it is
+taken only when free or expired (LEASE_SECONDS after its holder last renewed it), never waited for, and every
+handling transaction first renews it with its fence number, so a holder that lost it cannot commit anything.
+A killed worker's person is therefore taken over within LEASE_SECONDS, nobody else waits for them, and handling
+needs no Redis at all.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import random
+import socket
 import threading
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import or_, select
+from sqlalchemy import CursorResult, exists, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from core import clock
+from core.outage import Outage, dependency
 from core.runtime import Runtime, runtime
-from models import ProcessedCallback
+from models import InboxLease, ProcessedCallback
 from workflow import render
 from workflow.outbox import emit
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
+LEASE_SECONDS = 10.0
+BATCH = 20  # rows of one person per turn, then the consumer moves on to others
 SORRY = "抱歉，系统处理您的消息时出错，已记录。请稍后重试，或联系领导小组办公室。"
 
 
-def process_user(userid: str, rt: Runtime | None = None) -> int:
-    """Handle userid's pending callbacks in order under a per-person lock; return how many were handled."""
+class LeaseLost(Exception):
+    """Another consumer has taken this person's inbox over (this one was too slow or presumed dead)."""
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A consumer's right to one person's inbox: holder name and fence number."""
+
+    userid: str
+    holder: str
+    fence: int
+
+
+def holder_name() -> str:
+    """Return this consumer's name: host, process and thread."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def _rows(result: Any) -> int:
+    return int(cast("CursorResult[Any]", result).rowcount)
+
+
+def take(rt: Runtime, userid: str, holder: str) -> Lease | None:
+    """Take userid's lease if it is free or expired; None if someone holds it (never waits)."""
+    now = clock.now()
+    until = now + timedelta(seconds=LEASE_SECONDS)
+    with rt.sessions() as s, s.begin():
+        free = or_(InboxLease.holder.is_(None), InboxLease.expires_at.is_(None), InboxLease.expires_at < now)
+        done = s.execute(
+            update(InboxLease)
+            .where(InboxLease.userid == userid, free)
+            .values(holder=holder, fence=InboxLease.fence + 1, expires_at=until)
+        )
+        if _rows(done) == 1:
+            fence = s.execute(select(InboxLease.fence).where(InboxLease.userid == userid)).scalar_one()
+            return Lease(userid, holder, int(fence))
+        if s.get(InboxLease, userid) is not None:
+            return None
+    try:  # the person's first message ever: create the lease, taken
+        with rt.sessions() as s, s.begin():
+            s.add(InboxLease(userid=userid, holder=holder, fence=1, expires_at=until))
+    except IntegrityError:
+        return None
+    return Lease(userid, holder, 1)
+
+
+def renew(session: Session, lease: Lease, now: datetime) -> None:
+    """Extend the lease inside the caller's transaction, or raise LeaseLost (the transaction must not commit)."""
+    done = session.execute(
+        update(InboxLease)
+        .where(InboxLease.userid == lease.userid, InboxLease.holder == lease.holder, InboxLease.fence == lease.fence)
+        .values(expires_at=now + timedelta(seconds=LEASE_SECONDS))
+    )
+    if _rows(done) != 1:
+        raise LeaseLost(lease.userid)
+
+
+def release(rt: Runtime, lease: Lease) -> None:
+    """Give the lease back so the next message for this person is picked up at once."""
+    with rt.sessions() as s, s.begin():
+        s.execute(
+            update(InboxLease)
+            .where(InboxLease.userid == lease.userid, InboxLease.fence == lease.fence)
+            .values(holder=None, expires_at=None)
+        )
+
+
+def process_user(userid: str, rt: Runtime | None = None, holder: str = "") -> int:
+    """Handle up to BATCH of userid's pending callbacks in order, if nobody else is; return how many."""
     rt = rt or runtime()
+    lease = take(rt, userid, holder or holder_name())
+    if lease is None:
+        return 0
     done = 0
-    with rt.redis.lock(f"liaowang:inbox-lock:{userid}", timeout=120, blocking_timeout=60):
-        while True:
+    try:
+        while done < BATCH:
             with rt.sessions() as s:
                 row = s.execute(
                     select(ProcessedCallback.id, ProcessedCallback.retry_at)
@@ -33,25 +120,37 @@ def process_user(userid: str, rt: Runtime | None = None) -> int:
                     .limit(1)
                 ).first()
             if row is None or (row.retry_at and row.retry_at > clock.now()):
-                return done  # later messages wait behind one that is waiting to be retried: order matters
-            if not _handle_one(rt, row.id):
-                return done
+                break  # later messages wait behind one that is waiting to be retried: order matters
+            if not _handle_one(rt, row.id, lease):
+                break
             done += 1
+    finally:
+        try:
+            release(rt, lease)
+        except Exception as exc:  # noqa: BLE001 - it expires by itself in LEASE_SECONDS
+            log.warning("could not release the inbox lease of %r (%s); it expires by itself", userid, exc)
+    return done
 
 
-def _handle_one(rt: Runtime, row_id: int) -> bool:
+def _handle_one(rt: Runtime, row_id: int, lease: Lease) -> bool:
     from handlers.runner import handle
 
     now = clock.now()
     try:
         with rt.sessions() as s, s.begin():
+            renew(s, lease, now)
             row = s.get(ProcessedCallback, row_id)
             if row is None or row.state != "pending":
                 return True
             handle(s, row, rt, now)
             row.state, row.handled_at = "done", now
         return True
-    except Exception as exc:  # noqa: BLE001 - recorded on the row; retried by the sweep, then apologised for
+    except LeaseLost:
+        log.warning("inbox of %r was taken over by another consumer; leaving it to them", lease.userid)
+        return False
+    except Exception as exc:
+        if dependency(exc) is not None:
+            raise  # an outage, not this message's fault: the consumer backs off and the row stays pending
         log.exception("inbox row %s failed", row_id)
         return _failed(rt, row_id, exc)
 
@@ -73,8 +172,11 @@ def _failed(rt: Runtime, row_id: int, exc: Exception) -> bool:
 
 
 def pending_users(rt: Runtime, limit: int = 200) -> list[str]:
-    """Return people who have stored callbacks ready to handle now (one indexed query)."""
+    """Return people with callbacks ready to handle now whose inbox nobody holds (one indexed query)."""
     now = clock.now()
+    held = exists().where(
+        InboxLease.userid == ProcessedCallback.userid, InboxLease.holder.is_not(None), InboxLease.expires_at >= now
+    )
     with rt.sessions() as s:
         return list(
             s.scalars(
@@ -82,6 +184,7 @@ def pending_users(rt: Runtime, limit: int = 200) -> list[str]:
                 .where(
                     ProcessedCallback.state == "pending",
                     or_(ProcessedCallback.retry_at.is_(None), ProcessedCallback.retry_at <= now),
+                    ~held,
                 )
                 .distinct()
                 .limit(limit)
@@ -90,18 +193,19 @@ def pending_users(rt: Runtime, limit: int = 200) -> list[str]:
 
 
 def consume(rt: Runtime, stop: threading.Event, poll: float = 0.02) -> None:
-    """Poll the inbox every poll seconds and handle each waiting person's callbacks, until stop is set."""
+    """Poll the inbox and handle each waiting person's callbacks until stop is set; outages are waited out."""
+    outage, holder = Outage("收件箱", log), holder_name()
     while not stop.is_set():
         try:
             users = pending_users(rt)
-        except Exception:  # noqa: BLE001 - the database may be restarting; try again shortly
-            log.exception("inbox poll failed")
-            stop.wait(1)
+            random.shuffle(users)  # consumers that poll together start with different people
+            for userid in users:
+                if stop.is_set():
+                    break
+                process_user(userid, rt, holder)
+            outage.ok()
+        except Exception as exc:  # noqa: BLE001 - the rows stay pending; try again after a bounded wait
+            stop.wait(outage.failed(exc))
             continue
-        for userid in users:
-            try:
-                process_user(userid, rt)
-            except Exception:  # noqa: BLE001 - the row stays pending and is tried again on the next poll
-                log.exception("inbox handling failed for %r", userid)
         if not users:
             stop.wait(poll)

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from core import clock
-from core.runtime import runtime
+from core.runtime import Runtime, runtime
 from jobs.budget import pending_digests, send_digest
 from jobs.deadlines import sweep_clocks
 from jobs.queueing import enqueue_deliveries, run_deferred
@@ -19,9 +19,15 @@ from workflow import followup
 log = logging.getLogger(__name__)
 
 
-def sweep(grace_seconds: float = 5.0, stale_seconds: float = 60.0, batch: int = 500) -> int:
+def stale_after(rt: Runtime) -> float:
+    """Seconds after which a row still "sending" was left by a dead job: a send and a token fetch, plus a margin."""
+    return max(10.0, 2 * rt.config.wecom.timeout + 2)
+
+
+def sweep(grace_seconds: float = 5.0, stale_seconds: float | None = None, batch: int = 500) -> int:
     """Re-enqueue overdue outbox rows and unfetched screenshots, free rows stuck in sending; return how many."""
     rt, now = runtime(), clock.now()
+    stale_seconds = stale_after(rt) if stale_seconds is None else stale_seconds
     sweep_clocks()
     try:
         with rt.sessions() as s, s.begin():

@@ -1,4 +1,10 @@
-"""The worker process: an RQ SimpleWorker with the scheduler, plus a thread that sweeps periodically."""
+"""The worker process: RQ work in the main thread, inbox consumers, the clock thread and the sweep beside it.
+
+Nothing a dependency does can end it: Redis or the database going away (refused, reset, timeouts, read-only, full
+disk) is waited out with a bounded backoff by every loop, logged once when it starts and once when it ends. A loop
+thread that dies for any reason is restarted. The process exits non-zero only when a loop keeps failing with the
+same programming error (CRASH_LIMIT times in a row), so that a supervisor can restart it.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,17 @@ import ctypes
 import logging
 import os
 import signal
+import sys
 import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import FrameType
 
+import redis
 from rq import SimpleWorker
 
+from core.outage import Outage, dependency
 from core.runtime import Runtime, set_runtime
 from jobs.deadlines import clock_loop
 from jobs.inbox import consume
@@ -18,14 +31,111 @@ from jobs.sweep import sweep
 from workflow import outbox
 
 log = logging.getLogger(__name__)
+CRASH_LIMIT = 20  # consecutive crashes of one loop with a programming error before the process gives up
+EXIT_BUG = 70  # EX_SOFTWARE
 
 
-def _sweeper(stop: threading.Event, interval: float) -> None:
-    while not stop.wait(interval):
+def _sweeper(rt: Runtime, stop: threading.Event) -> None:
+    """Sweep at once, then every [worker] sweep_interval (sooner again after a failure, with backoff)."""
+    outage, wait = Outage("补偿扫描", log), 0.0
+    while not stop.wait(wait):
         try:
             sweep()
-        except Exception:  # noqa: BLE001 - keep sweeping; the next round retries
-            log.exception("sweep failed")
+            outage.ok()
+            wait = rt.config.sweep_interval
+        except Exception as exc:  # noqa: BLE001 - the next round retries
+            wait = outage.failed(exc)
+
+
+@dataclass
+class _Loop:
+    """One supervised thread: its body, its thread, and how often it crashed in a row."""
+
+    name: str
+    body: Callable[[], None]
+    thread: threading.Thread | None = None
+    crashes: int = 0
+    last_error: str = field(default="")
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.body()
+            self.crashes = 0
+        except BaseException as exc:  # noqa: BLE001 - reported here, restarted by the supervisor
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            self.crashes = self.crashes + 1 if dependency(exc) is None else 0
+            log.exception("线程 %s 意外退出，将重启", self.name)
+
+
+def _supervise(loops: list[_Loop], stop: threading.Event, crashed: threading.Event) -> None:
+    """Restart any loop thread that died; give up (crashed) on a loop that keeps failing with a bug."""
+    while not stop.wait(0.5):
+        for loop in loops:
+            if loop.thread is not None and loop.thread.is_alive():
+                continue
+            if loop.crashes >= CRASH_LIMIT:
+                log.critical(
+                    "线程 %s 连续 %d 次因程序错误退出（%s），进程退出以便重启", loop.name, loop.crashes, loop.last_error
+                )
+                crashed.set()
+                stop.set()
+                os.kill(os.getpid(), signal.SIGTERM)  # ends RQ's work loop in the main thread
+                return
+            time.sleep(min(5.0, 0.1 * 2**loop.crashes) if loop.crashes else 0)
+            log.warning("重启线程 %s", loop.name)
+            loop.start()
+
+
+class _QuietOutages(logging.Filter):
+    """Drop RQ's own per-retry lines about a lost Redis: our loop logs one line per outage instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "could not connect to Redis" in str(record.msg) or "Redis connection timeout" in str(record.msg):
+            return False
+        exc = record.exc_info[1] if record.exc_info else None
+        return not (exc is not None and dependency(exc) is not None)
+
+
+class _Worker(SimpleWorker):
+    """RQ's in-process worker that also tells the other loops when SIGTERM/SIGINT asks it to stop."""
+
+    stop_event: threading.Event
+
+    def request_stop(self, signum: int, frame: FrameType | None) -> None:
+        """Warm shutdown (RQ's), and stop every loop of this process."""
+        self.stop_event.set()
+        super().request_stop(signum, frame)
+
+
+def _work_queue(rt: Runtime, stop: threading.Event) -> None:
+    """Run RQ (with its scheduler) in this, the main thread; start it again after any outage, until stopped."""
+    logging.getLogger("rq.worker").addFilter(_QuietOutages())
+    outage = Outage("任务队列（RQ）", log)
+    while not stop.is_set():
+        worker = _Worker([rt.queue], connection=rt.redis)
+        worker.stop_event = stop
+        worker.max_connection_wait_time = 4  # RQ's own wait between reconnects (it would grow to 60 s)
+        try:
+            rt.redis.ping()
+            outage.ok()
+            worker.work(with_scheduler=True, logging_level="WARNING")
+            if stop.is_set():  # SIGTERM/SIGINT: RQ finished its current job and stopped
+                break
+            raise redis.exceptions.ConnectionError("RQ's work loop ended")
+        except (redis.exceptions.RedisError, OSError) as exc:
+            _stop_on_signal(stop)
+            stop.wait(outage.failed(exc))
+    stop.set()
+
+
+def _stop_on_signal(stop: threading.Event) -> None:
+    """Between RQ runs, SIGTERM/SIGINT stop the worker (RQ installs its own handlers while it runs)."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda _s, _f: stop.set())
 
 
 _worker_pid = 0
@@ -43,23 +153,28 @@ def _die_with_worker() -> None:
 
 
 def run_worker(rt: Runtime, burst: bool = False, consumers: int = 2) -> None:
-    """Work the inbox (consumer threads) and the RQ queue (in this process, no fork per job) until stopped."""
+    """Work the inbox (consumer threads), the clocks, the sweep and the RQ queue until stopped."""
     global _worker_pid
     _worker_pid = os.getpid()
     os.register_at_fork(after_in_child=_die_with_worker)
     set_runtime(rt)
     outbox.set_notifier(lambda ids: enqueue_deliveries(rt.queue, ids))
     outbox.set_job_runner(lambda jobs: run_deferred(rt.queue, jobs))
-    stop = threading.Event()
-    if not burst:
-        sweep()
-        threading.Thread(target=_sweeper, args=(stop, rt.config.sweep_interval), daemon=True).start()
-        threading.Thread(target=clock_loop, args=(stop,), name="clocks", daemon=True).start()
-        for i in range(max(1, consumers)):
-            threading.Thread(target=consume, args=(rt, stop), name=f"inbox-{i}", daemon=True).start()
+    if burst:
+        SimpleWorker([rt.queue], connection=rt.redis).work(burst=True, logging_level="WARNING")
+        return
+    stop, crashed = threading.Event(), threading.Event()
+    loops = [
+        _Loop("sweep", lambda: _sweeper(rt, stop)),
+        _Loop("clocks", lambda: clock_loop(stop)),
+        *(_Loop(f"inbox-{i}", lambda: consume(rt, stop)) for i in range(max(1, consumers))),
+    ]
+    for loop in loops:
+        loop.start()
+    threading.Thread(target=_supervise, args=(loops, stop, crashed), name="supervisor", daemon=True).start()
     try:
-        SimpleWorker([rt.queue], connection=rt.redis).work(
-            with_scheduler=not burst, burst=burst, logging_level="WARNING"
-        )
+        _work_queue(rt, stop)
     finally:
         stop.set()
+    if crashed.is_set():
+        sys.exit(EXIT_BUG)

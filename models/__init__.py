@@ -4,7 +4,16 @@ from models.base import Base
 from models.clock import Clock, ClockFiring, Extension
 from models.item import GRADE_NAMES, Attachment, DayCounter, Grade, Item, ItemLink, ItemUnit
 from models.org import ROLE_NAMES, Person, Role, Unit
-from models.records import AuditEvent, AuditIsAppendOnly, Card, HeldMessage, OutboxMessage, ProcessedCallback
+from models.records import (
+    AuditEvent,
+    AuditIsAppendOnly,
+    Card,
+    Conversation,
+    HeldMessage,
+    InboxLease,
+    OutboxMessage,
+    ProcessedCallback,
+)
 from models.state import STATE_NAMES, IllegalTransition, ItemState, check_transition
 from models.submission import SUBMISSION_STATES, Opinion, Submission, Watch
 
@@ -17,6 +26,7 @@ __all__ = [
     "AuditEvent",
     "AuditIsAppendOnly",
     "Card",
+    "Conversation",
     "DayCounter",
     "GRADE_NAMES",
     "Grade",
@@ -26,6 +36,7 @@ __all__ = [
     "ItemLink",
     "ItemState",
     "ItemUnit",
+    "InboxLease",
     "OutboxMessage",
     "Person",
     "Opinion",

@@ -66,6 +66,7 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     idem_key: Mapped[str] = mapped_column(String(200), unique=True)
     touser: Mapped[str] = mapped_column(Text)
+    sent_to: Mapped[str | None] = mapped_column(Text)  # the recipients fixed at the first attempt (retries reuse it)
     msgtype: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), index=True)
@@ -111,3 +112,24 @@ class HeldMessage(Base):
     summary: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     digest_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+
+
+class Conversation(Base):
+    """One person's multi-step chat state (a report draft, a reason being typed), gone after expires_at."""
+
+    __tablename__ = "conversations"
+
+    userid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class InboxLease(Base):
+    """Which consumer works on a person's inbox now: taken when free or expired; fence grows with every taking."""
+
+    __tablename__ = "inbox_leases"
+
+    userid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(128))
+    fence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

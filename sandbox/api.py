@@ -6,7 +6,7 @@ import json
 import time
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
 from sandbox import errors, messaging
 from sandbox.errors import ApiError, default_errmsg
@@ -41,8 +41,11 @@ def make_api_blueprint(world: World) -> Blueprint:
         world.count_call(api)
         fault = world.take_fault(api)
         if fault is not None:
-            if fault.delay > 0:
+            if fault.delay > 0 and fault.when == "before":  # lost on the way: WeCom never saw it
                 time.sleep(fault.delay)
+                return Response("injected gateway timeout\n", status=504)
+            if fault.delay > 0:  # the call takes effect, the answer is late (applied after the view)
+                g.fault_delay = fault.delay
             if fault.http_status is not None:
                 return Response(f"injected HTTP {fault.http_status}\n", status=fault.http_status)
             if fault.errcode is not None:
@@ -51,6 +54,13 @@ def make_api_blueprint(world: World) -> Blueprint:
         if api != "gettoken":
             world.check_token(request.args.get("access_token"))
         return None
+
+    @bp.after_request
+    def late_answer(resp: Response) -> Response:
+        delay = g.pop("fault_delay", 0.0)
+        if delay:
+            time.sleep(delay)
+        return resp
 
     @bp.get("/gettoken")
     def gettoken() -> Response:

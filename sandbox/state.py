@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import random
 import secrets
 import threading
 import time
@@ -36,6 +37,8 @@ class Fault:
     errmsg: str | None = None
     http_status: int | None = None
     delay: float = 0.0
+    when: str = "after"  # a delay "after" the call took effect (the caller may time out, yet it happened) or "before"
+    rate: float = 1.0  # the share of matching calls it hits (0 < rate ≤ 1); the others pass untouched
 
     def as_json(self) -> dict[str, Any]:
         """Return the fault as JSON."""
@@ -105,6 +108,7 @@ class World:
             self.tokens: dict[str, float] = {}
             self.current_token: str | None = None
             self.faults: list[Fault] = []
+            self.rng = random.Random()
             self.calls: Counter[str] = Counter()
             self.gettoken_calls = 0
             self.dropped: Counter[str] = Counter()
@@ -202,7 +206,7 @@ class World:
         """Consume one use of the first fault matching the API path, if any."""
         with self.lock:
             for fault in self.faults:
-                if fault.times > 0 and fault.path in ("*", api):
+                if fault.times > 0 and fault.path in ("*", api) and (fault.rate >= 1 or self.rng.random() < fault.rate):
                     fault.times -= 1
                     if fault.times <= 0:
                         self.faults.remove(fault)

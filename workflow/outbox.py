@@ -49,7 +49,7 @@ def emit(
     fresh: the caller knows the key is new (it derives from a row it just inserted), so skip the lookup and the
     flush; the row is inserted with the rest of the transaction and announced after commit.
     """
-    users = list(dict.fromkeys(u for u in to if u))
+    users = _within_cap(session, list(dict.fromkeys(u for u in to if u)), kind)
     if not users and kind == "send":
         return None
     if not fresh and session.scalar(select(OutboxMessage.id).where(OutboxMessage.idem_key == key)) is not None:
@@ -74,6 +74,33 @@ def emit(
     session.flush()
     session.info.setdefault("outbox_new", []).append(row.id)
     return row
+
+
+def cap_per_person(session: Session, cap: int, replier: str) -> None:
+    """From now on in this session, send each person at most cap messages (the replier cap - 1: the reply is last)."""
+    session.info["per_person_cap"] = (cap, replier)
+    session.info["per_person_sent"] = {}
+
+
+def room_for(session: Session, userid: str) -> int:
+    """Return how many more messages userid may get in this session (at least 1 for a reply)."""
+    cap, _replier = session.info.get("per_person_cap", (0, ""))
+    return max(1, cap - session.info.get("per_person_sent", {}).get(userid, 0)) if cap else 1 << 30
+
+
+def _within_cap(session: Session, users: list[str], kind: str) -> list[str]:
+    """Drop (and log) recipients who already got as many messages from this one inbound message as allowed."""
+    if kind != "send" or "per_person_cap" not in session.info:
+        return users
+    cap, replier = session.info["per_person_cap"]
+    sent: dict[str, int] = session.info["per_person_sent"]
+    kept = [u for u in users if sent.get(u, 0) < (cap - 1 if u == replier else cap)]
+    for u in kept:
+        sent[u] = sent.get(u, 0) + 1
+    if len(kept) < len(users):
+        logging.getLogger(__name__).warning("one message would send more than %d messages to %s; kept to the cap",
+                                            cap, sorted(set(users) - set(kept)))
+    return kept
 
 
 @event.listens_for(Session, "after_commit")

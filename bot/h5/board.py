@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import redirect, request
 from werkzeug.wrappers import Response
@@ -13,6 +15,7 @@ from core import clock
 from models import GRADE_NAMES
 from workflow import board
 
+FILTER = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # unit keys and grade names
 NOT_ALLOWED = "看板只对领导小组办公室、领导小组和局办公室开放。"
 
 
@@ -25,6 +28,7 @@ def _context(partial: bool) -> dict[str, Any] | Response:
         if not board.may_view(person):
             return message(NOT_ALLOWED, 403)
         unit, grade = request.args.get("unit", ""), request.args.get("grade", "")
+        unit = unit if FILTER.fullmatch(unit) else ""
         grade = grade if grade in {str(g) for g in GRADE_NAMES} else ""
         now = clock.now()
         rows = board.rows(s, now, unit, grade)
@@ -60,5 +64,6 @@ def board_rows() -> Response:
 
 
 def _filters() -> str:
-    kept = {k: request.args[k] for k in ("unit", "grade") if request.args.get(k)}
-    return ("?" + "&".join(f"{k}={v}" for k, v in kept.items())) if kept else ""
+    """Return the page's own filters for the redirect after login, encoded (anything else is dropped)."""
+    kept = {k: v for k in ("unit", "grade") if (v := request.args.get(k, "")) and FILTER.fullmatch(v)}
+    return ("?" + urlencode(kept)) if kept else ""

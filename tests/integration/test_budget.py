@@ -1,6 +1,8 @@
-"""The per-person send budget: what would exceed it is merged into one digest, and WeCom drops nothing."""
+"""The per-person send budget: notices beyond it are merged into one digest, replies wait; WeCom drops nothing."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
@@ -20,8 +22,9 @@ def test_notices_over_the_budget_become_one_digest(tight: Stack) -> None:
     office = tight.texts("chenqi")
     assert len(office) == 3
     assert all("新舆情待交办" in t for t in office)
-    assert len(tight.texts("zhangsan")) == 7, "replies to a person's own command are never held"
+    assert len(tight.texts("zhangsan")) == 3, "replies count against the budget too: the rest wait, unmerged"
     tight.later(62)
+    assert len(tight.texts("zhangsan")) == 6
     office = tight.texts("chenqi")
     assert len(office) == 4
     digest = office[-1]
@@ -31,4 +34,7 @@ def test_notices_over_the_budget_become_one_digest(tight: Stack) -> None:
     assert tight.emu.stats()["dropped_total"] == 0
     tight.later(120)
     assert len(tight.texts("chenqi")) == 4, "each held message is in exactly one digest"
+    replies = tight.texts("zhangsan")
+    assert len(replies) == 7, "every reply arrives, in full, once"
+    assert len({re.search(r"YQ-\d{8}-\d{3}", r).group(0) for r in replies}) == 7  # type: ignore[union-attr]
     assert tight.outbox_states().get("held") == 4

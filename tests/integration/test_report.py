@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from core import clock
 from models import Attachment, AuditEvent, Item, ItemLink
 from tests.integration.harness import Stack
 
@@ -71,8 +73,11 @@ def test_cancel_aborts_and_records_nothing(stack: Stack) -> None:
 
 def test_conversation_times_out(stack: Stack) -> None:
     stack.say("zhangsan", "上报")
-    stack.rt.redis.delete("conv:zhangsan")  # what Redis's TTL does after [app] conversation_timeout
     assert stack.rt.config.conversation_timeout == 600
+    clock.advance(timedelta(seconds=599))
+    stack.say("zhangsan", "一句描述")
+    assert "来源是哪里" in stack.last("zhangsan"), "still within ten minutes of silence"
+    clock.advance(timedelta(seconds=601))
     stack.say("zhangsan", "随便说一句")
     assert "没看懂" in stack.last("zhangsan")
 

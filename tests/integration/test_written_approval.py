@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
@@ -219,8 +221,12 @@ def test_a_written_report_draft_outlives_the_short_conversation_timeout(st: Stac
     code = dispatched(st)
     st.say("wangwu", f"书面报告 {code}")
     st.say("wangwu", "第一段")
-    ttl = st.rt.redis.ttl("conv:wangwu")
-    assert ttl > st.rt.config.conversation_timeout, "a draft report is kept for two hours, not ten minutes"
+    clockmod.advance(timedelta(minutes=30))  # three times the ten-minute conversation timeout
+    st.say("wangwu", "第二段")
+    assert "已记下第 2 段" in st.last("wangwu"), "a draft report is kept for two hours, not ten minutes"
+    clockmod.advance(timedelta(hours=2, minutes=1))
+    st.say("wangwu", "第三段")
+    assert "已记下" not in st.last("wangwu"), "but not for ever"
 
 
 def test_a_supervisor_missing_from_the_organisation_leaves_the_approval_to_the_office(st: Stack) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from sandbox.client import SandboxClient
+from sandbox.client import SandboxClient, SandboxError
 
 from .conftest import AGENT_ID, CORP_ID, SECRET, WeComApi, card
 
@@ -156,10 +156,21 @@ def test_faults_consumed_by_count(api: WeComApi, sb: SandboxClient) -> None:
         api.http.post(api.base + "message/send", json=body, params={"access_token": api.token()}, timeout=0.3)
     assert [r["body"]["text"]["content"] for r in sb.wait_for("alice", since, timeout=10)] == ["slow"]
     assert api.send("alice", "text", {"content": "fast"})["errcode"] == 0, "the delay was used up"
+    sb.fault("message/send", delay=0.5, when="before", times=1)  # lost on the way: WeCom never saw it
+    since = sb.cursor()
+    lost = api.http.post(
+        api.base + "message/send",
+        json={**body, "text": {"content": "lost"}},
+        params={"access_token": api.token()},
+        timeout=5,
+    )
+    assert lost.status_code == 504
+    assert api.send("alice", "text", {"content": "after the loss"})["errcode"] == 0
+    assert [r["body"]["text"]["content"] for r in sb.inbox("alice", since)] == ["after the loss"]
     sb.fault("message/send", errcode=-1, times=5)
     sb.clear_faults()
     assert api.send("alice", "text", {"content": "clear"})["errcode"] == 0
-    assert sb.stats()["calls"]["message/send"] == 6
+    assert sb.stats()["calls"]["message/send"] == 8
 
 
 def test_user_get_and_unknown_api(api: WeComApi) -> None:
@@ -168,3 +179,16 @@ def test_user_get_and_unknown_api(api: WeComApi) -> None:
     assert alice["name"] == "Alice"
     assert api.get("user/get", userid="mallory")["errcode"] == 60111
     assert api.get("no/such/api")["errcode"] == 48001
+
+
+@pytest.mark.parametrize(
+    "fault", [{"delay": 1, "when": "sometimes"}, {"errcode": -1, "rate": 0}, {"errcode": -1, "rate": 1.5}, {}]
+)
+def test_a_fault_that_makes_no_sense_is_refused(
+    api: WeComApi,
+    sb: SandboxClient,
+    fault: dict,  # type: ignore[type-arg]
+) -> None:
+    with pytest.raises(SandboxError):
+        sb.fault("message/send", **fault)
+    assert api.send("alice", "text", {"content": "no fault was installed"})["errcode"] == 0

@@ -1,0 +1,44 @@
+"""Conversation state and per-person inbox leases move from Redis into the database; outbox.sent_to
+
+Revision ID: 0005
+Revises: 0004
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from models.base import UTCDateTime
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    """Create conversations and inbox_leases; add outbox.sent_to (recipients fixed at the first attempt)."""
+    op.create_table(
+        "conversations",
+        sa.Column("userid", sa.String(length=64), primary_key=True),
+        sa.Column("state", sa.JSON(), nullable=False),
+        sa.Column("expires_at", UTCDateTime(), nullable=False),
+    )
+    op.create_table(
+        "inbox_leases",
+        sa.Column("userid", sa.String(length=64), primary_key=True),
+        sa.Column("holder", sa.String(length=128), nullable=True),
+        sa.Column("fence", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("expires_at", UTCDateTime(), nullable=True),
+    )
+    with op.batch_alter_table("outbox") as batch_op:
+        batch_op.add_column(sa.Column("sent_to", sa.Text(), nullable=True))
+
+
+def downgrade() -> None:
+    """Drop them (drafts in progress are lost; leases are only ever a few seconds old)."""
+    with op.batch_alter_table("outbox") as batch_op:
+        batch_op.drop_column("sent_to")
+    op.drop_table("inbox_leases")
+    op.drop_table("conversations")
