@@ -9,6 +9,7 @@ same programming error (CRASH_LIMIT times in a row), so that a supervisor can re
 from __future__ import annotations
 
 import ctypes
+import faulthandler
 import logging
 import os
 import signal
@@ -94,7 +95,8 @@ class _QuietOutages(logging.Filter):
     """Drop RQ's own per-retry lines about a lost Redis: our loop logs one line per outage instead."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if "could not connect to Redis" in str(record.msg) or "Redis connection timeout" in str(record.msg):
+        text = record.getMessage()
+        if any(m in text for m in ("could not connect to Redis", "Redis connection timeout", "redis.exceptions.")):
             return False
         exc = record.exc_info[1] if record.exc_info else None
         return not (exc is not None and dependency(exc) is not None)
@@ -113,14 +115,15 @@ class _Worker(SimpleWorker):
 
 def _work_queue(rt: Runtime, stop: threading.Event) -> None:
     """Run RQ (with its scheduler) in this, the main thread; start it again after any outage, until stopped."""
-    logging.getLogger("rq.worker").addFilter(_QuietOutages())
+    for name in ("rq.worker", "rq.scheduler", "rq.queue"):
+        logging.getLogger(name).addFilter(_QuietOutages())
     outage = Outage("任务队列（RQ）", log)
     while not stop.is_set():
-        worker = _Worker([rt.queue], connection=rt.redis)
-        worker.stop_event = stop
-        worker.max_connection_wait_time = 4  # RQ's own wait between reconnects (it would grow to 60 s)
         try:
             rt.redis.ping()
+            worker = _Worker([rt.queue], connection=rt.redis)  # it talks to Redis already
+            worker.stop_event = stop
+            worker.max_connection_wait_time = 4  # RQ's own wait between reconnects (it would grow to 60 s)
             outage.ok()
             worker.work(with_scheduler=True, logging_level="WARNING")
             if stop.is_set():  # SIGTERM/SIGINT: RQ finished its current job and stopped
@@ -156,6 +159,7 @@ def run_worker(rt: Runtime, burst: bool = False, consumers: int = 2) -> None:
     """Work the inbox (consumer threads), the clocks, the sweep and the RQ queue until stopped."""
     global _worker_pid
     _worker_pid = os.getpid()
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # kill -USR1 <pid>: every thread's stack to stderr
     os.register_at_fork(after_in_child=_die_with_worker)
     set_runtime(rt)
     outbox.set_notifier(lambda ids: enqueue_deliveries(rt.queue, ids))

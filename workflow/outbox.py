@@ -10,9 +10,11 @@ from typing import Any
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, SessionTransaction
 
+from core.outage import Outage
 from models import Item, OutboxMessage
 
 _notifier: Callable[[list[int]], None] | None = None
+_announcing = Outage("通知投递任务（补偿扫描会补上）", logging.getLogger(__name__))
 _job_runner: Callable[[list[tuple[str, int]]], None] | None = None
 
 
@@ -110,15 +112,16 @@ def _announce(session: Session) -> None:
         return
     ids = session.info.pop("outbox_new", []) + [r.id for r in session.info.pop("outbox_rows", [])]
     jobs = session.info.pop("deferred", [])
+    if not ids and not jobs:
+        return
     try:
         if ids and _notifier is not None:
             _notifier(ids)
         if jobs and _job_runner is not None:
             _job_runner(jobs)
-    except Exception:  # noqa: BLE001 - the sweep finds whatever could not be announced
-        logging.getLogger(__name__).warning(
-            "could not announce outbox rows %s / jobs %s; the sweep will", ids, jobs, exc_info=True
-        )
+        _announcing.ok()
+    except Exception as exc:  # noqa: BLE001 - the sweep finds whatever could not be announced
+        _announcing.failed(exc)
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -163,5 +163,6 @@ def find_item(session: Session, code: str) -> Item:
     code = code.strip().upper()
     item = session.scalar(select(Item).where(Item.code == code))
     if item is None:
-        raise Refusal(f"没有找到编号为 {code} 的舆情。请核对编号，例如 YQ-20261126-003。")
+        shown = code if len(code) <= 40 else code[:40] + "…"
+        raise Refusal(f"没有找到编号为 {shown} 的舆情。请核对编号，例如 YQ-20261126-003。")
     return item

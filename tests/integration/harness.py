@@ -112,15 +112,17 @@ def start_stack(
     outbox_cfg: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
     pages: bool = False,
+    wecom_timeout: float = 5,
 ) -> Stack:
     """Start Liaowang's web app on a free port, import the demo organisation, point the emulator at it.
 
     Liaowang's clock stays frozen at the test instant (tests/conftest.py): only the test moves it (Stack.later).
     pages: also send OAuth2 to the emulator and make [web] public_url the served app's URL (for the H5 pages).
+    wecom_timeout: how long a call to WeCom may take before Liaowang gives up on its answer.
     """
     oauth = {"oauth_base": emulator_url} if pages else {}
     raw = {
-        "wecom": {**CREDS, "api_base": emulator_url, "timeout": 5, **oauth},
+        "wecom": {**CREDS, "api_base": emulator_url, "timeout": wecom_timeout, **oauth},
         "database": {"url": database_url},
         "app": {"data_dir": str(tmp / "var")},
         "outbox": outbox_cfg or {"backoff_base": 1, "max_attempts": 5},
