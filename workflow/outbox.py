@@ -100,8 +100,9 @@ def _within_cap(session: Session, users: list[str], kind: str) -> list[str]:
     for u in kept:
         sent[u] = sent.get(u, 0) + 1
     if len(kept) < len(users):
-        logging.getLogger(__name__).warning("one message would send more than %d messages to %s; kept to the cap",
-                                            cap, sorted(set(users) - set(kept)))
+        logging.getLogger(__name__).warning(
+            "one message would send more than %d messages to %s; kept to the cap", cap, sorted(set(users) - set(kept))
+        )
     return kept
 
 
