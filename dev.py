@@ -78,6 +78,8 @@ def main(argv: list[str]) -> int:
         return 0 if code == 5 and os.environ.get("LIAOWANG_ALLOW_EMPTY") else code
     if argv[0] == "check":
         return check()
+    if argv[0] == "chaos":  # the chaos suite (bench/chaos.py): real processes, faults from outside, a table
+        return subprocess.call([str(BIN / "python"), "-m", "bench.chaos", *argv[1:]])
     sys.stdout.flush()
     # become the liaowang command, so a signal sent to this process (Ctrl-C, kill) reaches it directly
     os.execv(str(BIN / "liaowang"), [str(BIN / "liaowang"), *argv])

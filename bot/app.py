@@ -23,7 +23,7 @@ def create_app(rt: Runtime) -> Flask:
     cfg = rt.config.wecom
     app.extensions["liaowang_crypto"] = CallbackCrypto(cfg.token, cfg.encoding_aes_key, cfg.corp_id)
     set_runtime(rt)
-    outbox.set_notifier(lambda ids: enqueue_deliveries(rt.queue, ids))
+    outbox.set_notifier(lambda ids, urgent: enqueue_deliveries(rt.queue, ids, urgent))
     outbox.set_job_runner(lambda jobs: run_deferred(rt.queue, jobs))
 
     from bot.callback import bp

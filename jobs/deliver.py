@@ -24,6 +24,7 @@ from core.wecom import WecomError, backoff
 from jobs import budget
 from jobs.queueing import schedule_delivery
 from models import Card, OutboxMessage
+from workflow.outbox import is_reply
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ def deliver(oid: int) -> str:
         if row.kind == "update_card" and exc.errcode == RESPONSE_CODE_USED and row.attempts > 1:
             answer = {"errcode": 0, "note": "applied by an earlier attempt"}
         else:
-            return _failed(oid, row.attempts, exc, row.kind)
+            return _failed(oid, row.attempts, exc, row.kind, is_reply(row.idem_key))
     _sent(oid, row, answer)
     return "sent"
 
@@ -120,7 +121,7 @@ def _later(oid: int, when: datetime, attempts: int) -> str:
             .where(OutboxMessage.id == oid)
             .values(state="pending", next_attempt_at=when, attempts=OutboxMessage.attempts - 1)
         )
-    schedule_delivery(rt.queue, oid, when, attempts)
+    schedule_delivery(rt.queue, oid, when, attempts, urgent=True)  # only replies and digests wait like this
     return "later"
 
 
@@ -152,7 +153,7 @@ def _create_chat(rt: Runtime, body: dict[str, Any]) -> dict[str, Any]:
             raise exc from None
 
 
-def _failed(oid: int, attempts: int, exc: WecomError, kind: str = "send") -> str:
+def _failed(oid: int, attempts: int, exc: WecomError, kind: str = "send", urgent: bool = False) -> str:
     rt, now = runtime(), clock.now()
     limit = int(rt.config.outbox.get("max_attempts", 8))
     # a group message may overtake the group's creation: "chat not found" is worth retrying for it
@@ -170,7 +171,7 @@ def _failed(oid: int, attempts: int, exc: WecomError, kind: str = "send") -> str
     log.warning("outbox %s attempt %s failed: %s (%s)", oid, attempts, exc, "retry" if retry else "gave up")
     if retry:
         try:
-            schedule_delivery(rt.queue, oid, when, attempts)
+            schedule_delivery(rt.queue, oid, when, attempts, urgent)
         except Exception:  # noqa: BLE001 - the sweep will find the pending row
             log.warning("could not schedule retry of outbox %s; the sweep will", oid)
     return "retry" if retry else "failed"

@@ -6,14 +6,29 @@ from datetime import datetime
 
 from rq import Queue
 
+URGENT = "liaowang-urgent"
 
-def enqueue_deliveries(queue: Queue, ids: list[int]) -> None:
-    """Enqueue one deliver job per outbox id, in one Redis pipeline."""
+
+def urgent_queue(queue: Queue) -> Queue:
+    """Return the queue for replies, which every worker empties before the notices of `queue`."""
+    return Queue(URGENT, connection=queue.connection)
+
+
+def queues(queue: Queue) -> list[Queue]:
+    """Return the queues a worker listens to, most urgent first."""
+    return [urgent_queue(queue), queue]
+
+
+def enqueue_deliveries(queue: Queue, ids: list[int], urgent: list[int] | None = None) -> None:
+    """Enqueue one deliver job per outbox id (replies on the urgent queue), in one Redis pipeline."""
     from jobs.deliver import deliver
 
+    fast, hurry = urgent_queue(queue), set(urgent or ())
     with queue.connection.pipeline() as pipe:
         for oid in ids:
-            queue.enqueue(deliver, oid, job_id=f"deliver-{oid}", pipeline=pipe, result_ttl=60, failure_ttl=86400)
+            (fast if oid in hurry else queue).enqueue(
+                deliver, oid, job_id=f"deliver-{oid}", pipeline=pipe, result_ttl=60, failure_ttl=86400
+            )
         pipe.execute()
 
 
@@ -37,8 +52,10 @@ def run_deferred(queue: Queue, jobs: list[tuple[str, int]]) -> None:
         )
 
 
-def schedule_delivery(queue: Queue, oid: int, at: datetime, attempt: int) -> None:
-    """Schedule a retry of outbox row oid at the given time."""
+def schedule_delivery(queue: Queue, oid: int, at: datetime, attempt: int, urgent: bool = False) -> None:
+    """Schedule a retry of outbox row oid at the given time (on the urgent queue for a reply)."""
     from jobs.deliver import deliver
 
-    queue.enqueue_at(at, deliver, oid, job_id=f"deliver-{oid}-retry-{attempt}", result_ttl=60)
+    (urgent_queue(queue) if urgent else queue).enqueue_at(
+        at, deliver, oid, job_id=f"deliver-{oid}-retry-{attempt}", result_ttl=60
+    )

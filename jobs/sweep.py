@@ -15,6 +15,7 @@ from jobs.deadlines import sweep_clocks
 from jobs.queueing import enqueue_deliveries, run_deferred
 from models import Attachment, OutboxMessage
 from workflow import followup
+from workflow.outbox import is_reply
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +41,9 @@ def sweep(grace_seconds: float = 5.0, stale_seconds: float | None = None, batch:
             .where(OutboxMessage.state == "sending", OutboxMessage.claimed_at < now - timedelta(seconds=stale_seconds))
             .values(state="pending")
         )
-        ids = list(
-            s.scalars(
-                select(OutboxMessage.id)
+        due = list(
+            s.execute(
+                select(OutboxMessage.id, OutboxMessage.idem_key)
                 .where(
                     OutboxMessage.state == "pending",
                     OutboxMessage.next_attempt_at <= now - timedelta(seconds=grace_seconds),
@@ -66,8 +67,9 @@ def sweep(grace_seconds: float = 5.0, stale_seconds: float | None = None, batch:
         )
     for userid in pending_digests(rt, timedelta(seconds=61)):
         rt.queue.enqueue(send_digest, userid, job_id=f"digest-{userid}", result_ttl=60)
+    ids = [oid for oid, _ in due]
     if ids:
-        enqueue_deliveries(rt.queue, ids)
+        enqueue_deliveries(rt.queue, ids, [oid for oid, key in due if is_reply(key)])
         log.info("sweep re-enqueued %d outbox rows", len(ids))
     if media:
         run_deferred(rt.queue, [("fetch_media", a) for a in media])

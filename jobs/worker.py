@@ -27,7 +27,7 @@ from core.outage import Outage, dependency
 from core.runtime import Runtime, set_runtime
 from jobs.deadlines import clock_loop
 from jobs.inbox import consume
-from jobs.queueing import enqueue_deliveries, run_deferred
+from jobs.queueing import enqueue_deliveries, queues, run_deferred
 from jobs.sweep import sweep
 from workflow import outbox
 
@@ -121,7 +121,7 @@ def _work_queue(rt: Runtime, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             rt.redis.ping()
-            worker = _Worker([rt.queue], connection=rt.redis)  # it talks to Redis already
+            worker = _Worker(queues(rt.queue), connection=rt.redis)  # it talks to Redis already
             worker.stop_event = stop
             worker.max_connection_wait_time = 4  # RQ's own wait between reconnects (it would grow to 60 s)
             outage.ok()
@@ -162,10 +162,10 @@ def run_worker(rt: Runtime, burst: bool = False, consumers: int = 2) -> None:
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # kill -USR1 <pid>: every thread's stack to stderr
     os.register_at_fork(after_in_child=_die_with_worker)
     set_runtime(rt)
-    outbox.set_notifier(lambda ids: enqueue_deliveries(rt.queue, ids))
+    outbox.set_notifier(lambda ids, urgent: enqueue_deliveries(rt.queue, ids, urgent))
     outbox.set_job_runner(lambda jobs: run_deferred(rt.queue, jobs))
     if burst:
-        SimpleWorker([rt.queue], connection=rt.redis).work(burst=True, logging_level="WARNING")
+        SimpleWorker(queues(rt.queue), connection=rt.redis).work(burst=True, logging_level="WARNING")
         return
     stop, crashed = threading.Event(), threading.Event()
     loops = [

@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session, SessionTransaction
 from core.outage import Outage
 from models import Item, OutboxMessage
 
-_notifier: Callable[[list[int]], None] | None = None
+_notifier: Callable[[list[int], list[int]], None] | None = None
 _announcing = Outage("通知投递任务（补偿扫描会补上）", logging.getLogger(__name__))
 _job_runner: Callable[[list[tuple[str, int]]], None] | None = None
 
 
-def set_notifier(fn: Callable[[list[int]], None] | None) -> None:
-    """Install the function told the ids of outbox rows just committed (e.g. one that enqueues jobs)."""
+def set_notifier(fn: Callable[[list[int], list[int]], None] | None) -> None:
+    """Install the function told the ids of outbox rows just committed, and which of them are replies (urgent)."""
     global _notifier
     _notifier = fn
 
@@ -74,8 +74,13 @@ def emit(
         session.info.setdefault("outbox_rows", []).append(row)
         return row
     session.flush()
-    session.info.setdefault("outbox_new", []).append(row.id)
+    session.info.setdefault("outbox_new", []).append((row.id, key))
     return row
+
+
+def is_reply(key: str) -> bool:
+    """A reply to a person's own message: delivered before any notice (its own RQ queue, listened to first)."""
+    return key.startswith("reply:")
 
 
 def cap_per_person(session: Session, cap: int, replier: str) -> None:
@@ -111,13 +116,15 @@ def _announce(session: Session) -> None:
     """Once the outermost transaction has committed, announce what it wrote (not when a SAVEPOINT is released)."""
     if session.in_nested_transaction():
         return
-    ids = session.info.pop("outbox_new", []) + [r.id for r in session.info.pop("outbox_rows", [])]
+    rows: list[tuple[int, str]] = session.info.pop("outbox_new", [])
+    rows += [(r.id, r.idem_key) for r in session.info.pop("outbox_rows", [])]
+    ids, urgent = [i for i, _ in rows], [i for i, key in rows if is_reply(key)]
     jobs = session.info.pop("deferred", [])
     if not ids and not jobs:
         return
     try:
         if ids and _notifier is not None:
-            _notifier(ids)
+            _notifier(ids, urgent)
         if jobs and _job_runner is not None:
             _job_runner(jobs)
         _announcing.ok()

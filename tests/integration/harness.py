@@ -19,6 +19,7 @@ from core import clock
 from core.config import config_from_dict
 from core.runtime import Runtime, set_runtime
 from jobs.inbox import pending_users, process_user
+from jobs.queueing import queues
 from jobs.sweep import sweep
 from models import OutboxMessage
 from sandbox.client import SandboxClient
@@ -57,9 +58,10 @@ class Stack:
             for userid in pending_users(self.rt):
                 process_user(userid, self.rt)
                 woken = True
-            if self.rt.queue.count == 0 and not woken:
+            listened = queues(self.rt.queue)
+            if sum(q.count for q in listened) == 0 and not woken:
                 return
-            SimpleWorker([self.rt.queue], connection=self.rt.redis).work(burst=True, logging_level="ERROR")
+            SimpleWorker(listened, connection=self.rt.redis).work(burst=True, logging_level="ERROR")
 
     def later(self, seconds: float) -> None:
         """Move Liaowang's clock forward, let the sweep find due rows, and work the queue."""
@@ -86,6 +88,12 @@ class Stack:
         records = self.inbox(userid)
         assert records, f"{userid} received nothing"
         return text_of(records[-1])
+
+    def reply(self, userid: str) -> str:
+        """Return Liaowang's answer to the person's newest message (replies are delivered before notices)."""
+        replies = [r for r in self.inbox(userid) if str(r["body"].get("idem_key", "")).startswith("reply:")]
+        assert replies, f"{userid} got no reply"
+        return text_of(replies[-1])
 
     def outbox_states(self) -> dict[str, int]:
         """Return how many outbox rows are in each state."""

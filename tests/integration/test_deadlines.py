@@ -104,7 +104,7 @@ def test_the_oral_report_button_meets_the_first_report(fast: Stack) -> None:
     tc = card["body"]["template_card"]
     fast.emu.card_click("wangwu", tc["task_id"], tc["button_list"][0]["key"])
     fast.drain()
-    assert "口头首报" in fast.last("wangwu")
+    assert "口头首报" in fast.reply("wangwu")
     fast.later(60)
     assert not _about(fast, "wangwu", "的首报已于")
     assert not _about(fast, "lisi", "【超时】首报")
@@ -121,7 +121,7 @@ def test_an_approved_extension_moves_everything(fast: Stack) -> None:
     assert "没有未完成的时限" in fast.last("zhouba")
     fast.emu.card_click("lisi", card["task_id"], card["button_list"][0]["key"])
     fast.drain()
-    assert "已同意延期" in fast.last("lisi")
+    assert "已同意延期" in fast.reply("lisi")
     assert "获" in fast.last("wangwu")
     fast.later(21)  # t = 61: the original due has passed
     assert not _about(fast, "wangwu", "的首报已于"), "an approved extension is not a miss"
@@ -143,8 +143,8 @@ def test_regrade_recomputes_open_clocks(fast: Stack) -> None:
     code = _dispatched(fast, "一般")
     fast.later(5)
     fast.say("chenqi", f"定级 {code} 重大")
-    assert "已定为重大" in fast.last("chenqi")
-    assert "时限已重算" in fast.last("chenqi")
+    assert "已定为重大" in fast.reply("chenqi")
+    assert "时限已重算" in fast.reply("chenqi")
     fast.later(16)  # t = 21: the major aim (20 s) has passed
     assert [t for t in fast.texts("wangwu") if "提醒" in t and "首报" in t]
     fast.later(10)  # t = 31: due 30 s

@@ -151,7 +151,7 @@ def test_a_rebound_during_the_watch_reopens_the_item_and_restarts_its_clocks(st:
     st.say("chenqi", f"办结 {code}")
     st.later(3600)
     click(st, "wangwu", cards(st, "wangwu", "善后观察")[0], "反弹")
-    assert "重新打开" in st.last("wangwu")
+    assert "重新打开" in st.reply("wangwu")
     assert item_of(st, code).state == "acknowledged"
     assert any("【舆情反弹】" in t for t in st.texts("chenqi"))
     assert any("【舆情反弹】" in t for t in st.texts("lisi"))

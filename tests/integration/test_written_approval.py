@@ -98,7 +98,7 @@ def test_return_asks_for_a_reason_sends_it_to_the_unit_and_the_unit_resubmits_ve
     code = dispatched(st)
     _submit(st, code, "初稿")
     click(st, "lisi", cards(st, "lisi", APPROVAL)[0], "退回修改")
-    assert "回复修改意见" in st.last("lisi")
+    assert "回复修改意见" in st.reply("lisi")
     assert item_of(st, code).state == "returned"
     st.say("lisi", "请补充对当事人的处理意见")
     assert "已转给执法一队" in st.last("lisi")
@@ -168,7 +168,7 @@ def test_escalate_to_major_regrades_sends_the_leaders_a_card_and_opens_a_group(s
         due_before = s.scalar(select(Clock.due_at).where(Clock.kind == "handling_report"))
     card = cards(st, "lisi", APPROVAL)[0]
     click(st, "lisi", card, "升级为重大")
-    assert "升级为重大" in st.last("lisi")
+    assert "升级为重大" in st.reply("lisi")
     assert current(st, "lisi", card)["replaced_button"].startswith("李四 已升级为重大")
     item = item_of(st, code)
     assert item.grade == "major"
@@ -195,7 +195,7 @@ def test_supervisors_may_also_decide_by_text_and_the_cards_follow(st: Stack) -> 
     assert "不是送您审批的" in st.last("zhaoliu")
     assert _subs(st, code) == [(1, "pending")]
     st.say("lisi", f"退回修改 {code} 请补充现场照片")
-    assert "已转给执法一队" in st.last("lisi")
+    assert "已转给执法一队" in st.reply("lisi")
     assert any("【修改意见】" in t and "请补充现场照片" in t for t in st.texts("wangwu"))
     assert current(st, "lisi", cards(st, "lisi", APPROVAL)[0])["replaced_button"].startswith("李四 已退回修改")
     st.say("wangwu", f"书面报告 {code} 第二稿，附现场照片说明")
