@@ -45,15 +45,20 @@ return out
 """
 
 
-def reserve(rt: Runtime, users: list[str], oid: int) -> tuple[list[str], dict[str, float]]:
+REPLY_SHARE = 0.25  # of each person's minute budget only replies and digests may use: notices never starve them
+
+
+def reserve(rt: Runtime, users: list[str], oid: int, personal: bool = False) -> tuple[list[str], dict[str, float]]:
     """Count one send to each user whose last minute has room; return (counted users, {full user: free at}).
 
-    Check and count are one Redis script, so several worker processes never pass the budget together.
+    Check and count are one Redis script, so several worker processes never pass the budget together. Notices
+    (personal=False) may use only the first 75 % of the budget; the rest is kept for replies and digests.
     """
     if not users:
         return [], {}
     now = clock.now().timestamp()
-    limit = int(rt.config.policy.per_minute_budget)
+    budget = int(rt.config.policy.per_minute_budget)
+    limit = budget if personal else max(1, budget - max(1, round(budget * REPLY_SHARE)))
     answers = rt.redis.eval(_RESERVE, len(users), *[_key(u) for u in users], now, WINDOW, limit, f"{oid}:{now}")
     ok = [u for u, a in zip(users, answers, strict=True) if a in (b"1", "1")]
     full = {u: float(a) + WINDOW for u, a in zip(users, answers, strict=True) if a not in (b"1", "1")}

@@ -65,7 +65,7 @@ def _recipients(rt: Runtime, row: OutboxMessage) -> list[str] | datetime:
     if row.sent_to is not None:
         return [u for u in row.sent_to.split("|") if u]
     users = [u for u in row.touser.split("|") if u]
-    ok, full = budget.reserve(rt, users, row.id)
+    ok, full = budget.reserve(rt, users, row.id, personal=budget.is_personal(row))
     if full and budget.is_personal(row):  # a reply waits for the person's window rather than being merged
         return datetime.fromtimestamp(max(full.values()) + 1, UTC)
     if full:
