@@ -553,6 +553,7 @@ def account(c: Cluster, load: Load) -> tuple[dict[str, Tally], dict[str, Any]]:
             )
         )
     tallies: dict[str, Tally] = defaultdict(Tally)
+    lost: list[str] = []
     for s in load.sent:
         t = tallies[s.phase]
         t.sent += 1
@@ -565,14 +566,38 @@ def account(c: Cluster, load: Load) -> tuple[dict[str, Tally], dict[str, Any]]:
         t.replied += int(replies == 1)
         t.duplicated += int(replies > 1 or (bool(s.tag) and items[s.tag] > 1))
         t.lost += int(not handled or replies == 0)
+        if (not handled or replies == 0) and len(lost) < 5:
+            lost.append(_explain(c, s, handled))
     totals = {
         "duplicates": sum(n - 1 for n in per_key.values() if n > 1),
         "stuck": int(stuck or 0),
         "stuck_why": why.most_common(8),
+        "lost": lost,
+        "dropped": int(c.emulator.world.stats()["dropped_total"]),
         "fired": int(fired or 0),
         "overdue": int(overdue or 0),
     }
     return tallies, totals
+
+
+def _explain(c: Cluster, s: Sent, handled: bool) -> str:
+    """One line on what became of a lost message: its inbox row, its reply's outbox row, what the person got."""
+    key = f"reply:msg:{s.msg_id}"
+    with c.engine.connect() as conn:
+        row = conn.execute(
+            select(ProcessedCallback.state, ProcessedCallback.error).where(ProcessedCallback.key == f"msg:{s.msg_id}")
+        ).first()
+        out = conn.execute(
+            select(
+                OutboxMessage.state,
+                OutboxMessage.attempts,
+                OutboxMessage.last_error,
+                OutboxMessage.sent_to,
+                OutboxMessage.msgid,
+            ).where(OutboxMessage.idem_key.like(key + "%"))
+        ).all()
+    got = [r["body"].get("idem_key") for r in _records(c) if r["userid"] == s.userid][-3:]
+    return f"{s.phase} {s.userid} {s.text[:30]} handled={handled} inbox={row} outbox={out} last_keys={got}"
 
 
 def _latencies(c: Cluster, load: Load, phase: str) -> list[float]:
@@ -633,8 +658,9 @@ def _run(c: Cluster, profile: Profile, pg: bool) -> int:
     recoveries: dict[str, float] = {}
     for rnd in range(profile.rounds):
         for phase in FAULTS:
-            if phase.name.startswith("磁盘") and c.disk is None:
-                print(f"· 跳过：{phase.name}（本机不能挂载 tmpfs）", flush=True)
+            if phase.name.startswith("磁盘") and (c.disk is None or pg):
+                why = "数据库不在可写满的磁盘上" if pg else "本机不能挂载 tmpfs"
+                print(f"· 跳过：{phase.name}（{why}）", flush=True)
                 continue
             name = phase.name if profile.rounds == 1 else f"{phase.name}（第 {rnd + 1} 轮）"
             print(f"· 故障：{name} …", flush=True)
@@ -683,14 +709,21 @@ def _report(
     worst = max(recoveries.values(), default=0.0)
     p99 = pct(lease, 99) / 1000 if lease else float("nan")
     print(
-        f"所有消息中重复送达：{totals['duplicates']}；未送出或失败的出箱消息：{totals['stuck']}；"
+        f"企业微信因超过每人每分钟 30 条而丢弃：{totals['dropped']}；所有消息中重复送达：{totals['duplicates']}；"
+        f"未送出或失败的出箱消息：{totals['stuck']}；"
         f"时限节点触发 {totals['fired']} 个（每个唯一），逾期未触发 {totals['overdue']} 个"
     )
     for reason, n in totals["stuck_why"]:
         print(f"  出箱未完成 ×{n}：{reason}")
+    for line in totals["lost"]:
+        print(f"  丢失：{line}")
     print(f"持锁 worker 被杀时，其他人的回复 p50 {pct(lease, 50) / 1000:.2f} 秒、p99 {p99:.2f} 秒（{len(lease)} 条）")
     checks = {
-        "0 丢失": total.lost == 0 and totals["stuck"] == 0 and totals["overdue"] == 0 and quiet,
+        "0 丢失": total.lost == 0
+        and totals["stuck"] == 0
+        and totals["overdue"] == 0
+        and totals["dropped"] == 0
+        and quiet,
         "0 重复": total.duplicated == 0 and totals["duplicates"] == 0,
         f"每次故障后 {RECOVERY_TARGET:.0f} 秒内恢复（最慢 {worst:.1f} 秒）": worst <= RECOVERY_TARGET,
         f"持锁者被杀时他人回复 p99 < {LEASE_P99_TARGET:.0f} 秒": bool(lease) and p99 < LEASE_P99_TARGET,

@@ -45,6 +45,31 @@ return out
 """
 
 
+ALIVE = "liaowang:budget:alive"  # absent after Redis lost its data: the last minute is rebuilt from the database
+
+
+def _remember(rt: Runtime) -> None:
+    """After Redis lost its data (a restart, FLUSHALL), put back each person's sends of the last minute."""
+    if rt.redis.exists(ALIVE):
+        return
+    since = clock.now() - timedelta(seconds=WINDOW)
+    with rt.sessions() as s:
+        rows = s.execute(
+            select(OutboxMessage.id, OutboxMessage.sent_at, OutboxMessage.sent_to, OutboxMessage.touser).where(
+                OutboxMessage.sent_at >= since, OutboxMessage.state == "sent", OutboxMessage.kind == "send"
+            )
+        ).all()
+    pipe = rt.redis.pipeline()
+    for oid, at, sent_to, touser in rows:
+        score = at.timestamp() if at is not None else 0.0
+        for u in (sent_to if sent_to is not None else touser).split("|"):
+            if u:
+                pipe.zadd(_key(u), {f"{oid}:{score}": score})
+                pipe.expire(_key(u), int(WINDOW) + 5)
+    pipe.set(ALIVE, "1")
+    pipe.execute()
+
+
 REPLY_SHARE = 0.25  # of each person's minute budget only replies and digests may use: notices never starve them
 
 
@@ -56,6 +81,7 @@ def reserve(rt: Runtime, users: list[str], oid: int, personal: bool = False) -> 
     """
     if not users:
         return [], {}
+    _remember(rt)
     now = clock.now().timestamp()
     budget = int(rt.config.policy.per_minute_budget)
     limit = budget if personal else max(1, budget - max(1, round(budget * REPLY_SHARE)))

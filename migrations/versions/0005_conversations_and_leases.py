@@ -34,10 +34,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("outbox") as batch_op:
         batch_op.add_column(sa.Column("sent_to", sa.Text(), nullable=True))
+    op.create_index("ix_outbox_sent_at", "outbox", ["sent_at"])  # rebuilding the send budget after a Redis loss
 
 
 def downgrade() -> None:
     """Drop them (drafts in progress are lost; leases are only ever a few seconds old)."""
+    op.drop_index("ix_outbox_sent_at", table_name="outbox")
     with op.batch_alter_table("outbox") as batch_op:
         batch_op.drop_column("sent_to")
     op.drop_table("inbox_leases")

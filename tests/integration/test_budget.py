@@ -48,3 +48,15 @@ def test_notices_over_the_budget_become_one_digest(tight: Stack) -> None:
     assert len(replies) == 7, "every reply arrives, in full, once"
     assert len({re.search(r"YQ-\d{8}-\d{3}", r).group(0) for r in replies}) == 7  # type: ignore[union-attr]
     assert tight.outbox_states().get("held") == 5
+
+
+def test_the_budget_survives_redis_losing_its_data(tight: Stack) -> None:
+    for i in range(2):
+        tight.emu.say("zhangsan", f"上报 第{i + 1}条")
+    tight.drain()
+    assert len(tight.texts("chenqi")) == 2, "the office's notice share of the minute is used up"
+    tight.rt.redis.flushall()  # Redis restarted without its data, or flushed
+    tight.say("zhangsan", "上报 第3条")
+    assert len(tight.texts("chenqi")) == 2, "the last minute's sends were rebuilt from the database"
+    tight.later(62)
+    assert "【汇总】" in tight.last("chenqi")
