@@ -5,6 +5,7 @@ from __future__ import annotations
 import binascii
 import hashlib
 import hmac
+import struct
 
 from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.exceptions import WeChatException
@@ -43,7 +44,7 @@ class CallbackCrypto:
             plain = PrpCrypto(self._wc.key).decrypt(encrypt, self.corp_id)
         except WeChatException as exc:
             raise WrongCorp(f"wrong corp id: {type(exc).__name__}") from None
-        except (ValueError, binascii.Error, UnicodeDecodeError, IndexError, TypeError) as exc:
+        except (ValueError, binascii.Error, UnicodeDecodeError, IndexError, TypeError, struct.error) as exc:
             raise BadPayload(f"undecryptable payload: {type(exc).__name__}") from None
         return plain.decode("utf-8") if isinstance(plain, bytes) else str(plain)
 

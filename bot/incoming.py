@@ -1,31 +1,18 @@
-"""Parse callback XML safely into an Incoming record (wechatpy parser plus template_card_event)."""
+"""Parse callback XML safely (defusedxml, plain top-level fields only) into an Incoming record."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
-from wechatpy.enterprise import parse_message
-from wechatpy.enterprise.events import register_event
-from wechatpy.events import BaseEvent
-from wechatpy.fields import IntegerField, StringField
+
+MAX_KEY = 120  # longest dedupe key stored as is (the column holds 200; reply keys add a prefix)
 
 
 class BadXml(Exception):
     """The body is not acceptable XML (malformed, has a DTD or entities, or lacks fields): answer 400."""
-
-
-@register_event("template_card_event")
-class TemplateCardEvent(BaseEvent):
-    """A click on an interactive template card (wechatpy 1.8.18 does not know this event)."""
-
-    event = "template_card_event"
-    agent = IntegerField("AgentID", 0)
-    key = StringField("EventKey")
-    task_id = StringField("TaskId")
-    card_type = StringField("CardType")
-    response_code = StringField("ResponseCode")
 
 
 @dataclass(frozen=True)
@@ -51,54 +38,69 @@ class Incoming:
 
     @property
     def dedupe_key(self) -> str:
-        """MsgId for messages; FromUserName+CreateTime+Event(+key/task) for events."""
-        if self.msg_id:
-            return f"msg:{self.msg_id}"
-        return f"ev:{self.userid}:{self.create_time}:{self.event}:{self.event_key}:{self.task_id}"
+        """MsgId for messages; FromUserName+CreateTime+Event(+key/task) for events; hashed when too long to store."""
+        key = (
+            f"msg:{self.msg_id}"
+            if self.msg_id
+            else (f"ev:{self.userid}:{self.create_time}:{self.event}:{self.event_key}:{self.task_id}")
+        )
+        return key if len(key) <= MAX_KEY else f"{key[:3]}#{hashlib.sha256(key.encode()).hexdigest()}"
 
 
 def safe_fields(xml: str | bytes) -> dict[str, str]:
-    """Return the top-level child elements of an <xml> document, refusing DTDs, entities and junk."""
+    """Return the top-level child elements of an <xml> document as plain text fields, or raise BadXml.
+
+    DTDs, entities, attributes, nested elements and repeated fields are refused: WeCom sends none of them.
+    """
     try:
         root = SafeET.fromstring(xml, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except (DefusedXmlException, SafeET.ParseError, ValueError) as exc:
         raise BadXml(f"unacceptable xml: {type(exc).__name__}") from None
     if root.tag != "xml":
         raise BadXml("root element is not <xml>")
-    return {child.tag: (child.text or "") for child in root}
+    fields: dict[str, str] = {}
+    for child in root:
+        if not isinstance(child.tag, str) or child.attrib or len(child) or child.tag in fields:
+            raise BadXml(f"unexpected structure in <{child.tag}>")
+        fields[child.tag] = child.text or ""
+    return fields
 
 
 def parse_incoming(xml: str) -> Incoming:
     """Parse decrypted callback XML into an Incoming, or raise BadXml."""
     fields = safe_fields(xml)
-    if not fields.get("MsgType") or not fields.get("FromUserName"):
+    msg_type = fields.get("MsgType", "").strip().lower()
+    userid = fields.get("FromUserName", "").strip()
+    if not msg_type or not userid:
         raise BadXml("missing MsgType or FromUserName")
-    if fields["MsgType"].lower() == "event" and not fields.get("Event"):
+    event = fields.get("Event", "").strip().lower()
+    if msg_type == "event" and not event:
         raise BadXml("event without Event")
-    msg = parse_message(xml)
-    d = msg._data
 
     def num(name: str) -> int:
-        try:
-            return int(d.get(name) or 0)
-        except (TypeError, ValueError):
-            raise BadXml(f"{name} is not a number") from None
+        text = fields.get(name, "").strip() or "0"
+        if not (text.isascii() and text.isdecimal() and len(text) <= 19):
+            raise BadXml(f"{name} is not a number")
+        return int(text)
+
+    def text(name: str) -> str:
+        return fields.get(name, "")
 
     return Incoming(
-        userid=d.get("FromUserName") or "",
-        msg_type=(d.get("MsgType") or "").lower(),
-        event=(d.get("Event") or "").lower(),
+        userid=userid,
+        msg_type=msg_type,
+        event=event,
         create_time=num("CreateTime"),
-        msg_id=str(d.get("MsgId") or ""),
-        content=d.get("Content") or "",
-        media_id=d.get("MediaId") or "",
-        pic_url=d.get("PicUrl") or "",
-        url=d.get("Url") or "",
-        title=d.get("Title") or "",
-        description=d.get("Description") or "",
-        event_key=d.get("EventKey") or "",
-        task_id=d.get("TaskId") or "",
-        response_code=d.get("ResponseCode") or "",
+        msg_id=text("MsgId").strip(),
+        content=text("Content").strip(),
+        media_id=text("MediaId").strip(),
+        pic_url=text("PicUrl").strip(),
+        url=text("Url").strip(),
+        title=text("Title"),
+        description=text("Description"),
+        event_key=text("EventKey").strip(),
+        task_id=text("TaskId").strip(),
+        response_code=text("ResponseCode").strip(),
         agent_id=num("AgentID"),
-        to_corp=d.get("ToUserName") or "",
+        to_corp=text("ToUserName").strip(),
     )

@@ -14,12 +14,12 @@ def parse_duration(text: str | int | float) -> timedelta:
     if isinstance(text, int | float) and not isinstance(text, bool):
         if text < 0:
             raise ValueError(f"负的时长：{text}")
-        return timedelta(seconds=float(text))
+        return _seconds(float(text), text)
     if not isinstance(text, str):
         raise ValueError(f"无法识别的时长：{text!r}")
     s = text.strip().lower()
     if re.fullmatch(r"\d+(?:\.\d+)?", s):
-        return timedelta(seconds=float(s))
+        return _seconds(float(s), text)
     pos, total = 0, 0.0
     for m in _PART.finditer(s):
         if m.start() != pos:
@@ -28,6 +28,15 @@ def parse_duration(text: str | int | float) -> timedelta:
         pos = m.end()
     if pos != len(s) or not s:
         raise ValueError(f'无法识别的时长：{text!r}（可用单位 s m h d，如 "20m"）')
+    return _seconds(total, text)
+
+
+MAX_SECONDS = 10 * 365 * 86400  # ten years: anything longer is a typing mistake, never a deadline
+
+
+def _seconds(total: float, text: object) -> timedelta:
+    if total > MAX_SECONDS:
+        raise ValueError(f"时长太长：{str(text)[:20]!r}（最多十年）")
     return timedelta(seconds=total)
 
 

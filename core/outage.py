@@ -19,6 +19,8 @@ def dependency(exc: BaseException) -> str | None:
         return "Redis"
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
         return "磁盘"
+    if isinstance(exc, sa_exc.DataError | sa_exc.IntegrityError | sa_exc.ProgrammingError):
+        return None  # what was asked is wrong (a value too long or out of range): a bug, not an outage
     if isinstance(exc, sa_exc.DBAPIError | sa_exc.TimeoutError):
         text = str(getattr(exc, "orig", exc)).lower()
         return "磁盘" if any(m in text for m in DISK_FULL + READ_ONLY) else "数据库"

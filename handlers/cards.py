@@ -15,13 +15,18 @@ from workflow.outbox import emit
 STALE = "这张卡片已失效。"
 
 
+def is_row_id(text: str) -> bool:
+    """Return True for an ASCII decimal that fits a database id (a card key is never trusted further)."""
+    return text.isascii() and text.isdecimal() and len(text) <= 9
+
+
 def key_parts(ctx: Ctx, count: int, stale: str = STALE, numeric: int | None = None) -> list[str]:
     """Return the count fields after the prefix of the clicked button's key, or refuse with stale.
 
     numeric: the index of a field that must be a number (a row id).
     """
     parts = ctx.msg.event_key.split(":")[1:]
-    if len(parts) != count or not all(parts) or (numeric is not None and not parts[numeric].isdigit()):
+    if len(parts) != count or not all(parts) or (numeric is not None and not is_row_id(parts[numeric])):
         raise Refusal(stale)
     return parts
 

@@ -64,7 +64,7 @@ def _save(ctx: Ctx, state: dict[str, Any], draft: Draft, step: str) -> None:
 
 
 def _pick(answer: str, choices: list[Any]) -> Any | None:
-    if answer.isdigit() and 1 <= int(answer) <= len(choices):
+    if answer.isascii() and answer.isdecimal() and len(answer) <= 2 and 1 <= int(answer) <= len(choices):
         return choices[int(answer) - 1]
     return None
 

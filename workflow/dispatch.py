@@ -62,9 +62,12 @@ def parse_order(args: str) -> DispatchOrder:
 
 def explicit_due(limit: str, at: datetime) -> datetime:
     """Turn "2h" or "16:30" (today, Asia/Shanghai) into an upper-level office's deadline, or refuse."""
-    m = re.fullmatch(r"(\d{1,2})[:：](\d{2})", limit)
+    m = re.fullmatch(r"([0-9]{1,2})[:：]([0-9]{2})", limit)
     if m:
-        local = clockmod.local(at).replace(hour=int(m.group(1)) % 24, minute=int(m.group(2)), second=0, microsecond=0)
+        hour, minute = int(m.group(1)), int(m.group(2))
+        if hour > 23 or minute > 59:
+            raise Refusal(f"期限“限{limit}”不是一天里的时刻。写成“限16:30”（0:00–23:59），或“限2h”“限90m”。")
+        local = clockmod.local(at).replace(hour=hour, minute=minute, second=0, microsecond=0)
         due = local.astimezone(at.tzinfo)
     else:
         try:

@@ -42,6 +42,16 @@ def text_of(record: dict[str, Any]) -> str:
     return describe(record)
 
 
+class BurstWorker(SimpleWorker):
+    """RQ's SimpleWorker without its command pub/sub thread, whose stop costs up to a second per burst."""
+
+    def subscribe(self) -> None:
+        """Listen on no command channel: nobody sends commands to a burst in a test."""
+
+    def unsubscribe(self) -> None:
+        """There is no channel to leave."""
+
+
 @dataclass
 class Stack:
     """Liaowang plus the emulator; helpers act as people and run the worker until the queue is empty."""
@@ -61,7 +71,7 @@ class Stack:
             listened = queues(self.rt.queue)
             if sum(q.count for q in listened) == 0 and not woken:
                 return
-            SimpleWorker(listened, connection=self.rt.redis).work(burst=True, logging_level="ERROR")
+            BurstWorker(listened, connection=self.rt.redis).work(burst=True, logging_level="ERROR")
 
     def later(self, seconds: float) -> None:
         """Move Liaowang's clock forward, let the sweep find due rows, and work the queue."""
