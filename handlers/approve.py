@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers import flows
 from handlers.cards import clicked, key_parts
 from handlers.context import Ctx
 from handlers.progress import split_code
@@ -21,14 +22,14 @@ def approval_button(ctx: Ctx) -> str:
     ref = int(sub_id)
     decision = decide(ctx.session, ctx.person, ref, choice, ctx.now, ctx.config, clicked(ctx))
     if decision.ask_reason:
-        ctx.conv.put(ctx.person.userid, {"flow": "return_reason", "submission": ref})
+        flows.begin(ctx, "return_reason", {"submission": ref})
     return decision.note
 
 
 def continue_reason(ctx: Ctx, state: dict[str, Any]) -> str:
     """The supervisor's reply after 退回修改: the reason, sent to the unit (“跳过” sends none)."""
     text = ctx.msg.content.strip()
-    ctx.conv.clear(ctx.person.userid)
+    flows.end(ctx, "return_reason")
     if text == "取消":
         text = "跳过"
     return give_reason(ctx.session, ctx.person, int(state["submission"]), text, ctx.now, ctx.config)
@@ -59,5 +60,16 @@ def return_command(ctx: Ctx) -> str:
         return decision.note
     if reason.strip():
         return give_reason(ctx.session, ctx.person, sub_id, reason, ctx.now, ctx.config)
-    ctx.conv.put(ctx.person.userid, {"flow": "return_reason", "submission": sub_id})
+    flows.begin(ctx, "return_reason", {"submission": sub_id})
     return decision.note
+
+
+flows.declare(
+    flows.Flow(
+        "return_reason",
+        "填写退回意见",
+        continue_reason,
+        words=frozenset({"取消", "跳过"}),
+        way_out="回复“跳过”不写意见",
+    )
+)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers import flows
 from handlers.cards import key_parts, mark_own_card
 from handlers.context import Ctx
 from handlers.progress import split_code
@@ -45,14 +46,14 @@ def opinion_button(ctx: Ctx) -> str:
     item = find_item(ctx.session, code)
     if ctx.person.userid not in consult.consulted(ctx.session, item):
         raise Refusal(f"{item.code} 的会商没有征求您的意见。")
-    ctx.conv.put(ctx.person.userid, {"flow": "opinion", "code": item.code})
+    flows.begin(ctx, "opinion", {"code": item.code})
     return f"请直接回复您对 {item.code} 的意见（一条消息），回复“取消”放弃。"
 
 
 def continue_opinion(ctx: Ctx, state: dict[str, Any]) -> str:
     """The text after 提出意见."""
     text = ctx.msg.content.strip()
-    ctx.conv.clear(ctx.person.userid)
+    flows.end(ctx, "opinion")
     if text == "取消":
         return "已取消，没有提交意见。"
     item = consult.give(ctx.session, ctx.person, state["code"], False, text, ctx.now)
@@ -73,3 +74,6 @@ def close_command(ctx: Ctx) -> str:
     code, note = split_code(ctx, "格式：办结 <编号> [说明]")
     item = consult.close(ctx.session, ctx.person, code, note, ctx.now, ctx.config)
     return f"{item.code} 已办结，进入善后观察，期间会定期请承办单位回报态势。"
+
+
+flows.declare(flows.Flow("opinion", "填写会商意见", continue_opinion))

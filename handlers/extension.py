@@ -7,6 +7,7 @@ from typing import Any
 
 from core.clock import show
 from core.durations import format_duration
+from handlers import flows
 from handlers.cards import clock_of_click, key_parts, mark_clicked_card
 from handlers.context import Ctx
 from handlers.registry import card, command
@@ -55,7 +56,7 @@ def ask_extension_button(ctx: Ctx) -> str:
     clock, item = clock_of_click(ctx)
     if clock.state != "open":
         return f"{item.code} 的{clock.label}已{'完成' if clock.state.startswith('met') else '超时'}，无需申请延期。"
-    ctx.conv.put(ctx.person.userid, {"flow": "extension", "code": item.code})
+    flows.begin(ctx, "extension", {"code": item.code})
     return f"申请 {item.code} {clock.label}延期：请回复“时长 原因”，例如“30m 需要补充现场核查材料”。\n回复“取消”放弃。"
 
 
@@ -63,11 +64,14 @@ def continue_extension(ctx: Ctx, state: dict[str, Any]) -> str:
     """The answer to the 申请延期 button: "<时长> <原因>"."""
     text = ctx.msg.content.strip()
     if text == "取消":
-        ctx.conv.clear(ctx.person.userid)
+        flows.end(ctx, "extension")
         return "已取消延期申请。"
     ext = extension.request(ctx.session, ctx.person, f"{state['code']} {text}", ctx.now)
-    ctx.conv.clear(ctx.person.userid)
+    flows.end(ctx, "extension")
     return (
         f"延期申请已提交分管领导审批（申请延长 {format_duration(timedelta(seconds=ext.seconds))}）。"
         "获批前原时限照常计算，请继续办理。"
     )
+
+
+flows.declare(flows.Flow("extension", "申请延期", continue_extension))

@@ -27,12 +27,19 @@ CARD_PREFIXES: dict[str, Route] = {}
 MESSAGE_TYPES: dict[str, Route] = {}
 
 
+def _register(table: dict[str, Route], key: str, route: Route) -> None:
+    """Add key to table; a key registered twice is a programming error, found when the module is imported."""
+    if key in table and table[key].handler is not route.handler:
+        raise ValueError(f"{key!r} is registered twice ({table[key].handler.__name__}, {route.handler.__name__})")
+    table[key] = route
+
+
 def command(*words: str, roles: tuple[Role, ...] = (), denied: str = "您没有权限使用这个功能。") -> Decorator:
     """Register a text command by its first word(s)."""
 
     def deco(fn: Handler) -> Handler:
         for w in words:
-            COMMANDS[w] = Route(fn, roles, denied)
+            _register(COMMANDS, w, Route(fn, roles, denied))
         return fn
 
     return deco
@@ -43,7 +50,7 @@ def click(*keys: str) -> Decorator:
 
     def deco(fn: Handler) -> Handler:
         for k in keys:
-            CLICKS[k] = Route(fn)
+            _register(CLICKS, k, Route(fn))
         return fn
 
     return deco
@@ -53,7 +60,7 @@ def card(prefix: str) -> Decorator:
     """Register a template-card button key prefix (the part before the first colon)."""
 
     def deco(fn: Handler) -> Handler:
-        CARD_PREFIXES[prefix] = Route(fn)
+        _register(CARD_PREFIXES, prefix, Route(fn))
         return fn
 
     return deco
@@ -63,23 +70,28 @@ def message(msg_type: str) -> Decorator:
     """Register a handler for a non-text message type (link, image, …)."""
 
     def deco(fn: Handler) -> Handler:
-        MESSAGE_TYPES[msg_type] = Route(fn)
+        _register(MESSAGE_TYPES, msg_type, Route(fn))
         return fn
 
     return deco
 
 
-def split_command(text: str) -> tuple[str, str]:
-    """Return (command word, rest) for text; the word is matched against registered commands, longest first."""
+SEPARATORS = " \t\n\u3000：:，,"  # what may stand between a command word and its arguments (full-width too)
+
+
+def split_command(text: str, strict: bool = False) -> tuple[str, str]:
+    """Return (command word, rest) for text; the word is matched against registered commands, longest first.
+
+    strict (during a conversation): the word must stand alone or be followed by a space or a colon, so prose that
+    merely begins with a command word ("上报情况如下") stays prose.
+    """
     t = text.strip()
     for word in sorted(COMMANDS, key=len, reverse=True):
-        if (
-            t == word
-            or t.startswith(word + " ")
-            or t.startswith(word + "\n")
-            or (t.startswith(word) and not word.isascii())
-        ):
-            return word, t[len(word) :].strip()
+        if not t.startswith(word):
+            continue
+        after = t[len(word) : len(word) + 1]
+        if after == "" or after in SEPARATORS or (not strict and not word.isascii()):
+            return word, t[len(word) :].lstrip(SEPARATORS).strip()
     return "", t
 
 

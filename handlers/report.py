@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from handlers import flows
 from handlers.context import Ctx
 from handlers.registry import click, command, message
 from models import Grade
@@ -26,7 +27,7 @@ ASK_FILES = "如有截图请直接发送图片（可以多张）。发送完毕�
 
 def _done(ctx: Ctx, draft: Draft) -> str:
     result = report(ctx.session, ctx.person, draft, ctx.now, ctx.config)
-    ctx.conv.clear(ctx.person.userid)
+    flows.end(ctx, "report")
     item = result.item
     if result.merged:
         first = "您" if item.reporter_id == ctx.person.id else item.reporter.name
@@ -42,7 +43,7 @@ def _done(ctx: Ctx, draft: Draft) -> str:
 def report_command(ctx: Ctx) -> str | None:
     """`上报 描述` reports at once; a bare `上报` starts the guided conversation."""
     if ctx.args:
-        ctx.conv.clear(ctx.person.userid)
+        flows.end(ctx, "report")
         return _done(ctx, Draft(text=ctx.args, links=find_links(ctx.args)))
     return start(ctx)
 
@@ -50,7 +51,7 @@ def report_command(ctx: Ctx) -> str | None:
 @click("REPORT")
 def start(ctx: Ctx) -> str:
     """Start (or restart) a guided report."""
-    ctx.conv.put(ctx.person.userid, {"flow": "report", "step": "text", "draft": asdict(Draft(text=""))})
+    flows.begin(ctx, "report", {"step": "text", "draft": asdict(Draft(text=""))})
     return "开始上报舆情。\n" + ASK_TEXT
 
 
@@ -60,7 +61,7 @@ def _draft(state: dict[str, Any]) -> Draft:
 
 def _save(ctx: Ctx, state: dict[str, Any], draft: Draft, step: str) -> None:
     state["draft"], state["step"] = asdict(draft), step
-    ctx.conv.put(ctx.person.userid, state)
+    flows.begin(ctx, "report", state)
 
 
 def _pick(answer: str, choices: list[Any]) -> Any | None:
@@ -73,7 +74,7 @@ def continue_report(ctx: Ctx, state: dict[str, Any]) -> str:
     """Take the next answer of a guided report."""
     text, draft, step = ctx.msg.content.strip(), _draft(state), state.get("step", "text")
     if text == "取消":
-        ctx.conv.clear(ctx.person.userid)
+        flows.end(ctx, "report")
         return "已取消本次上报，没有记录任何内容。"
     if step == "text":
         draft.text, draft.links = text, list(dict.fromkeys(draft.links + find_links(text)))
@@ -99,15 +100,12 @@ def continue_report(ctx: Ctx, state: dict[str, Any]) -> str:
     return "请发送截图，或回复“提交”完成上报（“取消”放弃）。"
 
 
-def _report_state(ctx: Ctx) -> dict[str, Any]:
-    """The guided report in progress, or a new one (the router sends nothing else here)."""
-    return ctx.conv.get(ctx.person.userid) or {"flow": "report", "step": "text", "draft": asdict(Draft(text=""))}
+def _new_state() -> dict[str, Any]:
+    return {"flow": "report", "step": "text", "draft": asdict(Draft(text=""))}
 
 
-@message("link")
-def link_message(ctx: Ctx) -> str:
-    """A shared link joins the report being made, or starts one with the link attached."""
-    state = _report_state(ctx)
+def add_link(ctx: Ctx, state: dict[str, Any]) -> str:
+    """A shared link joins the report being made."""
     draft = _draft(state)
     draft.links = list(dict.fromkeys([*draft.links, ctx.msg.url]))
     draft.link_titles[ctx.msg.url] = ctx.msg.title
@@ -116,13 +114,37 @@ def link_message(ctx: Ctx) -> str:
     return f"已附上链接《{ctx.msg.title or ctx.msg.url}》。\n" + hint.get(state["step"], ASK_FILES)
 
 
-@message("image")
-def image_message(ctx: Ctx) -> str:
-    """A screenshot joins the report being made, or starts one with the screenshot attached."""
-    state = _report_state(ctx)
+def add_image(ctx: Ctx, state: dict[str, Any]) -> str:
+    """A screenshot joins the report being made."""
     draft = _draft(state)
     draft.images = [*draft.images, ctx.msg.media_id]
     _save(ctx, state, draft, state.get("step", "text"))
     if state["step"] == "text":
         return f"已收到截图（共 {len(draft.images)} 张）。请再发一句描述，说明这条舆情的情况。"
     return f"已收到截图（共 {len(draft.images)} 张）。继续发送，或回复“提交”完成上报。"
+
+
+@message("link")
+def link_message(ctx: Ctx) -> str:
+    """A shared link with no conversation open starts a report with the link attached."""
+    return add_link(ctx, _new_state())
+
+
+@message("image")
+def image_message(ctx: Ctx) -> str:
+    """A screenshot with no conversation open starts a report with the screenshot attached."""
+    return add_image(ctx, _new_state())
+
+
+flows.declare(
+    flows.Flow(
+        "report",
+        "上报舆情",
+        continue_report,
+        on_image=add_image,
+        on_link=add_link,
+        words=frozenset({"取消", "提交", "跳过"}),
+        way_out="回复“提交”完成上报，或“取消”放弃",
+        drafts=True,
+    )
+)

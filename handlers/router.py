@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from handlers import (  # noqa: F401
+from handlers import (  # noqa: F401 - importing them registers their commands, clicks, cards and flows
     acknowledge,
     approve,
     consult,
     dispatch,
     escalation,
     extension,
+    flows,
     followup,
     help,
     progress,
@@ -19,31 +20,29 @@ from handlers import (  # noqa: F401
 from handlers.context import Ctx
 from handlers.registry import CARD_PREFIXES, CLICKS, COMMANDS, MESSAGE_TYPES, allowed, split_command
 
-CONVERSATION_WORDS = {"取消", "提交"}
-FLOWS = {"extension": "申请延期", "return_reason": "填写退回意见", "opinion": "填写会商意见", "written": "填写书面报告"}
-FREE_TEXT = {
-    "written": written.continue_written,
-    "return_reason": approve.continue_reason,
-    "opinion": consult.continue_opinion,
-}
 
-
-def _text(ctx: Ctx) -> str | None:
-    word, rest = split_command(ctx.msg.content)
-    state = ctx.conv.get(ctx.person.userid)
-    if state and state.get("flow") in FREE_TEXT and not (word and not rest and word not in CONVERSATION_WORDS):
-        return FREE_TEXT[state["flow"]](ctx, state)  # typed prose belongs to the conversation; a bare 帮助 does not
-    if state and (not word or word in CONVERSATION_WORDS):
-        if state.get("flow") == "extension":
-            return extension.continue_extension(ctx, state)
-        return report.continue_report(ctx, state)
-    if not word:
-        return help.fallback(ctx)
+def _command(ctx: Ctx, word: str, rest: str) -> str | None:
     route = COMMANDS[word]
     if not allowed(route, ctx):
         return route.denied
     ctx.args = rest
     return route.handler(ctx)
+
+
+def _text(ctx: Ctx) -> str | None:
+    opened = flows.current(ctx)
+    if opened is None:
+        word, rest = split_command(ctx.msg.content)
+        return _command(ctx, word, rest) if word else help.fallback(ctx)
+    flow, state = opened
+    word, rest = split_command(ctx.msg.content, strict=True)
+    if not word or word in flow.words:
+        return flow.on_text(ctx, state)  # prose and the flow's own words belong to the conversation
+    reply = _command(ctx, word, rest)  # a command is always a command, never content
+    after = flows.current(ctx)
+    if after is None or after[0].key != flow.key:
+        return reply
+    return f"{reply}\n\n{flows.still_open(flow)}" if reply else flows.still_open(flow)
 
 
 def _event(ctx: Ctx) -> str | None:
@@ -57,17 +56,24 @@ def _event(ctx: Ctx) -> str | None:
     return None
 
 
+def _media(ctx: Ctx) -> str | None:
+    """A link or an image: to the open conversation if it takes one, else the registered handler."""
+    opened = flows.current(ctx)
+    if opened is not None:
+        flow, state = opened
+        step = {"image": flow.on_image, "link": flow.on_link}.get(ctx.msg.msg_type)
+        if step is not None:
+            return step(ctx, state)
+        if ctx.msg.msg_type in MESSAGE_TYPES:
+            return f"您正在{flow.doing}，请先用文字完成它（或{flow.way_out}），再发送链接或图片。"
+    r = MESSAGE_TYPES.get(ctx.msg.msg_type)
+    return r.handler(ctx) if r else help.UNSUPPORTED
+
+
 def route(ctx: Ctx) -> str | None:
     """Run the handler for ctx.msg and return the reply text (None = no reply)."""
     if ctx.msg.msg_type == "text":
         return _text(ctx)
     if ctx.msg.msg_type == "event":
         return _event(ctx)
-    state = ctx.conv.get(ctx.person.userid)
-    flow = state.get("flow") if state else None
-    if state is not None and flow == "written" and ctx.msg.msg_type == "image":
-        return written.add_photo(ctx, state)
-    if flow and flow != "report" and ctx.msg.msg_type in MESSAGE_TYPES:
-        return f"您正在{FLOWS.get(flow, '另一项操作')}，请先用文字完成它（或回复“取消”），再发送链接或图片。"
-    r = MESSAGE_TYPES.get(ctx.msg.msg_type)
-    return r.handler(ctx) if r else help.UNSUPPORTED
+    return _media(ctx)

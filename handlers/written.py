@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers import flows
 from handlers.cards import key_parts
 from handlers.context import Ctx
 from handlers.progress import split_code
@@ -17,12 +18,12 @@ WRITING_SECONDS = 2 * 3600  # a written report takes longer to type than a guide
 
 
 def _keep(ctx: Ctx, state: dict[str, Any]) -> None:
-    ctx.conv.put(ctx.person.userid, state, ttl=max(ctx.config.conversation_timeout, WRITING_SECONDS))
+    flows.begin(ctx, "written", state)
 
 
 def _done(ctx: Ctx, code: str, text: str, images: list[str], via: str) -> str:
     sub = submit(ctx.session, ctx.person, code, text, ctx.now, ctx.config, images=images, via=via)
-    ctx.conv.clear(ctx.person.userid)
+    flows.end(ctx, "written")
     photos = f"，照片 {len(images)} 张" if images else ""
     if sub.part != "lead":
         return f"已收到 {code} 的协办材料（第 {sub.version} 版{photos}），已转主办单位和办公室。"
@@ -60,7 +61,7 @@ def continue_written(ctx: Ctx, state: dict[str, Any]) -> str:
     """Take one more text of a written report, or 提交 / 取消."""
     text = ctx.msg.content.strip()
     if text == "取消":
-        ctx.conv.clear(ctx.person.userid)
+        flows.end(ctx, "written")
         return "已放弃本次书面报告，没有提交任何内容。"
     if text == "提交":
         if not state["parts"] and not state["images"]:
@@ -80,3 +81,17 @@ def add_photo(ctx: Ctx, state: dict[str, Any]) -> str:
     state["images"].append(ctx.msg.media_id)
     _keep(ctx, state)
     return f"已收到照片（共 {len(state['images'])} 张）。继续发送，或回复“提交”。"
+
+
+flows.declare(
+    flows.Flow(
+        "written",
+        "填写书面报告",
+        continue_written,
+        on_image=add_photo,
+        words=frozenset({"取消", "提交"}),
+        way_out="回复“提交”报送，或“取消”放弃",
+        ttl=WRITING_SECONDS,
+        drafts=True,
+    )
+)

@@ -40,6 +40,40 @@ def _subs(st: Stack, code: str) -> list[tuple[int, str]]:
         return [(v, state) for v, state in rows]
 
 
+def test_commands_typed_while_writing_a_report_are_run_and_never_become_paragraphs(st: Stack) -> None:
+    code = dispatched(st)
+    st.say("wangwu", f"签收 {code}")
+    st.say("wangwu", f"书面报告 {code}")
+    st.say("wangwu", "第一段：已联系发帖人")
+    for command, answer in (
+        (f"查询 {code}", code),
+        ("签收：" + code, "无需重复签收"),
+        ("上报 另一条新帖子", "编号"),
+        ("帮助", "舆情处置助手"),
+    ):
+        st.say("wangwu", command)
+        reply = st.reply("wangwu")
+        assert answer in reply, (command, reply)
+        assert "您正在填写书面报告，还没有完成" in reply, "the person is told the report is still open"
+    st.say("wangwu", "提交")
+    assert "第 1 版" in st.reply("wangwu")
+    with st.rt.sessions() as s:
+        sub = s.scalar(select(Submission))
+        assert sub is not None
+        assert sub.text == "第一段：已联系发帖人", "no command became a paragraph"
+
+
+def test_another_conversation_never_throws_a_draft_away(st: Stack) -> None:
+    code = dispatched(st)
+    st.say("wangwu", f"签收 {code}")
+    st.say("wangwu", f"书面报告 {code}")
+    st.say("wangwu", "写了一半的报告")
+    st.say("wangwu", "上报")  # a guided report would need the conversation
+    assert "请先完成它或回复“提交”报送，或“取消”放弃，再上报舆情" in st.reply("wangwu")
+    st.say("wangwu", "提交")
+    assert "第 1 版" in st.reply("wangwu")
+
+
 def test_a_report_typed_in_several_messages_with_a_photo_reaches_the_supervisor_as_a_card(st: Stack) -> None:
     code = dispatched(st)
     card = cards(st, "wangwu", "瞭望 · 书面报告")
@@ -56,7 +90,7 @@ def test_a_report_typed_in_several_messages_with_a_photo_reaches_the_supervisor_
     st.emu.image("wangwu")
     st.drain()
     assert "照片（共 1 张）" in st.last("wangwu")
-    st.say("wangwu", "查询 这一行也是报告正文")  # mid-report, prose that starts like a command stays prose
+    st.say("wangwu", "上报情况如下：帖子已删除")  # prose that merely begins with a command word stays prose
     assert "第 2 段" in st.last("wangwu")
     st.say("wangwu", "提交")
     assert "第 1 版" in st.last("wangwu")
@@ -72,7 +106,7 @@ def test_a_report_typed_in_several_messages_with_a_photo_reaches_the_supervisor_
         sub = s.scalar(select(Submission))
         assert sub is not None
         assert sub.text.count("\n") == 1
-        assert "查询 这一行" in sub.text
+        assert "上报情况如下" in sub.text
         assert [a.kind for a in sub.attachments] == ["photo"], "photo fetched and stored"
         assert sub.attachments[0].sha256, "photo fetched and stored"
         met = s.scalars(select(Clock.kind).where(Clock.state == "met")).all()

@@ -1,0 +1,72 @@
+"""The multi-step conversations, declared: what each is called, what it takes, how long it waits, the way out.
+
+A conversation is started by a handler (`begin`) and continued by the router with whatever the person sends
+next. A command typed during a conversation is always run as a command; the conversation stays open and the
+person is told so. Only the words a flow declares as its own (提交, 取消, 跳过 …) and prose go to the flow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from handlers.context import Ctx
+from workflow.errors import Refusal
+
+Step = Callable[[Ctx, dict[str, Any]], str]
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One conversation: its key in the stored state, its Chinese name, its steps and its own words."""
+
+    key: str
+    doing: str  # "填写书面报告": shown as "您正在填写书面报告"
+    on_text: Step
+    on_image: Step | None = None
+    on_link: Step | None = None
+    words: frozenset[str] = field(default_factory=lambda: frozenset({"取消"}))
+    way_out: str = "回复“取消”放弃"
+    ttl: int | None = None  # seconds of silence before it lapses (None: [app] conversation_timeout)
+    drafts: bool = False  # it holds typed work: another conversation may not replace it
+
+
+FLOWS: dict[str, Flow] = {}
+
+
+def declare(flow: Flow) -> Flow:
+    """Register a flow; a key declared twice is a programming error found at start-up."""
+    if flow.key in FLOWS:
+        raise ValueError(f"conversation flow {flow.key!r} declared twice")
+    FLOWS[flow.key] = flow
+    return flow
+
+
+def begin(ctx: Ctx, key: str, state: dict[str, Any]) -> None:
+    """Open (or keep open) the person's conversation of flow key with state; never throw away another's draft."""
+    flow, opened = FLOWS[key], current(ctx)
+    if opened is not None and opened[0].key != key and opened[0].drafts:
+        other = opened[0]
+        raise Refusal(f"您正在{other.doing}，请先完成它或{other.way_out}，再{flow.doing}。")
+    ttl = max(ctx.config.conversation_timeout, flow.ttl) if flow.ttl else None
+    ctx.conv.put(ctx.person.userid, {**state, "flow": key}, ttl=ttl)
+
+
+def end(ctx: Ctx, key: str) -> None:
+    """Close the person's conversation if it is flow key (one-shot commands never close another's draft)."""
+    opened = current(ctx)
+    if opened is not None and opened[0].key == key:
+        ctx.conv.clear(ctx.person.userid)
+
+
+def current(ctx: Ctx) -> tuple[Flow, dict[str, Any]] | None:
+    """Return the person's open conversation and its state, if any."""
+    state = ctx.conv.get(ctx.person.userid)
+    flow = FLOWS.get(str(state.get("flow"))) if state else None
+    return (flow, state) if flow is not None and state is not None else None
+
+
+def still_open(flow: Flow) -> str:
+    """The line added to a command's answer when it was typed during a conversation."""
+    return f"（您正在{flow.doing}，还没有完成；可以继续，或{flow.way_out}。）"
