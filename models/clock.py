@@ -41,13 +41,18 @@ class Clock(Base):
     next_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     policy: Mapped[dict[str, Any]] = mapped_column(JSON)
     extensions: Mapped[int] = mapped_column(Integer, default=0)
+    charged: Mapped[str | None] = mapped_column(String(16))  # who a miss counts against when not the owner ("office")
 
     def thresholds(self) -> list[tuple[str, datetime]]:
-        """Return every threshold of this clock in order: nudge, warn, due (level 1), then levels 2…max."""
+        """Return every threshold of this clock in order: nudge, warn, due (level 1), then levels 2…max.
+
+        Escalation counts from the miss: the due time, or the moment a clock started already overdue.
+        """
         p = self.policy
         ext = f"@{self.extensions}" if self.extensions else ""  # an extension re-arms warning and due
         out = [("nudge", self.nudge_at), (f"warn{ext}", self.warn_at), (f"due{ext}", self.due_at)]
-        at = self.due_at + timedelta(seconds=float(p["escalate_after"]))
+        base = max(self.due_at, self.missed_at) if self.missed_at else self.due_at
+        at = base + timedelta(seconds=float(p["escalate_after"]))
         for level in range(2, int(p["escalate_max"]) + 1):
             out.append((f"level{level}{ext}", at))
             at += timedelta(seconds=float(p["escalate_every"]))

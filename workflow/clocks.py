@@ -130,12 +130,42 @@ def _start(
         policy=snapshot(policy, spec),
         extensions=0,
     )
-    clock.advance(set())
     session.add(clock)
     session.flush()
     record(session, item, "system", "clock_start", at, kind=kind, due=sched.due_at.isoformat())
+    fired = _started_overdue(session, item, clock, at) if sched.due_at <= at and spec.owner != "office" else set()
+    clock.advance(fired)
     defer(session, "schedule_clock", clock.id)
     return clock
+
+
+def _started_overdue(session: Session, item: Item, clock: Clock, at: datetime) -> set[str]:
+    """A unit's clock that starts already past its due (the item was dispatched late): the miss is the office's.
+
+    Its reminders and its due are recorded as fired without a message; escalation counts from now, so the unit
+    gets the 签收 card (which says so) and then the usual time before anyone is told.
+    """
+    clock.state, clock.missed_at, clock.level, clock.charged = "missed", at, 1, "office"
+    names = {n for n, t in clock.thresholds() if t <= clock.due_at}
+    for n, t in clock.thresholds():
+        if n in names:
+            session.add(ClockFiring(clock_id=clock.id, name=n, due_at=t, fired_at=at))
+    record(
+        session,
+        item,
+        "system",
+        "clock_missed",
+        at,
+        before="open",
+        after="missed",
+        kind=clock.kind,
+        fact="迟报",
+        charged="office",
+        unit_id=None,
+        due=clock.due_at.isoformat(),
+        reason="交办时已超过时限",
+    )
+    return names
 
 
 def start_on_report(session: Session, item: Item, config: Config, at: datetime) -> list[Clock]:
@@ -147,6 +177,11 @@ def start_on_dispatch(session: Session, item: Item, lead: Unit, config: Config, 
     """Start the lead unit's clocks (first report, written report, handling report) when an item is dispatched."""
     start = item.reported_at if config.policy.start == "reported" else at
     return [c for k in DISPATCH_CLOCKS if (c := _start(session, item, k, lead, start, config, at))]
+
+
+def overdue_at_dispatch(session: Session, item: Item) -> list[Clock]:
+    """Return the item's clocks that were already past due when the office dispatched it (charged to the office)."""
+    return [c for c in all_clocks(session, item) if c.charged == "office"]
 
 
 def open_clocks(session: Session, item: Item) -> list[Clock]:
@@ -214,7 +249,10 @@ def regrade(session: Session, item: Item, grade: str, actor: str, config: Config
         if c.state != "open":
             continue
         policy, spec = restore(c.policy, c.kind)
-        sched = policy.schedule(c.kind, grade, c.started_at, calendar_for(config))
+        if c.extensions:  # an approved extension set this due: a new grade does not undo it
+            continue
+        explicit = item.external_due_at if c.kind == "written_report" else None  # an upper-level office's deadline
+        sched = policy.schedule(c.kind, grade, c.started_at, calendar_for(config), override_due=explicit)
         if sched is None:
             continue
         before = c.due_at

@@ -51,11 +51,13 @@ def fire_due(session: Session, now: datetime, limit: int = 500, ids: list[int] |
     ins = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(ClockFiring)
     stmt = ins.values(rows).on_conflict_do_nothing(index_elements=["clock_id", "name"])
     new = {(cid, n) for cid, n in session.execute(stmt.returning(ClockFiring.clock_id, ClockFiring.name))}
+    acting = {c.id: n for c, n, _t in plan}  # several past thresholds of one clock (a late start, a worker that
+    # was down): only the latest speaks; the earlier ones are recorded as fired, silently
     session.info["owners_memo"] = {}
     try:
         for c, n, _t in plan:
-            if (c.id, n) in new:  # a replayed job or a second worker got the others first: nothing more to do
-                ACTIONS[n.split("@")[0].rstrip("0123456789") or n](session, c, items[c.item_id], n, now)
+            if (c.id, n) in new and acting[c.id] == n:  # a replay or a second worker got it first: nothing to do
+                ACTIONS[threshold_kind(n)](session, c, items[c.item_id], n, now)
             done[c.id].add(n)
     finally:
         session.info.pop("owners_memo", None)
@@ -63,6 +65,11 @@ def fire_due(session: Session, now: datetime, limit: int = 500, ids: list[int] |
         c.advance(done[c.id])
         defer(session, "schedule_clock", c.id)
     return len(new)
+
+
+def threshold_kind(name: str) -> str:
+    """Return the kind of a threshold name: "nudge", "warn", "due" or "level" ("level3@1" → "level")."""
+    return name.split("@")[0].rstrip("0123456789")
 
 
 def owners(session: Session, clock: Clock) -> list[str]:
@@ -155,6 +162,15 @@ def _warn(session: Session, clock: Clock, item: Item, name: str, now: datetime) 
 
 
 def _due(session: Session, clock: Clock, item: Item, name: str, now: datetime) -> None:
+    _miss(session, clock, item, name, now)
+    unit = session.get(Unit, clock.owner_unit_id) if clock.owner_unit_id else None
+    sup = org.supervisor(session, unit)
+    targets = [sup] if sup else org.userids(org.with_role(session, Role.office))
+    _escalation_card(session, clock, item, name, now, targets, 1)
+
+
+def _miss(session: Session, clock: Clock, item: Item, name: str, now: datetime) -> None:
+    """Record the miss and tell whoever owes the step (once, whatever threshold speaks for it)."""
     before = clock.state
     clock.state, clock.missed_at, clock.level = "missed", clock.due_at, 1
     record(
@@ -180,13 +196,11 @@ def _due(session: Session, clock: Clock, item: Item, name: str, now: datetime) -
         item,
         fresh=True,
     )
-    unit = session.get(Unit, clock.owner_unit_id) if clock.owner_unit_id else None
-    sup = org.supervisor(session, unit)
-    targets = [sup] if sup else org.userids(org.with_role(session, Role.office))
-    _escalation_card(session, clock, item, name, now, targets, 1)
 
 
 def _level(session: Session, clock: Clock, item: Item, name: str, now: datetime) -> None:
+    if clock.state == "open":  # its due passed silently (collapsed into this level): the owners learn it now
+        _miss(session, clock, item, f"{name}:miss", now)
     level = int(name.split("@")[0].removeprefix("level"))
     clock.level = level
     record(session, item, "system", "clock_escalated", now, kind=clock.kind, level=level)

@@ -128,9 +128,10 @@ def dispatch(session: Session, actor: Person, order: DispatchOrder, at: datetime
         flow=item.flow,
     )
     clocks.satisfy(session, item, "dispatch", actor.userid, at)
-    clocks.start_on_dispatch(session, item, units[0], config, at)
+    started = clocks.start_on_dispatch(session, item, units[0], config, at)
+    late = "、".join(f"{c.label}（应于 {clockmod.show(c.due_at)}）" for c in started if c.charged == "office")
     for unit in units:
-        _send_card(session, item, unit, leads[unit.id], actor, at)
+        _send_card(session, item, unit, leads[unit.id], actor, at, late if unit is units[0] else "")
     _copy_general_office(session, item, units, actor, at)
     _copy_departments(session, item, units[0], cc, at)
     appchat.ensure(session, item, at)
@@ -144,7 +145,9 @@ def _unit(session: Session, word: str) -> Unit:
     return unit
 
 
-def _send_card(session: Session, item: Item, unit: Unit, leads: list[Person], actor: Person, at: datetime) -> None:
+def _send_card(
+    session: Session, item: Item, unit: Unit, leads: list[Person], actor: Person, at: datetime, late: str = ""
+) -> None:
     if not leads:
         return
     task_id = f"ack-{item.id}-{unit.id}-{secrets.token_hex(4)}"
@@ -163,7 +166,7 @@ def _send_card(session: Session, item: Item, unit: Unit, leads: list[Person], ac
     emit(
         session,
         recipients,
-        render.ack_card(item, unit, task_id, actor.name),
+        render.ack_card(item, unit, task_id, actor.name, late),
         f"card:{task_id}",
         at,
         item,

@@ -88,14 +88,16 @@ def button_card(
     return {"msgtype": "template_card", "template_card": card}
 
 
-def ack_card(item: Item, unit: Unit, task_id: str, dispatcher: str) -> dict[str, Any]:
-    """Return the card that asks a unit's leads to acknowledge (签收)."""
+def ack_card(item: Item, unit: Unit, task_id: str, dispatcher: str, late: str = "") -> dict[str, Any]:
+    """Return the card that asks a unit's leads to acknowledge (签收); late names the steps already overdue."""
     fields = [
         ("承办单位", unit.name),
         ("等级", grade_name(item.grade)),
         ("交办人", dispatcher),
         ("交办时间", show(item.dispatched_at, True)),
     ]
+    if late:
+        fields.append(("交办时已过时限", f"{late}，请立即办理（迟延记在交办环节）"))
     return button_card(
         "瞭望 · 舆情交办",
         f"【{grade_name(item.grade)}】{item.title}",

@@ -1,4 +1,4 @@
-"""Conversation state and per-person inbox leases move from Redis into the database; outbox.sent_to
+"""Conversations and per-person inbox leases move from Redis into the database; outbox.sent_to; clocks.charged
 
 Revision ID: 0005
 Revises: 0004
@@ -35,10 +35,14 @@ def upgrade() -> None:
     with op.batch_alter_table("outbox") as batch_op:
         batch_op.add_column(sa.Column("sent_to", sa.Text(), nullable=True))
     op.create_index("ix_outbox_sent_at", "outbox", ["sent_at"])  # rebuilding the send budget after a Redis loss
+    with op.batch_alter_table("clocks") as batch_op:  # a clock started overdue: the miss is the office's
+        batch_op.add_column(sa.Column("charged", sa.String(length=16), nullable=True))
 
 
 def downgrade() -> None:
     """Drop them (drafts in progress are lost; leases are only ever a few seconds old)."""
+    with op.batch_alter_table("clocks") as batch_op:
+        batch_op.drop_column("charged")
     op.drop_index("ix_outbox_sent_at", table_name="outbox")
     with op.batch_alter_table("outbox") as batch_op:
         batch_op.drop_column("sent_to")

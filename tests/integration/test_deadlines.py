@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -274,3 +275,61 @@ def test_todo_and_query_show_the_clocks(fast: Stack) -> None:
     assert "时限：首报" in status
     assert "已超时" in status
     assert "时限超时" in status
+
+
+def test_a_late_dispatch_sends_no_burst_and_charges_the_delay_to_the_office(make_stack) -> None:  # type: ignore
+    st = make_stack(extra={"policy": {**POLICY, "start": "reported"}})
+    st.say("zhangsan", "上报 交办晚了的条目")
+    code = re.search(r"YQ-\d{8}-\d{3}", st.last("zhangsan")).group(0)  # type: ignore[union-attr]
+    clockmod.advance(timedelta(minutes=4))  # the office dispatches four minutes after the report
+    since = {u: len(st.inbox(u)) for u in ("wangwu", "lisi", "liujiu", "chenqi")}
+    st.say("chenqi", f"交办 {code} 执法一队 重大")
+    assert "迟延记在交办环节" in st.reply("chenqi")
+    new = {u: st.texts(u, 0)[since[u] :] for u in since}
+    personal = [r for r in st.inbox("wangwu")[since["wangwu"] :] if not r["chatid"]]  # not the item's group chat
+    assert len(personal) == 1, f"only the 签收 card, no reminders or misses: {new['wangwu']}"
+    fields = {f["keyname"]: f["value"] for f in personal[0]["body"]["template_card"]["horizontal_content_list"]}
+    assert "首报" in fields["交办时已过时限"]
+    assert "书面报告" in fields["交办时已过时限"]
+    assert not [t for t in new["lisi"] if "超时" in t], "the supervisor is not escalated to for the office's delay"
+    assert not [t for t in new["liujiu"] if "超时" in t]
+    with st.rt.sessions() as s:
+        misses = s.scalars(select(AuditEvent).where(AuditEvent.action == "clock_missed")).all()
+        charged = {m.detail["kind"]: m.detail.get("charged") for m in misses}
+    assert charged == {"first_report": "office", "written_report": "office"}
+    st.later(21)  # escalation counts from the dispatch: 20 s later, once per clock, one level at a time
+    cards = [r for r in st.inbox("liujiu") if "第 2 级" in str(r["body"])]
+    assert len(cards) == 2, "one level-2 card for each overdue clock"
+    assert not [r for r in st.inbox("liujiu") if "第 3 级" in str(r["body"])]
+
+
+def test_thresholds_that_passed_together_speak_once(fast: Stack) -> None:
+    code = _dispatched(fast)
+    fast.later(600)  # the worker was away for ten minutes: nudge, warning, due and every level have passed
+    assert len(_about(fast, "wangwu", "首报")) == 1, "one 已超时, and no reminder or warning now"
+    assert len(_about(fast, "wangwu", "的首报已于")) == 1
+    level_cards = [
+        str(r["body"]) for r in fast.inbox("liujiu") if "超时督办" in str(r["body"]) and code in str(r["body"])
+    ]
+    first = [b for b in level_cards if "首报" in b]
+    assert len(first) == 1, "only the highest level reached, once"
+    assert "第 3 级" in first[0]
+    assert not [r for r in fast.inbox("lisi") if "超时督办" in str(r["body"]) and "首报" in str(r["body"])]
+    with fast.rt.sessions() as s:
+        cid = s.scalar(select(Clock.id).where(Clock.kind == "first_report"))
+        names = set(s.scalars(select(ClockFiring.name).where(ClockFiring.clock_id == cid)))
+    assert names == {"nudge", "warn", "due", "level2", "level3"}, "every threshold is recorded as fired"
+
+
+def test_regrading_keeps_an_upper_level_offices_deadline(fast: Stack) -> None:
+    fast.say("zhangsan", "上报 上级限时的条目")
+    code = re.search(r"YQ-\d{8}-\d{3}", fast.last("zhangsan")).group(0)  # type: ignore[union-attr]
+    fast.say("chenqi", f"交办 {code} 执法一队 一般 限45s")
+    fast.say("chenqi", f"定级 {code} 重大")
+    with fast.rt.sessions() as s:
+        written = s.scalar(select(Clock).where(Clock.kind == "written_report"))
+        assert written is not None
+        assert (written.due_at - written.started_at).total_seconds() == 45, "the explicit deadline stands"
+        first = s.scalar(select(Clock).where(Clock.kind == "first_report"))
+        assert first is not None
+        assert (first.due_at - first.started_at).total_seconds() == 30, "the grade's own clocks follow the grade"
