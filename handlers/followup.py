@@ -32,7 +32,7 @@ def rebound_command(ctx: Ctx) -> str:
     if not ctx.person.has(Role.office):
         watch = followup.active_watch(ctx.session, item)
         if watch is None:
-            raise Refusal(f"{item.code} 不在善后观察期，无法标记反弹。")
+            raise Refusal(followup.not_watching(item))
         _, reply = followup.answer(ctx.session, ctx.person, watch.id, True, note, ctx.now, ctx.config)
         return reply
     followup.reopen(ctx.session, ctx.person, item, note, ctx.now, ctx.config)

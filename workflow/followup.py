@@ -41,6 +41,16 @@ def start(session: Session, item: Item, at: datetime, config: Config) -> Watch |
     return watch
 
 
+def not_watching(item: Item) -> str:
+    """What to do about renewed opinion on an item that is no longer watched (never a dead end)."""
+    if item.state in (ItemState.evaluated, ItemState.archived):
+        return (
+            f"{item.code} 已{item.state_name.removeprefix('已')}，不再续报或标记反弹。"
+            f"如舆情再次出现，请重新上报（上报 情况与链接），办公室会关联原编号 {item.code}。"
+        )
+    return f"{item.code} 不在善后观察期（当前：{item.state_name}），无法标记反弹。"
+
+
 def active_watch(session: Session, item: Item) -> Watch | None:
     """Return the item's running follow-up watch, if any."""
     return session.scalar(select(Watch).where(Watch.item_id == item.id, Watch.state == "watching"))
@@ -133,7 +143,7 @@ def answer(
 def reopen(session: Session, actor: Person, item: Item, note: str, at: datetime, config: Config) -> None:
     """反弹: end the watch, reopen the item for its lead unit, restart its report clocks, tell everyone involved."""
     if item.state != ItemState.follow_up:
-        raise Refusal(f"{item.code} 不在善后观察期（当前：{item.state_name}），无法标记反弹。")
+        raise Refusal(not_watching(item))
     for w in session.scalars(select(Watch).where(Watch.item_id == item.id, Watch.state == "watching")):
         w.state = "rebound"
     before, after = item.move_to(ItemState.acknowledged, at)
@@ -157,14 +167,18 @@ def reopen(session: Session, actor: Person, item: Item, note: str, at: datetime,
 
 
 def evaluate(session: Session, actor: Person, code: str, text: str, at: datetime) -> Item:
-    """总结评估 (office): record the summary evaluation of a closed item; ends a watch still running."""
+    """总结评估 (office): record the summary evaluation once the follow-up watch is over (善后 → 评估 → 归档)."""
     item = find_item(session, code)
     if item.state not in (ItemState.closed, ItemState.follow_up):
         raise Refusal(f"{item.code} 还没有办结（当前：{item.state_name}），办结后再总结评估。")
+    watch = active_watch(session, item)
+    if watch is not None:
+        raise Refusal(
+            f"{item.code} 正在善后观察（至 {show(watch.until, True)}），观察期满后再总结评估；"
+            "期间主办单位会收到回访卡片，如有反弹会重新打开。"
+        )
     if not text.strip():
         raise Refusal(f"请写上评估内容，例如：总结评估 {item.code} 处置及时，舆情平稳，……")
-    for w in session.scalars(select(Watch).where(Watch.item_id == item.id, Watch.state == "watching")):
-        w.state = "ended"
     before, after = item.move_to(ItemState.evaluated, at)
     record(session, item, actor.userid, "evaluate", at, before=before, after=after, text=text[:4000])
     return item

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from core.clock import show
 from core.config import Config
 from models import Item, ItemState, ItemUnit, Person, Role, Unit
-from workflow import clocks, org, render
+from workflow import clocks, followup, org, render
 from workflow.assignment import mark_acknowledged
 from workflow.audit import record
 from workflow.errors import Refusal
@@ -76,7 +76,9 @@ def progress_report(
         raise Refusal(f"{item.code} 的续报由承办单位负责人报送，您所在单位不是它的承办单位。")
     if not content.strip():
         raise Refusal(f"请写上续报内容，例如：续报 {item.code} 当事人已道歉，评论量下降……")
-    if item.state in (ItemState.closed, ItemState.follow_up, ItemState.evaluated, ItemState.archived):
+    if item.state in (ItemState.evaluated, ItemState.archived):
+        raise Refusal(followup.not_watching(item))
+    if item.state in (ItemState.closed, ItemState.follow_up):
         raise Refusal(
             f"{item.code} 已办结，不再续报。如舆情反弹，请在善后回访卡片上点“反弹”，或发送“反弹 {item.code} 情况”。"
         )

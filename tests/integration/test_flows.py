@@ -66,12 +66,18 @@ def test_flow_2_bureau_department_to_reply_close_watch_evaluate_and_archive(st: 
     assert "平稳" in st.last("wangwu")
     st.later(3600)
     assert len(cards(st, "wangwu", "善后观察")) == 2
+    st.say("chenqi", f"总结评估 {code} 提前评估")
+    assert "观察期满后再总结评估" in st.reply("chenqi"), "SPEC §7: 善后 first, then 总结评估"
+    assert item_of(st, code).state == "follow_up"
     st.later(3600)
     assert any("善后观察期满" in t for t in st.texts("chenqi"))
     assert len(cards(st, "wangwu", "善后观察")) == 2, "no check-in after the period"
     st.say("chenqi", f"总结评估 {code} 处置及时，舆情平稳。")
     st.say("chenqi", f"归档 {code}")
     assert item_of(st, code).state == "archived"
+    for late in (f"续报 {code} 又有人转发", f"反弹 {code} 又有人转发"):  # no dead end after the archive
+        st.say("wangwu", late)
+        assert "请重新上报" in st.reply("wangwu"), late
     st.say("zhangsan", f"查询 {code}")
     history = st.last("zhangsan")
     for words in (
