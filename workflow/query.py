@@ -103,11 +103,17 @@ CLOCK_STATES = {"open": "进行中", "missed": "已超时", "met": "已按时完
 
 
 def involved(session: Session, person: Person, item: Item) -> bool:
-    """Return True if person may see item: reporter, office, general office, leader, its units or their supervisors."""
+    """Return True if person may see item: its reporters (first or merged), office, general office, leader, its units
+    or their supervisors."""
     if person.id == item.reporter_id or any(person.has(r) for r in (Role.office, Role.general_office, Role.leader)):
         return True
     units = [session.get(Unit, r.unit_id) for r in item.units]
-    return any(u and (u.id == person.unit_id or u.supervisor_userid == person.userid) for u in units)
+    if any(u and (u.id == person.unit_id or u.supervisor_userid == person.userid) for u in units):
+        return True
+    merged = select(AuditEvent.id).where(
+        AuditEvent.item_id == item.id, AuditEvent.action == "report_merged", AuditEvent.actor == person.userid
+    )
+    return session.scalar(merged.limit(1)) is not None
 
 
 def status(session: Session, person: Person, code: str) -> str:

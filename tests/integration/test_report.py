@@ -98,8 +98,11 @@ def test_same_link_joins_the_first_item_and_credits_the_first_reporter(stack: St
     reply = stack.last("wuyi")
     assert first.code in reply
     assert "已由张三上报" in reply
-    assert "首报记在张三名下" in reply
+    assert "首次发现人记为张三" in reply
     assert "重复上报已合并" in stack.last("chenqi")
+    stack.say("wuyi", f"查询 {first.code}")  # the reply tells them to: it must work
+    assert "状态：" in stack.reply("wuyi")
+    assert "无权查看" not in stack.reply("wuyi")
     with stack.rt.sessions() as s:
         assert s.scalar(select(Item.reporter_id)) == first.reporter_id
         assert "report_merged" in list(s.scalars(select(AuditEvent.action)))
