@@ -32,7 +32,8 @@ def _done(ctx: Ctx, draft: Draft) -> str:
     if result.merged:
         first = "您" if item.reporter_id == ctx.person.id else item.reporter.name
         return (
-            f"这条舆情此前已由{first}上报（编号 {item.code}），已合并到该条目，首次发现人记为{first}，您的上报也已记录。"
+            f"这条舆情此前已由{first}上报（编号 {item.code}），已合并到该条目，"
+            f"首次发现人记为{first}，您的上报也已记录。"
             f"\n发送“查询 {item.code}”可查看进展。"
         )
     extra = f"，含截图 {len(draft.images)} 张" if draft.images else ""

@@ -95,6 +95,7 @@ class Card(Base):
     purpose: Mapped[str] = mapped_column(String(32))
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    clock_id: Mapped[int | None] = mapped_column(ForeignKey("clocks.id"), index=True)  # reminder/escalation cards
     recipients: Mapped[list[str]] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(16), default="open")
     decided_by: Mapped[str | None] = mapped_column(String(64))

@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Item, ItemState, ItemUnit, Person
+from core.clock import show
+from models import Card, Item, ItemState, ItemUnit, Person
 from workflow.audit import record
+from workflow.cards import finish_cards
 
 
 def mark_acknowledged(session: Session, item: Item, row: ItemUnit, actor: Person, at: datetime, **detail: Any) -> bool:
@@ -20,4 +23,11 @@ def mark_acknowledged(session: Session, item: Item, row: ItemUnit, actor: Person
     if row.part == "lead" and item.state == ItemState.dispatched:
         before, after = item.move_to(ItemState.acknowledged, at)
     record(session, item, actor.userid, "acknowledge", at, before=before, after=after, unit=row.unit.key, **detail)
+    if detail.get("implied_by"):  # a report implied the 签收: the unit's 签收 cards stop offering the button
+        cards = session.scalars(
+            select(Card).where(
+                Card.item_id == item.id, Card.unit_id == row.unit_id, Card.purpose == "ack", Card.state == "open"
+            )
+        )
+        finish_cards(session, item, cards, f"{actor.name} 已签收 {show(at)}", actor.userid, at, None)
     return True

@@ -9,12 +9,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.clock import show
 from core.config import Config
-from models import Item, Unit
+from models import Card, Item, Unit
 from models.calendar import UnknownYear, WorkCalendar
 from models.clock import OPEN_STATES, Clock, ClockFiring
 from models.policy import ClockPolicy, Policy, Span
 from workflow.audit import record
+from workflow.cards import finish_cards
 from workflow.errors import Refusal
 from workflow.outbox import defer
 
@@ -205,6 +207,7 @@ def close_all(session: Session, item: Item, reason: str, actor: str, at: datetim
         before = c.state
         c.state, c.met_at = "waived", at
         c.advance(set())
+        close_cards(session, item, c, f"已{reason} {show(at)}"[:32], actor, at)
         record(session, item, actor, "clock_waived", at, before=before, after="waived", kind=c.kind, reason=reason)
     return owed
 
@@ -223,6 +226,7 @@ def satisfy(session: Session, item: Item, event: str, actor: str, at: datetime) 
         late = c.state == "missed"
         c.state, c.met_at = ("met_late" if late else "met"), at
         c.advance(set())
+        close_cards(session, item, c, f"{c.label}已完成 {show(at)}", actor, at)
         lateness = (at - c.due_at).total_seconds() if late else 0
         record(
             session,
@@ -236,6 +240,12 @@ def satisfy(session: Session, item: Item, event: str, actor: str, at: datetime) 
             late_seconds=max(0, lateness),
         )
     return done
+
+
+def close_cards(session: Session, item: Item, clock: Clock, label: str, actor: str, at: datetime) -> None:
+    """The clock's step is done (or waived): its reminder and escalation cards stop offering buttons, for everyone."""
+    cards = session.scalars(select(Card).where(Card.clock_id == clock.id, Card.state == "open"))
+    finish_cards(session, item, cards, label, actor, at, None)
 
 
 def _fired(session: Session, clock: Clock) -> set[str]:
@@ -295,5 +305,6 @@ def waive(session: Session, item: Item, label: str, reason: str, actor: str, at:
     before = clock.state
     clock.state, clock.met_at = "waived", at
     clock.advance(set())
+    close_cards(session, item, clock, f"时限已免除 {show(at)}", actor, at)
     record(session, item, actor, "clock_waived", at, before=before, after="waived", kind=clock.kind, reason=reason)
     return clock

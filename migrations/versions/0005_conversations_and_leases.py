@@ -37,10 +37,18 @@ def upgrade() -> None:
     op.create_index("ix_outbox_sent_at", "outbox", ["sent_at"])  # rebuilding the send budget after a Redis loss
     with op.batch_alter_table("clocks") as batch_op:  # a clock started overdue: the miss is the office's
         batch_op.add_column(sa.Column("charged", sa.String(length=16), nullable=True))
+    with op.batch_alter_table("cards") as batch_op:  # reminder and escalation cards close when their clock is met
+        batch_op.add_column(sa.Column("clock_id", sa.Integer(), nullable=True))
+        batch_op.create_foreign_key("fk_cards_clock_id_clocks", "clocks", ["clock_id"], ["id"])
+        batch_op.create_index("ix_cards_clock_id", ["clock_id"])
 
 
 def downgrade() -> None:
     """Drop them (drafts in progress are lost; leases are only ever a few seconds old)."""
+    with op.batch_alter_table("cards") as batch_op:
+        batch_op.drop_index("ix_cards_clock_id")
+        batch_op.drop_constraint("fk_cards_clock_id_clocks", type_="foreignkey")
+        batch_op.drop_column("clock_id")
     with op.batch_alter_table("clocks") as batch_op:
         batch_op.drop_column("charged")
     op.drop_index("ix_outbox_sent_at", table_name="outbox")

@@ -86,8 +86,9 @@ class Stack:
         return out
 
     def inbox(self, userid: str, since: int = 0) -> list[dict[str, Any]]:
-        """Return the person's inbox records after since."""
-        return self.emu.inbox(userid, since)
+        """Return the person's inbox records after since, in the order they were delivered (a card's later update
+        does not make it the newest thing received)."""
+        return sorted(self.emu.inbox(userid, since), key=lambda r: r["created_seq"])
 
     def texts(self, userid: str, since: int = 0) -> list[str]:
         """Return what the person has read since the cursor, as strings."""

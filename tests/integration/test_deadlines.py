@@ -333,3 +333,16 @@ def test_regrading_keeps_an_upper_level_offices_deadline(fast: Stack) -> None:
         first = s.scalar(select(Clock).where(Clock.kind == "first_report"))
         assert first is not None
         assert (first.due_at - first.started_at).total_seconds() == 30, "the grade's own clocks follow the grade"
+
+
+def test_cards_stop_offering_buttons_once_the_step_is_done(fast: Stack) -> None:
+    code = _dispatched(fast)
+    fast.later(61)  # the first report is missed: lisi gets a level-1 escalation card, wangwu a reminder card
+    escalation = [r for r in fast.inbox("lisi") if "超时督办" in str(r["body"])]
+    assert len(escalation) == 1
+    fast.say("wangwu", f"首报 {code} 已核实，正在处置")  # also implies the 签收 nobody clicked
+    done = {r["msgid"]: r for r in fast.inbox("lisi")}[escalation[0]["msgid"]]
+    assert "首报已完成" in str(done["replaced_button"]), "the 催办/已知悉 buttons are gone"
+    ack = [r for r in fast.inbox("wangwu") if r["msgtype"] == "template_card" and "签收" in str(r["body"])]
+    assert ack
+    assert "王五 已签收" in str(ack[0]["replaced_button"]), "the 签收 card reflects the implied acknowledgement"

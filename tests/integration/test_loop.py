@@ -37,7 +37,7 @@ def test_report_dispatch_acknowledge_by_card(stack: Stack) -> None:
 
     stack.emu.card_click("wangwu", card["task_id"], card["button_list"][0]["key"])
     stack.drain()
-    assert "已签收" in stack.last("wangwu")
+    assert "已签收" in stack.reply("wangwu")
     updated = next(r for r in stack.inbox("wangwu") if r["task_id"] == card["task_id"])
     assert updated.get("replaced_button", "").startswith("王五 已签收")
     assert "王五" in stack.last("chenqi")
@@ -61,7 +61,7 @@ def test_acknowledge_by_text_updates_the_card_too(stack: Stack) -> None:
     code = _code(stack.last("wuyi"))
     stack.say("chenqi", f"交办 {code} 城东区局")
     stack.say("sunshi", f"签收 {code}")
-    assert "已签收" in stack.last("sunshi")
+    assert "已签收" in stack.reply("sunshi")
     card = next(r for r in stack.inbox("sunshi") if (r["task_id"] or "").startswith("ack-"))
     assert card.get("replaced_button", "").startswith("孙十 已签收")
     stack.say("sunshi", f"签收 {code}")
