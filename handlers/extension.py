@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import timedelta
 from typing import Any
 
 from core.clock import show
-from core.durations import format_duration
+from core.durations import format_duration, parse_duration
 from handlers import flows
 from handlers.cards import clock_of_click, key_parts, mark_clicked_card
 from handlers.context import Ctx
@@ -14,19 +15,47 @@ from handlers.registry import card, command
 from models import Role
 from workflow import extension
 from workflow.clocks import waive
+from workflow.errors import Refusal
 from workflow.report import find_item
+
+
+def _span(word: str) -> timedelta | None:
+    try:
+        span = parse_duration(unicodedata.normalize("NFKC", word))
+    except ValueError:
+        return None
+    return span if span.total_seconds() > 0 else None
+
+
+def _ask(ctx: Ctx, code: str, clock_name: str | None, clock_id: int | None, rest: str) -> str:
+    """Parse "<时长> <原因>" and send the request for the chosen clock."""
+    parts = rest.split(maxsplit=1)
+    span = _span(parts[0]) if parts else None
+    if span is None:
+        raise Refusal(f"时长“{parts[0] if parts else ''}”看不懂（写成 30m、2h、1d）。{extension.USAGE}")
+    if len(parts) < 2:
+        raise Refusal(f"请写上延期的原因。{extension.USAGE}")
+    item = find_item(ctx.session, code)
+    clock = extension.pick_clock(ctx.session, item, ctx.person, clock_name, parts[1], clock_id)
+    ext = extension.request(ctx.session, ctx.person, item, clock, span, parts[1], ctx.now)
+    who = "领导" if clock.owner == "office" else "分管领导"
+    asked = format_duration(timedelta(seconds=ext.seconds))
+    return (
+        f"{item.code} {clock.label}的延期申请已提交{who}审批（申请延长 {asked}，"
+        f"最多可延至 {show(extension.room(clock) + clock.due_at, True)}）。获批前原时限照常计算，请继续办理。"
+    )
 
 
 @command("申请延期", "延期")
 def extension_command(ctx: Ctx) -> str:
-    """`申请延期 <编号> <时长> <原因>`."""
-    if not ctx.args:
+    """`申请延期 <编号> [时限名] <时长> <原因>`."""
+    words = ctx.args.split(maxsplit=1)
+    if len(words) < 2:
         return extension.USAGE
-    ext = extension.request(ctx.session, ctx.person, ctx.args, ctx.now)
-    return (
-        f"延期申请已提交分管领导审批（申请延长 {format_duration(timedelta(seconds=ext.seconds))}）。"
-        "获批前原时限照常计算，请继续办理。"
-    )
+    code, rest = words
+    first = rest.split(maxsplit=1)
+    named = first[0] if first and _span(first[0]) is None else None  # 书面报告 30m … names the clock
+    return _ask(ctx, code, named, None, first[1] if named and len(first) > 1 else ("" if named else rest))
 
 
 @card("ext")
@@ -34,7 +63,7 @@ def extension_button(ctx: Ctx) -> str:
     """The 同意 / 不同意 buttons: key `ext:<id>:yes|no`; only the intended decider may decide, once."""
     ext_id, choice = key_parts(ctx, 2, numeric=0)
     ext, note = extension.decide(ctx.session, ctx.person, int(ext_id), choice == "yes", ctx.now)
-    label = f"{ctx.person.name} 已{'同意' if ext.state == 'approved' else '退回'} {show(ext.decided_at or ctx.now)}"
+    label = f"{ctx.person.name} 已{'同意' if ext.state == 'approved' else '不同意'} {show(ext.decided_at or ctx.now)}"
     mark_clicked_card(ctx, label)
     return note
 
@@ -56,8 +85,12 @@ def ask_extension_button(ctx: Ctx) -> str:
     clock, item = clock_of_click(ctx)
     if clock.state != "open":
         return f"{item.code} 的{clock.label}已{'完成' if clock.state.startswith('met') else '超时'}，无需申请延期。"
-    flows.begin(ctx, "extension", {"code": item.code})
-    return f"申请 {item.code} {clock.label}延期：请回复“时长 原因”，例如“30m 需要补充现场核查材料”。\n回复“取消”放弃。"
+    flows.begin(ctx, "extension", {"code": item.code, "clock": clock.id})
+    limit = extension.room(clock)
+    return (
+        f"申请 {item.code} {clock.label}延期（最多可延长 {format_duration(limit)}）：请回复“时长 原因”，"
+        "例如“30m 需要补充现场核查材料”。\n回复“取消”放弃。"
+    )
 
 
 def continue_extension(ctx: Ctx, state: dict[str, Any]) -> str:
@@ -66,12 +99,9 @@ def continue_extension(ctx: Ctx, state: dict[str, Any]) -> str:
     if text == "取消":
         flows.end(ctx, "extension")
         return "已取消延期申请。"
-    ext = extension.request(ctx.session, ctx.person, f"{state['code']} {text}", ctx.now)
+    reply = _ask(ctx, state["code"], None, state.get("clock"), text)
     flows.end(ctx, "extension")
-    return (
-        f"延期申请已提交分管领导审批（申请延长 {format_duration(timedelta(seconds=ext.seconds))}）。"
-        "获批前原时限照常计算，请继续办理。"
-    )
+    return reply
 
 
 flows.declare(flows.Flow("extension", "申请延期", continue_extension))

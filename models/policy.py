@@ -33,6 +33,7 @@ class ClockPolicy:
     sources: tuple[str, ...] = ()
     cap: timedelta | None = None
     cap_days: int | None = None
+    max_extensions: int | None = None  # how many extensions may be approved (None: any, within the cap)
 
     def span(self, grade: str) -> Span | None:
         """Return the span for grade (or the "all" span)."""
@@ -148,6 +149,7 @@ DEFAULT_CLOCKS: dict[str, dict[str, Any]] = {
         "sources": ["message_board"],
         "all": {"days": 3},
         "cap_days": 5,
+        "extensions": 1,
     },
 }
 
@@ -181,6 +183,7 @@ def _clock(kind: str, raw: dict[str, Any]) -> ClockPolicy:
         sources=tuple(raw.get("sources", ())),
         cap=cap,
         cap_days=int(raw["cap_days"]) if raw.get("cap_days") else None,
+        max_extensions=int(raw["extensions"]) if raw.get("extensions") is not None else None,
     )
 
 

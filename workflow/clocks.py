@@ -65,6 +65,7 @@ def snapshot(policy: Policy, clock: ClockPolicy) -> dict[str, Any]:
         },
         "label": clock.label,
         "event": clock.event,
+        "extensions": clock.max_extensions,
     }
 
 

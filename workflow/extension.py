@@ -9,52 +9,77 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clock import show
-from core.durations import format_duration, parse_duration
+from core.durations import format_duration
 from models import Card, Item, Person, Role, Unit
-from models.clock import Clock, Extension
+from models.clock import OPEN_STATES, Clock, Extension
 from workflow import clocks, org, render
 from workflow.audit import record
 from workflow.errors import Refusal
 from workflow.outbox import emit
-from workflow.report import find_item
 
-USAGE = "格式：申请延期 <编号> <时长> <原因>，时长如 30m、2h、1d。例如：申请延期 YQ-20261126-003 30m 需补充现场核查材料"
-
-
-def _parse(args: str) -> tuple[str, timedelta, str]:
-    parts = args.split(maxsplit=2)
-    if len(parts) < 3:
-        raise Refusal(USAGE)
-    try:
-        span = parse_duration(parts[1])
-    except ValueError:
-        raise Refusal(f"时长“{parts[1]}”看不懂。{USAGE}") from None
-    if span.total_seconds() <= 0:
-        raise Refusal(USAGE)
-    return parts[0], span, parts[2]
+USAGE = (
+    "格式：申请延期 <编号> [时限名] <时长> <原因>，时长如 30m、2h、1d。"
+    "例如：申请延期 YQ-20261126-003 书面报告 30m 需补充现场核查材料"
+)
 
 
-def _clock_for(session: Session, item: Item, actor: Person) -> Clock:
-    mine = [
-        c for c in clocks.open_clocks(session, item) if c.owner_unit_id is not None and c.owner_unit_id == actor.unit_id
-    ]
-    if not mine or not actor.has(Role.unit_lead):
-        raise Refusal(f"您所在单位在 {item.code} 上没有未完成的时限，无需延期。")
-    first = mine[0]  # the step owed soonest is the one a unit asks about
-    if first.state != "open":
+def _owed_by(session: Session, item: Item, actor: Person) -> list[Clock]:
+    """The item's clocks still owed that actor may ask to extend: their unit's (unit lead), or the office's."""
+    owed = clocks.open_clocks(session, item)
+    if actor.has(Role.unit_lead) and actor.unit_id is not None:
+        mine = [c for c in owed if c.owner == "lead_unit" and c.owner_unit_id == actor.unit_id]
+        if mine:
+            return mine
+    if actor.has(Role.office):
+        return [c for c in owed if c.owner == "office"]
+    return []
+
+
+def pick_clock(
+    session: Session, item: Item, actor: Person, name: str | None, reason: str = "", clock_id: int | None = None
+) -> Clock:
+    """Return the clock a request is about: by id (the card's button), by name (首报, 书面报告 …), by the one the
+    reason mentions, else the one due soonest (the reply names it)."""
+    owed = _owed_by(session, item, actor)
+    if not owed:
+        raise Refusal(f"您在 {item.code} 上没有未完成的时限，无需延期。")
+    if clock_id is not None:
+        chosen = [c for c in owed if c.id == clock_id]
+    elif name:
+        chosen = [c for c in owed if name in (c.label, c.kind)]
+    else:
+        mentioned = [c for c in owed if c.label in reason]
+        chosen = mentioned if len(mentioned) == 1 else owed
+    if not chosen:
+        names = "、".join(c.label for c in owed)
+        raise Refusal(f"{item.code} 没有您可以申请延期的“{name}”时限（可以申请的：{names}）。")
+    return chosen[0]
+
+
+def room(clock: Clock) -> timedelta:
+    """How much later the clock's due may still move (the cap minus the due; never negative)."""
+    return max(timedelta(0), _cap(clock) - clock.due_at)
+
+
+def request(
+    session: Session, actor: Person, item: Item, clock: Clock, span: timedelta, reason: str, at: datetime
+) -> Extension:
+    """Ask for more time on clock before its due; the limits are said before anything is sent."""
+    if clock.state != "open" or at >= clock.due_at:
         raise Refusal(
-            f"{item.code} 的{first.label}已于 {show(first.due_at)} 超时；延期须在到期前申请，现在不能再申请。"
+            f"{item.code} 的{clock.label}已于 {show(clock.due_at)} 到期；延期须在到期前申请，现在不能再申请。"
         )
-    return first
-
-
-def request(session: Session, actor: Person, args: str, at: datetime) -> Extension:
-    """Ask for more time on the actor's unit's earliest open clock of the item; the supervisor gets a card."""
-    code, span, reason = _parse(args)
-    item = find_item(session, code)
-    clock = _clock_for(session, item, actor)
-    if at >= clock.due_at:
-        raise Refusal(f"{clock.label}已于 {show(clock.due_at)} 到期，延期须在到期前申请。")
+    allowed = clock.policy.get("extensions")
+    if allowed is not None and clock.extensions >= int(allowed):
+        raise Refusal(f"{item.code} 的{clock.label}只能延期 {allowed} 次，已经延期过了。")
+    left = room(clock)
+    if left <= timedelta(0):
+        raise Refusal(f"{item.code} 的{clock.label}已到最长期限 {show(_cap(clock), True)}，不能再延期。")
+    if span > left:
+        raise Refusal(
+            f"{item.code} 的{clock.label}最多还能延长 {format_duration(left)}（至 {show(_cap(clock), True)}），"
+            f"请按此重新申请，例如：申请延期 {item.code} {clock.label} {_short(left)} {reason[:20]}"
+        )
     if session.scalar(select(Extension.id).where(Extension.clock_id == clock.id, Extension.state == "pending")):
         raise Refusal(f"{item.code} 的{clock.label}已有一份延期申请在等待审批。")
     ext = Extension(
@@ -84,7 +109,7 @@ def request(session: Session, actor: Person, args: str, at: datetime) -> Extensi
         session,
         deciders,
         render.extension_card(
-            item, clock.label, actor.name, span, reason, clock.due_at, _new_due(clock, span), ext.id, ext.task_id or ""
+            item, clock.label, actor.name, span, reason, clock.due_at, clock.due_at + span, ext.id, ext.task_id or ""
         ),
         f"ext:{ext.id}:card",
         at,
@@ -95,20 +120,29 @@ def request(session: Session, actor: Person, args: str, at: datetime) -> Extensi
     return ext
 
 
+def _short(td: timedelta) -> str:
+    """Return a duration as the user would type it ("90m", "2h")."""
+    minutes = int(td.total_seconds() // 60)
+    return f"{minutes // 60}h" if minutes >= 60 and minutes % 60 == 0 else f"{max(1, minutes)}m"
+
+
 def _deciders(session: Session, clock: Clock) -> list[str]:
+    """Who decides: the unit's supervisor (else the office) for a unit's clock; the leaders for the office's own."""
+    if clock.owner == "office":
+        return org.userids(org.with_role(session, Role.leader)) or org.userids(org.with_role(session, Role.office))
     unit = session.get(Unit, clock.owner_unit_id) if clock.owner_unit_id else None
     if sup := org.supervisor(session, unit):
         return [sup]
     return org.userids(org.with_role(session, Role.office))
 
 
-def _new_due(clock: Clock, span: timedelta) -> datetime:
-    """The extended due, never beyond the cap: the policy's, else twice the clock's original span."""
+def _cap(clock: Clock) -> datetime:
+    """The latest due an extension may reach: the policy's cap, else twice the clock's original span."""
     if clock.cap_at is not None:
-        return min(clock.due_at + span, clock.cap_at)
+        return clock.cap_at
     spans = clock.policy["spans"]
     original = timedelta(seconds=float((spans.get(clock.grade) or spans["all"])["due"]))
-    return min(clock.due_at + span, clock.started_at + 2 * original)
+    return clock.started_at + 2 * original
 
 
 def decide(session: Session, actor: Person, ext_id: int, approve: bool, at: datetime) -> tuple[Extension, str]:
@@ -124,21 +158,26 @@ def decide(session: Session, actor: Person, ext_id: int, approve: bool, at: date
         raise Refusal("只有该单位的分管领导可以审批这份延期申请。")
     if ext.state != "pending":
         who = session.scalar(select(Person.name).where(Person.userid == ext.decided_by)) or ext.decided_by
-        return ext, f"这份延期申请已由{who}于 {show(ext.decided_at)} {'同意' if ext.state == 'approved' else '退回'}。"
-    if approve and (clock.state != "open" or at >= clock.due_at):
-        approve, note = False, f"{clock.label}已于 {show(clock.due_at)} 到期或已办结，延期无效。"
+        word = "同意" if ext.state == "approved" else "不同意"
+        return ext, f"这份延期申请已由{who}于 {show(ext.decided_at)} {word}。"
+    if approve and clock.state not in OPEN_STATES:
+        approve, note = False, f"{item.code} 的{clock.label}已经完成或免除，无需延期。"
     else:
         note = ""
     ext.state, ext.decided_by, ext.decided_at = ("approved" if approve else "refused"), actor.userid, at
     requester = [ext.requested_by]
-    if approve:
-        old_due, new_due = clock.due_at, _new_due(clock, timedelta(seconds=ext.seconds))
+    if approve:  # asked in time, so decided on its merits even if the decision comes after the due
+        old_due = clock.due_at
+        new_due = min(old_due + timedelta(seconds=ext.seconds), _cap(clock))
+        if clock.state == "missed":
+            clock.state, clock.missed_at, clock.level = "open", None, 0
+            record(session, item, "system", "clock_miss_withdrawn", at, kind=clock.kind, reason="延期申请获批")
         clocks.move_due(session, clock, new_due)
         msg = f"您对 {item.code} {clock.label}的延期申请已获{actor.name}同意，新的最迟时间 {show(new_due)}。"
         note = f"已同意延期，{clock.label}最迟时间改为 {show(new_due)}（延长 {format_duration(new_due - old_due)}）。"
     else:
-        msg = f"您对 {item.code} {clock.label}的延期申请未获同意，请在 {show(clock.due_at)} 前完成。"
-        note = note or f"已退回延期申请，{clock.label}仍须在 {show(clock.due_at)} 前完成。"
+        msg = f"您对 {item.code} {clock.label}的延期申请未获{actor.name}同意，请在 {show(clock.due_at)} 前完成。"
+        note = note or f"已不同意延期，{clock.label}仍须在 {show(clock.due_at)} 前完成。"
     emit(session, requester, render.text(msg), f"ext:{ext.id}:decided", at, item)
     record(session, item, actor.userid, "extension_decision", at, after=ext.state, kind=clock.kind)
     return ext, note

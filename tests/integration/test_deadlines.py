@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from core import clock as clockmod
 from jobs.deadlines import fire_clock
 from models import AuditEvent
-from models.clock import Clock, ClockFiring
+from models.clock import Clock, ClockFiring, Extension
 from tests.integration.harness import Stack
 
 FIRST = {"aim": "20s", "due": "30s"}
@@ -346,3 +346,58 @@ def test_cards_stop_offering_buttons_once_the_step_is_done(fast: Stack) -> None:
     ack = [r for r in fast.inbox("wangwu") if r["msgtype"] == "template_card" and "签收" in str(r["body"])]
     assert ack
     assert "王五 已签收" in str(ack[0]["replaced_button"]), "the 签收 card reflects the implied acknowledgement"
+
+
+def test_an_extension_names_its_clock_and_states_the_cap_before_it_is_sent(fast: Stack) -> None:
+    code = _dispatched(fast, "较大")  # first report 30 s, written report 90 s
+    before = len(fast.inbox("lisi"))
+    fast.say("wangwu", f"申请延期 {code} 书面报告 3h 需补充材料")
+    refusal = fast.reply("wangwu")
+    assert "最多还能延长" in refusal, "the cap is said before anything goes to the supervisor"
+    assert len(fast.inbox("lisi")) == before
+    fast.say("wangwu", f"申请延期 {code} 书面报告 40s 需补充现场核查材料")
+    assert "书面报告的延期申请已提交分管领导审批" in fast.reply("wangwu")
+    card = fast.inbox("lisi")[-1]["body"]["template_card"]
+    assert "书面报告延期" in card["sub_title_text"] or "书面报告" in str(card)
+    with fast.rt.sessions() as s:
+        ext = s.scalar(select(Extension))
+        assert ext is not None
+        clock = s.get(Clock, ext.clock_id)
+        assert clock is not None
+        assert clock.kind == "written_report", "not the first report, which is due sooner"
+
+
+def test_an_extension_asked_in_time_is_decided_on_its_merits_even_after_the_due(fast: Stack) -> None:
+    code = _dispatched(fast)  # general: first report due 60 s
+    fast.later(40)
+    fast.say("wangwu", f"申请延期 {code} 首报 30s 在等当事人回复")
+    fast.later(25)  # the supervisor decides after the due has passed
+    card = fast.inbox("lisi")
+    ext_card = next(r for r in card if "延期申请" in str(r["body"]))
+    click = next(b for b in ext_card["body"]["template_card"]["button_list"] if b["text"] == "同意")
+    fast.emu.card_click("lisi", ext_card["body"]["template_card"]["task_id"], click["key"])
+    fast.drain()
+    assert "已同意延期" in fast.reply("lisi")
+    assert "李四 已同意" in str({r["msgid"]: r for r in fast.inbox("lisi")}[ext_card["msgid"]]["replaced_button"])
+    with fast.rt.sessions() as s:
+        first = s.scalar(select(Clock).where(Clock.kind == "first_report"))
+        assert first is not None
+        assert first.state == "open", "the miss the late decision caused is withdrawn"
+        assert (first.due_at - first.started_at).total_seconds() == 90
+    fast.say("lisi", "我的待办")  # nothing broke for the decider
+
+
+def test_the_message_board_reply_clock_can_be_extended_once_within_five_days(fast: Stack) -> None:
+    _message_board_report(fast)
+    code = re.search(r"YQ-\d{8}-\d{3}", fast.reply("zhangsan")).group(0)  # type: ignore[union-attr]
+    fast.say("chenqi", f"申请延期 {code} 留言答复 3d 需会同法制处研究")
+    assert "最多还能延长 2天" in fast.reply("chenqi"), "never beyond five days in all"
+    fast.say("chenqi", f"申请延期 {code} 留言答复 1d 需会同法制处研究")
+    assert "留言答复的延期申请已提交领导审批" in fast.reply("chenqi")
+    ext_card = next(r for r in fast.inbox("liujiu") if "延期申请" in str(r["body"]))
+    yes = next(b for b in ext_card["body"]["template_card"]["button_list"] if b["text"] == "同意")
+    fast.emu.card_click("liujiu", ext_card["body"]["template_card"]["task_id"], yes["key"])
+    fast.drain()
+    assert "已同意延期" in fast.reply("liujiu")
+    fast.say("chenqi", f"申请延期 {code} 留言答复 1d 还需时间")
+    assert "只能延期 1 次" in fast.reply("chenqi")
