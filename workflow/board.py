@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from core.clock import show
@@ -91,11 +91,17 @@ def _owner(clock: Clock, names: Names) -> str:
     return f"{unit.name}（{leads}）" if leads else unit.name
 
 
-def rows(session: Session, now: datetime, unit_key: str = "", grade: str = "") -> list[Row]:
-    """Return the open items (optionally of one unit and grade), most urgent first: missed, then soonest due."""
+def rows(
+    session: Session, now: datetime, unit_key: str = "", grade: str = "", mine: Person | None = None
+) -> list[Row]:
+    """Return the open items (optionally of one unit and grade; with mine, only the person's own: reported by them
+    or assigned to their unit), most urgent first: missed, then soonest due."""
     names = Names.load(session)
     units = names.units
     stmt = select(Item).where(Item.state.not_in([str(s) for s in DONE]))
+    if mine is not None:
+        assigned = select(ItemUnit.item_id).where(ItemUnit.unit_id == mine.unit_id)
+        stmt = stmt.where(or_(Item.reporter_id == mine.id, Item.id.in_(assigned)))
     if grade:
         stmt = stmt.where(Item.grade == grade)
     if unit_key:

@@ -99,6 +99,8 @@ def _how(clock: Clock, item: Item) -> str:
         "first_report": f"完成后发送“首报 {item.code} 内容”（口头汇报过也请点按钮或发送）。",
         "written_report": f"请点“写书面报告”或发送“书面报告 {item.code}”；Word/PDF 用报送卡片上的“上传文件”。",
         "notify_units": f"请尽快交办：交办 {item.code} <单位>。",
+        "handling_report": f"请发送“处置报告 {item.code} 处置情况及结果”。",
+        "reply_source": f"答复后请发送“回复来源 {item.code} 答复内容”；需要更多时间请在到期前“申请延期”。",
     }.get(clock.kind, "")
 
 

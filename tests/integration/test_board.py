@@ -31,13 +31,19 @@ def _sections(html: str) -> dict[str, str]:
     }
 
 
-def test_only_the_office_leaders_and_general_office_see_the_board(st: Stack) -> None:
+def test_the_board_in_everyones_menu_shows_everyone_what_concerns_them(st: Stack) -> None:
+    first = dispatched(st, grade="较大")  # 执法一队, reported by zhangsan
+    second = dispatched(st, units="城东区局", grade="一般", reporter="wuyi")
     for userid in ("chenqi", "liujiu", "zhouba"):
-        assert Browser(st).login(userid, "/h5/board").status_code == 200
-    for userid in ("wangwu", "zhangsan", "lisi"):
         page = Browser(st).login(userid, "/h5/board")
-        assert page.status_code == 403
-        assert "看板只对" in page.text
+        assert page.status_code == 200
+        assert set(_sections(page.text)) == {first, second}, userid
+        assert "与您有关的条目" not in page.text
+    for userid, own in (("wangwu", {first}), ("zhangsan", {first}), ("sunshi", {second}), ("wuyi", {second})):
+        page = Browser(st).login(userid, "/h5/board")
+        assert page.status_code == 200, "the menu is the same for everyone: the page opens for everyone"
+        assert set(_sections(page.text)) == own, userid
+        assert "与您有关的条目" in page.text
     assert Browser(st).get("/h5/board/rows").status_code == 403, "no session, no rows"
 
 
