@@ -91,9 +91,7 @@ def _owner(clock: Clock, names: Names) -> str:
     return f"{unit.name}（{leads}）" if leads else unit.name
 
 
-def rows(
-    session: Session, now: datetime, unit_key: str = "", grade: str = "", mine: Person | None = None
-) -> list[Row]:
+def rows(session: Session, now: datetime, unit_key: str = "", grade: str = "", mine: Person | None = None) -> list[Row]:
     """Return the open items (optionally of one unit and grade; with mine, only the person's own: reported by them
     or assigned to their unit), most urgent first: missed, then soonest due."""
     names = Names.load(session)
