@@ -6,6 +6,7 @@ from core.clock import show
 from handlers.context import Ctx
 from handlers.registry import command
 from models import Role
+from models.item import PART_NAMES
 from workflow import render
 from workflow.clocks import open_clocks, overdue_at_dispatch
 from workflow.dispatch import USAGE, dispatch, parse_order, regrade
@@ -17,7 +18,7 @@ def dispatch_command(ctx: Ctx) -> str:
     if not ctx.args:
         return USAGE
     item = dispatch(ctx.session, ctx.person, parse_order(ctx.args), ctx.now, ctx.config)
-    units = "、".join(f"{r.unit.name}（{'主办' if r.part == 'lead' else '协办'}）" for r in item.units)
+    units = "、".join(f"{r.unit.name}（{PART_NAMES[r.part]}）" for r in item.units)
     late = "、".join(f"{c.label}（应于 {show(c.due_at)}）" for c in overdue_at_dispatch(ctx.session, item))
     note = f"\n注意：交办时{late}已过时限，迟延记在交办环节；承办单位已被告知立即办理。" if late else ""
     return (

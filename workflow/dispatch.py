@@ -35,7 +35,7 @@ class DispatchOrder:
 USAGE = (
     "交办格式：交办 <编号> <主办单位> [协办单位…] [抄送 <业务处室>…] [一般|较大|重大] [限<时长或时刻>]"
     "\n例如：交办 YQ-20261126-003 执法一队 较大"
-    "\n县区局主办时，后面的单位视为抄送的业务处室；本级处室主办时，后面的单位为协办单位。"
+    "\n主办单位后面的单位为协办单位；县区局主办时，后面写的处室视为抄送的业务处室（会商时征求意见）。"
     "\n上级机关明确了期限时加上，如“限2h”或“限16:30”。"
 )
 
@@ -93,8 +93,10 @@ def dispatch(session: Session, actor: Person, order: DispatchOrder, at: datetime
         raise Refusal(f"{item.code} 已经交办过了（当前：{item.state_name}），不能重复交办。")
     units = [_unit(session, w) for w in order.unit_words]
     cc = [_unit(session, w) for w in order.cc_words]
-    if units[0].kind == "county":  # 属地: the departments named after a county bureau are copied, not co-handling
-        units, cc = units[:1], units[1:] + cc
+    if units[0].kind == "county":  # 属地: departments named after a county bureau are copied (the business
+        # departments to consult); other county bureaus named after it co-handle, as with any lead
+        cc = [u for u in units[1:] if u.kind == "department"] + cc
+        units = [units[0], *(u for u in units[1:] if u.kind != "department")]
     if len({u.id for u in units + cc}) != len(units + cc):
         raise Refusal("同一个单位写了两次，请检查交办单位。")
     leads = {u.id: org.unit_leads(session, u) for u in units}
@@ -187,9 +189,10 @@ def _copy_general_office(session: Session, item: Item, units: list[Unit], actor:
 def _copy_departments(session: Session, item: Item, lead: Unit, cc: list[Unit], at: datetime) -> None:
     """属地 flow: the business departments get a copy and will be consulted before the reply."""
     for unit in cc:
+        role = "（业务处室）；办公室会商时将征求贵单位意见" if unit.kind == "department" else "，供知悉"
         msg = (
-            f"【抄送】{item.code}《{item.title}》\n等级：{render.grade_name(item.grade)}\n由{lead.name}核实处置，"
-            f"抄送贵单位（业务处室）；办公室会商时将征求贵单位意见。\n{item.text[:300]}"
+            f"【抄送】{item.code}《{item.title}》\n等级：{render.grade_name(item.grade)}\n由{lead.name}主办，"
+            f"抄送贵单位{role}。\n{item.text[:300]}"
         )
         emit(
             session,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 
 from models import AuditEvent, Card, Item, ItemUnit
@@ -98,3 +100,21 @@ def test_a_grade_set_before_dispatch_is_kept_when_the_dispatch_names_none(stack:
     stack.say("chenqi", f"交办 {code} 执法一队")
     with stack.rt.sessions() as s:
         assert s.scalar(select(Item.grade)) == "major"
+
+
+def test_lead_co_handling_and_copy_are_named_one_way_and_a_county_can_co_handle(stack: Stack) -> None:
+    stack.say("wuyi", "上报 两个县区交界处的噪音投诉")
+    code = re.search(r"YQ-\d{8}-\d{3}", stack.reply("wuyi")).group(0)  # type: ignore[union-attr]
+    stack.say("chenqi", f"交办 {code} 城东区局 西山县局 法制处")
+    confirmation = stack.reply("chenqi")
+    assert "城东区局（主办）" in confirmation
+    assert "西山县局（协办）" in confirmation, "another county bureau co-handles"
+    assert "法制处（抄送）" in confirmation, "a department after a county lead is the copied business department"
+    assert any(r["msgtype"] == "template_card" and "签收" in str(r["body"]) for r in stack.inbox("zhengqiang"))
+    copy = [t for t in stack.texts("gaojing") if "【抄送】" in t]
+    assert copy
+    assert "业务处室" in copy[-1]
+    stack.say("chenqi", f"查询 {code}")
+    status = stack.reply("chenqi")
+    for words in ("城东区局（主办", "西山县局（协办", "法制处（抄送"):
+        assert words in status, (words, status)
