@@ -39,8 +39,10 @@ class Submission(Base):
     )
 
 
+AWAITING = ("pending", "reviewed")  # a decision is owed: the supervisor's 审核, or the leaders' 审定 (major items)
 SUBMISSION_STATES = {
     "pending": "待审核",
+    "reviewed": "已审核，待领导小组审定",
     "approved": "已批准",
     "returned": "已退回修改",
     "superseded": "已被新版本取代",

@@ -11,12 +11,13 @@ from sqlalchemy.orm import Session
 from core.clock import show
 from core.config import Config
 from models import Card, Grade, Item, ItemState, Person, Role, Submission
+from models.submission import AWAITING
 from workflow import appchat, clocks, consult, org, render
 from workflow.audit import record
 from workflow.cards import finish_cards
 from workflow.errors import Refusal
 from workflow.outbox import emit
-from workflow.submission import approval_cards, offer_upload, send_for_approval
+from workflow.submission import approval_cards, leaders, offer_upload, send_for_approval
 
 CHOICES = {"ok": "批准", "back": "退回修改", "major": "升级为重大"}
 DONE = {"approved": "批准", "returned": "退回修改"}
@@ -59,18 +60,56 @@ def decide(
             f"{item.code} 第 {sub.version} 版书面报告已由{_name(session, sub.decided_by)}于 "
             f"{show(sub.decided_at)} {DONE[sub.state]}，无需再处理。",
         )
-    if sub.state != "pending" or item.state != ItemState.written_reported:
+    if sub.state not in AWAITING or item.state != ItemState.written_reported:
         newer = "已有新版本，请审批最新的一版" if sub.state == "superseded" else f"已进入下一步（{item.state_name}）"
         return Decision(sub, f"这张卡片已过时：{item.code} {newer}。")
     mine = [c for c in cards if actor.userid in c.recipients and c.state == "open"]
     if choice == "major":
         return _escalate(session, actor, item, sub, mine, at, config, clicked)
+    if choice == "ok" and item.grade == Grade.major and sub.state == "pending":
+        return _review(session, actor, item, sub, cards, at, config, clicked)
     label = f"{actor.name} 已{CHOICES[choice]} {show(at)}"
     sub.decided_by, sub.decided_at = actor.userid, at
     finish_cards(session, item, cards, label, actor.userid, at, config.wecom.agent_id, clicked)
     if choice == "ok":
         return _approve(session, actor, item, sub, at, config)
     return _return(session, actor, item, sub, at, config)
+
+
+def _review(
+    session: Session,
+    actor: Person,
+    item: Item,
+    sub: Submission,
+    cards: list[Card],
+    at: datetime,
+    config: Config,
+    clicked: tuple[str, str] | None,
+) -> Decision:
+    """A major item's report: the supervisor's 审核 passes it on to the leading group for 审定 (their own card)."""
+    deciding = leaders(session, actor.userid)
+    if not deciding:  # the supervisor is the only leader there is: their 批准 is the decision
+        sub.decided_by, sub.decided_at = actor.userid, at
+        finish_cards(
+            session, item, cards, f"{actor.name} 已批准 {show(at)}", actor.userid, at, config.wecom.agent_id, clicked
+        )
+        return _approve(session, actor, item, sub, at, config)
+    sub.state = "reviewed"
+    finish_cards(
+        session, item, cards, f"{actor.name} 已审核 {show(at)}", actor.userid, at, config.wecom.agent_id, clicked
+    )
+    record(session, item, actor.userid, "review", at, version=sub.version)
+    send_for_approval(session, item, sub, deciding, at, config, stage="审定", reviewer=actor.name)
+    office = org.userids(org.with_role(session, Role.office))
+    emit(
+        session,
+        office,
+        render.text(f"【已审核】{item.code}《{item.title}》书面报告已由{actor.name}审核，已送领导小组审定。"),
+        f"review:{sub.id}:office",
+        at,
+        item,
+    )
+    return Decision(sub, f"已审核 {item.code} 第 {sub.version} 版书面报告，已送领导小组审定。")
 
 
 def _approve(session: Session, actor: Person, item: Item, sub: Submission, at: datetime, config: Config) -> Decision:
@@ -177,8 +216,20 @@ def _escalate(
     finish_cards(
         session, item, mine, f"{actor.name} 已升级为重大 {show(at)}", actor.userid, at, config.wecom.agent_id, clicked
     )
-    leaders = [u for u in org.userids(org.with_role(session, Role.leader)) if u != actor.userid]
-    send_for_approval(session, item, sub, leaders or [actor.userid], at, config)
+    deciding = leaders(session, actor.userid)
+    if deciding:  # escalating is the supervisor's 审核: the leading group decides (审定)
+        sub.state = "reviewed"
+        record(session, item, actor.userid, "review", at, version=sub.version)
+    send_for_approval(
+        session,
+        item,
+        sub,
+        deciding or [actor.userid],
+        at,
+        config,
+        stage="审定" if deciding else "审核",
+        reviewer=actor.name,
+    )
     office = org.userids(org.with_role(session, Role.office))
     msg = (
         f"【升级为重大】{item.code}《{item.title}》由{actor.name}升级为重大，"

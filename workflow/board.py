@@ -13,6 +13,7 @@ from core.durations import format_duration
 from models import Grade, Item, ItemState, ItemUnit, Person, Role, Submission, Unit
 from models.clock import OPEN_STATES, Clock
 from models.item import PART_NAMES
+from models.submission import AWAITING
 from workflow.consult import general_office_heard
 from workflow.render import grade_name
 from workflow.submission import approval_cards
@@ -170,7 +171,7 @@ def next_step(session: Session, item: Item, names: Names) -> str:
     if state == ItemState.written_reported:
         sub = session.scalar(
             select(Submission)
-            .where(Submission.item_id == item.id, Submission.state == "pending")
+            .where(Submission.item_id == item.id, Submission.state.in_(AWAITING))
             .order_by(Submission.id.desc())
             .limit(1)
         )

@@ -9,6 +9,7 @@ from models import Item, Submission
 from workflow.render import button_card, grade_name
 
 APPROVE_SOURCE = "瞭望 · 书面报告审核"
+DECIDE_SOURCE = "瞭望 · 书面报告审定"
 
 
 def upload_card(item: Item, unit_name: str, task_id: str, url: str, returned: str | None = None) -> dict[str, Any]:
@@ -32,16 +33,25 @@ def upload_card(item: Item, unit_name: str, task_id: str, url: str, returned: st
 
 
 def approval_card(
-    item: Item, sub: Submission, clocks: str, task_id: str, url: str, can_escalate: bool
+    item: Item,
+    sub: Submission,
+    clocks: str,
+    task_id: str,
+    url: str,
+    can_escalate: bool,
+    stage: str = "审核",
+    reviewer: str = "",
 ) -> dict[str, Any]:
-    """Return the 批准 / 退回修改 / 升级为重大 card for one version of a written report, with a viewer link."""
+    """Return the 批准 / 退回修改 / 升级为重大 card for one version of a written report, with a viewer link.
+
+    stage: 审核 (the unit's supervisor) or 审定 (the leading group, for major items, after the 审核).
+    """
     files = len(sub.attachments)
     fields = [
         ("等级", grade_name(item.grade)),
         ("承办单位", sub.unit.name),
-        ("报送人", sub.author.name),
+        ("报送", f"{sub.author.name} {show(sub.created_at, True)}"),
         ("版本", f"第 {sub.version} 版 · 附件 {files} 个"),
-        ("报送时间", show(sub.created_at, True)),
     ]
     if clocks:
         fields.append(("时限", clocks[:60]))
@@ -49,8 +59,10 @@ def approval_card(
     if can_escalate:
         buttons.append(("升级为重大", f"appr:{sub.id}:major", 2))
     text = sub.text.strip() or "（见附件）"
+    if stage == "审定":
+        fields.insert(0, ("审定", f"已由{reviewer}审核，请领导小组审定"))
     return button_card(
-        APPROVE_SOURCE,
+        APPROVE_SOURCE if stage == "审核" else DECIDE_SOURCE,
         f"【{grade_name(item.grade)}】{item.title}",
         item.code,
         text[:160],

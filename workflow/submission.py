@@ -188,18 +188,29 @@ def _lead_submitted(
 
 
 def deciders(session: Session, item: Item, unit: Unit) -> list[str]:
-    """Who approves a unit's report: its supervisor (else the office), plus the leaders for major items."""
+    """Who reviews (审核) a unit's report first: its supervisor, else the office. Major items then go to the
+    leaders for 审定 (workflow.approval)."""
     sup = org.supervisor(session, unit)
     people = [sup] if sup else org.userids(org.with_role(session, Role.office))
-    if item.grade == Grade.major:
-        people += org.userids(org.with_role(session, Role.leader))
     return list(dict.fromkeys(p for p in people if p))
 
 
+def leaders(session: Session, except_userid: str = "") -> list[str]:
+    """The leading group, who decide (审定) major items' reports."""
+    return [u for u in org.userids(org.with_role(session, Role.leader)) if u != except_userid]
+
+
 def send_for_approval(
-    session: Session, item: Item, sub: Submission, to: list[str], at: datetime, config: Config
+    session: Session,
+    item: Item,
+    sub: Submission,
+    to: list[str],
+    at: datetime,
+    config: Config,
+    stage: str = "审核",
+    reviewer: str = "",
 ) -> Card | None:
-    """Send one approval card for sub to the people in to and remember them as its intended deciders."""
+    """Send one approval card (审核, or 审定 for the leaders) for sub to the people in to, its only deciders."""
     if not to:
         return None
     task_id = f"appr-{sub.id}-{secrets.token_hex(4)}"
@@ -219,7 +230,7 @@ def send_for_approval(
     )
     session.add(card)
     body = approval_card(
-        item, sub, summary, task_id, pages.viewer_url(config, item.code), can_escalate=item.grade != Grade.major
+        item, sub, summary, task_id, pages.viewer_url(config, item.code), item.grade != Grade.major, stage, reviewer
     )
     emit(session, to, body, f"card:{task_id}", at, item, task_id=task_id)
     return card

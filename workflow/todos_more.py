@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from core.clock import show
 from core.durations import format_duration
 from models import Card, Item, ItemState, Opinion, Person, Role, Submission, Watch
+from models.submission import AWAITING
 from workflow import render
 from workflow.submission import approval_cards
 
@@ -23,7 +24,7 @@ def approvals(session: Session, person: Person, now: datetime) -> list[str]:
     lines = []
     pending = session.scalars(
         select(Submission)
-        .where(Submission.state == "pending", Submission.part == "lead")
+        .where(Submission.state.in_(AWAITING), Submission.part == "lead")
         .order_by(Submission.created_at)
     )
     for sub in pending:

@@ -14,6 +14,7 @@ from tests.integration.flowkit import buttons, cards, click, current, dispatched
 from tests.integration.harness import Stack
 
 APPROVAL = "书面报告审核"
+DECIDE = "书面报告审定"
 
 
 @pytest.fixture()
@@ -207,8 +208,8 @@ def test_escalate_to_major_regrades_sends_the_leaders_a_card_and_opens_a_group(s
     item = item_of(st, code)
     assert item.grade == "major"
     assert item.chat_id
-    leader_card = cards(st, "liujiu", APPROVAL)
-    assert len(leader_card) == 1
+    leader_card = cards(st, "liujiu", DECIDE)
+    assert len(leader_card) == 1, "escalating is the supervisor's 审核: the leading group gets the 审定 card"
     assert "升级为重大" not in buttons(leader_card[0])
     group = [r for r in st.inbox("chenqi") if r.get("chatid") == item.chat_id]
     assert group
@@ -220,6 +221,25 @@ def test_escalate_to_major_regrades_sends_the_leaders_a_card_and_opens_a_group(s
     with st.rt.sessions() as s:
         assert s.scalar(select(Clock.due_at).where(Clock.kind == "handling_report")) == due_before
         assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "regrade")) == 1
+
+
+def test_a_major_items_report_is_reviewed_by_the_supervisor_then_decided_by_the_leaders(st: Stack) -> None:
+    code = dispatched(st, grade="重大")
+    st.say("wangwu", f"书面报告 {code} 已核实并处置")
+    assert len(cards(st, "lisi", APPROVAL)) == 1
+    assert not cards(st, "liujiu", APPROVAL), "the leaders do not get the supervisor's card"
+    assert not cards(st, "liujiu", DECIDE), "nor their own before the 审核"
+    click(st, "lisi", cards(st, "lisi", APPROVAL)[0], "批准")
+    assert "已送领导小组审定" in st.reply("lisi")
+    assert current(st, "lisi", cards(st, "lisi", APPROVAL)[0])["replaced_button"].startswith("李四 已审核")
+    assert item_of(st, code).state == "written_reported", "not approved until the leaders decide"
+    decide = cards(st, "liujiu", DECIDE)
+    assert len(decide) == 1
+    fields = {f["keyname"]: f["value"] for f in decide[0]["body"]["template_card"]["horizontal_content_list"]}
+    assert "已由李四审核" in fields["审定"]
+    click(st, "liujiu", decide[0], "批准")
+    assert item_of(st, code).state == "approved"
+    assert _subs(st, code) == [(1, "approved")]
 
 
 def test_supervisors_may_also_decide_by_text_and_the_cards_follow(st: Stack) -> None:
