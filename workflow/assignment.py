@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clock import show
-from models import Card, Item, ItemState, ItemUnit, Person
-from workflow.audit import record
+from models import Card, Item, ItemUnit, Person
+from workflow import procedure
 from workflow.cards import finish_cards
 
 
@@ -19,10 +19,9 @@ def mark_acknowledged(session: Session, item: Item, row: ItemUnit, actor: Person
     if row.acknowledged_at is not None:
         return False
     row.acknowledged_at, row.acknowledged_by = at, actor.id
-    before = after = item.state
-    if row.part == "lead" and item.state == ItemState.dispatched:
-        before, after = item.move_to(ItemState.acknowledged, at)
-    record(session, item, actor.userid, "acknowledge", at, before=before, after=after, unit=row.unit.key, **detail)
+    procedure.take(
+        session, item, "acknowledge", actor.userid, at, advance=row.part == "lead", unit=row.unit.key, **detail
+    )
     if detail.get("implied_by"):  # a report implied the 签收: the unit's 签收 cards stop offering the button
         cards = session.scalars(
             select(Card).where(

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from core import clock as clockmod
 from core.config import Config
 from core.durations import parse_duration
-from models import Card, Grade, Item, ItemState, ItemUnit, Person, Role, Unit
+from models import Card, Grade, Item, ItemUnit, Person, Role, Unit
 from models.item import GRADE_WORDS
-from workflow import appchat, clocks, org, render
+from workflow import appchat, clocks, org, procedure, render
 from workflow.audit import record
 from workflow.errors import Refusal
 from workflow.outbox import emit
@@ -80,17 +80,15 @@ def explicit_due(limit: str, at: datetime) -> datetime:
 
 
 def authorise(actor: Person) -> None:
-    """Refuse unless actor is in the office (领导小组办公室)."""
-    if not actor.has(Role.office):
-        raise Refusal("只有领导小组办公室可以定级交办。")
+    """Refuse unless actor may dispatch and grade (models/procedure.py: the office)."""
+    procedure.authorise("dispatch", actor)
 
 
 def dispatch(session: Session, actor: Person, order: DispatchOrder, at: datetime, config: Config) -> Item:
     """Grade the item, assign units, send 签收 cards and copies; refuse (changing nothing) if not allowed."""
     authorise(actor)
     item = find_item(session, order.code)
-    if item.state != ItemState.reported:
-        raise Refusal(f"{item.code} 已经交办过了（当前：{item.state_name}），不能重复交办。")
+    procedure.check(item, "dispatch")
     units = [_unit(session, w) for w in order.unit_words]
     cc = [_unit(session, w) for w in order.cc_words]
     if units[0].kind == "county":  # 属地: departments named after a county bureau are copied (the business
@@ -108,28 +106,24 @@ def dispatch(session: Session, actor: Person, order: DispatchOrder, at: datetime
     before_grade = item.grade
     item.grade, item.dispatched_at = grade, at
     item.flow = "local" if units[0].kind == "county" else ("joint" if len(units) > 1 else "bureau")
-    before, after = item.move_to(ItemState.dispatched, at)
     for i, unit in enumerate(units):
         session.add(ItemUnit(item_id=item.id, unit_id=unit.id, part="lead" if i == 0 else "co", assigned_at=at))
     for unit in cc:
         session.add(ItemUnit(item_id=item.id, unit_id=unit.id, part="cc", assigned_at=at))
     session.flush()
     session.refresh(item)
-    record(
+    procedure.take(
         session,
         item,
-        actor.userid,
         "dispatch",
+        actor.userid,
         at,
-        before=before,
-        after=after,
         grade=grade,
         grade_before=before_grade,
         units=[u.key for u in units],
         cc=[u.key for u in cc],
         flow=item.flow,
     )
-    clocks.satisfy(session, item, "dispatch", actor.userid, at)
     started = clocks.start_on_dispatch(session, item, units[0], config, at)
     late = "、".join(f"{c.label}（应于 {clockmod.show(c.due_at)}）" for c in started if c.charged == "office")
     for unit in units:
@@ -211,8 +205,7 @@ def regrade(session: Session, actor: Person, code: str, word: str, config: Confi
     if grade is None:
         raise Refusal("等级只能是 一般、较大 或 重大。例如：定级 YQ-20261126-003 重大")
     item = find_item(session, code)
-    if item.state in (ItemState.closed, ItemState.follow_up, ItemState.evaluated, ItemState.archived):
-        raise Refusal(f"{item.code} 已办结，不能再调整等级。")
+    procedure.check(item, "regrade")
     if item.grade == grade:
         return item
     before = item.grade

@@ -9,10 +9,9 @@ from sqlalchemy.orm import Session
 
 from core.clock import show
 from core.config import Config
-from models import Item, ItemState, ItemUnit, Person, Role, Unit
-from workflow import clocks, followup, org, render
+from models import Item, ItemUnit, Person, Role, Unit
+from workflow import clocks, org, procedure, render
 from workflow.assignment import mark_acknowledged
-from workflow.audit import record
 from workflow.errors import Refusal
 from workflow.outbox import emit
 from workflow.report import find_item
@@ -43,13 +42,11 @@ def first_report(
     row = _lead_row(item, actor)
     if not oral and not content.strip():
         raise Refusal(f"请写上首报内容，例如：首报 {item.code} 已核实，系……，初步处置意见……")
+    procedure.check(item, "first_report")
     mark_acknowledged(session, item, row, actor, at, implied_by="report")
-    if item.state == ItemState.acknowledged:
-        before, after = item.move_to(ItemState.first_reported, at)
-    else:
-        before = after = item.state
-    record(session, item, actor.userid, "first_report", at, before=before, after=after, oral=oral, text=content[:2000])
-    met = clocks.satisfy(session, item, "first_report", actor.userid, at)
+    _before, _after, met = procedure.take(
+        session, item, "first_report", actor.userid, at, oral=oral, text=content[:2000]
+    )
     late = any(c.state == "met_late" for c in met)
     how = "口头汇报" if oral else f"首报：{content[:200]}"
     _tell(
@@ -76,16 +73,11 @@ def progress_report(
         raise Refusal(f"{item.code} 的续报由承办单位负责人报送，您所在单位不是它的承办单位。")
     if not content.strip():
         raise Refusal(f"请写上续报内容，例如：续报 {item.code} 当事人已道歉，评论量下降……")
-    if item.state in (ItemState.evaluated, ItemState.archived):
-        raise Refusal(followup.not_watching(item))
-    if item.state in (ItemState.closed, ItemState.follow_up):
-        raise Refusal(
-            f"{item.code} 已办结，不再续报。如舆情反弹，请在善后回访卡片上点“反弹”，或发送“反弹 {item.code} 情况”。"
-        )
+    procedure.check(item, "progress_report")
     if row.part == "lead" and any(c.kind == "first_report" for c in clocks.open_clocks(session, item)):
         return first_report(session, actor, code, content, config, at), True
     mark_acknowledged(session, item, row, actor, at, implied_by="report")
-    record(session, item, actor.userid, "progress_report", at, text=content[:4000], unit=row.unit.key)
+    procedure.take(session, item, "progress_report", actor.userid, at, text=content[:4000], unit=row.unit.key)
     _tell(
         session,
         item,
@@ -103,8 +95,7 @@ def handling_report(session: Session, actor: Person, code: str, content: str, at
     row = _lead_row(item, actor)
     if not content.strip():
         raise Refusal(f"请写上处置情况，例如：处置报告 {item.code} 已约谈当事人，帖子已删除……")
-    record(session, item, actor.userid, "handling_report", at, text=content[:4000])
-    met = clocks.satisfy(session, item, "handling_report", actor.userid, at)
+    _before, _after, met = procedure.take(session, item, "handling_report", actor.userid, at, text=content[:4000])
     late = "（已超时）" if any(c.state == "met_late" for c in met) else ""
     _tell(
         session,

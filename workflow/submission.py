@@ -12,23 +12,16 @@ from sqlalchemy.orm import Session
 
 from core.clock import show
 from core.config import Config
-from models import Attachment, Card, Grade, Item, ItemState, ItemUnit, Person, Role, Submission, Unit
-from workflow import clocks, org, pages, render
+from models import Attachment, Card, Grade, Item, ItemUnit, Person, Role, Submission, Unit
+from models.clock import Clock
+from models.submission import AWAITING
+from workflow import clocks, org, pages, procedure, render
 from workflow.assignment import mark_acknowledged
-from workflow.audit import record
 from workflow.cards import finish_cards
 from workflow.errors import Refusal
 from workflow.outbox import defer, emit
 from workflow.render_reports import approval_card, upload_card
 from workflow.report import find_item
-
-OPEN_FOR_REPORT = (
-    ItemState.dispatched,
-    ItemState.acknowledged,
-    ItemState.first_reported,
-    ItemState.returned,
-    ItemState.written_reported,
-)
 
 
 @dataclass(frozen=True)
@@ -69,10 +62,7 @@ def submit(
         raise Refusal(f"书面报告是空的。请写上内容，或附上照片、文件后再提交（书面报告 {item.code}）。")
     if len(text) > 20000:
         raise Refusal("书面报告正文超过 2 万字，请精简，或作为 Word/PDF 文件上传。")
-    if item.state not in OPEN_FOR_REPORT:
-        raise Refusal(
-            f"{item.code} 的书面报告已审核通过（当前：{item.state_name}）。有新情况请发送“续报 {item.code} 内容”。"
-        )
+    procedure.check(item, "written_report")
     mark_acknowledged(session, item, row, actor, at, implied_by="written_report")
     version = (
         session.scalar(
@@ -95,12 +85,13 @@ def submit(
     session.add(sub)
     session.flush()
     _attach(session, item, sub, actor, images, files, at)
-    record(
+    _before, _after, met = procedure.take(
         session,
         item,
-        actor.userid,
         "written_report",
+        actor.userid,
         at,
+        advance=lead,
         version=version,
         via=via,
         unit=row.unit.key,
@@ -109,7 +100,7 @@ def submit(
         text=text[:4000],
     )
     if lead:
-        _lead_submitted(session, item, sub, row, actor, at, config)
+        _lead_submitted(session, item, sub, row, actor, at, config, met)
     else:
         _contribution(session, item, sub, row, actor, at)
     return sub
@@ -152,14 +143,21 @@ def _attach(
 
 
 def _lead_submitted(
-    session: Session, item: Item, sub: Submission, row: ItemUnit, actor: Person, at: datetime, config: Config
+    session: Session,
+    item: Item,
+    sub: Submission,
+    row: ItemUnit,
+    actor: Person,
+    at: datetime,
+    config: Config,
+    met: list[Clock],
 ) -> None:
     for old in session.scalars(
         select(Submission).where(
             Submission.item_id == item.id,
             Submission.id != sub.id,
             Submission.part == "lead",
-            Submission.state == "pending",
+            Submission.state.in_(AWAITING),
         )
     ):
         old.state = "superseded"
@@ -172,10 +170,6 @@ def _lead_submitted(
             at,
             config.wecom.agent_id,
         )
-    if item.state != ItemState.written_reported:
-        item.move_to(ItemState.written_reported, at)
-    met = clocks.satisfy(session, item, "first_report", actor.userid, at)
-    met += clocks.satisfy(session, item, "written_report", actor.userid, at)
     late = "（已超时）" if any(c.state == "met_late" for c in met) else ""
     send_for_approval(session, item, sub, deciders(session, item, row.unit), at, config)
     office = org.userids(org.with_role(session, Role.office))

@@ -17,12 +17,12 @@ from bot.h5.upload import FileRefused, describe, read_files, save
 from bot.h5.web import bp, message, page
 from core import clock
 from models import Attachment, Item, Person
-from workflow import org
+from workflow import org, procedure
 from workflow.errors import Refusal
 from workflow.files import MAX_REQUEST_BYTES, content_disposition, download_name, is_inline
 from workflow.query import involved
 from workflow.report import find_item
-from workflow.submission import OPEN_FOR_REPORT, assignment, submit
+from workflow.submission import assignment, submit
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def _upload_form(s: Session, person: Person, item: Item) -> Response:
     except Refusal as r:
         return message(r.message, 403, item=present.item_summary(item))
     context = present.upload_context(s, item, row, person)
-    if item.state not in OPEN_FOR_REPORT:
+    if not procedure.allows(item, "written_report"):
         return page("upload.html", 409, closed=present.closed_reason(item), **context)
     return page("upload.html", 200, csrf=csrf_token(), **context)
 

@@ -1,0 +1,225 @@
+"""The procedure, declared once (SPEC §6–7): every action on an item, from which states, to which state, by whom,
+which clocks it meets. Pure data; `workflow.procedure` applies it and nothing else checks an item's state.
+
+Relations name who may act (see workflow/procedure.py for how each is decided against the organisation):
+office, general_office, leader — roles; lead_unit — a lead of the item's lead unit; assigned_unit — a lead of any
+unit the item is assigned to (lead or co-handling); supervisor — the lead unit's supervisor (分管领导); decider —
+a recipient of the report's open approval card; consulted — a person whose opinion was asked; member — anyone
+in the organisation; system — a timer or the worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from models.state import STATE_NAMES, TRANSITIONS, ItemState
+
+S = ItemState
+OPEN = frozenset(
+    {S.dispatched, S.acknowledged, S.first_reported, S.written_reported, S.returned, S.approved, S.replied}
+)  # assigned and not yet closed
+ANY = frozenset(ItemState)
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing a person or a timer does to an item."""
+
+    name: str  # the audit action it records
+    label: str  # what people call it
+    states: frozenset[ItemState]  # the item states it may be taken from
+    to: ItemState | None  # the state it moves the item to, where the state machine allows (else it stays)
+    who: tuple[str, ...]  # relations allowed to take it (see the module docstring)
+    meets: tuple[str, ...] = ()  # clock events it meets (models.policy: each clock's `event`)
+    refusal: str = "{code} 现在不能{label}（当前：{state}）。"  # said when the item is in another state
+    refusals: tuple[tuple[frozenset[ItemState], str], ...] = ()  # a more helpful sentence for some states
+
+    def refuse(self, code: str, state: ItemState) -> str:
+        """Return the Chinese sentence for taking this action from a state it does not allow."""
+        text = next((t for states, t in self.refusals if state in states), self.refusal)
+        return text.format(code=code, label=self.label, state=STATE_NAMES[state])
+
+
+DONE_WATCHING = frozenset({S.evaluated, S.archived})
+ANEW = "{code} {state}，不再续报或标记反弹。如舆情再次出现，请重新上报（上报 情况与链接），办公室会关联原编号 {code}。"
+PRESS_REBOUND = "{code} 已办结，不再续报。如舆情反弹，请在善后回访卡片上点“反弹”，或发送“反弹 {code} 情况”。"
+
+
+def _a(*actions: Action) -> dict[str, Action]:
+    table: dict[str, Action] = {}
+    for a in actions:
+        if a.name in table:
+            raise ValueError(f"action {a.name!r} declared twice")
+        table[a.name] = a
+    return table
+
+
+ACTIONS: dict[str, Action] = _a(
+    Action("report", "上报", frozenset(), S.reported, ("member",)),
+    Action(
+        "dispatch",
+        "交办",
+        frozenset({S.reported}),
+        S.dispatched,
+        ("office",),
+        meets=("dispatch",),
+        refusal="{code} 已经交办过了（当前：{state}），不能重复交办。",
+    ),
+    Action(
+        "regrade",
+        "调整等级",
+        frozenset({S.reported}) | OPEN,
+        None,
+        ("office", "supervisor"),
+        refusal="{code} 已办结，不能再调整等级（当前：{state}）。",
+    ),
+    Action(
+        "acknowledge",
+        "签收",
+        OPEN,
+        S.acknowledged,
+        ("assigned_unit",),  # only the lead unit's moves the item
+        refusal="{code} 已办结，无需签收（当前：{state}）。",
+    ),
+    Action(
+        "first_report",
+        "首报",
+        OPEN,
+        S.first_reported,
+        ("lead_unit",),  # it implies the 签收 first
+        meets=("first_report",),
+        refusal="{code} 已办结，不再首报（当前：{state}）。",
+    ),
+    Action(
+        "progress_report",
+        "续报",
+        OPEN,
+        None,
+        ("assigned_unit",),  # the lead's first 续报 is its 首报
+        refusal=PRESS_REBOUND,
+        refusals=((DONE_WATCHING, ANEW),),
+    ),
+    Action(
+        "written_report",
+        "报送书面报告",  # it implies the 签收 first
+        frozenset({S.dispatched, S.acknowledged, S.first_reported, S.written_reported, S.returned}),
+        S.written_reported,
+        ("assigned_unit",),
+        meets=("first_report", "written_report"),
+        refusal="{code} 的书面报告已审核通过（当前：{state}）。有新情况请发送“续报 {code} 内容”。",
+    ),
+    Action("handling_report", "报送处置情况", OPEN, None, ("lead_unit",), meets=("handling_report",)),
+    Action(
+        "review",
+        "审核",
+        frozenset({S.written_reported}),
+        None,
+        ("decider",),
+        refusal="这张卡片已过时：{code} 已进入下一步（{state}）。",
+    ),
+    Action(
+        "approve",
+        "批准",
+        frozenset({S.written_reported}),
+        S.approved,
+        ("decider",),
+        refusal="这张卡片已过时：{code} 已进入下一步（{state}）。",
+    ),
+    Action(
+        "return",
+        "退回修改",
+        frozenset({S.written_reported}),
+        S.returned,
+        ("decider",),
+        refusal="这张卡片已过时：{code} 已进入下一步（{state}）。",
+    ),
+    Action(
+        "consult",
+        "会商",
+        frozenset({S.approved}),
+        None,
+        ("office", "decider", "system"),
+        refusal="{code} 的书面报告还没有审核通过（当前：{state}），审核通过后再会商。",
+    ),
+    Action(
+        "opinion",
+        "提出会商意见",
+        frozenset({S.approved}),
+        None,
+        ("consulted",),
+        refusal="{code} 现在不在会商阶段（当前：{state}）。",
+    ),
+    Action(
+        "reply_source",
+        "回复来源",
+        frozenset({S.approved}),
+        S.replied,
+        ("office",),
+        meets=("reply_source",),
+        refusal="{code} 还不能回复来源（当前：{state}）：书面报告须先经审核通过。",
+    ),
+    Action(
+        "close",
+        "办结",
+        frozenset({S.replied}),
+        S.closed,
+        ("office",),
+        refusal="{code} 还不能办结（当前：{state}）：须先回复来源。",
+    ),
+    Action("follow_up", "善后观察", frozenset({S.closed}), S.follow_up, ("system",)),
+    Action(
+        "rebound",
+        "标记反弹",
+        frozenset({S.follow_up}),
+        S.acknowledged,
+        ("lead_unit", "office"),
+        refusal="{code} 不在善后观察期（当前：{state}），无法标记反弹。",
+        refusals=((DONE_WATCHING, ANEW),),
+    ),
+    Action(
+        "evaluate",
+        "总结评估",
+        frozenset({S.closed, S.follow_up}),
+        S.evaluated,
+        ("office",),
+        refusal="{code} 还没有办结（当前：{state}），办结后再总结评估。",
+    ),
+    Action(
+        "archive",
+        "立卷归档",
+        frozenset({S.evaluated}),
+        S.archived,
+        ("office",),
+        refusal="{code} 须先总结评估才能归档（当前：{state}）。",
+    ),
+)
+
+
+def moves(action: Action, state: ItemState) -> bool:
+    """Return True if taking action from state moves the item (to a different state the machine allows)."""
+    return action.to is not None and action.to != state and action.to in TRANSITIONS[state]
+
+
+def check_table() -> None:
+    """Fail (at import) if an action with a target state can never reach it from the states it is taken from."""
+    for a in ACTIONS.values():
+        if a.to is not None and a.states and not any(moves(a, s) for s in a.states):
+            raise ValueError(f"action {a.name} never reaches {a.to} from {sorted(a.states)}")
+
+
+check_table()
+
+
+def mermaid() -> str:
+    """Return the item lifecycle as a Mermaid state diagram, drawn from ACTIONS (docs/lifecycle.md)."""
+    lines = ["stateDiagram-v2", f"    [*] --> {S.reported.value}: 上报"]
+    for state in ItemState:
+        lines.append(f"    {state.value}: {STATE_NAMES[state]}")
+    for a in ACTIONS.values():
+        if a.to is None:
+            continue
+        for s in sorted(a.states, key=list(ItemState).index):
+            if moves(a, s):
+                lines.append(f"    {s.value} --> {a.to.value}: {a.label}")
+    lines.append(f"    {S.archived.value} --> [*]")
+    return "\n".join(lines) + "\n"
