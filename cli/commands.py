@@ -115,3 +115,16 @@ def config_check(_args: argparse.Namespace) -> int:
     Runtime(cfg).check()
     print(f"配置有效：corp_id={cfg.wecom.corp_id} agent_id={cfg.wecom.agent_id} api_base={cfg.wecom.api_base}")
     return 0
+
+
+def lifecycle(args: argparse.Namespace) -> int:
+    """Print (or write) the item lifecycle drawn from the declared procedure."""
+    from models.procedure import lifecycle_doc
+
+    text = lifecycle_doc()
+    if args.write:
+        Path(args.write).write_text(text, encoding="utf-8")
+        print(f"已写入 {args.write}")
+    else:
+        print(text, end="")
+    return 0

@@ -42,6 +42,7 @@ class Action:
 
 DONE_WATCHING = frozenset({S.evaluated, S.archived})
 ANEW = "{code} {state}，不再续报或标记反弹。如舆情再次出现，请重新上报（上报 情况与链接），办公室会关联原编号 {code}。"
+NOT_YET = "{code} 还没有交办（当前：{state}），交办后由承办单位报送。"
 PRESS_REBOUND = "{code} 已办结，不再续报。如舆情反弹，请在善后回访卡片上点“反弹”，或发送“反弹 {code} 情况”。"
 
 
@@ -97,7 +98,7 @@ ACTIONS: dict[str, Action] = _a(
         None,
         ("assigned_unit",),  # the lead's first 续报 is its 首报
         refusal=PRESS_REBOUND,
-        refusals=((DONE_WATCHING, ANEW),),
+        refusals=((DONE_WATCHING, ANEW), (frozenset({S.reported}), NOT_YET)),
     ),
     Action(
         "written_report",
@@ -223,3 +224,37 @@ def mermaid() -> str:
                 lines.append(f"    {s.value} --> {a.to.value}: {a.label}")
     lines.append(f"    {S.archived.value} --> [*]")
     return "\n".join(lines) + "\n"
+
+
+WHO_NAMES = {
+    "office": "办公室",
+    "general_office": "局办公室",
+    "leader": "领导小组",
+    "lead_unit": "主办单位负责人",
+    "assigned_unit": "承办单位负责人",
+    "supervisor": "分管领导",
+    "decider": "审批卡片的接收人",
+    "consulted": "被征求意见者",
+    "member": "组织内任何人",
+    "system": "系统",
+}
+
+
+def lifecycle_doc() -> str:
+    """Return docs/lifecycle.md: the diagram and the table of actions, both drawn from ACTIONS."""
+    order = list(ItemState)
+    rows = []
+    for a in ACTIONS.values():
+        states = "、".join(STATE_NAMES[s] for s in sorted(a.states, key=order.index)) or "（新条目）"
+        to = STATE_NAMES[a.to] if a.to else "不变"
+        who = "、".join(WHO_NAMES[w] for w in a.who)
+        rows.append(f"| {a.label} | `{a.name}` | {states} | {to} | {who} | {'、'.join(a.meets) or '—'} |")
+    return (
+        "# 条目的生命周期（由 models/procedure.py 生成）\n\n"
+        "这一页由 `python3 dev.py lifecycle --write docs/lifecycle.md` 从动作表 `models/procedure.py` 生成；"
+        "测试检查它与表一致。每个动作只在表里声明一次：能在哪些状态做、做完到哪个状态、谁能做、满足哪些时限；"
+        "`workflow/procedure.py` 是唯一检查条目状态、推进状态、记审计、满足时限的地方。\n\n"
+        f"```mermaid\n{mermaid()}```\n\n"
+        "| 动作 | 审计名 | 可以在这些状态做 | 做完的状态 | 谁能做 | 满足的时限 |\n"
+        "|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
+    )

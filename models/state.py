@@ -39,13 +39,13 @@ STATE_NAMES = {
 
 S = ItemState
 TRANSITIONS: dict[ItemState, frozenset[ItemState]] = {
-    S.reported: frozenset({S.dispatched, S.closed}),
+    S.reported: frozenset({S.dispatched}),
     S.dispatched: frozenset({S.acknowledged}),
     S.acknowledged: frozenset({S.first_reported, S.written_reported}),
     S.first_reported: frozenset({S.written_reported}),
     S.written_reported: frozenset({S.approved, S.returned}),
     S.returned: frozenset({S.written_reported}),
-    S.approved: frozenset({S.replied, S.closed}),
+    S.approved: frozenset({S.replied}),
     S.replied: frozenset({S.closed}),
     S.closed: frozenset({S.follow_up, S.evaluated}),
     S.follow_up: frozenset({S.evaluated, S.acknowledged}),

@@ -12,7 +12,7 @@ from core.clock import show
 from core.config import Config
 from models import Card, Grade, Item, ItemState, Person, Role, Submission
 from models.submission import AWAITING
-from workflow import appchat, clocks, consult, org, render
+from workflow import appchat, clocks, consult, org, procedure, render
 from workflow.audit import record
 from workflow.cards import finish_cards
 from workflow.errors import Refusal
@@ -60,9 +60,10 @@ def decide(
             f"{item.code} 第 {sub.version} 版书面报告已由{_name(session, sub.decided_by)}于 "
             f"{show(sub.decided_at)} {DONE[sub.state]}，无需再处理。",
         )
-    if sub.state not in AWAITING or item.state != ItemState.written_reported:
-        newer = "已有新版本，请审批最新的一版" if sub.state == "superseded" else f"已进入下一步（{item.state_name}）"
-        return Decision(sub, f"这张卡片已过时：{item.code} {newer}。")
+    if sub.state == "superseded":
+        return Decision(sub, f"这张卡片已过时：{item.code} 已有新版本，请审批最新的一版。")
+    if sub.state not in AWAITING or not procedure.allows(item, "approve"):
+        return Decision(sub, procedure.ACTIONS["approve"].refuse(item.code, ItemState(item.state)))
     mine = [c for c in cards if actor.userid in c.recipients and c.state == "open"]
     if choice == "major":
         return _escalate(session, actor, item, sub, mine, at, config, clicked)
@@ -98,7 +99,7 @@ def _review(
     finish_cards(
         session, item, cards, f"{actor.name} 已审核 {show(at)}", actor.userid, at, config.wecom.agent_id, clicked
     )
-    record(session, item, actor.userid, "review", at, version=sub.version)
+    procedure.take(session, item, "review", actor.userid, at, version=sub.version)
     send_for_approval(session, item, sub, deciding, at, config, stage="审定", reviewer=actor.name)
     office = org.userids(org.with_role(session, Role.office))
     emit(
@@ -114,8 +115,7 @@ def _review(
 
 def _approve(session: Session, actor: Person, item: Item, sub: Submission, at: datetime, config: Config) -> Decision:
     sub.state = "approved"
-    before, after = item.move_to(ItemState.approved, at)
-    record(session, item, actor.userid, "approve", at, before=before, after=after, version=sub.version)
+    procedure.take(session, item, "approve", actor.userid, at, version=sub.version)
     unit_people = org.userids(org.unit_leads(session, sub.unit))
     office = org.userids(org.with_role(session, Role.office))
     emit(
@@ -157,8 +157,7 @@ def _approve(session: Session, actor: Person, item: Item, sub: Submission, at: d
 
 def _return(session: Session, actor: Person, item: Item, sub: Submission, at: datetime, config: Config) -> Decision:
     sub.state = "returned"
-    before, after = item.move_to(ItemState.returned, at)
-    record(session, item, actor.userid, "return", at, before=before, after=after, version=sub.version)
+    procedure.take(session, item, "return", actor.userid, at, version=sub.version)
     unit_people = org.userids(org.unit_leads(session, sub.unit))
     msg = (
         f"【退回修改】{item.code} 第 {sub.version} 版书面报告被{actor.name}退回修改，"
@@ -219,7 +218,7 @@ def _escalate(
     deciding = leaders(session, actor.userid)
     if deciding:  # escalating is the supervisor's 审核: the leading group decides (审定)
         sub.state = "reviewed"
-        record(session, item, actor.userid, "review", at, version=sub.version)
+        procedure.take(session, item, "review", actor.userid, at, version=sub.version)
     send_for_approval(
         session,
         item,

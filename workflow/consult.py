@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from core.clock import show
 from core.config import Config
-from models import Card, Item, ItemState, ItemUnit, Opinion, Person, Role, Submission
-from workflow import clocks, followup, org, pages, render
+from models import Card, Item, ItemUnit, Opinion, Person, Role, Submission
+from workflow import clocks, followup, org, pages, procedure, render
 from workflow.audit import record
 from workflow.errors import Refusal
 from workflow.outbox import emit
@@ -29,8 +29,7 @@ def consulted(session: Session, item: Item) -> list[str]:
 
 def request(session: Session, item: Item, actor: Person, note: str, at: datetime, config: Config) -> list[str]:
     """Send the 会商 card asking for opinions on the approved report; return who was asked."""
-    if item.state != ItemState.approved:
-        raise Refusal(f"{item.code} 的书面报告还没有审核通过（当前：{item.state_name}），审核通过后再会商。")
+    procedure.check(item, "consult")
     to = consulted(session, item)
     if not to:
         raise Refusal("组织名单里没有局办公室人员，无法会商。请先补充 general_office 角色。")
@@ -61,8 +60,7 @@ def give(session: Session, actor: Person, code: str, agree: bool, text: str, at:
     item = find_item(session, code)
     if actor.userid not in consulted(session, item):
         raise Refusal(f"{item.code} 的会商没有征求您的意见。")
-    if item.state != ItemState.approved:
-        raise Refusal(f"{item.code} 现在不在会商阶段（当前：{item.state_name}）。")
+    procedure.check(item, "opinion")
     role = Role.general_office if actor.has(Role.general_office) else Role.unit_lead
     session.add(Opinion(item_id=item.id, userid=actor.userid, role=role, agree=agree, text=text[:2000], created_at=at))
     record(session, item, actor.userid, "opinion", at, agree=agree, text=text[:2000])
@@ -101,16 +99,13 @@ def reply_source(session: Session, actor: Person, code: str, text: str, at: date
     item = find_item(session, code)
     if not text.strip():
         raise Refusal(f"请写上答复内容，例如：回复来源 {item.code} 经核查，……")
-    if item.state != ItemState.approved:
-        raise Refusal(f"{item.code} 还不能回复来源（当前：{item.state_name}）：书面报告须先经分管领导审核通过。")
+    procedure.check(item, "reply_source")
     if not general_office_heard(session, item):
         raise Refusal(
             f"局办公室还没有反馈 {item.code} 的会商意见，回复来源前须征求局办公室意见。"
             f"可发送“会商 {item.code}”再次征求。"
         )
-    before, after = item.move_to(ItemState.replied, at)
-    record(session, item, actor.userid, "reply_source", at, before=before, after=after, text=text[:4000])
-    met = clocks.satisfy(session, item, "reply_source", actor.userid, at)
+    _before, _after, met = procedure.take(session, item, "reply_source", actor.userid, at, text=text[:4000])
     late = "（已超时）" if any(c.state == "met_late" for c in met) else ""
     to = _everyone(session, item)
     msg = f"【已回复来源】{item.code}《{item.title}》{late}\n{actor.name} {show(at)}：{text[:500]}"
@@ -130,10 +125,7 @@ def _everyone(session: Session, item: Item) -> list[str]:
 def close(session: Session, actor: Person, code: str, note: str, at: datetime, config: Config) -> Item:
     """办结: close a replied item, waive what is still owed, and start the follow-up watch (善后)."""
     item = find_item(session, code)
-    if item.state != ItemState.replied:
-        raise Refusal(f"{item.code} 还不能办结（当前：{item.state_name}）：须先回复来源。")
-    before, after = item.move_to(ItemState.closed, at)
-    record(session, item, actor.userid, "close", at, before=before, after=after, note=note[:2000])
+    procedure.take(session, item, "close", actor.userid, at, note=note[:2000])
     clocks.close_all(session, item, "已办结", actor.userid, at)
     watch = followup.start(session, item, at, config)
     extra = f"\n善后观察至 {show(watch.until, True)}，期间请承办单位按提示回报态势。" if watch else ""

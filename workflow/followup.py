@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from core.clock import show
 from core.config import Config
 from models import Card, Item, ItemState, Person, Role, Watch
-from workflow import clocks, org, render
+from workflow import clocks, org, procedure, render
 from workflow.audit import record
 from workflow.errors import Refusal
 from workflow.outbox import emit
@@ -36,19 +36,13 @@ def start(session: Session, item: Item, at: datetime, config: Config) -> Watch |
         state="watching",
     )
     session.add(watch)
-    before, after = item.move_to(ItemState.follow_up, at)
-    record(session, item, "system", "follow_up", at, before=before, after=after, until=watch.until.isoformat())
+    procedure.take(session, item, "follow_up", "system", at, until=watch.until.isoformat())
     return watch
 
 
 def not_watching(item: Item) -> str:
     """What to do about renewed opinion on an item that is no longer watched (never a dead end)."""
-    if item.state in (ItemState.evaluated, ItemState.archived):
-        return (
-            f"{item.code} 已{item.state_name.removeprefix('已')}，不再续报或标记反弹。"
-            f"如舆情再次出现，请重新上报（上报 情况与链接），办公室会关联原编号 {item.code}。"
-        )
-    return f"{item.code} 不在善后观察期（当前：{item.state_name}），无法标记反弹。"
+    return procedure.ACTIONS["rebound"].refuse(item.code, ItemState(item.state))
 
 
 def active_watch(session: Session, item: Item) -> Watch | None:
@@ -142,12 +136,10 @@ def answer(
 
 def reopen(session: Session, actor: Person, item: Item, note: str, at: datetime, config: Config) -> None:
     """反弹: end the watch, reopen the item for its lead unit, restart its report clocks, tell everyone involved."""
-    if item.state != ItemState.follow_up:
-        raise Refusal(not_watching(item))
+    procedure.check(item, "rebound")
     for w in session.scalars(select(Watch).where(Watch.item_id == item.id, Watch.state == "watching")):
         w.state = "rebound"
-    before, after = item.move_to(ItemState.acknowledged, at)
-    record(session, item, actor.userid, "rebound", at, before=before, after=after, note=note[:2000])
+    procedure.take(session, item, "rebound", actor.userid, at, note=note[:2000])
     item.external_due_at = None
     lead = item.lead
     if lead is not None:
@@ -169,8 +161,7 @@ def reopen(session: Session, actor: Person, item: Item, note: str, at: datetime,
 def evaluate(session: Session, actor: Person, code: str, text: str, at: datetime) -> Item:
     """总结评估 (office): record the summary evaluation once the follow-up watch is over (善后 → 评估 → 归档)."""
     item = find_item(session, code)
-    if item.state not in (ItemState.closed, ItemState.follow_up):
-        raise Refusal(f"{item.code} 还没有办结（当前：{item.state_name}），办结后再总结评估。")
+    procedure.check(item, "evaluate")
     watch = active_watch(session, item)
     if watch is not None:
         raise Refusal(
@@ -179,16 +170,12 @@ def evaluate(session: Session, actor: Person, code: str, text: str, at: datetime
         )
     if not text.strip():
         raise Refusal(f"请写上评估内容，例如：总结评估 {item.code} 处置及时，舆情平稳，……")
-    before, after = item.move_to(ItemState.evaluated, at)
-    record(session, item, actor.userid, "evaluate", at, before=before, after=after, text=text[:4000])
+    procedure.take(session, item, "evaluate", actor.userid, at, text=text[:4000])
     return item
 
 
 def archive(session: Session, actor: Person, code: str, at: datetime) -> Item:
     """归档 (office): file an evaluated item (立卷归档); nothing is deleted."""
     item = find_item(session, code)
-    if item.state != ItemState.evaluated:
-        raise Refusal(f"{item.code} 须先总结评估才能归档（当前：{item.state_name}）。")
-    before, after = item.move_to(ItemState.archived, at)
-    record(session, item, actor.userid, "archive", at, before=before, after=after)
+    procedure.take(session, item, "archive", actor.userid, at)
     return item

@@ -43,6 +43,8 @@ def test_lifecycle_moves_are_allowed(current: str, target: str) -> None:
         ("closed", "reported"),
         ("reported", "archived"),
         ("written_reported", "closed"),
+        ("reported", "closed"),
+        ("approved", "closed"),
     ],
 )
 def test_illegal_moves_raise(current: str, target: str) -> None:

@@ -1,0 +1,44 @@
+"""The declared procedure is the one owner of item states: the table, its diagram, and nothing else deciding."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from models.procedure import ACTIONS, WHO_NAMES, lifecycle_doc, moves
+from models.state import TRANSITIONS, ItemState
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_lifecycle_page_is_drawn_from_the_table() -> None:
+    page = (ROOT / "docs" / "lifecycle.md").read_text(encoding="utf-8")
+    assert page == lifecycle_doc(), "the table changed: run python3 dev.py lifecycle --write docs/lifecycle.md"
+
+
+def test_every_state_but_the_first_is_reached_by_an_action_and_every_edge_is_an_action() -> None:
+    reached = {a.to for a in ACTIONS.values() for s in a.states if moves(a, s)} | {ItemState.reported}
+    assert reached == set(ItemState)
+    taken = {(s, a.to) for a in ACTIONS.values() for s in a.states if moves(a, s)}
+    declared = {(s, t) for s, targets in TRANSITIONS.items() for t in targets}
+    assert declared == taken, "a transition nobody takes, or an action the state machine forbids"
+
+
+def test_every_action_names_who_may_take_it_in_words_people_read() -> None:
+    for action in ACTIONS.values():
+        assert action.who, action.name
+        assert all(w in WHO_NAMES for w in action.who), action.name
+
+
+@pytest.mark.parametrize("package", ["workflow", "handlers", "bot", "jobs"])
+def test_no_module_but_workflow_procedure_checks_or_moves_an_items_state(package: str) -> None:
+    offenders = []
+    for path in (ROOT / package).rglob("*.py"):
+        if path == ROOT / "workflow" / "procedure.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        for pattern in (r"\bitem\.state\s*(==|!=|\bin\b|\bnot in\b)", r"\.move_to\("):
+            offenders += [f"{path.relative_to(ROOT)}: {m.group(0)}" for m in re.finditer(pattern, text)]
+    assert not offenders, offenders
