@@ -10,7 +10,7 @@ from handlers.context import Ctx
 from handlers.progress import split_code
 from handlers.registry import card, command
 from models import Role
-from workflow import consult
+from workflow import consult, org
 from workflow.errors import Refusal
 from workflow.report import find_item
 
@@ -20,10 +20,16 @@ OFFICE_ONLY = "只有领导小组办公室可以这样做。"
 
 @command("会商", roles=OFFICE, denied=OFFICE_ONLY)
 def consult_command(ctx: Ctx) -> str:
-    """`会商 <编号> [说明]`: (re)send the request for opinions."""
-    code, note = split_code(ctx, "格式：会商 <编号> [需要征求意见的事项]")
-    to = consult.request(ctx.session, find_item(ctx.session, code), ctx.person, note, ctx.now, ctx.config)
-    return f"已向 {len(to)} 人征求 {code.upper()} 的会商意见，收到后会通知您。"
+    """`会商 <编号> [处室…] [说明]`: (re)send the request for opinions, also to the departments named."""
+    code, rest = split_code(ctx, "格式：会商 <编号> [处室…] [需要征求意见的事项]")
+    words, named = rest.split(), []
+    while words and (unit := org.find_unit(ctx.session, words[0])) is not None:
+        named.append(unit)
+        words.pop(0)
+    note = " ".join(words)
+    to = consult.request(ctx.session, find_item(ctx.session, code), ctx.person, note, ctx.now, ctx.config, named)
+    also = f"（含{'、'.join(u.name for u in named)}）" if named else ""
+    return f"已向 {len(to)} 人{also}征求 {code.upper()} 的会商意见，收到后会通知您。"
 
 
 @command("会商意见", "意见")

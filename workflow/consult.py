@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import show
 from core.config import Config
-from models import Card, Item, ItemUnit, Opinion, Person, Role, Submission
+from models import AuditEvent, Card, Item, ItemUnit, Opinion, Person, Role, Submission, Unit
 from workflow import clocks, followup, org, pages, procedure, render
 from workflow.audit import record
 from workflow.errors import Refusal
@@ -20,17 +21,27 @@ from workflow.report import find_item
 
 
 def consulted(session: Session, item: Item) -> list[str]:
-    """Who is asked before the reply: the general office, plus copied departments (属地) or co-handlers (协办)."""
+    """Who is asked before the reply: the general office, copied departments (属地) or co-handlers (协办), and any
+    department the office named when it asked (会商 <编号> 宣传处 …)."""
     people = org.userids(org.with_role(session, Role.general_office))
     for row in session.scalars(select(ItemUnit).where(ItemUnit.item_id == item.id, ItemUnit.part != "lead")):
         people += org.userids(org.unit_leads(session, row.unit))
+    for detail in session.scalars(
+        select(AuditEvent.detail).where(AuditEvent.item_id == item.id, AuditEvent.action == "consult")
+    ):
+        people += [str(u) for u in (detail or {}).get("asked", [])]
     return list(dict.fromkeys(people))
 
 
-def request(session: Session, item: Item, actor: Person, note: str, at: datetime, config: Config) -> list[str]:
-    """Send the 会商 card asking for opinions on the approved report; return who was asked."""
+def request(
+    session: Session, item: Item, actor: Person, note: str, at: datetime, config: Config, also: Sequence[Unit] = ()
+) -> list[str]:
+    """Send the 会商 card asking for opinions on the approved report (also: departments named by the office);
+    return who was asked."""
     procedure.check(item, "consult")
-    to = consulted(session, item)
+    to = list(
+        dict.fromkeys(consulted(session, item) + [u for d in also for u in org.userids(org.unit_leads(session, d))])
+    )
     if not to:
         raise Refusal("组织名单里没有局办公室人员，无法会商。请先补充 general_office 角色。")
     task_id = f"opin-{item.id}-{secrets.token_hex(4)}"

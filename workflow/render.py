@@ -71,7 +71,11 @@ def button_card(
     buttons: list[tuple[str, str, int]],
     links: list[tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """Return a button_interaction card: ≤ 6 buttons of (text, key, style) then URL buttons of (text, url)."""
+    """Return a button_interaction card: ≤ 6 buttons of (text, key, style) then URL buttons of (text, url).
+
+    The first link also becomes the whole card's click target: a decided card's buttons are replaced by one label
+    (update_template_card), and the card must still open the report.
+    """
     card: dict[str, Any] = {
         "card_type": "button_interaction",
         "source": {"desc": source},
@@ -85,6 +89,8 @@ def button_card(
     }
     if fields:
         card["horizontal_content_list"] = [{"keyname": k, "value": v} for k, v in fields]
+    if links:
+        card["card_action"] = {"type": 1, "url": links[0][1]}
     return {"msgtype": "template_card", "template_card": card}
 
 

@@ -202,3 +202,16 @@ def test_without_a_general_office_the_approval_stands_and_the_reply_needs_no_opi
     assert any("【会商未发出】" in t for t in st.texts("chenqi"))
     st.say("chenqi", f"回复来源 {code} 已答复")
     assert item_of(st, code).state == "replied"
+
+
+def test_the_office_can_name_the_departments_to_consult(st: Stack) -> None:
+    code = dispatched(st)
+    st.say("wangwu", f"书面报告 {code} 经核实，已妥善处置")
+    click(st, "lisi", cards(st, "lisi", APPROVAL)[-1], "批准")
+    st.say("chenqi", f"会商 {code} 宣传处 请就答复口径提出意见")
+    assert "含宣传处" in st.reply("chenqi")
+    asked = [r for r in st.inbox("mali") if "会商" in str(r["body"])]
+    assert asked, "the publicity department's lead is asked"
+    st.say("mali", f"会商意见 {code} 建议统一口径后再答复")
+    assert "转给办公室" in st.reply("mali")
+    assert any("建议统一口径后再答复" in t for t in st.texts("chenqi")), "their opinion reaches the office"

@@ -240,6 +240,11 @@ def test_a_major_items_report_is_reviewed_by_the_supervisor_then_decided_by_the_
     click(st, "liujiu", decide[0], "批准")
     assert item_of(st, code).state == "approved"
     assert _subs(st, code) == [(1, "approved")]
+    decided = current(st, "liujiu", decide[0])
+    assert decided["replaced_button"].startswith("刘九 已批准")
+    assert "/h5/item/" in decided["card"]["card_action"]["url"] or "oauth2" in decided["card"]["card_action"]["url"], (
+        "a decided card still opens the report"
+    )
 
 
 def test_supervisors_may_also_decide_by_text_and_the_cards_follow(st: Stack) -> None:
