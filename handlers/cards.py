@@ -7,6 +7,7 @@ from sqlalchemy import select
 from handlers.context import Ctx
 from models import Card, Item
 from models.clock import Clock
+from models.codes import parse_card_key
 from workflow import render
 from workflow.cards import finish_cards
 from workflow.errors import Refusal
@@ -25,8 +26,9 @@ def key_parts(ctx: Ctx, count: int, stale: str = STALE, numeric: int | None = No
 
     numeric: the index of a field that must be a number (a row id).
     """
-    parts = ctx.msg.event_key.split(":")[1:]
-    if len(parts) != count or not all(parts) or (numeric is not None and not is_row_id(parts[numeric])):
+    parsed = parse_card_key(ctx.msg.event_key)
+    parts = parsed[1] if parsed else []
+    if len(parts) != count or (numeric is not None and not is_row_id(parts[numeric])):
         raise Refusal(stale)
     return parts
 

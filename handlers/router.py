@@ -19,6 +19,7 @@ from handlers import (  # noqa: F401 - importing them registers their commands, 
 )
 from handlers.context import Ctx
 from handlers.registry import CARD_PREFIXES, CLICKS, COMMANDS, MESSAGE_TYPES, allowed, split_command
+from models.codes import parse_card_key
 
 
 def _command(ctx: Ctx, word: str, rest: str) -> str | None:
@@ -51,7 +52,8 @@ def _event(ctx: Ctx) -> str | None:
         route = CLICKS.get(msg.event_key)
         return route.handler(ctx) if route else help.fallback(ctx)
     if msg.event == "template_card_event":
-        route = CARD_PREFIXES.get(msg.event_key.split(":", 1)[0])
+        parsed = parse_card_key(msg.event_key)
+        route = CARD_PREFIXES.get(parsed[0]) if parsed else None
         return route.handler(ctx) if route else "这张卡片已失效，请发送“我的待办”查看。"
     return None
 

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueCon
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime
+from models.codes import Threshold
 
 OPEN_STATES = ("open", "missed")
 
@@ -48,13 +49,16 @@ class Clock(Base):
 
         Escalation counts from the miss: the due time, or the moment a clock started already overdue.
         """
-        p = self.policy
-        ext = f"@{self.extensions}" if self.extensions else ""  # an extension re-arms warning and due
-        out = [("nudge", self.nudge_at), (f"warn{ext}", self.warn_at), (f"due{ext}", self.due_at)]
+        p, ext = self.policy, self.extensions  # an extension re-arms warning, due and levels
+        out = [
+            (Threshold("nudge").name, self.nudge_at),
+            (Threshold("warn", 0, ext).name, self.warn_at),
+            (Threshold("due", 0, ext).name, self.due_at),
+        ]
         base = max(self.due_at, self.missed_at) if self.missed_at else self.due_at
         at = base + timedelta(seconds=float(p["escalate_after"]))
         for level in range(2, int(p["escalate_max"]) + 1):
-            out.append((f"level{level}{ext}", at))
+            out.append((Threshold("level", level, ext).name, at))
             at += timedelta(seconds=float(p["escalate_every"]))
         return out
 

@@ -14,6 +14,7 @@ from core.clock import show
 from core.durations import format_duration
 from models import Card, Item, Person, Role, Unit
 from models.clock import OPEN_STATES, Clock, ClockFiring
+from models.codes import Threshold, card_key
 from workflow import org, render
 from workflow.audit import record
 from workflow.outbox import defer, emit
@@ -57,7 +58,7 @@ def fire_due(session: Session, now: datetime, limit: int = 500, ids: list[int] |
     try:
         for c, n, _t in plan:
             if (c.id, n) in new and acting[c.id] == n:  # a replay or a second worker got it first: nothing to do
-                ACTIONS[threshold_kind(n)](session, c, items[c.item_id], n, now)
+                ACTIONS[Threshold.parse(n).kind](session, c, items[c.item_id], n, now)
             done[c.id].add(n)
     finally:
         session.info.pop("owners_memo", None)
@@ -65,11 +66,6 @@ def fire_due(session: Session, now: datetime, limit: int = 500, ids: list[int] |
         c.advance(done[c.id])
         defer(session, "schedule_clock", c.id)
     return len(new)
-
-
-def threshold_kind(name: str) -> str:
-    """Return the kind of a threshold name: "nudge", "warn", "due" or "level" ("level3@1" → "level")."""
-    return name.split("@")[0].rstrip("0123456789")
 
 
 def owners(session: Session, clock: Clock) -> list[str]:
@@ -109,11 +105,11 @@ def _remind(
 ) -> None:
     """Send a reminder to the owners: a card with 已口头汇报 (first report) and/or 申请延期 (final warning)."""
     to = owners(session, clock)
-    buttons = [("已口头汇报", f"oral:{clock.id}", 1)] if clock.kind == "first_report" else []
+    buttons = [("已口头汇报", card_key("oral", clock.id), 1)] if clock.kind == "first_report" else []
     if clock.kind == "written_report":
-        buttons.append(("写书面报告", f"wr:{item.code}", 1))
-    if extend and clock.owner == "lead_unit":
-        buttons.append(("申请延期", f"askext:{clock.id}", 2))
+        buttons.append(("写书面报告", card_key("wr", item.code), 1))
+    if extend:
+        buttons.append(("申请延期", card_key("askext", clock.id), 2))
     if not buttons or not to:
         emit(session, to, render.text(f"【{title}】{text}"), f"clock:{clock.id}:{name}", now, item, fresh=True)
         return
@@ -204,7 +200,7 @@ def _miss(session: Session, clock: Clock, item: Item, name: str, now: datetime) 
 def _level(session: Session, clock: Clock, item: Item, name: str, now: datetime) -> None:
     if clock.state == "open":  # its due passed silently (collapsed into this level): the owners learn it now
         _miss(session, clock, item, f"{name}:miss", now)
-    level = int(name.split("@")[0].removeprefix("level"))
+    level = Threshold.parse(name).level
     clock.level = level
     record(session, item, "system", "clock_escalated", now, kind=clock.kind, level=level)
     targets = org.userids([*org.with_role(session, Role.office), *org.with_role(session, Role.leader)])

@@ -8,6 +8,7 @@ from typing import Any
 from core.clock import show
 from core.durations import format_duration
 from models import GRADE_NAMES, Grade, Item, Unit
+from models.codes import card_key
 from models.item import SOURCES
 
 TEXT_LIMIT = 2000  # WeCom refuses text messages over 2048 bytes; keep a margin
@@ -111,7 +112,7 @@ def ack_card(item: Item, unit: Unit, task_id: str, dispatcher: str, late: str = 
         item.text[:120],
         fields,
         task_id,
-        [("签收", f"ack:{item.code}:{unit.key}", 1)],
+        [("签收", card_key("ack", item.code, unit.key), 1)],
     )
 
 
@@ -149,7 +150,7 @@ def escalation_card(
         f"{unit}（{owners}）的{label}应于 {show(due, True)} 前完成，已超时 {late}。",
         fields,
         task_id,
-        [("催办", f"urge:{clock_id}", 1), ("已知悉", f"seen:{clock_id}", 2)],
+        [("催办", card_key("urge", clock_id), 1), ("已知悉", card_key("seen", clock_id), 2)],
     )
 
 
@@ -173,7 +174,7 @@ def extension_card(
         f"{who}申请{label}延期 {format_duration(span)}：{reason}",
         fields,
         task_id,
-        [("同意", f"ext:{ext_id}:yes", 1), ("不同意", f"ext:{ext_id}:no", 2)],
+        [("同意", card_key("ext", ext_id, "yes"), 1), ("不同意", card_key("ext", ext_id, "no"), 2)],
     )
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from core.clock import show
 from models import Item, Submission
+from models.codes import card_key
 from workflow.render import button_card, grade_name
 
 APPROVE_SOURCE = "瞭望 · 书面报告审核"
@@ -27,7 +28,7 @@ def upload_card(item: Item, unit_name: str, task_id: str, url: str, returned: st
         sub,
         fields,
         task_id,
-        [("在聊天中填写", f"wr:{item.code}", 2)],
+        [("在聊天中填写", card_key("wr", item.code), 2)],
         links=[("上传文件", url)],
     )
 
@@ -55,9 +56,9 @@ def approval_card(
     ]
     if clocks:
         fields.append(("时限", clocks[:60]))
-    buttons = [("批准", f"appr:{sub.id}:ok", 1), ("退回修改", f"appr:{sub.id}:back", 2)]
+    buttons = [("批准", card_key("appr", sub.id, "ok"), 1), ("退回修改", card_key("appr", sub.id, "back"), 2)]
     if can_escalate:
-        buttons.append(("升级为重大", f"appr:{sub.id}:major", 2))
+        buttons.append(("升级为重大", card_key("appr", sub.id, "major"), 2))
     text = sub.text.strip() or "（见附件）"
     if stage == "审定":
         fields.insert(0, ("审定", f"已由{reviewer}审核，请领导小组审定"))
@@ -83,7 +84,7 @@ def opinion_card(item: Item, summary: str, task_id: str, url: str) -> dict[str, 
         summary[:160],
         fields,
         task_id,
-        [("无不同意见", f"opin:{item.code}:ok", 1), ("提出意见", f"opin:{item.code}:say", 2)],
+        [("无不同意见", card_key("opin", item.code, "ok"), 1), ("提出意见", card_key("opin", item.code, "say"), 2)],
         links=[("查看报告", url)],
     )
 
@@ -98,5 +99,5 @@ def watch_card(item: Item, n: int, until: str, task_id: str, watch_id: int) -> d
         "该舆情已办结，请确认近期态势：是否平稳，有无反弹？",
         fields,
         task_id,
-        [("平稳", f"fu:{watch_id}:{n}:calm", 1), ("反弹", f"fu:{watch_id}:{n}:up", 2)],
+        [("平稳", card_key("fu", watch_id, n, "calm"), 1), ("反弹", card_key("fu", watch_id, n, "up"), 2)],
     )

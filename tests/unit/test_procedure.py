@@ -42,3 +42,20 @@ def test_no_module_but_workflow_procedure_checks_or_moves_an_items_state(package
         for pattern in (r"\bitem\.state\s*(==|!=|\bin\b|\bnot in\b)", r"\.move_to\("):
             offenders += [f"{path.relative_to(ROOT)}: {m.group(0)}" for m in re.finditer(pattern, text)]
     assert not offenders, offenders
+
+
+def test_card_keys_and_threshold_names_round_trip_through_their_one_codec() -> None:
+    from models.codes import CARD_KEYS, Threshold, card_key, parse_card_key
+
+    for prefix, fields in CARD_KEYS.items():
+        values = [f"v{i}" for i in range(len(fields))]
+        assert parse_card_key(card_key(prefix, *values)) == (prefix, values)
+    assert parse_card_key("appr:1") is None, "a key with a missing field is not ours"
+    assert parse_card_key("nope:1:2") is None
+    with pytest.raises(ValueError):
+        card_key("appr", 1)
+    for t in (Threshold("nudge"), Threshold("warn", 0, 2), Threshold("due"), Threshold("level", 3, 1)):
+        assert Threshold.parse(t.name) == t
+    assert Threshold("level", 3, 1).name == "level3@1"
+    with pytest.raises(ValueError):
+        Threshold.parse("later")
