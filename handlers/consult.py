@@ -10,8 +10,7 @@ from handlers.context import Ctx
 from handlers.progress import split_code
 from handlers.registry import card, command
 from models import Role
-from workflow import consult, org
-from workflow.errors import Refusal
+from workflow import consult, org, procedure
 from workflow.report import find_item
 
 OFFICE = (Role.office,)
@@ -50,8 +49,7 @@ def opinion_button(ctx: Ctx) -> str:
         mark_own_card(ctx, f"{ctx.person.name} 无不同意见", item)
         return f"已反馈：您对 {item.code} 无不同意见。"
     item = find_item(ctx.session, code)
-    if ctx.person.userid not in consult.consulted(ctx.session, item):
-        raise Refusal(f"{item.code} 的会商没有征求您的意见。")
+    procedure.permit(ctx.session, item, "opinion", ctx.person)
     flows.begin(ctx, "opinion", {"code": item.code})
     return f"请直接回复您对 {item.code} 的意见（一条消息），回复“取消”放弃。"
 

@@ -10,6 +10,7 @@ from handlers.context import Ctx
 from handlers.registry import card
 from models import Card, Item
 from models.clock import Clock
+from models.state import OPEN_CLOCK_STATES
 from workflow import render
 from workflow.deadlines import owners
 from workflow.errors import Refusal
@@ -28,7 +29,7 @@ def _clock(ctx: Ctx) -> tuple[Clock, Item]:
 def urge(ctx: Ctx) -> str:
     """催办: tell whoever owes the step, in the clicker's name."""
     clock, item = _clock(ctx)
-    if clock.state not in ("open", "missed"):
+    if clock.state not in OPEN_CLOCK_STATES:
         mark_clicked_card(ctx, f"{clock.label}已完成", item)
         return f"{item.code} 的{clock.label}已经完成了。"
     text = (

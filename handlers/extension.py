@@ -13,6 +13,7 @@ from handlers.cards import clock_of_click, key_parts, mark_clicked_card
 from handlers.context import Ctx
 from handlers.registry import card, command
 from models import Role
+from models.state import ClockState, ExtensionState
 from workflow import extension
 from workflow.clocks import waive
 from workflow.errors import Refusal
@@ -63,7 +64,8 @@ def extension_button(ctx: Ctx) -> str:
     """The 同意 / 不同意 buttons: key `ext:<id>:yes|no`; only the intended decider may decide, once."""
     ext_id, choice = key_parts(ctx, 2, numeric=0)
     ext, note = extension.decide(ctx.session, ctx.person, int(ext_id), choice == "yes", ctx.now)
-    label = f"{ctx.person.name} 已{'同意' if ext.state == 'approved' else '不同意'} {show(ext.decided_at or ctx.now)}"
+    word = "同意" if ext.state == ExtensionState.approved else "不同意"
+    label = f"{ctx.person.name} 已{word} {show(ext.decided_at or ctx.now)}"
     mark_clicked_card(ctx, label)
     return note
 
@@ -83,7 +85,7 @@ def waive_command(ctx: Ctx) -> str:
 def ask_extension_button(ctx: Ctx) -> str:
     """The 申请延期 button on a final warning: ask for the time and the reason in the chat."""
     clock, item = clock_of_click(ctx)
-    if clock.state != "open":
+    if clock.state != ClockState.open:
         return f"{item.code} 的{clock.label}已{'完成' if clock.state.startswith('met') else '超时'}，无需申请延期。"
     flows.begin(ctx, "extension", {"code": item.code, "clock": clock.id})
     limit = extension.room(clock)

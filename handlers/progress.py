@@ -5,6 +5,7 @@ from __future__ import annotations
 from handlers.cards import clock_of_click, mark_clicked_card
 from handlers.context import Ctx
 from handlers.registry import card, command
+from models.state import OPEN_CLOCK_STATES
 from workflow.errors import Refusal
 from workflow.progress import first_report, handling_report, progress_report
 
@@ -39,7 +40,7 @@ def progress_command(ctx: Ctx) -> str:
 def oral_button(ctx: Ctx) -> str:
     """The 已口头汇报 button on a first-report reminder: records an oral first report."""
     clock, item = clock_of_click(ctx)
-    if clock.state not in ("open", "missed"):
+    if clock.state not in OPEN_CLOCK_STATES:
         return f"{item.code} 的{clock.label}已完成，无需再报。"
     first_report(ctx.session, ctx.person, item.code, "", ctx.config, ctx.now, oral=True)
     mark_clicked_card(ctx, f"{ctx.person.name} 已口头汇报", item)

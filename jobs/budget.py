@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from core import clock
 from core.runtime import Runtime, runtime
 from models import HeldMessage, OutboxMessage
+from models.state import OutboxState
 from workflow import render
 from workflow.outbox import emit
 
@@ -56,7 +57,7 @@ def _remember(rt: Runtime) -> None:
     with rt.sessions() as s:
         rows = s.execute(
             select(OutboxMessage.id, OutboxMessage.sent_at, OutboxMessage.sent_to, OutboxMessage.touser).where(
-                OutboxMessage.sent_at >= since, OutboxMessage.state == "sent", OutboxMessage.kind == "send"
+                OutboxMessage.sent_at >= since, OutboxMessage.state == OutboxState.sent, OutboxMessage.kind == "send"
             )
         ).all()
     pipe = rt.redis.pipeline()

@@ -24,6 +24,7 @@ from core.wecom import WecomError, backoff
 from jobs import budget
 from jobs.queueing import schedule_delivery
 from models import Card, OutboxMessage
+from models.state import OutboxState
 from workflow.outbox import is_reply
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,8 @@ def _claim(oid: int) -> OutboxMessage | None:
             "CursorResult[Any]",
             s.execute(  # an UPDATE's result is a CursorResult (it has rowcount)
                 update(OutboxMessage)
-                .where(OutboxMessage.id == oid, OutboxMessage.state == "pending")
-                .values(state="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
+                .where(OutboxMessage.id == oid, OutboxMessage.state == OutboxState.pending)
+                .values(state=OutboxState.sending, claimed_at=now, attempts=OutboxMessage.attempts + 1)
             ),
         )
         if res.rowcount != 1:
@@ -94,7 +95,7 @@ def deliver(oid: int) -> str:
             if isinstance(users, datetime):
                 return _later(oid, users, row.attempts)
             if not users:
-                _mark(oid, "held", "held for everyone (per-person budget)")
+                _mark(oid, OutboxState.held, "held for everyone (per-person budget)")
                 return "held"
             answer = rt.api.send({**row.payload, "touser": "|".join(users), **duplicate_guard(row, interval)})
     except WecomError as exc:
@@ -106,7 +107,7 @@ def deliver(oid: int) -> str:
     return "sent"
 
 
-def _mark(oid: int, state: str, note: str) -> None:
+def _mark(oid: int, state: OutboxState, note: str) -> None:
     rt = runtime()
     with rt.sessions() as s, s.begin():
         s.execute(update(OutboxMessage).where(OutboxMessage.id == oid).values(state=state, last_error=note[:500]))
@@ -119,7 +120,7 @@ def _later(oid: int, when: datetime, attempts: int) -> str:
         s.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == oid)
-            .values(state="pending", next_attempt_at=when, attempts=OutboxMessage.attempts - 1)
+            .values(state=OutboxState.pending, next_attempt_at=when, attempts=OutboxMessage.attempts - 1)
         )
     schedule_delivery(rt.queue, oid, when, attempts, urgent=True)  # only replies and digests wait like this
     return "later"
@@ -132,7 +133,7 @@ def _sent(oid: int, row: OutboxMessage, answer: dict[str, Any]) -> None:
         s.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == oid)
-            .values(state="sent", sent_at=now, msgid=str(answer.get("msgid") or ""), last_error=note)
+            .values(state=OutboxState.sent, sent_at=now, msgid=str(answer.get("msgid") or ""), last_error=note)
         )
         if row.card_task_id and row.kind == "send" and answer.get("response_code"):
             card = s.scalar(select(Card).where(Card.task_id == row.card_task_id))
@@ -166,7 +167,11 @@ def _failed(oid: int, attempts: int, exc: WecomError, kind: str = "send", urgent
         s.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == oid)
-            .values(state="pending" if retry else "failed", next_attempt_at=when, last_error=str(exc)[:500])
+            .values(
+                state=OutboxState.pending if retry else OutboxState.failed,
+                next_attempt_at=when,
+                last_error=str(exc)[:500],
+            )
         )
     log.warning("outbox %s attempt %s failed: %s (%s)", oid, attempts, exc, "retry" if retry else "gave up")
     if retry:

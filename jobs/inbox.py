@@ -26,6 +26,7 @@ from core import clock
 from core.outage import Outage, dependency
 from core.runtime import Runtime, runtime
 from models import InboxLease, ProcessedCallback
+from models.state import InboxState
 from workflow import render
 from workflow.outbox import emit
 
@@ -115,7 +116,7 @@ def process_user(userid: str, rt: Runtime | None = None, holder: str = "") -> in
             with rt.sessions() as s:
                 row = s.execute(
                     select(ProcessedCallback.id, ProcessedCallback.retry_at)
-                    .where(ProcessedCallback.userid == userid, ProcessedCallback.state == "pending")
+                    .where(ProcessedCallback.userid == userid, ProcessedCallback.state == InboxState.pending)
                     .order_by(ProcessedCallback.id)
                     .limit(1)
                 ).first()
@@ -140,10 +141,10 @@ def _handle_one(rt: Runtime, row_id: int, lease: Lease) -> bool:
         with rt.sessions() as s, s.begin():
             renew(s, lease, now)
             row = s.get(ProcessedCallback, row_id)
-            if row is None or row.state != "pending":
+            if row is None or row.state != InboxState.pending:
                 return True
             handle(s, row, rt, now)
-            row.state, row.handled_at = "done", now
+            row.state, row.handled_at = InboxState.done, now
         return True
     except LeaseLost:
         log.warning("inbox of %r was taken over by another consumer; leaving it to them", lease.userid)
@@ -164,7 +165,7 @@ def _failed(rt: Runtime, row_id: int, exc: Exception) -> bool:
         row.attempts += 1
         row.error = f"{type(exc).__name__}: {exc}"[:500]
         if row.attempts >= MAX_ATTEMPTS:
-            row.state, row.handled_at = "failed", now
+            row.state, row.handled_at = InboxState.failed, now
             emit(s, [row.userid], render.text(SORRY), f"reply:{row.key}", now)
             return True
         row.retry_at = now + timedelta(seconds=2**row.attempts)
@@ -182,7 +183,7 @@ def pending_users(rt: Runtime, limit: int = 200) -> list[str]:
             s.scalars(
                 select(ProcessedCallback.userid)
                 .where(
-                    ProcessedCallback.state == "pending",
+                    ProcessedCallback.state == InboxState.pending,
                     or_(ProcessedCallback.retry_at.is_(None), ProcessedCallback.retry_at <= now),
                     ~held,
                 )

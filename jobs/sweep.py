@@ -14,6 +14,7 @@ from jobs.budget import pending_digests, send_digest
 from jobs.deadlines import sweep_clocks
 from jobs.queueing import enqueue_deliveries, run_deferred
 from models import Attachment, OutboxMessage
+from models.state import OutboxState
 from workflow import followup
 from workflow.outbox import is_reply
 
@@ -38,14 +39,17 @@ def sweep(grace_seconds: float = 5.0, stale_seconds: float | None = None, batch:
     with rt.sessions() as s, s.begin():
         s.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.state == "sending", OutboxMessage.claimed_at < now - timedelta(seconds=stale_seconds))
-            .values(state="pending")
+            .where(
+                OutboxMessage.state == OutboxState.sending,
+                OutboxMessage.claimed_at < now - timedelta(seconds=stale_seconds),
+            )
+            .values(state=OutboxState.pending)
         )
         due = list(
             s.execute(
                 select(OutboxMessage.id, OutboxMessage.idem_key)
                 .where(
-                    OutboxMessage.state == "pending",
+                    OutboxMessage.state == OutboxState.pending,
                     OutboxMessage.next_attempt_at <= now - timedelta(seconds=grace_seconds),
                 )
                 .order_by(OutboxMessage.next_attempt_at)

@@ -14,8 +14,21 @@ from models.records import (
     OutboxMessage,
     ProcessedCallback,
 )
-from models.state import STATE_NAMES, IllegalTransition, ItemState, check_transition
-from models.submission import SUBMISSION_STATES, Opinion, Submission, Watch
+from models.state import (
+    STATE_NAMES,
+    SUBMISSION_STATE_NAMES,
+    CardState,
+    ClockState,
+    ExtensionState,
+    IllegalTransition,
+    InboxState,
+    ItemState,
+    OutboxState,
+    SubmissionState,
+    WatchState,
+    check_transition,
+)
+from models.submission import Opinion, Submission, Watch
 
 __all__ = [
     "Base",
@@ -41,7 +54,14 @@ __all__ = [
     "Person",
     "Opinion",
     "ProcessedCallback",
-    "SUBMISSION_STATES",
+    "SUBMISSION_STATE_NAMES",
+    "CardState",
+    "ClockState",
+    "ExtensionState",
+    "InboxState",
+    "OutboxState",
+    "SubmissionState",
+    "WatchState",
     "Submission",
     "Watch",
     "ROLE_NAMES",

@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, UTCDateTime
+from models.base import Base, StateText, UTCDateTime
 from models.codes import Threshold
+from models.state import OPEN_CLOCK_STATES, ClockState, ExtensionState
 
-OPEN_STATES = ("open", "missed")
+OPEN_STATES = OPEN_CLOCK_STATES
 
 
 class Clock(Base):
@@ -34,7 +35,7 @@ class Clock(Base):
     warn_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     cap_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    state: Mapped[str] = mapped_column(String(16), default="open")
+    state: Mapped[ClockState] = mapped_column(StateText(ClockState), default=ClockState.open)
     met_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     missed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     level: Mapped[int] = mapped_column(Integer, default=0)
@@ -94,7 +95,7 @@ class Extension(Base):
     requested_by: Mapped[str] = mapped_column(String(64))
     seconds: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(16), default="pending")
+    state: Mapped[ExtensionState] = mapped_column(StateText(ExtensionState), default=ExtensionState.pending)
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

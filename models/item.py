@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, UTCDateTime
+from models.base import Base, StateText, UTCDateTime
 from models.org import Person, Unit
 from models.state import STATE_NAMES, ItemState, check_transition
 
@@ -58,7 +58,7 @@ class Item(Base):
     source: Mapped[str] = mapped_column(String(32), default="discovery")
     suggested_grade: Mapped[str | None] = mapped_column(String(16))
     grade: Mapped[str | None] = mapped_column(String(16))
-    state: Mapped[str] = mapped_column(String(32), default=ItemState.reported, index=True)
+    state: Mapped[ItemState] = mapped_column(StateText(ItemState, 32), default=ItemState.reported, index=True)
     reporter_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

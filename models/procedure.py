@@ -4,8 +4,10 @@ which clocks it meets. Pure data; `workflow.procedure` applies it and nothing el
 Relations name who may act (see workflow/procedure.py for how each is decided against the organisation):
 office, general_office, leader — roles; lead_unit — a lead of the item's lead unit; assigned_unit — a lead of any
 unit the item is assigned to (lead or co-handling); supervisor — the lead unit's supervisor (分管领导); decider —
-a recipient of the report's open approval card; consulted — a person whose opinion was asked; member — anyone
-in the organisation; system — a timer or the worker.
+a recipient of one of the item's approval cards; consulted — a person whose opinion was asked; clock_owner — who
+owes the clock the action is about; clock_decider — who decides an extension of it (the owing unit's supervisor,
+else the office; the leaders for the office's own clocks); member — anyone in the organisation; system — a timer
+or the worker. workflow/relations.py decides each relation; workflow/procedure.permit applies `who`.
 """
 
 from __future__ import annotations
@@ -33,6 +35,14 @@ class Action:
     meets: tuple[str, ...] = ()  # clock events it meets (models.policy: each clock's `event`)
     refusal: str = "{code} 现在不能{label}（当前：{state}）。"  # said when the item is in another state
     refusals: tuple[tuple[frozenset[ItemState], str], ...] = ()  # a more helpful sentence for some states
+    denied: str = ""  # said to a person with none of the relations in `who` ({code}, {lead}: the lead unit's name)
+
+    def deny(self, code: str, lead: str) -> str:
+        """Return the Chinese sentence for a person who may not take this action on item code."""
+        if self.denied:
+            return self.denied.format(code=code, label=self.label, lead=lead or "承办单位")
+        who = "或".join(WHO_NAMES[w] for w in self.who if w != "system")
+        return f"只有{who}可以{self.label}（{code}）。"
 
     def refuse(self, code: str, state: ItemState) -> str:
         """Return the Chinese sentence for taking this action from a state it does not allow."""
@@ -81,6 +91,7 @@ ACTIONS: dict[str, Action] = _a(
         S.acknowledged,
         ("assigned_unit",),  # only the lead unit's moves the item
         refusal="{code} 已办结，无需签收（当前：{state}）。",
+        denied="{code} 不是交办给您所在单位的，只有承办单位负责人可以签收。",
     ),
     Action(
         "first_report",
@@ -90,6 +101,7 @@ ACTIONS: dict[str, Action] = _a(
         ("lead_unit",),  # it implies the 签收 first
         meets=("first_report",),
         refusal="{code} 已办结，不再首报（当前：{state}）。",
+        denied="{code} 的报告由主办单位负责人报送，您不是{lead}的负责人。",
     ),
     Action(
         "progress_report",
@@ -99,6 +111,7 @@ ACTIONS: dict[str, Action] = _a(
         ("assigned_unit",),  # the lead's first 续报 is its 首报
         refusal=PRESS_REBOUND,
         refusals=((DONE_WATCHING, ANEW), (frozenset({S.reported}), NOT_YET)),
+        denied="{code} 的续报由承办单位负责人报送，您所在单位不是它的承办单位。",
     ),
     Action(
         "written_report",
@@ -108,8 +121,17 @@ ACTIONS: dict[str, Action] = _a(
         ("assigned_unit",),
         meets=("first_report", "written_report"),
         refusal="{code} 的书面报告已审核通过（当前：{state}）。有新情况请发送“续报 {code} 内容”。",
+        denied="{code} 的书面报告由承办单位负责人报送，您所在单位不是它的承办单位。",
     ),
-    Action("handling_report", "报送处置情况", OPEN, None, ("lead_unit",), meets=("handling_report",)),
+    Action(
+        "handling_report",
+        "报送处置情况",
+        OPEN,
+        None,
+        ("lead_unit",),
+        meets=("handling_report",),
+        denied="{code} 的报告由主办单位负责人报送，您不是{lead}的负责人。",
+    ),
     Action(
         "review",
         "审核",
@@ -117,6 +139,7 @@ ACTIONS: dict[str, Action] = _a(
         None,
         ("decider",),
         refusal="这张卡片已过时：{code} 已进入下一步（{state}）。",
+        denied="这份书面报告不是送您审批的，只有卡片的接收人可以审批 {code}。",
     ),
     Action(
         "approve",
@@ -125,6 +148,7 @@ ACTIONS: dict[str, Action] = _a(
         S.approved,
         ("decider",),
         refusal="这张卡片已过时：{code} 已进入下一步（{state}）。",
+        denied="这份书面报告不是送您审批的，只有卡片的接收人可以审批 {code}。",
     ),
     Action(
         "return",
@@ -133,6 +157,7 @@ ACTIONS: dict[str, Action] = _a(
         S.returned,
         ("decider",),
         refusal="这张卡片已过时：{code} 已进入下一步（{state}）。",
+        denied="这份书面报告不是送您审批的，只有卡片的接收人可以审批 {code}。",
     ),
     Action(
         "consult",
@@ -149,6 +174,7 @@ ACTIONS: dict[str, Action] = _a(
         None,
         ("consulted",),
         refusal="{code} 现在不在会商阶段（当前：{state}）。",
+        denied="{code} 的会商没有征求您的意见。",
     ),
     Action(
         "reply_source",
@@ -176,6 +202,7 @@ ACTIONS: dict[str, Action] = _a(
         ("lead_unit", "office"),
         refusal="{code} 不在善后观察期（当前：{state}），无法标记反弹。",
         refusals=((DONE_WATCHING, ANEW),),
+        denied="只有 {code} 主办单位的负责人可以回报善后态势。",
     ),
     Action(
         "evaluate",
@@ -192,6 +219,22 @@ ACTIONS: dict[str, Action] = _a(
         S.archived,
         ("office",),
         refusal="{code} 须先总结评估才能归档（当前：{state}）。",
+    ),
+    Action(
+        "request_extension",
+        "申请延期",
+        ANY,
+        None,
+        ("clock_owner",),
+        denied="您在 {code} 上没有未完成的时限，无需延期。",
+    ),
+    Action(
+        "decide_extension",
+        "审批延期",
+        ANY,
+        None,
+        ("clock_decider",),
+        denied="只有该单位的分管领导可以审批这份延期申请。",
     ),
 )
 
@@ -235,6 +278,10 @@ WHO_NAMES = {
     "supervisor": "分管领导",
     "decider": "审批卡片的接收人",
     "consulted": "被征求意见者",
+    "co_unit": "协办单位负责人",
+    "cc_unit": "抄送单位负责人",
+    "clock_owner": "欠这一时限的单位负责人（办公室自己的时限由办公室）",
+    "clock_decider": "该单位的分管领导（办公室的时限由领导小组）",
     "member": "组织内任何人",
     "system": "系统",
 }

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, UTCDateTime
+from models.base import Base, StateText, UTCDateTime
+from models.state import CardState, InboxState, OutboxState
 
 
 class AuditEvent(Base):
@@ -49,7 +50,7 @@ class ProcessedCallback(Base):
     key: Mapped[str] = mapped_column(String(200), unique=True)
     userid: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    state: Mapped[str] = mapped_column(String(16), default="pending")
+    state: Mapped[InboxState] = mapped_column(StateText(InboxState), default=InboxState.pending)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -75,7 +76,7 @@ class OutboxMessage(Base):
     item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), index=True)
     card_task_id: Mapped[str | None] = mapped_column(String(128))
     kind: Mapped[str] = mapped_column(String(16), default="send")
-    state: Mapped[str] = mapped_column(String(16), default="pending")
+    state: Mapped[OutboxState] = mapped_column(StateText(OutboxState), default=OutboxState.pending)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -97,7 +98,7 @@ class Card(Base):
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     clock_id: Mapped[int | None] = mapped_column(ForeignKey("clocks.id"), index=True)  # reminder/escalation cards
     recipients: Mapped[list[str]] = mapped_column(JSON)
-    state: Mapped[str] = mapped_column(String(16), default="open")
+    state: Mapped[CardState] = mapped_column(StateText(CardState), default=CardState.open)
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -68,3 +68,86 @@ def check_transition(current: ItemState | str, target: ItemState | str) -> ItemS
     if tgt not in TRANSITIONS[cur]:
         raise IllegalTransition(cur, tgt)
     return tgt
+
+
+class ClockState(StrEnum):
+    """A clock (时限): running, overdue and still owed, met in time, met after its due, or waived by the office."""
+
+    open = "open"
+    missed = "missed"
+    met = "met"
+    met_late = "met_late"
+    waived = "waived"
+
+
+OPEN_CLOCK_STATES = (ClockState.open, ClockState.missed)  # still owed: reminders and escalations may fire
+CLOCK_STATE_NAMES = {
+    ClockState.open: "进行中",
+    ClockState.missed: "已超时",
+    ClockState.met: "已按时完成",
+    ClockState.met_late: "超时后完成",
+    ClockState.waived: "已免除",
+}
+
+
+class CardState(StrEnum):
+    """An interactive card: its buttons still work (open), or it was answered or overtaken (done)."""
+
+    open = "open"
+    done = "done"
+
+
+class SubmissionState(StrEnum):
+    """A written report (书面报告) version on its way through 审核 (and 审定 for major items)."""
+
+    pending = "pending"
+    reviewed = "reviewed"
+    approved = "approved"
+    returned = "returned"
+    superseded = "superseded"
+    contribution = "contribution"
+
+
+AWAITING = (SubmissionState.pending, SubmissionState.reviewed)  # a decision is owed: 审核, or 审定 for major items
+SUBMISSION_STATE_NAMES = {
+    SubmissionState.pending: "待审核",
+    SubmissionState.reviewed: "已审核，待领导小组审定",
+    SubmissionState.approved: "已批准",
+    SubmissionState.returned: "已退回修改",
+    SubmissionState.superseded: "已被新版本取代",
+    SubmissionState.contribution: "协办材料",
+}
+
+
+class WatchState(StrEnum):
+    """The 善后 watch after closing: watching, ended calm, or ended by a rebound."""
+
+    watching = "watching"
+    ended = "ended"
+    rebound = "rebound"
+
+
+class ExtensionState(StrEnum):
+    """A request to extend a clock (申请延期) and its decision."""
+
+    pending = "pending"
+    approved = "approved"
+    refused = "refused"
+
+
+class InboxState(StrEnum):
+    """A received callback in the durable inbox: waiting to be handled, handled, or given up on."""
+
+    pending = "pending"
+    done = "done"
+    failed = "failed"
+
+
+class OutboxState(StrEnum):
+    """A message in the outbox: waiting, claimed by a sender, sent, held for a digest, or given up on."""
+
+    pending = "pending"
+    sending = "sending"
+    sent = "sent"
+    held = "held"
+    failed = "failed"

@@ -7,9 +7,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, UTCDateTime
+from models.base import Base, StateText, UTCDateTime
 from models.item import Attachment
 from models.org import Person, Unit
+from models.state import SubmissionState, WatchState
 
 
 class Submission(Base):
@@ -26,7 +27,7 @@ class Submission(Base):
     author_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     text: Mapped[str] = mapped_column(Text, default="")
     via: Mapped[str] = mapped_column(String(16), default="chat")
-    state: Mapped[str] = mapped_column(String(16), default="pending")
+    state: Mapped[SubmissionState] = mapped_column(StateText(SubmissionState), default=SubmissionState.pending)
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     comment: Mapped[str | None] = mapped_column(Text)
@@ -37,17 +38,6 @@ class Submission(Base):
     attachments: Mapped[list[Attachment]] = relationship(
         primaryjoin="Submission.id == foreign(Attachment.submission_id)", order_by="Attachment.id", viewonly=True
     )
-
-
-AWAITING = ("pending", "reviewed")  # a decision is owed: the supervisor's 审核, or the leaders' 审定 (major items)
-SUBMISSION_STATES = {
-    "pending": "待审核",
-    "reviewed": "已审核，待领导小组审定",
-    "approved": "已批准",
-    "returned": "已退回修改",
-    "superseded": "已被新版本取代",
-    "contribution": "协办材料",
-}
 
 
 class Opinion(Base):
@@ -77,4 +67,4 @@ class Watch(Base):
     every_seconds: Mapped[int] = mapped_column(Integer)
     next_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent: Mapped[int] = mapped_column(Integer, default=0)
-    state: Mapped[str] = mapped_column(String(16), default="watching")
+    state: Mapped[WatchState] = mapped_column(StateText(WatchState), default=WatchState.watching)

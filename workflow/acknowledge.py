@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from core.clock import show
 from core.config import Config
 from models import Card, Item, ItemUnit, Person, Role
-from workflow import org, render
+from workflow import org, procedure, render
 from workflow.assignment import mark_acknowledged
 from workflow.cards import finish_cards
 from workflow.errors import Refusal
@@ -40,9 +40,10 @@ def _assignment_for(session: Session, item: Item, actor: Person, unit_key: str |
         raise Refusal(f"{item.code} 还没有交办，暂时不能签收。")
     if unit_key is not None:
         rows = [r for r in rows if r.unit.key == unit_key]
+    procedure.permit(session, item, "acknowledge", actor)
     mine = [r for r in rows if r.unit_id == actor.unit_id]
-    if not mine or not actor.has(Role.unit_lead):
-        raise Refusal(f"{item.code} 不是交办给您所在单位的，只有承办单位负责人可以签收。")
+    if not mine:
+        raise Refusal(f"这张签收卡片是发给{rows[0].unit.name if rows else '其他单位'}的，您所在单位不是它的承办单位。")
     return mine[0]
 
 

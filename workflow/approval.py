@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from core.clock import show
 from core.config import Config
 from models import Card, Grade, Item, ItemState, Person, Role, Submission
-from models.submission import AWAITING
+from models.procedure import ACTIONS
+from models.state import AWAITING, CardState, SubmissionState
 from workflow import appchat, clocks, consult, org, procedure, render
 from workflow.audit import record
 from workflow.cards import finish_cards
@@ -20,7 +21,8 @@ from workflow.outbox import emit
 from workflow.submission import approval_cards, leaders, offer_upload, send_for_approval
 
 CHOICES = {"ok": "批准", "back": "退回修改", "major": "升级为重大"}
-DONE = {"approved": "批准", "returned": "退回修改"}
+CHOICE_ACTIONS = {"ok": "approve", "back": "return", "major": "review"}  # the declared action each button takes
+DONE = {SubmissionState.approved: "批准", SubmissionState.returned: "退回修改"}
 
 
 @dataclass
@@ -51,23 +53,24 @@ def decide(
         raise Refusal("这张审批卡片已失效。")
     item = session.get(Item, sub.item_id)
     assert item is not None
+    procedure.permit(session, item, CHOICE_ACTIONS[choice], actor)
     cards = approval_cards(session, sub.id)
-    if not any(actor.userid in c.recipients for c in cards):
-        raise Refusal(f"这份书面报告不是送您审批的，只有卡片的接收人可以审批 {item.code}。")
+    if not any(actor.userid in c.recipients for c in cards):  # a decider of another version, or another unit's part
+        raise Refusal(ACTIONS["approve"].deny(item.code, ""))
     if sub.state in DONE:
         return Decision(
             sub,
             f"{item.code} 第 {sub.version} 版书面报告已由{_name(session, sub.decided_by)}于 "
             f"{show(sub.decided_at)} {DONE[sub.state]}，无需再处理。",
         )
-    if sub.state == "superseded":
+    if sub.state == SubmissionState.superseded:
         return Decision(sub, f"这张卡片已过时：{item.code} 已有新版本，请审批最新的一版。")
     if sub.state not in AWAITING or not procedure.allows(item, "approve"):
         return Decision(sub, procedure.ACTIONS["approve"].refuse(item.code, ItemState(item.state)))
-    mine = [c for c in cards if actor.userid in c.recipients and c.state == "open"]
+    mine = [c for c in cards if actor.userid in c.recipients and c.state == CardState.open]
     if choice == "major":
         return _escalate(session, actor, item, sub, mine, at, config, clicked)
-    if choice == "ok" and item.grade == Grade.major and sub.state == "pending":
+    if choice == "ok" and item.grade == Grade.major and sub.state == SubmissionState.pending:
         return _review(session, actor, item, sub, cards, at, config, clicked)
     label = f"{actor.name} 已{CHOICES[choice]} {show(at)}"
     sub.decided_by, sub.decided_at = actor.userid, at
@@ -95,7 +98,7 @@ def _review(
             session, item, cards, f"{actor.name} 已批准 {show(at)}", actor.userid, at, config.wecom.agent_id, clicked
         )
         return _approve(session, actor, item, sub, at, config)
-    sub.state = "reviewed"
+    sub.state = SubmissionState.reviewed
     finish_cards(
         session, item, cards, f"{actor.name} 已审核 {show(at)}", actor.userid, at, config.wecom.agent_id, clicked
     )
@@ -114,7 +117,7 @@ def _review(
 
 
 def _approve(session: Session, actor: Person, item: Item, sub: Submission, at: datetime, config: Config) -> Decision:
-    sub.state = "approved"
+    sub.state = SubmissionState.approved
     procedure.take(session, item, "approve", actor.userid, at, version=sub.version)
     unit_people = org.userids(org.unit_leads(session, sub.unit))
     office = org.userids(org.with_role(session, Role.office))
@@ -134,7 +137,7 @@ def _approve(session: Session, actor: Person, item: Item, sub: Submission, at: d
         office,
         render.text(
             f"【审核通过】{item.code}《{item.title}》书面报告已由{actor.name}批准，"
-            "已征求局办公室意见（会商）。收到意见后请发送“回复来源 编号 答复内容”。"
+            f"已征求局办公室意见（会商）。收到意见后请发送“回复来源 {item.code} 答复内容”。"
         ),
         f"approve:{sub.id}:office",
         at,
@@ -156,7 +159,7 @@ def _approve(session: Session, actor: Person, item: Item, sub: Submission, at: d
 
 
 def _return(session: Session, actor: Person, item: Item, sub: Submission, at: datetime, config: Config) -> Decision:
-    sub.state = "returned"
+    sub.state = SubmissionState.returned
     procedure.take(session, item, "return", actor.userid, at, version=sub.version)
     unit_people = org.userids(org.unit_leads(session, sub.unit))
     msg = (
@@ -176,7 +179,7 @@ def give_reason(session: Session, actor: Person, sub_id: int, reason: str, at: d
     """Send the supervisor's reason for returning sub_id to the unit, with the card to resubmit."""
     sub = session.get(Submission, sub_id)
     item = session.get(Item, sub.item_id) if sub else None
-    if sub is None or item is None or sub.state != "returned" or sub.decided_by != actor.userid:
+    if sub is None or item is None or sub.state != SubmissionState.returned or sub.decided_by != actor.userid:
         raise Refusal("没有等待您填写意见的退回。")
     reason = "" if reason.strip() == "跳过" else reason.strip()[:2000]
     if sub.comment:
@@ -217,7 +220,7 @@ def _escalate(
     )
     deciding = leaders(session, actor.userid)
     if deciding:  # escalating is the supervisor's 审核: the leading group decides (审定)
-        sub.state = "reviewed"
+        sub.state = SubmissionState.reviewed
         procedure.take(session, item, "review", actor.userid, at, version=sub.version)
     send_for_approval(
         session,

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import show
 from models import Card, Item, ItemUnit, Person
+from models.state import CardState
 from workflow import procedure
 from workflow.cards import finish_cards
 
@@ -25,7 +26,10 @@ def mark_acknowledged(session: Session, item: Item, row: ItemUnit, actor: Person
     if detail.get("implied_by"):  # a report implied the 签收: the unit's 签收 cards stop offering the button
         cards = session.scalars(
             select(Card).where(
-                Card.item_id == item.id, Card.unit_id == row.unit_id, Card.purpose == "ack", Card.state == "open"
+                Card.item_id == item.id,
+                Card.unit_id == row.unit_id,
+                Card.purpose == "ack",
+                Card.state == CardState.open,
             )
         )
         finish_cards(session, item, cards, f"{actor.name} 已签收 {show(at)}", actor.userid, at, None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -13,7 +13,7 @@ from core.durations import format_duration
 from models import Grade, Item, ItemState, ItemUnit, Person, Role, Submission, Unit
 from models.clock import OPEN_STATES, Clock
 from models.item import PART_NAMES
-from models.submission import AWAITING
+from models.state import AWAITING, ClockState
 from workflow.consult import general_office_heard
 from workflow.render import grade_name
 from workflow.submission import approval_cards
@@ -148,8 +148,8 @@ def _row(session: Session, item: Item, owed: list[Clock], names: Names, now: dat
         next_step=next_step(session, item, names),
     )
     for c in owed:
-        missed = c.state == "missed" or c.due_at <= now
-        left = f"已超时 {format_duration(now - c.due_at)}" if missed else f"还剩 {format_duration(c.due_at - now)}"
+        missed = c.state == ClockState.missed or c.due_at <= now
+        left = _left(c.due_at, now) if not missed else _over(c.due_at, now)
         row.owed.append(
             Owed(
                 label=c.label,
@@ -200,3 +200,13 @@ def unit_choices(session: Session) -> list[tuple[str, str]]:
         for u in session.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.id))
         if u.kind in ("department", "county")
     ]
+
+
+def _over(due: datetime, now: datetime) -> str:
+    """How long a clock is overdue, never "已超时 0秒"."""
+    return f"已超时 {format_duration(now - due)}" if now - due >= timedelta(minutes=1) else "已超时（刚到期）"
+
+
+def _left(due: datetime, now: datetime) -> str:
+    """How long is left on a clock."""
+    return f"还剩 {format_duration(due - now)}"

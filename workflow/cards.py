@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from models import Card, Item
+from models.state import CardState
 from workflow import render
 from workflow.outbox import emit
 
@@ -29,10 +30,10 @@ def finish_cards(
     """
     for card in cards:
         code = clicked[1] if clicked and clicked[0] == card.task_id else None
-        if code is None and card.state == "open":
+        if code is None and card.state == CardState.open:
             code = card.response_code
-        if card.state == "open":
-            card.state, card.decided_by, card.decided_at = "done", actor, at
+        if card.state == CardState.open:
+            card.state, card.decided_by, card.decided_at = CardState.done, actor, at
         if code:
             emit(
                 session,

@@ -15,6 +15,7 @@ from models import Card, Item, Unit
 from models.calendar import UnknownYear, WorkCalendar
 from models.clock import OPEN_STATES, Clock, ClockFiring
 from models.policy import ClockPolicy, Policy, Span
+from models.state import CardState, ClockState
 from workflow.audit import record
 from workflow.cards import finish_cards
 from workflow.errors import Refusal
@@ -128,7 +129,7 @@ def _start(
         warn_at=sched.warn_at,
         due_at=sched.due_at,
         cap_at=cap,
-        state="open",
+        state=ClockState.open,
         level=0,
         policy=snapshot(policy, spec),
         extensions=0,
@@ -148,7 +149,7 @@ def _started_overdue(session: Session, item: Item, clock: Clock, at: datetime) -
     Its reminders and its due are recorded as fired without a message; escalation counts from now, so the unit
     gets the 签收 card (which says so) and then the usual time before anyone is told.
     """
-    clock.state, clock.missed_at, clock.level, clock.charged = "missed", at, 1, "office"
+    clock.state, clock.missed_at, clock.level, clock.charged = ClockState.missed, at, 1, "office"
     names = {n for n, t in clock.thresholds() if t <= clock.due_at}
     for n, t in clock.thresholds():
         if n in names:
@@ -160,7 +161,7 @@ def _started_overdue(session: Session, item: Item, clock: Clock, at: datetime) -
         "clock_missed",
         at,
         before="open",
-        after="missed",
+        after=ClockState.missed,
         kind=clock.kind,
         fact="迟报",
         charged="office",
@@ -206,10 +207,12 @@ def close_all(session: Session, item: Item, reason: str, actor: str, at: datetim
     owed = open_clocks(session, item)
     for c in owed:
         before = c.state
-        c.state, c.met_at = "waived", at
+        c.state, c.met_at = ClockState.waived, at
         c.advance(set())
         close_cards(session, item, c, f"已{reason} {show(at)}"[:32], actor, at)
-        record(session, item, actor, "clock_waived", at, before=before, after="waived", kind=c.kind, reason=reason)
+        record(
+            session, item, actor, "clock_waived", at, before=before, after=ClockState.waived, kind=c.kind, reason=reason
+        )
     return owed
 
 
@@ -224,8 +227,8 @@ def satisfy(session: Session, item: Item, event: str, actor: str, at: datetime) 
     """Mark every owed clock of item that event meets as met (or met late, with its lateness); return them."""
     done = [c for c in open_clocks(session, item) if c.event == event]
     for c in done:
-        late = c.state == "missed"
-        c.state, c.met_at = ("met_late" if late else "met"), at
+        late = c.state == ClockState.missed
+        c.state, c.met_at = (ClockState.met_late if late else ClockState.met), at
         c.advance(set())
         close_cards(session, item, c, f"{c.label}已完成 {show(at)}", actor, at)
         lateness = (at - c.due_at).total_seconds() if late else 0
@@ -235,7 +238,7 @@ def satisfy(session: Session, item: Item, event: str, actor: str, at: datetime) 
             actor,
             "clock_met",
             at,
-            before="missed" if late else "open",
+            before=ClockState.missed if late else ClockState.open,
             after=c.state,
             kind=c.kind,
             late_seconds=max(0, lateness),
@@ -245,7 +248,7 @@ def satisfy(session: Session, item: Item, event: str, actor: str, at: datetime) 
 
 def close_cards(session: Session, item: Item, clock: Clock, label: str, actor: str, at: datetime) -> None:
     """The clock's step is done (or waived): its reminder and escalation cards stop offering buttons, for everyone."""
-    cards = session.scalars(select(Card).where(Card.clock_id == clock.id, Card.state == "open"))
+    cards = session.scalars(select(Card).where(Card.clock_id == clock.id, Card.state == CardState.open))
     finish_cards(session, item, cards, label, actor, at, None)
 
 
@@ -257,7 +260,7 @@ def regrade(session: Session, item: Item, grade: str, actor: str, config: Config
     """Recompute the still-open clocks of item for a new grade (thresholds already fired stay fired)."""
     changed = []
     for c in open_clocks(session, item):
-        if c.state != "open":
+        if c.state != ClockState.open:
             continue
         policy, spec = restore(c.policy, c.kind)
         if c.extensions:  # an approved extension set this due: a new grade does not undo it
@@ -304,8 +307,10 @@ def waive(session: Session, item: Item, label: str, reason: str, actor: str, at:
         raise Refusal(f"{item.code} 没有未完成的“{label}”时限（未完成的：{names}）。")
     clock = owed[0]
     before = clock.state
-    clock.state, clock.met_at = "waived", at
+    clock.state, clock.met_at = ClockState.waived, at
     clock.advance(set())
     close_cards(session, item, clock, f"时限已免除 {show(at)}", actor, at)
-    record(session, item, actor, "clock_waived", at, before=before, after="waived", kind=clock.kind, reason=reason)
+    record(
+        session, item, actor, "clock_waived", at, before=before, after=ClockState.waived, kind=clock.kind, reason=reason
+    )
     return clock

@@ -11,26 +11,15 @@ from sqlalchemy.orm import Session
 
 from core.clock import show
 from core.config import Config
-from models import AuditEvent, Card, Item, ItemUnit, Opinion, Person, Role, Submission, Unit
+from models import Card, Item, Opinion, Person, Role, Submission, Unit
+from models.state import CardState, ClockState, SubmissionState
 from workflow import clocks, followup, org, pages, procedure, render
 from workflow.audit import record
 from workflow.errors import Refusal
 from workflow.outbox import emit
+from workflow.relations import consulted
 from workflow.render_reports import opinion_card
 from workflow.report import find_item
-
-
-def consulted(session: Session, item: Item) -> list[str]:
-    """Who is asked before the reply: the general office, copied departments (属地) or co-handlers (协办), and any
-    department the office named when it asked (会商 <编号> 宣传处 …)."""
-    people = org.userids(org.with_role(session, Role.general_office))
-    for row in session.scalars(select(ItemUnit).where(ItemUnit.item_id == item.id, ItemUnit.part != "lead")):
-        people += org.userids(org.unit_leads(session, row.unit))
-    for detail in session.scalars(
-        select(AuditEvent.detail).where(AuditEvent.item_id == item.id, AuditEvent.action == "consult")
-    ):
-        people += [str(u) for u in (detail or {}).get("asked", [])]
-    return list(dict.fromkeys(people))
 
 
 def request(
@@ -45,10 +34,12 @@ def request(
     if not to:
         raise Refusal("组织名单里没有局办公室人员，无法会商。请先补充 general_office 角色。")
     task_id = f"opin-{item.id}-{secrets.token_hex(4)}"
-    session.add(Card(task_id=task_id, purpose="opinion", item_id=item.id, recipients=to, state="open", created_at=at))
+    session.add(
+        Card(task_id=task_id, purpose="opinion", item_id=item.id, recipients=to, state=CardState.open, created_at=at)
+    )
     sub = session.scalar(
         select(Submission)
-        .where(Submission.item_id == item.id, Submission.state == "approved")
+        .where(Submission.item_id == item.id, Submission.state == SubmissionState.approved)
         .order_by(Submission.id.desc())
         .limit(1)
     )
@@ -69,8 +60,7 @@ def request(
 def give(session: Session, actor: Person, code: str, agree: bool, text: str, at: datetime) -> Item:
     """Record actor's opinion on item code during consultation and tell the office."""
     item = find_item(session, code)
-    if actor.userid not in consulted(session, item):
-        raise Refusal(f"{item.code} 的会商没有征求您的意见。")
+    procedure.permit(session, item, "opinion", actor)
     procedure.check(item, "opinion")
     role = Role.general_office if actor.has(Role.general_office) else Role.unit_lead
     session.add(Opinion(item_id=item.id, userid=actor.userid, role=role, agree=agree, text=text[:2000], created_at=at))
@@ -95,7 +85,7 @@ def general_office_heard(session: Session, item: Item) -> bool:
         return True
     approved = session.scalar(
         select(Submission.decided_at)
-        .where(Submission.item_id == item.id, Submission.state == "approved")
+        .where(Submission.item_id == item.id, Submission.state == SubmissionState.approved)
         .order_by(Submission.id.desc())
         .limit(1)
     )
@@ -117,7 +107,7 @@ def reply_source(session: Session, actor: Person, code: str, text: str, at: date
             f"可发送“会商 {item.code}”再次征求。"
         )
     _before, _after, met = procedure.take(session, item, "reply_source", actor.userid, at, text=text[:4000])
-    late = "（已超时）" if any(c.state == "met_late" for c in met) else ""
+    late = "（已超时）" if any(c.state == ClockState.met_late for c in met) else ""
     to = _everyone(session, item)
     msg = f"【已回复来源】{item.code}《{item.title}》{late}\n{actor.name} {show(at)}：{text[:500]}"
     emit(session, to, render.text(msg), f"replied:{item.id}:{at.timestamp()}", at, item)

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from core.clock import show
-from core.durations import format_duration
 from models import Card, Item, Person, Role, Unit
 from models.clock import OPEN_STATES, Clock, ClockFiring
 from models.codes import Threshold, card_key
-from workflow import org, render
+from models.state import CardState, ClockState
+from workflow import org, render, wording
 from workflow.audit import record
 from workflow.outbox import defer, emit
 
@@ -86,20 +85,6 @@ def _owners(session: Session, clock: Clock) -> list[str]:
     return org.userids(org.with_role(session, Role.office))
 
 
-def _what(clock: Clock, item: Item) -> str:
-    return f"{item.code}《{item.title}》的{clock.label}"
-
-
-def _how(clock: Clock, item: Item) -> str:
-    return {
-        "first_report": f"完成后发送“首报 {item.code} 内容”（口头汇报过也请点按钮或发送）。",
-        "written_report": f"请点“写书面报告”或发送“书面报告 {item.code}”；Word/PDF 用报送卡片上的“上传文件”。",
-        "notify_units": f"请尽快交办：交办 {item.code} <单位>。",
-        "handling_report": f"请发送“处置报告 {item.code} 处置情况及结果”。",
-        "reply_source": f"答复后请发送“回复来源 {item.code} 答复内容”；需要更多时间请在到期前“申请延期”。",
-    }.get(clock.kind, "")
-
-
 def _remind(
     session: Session, clock: Clock, item: Item, name: str, now: datetime, title: str, text: str, extend: bool = False
 ) -> None:
@@ -122,7 +107,7 @@ def _remind(
             unit_id=clock.owner_unit_id,
             clock_id=clock.id,
             recipients=to,
-            state="open",
+            state=CardState.open,
             created_at=now,
         )
     )
@@ -139,25 +124,11 @@ def _remind(
 
 
 def _nudge(session: Session, clock: Clock, item: Item, name: str, now: datetime) -> None:
-    aim = f"目标时间 {show(clock.aim_at)}，" if clock.aim_at else ""
-    _remind(
-        session,
-        clock,
-        item,
-        name,
-        now,
-        "提醒",
-        f"{_what(clock, item)}：{aim}最迟 {show(clock.due_at)}。\n{_how(clock, item)}",
-    )
+    _remind(session, clock, item, name, now, "提醒", wording.nudge(clock, item))
 
 
 def _warn(session: Session, clock: Clock, item: Item, name: str, now: datetime) -> None:
-    left = format_duration(max(clock.due_at - now, timedelta(0)))
-    text = (
-        f"{_what(clock, item)}将于 {show(clock.due_at)} 到期（还剩 {left}）。\n{_how(clock, item)}"
-        f"\n确实来不及请在到期前发送“申请延期 {item.code} <时长> <原因>”。"
-    )
-    _remind(session, clock, item, name, now, "即将超时", text, extend=True)
+    _remind(session, clock, item, name, now, "即将超时", wording.warn(clock, item, now), extend=True)
 
 
 def _due(session: Session, clock: Clock, item: Item, name: str, now: datetime) -> None:
@@ -171,7 +142,7 @@ def _due(session: Session, clock: Clock, item: Item, name: str, now: datetime) -
 def _miss(session: Session, clock: Clock, item: Item, name: str, now: datetime) -> None:
     """Record the miss and tell whoever owes the step (once, whatever threshold speaks for it)."""
     before = clock.state
-    clock.state, clock.missed_at, clock.level = "missed", clock.due_at, 1
+    clock.state, clock.missed_at, clock.level = ClockState.missed, clock.due_at, 1
     record(
         session,
         item,
@@ -179,17 +150,16 @@ def _miss(session: Session, clock: Clock, item: Item, name: str, now: datetime) 
         "clock_missed",
         now,
         before=before,
-        after="missed",
+        after=ClockState.missed,
         kind=clock.kind,
         fact="迟报",
         unit_id=clock.owner_unit_id,
         due=clock.due_at.isoformat(),
     )
-    text = f"【已超时】{_what(clock, item)}已于 {show(clock.due_at)} 超时，已报告分管领导。请立即办理。"
     emit(
         session,
         owners(session, clock),
-        render.text(f"{text}\n{_how(clock, item)}"),
+        render.text(wording.missed(clock, item, _told(session, clock))),
         f"clock:{clock.id}:{name}",
         now,
         item,
@@ -197,8 +167,18 @@ def _miss(session: Session, clock: Clock, item: Item, name: str, now: datetime) 
     )
 
 
+def _told(session: Session, clock: Clock) -> str:
+    """Whom the miss was reported to, as the owner reads it: the supervisor by name, else the office."""
+    if clock.owner == "office":
+        return ""
+    unit = session.get(Unit, clock.owner_unit_id) if clock.owner_unit_id else None
+    sup = org.supervisor(session, unit)
+    name = session.scalar(select(Person.name).where(Person.userid == sup)) if sup else None
+    return f"分管领导{name}" if name else "领导小组办公室"
+
+
 def _level(session: Session, clock: Clock, item: Item, name: str, now: datetime) -> None:
-    if clock.state == "open":  # its due passed silently (collapsed into this level): the owners learn it now
+    if clock.state == ClockState.open:  # its due passed silently (collapsed into this level): the owners learn it now
         _miss(session, clock, item, f"{name}:miss", now)
     level = Threshold.parse(name).level
     clock.level = level
@@ -227,7 +207,7 @@ def _escalation_card(
             unit_id=clock.owner_unit_id,
             clock_id=clock.id,
             recipients=to,
-            state="open",
+            state=CardState.open,
             created_at=now,
         )
     )

@@ -14,6 +14,7 @@ from core.config import Config
 from core.durations import parse_duration
 from models import Card, Grade, Item, ItemUnit, Person, Role, Unit
 from models.item import GRADE_WORDS
+from models.state import CardState
 from workflow import appchat, clocks, org, procedure, render
 from workflow.audit import record
 from workflow.errors import Refusal
@@ -155,7 +156,7 @@ def _send_card(
             item_id=item.id,
             unit_id=unit.id,
             recipients=recipients,
-            state="open",
+            state=CardState.open,
             created_at=at,
         )
     )

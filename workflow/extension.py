@@ -10,12 +10,15 @@ from sqlalchemy.orm import Session
 
 from core.clock import show
 from core.durations import format_duration
-from models import Card, Item, Person, Role, Unit
+from models import Card, Item, Person
 from models.clock import OPEN_STATES, Clock, Extension
-from workflow import clocks, org, render
+from models.procedure import ACTIONS
+from models.state import CardState, ClockState, ExtensionState
+from workflow import clocks, procedure, render
 from workflow.audit import record
 from workflow.errors import Refusal
 from workflow.outbox import emit
+from workflow.relations import clock_deciders, relations
 
 USAGE = (
     "格式：申请延期 <编号> [时限名] <时长> <原因>，时长如 30m、2h、1d。"
@@ -24,15 +27,12 @@ USAGE = (
 
 
 def _owed_by(session: Session, item: Item, actor: Person) -> list[Clock]:
-    """The item's clocks still owed that actor may ask to extend: their unit's (unit lead), or the office's."""
+    """The item's clocks still owed that actor may ask to extend (the declared relation clock_owner): their unit's
+    first, else the office's own."""
     owed = clocks.open_clocks(session, item)
-    if actor.has(Role.unit_lead) and actor.unit_id is not None:
-        mine = [c for c in owed if c.owner == "lead_unit" and c.owner_unit_id == actor.unit_id]
-        if mine:
-            return mine
-    if actor.has(Role.office):
-        return [c for c in owed if c.owner == "office"]
-    return []
+    mine = [c for c in owed if "clock_owner" in relations(session, item, actor, c)]
+    units = [c for c in mine if c.owner != "office"]
+    return units or mine
 
 
 def pick_clock(
@@ -42,7 +42,7 @@ def pick_clock(
     reason mentions, else the one due soonest (the reply names it)."""
     owed = _owed_by(session, item, actor)
     if not owed:
-        raise Refusal(f"您在 {item.code} 上没有未完成的时限，无需延期。")
+        raise Refusal(ACTIONS["request_extension"].deny(item.code, ""))
     if clock_id is not None:
         chosen = [c for c in owed if c.id == clock_id]
     elif name:
@@ -65,7 +65,7 @@ def request(
     session: Session, actor: Person, item: Item, clock: Clock, span: timedelta, reason: str, at: datetime
 ) -> Extension:
     """Ask for more time on clock before its due; the limits are said before anything is sent."""
-    if clock.state != "open" or at >= clock.due_at:
+    if clock.state != ClockState.open or at >= clock.due_at:
         raise Refusal(
             f"{item.code} 的{clock.label}已于 {show(clock.due_at)} 到期；延期须在到期前申请，现在不能再申请。"
         )
@@ -80,20 +80,22 @@ def request(
             f"{item.code} 的{clock.label}最多还能延长 {format_duration(left)}（至 {show(_cap(clock), True)}），"
             f"请按此重新申请，例如：申请延期 {item.code} {clock.label} {_short(left)} {reason[:20]}"
         )
-    if session.scalar(select(Extension.id).where(Extension.clock_id == clock.id, Extension.state == "pending")):
+    if session.scalar(
+        select(Extension.id).where(Extension.clock_id == clock.id, Extension.state == ExtensionState.pending)
+    ):
         raise Refusal(f"{item.code} 的{clock.label}已有一份延期申请在等待审批。")
     ext = Extension(
         clock_id=clock.id,
         requested_by=actor.userid,
         seconds=int(span.total_seconds()),
         reason=reason,
-        state="pending",
+        state=ExtensionState.pending,
         created_at=at,
         task_id=f"ext-{clock.id}-{secrets.token_hex(4)}",
     )
     session.add(ext)
     session.flush()
-    deciders = _deciders(session, clock)
+    deciders = clock_deciders(session, clock)
     session.add(
         Card(
             task_id=ext.task_id or "",
@@ -101,7 +103,7 @@ def request(
             item_id=item.id,
             unit_id=clock.owner_unit_id,
             recipients=deciders,
-            state="open",
+            state=CardState.open,
             created_at=at,
         )
     )
@@ -126,16 +128,6 @@ def _short(td: timedelta) -> str:
     return f"{minutes // 60}h" if minutes >= 60 and minutes % 60 == 0 else f"{max(1, minutes)}m"
 
 
-def _deciders(session: Session, clock: Clock) -> list[str]:
-    """Who decides: the unit's supervisor (else the office) for a unit's clock; the leaders for the office's own."""
-    if clock.owner == "office":
-        return org.userids(org.with_role(session, Role.leader)) or org.userids(org.with_role(session, Role.office))
-    unit = session.get(Unit, clock.owner_unit_id) if clock.owner_unit_id else None
-    if sup := org.supervisor(session, unit):
-        return [sup]
-    return org.userids(org.with_role(session, Role.office))
-
-
 def _cap(clock: Clock) -> datetime:
     """The latest due an extension may reach: the policy's cap, else twice the clock's original span."""
     if clock.cap_at is not None:
@@ -154,23 +146,26 @@ def decide(session: Session, actor: Person, ext_id: int, approve: bool, at: date
     assert clock is not None
     item = session.get(Item, clock.item_id)
     assert item is not None
-    if actor.userid not in _deciders(session, clock):
-        raise Refusal("只有该单位的分管领导可以审批这份延期申请。")
-    if ext.state != "pending":
+    procedure.permit(session, item, "decide_extension", actor, clock)
+    if ext.state != ExtensionState.pending:
         who = session.scalar(select(Person.name).where(Person.userid == ext.decided_by)) or ext.decided_by
-        word = "同意" if ext.state == "approved" else "不同意"
+        word = "同意" if ext.state == ExtensionState.approved else "不同意"
         return ext, f"这份延期申请已由{who}于 {show(ext.decided_at)} {word}。"
     if approve and clock.state not in OPEN_STATES:
         approve, note = False, f"{item.code} 的{clock.label}已经完成或免除，无需延期。"
     else:
         note = ""
-    ext.state, ext.decided_by, ext.decided_at = ("approved" if approve else "refused"), actor.userid, at
+    ext.state, ext.decided_by, ext.decided_at = (
+        (ExtensionState.approved if approve else ExtensionState.refused),
+        actor.userid,
+        at,
+    )
     requester = [ext.requested_by]
     if approve:  # asked in time, so decided on its merits even if the decision comes after the due
         old_due = clock.due_at
         new_due = min(old_due + timedelta(seconds=ext.seconds), _cap(clock))
-        if clock.state == "missed":
-            clock.state, clock.missed_at, clock.level = "open", None, 0
+        if clock.state == ClockState.missed:
+            clock.state, clock.missed_at, clock.level = ClockState.open, None, 0
             record(session, item, "system", "clock_miss_withdrawn", at, kind=clock.kind, reason="延期申请获批")
         clocks.move_due(session, clock, new_due)
         msg = f"您对 {item.code} {clock.label}的延期申请已获{actor.name}同意，新的最迟时间 {show(new_due)}。"

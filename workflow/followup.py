@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from core.clock import show
 from core.config import Config
 from models import Card, Item, ItemState, Person, Role, Watch
+from models.state import CardState, WatchState
 from workflow import clocks, org, procedure, render
 from workflow.audit import record
 from workflow.errors import Refusal
@@ -33,7 +34,7 @@ def start(session: Session, item: Item, at: datetime, config: Config) -> Watch |
         every_seconds=int(every.total_seconds()),
         next_at=min(at + every, at + period),
         sent=0,
-        state="watching",
+        state=WatchState.watching,
     )
     session.add(watch)
     procedure.take(session, item, "follow_up", "system", at, until=watch.until.isoformat())
@@ -47,21 +48,24 @@ def not_watching(item: Item) -> str:
 
 def active_watch(session: Session, item: Item) -> Watch | None:
     """Return the item's running follow-up watch, if any."""
-    return session.scalar(select(Watch).where(Watch.item_id == item.id, Watch.state == "watching"))
+    return session.scalar(select(Watch).where(Watch.item_id == item.id, Watch.state == WatchState.watching))
 
 
 def fire_due(session: Session, now: datetime, limit: int = 200) -> int:
     """Send every due check-in card and end every watch whose period is over; return how many were acted on."""
     due = list(
         session.scalars(
-            select(Watch).where(Watch.state == "watching", Watch.next_at <= now).order_by(Watch.next_at).limit(limit)
+            select(Watch)
+            .where(Watch.state == WatchState.watching, Watch.next_at <= now)
+            .order_by(Watch.next_at)
+            .limit(limit)
         )
     )
     for w in due:
         item = session.get(Item, w.item_id)
         assert item is not None
         if w.next_at >= w.until:
-            w.state = "ended"
+            w.state = WatchState.ended
             office = org.userids(org.with_role(session, Role.office))
             emit(
                 session,
@@ -99,7 +103,7 @@ def _checkin(session: Session, item: Item, w: Watch, now: datetime) -> None:
             item_id=item.id,
             unit_id=lead.unit_id if lead else None,
             recipients=to,
-            state="open",
+            state=CardState.open,
             created_at=now,
         )
     )
@@ -122,10 +126,8 @@ def answer(
     item = session.get(Item, w.item_id) if w else None
     if w is None or item is None:
         raise Refusal("这张回访卡片已失效。")
-    lead = item.lead
-    if lead is None or actor.unit_id != lead.unit_id or not actor.has(Role.unit_lead):
-        raise Refusal(f"只有 {item.code} 主办单位的负责人可以回报善后态势。")
-    if w.state != "watching":
+    procedure.permit(session, item, "rebound", actor)
+    if w.state != WatchState.watching:
         return item, f"{item.code} 的善后观察已结束，无需再回报。"
     if not rebound:
         record(session, item, actor.userid, "follow_up_calm", at, n=w.sent)
@@ -137,8 +139,8 @@ def answer(
 def reopen(session: Session, actor: Person, item: Item, note: str, at: datetime, config: Config) -> None:
     """反弹: end the watch, reopen the item for its lead unit, restart its report clocks, tell everyone involved."""
     procedure.check(item, "rebound")
-    for w in session.scalars(select(Watch).where(Watch.item_id == item.id, Watch.state == "watching")):
-        w.state = "rebound"
+    for w in session.scalars(select(Watch).where(Watch.item_id == item.id, Watch.state == WatchState.watching)):
+        w.state = WatchState.rebound
     procedure.take(session, item, "rebound", actor.userid, at, note=note[:2000])
     item.external_due_at = None
     lead = item.lead

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from core.outage import Outage
 from models import Item, OutboxMessage
+from models.state import OutboxState
 
 _notifier: Callable[[list[int], list[int]], None] | None = None
 _announcing = Outage("通知投递任务（补偿扫描会补上）", logging.getLogger(__name__))
@@ -64,7 +65,7 @@ def emit(
         item_id=item.id if item else None,
         card_task_id=task_id,
         kind=kind,
-        state="pending",
+        state=OutboxState.pending,
         attempts=0,
         next_attempt_at=at,
         created_at=at,

@@ -8,14 +8,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from models import Item, ItemState, Person, Role
+from models import Item, ItemState, Person
 from models.clock import Clock
 from models.procedure import ACTIONS, Action, moves
 from workflow import clocks
 from workflow.audit import record
 from workflow.errors import Refusal
+from workflow.relations import ROLE_RELATIONS, relations
 
-ROLE_RELATIONS = {"office": Role.office, "general_office": Role.general_office, "leader": Role.leader}
 RELATION_NAMES = {"office": "领导小组办公室", "general_office": "局办公室", "leader": "领导小组"}
 
 
@@ -31,6 +31,16 @@ def check(item: Item, name: str) -> Action:
 def allows(item: Item, name: str) -> bool:
     """Return True if item's state allows action name (for pages that offer or hide it)."""
     return ItemState(item.state) in ACTIONS[name].states
+
+
+def permit(session: Session, item: Item, name: str, person: Person, clock: Clock | None = None) -> Action:
+    """Return action name if person holds one of the relations its `who` names (to item, or to clock), else refuse
+    with the action's own sentence."""
+    action = ACTIONS[name]
+    if relations(session, item, person, clock).isdisjoint(action.who):
+        lead = item.lead
+        raise Refusal(action.deny(item.code, lead.unit.name if lead else ""))
+    return action
 
 
 def authorise(name: str, person: Person) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from core.clock import show
 from core.config import Config
 from models import Item, ItemUnit, Person, Role, Unit
+from models.state import ClockState
 from workflow import clocks, org, procedure, render
 from workflow.assignment import mark_acknowledged
 from workflow.errors import Refusal
@@ -17,12 +18,11 @@ from workflow.outbox import emit
 from workflow.report import find_item
 
 
-def _lead_row(item: Item, actor: Person) -> ItemUnit:
+def _lead_row(session: Session, item: Item, actor: Person, action: str) -> ItemUnit:
     row = item.lead
     if row is None:
         raise Refusal(f"{item.code} 还没有交办。")
-    if row.unit_id != actor.unit_id or not actor.has(Role.unit_lead):
-        raise Refusal(f"{item.code} 的报告由主办单位负责人报送，您不是{row.unit.name}的负责人。")
+    procedure.permit(session, item, action, actor)
     return row
 
 
@@ -39,7 +39,7 @@ def first_report(
 ) -> Item:
     """Record the lead unit's first report (首报), written or oral; it meets the first-report clock."""
     item = find_item(session, code)
-    row = _lead_row(item, actor)
+    row = _lead_row(session, item, actor, "first_report")
     if not oral and not content.strip():
         raise Refusal(f"请写上首报内容，例如：首报 {item.code} 已核实，系……，初步处置意见……")
     procedure.check(item, "first_report")
@@ -47,7 +47,7 @@ def first_report(
     _before, _after, met = procedure.take(
         session, item, "first_report", actor.userid, at, oral=oral, text=content[:2000]
     )
-    late = any(c.state == "met_late" for c in met)
+    late = any(c.state == ClockState.met_late for c in met)
     how = "口头汇报" if oral else f"首报：{content[:200]}"
     _tell(
         session,
@@ -66,11 +66,11 @@ def progress_report(
 ) -> tuple[Item, bool]:
     """Record a 续报 from a unit involved until the item is closed; return (item, True if it was the 首报)."""
     item = find_item(session, code)
+    procedure.permit(session, item, "progress_report", actor)
     row = session.scalar(
         select(ItemUnit).where(ItemUnit.item_id == item.id, ItemUnit.unit_id == actor.unit_id, ItemUnit.part != "cc")
     )
-    if row is None or not actor.has(Role.unit_lead):
-        raise Refusal(f"{item.code} 的续报由承办单位负责人报送，您所在单位不是它的承办单位。")
+    assert row is not None
     if not content.strip():
         raise Refusal(f"请写上续报内容，例如：续报 {item.code} 当事人已道歉，评论量下降……")
     procedure.check(item, "progress_report")
@@ -92,11 +92,11 @@ def progress_report(
 def handling_report(session: Session, actor: Person, code: str, content: str, at: datetime) -> Item:
     """Record the lead unit's report on handling and outcome (24 h clock, SPEC §4)."""
     item = find_item(session, code)
-    row = _lead_row(item, actor)
+    row = _lead_row(session, item, actor, "handling_report")
     if not content.strip():
         raise Refusal(f"请写上处置情况，例如：处置报告 {item.code} 已约谈当事人，帖子已删除……")
     _before, _after, met = procedure.take(session, item, "handling_report", actor.userid, at, text=content[:4000])
-    late = "（已超时）" if any(c.state == "met_late" for c in met) else ""
+    late = "（已超时）" if any(c.state == ClockState.met_late for c in met) else ""
     _tell(
         session,
         item,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,6 +12,7 @@ from core.durations import format_duration
 from models import AuditEvent, Item, ItemState, ItemUnit, Person, Role, Unit
 from models.clock import OPEN_STATES, Clock
 from models.item import FLOW_NAMES, PART_NAMES
+from models.state import CLOCK_STATE_NAMES, ClockState
 from workflow import render
 from workflow.errors import Refusal
 from workflow.report import find_item
@@ -84,8 +85,10 @@ def todos(session: Session, person: Person, now: datetime) -> list[str]:
 
 def _when(clock: Clock, now: datetime) -> str:
     """ "最迟 14:30（还剩 12分钟）" or "已超时 5分钟（应于 14:30）"."""
-    if clock.state == "missed" or clock.due_at <= now:
-        return f"已超时 {format_duration(now - clock.due_at)}（应于 {show(clock.due_at, True)}）"
+    if clock.state == ClockState.missed or clock.due_at <= now:
+        over = now - clock.due_at
+        late = f"已超时 {format_duration(over)}" if over >= timedelta(minutes=1) else "已超时"
+        return f"{late}（应于 {show(clock.due_at, True)}）"
     return f"最迟 {show(clock.due_at, True)}（还剩 {format_duration(clock.due_at - now)}）"
 
 
@@ -99,7 +102,7 @@ def _detail(ev: AuditEvent) -> str:
     return tail
 
 
-CLOCK_STATES = {"open": "进行中", "missed": "已超时", "met": "已按时完成", "met_late": "超时后完成", "waived": "已免除"}
+CLOCK_STATES = CLOCK_STATE_NAMES
 
 
 def involved(session: Session, person: Person, item: Item) -> bool:

@@ -136,7 +136,8 @@ def escalation_card(
     clock_id: int,
 ) -> dict[str, Any]:
     """Return the 督办 card of an escalation level: who owes what since when, with quick actions."""
-    late = format_duration(now - due) if now > due else "刚刚"
+    over = now - due
+    late = f"已超时 {format_duration(over)}" if over >= timedelta(minutes=1) else "现已到期"
     fields = [
         ("等级", grade_name(item.grade)),
         ("承办", unit),
@@ -147,7 +148,7 @@ def escalation_card(
         f"瞭望 · 超时督办（第 {level} 级）",
         f"【超时】{label}：{item.title}",
         item.code,
-        f"{unit}（{owners}）的{label}应于 {show(due, True)} 前完成，已超时 {late}。",
+        f"{unit}（{owners}）的{label}应于 {show(due, True)} 前完成，{late}，仍未完成。",
         fields,
         task_id,
         [("催办", card_key("urge", clock_id), 1), ("已知悉", card_key("seen", clock_id), 2)],

@@ -14,7 +14,7 @@ from core.clock import show
 from core.config import Config
 from models import Attachment, Card, Grade, Item, ItemUnit, Person, Role, Submission, Unit
 from models.clock import Clock
-from models.submission import AWAITING
+from models.state import AWAITING, CardState, ClockState, SubmissionState
 from workflow import clocks, org, pages, procedure, render
 from workflow.assignment import mark_acknowledged
 from workflow.cards import finish_cards
@@ -37,9 +37,9 @@ class StoredFile:
 
 def assignment(session: Session, item: Item, actor: Person) -> ItemUnit:
     """Return the actor's unit's part in item if the actor leads that unit, else refuse."""
+    procedure.permit(session, item, "written_report", actor)
     row = session.scalar(select(ItemUnit).where(ItemUnit.item_id == item.id, ItemUnit.unit_id == actor.unit_id))
-    if row is None or row.part == "cc" or not actor.has(Role.unit_lead):
-        raise Refusal(f"{item.code} 的书面报告由承办单位负责人报送，您所在单位不是它的承办单位。")
+    assert row is not None
     return row
 
 
@@ -79,7 +79,7 @@ def submit(
         author_id=actor.id,
         text=text,
         via=via,
-        state="pending" if lead else "contribution",
+        state=SubmissionState.pending if lead else SubmissionState.contribution,
         created_at=at,
     )
     session.add(sub)
@@ -160,7 +160,7 @@ def _lead_submitted(
             Submission.state.in_(AWAITING),
         )
     ):
-        old.state = "superseded"
+        old.state = SubmissionState.superseded
         finish_cards(
             session,
             item,
@@ -170,7 +170,7 @@ def _lead_submitted(
             at,
             config.wecom.agent_id,
         )
-    late = "（已超时）" if any(c.state == "met_late" for c in met) else ""
+    late = "（已超时）" if any(c.state == ClockState.met_late for c in met) else ""
     send_for_approval(session, item, sub, deciders(session, item, row.unit), at, config)
     office = org.userids(org.with_role(session, Role.office))
     cc = _cc_units_people(session, item) if item.flow == "local" else []
@@ -209,7 +209,7 @@ def send_for_approval(
         return None
     task_id = f"appr-{sub.id}-{secrets.token_hex(4)}"
     summary = "；".join(
-        f"{c.label}{'已完成' if c.state.startswith('met') else '未完成'}"
+        f"{c.label}{'已完成' if c.state in (ClockState.met, ClockState.met_late) else '未完成'}"
         for c in clocks.all_clocks(session, item)
         if c.owner_unit_id == sub.unit_id
     )
@@ -219,7 +219,7 @@ def send_for_approval(
         item_id=item.id,
         unit_id=sub.unit_id,
         recipients=to,
-        state="open",
+        state=CardState.open,
         created_at=at,
     )
     session.add(card)
@@ -265,7 +265,7 @@ def offer_upload(
             item_id=item.id,
             unit_id=unit.id,
             recipients=to,
-            state="open",
+            state=CardState.open,
             created_at=at,
         )
     )
@@ -283,7 +283,7 @@ def offer_upload(
 def approval_cards(session: Session, sub_id: int, open_only: bool = False) -> list[Card]:
     """Return the approval cards sent for submission sub_id (their task ids are `appr-<id>-…`)."""
     stmt = select(Card).where(Card.purpose == "approval", Card.task_id.like(f"appr-{sub_id}-%"))
-    return list(session.scalars(stmt.where(Card.state == "open") if open_only else stmt))
+    return list(session.scalars(stmt.where(Card.state == CardState.open) if open_only else stmt))
 
 
 def current(session: Session, item: Item) -> Submission | None:

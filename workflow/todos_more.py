@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from core.clock import show
 from core.durations import format_duration
 from models import Card, Item, ItemState, Opinion, Person, Role, Submission, Watch
-from models.submission import AWAITING
+from models.state import AWAITING, WatchState
 from workflow import render
 from workflow.submission import approval_cards
 
@@ -79,7 +79,7 @@ def office(session: Session, now: datetime) -> list[str]:
             ItemState.closed: f"待总结评估（总结评估 {item.code} 内容）",
         }[ItemState(item.state)]
         lines.append(f"· {step} {render.item_line(item)}{_waited(now, item.updated_at)}")
-    ended = session.scalars(select(Watch).where(Watch.state == "ended").order_by(Watch.until))
+    ended = session.scalars(select(Watch).where(Watch.state == WatchState.ended).order_by(Watch.until))
     for w in ended:
         watched = session.get(Item, w.item_id)
         if watched is not None and watched.state == ItemState.follow_up:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clock import show
-from models import SUBMISSION_STATES, Attachment, Item, ItemUnit, Person, Submission
+from models import SUBMISSION_STATE_NAMES, Attachment, Item, ItemUnit, Person, Submission
 from models.item import PART_NAMES
 from workflow.files import EXTENSIONS, IMAGES, LABELS, safe_name, size_text
 from workflow.render import grade_name
@@ -57,7 +57,7 @@ def submission_view(sub: Submission) -> dict[str, Any]:
         "part": PART_NAMES.get(sub.part, sub.part),
         "author": sub.author.name,
         "at": show(sub.created_at, True),
-        "state": SUBMISSION_STATES.get(sub.state, sub.state),
+        "state": SUBMISSION_STATE_NAMES[sub.state],
         "state_key": sub.state,
         "text": sub.text,
         "comment": sub.comment,

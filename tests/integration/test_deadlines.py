@@ -61,9 +61,14 @@ def test_nudge_warning_miss_and_escalation_reach_the_right_people_at_the_right_t
     fast.later(2)
     assert len(_about(fast, "wangwu", "即将超时")) == 1
     assert not _about(fast, "lisi", "超时")
+    warning = _about(fast, "wangwu", "即将超时")[0]
+    assert f"申请延期 {code} 首报 <时长> <原因>" in warning, "the warning names the clock to extend"
+    assert "首报" in warning.split("\n")[1], "and the next step"
     fast.later(12)
     assert len(_about(fast, "wangwu", "【已超时】")) == 1
+    assert "已报告分管领导李四" in _about(fast, "wangwu", "【已超时】")[0], "the owner learns who was told"
     assert len(_about(fast, "lisi", "【超时】首报")) == 1, "level 1 goes to the unit's supervisor"
+    assert "现已到期" in _about(fast, "lisi", "【超时】首报")[0], "never 已超时 0秒"
     assert not _about(fast, "liujiu", "【超时】")
     fast.later(20)
     assert len(_about(fast, "liujiu", "【超时】首报")) == 1

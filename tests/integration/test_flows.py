@@ -215,3 +215,17 @@ def test_the_office_can_name_the_departments_to_consult(st: Stack) -> None:
     st.say("mali", f"会商意见 {code} 建议统一口径后再答复")
     assert "转给办公室" in st.reply("mali")
     assert any("建议统一口径后再答复" in t for t in st.texts("chenqi")), "their opinion reaches the office"
+
+
+def test_the_declared_relations_decide_who_takes_each_step(st: Stack) -> None:
+    code = dispatched(st, units="执法一队，城东区局", grade="较大")
+    st.say("sunshi", f"首报 {code} 城东区局已核实")
+    assert "您不是执法一队的负责人" in st.last("sunshi"), "a co-handling unit does not give the lead's 首报"
+    st.say("sunshi", f"续报 {code} 城东区局已约谈商户")
+    assert "续报" in st.last("sunshi")
+    assert "不是" not in st.last("sunshi"), "a co-handling unit may send 续报"
+    st.say("lisi", f"签收 {code}")
+    assert "只有承办单位负责人可以签收" in st.last("lisi"), "the supervisor is not the unit"
+    st.say("zhangsan", f"申请延期 {code} 书面报告 1h 需要补充材料")
+    assert "没有未完成的时限" in st.last("zhangsan"), "a commentator owes no clock"
+    assert item_of(st, code).state == "dispatched", "no refused step moved the item"

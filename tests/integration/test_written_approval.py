@@ -125,6 +125,8 @@ def test_approve_updates_the_card_for_everyone_and_starts_the_consultation(st: S
     assert _subs(st, code) == [(1, "approved")]
     assert any("审核通过" in t for t in st.texts("wangwu"))
     assert len(cards(st, "zhouba", "会商")) == 1, "the general office is asked for its opinion"
+    told = [t for t in st.texts("chenqi") if "【审核通过】" in t]
+    assert f"回复来源 {code} 答复内容" in told[0], "the office's next step shows the real 编号"
     with st.rt.sessions() as s:
         assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "approve")) == 1
 
