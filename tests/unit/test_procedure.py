@@ -59,3 +59,33 @@ def test_card_keys_and_threshold_names_round_trip_through_their_one_codec() -> N
     assert Threshold("level", 3, 1).name == "level3@1"
     with pytest.raises(ValueError):
         Threshold.parse("later")
+
+
+def test_a_state_column_stores_plain_values_reads_enums_and_refuses_unknown_ones(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import StatementError
+    from sqlalchemy.orm import Session
+
+    from models import Base, InboxState, ProcessedCallback
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'states.db'}")
+    Base.metadata.create_all(engine)
+    at = datetime(2026, 11, 27, tzinfo=UTC)
+    with Session(engine) as s, s.begin():
+        s.add(ProcessedCallback(key="k1", userid="u", payload={}, received_at=at))
+    with Session(engine) as s:
+        assert s.execute(text("SELECT state FROM processed_callbacks")).scalar() == "pending"
+        row = s.query(ProcessedCallback).one()
+        assert row.state is InboxState.pending
+    with pytest.raises(StatementError), Session(engine) as s, s.begin():
+        s.add(ProcessedCallback(key="k2", userid="u", payload={}, received_at=at, state="finished"))
+
+
+def test_every_relation_an_action_names_is_decided_and_has_a_name() -> None:
+    source = (ROOT / "workflow" / "relations.py").read_text(encoding="utf-8")
+    for action in ACTIONS.values():
+        for who in action.who:
+            assert who in WHO_NAMES, who
+            assert who in ("system", "member") or f'"{who}"' in source, f"workflow/relations.py never grants {who}"
