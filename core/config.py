@@ -132,6 +132,37 @@ def _policy(raw: dict[str, Any]) -> Any:
         raise ConfigError(f"[policy] {exc}") from None
 
 
+def _assessment(raw: dict[str, Any]) -> dict[str, Any]:
+    """Return raw with [scoring] and [bulletin] after environment overrides, validated (SPEC §10)."""
+    import json
+
+    from models.assessment import parse_scoring
+
+    scoring = dict(raw.get("scoring", {}))
+    for key in ("base", "since"):
+        if (value := _env_override("scoring", key, scoring.get(key))) is not None:
+            scoring[key] = value
+    if (rules := os.environ.get("LIAOWANG_SCORING_RULES")) is not None:
+        try:
+            scoring["rules"] = json.loads(rules)
+        except ValueError:
+            raise ConfigError('LIAOWANG_SCORING_RULES 须是 JSON 数组，例如 [{"fact": "迟报", "main": -2}]') from None
+    try:
+        parse_scoring(scoring)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"[scoring] {exc}") from None
+    bulletin = {
+        k: _env_override("bulletin", k, v) for k, v in {"day": 1, "time": "09:00", **raw.get("bulletin", {})}.items()
+    }
+    try:
+        day, (hh, mm) = int(bulletin["day"]), (int(x) for x in str(bulletin["time"]).split(":"))
+    except ValueError:
+        raise ConfigError(f"[bulletin] time 写成 09:00，day 写成 1～28，现在是 {bulletin!r}") from None
+    if not (1 <= day <= 28 and 0 <= hh < 24 and 0 <= mm < 60):
+        raise ConfigError(f"[bulletin] day 须在 1～28 之间，time 须是有效时刻，现在是 {bulletin!r}")
+    return {**raw, "scoring": scoring, "bulletin": bulletin}
+
+
 def _dates(values: Any, where: str) -> list[date]:
     out = []
     for v in values or []:
@@ -218,5 +249,5 @@ def config_from_dict(raw: dict[str, Any], base_dir: Path | None = None) -> Confi
         storage_dir=_storage_dir(raw, data_dir, base),
         policy=_policy(raw),
         calendar_years=_calendar(raw, base),
-        raw=raw,
+        raw=_assessment(raw),
     )

@@ -81,7 +81,12 @@ class WecomApi:
         self.client = _Client(cfg, RedisStorage(redis_conn, prefix="wecom"), redis_conn)
 
     def call(
-        self, method: str, path: str, data: dict[str, Any] | None = None, params: dict[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        data: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        files: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Call path (relative to /cgi-bin/) and return the JSON answer; at most one token refresh."""
         for attempt in (1, 2):
@@ -91,6 +96,8 @@ class WecomApi:
                 kwargs: dict[str, Any] = {"params": {**(params or {}), "access_token": token}}
                 if data is not None:
                     kwargs["data"] = data
+                if files is not None:
+                    kwargs["files"] = files
                 return dict(self.client._request(method, path, **kwargs))
             except WeChatClientException as exc:
                 code = int(exc.errcode) if exc.errcode is not None else None
@@ -107,6 +114,16 @@ class WecomApi:
     def send(self, body: dict[str, Any]) -> dict[str, Any]:
         """message/send with agentid filled in."""
         return self.call("post", "message/send", {**body, "agentid": self.cfg.agent_id})
+
+    def upload(self, kind: str, filename: str, data: bytes, content_type: str) -> str:
+        """media/upload a temporary file (image ≤ 10 MB JPG/PNG, file ≤ 20 MB); return its media_id (valid 3 days)."""
+        answer = self.call(
+            "post", "media/upload", params={"type": kind}, files={"media": (filename, data, content_type)}
+        )
+        media_id = answer.get("media_id")
+        if not media_id:
+            raise WecomError(answer.get("errcode"), "media/upload answered without a media_id")
+        return str(media_id)
 
     def update_card(self, body: dict[str, Any]) -> dict[str, Any]:
         """message/update_template_card with agentid filled in."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from handlers import (  # noqa: F401 - importing them registers their commands, clicks, cards and flows
     acknowledge,
     approve,
+    assessment,
     consult,
     dispatch,
     escalation,

@@ -97,7 +97,8 @@ def deliver(oid: int) -> str:
             if not users:
                 _mark(oid, OutboxState.held, "held for everyone (per-person budget)")
                 return "held"
-            answer = rt.api.send({**row.payload, "touser": "|".join(users), **duplicate_guard(row, interval)})
+            body = _with_media(rt, row)
+            answer = rt.api.send({**body, "touser": "|".join(users), **duplicate_guard(row, interval)})
     except WecomError as exc:
         if row.kind == "update_card" and exc.errcode == RESPONSE_CODE_USED and row.attempts > 1:
             answer = {"errcode": 0, "note": "applied by an earlier attempt"}
@@ -105,6 +106,32 @@ def deliver(oid: int) -> str:
             return _failed(oid, row.attempts, exc, row.kind, is_reply(row.idem_key))
     _sent(oid, row, answer)
     return "sent"
+
+
+MEDIA_LIFETIME = timedelta(days=3) - timedelta(hours=1)  # WeCom keeps a temporary media_id 3 days
+
+
+def _with_media(rt: Runtime, row: OutboxMessage) -> dict[str, Any]:
+    """Return the send body; an image/file row's stored file is uploaded once and its media_id kept on the row, so a
+    retry sends the very same request (WeCom's duplicate check) unless the media_id has expired."""
+    body = dict(row.payload)
+    upload = body.pop("upload", None)
+    if not upload:
+        return body
+    msgtype = str(body["msgtype"])
+    now = clock.now()
+    fresh = upload.get("uploaded_at") and now - datetime.fromisoformat(upload["uploaded_at"]) < MEDIA_LIFETIME
+    if not (upload.get("media_id") and fresh):
+        data = (rt.config.storage_dir / upload["path"]).read_bytes()
+        upload = {**upload, "media_id": rt.api.upload(msgtype, upload["filename"], data, upload["content_type"])}
+        upload["uploaded_at"] = now.isoformat()
+        with rt.sessions() as s, s.begin():
+            s.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row.id)
+                .values(payload={**row.payload, "upload": upload})
+            )
+    return {**body, msgtype: {"media_id": upload["media_id"]}}
 
 
 def _mark(oid: int, state: OutboxState, note: str) -> None:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
-from pathlib import Path
 
 from core import clock
 from core.runtime import runtime
+from core.storage import store
 from core.wecom import WecomError, download
 from models import Attachment, Item, Person
 from workflow import render
@@ -31,19 +29,6 @@ def sniff_image(data: bytes) -> str | None:
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
     return next((t for magic, t in MAGIC.items() if data.startswith(magic)), None)
-
-
-def store(root: Path, data: bytes) -> tuple[str, str]:
-    """Write data under root by its sha256 (atomically, once) and return (sha256, relative name)."""
-    digest = hashlib.sha256(data).hexdigest()
-    rel = f"{digest[:2]}/{digest}"
-    path = root / rel
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    return digest, rel
 
 
 def fetch_media(attachment_id: int) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from core import clock
 from core.runtime import Runtime, runtime
 from jobs.budget import pending_digests, send_digest
+from jobs.bulletin import send_due_bulletin
 from jobs.deadlines import sweep_clocks
 from jobs.queueing import enqueue_deliveries, run_deferred
 from models import Attachment, OutboxMessage
@@ -31,6 +32,10 @@ def sweep(grace_seconds: float = 5.0, stale_seconds: float | None = None, batch:
     rt, now = runtime(), clock.now()
     stale_seconds = stale_after(rt) if stale_seconds is None else stale_seconds
     sweep_clocks()
+    try:
+        send_due_bulletin()
+    except Exception:  # noqa: BLE001 - a bulletin that cannot be built must not stop deliveries; retried next sweep
+        log.exception("the monthly bulletin could not be sent; the next sweep tries again")
     try:
         with rt.sessions() as s, s.begin():
             followup.fire_due(s, now)

@@ -1,5 +1,6 @@
 """Liaowang's tables and the rules that need no I/O (state machine, grades)."""
 
+from models.assessment import Bulletin, Dispute, DisputeState, Fact
 from models.base import Base
 from models.clock import Clock, ClockFiring, Extension
 from models.item import GRADE_NAMES, Attachment, DayCounter, Grade, Item, ItemLink, ItemUnit
@@ -32,6 +33,10 @@ from models.submission import Opinion, Submission, Watch
 
 __all__ = [
     "Base",
+    "Bulletin",
+    "Dispute",
+    "DisputeState",
+    "Fact",
     "Attachment",
     "Clock",
     "ClockFiring",

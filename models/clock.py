@@ -19,7 +19,10 @@ class Clock(Base):
     """A deadline: who owes which step of which item, by when; `next_at` is its next unfired threshold."""
 
     __tablename__ = "clocks"
-    __table_args__ = (Index("ix_clocks_state_next", "state", "next_at"),)
+    __table_args__ = (
+        Index("ix_clocks_state_next", "state", "next_at"),
+        Index("ix_clocks_state_due", "state", "due_at"),  # the month's late reports (assessment)
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)

@@ -20,6 +20,7 @@ CARD_KEYS: dict[str, tuple[str, ...]] = {
     "oral": ("clock",),  # 已口头汇报 on a first-report reminder
     "askext": ("clock",),  # 申请延期 on a final warning
     "wr": ("code",),  # 在聊天中填写 / 写书面报告
+    "dsp": ("dispute", "choice"),  # 申诉: 维持 keep / 撤销 drop
 }
 
 

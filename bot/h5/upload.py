@@ -9,7 +9,7 @@ from pathlib import Path
 
 from werkzeug.datastructures import FileStorage
 
-from jobs.media import store
+from core.storage import store
 from workflow.files import LABELS, MAX_FILE_BYTES, MAX_FILES, safe_name, size_text, sniff_document
 from workflow.submission import StoredFile
 
@@ -71,7 +71,7 @@ def read_files(files: Sequence[FileStorage]) -> list[Checked]:
 
 
 def layout(digest: str) -> str:
-    """Return the path under the storage folder where jobs.media.store keeps the file with this sha256."""
+    """Return the path under the storage folder where core.storage.store keeps the file with this sha256."""
     return f"{digest[:2]}/{digest}"
 
 

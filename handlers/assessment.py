@@ -1,0 +1,148 @@
+"""考核: a unit's deductions, 申诉 (dispute) and the office's 维持 / 撤销, and 扣分 (the office records a fact)."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from handlers.cards import clicked, key_parts, mark_clicked_card
+from handlers.context import Ctx
+from handlers.registry import card, command
+from models import Dispute, Role
+from models.assessment import RECORDED_KINDS, ROLES
+from workflow import assessment, bulletin, bulletin_files, org
+from workflow.errors import Refusal
+
+USAGE_RECORD = (
+    "格式：扣分 <编号> <单位> <漏报|瞒报|处置不当> <主要|间接> <理由> [证据链接]\n"
+    "例如：扣分 YQ-20261127-001 执法一队 漏报 主要 群众先于本单位发现并在网上扩散 https://…"
+)
+ROLE_WORDS = {"主要": "main", "主要责任": "main", "间接": "indirect", "间接责任": "indirect"}
+URL = re.compile(r"https?://\S+")
+
+
+def _month(ctx: Ctx) -> str:
+    """The month asked for (this month when none), normalised; a malformed one is refused by month_range."""
+    word = ctx.args.strip()
+    if not word:
+        return _this_month(ctx)
+    return assessment.month_name(word) if assessment.MONTH.match(word) else word
+
+
+def _this_month(ctx: Ctx) -> str:
+    from core.clock import local
+
+    t = local(ctx.now)
+    return f"{t.year:04d}-{t.month:02d}"
+
+
+@command("考核", "考核情况", "扣分情况")
+def assessment_command(ctx: Ctx) -> str:
+    """`考核 [YYYY-MM]`: a unit lead sees their unit's deductions; the office and leaders see every unit's score."""
+    month = _month(ctx)
+    assessment.month_range(month, ctx.now)  # refuses a malformed or future month
+    person = ctx.person
+    if person.has(Role.office) or person.has(Role.leader):
+        fig = bulletin.figures(ctx.session, ctx.config, month, ctx.now)
+        lines = [f"{month} 各单位得分（满分 {bulletin_files.points(fig['base'])}）："]
+        for u in fig["units"]:
+            n = len([d for d in u["deductions"] if d["state"] != "withdrawn"])
+            lines.append(f"{u['rank']}. {u['name']} {bulletin_files.points(u['score'])}" + (f"（{n} 项）" if n else ""))
+        lines.append(f"完整通报：{ctx.config.public_url}/h5/stats?month={month}")
+        return "\n".join(lines)
+    unit = person.unit
+    if not person.has(Role.unit_lead) or unit is None:
+        raise Refusal("考核情况由单位负责人查看；领导和办公室可以看到全部单位。")
+    fig = bulletin.figures(ctx.session, ctx.config, month, ctx.now, unit_key=unit.key)
+    row = fig["units"][0]
+    if not row["deductions"]:
+        return f"{month} {unit.name}没有扣分，得分 {bulletin_files.points(row['score'])}。"
+    lines = [f"{month} {unit.name}得分 {bulletin_files.points(row['score'])}，扣分事项："]
+    for d in row["deductions"]:
+        state = bulletin_files.STATE_WORDS[d["state"]]
+        lines.append(f"· {d['key']} {d['item']} {d['fact']} {bulletin_files.points(d['points'])}{state}：{d['detail']}")
+    lines.append(
+        "如有异议，发送“申诉 <事项编号> <理由>”，例如：申诉 " + row["deductions"][0]["key"] + " 已于到期前电话报告。"
+    )
+    return "\n".join(lines)
+
+
+@command("申诉")
+def dispute_command(ctx: Ctx) -> str:
+    """`申诉 <事项编号> <理由>`: a unit lead disputes one of the unit's facts, once."""
+    words = ctx.args.split(maxsplit=1)
+    if not words:
+        return "格式：申诉 <事项编号> <理由>。事项编号见“考核”。"
+    d, row = assessment.dispute(ctx.session, ctx.person, words[0], words[1] if len(words) > 1 else "", ctx.now)
+    return f"已提交对 {row.key}（{row.item} {row.fact}）的申诉，办公室审定后会告诉您结果。审定前该项暂按“申诉中”列出。"
+
+
+def _decide(ctx: Ctx, uphold: bool) -> str:
+    words = ctx.args.split(maxsplit=1)
+    if not words:
+        return "格式：维持 <事项编号> [说明] 或 撤销 <事项编号> [说明]。"
+    key = words[0].upper()
+    d = ctx.session.scalar(select(Dispute).where(Dispute.fact_key == key))
+    if d is None:
+        raise Refusal(f"{key} 没有待审定的申诉。")
+    d, changed = assessment.decide(ctx.session, ctx.person, d.id, uphold, ctx.now, words[1] if len(words) > 1 else "")
+    return _said(d, changed)
+
+
+def _said(d: Dispute, changed: bool) -> str:
+    word = "维持" if d.state == "upheld" else "撤销"
+    if not changed:
+        return f"{d.fact_key} 的申诉已经审定过了（{word}），不再更改。"
+    return f"已{word} {d.fact_key}，已告知申诉单位。"
+
+
+@command("维持", "维持扣分", roles=(Role.office,), denied="只有领导小组办公室可以审定申诉。")
+def uphold_command(ctx: Ctx) -> str:
+    """`维持 <事项编号> [说明]`."""
+    return _decide(ctx, True)
+
+
+@command("撤销", "撤销扣分", roles=(Role.office,), denied="只有领导小组办公室可以审定申诉。")
+def withdraw_command(ctx: Ctx) -> str:
+    """`撤销 <事项编号> [说明]`."""
+    return _decide(ctx, False)
+
+
+@card("dsp")
+def dispute_button(ctx: Ctx) -> str:
+    """Key `dsp:<id>:keep|drop` on the office's dispute card."""
+    dispute_id, choice = key_parts(ctx, 2, numeric=0)
+    if choice not in ("keep", "drop"):
+        raise Refusal("这张卡片已失效。")
+    d, changed = assessment.decide(
+        ctx.session, ctx.person, int(dispute_id), choice == "keep", ctx.now, "", clicked(ctx)
+    )
+    if not changed:
+        mark_clicked_card(ctx, f"已{'维持' if d.state == 'upheld' else '撤销'}")
+    return _said(d, changed)
+
+
+@command("扣分", "记录扣分", roles=(Role.office,), denied="只有领导小组办公室可以记录扣分事项。")
+def record_command(ctx: Ctx) -> str:
+    """`扣分 <编号> <单位> <漏报|瞒报|处置不当> <主要|间接> <理由> [证据链接]`."""
+    words = ctx.args.split(maxsplit=4)
+    if len(words) < 4:
+        return USAGE_RECORD
+    code, unit_word, kind, role_word = words[:4]
+    reason = words[4] if len(words) > 4 else ""
+    unit = org.find_unit(ctx.session, unit_word)
+    if unit is None:
+        raise Refusal(f"没有找到单位“{unit_word}”。{USAGE_RECORD}")
+    if kind not in RECORDED_KINDS:
+        raise Refusal(f"“{kind}”不是可以记录的事项（{'、'.join(RECORDED_KINDS)}）。迟报和处置未报由时限自动认定。")
+    role = ROLE_WORDS.get(role_word)
+    if role is None:
+        raise Refusal(f"责任写“主要”或“间接”，不是“{role_word}”。")
+    links = URL.findall(reason)
+    text = URL.sub("", reason).strip()
+    fact = assessment.record_fact(ctx.session, ctx.person, code, unit, kind, role, text, " ".join(links), ctx.now)
+    return (
+        f"已记录 F{fact.id}：{unit.name} {kind}（{ROLES[role]}），计入 {_this_month(ctx)} 考核。"
+        f"该单位负责人可在“考核”中看到并申诉。"
+    )

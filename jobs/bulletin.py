@@ -1,0 +1,40 @@
+"""Send the previous month's bulletin once its configured day and time have come (checked by every sweep)."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from core import clock
+from core.runtime import runtime
+from models import AuditEvent, Bulletin
+from workflow import bulletin
+from workflow.assessment import month_range
+
+log = logging.getLogger(__name__)
+
+
+def send_due_bulletin() -> str | None:
+    """Send the due month's bulletin if it was not sent and Liaowang was in use that month; return the month sent."""
+    rt, now = runtime(), clock.now()
+    month = bulletin.due_month(rt.config, now)
+    if month is None:
+        return None
+    with rt.sessions() as s:
+        row = s.get(Bulletin, month)
+        if row is not None and row.sent_at is not None:
+            return None
+        first = s.scalar(select(AuditEvent.at).order_by(AuditEvent.id).limit(1))
+    _start, end = month_range(month, now)
+    if first is None or first >= end:  # nothing happened in Liaowang before that month ended
+        return None
+    try:
+        with rt.sessions() as s, s.begin():
+            sent = bulletin.send(s, rt.config, month, now)
+    except IntegrityError:  # another worker sent it first
+        return None
+    if sent:
+        log.info("monthly bulletin %s sent", month)
+    return month if sent else None

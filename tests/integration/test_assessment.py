@@ -1,0 +1,192 @@
+"""Assessment through the WeCom protocol: late reports from the clocks, recorded facts, disputes, the bulletin."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import requests
+from openpyxl import load_workbook
+from PIL import Image
+
+from core import clock
+from core.clock import local
+from sandbox.server import EmulatorServer
+from tests.integration.flowkit import buttons, cards, click, code_in
+from tests.integration.harness import Stack
+from tests.integration.test_processes import liaowang, write_config
+
+POLICY = {
+    "start": "dispatched",
+    "escalate_after": "1h",
+    "escalate_every": "1h",
+    "escalate_max": 2,
+    "clocks": {
+        "first_report": {g: {"due": "60s"} for g in ("major", "significant", "general")},
+        "written_report": {g: {"due": "30d"} for g in ("major", "significant", "general")},
+        "handling_report": {"all": {"due": "30d"}},
+    },
+}
+
+
+@pytest.fixture()
+def st(make_stack) -> Stack:  # type: ignore[no-untyped-def]
+    """A stack whose first-report clock is a minute long and the others outlast the month."""
+    return make_stack(extra={"policy": POLICY})
+
+
+def _item(st: Stack, title: str) -> str:
+    st.say("zhangsan", f"上报 {title}")
+    code = code_in(st.last("zhangsan"))
+    st.say("chenqi", f"交办 {code} 执法一队 一般")
+    return code
+
+
+def _facts(text: str) -> list[str]:
+    return list(dict.fromkeys(re.findall(r"[CF]\d+", text)))
+
+
+def _month_end(st: Stack) -> None:
+    """Move the clock to the 1st of next month at 09:00 Beijing time (the bulletin's default time)."""
+    now = local(clock.now())
+    first = (now.replace(day=28) + timedelta(days=4)).replace(day=1, hour=9, minute=0, second=0, microsecond=0)
+    st.later((first - now).total_seconds())
+
+
+def test_a_month_of_misses_extensions_waivers_facts_and_disputes_makes_the_right_bulletin(
+    st: Stack, tmp_path: Path, emulator: EmulatorServer, database_url: str, redis_url: str
+) -> None:
+    month = f"{local(clock.now()).year:04d}-{local(clock.now()).month:02d}"
+    late, extended, waived = _item(st, "迟报的条目"), _item(st, "延期的条目"), _item(st, "免除的条目")
+    st.say("chenqi", f"免除时限 {waived} 首报 经核实为重复条目")
+    st.later(40)
+    st.say("wangwu", f"申请延期 {extended} 首报 50s 需要补充现场核查")
+    click(st, "lisi", cards(st, "lisi", "延期")[-1], "同意")
+    st.later(30)  # the first item's first report is now late
+    st.say("wangwu", f"首报 {late} 已核实，系商户纠纷")
+    st.say("wangwu", f"首报 {extended} 已核实")
+
+    st.say("chenqi", f"扣分 {late} 城东区局 漏报 主要 没有参与的单位")
+    assert "没有参与" in st.last("chenqi"), "a fact for a unit that had no part in the item"
+    st.say("zhangsan", f"扣分 {late} 执法一队 漏报 主要 冒名记录")
+    assert "只有领导小组办公室" in st.last("zhangsan")
+    st.say("chenqi", f"扣分 {late} 执法一队 漏报 主要 群众先于本单位发现并扩散 https://weibo.com/1/2")
+    recorded = _facts(st.last("chenqi"))[0]
+    assert recorded.startswith("F")
+    assert f"申诉 {recorded}" in st.last("wangwu"), "the unit is told and how to dispute"
+
+    st.say("wangwu", "考核")
+    mine = st.last("wangwu")
+    derived = [k for k in _facts(mine) if k.startswith("C")]
+    assert len(derived) == 1, f"only the late first report is a 迟报 (extension and waiver are not): {mine}"
+    assert late in mine
+    assert extended not in mine
+    assert waived not in mine
+    assert recorded in mine
+
+    st.say("zhangsan", f"申诉 {recorded} 不是我们的责任")
+    assert "只有该单位负责人可以申诉" in st.last("zhangsan")
+    st.say("wangwu", f"申诉 {recorded} 本单位已于当天电话报告")
+    assert "已提交" in st.last("wangwu")
+    st.say("wangwu", f"申诉 {recorded} 再申诉一次")
+    assert "已经申诉过了" in st.last("wangwu"), "a second dispute"
+    card = cards(st, "chenqi", "考核申诉")[-1]
+    assert set(buttons(card)) == {"维持", "撤销"}
+    click(st, "chenqi", card, "撤销")
+    assert "撤销" in st.last("wangwu")
+    st.say("wangwu", f"申诉 {derived[0]} 系统故障未能报送")
+    st.say("chenqi", f"维持 {derived[0]} 未见故障记录")
+    assert "维持" in st.last("wangwu")
+    st.say("chenqi", f"维持 {derived[0]}")
+    assert "已经审定过了" in st.last("chenqi"), "a decision is taken once"
+
+    before = {u: len(st.inbox(u)) for u in ("liujiu", "chenqi", "wangwu")}
+    _month_end(st)
+    for userid in ("liujiu", "chenqi"):
+        new = st.inbox(userid)[before[userid] :]
+        kinds = [r["msgtype"] for r in new]
+        assert kinds.count("markdown") == 1, kinds
+        assert kinds.count("image") == 1, kinds
+        assert kinds.count("file") == 1, kinds
+    assert len(st.inbox("wangwu")) == before["wangwu"], "units are not sent the leaders' bulletin"
+    summary = next(r for r in st.inbox("liujiu") if r["msgtype"] == "markdown")["body"]["markdown"]["content"]
+    assert "执法一队" in summary
+    assert len(summary.encode()) <= 2048
+
+    sent = {u: len(st.inbox(u)) for u in ("liujiu", "chenqi")}
+    st.later(3600)
+    assert {u: len(st.inbox(u)) for u in ("liujiu", "chenqi")} == sent, "the bulletin is sent once"
+
+    xlsx = next(r for r in st.inbox("liujiu") if r["msgtype"] == "file")["body"]["file"]["media_id"]
+    book = load_workbook(io.BytesIO(requests.get(f"{emulator.url}/sandbox/media/{xlsx}", timeout=10).content))
+    ranking = {row[1]: row[2] for row in book["得分排名"].iter_rows(min_row=2, values_only=True)}
+    assert ranking["执法一队"] == 99, "−1 for the general item's 迟报 (upheld); the withdrawn 漏报 is not counted"
+    assert ranking["城东区局"] == 100
+    detail = list(book["扣分明细"].iter_rows(min_row=2, values_only=True))
+    assert {(r[0], r[3], r[6]) for r in detail} == {(derived[0], "迟报", "认定"), (recorded, "漏报", "已撤销")}
+    png = next(r for r in st.inbox("liujiu") if r["msgtype"] == "image")["body"]["image"]["media_id"]
+    image = Image.open(io.BytesIO(requests.get(f"{emulator.url}/sandbox/media/{png}", timeout=10).content))
+    assert image.format == "PNG"
+    assert image.size[0] >= 800
+
+    cfg = write_config(tmp_path, emulator.url, database_url, redis_url)
+    out = liaowang(cfg, "bulletin", "--month", month, "--format", "json")
+    assert out.returncode == 0, out.stderr
+    fig = json.loads(out.stdout)
+    assert fig["month"] == month
+    unit = next(u for u in fig["units"] if u["key"] == "team1")
+    assert unit["score"] == 99
+    assert {(d["item"], d["fact"], d["role"], d["points"], d["state"]) for d in unit["deductions"]} == {
+        (late, "迟报", "main", -1, "upheld"),
+        (late, "漏报", "main", 0, "withdrawn"),
+    }
+    assert fig["items"]["total"] == 3
+    assert fig["times"]["report_to_dispatch"]["n"] == 3
+    again = liaowang(cfg, "bulletin", "--month", month, "--send")
+    assert again.returncode == 0
+    assert "没有重复发送" in again.stderr
+
+
+@pytest.mark.parametrize(
+    ("month", "words"),
+    [("2026-13", "不是月份"), ("abc", "不是月份"), ("2099-01", "还没有到")],
+)
+def test_bad_months_are_refused_in_chinese(st: Stack, month: str, words: str) -> None:
+    st.say("wangwu", f"考核 {month}")
+    assert words in st.last("wangwu")
+
+
+def test_the_bulletin_command_line_refuses_a_bad_month_and_an_unknown_format(
+    tmp_path: Path, emulator: EmulatorServer, database_url: str, redis_url: str, st: Stack
+) -> None:
+    cfg = write_config(tmp_path, emulator.url, database_url, redis_url)
+    out = liaowang(cfg, "bulletin", "--month", "2099-01")
+    assert out.returncode == 2
+    assert "还没有到" in out.stderr
+    out = liaowang(cfg, "bulletin", "--month", "2026-11", "--format", "xlsx")
+    assert out.returncode == 2
+    assert "--out" in out.stderr
+
+
+def test_a_month_before_liaowang_was_in_use_gets_no_bulletin(make_stack) -> None:  # type: ignore[no-untyped-def]
+    now = local(clock.now())
+    first = (now.replace(day=28) + timedelta(days=4)).replace(day=1, hour=10, minute=0)
+    clock.advance(first - now)  # installed on the 1st, after the bulletin's time: last month has no record
+    st = make_stack(extra={"policy": POLICY})
+    st.say("zhangsan", "上报 安装当天的第一条")
+    st.later(3600)
+    assert not [r for r in st.inbox("liujiu") if r["msgtype"] in ("markdown", "file")]
+    st.later(31 * 86400)  # a month later the month Liaowang was used in is reported
+    assert [r for r in st.inbox("liujiu") if r["msgtype"] == "file"]
+
+
+def test_the_office_sees_every_unit_and_a_commentator_is_refused(st: Stack) -> None:
+    st.say("chenqi", "考核")
+    assert "执法一队" in st.last("chenqi")
+    assert "城东区局" in st.last("chenqi")
+    st.say("zhangsan", "考核")
+    assert "由单位负责人查看" in st.last("zhangsan")
