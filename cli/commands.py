@@ -14,7 +14,7 @@ from workflow import pages
 
 
 def menu(config: Config) -> dict[str, Any]:
-    """Return the app menu: 上报舆情, 我的待办, and 更多 → 舆情看板 (an H5 page, OAuth) and 帮助."""
+    """Return the app menu: 上报舆情, 我的待办, and 更多 → 舆情看板, 考核统计 (H5 pages, OAuth) and 帮助."""
     return {
         "button": [
             {"type": "click", "name": "上报舆情", "key": "REPORT"},
@@ -23,6 +23,7 @@ def menu(config: Config) -> dict[str, Any]:
                 "name": "更多",
                 "sub_button": [
                     {"type": "view", "name": "舆情看板", "url": pages.oauth_url(config, "/h5/board")},
+                    {"type": "view", "name": "考核统计", "url": pages.oauth_url(config, "/h5/stats")},
                     {"type": "click", "name": "帮助", "key": "HELP"},
                 ],
             },

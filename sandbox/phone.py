@@ -104,6 +104,14 @@ def make_phone_blueprint(world: World) -> Blueprint:
     bp.add_app_template_global(media_url, "media_url")
     bp.add_app_template_global(articles, "articles")
 
+    def media_name(media_id: object) -> str:
+        """The uploaded file's name as the phone shows it (WeCom shows the name and size), or 文件 once expired."""
+        with world.lock:
+            item = world.media.get(str(media_id or ""))
+        return f"{item.filename}（{max(1, len(item.data) // 1024)} KB）" if item else "文件（已过期）"
+
+    bp.add_app_template_global(media_name, "media_name")
+
     @bp.record_once
     def lenient_templates(state: BlueprintSetupState) -> None:
         state.app.jinja_env.undefined = ChainableUndefined  # message JSON has optional nested parts

@@ -41,9 +41,16 @@ def rule_sets(session: Session, config: Config, month: str) -> tuple[RuleSet, ..
 
 def figures(session: Session, config: Config, month: str, now: datetime, unit_key: str | None = None) -> dict[str, Any]:
     """Return the month's bulletin as one object (the shape `liaowang bulletin --format json` prints)."""
-    month = month_name(month) if "-" in month else month
-    start, end = month_range(month, now)
-    sets = rule_sets(session, config, month)
+    start, end = month_range(month, now)  # refuses a malformed or future month first
+    month = month_name(month)
+    fig = period_figures(session, rule_sets(session, config, month), start, end, unit_key)
+    return {"month": month, **fig}
+
+
+def period_figures(
+    session: Session, sets: tuple[RuleSet, ...], start: datetime, end: datetime, unit_key: str | None = None
+) -> dict[str, Any]:
+    """The bulletin's figures for any period [start, end), for every scored unit or one."""
     units = list(session.scalars(select(Unit).where(Unit.kind.in_(SCORED_KINDS)).order_by(Unit.id)))
     if unit_key is not None:
         units = [u for u in units if u.key == unit_key]
@@ -85,13 +92,17 @@ def figures(session: Session, config: Config, month: str, now: datetime, unit_ke
     for i, row in enumerate(ranked):
         row["rank"] = 1 + sum(1 for v in ranked[:i] if v["score"] > row["score"])
     return {
-        "month": month,
         "base": base,
         "units": ranked,
         "items": counts(session, start, end, ids if unit_key else None),
         "times": times(session, start, end, ids if unit_key else None),
         "named": named_for_reply(session, start, end),
     }
+
+
+def scored_units(session: Session) -> list[tuple[str, str]]:
+    """(key, name) of every unit that is assessed, for choosing one."""
+    return [(u.key, u.name) for u in session.scalars(select(Unit).where(Unit.kind.in_(SCORED_KINDS)).order_by(Unit.id))]
 
 
 def _items_in(start: datetime, end: datetime, units: list[int] | None) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +34,17 @@ def points(value: float) -> str:
     return f"{value:g}"
 
 
+def period_title(fig: dict[str, Any]) -> str:
+    """ "2026年11月" for a month, else the period as given ("2026-11-01至2026-11-15")."""
+    label = str(fig["month"])
+    if re.fullmatch(r"\d{4}-\d{2}", label):
+        return f"{label[:4]}年{int(label[5:])}月"
+    return label
+
+
 def text(fig: dict[str, Any]) -> str:
     """The whole bulletin as plain text (CLI `--format text`)."""
-    y, m = fig["month"].split("-")
-    lines = [f"{y}年{int(m)}月 舆情处置考核通报", "", f"一、单位得分（满分 {points(fig['base'])}）"]
+    lines = [f"{period_title(fig)} 舆情处置考核通报", "", f"一、单位得分（满分 {points(fig['base'])}）"]
     for u in fig["units"]:
         lines.append(f"{u['rank']}. {u['name']} {points(u['score'])} 分")
         for d in u["deductions"]:
@@ -57,8 +65,7 @@ def text(fig: dict[str, Any]) -> str:
 
 def markdown(fig: dict[str, Any], link: str = "") -> str:
     """The chat summary in WeCom markdown, kept within 2048 bytes (details are in the xlsx)."""
-    y, m = fig["month"].split("-")
-    head = [f"### {y}年{int(m)}月 舆情处置考核通报", f"条目 **{fig['items']['total']}** 条"]
+    head = [f"### {period_title(fig)} 舆情处置考核通报", f"条目 **{fig['items']['total']}** 条"]
     ranked = []
     for u in fig["units"]:
         n = len([d for d in u["deductions"] if d["state"] != "withdrawn"])
@@ -154,7 +161,6 @@ def png(fig: dict[str, Any]) -> bytes:
     path = font_path()
     font_manager.fontManager.addfont(str(path))
     family = font_manager.FontProperties(fname=str(path)).get_name()
-    y, m = fig["month"].split("-")
     with plt.rc_context({"font.family": family, "axes.unicode_minus": False}):
         figure, (left, right) = plt.subplots(1, 2, figsize=(11, 5.5), dpi=100)
         names = [u["name"] for u in fig["units"]]
@@ -172,7 +178,7 @@ def png(fig: dict[str, Any]) -> bytes:
         right.set_ylabel("小时")
         right.set_title("各环节用时")
         right.legend()
-        figure.suptitle(f"{y}年{int(m)}月 舆情处置考核通报")
+        figure.suptitle(f"{period_title(fig)} 舆情处置考核通报")
         figure.tight_layout()
         out = io.BytesIO()
         figure.savefig(out, format="png")

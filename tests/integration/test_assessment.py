@@ -35,8 +35,8 @@ POLICY = {
 
 @pytest.fixture()
 def st(make_stack) -> Stack:  # type: ignore[no-untyped-def]
-    """A stack whose first-report clock is a minute long and the others outlast the month."""
-    return make_stack(extra={"policy": POLICY})
+    """A stack with H5 pages whose first-report clock is a minute long and the others outlast the month."""
+    return make_stack(pages=True, extra={"policy": POLICY})
 
 
 def _item(st: Stack, title: str) -> str:
@@ -190,3 +190,31 @@ def test_the_office_sees_every_unit_and_a_commentator_is_refused(st: Stack) -> N
     assert "城东区局" in st.last("chenqi")
     st.say("zhangsan", "考核")
     assert "由单位负责人查看" in st.last("zhangsan")
+
+
+def test_the_statistics_page_shows_the_office_the_figures_chart_and_downloads(st: Stack) -> None:
+    from tests.integration.h5kit import Browser
+
+    late = _item(st, "统计页面的条目")
+    st.later(70)
+    st.say("wangwu", f"首报 {late} 已核实")
+    office = Browser(st)
+    page = office.login("chenqi", "/h5/stats")
+    assert page.status_code == 200
+    assert "考核与统计" in page.text
+    assert "执法一队" in page.text
+    assert "迟报" in page.text
+    chart = office.get(re.search(r'src="([^"]*chart\.png[^"]*)"', page.text).group(1).replace("&amp;", "&"))  # type: ignore[union-attr]
+    assert chart.headers["Content-Type"] == "image/png", chart.text[-1500:]
+    assert Image.open(io.BytesIO(chart.content)).size[0] >= 800
+    link = re.search(r'href="([^"]*export\.items\.xlsx[^"]*)"', page.text).group(1).replace("&amp;", "&")  # type: ignore[union-attr]
+    book = load_workbook(io.BytesIO(office.get(link).content))
+    rows = list(book["条目与时限"].iter_rows(min_row=2, values_only=True))
+    assert any(r[0] == late and r[7] == "首报" and r[10] == "超时后完成" for r in rows)
+    one = office.get("/h5/stats?from=2099-01-01&to=2099-01-31")
+    assert one.status_code == 400
+    assert "还没有到" in one.text
+    lead = Browser(st)
+    refused = lead.login("wangwu", "/h5/stats")
+    assert refused.status_code == 403
+    assert "考核" in refused.text

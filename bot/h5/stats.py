@@ -1,0 +1,123 @@
+"""The 统计 H5 page (office and leaders): the bulletin's figures for any period and unit, its chart, the exports."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from flask import Response, redirect, request
+from werkzeug.wrappers import Response as BaseResponse
+
+from bot.h5.auth import AUTH_FAILED, current_person, login_from_code, rt, to_oauth
+from bot.h5.web import bp, message, page
+from core import clock
+from core.clock import local
+from models import Role
+from models.assessment import parse_scoring
+from workflow import assessment, bulletin, bulletin_files, export
+from workflow.errors import Refusal
+
+KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+VIEWERS = (Role.office, Role.leader)
+ONLY = "统计页面对领导小组办公室和领导小组开放。单位负责人可在聊天中发送“考核”查看本单位情况。"
+
+
+def _period() -> tuple[str, str, str]:
+    """Return (from, to, month) from the query: a month (default this one) or from/to dates."""
+    now = local(clock.now())
+    month = request.args.get("month", "")
+    start, end = request.args.get("from", ""), request.args.get("to", "")
+    if not start and not end:
+        month = month or f"{now.year:04d}-{now.month:02d}"
+        lo, hi = assessment.month_range(month, clock.now())
+        return local(lo).date().isoformat(), (local(hi).date() - timedelta(days=1)).isoformat(), month
+    if not start or not end:
+        raise Refusal("请同时给出开始和结束日期。")
+    return start, end, ""
+
+
+def _figures() -> tuple[dict[str, Any], dict[str, str]] | BaseResponse:
+    """Return the figures and the query for the logged-in viewer, or the response that refuses."""
+    with rt().sessions() as s:
+        person = current_person(s)
+        if person is None:
+            return to_oauth()
+        if not any(person.has(r) for r in VIEWERS):
+            return message(ONLY, 403)
+        unit = request.args.get("unit", "")
+        if unit and not KEY.fullmatch(unit):
+            return message("没有这个单位。", 400)
+        try:
+            start, end, month = _period()
+            lo, hi = export.period(start, end)
+            if local(lo).date() > local(clock.now()).date():
+                raise Refusal("这段时间还没有到。")
+            sets = bulletin.rule_sets(s, rt().config, month) if month else parse_scoring(rt().config.raw.get("scoring"))
+            fig = bulletin.period_figures(s, sets, lo, hi, unit or None)
+        except Refusal as exc:
+            return message(str(exc), 400)
+        fig["month"] = month or f"{start}至{end}"
+        query = {"from": start, "to": end, **({"unit": unit} if unit else {})}
+        fig["units_all"] = bulletin.scored_units(s)
+        return fig, query
+
+
+@bp.get("/stats")
+def stats_page() -> BaseResponse:
+    """The statistics page (OAuth login on first visit)."""
+    returned, userid = login_from_code()
+    if returned:
+        kept = {k: v for k in ("month", "from", "to", "unit") if (v := request.args.get(k, "")) and KEY.fullmatch(v)}
+        return (
+            redirect(request.path + ("?" + urlencode(kept) if kept else ""), code=302)
+            if userid
+            else message(AUTH_FAILED, 403)
+        )
+    got = _figures()
+    if isinstance(got, BaseResponse):
+        return got
+    fig, query = got
+    return page(
+        "stats.html",
+        fig=fig,
+        q=query,
+        qs=urlencode(query),
+        unit=query.get("unit", ""),
+        span=bulletin_files.span,
+        points=bulletin_files.points,
+        roles={"main": "主要", "indirect": "间接"},
+        states={"upheld": "认定", "disputed": "申诉中", "withdrawn": "已撤销"},
+        today=local(clock.now()).date().isoformat(),
+    )
+
+
+@bp.get("/stats/chart.png")
+def stats_chart() -> BaseResponse:
+    """The chart of the same figures, rendered on the server."""
+    got = _figures()
+    if isinstance(got, BaseResponse):
+        return got
+    return Response(bulletin_files.png(got[0]), mimetype="image/png", headers={"Cache-Control": "no-store"})
+
+
+@bp.get("/stats/export.<fmt>")
+def stats_export(fmt: str) -> BaseResponse:
+    """Downloads: the bulletin as xlsx, the items of the period as csv or xlsx."""
+    got = _figures()
+    if isinstance(got, BaseResponse):
+        return got
+    fig, query = got
+    if fmt == "bulletin.xlsx":
+        data, name = bulletin_files.xlsx(fig), f"考核通报 {fig['month']}.xlsx"
+    elif fmt in ("items.csv", "items.xlsx"):
+        lo, hi = export.period(query["from"], query["to"])
+        with rt().sessions() as s:
+            table = export.rows(s, rt().config, lo, hi, clock.now())
+        data = export.to_csv(table) if fmt == "items.csv" else export.to_xlsx(table)
+        name = f"条目 {query['from']}至{query['to']}.{fmt.split('.')[1]}"
+    else:
+        return message("没有这种导出格式。", 404)
+    kind = "text/csv" if name.endswith(".csv") else bulletin.XLSX
+    return Response(data, mimetype=kind, headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
