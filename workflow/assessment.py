@@ -14,12 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clock import LOCAL_TZ, local
-from models import Item, ItemUnit, Person, Role, Unit
+from models import Attachment, Item, ItemUnit, Person, Role, Unit
 from models.assessment import RECORDED_KINDS, ROLES, Dispute, DisputeState, Fact, RuleSet, in_force
 from models.clock import Clock
 from models.state import ClockState
 from workflow.audit import record
 from workflow.errors import Refusal
+from workflow.submission import StoredFile
 
 MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 LATE_KINDS = {"first_report": "迟报", "written_report": "迟报", "handling_report": "处置未报"}
@@ -70,14 +71,27 @@ def previous_month(now: datetime) -> str:
     return f"{prev.year:04d}-{prev.month:02d}"
 
 
-def derived(session: Session, start: datetime, end: datetime, units: list[int] | None = None) -> list[FactRow]:
+def derived(
+    session: Session, start: datetime, end: datetime, units: list[int] | None = None, item_id: int | None = None
+) -> list[FactRow]:
     """Late 首报/书面报告 (迟报) and handling reports (处置未报) whose due fell in [start, end), owed by a unit.
 
     A clock met in time, waived, or charged to the office (the dispatch was late) is no fact; an approved extension
     moved the due, so only a miss of the extended due counts.
     """
     stmt = (
-        select(Clock, Item.code)
+        select(
+            Clock.id,
+            Clock.item_id,
+            Clock.owner_unit_id,
+            Clock.kind,
+            Clock.label,
+            Clock.grade,
+            Clock.state,
+            Clock.due_at,
+            Clock.met_at,
+            Item.code,
+        )  # fmt: skip
         .join(Item, Item.id == Clock.item_id)
         .where(
             Clock.state.in_((ClockState.met_late, ClockState.missed)),
@@ -90,26 +104,28 @@ def derived(session: Session, start: datetime, end: datetime, units: list[int] |
     )
     if units is not None:
         stmt = stmt.where(Clock.owner_unit_id.in_(units))
+    if item_id is not None:
+        stmt = stmt.where(Clock.item_id == item_id)
     out = []
-    for c, code in session.execute(stmt):
-        assert c.owner_unit_id is not None
-        late = (c.met_at or end) - c.due_at if c.state == ClockState.met_late else None
-        detail = f"{c.label}应于 {_show(c.due_at)} 完成" + (
-            f"，迟了 {_span(late)}" if late is not None else "，月底仍未完成"
-        )
-        out.append(
-            FactRow(f"C{c.id}", c.item_id, code, c.owner_unit_id, LATE_KINDS[c.kind], "main", c.grade, c.due_at, detail)
-        )
+    for cid, item_id, unit_id, kind, label, grade, state, due, met, code in session.execute(stmt):
+        assert unit_id is not None
+        late = (met or end) - due if state == ClockState.met_late else None
+        detail = f"{label}应于 {_show(due)} 完成" + (f"，迟了 {_span(late)}" if late is not None else "，月底仍未完成")
+        out.append(FactRow(f"C{cid}", item_id, code, unit_id, LATE_KINDS[kind], "main", grade, due, detail))
     return out
 
 
-def recorded(session: Session, start: datetime, end: datetime, units: list[int] | None = None) -> list[FactRow]:
+def recorded(
+    session: Session, start: datetime, end: datetime, units: list[int] | None = None, item_id: int | None = None
+) -> list[FactRow]:
     """The facts the office recorded in [start, end)."""
     stmt = (
         select(Fact, Item.code, Item.grade).join(Item, Item.id == Fact.item_id).where(Fact.at >= start, Fact.at < end)
     )
     if units is not None:
         stmt = stmt.where(Fact.unit_id.in_(units))
+    if item_id is not None:
+        stmt = stmt.where(Fact.item_id == item_id)
     return [
         FactRow(
             f"F{f.id}",
@@ -131,7 +147,7 @@ def facts(
 ) -> list[FactRow]:
     """Every fact of the period with its dispute state and its points under the rules in force on its date."""
     rows = derived(session, start, end, units) + recorded(session, start, end, units)
-    states = _dispute_states(session, [r.key for r in rows])
+    states = _dispute_states(session, [r.key for r in rows], units)
     for r in rows:
         r.state = states.get(r.key, "upheld")
         rules = in_force(sets, local(r.at).date())
@@ -140,12 +156,18 @@ def facts(
     return rows
 
 
-def _dispute_states(session: Session, keys: list[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for i in range(0, len(keys), 500):
-        for d in session.scalars(select(Dispute).where(Dispute.fact_key.in_(keys[i : i + 500]))):
-            out[d.fact_key] = {"pending": "disputed", "upheld": "upheld", "withdrawn": "withdrawn"}[d.state.value]
-    return out
+DISPUTE_WORDS = {DisputeState.pending: "disputed", DisputeState.upheld: "upheld", DisputeState.withdrawn: "withdrawn"}
+
+
+def _dispute_states(session: Session, keys: list[str], units: list[int] | None = None) -> dict[str, str]:
+    """The state of each disputed fact among keys (facts never disputed are absent: they stand as upheld)."""
+    if len(keys) <= 500:
+        q = select(Dispute.fact_key, Dispute.state).where(Dispute.fact_key.in_(keys))
+    else:  # a month's many facts: disputes are few, so read the units' disputes at once and pick
+        q = select(Dispute.fact_key, Dispute.state)
+        q = q.where(Dispute.unit_id.in_(units)) if units is not None else q
+    wanted = set(keys)
+    return {k: DISPUTE_WORDS[st] for k, st in session.execute(q) if k in wanted}
 
 
 def find_fact(session: Session, key: str, now: datetime) -> FactRow:
@@ -181,6 +203,7 @@ def record_fact(
     reason: str,
     evidence: str,
     at: datetime,
+    file: StoredFile | None = None,
 ) -> Fact:
     """Record 漏报 / 瞒报 / 处置不当 against a unit that had a part in the item (office only); audited."""
     from workflow.report import find_item
@@ -207,6 +230,15 @@ def record_fact(
         recorded_by=actor.userid,
         at=at,
     )
+    if file is not None:  # the evidence file (a screenshot, a PDF) kept like any attachment of the item
+        att = Attachment(
+            item_id=item.id, kind="evidence", sha256=file.sha256, stored_name=file.stored_name,
+            content_type=file.content_type, size=file.size, original_name=file.original_name[:256],
+            title=file.original_name[:256], uploader_id=actor.id, created_at=at,
+        )  # fmt: skip
+        session.add(att)
+        session.flush()
+        fact.attachment_id = att.id
     session.add(fact)
     session.flush()
     record(
@@ -368,3 +400,14 @@ def _span(td: timedelta) -> str:
 def today(now: datetime) -> date:
     """The Beijing-time date of now."""
     return local(now).date()
+
+
+def of_item(session: Session, item: Item, sets: tuple[RuleSet, ...]) -> list[FactRow]:
+    """Every fact about one item (derived and recorded, any month), with states and points, for its page."""
+    wide = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+    rows = [r for r in derived(session, *wide, item_id=item.id) + recorded(session, *wide, item_id=item.id)]
+    states = _dispute_states(session, [r.key for r in rows])
+    for r in rows:
+        r.state = states.get(r.key, "upheld")
+        r.points = 0.0 if r.state == "withdrawn" else in_force(sets, local(r.at).date()).points(r.fact, r.grade, r.role)
+    return sorted(rows, key=lambda r: (r.at, r.key))

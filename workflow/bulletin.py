@@ -10,7 +10,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Float, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from core.config import Config
@@ -130,36 +130,45 @@ def counts(session: Session, start: datetime, end: datetime, units: list[int] | 
     return out
 
 
-def _aware(at: Any) -> datetime:
-    """A min() of a timestamp column as an aware UTC datetime (SQLite hands back text)."""
-    value = datetime.fromisoformat(at) if isinstance(at, str) else at
-    assert isinstance(value, datetime)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _quantile(values: list[float], q: float) -> float:
     """Nearest-rank quantile of sorted values."""
     return values[max(0, math.ceil(q * len(values)) - 1)]
 
 
+def _epoch(session: Session, col: Any) -> Any:
+    """Seconds since 1970 of a timestamp column, computed by the database (no per-row datetime objects)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.extract("epoch", col), Float)  # numeric otherwise: a Decimal per value
+    return (func.julianday(col) - 2440587.5) * 86400.0  # SQLite stores UTC text
+
+
 def times(session: Session, start: datetime, end: datetime, units: list[int] | None = None) -> dict[str, Any]:
-    """Median and p90 seconds of each step for items reported in the period (steps not yet taken are left out)."""
-    ids = _items_in(start, end, units).subquery()
+    """Median and p90 seconds of each step for items reported in the period (steps not yet taken are left out).
+
+    One row per item: its report time and the first time of each step, as epoch seconds from the database.
+    """
     actions = sorted({a for f, t, _ in STEPS.values() for a in (f, t) if a != "reported"})
-    first: dict[int, dict[str, datetime]] = defaultdict(dict)
-    for iid, reported in session.execute(select(Item.id, Item.reported_at).where(Item.id.in_(select(ids.c.id)))):
-        first[iid]["reported"] = reported
-    q = (
-        select(AuditEvent.item_id, AuditEvent.action, func.min(AuditEvent.at))
+    ids = _items_in(start, end, units).subquery()
+    firsts = [func.min(case((AuditEvent.action == a, _epoch(session, AuditEvent.at)))).label(a) for a in actions]
+    per_item = (
+        select(AuditEvent.item_id.label("item_id"), *firsts)
         .where(AuditEvent.item_id.in_(select(ids.c.id)), AuditEvent.action.in_(actions))
-        .group_by(AuditEvent.item_id, AuditEvent.action)
+        .group_by(AuditEvent.item_id)
+        .subquery()
     )
-    for item_id, action, at in session.execute(q):
-        if item_id is not None:
-            first[item_id][action] = _aware(at)
+    q = select(_epoch(session, Item.reported_at).label("reported"), *[per_item.c[a] for a in actions]).join(
+        per_item, per_item.c.item_id == Item.id
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        return _percentiles_in_database(session, q.subquery())
+    names = ["reported", *actions]
+    rows = session.execute(q).tuples().all()
+    columns = dict(zip(names, zip(*rows, strict=True), strict=True)) if rows else {n: () for n in names}
     out: dict[str, Any] = {}
     for name, (a, b, label) in STEPS.items():
-        spans = sorted((t[b] - t[a]).total_seconds() for t in first.values() if a in t and b in t and t[b] >= t[a])
+        spans = sorted(
+            y - x for x, y in zip(columns[a], columns[b], strict=True) if x is not None and y is not None and y >= x
+        )
         out[name] = {
             "label": label,
             "n": len(spans),
@@ -167,6 +176,28 @@ def times(session: Session, start: datetime, end: datetime, units: list[int] | N
             "p90": round(_quantile(spans, 0.9)) if spans else None,
         }
     return out
+
+
+def _percentiles_in_database(session: Session, per_item: Any) -> dict[str, Any]:
+    """PostgreSQL: the same nearest-rank median and p90 (percentile_disc), computed where the rows are."""
+    cols = []
+    for name, (a, b, _label) in STEPS.items():
+        span, ok = per_item.c[b] - per_item.c[a], per_item.c[b] >= per_item.c[a]
+        cols += [
+            func.count().filter(ok).label(f"{name}_n"),
+            func.percentile_disc(0.5).within_group(span).filter(ok).label(f"{name}_median"),
+            func.percentile_disc(0.9).within_group(span).filter(ok).label(f"{name}_p90"),
+        ]
+    row = session.execute(select(*cols)).one()._mapping
+    return {
+        name: {
+            "label": label,
+            "n": int(row[f"{name}_n"]),
+            "median": round(row[f"{name}_median"]) if row[f"{name}_median"] is not None else None,
+            "p90": round(row[f"{name}_p90"]) if row[f"{name}_p90"] is not None else None,
+        }
+        for name, (_a, _b, label) in STEPS.items()
+    }
 
 
 def named_for_reply(session: Session, start: datetime, end: datetime) -> list[dict[str, str]]:

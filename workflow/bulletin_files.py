@@ -94,49 +94,69 @@ def markdown(fig: dict[str, Any], link: str = "") -> str:
     return out
 
 
+def _sheets(fig: dict[str, Any]) -> dict[str, tuple[list[str], list[list[Any]]]]:
+    """Each sheet of the bulletin's workbook: its header and rows."""
+    states = {"upheld": "认定", "disputed": "申诉中", "withdrawn": "已撤销"}
+    stats = [[title, k, v] for title, key in (("等级", "by_grade"), ("来源", "by_source"), ("流程", "by_flow"))
+             for k, v in fig["items"][key].items()]  # fmt: skip
+
+    def minutes(v: float | None) -> float | None:
+        return round(v / 60, 1) if v is not None else None
+
+    return {
+        "得分排名": (
+            ["名次", "单位", "得分", "扣分项"],
+            [[u["rank"], u["name"], u["score"], len(u["deductions"])] for u in fig["units"]],
+        ),
+        "扣分明细": (
+            ["事项编号", "单位", "条目", "事项", "责任", "扣分", "状态", "说明"],
+            [
+                [
+                    d["key"],
+                    u["name"],
+                    d["item"],
+                    d["fact"],
+                    ROLES[d["role"]],
+                    d["points"],
+                    states[d["state"]],
+                    d["detail"],
+                ]
+                for u in fig["units"]
+                for d in u["deductions"]
+            ],
+        ),  # fmt: skip
+        "条目统计": (["分类", "项目", "条数"], [*stats, ["合计", "", fig["items"]["total"]]]),
+        "环节用时": (
+            ["环节", "条数", "中位数（分钟）", "90%（分钟）"],
+            [[t["label"], t["n"], minutes(t["median"]), minutes(t["p90"])] for t in fig["times"].values()],
+        ),
+        "通报": (["单位", "条目", "事由"], [[n["name"], n["item"], "留言答复超时且未说明"] for n in fig["named"]]),
+    }
+
+
 def xlsx(fig: dict[str, Any]) -> bytes:
-    """The bulletin as a workbook: 得分排名, 扣分明细, 条目统计, 环节用时, 通报."""
+    """The bulletin as a workbook (streamed, so a month of 100,000 items stays quick): 得分排名, 扣分明细, 条目统计,
+    环节用时, 通报."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "得分排名"
-    ws.append(["名次", "单位", "得分", "扣分项"])
-    for u in fig["units"]:
-        ws.append([u["rank"], u["name"], u["score"], len(u["deductions"])])
-    detail = wb.create_sheet("扣分明细")
-    detail.append(["事项编号", "单位", "条目", "事项", "责任", "扣分", "状态", "说明"])
-    for u in fig["units"]:
-        for d in u["deductions"]:
-            state = {"upheld": "认定", "disputed": "申诉中", "withdrawn": "已撤销"}[d["state"]]
-            detail.append(
-                [d["key"], u["name"], d["item"], d["fact"], ROLES[d["role"]], d["points"], state, d["detail"]]
-            )
-    stats = wb.create_sheet("条目统计")
-    stats.append(["分类", "项目", "条数"])
-    for title, key in (("等级", "by_grade"), ("来源", "by_source"), ("流程", "by_flow")):
-        for k, v in fig["items"][key].items():
-            stats.append([title, k, v])
-    stats.append(["合计", "", fig["items"]["total"]])
-    steps = wb.create_sheet("环节用时")
-    steps.append(["环节", "条数", "中位数（分钟）", "90%（分钟）"])
-    for t in fig["times"].values():
-        med = round(t["median"] / 60, 1) if t["median"] is not None else None
-        p90 = round(t["p90"] / 60, 1) if t["p90"] is not None else None
-        steps.append([t["label"], t["n"], med, p90])
-    named = wb.create_sheet("通报")
-    named.append(["单位", "条目", "事由"])
-    for n in fig["named"]:
-        named.append([n["name"], n["item"], "留言答复超时且未说明"])
-    for sheet in wb.worksheets:
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for i, col in enumerate(sheet.iter_cols(), start=1):
-            width = max(len(str(c.value or "")) for c in col)
-            sheet.column_dimensions[get_column_letter(i)].width = min(60, 4 + 2 * width)
+    wb = Workbook(write_only=True)
+    bold = Font(bold=True)
+    for title, (header, rows) in _sheets(fig).items():
+        ws = wb.create_sheet(title)
+        for i, name in enumerate(header, start=1):
+            sample = [name, *(r[i - 1] for r in rows[:200])]
+            ws.column_dimensions[get_column_letter(i)].width = min(60, 4 + 2 * max(len(str(v or "")) for v in sample))
+        cells = []
+        for name in header:
+            cell = WriteOnlyCell(ws, value=name)
+            cell.font = bold
+            cells.append(cell)
+        ws.append(cells)
+        for r in rows:
+            ws.append(r)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

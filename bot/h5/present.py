@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clock import show
+from core.config import Config
 from models import SUBMISSION_STATE_NAMES, Attachment, Item, ItemUnit, Person, Submission
 from models.item import PART_NAMES
 from workflow.files import EXTENSIONS, IMAGES, LABELS, safe_name, size_text
@@ -111,4 +112,30 @@ def viewer_context(s: Session, item: Item, person: Person) -> dict[str, Any]:
         "links": [_link(x.url) for x in item.links],
         "screenshots": [attachment_view(a, i) for i, a in enumerate(shots, 1)],
         "submissions": [submission_view(x) for x in _submissions(s, item)],
+    }
+
+
+def facts_context(s: Session, item: Item, config: Config) -> dict[str, Any]:
+    """For the office on the item page: the item's assessment facts and what the record form offers."""
+    from models.assessment import RECORDED_KINDS, ROLES, parse_scoring
+    from workflow.assessment import of_item
+
+    rows = of_item(s, item, parse_scoring(config.raw.get("scoring")))
+    states = {"upheld": "认定", "disputed": "申诉中", "withdrawn": "已撤销"}
+    return {
+        "facts": [
+            {
+                "key": r.key,
+                "fact": r.fact,
+                "role": ROLES[r.role],
+                "points": f"{r.points:g}",
+                "state": states[r.state],
+                "detail": r.detail,
+                "unit": next((u.unit.name for u in item.units if u.unit_id == r.unit_id), ""),
+            }
+            for r in rows
+        ],  # fmt: skip
+        "fact_units": [(u.unit.key, f"{u.unit.name}（{PART_NAMES.get(u.part, u.part)}）") for u in item.units],
+        "fact_kinds": RECORDED_KINDS,
+        "may_record": True,
     }

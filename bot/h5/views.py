@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from flask import redirect, request, send_file, url_for
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
@@ -16,8 +17,8 @@ from bot.h5.auth import AUTH_FAILED, EXPIRED, csrf_ok, csrf_token, current_perso
 from bot.h5.upload import FileRefused, describe, read_files, save
 from bot.h5.web import bp, message, page
 from core import clock
-from models import Attachment, Item, Person
-from workflow import org, procedure
+from models import Attachment, Item, Person, Role, Unit
+from workflow import assessment, org, procedure
 from workflow.errors import Refusal
 from workflow.files import MAX_REQUEST_BYTES, content_disposition, download_name, is_inline
 from workflow.query import involved
@@ -138,10 +139,47 @@ def viewer(code: str) -> Response:
 
 
 def _viewer(s: Session, person: Person, item: Item) -> Response:
-    """Render the whole report for a person involved in item, else 403."""
+    """Render the whole report for a person involved in item, else 403; the office also sees and records facts."""
     if not involved(s, person, item):
         return message(NOT_INVOLVED, 403)
-    return page("item.html", 200, **present.viewer_context(s, item, person))
+    extra = present.facts_context(s, item, rt().config) if person.has(Role.office) else {}
+    return page("item.html", 200, csrf=csrf_token(), **present.viewer_context(s, item, person), **extra)
+
+
+@bp.post("/item/<code>/fact")
+def record_fact(code: str) -> Response:
+    """The office records 漏报 / 瞒报 / 处置不当 against one of the item's units, with an optional evidence file."""
+    with rt().sessions() as s:
+        person = current_person(s)
+        userid = person.userid if person else None
+    if userid is None:
+        return message(EXPIRED, 403)
+    if not csrf_ok(request.form.get("csrf")):
+        return message(BAD_CSRF, 400)
+    back = ("返回条目", url_for("h5.viewer", code=code))
+    try:
+        checked = read_files(request.files.getlist("evidence_file"))
+    except FileRefused as r:
+        return message(r.message, r.status, link=back)
+    records = describe(checked)
+    form = request.form
+    try:
+        with rt().sessions() as s, s.begin():
+            actor = org.person(s, userid)
+            unit = s.scalar(select(Unit).where(Unit.key == form.get("unit", "")))
+            if actor is None:
+                return message(EXPIRED, 403)
+            if unit is None:
+                raise Refusal("请选择单位。")
+            fact = assessment.record_fact(
+                s, actor, code, unit, form.get("kind", ""), form.get("role", ""), form.get("reason", ""),
+                form.get("evidence", ""), clock.now(), records[0] if records else None,
+            )  # fmt: skip
+            save(rt().config.storage_dir, checked[:1], records[:1])
+            key, unit_name = f"F{fact.id}", unit.name
+    except Refusal as r:
+        return message(r.message, 400, link=back)
+    return message(f"已记录 {key}：{unit_name} {form.get('kind')}。该单位负责人已收到通知，可以申诉。", 200, link=back)
 
 
 @bp.get("/file/<int:attachment_id>")

@@ -18,7 +18,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Create facts, disputes and bulletins; index clocks by (state, due_at) for the month's late reports."""
+    """Create facts, disputes and bulletins; index clocks by (state, due_at) and items by reported_at."""
     op.create_table(
         "facts",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -64,10 +64,12 @@ def upgrade() -> None:
         sa.Column("sends", sa.Integer(), nullable=False, server_default="0"),
     )
     op.create_index("ix_clocks_state_due", "clocks", ["state", "due_at"])
+    op.create_index("ix_items_reported_at", "items", ["reported_at"])  # the month's items
 
 
 def downgrade() -> None:
     """Drop them (recorded facts and disputes are lost: export them first)."""
+    op.drop_index("ix_items_reported_at", table_name="items")
     op.drop_index("ix_clocks_state_due", table_name="clocks")
     op.drop_table("bulletins")
     op.drop_table("disputes")

@@ -218,3 +218,42 @@ def test_the_statistics_page_shows_the_office_the_figures_chart_and_downloads(st
     refused = lead.login("wangwu", "/h5/stats")
     assert refused.status_code == 403
     assert "考核" in refused.text
+
+
+def test_the_office_records_a_fact_with_evidence_on_the_item_page(st: Stack) -> None:
+    from tests.integration.h5kit import Browser
+
+    code = _item(st, "页面记录扣分的条目")
+    office = Browser(st)
+    page = office.login("chenqi", f"/h5/item/{code}")
+    assert "考核扣分" in page.text
+    token = office.csrf(page)
+    png = io.BytesIO()
+    Image.new("RGB", (40, 20), "red").save(png, format="PNG")
+    form = {"csrf": token, "unit": "chengdong", "kind": "漏报", "role": "main", "reason": "没有参与的单位"}
+    refused = office.http.post(f"{st.app_url}/h5/item/{code}/fact", data=form, allow_redirects=False, timeout=30)
+    assert refused.status_code == 400
+    assert "没有参与" in refused.text
+    form = {**form, "unit": "team1", "reason": "群众先于本单位发现", "evidence": "https://weibo.com/3/4"}
+    done = office.http.post(
+        f"{st.app_url}/h5/item/{code}/fact",
+        data=form,
+        files=[("evidence_file", ("截图.png", png.getvalue(), "image/png"))],
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert done.status_code == 200
+    key = re.search(r"已记录 (F\d+)", done.text).group(1)  # type: ignore[union-attr]
+    st.drain()
+    assert f"申诉 {key}" in st.last("wangwu")
+    again = office.get(f"/h5/item/{code}")
+    assert f"{key} 执法一队 漏报（主要责任）-2 · 认定" in again.text
+    lead = Browser(st)
+    assert "考核扣分" not in lead.login("wangwu", f"/h5/item/{code}").text, "only the office records facts"
+    forged = lead.http.post(
+        f"{st.app_url}/h5/item/{code}/fact",
+        data={**form, "csrf": lead.csrf(lead.get(f"/h5/upload/{code}"))},
+        timeout=30,
+    )
+    assert forged.status_code == 400
+    assert "只有领导小组办公室" in forged.text
