@@ -7,6 +7,7 @@ clock each time, so a waiver or an approved extension removes it), "F<id>" for w
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -14,12 +15,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clock import LOCAL_TZ, local
-from models import Attachment, Item, ItemUnit, Person, Role, Unit
+from core.durations import format_duration
+from models import Attachment, Card, Item, ItemUnit, Person, Role, Unit
 from models.assessment import RECORDED_KINDS, ROLES, Dispute, DisputeState, Fact, RuleSet, in_force
 from models.clock import Clock
-from models.state import ClockState
+from models.codes import card_key
+from models.state import CardState, ClockState
+from workflow import org, render
 from workflow.audit import record
+from workflow.cards import finish_cards, new_card
 from workflow.errors import Refusal
+from workflow.outbox import emit
+from workflow.report import find_item
 from workflow.submission import StoredFile
 
 MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
@@ -206,8 +213,6 @@ def record_fact(
     file: StoredFile | None = None,
 ) -> Fact:
     """Record 漏报 / 瞒报 / 处置不当 against a unit that had a part in the item (office only); audited."""
-    from workflow.report import find_item
-
     if not actor.has(Role.office):
         raise Refusal("只有领导小组办公室可以记录扣分事项。")
     if kind not in RECORDED_KINDS:
@@ -259,9 +264,6 @@ def record_fact(
 
 def _tell_recorded(session: Session, item: Item, unit: Unit, fact: Fact, actor: Person, at: datetime) -> None:
     """Tell the unit's leads what was recorded against them and how to dispute it."""
-    from workflow import org, render
-    from workflow.outbox import emit
-
     leads = org.userids(org.unit_leads(session, unit))
     emit(
         session,
@@ -299,28 +301,10 @@ def dispute(session: Session, actor: Person, key: str, reason: str, at: datetime
 
 def _ask_office(session: Session, item: Item, d: Dispute, row: FactRow, actor: Person, at: datetime) -> None:
     """Send the office the dispute on a card: 维持 (uphold) / 撤销 (withdraw)."""
-    import secrets
-
-    from models import Card
-    from models.codes import card_key
-    from models.state import CardState
-    from workflow import org, render
-    from workflow.outbox import emit
-
     office = org.userids(org.with_role(session, Role.office))
     unit = session.get(Unit, row.unit_id)
     task_id = f"dsp-{d.id}-{secrets.token_hex(4)}"
-    session.add(
-        Card(
-            task_id=task_id,
-            purpose="dispute",
-            item_id=item.id,
-            unit_id=row.unit_id,
-            recipients=office,
-            state=CardState.open,
-            created_at=at,
-        )
-    )
+    new_card(session, "dispute", task_id, item.id, office, at, unit_id=row.unit_id)
     body = render.button_card(
         "瞭望 · 考核申诉",
         f"【申诉】{row.key} {row.fact}",
@@ -335,12 +319,6 @@ def _ask_office(session: Session, item: Item, d: Dispute, row: FactRow, actor: P
 
 def tell_unit(session: Session, d: Dispute, actor: Person, at: datetime, clicked: tuple[str, str] | None) -> None:
     """Tell the unit lead who disputed how the office decided, and close the dispute's cards for everyone."""
-    from models import Card
-    from models.state import CardState
-    from workflow import render
-    from workflow.cards import finish_cards
-    from workflow.outbox import emit
-
     item = session.get(Item, d.item_id)
     word = "维持" if d.state == DisputeState.upheld else "撤销"
     note = f"说明：{d.note}" if d.note else ""
@@ -392,8 +370,6 @@ def _show(at: datetime) -> str:
 
 
 def _span(td: timedelta) -> str:
-    from core.durations import format_duration
-
     return format_duration(td)
 
 

@@ -13,13 +13,19 @@ from typing import Any
 from sqlalchemy import Float, case, cast, func, select
 from sqlalchemy.orm import Session
 
+from core.clock import local
 from core.config import Config
+from core.storage import store
 from models import AuditEvent, Item, ItemUnit, Role, Unit
 from models.assessment import Bulletin, RuleSet, parse_scoring, rule_set_from
 from models.clock import Clock, Extension
 from models.item import FLOW_NAMES, GRADE_NAMES, SOURCES
 from models.state import ClockState
+from workflow import bulletin_files, org
 from workflow.assessment import SCORED_KINDS, facts, month_name, month_range, previous_month
+from workflow.audit import record
+from workflow.errors import Refusal
+from workflow.outbox import emit
 
 STEPS = {  # name: (from, to, what people read); "reported" is the item's report time
     "report_to_dispatch": ("reported", "dispatch", "上报→交办"),
@@ -55,8 +61,6 @@ def period_figures(
     if unit_key is not None:
         units = [u for u in units if u.key == unit_key]
         if not units:
-            from workflow.errors import Refusal
-
             raise Refusal(f"没有单位“{unit_key}”（或它不参加考核）。")
     ids = [u.id for u in units]
     rows = facts(session, start, end, sets, ids)
@@ -162,7 +166,7 @@ def times(session: Session, start: datetime, end: datetime, units: list[int] | N
     if session.get_bind().dialect.name == "postgresql":
         return _percentiles_in_database(session, q.subquery())
     names = ["reported", *actions]
-    rows = session.execute(q).tuples().all()
+    rows = [tuple(r) for r in session.execute(q)]
     columns = dict(zip(names, zip(*rows, strict=True), strict=True)) if rows else {n: () for n in names}
     out: dict[str, Any] = {}
     for name, (a, b, label) in STEPS.items():
@@ -241,11 +245,6 @@ def freeze(session: Session, config: Config, month: str, now: datetime) -> Bulle
 def send(session: Session, config: Config, month: str, now: datetime, actor: str = "system") -> bool:
     """Send the month's bulletin to the leaders and the office (markdown, chart image, xlsx file) once ever;
     return False if it was sent before (nothing is sent twice)."""
-    from core.storage import store
-    from workflow import bulletin_files, org
-    from workflow.audit import record
-    from workflow.outbox import emit
-
     month = month_name(month)
     month_range(month, now)
     row = freeze(session, config, month, now)
@@ -280,8 +279,6 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def due_month(config: Config, now: datetime) -> str | None:
     """The month whose bulletin is due by now (the previous month, from the configured day and time), else None."""
-    from core.clock import local
-
     raw = config.raw.get("bulletin", {})
     day, at = int(raw.get("day", 1)), str(raw.get("time", "09:00"))
     hh, mm = (int(x) for x in at.split(":"))

@@ -13,6 +13,31 @@ from workflow import render
 from workflow.outbox import emit
 
 
+def new_card(
+    session: Session,
+    purpose: str,
+    task_id: str,
+    item_id: int,
+    recipients: list[str],
+    at: datetime,
+    unit_id: int | None = None,
+    clock_id: int | None = None,
+) -> Card:
+    """Record an interactive card about to be sent: open, for these recipients; finish_cards closes it."""
+    card = Card(
+        task_id=task_id,
+        purpose=purpose,
+        item_id=item_id,
+        unit_id=unit_id,
+        clock_id=clock_id,
+        recipients=list(recipients),
+        state=CardState.open,
+        created_at=at,
+    )
+    session.add(card)
+    return card
+
+
 def finish_cards(
     session: Session,
     item: Item | None,

@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from core.clock import show
 from core.config import Config
-from models import Card, Item, Opinion, Person, Role, Submission, Unit
-from models.state import CardState, ClockState, SubmissionState
+from models import Item, Opinion, Person, Role, Submission, Unit
+from models.state import ClockState, SubmissionState
 from workflow import clocks, followup, org, pages, procedure, render
 from workflow.audit import record
+from workflow.cards import new_card
 from workflow.errors import Refusal
 from workflow.outbox import emit
 from workflow.relations import consulted
@@ -34,9 +35,7 @@ def request(
     if not to:
         raise Refusal("组织名单里没有局办公室人员，无法会商。请先补充 general_office 角色。")
     task_id = f"opin-{item.id}-{secrets.token_hex(4)}"
-    session.add(
-        Card(task_id=task_id, purpose="opinion", item_id=item.id, recipients=to, state=CardState.open, created_at=at)
-    )
+    new_card(session, "opinion", task_id, item.id, to, at)
     sub = session.scalar(
         select(Submission)
         .where(Submission.item_id == item.id, Submission.state == SubmissionState.approved)

@@ -10,12 +10,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from models import Card, Item, Person, Role, Unit
+from models import Item, Person, Role, Unit
 from models.clock import OPEN_STATES, Clock, ClockFiring
 from models.codes import Threshold, card_key
-from models.state import CardState, ClockState
+from models.state import ClockState
 from workflow import org, render, wording
 from workflow.audit import record
+from workflow.cards import new_card
 from workflow.outbox import defer, emit
 
 
@@ -99,18 +100,7 @@ def _remind(
         emit(session, to, render.text(f"【{title}】{text}"), f"clock:{clock.id}:{name}", now, item, fresh=True)
         return
     task_id = f"rem-{clock.id}-{secrets.token_hex(4)}"
-    session.add(
-        Card(
-            task_id=task_id,
-            purpose="reminder",
-            item_id=item.id,
-            unit_id=clock.owner_unit_id,
-            clock_id=clock.id,
-            recipients=to,
-            state=CardState.open,
-            created_at=now,
-        )
-    )
+    new_card(session, "reminder", task_id, item.id, to, now, unit_id=clock.owner_unit_id, clock_id=clock.id)
     emit(
         session,
         to,
@@ -199,18 +189,7 @@ def _escalation_card(
         or "办公室"
     )
     task_id = f"esc-{clock.id}-{level}-{secrets.token_hex(4)}"
-    session.add(
-        Card(
-            task_id=task_id,
-            purpose="escalation",
-            item_id=item.id,
-            unit_id=clock.owner_unit_id,
-            clock_id=clock.id,
-            recipients=to,
-            state=CardState.open,
-            created_at=now,
-        )
-    )
+    new_card(session, "escalation", task_id, item.id, to, now, unit_id=clock.owner_unit_id, clock_id=clock.id)
     body = render.escalation_card(
         item, clock.label, unit.name if unit else "办公室", owner_names, clock.due_at, now, level, task_id, clock.id
     )

@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 from core import clock as clockmod
 from core.config import Config
 from core.durations import parse_duration
-from models import Card, Grade, Item, ItemUnit, Person, Role, Unit
+from models import Grade, Item, ItemUnit, Person, Role, Unit
 from models.item import GRADE_WORDS
-from models.state import CardState
 from workflow import appchat, clocks, org, procedure, render
 from workflow.audit import record
+from workflow.cards import new_card
 from workflow.errors import Refusal
 from workflow.outbox import emit
 from workflow.report import find_item
@@ -149,17 +149,7 @@ def _send_card(
         return
     task_id = f"ack-{item.id}-{unit.id}-{secrets.token_hex(4)}"
     recipients = org.userids(leads)
-    session.add(
-        Card(
-            task_id=task_id,
-            purpose="ack",
-            item_id=item.id,
-            unit_id=unit.id,
-            recipients=recipients,
-            state=CardState.open,
-            created_at=at,
-        )
-    )
+    new_card(session, "ack", task_id, item.id, recipients, at, unit_id=unit.id)
     emit(
         session,
         recipients,

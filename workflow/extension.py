@@ -10,12 +10,13 @@ from sqlalchemy.orm import Session
 
 from core.clock import show
 from core.durations import format_duration
-from models import Card, Item, Person
+from models import Item, Person
 from models.clock import OPEN_STATES, Clock, Extension
 from models.procedure import ACTIONS
-from models.state import CardState, ClockState, ExtensionState
+from models.state import ClockState, ExtensionState
 from workflow import clocks, procedure, render
 from workflow.audit import record
+from workflow.cards import new_card
 from workflow.errors import Refusal
 from workflow.outbox import emit
 from workflow.relations import clock_deciders, relations
@@ -96,17 +97,7 @@ def request(
     session.add(ext)
     session.flush()
     deciders = clock_deciders(session, clock)
-    session.add(
-        Card(
-            task_id=ext.task_id or "",
-            purpose="extension",
-            item_id=item.id,
-            unit_id=clock.owner_unit_id,
-            recipients=deciders,
-            state=CardState.open,
-            created_at=at,
-        )
-    )
+    new_card(session, "extension", ext.task_id or "", item.id, deciders, at, unit_id=clock.owner_unit_id)
     emit(
         session,
         deciders,

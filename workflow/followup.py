@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 
 from core.clock import show
 from core.config import Config
-from models import Card, Item, ItemState, Person, Role, Watch
-from models.state import CardState, WatchState
+from models import Item, ItemState, Person, Role, Watch
+from models.state import WatchState
 from workflow import clocks, org, procedure, render
 from workflow.audit import record
+from workflow.cards import new_card
 from workflow.errors import Refusal
 from workflow.outbox import emit
 from workflow.render_reports import watch_card
@@ -96,17 +97,7 @@ def _checkin(session: Session, item: Item, w: Watch, now: datetime) -> None:
     if not to:
         return
     task_id = f"fu-{w.id}-{w.sent}-{secrets.token_hex(3)}"
-    session.add(
-        Card(
-            task_id=task_id,
-            purpose="watch",
-            item_id=item.id,
-            unit_id=lead.unit_id if lead else None,
-            recipients=to,
-            state=CardState.open,
-            created_at=now,
-        )
-    )
+    new_card(session, "watch", task_id, item.id, to, now, unit_id=lead.unit_id if lead else None)
     emit(
         session,
         to,

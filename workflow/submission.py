@@ -17,7 +17,7 @@ from models.clock import Clock
 from models.state import AWAITING, CardState, ClockState, SubmissionState
 from workflow import clocks, org, pages, procedure, render
 from workflow.assignment import mark_acknowledged
-from workflow.cards import finish_cards
+from workflow.cards import finish_cards, new_card
 from workflow.errors import Refusal
 from workflow.outbox import defer, emit
 from workflow.render_reports import approval_card, upload_card
@@ -213,16 +213,7 @@ def send_for_approval(
         for c in clocks.all_clocks(session, item)
         if c.owner_unit_id == sub.unit_id
     )
-    card = Card(
-        task_id=task_id,
-        purpose="approval",
-        item_id=item.id,
-        unit_id=sub.unit_id,
-        recipients=to,
-        state=CardState.open,
-        created_at=at,
-    )
-    session.add(card)
+    card = new_card(session, "approval", task_id, item.id, to, at, unit_id=sub.unit_id)
     body = approval_card(
         item, sub, summary, task_id, pages.viewer_url(config, item.code), item.grade != Grade.major, stage, reviewer
     )
@@ -258,17 +249,7 @@ def offer_upload(
     if not to:
         return
     task_id = f"wr-{item.id}-{unit.id}-{secrets.token_hex(4)}"
-    session.add(
-        Card(
-            task_id=task_id,
-            purpose="upload",
-            item_id=item.id,
-            unit_id=unit.id,
-            recipients=to,
-            state=CardState.open,
-            created_at=at,
-        )
-    )
+    new_card(session, "upload", task_id, item.id, to, at, unit_id=unit.id)
     emit(
         session,
         to,

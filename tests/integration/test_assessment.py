@@ -257,3 +257,23 @@ def test_the_office_records_a_fact_with_evidence_on_the_item_page(st: Stack) -> 
     )
     assert forged.status_code == 400
     assert "只有领导小组办公室" in forged.text
+
+
+def test_bad_fact_records_and_disputes_are_refused_and_change_nothing(st: Stack) -> None:
+    code = _item(st, "错误输入的条目")
+    for text, words in [
+        (f"扣分 {code} 不存在的单位 漏报 主要 理由", "没有找到单位"),
+        (f"扣分 {code} 执法一队 迟报 主要 理由", "由时限自动认定"),
+        (f"扣分 {code} 执法一队 漏报 全部 理由", "主要”或“间接"),
+        (f"扣分 {code} 执法一队 漏报 主要", "请写明理由"),
+        ("扣分 YQ-20990101-001 执法一队 漏报 主要 理由", "YQ-20990101-001"),
+    ]:
+        st.say("chenqi", text)
+        assert words in st.last("chenqi"), text
+    for text, words in [("申诉 X9 理由", "不是扣分事项编号"), ("申诉 F999 理由", "没有扣分事项"), ("申诉", "格式")]:
+        st.say("wangwu", text)
+        assert words in st.last("wangwu"), text
+    st.say("chenqi", "维持 F999")
+    assert "没有待审定的申诉" in st.last("chenqi")
+    st.say("wangwu", "考核")
+    assert "没有扣分" in st.last("wangwu"), "nothing was recorded by the refused commands"
