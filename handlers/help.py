@@ -13,6 +13,7 @@ BASE = (
     "· 查询 <编号>：查看条目进展\n"
     "· 取消：放弃正在进行的上报"
 )
+COMMENTATOR = "\n· 巡查 无异常（或 零报告）：报告当天的巡查结果；当天上报过舆情自动算已巡查"
 LEAD = (
     "\n· 签收 <编号>：签收交办（也可点卡片上的“签收”按钮）"
     "\n· 首报 <编号> <内容>：首报（口头汇报过可点提醒卡片上的“已口头汇报”）"
@@ -34,6 +35,7 @@ OFFICE = (
     "\n· 总结评估 <编号> <内容>、归档 <编号>"
     "\n· 扣分 <编号> <单位> <漏报|瞒报|处置不当> <主要|间接> <理由>；申诉由 维持/撤销 <事项编号> 审定"
     "\n· 考核 [月份]：各单位得分；完整通报、图表和导出在“更多 → 考核统计”"
+    "\n· 巡查情况：今天网评员的巡查报告情况"
 )
 APPROVER = (
     "\n· 书面报告送审时会收到审批卡片：批准 / 退回修改（随后回复修改意见）/ 升级为重大；"
@@ -46,6 +48,8 @@ CONSULTED = "\n· 会商意见 <编号> <意见>：对办公室征求的事项�
 def help_text(ctx: Ctx) -> str:
     """Return the help text for this person's roles."""
     text = BASE
+    if ctx.person.has(Role.commentator):
+        text += COMMENTATOR
     if ctx.person.has(Role.unit_lead):
         text += LEAD
     if ctx.person.has(Role.office):

@@ -16,7 +16,7 @@ from jobs.deadlines import sweep_clocks
 from jobs.queueing import enqueue_deliveries, run_deferred
 from models import Attachment, OutboxMessage
 from models.state import OutboxState
-from workflow import followup
+from workflow import followup, patrol
 from workflow.outbox import is_reply
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,12 @@ def sweep(grace_seconds: float = 5.0, stale_seconds: float | None = None, batch:
     rt, now = runtime(), clock.now()
     stale_seconds = stale_after(rt) if stale_seconds is None else stale_seconds
     sweep_clocks()
+    try:
+        with rt.sessions() as s, s.begin():
+            patrol.open_rounds(s, rt.config, now)
+            patrol.remind_and_miss(s, now)
+    except IntegrityError:  # another worker opened the same round first (one row per person, day and round)
+        log.info("patrol rounds raced with another worker; the next sweep continues")
     try:
         send_due_bulletin()
     except Exception:  # noqa: BLE001 - a bulletin that cannot be built must not stop deliveries; retried next sweep

@@ -3,6 +3,7 @@
 from models.assessment import Bulletin, Dispute, DisputeState, Fact
 from models.base import Base
 from models.clock import Clock, ClockFiring, Extension
+from models.duty import GuidedAssignment, GuidedState, GuidedTask, Patrol, PatrolState
 from models.item import GRADE_NAMES, Attachment, DayCounter, Grade, Item, ItemLink, ItemUnit
 from models.org import ROLE_NAMES, Person, Role, Unit
 from models.records import (
@@ -33,6 +34,11 @@ from models.submission import Opinion, Submission, Watch
 
 __all__ = [
     "Base",
+    "GuidedAssignment",
+    "GuidedState",
+    "GuidedTask",
+    "Patrol",
+    "PatrolState",
     "Bulletin",
     "Dispute",
     "DisputeState",

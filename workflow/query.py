@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.clock import show
+from core.clock import local, show
 from core.durations import format_duration
-from models import AuditEvent, Item, ItemState, ItemUnit, Person, Role, Unit
+from models import AuditEvent, Item, ItemState, ItemUnit, Patrol, PatrolState, Person, Role, Unit
 from models.clock import OPEN_STATES, Clock
 from models.item import FLOW_NAMES, PART_NAMES
 from models.state import CLOCK_STATE_NAMES, ClockState
@@ -54,6 +54,16 @@ DETAIL_KEYS = ("text", "reason", "note")
 def todos(session: Session, person: Person, now: datetime) -> list[str]:
     """Return one line per step person owes, oldest first, with how long it has waited."""
     lines: list[str] = []
+    if person.has(Role.commentator):
+        checks = session.scalars(
+            select(Patrol).where(
+                Patrol.userid == person.userid,
+                Patrol.state == PatrolState.open,
+                Patrol.day == local(now).date().isoformat(),
+            )
+        )
+        for p in checks:
+            lines.append(f"· 今日巡查，截止 {show(p.due_at)}：没有发现请发送“巡查 无异常”，发现了请“上报”")
     if person.has(Role.office):
         waiting = session.scalars(select(Item).where(Item.state == ItemState.reported).order_by(Item.reported_at))
         for item in waiting:

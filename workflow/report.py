@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from core.clock import local, show
 from core.config import Config
 from models import Attachment, DayCounter, Item, ItemLink, Person, Role
-from workflow import clocks, org, render
+from workflow import clocks, org, patrol, render
 from workflow import links as linkmod
 from workflow.audit import record
 from workflow.errors import Refusal
@@ -114,6 +114,7 @@ def report(session: Session, reporter: Person, draft: Draft, at: datetime, confi
     else:
         _new_notices(session, item, reporter, at)
         _start_clocks(session, item, config, at)
+    patrol.on_report(session, config, reporter, item.code, at)  # a report that day is the check-in
     return ReportResult(item=item, merged=merged)
 
 

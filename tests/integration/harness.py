@@ -145,6 +145,8 @@ def start_stack(
         "database": {"url": database_url},
         "app": {"data_dir": str(tmp / "var")},
         "outbox": outbox_cfg or {"backoff_base": 1, "max_attempts": 5},
+        # the daily patrol's cards and reminders would interleave with every test's messages: on where a test asks
+        "patrol": {"enabled": False},
         **(extra or {}),
     }
     rt = Runtime(config_from_dict(raw, base_dir=tmp), _redis_url=redis_url)

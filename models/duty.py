@@ -1,0 +1,92 @@
+"""The commentator team's daily duty (SPEC §11): patrol check-ins (巡查 / 零报告) and guided-reply tasks (组织跟帖)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, StateText, UTCDateTime
+
+
+class PatrolState(StrEnum):
+    """One commentator's check-in for one round of one day: owed, given, or missed at its due."""
+
+    open = "open"
+    done = "done"
+    missed = "missed"
+
+
+class Patrol(Base):
+    """A check-in owed by one commentator for one round of one day (unique), and how it was met."""
+
+    __tablename__ = "patrols"
+    __table_args__ = (
+        UniqueConstraint("userid", "day", "round"),
+        Index("ix_patrols_state_due", "state", "due_at"),
+        Index("ix_patrols_day", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    userid: Mapped[str] = mapped_column(String(64))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    day: Mapped[str] = mapped_column(String(10))  # Beijing date, YYYY-MM-DD
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    remind_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[PatrolState] = mapped_column(StateText(PatrolState), default=PatrolState.open)
+    reminded: Mapped[bool] = mapped_column(default=False)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    how: Mapped[str | None] = mapped_column(String(16))  # zero (无异常) | report (an item reported that day)
+    item_code: Mapped[str | None] = mapped_column(String(32))
+    task_id: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class GuidedState(StrEnum):
+    """One commentator's part in a guided-reply task: owed, proved, declined with a reason, or missed."""
+
+    open = "open"
+    done = "done"
+    declined = "declined"
+    missed = "missed"
+
+
+class GuidedTask(Base):
+    """A guided-reply task (组织跟帖) the office set on an item: where to reply, the line to take, by when."""
+
+    __tablename__ = "guided_tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    line: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class GuidedAssignment(Base):
+    """One commentator's part in a guided-reply task, with the proof (link and/or screenshot) or the reason."""
+
+    __tablename__ = "guided_assignments"
+    __table_args__ = (
+        UniqueConstraint("task_id", "userid"),
+        Index("ix_guided_assignments_state_due", "state", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("guided_tasks.id"), index=True)
+    userid: Mapped[str] = mapped_column(String(64))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    warn_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[GuidedState] = mapped_column(StateText(GuidedState), default=GuidedState.open)
+    warned: Mapped[bool] = mapped_column(default=False)
+    proof_url: Mapped[str | None] = mapped_column(Text)
+    proof_media: Mapped[str | None] = mapped_column(String(256))
+    reason: Mapped[str | None] = mapped_column(Text)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    card_task_id: Mapped[str | None] = mapped_column(String(128))

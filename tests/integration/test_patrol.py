@@ -1,0 +1,76 @@
+"""The daily patrol through the WeCom protocol: cards, 无异常, a report as the check-in, reminder, miss, coverage."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from core import clock
+from core.clock import local
+from tests.integration.flowkit import cards, click
+from tests.integration.harness import Stack
+
+PATROL = "日常巡查"
+
+
+@pytest.fixture()
+def st(make_stack) -> Stack:  # type: ignore[no-untyped-def]
+    """A stack whose one patrol round opens now, reminds in 5 minutes and is due in 10 (every day is a patrol day)."""
+    now = local(clock.now())
+    if now.hour == 23 and now.minute >= 45:  # keep the round inside one day
+        clock.advance(timedelta(minutes=30))
+        now = local(clock.now())
+
+    def hhmm(minutes: int) -> str:
+        return (now + timedelta(minutes=minutes)).strftime("%H:%M")
+
+    rounds = [{"card": hhmm(0), "remind": hhmm(5), "due": hhmm(10)}]
+    return make_stack(extra={"patrol": {"enabled": True, "days": "every_day", "rounds": rounds}})
+
+
+def test_commentators_check_in_or_report_and_a_miss_reaches_the_unit_lead(st: Stack) -> None:
+    st.later(1)
+    card = cards(st, "zhangsan", PATROL)
+    assert len(card) == 1, "each commentator gets one check-in card"
+    assert cards(st, "hemin", PATROL), "hemin is a commentator too"
+    assert not cards(st, "wangwu", PATROL), "a unit lead owes no check-in"
+    st.say("zhangsan", "我的待办")
+    assert "今日巡查" in st.last("zhangsan")
+    st.say("wangwu", "巡查 无异常")
+    assert "网评员" in st.last("wangwu"), "only commentators check in"
+    st.say("hemin", "上报 网传某路段占道经营无人管 https://weibo.com/77/1")
+    st.say("hemin", "巡查 无异常")
+    assert "已经报过了" in st.last("hemin"), "a report that day is the check-in"
+    st.say("chenqi", "巡查情况")
+    coverage = st.last("chenqi")
+    assert "已报告 1 人" in coverage
+    assert "张三" in coverage.split("未报告")[1]
+    st.later(5 * 60)
+    assert any("巡查提醒" in t for t in st.texts("zhangsan")), "the reminder before the due"
+    assert not any("巡查提醒" in t for t in st.texts("hemin"))
+    st.later(5 * 60)
+    assert "巡查未报" in st.last("zhangsan")
+    lead = [t for t in st.texts("wangwu") if "巡查未报" in t]
+    assert len(lead) == 1
+    assert "张三" in lead[0]
+    click(st, "zhangsan", card[0], "无异常")
+    assert "不能再补报" in st.last("zhangsan"), "a missed round stays missed"
+    st.say("chenqi", "巡查情况")
+    assert "张三" in st.last("chenqi").split("已超时")[1]
+    assert "何敏" not in st.last("chenqi").split("已超时")[1]
+    st.later(3600)
+    assert len(cards(st, "zhangsan", PATROL)) == 1, "one card per round, however often the sweep runs"
+
+
+def test_the_card_checks_in_once_and_says_so(st: Stack) -> None:
+    st.later(1)
+    card = cards(st, "zhangsan", PATROL)[0]
+    click(st, "zhangsan", card, "无异常")
+    assert "已记录今天的巡查" in st.last("zhangsan")
+    st.say("zhangsan", "零报告")
+    assert "已经报过了" in st.last("zhangsan"), "a second check-in is refused"
+    st.say("zhangsan", "巡查 发现一个帖子")
+    assert "上报" in st.last("zhangsan"), "what was found is reported, not typed into 巡查"
+    st.later(10 * 60)
+    assert not any("巡查未报" in t for t in st.texts("wangwu")), "nobody in the unit missed"
