@@ -16,7 +16,7 @@ from jobs.deadlines import sweep_clocks
 from jobs.queueing import enqueue_deliveries, run_deferred
 from models import Attachment, OutboxMessage
 from models.state import OutboxState
-from workflow import followup, patrol
+from workflow import followup, guided, patrol
 from workflow.outbox import is_reply
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ def sweep(grace_seconds: float = 5.0, stale_seconds: float | None = None, batch:
         with rt.sessions() as s, s.begin():
             patrol.open_rounds(s, rt.config, now)
             patrol.remind_and_miss(s, now)
+            guided.fire_due(s, now)
     except IntegrityError:  # another worker opened the same round first (one row per person, day and round)
         log.info("patrol rounds raced with another worker; the next sweep continues")
     try:

@@ -221,6 +221,14 @@ ACTIONS: dict[str, Action] = _a(
         refusal="{code} 须先总结评估才能归档（当前：{state}）。",
     ),
     Action(
+        "guide_replies",
+        "组织跟帖",
+        frozenset({S.reported, S.closed, S.follow_up}) | OPEN,
+        None,
+        ("office",),
+        refusal="{code} 已{state}，不再组织跟帖。",
+    ),
+    Action(
         "request_extension",
         "申请延期",
         ANY,
