@@ -18,7 +18,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, StateText, UTCDateTime
 
-FACT_KINDS = ("迟报", "漏报", "瞒报", "处置不当", "处置未报")
+FACT_KINDS = ("迟报", "漏报", "瞒报", "处置不当", "处置未报", "未巡查", "未跟帖")
+DUTY_KINDS = ("未巡查", "未跟帖")  # the team's duty (SPEC §11): counted in every bulletin, 0 points unless a rule says
 RECORDED_KINDS = ("漏报", "瞒报", "处置不当")  # the office records these; the others come from the clocks
 ROLES = {"main": "主要责任", "indirect": "间接责任"}
 ALL_GRADES = ("major", "significant", "general")

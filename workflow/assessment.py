@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 
 from core.clock import LOCAL_TZ, local
 from core.durations import format_duration
-from models import Attachment, Card, Item, ItemUnit, Person, Role, Unit
+from models import Attachment, Card, GuidedState, GuidedTask, Item, ItemUnit, Patrol, PatrolState, Person, Role, Unit
 from models.assessment import RECORDED_KINDS, ROLES, Dispute, DisputeState, Fact, RuleSet, in_force
 from models.clock import Clock
 from models.codes import card_key
+from models.duty import GuidedAssignment as GA
 from models.state import CardState, ClockState
 from workflow import org, render
 from workflow.audit import record
@@ -387,3 +388,60 @@ def of_item(session: Session, item: Item, sets: tuple[RuleSet, ...]) -> list[Fac
         r.state = states.get(r.key, "upheld")
         r.points = 0.0 if r.state == "withdrawn" else in_force(sets, local(r.at).date()).points(r.fact, r.grade, r.role)
     return sorted(rows, key=lambda r: (r.at, r.key))
+
+
+def duty(
+    session: Session, start: datetime, end: datetime, sets: tuple[RuleSet, ...], units: list[int]
+) -> tuple[dict[int, dict[str, int]], list[FactRow]]:
+    """The team's duty in [start, end) per unit: check-ins and guided replies owed and missed; plus a fact for each
+    miss when a [scoring] rule gives 未巡查 / 未跟帖 points (none by default)."""
+    from models import GuidedAssignment
+
+    counts: dict[int, dict[str, int]] = {
+        u: {"patrols": 0, "patrols_missed": 0, "guided": 0, "guided_missed": 0} for u in units
+    }
+    lo, hi = local(start).date().isoformat(), local(end).date().isoformat()
+    rows: list[FactRow] = []
+    patrols = session.execute(
+        select(Patrol.id, Patrol.unit_id, Patrol.state, Patrol.day, Patrol.due_at).where(
+            Patrol.day >= lo, Patrol.day < hi, Patrol.unit_id.in_(units)
+        )
+    )
+    for pid, unit_id, state, day, due in patrols:
+        if unit_id is None:
+            continue
+        c = counts[unit_id]
+        c["patrols"] += 1
+        if state == PatrolState.missed:
+            c["patrols_missed"] += 1
+            if in_force(sets, local(due).date()).points("未巡查", None, "main"):
+                rows.append(FactRow(f"P{pid}", 0, "", unit_id, "未巡查", "main", None, due, f"{day} 巡查未报告"))
+    guided = session.execute(
+        select(
+            GuidedAssignment.id,
+            GuidedAssignment.unit_id,
+            GuidedAssignment.state,
+            GuidedAssignment.due_at,
+            Item.id,
+            Item.code,
+        )
+        .join(GuidedTask, GuidedTask.id == GA.task_id)
+        .join(Item, Item.id == GuidedTask.item_id)
+        .where(GA.due_at >= start, GA.due_at < end, GA.unit_id.in_(units))
+    )
+    for gid, unit_id, gstate, due, item_id, code in guided:
+        if unit_id is None:
+            continue
+        c = counts[unit_id]
+        c["guided"] += 1
+        if gstate == GuidedState.missed:
+            c["guided_missed"] += 1
+            if in_force(sets, local(due).date()).points("未跟帖", None, "main"):
+                rows.append(
+                    FactRow(
+                        f"G{gid}", item_id, code, unit_id, "未跟帖", "main", None, due, f"跟帖截止 {_show(due)} 未完成"
+                    )
+                )
+    for r in rows:
+        r.points = in_force(sets, local(r.at).date()).points(r.fact, r.grade, r.role)
+    return counts, rows

@@ -22,7 +22,7 @@ from models.clock import Clock, Extension
 from models.item import FLOW_NAMES, GRADE_NAMES, SOURCES
 from models.state import ClockState
 from workflow import bulletin_files, org
-from workflow.assessment import SCORED_KINDS, facts, month_name, month_range, previous_month
+from workflow.assessment import SCORED_KINDS, duty, facts, month_name, month_range, previous_month
 from workflow.audit import record
 from workflow.errors import Refusal
 from workflow.outbox import emit
@@ -64,6 +64,8 @@ def period_figures(
             raise Refusal(f"没有单位“{unit_key}”（或它不参加考核）。")
     ids = [u.id for u in units]
     rows = facts(session, start, end, sets, ids)
+    team, duty_rows = duty(session, start, end, sets, ids)
+    rows += duty_rows
     base = sets[-1].base
     by_unit: dict[int, list[Any]] = defaultdict(list)
     for r in rows:
@@ -77,6 +79,7 @@ def period_figures(
                 "key": u.key,
                 "name": u.name,
                 "score": round(score, 2),
+                "duty": team[u.id],
                 "deductions": [
                     {
                         "key": r.key,

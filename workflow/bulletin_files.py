@@ -60,6 +60,14 @@ def text(fig: dict[str, Any]) -> str:
         lines.append(f"   {t['label']}：{span(t['median'])} / {span(t['p90'])}（{t['n']} 条）")
     lines += ["", "四、留言答复超时未说明（通报）"]
     lines += [f"   {n['name']}：{n['item']}" for n in fig["named"]] or ["   无"]
+    lines += ["", "五、网评员日常任务（巡查、组织跟帖）"]
+    for u in fig["units"]:
+        d = u.get("duty") or {}
+        if d.get("patrols") or d.get("guided"):
+            lines.append(
+                f"   {u['name']}：巡查 {d['patrols']} 次、未报 {d['patrols_missed']} 次；"
+                f"跟帖 {d['guided']} 项、未完成 {d['guided_missed']} 项"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -131,6 +139,16 @@ def _sheets(fig: dict[str, Any]) -> dict[str, tuple[list[str], list[list[Any]]]]
             [[t["label"], t["n"], minutes(t["median"]), minutes(t["p90"])] for t in fig["times"].values()],
         ),
         "通报": (["单位", "条目", "事由"], [[n["name"], n["item"], "留言答复超时且未说明"] for n in fig["named"]]),
+        "日常任务": (
+            ["单位", "应巡查（次）", "巡查未报", "跟帖任务（项）", "跟帖未完成"],
+            [
+                [
+                    u["name"],
+                    *(u.get("duty", {}).get(k, 0) for k in ("patrols", "patrols_missed", "guided", "guided_missed")),
+                ]
+                for u in fig["units"]
+            ],
+        ),  # fmt: skip
     }
 
 

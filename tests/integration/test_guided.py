@@ -53,9 +53,9 @@ def test_the_office_assigns_people_and_units_and_each_proves_declines_or_misses(
     assert any("跟帖提醒" in t for t in st.texts("wuyi")), "a reminder before the due"
     st.later(21 * 60)
     assert any("跟帖未完成" in t and "吴一" in t for t in st.texts("chenqi"))
-    assert any("跟帖未完成" in t for t in st.texts("zhaoliu")) or any(
-        "跟帖未完成" in t for t in st.texts("sunshi")
-    ), "the unit's lead is told"
+    assert any("跟帖未完成" in t for t in st.texts("zhaoliu")) or any("跟帖未完成" in t for t in st.texts("sunshi")), (
+        "the unit's lead is told"
+    )
     st.say("chenqi", f"跟帖情况 {code}")
     assert "吴一：未完成（已超时）" in st.last("chenqi")
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from core import clock
 from core.clock import local
+from sandbox.server import EmulatorServer
 from tests.integration.flowkit import cards, click
 from tests.integration.harness import Stack
+from tests.integration.test_processes import liaowang, write_config
 
 PATROL = "日常巡查"
 
@@ -29,7 +33,10 @@ def st(make_stack) -> Stack:  # type: ignore[no-untyped-def]
     return make_stack(extra={"patrol": {"enabled": True, "days": "every_day", "rounds": rounds}})
 
 
-def test_commentators_check_in_or_report_and_a_miss_reaches_the_unit_lead(st: Stack) -> None:
+def test_commentators_check_in_or_report_and_a_miss_reaches_the_unit_lead(
+    st: Stack, tmp_path: Path, emulator: EmulatorServer, database_url: str, redis_url: str
+) -> None:
+    month = local(clock.now()).strftime("%Y-%m")  # the round's month
     st.later(1)
     card = cards(st, "zhangsan", PATROL)
     assert len(card) == 1, "each commentator gets one check-in card"
@@ -61,6 +68,13 @@ def test_commentators_check_in_or_report_and_a_miss_reaches_the_unit_lead(st: St
     assert "何敏" not in st.last("chenqi").split("已超时")[1]
     st.later(3600)
     assert len(cards(st, "zhangsan", PATROL)) == 1, "one card per round, however often the sweep runs"
+    out = liaowang(
+        write_config(tmp_path, emulator.url, database_url, redis_url), "bulletin", "--month", month, "--format", "json"
+    )
+    team1 = next(u for u in json.loads(out.stdout)["units"] if u["key"] == "team1")
+    assert team1["duty"]["patrols"] == 1
+    assert team1["duty"]["patrols_missed"] == 1, "the miss is counted for the bulletin"
+    assert not team1["deductions"], "no points for a missed check-in unless [scoring] gives some"
 
 
 def test_the_card_checks_in_once_and_says_so(st: Stack) -> None:
