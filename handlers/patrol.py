@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from core.clock import show
 from handlers.cards import key_parts, mark_own_card
 from handlers.context import Ctx
 from handlers.registry import card, command
 from handlers.report import start
 from models import Patrol, PatrolState, Role
-from workflow import patrol
+from workflow import patrol, periods
 from workflow.errors import Refusal
 
 ZERO_WORDS = ("", "无异常", "正常", "无", "没有", "零报告", "0")
@@ -57,3 +59,17 @@ def patrol_button(ctx: Ctx) -> str:
 def coverage_command(ctx: Ctx) -> str:
     """`巡查情况`: today's check-ins by person for the office."""
     return patrol.coverage_text(patrol.coverage(ctx.session, ctx.now))
+
+
+@command("重要节点")
+def period_command(ctx: Ctx) -> str:
+    """`重要节点` lists the periods; `重要节点 <名称> <开始> <结束>` declares one (the office)."""
+    words = ctx.args.split()
+    if not words:
+        return periods.listing(ctx.session, ctx.config, ctx.now)
+    p = periods.declare(ctx.session, ctx.person, words, ctx.now)
+    starts = "已开始" if p.starts_at <= ctx.now else f"将于 {show(p.starts_at, True)} 开始"
+    return (
+        f"已设定重要节点“{p.name}”，{starts}，至 {show(p.ends_at - timedelta(seconds=1), True)}。"
+        "开始和结束时会通知网评员、各单位负责人、办公室和领导。"
+    )

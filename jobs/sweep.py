@@ -16,7 +16,7 @@ from jobs.deadlines import sweep_clocks
 from jobs.queueing import enqueue_deliveries, run_deferred
 from models import Attachment, OutboxMessage
 from models.state import OutboxState
-from workflow import followup, guided, patrol
+from workflow import followup, guided, patrol, periods
 from workflow.outbox import is_reply
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ def sweep(grace_seconds: float = 5.0, stale_seconds: float | None = None, batch:
     sweep_clocks()
     try:
         with rt.sessions() as s, s.begin():
+            periods.announce(s, rt.config, now)
             patrol.open_rounds(s, rt.config, now)
             patrol.remind_and_miss(s, now)
             guided.fire_due(s, now)

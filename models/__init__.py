@@ -3,7 +3,7 @@
 from models.assessment import Bulletin, Dispute, DisputeState, Fact
 from models.base import Base
 from models.clock import Clock, ClockFiring, Extension
-from models.duty import GuidedAssignment, GuidedState, GuidedTask, Patrol, PatrolState
+from models.duty import GuidedAssignment, GuidedState, GuidedTask, Patrol, PatrolState, SensitivePeriod
 from models.item import GRADE_NAMES, Attachment, DayCounter, Grade, Item, ItemLink, ItemUnit
 from models.org import ROLE_NAMES, Person, Role, Unit
 from models.records import (
@@ -39,6 +39,7 @@ __all__ = [
     "GuidedTask",
     "Patrol",
     "PatrolState",
+    "SensitivePeriod",
     "Bulletin",
     "Dispute",
     "DisputeState",

@@ -90,3 +90,17 @@ class GuidedAssignment(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     card_task_id: Mapped[str | None] = mapped_column(String(128))
+
+
+class SensitivePeriod(Base):
+    """A sensitive period (重要节点) the office declared: more patrols, new items a grade higher, its own first-report
+    clock, and everyone told when it starts and ends."""
+
+    __tablename__ = "sensitive_periods"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -16,6 +16,7 @@ from models.calendar import UnknownYear, WorkCalendar
 from models.clock import OPEN_STATES, Clock, ClockFiring
 from models.policy import ClockPolicy, Policy, Span
 from models.state import CardState, ClockState
+from workflow import periods
 from workflow.audit import record
 from workflow.cards import finish_cards
 from workflow.errors import Refusal
@@ -110,6 +111,9 @@ def _start(
     cal = calendar_for(config)
     try:
         sched = policy.schedule(kind, grade, start, cal, override_due=override)
+        limit = start + periods.first_report_due(config)
+        if kind == "first_report" and sched and sched.due_at > limit and periods.in_force(session, config, start):
+            sched = policy.schedule(kind, grade, start, cal, override_due=limit)  # a sensitive period's own clock
         cap = policy.cap_for(kind, start, cal)
     except UnknownYear as exc:
         raise Refusal(f"无法计算“{spec.label}”时限：{exc}") from None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -22,7 +22,7 @@ from core.config import Config
 from models import Patrol, PatrolState, Person, Role, Unit
 from models.calendar import UnknownYear
 from models.codes import card_key
-from workflow import org, render
+from workflow import org, periods, render
 from workflow.audit import record
 from workflow.clocks import calendar_for
 from workflow.errors import Refusal
@@ -56,6 +56,13 @@ def settings(config: Config) -> dict[str, Any]:
     }
 
 
+def _in_period(session: Session, config: Config, day: date) -> bool:
+    start = datetime.combine(day, time(0), LOCAL_TZ)
+    return any(
+        p.starts_at < start + timedelta(days=1) and p.ends_at > start for p in periods.all_periods(session, config)
+    )
+
+
 def is_patrol_day(config: Config, day: date) -> bool:
     """True if check-ins are owed on this Beijing date (working days by default; weekdays if the year is unknown)."""
     if settings(config)["days"] == "every_day":
@@ -66,14 +73,19 @@ def is_patrol_day(config: Config, day: date) -> bool:
         return day.weekday() < 5
 
 
-def rounds(config: Config, day: date) -> list[Round]:
-    """The rounds of a Beijing date (none on a day without patrol)."""
+def rounds(session: Session, config: Config, day: date) -> list[Round]:
+    """The rounds of a Beijing date: [patrol] rounds on patrol days, [sensitive] rounds on every day of a sensitive
+    period (none when the patrol is off, or on a day without patrol)."""
     s = settings(config)
-    if not s["enabled"] or not is_patrol_day(config, day):
+    if not s["enabled"]:
         return []
-    return [
-        Round(i, _at(day, r["card"]), _at(day, r["remind"]), _at(day, r["due"])) for i, r in enumerate(s["rounds"], 1)
-    ]
+    if _in_period(session, config, day):
+        chosen = periods.patrol_rounds(config)
+    elif is_patrol_day(config, day):
+        chosen = s["rounds"]
+    else:
+        return []
+    return [Round(i, _at(day, r["card"]), _at(day, r["remind"]), _at(day, r["due"])) for i, r in enumerate(chosen, 1)]
 
 
 def today(now: datetime) -> date:
@@ -101,7 +113,7 @@ def open_rounds(session: Session, config: Config, now: datetime) -> int:
     many cards were sent. Idempotent: a (person, day, round) is owed once."""
     day = today(now)
     sent = 0
-    for r in rounds(config, day):
+    for r in rounds(session, config, day):
         if not r.card_at <= now < r.due_at:
             continue
         have = set(
@@ -149,7 +161,7 @@ def check_in(
     if not person.has(Role.commentator):
         raise Refusal("巡查打卡是网评员的日常任务；发现舆情请直接“上报”。")
     day = today(at)
-    todays = rounds(config, day)
+    todays = rounds(session, config, day)
     if not todays:
         raise Refusal("今天不是巡查日，不需要打卡。发现舆情请直接“上报”。")
     rows = {

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from core.clock import local, show
 from core.config import Config
 from models import Attachment, DayCounter, Item, ItemLink, Person, Role
-from workflow import clocks, org, patrol, render
+from workflow import clocks, org, patrol, periods, render
 from workflow import links as linkmod
 from workflow.audit import record
 from workflow.errors import Refusal
@@ -97,6 +97,9 @@ def report(session: Session, reporter: Person, draft: Draft, at: datetime, confi
         session.add(item)
         session.flush()
         record(session, item, reporter.userid, "report", at, after=item.state, source=draft.source)
+        if running := periods.in_force(session, config, at):  # a sensitive period: one grade higher unless graded
+            item.suggested_grade = periods.BUMP[draft.suggested_grade or "general"]
+            record(session, item, "system", "period_grade", at, period=running[0].name, grade=item.suggested_grade)
     known = set(session.scalars(select(ItemLink.normalized).where(ItemLink.normalized.in_(normalized.values()))))
     for url, norm in normalized.items():
         if norm not in known:

@@ -29,6 +29,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+PATROL_OFF = "[patrol]\nenabled = false  # its cards would interleave with what these tests read"
+
+
 def write_config(
     tmp: Path, emulator_url: str, database_url: str, redis_url: str, port: int = 5000, extra: str = ""
 ) -> Path:
@@ -58,6 +61,7 @@ public_url = "http://127.0.0.1:{port}"
 url = "{emulator_url}"
 [worker]
 sweep_interval = "1s"
+{"" if "[patrol]" in extra else PATROL_OFF}
 {extra}
 """,
         encoding="utf-8",
