@@ -18,6 +18,7 @@ from handlers import (  # noqa: F401 - importing them registers their commands, 
     progress,
     query,
     report,
+    statement,
     written,
 )
 from handlers.context import Ctx

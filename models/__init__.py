@@ -3,7 +3,16 @@
 from models.assessment import Bulletin, Dispute, DisputeState, Fact
 from models.base import Base
 from models.clock import Clock, ClockFiring, Extension
-from models.duty import GuidedAssignment, GuidedState, GuidedTask, Patrol, PatrolState, SensitivePeriod
+from models.duty import (
+    GuidedAssignment,
+    GuidedState,
+    GuidedTask,
+    Patrol,
+    PatrolState,
+    SensitivePeriod,
+    Statement,
+    StatementState,
+)
 from models.item import GRADE_NAMES, Attachment, DayCounter, Grade, Item, ItemLink, ItemUnit
 from models.org import ROLE_NAMES, Person, Role, Unit
 from models.records import (
@@ -40,6 +49,8 @@ __all__ = [
     "Patrol",
     "PatrolState",
     "SensitivePeriod",
+    "Statement",
+    "StatementState",
     "Bulletin",
     "Dispute",
     "DisputeState",

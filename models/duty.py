@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, StateText, UTCDateTime
@@ -103,4 +103,42 @@ class SensitivePeriod(Base):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StatementState(StrEnum):
+    """A version of the agreed public line (统一口径): awaiting 审核, 审定 (major items), confirmation by the bodies
+    it concerns, approved (frozen), returned, or overtaken by a newer version."""
+
+    pending = "pending"
+    reviewed = "reviewed"
+    confirming = "confirming"
+    approved = "approved"
+    returned = "returned"
+    superseded = "superseded"
+
+
+class Statement(Base):
+    """One version of an item's public statement (信息发布 / 统一口径); approved versions are never edited."""
+
+    __tablename__ = "statements"
+    __table_args__ = (UniqueConstraint("item_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    drafted_by: Mapped[str] = mapped_column(String(64))
+    state: Mapped[StatementState] = mapped_column(StateText(StatementState), default=StatementState.pending)
+    deciders: Mapped[list[str]] = mapped_column(JSON, default=list)  # who may decide the current stage
+    confirm_units: Mapped[list[int]] = mapped_column(JSON, default=list)  # other bodies it concerns (seed 001 第八条)
+    confirmed_units: Mapped[list[int]] = mapped_column(JSON, default=list)
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    comment: Mapped[str | None] = mapped_column(Text)
+    published_where: Mapped[str | None] = mapped_column(String(128))
+    published_url: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -229,6 +229,15 @@ ACTIONS: dict[str, Action] = _a(
         refusal="{code} 已{state}，不再组织跟帖。",
     ),
     Action(
+        "draft_statement",
+        "拟定对外口径",
+        frozenset({S.closed, S.follow_up}) | OPEN,
+        None,
+        ("office", "lead_unit"),
+        refusal="{code} 已{state}，不再拟定或发布口径。",
+        denied="{code} 的对外口径由领导小组办公室或主办单位负责人拟定和登记发布。",
+    ),
+    Action(
         "request_extension",
         "申请延期",
         ANY,

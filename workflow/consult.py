@@ -13,7 +13,7 @@ from core.clock import show
 from core.config import Config
 from models import Item, Opinion, Person, Role, Submission, Unit
 from models.state import ClockState, SubmissionState
-from workflow import clocks, followup, org, pages, procedure, render
+from workflow import clocks, followup, org, pages, procedure, render, statement
 from workflow.audit import record
 from workflow.cards import new_card
 from workflow.errors import Refusal
@@ -97,8 +97,14 @@ def general_office_heard(session: Session, item: Item) -> bool:
 def reply_source(session: Session, actor: Person, code: str, text: str, at: datetime) -> Item:
     """Record the office's reply to the source (only after the general office's opinion); meets the reply clock."""
     item = find_item(session, code)
-    if not text.strip():
-        raise Refusal(f"请写上答复内容，例如：回复来源 {item.code} 经核查，……")
+    if text.strip() in ("", "口径"):  # quote the agreed public line: only an approved (frozen) version
+        line = statement.approved(session, item)
+        if line is None:
+            raise Refusal(
+                f"请写上答复内容，例如：回复来源 {item.code} 经核查，……；"
+                f"或先定稿口径（口径 {item.code} 文字），再发送“回复来源 {item.code} 口径”引用它。"
+            )
+        text = line.text
     procedure.check(item, "reply_source")
     if not general_office_heard(session, item):
         raise Refusal(

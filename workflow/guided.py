@@ -15,7 +15,7 @@ from core.config import Config
 from core.durations import format_duration
 from models import Attachment, GuidedAssignment, GuidedState, GuidedTask, Item, Person, Role, Unit
 from models.codes import card_key
-from workflow import org, procedure, render
+from workflow import org, procedure, render, statement
 from workflow.audit import record
 from workflow.dispatch import explicit_due
 from workflow.errors import Refusal
@@ -69,6 +69,11 @@ def assign(
     limit = words.pop()[1:] if words and words[-1].startswith("限") else None
     people, rest = assignees(session, words)
     text = " ".join(rest).strip()
+    if text in ("", "口径"):  # the agreed line: only an approved (frozen) version is quoted
+        line = statement.approved(session, item)
+        text = line.text if line is not None else ""
+        if line is None and rest:
+            raise Refusal(f"{item.code} 还没有定稿的口径。先发送“口径 {item.code} 文字”送审，或直接写跟帖要点。")
     if not text:
         raise Refusal(f"请写上跟帖要点（统一口径），例如：说明执法过程合法、已依法处理。\n{USAGE}")
     links = find_links(text)

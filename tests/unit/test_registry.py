@@ -41,7 +41,16 @@ def test_during_a_conversation_prose_that_begins_with_a_command_word_stays_prose
 
 
 def test_every_conversation_has_a_way_out_in_its_own_words() -> None:
-    assert set(flows.FLOWS) == {"report", "written", "return_reason", "opinion", "extension"}
+    assert set(flows.FLOWS) == {
+        "report",
+        "written",
+        "return_reason",
+        "opinion",
+        "extension",
+        "guided_proof",
+        "guided_reason",
+        "statement_opinion",
+    }
     for flow in flows.FLOWS.values():
         assert "取消" in flow.words or "跳过" in flow.words, flow.key
         assert flow.way_out, flow.key

@@ -1,0 +1,77 @@
+"""口径 (draft or show the agreed public line), its 审核/审定 and confirmation cards, and 发布."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers import flows
+from handlers.cards import clicked, key_parts, mark_own_card
+from handlers.context import Ctx
+from handlers.registry import card, command
+from workflow import statement
+from workflow.errors import Refusal
+from workflow.links import find_links
+
+
+@command("口径", "统一口径")
+def statement_command(ctx: Ctx) -> str:
+    """`口径 <编号>` shows the line; `口径 <编号> <文字> [会同 <单位…>]` drafts a new version."""
+    words = ctx.args.split()
+    if not words:
+        return statement.USAGE
+    if len(words) == 1:
+        return statement.summary(ctx.session, words[0])
+    st = statement.draft(ctx.session, ctx.person, words[0], words[1:], ctx.now)
+    also = "，定稿前还须涉及单位确认" if st.confirm_units else ""
+    return f"已提交口径第 {st.version} 版送审核{also}。定稿后才能用于回复来源和组织跟帖。"
+
+
+@command("发布", "登记发布")
+def publish_command(ctx: Ctx) -> str:
+    """`发布 <编号> <渠道> [链接]`: record where and when the approved line was published."""
+    words = ctx.args.split()
+    if len(words) < 2:
+        return "格式：发布 <编号> <渠道> [链接]，例如：发布 YQ-20261127-001 官方微博 https://weibo.com/…"
+    links = find_links(" ".join(words[2:]))
+    where = " ".join(w for w in words[1:] if w not in links)
+    st = statement.publish(ctx.session, ctx.person, words[0], where, links[0] if links else None, ctx.now)
+    return f"已登记：口径第 {st.version} 版于 {where} 发布。"
+
+
+@card("stmt")
+def decide_button(ctx: Ctx) -> str:
+    """Key `stmt:<id>:ok|back` on the 审核 / 审定 card."""
+    statement_id, choice = key_parts(ctx, 2, numeric=0)
+    if choice not in ("ok", "back"):
+        raise Refusal("这张口径卡片已失效。")
+    _st, said = statement.decide(ctx.session, ctx.person, int(statement_id), choice == "ok", ctx.now, clicked(ctx))
+    return said
+
+
+@card("stmtc")
+def confirm_button(ctx: Ctx) -> str:
+    """Key `stmtc:<id>:<unit>:ok|say` on a concerned body's confirmation card."""
+    statement_id, unit_id, choice = key_parts(ctx, 3, numeric=0)
+    if choice not in ("ok", "say") or not unit_id.isdecimal():
+        raise Refusal("这张口径卡片已失效。")
+    if choice == "ok":
+        _st, said = statement.confirm(ctx.session, ctx.person, int(statement_id), int(unit_id), True, "", ctx.now)
+        mark_own_card(ctx, f"{ctx.person.name} 已确认")
+        return said
+    flows.begin(ctx, "statement_opinion", {"statement": int(statement_id), "unit": int(unit_id)})
+    return "请直接回复您对这份口径的意见（一条消息），回复“取消”放弃。"
+
+
+def continue_opinion(ctx: Ctx, state: dict[str, Any]) -> str:
+    """The concerned body's objection, after 有意见."""
+    note = (ctx.msg.content or "").strip()
+    if not note:
+        raise Refusal("请写明意见。")
+    _st, said = statement.confirm(
+        ctx.session, ctx.person, int(state["statement"]), int(state["unit"]), False, note, ctx.now
+    )
+    flows.end(ctx, "statement_opinion")
+    return said
+
+
+flows.declare(flows.Flow("statement_opinion", "填写对口径的意见", continue_opinion))
