@@ -163,6 +163,62 @@ def _assessment(raw: dict[str, Any]) -> dict[str, Any]:
     return {**raw, "scoring": scoring, "bulletin": bulletin}
 
 
+def _rounds(value: Any, where: str) -> list[dict[str, str]]:
+    """Check-in rounds: a list of {card, remind, due} times of day in order, or raise ConfigError."""
+    import json
+    import re
+
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ConfigError(
+                f'{where} 须是 JSON 数组，例如 [{{"card": "15:30", "remind": "17:00", "due": "17:30"}}]'
+            ) from None
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{where} 须是至少一轮的列表")
+    out = []
+    for r in value:
+        times = [str(r.get(k, "")) if isinstance(r, dict) else "" for k in ("card", "remind", "due")]
+        if not all(re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", t) for t in times):
+            raise ConfigError(f"{where} 每轮写 card、remind、due 三个时刻（如 15:30），现在是 {r!r}")
+        minutes = [int(t.split(":")[0]) * 60 + int(t.split(":")[1]) for t in times]
+        if not minutes[0] <= minutes[1] <= minutes[2]:
+            raise ConfigError(f"{where} 每轮须 card ≤ remind ≤ due，现在是 {r!r}")
+        out.append(dict(zip(("card", "remind", "due"), times, strict=True)))
+    return out
+
+
+def _duty(raw: dict[str, Any]) -> dict[str, Any]:
+    """Return raw with [patrol], [guided] and [sensitive] after environment overrides, validated (SPEC §11, §13)."""
+    from core.durations import parse_duration
+
+    patrol = dict(raw.get("patrol", {}))
+    enabled = _env_override("patrol", "enabled", patrol.get("enabled", True))
+    patrol["enabled"] = (
+        enabled if isinstance(enabled, bool) else str(enabled).lower() not in ("0", "false", "no", "off")
+    )
+    patrol["days"] = str(_env_override("patrol", "days", patrol.get("days", "workdays")))
+    if patrol["days"] not in ("workdays", "every_day"):
+        raise ConfigError(f'[patrol] days 须是 "workdays" 或 "every_day"，现在是 {patrol["days"]!r}')
+    if (rounds := _env_override("patrol", "rounds", patrol.get("rounds"))) is not None:
+        patrol["rounds"] = _rounds(rounds, "[patrol] rounds")
+    guided = {**raw.get("guided", {})}
+    guided["due"] = str(_env_override("guided", "due", guided.get("due", "2h")))
+    sensitive = dict(raw.get("sensitive", {}))
+    sensitive["first_report_due"] = str(
+        _env_override("sensitive", "first_report_due", sensitive.get("first_report_due", "30m"))
+    )
+    if (rounds := _env_override("sensitive", "rounds", sensitive.get("rounds"))) is not None:
+        sensitive["rounds"] = _rounds(rounds, "[sensitive] rounds")
+    try:
+        parse_duration(guided["due"])
+        parse_duration(sensitive["first_report_due"])
+    except ValueError as exc:
+        raise ConfigError(f"[guided] due 或 [sensitive] first_report_due：{exc}") from None
+    return {**raw, "patrol": patrol, "guided": guided, "sensitive": sensitive}
+
+
 def _dates(values: Any, where: str) -> list[date]:
     out = []
     for v in values or []:
@@ -249,5 +305,5 @@ def config_from_dict(raw: dict[str, Any], base_dir: Path | None = None) -> Confi
         storage_dir=_storage_dir(raw, data_dir, base),
         policy=_policy(raw),
         calendar_years=_calendar(raw, base),
-        raw=_assessment(raw),
+        raw=_duty(_assessment(raw)),
     )

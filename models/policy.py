@@ -142,6 +142,14 @@ DEFAULT_CLOCKS: dict[str, dict[str, Any]] = {
         "owner": "lead_unit",
         "all": {"due": "24h"},
     },
+    "public_response": {  # 国办发〔2016〕61号: major incidents a first statement within 24 h, others 48 h
+        "label": "信息发布",
+        "event": "statement_published",
+        "owner": "office",
+        "major": {"due": "24h"},
+        "significant": {"due": "48h"},
+        "general": {"due": "48h"},
+    },
     "reply_source": {
         "label": "留言答复",
         "event": "reply_source",

@@ -23,7 +23,7 @@ from workflow.errors import Refusal
 from workflow.outbox import defer
 
 REPORT_CLOCKS = ("notify_units", "reply_source")
-DISPATCH_CLOCKS = ("first_report", "written_report", "handling_report")
+DISPATCH_CLOCKS = ("first_report", "written_report", "handling_report", "public_response")
 
 
 @lru_cache(maxsize=8)

@@ -9,11 +9,24 @@ from sqlalchemy.orm import Session
 
 from core.clock import local, show
 from core.durations import format_duration
-from models import AuditEvent, Item, ItemState, ItemUnit, Patrol, PatrolState, Person, Role, Unit
+from models import (
+    AuditEvent,
+    GuidedAssignment,
+    GuidedState,
+    GuidedTask,
+    Item,
+    ItemState,
+    ItemUnit,
+    Patrol,
+    PatrolState,
+    Person,
+    Role,
+    Unit,
+)
 from models.clock import OPEN_STATES, Clock
 from models.item import FLOW_NAMES, PART_NAMES
 from models.state import CLOCK_STATE_NAMES, ClockState
-from workflow import render
+from workflow import render, statement
 from workflow.errors import Refusal
 from workflow.report import find_item
 from workflow.todos_more import more
@@ -46,6 +59,20 @@ ACTIONS = {
     "follow_up_end": "善后观察期满",
     "evaluate": "总结评估",
     "archive": "立卷归档",
+    "review": "审核书面报告",
+    "fact_recorded": "记录考核扣分",
+    "fact_disputed": "对扣分事项申诉",
+    "dispute_decided": "审定申诉",
+    "guide_replies": "组织跟帖",
+    "guided_reply_proved": "完成跟帖",
+    "guided_reply_declined": "说明无法跟帖",
+    "guided_reply_missed": "跟帖超时未完成",
+    "statement_drafted": "拟定对外口径",
+    "statement_decided": "审批对外口径",
+    "statement_confirmed": "确认对外口径",
+    "statement_approved": "口径定稿",
+    "statement_published": "登记发布",
+    "period_grade": "重要节点期间建议等级上调",
 }
 HIDDEN = {"clock_start", "clock_met", "clock_regrade"}
 DETAIL_KEYS = ("text", "reason", "note")
@@ -64,6 +91,16 @@ def todos(session: Session, person: Person, now: datetime) -> list[str]:
         )
         for p in checks:
             lines.append(f"· 今日巡查，截止 {show(p.due_at)}：没有发现请发送“巡查 无异常”，发现了请“上报”")
+    for a in session.scalars(
+        select(GuidedAssignment).where(
+            GuidedAssignment.userid == person.userid, GuidedAssignment.state == GuidedState.open
+        )
+    ):
+        task = session.get_one(GuidedTask, a.task_id)
+        item = session.get_one(Item, task.item_id)
+        lines.append(
+            f"· 组织跟帖 {render.item_line(item)}，截止 {show(a.due_at)}：完成后点卡片上的“已跟帖”发来链接或截图"
+        )
     if person.has(Role.office):
         waiting = session.scalars(select(Item).where(Item.state == ItemState.reported).order_by(Item.reported_at))
         for item in waiting:
@@ -152,6 +189,8 @@ def status(session: Session, person: Person, code: str) -> str:
     ]
     if item.flow:
         lines.append(f"流程：{FLOW_NAMES.get(item.flow, item.flow)}")
+    if line := statement.approved(session, item):
+        lines.append(f"对外口径：第 {line.version} 版已定稿" + ("，已发布" if line.published_at else "，未发布"))
     lines.append("经过：")
     for clock in session.scalars(select(Clock).where(Clock.item_id == item.id).order_by(Clock.due_at)):
         state = CLOCK_STATES.get(clock.state, clock.state)

@@ -13,7 +13,7 @@ from bot.h5.auth import AUTH_FAILED, current_person, login_from_code, rt, to_oau
 from bot.h5.web import bp, message, page
 from core import clock
 from models import GRADE_NAMES
-from workflow import board
+from workflow import board, patrol
 
 FILTER = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # unit keys and grade names
 MINE_ONLY = (
@@ -46,6 +46,7 @@ def _context(partial: bool) -> dict[str, Any] | Response:
             "missed": sum(r.missed for r in rows),
             "escalated": sum(1 for r in rows for o in r.owed if o.level >= 2),
             "scale": getattr(rt().config.policy, "scale", 1),
+            "patrol": patrol.coverage(s, now) if everything else None,
         }
 
 

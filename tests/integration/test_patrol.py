@@ -30,7 +30,7 @@ def st(make_stack) -> Stack:  # type: ignore[no-untyped-def]
         return (now + timedelta(minutes=minutes)).strftime("%H:%M")
 
     rounds = [{"card": hhmm(0), "remind": hhmm(5), "due": hhmm(10)}]
-    return make_stack(extra={"patrol": {"enabled": True, "days": "every_day", "rounds": rounds}})
+    return make_stack(pages=True, extra={"patrol": {"enabled": True, "days": "every_day", "rounds": rounds}})
 
 
 def test_commentators_check_in_or_report_and_a_miss_reaches_the_unit_lead(
@@ -88,3 +88,16 @@ def test_the_card_checks_in_once_and_says_so(st: Stack) -> None:
     assert "上报" in st.last("zhangsan"), "what was found is reported, not typed into 巡查"
     st.later(10 * 60)
     assert not any("巡查未报" in t for t in st.texts("wangwu")), "nobody in the unit missed"
+
+
+def test_the_board_shows_the_office_todays_check_ins(st: Stack) -> None:
+    from tests.integration.h5kit import Browser
+
+    st.later(1)
+    st.say("zhangsan", "巡查 无异常")
+    page = Browser(st).login("chenqi", "/h5/board")
+    assert "今日巡查" in page.text
+    assert "已报告 1" in page.text
+    assert "张三（执法一队） 无异常" in page.text
+    lead = Browser(st).login("wangwu", "/h5/board")
+    assert "今日巡查" not in lead.text, "the coverage is for the office and the leaders"
