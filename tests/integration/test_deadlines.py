@@ -228,7 +228,13 @@ def test_written_and_handling_reports_meet_their_clocks(fast: Stack) -> None:
     assert "已记录" in fast.last("wangwu")
     with fast.rt.sessions() as s:
         states = dict(s.execute(select(Clock.kind, Clock.state)).all())
-    assert states == {"notify_units": "met", "first_report": "met", "written_report": "met", "handling_report": "met"}
+    assert states == {
+        "notify_units": "met",
+        "first_report": "met",
+        "written_report": "met",
+        "handling_report": "met",
+        "public_response": "open",  # met by 发布 of an agreed line (tests/integration/test_statement.py)
+    }
     fast.say("zhangsan", f"处置报告 {code} 冒名")
     assert "主办单位负责人" in fast.last("zhangsan")
 
