@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         redis_url = start_embedded(var)
         emulator = serve(HOST, 0, EmulatorSettings(**CREDS))
         now = local(datetime.now(UTC))
-        card_at = now.replace(second=0, microsecond=0)
+        card_at = now.replace(second=0, microsecond=0) + timedelta(minutes=2)  # after set-up and the worker's start
         due_at = card_at + timedelta(minutes=30)
         if due_at.date() != card_at.date():
             print("too close to midnight for a round today; run it again after 00:00")

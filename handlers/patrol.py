@@ -9,7 +9,7 @@ from handlers.cards import key_parts, mark_own_card
 from handlers.context import Ctx
 from handlers.registry import card, command
 from handlers.report import start
-from models import Patrol, PatrolState, Role
+from models import PatrolState, Role
 from workflow import patrol, periods
 from workflow.errors import Refusal
 
@@ -38,10 +38,10 @@ def zero_command(ctx: Ctx) -> str:
 
 @card("pat")
 def patrol_button(ctx: Ctx) -> str:
-    """Key `pat:<id>:zero|report` on the check-in card."""
-    patrol_id, choice = key_parts(ctx, 2, numeric=0)
-    row = ctx.session.get(Patrol, int(patrol_id))
-    if row is None or row.userid != ctx.person.userid or choice not in ("zero", "report"):
+    """Key `pat:<day>.<round>:zero|report` on the check-in card (one card for many; the row is the clicker's)."""
+    field, choice = key_parts(ctx, 2)
+    row = patrol.find(ctx.session, ctx.person, field)
+    if row is None or choice not in ("zero", "report"):
         raise Refusal("这张巡查卡片已失效。")
     if choice == "report":
         return start(ctx) or ""

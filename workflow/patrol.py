@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ from workflow.clocks import calendar_for
 from workflow.errors import Refusal
 from workflow.outbox import emit
 
+CARD_RECIPIENTS = 1000  # WeCom sends one message to at most 1,000 members
 DEFAULT_ROUNDS = ({"card": "15:30", "remind": "17:00", "due": "17:30"},)
 
 
@@ -129,29 +130,41 @@ def open_rounds(session: Session, config: Config, now: datetime) -> int:
                 for p in people
             ],
         )  # fmt: skip
-        for p in people:
-            sent += _card(session, p, day, r, now)
+        for i in range(0, len(people), CARD_RECIPIENTS):
+            sent += _card(session, [p.userid for p in people[i : i + CARD_RECIPIENTS]], day, r, now)
     return sent
 
 
-def _card(session: Session, person: Person, day: date, r: Round, now: datetime) -> int:
-    row = session.scalar(
-        select(Patrol).where(Patrol.userid == person.userid, Patrol.day == day.isoformat(), Patrol.round == r.number)
+def _card(session: Session, userids: list[str], day: date, r: Round, now: datetime) -> int:
+    """One check-in card for up to 1,000 people (WeCom's touser limit); each click is answered for its clicker."""
+    task_id = f"pat-{day.isoformat()}-{r.number}-{secrets.token_hex(6)}"
+    session.execute(
+        update(Patrol)
+        .where(Patrol.day == day.isoformat(), Patrol.round == r.number, Patrol.userid.in_(userids))
+        .values(task_id=task_id)
     )
-    if row is None or row.task_id is not None or row.state != PatrolState.open:
-        return 0
-    row.task_id = f"pat-{row.id}-{secrets.token_hex(4)}"
+    field = f"{day.isoformat()}.{r.number}"
     body = render.button_card(
         "瞭望 · 日常巡查",
         f"今日巡查（{'第 ' + str(r.number) + ' 轮' if r.number > 1 else '每日'}）",
         "请在截止前报告巡查结果：没有发现舆情点“无异常”（零报告），发现了点“有情况上报”。",
         f"截止 {show(r.due_at)}。也可以发送“巡查 无异常”；当天上报过舆情的自动算已巡查。",
         [("截止", show(r.due_at)), ("日期", day.isoformat())],
-        row.task_id,
-        [("无异常", card_key("pat", row.id, "zero"), 1), ("有情况上报", card_key("pat", row.id, "report"), 2)],
+        task_id,
+        [("无异常", card_key("pat", field, "zero"), 1), ("有情况上报", card_key("pat", field, "report"), 2)],
     )
-    emit(session, [person.userid], body, f"patrol:{row.id}:card", now, task_id=row.task_id, fresh=True)
-    return 1
+    emit(session, userids, body, f"patrol:{task_id}:card", now, task_id=task_id, fresh=True)
+    return len(userids)
+
+
+def find(session: Session, person: Person, field: str) -> Patrol | None:
+    """The person's check-in named by a card's field "<day>.<round>"."""
+    day, _, number = field.partition(".")
+    if not number.isdecimal():
+        return None
+    return session.scalar(
+        select(Patrol).where(Patrol.userid == person.userid, Patrol.day == day, Patrol.round == int(number))
+    )
 
 
 def check_in(
@@ -198,32 +211,33 @@ def on_report(session: Session, config: Config, reporter: Person, code: str, at:
         return
 
 
+def _batches(rows: list[Patrol]) -> list[list[Patrol]]:
+    """Rows of the same day, round and due in chunks of up to 1,000 (one message each)."""
+    groups: dict[tuple[str, int, datetime], list[Patrol]] = {}
+    for row in rows:
+        groups.setdefault((row.day, row.round, row.due_at), []).append(row)
+    return [g[i : i + CARD_RECIPIENTS] for g in groups.values() for i in range(0, len(g), CARD_RECIPIENTS)]
+
+
 def remind_and_miss(session: Session, now: datetime, limit: int = 10000) -> int:
-    """Remind open check-ins past their reminder time, mark those past their due as missed and tell the unit's
-    leads (one list per unit and round); return how many rows changed."""
-    changed = 0
-    due_rows = list(
+    """Remind open check-ins past their reminder time, mark those past their due as missed (each person told, one
+    list per unit and round to its leads); return how many rows changed. Same-round notices share one message."""
+    reminded = list(
         session.scalars(
             select(Patrol)
             .where(Patrol.state == PatrolState.open, Patrol.reminded.is_(False), Patrol.remind_at <= now)
+            .order_by(Patrol.id)
             .limit(limit)
         )
     )
-    for row in due_rows:
+    for row in reminded:
         row.reminded = True
-        if row.due_at > now:
-            emit(
-                session,
-                [row.userid],
-                render.text(
-                    f"【巡查提醒】今天的巡查结果还没有报告，截止 {show(row.due_at)}。"
-                    "没有发现舆情请发送“巡查 无异常”，发现了请直接“上报”。"
-                ),  # fmt: skip
-                f"patrol:{row.id}:remind",
-                now,
-                fresh=True,
-            )
-        changed += 1
+    for batch in _batches([r for r in reminded if r.due_at > now]):
+        text = (
+            f"【巡查提醒】今天的巡查结果还没有报告，截止 {show(batch[0].due_at)}。"
+            "没有发现舆情请发送“巡查 无异常”，发现了请直接“上报”。"
+        )
+        emit(session, [r.userid for r in batch], render.text(text), f"patrol:{batch[0].id}:remind", now, fresh=True)
     missed = list(
         session.scalars(
             select(Patrol)
@@ -235,20 +249,15 @@ def remind_and_miss(session: Session, now: datetime, limit: int = 10000) -> int:
     by_unit: dict[tuple[int | None, str, int], list[Patrol]] = {}
     for row in missed:
         row.state = PatrolState.missed
-        record(session, None, "system", "patrol_missed", now, userid=row.userid, day=row.day, round=row.round)
-        emit(
-            session,
-            [row.userid],
-            render.text(f"【巡查未报】{row.day} 的巡查结果截止 {show(row.due_at)} 仍未报告，已告知单位负责人。"),
-            f"patrol:{row.id}:missed",
-            now,
-            fresh=True,
-        )
         by_unit.setdefault((row.unit_id, row.day, row.round), []).append(row)
-        changed += 1
+    for batch in _batches(missed):
+        record(session, None, "system", "patrol_missed", now, day=batch[0].day, round=batch[0].round,
+               userids=[r.userid for r in batch])  # fmt: skip
+        text = f"【巡查未报】{batch[0].day} 的巡查结果截止 {show(batch[0].due_at)} 仍未报告，已告知单位负责人。"
+        emit(session, [r.userid for r in batch], render.text(text), f"patrol:{batch[0].id}:missed", now, fresh=True)
     for (unit_id, day, number), rows in by_unit.items():
         _tell_leads(session, unit_id, day, number, rows, now)
-    return changed
+    return len(reminded) + len(missed)
 
 
 def _tell_leads(
