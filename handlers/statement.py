@@ -34,7 +34,7 @@ def publish_command(ctx: Ctx) -> str:
         return "格式：发布 <编号> <渠道> [链接]，例如：发布 YQ-20261127-001 官方微博 https://weibo.com/…"
     links = find_links(" ".join(words[2:]))
     where = " ".join(w for w in words[1:] if w not in links)
-    st = statement.publish(ctx.session, ctx.person, words[0], where, links[0] if links else None, ctx.now)
+    st = statement.publish(ctx.session, ctx.config, ctx.person, words[0], where, links[0] if links else None, ctx.now)
     return f"已登记：口径第 {st.version} 版于 {where} 发布。"
 
 

@@ -150,6 +150,12 @@ DEFAULT_CLOCKS: dict[str, dict[str, Any]] = {
         "significant": {"due": "48h"},
         "general": {"due": "48h"},
     },
+    "public_update": {  # rolling updates after the first publication, while the item is open (started by 发布)
+        "label": "滚动发布",
+        "event": "statement_published",
+        "owner": "office",
+        "all": {"due": "24h"},
+    },
     "reply_source": {
         "label": "留言答复",
         "event": "reply_source",

@@ -181,6 +181,11 @@ def start_on_report(session: Session, item: Item, config: Config, at: datetime) 
     return [c for k in REPORT_CLOCKS if (c := _start(session, item, k, None, item.reported_at, config, at))]
 
 
+def start_rolling_update(session: Session, item: Item, config: Config, at: datetime) -> Clock | None:
+    """After a publication the next rolling update (滚动发布) is owed: [policy.clocks.public_update]."""
+    return _start(session, item, "public_update", None, at, config, at)
+
+
 def start_on_dispatch(session: Session, item: Item, lead: Unit, config: Config, at: datetime) -> list[Clock]:
     """Start the lead unit's clocks (first report, written report, handling report) when an item is dispatched."""
     start = item.reported_at if config.policy.start == "reported" else at

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.clock import show
+from core.config import Config
 from models import Card, Grade, Item, Person, Role, Statement, StatementState, Unit
 from models.codes import card_key
 from models.state import CardState
@@ -216,7 +217,9 @@ def _tell_drafter(session: Session, item: Item, st: Statement, what: str, at: da
     )
 
 
-def publish(session: Session, actor: Person, code: str, where: str, url: str | None, at: datetime) -> Statement:
+def publish(
+    session: Session, config: Config, actor: Person, code: str, where: str, url: str | None, at: datetime
+) -> Statement:
     """Record the publication of the newest approved version (where, when, link); it meets the public-response
     clock. Refuse when nothing is approved yet."""
     item = find_item(session, code)
@@ -229,6 +232,7 @@ def publish(session: Session, actor: Person, code: str, where: str, url: str | N
     st.published_where, st.published_url, st.published_at, st.published_by = where[:128], url, at, actor.userid
     record(session, item, actor.userid, "statement_published", at, version=st.version, where=where, url=url)
     clocks.satisfy(session, item, "statement_published", actor.userid, at)
+    clocks.start_rolling_update(session, item, config, at)  # rolling updates while the item is open
     return st
 
 

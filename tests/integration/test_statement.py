@@ -47,6 +47,9 @@ def test_a_major_items_line_is_reviewed_decided_confirmed_then_frozen_and_quoted
     st.say("chenqi", f"查询 {code}")
     assert "时限：信息发布" in st.last("chenqi")
     assert "已按时完成" in st.last("chenqi").split("时限：信息发布")[1].split("\n")[0], "发布 meets the 24 h clock"
+    assert "时限：滚动发布" in st.last("chenqi"), "then rolling updates are owed while the item is open"
+    st.later(24 * 3600 + 60)
+    assert any("滚动发布" in t and "【已超时】" not in t for t in st.texts("chenqi")), "the office is reminded"
     st.say("chenqi", f"跟帖 {code} 张三 口径")
     card = cards(st, "zhangsan", "组织跟帖")[-1]
     desc = card["body"]["template_card"]["main_title"]["desc"]
