@@ -87,3 +87,48 @@ def export_items(args: argparse.Namespace) -> int:
     items = len({r["编号"] for r in table})
     print(f"已导出 {items} 条条目（{len(table)} 行）到 {args.out}", file=sys.stderr)
     return 0
+
+
+def add_record_parsers(sub: Any) -> None:
+    """Register `archive` (write an archived item's package) and `archive-prune` (retention, audited)."""
+    a = sub.add_parser("archive", help="写出已归档条目的案卷（ZIP：封面与经过 PDF、全部材料、manifest.json）")
+    a.add_argument("code", help="编号，如 YQ-20261127-001")
+    a.add_argument("--out", metavar="FILE.zip", required=True)
+    a.set_defaults(func=archive_item)
+    p = sub.add_parser("archive-prune", help="按 [archive] keep_attachments 列出（--yes 时删除）归档已久的附件")
+    p.add_argument("--yes", action="store_true", help="确实删除（否则只列出将删除什么）")
+    p.set_defaults(func=archive_prune)
+
+
+def archive_item(args: argparse.Namespace) -> int:
+    """Write the package of an archived item to --out and print its manifest hash."""
+    from workflow import archive
+    from workflow.errors import Refusal
+
+    rt, now = _rt(), clock.now()
+    try:
+        with rt.sessions() as s, s.begin():
+            path, digest, pkg = archive.make(s, rt.config, args.code, now, Path(args.out), actor="cli")
+    except Refusal as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    missing = f"，缺 {len(pkg.missing)} 个（见 manifest.json）" if pkg.missing else ""
+    print(f"已写出 {path}：{len(pkg.entries)} 个文件{missing}；manifest.json 的 sha256 {digest}（已记入审计）")
+    return 0
+
+
+def archive_prune(args: argparse.Namespace) -> int:
+    """List (and with --yes delete) stored attachments of items archived longer than [archive] keep_attachments."""
+    from workflow import archive
+
+    rt, now = _rt(), clock.now()
+    with rt.sessions() as s, s.begin():
+        plan = archive.prune(s, rt.config, now, apply=args.yes)
+    if plan is None:
+        print("[archive] keep_attachments 为 forever（缺省）：归档后的附件永久保留，没有可删除的。")
+        return 0
+    for code, name, size in plan:
+        print(f"{'已删除' if args.yes else '将删除'} {code} {name}（{size} 字节）")
+    verdict = "已删除并记入审计" if args.yes else "加 --yes 才会删除"
+    print(f"共 {len(plan)} 个文件，{verdict}。案卷 ZIP 不受影响。")
+    return 0

@@ -36,6 +36,7 @@ def run_deferred(queue: Queue, jobs: list[tuple[str, int]]) -> None:
     """Enqueue jobs deferred by workflow steps, each retried with backoff if it raises."""
     from rq import Retry
 
+    from jobs.archive import build_archive
     from jobs.media import fetch_media
 
     clocks = [arg for name, arg in jobs if name == "schedule_clock"]
@@ -43,7 +44,7 @@ def run_deferred(queue: Queue, jobs: list[tuple[str, int]]) -> None:
         from jobs.deadlines import schedule_clocks
 
         schedule_clocks(queue, list(dict.fromkeys(clocks)))
-    known = {"fetch_media": fetch_media}
+    known = {"fetch_media": fetch_media, "build_archive": build_archive}
     for name, arg in jobs:
         if name not in known:
             continue

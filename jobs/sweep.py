@@ -14,7 +14,7 @@ from jobs.budget import pending_digests, send_digest
 from jobs.bulletin import send_due_bulletin
 from jobs.deadlines import sweep_clocks
 from jobs.queueing import enqueue_deliveries, run_deferred
-from models import Attachment, OutboxMessage
+from models import Attachment, AuditEvent, Item, ItemState, OutboxMessage
 from models.state import OutboxState
 from workflow import followup, guided, patrol, periods
 from workflow.outbox import is_reply
@@ -25,6 +25,17 @@ log = logging.getLogger(__name__)
 def stale_after(rt: Runtime) -> float:
     """Seconds after which a row still "sending" was left by a dead job: a send and a token fetch, plus a margin."""
     return max(10.0, 2 * rt.config.wecom.timeout + 2)
+
+
+def _lost_archives(rt: Runtime) -> None:
+    """Archived items whose package was never written (the job was lost with Redis): queue it again."""
+    with rt.sessions() as s:
+        packaged = select(AuditEvent.item_id).where(AuditEvent.action == "archive_packaged")
+        ids = list(
+            s.scalars(select(Item.id).where(Item.state == ItemState.archived, Item.id.not_in(packaged)).limit(20))
+        )
+    if ids:
+        run_deferred(rt.queue, [("build_archive", i) for i in ids])
 
 
 def sweep(grace_seconds: float = 5.0, stale_seconds: float | None = None, batch: int = 500) -> int:
@@ -40,6 +51,10 @@ def sweep(grace_seconds: float = 5.0, stale_seconds: float | None = None, batch:
             guided.fire_due(s, now)
     except IntegrityError:  # another worker opened the same round first (one row per person, day and round)
         log.info("patrol rounds raced with another worker; the next sweep continues")
+    try:
+        _lost_archives(rt)
+    except Exception:  # noqa: BLE001 - packaging is retried by the next sweep
+        log.exception("archive packages could not be re-queued")
     try:
         send_due_bulletin()
     except Exception:  # noqa: BLE001 - a bulletin that cannot be built must not stop deliveries; retried next sweep

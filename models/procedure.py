@@ -21,6 +21,7 @@ OPEN = frozenset(
     {S.dispatched, S.acknowledged, S.first_reported, S.written_reported, S.returned, S.approved, S.replied}
 )  # assigned and not yet closed
 ANY = frozenset(ItemState)
+LIVE = ANY - {S.archived}  # an archived item is read-only: viewing and downloading only
 
 
 @dataclass(frozen=True)
@@ -240,7 +241,7 @@ ACTIONS: dict[str, Action] = _a(
     Action(
         "request_extension",
         "申请延期",
-        ANY,
+        LIVE,
         None,
         ("clock_owner",),
         denied="您在 {code} 上没有未完成的时限，无需延期。",
@@ -248,7 +249,7 @@ ACTIONS: dict[str, Action] = _a(
     Action(
         "decide_extension",
         "审批延期",
-        ANY,
+        LIVE,
         None,
         ("clock_decider",),
         denied="只有该单位的分管领导可以审批这份延期申请。",

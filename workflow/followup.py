@@ -16,7 +16,7 @@ from workflow import clocks, org, procedure, render
 from workflow.audit import record
 from workflow.cards import new_card
 from workflow.errors import Refusal
-from workflow.outbox import emit
+from workflow.outbox import defer, emit
 from workflow.render_reports import watch_card
 from workflow.report import find_item
 
@@ -171,4 +171,5 @@ def archive(session: Session, actor: Person, code: str, at: datetime) -> Item:
     """归档 (office): file an evaluated item (立卷归档); nothing is deleted."""
     item = find_item(session, code)
     procedure.take(session, item, "archive", actor.userid, at)
+    defer(session, "build_archive", item.id)  # the package (案卷) is written by a job once this commits
     return item

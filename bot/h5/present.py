@@ -138,4 +138,5 @@ def facts_context(s: Session, item: Item, config: Config) -> dict[str, Any]:
         "fact_units": [(u.unit.key, f"{u.unit.name}（{PART_NAMES.get(u.part, u.part)}）") for u in item.units],
         "fact_kinds": RECORDED_KINDS,
         "may_record": True,
+        "archived": item.state == "archived",
     }

@@ -17,8 +17,8 @@ from bot.h5.auth import AUTH_FAILED, EXPIRED, csrf_ok, csrf_token, current_perso
 from bot.h5.upload import FileRefused, describe, read_files, save
 from bot.h5.web import bp, message, page
 from core import clock
-from models import Attachment, Item, Person, Role, Unit
-from workflow import assessment, org, procedure
+from models import Attachment, Item, ItemState, Person, Role, Unit
+from workflow import archive, assessment, org, procedure
 from workflow.errors import Refusal
 from workflow.files import MAX_REQUEST_BYTES, content_disposition, download_name, is_inline
 from workflow.query import involved
@@ -144,6 +144,23 @@ def _viewer(s: Session, person: Person, item: Item) -> Response:
         return message(NOT_INVOLVED, 403)
     extra = present.facts_context(s, item, rt().config) if person.has(Role.office) else {}
     return page("item.html", 200, csrf=csrf_token(), **present.viewer_context(s, item, person), **extra)
+
+
+@bp.get("/item/<code>/archive.zip")
+def archive_download(code: str) -> Response:
+    """The archived item's package (案卷), for the office."""
+    return _page_login(_archive_download, code)
+
+
+def _archive_download(s: Session, person: Person, item: Item) -> Response:
+    if not person.has(Role.office):
+        return message("案卷由领导小组办公室下载。", 403)
+    if item.state != ItemState.archived:
+        return message(f"{item.code} 还没有立卷归档，没有案卷。", 409)
+    path = archive.package_path(rt().config, item)
+    if not path.is_file():
+        return message("案卷正在生成，请稍后刷新。生成后办公室会收到通知。", 409)
+    return send_file(path, mimetype="application/zip", as_attachment=True, download_name=f"{item.code} 案卷.zip")
 
 
 @bp.post("/item/<code>/fact")

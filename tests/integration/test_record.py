@@ -1,0 +1,127 @@
+"""The record through the WeCom protocol: the archive package (案卷), read back file by file."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import zipfile
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pytest
+from PIL import Image
+from pypdf import PdfReader
+
+from sandbox.server import EmulatorServer
+from tests.integration.flowkit import cards, click, dispatched, item_of
+from tests.integration.harness import Stack
+from tests.integration.test_processes import liaowang, write_config
+
+POLICY = {"follow_up_period": "1h", "follow_up_every": "1h"}
+
+
+@pytest.fixture()
+def st(make_stack) -> Stack:  # type: ignore[no-untyped-def]
+    """A stack with H5 pages and a one-hour watch."""
+    return make_stack(pages=True, extra={"policy": POLICY})
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (80, 40), "blue").save(out, format="PNG")
+    return out.getvalue()
+
+
+def archived(st: Stack) -> str:
+    """Take an item with a screenshot and a written report through to 归档; return its 编号."""
+    st.say("zhangsan", "上报")
+    st.say("zhangsan", "网传某商户被执法人员推搡 https://weibo.com/7/7")
+    st.emu.image("zhangsan", _png())
+    st.drain()
+    st.say("zhangsan", "跳过")
+    st.say("zhangsan", "跳过")
+    st.say("zhangsan", "提交")
+    code = re.search(r"YQ-\d{8}-\d{3}", st.last("zhangsan")).group(0)  # type: ignore[union-attr]
+    st.say("chenqi", f"交办 {code} 执法一队 较大")
+    st.say("wangwu", f"书面报告 {code} 经核实，已约谈当事执法人员。")
+    click(st, "lisi", cards(st, "lisi", "书面报告审核")[-1], "批准")
+    click(st, "zhouba", cards(st, "zhouba", "会商")[-1], "无不同意见")
+    st.say("chenqi", f"回复来源 {code} 经核查，已依法处理。")
+    st.say("chenqi", f"办结 {code} 处置完毕")
+    st.later(3601)
+    st.say("chenqi", f"总结评估 {code} 处置及时，舆情平稳。")
+    st.say("chenqi", f"归档 {code}")
+    assert item_of(st, code).state == "archived"
+    return code
+
+
+def test_archiving_writes_a_package_whose_manifest_and_timeline_read_back(
+    st: Stack, tmp_path: Path, emulator: EmulatorServer, database_url: str, redis_url: str
+) -> None:
+    code = archived(st)
+    assert any("【案卷】" in t and "已立卷归档" in t for t in st.texts("chenqi")), "the office is told"
+    from tests.integration.h5kit import Browser
+
+    office = Browser(st)
+    page = office.login("chenqi", f"/h5/item/{code}")
+    assert "下载案卷" in page.text
+    got = office.get(f"/h5/item/{code}/archive.zip")
+    assert got.status_code == 200
+    package = zipfile.ZipFile(io.BytesIO(got.content))
+    manifest = json.loads(package.read("manifest.json"))
+    assert manifest["item"] == code
+    assert not manifest["missing"]
+    for entry in manifest["files"]:
+        if "sha256" in entry:
+            assert hashlib.sha256(package.read(entry["path"])).hexdigest() == entry["sha256"], entry["path"]
+    origins = {e["origin"] for e in manifest["files"]}
+    assert {"封面与处置经过", "上报材料", "书面报告正文", "审批、口径、上报与扣分记录"} <= origins
+    shots = [e for e in manifest["files"] if e["path"].startswith("附件/") and "sha256" in e]
+    assert shots, "the screenshot as it was received"
+    assert package.read(shots[0]["path"]) == _png()
+    pdf = package.read("案卷封面与经过.pdf")
+    text = (
+        "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages).replace(" ", "").replace("\x00", "")
+    )
+    for words in (code, "舆情处置案卷", "定级交办", "批准书面报告", "回复来源", "立卷归档", "执法一队"):
+        assert words in text, words
+    image = pdfium.PdfDocument(pdf)[0].render(scale=1).to_pil().convert("L")
+    assert min(image.getdata()) < 100, "the cover page has ink (the CJK font is embedded, not tofu boxes)"
+
+    st.say("chenqi", f"查询 {code}")
+    digest = hashlib.sha256(package.read("manifest.json")).hexdigest()
+    cfg = write_config(tmp_path, emulator.url, database_url, redis_url)
+    out = liaowang(cfg, "archive", code, "--out", str(tmp_path / "a.zip"))
+    assert out.returncode == 0, out.stderr
+    assert "sha256" in out.stdout
+    with st.rt.sessions() as s:
+        from sqlalchemy import select
+
+        from models import AuditEvent
+
+        events = s.scalars(select(AuditEvent).where(AuditEvent.action == "archive_packaged"))
+        recorded = [e.detail["manifest_sha256"] for e in events]
+    assert digest in recorded, "the manifest's hash is in the audit trail"
+    assert len(recorded) == 2, "the command line's package is recorded too"
+
+
+def test_an_archived_item_is_read_only_and_an_open_one_has_no_package(
+    st: Stack, tmp_path: Path, emulator: EmulatorServer, database_url: str, redis_url: str
+) -> None:
+    open_code = dispatched(st)
+    cfg = write_config(tmp_path, emulator.url, database_url, redis_url)
+    out = liaowang(cfg, "archive", open_code, "--out", str(tmp_path / "x.zip"))
+    assert out.returncode == 2
+    assert "还没有立卷归档" in out.stderr
+    assert not (tmp_path / "x.zip").exists()
+    code = archived(st)
+    for userid, text, words in [
+        ("chenqi", f"扣分 {code} 执法一队 漏报 主要 理由", "只能查看和下载"),
+        ("wangwu", f"续报 {code} 新情况", "请重新上报"),
+        ("chenqi", f"跟帖 {code} 张三 说明情况", "不再组织跟帖"),
+        ("chenqi", f"口径 {code} 新口径", "不再拟定"),
+    ]:
+        st.say(userid, text)
+        assert words in st.last(userid), text

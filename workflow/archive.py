@@ -1,0 +1,277 @@
+"""The archive file (案卷, 立卷归档; seed 004 §6): one ZIP per archived item, written as a stream.
+
+Inside: `案卷封面与经过.pdf` (the cover sheet and every audit event in Chinese, in order), every attachment and
+written-report file as originally received, the written reports' text, the approval, statement, upward-report and
+assessment records (JSON), and `manifest.json` listing every file with its sha256, size and origin. A file missing
+on disk is listed as missing (the package is still made, the office is told). The manifest's own sha256 is recorded
+in the audit trail, so a changed package is detectable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.clock import show
+from core.config import Config
+from models import Attachment, AuditEvent, Fact, Item, Person, Role, Statement, Submission
+from models.item import GRADE_NAMES, SOURCES
+from models.state import CLOCK_STATE_NAMES, STATE_NAMES, ItemState
+from workflow import org, render
+from workflow.audit import record
+from workflow.errors import Refusal
+from workflow.outbox import emit
+from workflow.query import ACTIONS, DETAIL_KEYS
+from workflow.report import find_item
+
+CHUNK = 1 << 20
+WORDS = {str(k): v for k, v in [*STATE_NAMES.items(), *CLOCK_STATE_NAMES.items()]}  # states as people read them
+PDF_NAME = "案卷封面与经过.pdf"
+
+
+def archive_dir(config: Config) -> Path:
+    """Where packages are written ([archive] dir, default data_dir/archive)."""
+    raw = config.raw.get("archive", {}).get("dir")
+    return Path(raw) if raw else config.data_dir / "archive"
+
+
+def package_path(config: Config, item: Item) -> Path:
+    """The item's package on disk."""
+    return archive_dir(config) / f"{item.code}.zip"
+
+
+@dataclass
+class Package:
+    """What went into a package: its manifest entries and what was missing."""
+
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+def _sha(path: Path) -> tuple[str, int]:
+    h, size = hashlib.sha256(), 0
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+def _add_file(zf: zipfile.ZipFile, pkg: Package, source: Path, arcname: str, origin: str) -> None:
+    """Stream one stored file into the package (never whole in memory); list it, or list it as missing."""
+    if not source.is_file():
+        pkg.entries.append({"path": arcname, "origin": origin, "missing": True})
+        pkg.missing.append(arcname)
+        return
+    digest, size = _sha(source)
+    zf.write(source, arcname)
+    pkg.entries.append({"path": arcname, "sha256": digest, "size": size, "origin": origin})
+
+
+def _add_bytes(zf: zipfile.ZipFile, pkg: Package, data: bytes, arcname: str, origin: str) -> None:
+    zf.writestr(arcname, data)
+    pkg.entries.append(
+        {"path": arcname, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "origin": origin}
+    )
+
+
+def _names(session: Session) -> dict[str, str]:
+    return {p.userid: p.name for p in session.scalars(select(Person))}
+
+
+def timeline(session: Session, item: Item) -> list[tuple[str, str, str, str]]:
+    """Every audit event of the item in order, as (when, who, what, detail) in Chinese."""
+    names = _names(session)
+    out = []
+    for ev in session.scalars(select(AuditEvent).where(AuditEvent.item_id == item.id).order_by(AuditEvent.id)):
+        who = "系统" if ev.actor == "system" else names.get(ev.actor, ev.actor)
+        detail = "；".join(f"{v}" for k in DETAIL_KEYS if (v := (ev.detail or {}).get(k)))
+        if ev.before or ev.after:
+            move = f"{WORDS.get(ev.before or '', ev.before or '')}→{WORDS.get(ev.after or '', ev.after or '')}"
+            detail = "；".join(x for x in (detail, move) if x)
+        out.append((show(ev.at, True), who, ACTIONS.get(ev.action, ev.action), str(detail)[:300]))
+    return out
+
+
+def cover(item: Item) -> list[tuple[str, str]]:
+    """The cover sheet's fields."""
+    return [
+        ("编号", item.code),
+        ("标题", item.title),
+        ("等级", GRADE_NAMES.get(item.grade, "未定") if item.grade else "未定"),  # type: ignore[call-overload]
+        ("来源", SOURCES.get(item.source, item.source)),
+        ("上报", f"{item.reporter.name} {show(item.reported_at, True)}"),
+        ("承办", "、".join(u.unit.name for u in item.units) or "未交办"),
+        ("状态", item.state_name),
+    ]
+
+
+def pdf(item: Item, events: list[tuple[str, str, str, str]], archived: str) -> bytes:
+    """The cover sheet and the timeline as a PDF (Noto Sans CJK SC embedded)."""
+    from fpdf import FPDF
+
+    from workflow.bulletin_files import font_path
+
+    doc = FPDF(format="A4")
+    doc.set_auto_page_break(auto=True, margin=15)
+    doc.add_font("cjk", "", str(font_path()))
+    doc.add_page()
+    doc.set_font("cjk", size=20)
+    doc.cell(0, 16, "舆情处置案卷", new_x="LMARGIN", new_y="NEXT", align="C")
+    doc.set_font("cjk", size=12)
+    for key, value in [*cover(item), ("归档", archived)]:
+        doc.multi_cell(0, 8, f"{key}：{value}", new_x="LMARGIN", new_y="NEXT")
+    doc.ln(4)
+    doc.multi_cell(0, 7, f"内容：{item.text[:1500]}", new_x="LMARGIN", new_y="NEXT")
+    doc.add_page()
+    doc.set_font("cjk", size=16)
+    doc.cell(0, 12, "处置经过（审计记录，按时间顺序）", new_x="LMARGIN", new_y="NEXT")
+    doc.set_font("cjk", size=10)
+    for when, who, what, detail in events:
+        line = f"{when}  {who}  {what}" + (f"：{detail}" if detail else "")
+        doc.multi_cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
+    return bytes(doc.output())
+
+
+def _records(session: Session, item: Item) -> dict[str, Any]:
+    names = _names(session)
+    subs = session.scalars(select(Submission).where(Submission.item_id == item.id).order_by(Submission.id))
+    stmts = session.scalars(select(Statement).where(Statement.item_id == item.id).order_by(Statement.version))
+    facts = session.scalars(select(Fact).where(Fact.item_id == item.id).order_by(Fact.id))
+    upward = session.scalars(
+        select(AuditEvent).where(AuditEvent.item_id == item.id, AuditEvent.action.in_(("brief_sent", "instruction")))
+    )
+    return {
+        "written_reports": [
+            {
+                "version": s.version,
+                "unit": s.unit.name,
+                "author": names.get(s.author.userid, ""),
+                "state": s.state.value,
+                "decided_by": names.get(s.decided_by or "", s.decided_by),
+                "comment": s.comment,
+                "created_at": s.created_at.isoformat(),
+                "text": s.text,
+            }
+            for s in subs
+        ],
+        "statements": [
+            {
+                "version": s.version,
+                "state": s.state.value,
+                "text": s.text,
+                "approved_by": s.approved_by,
+                "published_where": s.published_where,
+                "published_url": s.published_url,
+                "published_at": s.published_at.isoformat() if s.published_at else None,
+            }
+            for s in stmts
+        ],
+        "facts": [
+            {"key": f"F{f.id}", "kind": f.kind, "role": f.role, "reason": f.reason, "at": f.at.isoformat()}
+            for f in facts
+        ],
+        "upward_and_instructions": [
+            {"action": e.action, "actor": e.actor, "at": e.at.isoformat(), **(e.detail or {})} for e in upward
+        ],
+    }
+
+
+ORIGINS = {"evidence": "扣分证据", "proof": "跟帖凭证"}
+
+
+def _attachments(zf: zipfile.ZipFile, pkg: Package, session: Session, config: Config, item: Item) -> None:
+    rows = session.scalars(select(Attachment).where(Attachment.item_id == item.id).order_by(Attachment.id))
+    for i, a in enumerate(rows, 1):
+        if a.stored_name:
+            name = (a.original_name or a.title or a.stored_name.split("/")[-1]).replace("/", "_")
+            where = "书面报告附件" if a.submission_id else ORIGINS.get(a.kind, "上报材料")
+            _add_file(zf, pkg, config.storage_dir / a.stored_name, f"附件/{i:03d}-{name}", where)
+        elif a.url:
+            pkg.entries.append({"path": f"附件/{i:03d}-链接", "origin": "链接", "url": a.url})
+        elif a.media_id:
+            path = f"附件/{i:03d}-图片"
+            pkg.entries.append(
+                {"path": path, "origin": "上报截图", "missing": True, "reason": a.fetch_error or "未取回"}
+            )
+            pkg.missing.append(path)
+
+
+def build(session: Session, config: Config, item: Item, out: Path, at: datetime) -> tuple[str, Package]:
+    """Write the package of item to out (streamed) and return (the manifest's sha256, what went in)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".part")
+    pkg = Package()
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        _add_bytes(zf, pkg, pdf(item, timeline(session, item), show(at, True)), PDF_NAME, "封面与处置经过")
+        _attachments(zf, pkg, session, config, item)
+        for s in session.scalars(select(Submission).where(Submission.item_id == item.id).order_by(Submission.id)):
+            if s.text:
+                _add_bytes(zf, pkg, s.text.encode(), f"书面报告/第{s.version}版-{s.unit.name}.txt", "书面报告正文")
+        records = json.dumps(_records(session, item), ensure_ascii=False, indent=2).encode()
+        _add_bytes(zf, pkg, records, "记录/审批_口径_报送_扣分.json", "审批、口径、上报与扣分记录")
+        body = {"item": item.code, "made_at": at.isoformat(), "files": pkg.entries, "missing": pkg.missing}
+        manifest = json.dumps(body, ensure_ascii=False, indent=2).encode()
+        zf.writestr("manifest.json", manifest)
+    tmp.replace(out)
+    return hashlib.sha256(manifest).hexdigest(), pkg
+
+
+def make(
+    session: Session, config: Config, code: str, at: datetime, out: Path | None = None, actor: str = "system"
+) -> tuple[Path, str, Package]:
+    """Package an archived item (refuse an item not yet archived), record the manifest's hash, tell the office about
+    anything missing; return (path, manifest sha256, package)."""
+    item = find_item(session, code)
+    if item.state != ItemState.archived:
+        raise Refusal(f"{item.code} 还没有立卷归档（当前：{item.state_name}），归档后才能生成案卷。")
+    path = out or package_path(config, item)
+    digest, pkg = build(session, config, item, path, at)
+    files, missing = len(pkg.entries), pkg.missing
+    record(session, item, actor, "archive_packaged", at, manifest_sha256=digest, files=files, missing=missing)
+    if pkg.missing:
+        office = org.userids(org.with_role(session, Role.office))
+        text = (
+            f"【案卷】{item.code} 的案卷已生成，但有 {len(missing)} 个文件在存储中找不到："
+            f"{'、'.join(missing)[:300]}。清单 manifest.json 已注明。"
+        )
+        emit(session, office, render.text(text), f"archive:{item.code}:{digest[:12]}:missing", at, item)
+    return path, digest, pkg
+
+
+def prune(session: Session, config: Config, now: datetime, apply: bool) -> list[tuple[str, str, int]] | None:
+    """Attachments stored online for items archived longer than [archive] keep_attachments (None: kept for ever).
+
+    Returns (编号, file, bytes) for each; with apply the files are deleted from storage and each item's deletion is
+    audited (the package, written at 归档, keeps its copy)."""
+    from core.durations import parse_duration
+
+    keep = str(config.raw.get("archive", {}).get("keep_attachments", "forever"))
+    if keep == "forever":
+        return None
+    cutoff = now - parse_duration(keep)
+    archived = select(AuditEvent.item_id).where(AuditEvent.action == "archive", AuditEvent.at <= cutoff)
+    plan: list[tuple[str, str, int]] = []
+    for item in session.scalars(select(Item).where(Item.id.in_(archived), Item.state == ItemState.archived)):
+        gone = []
+        for a in session.scalars(
+            select(Attachment).where(Attachment.item_id == item.id, Attachment.stored_name.is_not(None))
+        ):
+            path = config.storage_dir / str(a.stored_name)
+            shared = select(Attachment.id).where(Attachment.stored_name == a.stored_name, Attachment.item_id != item.id)
+            if path.is_file() and session.scalar(shared.limit(1)) is None:  # files are kept by content: never another's
+                plan.append((item.code, a.original_name or a.stored_name or "", path.stat().st_size))
+                gone.append(str(a.stored_name))
+                if apply:
+                    path.unlink()
+        if apply and gone:
+            record(session, item, "cli", "attachments_pruned", now, files=gone, keep=keep)
+    return plan
