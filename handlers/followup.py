@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from handlers import flows
 from handlers.cards import key_parts, mark_clicked_card
 from handlers.context import Ctx
 from handlers.progress import split_code
@@ -41,10 +44,46 @@ def rebound_command(ctx: Ctx) -> str:
 
 @command("总结评估", "评估", roles=(Role.office,), denied=OFFICE_ONLY)
 def evaluate_command(ctx: Ctx) -> str:
-    """`总结评估 <编号> <内容>`."""
-    code, text = split_code(ctx, "格式：总结评估 <编号> <评估内容>")
+    """`总结评估 <编号>` asks the seeds' questions in turn; `总结评估 <编号> <内容>` records a free summary."""
+    code, text = split_code(ctx, "格式：总结评估 <编号>（按步骤填写），或 总结评估 <编号> <评估内容>")
+    if not text.strip():
+        item = followup.ready_to_evaluate(ctx.session, code)
+        flows.begin(ctx, "evaluation", {"code": item.code, "step": 0, "form": {}})
+        return f"开始填写 {item.code} 的总结评估（共 4 项，回复“取消”放弃）。\n1/4 {QUESTIONS[0]}"
     item = followup.evaluate(ctx.session, ctx.person, code, text, ctx.now)
     return f"已记录 {item.code} 的总结评估。可发送“归档 {item.code}”立卷归档。"
+
+
+QUESTIONS = (
+    "经验：这次处置有哪些做法值得坚持？",
+    "问题：处置中暴露了哪些问题（没有请回复“无”）？",
+    "改进措施：今后怎么改？",
+    "态势是否平稳：回复 1 平稳，2 仍有反复。",
+)
+STABLE = {"1": "平稳", "平稳": "平稳", "是": "平稳", "2": "仍有反复", "仍有反复": "仍有反复", "否": "仍有反复"}
+
+
+def continue_evaluation(ctx: Ctx, state: dict[str, Any]) -> str:
+    """One answer of the evaluation form; the last one records it."""
+    answer = (ctx.msg.content or "").strip()
+    step, form = int(state["step"]), dict(state["form"])
+    key = followup.EVALUATION[step][0]
+    if key == "stable":
+        if answer not in STABLE:
+            raise Refusal("请回复 1（平稳）或 2（仍有反复）。")
+        answer = STABLE[answer]
+    elif not answer:
+        raise Refusal(QUESTIONS[step])
+    form[key] = answer[:1000]
+    if step + 1 < len(QUESTIONS):
+        flows.begin(ctx, "evaluation", {**state, "step": step + 1, "form": form})
+        return f"{step + 2}/4 {QUESTIONS[step + 1]}"
+    item = followup.evaluate(ctx.session, ctx.person, state["code"], "", ctx.now, form)
+    flows.end(ctx, "evaluation")
+    return f"已记录 {item.code} 的总结评估（经验、问题、改进措施、态势：{answer}）。可发送“归档 {item.code}”立卷归档。"
+
+
+flows.declare(flows.Flow("evaluation", "填写总结评估", continue_evaluation))
 
 
 @command("归档", roles=(Role.office,), denied=OFFICE_ONLY)

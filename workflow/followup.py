@@ -151,8 +151,8 @@ def reopen(session: Session, actor: Person, item: Item, note: str, at: datetime,
     )
 
 
-def evaluate(session: Session, actor: Person, code: str, text: str, at: datetime) -> Item:
-    """总结评估 (office): record the summary evaluation once the follow-up watch is over (善后 → 评估 → 归档)."""
+def ready_to_evaluate(session: Session, code: str) -> Item:
+    """The item if its summary evaluation may be recorded now (the watch is over), else refuse."""
     item = find_item(session, code)
     procedure.check(item, "evaluate")
     watch = active_watch(session, item)
@@ -161,9 +161,23 @@ def evaluate(session: Session, actor: Person, code: str, text: str, at: datetime
             f"{item.code} 正在善后观察（至 {show(watch.until, True)}），观察期满后再总结评估；"
             "期间主办单位会收到回访卡片，如有反弹会重新打开。"
         )
+    return item
+
+
+EVALUATION = (("experience", "经验"), ("problems", "问题"), ("improvements", "改进措施"), ("stable", "态势是否平稳"))
+
+
+def evaluate(
+    session: Session, actor: Person, code: str, text: str, at: datetime, form: dict[str, str] | None = None
+) -> Item:
+    """总结评估 (office): record the summary evaluation once the follow-up watch is over (善后 → 评估 → 归档);
+    form holds the seeds' parts (经验, 问题, 改进措施, 态势是否平稳), text a free summary."""
+    item = ready_to_evaluate(session, code)
+    if form:
+        text = "；".join(f"{label}：{form.get(key, '')}" for key, label in EVALUATION)
     if not text.strip():
-        raise Refusal(f"请写上评估内容，例如：总结评估 {item.code} 处置及时，舆情平稳，……")
-    procedure.take(session, item, "evaluate", actor.userid, at, text=text[:4000])
+        raise Refusal(f"请写上评估内容，或只发送“总结评估 {item.code}”按步骤填写（经验、问题、改进措施、态势）。")
+    procedure.take(session, item, "evaluate", actor.userid, at, True, text=text[:4000], form=form or {})
     return item
 
 

@@ -125,3 +125,33 @@ def test_an_archived_item_is_read_only_and_an_open_one_has_no_package(
     ]:
         st.say(userid, text)
         assert words in st.last(userid), text
+
+
+def test_the_summary_evaluation_is_a_form_in_the_chat(st: Stack) -> None:
+    code = dispatched(st)
+    st.say("wangwu", f"书面报告 {code} 经核实，已处理。")
+    click(st, "lisi", cards(st, "lisi", "书面报告审核")[-1], "批准")
+    click(st, "zhouba", cards(st, "zhouba", "会商")[-1], "无不同意见")
+    st.say("chenqi", f"回复来源 {code} 已处理。")
+    st.say("chenqi", f"办结 {code}")
+    st.say("chenqi", f"总结评估 {code}")
+    assert "观察期满后" in st.last("chenqi"), "not during the watch"
+    st.later(3601)
+    st.say("chenqi", f"总结评估 {code}")
+    assert "1/4 经验" in st.reply("chenqi")
+    st.say("chenqi", "第一时间核实，主动回应")
+    assert "2/4 问题" in st.reply("chenqi")
+    st.say("chenqi", f"查询 {code}")
+    assert "还没有完成" in st.reply("chenqi"), "a command mid-form runs; the form stays open"
+    st.say("chenqi", "书面报告晚了十分钟")
+    st.say("chenqi", "书面报告模板提前备好")
+    assert "4/4 态势" in st.reply("chenqi")
+    st.say("chenqi", "3")
+    assert "请回复 1" in st.reply("chenqi")
+    st.say("chenqi", "1")
+    assert "已记录" in st.reply("chenqi")
+    assert item_of(st, code).state == "evaluated"
+    st.say("chenqi", f"查询 {code}")
+    assert "经验：第一时间核实" in st.last("chenqi")
+    assert "问题：书面报告晚了十分钟" in st.last("chenqi")
+    assert "改进措施：书面报告模板" in st.last("chenqi")

@@ -50,6 +50,7 @@ def test_every_conversation_has_a_way_out_in_its_own_words() -> None:
         "guided_proof",
         "guided_reason",
         "statement_opinion",
+        "evaluation",
     }
     for flow in flows.FLOWS.values():
         assert "取消" in flow.words or "跳过" in flow.words, flow.key
