@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     calendar_cmd.add_parser(sub)
     assess_cmd.add_parsers(sub)
     assess_cmd.add_record_parsers(sub)
+    assess_cmd.add_brief_parser(sub)
     life = sub.add_parser("lifecycle", help="从动作表生成条目生命周期图（Mermaid）与动作表")
     life.add_argument("--write", metavar="FILE", help="写入文件（如 docs/lifecycle.md），缺省打印")
     life.set_defaults(func=commands.lifecycle)

@@ -132,3 +132,31 @@ def archive_prune(args: argparse.Namespace) -> int:
     verdict = "已删除并记入审计" if args.yes else "加 --yes 才会删除"
     print(f"共 {len(plan)} 个文件，{verdict}。案卷 ZIP 不受影响。")
     return 0
+
+
+def add_brief_parser(sub: Any) -> None:
+    """Register `brief`: write an item's 快报 / 专报 as a Word document."""
+    b = sub.add_parser("brief", help="从条目生成舆情快报或专报（Word）")
+    b.add_argument("code", help="编号")
+    b.add_argument("--kind", choices=("快报", "专报"), default="快报")
+    b.add_argument("--out", metavar="FILE.docx", required=True)
+    b.set_defaults(func=brief_doc)
+
+
+def brief_doc(args: argparse.Namespace) -> int:
+    """Write the document (the chat's 快报 / 专报 adds the approval card and the record of sending)."""
+    from workflow import brief
+    from workflow.errors import Refusal
+    from workflow.report import find_item
+
+    rt, now = _rt(), clock.now()
+    try:
+        with rt.sessions() as s:
+            item = find_item(s, args.code)
+            data = brief.docx(s, rt.config, item, args.kind, brief.next_number(s, args.kind, now) + "（草稿）", now)
+    except Refusal as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    Path(args.out).write_bytes(data)
+    print(f"已写出 {args.out}（{len(data)} 字节）")
+    return 0

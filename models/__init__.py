@@ -4,6 +4,7 @@ from models.assessment import Bulletin, Dispute, DisputeState, Fact
 from models.base import Base
 from models.clock import Clock, ClockFiring, Extension
 from models.duty import (
+    Brief,
     GuidedAssignment,
     GuidedState,
     GuidedTask,
@@ -43,6 +44,7 @@ from models.submission import Opinion, Submission, Watch
 
 __all__ = [
     "Base",
+    "Brief",
     "GuidedAssignment",
     "GuidedState",
     "GuidedTask",

@@ -23,6 +23,7 @@ CARD_KEYS: dict[str, tuple[str, ...]] = {
     "dsp": ("dispute", "choice"),  # 申诉: 维持 keep / 撤销 drop
     "pat": ("round", "choice"),  # 日常巡查 "<day>.<round>": 无异常 zero / 有情况上报 report
     "gr": ("assignment", "choice"),  # 组织跟帖: 已跟帖 done / 无法完成 decline
+    "brief": ("brief", "choice"),  # 快报/专报审批: 同意 ok / 退回 back
     "stmt": ("statement", "choice"),  # 口径审核/审定: 同意 ok / 退回修改 back
     "stmtc": ("statement", "unit", "choice"),  # 口径确认: 确认 ok / 有意见 say
 }

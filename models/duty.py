@@ -142,3 +142,24 @@ class Statement(Base):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     published_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Brief(Base):
+    """An upward report (舆情快报 / 专报) the office made from an item: approved on a card, sent upward (recorded)."""
+
+    __tablename__ = "briefs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # 快报 | 专报
+    number: Mapped[str] = mapped_column(String(32))  # 快报〔2026〕第 3 期
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending | approved | returned
+    requested_by: Mapped[str] = mapped_column(String(64))
+    deciders: Mapped[list[str]] = mapped_column(JSON, default=list)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stored_name: Mapped[str | None] = mapped_column(String(128))
+    sent_to: Mapped[str | None] = mapped_column(Text)
+    sent_by: Mapped[str | None] = mapped_column(String(64))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

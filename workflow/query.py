@@ -73,9 +73,15 @@ ACTIONS = {
     "statement_approved": "口径定稿",
     "statement_published": "登记发布",
     "period_grade": "重要节点期间建议等级上调",
+    "brief_requested": "拟报送快报或专报",
+    "brief_decided": "审批快报或专报",
+    "brief_sent": "报送上级",
+    "instruction": "领导批示",
+    "archive_packaged": "生成案卷",
+    "attachments_pruned": "按保存期限删除附件",
 }
 HIDDEN = {"clock_start", "clock_met", "clock_regrade"}
-DETAIL_KEYS = ("text", "reason", "note")
+DETAIL_KEYS = ("text", "reason", "note", "number", "to")
 
 
 def todos(session: Session, person: Person, now: datetime) -> list[str]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
+import requests
 from PIL import Image
 from pypdf import PdfReader
 
@@ -155,3 +156,46 @@ def test_the_summary_evaluation_is_a_form_in_the_chat(st: Stack) -> None:
     assert "经验：第一时间核实" in st.last("chenqi")
     assert "问题：书面报告晚了十分钟" in st.last("chenqi")
     assert "改进措施：书面报告模板" in st.last("chenqi")
+
+
+def test_upward_reports_are_approved_sent_as_word_files_and_recorded(
+    st: Stack, tmp_path: Path, emulator: EmulatorServer, database_url: str, redis_url: str
+) -> None:
+    from docx import Document
+
+    code = dispatched(st)
+    st.say("zhangsan", f"快报 {code}")
+    assert "只有领导小组办公室" in st.last("zhangsan"), "快报 by a non-office person"
+    st.say("chenqi", f"快报 {code}")
+    assert "快报〔" in st.last("chenqi")
+    card = cards(st, "liujiu", "上报审批")[-1]
+    click(st, "liujiu", card, "同意")
+    assert "已同意" in st.reply("liujiu")
+    files = [r for r in st.inbox("chenqi") if r["msgtype"] == "file"]
+    assert len(files) == 1
+    data = requests.get(f"{emulator.url}/sandbox/media/{files[0]['body']['file']['media_id']}", timeout=10).content
+    text = "\n".join(p.text for p in Document(io.BytesIO(data)).paragraphs)
+    for words in (
+        "舆情快报",
+        "报送单位：",
+        "主要内容：",
+        "网上态势：",
+        "核查情况：",
+        "处置情况：",
+        "下一步工作：",
+        code,
+    ):
+        assert words in text, words
+    st.say("chenqi", f"报送 {code} 县委宣传部、县网信办")
+    assert "已登记" in st.last("chenqi")
+    st.say("wangwu", f"批示 {code} 请尽快处理")
+    assert "只有领导小组可以批示" in st.last("wangwu"), "a 批示 by someone who is not a leader"
+    st.say("liujiu", f"批示 {code} 请尽快核实，依法处理，及时回应。")
+    assert any("【领导批示】" in t and "依法处理" in t for t in st.texts("wangwu")), "passed on to the unit"
+    st.say("chenqi", f"查询 {code}")
+    assert "报送上级" in st.last("chenqi")
+    assert "领导批示" in st.last("chenqi")
+    cfg = write_config(tmp_path, emulator.url, database_url, redis_url)
+    out = liaowang(cfg, "brief", code, "--kind", "专报", "--out", str(tmp_path / "b.docx"))
+    assert out.returncode == 0, out.stderr
+    assert "舆情专报" in "\n".join(p.text for p in Document(str(tmp_path / "b.docx")).paragraphs)
