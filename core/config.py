@@ -216,7 +216,20 @@ def _duty(raw: dict[str, Any]) -> dict[str, Any]:
         parse_duration(sensitive["first_report_due"])
     except ValueError as exc:
         raise ConfigError(f"[guided] due 或 [sensitive] first_report_due：{exc}") from None
-    return {**raw, "patrol": patrol, "guided": guided, "sensitive": sensitive}
+    archive = {**raw.get("archive", {})}
+    for key in ("dir", "keep_attachments"):
+        if (value := _env_override("archive", key, archive.get(key))) is not None:
+            archive[key] = str(value)
+    keep = archive.get("keep_attachments", "forever")
+    if keep != "forever":
+        try:
+            parse_duration(str(keep))
+        except ValueError:
+            raise ConfigError(f'[archive] keep_attachments 写成 "forever" 或 "365d"，现在是 {keep!r}') from None
+    brief = {**raw.get("brief", {})}
+    if (sender := _env_override("brief", "sender", brief.get("sender"))) is not None:
+        brief["sender"] = str(sender)
+    return {**raw, "patrol": patrol, "guided": guided, "sensitive": sensitive, "archive": archive, "brief": brief}
 
 
 def _dates(values: Any, where: str) -> list[date]:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import show
 from core.config import Config
-from models import Attachment, AuditEvent, Fact, Item, Person, Role, Statement, Submission
+from models import Attachment, AuditEvent, Brief, Fact, Item, Person, Role, Statement, Submission
 from models.item import GRADE_NAMES, SOURCES
 from models.state import CLOCK_STATE_NAMES, STATE_NAMES, ItemState
 from workflow import org, render
@@ -216,6 +216,8 @@ def build(session: Session, config: Config, item: Item, out: Path, at: datetime)
         for s in session.scalars(select(Submission).where(Submission.item_id == item.id).order_by(Submission.id)):
             if s.text:
                 _add_bytes(zf, pkg, s.text.encode(), f"书面报告/第{s.version}版-{s.unit.name}.txt", "书面报告正文")
+        for b in session.scalars(select(Brief).where(Brief.item_id == item.id, Brief.stored_name.is_not(None))):
+            _add_file(zf, pkg, config.storage_dir / str(b.stored_name), f"上报/{b.number}.docx", f"舆情{b.kind}")
         records = json.dumps(_records(session, item), ensure_ascii=False, indent=2).encode()
         _add_bytes(zf, pkg, records, "记录/审批_口径_报送_扣分.json", "审批、口径、上报与扣分记录")
         body = {"item": item.code, "made_at": at.isoformat(), "files": pkg.entries, "missing": pkg.missing}

@@ -199,3 +199,27 @@ def test_upward_reports_are_approved_sent_as_word_files_and_recorded(
     out = liaowang(cfg, "brief", code, "--kind", "专报", "--out", str(tmp_path / "b.docx"))
     assert out.returncode == 0, out.stderr
     assert "舆情专报" in "\n".join(p.text for p in Document(str(tmp_path / "b.docx")).paragraphs)
+
+
+def test_a_file_missing_from_storage_is_listed_in_the_manifest_and_the_office_is_told(
+    st: Stack, tmp_path: Path, emulator: EmulatorServer, database_url: str, redis_url: str
+) -> None:
+    from sqlalchemy import select
+
+    from models import Attachment
+
+    code = archived(st)
+    with st.rt.sessions() as s:
+        stored = s.scalars(select(Attachment.stored_name).where(Attachment.stored_name.is_not(None))).all()
+    assert stored
+    for name in stored:
+        (st.rt.config.storage_dir / str(name)).unlink()
+    cfg = write_config(tmp_path, emulator.url, database_url, redis_url)
+    out = liaowang(cfg, "archive", code, "--out", str(tmp_path / "m.zip"))
+    assert out.returncode == 0, out.stderr
+    assert "缺" in out.stdout
+    manifest = json.loads(zipfile.ZipFile(tmp_path / "m.zip").read("manifest.json"))
+    assert manifest["missing"], "the package is still made and says what is missing"
+    assert all(e.get("missing") for e in manifest["files"] if e["path"] in manifest["missing"])
+    st.later(1)  # the sweep sends what the command line wrote to the outbox
+    assert any("找不到" in t for t in st.texts("chenqi")), "the office is told"
