@@ -257,6 +257,23 @@ ACTIONS: dict[str, Action] = _a(
         denied="只有领导小组的领导可以批示。",
     ),
     Action(
+        "record_fact",
+        "记录考核扣分",
+        LIVE,
+        None,
+        ("office",),
+        refusal="{code} 已立卷归档，案卷只能查看和下载，不能再记录扣分。",
+        denied="只有领导小组办公室可以记录扣分事项。",
+    ),
+    Action(
+        "package",
+        "生成案卷",
+        frozenset({S.archived}),
+        None,
+        ("office", "system"),
+        refusal="{code} 还没有立卷归档（当前：{state}），归档后才能生成案卷。",
+    ),
+    Action(
         "request_extension",
         "申请延期",
         LIVE,

@@ -25,9 +25,8 @@ from core.config import Config
 from models import Attachment, AuditEvent, Brief, Fact, Item, Person, Role, Statement, Submission
 from models.item import GRADE_NAMES, SOURCES
 from models.state import CLOCK_STATE_NAMES, STATE_NAMES, ItemState
-from workflow import org, render
+from workflow import org, procedure, render
 from workflow.audit import record
-from workflow.errors import Refusal
 from workflow.outbox import emit
 from workflow.query import ACTIONS, DETAIL_KEYS
 from workflow.report import find_item
@@ -233,8 +232,7 @@ def make(
     """Package an archived item (refuse an item not yet archived), record the manifest's hash, tell the office about
     anything missing; return (path, manifest sha256, package)."""
     item = find_item(session, code)
-    if item.state != ItemState.archived:
-        raise Refusal(f"{item.code} 还没有立卷归档（当前：{item.state_name}），归档后才能生成案卷。")
+    procedure.check(item, "package")
     path = out or package_path(config, item)
     digest, pkg = build(session, config, item, path, at)
     files, missing = len(pkg.entries), pkg.missing

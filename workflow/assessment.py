@@ -21,8 +21,8 @@ from models.assessment import RECORDED_KINDS, ROLES, Dispute, DisputeState, Fact
 from models.clock import Clock
 from models.codes import card_key
 from models.duty import GuidedAssignment as GA
-from models.state import CardState, ClockState, ItemState
-from workflow import org, render
+from models.state import CardState, ClockState
+from workflow import org, procedure, render
 from workflow.audit import record
 from workflow.cards import finish_cards, new_card
 from workflow.errors import Refusal
@@ -223,8 +223,7 @@ def record_fact(
     if not reason.strip():
         raise Refusal("请写明理由，例如：记录 YQ-… 执法一队 漏报 主要 群众先于本单位发现并在网上扩散。")
     item = find_item(session, code)
-    if item.state == ItemState.archived:
-        raise Refusal(f"{item.code} 已立卷归档，案卷只能查看和下载，不能再记录扣分。")
+    procedure.check(item, "record_fact")
     part = session.scalar(select(ItemUnit).where(ItemUnit.item_id == item.id, ItemUnit.unit_id == unit.id))
     if part is None:
         raise Refusal(f"{unit.name}没有参与 {item.code} 的处置，不能对它记录{kind}。")

@@ -12,6 +12,7 @@ from core.clock import show
 from core.config import Config
 from models import SUBMISSION_STATE_NAMES, Attachment, Item, ItemUnit, Person, Submission
 from models.item import PART_NAMES
+from workflow import procedure
 from workflow.files import EXTENSIONS, IMAGES, LABELS, safe_name, size_text
 from workflow.render import grade_name
 
@@ -138,5 +139,5 @@ def facts_context(s: Session, item: Item, config: Config) -> dict[str, Any]:
         "fact_units": [(u.unit.key, f"{u.unit.name}（{PART_NAMES.get(u.part, u.part)}）") for u in item.units],
         "fact_kinds": RECORDED_KINDS,
         "may_record": True,
-        "archived": item.state == "archived",
+        "archived": procedure.allows(item, "package"),
     }

@@ -17,7 +17,7 @@ from bot.h5.auth import AUTH_FAILED, EXPIRED, csrf_ok, csrf_token, current_perso
 from bot.h5.upload import FileRefused, describe, read_files, save
 from bot.h5.web import bp, message, page
 from core import clock
-from models import Attachment, Item, ItemState, Person, Role, Unit
+from models import Attachment, Item, Person, Role, Unit
 from workflow import archive, assessment, org, procedure
 from workflow.errors import Refusal
 from workflow.files import MAX_REQUEST_BYTES, content_disposition, download_name, is_inline
@@ -155,7 +155,7 @@ def archive_download(code: str) -> Response:
 def _archive_download(s: Session, person: Person, item: Item) -> Response:
     if not person.has(Role.office):
         return message("案卷由领导小组办公室下载。", 403)
-    if item.state != ItemState.archived:
+    if not procedure.allows(item, "package"):
         return message(f"{item.code} 还没有立卷归档，没有案卷。", 409)
     path = archive.package_path(rt().config, item)
     if not path.is_file():
