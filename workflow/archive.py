@@ -71,7 +71,7 @@ def _add_file(zf: zipfile.ZipFile, pkg: Package, source: Path, arcname: str, ori
         pkg.missing.append(arcname)
         return
     digest, size = _sha(source)
-    zf.write(source, arcname)
+    zf.write(source, arcname, compress_type=zipfile.ZIP_STORED)  # pictures, PDF and Word are compressed already
     pkg.entries.append({"path": arcname, "sha256": digest, "size": size, "origin": origin})
 
 
