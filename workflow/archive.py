@@ -22,10 +22,12 @@ from sqlalchemy.orm import Session
 
 from core.clock import show
 from core.config import Config
-from models import Attachment, AuditEvent, Brief, Fact, Item, Person, Role, Statement, Submission
+from models import Attachment, AuditEvent, Brief, Item, Person, Role, Statement, Submission
+from models.assessment import parse_scoring
 from models.item import GRADE_NAMES, SOURCES
 from models.state import CLOCK_STATE_NAMES, STATE_NAMES, ItemState
 from workflow import org, procedure, render
+from workflow.assessment import of_item
 from workflow.audit import record
 from workflow.outbox import emit
 from workflow.query import ACTIONS, DETAIL_KEYS
@@ -140,11 +142,10 @@ def pdf(item: Item, events: list[tuple[str, str, str, str]], archived: str) -> b
     return bytes(doc.output())
 
 
-def _records(session: Session, item: Item) -> dict[str, Any]:
+def _records(session: Session, config: Config, item: Item) -> dict[str, Any]:
     names = _names(session)
     subs = session.scalars(select(Submission).where(Submission.item_id == item.id).order_by(Submission.id))
     stmts = session.scalars(select(Statement).where(Statement.item_id == item.id).order_by(Statement.version))
-    facts = session.scalars(select(Fact).where(Fact.item_id == item.id).order_by(Fact.id))
     upward = session.scalars(
         select(AuditEvent).where(AuditEvent.item_id == item.id, AuditEvent.action.in_(("brief_sent", "instruction")))
     )
@@ -175,9 +176,17 @@ def _records(session: Session, item: Item) -> dict[str, Any]:
             for s in stmts
         ],
         "facts": [
-            {"key": f"F{f.id}", "kind": f.kind, "role": f.role, "reason": f.reason, "at": f.at.isoformat()}
-            for f in facts
-        ],
+            {
+                "key": r.key,
+                "fact": r.fact,
+                "role": r.role,
+                "points": r.points,
+                "state": r.state,
+                "detail": r.detail,
+                "at": r.at.isoformat(),
+            }
+            for r in of_item(session, item, parse_scoring(config.raw.get("scoring")))
+        ],  # fmt: skip
         "upward_and_instructions": [
             {"action": e.action, "actor": e.actor, "at": e.at.isoformat(), **(e.detail or {})} for e in upward
         ],
@@ -217,7 +226,7 @@ def build(session: Session, config: Config, item: Item, out: Path, at: datetime)
                 _add_bytes(zf, pkg, s.text.encode(), f"书面报告/第{s.version}版-{s.unit.name}.txt", "书面报告正文")
         for b in session.scalars(select(Brief).where(Brief.item_id == item.id, Brief.stored_name.is_not(None))):
             _add_file(zf, pkg, config.storage_dir / str(b.stored_name), f"上报/{b.number}.docx", f"舆情{b.kind}")
-        records = json.dumps(_records(session, item), ensure_ascii=False, indent=2).encode()
+        records = json.dumps(_records(session, config, item), ensure_ascii=False, indent=2).encode()
         _add_bytes(zf, pkg, records, "记录/审批_口径_报送_扣分.json", "审批、口径、上报与扣分记录")
         body = {"item": item.code, "made_at": at.isoformat(), "files": pkg.entries, "missing": pkg.missing}
         manifest = json.dumps(body, ensure_ascii=False, indent=2).encode()
