@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 
 from bot.crypto import CallbackCrypto
@@ -12,6 +14,33 @@ from core.runtime import Runtime, set_runtime
 from jobs.queueing import enqueue_deliveries, run_deferred
 from workflow import outbox
 from workflow.files import MAX_REQUEST_BYTES
+
+
+def readiness(rt: Runtime) -> dict[str, tuple[bool, str]]:
+    """(ok, what was found) for the database, Redis and the migrations."""
+    from sqlalchemy import text
+
+    from migrations import current, head
+
+    out: dict[str, tuple[bool, str]] = {}
+    try:
+        with rt.engine.connect() as c:
+            c.execute(text("SELECT 1"))
+            at, newest = current(c), head()
+        out["database"] = (True, "ok")
+        out["migrations"] = (
+            at == newest,
+            f"at {at}, newest {newest}" + ("" if at == newest else ": run liaowang db upgrade"),
+        )
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready; its class is enough
+        out["database"] = (False, type(exc).__name__)
+        out["migrations"] = (False, "unknown (no database)")
+    try:
+        rt.redis.ping()
+        out["redis"] = (True, "ok")
+    except Exception as exc:  # noqa: BLE001
+        out["redis"] = (False, type(exc).__name__)
+    return out
 
 
 def create_app(rt: Runtime) -> Flask:
@@ -36,6 +65,16 @@ def create_app(rt: Runtime) -> Flask:
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
+        """The process is alive (nothing else is checked: use /readyz for that)."""
         return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz() -> tuple[dict[str, Any], int]:
+        """Ready to serve: the database answers, Redis answers, the schema is current; else 503 naming the part."""
+        checks = readiness(rt)
+        failing = [name for name, (ok, _said) in checks.items() if not ok]
+        body = {"status": "ready" if not failing else "not ready", "failing": failing,
+                "checks": {name: said for name, (_ok, said) in checks.items()}}  # fmt: skip
+        return body, 503 if failing else 200
 
     return app

@@ -47,9 +47,9 @@ def test_upload_refusals(api: WeComApi) -> None:
     assert upload(api, "file", b"12345")["errcode"] == 40006
     assert upload(api, "file", b"x" * (20 * 1024 * 1024 + 1))["errcode"] == 40006
     assert upload(api, "voice", b"#!AMR" + b"x" * (2 * 1024 * 1024))["errcode"] == 40010
-    assert upload(api, "image", b"GIF89a-not-accepted")["errcode"] == 40005
+    assert upload(api, "image", b"GIF89a-not-accepted")["errcode"] == 40004, "不合法的媒体文件类型"
     assert upload(api, "image", PNG, "p.png")["errcode"] == 0
-    assert upload(api, "pdf", b"%PDF-1.4 whatever")["errcode"] == 40004
+    assert upload(api, "pdf", b"%PDF-1.4 whatever")["errcode"] == 40005, "不合法的type参数"
     resp = api.http.post(api.base + "media/upload", params={"access_token": api.token(), "type": "file"}, timeout=10)
     assert resp.json()["errcode"] == 44001
 
