@@ -25,12 +25,14 @@ from jobs import budget
 from jobs.queueing import schedule_delivery
 from models import Card, OutboxMessage
 from models.state import OutboxState
+from workflow import appchat
 from workflow.outbox import is_reply
 
 log = logging.getLogger(__name__)
 
 RETRYABLE = {None, -1, 40014, 42001, 45009, 45033, 45011}
 CHAT_NOT_FOUND = 86003
+NO_PRIVILEGE = 60011  # appchat/create when the app is not visible to the whole corp
 RESPONSE_CODE_USED = 40148  # update_template_card: an earlier attempt already used it
 MAX_DUPLICATE_WINDOW = 14400  # WeCom's longest duplicate_check_interval (4 h)
 
@@ -100,6 +102,8 @@ def deliver(oid: int) -> str:
             body = _with_media(rt, row)
             answer = rt.api.send({**body, "touser": "|".join(users), **duplicate_guard(row, interval)})
     except WecomError as exc:
+        if row.kind == "appchat_create" and exc.errcode == NO_PRIVILEGE:
+            return _groups_refused(oid, row, exc)
         if row.kind == "update_card" and exc.errcode == RESPONSE_CODE_USED and row.attempts > 1:
             answer = {"errcode": 0, "note": "applied by an earlier attempt"}
         else:
@@ -166,6 +170,22 @@ def _sent(oid: int, row: OutboxMessage, answer: dict[str, Any]) -> None:
             card = s.scalar(select(Card).where(Card.task_id == row.card_task_id))
             if card is not None:
                 card.response_code = str(answer["response_code"])
+
+
+def _groups_refused(oid: int, row: OutboxMessage, exc: WecomError) -> str:
+    """60011 on appchat/create: the app may not create groups (its 可见范围 is not the whole corp). Never retried:
+    the item's group is given up, its pending group messages are dropped, and the office is told once."""
+    rt, now = runtime(), clock.now()
+    with rt.sessions() as s, s.begin():
+        s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == oid)
+            .values(state=OutboxState.failed, last_error=str(exc)[:500])
+        )
+        if row.item_id is not None:
+            appchat.give_up(s, row.item_id, now)
+    log.warning("appchat/create refused with 60011 for item %s: groups disabled for it", row.item_id)
+    return "failed"
 
 
 def _create_chat(rt: Runtime, body: dict[str, Any]) -> dict[str, Any]:

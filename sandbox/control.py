@@ -94,6 +94,7 @@ def make_control_blueprint(world: World) -> Blueprint:
                 "callback_tries": s.callback_tries,
                 "app_name": s.app_name,
                 "notice": s.notice,
+                "visibility_root": s.visibility_root,
             }
         )
 
@@ -106,6 +107,8 @@ def make_control_blueprint(world: World) -> Blueprint:
             world.settings.app_name = field(body, "app_name")
         if "notice" in body:
             world.settings.notice = str(body["notice"] or "")[:200]
+        if "visibility_root" in body:
+            world.settings.visibility_root = bool(body["visibility_root"])
         for key, kind in (("callback_timeout", float), ("callback_tries", int), ("verify_timeout", float)):
             if key in body:
                 try:

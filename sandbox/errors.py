@@ -68,3 +68,6 @@ class ControlError(Exception):
         super().__init__(message)
         self.message = message
         self.status = status
+
+
+NO_PRIVILEGE = 60011  # no privilege to access/modify contact/party/agent (e.g. appchat/create without root visibility)

@@ -233,6 +233,8 @@ def click_card(world: World, userid: str, task_id: str, key: str) -> tuple[str, 
 
 def create_appchat(world: World, body: dict[str, Any]) -> dict[str, Any]:
     """Apply appchat/create: ≥2 member userids, optional owner and chatid."""
+    if not world.settings.visibility_root:  # WeCom: only an app visible to the whole corp may create groups
+        raise ApiError(errors.NO_PRIVILEGE, "no privilege to access/modify contact/party/agent")
     userlist = body.get("userlist")
     if not isinstance(userlist, list) or not 2 <= len(set(map(str, userlist))) <= 2000:
         raise ApiError(errors.INVALID_PARAMETER, "invalid parameter: userlist needs 2 to 2000 members")

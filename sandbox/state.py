@@ -101,8 +101,9 @@ class World:
         self.reset()
 
     def reset(self) -> None:
-        """Forget everything except the settings and the configured callback URL."""
+        """Forget everything except the settings and the configured callback URL (the app is visible to all again)."""
         with self.lock:
+            self.settings.visibility_root = True
             self.clock_offset = 0.0
             self.people: dict[str, dict[str, Any]] = {}
             self.tokens: dict[str, float] = {}

@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.clock import show
-from models import AuditEvent, Grade, Item, Person, Role
+from models import AuditEvent, Grade, Item, OutboxMessage, Person, Role
 from models.item import PART_NAMES
-from workflow import org
+from models.state import OutboxState
+from workflow import org, render
+from workflow.audit import record
 from workflow.outbox import emit
 from workflow.render import chunks, grade_name
 
@@ -109,3 +111,34 @@ def on_event(session: Session, item: Item, ev: AuditEvent) -> None:
     line = f"{show(ev.at)} {who} {what}" + (f"：{str(extra)[:200]}" if extra else "")
     session.flush()
     post(session, item, line, ev.at, f"ev{ev.id}")
+
+
+def give_up(session: Session, item_id: int, at: datetime) -> None:
+    """WeCom refused the item's group (60011): forget the chat, drop its pending messages, tell the office once."""
+    item = session.get(Item, item_id)
+    if item is None or not item.chat_id:
+        return
+    chat_id, item.chat_id = item.chat_id, None
+    session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.item_id == item.id,
+            OutboxMessage.kind == "appchat",
+            OutboxMessage.state.in_((OutboxState.pending, OutboxState.sending)),
+        )
+        .values(state=OutboxState.failed, last_error="group not created: 60011")
+    )
+    record(session, item, "system", "chat_refused", at, chat_id=chat_id, errcode=60011)
+    office = org.userids(org.with_role(session, Role.office))
+    emit(
+        session,
+        office,
+        render.text(
+            f"【一事一群未建立】{item.code} 的群聊被企业微信拒绝（60011：应用的可见范围不是全企业）。"
+            "请在管理后台 → 应用管理 → 瞭望 → 可见范围 选择企业根部门；之后新的重大舆情会自动建群。"
+            "本条的进展照常通过消息通知。"
+        ),
+        f"chat:{item.id}:refused",
+        at,
+        item,
+    )

@@ -7,6 +7,7 @@ import re
 from sqlalchemy import func, select
 
 from models import AuditEvent, Card, Item, ItemUnit
+from tests.integration.flowkit import dispatched
 from tests.integration.harness import Stack
 
 
@@ -118,3 +119,19 @@ def test_lead_co_handling_and_copy_are_named_one_way_and_a_county_can_co_handle(
     status = stack.reply("chenqi")
     for words in ("城东区局（主办", "西山县局（协办", "法制处（抄送"):
         assert words in status, (words, status)
+
+
+def test_a_group_refused_by_wecom_is_given_up_once_and_the_office_told_how_to_fix_it(stack: Stack) -> None:
+    stack.emu.config(visibility_root=False)  # the app's 可见范围 is not the whole corp
+    code = dispatched(stack, units="执法一队", grade="重大")
+    notices = [t for t in stack.texts("chenqi") if "一事一群未建立" in t]
+    assert len(notices) == 1
+    assert "可见范围" in notices[0]
+    assert not any(r.get("chatid") for r in stack.inbox("wangwu")), "no group"
+    calls = stack.emu.stats()["calls"]
+    stack.say("wangwu", f"签收 {code}")
+    stack.later(600)
+    after = stack.emu.stats()["calls"]
+    assert after.get("appchat/create", 0) == calls.get("appchat/create", 0) == 1, "never retried"
+    assert after.get("appchat/send", 0) == 0, "no group message is tried"
+    assert "签收" in stack.last("wangwu") or any("签收" in t for t in stack.texts("chenqi")), "the item goes on"
