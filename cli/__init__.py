@@ -33,7 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
     worker.set_defaults(func=commands.worker)
     wecom = sub.add_parser("wecom", help="企业微信").add_subparsers(dest="sub", required=True)
     wecom.add_parser("menu", help="创建应用菜单").set_defaults(func=commands.wecom_menu)
-    sub.add_parser("config", help="检查配置").set_defaults(func=commands.config_check)
+    sub.add_parser("config", help="打印生效的配置（密钥遮盖、每项来源）并检查 Redis 和数据库").set_defaults(
+        func=commands.config_check
+    )
+    keys = sub.add_parser("config-keys", help="从 config.example.toml 生成 core/config_keys.py（环境变量覆盖的键表）")
+    keys.add_argument("--write", metavar="FILE", help="写入文件（core/config_keys.py），缺省打印")
+    keys.set_defaults(func=commands.config_keys)
     d = sub.add_parser("demo", help="一键演示：内置 Redis、SQLite、企业微信模拟器、网页和后台任务")
     d.add_argument("--port", type=int, default=5000)
     d.add_argument("--sandbox-port", type=int, default=5050)

@@ -111,10 +111,29 @@ def wecom_menu(_args: argparse.Namespace) -> int:
 
 
 def config_check(_args: argparse.Namespace) -> int:
-    """Validate the configuration and Redis reachability."""
+    """Print the effective configuration (secrets masked, each value's source), then check Redis and the database."""
+    from core import envconfig
+
     cfg = load_config()
+    rows = envconfig.effective(cfg.raw, cfg.sources)
+    width = max(len(k) for k, _v, _s in rows)
+    for key, value, source in rows:
+        print(f"{key:<{width}}  {value}  ← {source}")
     Runtime(cfg).check()
     print(f"配置有效：corp_id={cfg.wecom.corp_id} agent_id={cfg.wecom.agent_id} api_base={cfg.wecom.api_base}")
+    return 0
+
+
+def config_keys(args: argparse.Namespace) -> int:
+    """Print (or write) core/config_keys.py from config.example.toml."""
+    from core.envconfig import keys_module
+
+    text = keys_module((Path(__file__).resolve().parents[1] / "config.example.toml").read_text(encoding="utf-8"))
+    if args.write:
+        Path(args.write).write_text(text, encoding="utf-8")
+        print(f"已写入 {args.write}")
+    else:
+        print(text, end="")
     return 0
 
 

@@ -55,6 +55,7 @@ class Config:
     policy: Any = None
     calendar_years: dict[int, dict[str, list[date]]] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)  # where each key's value came from (liaowang config)
 
 
 _SECRET_KEYS = ("corp_id", "agent_id", "secret", "token", "encoding_aes_key", "api_base", "oauth_base")
@@ -63,7 +64,11 @@ _SECRET_KEYS = ("corp_id", "agent_id", "secret", "token", "encoding_aes_key", "a
 def _env_override(section: str, key: str, value: Any) -> Any:
     """Return LIAOWANG_<SECTION>_<KEY> from the environment if set, else value."""
     env = os.environ.get(f"LIAOWANG_{section}_{key}".upper())
-    return env if env is not None else value
+    if env is None:
+        return value
+    from core.envconfig import parse
+
+    return parse(env)  # 2h and "2h" alike: a TOML value when it is one, else the text
 
 
 def _need(section: dict[str, Any], name: str, key: str) -> Any:
@@ -278,6 +283,9 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
 
 def config_from_dict(raw: dict[str, Any], base_dir: Path | None = None) -> Config:
     """Validate a parsed configuration mapping and return a Config, or raise ConfigError."""
+    from core import envconfig
+
+    raw, sources = envconfig.apply(raw)  # every key of config.example.toml: LIAOWANG_<PATH>
     base = base_dir or Path.cwd()
     app = raw.get("app", {})
     data_dir = Path(_env_override("app", "data_dir", app.get("data_dir", "var")))
@@ -319,4 +327,5 @@ def config_from_dict(raw: dict[str, Any], base_dir: Path | None = None) -> Confi
         policy=_policy(raw),
         calendar_years=_calendar(raw, base),
         raw=_duty(_assessment(raw)),
+        sources=sources,
     )
