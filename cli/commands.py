@@ -47,6 +47,19 @@ def db_upgrade(_args: argparse.Namespace) -> int:
     return 0
 
 
+def db_downgrade(args: argparse.Namespace) -> int:
+    """Take [database] url back to --to (a revision such as 0009), after saying what it will drop."""
+    from migrations import downgrade
+
+    cfg = load_config()
+    if not args.yes:
+        print(f"将把数据库退回到 {args.to}：之后版本建的表和数据会被删除（先备份）。确认请加 --yes。")
+        return 1
+    downgrade(cfg.database_url, args.to)
+    print(f"数据库已退回到 {args.to}：{cfg.database_url.split('@')[-1]}")
+    return 0
+
+
 def org_import(args: argparse.Namespace) -> int:
     """Import the organisation TOML file (idempotent; people no longer listed are deactivated)."""
     from workflow.org import OrgFileError, import_org, load_org_file

@@ -24,6 +24,13 @@ def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
+def downgrade(url: str, revision: str) -> None:
+    """Take the database at url back to the given revision ("base" removes every table)."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    command.downgrade(alembic_config(url), revision)
+
+
 def head() -> str:
     """The newest revision in this folder."""
     from alembic.script import ScriptDirectory

@@ -104,3 +104,23 @@ def test_a_malformed_liaowang_now_stops_with_one_line(tmp_path: Path, redis_url:
     assert out.returncode == 2
     assert "LIAOWANG_NOW 格式不对" in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_every_migration_goes_down_and_up_again(tmp_path: Path, redis_url: str, database_url: str) -> None:
+    """On the suite's database (SQLite, or PostgreSQL in the PostgreSQL suite): head → base → head, each step."""
+    from sqlalchemy import inspect
+
+    cfg = write_config(tmp_path, "http://127.0.0.1:9", database_url, redis_url)
+    refused = liaowang(cfg, "db", "downgrade", "--to", "0009")
+    assert refused.returncode == 1
+    assert "--yes" in refused.stdout, "it says what it would drop first"
+    for rev in ("0009", "0005", "0001", "base"):
+        out = liaowang(cfg, "db", "downgrade", "--to", rev, "--yes")
+        assert out.returncode == 0, out.stderr
+    engine = make_engine(database_url)
+    assert "items" not in inspect(engine).get_table_names()
+    engine.dispose()
+    assert liaowang(cfg, "db", "upgrade").returncode == 0
+    engine = make_engine(database_url)
+    assert {"items", "briefs", "statements", "patrols"} <= set(inspect(engine).get_table_names())
+    engine.dispose()
