@@ -34,6 +34,7 @@ KEYS: tuple[tuple[str, ...], ...] = (
     ("policy", "escalate_max"),
     ("policy", "days"),
     ("policy", "per_minute_budget"),
+    ("policy", "per_hour_budget"),
     ("policy", "scale"),
     ("policy", "follow_up_period"),
     ("policy", "follow_up_every"),

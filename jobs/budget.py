@@ -22,24 +22,41 @@ from workflow import render
 from workflow.outbox import emit
 
 WINDOW = 60.0
+HOUR = 3600.0
 
 
 def _key(userid: str) -> str:
     return f"liaowang:budget:{userid}"
 
 
-# Atomically, for each recipient: forget sends older than the window, and count one more send only if the
-# window still has room. Returns, per recipient, 1 (counted) or the score of their oldest send (full).
+def _hour_key(userid: str) -> str:
+    return f"liaowang:budget:hour:{userid}"
+
+
+# Atomically, for each recipient (a minute key and an hour key): forget sends older than each window, and count one
+# more send only if both windows have room. Returns, per recipient, 1 (counted) or when they have room again.
 _RESERVE = """
 local out = {}
-for i, key in ipairs(KEYS) do
-  redis.call('ZREMRANGEBYSCORE', key, 0, tonumber(ARGV[1]) - tonumber(ARGV[2]))
-  if redis.call('ZCARD', key) < tonumber(ARGV[3]) then
-    redis.call('ZADD', key, ARGV[1], ARGV[4])
-    redis.call('EXPIRE', key, math.ceil(tonumber(ARGV[2])) + 5)
-    out[i] = '1'
+local now = tonumber(ARGV[1])
+for i = 1, #KEYS, 2 do
+  local minute, hour = KEYS[i], KEYS[i + 1]
+  redis.call('ZREMRANGEBYSCORE', minute, 0, now - tonumber(ARGV[2]))
+  redis.call('ZREMRANGEBYSCORE', hour, 0, now - tonumber(ARGV[5]))
+  local free = 0
+  if redis.call('ZCARD', minute) >= tonumber(ARGV[3]) then
+    free = tonumber(redis.call('ZRANGE', minute, 0, 0, 'WITHSCORES')[2]) + tonumber(ARGV[2])
+  end
+  if redis.call('ZCARD', hour) >= tonumber(ARGV[6]) then
+    free = math.max(free, tonumber(redis.call('ZRANGE', hour, 0, 0, 'WITHSCORES')[2]) + tonumber(ARGV[5]))
+  end
+  if free == 0 then
+    redis.call('ZADD', minute, now, ARGV[4])
+    redis.call('EXPIRE', minute, math.ceil(tonumber(ARGV[2])) + 5)
+    redis.call('ZADD', hour, now, ARGV[4])
+    redis.call('EXPIRE', hour, math.ceil(tonumber(ARGV[5])) + 5)
+    out[(i + 1) / 2] = '1'
   else
-    out[i] = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2]
+    out[(i + 1) / 2] = tostring(free)
   end
 end
 return out
@@ -50,10 +67,10 @@ ALIVE = "liaowang:budget:alive"  # absent after Redis lost its data: the last mi
 
 
 def _remember(rt: Runtime) -> None:
-    """After Redis lost its data (a restart, FLUSHALL), put back each person's sends of the last minute."""
+    """After Redis lost its data (a restart, FLUSHALL), put back each person's sends of the last minute and hour."""
     if rt.redis.exists(ALIVE):
         return
-    since = clock.now() - timedelta(seconds=WINDOW)
+    since = clock.now() - timedelta(seconds=HOUR)
     with rt.sessions() as s:
         rows = s.execute(
             select(OutboxMessage.id, OutboxMessage.sent_at, OutboxMessage.sent_to, OutboxMessage.touser).where(
@@ -64,7 +81,11 @@ def _remember(rt: Runtime) -> None:
     for oid, at, sent_to, touser in rows:
         score = at.timestamp() if at is not None else 0.0
         for u in (sent_to if sent_to is not None else touser).split("|"):
-            if u:
+            if not u:
+                continue
+            pipe.zadd(_hour_key(u), {f"{oid}:{score}": score})
+            pipe.expire(_hour_key(u), int(HOUR) + 5)
+            if score >= clock.now().timestamp() - WINDOW:
                 pipe.zadd(_key(u), {f"{oid}:{score}": score})
                 pipe.expire(_key(u), int(WINDOW) + 5)
     pipe.set(ALIVE, "1")
@@ -75,7 +96,7 @@ REPLY_SHARE = 0.25  # of each person's minute budget only replies and digests ma
 
 
 def reserve(rt: Runtime, users: list[str], oid: int, personal: bool = False) -> tuple[list[str], dict[str, float]]:
-    """Count one send to each user whose last minute has room; return (counted users, {full user: free at}).
+    """Count one send to each user whose last minute and last hour have room; return (counted, {full user: free at}).
 
     Check and count are one Redis script, so several worker processes never pass the budget together. Notices
     (personal=False) may use only the first 75 % of the budget; the rest is kept for replies and digests.
@@ -86,9 +107,11 @@ def reserve(rt: Runtime, users: list[str], oid: int, personal: bool = False) -> 
     now = clock.now().timestamp()
     budget = int(rt.config.policy.per_minute_budget)
     limit = budget if personal else max(1, budget - max(1, round(budget * REPLY_SHARE)))
-    answers = rt.redis.eval(_RESERVE, len(users), *[_key(u) for u in users], now, WINDOW, limit, f"{oid}:{now}")
+    hourly = int(rt.config.policy.per_hour_budget)
+    keys = [k for u in users for k in (_key(u), _hour_key(u))]
+    answers = rt.redis.eval(_RESERVE, len(keys), *keys, now, WINDOW, limit, f"{oid}:{now}", HOUR, hourly)
     ok = [u for u, a in zip(users, answers, strict=True) if a in (b"1", "1")]
-    full = {u: float(a) + WINDOW for u, a in zip(users, answers, strict=True) if a not in (b"1", "1")}
+    full = {u: float(a) for u, a in zip(users, answers, strict=True) if a not in (b"1", "1")}
     return ok, full
 
 

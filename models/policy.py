@@ -64,6 +64,7 @@ class Policy:
     escalate_max: int = 3
     days: str = "natural"
     per_minute_budget: int = 20
+    per_hour_budget: int = 1000  # WeCom also drops more than 1,000 app messages an hour to one person
     follow_up_period: timedelta = timedelta(days=3)
     follow_up_every: timedelta = timedelta(days=1)
     scale: float = 1.0
@@ -268,6 +269,7 @@ def parse_policy(raw: dict[str, Any] | None) -> Policy:
             escalate_every=parse_duration(raw.get("escalate_every", "30m")),
             escalate_max=int(raw.get("escalate_max", 3)),
             per_minute_budget=int(raw.get("per_minute_budget", 20)),
+            per_hour_budget=int(raw.get("per_hour_budget", 1000)),
             follow_up_period=follow_up["follow_up_period"],
             follow_up_every=follow_up["follow_up_every"],
             clocks={kind: _clock(kind, spec) for kind, spec in merged.items() if spec.get("enabled", True)},

@@ -60,3 +60,18 @@ def test_the_budget_survives_redis_losing_its_data(tight: Stack) -> None:
     assert len(tight.texts("chenqi")) == 2, "the last minute's sends were rebuilt from the database"
     tight.later(62)
     assert "【汇总】" in tight.last("chenqi")
+
+
+def test_the_hourly_budget_holds_notices_too(make_stack) -> None:  # type: ignore[no-untyped-def]
+    st = make_stack(extra={"policy": {"per_minute_budget": 20, "per_hour_budget": 5}})
+    for i in range(7):
+        st.say("zhangsan", f"上报 第{i + 1}条需要关注")
+        st.later(61)  # a minute apart: only the hour fills up
+    office = st.texts("chenqi")
+    assert len(office) == 5, "five notices in the hour; the rest are held"
+    st.later(3600)
+    digests = [t for t in st.texts("chenqi") if "【汇总】" in t]
+    assert digests, "the held notices come as digests once the hour has room"
+    assert "第6条需要关注" in "".join(digests)
+    assert "第7条需要关注" in "".join(digests)
+    assert st.emu.stats()["dropped_total"] == 0, "WeCom dropped nothing"
