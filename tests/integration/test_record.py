@@ -89,7 +89,7 @@ def test_archiving_writes_a_package_whose_manifest_and_timeline_read_back(
     for words in (code, "舆情处置案卷", "定级交办", "批准书面报告", "回复来源", "立卷归档", "执法一队"):
         assert words in text, words
     image = pdfium.PdfDocument(pdf)[0].render(scale=1).to_pil().convert("L")
-    assert min(image.getdata()) < 100, "the cover page has ink (the CJK font is embedded, not tofu boxes)"
+    assert image.getextrema()[0] < 100, "the cover page has ink (the CJK font is embedded, not tofu boxes)"
 
     st.say("chenqi", f"查询 {code}")
     digest = hashlib.sha256(package.read("manifest.json")).hexdigest()
