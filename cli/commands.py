@@ -161,3 +161,37 @@ def lifecycle(args: argparse.Namespace) -> int:
     else:
         print(text, end="")
     return 0
+
+
+def backup(args: argparse.Namespace) -> int:
+    """Write the database and the files to --out (tar.gz)."""
+    from core import backup as b
+    from migrations import current
+
+    cfg = load_config()
+    from core.db import make_engine
+
+    engine = make_engine(cfg.database_url)
+    with engine.connect() as c:
+        revision = current(c)
+    engine.dispose()
+    manifest = b.backup(cfg, Path(args.out), revision, clock.now())
+    print(f"已备份到 {args.out}：{manifest['database']} 数据库（结构版本 {revision}）和文件目录")
+    return 0
+
+
+def restore(args: argparse.Namespace) -> int:
+    """Put a backup back (only with --yes; says first what it will replace)."""
+    from core import backup as b
+
+    cfg = load_config()
+    manifest = b.read_manifest(Path(args.file))
+    if not args.yes:
+        print(
+            f"将用 {args.file}（{manifest['made_at']}，{manifest['database']}，结构版本 {manifest['revision']}）"
+            f"替换当前数据库 {cfg.database_url.split('@')[-1]}，并放回文件目录。确认请加 --yes。"
+        )
+        return 1
+    b.restore(cfg, Path(args.file))
+    print("已恢复。请运行 liaowang db upgrade 把结构升到当前版本，再启动网页和后台任务。")
+    return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import Any
 
 
 def store(root: Path, data: bytes) -> tuple[str, str]:
@@ -18,3 +19,9 @@ def store(root: Path, data: bytes) -> tuple[str, str]:
         tmp.write_bytes(data)
         tmp.replace(path)
     return digest, rel
+
+
+def archive_dir(config: Any) -> Path:
+    """Where archive packages are written ([archive] dir, default data_dir/archive)."""
+    raw = config.raw.get("archive", {}).get("dir")
+    return Path(raw) if raw else config.data_dir / "archive"

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import show
 from core.config import Config
+from core.storage import archive_dir
 from models import Attachment, AuditEvent, Brief, Item, Person, Role, Statement, Submission
 from models.assessment import parse_scoring
 from models.item import GRADE_NAMES, SOURCES
@@ -36,12 +37,6 @@ from workflow.report import find_item
 CHUNK = 1 << 20
 WORDS = {str(k): v for k, v in [*STATE_NAMES.items(), *CLOCK_STATE_NAMES.items()]}  # states as people read them
 PDF_NAME = "案卷封面与经过.pdf"
-
-
-def archive_dir(config: Config) -> Path:
-    """Where packages are written ([archive] dir, default data_dir/archive)."""
-    raw = config.raw.get("archive", {}).get("dir")
-    return Path(raw) if raw else config.data_dir / "archive"
 
 
 def package_path(config: Config, item: Item) -> Path:

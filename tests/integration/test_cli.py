@@ -124,3 +124,36 @@ def test_every_migration_goes_down_and_up_again(tmp_path: Path, redis_url: str, 
     engine = make_engine(database_url)
     assert {"items", "briefs", "statements", "patrols"} <= set(inspect(engine).get_table_names())
     engine.dispose()
+
+
+def test_backup_and_restore_bring_back_the_database_and_the_files(
+    tmp_path: Path, redis_url: str, database_url: str
+) -> None:
+    """On the suite's database (SQLite, or PostgreSQL through pg_dump / pg_restore in the PostgreSQL suite)."""
+    cfg = write_config(tmp_path, "http://127.0.0.1:9", database_url, redis_url)
+    assert liaowang(cfg, "org", "import", str(ORG)).returncode == 0
+    stored = tmp_path / "var" / "files" / "ab" / "abcdef"
+    stored.parent.mkdir(parents=True)
+    stored.write_bytes(b"an attachment")
+    out = liaowang(cfg, "backup", "--out", str(tmp_path / "b.tar.gz"))
+    assert out.returncode == 0, out.stderr
+    engine = make_engine(database_url)
+    with Session(engine) as s, s.begin():
+        s.query(Person).update({Person.name: "改过的名字"})
+    stored.unlink()
+    asked = liaowang(cfg, "restore", str(tmp_path / "b.tar.gz"))
+    assert asked.returncode == 1
+    assert "--yes" in asked.stdout, "it says what it will replace first"
+    with Session(engine) as s:
+        assert s.scalar(select(Person.name).where(Person.userid == "zhangsan")) == "改过的名字", "nothing changed"
+    done = liaowang(cfg, "restore", str(tmp_path / "b.tar.gz"), "--yes")
+    assert done.returncode == 0, done.stderr
+    with Session(engine) as s:
+        assert s.scalar(select(Person.name).where(Person.userid == "zhangsan")) == "张三"
+    engine.dispose()
+    assert stored.read_bytes() == b"an attachment"
+    bad = tmp_path / "not-a-backup.tar.gz"
+    bad.write_bytes(b"nonsense")
+    refused = liaowang(cfg, "restore", str(bad), "--yes")
+    assert refused.returncode == 2
+    assert "不是瞭望的备份文件" in refused.stderr
