@@ -13,8 +13,12 @@ from pathlib import Path
 
 import pytest
 import requests
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from core import clock
+from core.db import make_engine
+from models import Item
 from sandbox.client import SandboxClient
 from sandbox.render import describe
 from sandbox.server import EmulatorServer
@@ -192,3 +196,67 @@ def test_sandbox_say_and_tap_act_as_people_and_print_what_everyone_received(
     again = liaowang(cfg, "sandbox", "tap", "wangwu", "签收")
     assert again.returncode != 0
     assert "没有带“签收”按钮的卡片" in again.stderr
+
+
+def _reply_to(record: dict[str, object]) -> bool:
+    return "已收到您的上报" in describe(record)  # type: ignore[arg-type]
+
+
+def test_two_web_and_two_worker_processes_share_one_database_and_one_redis(
+    emulator: EmulatorServer, database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    """Scale-out: callbacks reach either web process; either worker handles them; each exactly once, in order."""
+    ports = [_free_port(), _free_port()]
+    cfg = write_config(tmp_path, emulator.url, database_url, redis_url, ports[0])
+    assert liaowang(cfg, "org", "import", str(ORG)).returncode == 0
+    env = child_env(cfg)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "cli", "web", "--port", str(p), "--workers", "2"],
+            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        for p in ports
+    ] + [
+        subprocess.Popen([sys.executable, "-m", "cli", "worker"], env=env, cwd=ROOT,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]  # fmt: skip
+    people = ["zhangsan", "hemin", "linfang", "mali", "wuyi", "zhouba", "sunshi", "lisi"]
+    emu = SandboxClient(emulator.url)
+    emu.reset()
+    emu.people([{"userid": u, "name": u} for u in people])
+    try:
+        for p, proc in zip(ports, procs, strict=False):
+            wait_healthz(p, proc)
+        since = emu.cursor()
+        sent = 0
+        for round_ in range(3):
+            for i, userid in enumerate(people):
+                emu.set_callback(f"http://127.0.0.1:{ports[(i + round_) % 2]}/wecom/callback")
+                emu.say(userid, f"上报 多进程第{round_ + 1}轮 {userid} https://example.cn/scale/{round_}/{userid}")
+                sent += 1
+        codes: list[str] = []
+        for userid in people:
+            deadline = time.monotonic() + 30
+            replies: list[str] = []
+            while len(replies) < 3 and time.monotonic() < deadline:
+                replies = [describe(r) for r in emu.inbox(userid, since) if _reply_to(r)]
+                time.sleep(0.2)  # polling the emulator for the replies of other processes, not timing anything
+            mine = [re.search(r"YQ-\d{8}-\d{3}", t).group(0) for t in replies]  # type: ignore[union-attr]
+            assert len(mine) == 3, f"{userid}: each of 3 reports answered once: {replies}"
+            assert mine == sorted(mine), f"{userid}: answered in the order sent"
+            codes += mine
+        assert len(set(codes)) == sent, "every report is its own item"
+        engine = make_engine(database_url)
+        with Session(engine) as s:
+            assert s.scalar(select(func.count()).select_from(Item)) == sent, "no report lost or doubled"
+        engine.dispose()
+        assert all(p.poll() is None for p in procs), "every process is still up"
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                p.kill()
