@@ -12,7 +12,7 @@ from core.config import ConfigError
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every sub-command."""
-    from cli import assess_cmd, calendar_cmd, commands, demo, sandbox_cmd
+    from cli import assess_cmd, calendar_cmd, commands, demo, doctor, sandbox_cmd
 
     p = argparse.ArgumentParser(prog="liaowang", description="瞭望：企业微信舆情处置应用")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker.set_defaults(func=commands.worker)
     wecom = sub.add_parser("wecom", help="企业微信").add_subparsers(dest="sub", required=True)
     wecom.add_parser("menu", help="创建应用菜单").set_defaults(func=commands.wecom_menu)
+    wecom.add_parser("doctor", help="对照企业微信接口检查管理后台的设置（可见范围、可信域名、菜单……）").set_defaults(
+        func=doctor.doctor
+    )
     sub.add_parser("config", help="打印生效的配置（密钥遮盖、每项来源）并检查 Redis 和数据库").set_defaults(
         func=commands.config_check
     )

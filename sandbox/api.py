@@ -100,6 +100,30 @@ def make_api_blueprint(world: World) -> Blueprint:
             shown = {k: v for k, v in person.items() if k not in PHONE_ONLY_FIELDS}
             return jsonify({"errcode": 0, "errmsg": "ok", "status": 1, **shown})
 
+    @bp.get("/agent/get")
+    def agent_get() -> Response:
+        if request.args.get("agentid") != str(world.settings.agent_id):
+            raise ApiError(errors.INVALID_AGENTID, "invalid agentid")
+        with world.lock:
+            root = world.settings.visibility_root
+            users = [] if root else [{"userid": u} for u in sorted(world.people)]
+            return jsonify(
+                {
+                    "errcode": 0,
+                    "errmsg": "ok",
+                    "agentid": world.settings.agent_id,
+                    "name": world.settings.app_name,
+                    "allow_userinfos": {"user": users},
+                    "allow_partys": {"partyid": [1] if root else []},
+                    "allow_tags": {"tagid": []},
+                    "close": 0,
+                    "redirect_domain": world.settings.redirect_domain,
+                    "report_location_flag": 0,
+                    "isreportenter": 1,
+                    "home_url": "",
+                }
+            )
+
     register_media_routes(bp, world)
     register_userinfo_routes(bp, world)
 

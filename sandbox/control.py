@@ -95,6 +95,7 @@ def make_control_blueprint(world: World) -> Blueprint:
                 "app_name": s.app_name,
                 "notice": s.notice,
                 "visibility_root": s.visibility_root,
+                "redirect_domain": s.redirect_domain,
             }
         )
 
@@ -109,6 +110,8 @@ def make_control_blueprint(world: World) -> Blueprint:
             world.settings.notice = str(body["notice"] or "")[:200]
         if "visibility_root" in body:
             world.settings.visibility_root = bool(body["visibility_root"])
+        if "redirect_domain" in body:
+            world.settings.redirect_domain = str(body["redirect_domain"] or "")
         for key, kind in (("callback_timeout", float), ("callback_tries", int), ("verify_timeout", float)):
             if key in body:
                 try:

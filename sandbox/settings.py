@@ -21,6 +21,7 @@ class EmulatorSettings:
     verify_timeout: float = 1.0
     app_name: str = "瞭望"
     notice: str = ""
+    redirect_domain: str = "127.0.0.1"  # 可信域名: where OAuth may redirect (agent/get reports it)
     visibility_root: bool = True  # the app's 可见范围 is the root department: WeCom allows appchat/create only then
     clock_shift: float = 0.0  # seconds the emulated WeCom's clock runs ahead of real time (LIAOWANG_NOW)
     time_source: Callable[[], float] | None = None  # unix seconds instead of the real clock (tests share theirs)

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from core.db import make_engine
 from models import Person, Unit
+from sandbox.client import SandboxClient
+from sandbox.server import EmulatorServer
 from tests.integration.harness import ORG
 from tests.integration.test_processes import liaowang, write_config
 
@@ -157,3 +159,26 @@ def test_backup_and_restore_bring_back_the_database_and_the_files(
     refused = liaowang(cfg, "restore", str(bad), "--yes")
     assert refused.returncode == 2
     assert "不是瞭望的备份文件" in refused.stderr
+
+
+def test_wecom_doctor_names_what_to_fix_in_the_admin_console(
+    tmp_path: Path, redis_url: str, database_url: str, emulator: EmulatorServer
+) -> None:
+    emu = SandboxClient(emulator.url)
+    emu.reset()
+    cfg = write_config(tmp_path, emulator.url, database_url, redis_url)
+    first = liaowang(cfg, "wecom", "doctor")
+    assert first.returncode == 1
+    assert "✓ access_token" in first.stdout
+    assert "✓ 应用可见范围" in first.stdout
+    assert "✗ 应用菜单" in first.stdout
+    assert "liaowang wecom menu" in first.stdout
+    assert liaowang(cfg, "wecom", "menu").returncode == 0
+    assert liaowang(cfg, "wecom", "doctor").returncode == 0
+    emu.config(visibility_root=False, redirect_domain="yq.example.gov.cn")
+    last = liaowang(cfg, "wecom", "doctor")
+    assert last.returncode == 1
+    assert "✗ 应用可见范围" in last.stdout
+    assert "60011" in last.stdout
+    assert "✗ 网页授权可信域名" in last.stdout
+    emu.reset()
