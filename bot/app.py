@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response, g, request
 
 from bot.crypto import CallbackCrypto
 from bot.h5 import init_app as init_h5
 from bot.inboxwriter import InboxWriter
 from bot.members import Members
+from core import logs
 from core.runtime import Runtime, set_runtime
 from jobs.queueing import enqueue_deliveries, run_deferred
 from workflow import outbox
@@ -59,6 +60,18 @@ def create_app(rt: Runtime) -> Flask:
 
     app.extensions["liaowang_members"] = Members(rt.engine)
     app.extensions["liaowang_inbox"] = InboxWriter(rt.engine)
+
+    logs.configure(rt.config.raw)
+
+    @app.before_request
+    def _request_id() -> None:
+        g.request_id = logs.new_request_id(request.headers.get("X-Request-Id"))
+        logs.REQUEST_ID.set(g.request_id)
+
+    @app.after_request
+    def _echo_request_id(resp: Response) -> Response:
+        resp.headers["X-Request-Id"] = g.get("request_id", "")
+        return resp
 
     app.register_blueprint(bp)
     init_h5(app, rt.config)

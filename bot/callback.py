@@ -78,7 +78,9 @@ def _process(msg: Incoming, nonce: str) -> Response:
         log.error("回调未能保存（答 500，企业微信会重试）：%s", describe(exc))
         return refuse(500, "暂时无法保存这条消息，企业微信会重试。")
     if not new:
-        log.info("callback %s was already stored (a WeCom retry)", msg.dedupe_key)
+        log.info("callback %s was already stored (a WeCom retry)", msg.dedupe_key, extra={"key": msg.dedupe_key})
+    else:  # ids only: what the person wrote never goes into a log line
+        log.info("callback stored", extra={"key": msg.dedupe_key, "userid": msg.userid})
     return Response("", status=200)
 
 

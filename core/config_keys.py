@@ -95,4 +95,6 @@ KEYS: tuple[tuple[str, ...], ...] = (
     ("sensitive", "rounds"),
     ("archive", "keep_attachments"),
     ("brief", "sender"),
+    ("log", "format"),
+    ("log", "level"),
 )

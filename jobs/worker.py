@@ -157,6 +157,9 @@ def _die_with_worker() -> None:
 
 def run_worker(rt: Runtime, burst: bool = False, consumers: int = 2) -> None:
     """Work the inbox (consumer threads), the clocks, the sweep and the RQ queue until stopped."""
+    from core import logs
+
+    logs.configure(rt.config.raw)
     global _worker_pid
     _worker_pid = os.getpid()
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # kill -USR1 <pid>: every thread's stack to stderr

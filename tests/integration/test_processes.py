@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -265,3 +266,34 @@ def test_two_web_and_two_worker_processes_share_one_database_and_one_redis(
                 p.wait(15)
             except subprocess.TimeoutExpired:
                 p.kill()
+
+
+def test_json_logs_carry_the_request_id_and_ids_but_never_what_people_wrote(
+    emulator: EmulatorServer, database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    port = _free_port()
+    cfg = write_config(tmp_path, emulator.url, database_url, redis_url, port, extra='[log]\nformat = "json"')
+    assert liaowang(cfg, "org", "import", str(ORG)).returncode == 0
+    web = subprocess.Popen(
+        [sys.executable, "-m", "cli", "web", "--port", str(port), "--workers", "1"],
+        env=child_env(cfg), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    emu = SandboxClient(emulator.url)
+    emu.reset()
+    emu.people([{"userid": "zhangsan", "name": "张三"}])
+    emu.set_callback(f"http://127.0.0.1:{port}/wecom/callback")
+    try:
+        wait_healthz(port, web)
+        answer = requests.get(f"http://127.0.0.1:{port}/readyz", headers={"X-Request-Id": "req-42"}, timeout=5)
+        assert answer.headers["X-Request-Id"] == "req-42"
+        emu.say("zhangsan", "上报 一段不应出现在日志里的私密文字")
+    finally:
+        web.terminate()
+        _out, err = web.communicate(timeout=15)
+    lines = [json.loads(line) for line in err.decode().splitlines() if line.startswith("{")]
+    stored = [x for x in lines if x["msg"] == "callback stored"]
+    assert len(stored) == 1, err.decode()[-2000:]
+    assert stored[0]["userid"] == "zhangsan"
+    assert stored[0]["key"].startswith("msg:")
+    assert len(stored[0]["request_id"]) >= 8, "each request has an id"
+    assert "私密文字" not in err.decode(), "what people write is never logged"
