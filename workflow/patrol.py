@@ -125,8 +125,8 @@ def open_rounds(session: Session, config: Config, now: datetime) -> int:
             session,
             [
                 {"userid": p.userid, "unit_id": p.unit_id, "day": day.isoformat(), "round": r.number,
-                 "remind_at": r.remind_at, "due_at": r.due_at, "state": PatrolState.open, "reminded": False,
-                 "created_at": now}
+                 "remind_at": r.remind_at, "due_at": r.due_at, "state": PatrolState.open,
+                 "reminded": now >= r.remind_at, "created_at": now}  # a late card is the reminder
                 for p in people
             ],
         )  # fmt: skip

@@ -101,3 +101,19 @@ def test_the_board_shows_the_office_todays_check_ins(st: Stack) -> None:
     assert "张三（执法一队） 无异常" in page.text
     lead = Browser(st).login("wangwu", "/h5/board")
     assert "今日巡查" not in lead.text, "the coverage is for the office and the leaders"
+
+
+def test_a_card_sent_after_the_reminder_time_is_not_followed_by_a_second_reminder(make_stack) -> None:  # type: ignore[no-untyped-def]
+    now = local(clock.now())
+    if now.hour == 0 and now.minute < 20 or now.hour == 23 and now.minute >= 45:
+        clock.advance(timedelta(minutes=40))
+        now = local(clock.now())
+
+    def hhmm(minutes: int) -> str:
+        return (now + timedelta(minutes=minutes)).strftime("%H:%M")
+
+    rounds = [{"card": hhmm(-15), "remind": hhmm(-5), "due": hhmm(10)}]  # installed late in the afternoon
+    st = make_stack(extra={"patrol": {"enabled": True, "days": "every_day", "rounds": rounds}})
+    st.later(1)
+    assert len(cards(st, "zhangsan", PATROL)) == 1
+    assert not any("巡查提醒" in t for t in st.texts("zhangsan")), "one message, not a card and a reminder at once"
