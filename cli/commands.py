@@ -141,23 +141,22 @@ def config_keys(args: argparse.Namespace) -> int:
     """Print (or write) core/config_keys.py from config.example.toml."""
     from core.envconfig import keys_module
 
-    text = keys_module((Path(__file__).resolve().parents[1] / "config.example.toml").read_text(encoding="utf-8"))
-    if args.write:
-        Path(args.write).write_text(text, encoding="utf-8")
-        print(f"已写入 {args.write}")
-    else:
-        print(text, end="")
-    return 0
+    example = Path(__file__).resolve().parents[1] / "config.example.toml"
+    return _print_or_write(keys_module(example.read_text(encoding="utf-8")), args.write)
 
 
 def lifecycle(args: argparse.Namespace) -> int:
     """Print (or write) the item lifecycle drawn from the declared procedure."""
     from models.procedure import lifecycle_doc
 
-    text = lifecycle_doc()
-    if args.write:
-        Path(args.write).write_text(text, encoding="utf-8")
-        print(f"已写入 {args.write}")
+    return _print_or_write(lifecycle_doc(), args.write)
+
+
+def _print_or_write(text: str, path: str | None) -> int:
+    """Write a generated file to path, or print it."""
+    if path:
+        Path(path).write_text(text, encoding="utf-8")
+        print(f"已写入 {path}")
     else:
         print(text, end="")
     return 0

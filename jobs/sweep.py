@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core import clock
@@ -27,13 +27,15 @@ def stale_after(rt: Runtime) -> float:
     return max(10.0, 2 * rt.config.wecom.timeout + 2)
 
 
-def _lost_archives(rt: Runtime) -> None:
-    """Archived items whose package was never written (the job was lost with Redis): queue it again."""
+def _lost_archives(rt: Runtime, now: datetime) -> None:
+    """Items archived in the last day whose package was never written (the job was lost with Redis): queue them
+    again. Bounded by the items' state and time, and probed per item on its index: cheap enough for every sweep."""
     with rt.sessions() as s:
-        packaged = select(AuditEvent.item_id).where(AuditEvent.action == "archive_packaged")
-        ids = list(
-            s.scalars(select(Item.id).where(Item.state == ItemState.archived, Item.id.not_in(packaged)).limit(20))
+        packaged = exists().where(AuditEvent.item_id == Item.id, AuditEvent.action == "archive_packaged")
+        recent = select(Item.id).where(
+            Item.state == ItemState.archived, Item.updated_at >= now - timedelta(days=1), ~packaged
         )
+        ids = list(s.scalars(recent.limit(20)))
     if ids:
         run_deferred(rt.queue, [("build_archive", i) for i in ids])
 
@@ -52,7 +54,7 @@ def sweep(grace_seconds: float = 5.0, stale_seconds: float | None = None, batch:
     except IntegrityError:  # another worker opened the same round first (one row per person, day and round)
         log.info("patrol rounds raced with another worker; the next sweep continues")
     try:
-        _lost_archives(rt)
+        _lost_archives(rt, now)
     except Exception:  # noqa: BLE001 - packaging is retried by the next sweep
         log.exception("archive packages could not be re-queued")
     try:

@@ -118,7 +118,9 @@ def derived(
     for cid, item_id, unit_id, kind, label, grade, state, due, met, code in session.execute(stmt):
         assert unit_id is not None
         late = (met or end) - due if state == ClockState.met_late else None
-        detail = f"{label}应于 {_show(due)} 完成" + (f"，迟了 {_span(late)}" if late is not None else "，月底仍未完成")
+        detail = f"{label}应于 {_show(due)} 完成" + (
+            f"，迟了 {format_duration(late)}" if late is not None else "，月底仍未完成"
+        )
         out.append(FactRow(f"C{cid}", item_id, code, unit_id, LATE_KINDS[kind], "main", grade, due, detail))
     return out
 
@@ -369,10 +371,6 @@ def decide(
 
 def _show(at: datetime) -> str:
     return local(at).strftime("%m月%d日 %H:%M")
-
-
-def _span(td: timedelta) -> str:
-    return format_duration(td)
 
 
 def today(now: datetime) -> date:

@@ -99,6 +99,12 @@ def commentators(session: Session) -> list[Person]:
     return [p for p in session.scalars(select(Person).where(Person.active.is_(True))) if p.has(Role.commentator)]
 
 
+def _owing(session: Session) -> list[tuple[str, int | None]]:
+    """(userid, unit) of every active commentator, read as plain columns (the sweep asks during every round)."""
+    rows = session.execute(select(Person.userid, Person.unit_id, Person.roles).where(Person.active.is_(True)))
+    return [(userid, unit_id) for userid, unit_id, roles in rows if Role.commentator in (roles or [])]
+
+
 def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
@@ -120,18 +126,18 @@ def open_rounds(session: Session, config: Config, now: datetime) -> int:
         have = set(
             session.scalars(select(Patrol.userid).where(Patrol.day == day.isoformat(), Patrol.round == r.number))
         )
-        people = [p for p in commentators(session) if p.userid not in have]
+        people = [(u, unit) for u, unit in _owing(session) if u not in have]
         _insert(
             session,
             [
-                {"userid": p.userid, "unit_id": p.unit_id, "day": day.isoformat(), "round": r.number,
+                {"userid": u, "unit_id": unit, "day": day.isoformat(), "round": r.number,
                  "remind_at": r.remind_at, "due_at": r.due_at, "state": PatrolState.open,
                  "reminded": now >= r.remind_at, "created_at": now}  # a late card is the reminder
-                for p in people
+                for u, unit in people
             ],
         )  # fmt: skip
         for i in range(0, len(people), CARD_RECIPIENTS):
-            sent += _card(session, [p.userid for p in people[i : i + CARD_RECIPIENTS]], day, r, now)
+            sent += _card(session, [u for u, _unit in people[i : i + CARD_RECIPIENTS]], day, r, now)
     return sent
 
 

@@ -223,3 +223,23 @@ def test_a_file_missing_from_storage_is_listed_in_the_manifest_and_the_office_is
     assert all(e.get("missing") for e in manifest["files"] if e["path"] in manifest["missing"])
     st.later(1)  # the sweep sends what the command line wrote to the outbox
     assert any("找不到" in t for t in st.texts("chenqi")), "the office is told"
+
+
+def test_a_package_job_lost_with_redis_is_queued_again_by_the_sweep(st: Stack) -> None:
+    from jobs.inbox import pending_users, process_user
+
+    other = dispatched(st)
+    st.say("wangwu", f"书面报告 {other} 经核实，已处理。")
+    click(st, "lisi", cards(st, "lisi", "书面报告审核")[-1], "批准")
+    click(st, "zhouba", cards(st, "zhouba", "会商")[-1], "无不同意见")
+    st.say("chenqi", f"回复来源 {other} 已处理。")
+    st.say("chenqi", f"办结 {other}")
+    st.later(3601)
+    st.say("chenqi", f"总结评估 {other} 处置及时。")
+    st.emu.say("chenqi", f"归档 {other}")
+    for userid in pending_users(st.rt):
+        process_user(userid, st.rt)  # 归档 is handled and its package job queued ...
+    st.rt.redis.flushall()  # ... and Redis loses it before any worker takes it
+    assert not any(f"{other}《" in t and "【案卷】" in t for t in st.texts("chenqi"))
+    st.later(1)
+    assert any(other in t and "已立卷归档" in t for t in st.texts("chenqi")), "the sweep wrote the package"
