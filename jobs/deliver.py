@@ -34,6 +34,7 @@ RETRYABLE = {None, -1, 40014, 42001, 45009, 45033, 45011}
 CHAT_NOT_FOUND = 86003
 NO_PRIVILEGE = 60011  # appchat/create when the app is not visible to the whole corp
 RESPONSE_CODE_USED = 40148  # update_template_card: an earlier attempt already used it
+TASK_ID_USED = 42014  # message/send of a card whose task_id an earlier attempt already delivered
 MAX_DUPLICATE_WINDOW = 14400  # WeCom's longest duplicate_check_interval (4 h)
 
 
@@ -104,12 +105,21 @@ def deliver(oid: int) -> str:
     except WecomError as exc:
         if row.kind == "appchat_create" and exc.errcode == NO_PRIVILEGE:
             return _groups_refused(oid, row, exc)
-        if row.kind == "update_card" and exc.errcode == RESPONSE_CODE_USED and row.attempts > 1:
+        if _done_before(row, exc):
             answer = {"errcode": 0, "note": "applied by an earlier attempt"}
         else:
             return _failed(oid, row.attempts, exc, row.kind, is_reply(row.idem_key))
     _sent(oid, row, answer)
     return "sent"
+
+
+def _done_before(row: OutboxMessage, exc: WecomError) -> bool:
+    """Return True if a retry's refusal says an earlier attempt of this row already took effect."""
+    if row.attempts <= 1:
+        return False
+    if row.kind == "update_card":
+        return exc.errcode == RESPONSE_CODE_USED
+    return row.kind == "send" and bool(row.card_task_id) and exc.errcode == TASK_ID_USED
 
 
 MEDIA_LIFETIME = timedelta(days=3) - timedelta(hours=1)  # WeCom keeps a temporary media_id 3 days

@@ -133,7 +133,7 @@ def send_message(world: World, body: dict[str, Any]) -> dict[str, Any]:
         card = body.get("template_card") if msgtype == "template_card" else None
         task_id = card.get("task_id") if card else None
         if task_id is not None and task_id in world.cards:
-            raise ApiError(errors.DUPLICATE_TASK_ID, f"duplicate task_id: {task_id}")
+            raise ApiError(errors.INVALID_TASK_ID, "taskid has existed or empty or exceed max len")
         if dup is not None:
             world.dup_keys[dup[0]] = world.now()
         if task_id is not None:
@@ -237,21 +237,21 @@ def create_appchat(world: World, body: dict[str, Any]) -> dict[str, Any]:
         raise ApiError(errors.NO_PRIVILEGE, "no privilege to access/modify contact/party/agent")
     userlist = body.get("userlist")
     if not isinstance(userlist, list) or not 2 <= len(set(map(str, userlist))) <= 2000:
-        raise ApiError(errors.INVALID_PARAMETER, "invalid parameter: userlist needs 2 to 2000 members")
+        raise ApiError(errors.CHAT_MEMBER_COUNT, "invalid chat member list size")
     members = list(dict.fromkeys(map(str, userlist)))
     chatid = body.get("chatid")
     if chatid is not None and (not isinstance(chatid, str) or not CHATID_RE.match(chatid)):
-        raise ApiError(errors.INVALID_PARAMETER, "invalid parameter: chatid must be 1-32 of [0-9A-Za-z]")
+        raise ApiError(errors.CHATID_INVALID, "chatid invalid")
     with world.lock:
         unknown = [u for u in members if u not in world.people]
         if unknown:
-            raise ApiError(errors.USER_NOT_FOUND, f"userid not found: {'|'.join(unknown)}")
+            raise ApiError(errors.INVALID_CHAT_MEMBER, f"invalid chat member: {'|'.join(unknown)}")
         owner = body.get("owner") or members[0]
         if owner not in members:
             raise ApiError(errors.INVALID_PARAMETER, "invalid parameter: owner must be in userlist")
         chatid = chatid or secrets.token_hex(16)
         if chatid in world.appchats:
-            raise ApiError(errors.INVALID_PARAMETER, f"invalid parameter: chatid exists: {chatid}")
+            raise ApiError(errors.CHATID_EXISTS, f"chatid exists: {chatid}")
         world.appchats[chatid] = {
             "chatid": chatid,
             "name": str(body.get("name") or ""),

@@ -112,7 +112,7 @@ def validate_message(body: dict[str, Any], media_exists: Callable[[str], bool], 
 def validate_task_id(task_id: Any) -> str:
     """Return a well-formed task_id (≤128 bytes of [0-9A-Za-z_-@]) or refuse."""
     if not isinstance(task_id, str) or not TASK_ID_RE.match(task_id):
-        raise bad(f"invalid parameter: invalid task_id {task_id!r}: 1-128 chars of [0-9A-Za-z_-@]")
+        raise bad("taskid has existed or empty or exceed max len", errors.INVALID_TASK_ID)
     return task_id
 
 

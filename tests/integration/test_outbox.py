@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.integration.harness import Stack
 
 
@@ -53,8 +55,9 @@ def test_a_token_that_keeps_failing_stops_after_one_refresh(stack: Stack) -> Non
     assert stack.outbox_states() == {"pending": 1}
 
 
-def test_an_unrecoverable_error_is_not_retried(stack: Stack) -> None:
-    stack.emu.fault("message/send", errcode=40058, times=1)
+@pytest.mark.parametrize("errcode", [40058, 50001])  # a bad parameter; a redirect URL outside the trusted domain
+def test_an_unrecoverable_error_is_not_retried(stack: Stack, errcode: int) -> None:
+    stack.emu.fault("message/send", errcode=errcode, times=1)
     stack.say("zhangsan", "帮助")
     stack.later(30)
     assert _help_count(stack, "zhangsan") == 0

@@ -6,10 +6,11 @@ from datetime import timedelta
 
 import pytest
 import requests
+from sqlalchemy import select
 
 from core import clock
 from jobs.inbox import Lease, LeaseLost, renew
-from models import InboxLease
+from models import InboxLease, OutboxMessage
 from tests.integration.harness import Stack
 
 
@@ -32,6 +33,28 @@ def test_a_reply_whose_answer_was_lost_after_delivery_arrives_once(impatient: St
     assert impatient.outbox_states() == {"sent": 1}
     assert _helps(impatient, "zhangsan") == 1, "WeCom's duplicate check dropped the retry"
     assert impatient.emu.stats()["duplicates_suppressed"] == 1
+
+
+def test_a_card_whose_first_send_got_through_is_not_sent_again_after_the_duplicate_window(impatient: Stack) -> None:
+    impatient.say("zhangsan", "上报 卡片首发成功但应答丢失")
+    code = impatient.last("zhangsan").split("编号 ")[1].split("。")[0]
+    impatient.emu.fault("message/send", delay=0.8, when="after", times=5)  # delivered, answered too late
+    impatient.say("chenqi", f"交办 {code} 执法一队")  # the unit's leads get a 签收 card
+    impatient.emu.clear_faults()
+    impatient.emu.advance(1801)  # past WeCom's duplicate check: the retry reaches WeCom as a new request (42014)
+    impatient.later(30)
+    with impatient.rt.sessions() as s:
+        rows = s.execute(
+            select(OutboxMessage.card_task_id, OutboxMessage.sent_to, OutboxMessage.state).where(
+                OutboxMessage.card_task_id.is_not(None)
+            )
+        ).all()
+    assert rows, "交办 sends the unit's leads a card"
+    for task_id, sent_to, state in rows:
+        assert state == "sent", "the refusal of a second copy means the first arrived: not a failure"
+        for userid in sent_to.split("|"):
+            got = [r for r in impatient.inbox(userid) if r["msgtype"] == "template_card"]
+            assert [r["body"]["template_card"]["task_id"] for r in got].count(task_id) == 1
 
 
 def test_the_same_text_asked_twice_is_answered_twice(impatient: Stack) -> None:

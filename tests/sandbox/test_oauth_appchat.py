@@ -89,8 +89,10 @@ def test_appchat_create_and_send(sb: SandboxClient, api: WeComApi) -> None:
         assert record["chatid"] == chatid
         assert record["body"]["text"]["content"] == "群消息"
     assert sb.inbox("carol") == []
-    assert api.post("appchat/create", {"userlist": ["alice"]})["errcode"] == 40058
-    assert api.post("appchat/create", {"userlist": ["alice", "mallory"]})["errcode"] == 60111
+    assert api.post("appchat/create", {"userlist": ["alice"]})["errcode"] == 86006  # member list size
+    assert api.post("appchat/create", {"userlist": ["alice", "mallory"]})["errcode"] == 86216  # invalid member
+    assert api.post("appchat/create", {"userlist": ["alice", "bob"], "chatid": "bad-id!"})["errcode"] == 86001
+    assert api.post("appchat/create", {"userlist": ["alice", "bob"], "chatid": chatid})["errcode"] == 86215
     assert api.post("appchat/send", {"chatid": "nope", "msgtype": "text", "text": {"content": "x"}})["errcode"] == 86003
     card = {"chatid": chatid, "msgtype": "template_card", "template_card": {}}
     assert api.post("appchat/send", card)["errcode"] == 40008
