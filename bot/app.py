@@ -10,10 +10,10 @@ from bot.crypto import CallbackCrypto
 from bot.h5 import init_app as init_h5
 from bot.inboxwriter import InboxWriter
 from bot.members import Members
-from core import logs
+from core import logs, metrics
 from core.runtime import Runtime, set_runtime
 from jobs.queueing import enqueue_deliveries, run_deferred
-from workflow import outbox
+from workflow import gauges, outbox
 from workflow.files import MAX_REQUEST_BYTES
 
 
@@ -62,6 +62,7 @@ def create_app(rt: Runtime) -> Flask:
     app.extensions["liaowang_inbox"] = InboxWriter(rt.engine)
 
     logs.configure(rt.config.raw)
+    metrics.configure(rt.config.raw, rt.config.database_url)
 
     @app.before_request
     def _request_id() -> None:
@@ -80,6 +81,12 @@ def create_app(rt: Runtime) -> Flask:
     def healthz() -> dict[str, str]:
         """The process is alive (nothing else is checked: use /readyz for that)."""
         return {"status": "ok"}
+
+    @app.get("/metrics")
+    def metrics_page() -> Response:
+        """Prometheus text exposition: this host's counters (every process) and the shared gauges."""
+        body, content_type = metrics.render(lambda: gauges.read(rt))
+        return Response(body, mimetype=None, content_type=content_type)
 
     @app.get("/readyz")
     def readyz() -> tuple[dict[str, Any], int]:

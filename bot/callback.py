@@ -11,7 +11,7 @@ from wechatpy.enterprise.replies import TextReply
 from bot.crypto import BadPayload, BadSignature, CallbackCrypto
 from bot.envelope import Guard, open_callback, params, refuse
 from bot.incoming import BadXml, Incoming
-from core import clock
+from core import clock, metrics
 from core.outage import describe
 from core.runtime import Runtime
 
@@ -57,6 +57,7 @@ def receive() -> Response:
     cfg = _rt().config
     opened = open_callback(request, _crypto(), Guard(cfg.max_body, cfg.callback_window, cfg.wecom.agent_id))
     if isinstance(opened, Response):
+        metrics.callback("refused")
         return opened
     msg, nonce = opened
     return _process(msg, nonce)
@@ -72,11 +73,14 @@ def _process(msg: Incoming, nonce: str) -> Response:
     """Refuse outsiders with a passive reply (nothing stored); store the rest for the worker, answer at once."""
     try:
         if msg.userid not in current_app.extensions["liaowang_members"]:
+            metrics.callback("outsider")
             return _passive(msg, OUTSIDER, nonce)
         new = _store(msg)
     except Exception as exc:  # noqa: BLE001 - nothing was stored: 500 makes WeCom send it again
+        metrics.callback("error")
         log.error("回调未能保存（答 500，企业微信会重试）：%s", describe(exc))
         return refuse(500, "暂时无法保存这条消息，企业微信会重试。")
+    metrics.callback("stored" if new else "duplicate")
     if not new:
         log.info("callback %s was already stored (a WeCom retry)", msg.dedupe_key, extra={"key": msg.dedupe_key})
     else:  # ids only: what the person wrote never goes into a log line

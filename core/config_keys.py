@@ -97,4 +97,9 @@ KEYS: tuple[tuple[str, ...], ...] = (
     ("brief", "sender"),
     ("log", "format"),
     ("log", "level"),
+    ("metrics", "worker_port"),
+    ("policy", "warn_before"),
+    ("calendar", "file"),
+    ("archive", "dir"),
+    ("metrics", "dir"),
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import tomllib
 from typing import Any
 
@@ -71,6 +72,21 @@ def effective(raw: dict[str, Any], sources: dict[str, str]) -> list[tuple[str, s
     return rows
 
 
+def _commented_keys(example: str) -> list[tuple[str, ...]]:
+    """Optional keys shown commented out (`# dir = "…"`) directly under a real [section]; not those of a commented
+    example table (`# [[scoring.rules]]`)."""
+    found: list[tuple[str, ...]] = []
+    section: tuple[str, ...] | None = None
+    for line in example.splitlines():
+        if line.startswith("["):
+            section = tuple(line.strip("[] \t").split("#")[0].strip(" ]").split("."))
+        elif line.startswith("# [") and section is not None:
+            section = None  # the lines below belong to a commented example table
+        elif section is not None and (m := re.match(r"# ([a-z_]+) = \S", line)):
+            found.append((*section, m.group(1)))
+    return found
+
+
 def keys_module(example: str) -> str:
     """The text of core/config_keys.py for the given config.example.toml."""
     paths: list[tuple[str, ...]] = []
@@ -83,6 +99,7 @@ def keys_module(example: str) -> str:
                 paths.append((*prefix, key))
 
     walk(tomllib.loads(example), ())
+    paths += [p for p in _commented_keys(example) if p not in paths]
     body = "\n".join("    (" + ", ".join(f'"{part}"' for part in p) + ")," for p in paths)
     doc = '"""The keys of config.example.toml, each settable as LIAOWANG_<PATH> (dev.py config-keys --write)."""'
     return f"{doc}\n\nKEYS: tuple[tuple[str, ...], ...] = (\n{body}\n)\n"

@@ -11,6 +11,7 @@ from wechatpy.enterprise import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.redisstorage import RedisStorage
 
+from core import metrics
 from core.config import WecomConfig
 
 TOKEN_ERRORS = (40014, 42001)
@@ -88,7 +89,22 @@ class WecomApi:
         params: dict[str, Any] | None = None,
         files: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Call path (relative to /cgi-bin/) and return the JSON answer; at most one token refresh."""
+        """Call path (relative to /cgi-bin/) and return the JSON answer; each failure is counted by errcode."""
+        try:
+            return self._call(method, path, data, params, files)
+        except WecomError as exc:
+            metrics.wecom_error(exc.errcode)
+            raise
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        data: dict[str, Any] | None,
+        params: dict[str, Any] | None,
+        files: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        """One call with at most one token refresh; raise WecomError on any failure."""
         for attempt in (1, 2):
             token = ""
             try:

@@ -18,7 +18,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
 
-from core import clock
+from core import clock, metrics
 from core.runtime import Runtime, runtime
 from core.wecom import WecomError, backoff
 from jobs import budget
@@ -195,6 +195,7 @@ def _groups_refused(oid: int, row: OutboxMessage, exc: WecomError) -> str:
         if row.item_id is not None:
             appchat.give_up(s, row.item_id, now)
     log.warning("appchat/create refused with 60011 for item %s: groups disabled for it", row.item_id)
+    metrics.outbox_failed()
     return "failed"
 
 
@@ -231,6 +232,8 @@ def _failed(oid: int, attempts: int, exc: WecomError, kind: str = "send", urgent
             )
         )
     log.warning("outbox %s attempt %s failed: %s (%s)", oid, attempts, exc, "retry" if retry else "gave up")
+    if not retry:
+        metrics.outbox_failed()
     if retry:
         try:
             schedule_delivery(rt.queue, oid, when, attempts, urgent)

@@ -8,6 +8,7 @@ same programming error (CRASH_LIMIT times in a row), so that a supervisor can re
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import faulthandler
 import logging
@@ -23,13 +24,14 @@ from types import FrameType
 import redis
 from rq import SimpleWorker
 
+from core import metrics
 from core.outage import Outage, dependency
 from core.runtime import Runtime, set_runtime
 from jobs.deadlines import clock_loop
 from jobs.inbox import consume
 from jobs.queueing import enqueue_deliveries, queues, run_deferred
 from jobs.sweep import sweep
-from workflow import outbox
+from workflow import gauges, outbox
 
 log = logging.getLogger(__name__)
 CRASH_LIMIT = 20  # consecutive crashes of one loop with a programming error before the process gives up
@@ -41,6 +43,7 @@ def _sweeper(rt: Runtime, stop: threading.Event) -> None:
     outage, wait = Outage("补偿扫描", log), 0.0
     while not stop.wait(wait):
         try:
+            metrics.heartbeat(rt.redis, max(15.0, 3 * rt.config.sweep_interval))
             sweep()
             outage.ok()
             wait = rt.config.sweep_interval
@@ -160,6 +163,7 @@ def run_worker(rt: Runtime, burst: bool = False, consumers: int = 2) -> None:
     from core import logs
 
     logs.configure(rt.config.raw)
+    metrics.configure(rt.config.raw, rt.config.database_url)
     global _worker_pid
     _worker_pid = os.getpid()
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # kill -USR1 <pid>: every thread's stack to stderr
@@ -171,6 +175,8 @@ def run_worker(rt: Runtime, burst: bool = False, consumers: int = 2) -> None:
         SimpleWorker(queues(rt.queue), connection=rt.redis).work(burst=True, logging_level="WARNING")
         return
     stop, crashed = threading.Event(), threading.Event()
+    if port := metrics.worker_port(rt.config.raw):
+        metrics.serve(port, lambda: gauges.read(rt))
     loops = [
         _Loop("sweep", lambda: _sweeper(rt, stop)),
         _Loop("clocks", lambda: clock_loop(stop)),
@@ -183,5 +189,7 @@ def run_worker(rt: Runtime, burst: bool = False, consumers: int = 2) -> None:
         _work_queue(rt, stop)
     finally:
         stop.set()
+        with contextlib.suppress(Exception):  # Redis may be the reason we stop
+            metrics.farewell(rt.redis)
     if crashed.is_set():
         sys.exit(EXIT_BUG)

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from core import metrics
 from models import Item, Person, Role, Unit
 from models.clock import OPEN_STATES, Clock, ClockFiring
 from models.codes import Threshold, card_key
@@ -52,6 +53,9 @@ def fire_due(session: Session, now: datetime, limit: int = 500, ids: list[int] |
     ins = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(ClockFiring)
     stmt = ins.values(rows).on_conflict_do_nothing(index_elements=["clock_id", "name"])
     new = {(cid, n) for cid, n in session.execute(stmt.returning(ClockFiring.clock_id, ClockFiring.name))}
+    for c, n, t in plan:
+        if (c.id, n) in new:
+            metrics.lateness((now - t).total_seconds())
     acting = {c.id: n for c, n, _t in plan}  # several past thresholds of one clock (a late start, a worker that
     # was down): only the latest speaks; the earlier ones are recorded as fired, silently
     session.info["owners_memo"] = {}
