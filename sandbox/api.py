@@ -46,6 +46,8 @@ def make_api_blueprint(world: World) -> Blueprint:
                 return Response("injected gateway timeout\n", status=504)
             if fault.delay > 0:  # the call takes effect, the answer is late (applied after the view)
                 g.fault_delay = fault.delay
+            if fault.page is not None:  # a proxy in between answered instead of WeCom (the call never arrived)
+                return Response(fault.page, status=fault.http_status or 200, mimetype="text/html")
             if fault.http_status is not None:
                 return Response(f"injected HTTP {fault.http_status}\n", status=fault.http_status)
             if fault.errcode is not None:

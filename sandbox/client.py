@@ -158,8 +158,9 @@ class SandboxClient:
 
     # world control -----------------------------------------------------------------------------------
     def fault(self, path: str, **kw: Any) -> dict[str, Any]:
-        """Inject a fault: path ("message/send" or "*") with errcode=, http_status= or delay= (when="after" the call
-        took effect, "before" it never reached WeCom: 504), times=, rate= (the share of calls hit)."""
+        """Inject a fault: path ("message/send" or "*") with errcode=, http_status=, delay= (when="after" the call
+        took effect, "before" it never reached WeCom: 504) or page= (an HTML page answered with 200 or http_status,
+        as a proxy does), times=, rate= (the share of calls hit)."""
         return dict(self._call("POST", "/sandbox/faults", {"path": path, **kw}))
 
     def clear_faults(self) -> None:

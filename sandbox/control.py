@@ -25,7 +25,7 @@ def int_arg(name: str, default: int = 0) -> int:
 
 
 def parse_fault(body: dict[str, Any]) -> Fault:
-    """Build a Fault from {"path", "errcode"|"http_status"|"delay", "times"?, "errmsg"?, "when"?, "rate"?}."""
+    """Build a Fault from {"path", "errcode"|"http_status"|"delay"|"page", "times"?, "errmsg"?, "when"?, "rate"?}."""
     path = body.get("path")
     if not isinstance(path, str) or not path:
         raise ControlError('path is required (e.g. "message/send" or "*")')
@@ -45,11 +45,15 @@ def parse_fault(body: dict[str, Any]) -> Fault:
             fault.rate = float(body["rate"])
     except (TypeError, ValueError) as exc:
         raise ControlError("errcode/http_status must be integers, delay and rate numbers") from exc
+    if body.get("page") is not None:
+        if not isinstance(body["page"], str):
+            raise ControlError("page must be the text of the HTML page to answer with")
+        fault.page = body["page"]
     fault.when = str(body.get("when", "after"))
     if fault.when not in ("after", "before") or not 0 < fault.rate <= 1:
         raise ControlError('when must be "after" or "before", and rate in (0, 1]')
-    if fault.errcode is None and fault.http_status is None and fault.delay <= 0:
-        raise ControlError("a fault needs errcode, http_status or delay")
+    if fault.errcode is None and fault.http_status is None and fault.delay <= 0 and fault.page is None:
+        raise ControlError("a fault needs errcode, http_status, delay or page")
     return fault
 
 

@@ -39,6 +39,7 @@ class Fault:
     delay: float = 0.0
     when: str = "after"  # a delay "after" the call took effect (the caller may time out, yet it happened) or "before"
     rate: float = 1.0  # the share of matching calls it hits (0 < rate ≤ 1); the others pass untouched
+    page: str | None = None  # answered as an HTML page (a proxy's error page), with http_status or 200
 
     def as_json(self) -> dict[str, Any]:
         """Return the fault as JSON."""

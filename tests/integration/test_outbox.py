@@ -55,6 +55,17 @@ def test_a_token_that_keeps_failing_stops_after_one_refresh(stack: Stack) -> Non
     assert stack.outbox_states() == {"pending": 1}
 
 
+def test_a_proxy_page_answered_with_200_is_retried_like_an_outage(stack: Stack) -> None:
+    stack.emu.fault("message/send", page="<html><body>502 Bad Gateway</body></html>", times=2)
+    stack.say("zhangsan", "帮助")
+    assert _help_count(stack, "zhangsan") == 0
+    assert stack.outbox_states() == {"pending": 1}, "not JSON: the outcome is unknown, so it is retried"
+    for _ in range(3):
+        stack.later(5)
+    assert _help_count(stack, "zhangsan") == 1
+    assert stack.outbox_states() == {"sent": 1}
+
+
 @pytest.mark.parametrize("errcode", [40058, 50001])  # a bad parameter; a redirect URL outside the trusted domain
 def test_an_unrecoverable_error_is_not_retried(stack: Stack, errcode: int) -> None:
     stack.emu.fault("message/send", errcode=errcode, times=1)
