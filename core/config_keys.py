@@ -15,6 +15,7 @@ KEYS: tuple[tuple[str, ...], ...] = (
     ("database", "url"),
     ("redis", "url"),
     ("org", "file"),
+    ("contacts", "mapping"),
     ("web", "public_url"),
     ("web", "max_body"),
     ("web", "callback_window"),
