@@ -30,6 +30,7 @@ BAD_NAME_CHARS = set('\\:*?"<>|')
 STATUSES = (1, 2, 4, 5)  # 已激活, 已禁用, 未激活, 退出企业
 # what user/get and user/list answer a self-built app created after 2022-06-20 (no mobile, email, avatar, gender …)
 USER_FIELDS = ("userid", "name", "department", "order", "position", "is_leader_in_dept", "direct_leader", "status")
+CONTROL_KEYS = ("change", "replay", "wait")  # how to deliver, not what to change
 CHANGES = ("create_user", "update_user", "delete_user", "create_party", "update_party", "delete_party")
 
 
@@ -236,7 +237,7 @@ def user_change(world: World, change: str, body: dict[str, Any]) -> tuple[list[t
         del world.people[before["userid"]]
         return [("UserID", before["userid"])], seen
     new_userid = body.get("new_userid")
-    after = check_member(world, {**before, **{k: v for k, v in body.items() if k != "new_userid"}})
+    after = check_member(world, edited(before, body))
     fields: list[tuple[str, XmlValue]] = [("UserID", before["userid"])]
     if new_userid is not None and new_userid != before["userid"]:
         if new_userid in world.people:
@@ -247,6 +248,19 @@ def user_change(world: World, change: str, body: dict[str, Any]) -> tuple[list[t
     world.people[after["userid"]] = after
     fields.append(("Department", comma(after["department"])))
     return full_fields(world, after, fields), seen or user_visible(world, after)
+
+
+def edited(before: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """Return the member with the edit's fields; new departments reset their orders and, unless kept, the main one."""
+    merged = {**before, **{k: v for k, v in body.items() if k != "new_userid"}}
+    if "department" in body:
+        for key in ("order", "is_leader_in_dept"):
+            if key not in body:
+                merged.pop(key, None)
+        departments = body["department"] if isinstance(body["department"], list) else []
+        if "main_department" not in body and before["main_department"] not in departments:
+            merged.pop("main_department", None)
+    return merged
 
 
 def full_fields(world: World, person: dict[str, Any], fields: list[tuple[str, XmlValue]]) -> list[tuple[str, XmlValue]]:
@@ -345,7 +359,7 @@ def register_contact_control(bp: Blueprint, world: World) -> None:
             raise ControlError(f"change must be one of {', '.join(CHANGES)}")
         with world.lock:
             edit = user_change if change.endswith("_user") else party_change
-            extra, seen = edit(world, change, body)
+            extra, seen = edit(world, change, {k: v for k, v in body.items() if k not in CONTROL_KEYS})
         fields: list[tuple[str, XmlValue]] = [
             *acts.base_fields(world, "sys", "event"),
             ("Event", "change_contact"),
