@@ -75,12 +75,14 @@ class Mapping:
 
 # the mapping file ----------------------------------------------------------------------------------------
 def _ids(value: Any, where: str) -> tuple[int, ...]:
+    """Return value as department ids, or raise MappingError naming where."""
     if not isinstance(value, list) or not value or not all(isinstance(v, int) and v >= 1 for v in value):
         raise MappingError(f"{where} 必须是部门 id（正整数）的列表，如 [1]")
     return tuple(value)
 
 
 def _roles(value: Any, where: str) -> tuple[str, ...]:
+    """Return value as role names, or raise MappingError naming where and the bad roles."""
     if not isinstance(value, list) or not all(isinstance(r, str) for r in value):
         raise MappingError(f"{where} 的 roles 必须是角色名的列表")
     bad = [r for r in value if r not in Role.__members__]
@@ -90,6 +92,7 @@ def _roles(value: Any, where: str) -> tuple[str, ...]:
 
 
 def _rule(i: int, entry: Any) -> tuple[int, DeptRule]:
+    """Return the i-th [[departments]] entry as (department id, rule), or raise MappingError."""
     where = f"第 {i + 1} 个 [[departments]]"
     if not isinstance(entry, dict) or not isinstance(entry.get("id"), int) or entry["id"] < 1:
         raise MappingError(f"{where} 缺少 id（企业微信部门 id，正整数）")
@@ -179,10 +182,6 @@ class Directory:
     departments: dict[int, tuple[str, int]]
     members: dict[str, Member] = field(default_factory=dict)
 
-    def in_scope(self, member: Member) -> bool:
-        """Tell whether the member belongs to a synced department."""
-        return any(d in self.departments for d in member.departments)
-
 
 def fetch_departments(api: WecomApi, mapping: Mapping) -> dict[int, tuple[str, int]]:
     """Return id → (name, parentid) of every department under the synced roots (department/list)."""
@@ -263,6 +262,7 @@ def sync_units(session: Session, mapping: Mapping, departments: dict[int, tuple[
 def _unit_id(
     session: Session, mapping: Mapping, member: Member, names: dict[int, tuple[str, int]], at: datetime
 ) -> int | None:
+    """Return the id of the member's unit under the mapping (created or reactivated if need be), or None."""
     key = mapping.unit_key(member.departments, member.main)
     if key is None:
         return None
@@ -333,7 +333,7 @@ def apply_directory(session: Session, mapping: Mapping, directory: Directory, at
         for dep in member.departments:
             if dep in directory.departments and dep not in mapping.departments:
                 report.unmapped[dep] = directory.departments[dep][0]
-    for person in session.scalars(select(Person).where(Person.active.is_(True))):
+    for person in list(session.scalars(select(Person).where(Person.active.is_(True)))):
         if person.userid not in directory.members:
             deactivate(session, person.userid, at, report, "不在企业微信通讯录的同步范围内")
     record(session, None, ACTOR, "contacts_sync", at, None, None, **{k: v for k, v in report.as_json().items()})
@@ -397,6 +397,7 @@ def apply_event(session: Session, mapping: Mapping, event: ContactEvent, now: Sn
 def _user_event(
     session: Session, mapping: Mapping, event: ContactEvent, now: Snapshot, at: datetime, report: Report
 ) -> None:
+    """Apply create/update/delete_user: deactivate, or put the member as user/get shows them now."""
     if event.change == "delete_user":
         deactivate(session, event.userid, at, report, "企业微信删除了该成员")
         return
@@ -412,6 +413,7 @@ def _user_event(
 def _party_event(
     session: Session, mapping: Mapping, event: ContactEvent, now: Snapshot, at: datetime, report: Report
 ) -> None:
+    """Apply create/update/delete_party to the mapped unit: ensure it while a department maps to it, else retire it."""
     rule = mapping.departments.get(event.party)
     if rule is None or not rule.unit:
         if event.party in now.departments and event.change != "delete_party":
