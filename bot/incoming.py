@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
 
+SKIPPED = frozenset({"ExtAttr"})  # nested fields WeCom does send (change_contact), not used here
 MAX_KEY = 120  # longest dedupe key stored as is (the column holds 200; reply keys add a prefix)
 
 
@@ -35,22 +36,33 @@ class Incoming:
     response_code: str = ""
     agent_id: int = 0
     to_corp: str = ""
+    change_type: str = ""  # change_contact: create_user … delete_party
+    contact_userid: str = ""  # UserID
+    new_userid: str = ""  # NewUserID (update_user when the account was renamed)
+    party_id: int = 0  # Id (party events)
+    party_name: str = ""  # Name (party events)
+    contact_digest: str = ""  # sha256 of every field of a change_contact event (its dedupe key)
 
     @property
     def dedupe_key(self) -> str:
-        """MsgId for messages; FromUserName+CreateTime+Event(+key/task) for events; hashed when too long to store."""
-        key = (
-            f"msg:{self.msg_id}"
-            if self.msg_id
-            else (f"ev:{self.userid}:{self.create_time}:{self.event}:{self.event_key}:{self.task_id}")
-        )
+        """MsgId for messages; FromUserName+CreateTime+Event(+key/task) for events; hashed when too long to store.
+
+        A change_contact event (FromUserName "sys") is keyed by a digest of all its fields: two edits in the same second
+        are two events, WeCom's retry of one is the same."""
+        if self.contact_digest:
+            key = f"ev:sys:{self.create_time}:change_contact:{self.contact_digest[:40]}"
+        elif self.msg_id:
+            key = f"msg:{self.msg_id}"
+        else:
+            key = f"ev:{self.userid}:{self.create_time}:{self.event}:{self.event_key}:{self.task_id}"
         return key if len(key) <= MAX_KEY else f"{key[:3]}#{hashlib.sha256(key.encode()).hexdigest()}"
 
 
 def safe_fields(xml: str | bytes) -> dict[str, str]:
     """Return the top-level child elements of an <xml> document as plain text fields, or raise BadXml.
 
-    DTDs, entities, attributes, nested elements and repeated fields are refused: WeCom sends none of them.
+    DTDs, entities, attributes, nested elements and repeated fields are refused: WeCom sends none of them, except the
+    nested ExtAttr of a change_contact member event (custom attributes), which is skipped.
     """
     try:
         root = SafeET.fromstring(xml, forbid_dtd=True, forbid_entities=True, forbid_external=True)
@@ -60,6 +72,9 @@ def safe_fields(xml: str | bytes) -> dict[str, str]:
         raise BadXml("root element is not <xml>")
     fields: dict[str, str] = {}
     for child in root:
+        if child.tag in SKIPPED and child.tag not in fields and not child.attrib:
+            fields[child.tag] = ""
+            continue
         if not isinstance(child.tag, str) or child.attrib or len(child) or child.tag in fields:
             raise BadXml(f"unexpected structure in <{child.tag}>")
         fields[child.tag] = child.text or ""
@@ -86,6 +101,7 @@ def parse_incoming(xml: str) -> Incoming:
     def text(name: str) -> str:
         return fields.get(name, "")
 
+    contact = event == "change_contact"
     return Incoming(
         userid=userid,
         msg_type=msg_type,
@@ -103,4 +119,15 @@ def parse_incoming(xml: str) -> Incoming:
         response_code=text("ResponseCode").strip(),
         agent_id=num("AgentID"),
         to_corp=text("ToUserName").strip(),
+        change_type=text("ChangeType").strip() if contact else "",
+        contact_userid=text("UserID").strip() if contact else "",
+        new_userid=text("NewUserID").strip() if contact else "",
+        party_id=num("Id") if contact else 0,
+        party_name=text("Name").strip() if contact and "Id" in fields else "",
+        contact_digest=digest(fields) if contact else "",
     )
+
+
+def digest(fields: dict[str, str]) -> str:
+    """Return the sha256 of a callback's fields (name order), which identifies one change_contact event."""
+    return hashlib.sha256(repr(sorted(fields.items())).encode()).hexdigest()

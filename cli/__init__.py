@@ -12,7 +12,7 @@ from core.config import ConfigError
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every sub-command."""
-    from cli import assess_cmd, calendar_cmd, commands, demo, doctor, sandbox_cmd
+    from cli import assess_cmd, calendar_cmd, commands, contacts_cmd, demo, doctor, sandbox_cmd
 
     p = argparse.ArgumentParser(prog="liaowang", description="瞭望：企业微信舆情处置应用")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--no-browser", action="store_true", help="不自动打开浏览器（有桌面时缺省会打开手机界面）")
     d.set_defaults(func=demo.demo)
     sandbox_cmd.add_parser(sub)
+    contacts_cmd.add_parser(sub)
     calendar_cmd.add_parser(sub)
     assess_cmd.add_parsers(sub)
     assess_cmd.add_record_parsers(sub)

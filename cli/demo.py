@@ -16,6 +16,7 @@ from core.config import Config, load_config
 from core.redisconn import start_embedded, stop_embedded
 
 DEMO_ORG = Path(__file__).with_name("demo_org.toml")
+DEMO_CONTACTS = Path(__file__).with_name("demo_contacts.toml")
 
 PHONES = "zhangsan,chenqi,wangwu,lisi"
 TRY = """
@@ -78,6 +79,10 @@ url = "embedded"
 
 [org]
 file = "{DEMO_ORG}"
+
+[contacts]
+# 通讯录同步：模拟器的部门树与 demo_org.toml 一致（liaowang contacts sync；模拟器里改通讯录会推送变更事件）
+mapping = "{DEMO_CONTACTS}"
 
 [web]
 public_url = "http://127.0.0.1:{port}"

@@ -45,15 +45,37 @@ def _client(cfg: Config):  # type: ignore[no-untyped-def]
     return SandboxClient(_url(cfg))
 
 
+ROOT_NAME = "市城市管理综合执法局"
+LEADERS_NAME = "局领导"
+
+
+def department_ids(org: dict[str, Any]) -> dict[str, int]:
+    """Return the WeCom department id of each unit of an organisation file (2, 3, … in file order; "" = 局领导)."""
+    ids = {u["key"]: 2 + i for i, u in enumerate(org.get("units", []))}
+    return {**ids, "": 2 + len(ids)}
+
+
+def department_tree(org: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return the emulator's department tree for an organisation file: the bureau, one department per unit, 局领导."""
+    ids = department_ids(org)
+    names = {u["key"]: u["name"] for u in org.get("units", [])}
+    tree = [{"id": 1, "name": ROOT_NAME, "parentid": 0, "order": 0}]
+    for key, dep in ids.items():
+        tree.append({"id": dep, "name": names.get(key, LEADERS_NAME), "parentid": 1, "order": 1000 - dep})
+    return tree
+
+
 def directory(org: dict[str, Any]) -> list[dict[str, Any]]:
-    """Return the emulator's directory for an organisation file: userid, name, unit name and Chinese roles."""
+    """Return the emulator's directory for an organisation file: userid, name, department, unit name, Chinese roles."""
     from models import ROLE_NAMES, Role
 
     units = {u["key"]: u["name"] for u in org.get("units", [])}
+    ids = department_ids(org)
     return [
         {
             "userid": p["userid"],
             "name": p["name"],
+            "department": [ids.get(p.get("unit", ""), ids[""])],
             "unit": units.get(p.get("unit", ""), ""),
             "roles": [ROLE_NAMES[Role(r)] for r in p.get("roles", [])],
         }
@@ -112,7 +134,11 @@ def serve_cmd(args: argparse.Namespace) -> int:
         ),
     )
     if cfg.org_file:
-        srv.world.set_people(directory(load_org_file(cfg.org_file)))
+        from sandbox.contacts import set_departments
+
+        org = load_org_file(cfg.org_file)
+        set_departments(srv.world, department_tree(org), merge=False)
+        srv.world.set_people(directory(org))
     print(f"企业微信模拟器：{srv.url}（回调 {callback}）", flush=True)
     try:
         while True:

@@ -42,6 +42,7 @@ class Config:
     redis_url: str
     data_dir: Path
     org_file: Path | None = None
+    contacts_mapping: Path | None = None  # [contacts] mapping: contact-book sync is on when set (docs/contacts.md)
     public_url: str = "http://127.0.0.1:5000"
     secret_key: str = ""
     frame_ancestors: str = ""
@@ -298,6 +299,7 @@ def config_from_dict(raw: dict[str, Any], base_dir: Path | None = None) -> Confi
     if redis_url != "embedded" and not redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError(f'[redis] url 必须是 "embedded" 或 redis:// 地址，现在是 {redis_url!r}')
     org_file = raw.get("org", {}).get("file")
+    mapping = raw.get("contacts", {}).get("mapping")
     web = raw.get("web", {})
     try:
         from core.durations import parse_duration
@@ -314,6 +316,7 @@ def config_from_dict(raw: dict[str, Any], base_dir: Path | None = None) -> Confi
         redis_url=redis_url,
         data_dir=data_dir,
         org_file=(base / org_file) if org_file else None,
+        contacts_mapping=(base / mapping) if mapping else None,
         public_url=str(_env_override("web", "public_url", web.get("public_url", "http://127.0.0.1:5000"))).rstrip("/"),
         secret_key=str(_env_override("web", "secret_key", web.get("secret_key", ""))),
         frame_ancestors=str(_env_override("web", "frame_ancestors", web.get("frame_ancestors", ""))),

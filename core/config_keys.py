@@ -98,6 +98,7 @@ KEYS: tuple[tuple[str, ...], ...] = (
     ("log", "format"),
     ("log", "level"),
     ("metrics", "worker_port"),
+    ("contacts", "mapping"),
     ("policy", "warn_before"),
     ("calendar", "file"),
     ("archive", "dir"),

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from bot.incoming import Incoming
 from core.runtime import Runtime
+from handlers import contacts
 from handlers.context import Ctx
 from handlers.router import route
 from models import ProcessedCallback
@@ -17,9 +19,19 @@ from workflow.errors import Refusal
 from workflow.outbox import cap_per_person, emit, room_for
 
 
-def handle(session: Session, row: ProcessedCallback, rt: Runtime, now: datetime) -> None:
+def prefetch(rt: Runtime, payload: dict[str, Any]) -> contacts.Snapshot | None:
+    """Read from WeCom, before the handling transaction, what a stored callback needs (a change_contact event)."""
+    return contacts.prefetch(rt, Incoming(**payload))
+
+
+def handle(
+    session: Session, row: ProcessedCallback, rt: Runtime, now: datetime, seen: contacts.Snapshot | None = None
+) -> None:
     """Run the handler for row inside session; a Refusal undoes the handler's changes and becomes the reply."""
     msg = Incoming(**row.payload)
+    if contacts.is_contact_event(msg):
+        contacts.handle(session, msg, rt, now, seen)
+        return
     person = org.person(session, msg.userid)
     if person is None:  # deactivated between the callback and now: nothing to do for them
         return

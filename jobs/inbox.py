@@ -115,14 +115,14 @@ def process_user(userid: str, rt: Runtime | None = None, holder: str = "") -> in
         while done < BATCH:
             with rt.sessions() as s:
                 row = s.execute(
-                    select(ProcessedCallback.id, ProcessedCallback.retry_at)
+                    select(ProcessedCallback.id, ProcessedCallback.retry_at, ProcessedCallback.payload)
                     .where(ProcessedCallback.userid == userid, ProcessedCallback.state == InboxState.pending)
                     .order_by(ProcessedCallback.id)
                     .limit(1)
                 ).first()
             if row is None or (row.retry_at and row.retry_at > clock.now()):
                 break  # later messages wait behind one that is waiting to be retried: order matters
-            if not _handle_one(rt, row.id, lease):
+            if not _handle_one(rt, row.id, lease, row.payload):
                 break
             done += 1
     finally:
@@ -133,17 +133,18 @@ def process_user(userid: str, rt: Runtime | None = None, holder: str = "") -> in
     return done
 
 
-def _handle_one(rt: Runtime, row_id: int, lease: Lease) -> bool:
-    from handlers.runner import handle
+def _handle_one(rt: Runtime, row_id: int, lease: Lease, payload: dict[str, Any]) -> bool:
+    from handlers.runner import handle, prefetch
 
-    now = clock.now()
     try:
+        seen = prefetch(rt, payload)  # what WeCom must be asked first is asked outside the transaction
+        now = clock.now()
         with rt.sessions() as s, s.begin():
             renew(s, lease, now)
             row = s.get(ProcessedCallback, row_id)
             if row is None or row.state != InboxState.pending:
                 return True
-            handle(s, row, rt, now)
+            handle(s, row, rt, now, seen)
             row.state, row.handled_at = InboxState.done, now
         return True
     except LeaseLost:
@@ -166,7 +167,8 @@ def _failed(rt: Runtime, row_id: int, exc: Exception) -> bool:
         row.error = f"{type(exc).__name__}: {exc}"[:500]
         if row.attempts >= MAX_ATTEMPTS:
             row.state, row.handled_at = InboxState.failed, now
-            emit(s, [row.userid], render.text(SORRY), f"reply:{row.key}", now)
+            if row.userid != "sys":  # WeCom's own events (change_contact) have nobody to apologise to
+                emit(s, [row.userid], render.text(SORRY), f"reply:{row.key}", now)
             return True
         row.retry_at = now + timedelta(seconds=2**row.attempts)
     return False

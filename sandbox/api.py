@@ -9,10 +9,11 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 
 from sandbox import errors, messaging
+from sandbox.contacts import register_contact_routes
 from sandbox.errors import ApiError, default_errmsg
 from sandbox.media import register_media_routes
 from sandbox.oauth import register_userinfo_routes
-from sandbox.state import PHONE_ONLY_FIELDS, World
+from sandbox.state import World
 
 
 def read_json() -> dict[str, Any]:
@@ -93,15 +94,6 @@ def make_api_blueprint(world: World) -> Blueprint:
     def appchat_get() -> Response:
         return jsonify(messaging.get_appchat(world, request.args.get("chatid")))
 
-    @bp.get("/user/get")
-    def user_get() -> Response:
-        with world.lock:
-            person = world.people.get(request.args.get("userid") or "")
-            if person is None:
-                raise ApiError(errors.USER_NOT_FOUND, "userid not found")
-            shown = {k: v for k, v in person.items() if k not in PHONE_ONLY_FIELDS}
-            return jsonify({"errcode": 0, "errmsg": "ok", "status": 1, **shown})
-
     @bp.get("/agent/get")
     def agent_get() -> Response:
         if request.args.get("agentid") != str(world.settings.agent_id):
@@ -116,7 +108,7 @@ def make_api_blueprint(world: World) -> Blueprint:
                     "agentid": world.settings.agent_id,
                     "name": world.settings.app_name,
                     "allow_userinfos": {"user": users},
-                    "allow_partys": {"partyid": [1] if root else []},
+                    "allow_partys": {"partyid": [1] if root else list(world.visible_parties)},
                     "allow_tags": {"tagid": []},
                     "close": 0,
                     "redirect_domain": world.settings.redirect_domain,
@@ -127,6 +119,7 @@ def make_api_blueprint(world: World) -> Blueprint:
             )
 
     register_media_routes(bp, world)
+    register_contact_routes(bp, world)
     register_userinfo_routes(bp, world)
 
     @bp.route("/<path:rest>", methods=["GET", "POST"])

@@ -55,6 +55,18 @@ class SandboxClient:
             return list(self._call("GET", "/sandbox/people")["people"])
         return list(self._call("POST", "/sandbox/people", {"people": people, "merge": merge})["people"])
 
+    def departments(self, departments: list[dict[str, Any]] | None = None, merge: bool = False) -> list[dict[str, Any]]:
+        """Replace (or merge into) the department tree when given, without callbacks; return the tree."""
+        if departments is None:
+            return list(self._call("GET", "/sandbox/departments")["departments"])
+        body = {"departments": departments, "merge": merge}
+        return list(self._call("POST", "/sandbox/departments", body)["departments"])
+
+    def contact(self, change: str, replay: int = 1, **fields: Any) -> dict[str, Any]:
+        """Edit the directory as the admin would (create_user … delete_party); WeCom's callback follows."""
+        body = {"change": change, **fields, "replay": replay, "wait": True}
+        return dict(self._call("POST", "/sandbox/contacts", body, timeout=self.timeout * (replay + 1) * 4))
+
     def set_callback(self, url: str | None) -> dict[str, Any]:
         """Set the app's callback URL."""
         return dict(self._call("POST", "/sandbox/config", {"callback_url": url}))

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, jsonify, make_response, redirect, request
 
 from sandbox import callbacks
 from sandbox.acts import field, payload, register_act_routes
+from sandbox.contacts import register_contact_control
 from sandbox.errors import ApiError, ControlError
 from sandbox.media import media_response
 from sandbox.oauth import USER_COOKIE
@@ -99,6 +100,8 @@ def make_control_blueprint(world: World) -> Blueprint:
                 "app_name": s.app_name,
                 "notice": s.notice,
                 "visibility_root": s.visibility_root,
+                "visible_parties": list(world.visible_parties),
+                "contact_full_fields": world.contact_full_fields,
                 "redirect_domain": s.redirect_domain,
             }
         )
@@ -114,6 +117,13 @@ def make_control_blueprint(world: World) -> Blueprint:
             world.settings.notice = str(body["notice"] or "")[:200]
         if "visibility_root" in body:
             world.settings.visibility_root = bool(body["visibility_root"])
+        if "visible_parties" in body:
+            parties = body["visible_parties"]
+            if not isinstance(parties, list) or not all(isinstance(p, int) for p in parties):
+                raise ControlError("visible_parties must be a list of department ids")
+            world.visible_parties = parties
+        if "contact_full_fields" in body:
+            world.contact_full_fields = bool(body["contact_full_fields"])
         if "redirect_domain" in body:
             world.settings.redirect_domain = str(body["redirect_domain"] or "")
         for key, kind in (("callback_timeout", float), ("callback_tries", int), ("verify_timeout", float)):
@@ -210,4 +220,5 @@ def make_control_blueprint(world: World) -> Blueprint:
         return media_response(item)
 
     register_act_routes(bp, world)
+    register_contact_control(bp, world)
     return bp

@@ -23,6 +23,7 @@ OAUTH_CODE_TTL = 300
 PER_MINUTE_LIMIT = 30
 PER_HOUR_LIMIT = 1000
 PHONE_ONLY_FIELDS = ("unit", "roles")  # directory fields shown on /phone, never in WeCom's answers
+ROOT_DEPARTMENT = 1
 
 Record = dict[str, Any]
 
@@ -91,6 +92,24 @@ class OAuthCode:
     issued_at: float
 
 
+def root_department() -> dict[str, Any]:
+    """Return the corp's root department (id 1), which every directory has."""
+    return {"id": ROOT_DEPARTMENT, "name": "本企业", "name_en": "", "department_leader": [], "parentid": 0, "order": 0}
+
+
+def member(person: dict[str, Any]) -> dict[str, Any]:
+    """Return a directory member with WeCom's defaults: in the root department, active (status 1), no position."""
+    out = dict(person)
+    departments = [int(d) for d in out.get("department") or [ROOT_DEPARTMENT]]
+    out["department"] = departments
+    out.setdefault("main_department", departments[0])
+    out.setdefault("order", [0] * len(departments))
+    out.setdefault("is_leader_in_dept", [0] * len(departments))
+    out.setdefault("position", "")
+    out.setdefault("status", 1)
+    return out
+
+
 class World:
     """All mutable emulator state; every access goes through self.lock (self.cond notifies inbox changes)."""
 
@@ -107,6 +126,9 @@ class World:
             self.settings.visibility_root = True
             self.clock_offset = 0.0
             self.people: dict[str, dict[str, Any]] = {}
+            self.departments: dict[int, dict[str, Any]] = {ROOT_DEPARTMENT: root_department()}
+            self.contact_full_fields = False  # change_contact with every attribute (pre-2022-08-15 URLs)
+            self.visible_parties: list[int] = []  # with visibility_root off: these subtrees (none = people one by one)
             self.tokens: dict[str, float] = {}
             self.current_token: str | None = None
             self.faults: list[Fault] = []
@@ -244,7 +266,7 @@ class World:
             if not merge:
                 self.people = {}
             for person in people:
-                self.people[str(person["userid"])] = dict(person)
+                self.people[str(person["userid"])] = member(person)
 
     def is_member(self, userid: str) -> bool:
         """Tell whether the userid is in the directory."""

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from bot.app import create_app
-from cli.sandbox_cmd import directory
+from cli.sandbox_cmd import department_tree, directory
 from core import clock
 from core.config import config_from_dict
 from core.runtime import Runtime, set_runtime
@@ -162,5 +162,6 @@ def start_stack(
     emu = SandboxClient(emulator_url)
     emu.reset()
     emu.set_callback(url + "/wecom/callback")
+    emu.departments(department_tree(data))
     emu.people([*directory(data), {"userid": "outsider", "name": "局外人"}])
     return Stack(rt=rt, emu=emu, app_url=url, _server=server)

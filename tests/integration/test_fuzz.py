@@ -369,7 +369,11 @@ def _deliverable(text: str) -> bool:
 
 def _mistyped(inc: Incoming) -> list[str]:
     """Return the names of Incoming fields whose value is not of the declared type (int for numbers, else str)."""
-    return [k for k, v in inc.__dict__.items() if not isinstance(v, int if k in ("create_time", "agent_id") else str)]
+    return [
+        k
+        for k, v in inc.__dict__.items()
+        if not isinstance(v, int if k in ("create_time", "agent_id", "party_id") else str)
+    ]
 
 
 def _envelope(inner: str, nonce: str = "12345") -> tuple[bytes, dict[str, str]]:
