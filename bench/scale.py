@@ -54,8 +54,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="a PostgreSQL server (any database on it): each pair gets a fresh database there, dropped afterwards",
     )
     p.add_argument("--pairs", default="1x1,2x2,4x4", help="WEBxWORKER pairs (default 1x1,2x2,4x4)")
-    p.add_argument("--callbacks", type=int, default=6000, help="distinct signed text callbacks per pair (default 6000)")
-    p.add_argument("--thresholds", type=int, default=3000, help="clock thresholds per pair (default 3000)")
+    p.add_argument("--callbacks", type=int, default=3000, help="distinct signed text callbacks per pair (default 3000)")
+    p.add_argument("--thresholds", type=int, default=2000, help="clock thresholds per pair (default 2000)")
     p.add_argument("--window", type=float, default=30.0, help="thresholds fall due over this many seconds (default 30)")
     p.add_argument("--senders", type=int, default=600, help="people sending the callbacks (default 600)")
     p.add_argument("--units", type=int, default=200, help="units, each with one lead who owes its clocks (default 200)")
@@ -109,6 +109,7 @@ class Result:
     pg_rows: float = 0.0
     elapsed: float = 0.0
     errors: dict[str, int] = field(default_factory=dict)
+    emulator: dict[str, Any] = field(default_factory=dict)
 
 
 def write_org(tmp: Path, senders: list[str], units: int) -> Path:
@@ -351,6 +352,7 @@ def run_pair(args: argparse.Namespace, web: int, workers: int, emulator: Any, tm
         print(f"  {web}x{workers}: {args.callbacks} callbacks …", flush=True)
         res.rate, res.p50, res.p99, res.errors = drive_callbacks(pair, sealer, senders, args.callbacks)
         res.stored = int(pair.scalar("SELECT count(*) FROM processed_callbacks"))
+        print(f"  {web}x{workers}: {res.rate:.0f} req/s; waiting for the inbox, replies and reminders …", flush=True)
         deadline = time.monotonic() + args.timeout
         while time.monotonic() < deadline:
             if not pair.scalar("SELECT count(*) FROM processed_callbacks WHERE state <> 'done'"):
@@ -370,6 +372,7 @@ def run_pair(args: argparse.Namespace, web: int, workers: int, emulator: Any, tm
         res.pg_commits, res.pg_rows = (commits1 - commits0) / res.elapsed, (rows1 - rows0) / res.elapsed
         res.pg_conns = sampler.peak
         count(res, emu.inbox(), expected, senders, args.callbacks)
+        res.emulator = emu.stats()
         with pair.engine.connect() as c:
             res.fire_lateness = [
                 float(x)
@@ -441,6 +444,11 @@ def report(args: argparse.Namespace, results: list[Result]) -> None:
             notes.append(f"inbox stored {r.stored} of {args.callbacks}")
         if r.reply_dupes:
             notes.append(f"{r.reply_dupes} replies more than once")
+        if r.emulator.get("dropped_total") or r.emulator.get("duplicates_suppressed"):
+            notes.append(
+                f"WeCom dropped {r.emulator.get('dropped_total')} (over 30/min), suppressed "
+                f"{r.emulator.get('duplicates_suppressed')} repeats"
+            )
         if r.early:
             notes.append(f"{r.early} reminders early")
         fl = r.fire_lateness
