@@ -149,6 +149,24 @@ class Round:
     stored: int = -1
     distinct: int = -1
     in_flight: int = 0
+    cpu_us: float = float("nan")  # CPU time of the server's processes (master and workers) per answered request
+
+
+def tree_cpu(pid: int) -> float:
+    """Return the CPU seconds (user + system) used so far by pid and its children (gunicorn master and workers)."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    pids = [pid]
+    try:
+        pids += [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return float("nan")
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 LABELS = {
@@ -161,6 +179,7 @@ LABELS = {
 def round_line(app: str, r: Round) -> str:
     """One row: rate, p50, p99 and (for Liaowang) how many distinct callbacks the inbox stored."""
     extra = f"  errors {r.errors}" if r.errors else ""
+    extra += f"  cpu {r.cpu_us:4.0f} µs/req"
     if r.stored >= 0:
         ok = r.distinct <= r.stored <= r.distinct + r.in_flight  # wrk stops with requests in flight: stored, unseen
         extra += f"  inbox +{r.stored} for {r.distinct} distinct answered" + ("" if ok else " ✗ LOST OR EXTRA")
@@ -197,6 +216,13 @@ def report(
     )
     if old:
         print(f"  (median ratio to the envelope baseline, the old comparison: {statistics.median(old):.2f}x)")
+    cpu = {app: statistics.median(r[app].cpu_us for r in rounds) for app in APPS if app in rounds[0]}
+    if all(v == v for v in cpu.values()):  # not NaN: /proc was readable
+        print(
+            "  median CPU per answered request in the server processes: "
+            + ", ".join(f"{LABELS[a]} {v:.0f} µs" for a, v in cpu.items())
+            + f" (bare / liaowang {cpu['bare'] / cpu['liaowang']:.2f}x; PostgreSQL's own CPU not included)"
+        )
     e99 = pct(lat, 99)
     tail = f", {misses} without reply" if misses else ""
     print(
@@ -217,7 +243,7 @@ def stored_between(rt: Any, sealer: Sealer, numbers: range) -> int:
 
 
 def wrk_rounds(
-    args: argparse.Namespace, ports: dict[str, int], rt: Any, sealer: Sealer, tmp: Path
+    args: argparse.Namespace, ports: dict[str, int], pids: dict[str, int], rt: Any, sealer: Sealer, tmp: Path
 ) -> list[dict[str, Round]]:
     """Alternate bare, liaowang, envelope baseline with wrk; Liaowang gets fresh distinct callbacks every round."""
     bare_file = tmp / "bare.txt"
@@ -233,8 +259,10 @@ def wrk_rounds(
             if app == "liaowang":  # new MsgIds and fresh timestamps: every one is stored once
                 numbers, file = sealer.numbers(args.callbacks), tmp / f"round{i}.txt"
                 wrk.write_requests(file, (sealer.parts(USER, TEXT, n) for n in numbers))
+            cpu = tree_cpu(pids[app])
             w = wrk.run(ports[app], file, args.seconds, args.concurrency)
             r[app] = Round(w.rate, w.p50, w.p99, w.requests, w.errors)
+            r[app].cpu_us = (tree_cpu(pids[app]) - cpu) / max(1, w.requests) * 1e6
             if app == "liaowang":
                 r[app].stored = stored_between(rt, sealer, numbers)
                 r[app].distinct = min(w.requests, args.callbacks)
@@ -326,7 +354,10 @@ def main(argv: list[str] | None = None) -> int:
             print("         competes with the servers for the CPU; the figures are not comparable to wrk's")
             driver = "python"
         print(f"throughput ({driver}) …", flush=True)
-        rounds = wrk_rounds(args, ports, rt, sealer, tmp) if driver == "wrk" else python_rounds(args, ports, sealer)
+        pids = {app: procs[app].pid for app in APPS}
+        rounds = (
+            wrk_rounds(args, ports, pids, rt, sealer, tmp) if driver == "wrk" else python_rounds(args, ports, sealer)
+        )
         report(args, rounds, driver, lat, misses)
         return 0
     finally:
