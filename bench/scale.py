@@ -75,6 +75,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--pairs takes WEBxWORKER pairs such as 1x1,2x2")
     if not args.db.startswith(("postgresql://", "postgresql+psycopg://")):
         p.error("--db must be a postgresql:// URL (scale-out needs a database server)")
+    if args.callbacks < 0 or args.thresholds < 1:
+        p.error("--callbacks must be >= 0 (0: thresholds alone) and --thresholds >= 1")
     per_sender = -(-args.callbacks // args.senders)
     per_lead = -(-args.thresholds // args.units) * 60 / max(args.window, 60)
     if per_sender > 20 or per_lead > 20:
@@ -314,6 +316,8 @@ def drive_callbacks(
     pair: Pair, sealer: Sealer, senders: list[str], n: int
 ) -> tuple[float, float, float, dict[str, int]]:
     """Send n distinct callbacks (senders in turn) with wrk until all are stored; return (req/s, p50, p99, errors)."""
+    if n == 0:  # thresholds alone
+        return float("nan"), float("nan"), float("nan"), {}
     numbers = sealer.numbers(n)
     parts = [sealer.parts(senders[k % len(senders)], TEXT, num) for k, num in enumerate(numbers)]
     if pair.args.driver == "wrk":
@@ -352,7 +356,7 @@ def run_pair(args: argparse.Namespace, web: int, workers: int, emulator: Any, tm
         expected = add_clocks(pair, nudges, args.units)
         sampler = Sampler(pair)
         ops0, (commits0, rows0), t0 = redis_ops(pair), pg_counters(pair), time.perf_counter()
-        print(f"  {web}x{workers}: {args.callbacks} callbacks …", flush=True)
+        print(f"  {web}x{workers}: {args.callbacks} callbacks while they fall due …", flush=True)
         res.rate, res.p50, res.p99, res.errors = drive_callbacks(pair, sealer, senders, args.callbacks)
         res.stored = int(pair.scalar("SELECT count(*) FROM processed_callbacks"))
         print(f"  {web}x{workers}: {res.rate:.0f} req/s; waiting for the inbox, replies and reminders …", flush=True)
