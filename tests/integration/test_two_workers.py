@@ -1,4 +1,5 @@
-"""Two real worker processes on one database and one Redis never send one reminder twice (and lose none)."""
+"""Two real worker processes on one database and one Redis never send one reminder twice (and lose none); the sweep
+never doubles a delivery job that is still waiting."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from models.policy import parse_policy
 from models.state import OutboxState
 from sandbox.client import SandboxClient
 from sandbox.server import EmulatorServer
-from tests.integration.harness import ORG
+from tests.integration.harness import ORG, Stack
 from tests.integration.test_processes import ROOT, child_env, liaowang, write_config
 from workflow.clocks import snapshot
 from workflow.org import load_org_file
@@ -144,3 +145,25 @@ def test_two_workers_send_each_reminder_due_at_one_instant_exactly_once(
         rows = c.execute(select(OutboxMessage.idem_key).where(OutboxMessage.idem_key.like("clock:%"))).scalars().all()
     engine.dispose()
     assert len(rows) == len(set(rows)) == CLOCKS, "one outbox row per reminder"
+
+
+def test_the_sweep_leaves_a_waiting_delivery_job_alone_and_enqueues_a_lost_one_again(stack: Stack) -> None:
+    from jobs.sweep import sweep
+    from workflow import render
+    from workflow.outbox import emit
+
+    rt = stack.rt
+    with rt.sessions() as s, s.begin():
+        row = emit(s, ["zhangsan"], render.text("扫尾测试"), "test:sweep-waiting", clock.now())
+        assert row is not None
+        oid = row.id
+    queued = Queue("liaowang", connection=rt.redis)
+    assert queued.job_ids.count(f"deliver-{oid}") == 1, "enqueued when its transaction committed"
+    clock.advance(timedelta(seconds=10))  # past the sweep's grace: the row looks overdue
+    sweep()
+    assert queued.job_ids.count(f"deliver-{oid}") == 1, "a job still waiting on its queue is not enqueued twice"
+    rt.redis.flushall()  # the job is lost with Redis
+    sweep()
+    assert queued.job_ids.count(f"deliver-{oid}") == 1, "a lost job is enqueued again"
+    stack.drain()
+    assert sum("扫尾测试" in t for t in stack.texts("zhangsan")) == 1
