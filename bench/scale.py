@@ -222,7 +222,6 @@ def add_clocks(pair: Pair, nudges: list[datetime], units: int) -> dict[str, tupl
         unit_ids = {k: i for k, i in c.execute(select(Unit.key, Unit.id).where(Unit.key.like("sc%")))}
         reporter = c.execute(select(Person.id).where(Person.userid == "zhangsan")).scalar_one()
     expected: dict[str, tuple[str, datetime]] = {}
-    items, clocks = Item.__table__, Clock.__table__
     with pair.engine.begin() as c:
         for lo in range(0, len(nudges), 2000):
             part = list(enumerate(nudges[lo : lo + 2000], lo))
@@ -242,7 +241,7 @@ def add_clocks(pair: Pair, nudges: list[datetime], units: int) -> dict[str, tupl
                 }
                 for i, _at in part
             ]
-            ids = c.execute(insert(items).returning(items.c.id, sort_by_parameter_order=True), rows).scalars().all()
+            ids = c.execute(insert(Item).returning(Item.id, sort_by_parameter_order=True), rows).scalars().all()
             crow = []
             for iid, (i, at) in zip(ids, part, strict=True):
                 unit = f"sc{i % units:03d}"
@@ -268,7 +267,7 @@ def add_clocks(pair: Pair, nudges: list[datetime], units: int) -> dict[str, tupl
                         "extensions": 0,
                     }
                 )
-            c.execute(insert(clocks), crow)
+            c.execute(insert(Clock), crow)
     return expected
 
 
