@@ -8,18 +8,24 @@ from typing import Any
 
 
 def main(settings: dict[str, Any]) -> None:
-    """Serve settings["app"] ("liaowang" or "baseline") with the config file settings["config"]."""
+    """Serve settings["app"] ("liaowang", "bare" or "baseline") with the config file settings["config"]."""
     from bot.server import serve_gunicorn
     from core.config import load_config
 
     cfg = load_config(settings["config"])
 
     def factory() -> Any:
+        w = cfg.wecom
+        if settings["app"] == "bare":
+            from bench.bare import create_bare_app
+
+            return create_bare_app(w.token, w.encoding_aes_key, w.corp_id)
         if settings["app"] == "baseline":
             from bench.baseline import create_baseline_app
 
-            w = cfg.wecom
-            return create_baseline_app(w.token, w.encoding_aes_key, w.corp_id, cfg.max_body)
+            return create_baseline_app(
+                w.token, w.encoding_aes_key, w.corp_id, w.agent_id, cfg.max_body, cfg.callback_window
+            )
         from bot.app import create_app
         from core.runtime import Runtime
 

@@ -45,34 +45,41 @@ class Sealer:
         self._prp, self._next = PrpCrypto(key), 0
         self.prefix = str(10**11 + secrets.randbelow(9 * 10**11))  # MsgId = prefix + 6 digits, unique per run
 
-    def request(self, userid: str, text: str, n: int) -> bytes:
-        """Return the whole HTTP request (bytes) for message number n from userid."""
-        corp, ts, nonce = CREDS["corp_id"], str(int(time.time())), str(secrets.randbelow(9 * 10**9) + 10**9)
+    def parts(self, userid: str, text: str, n: int, ts: int | None = None) -> tuple[str, bytes]:
+        """Return (path with the signed query, body) of message number n from userid, signed at ts (default now)."""
+        corp, nonce = CREDS["corp_id"], str(secrets.randbelow(9 * 10**9) + 10**9)
+        ts_s = str(int(time.time()) if ts is None else ts)
         inner = (
             f"<xml><ToUserName><![CDATA[{corp}]]></ToUserName><FromUserName><![CDATA[{userid}]]>"
-            f"</FromUserName><CreateTime>{ts}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+            f"</FromUserName><CreateTime>{ts_s}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
             f"<Content><![CDATA[{text}]]></Content><MsgId>{self.prefix}{n:06d}</MsgId>"
             f"<AgentID>{CREDS['agent_id']}</AgentID></xml>"
         )
         encrypt = self._prp.encrypt(inner, corp)
         encrypt = encrypt.decode() if isinstance(encrypt, bytes) else encrypt
-        sig = signature(CREDS["token"], ts, nonce, encrypt)
+        sig = signature(str(CREDS["token"]), ts_s, nonce, encrypt)
         body = (
             f"<xml><ToUserName><![CDATA[{corp}]]></ToUserName><AgentID><![CDATA[{CREDS['agent_id']}]]>"
             f"</AgentID><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
         ).encode()
-        head = (
-            f"POST /wecom/callback?msg_signature={sig}&timestamp={ts}&nonce={nonce} HTTP/1.1\r\n"
-            f"Host: {HOST}\r\nContent-Type: text/xml\r\nContent-Length: {len(body)}\r\n\r\n"
-        )
+        return f"/wecom/callback?msg_signature={sig}&timestamp={ts_s}&nonce={nonce}", body
+
+    def request(self, userid: str, text: str, n: int) -> bytes:
+        """Return the whole HTTP request (bytes) for message number n from userid."""
+        path, body = self.parts(userid, text, n)
+        head = f"POST {path} HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: text/xml\r\nContent-Length: {len(body)}\r\n\r\n"
         return head.encode() + body
 
-    def many(self, userids: list[str], text: str, count: int) -> list[tuple[str, bytes]]:
-        """Return count (userid, request) pairs, senders taken in turn, with MsgIds new in this run."""
+    def numbers(self, count: int) -> range:
+        """Reserve count new message numbers (MsgIds new in this run) and return them."""
         start, self._next = self._next, self._next + count
         if self._next > 10**6:
             raise ValueError("at most a million callbacks per run")
-        return [(u, self.request(u, text, start + i)) for i, u in zip(range(count), itertools.cycle(userids))]
+        return range(start, start + count)
+
+    def many(self, userids: list[str], text: str, count: int) -> list[tuple[str, bytes]]:
+        """Return count (userid, request) pairs, senders taken in turn, with MsgIds new in this run."""
+        return [(u, self.request(u, text, n)) for n, u in zip(self.numbers(count), itertools.cycle(userids))]
 
 
 class Conn:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import queue
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,10 +28,16 @@ MAX_BATCH = 200
 WAIT_SECONDS = 4.0  # WeCom gives up after 5 s
 
 
+def _held() -> threading.Lock:
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
+
+
 @dataclass
 class _Row:
     params: tuple[Any, ...]
-    done: threading.Event = field(default_factory=threading.Event)
+    done: threading.Lock = field(default_factory=_held)  # released by the writer once the row's batch committed
     new: bool = False
     error: BaseException | None = None
 
@@ -41,8 +48,8 @@ class InboxWriter:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.sqlite = engine.dialect.name == "sqlite"
-        self._cv = threading.Condition()
-        self._waiting: list[_Row] = []
+        self._start = threading.Lock()
+        self._waiting: queue.SimpleQueue[_Row] = queue.SimpleQueue()  # C, lock-free put: measured in bench/callback
         self._thread: threading.Thread | None = None
         self._raw: Any = None
 
@@ -51,13 +58,13 @@ class InboxWriter:
         at = at.astimezone(UTC)
         when: Any = at.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f") if self.sqlite else at
         row = _Row((key, userid, json.dumps(payload, ensure_ascii=False), when))
-        with self._cv:
-            if self._thread is None or not self._thread.is_alive():  # started lazily: after gunicorn forks
-                self._thread = threading.Thread(target=self._run, name="inbox-writer", daemon=True)
-                self._thread.start()
-            self._waiting.append(row)
-            self._cv.notify()
-        if not row.done.wait(WAIT_SECONDS):
+        if self._thread is None or not self._thread.is_alive():
+            with self._start:  # started lazily: after gunicorn forks
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(target=self._run, name="inbox-writer", daemon=True)
+                    self._thread.start()
+        self._waiting.put(row)
+        if not row.done.acquire(timeout=WAIT_SECONDS):
             raise TimeoutError("inbox write did not commit in time")
         if row.error is not None:
             raise row.error
@@ -65,10 +72,10 @@ class InboxWriter:
 
     def _run(self) -> None:
         while True:
-            with self._cv:
-                while not self._waiting:
-                    self._cv.wait()
-                batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+            batch = [self._waiting.get()]  # everything waiting when the previous batch committed goes in one batch
+            with contextlib.suppress(queue.Empty):
+                while len(batch) < MAX_BATCH:
+                    batch.append(self._waiting.get_nowait())
             self._commit(batch)
 
     def _commit(self, batch: list[_Row]) -> None:
@@ -87,7 +94,7 @@ class InboxWriter:
             for row in batch:
                 row.error = exc
         for row in batch:
-            row.done.set()
+            row.done.release()
 
     def _insert(self, rows: list[tuple[Any, ...]]) -> set[str]:
         p = "?" if self.sqlite else "%s"
