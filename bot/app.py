@@ -62,7 +62,7 @@ def create_app(rt: Runtime) -> Flask:
     app.extensions["liaowang_inbox"] = InboxWriter(rt.engine)
 
     logs.configure(rt.config.raw)
-    metrics.configure(rt.config.raw, rt.config.database_url)
+    metrics.configure(rt.config.raw, rt.config.data_dir)
 
     @app.before_request
     def _request_id() -> None:

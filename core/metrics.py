@@ -1,19 +1,19 @@
 """Prometheus metrics: counters and a histogram shared by every process of a host, plus gauges read at scrape time.
 
 Each web and worker process calls `setup()` once. Counters and the lateness histogram are written by
-prometheus-client's multiprocess mode into one directory per deployment and host (`[metrics] dir`), so a scrape of
-any web process (`/metrics`) or of a worker's own port (`[metrics] worker_port`) sums every live and finished
-process of that host. Gauges that describe shared state (inbox, outbox, clocks, live workers) are read from the
-database and Redis at scrape time, so every scrape agrees whichever process answers it.
+prometheus-client's multiprocess mode into one directory per deployment and host (`[metrics] dir`, by default
+`<[app] data_dir>/metrics/<hostname>`), so a scrape of any web process (`/metrics`) or of a worker's own port
+(`[metrics] worker_port`) sums every live and finished process of that host. Files are never deleted while running
+(a counter must not go down); one set is added per process start. Gauges that describe shared state (inbox,
+outbox, clocks, live workers) are read from the database and Redis at scrape time, so every scrape agrees whichever
+process answers it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import socket
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,16 +44,16 @@ class _Metrics:
 _m: _Metrics | None = None
 
 
-def default_dir(database_url: str) -> Path:
-    """The multiprocess directory when [metrics] dir is not set: one per deployment (database) on this host."""
-    tag = hashlib.sha256(database_url.encode()).hexdigest()[:12]
-    return Path(tempfile.gettempdir()) / f"liaowang-metrics-{os.getuid()}-{tag}"
+def default_dir(data_dir: Path) -> Path:
+    """The multiprocess directory when [metrics] dir is not set: the deployment's data dir, one folder per host
+    (a data dir shared between hosts never mixes two hosts' process ids)."""
+    return data_dir / "metrics" / socket.gethostname()
 
 
-def configure(raw: dict[str, Any], database_url: str) -> None:
+def configure(raw: dict[str, Any], data_dir: Path) -> None:
     """setup() with [metrics] dir, or the deployment's default directory on this host."""
     chosen = str(raw.get("metrics", {}).get("dir") or "")
-    setup(Path(chosen) if chosen else default_dir(database_url))
+    setup(Path(chosen) if chosen else default_dir(data_dir))
 
 
 def worker_port(raw: dict[str, Any]) -> int:
@@ -62,13 +62,12 @@ def worker_port(raw: dict[str, Any]) -> int:
 
 
 def setup(directory: Path) -> None:
-    """Turn metrics on for this process, writing into directory (created; files of dead processes removed)."""
+    """Turn metrics on for this process, writing into directory (created if missing)."""
     global _m
     if _m is not None:
         return
     directory.mkdir(parents=True, exist_ok=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)  # read when prometheus_client is first imported
-    _prune(directory)
     from prometheus_client import Counter, Histogram, values
 
     shared = values.ValueClass is not values.MutexValue
@@ -86,24 +85,6 @@ def setup(directory: Path) -> None:
         ),  # fmt: skip
         shared=shared,
     )
-
-
-def _prune(directory: Path) -> None:
-    """Remove the value files of processes that no longer run (a restarted host starts its counters again)."""
-    for path in directory.glob("*.db"):
-        pid = path.stem.rsplit("_", 1)[-1]
-        if pid.isdigit() and not _alive(int(pid)):
-            path.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def callback(result: str) -> None:
@@ -184,5 +165,9 @@ def serve(port: int, read: Callable[[], dict[str, float]], host: str = "0.0.0.0"
     """Serve registry(read) on host:port in a daemon thread (a worker's own /metrics)."""
     from prometheus_client import start_http_server
 
-    start_http_server(port, addr=host, registry=registry(read))
+    try:
+        start_http_server(port, addr=host, registry=registry(read))
+    except OSError as exc:  # another worker of this host has the port: it serves the same host-wide totals
+        log.info("metrics port %s not opened (%s): another worker on this host serves it", port, exc.strerror)
+        return
     log.info("metrics served on %s:%s", host, port)

@@ -70,7 +70,6 @@ LIAOWANG_STORAGE_DIR="$WORK/var/files"
 LIAOWANG_WEB_PUBLIC_URL="http://127.0.0.1:$WEBPORT"
 LIAOWANG_WEB_SECRET_KEY=$(hex 16)
 LIAOWANG_ORG_FILE="$ROOT/cli/demo_org.toml"
-LIAOWANG_METRICS_DIR="$WORK/metrics"
 set +a
 
 step "企业微信模拟器（代替 qyapi.weixin.qq.com）"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
@@ -13,39 +13,27 @@ from core.runtime import Runtime, runtime
 from jobs.budget import pending_digests, send_digest
 from jobs.bulletin import send_due_bulletin
 from jobs.deadlines import sweep_clocks
-from jobs.queueing import enqueue_deliveries, run_deferred
+from jobs.queueing import enqueue_deliveries, queues, run_deferred
 from models import Attachment, AuditEvent, Item, ItemState, OutboxMessage
 from models.state import OutboxState
 from workflow import followup, guided, patrol, periods
 from workflow.outbox import is_reply
 
 log = logging.getLogger(__name__)
-QUEUED_TRUST = 30.0  # seconds a queued delivery job is trusted to still be on its queue (bench/scale.py)
 
 
 def _still_queued(rt: Runtime, ids: list[int]) -> set[int]:
-    """Return the ids whose deliver job waits on a queue, enqueued less than QUEUED_TRUST seconds ago (real time).
+    """Return the ids whose deliver job is still on a delivery queue's list (waiting for a worker).
 
-    Under a backlog older than the grace period, re-enqueueing those would only add no-op jobs (measured: the queue
-    grew to 2.4 jobs per pending row with one worker). A job older than that is enqueued again, in case a worker
-    died between taking it off the queue and marking it started.
+    Re-enqueueing those would only add no-op jobs (measured in bench/scale.py: under a backlog the queue grew to
+    2.4 jobs per pending row). A job a worker took off the list and then lost (it died) is not there, so it is
+    enqueued again.
     """
-    from rq.job import Job
-    from rq.utils import utcparse
-
     with rt.redis.pipeline(transaction=False) as pipe:
-        for oid in ids:
-            pipe.hmget(Job.key_for(f"deliver-{oid}"), "status", "enqueued_at")
-        found = pipe.execute()
-    since, waiting = datetime.now(UTC) - timedelta(seconds=QUEUED_TRUST), set()
-    for oid, (status, enqueued) in zip(ids, found, strict=True):
-        if status == b"queued" and enqueued:
-            try:
-                if utcparse(enqueued.decode()) >= since:
-                    waiting.add(oid)
-            except ValueError:
-                continue
-    return waiting
+        for q in queues(rt.queue):
+            pipe.lrange(q.key, 0, -1)
+        listed = {job_id for ids_ in pipe.execute() for job_id in ids_}
+    return {oid for oid in ids if f"deliver-{oid}".encode() in listed}
 
 
 def stale_after(rt: Runtime) -> float:

@@ -163,7 +163,7 @@ def run_worker(rt: Runtime, burst: bool = False, consumers: int = 2) -> None:
     from core import logs
 
     logs.configure(rt.config.raw)
-    metrics.configure(rt.config.raw, rt.config.database_url)
+    metrics.configure(rt.config.raw, rt.config.data_dir)
     global _worker_pid
     _worker_pid = os.getpid()
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # kill -USR1 <pid>: every thread's stack to stderr

@@ -162,6 +162,9 @@ def test_the_sweep_leaves_a_waiting_delivery_job_alone_and_enqueues_a_lost_one_a
     clock.advance(timedelta(seconds=10))  # past the sweep's grace: the row looks overdue
     sweep()
     assert queued.job_ids.count(f"deliver-{oid}") == 1, "a job still waiting on its queue is not enqueued twice"
+    rt.redis.lrem(queued.key, 0, f"deliver-{oid}")  # a worker took it off the queue and died before running it
+    sweep()
+    assert queued.job_ids.count(f"deliver-{oid}") == 1, "a job taken and lost is enqueued again"
     rt.redis.flushall()  # the job is lost with Redis
     sweep()
     assert queued.job_ids.count(f"deliver-{oid}") == 1, "a lost job is enqueued again"
