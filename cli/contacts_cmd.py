@@ -30,6 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     sync.add_argument("--dry-run", action="store_true", help="只显示会有哪些变化，不写数据库")
     sync.add_argument("--json", action="store_true", help="以 JSON 打印结果")
     sync.add_argument("--mapping", metavar="FILE", help="映射文件（缺省用配置 [contacts] mapping）")
+    sync.add_argument("--force", action="store_true", help="即使会停用过半的人也照做（确认通讯录确实如此时）")
     sync.set_defaults(func=sync_cmd)
 
 
@@ -43,7 +44,14 @@ def wecom_sentence(exc: WecomError) -> str:
 
 def sync_cmd(args: argparse.Namespace) -> int:
     """Read the contact book and apply it; exit 0, 1 on a WeCom error, 2 on a bad or missing mapping file."""
-    from workflow.contacts import DirectoryError, MappingError, apply_directory, fetch_directory, load_mapping
+    from workflow.contacts import (
+        DirectoryError,
+        MappingError,
+        apply_directory,
+        fetch_directory,
+        load_mapping,
+        mass_deactivation,
+    )
 
     rt = Runtime(load_config())
     set_runtime(rt)
@@ -69,6 +77,11 @@ def sync_cmd(args: argparse.Namespace) -> int:
         return 1
     say(f"· 企业微信通讯录：{len(directory.departments)} 个部门、{len(directory.members)} 名成员")
     with rt.sessions() as s, s.begin():
+        if (why := mass_deactivation(s, directory)) and not args.force:
+            if not args.dry_run:
+                print(f"{why}。什么也没有改；确认无误请加 --force。", file=sys.stderr)
+                return 1
+            print(f"注意：{why}（试运行，照常列出）。", file=sys.stderr)
         report = apply_directory(s, mapping, directory, clock.now())
         if args.dry_run:
             s.rollback()

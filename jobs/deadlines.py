@@ -14,8 +14,10 @@ from datetime import UTC, datetime
 
 from rq import Queue
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from core import clock as clockmod
+from core import metrics
 from core.outage import Outage
 from core.runtime import runtime
 from models.clock import OPEN_STATES, Clock
@@ -74,7 +76,14 @@ def fire_clock(cid: int, batch: int = 500) -> str:
             return "early"
         fired = fire_due(s, now, limit=1, ids=[cid])
         fired += fire_due(s, now, limit=batch)  # thresholds due together are handled together, not a job each
+    _observe(s)
     return f"fired {fired}"
+
+
+def _observe(session: Session) -> None:
+    """Count the lateness of the thresholds a committed transaction fired (never those of a rolled-back one)."""
+    for seconds in session.info.pop("lateness", []):
+        metrics.lateness(seconds)
 
 
 def sweep_clocks(batch: int = 500, rounds: int = 100) -> int:
@@ -83,6 +92,7 @@ def sweep_clocks(batch: int = 500, rounds: int = 100) -> int:
     for _ in range(rounds):
         with rt.sessions() as s, s.begin():
             n = fire_due(s, clockmod.now(), limit=batch)
+        _observe(s)
         total += n
         if n == 0:
             break

@@ -114,12 +114,14 @@ def deliver(oid: int) -> str:
 
 
 def _done_before(row: OutboxMessage, exc: WecomError) -> bool:
-    """Return True if a retry's refusal says an earlier attempt of this row already took effect."""
+    """Return True if a retry's refusal says an earlier attempt of this row already took effect (for a card: only
+    when that attempt's outcome was unknown, so a 42014 after a clear refusal stays a failure)."""
     if row.attempts <= 1:
         return False
     if row.kind == "update_card":
         return exc.errcode == RESPONSE_CODE_USED
-    return row.kind == "send" and bool(row.card_task_id) and exc.errcode == TASK_ID_USED
+    unknown = row.last_error is None or row.last_error.startswith("None:")  # a crash, timeout or non-JSON answer
+    return row.kind == "send" and bool(row.card_task_id) and exc.errcode == TASK_ID_USED and unknown
 
 
 MEDIA_LIFETIME = timedelta(days=3) - timedelta(hours=1)  # WeCom keeps a temporary media_id 3 days

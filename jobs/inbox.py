@@ -32,6 +32,7 @@ from workflow.outbox import emit
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
+SYSTEM_MAX_ATTEMPTS = 40  # change_contact: retried every 5 min at most, for about 3 hours, then the daily sync
 LEASE_SECONDS = 10.0
 BATCH = 20  # rows of one person per turn, then the consumer moves on to others
 SORRY = "抱歉，系统处理您的消息时出错，已记录。请稍后重试，或联系领导小组办公室。"
@@ -165,12 +166,14 @@ def _failed(rt: Runtime, row_id: int, exc: Exception) -> bool:
             return False
         row.attempts += 1
         row.error = f"{type(exc).__name__}: {exc}"[:500]
-        if row.attempts >= MAX_ATTEMPTS:
+        system = row.userid == "sys"  # WeCom's own events wait out a longer WeCom outage (about 3 hours)
+        if row.attempts >= (SYSTEM_MAX_ATTEMPTS if system else MAX_ATTEMPTS):
+            log.error("inbox row %s given up after %d attempts: %s", row_id, row.attempts, row.error)
             row.state, row.handled_at = InboxState.failed, now
-            if row.userid != "sys":  # WeCom's own events (change_contact) have nobody to apologise to
+            if not system:  # WeCom's own events (change_contact) have nobody to apologise to
                 emit(s, [row.userid], render.text(SORRY), f"reply:{row.key}", now)
             return True
-        row.retry_at = now + timedelta(seconds=2**row.attempts)
+        row.retry_at = now + timedelta(seconds=min(2**row.attempts, 300))
     return False
 
 

@@ -323,6 +323,21 @@ def deactivate(session: Session, userid: str, at: datetime, report: Report, why:
     record(session, None, ACTOR, "contact_person", at, "active", "deactivated", userid=userid, why=why)
 
 
+MASS_SHARE = 0.5  # a sync that would deactivate more than this share of the active people is refused
+
+
+def mass_deactivation(session: Session, directory: Directory) -> str | None:
+    """Return why applying directory looks like a set-up mistake (it would deactivate most people), else None."""
+    active = set(session.scalars(select(Person.userid).where(Person.active.is_(True))))
+    gone = active - directory.members.keys()
+    if active and (not directory.members or (len(gone) > 2 and len(gone) > MASS_SHARE * len(active))):
+        return (
+            f"企业微信通讯录的同步范围里只有 {len(directory.members)} 人，同步会停用现有 {len(active)} 人中的 "
+            f"{len(gone)} 人——多半是应用的可见范围或映射文件的 [sync] departments 设错了"
+        )
+    return None
+
+
 def apply_directory(session: Session, mapping: Mapping, directory: Directory, at: datetime) -> Report:
     """Make the organisation match WeCom's directory under the mapping; people WeCom does not show are deactivated."""
     report = Report(departments=len(directory.departments))
@@ -365,10 +380,10 @@ class Snapshot:
 
 
 def snapshot(api: WecomApi, mapping: Mapping, event: ContactEvent) -> Snapshot:
-    """Read the current departments and, for create/update_user, the member (the event itself may carry no more
-    than UserID and Department: WeCom's callbacks since 2022-08-15)."""
+    """Read the current departments and, for a member event, the member (the event itself may carry no more than
+    UserID and Department: WeCom's callbacks since 2022-08-15)."""
     departments = fetch_departments(api, mapping)
-    if event.change in ("create_user", "update_user"):
+    if event.change in USER_CHANGES:
         return Snapshot(departments, fetch_member(api, event.new_userid or event.userid))
     return Snapshot(departments)
 
@@ -397,10 +412,8 @@ def apply_event(session: Session, mapping: Mapping, event: ContactEvent, now: Sn
 def _user_event(
     session: Session, mapping: Mapping, event: ContactEvent, now: Snapshot, at: datetime, report: Report
 ) -> None:
-    """Apply create/update/delete_user: deactivate, or put the member as user/get shows them now."""
-    if event.change == "delete_user":
-        deactivate(session, event.userid, at, report, "企业微信删除了该成员")
-        return
+    """Apply create/update/delete_user as user/get shows the member now (a delete retried by WeCom after the member
+    was created again changes nothing): deactivate them if WeCom no longer shows them, else put them."""
     if event.new_userid and event.new_userid != event.userid:  # the history keeps the old userid; a new person
         deactivate(session, event.userid, at, report, f"企业微信账号改为 {event.new_userid}")
     member = now.member

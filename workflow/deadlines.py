@@ -10,7 +10,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from core import metrics
 from models import Item, Person, Role, Unit
 from models.clock import OPEN_STATES, Clock, ClockFiring
 from models.codes import Threshold, card_key
@@ -32,7 +31,9 @@ def due_clocks(session: Session, now: datetime, limit: int, ids: list[int] | Non
 
 
 def fire_due(session: Session, now: datetime, limit: int = 500, ids: list[int] | None = None) -> int:
-    """Fire every due threshold (each at most once, ever) of up to limit clocks; return how many fired."""
+    """Fire every due threshold (each at most once, ever) of up to limit clocks; return how many fired.
+
+    How late each fired (seconds) is added to session.info["lateness"], for the caller to count once committed."""
     clocks = due_clocks(session, now, limit, ids)
     if not clocks:
         return 0
@@ -53,9 +54,7 @@ def fire_due(session: Session, now: datetime, limit: int = 500, ids: list[int] |
     ins = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(ClockFiring)
     stmt = ins.values(rows).on_conflict_do_nothing(index_elements=["clock_id", "name"])
     new = {(cid, n) for cid, n in session.execute(stmt.returning(ClockFiring.clock_id, ClockFiring.name))}
-    for c, n, t in plan:
-        if (c.id, n) in new:
-            metrics.lateness((now - t).total_seconds())
+    session.info.setdefault("lateness", []).extend((now - t).total_seconds() for c, n, t in plan if (c.id, n) in new)
     acting = {c.id: n for c, n, _t in plan}  # several past thresholds of one clock (a late start, a worker that
     # was down): only the latest speaks; the earlier ones are recorded as fired, silently
     session.info["owners_memo"] = {}

@@ -97,6 +97,16 @@ def test_a_deleted_member_is_deactivated_and_no_longer_reminded(synced: Stack) -
     assert people(synced)["wangwu"] == ("王五", "team1", ["unit_lead"], True), "re-created: reactivated"
 
 
+def test_a_wecom_outage_while_applying_an_event_is_waited_out(synced: Stack) -> None:
+    synced.emu.fault("user/get", errcode=45009, times=8)  # longer than a person's message would be retried
+    synced.emu.contact("create_user", userid="xiaohong", name="小红", department=[4])
+    synced.drain()
+    assert "xiaohong" not in people(synced)
+    for _ in range(12):
+        synced.later(300)
+    assert people(synced)["xiaohong"] == ("小红", "team1", ["commentator"], True), "applied once WeCom answered"
+
+
 def test_an_update_moves_and_renames_from_what_wecom_shows(synced: Stack) -> None:
     synced.emu.contact("update_user", userid="zhangsan", name="张三丰", department=[5])
     synced.drain()
@@ -201,6 +211,18 @@ def test_contacts_sync_command(tmp_path: Path, redis_url: str, emulator: Emulato
     assert "新增 1" in third.stdout
     assert "停用 1" in third.stdout
     assert "未映射的部门（其成员没有所属单位）：市城市管理综合执法局（1）" in third.stdout
+    before = _count(db)
+    leaving = sorted(p["userid"] for p in emu.people() if p["userid"] != "stranger")[:10]
+    for userid in leaving:  # e.g. the app's visibility narrowed by mistake: most people vanish from the sync
+        emu.contact("delete_user", userid=userid)
+    refused = liaowang(cfg, "contacts", "sync")
+    assert refused.returncode == 1
+    assert "同步会停用现有 16 人中的 10 人" in refused.stderr
+    assert "--force" in refused.stderr
+    assert _count(db) == before, "refused: nothing changed"
+    forced = liaowang(cfg, "contacts", "sync", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert "停用 10" in forced.stdout
 
 
 @pytest.mark.parametrize(
