@@ -181,8 +181,8 @@ def round_line(app: str, r: Round) -> str:
     extra = f"  errors {r.errors}" if r.errors else ""
     extra += f"  cpu {r.cpu_us:4.0f} µs/req"
     if r.stored >= 0:
-        ok = r.distinct <= r.stored <= r.distinct + r.in_flight  # wrk stops with requests in flight: stored, unseen
-        extra += f"  inbox +{r.stored} for {r.distinct} distinct answered" + ("" if ok else " ✗ LOST OR EXTRA")
+        ok = r.distinct - r.in_flight <= r.stored <= r.distinct  # sent but in flight when wrk stopped: maybe unstored
+        extra += f"  inbox +{r.stored} for {r.distinct} distinct sent" + ("" if ok else " ✗ LOST OR EXTRA")
     return f"    {LABELS[app]:<9} {r.rate:7.0f} req/s  p50 {r.p50:6.1f} ms  p99 {r.p99:6.1f} ms  n={r.requests}{extra}"
 
 
@@ -265,7 +265,7 @@ def wrk_rounds(
             r[app].cpu_us = (tree_cpu(pids[app]) - cpu) / max(1, w.requests) * 1e6
             if app == "liaowang":
                 r[app].stored = stored_between(rt, sealer, numbers)
-                r[app].distinct = min(w.requests, args.callbacks)
+                r[app].distinct = w.distinct
                 r[app].in_flight = args.concurrency
         rounds.append(r)
     return rounds

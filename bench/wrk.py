@@ -16,6 +16,7 @@ from bench.common import HOST
 # sends them in turn, starting again at its first when it runs out (a repeat is a WeCom retry: stored once).
 LUA = r"""
 local reqs, nxt = {}, 0
+sent, n = 0, 0  -- globals: done() reads them from each thread with thread:get
 local threads = {}
 
 function setup(thread)
@@ -32,20 +33,25 @@ function init(args)
     end
     i = i + 1
   end
+  n = #reqs
 end
 
 function request()
+  sent = sent + 1
   nxt = nxt % #reqs + 1
   return reqs[nxt]
 end
 
 function done(summary, latency, requests)
-  local e = summary.errors
+  local e, distinct = summary.errors, 0
+  for _, t in ipairs(threads) do  -- each thread has its own share of the lines: count what each really sent
+    distinct = distinct + math.min(t:get("sent"), t:get("n"))
+  end
   io.write(string.format(
     'WRKJSON {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "max_us": %d, '
-      .. '"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}\n',
+      .. '"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d, "distinct": %d}\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), latency.max,
-    e.connect, e.read, e.write, e.status, e.timeout))
+    e.connect, e.read, e.write, e.status, e.timeout, distinct))
 end
 """
 
@@ -60,6 +66,7 @@ class WrkRun:
     p99: float
     max: float
     errors: dict[str, int]
+    distinct: int = -1  # distinct lines sent (issued, in flight included): each thread sends its own share
 
     @property
     def rate(self) -> float:
@@ -128,5 +135,11 @@ def run(
     d = json.loads(line.removeprefix("WRKJSON "))
     errors = {k: int(d[k]) for k in ("connect", "read", "write", "status", "timeout") if d[k]}
     return WrkRun(
-        int(d["requests"]), d["duration_us"] / 1e6, d["p50_us"] / 1000, d["p99_us"] / 1000, d["max_us"] / 1000, errors
+        int(d["requests"]),
+        d["duration_us"] / 1e6,
+        d["p50_us"] / 1000,
+        d["p99_us"] / 1000,
+        d["max_us"] / 1000,
+        errors,
+        int(d.get("distinct", -1)),
     )
