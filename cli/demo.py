@@ -55,6 +55,9 @@ def write_config(data: Path, port: int, sport: int, scale: float = 60) -> Path:
     """Write the demo configuration (random secrets, emulator as api_base) unless it exists; return its path."""
     path = data / "config.toml"
     if path.exists():
+        text = path.read_text(encoding="utf-8")
+        if "[contacts]" not in text:  # written by an earlier version: the contact-book demo needs its mapping
+            path.write_text(f'{text}\n[contacts]\nmapping = "{DEMO_CONTACTS}"\n', encoding="utf-8")
         return path
     data.mkdir(parents=True, exist_ok=True)
     path.write_text(
