@@ -10,7 +10,7 @@ from wechatpy.enterprise.replies import TextReply
 
 from bot.crypto import BadPayload, BadSignature, CallbackCrypto
 from bot.envelope import Guard, open_callback, params, refuse
-from bot.incoming import BadXml, Incoming
+from bot.incoming import BadXml, Incoming, is_contact_event
 from core import clock, metrics
 from core.outage import describe
 from core.runtime import Runtime
@@ -72,7 +72,7 @@ def _store(msg: Incoming) -> bool:
 def _process(msg: Incoming, nonce: str) -> Response:
     """Refuse outsiders with a passive reply (nothing stored); store the rest for the worker, answer at once."""
     try:
-        if msg.userid not in current_app.extensions["liaowang_members"] and not _system(msg):
+        if msg.userid not in current_app.extensions["liaowang_members"] and not is_contact_event(msg):
             metrics.callback("outsider")
             return _passive(msg, OUTSIDER, nonce)
         new = _store(msg)
@@ -86,11 +86,6 @@ def _process(msg: Incoming, nonce: str) -> Response:
     else:  # ids only: what the person wrote never goes into a log line
         log.info("callback stored", extra={"key": msg.dedupe_key, "userid": msg.userid})
     return Response("", status=200)
-
-
-def _system(msg: Incoming) -> bool:
-    """Tell whether WeCom itself sent this (a change_contact event from "sys"): stored for the worker, never refused."""
-    return msg.userid == "sys" and msg.msg_type == "event" and msg.event == "change_contact"
 
 
 def _passive(msg: Incoming, text: str, nonce: str) -> Response:

@@ -58,6 +58,14 @@ class Incoming:
         return key if len(key) <= MAX_KEY else f"{key[:3]}#{hashlib.sha256(key.encode()).hexdigest()}"
 
 
+SYSTEM_SENDER = "sys"  # FromUserName of WeCom's own events (通讯录变更): nobody to answer or apologise to
+
+
+def is_contact_event(msg: Incoming) -> bool:
+    """Tell whether WeCom itself sent this callback: a change_contact event from "sys"."""
+    return msg.userid == SYSTEM_SENDER and msg.msg_type == "event" and msg.event == "change_contact"
+
+
 def safe_fields(xml: str | bytes) -> dict[str, str]:
     """Return the top-level child elements of an <xml> document as plain text fields, or raise BadXml.
 

@@ -7,17 +7,12 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.incoming import Incoming
+from bot.incoming import Incoming, is_contact_event
 from core.runtime import Runtime
 from workflow import contacts
 from workflow.contacts import ContactEvent, MappingError, Snapshot
 
 log = logging.getLogger(__name__)
-
-
-def is_contact_event(msg: Incoming) -> bool:
-    """Tell whether the stored callback is a change_contact event."""
-    return msg.userid == "sys" and msg.event == "change_contact"
 
 
 def event_of(msg: Incoming) -> ContactEvent:

@@ -166,7 +166,7 @@ def _failed(rt: Runtime, row_id: int, exc: Exception) -> bool:
             return False
         row.attempts += 1
         row.error = f"{type(exc).__name__}: {exc}"[:500]
-        system = row.userid == "sys"  # WeCom's own events wait out a longer WeCom outage (about 3 hours)
+        system = row.userid == "sys"  # bot.incoming.SYSTEM_SENDER: WeCom's own events wait out a longer outage (~3 h)
         if row.attempts >= (SYSTEM_MAX_ATTEMPTS if system else MAX_ATTEMPTS):
             log.error("inbox row %s given up after %d attempts: %s", row_id, row.attempts, row.error)
             row.state, row.handled_at = InboxState.failed, now
