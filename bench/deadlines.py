@@ -22,7 +22,7 @@ from rq import Worker
 from sqlalchemy import bindparam, create_engine, event, insert, select, text
 
 from bench.callback import mark, prepare_db, write_config
-from bench.common import CREDS, HOST, ROOT, pct, spawn, stop
+from bench.common import CREDS, HOST, ROOT, clock_row, pct, spawn, stop
 from core import clock
 from core.redisconn import start_embedded, stop_embedded
 from core.runtime import runtime, set_runtime
@@ -37,7 +37,6 @@ from workflow.deadlines import due_clocks
 from workflow.org import load_org_file
 
 SPREAD_P99_MS, BURST_S, SWEEP_MS = 1000.0, 15.0, 20.0
-FAR = timedelta(days=1)  # warning and due of every bench clock: only the nudge fires during a run
 PARTS = ("spread", "burst", "sweep")
 ORG = ROOT / "cli" / "demo_org.toml"
 
@@ -106,25 +105,7 @@ class Bench:
                 ]
                 item_ids = c.execute(insert(items).returning(items.c.id, sort_by_parameter_order=True), rows).scalars()
                 rows = [
-                    {
-                        "item_id": iid,
-                        "kind": "first_report",
-                        "label": "首报",
-                        "event": "first_report",
-                        "owner": "lead_unit",
-                        "owner_unit_id": self.unit_id,
-                        "grade": "general",
-                        "started_at": now,
-                        "nudge_at": at,
-                        "warn_at": at + FAR,
-                        "due_at": at + FAR,
-                        "state": "open",
-                        "level": 0,
-                        "next_name": "nudge",
-                        "next_at": at,
-                        "policy": snap,
-                        "extensions": 0,
-                    }
+                    clock_row(iid, self.unit_id, at, now, snap, "first_report", "首报")
                     for iid, at in zip(item_ids.all(), part, strict=True)
                 ]
                 ids += c.execute(insert(clocks).returning(clocks.c.id, sort_by_parameter_order=True), rows).scalars()

@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, insert, select, text
 
 from bench import wrk
 from bench.callback import write_config
-from bench.common import CREDS, HOST, ROOT, Sealer, drive, free_port, pct, stop, wait_http
+from bench.common import CREDS, HOST, ROOT, Sealer, clock_row, drive, free_port, pct, run_cli, stop, wait_http
 from cli.sandbox_cmd import directory
 from core.redisconn import start_embedded, stop_embedded
 from models import Clock, Item, Person, Unit
@@ -40,7 +40,6 @@ from workflow.clocks import snapshot
 from workflow.org import load_org_file
 
 DEMO_ORG = ROOT / "cli" / "demo_org.toml"
-FAR = timedelta(days=1)  # warning and due of every bench clock: only the nudge (提醒) fires during a run
 TEXT = "帮助"
 KIND = "handling_report"  # a clock whose reminder is a plain text (no card): a second delivery shows as a duplicate
 
@@ -160,11 +159,7 @@ class Pair:
 
     def cli(self, *argv: str) -> None:
         """Run a liaowang command to completion (or raise with its output)."""
-        out = subprocess.run(
-            [sys.executable, "-m", "cli", *argv], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=300
-        )
-        if out.returncode != 0:
-            raise RuntimeError(f"liaowang {' '.join(argv)} failed:\n{out.stdout}{out.stderr}")
+        run_cli(self.env, *argv)
 
     def spawn(self, name: str, *argv: str) -> subprocess.Popen[bytes]:
         """Start a liaowang process with its output in a log file."""
@@ -246,27 +241,7 @@ def add_clocks(pair: Pair, nudges: list[datetime], units: int) -> dict[str, tupl
             for iid, (i, at) in zip(ids, part, strict=True):
                 unit = f"sc{i % units:03d}"
                 expected[f"SC-{i:06d}"] = (f"lead{i % units:03d}", at)
-                crow.append(
-                    {
-                        "item_id": iid,
-                        "kind": KIND,
-                        "label": "处置报告",
-                        "event": KIND,
-                        "owner": "lead_unit",
-                        "owner_unit_id": unit_ids[unit],
-                        "grade": "general",
-                        "started_at": now,
-                        "nudge_at": at,
-                        "warn_at": at + FAR,
-                        "due_at": at + FAR,
-                        "state": "open",
-                        "level": 0,
-                        "next_name": "nudge",
-                        "next_at": at,
-                        "policy": snap,
-                        "extensions": 0,
-                    }
-                )
+                crow.append(clock_row(iid, unit_ids[unit], at, now, snap, KIND, "处置报告"))
             c.execute(insert(Clock), crow)
     return expected
 
