@@ -70,14 +70,14 @@ def help_text(ctx: Ctx) -> str:
     return text
 
 
-@command("帮助", "help", "?", "？", "菜单")
+@command("帮助", "help", "?", "？", "菜单", alone=True)
 @click("HELP")
 def help_command(ctx: Ctx) -> str:
     """Show the help text."""
     return help_text(ctx)
 
 
-@command("取消", "提交")
+@command("取消", "提交", alone=True)
 def nothing_in_progress(ctx: Ctx) -> str:
     """取消/提交 with no conversation in progress."""
     return "当前没有进行中的上报或书面报告。发送“上报”开始，或发送“帮助”查看用法。"
