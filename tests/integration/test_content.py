@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from models import AuditEvent, GuidedTask, Item, Statement, Submission
-from tests.integration.flowkit import cards, click, dispatched
+from models import Item, Submission
+from tests.integration.flowkit import dispatched
 from tests.integration.harness import Stack
 
 HEADINGS = ("处置情况", "意见", "发布", "报送", "批示", "评估", "续报", "首报", "查询", "签收")
