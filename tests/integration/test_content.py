@@ -50,7 +50,9 @@ def test_a_real_command_with_a_code_is_run_and_the_person_is_told_how_to_keep_it
     st.say("wangwu", "第一段")
     st.say("wangwu", f"查询：{code}")
     reply = st.reply("wangwu")
-    assert code in reply and "已按“查询”命令办理" in reply and "正文：" in reply
+    assert code in reply
+    assert "已按“查询”命令办理" in reply
+    assert "正文：" in reply
     st.say("wangwu", f"正文：查询：{code} 的结果显示已办结")
     assert "已记下第 2 段" in st.reply("wangwu")
     st.say("wangwu", f"书面报告 {code} 第三段接着写")
@@ -91,4 +93,5 @@ def test_a_paragraph_beginning_with_a_command_word_is_the_description_of_a_guide
     st.say("zhangsan", "提交")
     with st.rt.sessions() as s:
         item = s.scalar(select(Item))
-        assert item is not None and item.text == "意见：网民认为执法过程粗暴"
+        assert item is not None
+        assert item.text == "意见：网民认为执法过程粗暴"
