@@ -37,7 +37,8 @@ def test_report_paragraphs_that_begin_with_a_heading_and_a_colon_are_kept(st: St
         reply = st.reply("wangwu")
         assert f"已记下第 {n} 段" in reply, (p, reply)
         assert "没有找到编号" not in reply
-    assert "没有当作命令" in reply and "处置情况 <编号>" in reply, "the person is told how to run the command"
+    assert "没有当作命令" in reply, "the person is told how the line was taken"
+    assert "处置情况 <编号>" in reply, "and how to run the command instead"
     st.say("wangwu", "提交")
     assert "第 1 版" in st.reply("wangwu")
     assert _submission_text(st, code) == "\n".join(paragraphs)
