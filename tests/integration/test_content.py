@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from core import clock
 from models import AuditEvent, GuidedAssignment, GuidedTask, Item, Statement, Submission
 from tests.integration.flowkit import cards, click, dispatched
 from tests.integration.harness import Stack
@@ -218,3 +219,11 @@ def test_cancel_in_a_one_message_conversation_is_never_stored_as_the_answer(st: 
     assert _statement(st, code).state == "confirming", "取消 is not an objection"
     with st.rt.sessions() as s:
         assert s.scalar(select(GuidedAssignment.state)) == "open", "取消 is not a reason to decline"
+
+
+def test_a_period_takes_chinese_dates(st: Stack) -> None:
+    year = clock.local(clock.now()).year + 1
+    st.say("chenqi", f"重要节点 春节 {year}年2月1日 {year}年2月5日")
+    assert "已设定重要节点“春节”" in st.reply("chenqi"), st.reply("chenqi")
+    st.say("chenqi", f"重要节点 春节 {year}年2月30日 {year}年3月5日")
+    assert f"“{year}年2月30日”不是日期" in st.reply("chenqi")
