@@ -250,7 +250,7 @@ def progress(session: Session, code: str) -> str:
     item = find_item(session, code)
     tasks = session.scalars(select(GuidedTask).where(GuidedTask.item_id == item.id).order_by(GuidedTask.id)).all()
     if not tasks:
-        return f"{item.code} 还没有组织跟帖。格式：跟帖 {item.code} <人员或单位…> <要点> [限2h]"
+        return f"{item.code} 还没有组织跟帖。格式：跟帖 {item.code} <人员或单位…> <要点> [限2小时]"
     names = {p.userid: p.name for p in session.scalars(select(Person))}
     lines = [f"{item.code} 组织跟帖情况："]
     for t in tasks:

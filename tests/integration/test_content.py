@@ -151,6 +151,7 @@ def test_an_unreadable_limit_is_refused_in_chinese_and_changes_nothing(st: Stack
     code = st.reply("zhangsan").split("编号 ")[1][:15]
     st.say("chenqi", f"交办 {code} 执法一队 较大 限3个礼拜")
     assert "看不懂" in st.reply("chenqi")
+    assert "限2小时" in st.reply("chenqi"), "the refusal shows the Chinese forms that work"
     with st.rt.sessions() as s:
         item = s.scalar(select(Item).where(Item.code == code))
         assert item is not None
