@@ -187,7 +187,7 @@ def test_a_returned_statement_asks_the_reason_and_passes_it_to_the_drafter(st: S
         assert len(reasons) == 1
 
 
-def test_demo_scaled_clocks_scale_typed_durations_but_not_times_of_day(make_stack) -> None:  # type: ignore[no-untyped-def]
+def test_the_demos_clock_speed_applies_to_typed_durations(make_stack) -> None:  # type: ignore[no-untyped-def]
     st = make_stack(extra={"policy": {"scale": 60}})
     code = dispatched(st)
     st.say("chenqi", f"跟帖 {code} 张三 说明情况 限2小时")
