@@ -37,7 +37,7 @@ def _this_month(ctx: Ctx) -> str:
     return f"{t.year:04d}-{t.month:02d}"
 
 
-@command("考核", "考核情况", "扣分情况")
+@command("考核", "考核情况", "扣分情况", alone=True)
 def assessment_command(ctx: Ctx) -> str:
     """`考核 [YYYY-MM]`: a unit lead sees their unit's deductions; the office and leaders see every unit's score."""
     month = _month(ctx)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import unicodedata
+import re
 from datetime import timedelta
 from typing import Any
 
 from core.clock import show
-from core.durations import format_duration, parse_duration
+from core.durations import format_duration, parse_span
 from handlers import flows
 from handlers.cards import clock_of_click, key_parts, mark_clicked_card
 from handlers.context import Ctx
@@ -16,31 +16,41 @@ from models import Role
 from models.state import ClockState, ExtensionState
 from workflow import extension
 from workflow.clocks import waive
+from workflow.dispatch import typed_scale
 from workflow.errors import Refusal
 from workflow.report import find_item
+
+TOKEN = re.compile(r"[\s,，、;；:：]*([^\s,，、;；:：]+)[\s,，、;；:：]*")
 
 
 def _span(word: str) -> timedelta | None:
     try:
-        span = parse_duration(unicodedata.normalize("NFKC", word))
+        return parse_span(word)
     except ValueError:
         return None
-    return span if span.total_seconds() > 0 else None
+
+
+def _split(text: str) -> tuple[str, str]:
+    """(first word, the rest as typed): words may be separated by spaces or any list punctuation."""
+    m = TOKEN.match(text)
+    return (m.group(1), text[m.end() :].strip()) if m else ("", "")
 
 
 def _ask(ctx: Ctx, code: str, clock_name: str | None, clock_id: int | None, rest: str) -> str:
-    """Parse "<时长> <原因>" and send the request for the chosen clock."""
-    parts = rest.split(maxsplit=1)
-    span = _span(parts[0]) if parts else None
+    """Parse "<时长> <原因>" and send the request for the chosen clock (the span follows the demo's clock speed)."""
+    word, reason = _split(rest)
+    span = _span(word)
     if span is None:
-        raise Refusal(f"时长“{parts[0] if parts else ''}”看不懂（写成 30m、2h、1d）。{extension.USAGE}")
-    if len(parts) < 2:
+        raise Refusal(f"时长“{word}”看不懂（写成 30分钟、2小时、半小时、1天 或 30m、2h）。{extension.USAGE}")
+    if not reason:
         raise Refusal(f"请写上延期的原因。{extension.USAGE}")
     item = find_item(ctx.session, code)
-    clock = extension.pick_clock(ctx.session, item, ctx.person, clock_name, parts[1], clock_id)
-    ext = extension.request(ctx.session, ctx.person, item, clock, span, parts[1], ctx.now)
+    clock = extension.pick_clock(ctx.session, item, ctx.person, clock_name, reason, clock_id)
+    scale = typed_scale(ctx.config)
+    ext = extension.request(ctx.session, ctx.person, item, clock, span / scale, reason, ctx.now)
     who = "领导" if clock.owner == "office" else "分管领导"
-    asked = format_duration(timedelta(seconds=ext.seconds))
+    real = format_duration(timedelta(seconds=ext.seconds))
+    asked = format_duration(span) + (f"，演示时钟加快 {scale:g} 倍，实际 {real}" if scale != 1 else "")
     return (
         f"{item.code} {clock.label}的延期申请已提交{who}审批（申请延长 {asked}，"
         f"最多可延至 {show(extension.room(clock) + clock.due_at, True)}）。获批前原时限照常计算，请继续办理。"
@@ -49,14 +59,13 @@ def _ask(ctx: Ctx, code: str, clock_name: str | None, clock_id: int | None, rest
 
 @command("申请延期", "延期")
 def extension_command(ctx: Ctx) -> str:
-    """`申请延期 <编号> [时限名] <时长> <原因>`."""
-    words = ctx.args.split(maxsplit=1)
-    if len(words) < 2:
+    """`申请延期 <编号> [时限名] <时长> <原因>` (words separated by spaces or punctuation)."""
+    code, rest = _split(ctx.args)
+    if not rest:
         return extension.USAGE
-    code, rest = words
-    first = rest.split(maxsplit=1)
-    named = first[0] if first and _span(first[0]) is None else None  # 书面报告 30m … names the clock
-    return _ask(ctx, code, named, None, first[1] if named and len(first) > 1 else ("" if named else rest))
+    first, after = _split(rest)
+    named = first if _span(first) is None else None  # 书面报告 30分钟 … names the clock
+    return _ask(ctx, code, named, None, after if named else rest)
 
 
 @card("ext")
@@ -91,7 +100,7 @@ def ask_extension_button(ctx: Ctx) -> str:
     limit = extension.room(clock)
     return (
         f"申请 {item.code} {clock.label}延期（最多可延长 {format_duration(limit)}）：请回复“时长 原因”，"
-        "例如“30m 需要补充现场核查材料”。\n回复“取消”放弃。"
+        "例如“30分钟 需要补充现场核查材料”。\n回复“取消”放弃。"
     )
 
 

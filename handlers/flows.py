@@ -1,8 +1,10 @@
 """The multi-step conversations, declared: what each is called, what it takes, how long it waits, the way out.
 
 A conversation is started by a handler (`begin`) and continued by the router with whatever the person sends
-next. A command typed during a conversation is always run as a command; the conversation stays open and the
-person is told so. Only the words a flow declares as its own (提交, 取消, 跳过 …) and prose go to the flow.
+next. During a conversation only a declared command is a command (handlers/registry.py `read_in_conversation`:
+a flow word alone, a whole-command word alone such as 帮助, or a command word, a space or colon and a 编号);
+everything else, including a paragraph that begins “处置情况：…”, is the conversation's content. Either way the
+person is told how a line that could mean both was taken and how to say the other.
 """
 
 from __future__ import annotations
@@ -70,3 +72,14 @@ def current(ctx: Ctx) -> tuple[Flow, dict[str, Any]] | None:
 def still_open(flow: Flow) -> str:
     """The line added to a command's answer when it was typed during a conversation."""
     return f"（您正在{flow.doing}，还没有完成；可以继续，或{flow.way_out}。）"
+
+
+def taken_as_command(flow: Flow, word: str) -> str:
+    """The line added when a command with a 编号 was typed during a conversation: how to make it content instead."""
+    return f"（这一条已按“{word}”命令办理，没有作为{flow.doing}的内容；如果它是内容，请在开头加上“正文：”再发送。）"
+
+
+def taken_as_content(flow: Flow, word: str, alone: bool) -> str:
+    """The line added when content began with a command word: how to run the command instead."""
+    how = f"单独发送“{word}”" if alone else f"写成“{word} <编号> …”"
+    return f"（这一条以“{word}”开头，已作为{flow.doing}的内容处理，没有当作命令；要使用“{word}”命令，请{how}。）"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from core.clock import show
 from handlers import flows
 from handlers.cards import key_parts, mark_own_card
 from handlers.context import Ctx
@@ -14,16 +15,21 @@ from workflow import guided
 from workflow.errors import Refusal
 from workflow.links import find_links
 
+CODE_THEN_REST = re.compile(r"\s*([^\s,，、;；:：]+)[\s,，、;；:：]*(.*)", re.S)
+
 
 @command("跟帖", "组织跟帖", roles=(Role.office,), denied="只有领导小组办公室可以组织跟帖。")
 def guide_command(ctx: Ctx) -> str:
-    """`跟帖 <编号> <人员或单位…> <要点> [限2h]`."""
-    words = [w for w in re.split(r"[\s,，、]+", ctx.args.strip()) if w]
-    if len(words) < 3:
+    """`跟帖 <编号> <人员或单位…> <要点> [限2小时]`: the 要点 is kept exactly as typed."""
+    m = CODE_THEN_REST.fullmatch(ctx.args)
+    if m is None or not m.group(2):
         return guided.USAGE
-    task, people = guided.assign(ctx.session, ctx.config, ctx.person, words[0], words[1:], ctx.now)
+    task, people = guided.assign(ctx.session, ctx.config, ctx.person, m.group(1), m.group(2), ctx.now)
     names = "、".join(p.name for p in people)
-    return f"已派发跟帖任务（第 {task.id} 项）给 {names}，共 {len(people)} 人。发送“跟帖情况 {words[0]}”查看进度。"
+    return (
+        f"已派发跟帖任务（第 {task.id} 项）给 {names}，共 {len(people)} 人，截止 {show(task.due_at, True)}。"
+        f"\n跟帖要点：{task.line}\n发送“跟帖情况 {m.group(1)}”查看进度。"
+    )
 
 
 @command("跟帖情况", roles=(Role.office, Role.leader), denied="跟帖情况由领导小组办公室和领导查看。")
@@ -73,6 +79,9 @@ def guided_button(ctx: Ctx) -> str:
 
 def proof_text(ctx: Ctx, state: dict[str, Any]) -> str:
     """Text while the proof is asked for: a link is the proof; anything else is refused, the flow stays open."""
+    if (ctx.msg.content or "").strip() == "取消":
+        flows.end(ctx, "guided_proof")
+        return f"已取消，{state['code']} 的跟帖任务仍在您名下。"
     links = find_links(ctx.msg.content or "")
     if not links:
         raise Refusal("请发来跟帖的链接（http 开头）或截图；文字说明不能作为凭证。回复“取消”放弃。")
@@ -90,7 +99,10 @@ def proof_link(ctx: Ctx, state: dict[str, Any]) -> str:
 
 
 def reason_text(ctx: Ctx, state: dict[str, Any]) -> str:
-    """The reason for declining."""
+    """The reason for declining (取消: nothing is declined)."""
+    if (ctx.msg.content or "").strip() == "取消":
+        flows.end(ctx, "guided_reason")
+        return f"已取消，{state['code']} 的跟帖任务仍在您名下。"
     _a, item = guided.decline(ctx.session, ctx.person, int(state["assignment"]), ctx.msg.content or "", ctx.now)
     flows.end(ctx, "guided_reason")
     return f"已告知办公室：您无法完成 {item.code} 的跟帖。"

@@ -21,7 +21,7 @@ def _checked(ctx: Ctx) -> str:
     return f"已记录今天的巡查：无异常（零报告），{show(row.done_at or ctx.now)}。发现舆情随时发送“上报”。"
 
 
-@command("巡查", "巡查打卡")
+@command("巡查", "巡查打卡", alone=True)
 def patrol_command(ctx: Ctx) -> str:
     """`巡查 无异常` checks in with a zero report; `巡查 <情况>` starts a report of what was found."""
     word = ctx.args.strip()
@@ -30,7 +30,7 @@ def patrol_command(ctx: Ctx) -> str:
     raise Refusal(f"发现了情况请直接发送“上报 {word[:20]}…”，上报就算今天的巡查；没有发现请发送“巡查 无异常”。")
 
 
-@command("零报告")
+@command("零报告", alone=True)
 def zero_command(ctx: Ctx) -> str:
     """`零报告`: today's patrol found nothing."""
     return _checked(ctx)
@@ -55,13 +55,13 @@ def patrol_button(ctx: Ctx) -> str:
     return text
 
 
-@command("巡查情况", roles=(Role.office, Role.leader), denied="巡查情况由领导小组办公室和领导查看。")
+@command("巡查情况", roles=(Role.office, Role.leader), alone=True, denied="巡查情况由领导小组办公室和领导查看。")
 def coverage_command(ctx: Ctx) -> str:
     """`巡查情况`: today's check-ins by person for the office."""
     return patrol.coverage_text(patrol.coverage(ctx.session, ctx.now))
 
 
-@command("重要节点")
+@command("重要节点", alone=True)
 def period_command(ctx: Ctx) -> str:
     """`重要节点` lists the periods; `重要节点 <名称> <开始> <结束>` declares one (the office)."""
     words = ctx.args.split()

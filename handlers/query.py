@@ -7,7 +7,7 @@ from handlers.registry import click, command
 from workflow.query import status, todos
 
 
-@command("我的待办", "待办")
+@command("我的待办", "待办", alone=True)
 @click("TODO")
 def todo_command(ctx: Ctx) -> str:
     """List what the person owes, with times."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ class Route:
     handler: Handler
     roles: tuple[Role, ...] = ()
     denied: str = "您没有权限使用这个功能。"
+    alone: bool = False  # the word by itself is a whole command (帮助, 我的待办); else it needs a 编号 after it
 
 
 COMMANDS: dict[str, Route] = {}
@@ -34,12 +36,14 @@ def _register(table: dict[str, Route], key: str, route: Route) -> None:
     table[key] = route
 
 
-def command(*words: str, roles: tuple[Role, ...] = (), denied: str = "您没有权限使用这个功能。") -> Decorator:
-    """Register a text command by its first word(s)."""
+def command(
+    *words: str, roles: tuple[Role, ...] = (), denied: str = "您没有权限使用这个功能。", alone: bool = False
+) -> Decorator:
+    """Register a text command by its first word(s); alone: the word by itself is a whole command."""
 
     def deco(fn: Handler) -> Handler:
         for w in words:
-            _register(COMMANDS, w, Route(fn, roles, denied))
+            _register(COMMANDS, w, Route(fn, roles, denied, alone))
         return fn
 
     return deco
@@ -93,6 +97,49 @@ def split_command(text: str, strict: bool = False) -> tuple[str, str]:
         if after == "" or after in SEPARATORS or (not strict and not word.isascii()):
             return word, t[len(word) :].lstrip(SEPARATORS).strip()
     return "", t
+
+
+COLONS = "：:"
+# the argument shape that makes a line a command: a 编号 (YQ-20261127-001) or an assessment fact key (C12, F3)
+IDENTIFIER = re.compile(r"(?:[A-Za-z]{1,8}-\d{8}-\d{1,4}|[CFGPcfgp]\d{1,9})(?![0-9A-Za-z-])")
+CONTENT_MARK = ("正文：", "正文:")  # a line beginning with this is content, whatever follows
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How a line typed during a conversation is taken: a command (word, rest) or content; looks_like names the
+    command word a content line begins with (the person is told how to run it instead)."""
+
+    word: str
+    rest: str
+    content: str
+    looks_like: str = ""
+
+
+def read_in_conversation(text: str, flow_words: frozenset[str]) -> Reading:
+    """Decide what a line typed during an open conversation is (docs/flows.md “什么算命令”).
+
+    A command is: a flow's own word alone (提交, 取消, 跳过 …, a final 。 or ！ allowed); a command word alone that
+    is a whole command (帮助, 我的待办 …); or a command word, then a space or a colon (ASCII or full-width), then
+    a 编号. Everything else is content; a line that starts with “正文：” is content without that mark.
+    """
+    t = text.strip()
+    for mark in CONTENT_MARK:
+        if t.startswith(mark):
+            return Reading("", "", t[len(mark) :].strip())
+    bare = t.rstrip("。.！!")
+    if bare in flow_words:
+        return Reading("", "", bare)
+    route = COMMANDS.get(bare)
+    if route is not None and route.alone:
+        return Reading(bare, "", "")
+    word, rest = split_command(t, strict=True)
+    if not word:
+        return Reading("", "", t)
+    sep = t[len(word) : len(word) + 1]
+    if sep and (sep.isspace() or sep in COLONS) and IDENTIFIER.match(rest):
+        return Reading(word, rest, "")
+    return Reading("", "", t, looks_like=word)
 
 
 def allowed(route: Route, ctx: Ctx) -> bool:

@@ -40,7 +40,7 @@ def _done(ctx: Ctx, draft: Draft) -> str:
     return f"已收到您的上报{extra}，编号 {item.code}。\n办公室会尽快定级交办，发送“查询 {item.code}”可查看进展。"
 
 
-@command("上报")
+@command("上报", alone=True)
 def report_command(ctx: Ctx) -> str | None:
     """`上报 描述` reports at once; a bare `上报` starts the guided conversation."""
     if ctx.args:
@@ -77,10 +77,14 @@ def continue_report(ctx: Ctx, state: dict[str, Any]) -> str:
     if text == "取消":
         flows.end(ctx, "report")
         return "已取消本次上报，没有记录任何内容。"
+    if step == "text" and text in ("提交", "跳过"):
+        return _no_description(ctx, state, draft, text)
     if step == "text":
         draft.text, draft.links = text, list(dict.fromkeys(draft.links + find_links(text)))
         _save(ctx, state, draft, "source")
         return ASK_SOURCE
+    if text == "提交":
+        return _done(ctx, draft)
     if step == "source":
         choice = "discovery" if text == "跳过" else _pick(text, SOURCE_CHOICES)
         choice = choice or next((k for k, v in SOURCES.items() if v == text), None)
@@ -96,9 +100,19 @@ def continue_report(ctx: Ctx, state: dict[str, Any]) -> str:
         draft.suggested_grade = str(grade) if grade else None
         _save(ctx, state, draft, "files")
         return ASK_FILES
-    if text == "提交":
-        return _done(ctx, draft)
     return "请发送截图，或回复“提交”完成上报（“取消”放弃）。"
+
+
+def _no_description(ctx: Ctx, state: dict[str, Any], draft: Draft, word: str) -> str:
+    """提交 or 跳过 where the description is asked: the forwarded link's title describes it; the word is never kept."""
+    titles = [t for t in draft.link_titles.values() if t]
+    if not titles and not draft.links and not draft.images:
+        return f"还没有舆情描述。请发送一句描述，或转发链接、发送截图（“{word}”不会作为描述）。随时回复“取消”放弃。"
+    draft.text = titles[0] if titles else ""
+    if word == "提交":
+        return _done(ctx, draft)
+    _save(ctx, state, draft, "source")
+    return ("已用链接标题作为描述。\n" if titles else "") + ASK_SOURCE
 
 
 def _new_state() -> dict[str, Any]:
@@ -111,7 +125,11 @@ def add_link(ctx: Ctx, state: dict[str, Any]) -> str:
     draft.links = list(dict.fromkeys([*draft.links, ctx.msg.url]))
     draft.link_titles[ctx.msg.url] = ctx.msg.title
     _save(ctx, state, draft, state.get("step", "text"))
-    hint = {"text": "请再发一句描述（说明涉及什么、为什么要关注）。", "source": ASK_SOURCE, "grade": ASK_GRADE}
+    hint = {
+        "text": "请再发一句描述（说明涉及什么、为什么要关注）；不写描述就回复“提交”，以链接标题作为描述。",
+        "source": ASK_SOURCE,
+        "grade": ASK_GRADE,
+    }
     return f"已附上链接《{ctx.msg.title or ctx.msg.url}》。\n" + hint.get(state["step"], ASK_FILES)
 
 

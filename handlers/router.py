@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 from handlers import (  # noqa: F401 - importing them registers their commands, clicks, cards and flows
     acknowledge,
     approve,
@@ -23,7 +26,16 @@ from handlers import (  # noqa: F401 - importing them registers their commands, 
     written,
 )
 from handlers.context import Ctx
-from handlers.registry import CARD_PREFIXES, CLICKS, COMMANDS, MESSAGE_TYPES, allowed, split_command
+from handlers.registry import (
+    CARD_PREFIXES,
+    CLICKS,
+    COMMANDS,
+    MESSAGE_TYPES,
+    Reading,
+    allowed,
+    read_in_conversation,
+    split_command,
+)
 from models.codes import parse_card_key
 
 
@@ -41,14 +53,30 @@ def _text(ctx: Ctx) -> str | None:
         word, rest = split_command(ctx.msg.content)
         return _command(ctx, word, rest) if word else help.fallback(ctx)
     flow, state = opened
-    word, rest = split_command(ctx.msg.content, strict=True)
-    if not word or word in flow.words:
-        return flow.on_text(ctx, state)  # prose and the flow's own words belong to the conversation
-    reply = _command(ctx, word, rest)  # a command is always a command, never content
+    reading = read_in_conversation(ctx.msg.content, flow.words)
+    if not reading.word:
+        return _content(ctx, flow, state, reading)
+    reply = _command(ctx, reading.word, reading.rest)  # a declared command is a command, never content
     after = flows.current(ctx)
     if after is None or after[0].key != flow.key:
         return reply
-    return f"{reply}\n\n{flows.still_open(flow)}" if reply else flows.still_open(flow)
+    told = flows.still_open(flow)
+    if not COMMANDS[reading.word].alone:
+        told += "\n" + flows.taken_as_command(flow, reading.word)
+    return f"{reply}\n\n{told}" if reply else told
+
+
+def _content(ctx: Ctx, flow: flows.Flow, state: dict[str, Any], reading: Reading) -> str | None:
+    """Hand a content line to the open conversation; say so when it began with a command word."""
+    if not reading.content:
+        return f"这条消息没有内容。{flows.still_open(flow)}"
+    if reading.content != ctx.msg.content:
+        ctx.msg = dataclasses.replace(ctx.msg, content=reading.content)
+    reply = flow.on_text(ctx, state)
+    if not reading.looks_like:
+        return reply
+    note = flows.taken_as_content(flow, reading.looks_like, COMMANDS[reading.looks_like].alone)
+    return f"{reply}\n{note}" if reply else note
 
 
 def _event(ctx: Ctx) -> str | None:

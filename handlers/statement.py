@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from handlers import flows
@@ -12,18 +13,22 @@ from workflow import statement
 from workflow.errors import Refusal
 from workflow.links import find_links
 
+CODE_THEN_TEXT = re.compile(r"\s*([^\s,，、;；:：]+)[\s,，、;；:：]*(.*)", re.S)
+
 
 @command("口径", "统一口径")
 def statement_command(ctx: Ctx) -> str:
     """`口径 <编号>` shows the line; `口径 <编号> <文字> [会同 <单位…>]` drafts a new version."""
-    words = ctx.args.split()
-    if not words:
+    m = CODE_THEN_TEXT.fullmatch(ctx.args)
+    if m is None:
         return statement.USAGE
-    if len(words) == 1:
-        return statement.summary(ctx.session, words[0])
-    st = statement.draft(ctx.session, ctx.person, words[0], words[1:], ctx.now)
-    also = "，定稿前还须涉及单位确认" if st.confirm_units else ""
-    return f"已提交口径第 {st.version} 版送审核{also}。定稿后才能用于回复来源和组织跟帖。"
+    if not m.group(2).strip():
+        return statement.summary(ctx.session, m.group(1))
+    st = statement.draft(ctx.session, ctx.person, m.group(1), m.group(2), ctx.now)
+    return (
+        f"已提交口径第 {st.version} 版送审核。定稿后才能用于回复来源和组织跟帖。\n"
+        f"口径文字：{st.text}\n{statement.confirmers_line(ctx.session, st)}"
+    )
 
 
 @command("发布", "登记发布")
@@ -44,8 +49,18 @@ def decide_button(ctx: Ctx) -> str:
     statement_id, choice = key_parts(ctx, 2, numeric=0)
     if choice not in ("ok", "back"):
         raise Refusal("这张口径卡片已失效。")
-    _st, said = statement.decide(ctx.session, ctx.person, int(statement_id), choice == "ok", ctx.now, clicked(ctx))
+    st, said, ask = statement.decide(ctx.session, ctx.person, int(statement_id), choice == "ok", ctx.now, clicked(ctx))
+    if ask:
+        flows.begin(ctx, "statement_return", {"statement": st.id})
     return said
+
+
+def continue_return(ctx: Ctx, state: dict[str, Any]) -> str:
+    """The decider's reason after 退回修改 on a statement card (“跳过” or “取消”: no reason is sent)."""
+    text = (ctx.msg.content or "").strip()
+    flows.end(ctx, "statement_return")
+    reason = "跳过" if text in ("取消", "跳过") else text
+    return statement.give_reason(ctx.session, ctx.person, int(state["statement"]), reason, ctx.now)
 
 
 @card("stmtc")
@@ -65,6 +80,9 @@ def confirm_button(ctx: Ctx) -> str:
 def continue_opinion(ctx: Ctx, state: dict[str, Any]) -> str:
     """The concerned body's objection, after 有意见."""
     note = (ctx.msg.content or "").strip()
+    if note == "取消":  # the flow's own word, never an objection
+        flows.end(ctx, "statement_opinion")
+        return "已取消，没有提出意见；需要时可再点卡片上的“有意见”或“确认”。"
     if not note:
         raise Refusal("请写明意见。")
     _st, said = statement.confirm(
@@ -75,3 +93,12 @@ def continue_opinion(ctx: Ctx, state: dict[str, Any]) -> str:
 
 
 flows.declare(flows.Flow("statement_opinion", "填写对口径的意见", continue_opinion))
+flows.declare(
+    flows.Flow(
+        "statement_return",
+        "填写口径退回理由",
+        continue_return,
+        words=frozenset({"取消", "跳过"}),
+        way_out="回复“跳过”不写理由",
+    )
+)

@@ -34,15 +34,29 @@ def _done(ctx: Ctx, code: str, text: str, images: list[str], via: str) -> str:
 def written_command(ctx: Ctx) -> str:
     """`书面报告 <编号> <内容>` sends at once; `书面报告 <编号>` starts a conversation (texts, photos, 提交)."""
     code, text = split_code(ctx, USAGE)
+    opened = flows.current(ctx)
+    if opened is not None and opened[0].key == "written" and opened[1]["code"] == code.strip().upper():
+        return _same_draft(ctx, opened[1], text)
     if text.strip():
         return _done(ctx, find_item(ctx.session, code).code, text, [], "chat")
     return start(ctx, code)
+
+
+def _same_draft(ctx: Ctx, state: dict[str, Any], text: str) -> str:
+    """`书面报告 <编号> …` typed while that report is being written: the text joins it; nothing is thrown away."""
+    if not text.strip():
+        n = len(state["parts"])
+        return f"您正在填写 {state['code']} 的书面报告（已记下 {n} 段），请继续发送内容，或回复“提交”。"
+    return _add(ctx, state, text.strip())
 
 
 def start(ctx: Ctx, code: str) -> str:
     """Start collecting a written report for item code in the chat."""
     item = find_item(ctx.session, code)
     assignment(ctx.session, item, ctx.person)
+    opened = flows.current(ctx)
+    if opened is not None and opened[0].key == "written" and opened[1]["code"] == item.code:
+        return _same_draft(ctx, opened[1], "")  # the button pressed again keeps what was typed
     _keep(ctx, {"flow": "written", "code": item.code, "parts": [], "images": []})
     return (
         f"开始填写 {item.code} 的书面报告。请直接发送文字（可分多条）和现场照片，"
@@ -67,6 +81,11 @@ def continue_written(ctx: Ctx, state: dict[str, Any]) -> str:
         if not state["parts"] and not state["images"]:
             return "还没有内容。请先发送报告文字或照片，再回复“提交”（“取消”放弃）。"
         return _done(ctx, state["code"], "\n".join(state["parts"]), state["images"], "chat")
+    return _add(ctx, state, text)
+
+
+def _add(ctx: Ctx, state: dict[str, Any], text: str) -> str:
+    """Keep one more paragraph of the draft, verbatim."""
     if len(state["parts"]) >= MAX_PARTS:
         return "这份报告的段落太多了，请回复“提交”，较长的材料请作为文件上传。"
     state["parts"].append(text)

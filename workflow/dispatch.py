@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from core import args
 from core import clock as clockmod
 from core.config import Config
-from core.durations import parse_duration
+from core.durations import parse_deadline
 from models import Grade, Item, ItemUnit, Person, Role, Unit
 from models.item import GRADE_WORDS
 from workflow import appchat, clocks, org, procedure, render
@@ -36,48 +36,67 @@ class DispatchOrder:
 USAGE = (
     "交办格式：交办 <编号> <主办单位> [协办单位…] [抄送 <业务处室>…] [一般|较大|重大] [限<时长或时刻>]"
     "\n例如：交办 YQ-20261126-003 执法一队 较大"
-    "\n主办单位后面的单位为协办单位；县区局主办时，后面写的处室视为抄送的业务处室（会商时征求意见）。"
-    "\n上级机关明确了期限时加上，如“限2h”或“限16:30”。"
+    "\n主办单位后面的单位为协办单位（也可写“协办 <单位>”）；"
+    "县区局主办时，后面写的处室视为抄送的业务处室（会商时征求意见）。"
+    "\n词语之间可用空格或逗号、顿号等标点分隔。"
+    "\n上级机关明确了期限时加上，如“限2小时”“限16:30”或“限2月5日 8:00”。"
 )
 
 
-def parse_order(args: str) -> DispatchOrder:
-    """Parse "<编号> <单位>[,<协办单位>…] [等级]" or refuse with the usage line."""
-    words = [w for w in re.split(r"[\s,，、]+", args.strip()) if w]
-    limit = words.pop()[1:] if words and words[-1].startswith("限") else None
-    if len(words) < 2:
-        raise Refusal(USAGE)
-    grade = GRADE_WORDS.get(words[-1])
-    if grade is not None:
-        words = words[:-1]
-    if len(words) < 2:
-        raise Refusal(USAGE)
-    cc: list[str] = []
-    if "抄送" in words:
-        i = words.index("抄送")
-        words, cc = words[:i], words[i + 1 :]
-    if len(words) < 2:
-        raise Refusal(USAGE)
-    return DispatchOrder(code=words[0], unit_words=words[1:], grade=grade, limit=limit, cc_words=cc)
+ORDER_KEYWORDS = ("主办", "协办", "抄送")
 
 
-def explicit_due(limit: str, at: datetime) -> datetime:
-    """Turn "2h" or "16:30" (today, Asia/Shanghai) into an upper-level office's deadline, or refuse."""
-    m = re.fullmatch(r"([0-9]{1,2})[:：]([0-9]{2})", limit)
-    if m:
-        hour, minute = int(m.group(1)), int(m.group(2))
-        if hour > 23 or minute > 59:
-            raise Refusal(f"期限“限{limit}”不是一天里的时刻。写成“限16:30”（0:00–23:59），或“限2h”“限90m”。")
-        local = clockmod.local(at).replace(hour=hour, minute=minute, second=0, microsecond=0)
-        due = local.astimezone(at.tzinfo)
-    else:
-        try:
-            due = at + parse_duration(limit)
-        except ValueError:
-            raise Refusal(f"期限“限{limit}”看不懂。写成“限2h”“限90m”或“限16:30”。") from None
-    if due <= at:
-        raise Refusal(f"期限 {clockmod.show(due)} 已经过了，请检查。")
-    return due
+def _order_words(text: str) -> list[str]:
+    """The words of a 交办, with a keyword glued to its unit (“抄送宣传处”) taken apart."""
+    out: list[str] = []
+    for word in args.words(text):
+        key = next((k for k in ORDER_KEYWORDS if word.startswith(k) and word != k), None)
+        out += [key, word[len(key) :]] if key else [word]
+    return out
+
+
+def parse_order(text: str, now: datetime | None = None) -> DispatchOrder:
+    """Parse "<编号> [主办] <单位> [协办 <单位…>] [抄送 <单位…>] [等级] [限<时长或时刻>]" (words separated by spaces or
+    any punctuation) or refuse with the usage line."""
+    try:
+        text, limit = args.take_limit(text, now or clockmod.now())
+    except ValueError as e:
+        raise Refusal(f"{e}\n{USAGE}") from None
+    words = _order_words(text)
+    grades = [GRADE_WORDS[w] for w in words if w in GRADE_WORDS]
+    words = [w for w in words if w not in GRADE_WORDS]
+    if len(grades) > 1 or len(words) < 2:
+        raise Refusal(USAGE)
+    code, parts = words[0], {k: list[str]() for k in ("", *ORDER_KEYWORDS)}
+    part = ""
+    for word in words[1:]:
+        if word in ORDER_KEYWORDS:
+            part = word
+        else:
+            parts[part].append(word)
+    leads = parts["主办"] + parts[""]
+    if not leads:
+        raise Refusal(USAGE)
+    return DispatchOrder(
+        code=code,
+        unit_words=[leads[0], *leads[1:], *parts["协办"]],
+        grade=grades[0] if grades else None,
+        limit=limit,
+        cc_words=parts["抄送"],
+    )
+
+
+def typed_scale(config: Config) -> float:
+    """How much faster than real time the clocks run ([policy] scale, 60 in the demo): typed durations follow it."""
+    return float(getattr(config.policy, "scale", 1.0) or 1.0)
+
+
+def explicit_due(limit: str, at: datetime, scale: float = 1.0) -> datetime:
+    """Turn a typed deadline (“2小时”, “16:30”, “2月5日 8:00”; a duration divided by scale) into a time, or refuse."""
+    try:
+        return parse_deadline(limit, at, scale)
+    except ValueError as e:
+        raise Refusal(str(e)) from None
 
 
 def authorise(actor: Person) -> None:
@@ -103,7 +122,7 @@ def dispatch(session: Session, actor: Person, order: DispatchOrder, at: datetime
         raise Refusal(f"{units[0].name} 还没有配置单位负责人，无法签收。请先在组织名单中补充。")
     grade = order.grade or Grade(item.grade or item.suggested_grade or Grade.general)
     if order.limit:
-        item.external_due_at = explicit_due(order.limit, at)
+        item.external_due_at = explicit_due(order.limit, at, typed_scale(config))
     before_grade = item.grade
     item.grade, item.dispatched_at = grade, at
     item.flow = "local" if units[0].kind == "county" else ("joint" if len(units) > 1 else "bureau")

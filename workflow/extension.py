@@ -22,8 +22,8 @@ from workflow.outbox import emit
 from workflow.relations import clock_deciders, relations
 
 USAGE = (
-    "格式：申请延期 <编号> [时限名] <时长> <原因>，时长如 30m、2h、1d。"
-    "例如：申请延期 YQ-20261126-003 书面报告 30m 需补充现场核查材料"
+    "格式：申请延期 <编号> [时限名] <时长> <原因>，时长如 30分钟、2小时、1天（30m、2h 也可以）。"
+    "例如：申请延期 YQ-20261126-003 书面报告 30分钟 需补充现场核查材料"
 )
 
 

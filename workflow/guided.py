@@ -3,6 +3,7 @@ by a deadline, and each proves it (a link and/or a screenshot) or declines with 
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import args
 from core.clock import show
 from core.config import Config
 from core.durations import format_duration
@@ -17,33 +19,36 @@ from models import Attachment, GuidedAssignment, GuidedState, GuidedTask, Item, 
 from models.codes import card_key
 from workflow import org, procedure, render, statement
 from workflow.audit import record
-from workflow.dispatch import explicit_due
+from workflow.dispatch import explicit_due, typed_scale
 from workflow.errors import Refusal
 from workflow.links import find_links
 from workflow.outbox import defer, emit
 from workflow.report import find_item
 
 USAGE = (
-    "格式：跟帖 <编号> <人员或单位…> <要点> [限2h]\n"
-    "例如：跟帖 YQ-20261127-001 张三 执法一队 说明执法过程合法、已依法处理 限2h\n"
+    "格式：跟帖 <编号> <人员或单位…> <要点> [限2小时]\n"
+    "例如：跟帖 YQ-20261127-001 张三 执法一队 说明执法过程合法、已依法处理 限2小时\n"
     "单位表示该单位的全部网评员；要点里可以附上要跟帖的帖子链接，缺省用条目的第一个链接。"
 )
 DEFAULT_DUE = "2h"
 
 
-def assignees(session: Session, words: list[str]) -> tuple[list[Person], list[str]]:
+LEADING_WORD = re.compile(r"[\s,，、;；:：]*([^\s,，、;；:：]+)")
+
+
+def assignees(session: Session, text: str) -> tuple[list[Person], str]:
     """Resolve the leading words naming people (name or userid) or units (their commentators); return (people,
-    the remaining words). The first word must name someone."""
+    the rest of the text, verbatim). The first word must name someone."""
     people: list[Person] = []
     active = list(session.scalars(select(Person).where(Person.active.is_(True))))
-    rest = list(words)
-    while rest:
-        word = rest[0]
+    pos = 0
+    while m := LEADING_WORD.match(text, pos):
+        word = m.group(1)
         person = next((p for p in active if word in (p.userid, p.name)), None)
         unit = None if person else org.find_unit(session, word)
         if person is None and unit is None:
             break
-        rest.pop(0)
+        pos = m.end()
         if person is not None:
             if not person.has(Role.commentator):
                 raise Refusal(f"{person.name}不是网评员，组织跟帖只能派给网评员。")
@@ -55,30 +60,35 @@ def assignees(session: Session, words: list[str]) -> tuple[list[Person], list[st
                 raise Refusal(f"{unit.name}没有网评员，无法派给这个单位。")
             people += found
     if not people:
-        raise Refusal(f"没有找到人员或单位“{words[0] if words else ''}”（须是组织里的网评员或单位）。\n{USAGE}")
-    return list({p.userid: p for p in people}.values()), rest
+        first = args.words(text)[0] if args.words(text) else ""
+        raise Refusal(f"没有找到人员或单位“{first}”（须是组织里的网评员或单位）。\n{USAGE}")
+    return list({p.userid: p for p in people}.values()), text[pos:].strip(args.TRIM)
 
 
 def assign(
-    session: Session, config: Config, actor: Person, code: str, words: list[str], at: datetime
+    session: Session, config: Config, actor: Person, code: str, typed: str, at: datetime
 ) -> tuple[GuidedTask, list[Person]]:
-    """Create a guided-reply task on item code for the people and units named, send each a card; office only."""
+    """Create a guided-reply task on item code for the people and units named in typed (then the 要点, kept as
+    typed, and an optional 限<时长或时刻>); send each a card; office only."""
     procedure.authorise("guide_replies", actor)
     item = find_item(session, code)
     procedure.check(item, "guide_replies")
-    limit = words.pop()[1:] if words and words[-1].startswith("限") else None
-    people, rest = assignees(session, words)
-    text = " ".join(rest).strip()
+    try:
+        typed, limit = args.take_limit(typed, at)
+    except ValueError as e:
+        raise Refusal(f"{e}\n{USAGE}") from None
+    people, text = assignees(session, typed)
     if text in ("", "口径"):  # the agreed line: only an approved (frozen) version is quoted
         line = statement.approved(session, item)
-        text = line.text if line is not None else ""
-        if line is None and rest:
+        if line is None and text:
             raise Refusal(f"{item.code} 还没有定稿的口径。先发送“口径 {item.code} 文字”送审，或直接写跟帖要点。")
+        text = line.text if line is not None else ""
     if not text:
         raise Refusal(f"请写上跟帖要点（统一口径），例如：说明执法过程合法、已依法处理。\n{USAGE}")
     links = find_links(text)
     url = links[0] if links else next((x.url for x in item.links), None)
-    due = explicit_due(limit or str(config.raw.get("guided", {}).get("due", DEFAULT_DUE)), at)
+    default = str(config.raw.get("guided", {}).get("due", DEFAULT_DUE))
+    due = explicit_due(limit or default, at, typed_scale(config))
     task = GuidedTask(item_id=item.id, line=text[:2000], url=url, due_at=due, created_by=actor.userid, created_at=at)
     session.add(task)
     session.flush()
@@ -240,7 +250,7 @@ def progress(session: Session, code: str) -> str:
     item = find_item(session, code)
     tasks = session.scalars(select(GuidedTask).where(GuidedTask.item_id == item.id).order_by(GuidedTask.id)).all()
     if not tasks:
-        return f"{item.code} 还没有组织跟帖。格式：跟帖 {item.code} <人员或单位…> <要点> [限2h]"
+        return f"{item.code} 还没有组织跟帖。格式：跟帖 {item.code} <人员或单位…> <要点> [限2小时]"
     names = {p.userid: p.name for p in session.scalars(select(Person))}
     lines = [f"{item.code} 组织跟帖情况："]
     for t in tasks:

@@ -30,7 +30,7 @@ DEFAULT_ROUNDS = (
 )
 BUMP = {"general": "significant", "significant": "major", "major": "major"}
 USAGE = (
-    "格式：重要节点 <名称> <开始> <结束>，日期写成 2026-12-31 或 2026-12-31T08:00（结束日期含当天）。\n"
+    "格式：重要节点 <名称> <开始> <结束>，日期写成 2026-12-31、2026年12月31日 或 2026-12-31T08:00（结束日期含当天）。\n"
     "例如：重要节点 元旦 2026-12-31 2027-01-03"
 )
 
@@ -49,8 +49,8 @@ def _moment(word: str, end: bool) -> datetime:
     """A date (the day's start, or the next day's start for an end) or a date and time, Beijing time."""
     word = word.strip()
     try:
-        if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", word):
-            day = date.fromisoformat("-".join(f"{int(x):02d}" for x in word.split("-")))
+        if m := re.fullmatch(r"(\d{4})(?:-|年)(\d{1,2})(?:-|月)(\d{1,2})日?", word):  # 2026-12-31, 2026年12月31日
+            day = date(*(int(x) for x in m.groups()))
             return datetime.combine(day + timedelta(days=1 if end else 0), time(0), LOCAL_TZ)
         return datetime.fromisoformat(word.replace(" ", "T")).replace(tzinfo=LOCAL_TZ)
     except ValueError:

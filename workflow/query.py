@@ -49,6 +49,7 @@ ACTIONS = {
     "approve": "批准书面报告",
     "return": "退回修改",
     "return_reason": "提出修改意见",
+    "statement_return_reason": "说明口径退回理由",
     "consult": "征求会商意见",
     "opinion": "提出会商意见",
     "reply_source": "回复来源",

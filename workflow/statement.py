@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core import args
 from core.clock import show
 from core.config import Config
 from models import Card, Grade, Item, Person, Role, Statement, StatementState, Unit
@@ -44,23 +45,31 @@ def approved(session: Session, item: Item) -> Statement | None:
     )
 
 
-def draft(session: Session, actor: Person, code: str, words: list[str], at: datetime) -> Statement:
+def parse_draft(session: Session, typed: str) -> tuple[str, list[Unit]]:
+    """Split “<对外发布的文字> 会同 <单位…>” into (the public text as typed, the units to confirm); 会同 counts after a
+    space or any punctuation. A 会同 followed directly by words that are not units is part of the text (“会同公安
+    部门调查”); after a space or colon every word must be a unit, else refuse naming it."""
+    for i in reversed(args.spots(typed, "会同")):
+        names = args.words(typed[i + len("会同") :])
+        units = [org.find_unit(session, n) for n in names]
+        if names and all(units):
+            return typed[:i].strip(), [u for u in units if u is not None]
+        if args.spaced_after(typed, i, "会同"):
+            missing = next((n for n, u in zip(names, units, strict=True) if u is None), "")
+            raise Refusal(f"没有找到单位“{missing}”。{USAGE}" if missing else f"“会同”后请写涉及的单位。{USAGE}")
+    return typed.strip(), []
+
+
+def draft(session: Session, actor: Person, code: str, typed: str, at: datetime) -> Statement:
     """A new version drafted by the office or the lead unit; earlier open versions are superseded; sent for 审核."""
     item = find_item(session, code)
     procedure.permit(session, item, "draft_statement", actor)
     procedure.check(item, "draft_statement")
-    confirm: list[Unit] = []
-    if "会同" in words:
-        i = words.index("会同")
-        names, words = words[i + 1 :], words[:i]
-        for name in names:
-            unit = org.find_unit(session, name)
-            if unit is None:
-                raise Refusal(f"没有找到单位“{name}”。{USAGE}")
-            confirm.append(unit)
-    text = " ".join(words).strip()
+    text, confirm = parse_draft(session, typed)
     if not text:
         raise Refusal(USAGE)
+    if len({u.id for u in confirm}) != len(confirm):
+        raise Refusal(f"“会同”后同一个单位写了两次，请检查。{USAGE}")
     for old in session.scalars(select(Statement).where(Statement.item_id == item.id, Statement.state.in_(OPEN_STATES))):
         old.state = StatementState.superseded
         _close_cards(session, item, old, "已被新版本取代", actor.userid, at)
@@ -104,14 +113,15 @@ def _close_cards(session: Session, item: Item, st: Statement, label: str, actor:
 
 def decide(
     session: Session, actor: Person, statement_id: int, ok: bool, at: datetime, clicked: tuple[str, str] | None = None
-) -> tuple[Statement, str]:
-    """The current stage's decider agrees or returns the version; a second decision is refused politely."""
+) -> tuple[Statement, str, bool]:
+    """The current stage's decider agrees or returns the version; a second decision is refused politely. The flag
+    says the reason for a return is now asked of the decider (give_reason)."""
     st = session.get(Statement, statement_id)
     if st is None:
         raise Refusal("这张口径卡片已失效。")
     item = session.get_one(Item, st.item_id)
     if st.state not in (StatementState.pending, StatementState.reviewed):
-        return st, f"{item.code} 口径第 {st.version} 版已经处理过了（{_state_name(st)}）。"
+        return st, f"{item.code} 口径第 {st.version} 版已经处理过了（{_state_name(st)}）。", False
     if actor.userid not in st.deciders:
         raise Refusal(f"这份口径不是送您审批的，只有卡片的接收人可以审批（{item.code} 第 {st.version} 版）。")
     stage = "审核" if st.state == StatementState.pending else "审定"
@@ -123,7 +133,13 @@ def decide(
     if not ok:
         st.state = StatementState.returned
         _tell_drafter(session, item, st, f"被{actor.name}退回修改，请修改后重新发送“口径 {item.code} 新的文字”。", at)
-        return st, f"已退回 {item.code} 口径第 {st.version} 版。"
+        drafter = session.scalar(select(Person.name).where(Person.userid == st.drafted_by)) or st.drafted_by
+        return (
+            st,
+            f"已退回 {item.code} 口径第 {st.version} 版。请直接回复退回理由（将转给起草人{drafter}）；"
+            "回复“跳过”则不附理由。",
+            True,
+        )
     if st.state == StatementState.pending:
         st.reviewed_by = actor.userid
         if item.grade == Grade.major:
@@ -131,8 +147,40 @@ def decide(
             leaders = org.userids(org.with_role(session, Role.leader))
             if leaders:
                 _ask(session, item, st, leaders, "审定", at)
-                return st, f"已审核 {item.code} 口径第 {st.version} 版，已送领导小组审定。"
-    return st, _after_decisions(session, item, st, actor, at)
+                return st, f"已审核 {item.code} 口径第 {st.version} 版，已送领导小组审定。", False
+    return st, _after_decisions(session, item, st, actor, at), False
+
+
+def give_reason(session: Session, actor: Person, statement_id: int, reason: str, at: datetime) -> str:
+    """The decider's reason for returning a version: recorded and sent to its drafter (“跳过”: none is sent)."""
+    st = session.get(Statement, statement_id)
+    if st is None or st.state != StatementState.returned:
+        raise Refusal("没有等待您填写理由的口径退回。")
+    item = session.get_one(Item, st.item_id)
+    if st.comment:
+        return "退回理由已经发出，无需重复。"
+    reason = "" if reason.strip() == "跳过" else reason.strip()[:2000]
+    st.comment = reason or "（未附理由）"
+    record(session, item, actor.userid, "statement_return_reason", at, version=st.version, reason=st.comment)
+    if not reason:
+        return f"好的，{item.code} 口径第 {st.version} 版退回时不附理由。"
+    emit(
+        session,
+        [st.drafted_by],
+        render.text(f"【口径退回理由】{item.code} 第 {st.version} 版，{actor.name}：{reason}"),
+        f"statement:{st.id}:reason",
+        at,
+        item,
+    )
+    return f"退回理由已转给起草人（{item.code} 口径第 {st.version} 版）。"
+
+
+def confirmers_line(session: Session, st: Statement) -> str:
+    """The line telling the drafter which units will be asked to confirm the version (会同)."""
+    if not st.confirm_units:
+        return "须确认的单位：无（如涉及其他单位，在文字后写“会同 单位名”）。"
+    names = "、".join(session.get_one(Unit, u).name for u in st.confirm_units)
+    return f"须确认的单位：{names}（审批通过后请其确认）。"
 
 
 def _after_decisions(session: Session, item: Item, st: Statement, actor: Person, at: datetime) -> str:

@@ -49,7 +49,6 @@ def test_commands_typed_while_writing_a_report_are_run_and_never_become_paragrap
     for command, answer in (
         (f"查询 {code}", code),
         ("签收：" + code, "无需重复签收"),
-        ("上报 另一条新帖子", "编号"),
         ("帮助", "舆情处置助手"),
     ):
         st.say("wangwu", command)

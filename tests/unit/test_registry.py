@@ -50,6 +50,7 @@ def test_every_conversation_has_a_way_out_in_its_own_words() -> None:
         "guided_proof",
         "guided_reason",
         "statement_opinion",
+        "statement_return",
         "evaluation",
     }
     for flow in flows.FLOWS.values():
