@@ -95,6 +95,14 @@ def fit_sentences(value: str, limit: int) -> str:
     return (room[: end + 1].rstrip() if end > 0 else room) + MORE
 
 
+def with_content(shown: str, content: str) -> str:
+    """Return the shown instruction followed by as much of content as the card's text has room for."""
+    room = CARD_LIMITS["sub"] - len(shown) - 1
+    if not content or shown.endswith(MORE) or room < 10:  # no room: the 查看详情 link leads to the rest
+        return shown
+    return f"{shown}\n{fit(content, room)}" if shown else fit(content, CARD_LIMITS["sub"])
+
+
 def button_card(
     source: str,
     title: str,
@@ -104,19 +112,20 @@ def button_card(
     task_id: str,
     buttons: list[tuple[str, str, int]],
     links: list[tuple[str, str]] | None = None,
-    detail: str = "",
+    content: str = "",
 ) -> dict[str, Any]:
     """Return a button_interaction card: ≤ 6 buttons of (text, key, style) then URL buttons of (text, url).
 
-    Every text fits what a phone shows (CARD_LIMITS): sub is the instruction and is cut only after a whole sentence;
-    whatever is cut (and detail, the longer text behind the card) is on the 查看详情 page (/h5/card/<task_id>),
-    linked from the card and kept in the body's "detail" (dropped before sending).
+    Every text fits what a phone shows (CARD_LIMITS): sub is the instruction, shown first and cut only after a whole
+    sentence; content (the report, the reason, a long desc) follows it in the room left and may be cut anywhere.
+    Whatever is cut is on the 查看详情 page (/h5/card/<task_id>), linked from the card and kept in the body's
+    "detail" (dropped before sending).
     The first link also becomes the whole card's click target: a decided card's buttons are replaced by one label
     (update_template_card), and the card must still open the report.
     """
     if len(desc) > CARD_LIMITS["desc"]:  # a long title note is content: it follows the instruction in the text
-        sub, desc = f"{sub.strip()}\n{desc}", ""
-    shown_sub = fit_sentences(sub, CARD_LIMITS["sub"])
+        content, desc = "\n".join(t for t in (desc, content) if t), ""
+    shown_sub = with_content(fit_sentences(sub, CARD_LIMITS["sub"]), content.strip())
     rows = [(fit(k, CARD_LIMITS["keyname"]), fit(v, CARD_LIMITS["value"])) for k, v in fields[:CARD_ROWS]]
     card: dict[str, Any] = {
         "card_type": "button_interaction",
@@ -133,14 +142,14 @@ def button_card(
         card["horizontal_content_list"] = [{"keyname": k, "value": v} for k, v in rows]
     if links:
         card["card_action"] = {"type": 1, "url": links[0][1]}
-    cut = shown_sub != sub.strip() or rows != fields or card["main_title"]["title"] != title
-    cut = cut or bool(detail)
+    whole = "\n".join(t for t in (sub.strip(), content.strip()) if t)
+    cut = shown_sub != whole or rows != fields or card["main_title"]["title"] != title
     body: dict[str, Any] = {"msgtype": "template_card", "template_card": card}
     url = pages.card_url(task_id) if cut else ""
     if url:
         card["jump_list"] = [{"type": 1, "title": DETAIL_LINK, "url": url}]
         card.setdefault("card_action", {"type": 1, "url": url})
-        body["detail"] = {"source": source, "title": title, "desc": desc, "text": sub, "more": detail,
+        body["detail"] = {"source": source, "title": title, "desc": desc, "text": whole,
                           "fields": [list(f) for f in fields]}  # fmt: skip
     return body
 
@@ -161,10 +170,11 @@ def ack_card(item: Item, unit: Unit, task_id: str, dispatcher: str, late: str = 
         "瞭望 · 舆情交办",
         f"【{grade_name(item.grade)}】{item.title}",
         item.code,
-        f"{ask}\n{item.text}",
+        ask,
         fields,
         task_id,
         [("签收", card_key("ack", item.code, unit.key), 1)],
+        content=item.text,
     )
 
 
@@ -224,10 +234,11 @@ def extension_card(
         "瞭望 · 延期申请",
         f"延期申请：{item.title}",
         item.code,
-        f"{who}申请{label}延期 {format_duration(span)}，请点“同意”或“不同意”。\n原因：{reason}",
+        f"{who}申请{label}延期 {format_duration(span)}，请点“同意”或“不同意”。",
         fields,
         task_id,
         [("同意", card_key("ext", ext_id, "yes"), 1), ("不同意", card_key("ext", ext_id, "no"), 2)],
+        content=f"原因：{reason}",
     )
 
 

@@ -61,7 +61,6 @@ def card_context(payload: dict[str, Any]) -> dict[str, Any]:
         "title": detail.get("title") or (card.get("main_title") or {}).get("title", ""),
         "desc": detail.get("desc") or (card.get("main_title") or {}).get("desc", ""),
         "text": detail.get("text") or card.get("sub_title_text", ""),
-        "more": detail.get("more", ""),
         "fields": [(str(k), str(v)) for k, v in rows],
         "buttons": [b.get("text", "") for b in card.get("button_list") or [] if b.get("type", 0) == 0],
     }
