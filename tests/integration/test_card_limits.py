@@ -110,6 +110,8 @@ def test_every_card_of_a_whole_major_item_fits_the_phone_and_says_when_it_was_de
         click(st, "mali", card, "确认")
     st.say("chenqi", f"快报 {code}")
     click(st, "liujiu", cards(st, "liujiu", "上报审批")[-1], "同意")
+    st.say("chenqi", f"跟帖 {code} 张三 说明已成立工作组调查核实、当事队员已暂停执法、结果将及时公布 限2h")
+    assert cards(st, "zhangsan", "组织跟帖"), st.last("chenqi")
     st.say("chenqi", f"回复来源 {code} 经核查，执法人员已停职检查，感谢监督。")
     st.say("chenqi", f"办结 {code} 处置完毕")
     st.later(3600)
@@ -118,7 +120,7 @@ def test_every_card_of_a_whole_major_item_fits_the_phone_and_says_when_it_was_de
     every = template_cards(st)
     seen = {source_of(r).removeprefix("瞭望 · ") for r in every}
     for wanted in ("舆情交办", "时限提醒", "超时督办1级", "超时督办2级", "延期申请", "书面报告审核", "统一口径",
-                   "上报审批", "善后观察"):  # fmt: skip
+                   "上报审批", "组织跟帖", "善后观察"):  # fmt: skip
         assert wanted in seen, f"the flow sent no {wanted} card: {sorted(seen)}"
     bad = {f"{r['userid']} {source_of(r)}": problems(r) for r in every if problems(r)}
     assert bad == {}, "cards a phone would cut"
@@ -149,7 +151,10 @@ def test_the_final_warning_shows_the_instruction_and_its_details_page_has_the_wh
     assert page.status_code == 200
     assert f"申请延期 {code} 首报 &lt;时长&gt; &lt;原因&gt;" in page.text, "the typed form is on the details page"
     assert "即将超时：" + LONG[:20] in page.text
-    assert Browser(st).login("zhaoliu", "/h5/card/" + card["task_id"]).status_code in (200, 403)
+    other = Browser(st).login("gaojing", "/h5/card/" + card["task_id"])
+    assert other.status_code == 403, "a unit lead of another unit neither received the card nor handles the item"
+    assert "无权查看" in other.text
+    assert Browser(st).login("chenqi", "/h5/card/" + card["task_id"]).status_code == 200, "the office is involved"
     assert Browser(st).login("wangwu", "/h5/card/no-such-card").status_code == 404
 
 
