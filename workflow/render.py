@@ -95,12 +95,20 @@ def fit_sentences(value: str, limit: int) -> str:
     return (room[: end + 1].rstrip() if end > 0 else room) + MORE
 
 
+def fit_content(value: str, limit: int) -> str:
+    """Return value within limit characters, cut anywhere but never inside a “quoted” instruction (then "……")."""
+    shown = fit(value, limit)
+    if shown.count("“") > shown.count("”"):
+        shown = shown[: shown.rfind("“")].rstrip("，、：；（ ") + MORE
+    return shown
+
+
 def with_content(shown: str, content: str) -> str:
     """Return the shown instruction followed by as much of content as the card's text has room for."""
     room = CARD_LIMITS["sub"] - len(shown) - 1
     if not content or shown.endswith(MORE) or room < 10:  # no room: the 查看详情 link leads to the rest
         return shown
-    return f"{shown}\n{fit(content, room)}" if shown else fit(content, CARD_LIMITS["sub"])
+    return f"{shown}\n{fit_content(content, room)}" if shown else fit_content(content, CARD_LIMITS["sub"])
 
 
 def button_card(
@@ -126,7 +134,7 @@ def button_card(
     if len(desc) > CARD_LIMITS["desc"]:  # a long title note is content: it follows the instruction in the text
         content, desc = "\n".join(t for t in (desc, content) if t), ""
     shown_sub = with_content(fit_sentences(sub, CARD_LIMITS["sub"]), content.strip())
-    rows = [(fit(k, CARD_LIMITS["keyname"]), fit(v, CARD_LIMITS["value"])) for k, v in fields[:CARD_ROWS]]
+    rows = [(fit(str(k), CARD_LIMITS["keyname"]), fit(str(v), CARD_LIMITS["value"])) for k, v in fields[:CARD_ROWS]]
     card: dict[str, Any] = {
         "card_type": "button_interaction",
         "source": {"desc": fit(source, CARD_LIMITS["source"])},

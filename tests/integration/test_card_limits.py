@@ -169,3 +169,13 @@ def test_a_decided_brief_card_says_who_and_when_in_beijing_time(st: Stack) -> No
     assert now["replaced_button"] == f"刘九 已同意 {show(clock.now())}"
     st.say("chenqi", f"报送 {code} 县委宣传部")
     assert f"于 {show(clock.now())} 报送县委宣传部" in st.last("chenqi"), "Beijing time, not UTC"
+
+
+def test_card_texts_are_cut_after_a_sentence_or_outside_a_quoted_instruction() -> None:
+    from workflow.render import fit_content, fit_sentences
+
+    warn = "首报将于 18:00 到期。\n请发送“首报 YQ-1 内容”。\n确实来不及，请发送“申请延期 YQ-2 首报 <时长> <原因>”。"
+    assert fit_sentences(warn, 40) == "首报将于 18:00 到期。\n请发送“首报 YQ-1 内容”。……"
+    assert fit_sentences("请签收。", 40) == "请签收。"
+    assert fit_content("一二三四五六七八九十", 6) == "一二三四……"
+    assert fit_content("没有发现点“无异常”，发现了点“有情况上报”。", 18) == "没有发现点“无异常”，发现了点……"
