@@ -94,9 +94,25 @@ def local(value: datetime) -> datetime:
     return as_utc(value).astimezone(LOCAL_TZ)
 
 
-def show(value: datetime | None, with_date: bool = False) -> str:
-    """Format a time for people: "14:05" or "11月26日 14:05" in Asia/Shanghai."""
+FORMS = {
+    "time": "%H:%M",  # 14:05
+    "date": "%m月%d日 %H:%M",  # 11月26日 14:05 (leading zero of the month dropped)
+    "long": "%Y年%m月%d日 %H:%M",  # 2026年11月26日 14:05 (documents)
+    "table": "%Y-%m-%d %H:%M",  # 2026-11-26 14:05 (spreadsheets)
+    "day": "%Y%m%d",  # 20261126 (编号)
+    "iso_day": "%Y-%m-%d",  # 2026-11-26
+    "month": "%Y-%m",  # 2026-11
+}
+
+
+def show(value: datetime | None, with_date: bool = False, form: str = "") -> str:
+    """Format a time for people, in Asia/Shanghai: "14:05", "11月26日 14:05", or one of FORMS by name.
+
+    This is the one formatter of times people see (messages, pages, documents); nothing else calls strftime.
+    """
     if value is None:
         return "—"
     t = local(value)
-    return t.strftime("%m月%d日 %H:%M").lstrip("0") if with_date else t.strftime("%H:%M")
+    form = form or ("date" if with_date else "time")
+    text = t.strftime(FORMS[form])
+    return text.lstrip("0") if form == "date" else text

@@ -31,10 +31,9 @@ def _month(ctx: Ctx) -> str:
 
 
 def _this_month(ctx: Ctx) -> str:
-    from core.clock import local
+    from core.clock import show
 
-    t = local(ctx.now)
-    return f"{t.year:04d}-{t.month:02d}"
+    return show(ctx.now, form="month")
 
 
 @command("考核", "考核情况", "扣分情况", alone=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.clock import show
 from handlers.cards import clicked, key_parts
 from handlers.context import Ctx
 from handlers.progress import split_code
@@ -33,7 +34,7 @@ def sent_command(ctx: Ctx) -> str:
     """`报送 <编号> <报送对象>`: record that the approved report was sent upward."""
     code, to = split_code(ctx, "格式：报送 <编号> <报送对象>，例如：报送 YQ-… 县委宣传部、县网信办")
     b = brief.sent(ctx.session, ctx.person, code, to, ctx.now)
-    return f"已登记：{b.number}于 {ctx.now:%H:%M} 报送{b.sent_to}。"
+    return f"已登记：{b.number}于 {show(ctx.now)} 报送{b.sent_to}。"
 
 
 @command("批示")

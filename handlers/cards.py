@@ -9,7 +9,7 @@ from models import Card, Item
 from models.clock import Clock
 from models.codes import parse_card_key
 from workflow import render
-from workflow.cards import finish_cards
+from workflow.cards import finish_cards, stamped
 from workflow.errors import Refusal
 from workflow.outbox import emit
 
@@ -56,7 +56,9 @@ def mark_own_card(ctx: Ctx, label: str, item: Item | None = None) -> None:
     emit(
         ctx.session,
         [],
-        render.card_done(ctx.msg.response_code, [ctx.person.userid], ctx.config.wecom.agent_id, label),
+        render.card_done(
+            ctx.msg.response_code, [ctx.person.userid], ctx.config.wecom.agent_id, stamped(label, ctx.now)
+        ),
         f"update:{ctx.msg.task_id}:{ctx.msg.response_code}",
         ctx.now,
         item,

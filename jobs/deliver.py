@@ -131,6 +131,7 @@ def _with_media(rt: Runtime, row: OutboxMessage) -> dict[str, Any]:
     """Return the send body; an image/file row's stored file is uploaded once and its media_id kept on the row, so a
     retry sends the very same request (WeCom's duplicate check) unless the media_id has expired."""
     body = dict(row.payload)
+    body.pop("detail", None)  # a card's whole text, for its 查看详情 page only (workflow.render.button_card)
     upload = body.pop("upload", None)
     if not upload:
         return body

@@ -23,6 +23,7 @@ from sandbox.state import (
 from sandbox.validate import (
     INTERACTIVE_CARDS,
     clickable_keys,
+    over_limit,
     validate_message,
     validate_task_id,
     validate_template_card,
@@ -66,6 +67,7 @@ def new_record(world: World, userid: str, msgid: str, body: dict[str, Any], **ex
         "card": card,
         "replaced_button": None,
         "updates": [],
+        "over_limit": over_limit(card),  # what a phone would cut of this card (WeCom shows it truncated)
     }
     record.update(extra)
     return record
@@ -196,6 +198,7 @@ def update_template_card(world: World, body: dict[str, Any]) -> dict[str, Any]:
                 view = copy.deepcopy(new_card)
                 view.setdefault("task_id", card.task_id)
                 record["card"], record["replaced_button"] = view, None
+                record["over_limit"] = over_limit(view)
                 change = {"kind": "template_card", "template_card": copy.deepcopy(view)}
             record["updates"].append({"at": world.now(), "response_code": rc.code, **change})
             world.touch_record(record)

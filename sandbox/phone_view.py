@@ -12,6 +12,9 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
 
+from sandbox.validate import DISPLAY_LIMITS
+from sandbox.validate import clip as clip_to
+
 CHINA = ZoneInfo("Asia/Shanghai")
 AUTHORIZE_PATH = "/connect/oauth2/authorize"
 WECOM_OAUTH_HOST = "open.weixin.qq.com"
@@ -150,6 +153,10 @@ class PhoneView:
             pos = m.end()
         tail = text[pos:]
         return Markup("").join([*out, escape(tail) if tail.strip() or not out else Markup("")])
+
+    def clip(self, value: Any, field: str) -> str:
+        """Return a template card's text field as WeCom shows it: cut to its display limit with a trailing …."""
+        return clip_to(value, DISPLAY_LIMITS[field])
 
     def time_label(self, at: Any, now: float) -> str:
         """Return how WeCom labels a message time: "16:21" today, else "11月26日 16:21" (China time)."""

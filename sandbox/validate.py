@@ -251,3 +251,53 @@ def menu_click_keys(menu: dict[str, Any] | None) -> set[str] | None:
             if leaf.get("key"):
                 keys.add(leaf["key"])
     return keys
+
+
+# What a phone shows of a template card (characters): WeCom's template-card docs say "建议不超过N个字" and cut the
+# rest on display with an ellipsis; sending more is not refused (no error code exists for it).
+DISPLAY_LIMITS = {
+    "source.desc": 13,
+    "main_title.title": 26,
+    "main_title.desc": 30,
+    "sub_title_text": 112,
+    "horizontal_content_list[].keyname": 5,
+    "horizontal_content_list[].value": 26,
+    "jump_list[].title": 13,
+    "button_list[].text": 10,
+}
+ELLIPSIS = "…"
+
+
+def clip(value: Any, limit: int) -> str:
+    """Return value as a phone shows it within limit characters: cut with a trailing … when longer."""
+    text = "" if value is None else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
+
+
+def card_fields(card: dict[str, Any]) -> list[tuple[str, str]]:
+    """Return (DISPLAY_LIMITS name, text) for every shown text field of a template card."""
+    main, source = card.get("main_title") or {}, card.get("source") or {}
+    found = [
+        ("source.desc", source.get("desc")),
+        ("main_title.title", main.get("title")),
+        ("main_title.desc", main.get("desc")),
+        ("sub_title_text", card.get("sub_title_text")),
+    ]
+    for row in card.get("horizontal_content_list") or []:
+        found += [("horizontal_content_list[].keyname", row.get("keyname"))]
+        if row.get("type", 0) in (0, 1, 2):
+            found += [("horizontal_content_list[].value", row.get("value"))]
+    found += [("jump_list[].title", j.get("title")) for j in card.get("jump_list") or []]
+    found += [("button_list[].text", b.get("text")) for b in card.get("button_list") or []]
+    return [(name, str(text)) for name, text in found if isinstance(text, str) and text]
+
+
+def over_limit(card: dict[str, Any] | None) -> list[str]:
+    """Return "field: N > limit" for every text of the card a phone would cut (empty when it all shows)."""
+    if not card:
+        return []
+    return [
+        f"{name}: {len(text)} > {DISPLAY_LIMITS[name]}"
+        for name, text in card_fields(card)
+        if len(text) > DISPLAY_LIMITS[name]
+    ]

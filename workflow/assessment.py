@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.clock import LOCAL_TZ, local
+from core.clock import LOCAL_TZ, local, show
 from core.durations import format_duration
 from models import Attachment, Card, GuidedState, GuidedTask, Item, ItemUnit, Patrol, PatrolState, Person, Role, Unit
 from models.assessment import RECORDED_KINDS, ROLES, Dispute, DisputeState, Fact, RuleSet, in_force
@@ -76,7 +76,7 @@ def previous_month(now: datetime) -> str:
     """The month before now's (Beijing time), as "YYYY-MM"."""
     first = local(now).date().replace(day=1)
     prev = first - timedelta(days=1)
-    return f"{prev.year:04d}-{prev.month:02d}"
+    return show(datetime(prev.year, prev.month, 1, 12, tzinfo=LOCAL_TZ), form="month")
 
 
 def derived(
@@ -370,7 +370,7 @@ def decide(
 
 
 def _show(at: datetime) -> str:
-    return local(at).strftime("%m月%d日 %H:%M")
+    return show(at, True)
 
 
 def today(now: datetime) -> date:

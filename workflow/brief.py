@@ -56,7 +56,7 @@ def sections(
     return [
         ("报送单位", sender),
         ("编号", f"{number}（{item.code}）"),
-        ("时间", local(at).strftime("%Y年%m月%d日 %H:%M")),
+        ("时间", show(at, form="long")),
         ("舆情来源与链接", f"{SOURCES.get(item.source, item.source)}\n{links}"),
         ("主要内容", item.text),
         ("网上态势", "\n".join(situation) or "（尚未报送首报或续报）"),

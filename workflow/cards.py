@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from core.clock import show
 from models import Card, Item
 from models.state import CardState
 from workflow import render
@@ -38,6 +39,12 @@ def new_card(
     return card
 
 
+def stamped(label: str, at: datetime) -> str:
+    """Return a decided card's label with the decision's Beijing time ("王五 已同意 16:21"), added once."""
+    when = show(at)
+    return label if when in label else f"{label} {when}"
+
+
 def finish_cards(
     session: Session,
     item: Item | None,
@@ -48,7 +55,7 @@ def finish_cards(
     agent_id: int | None,
     clicked: tuple[str, str] | None = None,
 ) -> None:
-    """Mark cards done and replace their buttons with label for every recipient.
+    """Mark cards done and replace their buttons with label (stamped with the time at) for every recipient.
 
     clicked: (task_id, response_code) of the click being answered, whose code is used for that card; the others use
     the response code of their send (each code works once, so a card already updated is left alone).
@@ -63,7 +70,7 @@ def finish_cards(
             emit(
                 session,
                 [],
-                render.card_done(code, card.recipients, agent_id, label),
+                render.card_done(code, card.recipients, agent_id, stamped(label, at)),
                 f"update:{card.task_id}:{code}",
                 at,
                 item,

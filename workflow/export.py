@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.clock import LOCAL_TZ, local
+from core.clock import LOCAL_TZ, show
 from models import Item, ItemUnit, Unit
 from models.assessment import ROLES
 from models.clock import Clock, Extension
@@ -70,7 +70,7 @@ def rows(session: Session, config: Any, lo: datetime, hi: datetime, now: datetim
         )
         extended.update({cid: int(n) for cid, n in session.execute(q2)})
     by_item: dict[int, list[str]] = defaultdict(list)
-    month_sets = rule_sets(session, config, f"{local(now).year:04d}-{local(now).month:02d}")
+    month_sets = rule_sets(session, config, show(now, form="month"))
     for f in facts(session, lo - timedelta(days=62), hi + timedelta(days=62), month_sets):
         if f.item_id in set(ids):
             by_item[f.item_id].append(f"{f.key} {f.fact}（{ROLES[f.role]}）{f.points:g}")
@@ -82,7 +82,7 @@ def rows(session: Session, config: Any, lo: datetime, hi: datetime, now: datetim
             "来源": SOURCES.get(item.source, item.source),
             "等级": GRADE_NAMES.get(item.grade, "未定") if item.grade else "未定",  # type: ignore[call-overload]
             "状态": item.state_name,
-            "上报时间": local(item.reported_at).strftime("%Y-%m-%d %H:%M"),
+            "上报时间": show(item.reported_at, form="table"),
             "主办单位": leads.get(item.id, ""),
             "扣分事项": "；".join(by_item.get(item.id, [])),
         }
@@ -92,8 +92,8 @@ def rows(session: Session, config: Any, lo: datetime, hi: datetime, now: datetim
                 row.update(
                     {
                         "时限": c.label,
-                        "应完成": local(c.due_at).strftime("%Y-%m-%d %H:%M"),
-                        "完成时间": local(c.met_at).strftime("%Y-%m-%d %H:%M") if c.met_at else "",
+                        "应完成": show(c.due_at, form="table"),
+                        "完成时间": show(c.met_at, form="table") if c.met_at else "",
                         "时限状态": CLOCK_STATE_NAMES[c.state],
                         "超时（分钟）": _minutes(c, now),
                         "延期次数": extended.get(c.id, 0),

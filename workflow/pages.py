@@ -36,3 +36,10 @@ def upload_url(config: Config, code: str) -> str:
 def viewer_url(config: Config, code: str) -> str:
     """Return the OAuth link to the report viewer of item code."""
     return oauth_url(config, f"/h5/item/{code}")
+
+
+def card_url(task_id: str) -> str:
+    """Return the OAuth link to the 查看详情 page of the card task_id (this process's configuration)."""
+    from core.runtime import runtime  # the Runtime is installed by the app, the worker and the CLI at start
+
+    return oauth_url(runtime().config, f"/h5/card/{task_id}")

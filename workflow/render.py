@@ -10,6 +10,7 @@ from core.durations import format_duration
 from models import GRADE_NAMES, Grade, Item, Unit
 from models.codes import card_key
 from models.item import SOURCES
+from workflow import pages
 
 TEXT_LIMIT = 2000  # WeCom refuses text messages over 2048 bytes; keep a margin
 CUT = "……（内容较长，全文请发送“查询 编号”或打开查看页面）"
@@ -62,6 +63,54 @@ def new_item_notice(item: Item, reporter_name: str) -> str:
     )
 
 
+# What a phone shows of a template card (WeCom's docs: "建议不超过N个字"; longer texts are cut on the phone).
+CARD_LIMITS = {
+    "source": 13,
+    "title": 26,
+    "desc": 30,
+    "sub": 112,
+    "keyname": 5,
+    "value": 26,
+    "jump": 13,
+    "button": 10,
+}
+CARD_ROWS = 6
+MORE = "……"  # ends a card text we cut ourselves; the whole text is on the 查看详情 page
+DETAIL_LINK = "查看详情"
+SENTENCE_ENDS = "。；！？\n"
+
+
+def fit(value: str, limit: int) -> str:
+    """Return value within limit characters: whole, or cut and ended with "……"."""
+    return value if len(value) <= limit else value[: limit - len(MORE)] + MORE
+
+
+def fit_sentences(value: str, limit: int) -> str:
+    """Return value within limit characters, cut after its last whole sentence that fits (then "……")."""
+    value = value.strip()
+    if len(value) <= limit:
+        return value
+    room = value[: limit - len(MORE)]
+    end = max(room.rfind(c) for c in SENTENCE_ENDS)
+    return (room[: end + 1].rstrip() if end > 0 else room) + MORE
+
+
+def fit_content(value: str, limit: int) -> str:
+    """Return value within limit characters, cut anywhere but never inside a “quoted” instruction (then "……")."""
+    shown = fit(value, limit)
+    if shown.count("“") > shown.count("”"):
+        shown = shown[: shown.rfind("“")].rstrip("，、：；（ ") + MORE
+    return shown
+
+
+def with_content(shown: str, content: str) -> str:
+    """Return the shown instruction followed by as much of content as the card's text has room for."""
+    room = CARD_LIMITS["sub"] - len(shown) - 1
+    if not content or shown.endswith(MORE) or room < 10:  # no room: the 查看详情 link leads to the rest
+        return shown
+    return f"{shown}\n{fit_content(content, room)}" if shown else fit_content(content, CARD_LIMITS["sub"])
+
+
 def button_card(
     source: str,
     title: str,
@@ -71,28 +120,46 @@ def button_card(
     task_id: str,
     buttons: list[tuple[str, str, int]],
     links: list[tuple[str, str]] | None = None,
+    content: str = "",
 ) -> dict[str, Any]:
     """Return a button_interaction card: ≤ 6 buttons of (text, key, style) then URL buttons of (text, url).
 
+    Every text fits what a phone shows (CARD_LIMITS): sub is the instruction, shown first and cut only after a whole
+    sentence; content (the report, the reason, a long desc) follows it in the room left and may be cut anywhere.
+    Whatever is cut is on the 查看详情 page (/h5/card/<task_id>), linked from the card and kept in the body's
+    "detail" (dropped before sending).
     The first link also becomes the whole card's click target: a decided card's buttons are replaced by one label
     (update_template_card), and the card must still open the report.
     """
+    if len(desc) > CARD_LIMITS["desc"]:  # a long title note is content: it follows the instruction in the text
+        content, desc = "\n".join(t for t in (desc, content) if t), ""
+    shown_sub = with_content(fit_sentences(sub, CARD_LIMITS["sub"]), content.strip())
+    rows = [(fit(str(k), CARD_LIMITS["keyname"]), fit(str(v), CARD_LIMITS["value"])) for k, v in fields[:CARD_ROWS]]
     card: dict[str, Any] = {
         "card_type": "button_interaction",
-        "source": {"desc": source},
-        "main_title": {"title": title[:36], "desc": desc},
-        "sub_title_text": sub[:160],
+        "source": {"desc": fit(source, CARD_LIMITS["source"])},
+        "main_title": {"title": fit(title, CARD_LIMITS["title"])} | ({"desc": desc} if desc else {}),
+        "sub_title_text": shown_sub,
         "task_id": task_id,
         "button_list": (
-            [{"type": 0, "text": t, "style": style, "key": k} for t, k, style in buttons]
-            + [{"type": 1, "text": t, "style": 4, "url": u} for t, u in links or []]
+            [{"type": 0, "text": fit(t, CARD_LIMITS["button"]), "style": style, "key": k} for t, k, style in buttons]
+            + [{"type": 1, "text": fit(t, CARD_LIMITS["button"]), "style": 4, "url": u} for t, u in links or []]
         )[:6],
     }
-    if fields:
-        card["horizontal_content_list"] = [{"keyname": k, "value": v} for k, v in fields]
+    if rows:
+        card["horizontal_content_list"] = [{"keyname": k, "value": v} for k, v in rows]
     if links:
         card["card_action"] = {"type": 1, "url": links[0][1]}
-    return {"msgtype": "template_card", "template_card": card}
+    whole = "\n".join(t for t in (sub.strip(), content.strip()) if t)
+    cut = shown_sub != whole or rows != fields or card["main_title"]["title"] != title
+    body: dict[str, Any] = {"msgtype": "template_card", "template_card": card}
+    url = pages.card_url(task_id) if cut else ""
+    if url:
+        card["jump_list"] = [{"type": 1, "title": DETAIL_LINK, "url": url}]
+        card.setdefault("card_action", {"type": 1, "url": url})
+        body["detail"] = {"source": source, "title": title, "desc": desc, "text": whole,
+                          "fields": [list(f) for f in fields]}  # fmt: skip
+    return body
 
 
 def ack_card(item: Item, unit: Unit, task_id: str, dispatcher: str, late: str = "") -> dict[str, Any]:
@@ -103,16 +170,19 @@ def ack_card(item: Item, unit: Unit, task_id: str, dispatcher: str, late: str = 
         ("交办人", dispatcher),
         ("交办时间", show(item.dispatched_at, True)),
     ]
+    ask = "请点“签收”，并按时限办理。"
     if late:
-        fields.append(("交办时已过时限", f"{late}，请立即办理（迟延记在交办环节）"))
+        fields.append(("已过时限", late))
+        ask = f"交办时{late}已过时限，请立即签收办理（迟延记在交办环节）。"
     return button_card(
         "瞭望 · 舆情交办",
         f"【{grade_name(item.grade)}】{item.title}",
         item.code,
-        item.text[:120],
+        ask,
         fields,
         task_id,
         [("签收", card_key("ack", item.code, unit.key), 1)],
+        content=item.text,
     )
 
 
@@ -145,7 +215,7 @@ def escalation_card(
         ("督办级别", f"第 {level} 级"),
     ]
     return button_card(
-        f"瞭望 · 超时督办（第 {level} 级）",
+        f"瞭望 · 超时督办{level}级",
         f"【超时】{label}：{item.title}",
         item.code,
         f"{unit}（{owners}）的{label}应于 {show(due, True)} 前完成，{late}，仍未完成。",
@@ -172,15 +242,17 @@ def extension_card(
         "瞭望 · 延期申请",
         f"延期申请：{item.title}",
         item.code,
-        f"{who}申请{label}延期 {format_duration(span)}：{reason}",
+        f"{who}申请{label}延期 {format_duration(span)}，请点“同意”或“不同意”。",
         fields,
         task_id,
         [("同意", card_key("ext", ext_id, "yes"), 1), ("不同意", card_key("ext", ext_id, "no"), 2)],
+        content=f"原因：{reason}",
     )
 
 
 def reminder_card(
     item: Item, title: str, text: str, task_id: str, buttons: list[tuple[str, str, int]]
 ) -> dict[str, Any]:
-    """Return a deadline reminder card with quick actions (已口头汇报, 申请延期)."""
-    return button_card("瞭望 · 时限提醒", f"{title}：{item.title}", item.code, text, [], task_id, buttons)
+    """Return a deadline reminder card with quick actions (已口头汇报, 申请延期); the title already names the item."""
+    sub = text.removeprefix(f"{item.code}《{item.title}》的")
+    return button_card("瞭望 · 时限提醒", f"{title}：{item.title}", item.code, sub, [], task_id, buttons)

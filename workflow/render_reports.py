@@ -16,7 +16,7 @@ DECIDE_SOURCE = "瞭望 · 书面报告审定"
 def upload_card(item: Item, unit_name: str, task_id: str, url: str, returned: str | None = None) -> dict[str, Any]:
     """Return the card that lets a unit send its written report: upload files (H5) or type it in the chat."""
     sub = (
-        f"已退回修改：{returned[:100]}。请修改后重新报送。"
+        "已退回修改，请修改后重新报送。"
         if returned
         else "可上传 Word、PDF 或图片（每个不超过 20 MB），也可以在聊天中直接填写、发送照片。"
     )
@@ -30,6 +30,7 @@ def upload_card(item: Item, unit_name: str, task_id: str, url: str, returned: st
         task_id,
         [("在聊天中填写", card_key("wr", item.code), 2)],
         links=[("上传文件", url)],
+        content=f"退回意见：{returned}" if returned else "",
     )
 
 
@@ -55,22 +56,24 @@ def approval_card(
         ("版本", f"第 {sub.version} 版 · 附件 {files} 个"),
     ]
     if clocks:
-        fields.append(("时限", clocks[:60]))
+        fields.append(("时限", clocks))
     buttons = [("批准", card_key("appr", sub.id, "ok"), 1), ("退回修改", card_key("appr", sub.id, "back"), 2)]
     if can_escalate:
         buttons.append(("升级为重大", card_key("appr", sub.id, "major"), 2))
     text = sub.text.strip() or "（见附件）"
+    ask = f"请{stage}后点“批准”或“退回修改”；全文和附件请点“查看报告”。"
     if stage == "审定":
         fields.insert(0, ("审定", f"已由{reviewer}审核，请领导小组审定"))
     return button_card(
         APPROVE_SOURCE if stage == "审核" else DECIDE_SOURCE,
         f"【{grade_name(item.grade)}】{item.title}",
         item.code,
-        text[:160],
+        ask,
         fields,
         task_id,
         buttons,
         links=[("查看报告", url)],
+        content=text,
     )
 
 
@@ -81,11 +84,12 @@ def opinion_card(item: Item, summary: str, task_id: str, url: str) -> dict[str, 
         "瞭望 · 会商征求意见",
         f"会商：{item.title}",
         item.code,
-        summary[:160],
+        "请点“无不同意见”或“提出意见”。",
         fields,
         task_id,
         [("无不同意见", card_key("opin", item.code, "ok"), 1), ("提出意见", card_key("opin", item.code, "say"), 2)],
         links=[("查看报告", url)],
+        content=summary,
     )
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from core.clock import local, show
+from core.clock import show
 from core.config import Config
 from models import Attachment, DayCounter, Item, ItemLink, Person, Role
 from workflow import clocks, org, patrol, periods, render
@@ -42,7 +42,7 @@ class ReportResult:
 
 def next_code(session: Session, at: datetime, prefix: str = "YQ") -> str:
     """Hand out the next 编号 for the local day of at, e.g. YQ-20261126-003 (safe under concurrency)."""
-    day = local(at).strftime("%Y%m%d")
+    day = show(at, form="day")
     insert = pg_insert if session.bind and session.bind.dialect.name == "postgresql" else sqlite_insert
     stmt = insert(DayCounter).values(day=day, last=1)
     stmt = stmt.on_conflict_do_update(index_elements=["day"], set_={"last": DayCounter.last + 1})

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from bot.h5.auth import AUTH_FAILED, current_person, login_from_code, rt, to_oauth
 from bot.h5.web import bp, message, page
 from core import clock
-from core.clock import local
+from core.clock import local, show
 from models import Role
 from models.assessment import parse_scoring
 from workflow import assessment, bulletin, bulletin_files, export
@@ -30,7 +30,7 @@ def _period() -> tuple[str, str, str]:
     month = request.args.get("month", "")
     start, end = request.args.get("from", ""), request.args.get("to", "")
     if not start and not end:
-        month = month or f"{now.year:04d}-{now.month:02d}"
+        month = month or show(now, form="month")
         lo, hi = assessment.month_range(month, clock.now())
         return local(lo).date().isoformat(), (local(hi).date() - timedelta(days=1)).isoformat(), month
     if not start or not end:
