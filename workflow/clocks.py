@@ -138,9 +138,12 @@ def _start(
         policy=snapshot(policy, spec),
         extensions=0,
     )
+    if spec.owner != "office" and at < sched.due_at < at + policy.min_time_to_act:
+        clock.charged = "office"  # received with less than [policy] min_time_to_act left: a miss is the 交办's delay
     session.add(clock)
     session.flush()
-    record(session, item, "system", "clock_start", at, kind=kind, due=sched.due_at.isoformat())
+    charged = {"charged": "office"} if clock.charged else {}
+    record(session, item, "system", "clock_start", at, kind=kind, due=sched.due_at.isoformat(), **charged)
     fired = _started_overdue(session, item, clock, at) if sched.due_at <= at and spec.owner != "office" else set()
     clock.advance(fired)
     defer(session, "schedule_clock", clock.id)
