@@ -285,6 +285,9 @@ def _tell_recorded(session: Session, item: Item, unit: Unit, fact: Fact, actor: 
 def dispute(session: Session, actor: Person, key: str, reason: str, at: datetime) -> tuple[Dispute, FactRow]:
     """File a unit's dispute (申诉) of one of its facts; one per fact, by a lead of that unit."""
     row = find_fact(session, key, at)
+    item = session.get(Item, row.item_id)
+    assert item is not None
+    procedure.check(item, "fact_disputed")  # an archived item's record never changes again
     if not actor.has(Role.unit_lead) or actor.unit_id != row.unit_id:
         raise Refusal(f"{row.key} 不是您所在单位的扣分事项，只有该单位负责人可以申诉。")
     if not reason.strip():
@@ -296,8 +299,6 @@ def dispute(session: Session, actor: Person, key: str, reason: str, at: datetime
     )
     session.add(d)
     session.flush()
-    item = session.get(Item, row.item_id)
-    assert item is not None
     record(session, item, actor.userid, "fact_disputed", at, fact=row.key, reason=d.reason)
     _ask_office(session, item, d, row, actor, at)
     return d, row
