@@ -42,8 +42,10 @@ def warn(clock: Clock, item: Item, now: datetime) -> str:
     """The final warning (即将超时): how long is left, the next step, how to ask for more time for this clock."""
     left = clock.due_at - now
     when = f"还剩 {format_duration(left)}" if left >= timedelta(minutes=1) else "不到 1 分钟"
+    why = short_notice(clock, item)
+    why = f"{why}，迟延记在交办环节。" if why else ""
     return (
-        f"{subject(clock, item)}将于 {show(clock.due_at)} 到期（{when}）。\n{next_step(clock, item)}"
+        f"{subject(clock, item)}将于 {show(clock.due_at)} 到期（{when}）。{why}\n{next_step(clock, item)}"
         f"\n确实来不及，请在到期前点“申请延期”，或发送“申请延期 {item.code} {clock.label} <时长> <原因>”。"
     )
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from core import clock
 from core.clock import local
@@ -20,8 +20,9 @@ def _reported(st: Stack, title: str) -> str:
     return code_in(st.last("zhangsan"))
 
 
-def _month(st: Stack) -> str:
-    t = local(clock.now())
+def _month(at: datetime) -> str:
+    """The month (Beijing time) a clock due at `at` is counted in."""
+    t = local(at)
     return f"{t.year:04d}-{t.month:02d}"
 
 
@@ -38,13 +39,18 @@ def test_the_default_is_ten_minutes_and_the_demo_scales_it() -> None:
 def test_a_clock_that_expires_seconds_after_the_dispatch_is_the_dispatchers_miss(make_stack) -> None:  # type: ignore
     st = make_stack(extra={"policy": POLICY})
     code = _reported(st, "交办时只剩两秒的条目")
+    due = clock.now() + timedelta(minutes=30)
     st.later(30 * 60 - 2)  # the office dispatches 2 s before the first report is due
     st.say("chenqi", f"交办 {code} 执法一队 重大")
     reply = st.reply("chenqi")
     assert "交办时距时限已不足 1 分钟" in reply, reply
     assert "不计承办单位迟报" in reply
+    st.later(1)
+    warned = [t for t in st.texts("wangwu") if "即将超时" in t and code in t]
+    assert warned, "the final warning, at the 交办"
+    assert "交办时距时限已不足 1 分钟，迟延记在交办环节" in warned[-1]
     since = {u: len(st.inbox(u)) for u in ("wangwu", "lisi", "liujiu")}
-    st.later(3)
+    st.later(2)
     missed = [t for t in st.texts("wangwu", since["wangwu"]) if "首报" in t and "到期未完成" in t]
     assert len(missed) == 1, st.texts("wangwu", since["wangwu"])
     assert "交办时距时限已不足 1 分钟" in missed[0]
@@ -59,13 +65,14 @@ def test_a_clock_that_expires_seconds_after_the_dispatch_is_the_dispatchers_miss
     assert "交办时距时限已不足 1 分钟" in level2[-1]
     assert "已超时" not in level2[-1].split("仍未完成")[0].split("【超时】")[-1], "the unit is not blamed for 10 min"
     st.say("wangwu", f"首报 {code} 已核实")
-    st.say("wangwu", f"考核 {_month(st)}")
+    st.say("wangwu", f"考核 {_month(due)}")
     assert code not in st.last("wangwu"), f"no deduction for the unit: {st.last('wangwu')}"
 
 
 def test_a_unit_that_had_enough_time_is_charged_as_before(make_stack) -> None:  # type: ignore
     st = make_stack(extra={"policy": POLICY})
     code = _reported(st, "交办时还有十五分钟的条目")
+    due = clock.now() + timedelta(minutes=30)
     st.later(15 * 60)  # 15 min left: more than min_time_to_act
     st.say("chenqi", f"交办 {code} 执法一队 重大")
     assert "交办时距时限" not in st.reply("chenqi")
@@ -75,7 +82,7 @@ def test_a_unit_that_had_enough_time_is_charged_as_before(make_stack) -> None:  
     assert "交办时距" not in missed[0]
     assert "交办时距" not in _escalations(st, "lisi", code)[-1]
     st.say("wangwu", f"首报 {code} 已核实")
-    st.say("wangwu", f"考核 {_month(st)}")
+    st.say("wangwu", f"考核 {_month(due)}")
     mine = st.last("wangwu")
     assert code in mine, mine
     assert "迟报" in mine
