@@ -171,6 +171,7 @@ def decide(session: Session, actor: Person, ext_id: int, approve: bool, at: date
             clock.state, clock.missed_at, clock.level = ClockState.open, None, 0
             record(session, item, "system", "clock_miss_withdrawn", at, kind=clock.kind, reason="延期申请获批")
         clocks.move_due(session, clock, new_due)
+        clock.charged = None  # the unit asked for this due: from now on a miss is its own (docs/deadlines.md)
         msg = f"您对 {item.code} {clock.label}的延期申请已获{actor.name}同意，新的最迟时间 {show(new_due)}。"
         note = f"已同意延期，{clock.label}最迟时间改为 {show(new_due)}（延长 {format_duration(new_due - old_due)}）。"
     else:

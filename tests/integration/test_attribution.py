@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from core import clock
 from core.clock import local
 from models.policy import parse_policy, scaled
-from tests.integration.flowkit import code_in
+from tests.integration.flowkit import cards, click, code_in
 from tests.integration.harness import Stack
 
 # the shipped clocks (首报 of a 重大 item: due 30 min after the report), counted from the report as the rules say
@@ -111,3 +111,22 @@ def test_the_extension_cap_follows_an_explicit_deadline(make_stack) -> None:  # 
     later = local(clock.now() + timedelta(hours=10)).strftime("%H:%M")
     assert later in reply, f"the cap is twice the explicit span (最多可延至 {later}), the due was {due}: {reply}"
     assert [r for r in st.inbox("lisi") if "延期" in str(r["body"]) and code in str(r["body"])]
+
+
+def test_an_approved_extension_makes_the_new_due_the_units_own(make_stack) -> None:  # type: ignore
+    st = make_stack(extra={"policy": POLICY})
+    code = _reported(st, "交办晚了但单位申请了延期的条目")
+    st.later(25 * 60)  # 5 min left at the 交办: short notice
+    st.say("chenqi", f"交办 {code} 执法一队 重大")
+    assert "交办时距时限已不足 5 分钟" in st.reply("chenqi")
+    st.say("wangwu", f"申请延期 {code} 首报 30m 需要到现场核实")
+    click(st, "lisi", cards(st, "lisi", "延期")[-1], "同意")
+    due = clock.now() + timedelta(minutes=35)
+    st.later(35 * 60 + 1)
+    missed = [t for t in st.texts("wangwu") if "到期未完成" in t and code in t]
+    assert missed, st.texts("wangwu")[-3:]
+    assert "【已超时】" in missed[-1], "the unit asked for this due and missed it"
+    assert "交办时距" not in missed[-1]
+    st.say("wangwu", f"首报 {code} 已核实")
+    st.say("wangwu", f"考核 {_month(due)}")
+    assert code in st.last("wangwu"), st.last("wangwu")
