@@ -127,6 +127,7 @@ def cover(item: Item) -> list[tuple[str, str]]:
         ("上报", f"{item.reporter.name} {show(item.reported_at, True)}"),
         ("承办", "、".join(u.unit.name for u in item.units) or "未交办"),
         ("状态", item.state_name),
+        *([("关联", f"{item.related.code}（此前已归档的同一舆情）")] if item.related is not None else []),
     ]
 
 

@@ -180,6 +180,12 @@ def _dispute_states(session: Session, keys: list[str], units: list[int] | None =
     return {k: DISPUTE_WORDS[st] for k, st in session.execute(q) if k in wanted}
 
 
+def pending_disputes(session: Session, item: Item) -> list[str]:
+    """The keys of the item's facts whose dispute the office has not decided yet."""
+    q = select(Dispute.fact_key).where(Dispute.item_id == item.id, Dispute.state == DisputeState.pending)
+    return list(session.scalars(q.order_by(Dispute.id)))
+
+
 def find_fact(session: Session, key: str, now: datetime) -> FactRow:
     """Return the fact a person typed (C12 / F3), or refuse."""
     m = FACT_KEY.match(key.strip())

@@ -72,6 +72,7 @@ def _archived_with_a_fact(st: Stack) -> tuple[str, str]:
     st.say("chenqi", f"交办 {code} 执法一队 一般")
     st.say("chenqi", f"扣分 {code} 执法一队 漏报 主要 群众先于本单位发现")
     fact = re.findall(r"F\d+", st.last("chenqi"))[0]
+    st.say("wangwu", f"申诉 {fact} 本单位先发现并已报告")
     st.say("wangwu", f"书面报告 {code} 经核实，已约谈当事执法人员。")
     click(st, "lisi", cards(st, "lisi", "书面报告审核")[-1], "批准")
     click(st, "zhouba", cards(st, "zhouba", "会商")[-1], "无不同意见")
@@ -79,6 +80,10 @@ def _archived_with_a_fact(st: Stack) -> tuple[str, str]:
     st.say("chenqi", f"办结 {code} 处置完毕")
     st.later(3601)
     st.say("chenqi", f"总结评估 {code} 处置及时，舆情平稳。")
+    st.say("chenqi", f"归档 {code}")
+    assert f"待审定的申诉 {fact}" in st.last("chenqi"), "a dispute decided after 归档 would change the record"
+    assert item_of(st, code).state == "evaluated"
+    st.say("chenqi", f"维持 {fact} 群众举报在先")
     st.say("chenqi", f"归档 {code}")
     assert item_of(st, code).state == "archived"
     return code, fact
@@ -88,7 +93,7 @@ def test_an_archived_item_refuses_every_change_in_a_clear_sentence(st: Stack) ->
     code, fact = _archived_with_a_fact(st)
     rows = _rows(st, code)
     for userid, text, words in [
-        ("wangwu", f"申诉 {fact} 本单位已电话报告", "已立卷归档"),
+        ("wangwu", f"申诉 {fact} 再次申诉", "已立卷归档"),
         ("wangwu", f"续报 {code} 又有新情况", "请重新上报"),
         ("wangwu", f"书面报告 {code} 补充材料", code),
         ("liujiu", f"批示 {code} 请继续关注", "已立卷归档"),
