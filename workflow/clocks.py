@@ -196,7 +196,7 @@ def start_on_dispatch(session: Session, item: Item, lead: Unit, config: Config, 
 
 
 def overdue_at_dispatch(session: Session, item: Item) -> list[Clock]:
-    """Return the item's clocks that were already past due when the office dispatched it (charged to the office)."""
+    """Return the clocks the 交办 left less than [policy] min_time_to_act (or no time) for: charged to the office."""
     return [c for c in all_clocks(session, item) if c.charged == "office"]
 
 
@@ -284,6 +284,8 @@ def regrade(session: Session, item: Item, grade: str, actor: str, config: Config
         before = c.due_at
         c.grade, c.aim_at, c.nudge_at = grade, sched.aim_at, sched.nudge_at
         c.warn_at, c.due_at = sched.warn_at, sched.due_at
+        if c.owner != "office":  # the unit is told the new due now: whether it still has time to act is decided anew
+            c.charged = "office" if c.due_at - at < config.policy.min_time_to_act else None
         c.advance(_fired(session, c))
         record(
             session,

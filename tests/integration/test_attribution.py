@@ -130,3 +130,16 @@ def test_an_approved_extension_makes_the_new_due_the_units_own(make_stack) -> No
     st.say("wangwu", f"首报 {code} 已核实")
     st.say("wangwu", f"考核 {_month(due)}")
     assert code in st.last("wangwu"), st.last("wangwu")
+
+
+def test_a_regrade_that_leaves_too_little_time_is_the_offices_delay_too(make_stack) -> None:  # type: ignore
+    st = make_stack(extra={"policy": POLICY})
+    code = _reported(st, "交办后又升为重大的条目")
+    st.later(25 * 60)
+    st.say("chenqi", f"交办 {code} 执法一队 一般")  # 首报 of a general item: 60 min from the report, 35 min left
+    assert "交办时距时限" not in st.reply("chenqi")
+    st.say("chenqi", f"定级 {code} 重大")  # now due 30 min from the report: 5 min left
+    st.later(5 * 60 + 1)
+    missed = [t for t in st.texts("wangwu") if "到期未完成" in t and code in t]
+    assert missed, st.texts("wangwu")[-3:]
+    assert "不计本单位迟报" in missed[-1], missed[-1]
