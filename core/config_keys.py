@@ -38,6 +38,7 @@ KEYS: tuple[tuple[str, ...], ...] = (
     ("policy", "scale"),
     ("policy", "follow_up_period"),
     ("policy", "follow_up_every"),
+    ("policy", "min_time_to_act"),
     ("policy", "clocks", "first_report", "label"),
     ("policy", "clocks", "first_report", "event"),
     ("policy", "clocks", "first_report", "owner"),

@@ -7,7 +7,7 @@ from handlers.context import Ctx
 from handlers.registry import command
 from models import Role
 from models.item import PART_NAMES
-from workflow import render
+from workflow import render, wording
 from workflow.clocks import open_clocks, overdue_at_dispatch
 from workflow.dispatch import USAGE, dispatch, parse_order, regrade
 
@@ -19,8 +19,8 @@ def dispatch_command(ctx: Ctx) -> str:
         return USAGE
     item = dispatch(ctx.session, ctx.person, parse_order(ctx.args), ctx.now, ctx.config)
     units = "、".join(f"{r.unit.name}（{PART_NAMES[r.part]}）" for r in item.units)
-    late = "、".join(f"{c.label}（应于 {show(c.due_at)}）" for c in overdue_at_dispatch(ctx.session, item))
-    note = f"\n注意：交办时{late}已过时限，迟延记在交办环节；承办单位已被告知立即办理。" if late else ""
+    late = "、".join(wording.at_dispatch(c, item) for c in overdue_at_dispatch(ctx.session, item))
+    note = f"\n注意：{late}，迟延记在交办环节，不计承办单位迟报；承办单位已被告知立即办理。" if late else ""
     return (
         f"已交办 {item.code}《{item.title}》\n等级：{render.grade_name(item.grade)}\n承办：{units}\n"
         f"签收卡片已发给承办单位负责人，并已抄送局办公室。{note}"

@@ -11,7 +11,7 @@ from handlers.registry import click, command, message
 from models import Grade
 from models.item import GRADE_WORDS, SOURCES
 from workflow.links import find_links
-from workflow.report import Draft, report
+from workflow.report import Draft, related_line, report
 
 SOURCE_CHOICES = list(SOURCES)
 GRADE_CHOICES = [Grade.general, Grade.significant, Grade.major]
@@ -37,7 +37,8 @@ def _done(ctx: Ctx, draft: Draft) -> str:
             f"\n发送“查询 {item.code}”可查看进展。"
         )
     extra = f"，含截图 {len(draft.images)} 张" if draft.images else ""
-    return f"已收到您的上报{extra}，编号 {item.code}。\n办公室会尽快定级交办，发送“查询 {item.code}”可查看进展。"
+    again = f"\n{related_line(result.related)}，原条目已归档，本次作为新条目处理。" if result.related else ""
+    return f"已收到您的上报{extra}，编号 {item.code}。{again}\n办公室会尽快定级交办，发送“查询 {item.code}”可查看进展。"
 
 
 @command("上报", alone=True)

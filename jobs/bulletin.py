@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core import clock
 from core.runtime import runtime
-from models import AuditEvent, Bulletin
+from models import Bulletin
 from workflow import bulletin
-from workflow.assessment import month_range
+from workflow.errors import Refusal
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +25,10 @@ def send_due_bulletin() -> str | None:
         row = s.get(Bulletin, month)
         if row is not None and row.sent_at is not None:
             return None
-        first = s.scalar(select(AuditEvent.at).order_by(AuditEvent.id).limit(1))
-    _start, end = month_range(month, now)
-    if first is None or first >= end:  # nothing happened in Liaowang before that month ended
-        return None
+        try:
+            bulletin.check_sendable(s, month, now)
+        except Refusal:  # the month ended before Liaowang was first used: there is nothing to report
+            return None
     try:
         with rt.sessions() as s, s.begin():
             sent = bulletin.send(s, rt.config, month, now)

@@ -65,10 +65,12 @@ class Item(Base):
     external_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     flow: Mapped[str | None] = mapped_column(String(16))
     chat_id: Mapped[str | None] = mapped_column(String(32))
+    related_item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))  # the archived item it recurs
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     reporter: Mapped[Person] = relationship()
+    related: Mapped[Item | None] = relationship(remote_side=[id])
     units: Mapped[list[ItemUnit]] = relationship(back_populates="item", order_by="ItemUnit.id")
     links: Mapped[list[ItemLink]] = relationship(back_populates="item", order_by="ItemLink.id")
     attachments: Mapped[list[Attachment]] = relationship(back_populates="item", order_by="Attachment.id")
@@ -115,14 +117,16 @@ class ItemUnit(Base):
 
 
 class ItemLink(Base):
-    """A link reported for an item; the normalised form is unique so a repeat joins the first item."""
+    """A link reported for an item; a repeat joins the item that has it, unless that item is archived (then a new
+    item, linked to it, gets the link too): unique per item."""
 
     __tablename__ = "item_links"
+    __table_args__ = (UniqueConstraint("item_id", "normalized", name="uq_item_links_item_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
     url: Mapped[str] = mapped_column(Text)
-    normalized: Mapped[str] = mapped_column(String(512), unique=True)
+    normalized: Mapped[str] = mapped_column(String(512), index=True)
     reporter_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

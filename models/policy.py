@@ -68,6 +68,7 @@ class Policy:
     follow_up_period: timedelta = timedelta(days=3)
     follow_up_every: timedelta = timedelta(days=1)
     scale: float = 1.0
+    min_time_to_act: timedelta = timedelta(minutes=10)  # a unit is charged for a miss only if it had this long
     clocks: dict[str, ClockPolicy] = field(default_factory=dict)
 
     def schedule(
@@ -235,6 +236,7 @@ def scaled(policy: Policy, k: float) -> Policy:
         escalate_every=policy.escalate_every / k,
         follow_up_period=policy.follow_up_period / k,
         follow_up_every=policy.follow_up_every / k,
+        min_time_to_act=policy.min_time_to_act / k,
         clocks={kind: _scaled_clock(c, k) for kind, c in policy.clocks.items()},
     )
 
@@ -255,6 +257,9 @@ def parse_policy(raw: dict[str, Any] | None) -> Policy:
     if not all(0 < v < 1 for v in shares.values()):
         raise ValueError("[policy] nudge_share 与 warn_share 必须在 0 与 1 之间")
     follow_up = _follow_up(raw)
+    min_time = parse_duration(str(raw.get("min_time_to_act", "10m")))
+    if min_time < timedelta(0):
+        raise ValueError("[policy] min_time_to_act 不能为负（缺省 10m；0 表示只要交办时没过时限就计承办单位）")
     scale = float(raw.get("scale", 1))
     if scale <= 0:
         raise ValueError("[policy] scale 必须大于 0（演示用 60 表示时钟快 60 倍）")
@@ -272,6 +277,7 @@ def parse_policy(raw: dict[str, Any] | None) -> Policy:
             per_hour_budget=int(raw.get("per_hour_budget", 1000)),
             follow_up_period=follow_up["follow_up_period"],
             follow_up_every=follow_up["follow_up_every"],
+            min_time_to_act=min_time,
             clocks={kind: _clock(kind, spec) for kind, spec in merged.items() if spec.get("enabled", True)},
         ),
         scale,

@@ -266,6 +266,22 @@ ACTIONS: dict[str, Action] = _a(
         denied="只有领导小组办公室可以记录扣分事项。",
     ),
     Action(
+        "report_merged",
+        "合并重复上报",
+        LIVE,
+        None,
+        ("member",),
+        refusal="{code} 已立卷归档，案卷不再改动；同一链接再次上报时另立新条目并关联 {code}。",
+    ),
+    Action(
+        "fact_disputed",
+        "申诉扣分",
+        LIVE,
+        None,
+        ("assigned_unit", "member"),  # workflow.assessment.dispute: a lead of the unit the fact is about
+        refusal="{code} 已立卷归档，案卷只能查看和下载，不能再申诉。",
+    ),
+    Action(
         "package",
         "生成案卷",
         frozenset({S.archived}),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,7 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.clock import show
+from core.clock import local, show
 from core.config import Config
 from core.storage import archive_dir
 from models import Attachment, AuditEvent, Brief, Item, Person, Role, Statement, Submission
@@ -35,6 +36,7 @@ from workflow.query import ACTIONS, DETAIL_KEYS
 from workflow.report import find_item
 
 CHUNK = 1 << 20
+ZIP64_FROM = (1 << 31) - 1  # an entry this large needs ZIP64 headers, decided before its size is written
 WORDS = {str(k): v for k, v in [*STATE_NAMES.items(), *CLOCK_STATE_NAMES.items()]}  # states as people read them
 PDF_NAME = "案卷封面与经过.pdf"
 
@@ -50,6 +52,7 @@ class Package:
 
     entries: list[dict[str, Any]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    dated: tuple[int, int, int, int, int, int] = (1980, 1, 1, 0, 0, 0)  # every entry's date: the 归档 (Beijing)
 
 
 def _sha(path: Path) -> tuple[str, int]:
@@ -61,6 +64,13 @@ def _sha(path: Path) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
+def _entry(pkg: Package, arcname: str, compress: int) -> zipfile.ZipInfo:
+    """A ZIP entry dated at the 归档 (not at the moment of writing), so the same record makes the same bytes."""
+    info = zipfile.ZipInfo(arcname, date_time=pkg.dated)
+    info.compress_type = compress
+    return info
+
+
 def _add_file(zf: zipfile.ZipFile, pkg: Package, source: Path, arcname: str, origin: str) -> None:
     """Stream one stored file into the package (never whole in memory); list it, or list it as missing."""
     if not source.is_file():
@@ -68,12 +78,14 @@ def _add_file(zf: zipfile.ZipFile, pkg: Package, source: Path, arcname: str, ori
         pkg.missing.append(arcname)
         return
     digest, size = _sha(source)
-    zf.write(source, arcname, compress_type=zipfile.ZIP_STORED)  # pictures, PDF and Word are compressed already
+    info = _entry(pkg, arcname, zipfile.ZIP_STORED)  # pictures, PDF and Word are compressed already
+    with source.open("rb") as src, zf.open(info, "w", force_zip64=size > ZIP64_FROM) as dst:
+        shutil.copyfileobj(src, dst, CHUNK)
     pkg.entries.append({"path": arcname, "sha256": digest, "size": size, "origin": origin})
 
 
 def _add_bytes(zf: zipfile.ZipFile, pkg: Package, data: bytes, arcname: str, origin: str) -> None:
-    zf.writestr(arcname, data)
+    zf.writestr(_entry(pkg, arcname, zipfile.ZIP_DEFLATED), data)
     pkg.entries.append(
         {"path": arcname, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "origin": origin}
     )
@@ -83,11 +95,19 @@ def _names(session: Session) -> dict[str, str]:
     return {p.userid: p.name for p in session.scalars(select(Person))}
 
 
-def timeline(session: Session, item: Item) -> list[tuple[str, str, str, str]]:
-    """Every audit event of the item in order, as (when, who, what, detail) in Chinese."""
+def archived_event(session: Session, item: Item) -> AuditEvent | None:
+    """The item's 归档 step (its record ends there), if it was archived."""
+    q = select(AuditEvent).where(AuditEvent.item_id == item.id, AuditEvent.action == "archive")
+    return session.scalar(q.order_by(AuditEvent.id.desc()).limit(1))
+
+
+def timeline(session: Session, item: Item, upto: int | None = None) -> list[tuple[str, str, str, str]]:
+    """Every audit event of the item in order (up to event id upto), as (when, who, what, detail) in Chinese."""
     names = _names(session)
     out = []
-    for ev in session.scalars(select(AuditEvent).where(AuditEvent.item_id == item.id).order_by(AuditEvent.id)):
+    q = select(AuditEvent).where(AuditEvent.item_id == item.id)
+    q = q.where(AuditEvent.id <= upto) if upto is not None else q
+    for ev in session.scalars(q.order_by(AuditEvent.id)):
         who = "系统" if ev.actor == "system" else names.get(ev.actor, ev.actor)
         detail = "；".join(f"{v}" for k in DETAIL_KEYS if (v := (ev.detail or {}).get(k)))
         if ev.before or ev.after:
@@ -107,16 +127,19 @@ def cover(item: Item) -> list[tuple[str, str]]:
         ("上报", f"{item.reporter.name} {show(item.reported_at, True)}"),
         ("承办", "、".join(u.unit.name for u in item.units) or "未交办"),
         ("状态", item.state_name),
+        *([("关联", f"{item.related.code}（此前已归档的同一舆情）")] if item.related is not None else []),
     ]
 
 
-def pdf(item: Item, events: list[tuple[str, str, str, str]], archived: str) -> bytes:
-    """The cover sheet and the timeline as a PDF (Noto Sans CJK SC embedded)."""
+def pdf(item: Item, events: list[tuple[str, str, str, str]], archived: str, dated: datetime | None = None) -> bytes:
+    """The cover sheet and the timeline as a PDF (Noto Sans CJK SC embedded), dated at the 归档 when given."""
     from fpdf import FPDF
 
     from workflow.bulletin_files import font_path
 
     doc = FPDF(format="A4")
+    if dated is not None:
+        doc.set_creation_date(dated)
     doc.set_auto_page_break(auto=True, margin=15)
     doc.add_font("cjk", "", str(font_path()))
     doc.add_page()
@@ -209,12 +232,19 @@ def _attachments(zf: zipfile.ZipFile, pkg: Package, session: Session, config: Co
 
 
 def build(session: Session, config: Config, item: Item, out: Path, at: datetime) -> tuple[str, Package]:
-    """Write the package of item to out (streamed) and return (the manifest's sha256, what went in)."""
+    """Write the package of item to out (streamed) and return (the manifest's sha256, what went in).
+
+    The package is the record as it stood at 归档: its timeline ends with the 归档 step and every date in it is the
+    归档's, so packaging the same archived item again gives the same bytes (later packaging and pruning are audited
+    but are not part of the case file)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".part")
-    pkg = Package()
+    ev = archived_event(session, item)
+    when = ev.at if ev is not None else at
+    pkg = Package(dated=local(when).timetuple()[:6])
+    events = timeline(session, item, ev.id if ev is not None else None)
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        _add_bytes(zf, pkg, pdf(item, timeline(session, item), show(at, True)), PDF_NAME, "封面与处置经过")
+        _add_bytes(zf, pkg, pdf(item, events, show(when, True), when), PDF_NAME, "封面与处置经过")
         _attachments(zf, pkg, session, config, item)
         for s in session.scalars(select(Submission).where(Submission.item_id == item.id).order_by(Submission.id)):
             if s.text:
@@ -223,9 +253,9 @@ def build(session: Session, config: Config, item: Item, out: Path, at: datetime)
             _add_file(zf, pkg, config.storage_dir / str(b.stored_name), f"上报/{b.number}.docx", f"舆情{b.kind}")
         records = json.dumps(_records(session, config, item), ensure_ascii=False, indent=2).encode()
         _add_bytes(zf, pkg, records, "记录/审批_口径_报送_扣分.json", "审批、口径、上报与扣分记录")
-        body = {"item": item.code, "made_at": at.isoformat(), "files": pkg.entries, "missing": pkg.missing}
+        body = {"item": item.code, "archived_at": when.isoformat(), "files": pkg.entries, "missing": pkg.missing}
         manifest = json.dumps(body, ensure_ascii=False, indent=2).encode()
-        zf.writestr("manifest.json", manifest)
+        zf.writestr(_entry(pkg, "manifest.json", zipfile.ZIP_DEFLATED), manifest)
     tmp.replace(out)
     return hashlib.sha256(manifest).hexdigest(), pkg
 

@@ -180,6 +180,12 @@ def _dispute_states(session: Session, keys: list[str], units: list[int] | None =
     return {k: DISPUTE_WORDS[st] for k, st in session.execute(q) if k in wanted}
 
 
+def pending_disputes(session: Session, item: Item) -> list[str]:
+    """The keys of the item's facts whose dispute the office has not decided yet."""
+    q = select(Dispute.fact_key).where(Dispute.item_id == item.id, Dispute.state == DisputeState.pending)
+    return list(session.scalars(q.order_by(Dispute.id)))
+
+
 def find_fact(session: Session, key: str, now: datetime) -> FactRow:
     """Return the fact a person typed (C12 / F3), or refuse."""
     m = FACT_KEY.match(key.strip())
@@ -285,6 +291,9 @@ def _tell_recorded(session: Session, item: Item, unit: Unit, fact: Fact, actor: 
 def dispute(session: Session, actor: Person, key: str, reason: str, at: datetime) -> tuple[Dispute, FactRow]:
     """File a unit's dispute (申诉) of one of its facts; one per fact, by a lead of that unit."""
     row = find_fact(session, key, at)
+    item = session.get(Item, row.item_id)
+    assert item is not None
+    procedure.check(item, "fact_disputed")  # an archived item's record never changes again
     if not actor.has(Role.unit_lead) or actor.unit_id != row.unit_id:
         raise Refusal(f"{row.key} 不是您所在单位的扣分事项，只有该单位负责人可以申诉。")
     if not reason.strip():
@@ -296,8 +305,6 @@ def dispute(session: Session, actor: Person, key: str, reason: str, at: datetime
     )
     session.add(d)
     session.flush()
-    item = session.get(Item, row.item_id)
-    assert item is not None
     record(session, item, actor.userid, "fact_disputed", at, fact=row.key, reason=d.reason)
     _ask_office(session, item, d, row, actor, at)
     return d, row

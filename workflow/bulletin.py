@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Float, case, cast, func, select
 from sqlalchemy.orm import Session
 
-from core.clock import local
+from core.clock import local, show
 from core.config import Config
 from core.storage import store
 from models import AuditEvent, Item, ItemUnit, Role, Unit
@@ -50,7 +50,8 @@ def figures(session: Session, config: Config, month: str, now: datetime, unit_ke
     start, end = month_range(month, now)  # refuses a malformed or future month first
     month = month_name(month)
     fig = period_figures(session, rule_sets(session, config, month), start, end, unit_key)
-    return {"month": month, **fig}
+    partial = {"as_of": show(now, True)} if end > now else {}  # the month is not over: figures so far
+    return {"month": month, **partial, **fig}
 
 
 def period_figures(
@@ -245,11 +246,33 @@ def freeze(session: Session, config: Config, month: str, now: datetime) -> Bulle
     return row
 
 
+def first_use(session: Session) -> datetime | None:
+    """When Liaowang was first used: the first item reported or the first audit event, whichever is earlier."""
+    times = [session.scalar(select(func.min(Item.reported_at))), session.scalar(select(func.min(AuditEvent.at)))]
+    found = [t for t in times if t is not None]
+    return min(found) if found else None
+
+
+def check_sendable(session: Session, month: str, now: datetime) -> None:
+    """Refuse (in Chinese) to send a month that is not over yet or that ended before Liaowang was first used."""
+    start, end = month_range(month, now)  # a malformed or future month is refused here
+    y, m = month_name(month).split("-")
+    if end > now:
+        raise Refusal(
+            f"{y} 年 {int(m)} 月还没有结束，考核通报要到月底之后才能发送（每月只发一次）。"
+            f"现在可以不加 --send 查看截至目前的情况。"
+        )
+    first = first_use(session)
+    if first is None or first >= end:
+        since = f"（首次使用在 {local(first).year} 年 {local(first).month} 月）" if first else "（还没有任何使用记录）"
+        raise Refusal(f"{y} 年 {int(m)} 月瞭望还没有启用{since}，没有可发送的考核通报。")
+
+
 def send(session: Session, config: Config, month: str, now: datetime, actor: str = "system") -> bool:
-    """Send the month's bulletin to the leaders and the office (markdown, chart image, xlsx file) once ever;
-    return False if it was sent before (nothing is sent twice)."""
+    """Send a complete month's bulletin (at or after first use) to the leaders and the office (markdown, chart
+    image, xlsx file) once ever; return False if it was sent before (nothing is sent twice); refuse another month."""
     month = month_name(month)
-    month_range(month, now)
+    check_sendable(session, month, now)
     row = freeze(session, config, month, now)
     if row.sent_at is not None:
         return False

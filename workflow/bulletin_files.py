@@ -36,10 +36,10 @@ def points(value: float) -> str:
 
 def period_title(fig: dict[str, Any]) -> str:
     """ "2026年11月" for a month, else the period as given ("2026-11-01至2026-11-15")."""
-    label = str(fig["month"])
+    label, upto = str(fig["month"]), (f"（截至 {fig['as_of']}）" if fig.get("as_of") else "")
     if re.fullmatch(r"\d{4}-\d{2}", label):
-        return f"{label[:4]}年{int(label[5:])}月"
-    return label
+        return f"{label[:4]}年{int(label[5:])}月{upto}"
+    return label + upto
 
 
 def text(fig: dict[str, Any]) -> str:

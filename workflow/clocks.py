@@ -138,9 +138,12 @@ def _start(
         policy=snapshot(policy, spec),
         extensions=0,
     )
+    if spec.owner != "office" and at < sched.due_at < at + policy.min_time_to_act:
+        clock.charged = "office"  # received with less than [policy] min_time_to_act left: a miss is the 交办's delay
     session.add(clock)
     session.flush()
-    record(session, item, "system", "clock_start", at, kind=kind, due=sched.due_at.isoformat())
+    charged = {"charged": "office"} if clock.charged else {}
+    record(session, item, "system", "clock_start", at, kind=kind, due=sched.due_at.isoformat(), **charged)
     fired = _started_overdue(session, item, clock, at) if sched.due_at <= at and spec.owner != "office" else set()
     clock.advance(fired)
     defer(session, "schedule_clock", clock.id)
@@ -193,7 +196,7 @@ def start_on_dispatch(session: Session, item: Item, lead: Unit, config: Config, 
 
 
 def overdue_at_dispatch(session: Session, item: Item) -> list[Clock]:
-    """Return the item's clocks that were already past due when the office dispatched it (charged to the office)."""
+    """Return the clocks the 交办 left less than [policy] min_time_to_act (or no time) for: charged to the office."""
     return [c for c in all_clocks(session, item) if c.charged == "office"]
 
 
@@ -281,6 +284,8 @@ def regrade(session: Session, item: Item, grade: str, actor: str, config: Config
         before = c.due_at
         c.grade, c.aim_at, c.nudge_at = grade, sched.aim_at, sched.nudge_at
         c.warn_at, c.due_at = sched.warn_at, sched.due_at
+        if c.owner != "office" and c.due_at != before:  # the unit learns a new due now: has it time to act?
+            c.charged = "office" if c.due_at - at < config.policy.min_time_to_act else None
         c.advance(_fired(session, c))
         record(
             session,

@@ -136,6 +136,7 @@ def _miss(session: Session, clock: Clock, item: Item, name: str, now: datetime) 
     """Record the miss and tell whoever owes the step (once, whatever threshold speaks for it)."""
     before = clock.state
     clock.state, clock.missed_at, clock.level = ClockState.missed, clock.due_at, 1
+    why = wording.short_notice(clock, item)  # the 交办 left the unit too little time: the miss is the office's
     record(
         session,
         item,
@@ -146,8 +147,9 @@ def _miss(session: Session, clock: Clock, item: Item, name: str, now: datetime) 
         after=ClockState.missed,
         kind=clock.kind,
         fact="迟报",
-        unit_id=clock.owner_unit_id,
+        unit_id=None if why else clock.owner_unit_id,
         due=clock.due_at.isoformat(),
+        **({"charged": "office", "reason": why} if why else {}),
     )
     emit(
         session,
@@ -194,7 +196,16 @@ def _escalation_card(
     task_id = f"esc-{clock.id}-{level}-{secrets.token_hex(4)}"
     new_card(session, "escalation", task_id, item.id, to, now, unit_id=clock.owner_unit_id, clock_id=clock.id)
     body = render.escalation_card(
-        item, clock.label, unit.name if unit else "办公室", owner_names, clock.due_at, now, level, task_id, clock.id
+        item,
+        clock.label,
+        unit.name if unit else "办公室",
+        owner_names,
+        clock.due_at,
+        now,
+        level,
+        task_id,
+        clock.id,
+        wording.overdue(clock, item, now),
     )
     emit(session, to, body, f"clock:{clock.id}:{name}:card", now, item, task_id=task_id, fresh=True)
 

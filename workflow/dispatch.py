@@ -14,7 +14,7 @@ from core.config import Config
 from core.durations import parse_deadline
 from models import Grade, Item, ItemUnit, Person, Role, Unit
 from models.item import GRADE_WORDS
-from workflow import appchat, clocks, org, procedure, render
+from workflow import appchat, clocks, org, procedure, render, wording
 from workflow.audit import record
 from workflow.cards import new_card
 from workflow.errors import Refusal
@@ -145,7 +145,7 @@ def dispatch(session: Session, actor: Person, order: DispatchOrder, at: datetime
         flow=item.flow,
     )
     started = clocks.start_on_dispatch(session, item, units[0], config, at)
-    late = "、".join(f"{c.label}（应于 {clockmod.show(c.due_at)}）" for c in started if c.charged == "office")
+    late = "、".join(wording.at_dispatch(c, item) for c in started if c.charged == "office")
     for unit in units:
         _send_card(session, item, unit, leads[unit.id], actor, at, late if unit is units[0] else "")
     _copy_general_office(session, item, units, actor, at)

@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from core.clock import show
 from core.durations import format_duration
@@ -119,8 +119,20 @@ def _short(td: timedelta) -> str:
     return f"{minutes // 60}h" if minutes >= 60 and minutes % 60 == 0 else f"{max(1, minutes)}m"
 
 
+def _explicit_due(clock: Clock) -> datetime | None:
+    """The deadline an upper-level office set with 限 at 交办, when this clock's due came from it (workflow.clocks)."""
+    session = object_session(clock)
+    item = session.get(Item, clock.item_id) if session is not None and clock.kind == "written_report" else None
+    due = item.external_due_at if item is not None else None
+    return due if due is not None and due > clock.started_at else None
+
+
 def _cap(clock: Clock) -> datetime:
-    """The latest due an extension may reach: the policy's cap, else twice the clock's original span."""
+    """The latest due an extension may reach: the policy's cap, else twice the clock's original span; a due set by
+    限 is the clock's span, so the cap is twice that (never before the explicit deadline)."""
+    explicit = _explicit_due(clock)
+    if explicit is not None:
+        return max(clock.cap_at or explicit, clock.started_at + 2 * (explicit - clock.started_at))
     if clock.cap_at is not None:
         return clock.cap_at
     spans = clock.policy["spans"]
@@ -159,6 +171,7 @@ def decide(session: Session, actor: Person, ext_id: int, approve: bool, at: date
             clock.state, clock.missed_at, clock.level = ClockState.open, None, 0
             record(session, item, "system", "clock_miss_withdrawn", at, kind=clock.kind, reason="延期申请获批")
         clocks.move_due(session, clock, new_due)
+        clock.charged = None  # the unit asked for this due: from now on a miss is its own (docs/deadlines.md)
         msg = f"您对 {item.code} {clock.label}的延期申请已获{actor.name}同意，新的最迟时间 {show(new_due)}。"
         note = f"已同意延期，{clock.label}最迟时间改为 {show(new_due)}（延长 {format_duration(new_due - old_due)}）。"
     else:

@@ -12,7 +12,7 @@ from core.clock import show
 from core.config import Config
 from models import Item, ItemState, Person, Role, Watch
 from models.state import WatchState
-from workflow import clocks, org, procedure, render
+from workflow import assessment, clocks, org, procedure, render
 from workflow.audit import record
 from workflow.cards import new_card
 from workflow.errors import Refusal
@@ -184,6 +184,13 @@ def evaluate(
 def archive(session: Session, actor: Person, code: str, at: datetime) -> Item:
     """归档 (office): file an evaluated item (立卷归档); nothing is deleted."""
     item = find_item(session, code)
+    procedure.check(item, "archive")
+    pending = assessment.pending_disputes(session, item)
+    if pending:  # the record is closed at 归档: a dispute decided later would change it
+        raise Refusal(
+            f"{item.code} 还有待审定的申诉 {'、'.join(pending)}，请先发送“维持 {pending[0]}”或“撤销 {pending[0]}”"
+            f"审定，再归档（归档后案卷不再改动）。"
+        )
     procedure.take(session, item, "archive", actor.userid, at)
     defer(session, "build_archive", item.id)  # the package (案卷) is written by a job once this commits
     return item

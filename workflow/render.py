@@ -204,10 +204,11 @@ def escalation_card(
     level: int,
     task_id: str,
     clock_id: int,
+    late: str | None = None,
 ) -> dict[str, Any]:
-    """Return the 督办 card of an escalation level: who owes what since when, with quick actions."""
+    """Return the 督办 card of an escalation level: who owes what since when (late: workflow.wording.overdue)."""
     over = now - due
-    late = f"已超时 {format_duration(over)}" if over >= timedelta(minutes=1) else "现已到期"
+    late = late or (f"已超时 {format_duration(over)}" if over >= timedelta(minutes=1) else "现已到期")
     fields = [
         ("等级", grade_name(item.grade)),
         ("承办", unit),

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from core.clock import show
 from core.config import Config
 from models import Attachment, DayCounter, Item, ItemLink, Person, Role
-from workflow import clocks, org, patrol, periods, render
+from workflow import clocks, org, patrol, periods, procedure, render
 from workflow import links as linkmod
 from workflow.audit import record
 from workflow.errors import Refusal
@@ -34,10 +34,11 @@ class Draft:
 
 @dataclass
 class ReportResult:
-    """The item and whether this report joined an earlier one."""
+    """The item, whether this report joined an earlier one, and the archived item a new one recurs (关联)."""
 
     item: Item
     merged: bool
+    related: Item | None = None
 
 
 def next_code(session: Session, at: datetime, prefix: str = "YQ") -> str:
@@ -63,12 +64,18 @@ def _title_for(text: str, draft: Draft) -> str:
     return _title(titles[0]) if titles else ("（仅链接）" if text or draft.links else "（截图）")
 
 
-def _existing(session: Session, normalized: list[str]) -> Item | None:
+def _existing(session: Session, normalized: list[str]) -> tuple[Item | None, Item | None]:
+    """(the first item with one of the links that may still take a report, the latest archived one with them).
+
+    An archived item is read-only: a repeat of its link is a new item linked to it, never merged into it."""
     if not normalized:
-        return None
-    return session.scalar(
-        select(Item).join(ItemLink).where(ItemLink.normalized.in_(normalized)).order_by(ItemLink.id).limit(1)
-    )
+        return None, None
+    found = session.scalars(
+        select(Item).join(ItemLink).where(ItemLink.normalized.in_(normalized)).order_by(ItemLink.id)
+    ).all()
+    live = [i for i in found if procedure.allows(i, "report_merged")]
+    archived = [i for i in found if not procedure.allows(i, "report_merged")]
+    return (live[0] if live else None), (max(archived, key=lambda i: i.id) if archived else None)
 
 
 def report(session: Session, reporter: Person, draft: Draft, at: datetime, config: Config) -> ReportResult:
@@ -80,8 +87,9 @@ def report(session: Session, reporter: Person, draft: Draft, at: datetime, confi
     if len(text) > 4000:
         raise Refusal("描述太长了（超过 4000 字）。请精简后再发，长材料可作为书面报告提交。")
     normalized = {u: linkmod.normalize(u) for u in all_links}
-    item = _existing(session, list(normalized.values()))
+    item, related = _existing(session, list(normalized.values()))
     merged = item is not None
+    related = None if merged else related
     if item is None:
         item = Item(
             code=next_code(session, at, config.code_prefix),
@@ -93,14 +101,17 @@ def report(session: Session, reporter: Person, draft: Draft, at: datetime, confi
             reporter_id=reporter.id,
             reported_at=at,
             updated_at=at,
+            related_item_id=related.id if related else None,
         )
         session.add(item)
         session.flush()
-        record(session, item, reporter.userid, "report", at, after=item.state, source=draft.source)
+        again = {"related": related.code} if related else {}
+        record(session, item, reporter.userid, "report", at, after=item.state, source=draft.source, **again)
         if running := periods.in_force(session, config, at):  # a sensitive period: one grade higher unless graded
             item.suggested_grade = periods.BUMP[draft.suggested_grade or "general"]
             record(session, item, "system", "period_grade", at, period=running[0].name, grade=item.suggested_grade)
-    known = set(session.scalars(select(ItemLink.normalized).where(ItemLink.normalized.in_(normalized.values()))))
+    mine = select(ItemLink.normalized).where(ItemLink.item_id == item.id, ItemLink.normalized.in_(normalized.values()))
+    known = set(session.scalars(mine))
     for url, norm in normalized.items():
         if norm not in known:
             session.add(ItemLink(item_id=item.id, url=url, normalized=norm, reporter_id=reporter.id, created_at=at))
@@ -115,10 +126,15 @@ def report(session: Session, reporter: Person, draft: Draft, at: datetime, confi
     if merged:
         _merged_notices(session, item, reporter, text, at)
     else:
-        _new_notices(session, item, reporter, at)
+        _new_notices(session, item, reporter, at, related)
         _start_clocks(session, item, config, at)
     patrol.on_report(session, config, reporter, item.code, at)  # a report that day is the check-in
-    return ReportResult(item=item, merged=merged)
+    return ReportResult(item=item, merged=merged, related=related)
+
+
+def related_line(related: Item) -> str:
+    """How a new item names the archived item it recurs: 关联 YQ-…《…》（已立卷归档）."""
+    return f"关联 {related.code}《{related.title}》（{related.state_name}，同一链接再次出现）"
 
 
 def _start_clocks(session: Session, item: Item, config: Config, at: datetime) -> None:
@@ -138,12 +154,13 @@ def _start_clocks(session: Session, item: Item, config: Config, at: datetime) ->
         )
 
 
-def _new_notices(session: Session, item: Item, reporter: Person, at: datetime) -> None:
+def _new_notices(session: Session, item: Item, reporter: Person, at: datetime, related: Item | None = None) -> None:
     office = org.userids(org.with_role(session, Role.office))
+    again = f"\n{related_line(related)}：原条目已归档不变，本条按新条目定级交办。" if related else ""
     emit(
         session,
         office,
-        render.text(render.new_item_notice(item, reporter.name)),
+        render.text(render.new_item_notice(item, reporter.name) + again),
         f"report:{item.code}:office",
         at,
         item,
