@@ -172,8 +172,8 @@ def ack_card(item: Item, unit: Unit, task_id: str, dispatcher: str, late: str = 
     ]
     ask = "请点“签收”，并按时限办理。"
     if late:
-        fields.append(("已过时限", late))
-        ask = f"交办时{late}已过时限，请立即签收办理（迟延记在交办环节）。"
+        fields.append(("时限紧迫", late))
+        ask = f"请立即签收办理：{late}（迟延记在交办环节）。"
     return button_card(
         "瞭望 · 舆情交办",
         f"【{grade_name(item.grade)}】{item.title}",

@@ -300,8 +300,8 @@ def test_a_late_dispatch_sends_no_burst_and_charges_the_delay_to_the_office(make
     personal = [r for r in st.inbox("wangwu")[since["wangwu"] :] if not r["chatid"]]  # not the item's group chat
     assert len(personal) == 1, f"only the 签收 card, no reminders or misses: {new['wangwu']}"
     fields = {f["keyname"]: f["value"] for f in personal[0]["body"]["template_card"]["horizontal_content_list"]}
-    assert "首报" in fields["已过时限"]
-    assert "书面报告" in fields["已过时限"]
+    assert "首报" in fields["时限紧迫"]
+    assert "书面报告" in fields["时限紧迫"]
     assert not [t for t in new["lisi"] if "超时" in t], "the supervisor is not escalated to for the office's delay"
     assert not [t for t in new["liujiu"] if "超时" in t]
     with st.rt.sessions() as s:
