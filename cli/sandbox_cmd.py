@@ -12,6 +12,7 @@ from core.config import Config, load_config
 from sandbox.render import describe
 
 QUIET_SECONDS = 1.5
+FIRST_SECONDS = 10.0  # the reply to the act itself: a worker under load may take this long
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -149,11 +150,12 @@ def serve_cmd(args: argparse.Namespace) -> int:
 
 
 def _show_new(client, since: int, names: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
-    """Wait until nothing new arrives for QUIET_SECONDS (at most 15 s), then print what each person got."""
+    """Wait for the first message, then until QUIET_SECONDS pass with nothing new (15 s in all); print each one."""
     deadline, last_change, seen = time.monotonic() + 15, time.monotonic(), since
     while time.monotonic() < deadline and time.monotonic() - last_change < QUIET_SECONDS:
+        first = seen == since
         try:
-            new = client.wait_for(None, since=seen, timeout=QUIET_SECONDS)
+            new = client.wait_for(None, since=seen, timeout=FIRST_SECONDS if first else QUIET_SECONDS)
         except TimeoutError:
             break
         seen = max(r["seq"] for r in new)
