@@ -58,7 +58,7 @@ ROLE_NAMES = {
     "reporter": "上报人（张三）",
 }
 TARGETS = {"office": 20, "unit_lead": 20, "supervisor": 12}
-BASELINE = {"office": 52, "unit_lead": 50, "supervisor": 36}  # main before issue 20 (docs/performance.md)
+BASELINE = {"office": 48, "unit_lead": 42, "supervisor": 32}  # this lifecycle on main before issue 20
 MIN, HOUR, DAY = 60, 3600, 86400
 
 
@@ -102,11 +102,11 @@ def handle(st: Stack, code: str, round_: int) -> None:
         wait(st, 3 * MIN)
         tap(st, "wangwu", "ack-", "签收")
         tap(st, "gaojing", "ack-", "签收")
-        wait(st, 16 * MIN)  # the first report's aim (20 min after the report) passes: a nudge
+        wait(st, 7 * MIN)  # 首报 before its aim (20 min after the report)
     else:
         wait(st, 10 * MIN)
     st.say("wangwu", f"首报 {code} 已核实：视频属实，当事队员已停止执法，正在约谈。")
-    wait(st, 21 * MIN)  # the first time, the written report's aim (40 min) passes: a nudge
+    wait(st, 30 * MIN if round_ == 1 else 25 * MIN)  # the first time, the written report's aim passes: a nudge
     if round_ == 1:
         st.say("gaojing", f"书面报告 {code} 法制处意见：执法程序符合规定，建议公开执法记录仪视频。")
     st.say("wangwu", f"书面报告 {code} 经核实，执法队员与商户因占道经营发生争执，已约谈并暂停其执法，拟答复如下……")
@@ -131,7 +131,7 @@ def lifecycle(st: Stack) -> str:
     st.say("wangwu", f"处置报告 {code} 已约谈当事队员并暂停执法，商户诉求已协调解决。")
     wait(st, 10 * MIN)
     st.say("chenqi", f"回复来源 {code} 经核查，执法人员已停职检查，感谢监督。")
-    wait(st, 23 * HOUR)  # the office waits a night before closing: its 24 h public-statement clock runs out
+    wait(st, 40 * MIN)
     st.say("chenqi", f"办结 {code} 处置完毕，舆情平稳。")
     wait(st, DAY)  # the first 善后 check-in
     tap(st, "wangwu", "fu-", "反弹")
