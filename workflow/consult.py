@@ -66,7 +66,9 @@ def give(session: Session, actor: Person, code: str, agree: bool, text: str, at:
     )
     close_opinion_cards(session, item, set(answered), label, actor.userid, at)
     words = "无不同意见" if agree and not text else f"意见：{text}"
-    office = org.userids(org.with_role(session, Role.office))
+    # the office acts on the general office's opinion (it gates 回复来源) and on any remark; a unit's bare
+    # 无不同意见 is on the record (and in the group) without a message of its own
+    office = org.userids(org.with_role(session, Role.office)) if role == Role.general_office or text else []
     who = "局办公室" if role == Role.general_office else _part_of(item, actor)
     tell(
         session,

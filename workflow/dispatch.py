@@ -129,7 +129,8 @@ def dispatch(session: Session, actor: Person, order: DispatchOrder, at: datetime
     late = "、".join(f"{c.label}（应于 {clockmod.show(c.due_at)}）" for c in started if c.charged == "office")
     appchat.ensure(session, item, at)  # first: who follows in the group hears of the dispatch there
     for unit in units:
-        _send_card(session, item, unit, leads[unit.id], actor, at, late if unit is units[0] else "")
+        lead = unit is units[0]
+        _send_card(session, item, unit, leads[unit.id], actor, at, late if lead else "", "lead" if lead else "co")
     _copy_general_office(session, item, units, actor, at)
     _copy_departments(session, item, units[0], cc, at)
     return item
@@ -143,7 +144,14 @@ def _unit(session: Session, word: str) -> Unit:
 
 
 def _send_card(
-    session: Session, item: Item, unit: Unit, leads: list[Person], actor: Person, at: datetime, late: str = ""
+    session: Session,
+    item: Item,
+    unit: Unit,
+    leads: list[Person],
+    actor: Person,
+    at: datetime,
+    late: str = "",
+    part: str = "lead",
 ) -> None:
     if not leads:
         return
@@ -155,7 +163,7 @@ def _send_card(
         item,
         f"card:{task_id}",
         at,
-        render.ack_card(item, unit, task_id, actor.name, late),
+        render.ack_card(item, unit, task_id, actor.name, late, part),
         actors=recipients,
         step="dispatch",
         task_id=task_id,

@@ -9,7 +9,7 @@ from core.clock import show
 from core.durations import format_duration
 from models import GRADE_NAMES, Grade, Item, Unit
 from models.codes import card_key
-from models.item import SOURCES
+from models.item import PART_NAMES, SOURCES
 
 TEXT_LIMIT = 2000  # WeCom refuses text messages over 2048 bytes; keep a margin
 CUT = "……（内容较长，全文请发送“查询 编号”或打开查看页面）"
@@ -95,10 +95,13 @@ def button_card(
     return {"msgtype": "template_card", "template_card": card}
 
 
-def ack_card(item: Item, unit: Unit, task_id: str, dispatcher: str, late: str = "") -> dict[str, Any]:
-    """Return the card that asks a unit's leads to acknowledge (签收); late names the steps already overdue."""
+def ack_card(
+    item: Item, unit: Unit, task_id: str, dispatcher: str, late: str = "", part: str = "lead"
+) -> dict[str, Any]:
+    """Return the card that asks a unit's leads to acknowledge (签收), naming its part (主办/协办); late names the
+    steps already overdue."""
     fields = [
-        ("承办单位", unit.name),
+        (f"{PART_NAMES.get(part, '承办')}单位", unit.name),
         ("等级", grade_name(item.grade)),
         ("交办人", dispatcher),
         ("交办时间", show(item.dispatched_at, True)),

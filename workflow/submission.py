@@ -225,13 +225,14 @@ def send_for_approval(
 
 
 def _contribution(session: Session, item: Item, sub: Submission, row: ItemUnit, actor: Person, at: datetime) -> None:
-    lead = item.lead  # the lead unit works the co-handler's material into its report (actor); the office reads it
-    to = org.userids(org.unit_leads(session, lead.unit)) if lead is not None else []  # there, or in the group
+    lead = item.lead  # the lead unit works the co-handler's material into its report; the office reads it too
+    to = org.userids(org.unit_leads(session, lead.unit)) if lead is not None else []
+    office = org.userids(org.with_role(session, Role.office))
     msg = (
         f"【协办材料】{item.code}《{item.title}》\n{row.unit.name} {actor.name} {show(at)} 报送"
         f"（附件 {len(sub.attachments)} 个）：\n{(sub.text or '（见附件）')[:300]}"
     )
-    tell(session, item, f"written:{sub.id}:notice", at, render.text(msg), actors=to)
+    tell(session, item, f"written:{sub.id}:notice", at, render.text(msg), actors=to, followers=office)
 
 
 def _cc_units_people(session: Session, item: Item) -> list[str]:
