@@ -4,7 +4,7 @@
 
 The real stack (web app over HTTP, RQ worker, Redis, SQLite) wired to the WeCom emulator, on a clock the benchmark
 moves: the item is reported, dispatched 重大 to 执法一队 (主办) with 法制处 (协办), acknowledged, 首报, written report,
-审核 + 审定, 会商, 处置报告, 回复来源, 办结 the next morning, a 反弹 at the first 善后 check-in, the same again, 办结,
+审核 + 审定, 会商, 处置报告, 回复来源, 办结, a 反弹 at the first 善后 check-in, the same again, 办结,
 the rest of the watch, 总结评估 and 归档; every reminder and escalation that falls due while time moves fires. Printed:
 for each role the messages in its inbox (direct cards and notices, answers to its own commands, lines of the item's
 group chat), and whether the targets hold (office person and unit lead ≤ 20, supervisor ≤ 12). Exit status 1 if not.

@@ -166,7 +166,7 @@ def close(session: Session, actor: Person, code: str, note: str, at: datetime, c
     procedure.take(session, item, "close", actor.userid, at, note=note[:2000])
     clocks.close_all(session, item, "已办结", actor.userid, at)
     watch = followup.start(session, item, at, config)
-    extra = f"\n善后观察至 {show(watch.until, True)}，期间请承办单位按提示回报态势。" if watch else ""
+    extra = f"\n善后观察至 {show(watch.until, True)}，期间请主办单位按提示回报态势。" if watch else ""
     tell(
         session,
         item,

@@ -94,7 +94,9 @@ def test_a_co_handler_is_called_协办_and_is_not_asked_for_a_first_report(stack
     assert not _cards(stack, "gaojing", "wr-"), "only the lead unit is asked for the written report"
     stack.say("wangwu", f"签收 {code}")
     assert "首报" in stack.reply("wangwu")
-    assert len(_cards(stack, "wangwu", "wr-")) == 1
+    [upload] = _cards(stack, "wangwu", "wr-")
+    upload_fields = {f["keyname"]: f["value"] for f in upload["body"]["template_card"]["horizontal_content_list"]}
+    assert upload_fields.get("主办单位") == "执法一队", upload_fields
 
 
 def test_consult_cards_close_once_answered_and_when_the_source_is_answered(stack: Stack) -> None:
