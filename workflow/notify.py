@@ -38,32 +38,20 @@ def tell(
     *,
     actors: Iterable[str] = (),
     followers: Iterable[str] = (),
-    line: dict[str, Any] | None = None,
     step: str | None = None,
     by: str = "",
     task_id: str | None = None,
     fresh: bool = False,
 ) -> list[str]:
-    """Send message to the actors and to each follower outside the item's group (line instead, when given), each
-    person once per step (default: key), never to `by` as a follower (who took the step has their answer); return
-    who got something directly."""
+    """Send message (one outbox row under key) to the actors and to each follower outside the item's group, each
+    person once per step (default: key) and never to `by` as a follower (who took the step has their answer);
+    return who gets it."""
     told = _told(session, item, step or key)
-    followers = [u for u in followers if u != by]
     act = [u for u in dict.fromkeys(actors) if u and u not in told]
     told.update(act)
-    group = in_group(session, item)
-    follow = [u for u in dict.fromkeys(followers) if u and u not in told and u not in group]
-    told.update(u for u in followers if u)
-    if line is None or not follow or not act:
-        to = act + follow
-        body = message if act or line is None else line
-        emit(session, to, body, key, at, item, task_id=task_id, fresh=fresh)
-        return to
-    emit(session, act, message, key, at, item, task_id=task_id, fresh=fresh)
-    emit(session, follow, line, f"{key}:line", at, item, fresh=fresh)
+    waiting = [u for u in dict.fromkeys(followers) if u and u != by and u not in told]
+    group = in_group(session, item) if waiting else set()
+    follow = [u for u in waiting if u not in group]
+    told.update(waiting)
+    emit(session, act + follow, message, key, at, item, task_id=task_id, fresh=fresh)
     return act + follow
-
-
-def mark(session: Session, item: Item, step: str, people: Iterable[str]) -> None:
-    """Record that people already got this step (a card sent outside tell), so that tell skips them."""
-    _told(session, item, step).update(u for u in people if u)
