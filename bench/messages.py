@@ -182,6 +182,7 @@ def running() -> Iterator[Stack]:
     """A Liaowang stack on a temporary SQLite database and Redis, wired to an in-process emulator."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("fontTools").setLevel(logging.WARNING)  # the archive package's PDF font subsetting
     tmp = Path(tempfile.mkdtemp(prefix="lw-bench-messages-"))
     clock.freeze(clock.parse_instant(START))
     emulator = serve("127.0.0.1", 0, EmulatorSettings(**CREDS, time_source=lambda: clock.now().timestamp()))
@@ -191,6 +192,7 @@ def running() -> Iterator[Stack]:
         db = f"sqlite:///{tmp / 'liaowang.db'}"
         upgrade(db)
         st = start_stack(emulator.url, db, redis_url, tmp)
+        logging.getLogger().setLevel(logging.WARNING)  # the figures, not every callback and sweep
         yield st
     finally:
         if st is not None:
@@ -199,6 +201,11 @@ def running() -> Iterator[Stack]:
         stop_embedded(tmp / "redis")
         clock.reset()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _width(text: str) -> int:
+    """Columns text takes in a terminal (CJK characters take two)."""
+    return sum(2 if ord(c) > 0x2E80 else 1 for c in text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -219,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
             met = t.total <= target
             ok = ok and met
             verdict = f"≤ {target} (before: {BASELINE[role]})  {'ok' if met else 'MISSED'}"
-        print(f"  {ROLE_NAMES[role]:<18}{t.total:>6}{len(t.direct):>8}{len(t.replies):>9}{len(t.group):>7}   {verdict}")
+        name = ROLE_NAMES[role] + " " * (24 - _width(ROLE_NAMES[role]))
+        print(f"  {name}{t.total:>6}{len(t.direct):>8}{len(t.replies):>9}{len(t.group):>7}   {verdict}")
     for role in args.show:
         t = tallies[role]
         for kind, texts in (("direct", t.direct), ("reply", t.replies), ("group", t.group)):
