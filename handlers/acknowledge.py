@@ -25,7 +25,7 @@ def ack_command(ctx: Ctx) -> str:
     if result.already:
         return f"{item.code} 已由{result.by_name}于 {show(row.acknowledged_at)} 签收，无需重复签收。"
     update_cards(ctx.session, item, row, None, _label(ctx.person.name, ctx), ctx.config.wecom.agent_id, ctx.now)
-    return f"已签收 {item.code}《{item.title}》。请尽快核实情况并首报。"
+    return f"已签收 {item.code}《{item.title}》。{_next_step(item.code, row.part)}"
 
 
 @card("ack")
@@ -38,4 +38,11 @@ def ack_card(ctx: Ctx) -> str | None:
     update_cards(ctx.session, result.item, row, clicked(ctx), label, ctx.config.wecom.agent_id, ctx.now)
     if result.already:
         return f"{result.item.code} 已由{result.by_name}于 {show(row.acknowledged_at)} 签收。"
-    return f"已签收 {result.item.code}。请尽快核实情况并首报。"
+    return f"已签收 {result.item.code}。{_next_step(result.item.code, row.part)}"
+
+
+def _next_step(code: str, part: str) -> str:
+    """What the unit does next: the lead unit reports first (首报); a co-handler supports it (协办)."""
+    if part == "lead":
+        return "请尽快核实情况并首报。"
+    return f"贵单位为协办单位，请配合主办单位核实处置；协办材料可发送“书面报告 {code} 内容”。"

@@ -15,7 +15,7 @@ from workflow import org, procedure, render
 from workflow.assignment import mark_acknowledged
 from workflow.cards import finish_cards
 from workflow.errors import Refusal
-from workflow.outbox import emit
+from workflow.notify import tell
 from workflow.report import find_item
 from workflow.submission import offer_upload
 
@@ -58,22 +58,26 @@ def acknowledge(
         return AckResult(item, row, True, who.name if who else "")
     mark_acknowledged(session, item, row, actor, at)
     _tell(session, item, row, actor, at)
-    if config is not None:
+    if config is not None and row.part == "lead":  # only the lead unit owes the written report (协办 may contribute)
         offer_upload(session, item, row.unit, at, config)
     return AckResult(item, row, False, actor.name)
 
 
 def _tell(session: Session, item: Item, row: ItemUnit, actor: Person, at: datetime) -> None:
     msg = f"【已签收】{item.code}《{item.title}》\n{row.unit.name} {actor.name} 于 {show(at)} 签收。"
+    if row.part != "lead":  # the office and the reporter follow the lead unit's 签收 (the item's step); a
+        return  # co-handler's is on the item's record and in its group
     office = org.userids(org.with_role(session, Role.office))
-    emit(session, office, render.text(msg), f"ack:{item.code}:{row.unit_id}:office", at, item)
-    emit(
+    step = f"ack:{item.code}:{row.unit_id}"
+    tell(session, item, f"{step}:office", at, render.text(msg), followers=office, step=step)
+    tell(
         session,
-        [item.reporter.userid],
-        render.text(f"您上报的 {item.code} 已由{row.unit.name}签收，正在处置。"),
-        f"ack:{item.code}:{row.unit_id}:reporter",
-        at,
         item,
+        f"{step}:reporter",
+        at,
+        render.text(f"您上报的 {item.code} 已由{row.unit.name}签收，正在处置。"),
+        followers=[item.reporter.userid],
+        step=step,
     )
 
 

@@ -39,13 +39,9 @@ TIMELINE = {
 
 
 def members(session: Session, item: Item) -> list[str]:
-    """The people of the item's group: office, general office, leaders, its units' leads and supervisors."""
-    people = org.userids(org.with_role(session, Role.office)) + org.userids(org.with_role(session, Role.leader))
-    for row in item.units:
-        people += org.userids(org.unit_leads(session, row.unit))
-        if sup := org.supervisor(session, row.unit):
-            people.append(sup)
-    people += org.userids(org.with_role(session, Role.general_office))
+    """The people who follow the item in its group: the leading group and the general office. Those who work it
+    (the office, the units' leads, their supervisors) get what they must act on directly (workflow/notify.py)."""
+    people = org.userids(org.with_role(session, Role.leader)) + org.userids(org.with_role(session, Role.general_office))
     return list(dict.fromkeys(people))
 
 

@@ -17,6 +17,7 @@ from workflow import appchat, clocks, consult, org, procedure, render
 from workflow.audit import record
 from workflow.cards import finish_cards
 from workflow.errors import Refusal
+from workflow.notify import tell
 from workflow.outbox import emit
 from workflow.submission import approval_cards, leaders, offer_upload, send_for_approval
 
@@ -104,15 +105,7 @@ def _review(
     )
     procedure.take(session, item, "review", actor.userid, at, version=sub.version)
     send_for_approval(session, item, sub, deciding, at, config, stage="审定", reviewer=actor.name)
-    office = org.userids(org.with_role(session, Role.office))
-    emit(
-        session,
-        office,
-        render.text(f"【已审核】{item.code}《{item.title}》书面报告已由{actor.name}审核，已送领导小组审定。"),
-        f"review:{sub.id}:office",
-        at,
-        item,
-    )
+    # the office follows the decision (审核通过), not the review on the way to it
     return Decision(sub, f"已审核 {item.code} 第 {sub.version} 版书面报告，已送领导小组审定。")
 
 
@@ -121,27 +114,40 @@ def _approve(session: Session, actor: Person, item: Item, sub: Submission, at: d
     procedure.take(session, item, "approve", actor.userid, at, version=sub.version)
     unit_people = org.userids(org.unit_leads(session, sub.unit))
     office = org.userids(org.with_role(session, Role.office))
-    emit(
+    step = f"approve:{sub.id}"
+    tell(
         session,
-        unit_people,
+        item,
+        f"approve:{sub.id}:unit",
+        at,
         render.text(
             f"【审核通过】{item.code} 第 {sub.version} 版书面报告已由{actor.name}批准。"
             f"请继续做好处置，处置情况请发送“处置报告 {item.code} 内容”。"
         ),
-        f"approve:{sub.id}:unit",
-        at,
-        item,
+        actors=unit_people,
+        step=step,
     )
-    emit(
+    tell(
         session,
-        office,
+        item,
+        f"approve:{sub.id}:office",
+        at,
         render.text(
             f"【审核通过】{item.code}《{item.title}》书面报告已由{actor.name}批准，"
             f"已征求局办公室意见（会商）。收到意见后请发送“回复来源 {item.code} 答复内容”。"
         ),
-        f"approve:{sub.id}:office",
-        at,
+        actors=office,
+        step=step,
+    )
+    sup = org.supervisor(session, sub.unit)
+    tell(
+        session,
         item,
+        f"approve:{sub.id}:supervisor",
+        at,
+        render.text(f"【审核通过】{item.code}《{item.title}》第 {sub.version} 版书面报告已由{actor.name}批准。"),
+        followers=[sup] if sup and sup != actor.userid else [],
+        step=step,
     )
     try:
         with session.begin_nested():
@@ -166,7 +172,7 @@ def _return(session: Session, actor: Person, item: Item, sub: Submission, at: da
         f"【退回修改】{item.code} 第 {sub.version} 版书面报告被{actor.name}退回修改，"
         "修改意见随后发来。请修改后重新报送。"
     )
-    emit(session, unit_people, render.text(msg), f"return:{sub.id}:unit", at, item)
+    tell(session, item, f"return:{sub.id}:unit", at, render.text(msg), actors=unit_people)
     return Decision(
         sub,
         f"已退回 {item.code} 第 {sub.version} 版书面报告。请直接回复修改意见（将转给"
@@ -187,13 +193,14 @@ def give_reason(session: Session, actor: Person, sub_id: int, reason: str, at: d
     sub.comment = reason or "（未附意见）"
     record(session, item, actor.userid, "return_reason", at, version=sub.version, reason=sub.comment)
     unit_people = org.userids(org.unit_leads(session, sub.unit))
-    emit(
+    tell(
         session,
-        unit_people,
-        render.text(f"【修改意见】{item.code} {actor.name}：{sub.comment}"),
+        item,
         f"return:{sub.id}:reason",
         at,
-        item,
+        render.text(f"【修改意见】{item.code} {actor.name}：{sub.comment}"),
+        actors=unit_people,
+        step=f"return:{sub.id}:reason",
     )
     offer_upload(session, item, sub.unit, at, config, returned=sub.comment)
     return f"修改意见已转给{sub.unit.name}，他们修改后会重新报送。"
@@ -237,6 +244,6 @@ def _escalate(
         f"【升级为重大】{item.code}《{item.title}》由{actor.name}升级为重大，"
         "时限已按重大重新计算，书面报告已送领导小组审批。"
     )
-    emit(session, office, render.text(msg), f"major:{item.code}:{sub.id}", at, item)
     appchat.ensure(session, item, at)
+    tell(session, item, f"major:{item.code}:{sub.id}", at, render.text(msg), followers=office)
     return Decision(sub, f"已将 {item.code} 升级为重大，书面报告已送领导小组审批。")

@@ -11,13 +11,15 @@ from sqlalchemy.orm import Session
 
 from core.clock import show
 from core.config import Config
-from models import Item, Opinion, Person, Role, Submission, Unit
-from models.state import ClockState, SubmissionState
+from core.runtime import runtime
+from models import Card, Item, Opinion, Person, Role, Submission, Unit
+from models.item import PART_NAMES
+from models.state import CardState, ClockState, SubmissionState
 from workflow import clocks, followup, org, pages, procedure, render, statement
 from workflow.audit import record
-from workflow.cards import new_card
+from workflow.cards import finish_cards, new_card
 from workflow.errors import Refusal
-from workflow.outbox import emit
+from workflow.notify import tell
 from workflow.relations import consulted
 from workflow.render_reports import opinion_card
 from workflow.report import find_item
@@ -34,8 +36,6 @@ def request(
     )
     if not to:
         raise Refusal("组织名单里没有局办公室人员，无法会商。请先补充 general_office 角色。")
-    task_id = f"opin-{item.id}-{secrets.token_hex(4)}"
-    new_card(session, "opinion", task_id, item.id, to, at)
     sub = session.scalar(
         select(Submission)
         .where(Submission.item_id == item.id, Submission.state == SubmissionState.approved)
@@ -43,15 +43,11 @@ def request(
         .limit(1)
     )
     summary = note or (sub.text[:120] if sub and sub.text else "请对处置意见和答复口径提出意见。")
-    emit(
-        session,
-        to,
-        opinion_card(item, f"{actor.name}征求意见：{summary}", task_id, pages.viewer_url(config, item.code)),
-        f"card:{task_id}",
-        at,
-        item,
-        task_id=task_id,
-    )
+    for userid in to:  # one card each, so that each closes when that person (or their office or unit) answers
+        task_id = f"opin-{item.id}-{secrets.token_hex(4)}"
+        new_card(session, "opinion", task_id, item.id, [userid], at)
+        body = opinion_card(item, f"{actor.name}征求意见：{summary}", task_id, pages.viewer_url(config, item.code))
+        tell(session, item, f"card:{task_id}", at, body, actors=[userid], task_id=task_id)
     record(session, item, actor.userid, "consult", at, asked=to, note=note[:500])
     return to
 
@@ -64,18 +60,52 @@ def give(session: Session, actor: Person, code: str, agree: bool, text: str, at:
     role = Role.general_office if actor.has(Role.general_office) else Role.unit_lead
     session.add(Opinion(item_id=item.id, userid=actor.userid, role=role, agree=agree, text=text[:2000], created_at=at))
     record(session, item, actor.userid, "opinion", at, agree=agree, text=text[:2000])
+    label = f"{actor.name} 无不同意见" if agree and not text else f"{actor.name} 已提出意见"
+    answered = [actor.userid] + org.userids(
+        org.with_role(session, Role.general_office) if role == Role.general_office else _unit_leads(session, actor)
+    )
+    close_opinion_cards(session, item, set(answered), label, actor.userid, at)
     words = "无不同意见" if agree and not text else f"意见：{text}"
-    office = org.userids(org.with_role(session, Role.office))
-    who = "局办公室" if role == Role.general_office else "承办单位"
-    emit(
+    # the office acts on the general office's opinion (it gates 回复来源) and on any remark; a unit's bare
+    # 无不同意见 is on the record (and in the group) without a message of its own
+    office = org.userids(org.with_role(session, Role.office)) if role == Role.general_office or text else []
+    who = "局办公室" if role == Role.general_office else _part_of(item, actor)
+    tell(
         session,
-        office,
-        render.text(f"【会商意见】{item.code} {actor.name}（{who}）{words}\n可发送“回复来源 {item.code} 答复内容”。"),
+        item,
         f"opinion:{item.id}:{actor.userid}:{at.timestamp()}",
         at,
-        item,
+        render.text(f"【会商意见】{item.code} {actor.name}（{who}）{words}\n可发送“回复来源 {item.code} 答复内容”。"),
+        actors=office,
     )
     return item
+
+
+def _unit_leads(session: Session, actor: Person) -> list[Person]:
+    unit = session.get(Unit, actor.unit_id) if actor.unit_id else None
+    return org.unit_leads(session, unit) if unit else []
+
+
+def close_opinion_cards(
+    session: Session, item: Item, people: set[str] | None, label: str, actor: str, at: datetime
+) -> None:
+    """Close the open 会商 cards of item sent to people (None: everyone asked), showing label on each."""
+    open_cards = session.scalars(
+        select(Card).where(Card.item_id == item.id, Card.purpose == "opinion", Card.state == CardState.open)
+    )
+    done = [c for c in open_cards if people is None or set(c.recipients) & people]
+    finish_cards(session, item, done, label, actor, at, _agent_id(session))
+
+
+def _agent_id(session: Session) -> int | None:
+    """The app's agent id, for card updates (this process's configuration)."""
+    return runtime().config.wecom.agent_id
+
+
+def _part_of(item: Item, actor: Person) -> str:
+    """The actor's unit by its part in the item (主办单位, 协办单位, 抄送单位), or 业务处室 when it has none."""
+    row = next((r for r in item.units if r.unit_id == actor.unit_id), None)
+    return f"{PART_NAMES.get(row.part, row.part)}单位" if row else "业务处室"
 
 
 def general_office_heard(session: Session, item: Item) -> bool:
@@ -112,10 +142,12 @@ def reply_source(session: Session, actor: Person, code: str, text: str, at: date
             f"可发送“会商 {item.code}”再次征求。"
         )
     _before, _after, met = procedure.take(session, item, "reply_source", actor.userid, at, text=text[:4000])
+    close_opinion_cards(session, item, None, f"已回复来源 {show(at)}", actor.userid, at)
     late = "（已超时）" if any(c.state == ClockState.met_late for c in met) else ""
-    to = _everyone(session, item)
+    # the reporter and those who follow the item hear of the reply; the units and supervisors hear of the 办结
+    to = [item.reporter.userid, *org.userids(org.with_role(session, Role.general_office))]
     msg = f"【已回复来源】{item.code}《{item.title}》{late}\n{actor.name} {show(at)}：{text[:500]}"
-    emit(session, to, render.text(msg), f"replied:{item.id}:{at.timestamp()}", at, item)
+    tell(session, item, f"replied:{item.id}:{at.timestamp()}", at, render.text(msg), followers=to, by=actor.userid)
     return item
 
 
@@ -134,13 +166,14 @@ def close(session: Session, actor: Person, code: str, note: str, at: datetime, c
     procedure.take(session, item, "close", actor.userid, at, note=note[:2000])
     clocks.close_all(session, item, "已办结", actor.userid, at)
     watch = followup.start(session, item, at, config)
-    extra = f"\n善后观察至 {show(watch.until, True)}，期间请承办单位按提示回报态势。" if watch else ""
-    emit(
+    extra = f"\n善后观察至 {show(watch.until, True)}，期间请主办单位按提示回报态势。" if watch else ""
+    tell(
         session,
-        _everyone(session, item) + org.userids(org.with_role(session, Role.office)),
-        render.text(f"【已办结】{item.code}《{item.title}》{actor.name} {show(at)} 办结。{note[:300]}{extra}"),
+        item,
         f"close:{item.id}:{at.timestamp()}",
         at,
-        item,
+        render.text(f"【已办结】{item.code}《{item.title}》{actor.name} {show(at)} 办结。{note[:300]}{extra}"),
+        followers=_everyone(session, item) + org.userids(org.with_role(session, Role.office)),
+        by=actor.userid,
     )
     return item

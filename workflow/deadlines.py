@@ -17,7 +17,8 @@ from models.state import ClockState
 from workflow import org, render, wording
 from workflow.audit import record
 from workflow.cards import new_card
-from workflow.outbox import defer, emit
+from workflow.notify import tell
+from workflow.outbox import defer
 
 
 def due_clocks(session: Session, now: datetime, limit: int, ids: list[int] | None = None) -> list[Clock]:
@@ -100,20 +101,12 @@ def _remind(
     if extend:
         buttons.append(("申请延期", card_key("askext", clock.id), 2))
     if not buttons or not to:
-        emit(session, to, render.text(f"【{title}】{text}"), f"clock:{clock.id}:{name}", now, item, fresh=True)
+        tell(session, item, f"clock:{clock.id}:{name}", now, render.text(f"【{title}】{text}"), actors=to, fresh=True)
         return
     task_id = f"rem-{clock.id}-{secrets.token_hex(4)}"
     new_card(session, "reminder", task_id, item.id, to, now, unit_id=clock.owner_unit_id, clock_id=clock.id)
-    emit(
-        session,
-        to,
-        render.reminder_card(item, title, text, task_id, buttons),
-        f"clock:{clock.id}:{name}",
-        now,
-        item,
-        task_id=task_id,
-        fresh=True,
-    )
+    body = render.reminder_card(item, title, text, task_id, buttons)
+    tell(session, item, f"clock:{clock.id}:{name}", now, body, actors=to, task_id=task_id, fresh=True)
 
 
 def _nudge(session: Session, clock: Clock, item: Item, name: str, now: datetime) -> None:
@@ -126,10 +119,21 @@ def _warn(session: Session, clock: Clock, item: Item, name: str, now: datetime) 
 
 def _due(session: Session, clock: Clock, item: Item, name: str, now: datetime) -> None:
     _miss(session, clock, item, name, now)
-    unit = session.get(Unit, clock.owner_unit_id) if clock.owner_unit_id else None
-    sup = org.supervisor(session, unit)
-    targets = [sup] if sup else org.userids(org.with_role(session, Role.office))
-    _escalation_card(session, clock, item, name, now, targets, 1)
+    _escalation_card(session, clock, item, name, now, escalation_targets(session, clock, 1), 1)
+
+
+def escalation_targets(session: Session, clock: Clock, level: int) -> list[str]:
+    """Who a missed clock is escalated to: a unit's clock first to its supervisor (else the office), then to the
+    office and the leaders; the office's own clock to the leaders (else the office), never to itself and them."""
+    office = org.userids(org.with_role(session, Role.office))
+    leaders = org.userids(org.with_role(session, Role.leader))
+    if clock.owner == "office":
+        return leaders or office
+    if level <= 1:
+        unit = session.get(Unit, clock.owner_unit_id) if clock.owner_unit_id else None
+        sup = org.supervisor(session, unit)
+        return [sup] if sup else office
+    return list(dict.fromkeys(office + leaders))
 
 
 def _miss(session: Session, clock: Clock, item: Item, name: str, now: datetime) -> None:
@@ -151,15 +155,8 @@ def _miss(session: Session, clock: Clock, item: Item, name: str, now: datetime) 
         due=clock.due_at.isoformat(),
         **({"charged": "office", "reason": why} if why else {}),
     )
-    emit(
-        session,
-        owners(session, clock),
-        render.text(wording.missed(clock, item, _told(session, clock))),
-        f"clock:{clock.id}:{name}",
-        now,
-        item,
-        fresh=True,
-    )
+    body = render.text(wording.missed(clock, item, _told(session, clock)))
+    tell(session, item, f"clock:{clock.id}:{name}", now, body, actors=owners(session, clock), fresh=True)
 
 
 def _told(session: Session, clock: Clock) -> str:
@@ -178,8 +175,7 @@ def _level(session: Session, clock: Clock, item: Item, name: str, now: datetime)
     level = Threshold.parse(name).level
     clock.level = level
     record(session, item, "system", "clock_escalated", now, kind=clock.kind, level=level)
-    targets = org.userids([*org.with_role(session, Role.office), *org.with_role(session, Role.leader)])
-    _escalation_card(session, clock, item, name, now, targets, level)
+    _escalation_card(session, clock, item, name, now, escalation_targets(session, clock, level), level)
 
 
 def _escalation_card(
@@ -207,7 +203,7 @@ def _escalation_card(
         clock.id,
         wording.overdue(clock, item, now),
     )
-    emit(session, to, body, f"clock:{clock.id}:{name}:card", now, item, task_id=task_id, fresh=True)
+    tell(session, item, f"clock:{clock.id}:{name}:card", now, body, actors=to, task_id=task_id, fresh=True)
 
 
 ACTIONS = {"nudge": _nudge, "warn": _warn, "due": _due, "level": _level}

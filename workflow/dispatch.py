@@ -13,12 +13,12 @@ from core import clock as clockmod
 from core.config import Config
 from core.durations import parse_deadline
 from models import Grade, Item, ItemUnit, Person, Role, Unit
-from models.item import GRADE_WORDS
+from models.item import GRADE_WORDS, PART_NAMES
 from workflow import appchat, clocks, org, procedure, render, wording
 from workflow.audit import record
 from workflow.cards import new_card
 from workflow.errors import Refusal
-from workflow.outbox import emit
+from workflow.notify import tell
 from workflow.report import find_item
 
 
@@ -146,11 +146,12 @@ def dispatch(session: Session, actor: Person, order: DispatchOrder, at: datetime
     )
     started = clocks.start_on_dispatch(session, item, units[0], config, at)
     late = "、".join(wording.at_dispatch(c, item) for c in started if c.charged == "office")
+    appchat.ensure(session, item, at)  # first: who follows in the group hears of the dispatch there
     for unit in units:
-        _send_card(session, item, unit, leads[unit.id], actor, at, late if unit is units[0] else "")
+        lead = unit is units[0]
+        _send_card(session, item, unit, leads[unit.id], actor, at, late if lead else "", "lead" if lead else "co")
     _copy_general_office(session, item, units, actor, at)
     _copy_departments(session, item, units[0], cc, at)
-    appchat.ensure(session, item, at)
     return item
 
 
@@ -162,32 +163,40 @@ def _unit(session: Session, word: str) -> Unit:
 
 
 def _send_card(
-    session: Session, item: Item, unit: Unit, leads: list[Person], actor: Person, at: datetime, late: str = ""
+    session: Session,
+    item: Item,
+    unit: Unit,
+    leads: list[Person],
+    actor: Person,
+    at: datetime,
+    late: str = "",
+    part: str = "lead",
 ) -> None:
     if not leads:
         return
     task_id = f"ack-{item.id}-{unit.id}-{secrets.token_hex(4)}"
     recipients = org.userids(leads)
     new_card(session, "ack", task_id, item.id, recipients, at, unit_id=unit.id)
-    emit(
+    tell(
         session,
-        recipients,
-        render.ack_card(item, unit, task_id, actor.name, late),
+        item,
         f"card:{task_id}",
         at,
-        item,
+        render.ack_card(item, unit, task_id, actor.name, late, part),
+        actors=recipients,
+        step="dispatch",
         task_id=task_id,
     )
 
 
 def _copy_general_office(session: Session, item: Item, units: list[Unit], actor: Person, at: datetime) -> None:
     cc = org.userids(org.with_role(session, Role.general_office))
-    names = "、".join(u.name for u in units)
+    names = "、".join(f"{u.name}（{PART_NAMES['lead' if i == 0 else 'co']}）" for i, u in enumerate(units))
     msg = (
         f"【抄送】{item.code}《{item.title}》\n等级：{render.grade_name(item.grade)}\n"
         f"承办：{names}\n交办人：{actor.name}"
     )
-    emit(session, cc, render.text(msg), f"cc:{item.code}:dispatch", at, item)
+    tell(session, item, f"cc:{item.code}:dispatch", at, render.text(msg), followers=cc, step="dispatch")
 
 
 def _copy_departments(session: Session, item: Item, lead: Unit, cc: list[Unit], at: datetime) -> None:
@@ -198,14 +207,8 @@ def _copy_departments(session: Session, item: Item, lead: Unit, cc: list[Unit], 
             f"【抄送】{item.code}《{item.title}》\n等级：{render.grade_name(item.grade)}\n由{lead.name}主办，"
             f"抄送贵单位{role}。\n{item.text[:300]}"
         )
-        emit(
-            session,
-            org.userids(org.unit_leads(session, unit)),
-            render.text(msg),
-            f"cc:{item.code}:{unit.key}",
-            at,
-            item,
-        )
+        to = org.userids(org.unit_leads(session, unit))
+        tell(session, item, f"cc:{item.code}:{unit.key}", at, render.text(msg), followers=to, step="dispatch")
 
 
 def regrade(session: Session, actor: Person, code: str, word: str, config: Config, at: datetime) -> Item:

@@ -16,7 +16,8 @@ from workflow import assessment, clocks, org, procedure, render
 from workflow.audit import record
 from workflow.cards import new_card
 from workflow.errors import Refusal
-from workflow.outbox import defer, emit
+from workflow.notify import tell
+from workflow.outbox import defer
 from workflow.render_reports import watch_card
 from workflow.report import find_item
 
@@ -68,16 +69,16 @@ def fire_due(session: Session, now: datetime, limit: int = 200) -> int:
         if w.next_at >= w.until:
             w.state = WatchState.ended
             office = org.userids(org.with_role(session, Role.office))
-            emit(
+            tell(
                 session,
-                office,
+                item,
+                f"watch:{w.id}:end",
+                now,
                 render.text(
                     f"【善后观察期满】{item.code}《{item.title}》观察期内未报告反弹。"
                     f"请总结评估：总结评估 {item.code} 内容"
                 ),
-                f"watch:{w.id}:end",
-                now,
-                item,
+                actors=office,
             )
             record(session, item, "system", "follow_up_end", now)
             continue
@@ -98,15 +99,8 @@ def _checkin(session: Session, item: Item, w: Watch, now: datetime) -> None:
         return
     task_id = f"fu-{w.id}-{w.sent}-{secrets.token_hex(3)}"
     new_card(session, "watch", task_id, item.id, to, now, unit_id=lead.unit_id if lead else None)
-    emit(
-        session,
-        to,
-        watch_card(item, w.sent, show(w.until, True), task_id, w.id),
-        f"watch:{w.id}:{w.sent}",
-        now,
-        item,
-        task_id=task_id,
-    )
+    body = watch_card(item, w.sent, show(w.until, True), task_id, w.id)
+    tell(session, item, f"watch:{w.id}:{w.sent}", now, body, actors=to, task_id=task_id)
 
 
 def answer(
@@ -141,13 +135,14 @@ def reopen(session: Session, actor: Person, item: Item, note: str, at: datetime,
     if lead is not None and (sup := org.supervisor(session, lead.unit)):
         to.append(sup)
     msg = f"【舆情反弹】{item.code}《{item.title}》{actor.name} {show(at)} 报告反弹，已重新打开。"
-    emit(
+    tell(
         session,
-        to,
-        render.text(msg + (f"\n情况：{note[:300]}" if note else "")),
+        item,
         f"rebound:{item.id}:{at.timestamp()}",
         at,
-        item,
+        render.text(msg + (f"\n情况：{note[:300]}" if note else "")),
+        followers=to,
+        by=actor.userid,
     )
 
 

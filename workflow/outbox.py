@@ -117,6 +117,7 @@ def _announce(session: Session) -> None:
     """Once the outermost transaction has committed, announce what it wrote (not when a SAVEPOINT is released)."""
     if session.in_nested_transaction():
         return
+    session.info.pop("told", None)  # workflow/notify.py: who was told of which step, for this transaction only
     rows: list[tuple[int, str]] = session.info.pop("outbox_new", [])
     rows += [(r.id, r.idem_key) for r in session.info.pop("outbox_rows", [])]
     ids, urgent = [i for i, _ in rows], [i for i, key in rows if is_reply(key)]
@@ -140,3 +141,4 @@ def _forget(session: Session, previous: SessionTransaction) -> None:
         session.info.pop("outbox_new", None)
         session.info.pop("outbox_rows", None)
         session.info.pop("deferred", None)
+        session.info.pop("told", None)

@@ -14,7 +14,7 @@ from models.state import ClockState
 from workflow import clocks, org, procedure, render
 from workflow.assignment import mark_acknowledged
 from workflow.errors import Refusal
-from workflow.outbox import emit
+from workflow.notify import tell
 from workflow.report import find_item
 
 
@@ -31,7 +31,7 @@ def _tell(session: Session, item: Item, row: ItemUnit, text: str, key: str, at: 
     to = org.userids(org.with_role(session, Role.office))
     if sup := org.supervisor(session, unit):
         to.append(sup)
-    emit(session, to, render.text(text), key, at, item)
+    tell(session, item, key, at, render.text(text), followers=to)
 
 
 def first_report(

@@ -9,7 +9,7 @@ from core.clock import show
 from core.durations import format_duration
 from models import GRADE_NAMES, Grade, Item, Unit
 from models.codes import card_key
-from models.item import SOURCES
+from models.item import PART_NAMES, SOURCES
 from workflow import pages
 
 TEXT_LIMIT = 2000  # WeCom refuses text messages over 2048 bytes; keep a margin
@@ -162,10 +162,12 @@ def button_card(
     return body
 
 
-def ack_card(item: Item, unit: Unit, task_id: str, dispatcher: str, late: str = "") -> dict[str, Any]:
-    """Return the card that asks a unit's leads to acknowledge (签收); late names the steps already overdue."""
+def ack_card(
+    item: Item, unit: Unit, task_id: str, dispatcher: str, late: str = "", part: str = "lead"
+) -> dict[str, Any]:
+    """Return the 签收 card for a unit's leads, naming its part (主办/协办) and the clocks the 交办 left short."""
     fields = [
-        ("承办单位", unit.name),
+        (f"{PART_NAMES.get(part, '承办')}单位", unit.name),
         ("等级", grade_name(item.grade)),
         ("交办人", dispatcher),
         ("交办时间", show(item.dispatched_at, True)),

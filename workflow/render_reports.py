@@ -20,7 +20,7 @@ def upload_card(item: Item, unit_name: str, task_id: str, url: str, returned: st
         if returned
         else "可上传 Word、PDF 或图片（每个不超过 20 MB），也可以在聊天中直接填写、发送照片。"
     )
-    fields = [("承办单位", unit_name), ("等级", grade_name(item.grade))]
+    fields = [("主办单位", unit_name), ("等级", grade_name(item.grade))]
     return button_card(
         "瞭望 · 书面报告",
         f"报送书面报告：{item.title}",
@@ -51,7 +51,7 @@ def approval_card(
     files = len(sub.attachments)
     fields = [
         ("等级", grade_name(item.grade)),
-        ("承办单位", sub.unit.name),
+        ("主办单位", sub.unit.name),
         ("报送", f"{sub.author.name} {show(sub.created_at, True)}"),
         ("版本", f"第 {sub.version} 版 · 附件 {files} 个"),
     ]

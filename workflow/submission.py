@@ -19,7 +19,8 @@ from workflow import clocks, org, pages, procedure, render
 from workflow.assignment import mark_acknowledged
 from workflow.cards import finish_cards, new_card
 from workflow.errors import Refusal
-from workflow.outbox import defer, emit
+from workflow.notify import tell
+from workflow.outbox import defer
 from workflow.render_reports import approval_card, upload_card
 from workflow.report import find_item
 
@@ -171,14 +172,16 @@ def _lead_submitted(
             config.wecom.agent_id,
         )
     late = "（已超时）" if any(c.state == ClockState.met_late for c in met) else ""
-    send_for_approval(session, item, sub, deciders(session, item, row.unit), at, config)
-    office = org.userids(org.with_role(session, Role.office))
+    to = deciders(session, item, row.unit)
+    send_for_approval(session, item, sub, to, at, config)
+    # the office follows the decision on the report (审核通过), not its submission, unless it decides it itself;
+    # copied departments (属地) follow the county's report itself
     cc = _cc_units_people(session, item) if item.flow == "local" else []
     msg = (
         f"【书面报告】{item.code}《{item.title}》第 {sub.version} 版{late}\n{row.unit.name} {actor.name} "
         f"{show(at)} 报送，附件 {len(sub.attachments)} 个：\n{(sub.text or '（见附件）')[:300]}\n已送分管领导审核。"
     )
-    emit(session, office + cc, render.text(msg), f"written:{sub.id}:notice", at, item)
+    tell(session, item, f"written:{sub.id}:notice", at, render.text(msg), followers=cc, step=f"written:{sub.id}")
 
 
 def deciders(session: Session, item: Item, unit: Unit) -> list[str]:
@@ -217,20 +220,19 @@ def send_for_approval(
     body = approval_card(
         item, sub, summary, task_id, pages.viewer_url(config, item.code), item.grade != Grade.major, stage, reviewer
     )
-    emit(session, to, body, f"card:{task_id}", at, item, task_id=task_id)
+    tell(session, item, f"card:{task_id}", at, body, actors=to, step=f"written:{sub.id}", task_id=task_id)
     return card
 
 
 def _contribution(session: Session, item: Item, sub: Submission, row: ItemUnit, actor: Person, at: datetime) -> None:
-    lead = item.lead
-    to = org.userids(org.with_role(session, Role.office))
-    if lead is not None:
-        to += org.userids(org.unit_leads(session, lead.unit))
+    lead = item.lead  # the lead unit works the co-handler's material into its report; the office reads it too
+    to = org.userids(org.unit_leads(session, lead.unit)) if lead is not None else []
+    office = org.userids(org.with_role(session, Role.office))
     msg = (
         f"【协办材料】{item.code}《{item.title}》\n{row.unit.name} {actor.name} {show(at)} 报送"
         f"（附件 {len(sub.attachments)} 个）：\n{(sub.text or '（见附件）')[:300]}"
     )
-    emit(session, to, render.text(msg), f"written:{sub.id}:notice", at, item)
+    tell(session, item, f"written:{sub.id}:notice", at, render.text(msg), actors=to, followers=office)
 
 
 def _cc_units_people(session: Session, item: Item) -> list[str]:
@@ -250,15 +252,8 @@ def offer_upload(
         return
     task_id = f"wr-{item.id}-{unit.id}-{secrets.token_hex(4)}"
     new_card(session, "upload", task_id, item.id, to, at, unit_id=unit.id)
-    emit(
-        session,
-        to,
-        upload_card(item, unit.name, task_id, pages.upload_url(config, item.code), returned),
-        f"card:{task_id}",
-        at,
-        item,
-        task_id=task_id,
-    )
+    body = upload_card(item, unit.name, task_id, pages.upload_url(config, item.code), returned)
+    tell(session, item, f"card:{task_id}", at, body, actors=to, task_id=task_id)
 
 
 def approval_cards(session: Session, sub_id: int, open_only: bool = False) -> list[Card]:

@@ -64,7 +64,8 @@ def test_co_handling_units_get_cards_and_lead_acknowledgement_moves_the_item(sta
     stack.say("chenqi", f"交办 {code} 执法一队，城东区局 重大")
     assert "执法一队（主办）、城东区局（协办）" in stack.last("chenqi")
     assert [r for r in stack.inbox("sunshi") if not r.get("chatid")][-1]["msgtype"] == "template_card"
-    assert any(r.get("chatid") for r in stack.inbox("sunshi")), "a major item opens its group (一事一群)"
+    assert any(r.get("chatid") for r in stack.inbox("liujiu")), "a major item opens its group (一事一群)"
+    assert not any(r.get("chatid") for r in stack.inbox("sunshi")), "a unit that must act is told directly"
     stack.say("sunshi", f"签收 {code}")
     with stack.rt.sessions() as s:
         assert s.scalar(select(Item.state)) == "dispatched"

@@ -101,7 +101,7 @@ def test_a_report_typed_in_several_messages_with_a_photo_reaches_the_supervisor_
     tc = approval[0]["body"]["template_card"]
     assert "经核实" in tc["sub_title_text"]
     assert any("附件 1" in f["value"] for f in tc["horizontal_content_list"])
-    assert any("书面报告" in t and code in t for t in st.texts("chenqi"))
+    assert not any("【书面报告】" in t for t in st.texts("chenqi")), "the office hears of it once decided (SPEC §6)"
     with st.rt.sessions() as s:
         sub = s.scalar(select(Submission))
         assert sub is not None
@@ -214,8 +214,9 @@ def test_escalate_to_major_regrades_sends_the_leaders_a_card_and_opens_a_group(s
     leader_card = cards(st, "liujiu", DECIDE)
     assert len(leader_card) == 1, "escalating is the supervisor's 审核: the leading group gets the 审定 card"
     assert "升级为重大" not in buttons(leader_card[0])
-    group = [r for r in st.inbox("chenqi") if r.get("chatid") == item.chat_id]
-    assert group
+    group = [r for r in st.inbox("liujiu") if r.get("chatid") == item.chat_id]
+    assert group, "the leaders follow a major item in its group"
+    assert not any(r.get("chatid") for r in st.inbox("chenqi")), "the office works it: direct messages only"
     assert "一事一群" in group[0]["body"]["text"]["content"]
     click(st, "liujiu", leader_card[0], "批准")
     assert _subs(st, code) == [(1, "approved")]
