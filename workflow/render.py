@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -174,7 +175,7 @@ def ack_card(
     ]
     ask = "请点“签收”，并按时限办理。"
     if late:
-        fields.append(("时限紧迫", late))
+        fields.append(("时限紧迫", re.sub(r"（[^）]*）", "", late)))  # the clocks' names; the times follow in the text
         ask = f"请立即签收办理：{late}（迟延记在交办环节）。"
     return button_card(
         "瞭望 · 舆情交办",
