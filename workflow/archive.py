@@ -28,10 +28,11 @@ from models.assessment import parse_scoring
 from models.item import GRADE_NAMES, SOURCES
 from models.state import CLOCK_STATE_NAMES, STATE_NAMES, ItemState
 from workflow import org, procedure, render
+from workflow import timeline as history
 from workflow.assessment import of_item
 from workflow.audit import record
 from workflow.outbox import emit
-from workflow.query import ACTIONS, DETAIL_KEYS
+from workflow.query import ACTIONS
 from workflow.report import find_item
 
 CHUNK = 1 << 20
@@ -85,15 +86,14 @@ def _names(session: Session) -> dict[str, str]:
 
 def timeline(session: Session, item: Item) -> list[tuple[str, str, str, str]]:
     """Every audit event of the item in order, as (when, who, what, detail) in Chinese."""
-    names = _names(session)
+    n = history.names(session, item)
     out = []
     for ev in session.scalars(select(AuditEvent).where(AuditEvent.item_id == item.id).order_by(AuditEvent.id)):
-        who = "系统" if ev.actor == "system" else names.get(ev.actor, ev.actor)
-        detail = "；".join(f"{v}" for k in DETAIL_KEYS if (v := (ev.detail or {}).get(k)))
-        if ev.before or ev.after:
+        what, detail = history.words(n, ev, ACTIONS.get(ev.action, ev.action))
+        if (ev.before in WORDS or ev.after in WORDS) and ev.action != "extension_decision":
             move = f"{WORDS.get(ev.before or '', ev.before or '')}→{WORDS.get(ev.after or '', ev.after or '')}"
             detail = "；".join(x for x in (detail, move) if x)
-        out.append((show(ev.at, True), who, ACTIONS.get(ev.action, ev.action), str(detail)[:300]))
+        out.append((show(ev.at, True), n.person(ev.actor), what, detail[:300]))
     return out
 
 
