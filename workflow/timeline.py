@@ -81,7 +81,8 @@ def _clock_event(n: Names, ev: AuditEvent, d: dict[str, Any]) -> tuple[str, str]
         if ev.after == ExtensionState.approved:
             due = _when(d.get("due"))
             return f"同意{label}延期", f"最迟改为 {due}" if due else ""
-        return f"不同意{label}延期", f"{label}仍按原时限完成"
+        due = _when(d.get("due"))
+        return f"不同意{label}延期", f"仍须在 {due} 前完成" if due else ""
     if ev.action == "clock_waived":
         return f"免除{label}时限", str(d.get("reason") or "")
     if ev.action == "clock_miss_withdrawn":
@@ -106,5 +107,5 @@ def words(n: Names, ev: AuditEvent, verb: str) -> tuple[str, str]:
     if d.get("to") and not text:
         text = n.listed(d["to"])
     if "version" in d and ev.action in ("written_report", "approve", "return", "review", "statement_drafted"):
-        text = "：".join(x for x in (f"第 {d['version']} 版", text) if x)
+        text = "，".join(x for x in (f"第 {d['version']} 版", text) if x)
     return verb, text
