@@ -10,8 +10,7 @@ import pytest
 import requests
 
 from bot.app import create_app
-from cli.demo import banner
-from core.config import MAX_REQUEST_MB, config_from_dict, load_config
+from core.config import config_from_dict, load_config
 from handlers.router import CLICKS
 from sandbox.server import EmulatorServer
 from tests.integration.flowkit import dispatched, item_of
@@ -19,7 +18,6 @@ from tests.integration.h5kit import Browser
 from tests.integration.harness import Stack
 from tests.integration.test_processes import liaowang, write_config
 from tests.integration.test_record import POLICY, archived
-from workflow.menu import MENU, click_keys, menu_json, paths, summary
 
 ROOT = Path(__file__).resolve().parents[2]
 THIRD_PARTY_INFO = re.compile(r"INFO (alembic|fontTools|matplotlib|PIL|fpdf)[\w.]*:")
@@ -58,6 +56,8 @@ def test_backup_and_archive_print_only_our_own_lines(
 
 
 def test_one_upload_limit_in_nginx_the_app_and_the_docs(tmp_path: Path) -> None:
+    from core.config import MAX_REQUEST_MB
+
     nginx = re.findall(r"client_max_body_size\s+(\d+)m;", read("deploy/nginx/liaowang.conf"))
     assert nginx == [str(MAX_REQUEST_MB)], "the nginx example lets through what the app accepts"
     assert f"max_request_mb = {MAX_REQUEST_MB}" in read("config.example.toml")
@@ -96,6 +96,9 @@ def test_the_image_has_the_postgresql_client_for_backups() -> None:
 
 
 def test_the_menu_is_defined_once_and_quoted_from_there(stack: Stack) -> None:
+    from cli.demo import banner
+    from workflow.menu import MENU, click_keys, menu_json, paths, summary
+
     assert summary() == "上报舆情 / 我的待办 / 更多（舆情看板、考核统计、帮助）"
     assert click_keys() <= set(CLICKS), "every click button has a handler"
     stack.rt.api.create_menu(menu_json(stack.rt.config))
@@ -119,6 +122,9 @@ def test_the_menu_is_defined_once_and_quoted_from_there(stack: Stack) -> None:
 def test_wecom_menu_creates_the_defined_menu(
     tmp_path: Path, emulator: EmulatorServer, database_url: str, redis_url: str
 ) -> None:
+    from core.config import MAX_REQUEST_MB
+    from workflow.menu import summary
+
     cfg = write_config(tmp_path, emulator.url, database_url, redis_url)
     out = liaowang(cfg, "wecom", "menu")
     assert out.returncode == 0, out.stderr
