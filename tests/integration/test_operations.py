@@ -148,3 +148,28 @@ def test_the_group_intro_says_the_app_does_not_hear_the_group(stack: Stack) -> N
 
         firsts = s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "first_report"))
     assert firsts == 0, "words typed in the group reach no one but its members"
+
+
+def test_help_and_the_readme_name_every_command_and_only_real_ones(stack: Stack) -> None:
+    from handlers.router import COMMANDS
+
+    primary: dict[object, str] = {}
+    for word, route in COMMANDS.items():
+        primary.setdefault(route.handler, word)  # the first word a command is registered under
+    helps = {}
+    for userid in ("zhangsan", "wangwu", "chenqi", "lisi", "liujiu", "zhouba"):
+        stack.say(userid, "帮助")
+        helps[userid] = stack.reply(userid)
+    everything = "\n".join(helps.values())
+    assert [w for w in primary.values() if w not in everything] == [], "every command is in someone's 帮助"
+    for userid, text in helps.items():
+        for used in re.findall(r"([\u4e00-\u9fff]+) <(?:编号|事项编号)>", text):
+            assert used in COMMANDS, f"{userid}'s 帮助 names {used}, which is no command"
+    readme = read("README.md")
+    assert [w for w in primary.values() if f"`{w}" not in readme] == [], "and in the README's table"
+    for used in re.findall(r"`([\u4e00-\u9fff]+) <(?:编号|事项编号)>", readme):
+        assert used in COMMANDS, f"README names {used}, which is no command"
+    lead = helps["wangwu"]
+    assert len(lead) <= 700, f"a unit lead's 帮助 stays short ({len(lead)} characters)"
+    assert "【承办】" in lead
+    assert "【书面报告】" in lead, "grouped by what they do"
