@@ -107,5 +107,5 @@ def words(n: Names, ev: AuditEvent, verb: str) -> tuple[str, str]:
     if d.get("to") and not text:
         text = n.listed(d["to"])
     if "version" in d and ev.action in ("written_report", "approve", "return", "review", "statement_drafted"):
-        text = "，".join(x for x in (f"第 {d['version']} 版", text) if x)
+        verb = f"{verb} 第 {d['version']} 版"
     return verb, text
