@@ -12,10 +12,11 @@ import requests
 from bot.app import create_app
 from core.config import config_from_dict, load_config
 from handlers.router import CLICKS
+from sandbox.client import SandboxClient
 from sandbox.server import EmulatorServer
 from tests.integration.flowkit import dispatched, item_of
 from tests.integration.h5kit import Browser
-from tests.integration.harness import Stack
+from tests.integration.harness import CREDS, Stack
 from tests.integration.test_processes import liaowang, write_config
 from tests.integration.test_record import POLICY, archived
 
@@ -126,9 +127,28 @@ def test_wecom_menu_creates_the_defined_menu(
     from workflow.menu import summary
 
     cfg = write_config(tmp_path, emulator.url, database_url, redis_url)
+    emu = SandboxClient(emulator.url)
+    emu.reset()
+    old = {"button": [{"type": "click", "name": n, "key": k} for n, k in (("上报舆情", "REPORT"), ("帮助", "HELP"))]}
+    token = requests.get(
+        emulator.url + "/cgi-bin/gettoken",
+        params={"corpid": CREDS["corp_id"], "corpsecret": CREDS["secret"]},
+        timeout=5,
+    ).json()["access_token"]
+    made = requests.post(
+        emulator.url + "/cgi-bin/menu/create",
+        params={"access_token": token, "agentid": CREDS["agent_id"]},
+        json=old,
+        timeout=5,
+    )
+    assert made.json()["errcode"] == 0  # the menu an earlier version (or a hand in the console) made
+    stale = liaowang(cfg, "wecom", "doctor")
+    assert "✗ 应用菜单" in stale.stdout
+    assert summary() in stale.stdout, "the doctor names the menu it expects"
     out = liaowang(cfg, "wecom", "menu")
     assert out.returncode == 0, out.stderr
     assert summary() in out.stdout
+    assert f"✓ 应用菜单：应用菜单已创建：{summary()}" in liaowang(cfg, "wecom", "doctor").stdout
     assert load_config(cfg).max_request_mb == MAX_REQUEST_MB
 
 
