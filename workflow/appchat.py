@@ -15,7 +15,7 @@ from models.state import OutboxState
 from workflow import org, render, timeline
 from workflow.audit import record
 from workflow.outbox import emit
-from workflow.render import chunks, grade_name
+from workflow.render import chunks
 
 INTRO = (
     "本群自动同步处置进展（签收、报告、审批、会商、办结）。群里的发言只有群成员看得到，瞭望收不到："
@@ -104,8 +104,6 @@ def on_event(session: Session, item: Item, ev: AuditEvent) -> None:
         return
     n = timeline.names(session, item)
     what, extra = timeline.words(n, ev, what)
-    if ev.action == "regrade":
-        extra = f"{grade_name(ev.before)} → {grade_name(ev.after)}"
     line = f"{show(ev.at)} {n.person(ev.actor)} {what}" + (f"：{extra[:200]}" if extra else "")
     session.flush()
     post(session, item, line, ev.at, f"ev{ev.id}")

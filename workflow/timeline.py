@@ -19,6 +19,7 @@ from models import AuditEvent, Item, Person, Unit
 from models.clock import Clock
 from models.policy import DEFAULT_CLOCKS
 from models.state import ExtensionState
+from workflow.render import grade_name
 
 OFFICE = "领导小组办公室"
 TEXT_KEYS = ("text", "reason", "note", "number", "line")  # what a person wrote, in order of preference
@@ -96,6 +97,8 @@ def words(n: Names, ev: AuditEvent, verb: str) -> tuple[str, str]:
     if (clock := _clock_event(n, ev, d)) is not None:
         return clock
     text = next((str(d[k]) for k in TEXT_KEYS if d.get(k)), "")
+    if ev.action == "regrade":
+        return verb, "：".join(x for x in (f"{grade_name(ev.before)} → {grade_name(ev.after)}", text) if x)
     if ev.action == "opinion":
         return ("无不同意见", text) if d.get("agree") else ("提出会商意见", text)
     if ev.action == "consult" and d.get("asked"):
