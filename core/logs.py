@@ -70,6 +70,9 @@ def configure(raw: dict[str, Any]) -> None:
     root.setLevel(level)
     if level != "DEBUG":
         quiet_libraries()
+    else:  # debugging: the libraries speak again, at the root's level
+        for name in QUIET:
+            logging.getLogger(name).setLevel(logging.NOTSET)
     if str(section.get("format", "text")) == "json":
         for handler in root.handlers:
             handler.setFormatter(JsonFormatter())
