@@ -234,7 +234,6 @@ ACTIONS: dict[str, Action] = _a(
         frozenset({S.reported, S.closed, S.follow_up}) | OPEN,
         None,
         ("office",),
-        refusal="{code} {state}，不再组织跟帖。",
         refusals=((DONE_WATCHING, "{code} {state}，不再组织跟帖。"),),
     ),
     Action(
@@ -243,7 +242,6 @@ ACTIONS: dict[str, Action] = _a(
         frozenset({S.closed, S.follow_up}) | OPEN,
         None,
         ("office", "lead_unit"),
-        refusal="{code} {state}，不再拟定或发布口径。",
         refusals=((DONE_WATCHING, "{code} {state}，不再拟定或发布口径。"),),
         denied="{code} 的对外口径由领导小组办公室或主办单位负责人拟定和登记发布。",
     ),
