@@ -14,7 +14,6 @@ from core import logs, metrics
 from core.runtime import Runtime, set_runtime
 from jobs.queueing import enqueue_deliveries, run_deferred
 from workflow import gauges, outbox
-from workflow.files import MAX_REQUEST_BYTES
 
 
 def readiness(rt: Runtime) -> dict[str, tuple[bool, str]]:
@@ -47,8 +46,9 @@ def readiness(rt: Runtime) -> dict[str, tuple[bool, str]]:
 def create_app(rt: Runtime) -> Flask:
     """Build the web app for a Runtime: WeCom callback, /h5 pages, health check; outbox rows are enqueued on commit."""
     app = Flask(__name__)
-    # H5 uploads carry several files of up to 20 MB; the callback still refuses bodies over [web] max_body itself.
-    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    # H5 uploads carry several files of up to 20 MB ([web] max_request_mb in all); the callback still refuses bodies
+    # over [web] max_body itself.
+    app.config["MAX_CONTENT_LENGTH"] = rt.config.max_request_mb * 1024 * 1024
     app.extensions["liaowang"] = rt
     cfg = rt.config.wecom
     app.extensions["liaowang_crypto"] = CallbackCrypto(cfg.token, cfg.encoding_aes_key, cfg.corp_id)

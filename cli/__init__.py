@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from core import clock
+from core import clock, logs
 from core.config import ConfigError
 
 
@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; configuration problems print one line and exit 2."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.quiet_libraries()
     args = build_parser().parse_args(argv)
     try:
         clock.check_env()

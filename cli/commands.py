@@ -10,25 +10,13 @@ from typing import Any
 from core import clock
 from core.config import Config, load_config
 from core.runtime import Runtime, set_runtime
-from workflow import pages
 
 
 def menu(config: Config) -> dict[str, Any]:
-    """Return the app menu: 上报舆情, 我的待办, and 更多 → 舆情看板, 考核统计 (H5 pages, OAuth) and 帮助."""
-    return {
-        "button": [
-            {"type": "click", "name": "上报舆情", "key": "REPORT"},
-            {"type": "click", "name": "我的待办", "key": "TODO"},
-            {
-                "name": "更多",
-                "sub_button": [
-                    {"type": "view", "name": "舆情看板", "url": pages.oauth_url(config, "/h5/board")},
-                    {"type": "view", "name": "考核统计", "url": pages.oauth_url(config, "/h5/stats")},
-                    {"type": "click", "name": "帮助", "key": "HELP"},
-                ],
-            },
-        ]
-    }
+    """Return the app menu/create body, from its one definition (workflow.menu.MENU)."""
+    from workflow.menu import menu_json
+
+    return menu_json(config)
 
 
 def _rt() -> Runtime:
@@ -110,8 +98,9 @@ def worker(args: argparse.Namespace) -> int:
 
 
 def wecom_menu(_args: argparse.Namespace) -> int:
-    """Create the app menu (上报舆情 / 我的待办 / 帮助) through the WeCom API."""
+    """Create the app menu (workflow.menu.MENU) through the WeCom API."""
     from core.wecom import WecomError
+    from workflow.menu import summary
 
     rt = _rt()
     try:
@@ -119,7 +108,7 @@ def wecom_menu(_args: argparse.Namespace) -> int:
     except WecomError as exc:
         print(f"创建菜单失败：{exc}", file=sys.stderr)
         return 1
-    print("应用菜单已创建：上报舆情 / 我的待办 / 更多（舆情看板、帮助）")
+    print(f"应用菜单已创建：{summary()}")
     return 0
 
 

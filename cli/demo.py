@@ -25,10 +25,10 @@ TRY = """
   ▶ 在浏览器打开手机界面（四部手机并排：网评员、办公室、单位负责人、分管领导）：
       http://127.0.0.1:{sport}/phone?u={phones}
     其他人（局办公室 周八 zhouba、领导 刘九 liujiu、城东区局 孙十 sunshi……）在 http://127.0.0.1:{sport}/phone 选择。
-  ▶ 办公室和领导的看板：在“陈七”或“刘九”的手机里点菜单“更多 → 舆情看板”，或打开 http://127.0.0.1:{port}/h5/board
+  ▶ 办公室和领导的看板：在“陈七”或“刘九”的手机里点{menu_board}，或打开 http://127.0.0.1:{port}/h5/board
 
   试试这个流程（五分钟）：
-   1. 张三：点菜单“上报舆情”，或输入  上报 微博有人发帖称执法一队执法粗暴 https://weibo.com/1/abc
+   1. 张三：点{menu_report}，或输入  上报 微博有人发帖称执法一队执法粗暴 https://weibo.com/1/abc
    2. 陈七：收到“新舆情待交办”，输入  交办 <编号> 执法一队 较大
    3. 王五：点卡片上的“签收”；什么也不做，二十秒后会收到首报提醒，三十秒后超时，李四收到督办卡片
    4. 王五：输入  首报 <编号> 已核实  ；再点“报送书面报告”卡片上的“在聊天中填写”，发几段文字和一张图片，回复“提交”
@@ -38,13 +38,31 @@ TRY = """
    8. 陈七：跟帖 <编号> 张三 说明已依法处理 限10m  → 张三在“组织跟帖”卡片上点“已跟帖”，发一个链接或一张截图
    9. 王五：口径 <编号> 我局已关注到网民反映的情况，正在依法调查处理  → 李四在“统一口径”卡片上点“同意”
       → 陈七：发布 <编号> 官方微博 https://weibo.com/gov/1     （回复来源 <编号> 口径  会引用定稿的口径）
-  10. 王五：考核  看本单位的扣分；陈七：菜单“更多 → 考核统计”
+  10. 王五：考核  看本单位的扣分；陈七：{menu_stats}
 
   命令行也可以：python3 dev.py sandbox say zhangsan 上报 ……   /   python3 dev.py sandbox tap wangwu 签收
   数据目录：{data}（删掉即可从头再来）  配置：{cfg}
   网页/回调：http://127.0.0.1:{port}/wecom/callback   企业微信模拟器：http://127.0.0.1:{sport}
 按 Ctrl-C 停止所有进程。
 """
+
+
+def banner(port: int, sport: int, data: Path, scale: float, example: str) -> str:
+    """The text printed once the demo runs; menu buttons are named from their one definition (workflow.menu)."""
+    from workflow.menu import where
+
+    return TRY.format(
+        port=port,
+        sport=sport,
+        data=data,
+        cfg=data / "config.toml",
+        phones=PHONES,
+        scale=scale,
+        example=example,
+        menu_board=where("舆情看板"),
+        menu_report=where("上报舆情"),
+        menu_stats=where("考核统计"),
+    )
 
 
 def _random(n: int) -> str:
@@ -190,18 +208,7 @@ def _run(args: argparse.Namespace, data: Path, cfg: Config, children: Children) 
     children.start([*py, "worker"])
     wecom_menu(args)
     children.check()
-    print(
-        TRY.format(
-            port=args.port,
-            sport=args.sandbox_port,
-            data=data,
-            cfg=data / "config.toml",
-            phones=PHONES,
-            scale=cfg.policy.scale,
-            example=fast_example(cfg),
-        ),
-        flush=True,
-    )
+    print(banner(args.port, args.sandbox_port, data, cfg.policy.scale, fast_example(cfg)), flush=True)
     if not args.no_browser:
         open_browser(f"http://127.0.0.1:{args.sandbox_port}/phone?u={PHONES}")
     while not children.any_exited():

@@ -56,13 +56,18 @@ def checks(api: WecomApi, public_url: str) -> list[tuple[str, bool, str]]:
         run("网页授权可信域名", domain)
 
     def menu() -> tuple[bool, str]:
+        from workflow.menu import MENU, summary
+
         try:
-            api.call("get", "menu/get", params={"agentid": api.cfg.agent_id})
+            found = api.call("get", "menu/get", params={"agentid": api.cfg.agent_id})
         except WecomError as exc:
             if exc.errcode == 46003:
                 return False, "还没有应用菜单：运行 liaowang wecom menu"
             raise
-        return True, "应用菜单已创建"
+        names = [str(b.get("name")) for b in found.get("button", [])]
+        if names != [b.name for b in MENU]:
+            return False, f"应用菜单是“{' / '.join(names)}”，与瞭望的菜单（{summary()}）不同：运行 liaowang wecom menu"
+        return True, f"应用菜单已创建：{summary()}"
 
     run("应用菜单", menu)
     out.append(

@@ -33,6 +33,9 @@ class WecomConfig:
     timeout: float = 5.0
 
 
+MAX_REQUEST_MB = 110  # one H5 upload request (several written-report files of up to 20 MB each), in MB
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole configuration, with defaults for everything but [wecom]."""
@@ -47,6 +50,7 @@ class Config:
     secret_key: str = ""
     frame_ancestors: str = ""
     max_body: int = 64 * 1024
+    max_request_mb: int = MAX_REQUEST_MB  # [web] max_request_mb: a whole H5 upload request; nginx must allow as much
     callback_window: float = 600.0
     code_prefix: str = "YQ"
     conversation_timeout: int = 600
@@ -321,6 +325,7 @@ def config_from_dict(raw: dict[str, Any], base_dir: Path | None = None) -> Confi
         secret_key=str(_env_override("web", "secret_key", web.get("secret_key", ""))),
         frame_ancestors=str(_env_override("web", "frame_ancestors", web.get("frame_ancestors", ""))),
         max_body=int(web.get("max_body", 64 * 1024)),
+        max_request_mb=int(_env_override("web", "max_request_mb", web.get("max_request_mb", MAX_REQUEST_MB))),
         callback_window=window.total_seconds(),
         code_prefix=str(app.get("code_prefix", "YQ")),
         conversation_timeout=conv_timeout,

@@ -17,6 +17,7 @@ KEYS: tuple[tuple[str, ...], ...] = (
     ("org", "file"),
     ("web", "public_url"),
     ("web", "max_body"),
+    ("web", "max_request_mb"),
     ("web", "callback_window"),
     ("web", "secret_key"),
     ("web", "frame_ancestors"),

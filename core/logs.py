@@ -15,6 +15,10 @@ from typing import Any
 
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 FIELDS = ("item", "row", "key", "userid", "job")  # passed with extra={...}
+# Libraries whose INFO lines say nothing an operator needs: alembic names its dialect on every migration check
+# (each /readyz), fontTools reports every font subset (bulletin charts, archive PDFs), matplotlib its font cache.
+# They still speak at WARNING and above; our own loggers keep the configured level.
+QUIET = ("alembic", "fontTools", "matplotlib", "PIL", "fpdf")
 
 
 def new_request_id(given: str | None) -> str:
@@ -50,13 +54,25 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False)
 
 
+def quiet_libraries() -> None:
+    """Raise the third-party loggers of QUIET to WARNING; ours keep the root level."""
+    for name in QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def configure(raw: dict[str, Any]) -> None:
-    """Apply [log] format ("text" or "json") and level to the root logger's handlers (once per process)."""
+    """Apply [log] format ("text" or "json") and level to the root logger's handlers; quiet chatty libraries."""
     section = raw.get("log", {})
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    root.setLevel(str(section.get("level", "info")).upper())
+    level = str(section.get("level", "info")).upper()
+    root.setLevel(level)
+    if level != "DEBUG":
+        quiet_libraries()
+    else:  # debugging: the libraries speak again, at the root's level
+        for name in QUIET:
+            logging.getLogger(name).setLevel(logging.NOTSET)
     if str(section.get("format", "text")) == "json":
         for handler in root.handlers:
             handler.setFormatter(JsonFormatter())

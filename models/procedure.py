@@ -47,11 +47,14 @@ class Action:
 
     def refuse(self, code: str, state: ItemState) -> str:
         """Return the Chinese sentence for taking this action from a state it does not allow."""
-        text = next((t for states, t in self.refusals if state in states), self.refusal)
+        text = next((t for states, t in self.refusals if state in states), None)
+        if text is None:  # an archived item: one plain sentence, never "还没有办结（当前：已立卷归档）"
+            text = ARCHIVED if state == S.archived else self.refusal
         return text.format(code=code, label=self.label, state=STATE_NAMES[state])
 
 
 DONE_WATCHING = frozenset({S.evaluated, S.archived})
+ARCHIVED = "{code} 已立卷归档，不能再{label}；案卷只能查看和下载。"  # any action refused on an archived item
 ANEW = "{code} {state}，不再续报或标记反弹。如舆情再次出现，请重新上报（上报 情况与链接），办公室会关联原编号 {code}。"
 NOT_YET = "{code} 还没有交办（当前：{state}），交办后由承办单位报送。"
 PRESS_REBOUND = "{code} 已办结，不再续报。如舆情反弹，请在善后回访卡片上点“反弹”，或发送“反弹 {code} 情况”。"
@@ -92,6 +95,7 @@ ACTIONS: dict[str, Action] = _a(
         S.acknowledged,
         ("assigned_unit",),  # only the lead unit's moves the item
         refusal="{code} 已办结，无需签收（当前：{state}）。",
+        refusals=((frozenset({S.reported}), "{code} 还没有交办，无需签收。"),),
         denied="{code} 不是交办给您所在单位的，只有承办单位负责人可以签收。",
     ),
     Action(
@@ -102,6 +106,7 @@ ACTIONS: dict[str, Action] = _a(
         ("lead_unit",),  # it implies the 签收 first
         meets=("first_report",),
         refusal="{code} 已办结，不再首报（当前：{state}）。",
+        refusals=((frozenset({S.reported}), NOT_YET),),
         denied="{code} 的报告由主办单位负责人报送，您不是{lead}的负责人。",
     ),
     Action(
@@ -212,6 +217,7 @@ ACTIONS: dict[str, Action] = _a(
         S.evaluated,
         ("office",),
         refusal="{code} 还没有办结（当前：{state}），办结后再总结评估。",
+        refusals=((frozenset({S.evaluated}), "{code} 已经总结评估过了，下一步是立卷归档（发送“归档 {code}”）。"),),
     ),
     Action(
         "archive",
@@ -220,6 +226,7 @@ ACTIONS: dict[str, Action] = _a(
         S.archived,
         ("office",),
         refusal="{code} 须先总结评估才能归档（当前：{state}）。",
+        refusals=((frozenset({S.archived}), "{code} 已立卷归档，无需再归档；案卷可在条目页面查看和下载。"),),
     ),
     Action(
         "guide_replies",
@@ -227,7 +234,7 @@ ACTIONS: dict[str, Action] = _a(
         frozenset({S.reported, S.closed, S.follow_up}) | OPEN,
         None,
         ("office",),
-        refusal="{code} 已{state}，不再组织跟帖。",
+        refusals=((DONE_WATCHING, "{code} {state}，不再组织跟帖。"),),
     ),
     Action(
         "draft_statement",
@@ -235,7 +242,7 @@ ACTIONS: dict[str, Action] = _a(
         frozenset({S.closed, S.follow_up}) | OPEN,
         None,
         ("office", "lead_unit"),
-        refusal="{code} 已{state}，不再拟定或发布口径。",
+        refusals=((DONE_WATCHING, "{code} {state}，不再拟定或发布口径。"),),
         denied="{code} 的对外口径由领导小组办公室或主办单位负责人拟定和登记发布。",
     ),
     Action(
@@ -244,7 +251,6 @@ ACTIONS: dict[str, Action] = _a(
         LIVE,
         None,
         ("office",),
-        refusal="{code} 已立卷归档，案卷只能查看和下载。",
         denied="只有领导小组办公室可以报送舆情快报或专报（归口报送）。",
     ),
     Action(
@@ -253,7 +259,6 @@ ACTIONS: dict[str, Action] = _a(
         LIVE,
         None,
         ("leader",),
-        refusal="{code} 已立卷归档，案卷只能查看和下载。",
         denied="只有领导小组的领导可以批示。",
     ),
     Action(
@@ -262,7 +267,6 @@ ACTIONS: dict[str, Action] = _a(
         LIVE,
         None,
         ("office",),
-        refusal="{code} 已立卷归档，案卷只能查看和下载，不能再记录扣分。",
         denied="只有领导小组办公室可以记录扣分事项。",
     ),
     Action(

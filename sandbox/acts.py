@@ -149,6 +149,16 @@ def register_act_routes(bp: Blueprint, world: World) -> None:
         fields, msg_id = message_fields(world, userid, "text", [("Content", text)])
         return run_act(world, userid, fields, body, {"msg_id": msg_id}, outgoing=("text", {"content": text}))
 
+    @bp.post("/group_say")
+    def group_say() -> Response:
+        """A member types text in an app group chat: shown to its members, never pushed to the app (as in WeCom)."""
+        body = payload()
+        try:
+            done = messaging.say_in_appchat(world, field(body, "userid"), field(body, "chatid"), field(body, "text"))
+        except ApiError as exc:
+            raise ControlError(exc.errmsg) from exc
+        return jsonify(done)
+
     @bp.post("/link")
     def link() -> Response:
         body = payload()

@@ -86,6 +86,10 @@ class SandboxClient:
         """Make userid send a text message to the app; return the delivery report."""
         return self._act("say", {"userid": userid, "text": text}, replay, wait)
 
+    def group_say(self, userid: str, chatid: str, text: str) -> dict[str, Any]:
+        """Make userid type text in the app group chat chatid (members see it; the app gets no callback)."""
+        return self._call("POST", "/sandbox/group_say", json={"userid": userid, "chatid": chatid, "text": text})
+
     def link(
         self,
         userid: str,

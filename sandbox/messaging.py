@@ -63,6 +63,7 @@ def new_record(world: World, userid: str, msgid: str, body: dict[str, Any], **ex
         "response_code": None,
         "task_id": (card or {}).get("task_id"),
         "chatid": None,
+        "sender": None,  # who typed it in a group chat (None: the app sent it)
         "passive": False,
         "card": card,
         "replaced_button": None,
@@ -285,3 +286,20 @@ def send_appchat(world: World, body: dict[str, Any]) -> dict[str, Any]:
         for userid in chat["userlist"]:
             world.add_record(new_record(world, userid, msgid, body, chatid=chat["chatid"]))
         return {"errcode": 0, "errmsg": "ok"}
+
+
+def say_in_appchat(world: World, userid: str, chatid: str, text: str) -> dict[str, Any]:
+    """A member types in an app group chat: every member sees it; like WeCom, the app gets no callback for it."""
+    if not text.strip():
+        raise ApiError(errors.INVALID_PARAMETER, "empty content")
+    with world.lock:
+        chat = world.appchats.get(chatid)
+        if chat is None:
+            raise ApiError(errors.CHAT_NOT_FOUND, "chat not found")
+        if userid not in chat["userlist"]:
+            raise ApiError(errors.INVALID_CHAT_MEMBER, f"invalid chat member: {userid}")
+        msgid = "group-" + secrets.token_urlsafe(16)
+        body = {"msgtype": "text", "text": {"content": text}}
+        for member in chat["userlist"]:
+            world.add_record(new_record(world, member, msgid, body, chatid=chatid, sender=userid))
+        return {"errcode": 0, "errmsg": "ok", "msgid": msgid, "members": len(chat["userlist"]), "callback": False}

@@ -5,18 +5,22 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from core.clock import show
-from models import AuditEvent, Grade, Item, OutboxMessage, Person, Role
+from models import AuditEvent, Grade, Item, OutboxMessage, Role
 from models.item import PART_NAMES
 from models.state import OutboxState
-from workflow import org, render
+from workflow import org, render, timeline
 from workflow.audit import record
 from workflow.outbox import emit
-from workflow.render import chunks, grade_name
+from workflow.render import chunks
 
+INTRO = (
+    "本群自动同步处置进展（签收、报告、审批、会商、办结）。群里的发言只有群成员看得到，瞭望收不到："
+    "报告、审批、申请延期等请在“瞭望”应用会话里发送命令或点卡片按钮。"
+)
 TIMELINE = {
     "dispatch": "定级交办",
     "acknowledge": "签收",
@@ -67,8 +71,7 @@ def ensure(session: Session, item: Item, at: datetime) -> str | None:
     post(
         session,
         item,
-        f"【一事一群】{item.code}《{item.title}》\n等级：重大　承办：{units}\n{item.text[:300]}"
-        "\n本群自动同步处置进展（签收、报告、审批、会商、办结）。",
+        f"【一事一群】{item.code}《{item.title}》\n等级：重大　承办：{units}\n{item.text[:300]}\n{INTRO}",
         at,
         "opened",
     )
@@ -95,16 +98,9 @@ def on_event(session: Session, item: Item, ev: AuditEvent) -> None:
     what = TIMELINE.get(ev.action)
     if not item.chat_id or what is None:
         return
-    who = (
-        "系统"
-        if ev.actor == "system"
-        else (session.scalar(select(Person.name).where(Person.userid == ev.actor)) or ev.actor)
-    )
-    detail = ev.detail or {}
-    extra = detail.get("text") or detail.get("reason") or detail.get("note") or ""
-    if ev.action == "regrade":
-        extra = f"{grade_name(ev.before)} → {grade_name(ev.after)}"
-    line = f"{show(ev.at)} {who} {what}" + (f"：{str(extra)[:200]}" if extra else "")
+    n = timeline.names(session, item)
+    what, extra = timeline.words(n, ev, what)
+    line = f"{show(ev.at)} {n.person(ev.actor)} {what}" + (f"：{extra[:200]}" if extra else "")
     session.flush()
     post(session, item, line, ev.at, f"ev{ev.id}")
 

@@ -29,10 +29,11 @@ from models.assessment import parse_scoring
 from models.item import GRADE_NAMES, SOURCES
 from models.state import CLOCK_STATE_NAMES, STATE_NAMES, ItemState
 from workflow import org, procedure, render
+from workflow import timeline as history
 from workflow.assessment import of_item
 from workflow.audit import record
 from workflow.outbox import emit
-from workflow.query import ACTIONS, DETAIL_KEYS
+from workflow.query import ACTIONS
 from workflow.report import find_item
 
 CHUNK = 1 << 20
@@ -103,17 +104,16 @@ def archived_event(session: Session, item: Item) -> AuditEvent | None:
 
 def timeline(session: Session, item: Item, upto: int | None = None) -> list[tuple[str, str, str, str]]:
     """Every audit event of the item in order (up to event id upto), as (when, who, what, detail) in Chinese."""
-    names = _names(session)
+    n = history.names(session, item)
     out = []
     q = select(AuditEvent).where(AuditEvent.item_id == item.id)
     q = q.where(AuditEvent.id <= upto) if upto is not None else q
     for ev in session.scalars(q.order_by(AuditEvent.id)):
-        who = "系统" if ev.actor == "system" else names.get(ev.actor, ev.actor)
-        detail = "；".join(f"{v}" for k in DETAIL_KEYS if (v := (ev.detail or {}).get(k)))
-        if ev.before or ev.after:
+        what, detail = history.words(n, ev, ACTIONS.get(ev.action, ev.action))
+        if (ev.before in WORDS or ev.after in WORDS) and ev.action != "extension_decision":
             move = f"{WORDS.get(ev.before or '', ev.before or '')}→{WORDS.get(ev.after or '', ev.after or '')}"
             detail = "；".join(x for x in (detail, move) if x)
-        out.append((show(ev.at, True), who, ACTIONS.get(ev.action, ev.action), str(detail)[:300]))
+        out.append((show(ev.at, True), n.person(ev.actor), what, detail[:300]))
     return out
 
 

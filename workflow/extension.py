@@ -178,5 +178,14 @@ def decide(session: Session, actor: Person, ext_id: int, approve: bool, at: date
         msg = f"您对 {item.code} {clock.label}的延期申请未获{actor.name}同意，请在 {show(clock.due_at)} 前完成。"
         note = note or f"已不同意延期，{clock.label}仍须在 {show(clock.due_at)} 前完成。"
     emit(session, requester, render.text(msg), f"ext:{ext.id}:decided", at, item)
-    record(session, item, actor.userid, "extension_decision", at, after=ext.state, kind=clock.kind)
+    record(
+        session,
+        item,
+        actor.userid,
+        "extension_decision",
+        at,
+        after=ext.state,
+        kind=clock.kind,
+        due=clock.due_at.isoformat(),
+    )
     return ext, note

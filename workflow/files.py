@@ -8,9 +8,11 @@ import unicodedata
 import zipfile
 from urllib.parse import quote
 
+from core.config import MAX_REQUEST_MB
+
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_FILES = 10
-MAX_REQUEST_BYTES = 110 * 1024 * 1024
+MAX_REQUEST_BYTES = MAX_REQUEST_MB * 1024 * 1024  # the default of [web] max_request_mb
 MAX_NAME_CHARS = 200
 
 PDF = "application/pdf"

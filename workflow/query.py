@@ -26,7 +26,7 @@ from models import (
 from models.clock import OPEN_STATES, Clock
 from models.item import FLOW_NAMES, PART_NAMES
 from models.state import CLOCK_STATE_NAMES, ClockState
-from workflow import render, statement
+from workflow import render, statement, timeline
 from workflow.errors import Refusal
 from workflow.report import find_item
 from workflow.todos_more import more
@@ -45,6 +45,7 @@ ACTIONS = {
     "extension_request": "申请延期",
     "extension_decision": "审批延期",
     "clock_waived": "免除时限",
+    "clock_miss_withdrawn": "撤销超时记录",
     "progress_report": "续报",
     "approve": "批准书面报告",
     "return": "退回修改",
@@ -82,7 +83,6 @@ ACTIONS = {
     "attachments_pruned": "按保存期限删除附件",
 }
 HIDDEN = {"clock_start", "clock_met", "clock_regrade"}
-DETAIL_KEYS = ("text", "reason", "note", "number", "to")
 
 
 def todos(session: Session, person: Person, now: datetime) -> list[str]:
@@ -146,16 +146,6 @@ def _when(clock: Clock, now: datetime) -> str:
     return f"最迟 {show(clock.due_at, True)}（还剩 {format_duration(clock.due_at - now)}）"
 
 
-def _detail(ev: AuditEvent) -> str:
-    """A short tail for a history line: the version of a report, or the first words of its text."""
-    d = ev.detail or {}
-    tail = f" 第 {d['version']} 版" if ev.action in ("written_report", "approve", "return") and "version" in d else ""
-    words = next((str(d[k]) for k in DETAIL_KEYS if d.get(k)), "")
-    if words and ev.action not in ("report",):
-        tail += "：" + (words[:40] + "…" if len(words) > 40 else words)
-    return tail
-
-
 CLOCK_STATES = CLOCK_STATE_NAMES
 
 
@@ -203,12 +193,12 @@ def status(session: Session, person: Person, code: str) -> str:
         state = CLOCK_STATES.get(clock.state, clock.state)
         lines.insert(-1, f"时限：{clock.label} 最迟 {show(clock.due_at, True)}，{state}")
     events = session.scalars(select(AuditEvent).where(AuditEvent.item_id == item.id).order_by(AuditEvent.id))
-    names = {p.userid: p.name for p in session.scalars(select(Person))}
+    n = timeline.names(session, item)
     for ev in events:
         if ev.action in HIDDEN:
             continue
-        lines.append(
-            f"· {show(ev.at, True)} {names.get(ev.actor, '系统' if ev.actor == 'system' else ev.actor)} "
-            f"{ACTIONS.get(ev.action, ev.action)}{_detail(ev)}"
-        )
+        what, detail = timeline.words(n, ev, ACTIONS.get(ev.action, ev.action))
+        short = "" if ev.action == "report" else detail
+        tail = "：" + (short[:40] + "…" if len(short) > 40 else short) if short else ""
+        lines.append(f"· {show(ev.at, True)} {n.person(ev.actor)} {what}{tail}")
     return "\n".join(lines)

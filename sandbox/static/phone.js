@@ -223,6 +223,16 @@
     if (!text.trim()) { return; }
     p.text.value = "";
     syncInput(p);
+    var chat = p.el.dataset.conv;
+    if (chat) {  // typed in a group chat: its members see it, the app never does (as in WeCom)
+      var init = {headers: {"Content-Type": "application/json"},
+                  body: JSON.stringify({userid: p.userid, chatid: chat, text: text})};
+      post(actBase + "group_say", init).catch(function (err) {
+        toast(p, err.message);
+        if (!p.text.value) { p.text.value = text; syncInput(p); }
+      });
+      return;
+    }
     act(p, "say", {text: text}).catch(function () {
       if (!p.text.value) { p.text.value = text; syncInput(p); }
     });

@@ -83,7 +83,7 @@ def test_flow_2_bureau_department_to_reply_close_watch_evaluate_and_archive(st: 
     for words in (
         "书面报告 第 1 版",
         "批准书面报告",
-        "提出会商意见",
+        "周八 无不同意见",  # the click said no objection: not an opinion
         "回复来源：经核查",
         "办结",
         "回报态势平稳",
