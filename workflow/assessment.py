@@ -56,7 +56,7 @@ class FactRow:
 def month_range(month: str, now: datetime) -> tuple[datetime, datetime]:
     """Return the UTC bounds of a Beijing-time month "YYYY-MM"; refuse a malformed or future month."""
     m = MONTH.match(month.strip())
-    if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 2000:
+    if not m or not 1 <= int(m.group(2)) <= 12 or not 2000 <= int(m.group(1)) <= 2099:
         raise Refusal(f"“{month}”不是月份，请写成 2026-11 这样的年-月。")
     year, mon = int(m.group(1)), int(m.group(2))
     start = datetime(year, mon, 1, tzinfo=LOCAL_TZ)

@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 
 from core.clock import local, show
 from core.config import Config
+from core.safename import safe_name
 from core.storage import store
+from core.text import clean_name, clean_text
 from models import AuditEvent, Brief, Card, Item, Person, Role, Submission
 from models.codes import card_key
 from models.item import GRADE_NAMES, SOURCES
@@ -88,11 +90,11 @@ def docx(session: Session, config: Config, item: Item, kind: str, number: str, a
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
     run = title.add_run(f"舆情{kind}")
     run.bold, run.font.size = True, Pt(22)
-    doc.add_paragraph(item.title).alignment = WD_ALIGN_PARAGRAPH.CENTER
+    doc.add_paragraph(clean_name(item.title, 500)).alignment = WD_ALIGN_PARAGRAPH.CENTER
     for heading, text in sections(session, config, item, kind, number, at):
         p = doc.add_paragraph()
         p.add_run(f"{heading}：").bold = True
-        for i, line in enumerate(text.split("\n")):
+        for i, line in enumerate(clean_text(text, None).split("\n")):  # XML-safe whatever the record holds
             (p if i == 0 else doc.add_paragraph()).add_run(line)
     out = io.BytesIO()
     doc.save(out)
@@ -161,7 +163,7 @@ def decide(
         return f"已退回{b.number}。"
     data = docx(session, config, item, b.kind, b.number, at)
     _digest, b.stored_name = store(config.storage_dir, data)
-    upload = {"path": b.stored_name, "filename": f"{b.number} {item.title[:30]}.docx", "content_type": DOCX,
+    upload = {"path": b.stored_name, "filename": safe_name(f"{b.number} {item.title[:30]}.docx"), "content_type": DOCX,
               "media_id": None, "uploaded_at": None}  # fmt: skip
     emit(session, [b.requested_by], {"msgtype": "file", "file": {}, "upload": upload}, f"brief:{b.id}:file", at, item)
     emit(session, [b.requested_by], render.text(
