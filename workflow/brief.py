@@ -75,7 +75,13 @@ def sections(
 
 
 def docx(session: Session, config: Config, item: Item, kind: str, number: str, at: datetime) -> bytes:
-    """The Word document: 标题 centred, then each section's heading and text."""
+    """The Word document of the item's 快报 / 专报 (see document)."""
+    return document(kind, item.title, sections(session, config, item, kind, number, at))
+
+
+def document(kind: str, title: str, parts: list[tuple[str, str]]) -> bytes:
+    """The Word document: 舆情{kind} and the title centred, then each section's heading and text; any text is
+    written (characters Word's XML cannot hold are dropped, Word's line breaks start a new paragraph)."""
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml.ns import qn
@@ -86,15 +92,15 @@ def docx(session: Session, config: Config, item: Item, kind: str, number: str, a
     style.font.name = "宋体"
     style.element.rPr.rFonts.set(qn("w:eastAsia"), "宋体")
     style.font.size = Pt(14)
-    title = doc.add_paragraph()
-    title.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    run = title.add_run(f"舆情{kind}")
+    head = doc.add_paragraph()
+    head.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    run = head.add_run(f"舆情{clean_name(kind)}")
     run.bold, run.font.size = True, Pt(22)
-    doc.add_paragraph(clean_name(item.title, 500)).alignment = WD_ALIGN_PARAGRAPH.CENTER
-    for heading, text in sections(session, config, item, kind, number, at):
+    doc.add_paragraph(clean_name(title, 500)).alignment = WD_ALIGN_PARAGRAPH.CENTER
+    for heading, text in parts:
         p = doc.add_paragraph()
-        p.add_run(f"{heading}：").bold = True
-        for i, line in enumerate(clean_text(text, None).split("\n")):  # XML-safe whatever the record holds
+        p.add_run(f"{clean_name(heading)}：").bold = True
+        for i, line in enumerate(clean_text(text, None).split("\n")):
             (p if i == 0 else doc.add_paragraph()).add_run(line)
     out = io.BytesIO()
     doc.save(out)
