@@ -17,6 +17,7 @@ from bot.h5.auth import AUTH_FAILED, EXPIRED, csrf_ok, csrf_token, current_perso
 from bot.h5.upload import FileRefused, describe, read_files, save
 from bot.h5.web import bp, message, page
 from core import clock
+from core.safename import safe_name
 from core.text import clean_text
 from models import Attachment, Item, Person, Role, Unit
 from workflow import archive, assessment, org, procedure
@@ -161,7 +162,9 @@ def _archive_download(s: Session, person: Person, item: Item) -> Response:
     path = archive.package_path(rt().config, item)
     if not path.is_file():
         return message("案卷正在生成，请稍后刷新。生成后办公室会收到通知。", 409)
-    return send_file(path, mimetype="application/zip", as_attachment=True, download_name=f"{item.code} 案卷.zip")
+    return send_file(
+        path, mimetype="application/zip", as_attachment=True, download_name=safe_name(f"{item.code} 案卷.zip")
+    )
 
 
 @bp.post("/item/<code>/fact")

@@ -175,6 +175,9 @@ def test_out_of_range_dates_are_refused_in_chinese_on_every_page_and_command(
     assert out.returncode == 2
     assert "超出了可以查询的范围" in out.stderr
     assert "Traceback" not in out.stderr
+    out = liaowang(cfg, "calendar", "check", "--days", "99999999")
+    assert out.returncode == 2
+    assert "--days 应在 1 到 3650 之间" in out.stderr
     st.say("chenqi", "重要节点 千年 2026-12-01 9999-12-31")
     assert "超出了可以查询的范围" in st.reply("chenqi")
 
