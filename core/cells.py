@@ -13,21 +13,25 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from core.text import xml_safe
+from core.text import XML_ILLEGAL, xml_safe
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
+_STARTS = frozenset(FORMULA_STARTS)
 Sheet = tuple[Sequence[str], Iterable[Sequence[Any]]]  # (header, rows)
 
 
 def cell(value: Any) -> Any:
     """Return value as written to a cell: None as "", numbers, dates and booleans as they are, any other value as
     XML-safe text with a leading ' when it would start a formula."""
-    if value is None:
+    if isinstance(value, str):
+        text = XML_ILLEGAL.sub("", value)
+    elif value is None:
         return ""
-    if isinstance(value, (bool, int, float, date, datetime)):
+    elif isinstance(value, (bool, int, float, date, datetime)):
         return value
-    text = xml_safe(str(value))
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    else:
+        text = XML_ILLEGAL.sub("", str(value))
+    return "'" + text if text[:1] in _STARTS else text
 
 
 def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
