@@ -9,7 +9,7 @@ LINE_BREAKS = re.compile("\r\n|[\r\x0b\x0c\x85\u2028\u2029]")  # Word's manual l
 BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")  # direction overrides that disguise text
 # Characters XML 1.0 forbids (python-docx and openpyxl refuse them): C0 controls but tab/LF/CR, surrogates, U+FFFE/F
 XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-MAX_TEXT = 20000  # longest text kept from one message or form field
+MAX_TEXT = 50000  # longest text kept from one message or form field (above every limit the workflow refuses with)
 MAX_NAME = 64  # longest person, unit or department name kept
 
 
