@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
 
+from core.text import clean_name, clean_text
+
 SKIPPED = frozenset({"ExtAttr"})  # nested fields WeCom does send (change_contact), not used here
 MAX_KEY = 120  # longest dedupe key stored as is (the column holds 200; reply keys add a prefix)
 
@@ -116,12 +118,12 @@ def parse_incoming(xml: str) -> Incoming:
         event=event,
         create_time=num("CreateTime"),
         msg_id=text("MsgId").strip(),
-        content=text("Content").strip(),
+        content=clean_text(text("Content")).strip(),
         media_id=text("MediaId").strip(),
         pic_url=text("PicUrl").strip(),
         url=text("Url").strip(),
-        title=text("Title"),
-        description=text("Description"),
+        title=clean_name(text("Title"), 500),
+        description=clean_text(text("Description")),
         event_key=text("EventKey").strip(),
         task_id=text("TaskId").strip(),
         response_code=text("ResponseCode").strip(),
@@ -131,7 +133,7 @@ def parse_incoming(xml: str) -> Incoming:
         contact_userid=text("UserID").strip() if contact else "",
         new_userid=text("NewUserID").strip() if contact else "",
         party_id=num("Id") if contact else 0,
-        party_name=text("Name").strip() if contact and "Id" in fields else "",
+        party_name=clean_name(text("Name")) if contact and "Id" in fields else "",
         contact_digest=digest(fields) if contact else "",
     )
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import date, timedelta
 
 from core import clock
 from core.config import load_config
 from workflow.clocks import calendar_for
+
+MAX_DAYS = 3650  # ten years: far enough for any plan, near enough for the calendar
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -20,9 +23,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 def check_cmd(args: argparse.Namespace) -> int:
     """Print the known and unknown years in the next --days days; exit 1 if any is unknown."""
+    today = clock.local(clock.now()).date()
+    if not 1 <= args.days <= MAX_DAYS:
+        print(f"--days 应在 1 到 {MAX_DAYS} 之间（现在是 {args.days}）。", file=sys.stderr)
+        return 2
     cfg = load_config()
     cal = calendar_for(cfg)
-    today = clock.local(clock.now()).date()
     end = today + timedelta(days=args.days)
     unknown = cal.unknown_years(today, end)
     for year in range(today.year, end.year + 1):

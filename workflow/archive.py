@@ -23,7 +23,9 @@ from sqlalchemy.orm import Session
 
 from core.clock import local, show
 from core.config import Config
+from core.safename import safe_name
 from core.storage import archive_dir
+from core.text import clean_text
 from models import Attachment, AuditEvent, Brief, Item, Person, Role, Statement, Submission
 from models.assessment import parse_scoring
 from models.item import GRADE_NAMES, SOURCES
@@ -44,7 +46,7 @@ PDF_NAME = "案卷封面与经过.pdf"
 
 def package_path(config: Config, item: Item) -> Path:
     """The item's package on disk."""
-    return archive_dir(config) / f"{item.code}.zip"
+    return archive_dir(config) / f"{safe_name(item.code)}.zip"
 
 
 @dataclass
@@ -147,16 +149,16 @@ def pdf(item: Item, events: list[tuple[str, str, str, str]], archived: str, date
     doc.cell(0, 16, "舆情处置案卷", new_x="LMARGIN", new_y="NEXT", align="C")
     doc.set_font("cjk", size=12)
     for key, value in [*cover(item), ("归档", archived)]:
-        doc.multi_cell(0, 8, f"{key}：{value}", new_x="LMARGIN", new_y="NEXT")
+        doc.multi_cell(0, 8, clean_text(f"{key}：{value}", None), new_x="LMARGIN", new_y="NEXT")
     doc.ln(4)
-    doc.multi_cell(0, 7, f"内容：{item.text[:1500]}", new_x="LMARGIN", new_y="NEXT")
+    doc.multi_cell(0, 7, clean_text(f"内容：{item.text[:1500]}"), new_x="LMARGIN", new_y="NEXT")
     doc.add_page()
     doc.set_font("cjk", size=16)
     doc.cell(0, 12, "处置经过（审计记录，按时间顺序）", new_x="LMARGIN", new_y="NEXT")
     doc.set_font("cjk", size=10)
     for when, who, what, detail in events:
         line = f"{when}  {who}  {what}" + (f"：{detail}" if detail else "")
-        doc.multi_cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
+        doc.multi_cell(0, 6, clean_text(line), new_x="LMARGIN", new_y="NEXT")
     return bytes(doc.output())
 
 
@@ -218,7 +220,7 @@ def _attachments(zf: zipfile.ZipFile, pkg: Package, session: Session, config: Co
     rows = session.scalars(select(Attachment).where(Attachment.item_id == item.id).order_by(Attachment.id))
     for i, a in enumerate(rows, 1):
         if a.stored_name:
-            name = (a.original_name or a.title or a.stored_name.split("/")[-1]).replace("/", "_")
+            name = safe_name(a.original_name or a.title or a.stored_name.split("/")[-1])
             where = "书面报告附件" if a.submission_id else ORIGINS.get(a.kind, "上报材料")
             _add_file(zf, pkg, config.storage_dir / a.stored_name, f"附件/{i:03d}-{name}", where)
         elif a.url:
@@ -248,9 +250,13 @@ def build(session: Session, config: Config, item: Item, out: Path, at: datetime)
         _attachments(zf, pkg, session, config, item)
         for s in session.scalars(select(Submission).where(Submission.item_id == item.id).order_by(Submission.id)):
             if s.text:
-                _add_bytes(zf, pkg, s.text.encode(), f"书面报告/第{s.version}版-{s.unit.name}.txt", "书面报告正文")
+                _add_bytes(
+                    zf, pkg, s.text.encode(), f"书面报告/第{s.version}版-{safe_name(s.unit.name)}.txt", "书面报告正文"
+                )
         for b in session.scalars(select(Brief).where(Brief.item_id == item.id, Brief.stored_name.is_not(None))):
-            _add_file(zf, pkg, config.storage_dir / str(b.stored_name), f"上报/{b.number}.docx", f"舆情{b.kind}")
+            _add_file(
+                zf, pkg, config.storage_dir / str(b.stored_name), f"上报/{safe_name(b.number)}.docx", f"舆情{b.kind}"
+            )
         records = json.dumps(_records(session, config, item), ensure_ascii=False, indent=2).encode()
         _add_bytes(zf, pkg, records, "记录/审批_口径_报送_扣分.json", "审批、口径、上报与扣分记录")
         body = {"item": item.code, "archived_at": when.isoformat(), "files": pkg.entries, "missing": pkg.missing}

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clock import LOCAL_TZ, local, show
+from core.dates import in_range, refuse_range
 from core.durations import format_duration
 from models import Attachment, Card, GuidedState, GuidedTask, Item, ItemUnit, Patrol, PatrolState, Person, Role, Unit
 from models.assessment import RECORDED_KINDS, ROLES, Dispute, DisputeState, Fact, RuleSet, in_force
@@ -59,6 +60,8 @@ def month_range(month: str, now: datetime) -> tuple[datetime, datetime]:
     if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 2000:
         raise Refusal(f"“{month}”不是月份，请写成 2026-11 这样的年-月。")
     year, mon = int(m.group(1)), int(m.group(2))
+    if not in_range(date(year, mon, 1)):
+        raise Refusal(refuse_range(month))
     start = datetime(year, mon, 1, tzinfo=LOCAL_TZ)
     end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=LOCAL_TZ)
     if start > local(now):

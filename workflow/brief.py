@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 
 from core.clock import local, show
 from core.config import Config
+from core.safename import safe_name
 from core.storage import store
+from core.text import clean_name, clean_text
 from models import AuditEvent, Brief, Card, Item, Person, Role, Submission
 from models.codes import card_key
 from models.item import GRADE_NAMES, SOURCES
@@ -73,7 +75,13 @@ def sections(
 
 
 def docx(session: Session, config: Config, item: Item, kind: str, number: str, at: datetime) -> bytes:
-    """The Word document: 标题 centred, then each section's heading and text."""
+    """The Word document of the item's 快报 / 专报 (see document)."""
+    return document(kind, item.title, sections(session, config, item, kind, number, at))
+
+
+def document(kind: str, title: str, parts: list[tuple[str, str]]) -> bytes:
+    """The Word document: 舆情{kind} and the title centred, then each section's heading and text; any text is
+    written (characters Word's XML cannot hold are dropped, Word's line breaks start a new paragraph)."""
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml.ns import qn
@@ -84,15 +92,15 @@ def docx(session: Session, config: Config, item: Item, kind: str, number: str, a
     style.font.name = "宋体"
     style.element.rPr.rFonts.set(qn("w:eastAsia"), "宋体")
     style.font.size = Pt(14)
-    title = doc.add_paragraph()
-    title.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    run = title.add_run(f"舆情{kind}")
+    head = doc.add_paragraph()
+    head.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    run = head.add_run(f"舆情{clean_name(kind)}")
     run.bold, run.font.size = True, Pt(22)
-    doc.add_paragraph(item.title).alignment = WD_ALIGN_PARAGRAPH.CENTER
-    for heading, text in sections(session, config, item, kind, number, at):
+    doc.add_paragraph(clean_name(title, 500)).alignment = WD_ALIGN_PARAGRAPH.CENTER
+    for heading, text in parts:
         p = doc.add_paragraph()
-        p.add_run(f"{heading}：").bold = True
-        for i, line in enumerate(text.split("\n")):
+        p.add_run(f"{clean_name(heading)}：").bold = True
+        for i, line in enumerate(clean_text(text, None).split("\n")):
             (p if i == 0 else doc.add_paragraph()).add_run(line)
     out = io.BytesIO()
     doc.save(out)
@@ -161,7 +169,7 @@ def decide(
         return f"已退回{b.number}。"
     data = docx(session, config, item, b.kind, b.number, at)
     _digest, b.stored_name = store(config.storage_dir, data)
-    upload = {"path": b.stored_name, "filename": f"{b.number} {item.title[:30]}.docx", "content_type": DOCX,
+    upload = {"path": b.stored_name, "filename": safe_name(f"{b.number} {item.title[:30]}.docx"), "content_type": DOCX,
               "media_id": None, "uploaded_at": None}  # fmt: skip
     emit(session, [b.requested_by], {"msgtype": "file", "file": {}, "upload": upload}, f"brief:{b.id}:file", at, item)
     emit(session, [b.requested_by], render.text(

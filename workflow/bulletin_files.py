@@ -12,6 +12,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from core.cells import xlsx_bytes
+from core.text import clean_name
 from models.assessment import ROLES
 
 STATE_WORDS = {"upheld": "", "disputed": "（申诉中）", "withdrawn": "（已撤销）"}
@@ -154,30 +156,8 @@ def _sheets(fig: dict[str, Any]) -> dict[str, tuple[list[str], list[list[Any]]]]
 
 def xlsx(fig: dict[str, Any]) -> bytes:
     """The bulletin as a workbook (streamed, so a month of 100,000 items stays quick): 得分排名, 扣分明细, 条目统计,
-    环节用时, 通报."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    wb = Workbook(write_only=True)
-    bold = Font(bold=True)
-    for title, (header, rows) in _sheets(fig).items():
-        ws = wb.create_sheet(title)
-        for i, name in enumerate(header, start=1):
-            sample = [name, *(r[i - 1] for r in rows[:200])]
-            ws.column_dimensions[get_column_letter(i)].width = min(60, 4 + 2 * max(len(str(v or "")) for v in sample))
-        cells = []
-        for name in header:
-            cell = WriteOnlyCell(ws, value=name)
-            cell.font = bold
-            cells.append(cell)
-        ws.append(cells)
-        for r in rows:
-            ws.append(r)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    环节用时, 通报, 日常任务; cells are formula-safe (core.cells)."""
+    return xlsx_bytes(_sheets(fig))
 
 
 def font_path() -> Path:
@@ -186,6 +166,11 @@ def font_path() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("mplfonts is not installed: run python3 dev.py to install the locked requirements")
     return Path(list(spec.submodule_search_locations)[0]) / "fonts" / "NotoSansCJKsc-Regular.otf"
+
+
+def plain(label: str) -> str:
+    """A label as matplotlib must show it literally: no control characters, and $ never starts mathtext."""
+    return clean_name(str(label), 200).replace("$", r"\$")
 
 
 def png(fig: dict[str, Any]) -> bytes:
@@ -201,12 +186,12 @@ def png(fig: dict[str, Any]) -> bytes:
     family = font_manager.FontProperties(fname=str(path)).get_name()
     with plt.rc_context({"font.family": family, "axes.unicode_minus": False}):
         figure, (left, right) = plt.subplots(1, 2, figsize=(11, 5.5), dpi=100)
-        names = [u["name"] for u in fig["units"]]
+        names = [plain(u["name"]) for u in fig["units"]]
         lost = [-sum(d["points"] for d in u["deductions"]) for u in fig["units"]]
         left.barh(names[::-1], lost[::-1], color="#d9534f")
         left.set_title("各单位扣分")
         left.set_xlabel("扣分")
-        labels = [t["label"] for t in fig["times"].values()]
+        labels = [plain(t["label"]) for t in fig["times"].values()]
         med = [(t["median"] or 0) / 3600 for t in fig["times"].values()]
         p90 = [(t["p90"] or 0) / 3600 for t in fig["times"].values()]
         at = range(len(labels))

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.text import clean_name
 from core.wecom import WecomApi, WecomError
 from models import Person, Role, Unit
 from models.org import UNIT_KINDS
@@ -172,7 +173,9 @@ class Member:
         if not isinstance(deps, list) or not all(isinstance(d, int) for d in deps):
             raise DirectoryError(f"企业微信返回的成员 {userid} 的 department 不是部门 id 列表")
         main, status = data.get("main_department"), data.get("status", ACTIVE)
-        return cls(userid, name or userid, tuple(deps), main if isinstance(main, int) else None, int(status))
+        return cls(
+            userid, clean_name(name) or userid, tuple(deps), main if isinstance(main, int) else None, int(status)
+        )
 
 
 @dataclass(frozen=True)
@@ -190,7 +193,7 @@ def fetch_departments(api: WecomApi, mapping: Mapping) -> dict[int, tuple[str, i
         for dep in api.call("get", "department/list", params={"id": root}).get("department", []):
             if not isinstance(dep, dict) or not isinstance(dep.get("id"), int):
                 raise DirectoryError("企业微信返回的部门列表格式不对")
-            found[dep["id"]] = (str(dep.get("name") or dep["id"]), int(dep.get("parentid", 0)))
+            found[dep["id"]] = (clean_name(str(dep.get("name") or "")) or str(dep["id"]), int(dep.get("parentid", 0)))
     return found
 
 
@@ -239,7 +242,7 @@ def ensure_unit(session: Session, mapping: Mapping, key: str, wecom_name: str | 
     rule = mapping.rule_of(key)
     unit = session.scalar(select(Unit).where(Unit.key == key)) or Unit(key=key, name=key, active=False)
     before = (unit.name, unit.kind, unit.supervisor_userid, unit.active)
-    unit.name = rule.name or wecom_name or unit.name
+    unit.name = clean_name(rule.name or wecom_name) or unit.name
     unit.kind, unit.supervisor_userid, unit.active = rule.kind, rule.supervisor, True
     if unit.id is None or before != (unit.name, unit.kind, unit.supervisor_userid, unit.active):
         session.add(unit)

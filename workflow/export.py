@@ -3,8 +3,6 @@ and its assessment facts, as CSV or xlsx."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -12,7 +10,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.cells import csv_bytes, xlsx_bytes
 from core.clock import LOCAL_TZ, show
+from core.dates import in_range, refuse_range
 from models import Item, ItemUnit, Unit
 from models.assessment import ROLES
 from models.clock import Clock, Extension
@@ -35,6 +35,8 @@ def period(start: str, end: str) -> tuple[datetime, datetime]:
         a, b = date.fromisoformat(start), date.fromisoformat(end)
     except ValueError:
         raise Refusal(f"日期写成 2026-11-01 这样的年-月-日（现在是 {start} 和 {end}）。") from None
+    if not (in_range(a) and in_range(b)):
+        raise Refusal(refuse_range(start if not in_range(a) else end))
     if b < a:
         raise Refusal(f"结束日期 {end} 早于开始日期 {start}。")
     lo = datetime.combine(a, time(0), LOCAL_TZ)
@@ -105,28 +107,10 @@ def rows(session: Session, config: Any, lo: datetime, hi: datetime, now: datetim
 
 
 def to_csv(table: list[dict[str, Any]]) -> bytes:
-    """CSV with a BOM so Excel opens the Chinese correctly."""
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=COLUMNS)
-    w.writeheader()
-    w.writerows({k: ("" if v is None else v) for k, v in r.items()} for r in table)
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    """CSV with a BOM so Excel opens the Chinese correctly; cells are formula-safe (core.cells)."""
+    return csv_bytes(COLUMNS, ([r[k] for k in COLUMNS] for r in table))
 
 
 def to_xlsx(table: list[dict[str, Any]]) -> bytes:
-    """One sheet 条目与时限, header in bold."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "条目与时限"
-    ws.append(COLUMNS)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for r in table:
-        ws.append([r[k] for k in COLUMNS])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    """One sheet 条目与时限, header in bold; cells are formula-safe (core.cells)."""
+    return xlsx_bytes({"条目与时限": (COLUMNS, ([r[k] for k in COLUMNS] for r in table))})

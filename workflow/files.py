@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import io
 import re
-import unicodedata
 import zipfile
 from urllib.parse import quote
 
 from core.config import MAX_REQUEST_MB
+from core.safename import safe_name as core_safe_name
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_FILES = 10
@@ -44,7 +44,6 @@ _IMAGE_MAGIC = {
     b"GIF87a": "image/gif",
     b"GIF89a": "image/gif",
 }
-_UNSAFE = re.compile(r'[\\/:*?"<>|]')
 FALLBACK_NAME = "未命名文件"
 
 
@@ -78,18 +77,8 @@ def sniff_document(data: bytes) -> str | None:
 
 
 def safe_name(name: str | None) -> str:
-    """Return a display-only file name: the last path part, no control/format characters, ≤ 200 characters."""
-    base = re.split(r"[\\/]", name or "")[-1]
-    base = "".join(c for c in unicodedata.normalize("NFC", base) if unicodedata.category(c)[0] not in "CZ" or c == " ")
-    base = _UNSAFE.sub("_", base).strip(" .")
-    if not base:
-        return FALLBACK_NAME
-    if len(base) <= MAX_NAME_CHARS:
-        return base
-    stem, dot, ext = base.rpartition(".")
-    if dot and 0 < len(ext) <= 10:
-        return stem[: MAX_NAME_CHARS - len(ext) - 1] + "." + ext
-    return base[:MAX_NAME_CHARS]
+    """Return a display name for an uploaded file: the last path part, made safe by core.safename (≤ 200 chars)."""
+    return core_safe_name(re.split(r"[\\/]", name or "")[-1], FALLBACK_NAME, MAX_NAME_CHARS)
 
 
 def download_name(name: str | None, content_type: str) -> str:

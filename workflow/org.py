@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.text import clean_name
 from models import Person, Role, Unit
 from models.org import UNIT_KINDS
 from workflow.audit import record
@@ -93,7 +94,7 @@ def import_org(session: Session, data: dict[str, Any], at: datetime, actor: str 
     seen_units = set()
     for u in data.get("units", []):
         unit = units.get(u["key"]) or Unit(key=u["key"])
-        unit.name, unit.kind = u["name"], u.get("kind", "department")
+        unit.name, unit.kind = clean_name(u["name"]) or u["key"], u.get("kind", "department")
         unit.supervisor_userid, unit.active = u.get("supervisor"), True
         session.add(unit)
         units[unit.key] = unit
@@ -104,7 +105,11 @@ def import_org(session: Session, data: dict[str, Any], at: datetime, actor: str 
     seen = set()
     for p in data.get("people", []):
         person_ = people.get(p["userid"]) or Person(userid=p["userid"])
-        person_.name, person_.roles, person_.active = p["name"], list(p.get("roles", [])), True
+        person_.name, person_.roles, person_.active = (
+            clean_name(p["name"]) or p["userid"],
+            list(p.get("roles", [])),
+            True,
+        )
         person_.unit_id = units[p["unit"]].id if p.get("unit") else None
         session.add(person_)
         seen.add(person_.userid)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import LOCAL_TZ, local, show
 from core.config import Config
+from core.dates import in_range, refuse_range
 from core.durations import parse_duration
 from models import OutboxMessage, Person, Role, SensitivePeriod
 from workflow import org, render
@@ -46,15 +47,21 @@ class Period:
 
 
 def _moment(word: str, end: bool) -> datetime:
-    """A date (the day's start, or the next day's start for an end) or a date and time, Beijing time."""
+    """A date (the day's start, or the next day's start for an end) or a date and time, Beijing time; refuse a
+    moment outside the dates Liaowang accepts (core.dates)."""
     word = word.strip()
+    whole_day = re.fullmatch(r"(\d{4})(?:-|年)(\d{1,2})(?:-|月)(\d{1,2})日?", word)
     try:
-        if m := re.fullmatch(r"(\d{4})(?:-|年)(\d{1,2})(?:-|月)(\d{1,2})日?", word):  # 2026-12-31, 2026年12月31日
-            day = date(*(int(x) for x in m.groups()))
-            return datetime.combine(day + timedelta(days=1 if end else 0), time(0), LOCAL_TZ)
-        return datetime.fromisoformat(word.replace(" ", "T")).replace(tzinfo=LOCAL_TZ)
+        if whole_day:  # 2026-12-31, 2026年12月31日
+            day = date(*(int(x) for x in whole_day.groups()))
+            moment = datetime.combine(day, time(0), LOCAL_TZ)
+        else:
+            moment = datetime.fromisoformat(word.replace(" ", "T")).replace(tzinfo=LOCAL_TZ)
     except ValueError:
         raise Refusal(f"“{word}”不是日期。{USAGE}") from None
+    if not in_range(moment.date()):
+        raise Refusal(refuse_range(word))
+    return moment + timedelta(days=1) if end and whole_day else moment
 
 
 def configured(config: Config) -> list[Period]:

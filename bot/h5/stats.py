@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from flask import Response, redirect, request
 from werkzeug.wrappers import Response as BaseResponse
@@ -14,10 +14,12 @@ from bot.h5.auth import AUTH_FAILED, current_person, login_from_code, rt, to_oau
 from bot.h5.web import bp, message, page
 from core import clock
 from core.clock import local, show
+from core.safename import safe_name
 from models import Role
 from models.assessment import parse_scoring
 from workflow import assessment, bulletin, bulletin_files, export
 from workflow.errors import Refusal
+from workflow.files import content_disposition
 
 KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 VIEWERS = (Role.office, Role.leader)
@@ -120,4 +122,4 @@ def stats_export(fmt: str) -> BaseResponse:
     else:
         return message("没有这种导出格式。", 404)
     kind = "text/csv" if name.endswith(".csv") else bulletin.XLSX
-    return Response(data, mimetype=kind, headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
+    return Response(data, mimetype=kind, headers={"Content-Disposition": content_disposition(safe_name(name), False)})

@@ -17,6 +17,8 @@ from bot.h5.auth import AUTH_FAILED, EXPIRED, csrf_ok, csrf_token, current_perso
 from bot.h5.upload import FileRefused, describe, read_files, save
 from bot.h5.web import bp, message, page
 from core import clock
+from core.safename import safe_name
+from core.text import clean_text
 from models import Attachment, Item, Person, Role, Unit
 from workflow import archive, assessment, org, procedure
 from workflow.errors import Refusal
@@ -101,7 +103,7 @@ def upload_submit(code: str) -> Response:
         checked = read_files(request.files.getlist("files"))
     except FileRefused as r:
         return message(r.message, r.status, link=("返回重新选择", url_for("h5.upload_form", code=code)))
-    text = request.form.get("text", "")
+    text = clean_text(request.form.get("text", ""))
     if not text.strip() and not checked:
         return message(
             "书面报告是空的：请填写内容，或选择要上传的文件。",
@@ -160,7 +162,9 @@ def _archive_download(s: Session, person: Person, item: Item) -> Response:
     path = archive.package_path(rt().config, item)
     if not path.is_file():
         return message("案卷正在生成，请稍后刷新。生成后办公室会收到通知。", 409)
-    return send_file(path, mimetype="application/zip", as_attachment=True, download_name=f"{item.code} 案卷.zip")
+    return send_file(
+        path, mimetype="application/zip", as_attachment=True, download_name=safe_name(f"{item.code} 案卷.zip")
+    )
 
 
 @bp.post("/item/<code>/fact")
@@ -189,8 +193,8 @@ def record_fact(code: str) -> Response:
             if unit is None:
                 raise Refusal("请选择单位。")
             fact = assessment.record_fact(
-                s, actor, code, unit, form.get("kind", ""), form.get("role", ""), form.get("reason", ""),
-                form.get("evidence", ""), clock.now(), records[0] if records else None,
+                s, actor, code, unit, form.get("kind", ""), form.get("role", ""), clean_text(form.get("reason", "")),
+                clean_text(form.get("evidence", "")), clock.now(), records[0] if records else None,
             )  # fmt: skip
             save(rt().config.storage_dir, checked[:1], records[:1])
             key, unit_name = f"F{fact.id}", unit.name
