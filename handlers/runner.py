@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.incoming import Incoming
+from core.incoming import Incoming
 from core.runtime import Runtime
 from handlers import contacts
 from handlers.context import Ctx

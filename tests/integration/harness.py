@@ -13,7 +13,6 @@ from rq import SimpleWorker
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from bot.app import create_app
 from cli.sandbox_cmd import department_tree, directory
 from core import clock
 from core.config import config_from_dict
@@ -24,6 +23,7 @@ from jobs.sweep import sweep
 from models import OutboxMessage
 from sandbox.client import SandboxClient
 from sandbox.render import describe
+from wiring import web_app
 from workflow import outbox
 from workflow.org import import_org, load_org_file
 
@@ -152,7 +152,7 @@ def start_stack(
     # tests run clocks of seconds: a unit is charged for a miss however short its time, unless a test says otherwise
     raw["policy"] = {"min_time_to_act": "0s", **raw.get("policy", {})}
     rt = Runtime(config_from_dict(raw, base_dir=tmp), _redis_url=redis_url)
-    app = create_app(rt)
+    app = web_app(rt)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     url = f"http://127.0.0.1:{server.port}"
     if pages:
