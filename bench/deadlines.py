@@ -24,11 +24,11 @@ from sqlalchemy import bindparam, create_engine, event, insert, select, text
 from bench.callback import mark, prepare_db, write_config
 from bench.common import CREDS, HOST, ROOT, clock_row, pct, spawn, stop
 from core import clock
+from core.policy import parse_policy
 from core.redisconn import start_embedded, stop_embedded
 from core.runtime import runtime, set_runtime
 from jobs.deadlines import schedule_clocks, sweep_clocks
 from models import Clock, ClockFiring, Item, Person, Unit
-from models.policy import parse_policy
 from sandbox.client import SandboxClient
 from sandbox.server import serve
 from sandbox.settings import EmulatorSettings

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from core.clock import show
 from core.config import Config
+from core.policy import ClockPolicy, Policy, Span
 from models import Card, Item, Unit
 from models.calendar import UnknownYear, WorkCalendar
 from models.clock import OPEN_STATES, Clock, ClockFiring
-from models.policy import ClockPolicy, Policy, Span
 from models.state import CardState, ClockState
 from workflow import periods
 from workflow.audit import record
