@@ -240,7 +240,10 @@ def scaled(policy: Policy, k: float) -> Policy:
     """Return policy with every duration divided by k (the demo's faster clocks, e.g. k = 60); k = 1 is unchanged."""
     if k == 1:
         return policy
-    div = lambda td: td / k if td is not None else None  # noqa: E731
+
+    def div(td: timedelta | None) -> timedelta | None:
+        return td / k if td is not None else None
+
     return replace(
         policy,
         scale=k,
