@@ -63,6 +63,7 @@ def create_app(rt: Runtime) -> Flask:
 
     logs.configure(rt.config.raw)
     metrics.configure(rt.config.raw, rt.config.data_dir)
+    metrics_access = metrics.access(rt.config.raw)
 
     @app.before_request
     def _request_id() -> None:
@@ -84,7 +85,11 @@ def create_app(rt: Runtime) -> Flask:
 
     @app.get("/metrics")
     def metrics_page() -> Response:
-        """Prometheus text exposition: this host's counters (every process) and the shared gauges."""
+        """Prometheus text exposition: this host's counters (every process) and the shared gauges; 403 to a client
+        outside [metrics] allow without the [metrics] token."""
+        h = request.headers
+        if not metrics.allowed(metrics_access, request.remote_addr, h.get("X-Forwarded-For"), h.get("Authorization")):
+            return Response("forbidden\n", status=403, mimetype="text/plain")
         body, content_type = metrics.render(lambda: gauges.read(rt))
         return Response(body, mimetype=None, content_type=content_type)
 

@@ -11,6 +11,8 @@ process answers it.
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import logging
 import os
 import socket
@@ -59,6 +61,56 @@ def configure(raw: dict[str, Any], data_dir: Path) -> None:
 def worker_port(raw: dict[str, Any]) -> int:
     """[metrics] worker_port: where a worker serves its own /metrics (0: it does not)."""
     return int(raw.get("metrics", {}).get("worker_port", 0) or 0)
+
+
+DEFAULT_ALLOW = ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may read /metrics: clients in these networks, or anyone presenting the bearer token (when set)."""
+
+    networks: tuple[Network, ...]
+    token: str = ""
+
+
+def access(raw: dict[str, Any]) -> Access:
+    """[metrics] allow (default loopback and private ranges) and [metrics] token; ConfigError on a bad network."""
+    from core.config import ConfigError
+
+    sec = raw.get("metrics", {})
+    given = sec.get("allow", list(DEFAULT_ALLOW))
+    nets = [given] if isinstance(given, str) else list(given)
+    try:
+        networks = tuple(ipaddress.ip_network(str(n), strict=False) for n in nets)
+    except ValueError as exc:
+        raise ConfigError(f"[metrics] allow 里有不是网段的值：{exc}") from None
+    return Access(networks=networks, token=str(sec.get("token") or ""))
+
+
+def _inside(acc: Access, address: str | None) -> bool:
+    try:
+        ip = ipaddress.ip_address((address or "").strip())
+    except ValueError:
+        return False
+    mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
+    return any((mapped or ip) in net for net in acc.networks)
+
+
+def allowed(acc: Access, remote: str | None, forwarded_for: str | None, authorization: str | None) -> bool:
+    """True for the right bearer token, or when the peer and the client its proxy saw (the last X-Forwarded-For
+    entry, which a client cannot forge through the proxy) are both in the allowed networks."""
+    if acc.token and authorization and authorization.startswith("Bearer "):
+        return hmac.compare_digest(authorization[7:].strip().encode(), acc.token.encode())
+    if not _inside(acc, remote):
+        return False
+    return not forwarded_for or _inside(acc, forwarded_for.split(",")[-1])
+
+
+def worker_host(raw: dict[str, Any]) -> str:
+    """[metrics] worker_host: the address a worker's metrics port binds to (default 127.0.0.1, this machine only)."""
+    return str(raw.get("metrics", {}).get("worker_host") or "127.0.0.1")
 
 
 def setup(directory: Path) -> None:
@@ -161,7 +213,7 @@ def render(read: Callable[[], dict[str, float]]) -> tuple[bytes, str]:
     return generate_latest(registry(read)), CONTENT_TYPE_LATEST
 
 
-def serve(port: int, read: Callable[[], dict[str, float]], host: str = "0.0.0.0") -> None:  # noqa: S104
+def serve(port: int, read: Callable[[], dict[str, float]], host: str = "127.0.0.1") -> None:
     """Serve registry(read) on host:port in a daemon thread (a worker's own /metrics)."""
     from prometheus_client import start_http_server
 

@@ -176,7 +176,7 @@ def run_worker(rt: Runtime, burst: bool = False, consumers: int = 2) -> None:
         return
     stop, crashed = threading.Event(), threading.Event()
     if port := metrics.worker_port(rt.config.raw):
-        metrics.serve(port, lambda: gauges.read(rt))
+        metrics.serve(port, lambda: gauges.read(rt), metrics.worker_host(rt.config.raw))
     loops = [
         _Loop("sweep", lambda: _sweeper(rt, stop)),
         _Loop("clocks", lambda: clock_loop(stop)),
