@@ -139,7 +139,7 @@ def _start_clocks(session: Session, item: Item, config: Config, at: datetime) ->
 
 
 def _new_notices(session: Session, item: Item, reporter: Person, at: datetime) -> None:
-    office = org.userids(org.with_role(session, Role.office))
+    office = org.office_or_leaders(session)
     emit(
         session,
         office,
