@@ -113,13 +113,83 @@ def worker_host(raw: dict[str, Any]) -> str:
     return str(raw.get("metrics", {}).get("worker_host") or "127.0.0.1")
 
 
+def _pid_of(path: Path) -> int | None:
+    """The process id in a multiprocess file name (counter_123.db, gauge_livesum_123.db), None for merged files."""
+    tail = path.stem.rsplit("_", 1)[-1]
+    return int(tail) if tail.isdigit() else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _merge_into(directory: Path, kind: str, files: list[Path]) -> None:
+    """Add the values of files (one kind: counter, histogram) into <kind>_merged.db, then delete them."""
+    from prometheus_client.mmap_dict import MmapedDict, mmap_key
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    merged = directory / f"{kind}_merged.db"
+    sources = [*files, merged] if merged.exists() else files
+    tmp = directory / f".{kind}_merged.{os.getpid()}.tmp"
+    out = MmapedDict(str(tmp))
+    try:
+        for metric in MultiProcessCollector.merge([str(f) for f in sources], accumulate=False):
+            for sample in metric.samples:
+                key = mmap_key(metric.name, sample.name, list(sample.labels), list(sample.labels.values()),
+                               metric.documentation)  # fmt: skip
+                out.write_value(key, sample.value, 0.0)
+    finally:
+        out.close()
+    tmp.replace(merged)  # the sum is in place before the parts go: a scrape never sees a counter go down
+    for f in files:
+        f.unlink(missing_ok=True)
+
+
+def tidy(directory: Path) -> int:
+    """Fold the counter and histogram files of this host's dead processes into one merged file per kind and remove
+    their live-gauge files (prometheus-client's multiprocess rules: totals never go down); return files removed.
+    Run once at process start under a lock, so concurrent starts do not merge twice."""
+    import fcntl
+
+    from prometheus_client import multiprocess
+
+    removed = 0
+    with (directory / ".tidy.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        dead: dict[str, list[Path]] = {}
+        for f in sorted(directory.glob("*.db")):
+            pid = _pid_of(f)
+            if pid is None or pid == os.getpid() or _alive(pid):
+                continue
+            if f.name.startswith("gauge_"):
+                multiprocess.mark_process_dead(pid, str(directory))
+                removed += 0 if f.exists() else 1
+            elif f.name.startswith(("counter_", "histogram_", "summary_")):
+                dead.setdefault(f.name.split("_", 1)[0], []).append(f)
+        for kind, files in dead.items():
+            _merge_into(directory, kind, files)
+            removed += len(files)
+    return removed
+
+
 def setup(directory: Path) -> None:
-    """Turn metrics on for this process, writing into directory (created if missing)."""
+    """Turn metrics on for this process, writing into directory (created if missing; dead processes' files are
+    folded together first, see tidy)."""
     global _m
     if _m is not None:
         return
     directory.mkdir(parents=True, exist_ok=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)  # read when prometheus_client is first imported
+    try:
+        tidy(directory)
+    except (OSError, ValueError) as exc:  # a damaged file: counting goes on, the folder is left as it is
+        log.warning("metrics: files of finished processes not merged (%s)", exc)
     from prometheus_client import Counter, Histogram, values
 
     shared = values.ValueClass is not values.MutexValue
