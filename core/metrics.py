@@ -3,10 +3,11 @@
 Each web and worker process calls `setup()` once. Counters and the lateness histogram are written by
 prometheus-client's multiprocess mode into one directory per deployment and host (`[metrics] dir`, by default
 `<[app] data_dir>/metrics/<hostname>`), so a scrape of any web process (`/metrics`) or of a worker's own port
-(`[metrics] worker_port`) sums every live and finished process of that host. Files are never deleted while running
-(a counter must not go down); one set is added per process start. Gauges that describe shared state (inbox,
-outbox, clocks, live workers) are read from the database and Redis at scrape time, so every scrape agrees whichever
-process answers it.
+(`[metrics] worker_port`) sums every live and finished process of that host. A starting process folds the files of
+finished ones into one merged file per kind (`tidy`; a counter never goes down), so files do not pile up. Web
+`/metrics` answers only `[metrics] allow` networks or the `[metrics] token` (`access`, `allowed`). Gauges that
+describe shared state (inbox, outbox, clocks, live workers) are read from the database and Redis at scrape time, so
+every scrape agrees whichever process answers it.
 """
 
 from __future__ import annotations
