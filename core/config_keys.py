@@ -100,9 +100,13 @@ KEYS: tuple[tuple[str, ...], ...] = (
     ("log", "format"),
     ("log", "level"),
     ("metrics", "worker_port"),
+    ("metrics", "worker_host"),
+    ("metrics", "allow"),
     ("contacts", "mapping"),
     ("policy", "warn_before"),
     ("calendar", "file"),
     ("archive", "dir"),
+    ("backup", "secret_key"),
     ("metrics", "dir"),
+    ("metrics", "token"),
 )
