@@ -147,6 +147,7 @@ def start_stack(
         "outbox": outbox_cfg or {"backoff_base": 1, "max_attempts": 5},
         # the daily patrol's cards and reminders would interleave with every test's messages: on where a test asks
         "patrol": {"enabled": False},
+        "calendar": {"weekly_notice": False},  # likewise the office's weekly notice while next year is unknown
         **(extra or {}),
     }
     rt = Runtime(config_from_dict(raw, base_dir=tmp), _redis_url=redis_url)
