@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from core import clock
 from core.config import load_config
 from models.calendar import Source, UnknownYear, WorkCalendar
-from workflow.calendar_notice import WARN_DAYS, how_to_add, official_warning
+from workflow.calendar_notice import WARN_DAYS, how_to_add, missing_year, official_warning
 from workflow.clocks import calendar_for
 
 SOURCE_NAMES = {
@@ -51,10 +51,10 @@ def check_cmd(args: argparse.Namespace) -> int:
     warning = official_warning(cal, today, args.days)
     if warning:
         print(f"⚠ {warning}")
-        print(how_to_add(cal.official_until(today).year + 1))
+        print(how_to_add(missing_year(cal, today)))
     if not unknown:
-        if not warning:
-            print(f"接下来 {args.days} 天（到 {end}）的节假日安排都已知。")
+        part = "（其中部分按法定节假日推算）" if warning else ""
+        print(f"接下来 {args.days} 天（到 {end}）的节假日安排都已知{part}。")
         return 0
     first = max(today, date(min(unknown), 1, 1))
     print(f"从 {first} 起的日期未知：按工作日计算的时限将无法开始。")

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from core import clock
 from core.config import Config
 from core.wecom import WecomApi, WecomError
-from workflow.calendar_notice import how_to_add, official_warning
+from workflow.calendar_notice import how_to_add, missing_year, official_warning
 from workflow.clocks import calendar_for
 
 HINTS = {
@@ -82,7 +82,7 @@ def calendar_warning(config: Config) -> str | None:
     warning = official_warning(cal, today)
     if warning is None:
         return None
-    return f"⚠ 工作日历：{warning}\n{how_to_add(cal.official_until(today).year + 1)}"
+    return f"⚠ 工作日历：{warning}\n{how_to_add(missing_year(cal, today))}"
 
 
 def doctor(_args: argparse.Namespace) -> int:

@@ -130,10 +130,11 @@ class WorkCalendar:
         return year in self._sources
 
     def official_until(self, today: date) -> date:
-        """The last day of the run of official or configured years that includes today (the day before if none)."""
+        """The last day with an official or configured schedule: the end of the run of such years that includes
+        today, else of the latest such year before today (31 December of the year before if there is none)."""
         year = today.year
         if not self.official(year):
-            return date(year, 1, 1) - timedelta(days=1)
+            return date(max((y for y in self._sources if y < year), default=year - 1), 12, 31)
         while self.official(year + 1):
             year += 1
         return date(year, 12, 31)

@@ -32,16 +32,21 @@ def how_to_add(year: int) -> str:
     return HOW_TO_ADD.replace("Y", str(year))
 
 
+def missing_year(cal: WorkCalendar, today: date) -> int:
+    """The first year from today on that has no official or configured schedule."""
+    return max(cal.official_until(today).year + 1, today.year)
+
+
 def official_warning(cal: WorkCalendar, today: date, days: int = WARN_DAYS) -> str | None:
     """A warning when the official or configured schedule ends within days of today (None when it does not)."""
     until = cal.official_until(today)
     if until >= today + timedelta(days=days):
         return None
-    year = until.year + 1
-    when = "已经用完" if until < today else f"只到 {until.isoformat()}"
+    year = missing_year(cal, today)
+    when = f"{year} 年起" if until >= today else f"{year} 年"
     return (
-        f"官方节假日安排{when}：{year} 年起暂按{STATUTE}推算法定节假日（元旦、春节、清明、劳动节、端午、中秋、国庆），"
-        f"周末休息，不含调休。请补充 {year} 年的安排。"
+        f"官方节假日安排只到 {until.isoformat()}：{when}暂按{STATUTE}推算法定节假日（元旦、春节、清明、劳动节、端午、"
+        f"中秋、国庆），周末休息，不含调休。请补充 {year} 年的安排。"
     )
 
 
@@ -74,7 +79,7 @@ def remind(session: Session, config: Config, now: datetime) -> bool:
     key = f"calendar_notice:{year}:{week}"
     if session.scalar(select(OutboxMessage.id).where(OutboxMessage.idem_key == key)) is not None:
         return False
-    warning = official_warning(cal, today) or ""
+    warning = official_warning(cal, today, days=366) or ""  # always says until when, and what applies after
     text = (
         f"【工作日历】{year} 年的节假日安排还没有加入瞭望。{warning}\n{how_to_add(year)}\n"
         "（本提醒每周一次，补上后停止。）"

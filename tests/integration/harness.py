@@ -147,9 +147,10 @@ def start_stack(
         "outbox": outbox_cfg or {"backoff_base": 1, "max_attempts": 5},
         # the daily patrol's cards and reminders would interleave with every test's messages: on where a test asks
         "patrol": {"enabled": False},
-        "calendar": {"weekly_notice": False},  # likewise the office's weekly notice while next year is unknown
         **(extra or {}),
     }
+    # likewise the office's weekly notice while next year's holidays are unknown: on where a test asks
+    raw["calendar"] = {"weekly_notice": False, **raw.get("calendar", {})}
     rt = Runtime(config_from_dict(raw, base_dir=tmp), _redis_url=redis_url)
     app = create_app(rt)
     server = make_server("127.0.0.1", 0, app, threaded=True)
