@@ -82,6 +82,7 @@ KEYS: tuple[tuple[str, ...], ...] = (
     ("policy", "clocks", "reply_source", "sources"),
     ("policy", "clocks", "reply_source", "all", "days"),
     ("policy", "clocks", "reply_source", "cap_days"),
+    ("calendar", "weekly_notice"),
     ("storage", "dir"),
     ("sandbox", "url"),
     ("sandbox", "callback_url"),

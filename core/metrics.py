@@ -32,6 +32,10 @@ GAUGE_HELP = {
     "liaowang_outbox_pending": "Messages waiting to be sent to WeCom (pending or being sent).",
     "liaowang_clocks_open": "Clocks (时限) still running.",
     "liaowang_worker_up": "Worker processes that refreshed their heartbeat within three sweep intervals.",
+    "liaowang_calendar_official_until_seconds": (
+        "Unix time (00:00 Beijing) of the last day with an official or configured holiday schedule; "
+        "later days use the statutory holidays."
+    ),
 }
 
 
