@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Flask, Response, g, request
@@ -11,6 +12,7 @@ from bot.h5 import init_app as init_h5
 from bot.inboxwriter import InboxWriter
 from bot.members import Members
 from core import logs, metrics
+from core.outage import Outage, dependency
 from core.runtime import Runtime
 from workflow import gauges
 
@@ -42,6 +44,24 @@ def readiness(rt: Runtime) -> dict[str, tuple[bool, str]]:
     return out
 
 
+PAGES = Outage("网页", logging.getLogger("bot.app"))
+
+
+def _quiet_outages(app: Flask) -> None:
+    """A request failing because Redis, the database or the disk is gone logs one line per outage (core.outage), not
+    Flask's traceback per 500; anything else is logged as Flask does."""
+    flask_log = app.log_exception
+
+    def log_exception(exc_info: Any) -> None:
+        exc = exc_info[1] if exc_info else None
+        if exc is not None and dependency(exc) is not None:
+            PAGES.failed(exc)
+            return
+        flask_log(exc_info)
+
+    app.log_exception = log_exception  # type: ignore[method-assign]
+
+
 def create_app(rt: Runtime) -> Flask:
     """Build the web app for a Runtime: WeCom callback, /h5 pages, health check (wiring.web_app wires first)."""
     app = Flask(__name__)
@@ -59,6 +79,7 @@ def create_app(rt: Runtime) -> Flask:
 
     logs.configure(rt.config.raw)
     metrics.configure(rt.config.raw, rt.config.data_dir)
+    metrics_access = metrics.access(rt.config.raw)
 
     @app.before_request
     def _request_id() -> None:
@@ -68,10 +89,13 @@ def create_app(rt: Runtime) -> Flask:
     @app.after_request
     def _echo_request_id(resp: Response) -> Response:
         resp.headers["X-Request-Id"] = g.get("request_id", "")
+        if resp.status_code < 500 and request.path not in ("/healthz", "/readyz", "/metrics"):
+            PAGES.ok()  # a page worked again: the outage it met (if any) ends for this process
         return resp
 
     app.register_blueprint(bp)
     init_h5(app, rt.config)
+    _quiet_outages(app)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -80,7 +104,11 @@ def create_app(rt: Runtime) -> Flask:
 
     @app.get("/metrics")
     def metrics_page() -> Response:
-        """Prometheus text exposition: this host's counters (every process) and the shared gauges."""
+        """Prometheus text exposition: this host's counters (every process) and the shared gauges; 403 to a client
+        outside [metrics] allow without the [metrics] token."""
+        h = request.headers
+        if not metrics.allowed(metrics_access, request.remote_addr, h.get("X-Forwarded-For"), h.get("Authorization")):
+            return Response("forbidden\n", status=403, mimetype="text/plain")
         body, content_type = metrics.render(lambda: gauges.read(rt))
         return Response(body, mimetype=None, content_type=content_type)
 

@@ -12,10 +12,11 @@ from bot.crypto import BadPayload, BadSignature, CallbackCrypto
 from bot.envelope import Guard, open_callback, params, refuse
 from bot.incoming import BadXml, Incoming, is_contact_event
 from core import clock, metrics
-from core.outage import describe
+from core.outage import Outage, dependency
 from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
+STORING = Outage("网页（回调入库）", log)  # one line per outage and process, whatever the number of 500s
 bp = Blueprint("wecom", __name__)
 
 OUTSIDER = "您好，您还不在瞭望系统的组织名单中，暂时无法使用。如需开通，请联系领导小组办公室。"
@@ -80,8 +81,12 @@ def _process(msg: Incoming, nonce: str) -> Response:
         new = _store(msg)
     except Exception as exc:  # noqa: BLE001 - nothing was stored: 500 makes WeCom send it again
         metrics.callback("error")
-        log.error("回调未能保存（答 500，企业微信会重试）：%s", describe(exc))
+        if dependency(exc) is None:
+            log.exception("回调未能保存（答 500，企业微信会重试）")
+        else:
+            STORING.failed(exc)
         return refuse(500, "暂时无法保存这条消息，企业微信会重试。")
+    STORING.ok()
     metrics.callback("stored" if new else "duplicate")
     if not new:
         log.info("callback %s was already stored (a WeCom retry)", msg.dedupe_key, extra={"key": msg.dedupe_key})

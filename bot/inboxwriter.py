@@ -89,8 +89,8 @@ class InboxWriter:
         except BaseException as exc:  # noqa: BLE001 - every waiting request answers 500 and WeCom retries
             if dependency(exc) is None:
                 log.exception("inbox batch of %d failed", len(batch))
-            else:
-                log.error("收件箱写入失败（%d 条，答 500，企业微信会重试）：%s", len(batch), describe(exc))
+            else:  # each waiting request answers 500; the callback logs the outage once (core.outage)
+                log.debug("收件箱写入失败（%d 条，答 500，企业微信会重试）：%s", len(batch), describe(exc))
             for row in batch:
                 row.error = exc
         for row in batch:

@@ -28,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     rs = sub.add_parser("restore", help="从备份恢复数据库和文件目录（须 --yes）")
     rs.add_argument("file", metavar="FILE.tar.gz")
     rs.add_argument("--yes", action="store_true", help="确实恢复（会替换当前数据库）")
+    rs.add_argument("--dry-run", action="store_true", help="只核对备份并列出将替换和新增的内容，不做改动")
+    rs.add_argument("--trust-unsigned", action="store_true", help="接受未签名或别处签名的备份（会打印警告）")
     rs.set_defaults(func=commands.restore)
     org = sub.add_parser("org", help="组织名单").add_subparsers(dest="sub", required=True)
     imp = org.add_parser("import", help="从 TOML 文件导入组织名单（可重复执行；缺省用 [org] file）")

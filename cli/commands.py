@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core import clock
-from core.config import Config, load_config
+from core.config import Config, ConfigError, load_config
 from core.runtime import Runtime
 from wiring import wire
+
+if TYPE_CHECKING:
+    from core.backup import Plan
 
 
 def menu(config: Config) -> dict[str, Any]:
@@ -169,17 +172,41 @@ def backup(args: argparse.Namespace) -> int:
 
 
 def restore(args: argparse.Namespace) -> int:
-    """Put a backup back (only with --yes; says first what it will replace)."""
+    """Verify a backup, say what it would change, and put it back only with --yes (never with --dry-run)."""
     from core import backup as b
 
     cfg = load_config()
-    manifest = b.read_manifest(Path(args.file))
+    try:
+        plan = b.check(cfg, Path(args.file), trust_unsigned=args.trust_unsigned)
+    except ConfigError as exc:
+        print(f"没有恢复：{exc}", file=sys.stderr)
+        return 2
+    if plan.warning:
+        print(f"警告：{plan.warning}。因为加了 --trust-unsigned，仍按可信处理。", file=sys.stderr)
+    _show_plan(args.file, cfg.database_url, plan)
+    if args.dry_run:
+        print("（--dry-run：只检查，没有做任何改动）")
+        return 0
     if not args.yes:
-        print(
-            f"将用 {args.file}（{manifest['made_at']}，{manifest['database']}，结构版本 {manifest['revision']}）"
-            f"替换当前数据库 {cfg.database_url.split('@')[-1]}，并放回文件目录。确认请加 --yes。"
-        )
+        print("确认请加 --yes。")
         return 1
-    b.restore(cfg, Path(args.file))
+    b.restore(cfg, Path(args.file), trust_unsigned=args.trust_unsigned)
     print("已恢复。请运行 liaowang db upgrade 把结构升到当前版本，再启动网页和后台任务。")
     return 0
+
+
+def _show_plan(file: str, database_url: str, plan: Plan) -> None:
+    """Print what a verified backup would replace and add."""
+    m = plan.manifest
+    print(
+        f"备份 {file} 已核对（{m['made_at']}，{m['database']}，结构版本 {m['revision']}）。"
+        f"恢复将替换当前数据库 {database_url.split('@')[-1]}；"
+        f"文件目录：新增 {len(plan.new)} 个、覆盖 {len(plan.changed)} 个、相同 {plan.same} 个（现有的其他文件不删）。"
+    )
+    for name in plan.changed[:50]:
+        print(f"  覆盖 {name}")
+    for name in plan.new[:50]:
+        print(f"  新增 {name}")
+    hidden = max(0, len(plan.changed) - 50) + max(0, len(plan.new) - 50)
+    if hidden:
+        print(f"  ……另有 {hidden} 个")

@@ -105,6 +105,12 @@ def summary(report: Report, dry_run: bool) -> list[str]:
     if r["unmapped"]:
         names = "、".join(f"{name}（{dep}）" for dep, name in r["unmapped"].items())
         lines.append(f"未映射的部门（其成员没有所属单位）：{names}。需要时在映射文件里加 [[departments]]。")
+    if r["renamed"]:
+        lines.append(f"改了企业微信账号（userid）的人 {r['renamed']} 个：角色、单位和记录已随人转到新账号。")
+    if r["kept"]:
+        lines.append(
+            "这些岗位按通讯录将没有在用的人，已暂时保留原来的人并通知领导和办公室：" + "；".join(r["kept"]) + "。"
+        )
     if r["missing"]:
         lines.append(f"映射文件里的这些部门企业微信没有（或不在可见范围内）：{'、'.join(map(str, r['missing']))}。")
     return lines

@@ -6,7 +6,11 @@ import argparse
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from core import clock
+from core.config import Config
 from core.wecom import WecomApi, WecomError
+from workflow.calendar_notice import how_to_add, missing_year, official_warning
+from workflow.clocks import calendar_for
 
 HINTS = {
     40001: "Secret 不对：管理后台 → 应用管理 → 瞭望 → Secret「查看」，填入 [wecom] secret",
@@ -76,14 +80,28 @@ def checks(api: WecomApi, public_url: str) -> list[tuple[str, bool, str]]:
     return out
 
 
+def calendar_warning(config: Config) -> str | None:
+    """The working calendar's warning when the official or configured schedule ends within 60 days (else None)."""
+    cal = calendar_for(config)
+    today = clock.local(clock.now()).date()
+    warning = official_warning(cal, today)
+    if warning is None:
+        return None
+    return f"⚠ 工作日历：{warning}\n{how_to_add(missing_year(cal, today))}"
+
+
 def doctor(_args: argparse.Namespace) -> int:
-    """Print each check with ✓ or ✗ and what to fix; exit 1 if any failed."""
+    """Print each check with ✓ or ✗ and what to fix, then the calendar's warning if any; exit 1 if a check failed
+    (the calendar only warns: the statutory holidays cover the years without an official schedule)."""
     from cli.commands import _rt
 
     rt = _rt()
     rows = checks(rt.api, rt.config.public_url)
     for what, ok, said in rows:
         print(f"{'✓' if ok else '✗'} {what}：{said}")
+    warning = calendar_warning(rt.config)
+    if warning:
+        print(warning)
     bad = [w for w, ok, _s in rows if not ok]
     print("全部通过。" if not bad else f"有 {len(bad)} 项需要在管理后台处理。")
     return 1 if bad else 0

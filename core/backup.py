@@ -2,24 +2,48 @@
 
 SQLite is copied with SQLite's online backup API (consistent while the app runs); PostgreSQL with `pg_dump
 --format=custom` and restored with `pg_restore --clean`. `manifest.json` in the tar names the database kind, the
-schema revision and the sha256 of the dump; restore checks it before changing anything.
+schema revision and the sha256 of every member (the dump and every file); `manifest.sig` is its HMAC-SHA256 under the
+backup key ([backup] secret_key, else derived from [wecom] secret and token). Restore reads only regular files and
+folders inside the archive, checks each against the manifest and the manifest against the key before changing
+anything; an unsigned or foreign backup is refused unless the caller trusts it (docs/operations.md).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import shutil
 import sqlite3
 import subprocess
 import tarfile
 import tempfile
+from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from core.config import Config, ConfigError
 from core.storage import archive_dir
+
+MANIFEST = "manifest.json"
+SIGNATURE = "manifest.sig"
+DUMPS = ("database.sqlite", "database.pgdump")
+
+
+class UntrustedBackup(ConfigError):
+    """A backup whose manifest is unsigned or signed with another key (restorable only when trusted explicitly)."""
+
+
+@dataclass
+class Plan:
+    """What a restore would do: the verified manifest, the files it adds or overwrites, and the trust warning."""
+
+    manifest: dict[str, Any]
+    new: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    same: int = 0
+    warning: str = ""
 
 
 def _sqlite_path(url: str) -> Path:
@@ -49,65 +73,244 @@ def _dirs(config: Config) -> dict[str, Path]:
     return {"files": config.storage_dir, "archive": archive_dir(config)}
 
 
+def backup_key(config: Config) -> bytes:
+    """[backup] secret_key, else a stable key derived by HMAC-SHA256 from [wecom] secret and token."""
+    given = str(config.raw.get("backup", {}).get("secret_key") or "")
+    if given:
+        return given.encode()
+    msg = b"liaowang backup key\x00" + config.wecom.token.encode()
+    return hmac.new(config.wecom.secret.encode(), msg, hashlib.sha256).digest()
+
+
+def sign(key: bytes, manifest: bytes) -> str:
+    """The hex HMAC-SHA256 of the manifest's exact bytes."""
+    return hmac.new(key, manifest, hashlib.sha256).hexdigest()
+
+
+def _dump(url: str, dump: Path) -> None:
+    """Copy the database to dump (SQLite backup API or pg_dump)."""
+    if url.startswith("sqlite"):
+        src, dst = sqlite3.connect(_sqlite_path(url)), sqlite3.connect(dump)
+        with dst:
+            src.backup(dst)
+        src.close()
+        dst.close()
+    else:
+        subprocess.run([_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={dump}", _pg(url)], check=True)
+
+
+def _files(config: Config) -> dict[str, Path]:
+    """Every regular file of the file folders by its member name (files/…, archive/…); links are left out."""
+    found: dict[str, Path] = {}
+    for name, folder in _dirs(config).items():
+        if folder.is_dir():
+            for p in sorted(folder.rglob("*")):
+                if p.is_file() and not p.is_symlink():
+                    found[f"{name}/{p.relative_to(folder).as_posix()}"] = p
+    return found
+
+
 def backup(config: Config, out: Path, revision: str | None, at: datetime) -> dict[str, Any]:
-    """Write the database and the files to out (tar.gz); return the manifest."""
+    """Write the database and the files to out (tar.gz) with a signed manifest; return the manifest."""
     url = config.database_url
     with tempfile.TemporaryDirectory() as tmp:
-        dump = Path(tmp) / ("database.sqlite" if url.startswith("sqlite") else "database.pgdump")
-        if url.startswith("sqlite"):
-            src, dst = sqlite3.connect(_sqlite_path(url)), sqlite3.connect(dump)
-            with dst:
-                src.backup(dst)
-            src.close()
-            dst.close()
-        else:
-            subprocess.run([_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={dump}", _pg(url)], check=True)
+        dump = Path(tmp) / (DUMPS[0] if url.startswith("sqlite") else DUMPS[1])
+        _dump(url, dump)
+        files = _files(config)
         manifest = {
             "made_at": at.isoformat(),
             "database": "sqlite" if url.startswith("sqlite") else "postgresql",
             "revision": revision,
             "dump": dump.name,
             "sha256": _sha(dump),
+            "files": {name: _sha(p) for name, p in files.items()},
             "dirs": {k: str(v) for k, v in _dirs(config).items()},
         }
-        (Path(tmp) / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+        body = json.dumps(manifest, ensure_ascii=False, indent=2).encode()
+        (Path(tmp) / MANIFEST).write_bytes(body)
+        (Path(tmp) / SIGNATURE).write_text(sign(backup_key(config), body), encoding="ascii")
         out.parent.mkdir(parents=True, exist_ok=True)
         with tarfile.open(out, "w:gz") as tar:
-            tar.add(Path(tmp) / "manifest.json", "manifest.json")
+            tar.add(Path(tmp) / MANIFEST, MANIFEST)
+            tar.add(Path(tmp) / SIGNATURE, SIGNATURE)
             tar.add(dump, dump.name)
-            for name, folder in _dirs(config).items():
-                if folder.is_dir():
-                    tar.add(folder, name)
+            for name, p in files.items():
+                tar.add(p, name, recursive=False)
     return manifest
 
 
-def read_manifest(path: Path) -> dict[str, Any]:
-    """The manifest of a backup, or ConfigError if path is not one."""
+def _safe_name(name: str) -> str:
+    """The member name if it stays inside the archive (relative, no `..`, under a known top), else ConfigError."""
+    parts = PurePosixPath(name).parts
+    if not parts or name.startswith(("/", "\\")) or ":" in parts[0] or any(p in ("..", "") for p in parts):
+        raise ConfigError(f"备份里有指向归档之外的路径 {name!r}，拒绝恢复，没有做任何改动")
+    if "\\" in name or any(ord(c) < 32 for c in name):
+        raise ConfigError(f"备份里有不合规的文件名 {name!r}，拒绝恢复，没有做任何改动")
+    tops = ("files", "archive")
+    if (len(parts) == 1 and name not in (MANIFEST, SIGNATURE, *DUMPS, *tops)) or (
+        len(parts) > 1 and parts[0] not in tops
+    ):
+        raise ConfigError(f"备份里有不属于瞭望备份的文件 {name!r}，拒绝恢复，没有做任何改动")
+    return "/".join(parts)
+
+
+def _members(tar: tarfile.TarFile) -> dict[str, tarfile.TarInfo]:
+    """The regular files of the archive by name; ConfigError on any link, device, unsafe name or duplicate."""
+    found: dict[str, tarfile.TarInfo] = {}
+    for m in tar.getmembers():
+        name = _safe_name(m.name)
+        if m.isdir():
+            continue
+        if not m.isreg():
+            raise ConfigError(f"备份里的 {m.name!r} 不是普通文件（链接或设备），拒绝恢复，没有做任何改动")
+        if name in found:
+            raise ConfigError(f"备份里 {m.name!r} 出现了两次，拒绝恢复，没有做任何改动")
+        found[name] = m
+    return found
+
+
+def _read(tar: tarfile.TarFile, m: tarfile.TarInfo) -> bytes:
+    f = tar.extractfile(m)
+    return b"" if f is None else f.read()
+
+
+def _copy(tar: tarfile.TarFile, m: tarfile.TarInfo, target: Path) -> str:
+    """Stream a member to target (a dump may be large); return its sha256."""
+    h = hashlib.sha256()
+    src = tar.extractfile(m)
+    with target.open("wb") as out:
+        while src is not None and (chunk := src.read(1 << 20)):
+            h.update(chunk)
+            out.write(chunk)
+    return h.hexdigest()
+
+
+def _trust(config: Config, body: bytes, sig: bytes | None) -> str:
+    """ "" if the manifest is signed with our key, else the reason (unsigned / another key)."""
+    if sig is None:
+        return "这个备份没有签名（旧版本做的或被改过），无法确认来自本系统"
+    if not hmac.compare_digest(sig.strip(), sign(backup_key(config), body).encode()):
+        return "这个备份的签名与本系统的备份密钥（[backup] secret_key）不符：不是本系统做的，或清单被改过"
+    return ""
+
+
+def _expected(manifest: dict[str, Any]) -> dict[str, str]:
+    """member name → sha256 the manifest promises (the dump and, in signed backups, every file)."""
+    dump = str(manifest.get("dump", ""))
+    if dump not in DUMPS:
+        raise ConfigError(f"备份清单里的数据库文件名 {dump!r} 不对，拒绝恢复，没有做任何改动")
+    files = manifest.get("files", {})
+    if not isinstance(files, dict):
+        raise ConfigError("备份清单的文件表格式不对，拒绝恢复，没有做任何改动")
+    return {dump: str(manifest.get("sha256", "")), **{_safe_name(str(k)): str(v) for k, v in files.items()}}
+
+
+def _extract(tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo], tmp: Path, expected: dict[str, str]) -> None:
+    """Write every expected member under tmp, checking its sha256; ConfigError on a missing, extra or changed one."""
+    extra = sorted(set(members) - set(expected) - {MANIFEST, SIGNATURE})
+    if extra:
+        raise ConfigError(f"备份里有清单之外的文件 {extra[0]!r}（共 {len(extra)} 个），拒绝恢复，没有做任何改动")
+    for name, digest in expected.items():
+        if name not in members:
+            raise ConfigError(f"备份缺少清单里的 {name}，备份不完整，没有做任何改动")
+        target = tmp / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not hmac.compare_digest(_copy(tar, members[name], target), digest):
+            what = "数据库文件" if name in DUMPS else f"文件 {name} "
+            raise ConfigError(f"备份里的{what}与清单的校验值不符，备份已损坏或被改过，没有做任何改动")
+
+
+def _plan(config: Config, manifest: dict[str, Any], tmp: Path, expected: dict[str, str], warning: str) -> Plan:
+    """Compare the verified files with the live folders."""
+    plan = Plan(manifest=manifest, warning=warning)
+    dirs = _dirs(config)
+    for name, digest in sorted(expected.items()):
+        if name in DUMPS:
+            continue
+        top, rest = name.split("/", 1)
+        live = dirs[top] / rest
+        if not live.exists():
+            plan.new.append(name)
+        elif live.is_file() and _sha(live) == digest:
+            plan.same += 1
+        else:
+            plan.changed.append(name)
+    return plan
+
+
+def _check_members(
+    config: Config, tar: tarfile.TarFile, tmp: Path, trust_unsigned: bool
+) -> tuple[dict[str, Any], dict[str, str], str]:
+    """Check the members, the signature and every sha256; extract under tmp; return (manifest, expected, warning)."""
+    members = _members(tar)
+    if MANIFEST not in members:
+        raise ConfigError("这不是瞭望的备份文件（缺少 manifest.json）")
+    body = _read(tar, members[MANIFEST])
+    sig = _read(tar, members[SIGNATURE]) if SIGNATURE in members else None
+    warning = _trust(config, body, sig)
+    if warning and not trust_unsigned:
+        raise UntrustedBackup(f"{warning}。拒绝恢复，没有做任何改动；确认来源可信时可加 --trust-unsigned")
+    try:
+        manifest = dict(json.loads(body))
+    except ValueError:
+        raise ConfigError("备份的清单不是有效的 JSON，拒绝恢复，没有做任何改动") from None
+    if "files" not in manifest and not warning:
+        raise ConfigError("备份清单没有文件表，拒绝恢复，没有做任何改动")
+    expected = _expected(manifest)
+    if "files" not in manifest:  # an old unsigned backup, trusted by the caller: its files are unchecked
+        expected.update({n: _copy(tar, m, tmp / ".unchecked") for n, m in members.items() if "/" in n})
+    _extract(tar, members, tmp, expected)
+    return manifest, expected, warning
+
+
+def _verified(config: Config, path: Path, tmp: Path, trust_unsigned: bool) -> Plan:
+    """Check the archive and extract its verified members under tmp; ConfigError/UntrustedBackup if anything is off."""
     try:
         with tarfile.open(path, "r:gz") as tar:
-            member = tar.extractfile("manifest.json")
+            manifest, expected, warning = _check_members(config, tar, tmp, trust_unsigned)
+    except tarfile.TarError:
+        raise ConfigError(f"{path} 不是瞭望的备份文件（缺少 manifest.json）") from None
+    except FileNotFoundError:
+        raise ConfigError(f"找不到备份文件 {path}") from None
+    return _plan(config, manifest, tmp, expected, warning)
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """The manifest of a backup (unverified, for showing), or ConfigError if path is not one."""
+    try:
+        with tarfile.open(path, "r:gz") as tar:
+            member = tar.extractfile(MANIFEST)
             if member is None:
-                raise KeyError("manifest.json")
+                raise KeyError(MANIFEST)
             return dict(json.loads(member.read()))
     except (OSError, KeyError, tarfile.TarError, ValueError):
         raise ConfigError(f"{path} 不是瞭望的备份文件（缺少 manifest.json）") from None
 
 
-def restore(config: Config, path: Path) -> dict[str, Any]:
-    """Put the database and the files of a backup back (the database replaced, the files added back)."""
-    manifest = read_manifest(path)
+def _check_kind(config: Config, manifest: dict[str, Any]) -> str:
+    kind = "sqlite" if config.database_url.startswith("sqlite") else "postgresql"
+    if manifest.get("database") != kind:
+        raise ConfigError(f"备份是 {manifest.get('database')} 的，当前配置的数据库是 {kind}，不能直接恢复")
+    return kind
+
+
+def check(config: Config, path: Path, trust_unsigned: bool = False) -> Plan:
+    """Verify a backup completely and say what restoring it would change; changes nothing."""
+    with tempfile.TemporaryDirectory() as tmp:
+        plan = _verified(config, path, Path(tmp), trust_unsigned)
+    _check_kind(config, plan.manifest)
+    return plan
+
+
+def restore(config: Config, path: Path, trust_unsigned: bool = False) -> Plan:
+    """Verify a backup, then put the database and the files back (the database replaced, the files added back)."""
     url = config.database_url
-    kind = "sqlite" if url.startswith("sqlite") else "postgresql"
-    if manifest["database"] != kind:
-        raise ConfigError(f"备份是 {manifest['database']} 的，当前配置的数据库是 {kind}，不能直接恢复")
-    with tempfile.TemporaryDirectory() as tmp, tarfile.open(path, "r:gz") as tar:
-        tar.extractall(tmp, filter="data")
-        dump = Path(tmp) / manifest["dump"]
-        if _sha(dump) != manifest["sha256"]:
-            raise ConfigError("备份里的数据库文件与清单的校验值不符，备份已损坏，没有做任何改动")
+    with tempfile.TemporaryDirectory() as tmp:
+        plan = _verified(config, path, Path(tmp), trust_unsigned)
+        kind = _check_kind(config, plan.manifest)
+        dump = Path(tmp) / str(plan.manifest["dump"])
         if kind == "sqlite":
-            target = _sqlite_path(url)
-            src, dst = sqlite3.connect(dump), sqlite3.connect(target)
+            src, dst = sqlite3.connect(dump), sqlite3.connect(_sqlite_path(url))
             with dst:
                 src.backup(dst)
             src.close()
@@ -119,4 +322,4 @@ def restore(config: Config, path: Path) -> dict[str, Any]:
             saved = Path(tmp) / name
             if saved.is_dir():
                 shutil.copytree(saved, folder, dirs_exist_ok=True)
-    return manifest
+    return plan

@@ -3,14 +3,17 @@
 Each web and worker process calls `setup()` once. Counters and the lateness histogram are written by
 prometheus-client's multiprocess mode into one directory per deployment and host (`[metrics] dir`, by default
 `<[app] data_dir>/metrics/<hostname>`), so a scrape of any web process (`/metrics`) or of a worker's own port
-(`[metrics] worker_port`) sums every live and finished process of that host. Files are never deleted while running
-(a counter must not go down); one set is added per process start. Gauges that describe shared state (inbox,
-outbox, clocks, live workers) are read from the database and Redis at scrape time, so every scrape agrees whichever
-process answers it.
+(`[metrics] worker_port`) sums every live and finished process of that host. A starting process folds the files of
+finished ones into one merged file per kind (`tidy`; a counter never goes down), so files do not pile up. Web
+`/metrics` answers only `[metrics] allow` networks or the `[metrics] token` (`access`, `allowed`). Gauges that
+describe shared state (inbox, outbox, clocks, live workers) are read from the database and Redis at scrape time, so
+every scrape agrees whichever process answers it.
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import logging
 import os
 import socket
@@ -29,6 +32,10 @@ GAUGE_HELP = {
     "liaowang_outbox_pending": "Messages waiting to be sent to WeCom (pending or being sent).",
     "liaowang_clocks_open": "Clocks (时限) still running.",
     "liaowang_worker_up": "Worker processes that refreshed their heartbeat within three sweep intervals.",
+    "liaowang_calendar_official_until_seconds": (
+        "Unix time (00:00 Beijing) of the last day with an official or configured holiday schedule; "
+        "later days use the statutory holidays."
+    ),
 }
 
 
@@ -61,13 +68,133 @@ def worker_port(raw: dict[str, Any]) -> int:
     return int(raw.get("metrics", {}).get("worker_port", 0) or 0)
 
 
+DEFAULT_ALLOW = ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may read /metrics: clients in these networks, or anyone presenting the bearer token (when set)."""
+
+    networks: tuple[Network, ...]
+    token: str = ""
+
+
+def access(raw: dict[str, Any]) -> Access:
+    """[metrics] allow (default loopback and private ranges) and [metrics] token; ConfigError on a bad network."""
+    from core.config import ConfigError
+
+    sec = raw.get("metrics", {})
+    given = sec.get("allow", list(DEFAULT_ALLOW))
+    nets = [given] if isinstance(given, str) else list(given)
+    try:
+        networks = tuple(ipaddress.ip_network(str(n), strict=False) for n in nets)
+    except ValueError as exc:
+        raise ConfigError(f"[metrics] allow 里有不是网段的值：{exc}") from None
+    return Access(networks=networks, token=str(sec.get("token") or ""))
+
+
+def _inside(acc: Access, address: str | None) -> bool:
+    try:
+        ip = ipaddress.ip_address((address or "").strip())
+    except ValueError:
+        return False
+    mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
+    return any((mapped or ip) in net for net in acc.networks)
+
+
+def allowed(acc: Access, remote: str | None, forwarded_for: str | None, authorization: str | None) -> bool:
+    """True for the right bearer token, or when the peer and the client its proxy saw (the last X-Forwarded-For
+    entry, which a client cannot forge through the proxy) are both in the allowed networks."""
+    if acc.token and authorization and authorization.startswith("Bearer "):
+        return hmac.compare_digest(authorization[7:].strip().encode(), acc.token.encode())
+    if not _inside(acc, remote):
+        return False
+    return not forwarded_for or _inside(acc, forwarded_for.split(",")[-1])
+
+
+def worker_host(raw: dict[str, Any]) -> str:
+    """[metrics] worker_host: the address a worker's metrics port binds to (default 127.0.0.1, this machine only)."""
+    return str(raw.get("metrics", {}).get("worker_host") or "127.0.0.1")
+
+
+def _pid_of(path: Path) -> int | None:
+    """The process id in a multiprocess file name (counter_123.db, gauge_livesum_123.db), None for merged files."""
+    tail = path.stem.rsplit("_", 1)[-1]
+    return int(tail) if tail.isdigit() else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _merge_into(directory: Path, kind: str, files: list[Path]) -> None:
+    """Add the values of files (one kind: counter, histogram) into <kind>_merged.db, then delete them."""
+    from prometheus_client.mmap_dict import MmapedDict, mmap_key
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    merged = directory / f"{kind}_merged.db"
+    sources = [*files, merged] if merged.exists() else files
+    tmp = directory / f".{kind}_merged.{os.getpid()}.tmp"
+    out = MmapedDict(str(tmp))
+    try:
+        for metric in MultiProcessCollector.merge([str(f) for f in sources], accumulate=False):
+            for sample in metric.samples:
+                key = mmap_key(metric.name, sample.name, list(sample.labels), list(sample.labels.values()),
+                               metric.documentation)  # fmt: skip
+                out.write_value(key, sample.value, 0.0)
+    finally:
+        out.close()
+    tmp.replace(merged)  # the sum is in place before the parts go: a scrape never sees a counter go down
+    for f in files:
+        f.unlink(missing_ok=True)
+
+
+def tidy(directory: Path) -> int:
+    """Fold the counter and histogram files of this host's dead processes into one merged file per kind and remove
+    their live-gauge files (prometheus-client's multiprocess rules: totals never go down); return files removed.
+    Run once at process start under a lock, so concurrent starts do not merge twice."""
+    import fcntl
+
+    from prometheus_client import multiprocess
+
+    removed = 0
+    with (directory / ".tidy.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        dead: dict[str, list[Path]] = {}
+        for f in sorted(directory.glob("*.db")):
+            pid = _pid_of(f)
+            if pid is None or pid == os.getpid() or _alive(pid):
+                continue
+            if f.name.startswith("gauge_"):
+                multiprocess.mark_process_dead(pid, str(directory))
+                removed += 0 if f.exists() else 1
+            elif f.name.startswith(("counter_", "histogram_", "summary_")):
+                dead.setdefault(f.name.split("_", 1)[0], []).append(f)
+        for kind, files in dead.items():
+            _merge_into(directory, kind, files)
+            removed += len(files)
+    return removed
+
+
 def setup(directory: Path) -> None:
-    """Turn metrics on for this process, writing into directory (created if missing)."""
+    """Turn metrics on for this process, writing into directory (created if missing; dead processes' files are
+    folded together first, see tidy)."""
     global _m
     if _m is not None:
         return
     directory.mkdir(parents=True, exist_ok=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)  # read when prometheus_client is first imported
+    try:
+        tidy(directory)
+    except (OSError, ValueError) as exc:  # a damaged file: counting goes on, the folder is left as it is
+        log.warning("metrics: files of finished processes not merged (%s)", exc)
     from prometheus_client import Counter, Histogram, values
 
     shared = values.ValueClass is not values.MutexValue
@@ -161,7 +288,7 @@ def render(read: Callable[[], dict[str, float]]) -> tuple[bytes, str]:
     return generate_latest(registry(read)), CONTENT_TYPE_LATEST
 
 
-def serve(port: int, read: Callable[[], dict[str, float]], host: str = "0.0.0.0") -> None:  # noqa: S104
+def serve(port: int, read: Callable[[], dict[str, float]], host: str = "127.0.0.1") -> None:
     """Serve registry(read) on host:port in a daemon thread (a worker's own /metrics)."""
     from prometheus_client import start_http_server
 

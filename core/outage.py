@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import threading
 import time
 
 import redis
@@ -11,6 +12,15 @@ from sqlalchemy import exc as sa_exc
 
 DISK_FULL = ("database or disk is full", "no space left on device", "disk full")
 READ_ONLY = ("readonly database", "read-only", "read only")
+
+
+RAW_OUTAGES = ("OperationalError", "InterfaceError")  # the DB-API classes of a lost connection or a full disk
+
+
+def _raw_driver_outage(exc: BaseException) -> bool:
+    """A driver's own outage error, raised where the driver is used without SQLAlchemy (the inbox's group commit)."""
+    module = type(exc).__module__.split(".")[0]
+    return module in ("sqlite3", "psycopg", "psycopg2") and type(exc).__name__ in RAW_OUTAGES
 
 
 def dependency(exc: BaseException) -> str | None:
@@ -21,7 +31,7 @@ def dependency(exc: BaseException) -> str | None:
         return "磁盘"
     if isinstance(exc, sa_exc.DataError | sa_exc.IntegrityError | sa_exc.ProgrammingError):
         return None  # what was asked is wrong (a value too long or out of range): a bug, not an outage
-    if isinstance(exc, sa_exc.DBAPIError | sa_exc.TimeoutError):
+    if isinstance(exc, sa_exc.DBAPIError | sa_exc.TimeoutError) or _raw_driver_outage(exc):
         text = str(getattr(exc, "orig", exc)).lower()
         return "磁盘" if any(m in text for m in DISK_FULL + READ_ONLY) else "数据库"
     if isinstance(exc, ConnectionError | TimeoutError):
@@ -40,30 +50,63 @@ def describe(exc: BaseException) -> str:
     return f"{type(orig).__name__}: {text}"[:300]
 
 
+_lock = threading.Lock()
+_open: dict[str, tuple[float, set[str]]] = {}  # dependency → (since, the loops of this process failing on it)
+
+
+def _begin(what: str, loop: str, log: logging.Logger, exc: BaseException) -> None:
+    """Count loop as failing on what; the first loop of the process to fail logs the one line."""
+    with _lock:
+        entry = _open.get(what)
+        if entry is None:
+            _open[what] = (time.monotonic(), {loop})
+            log.warning("%s：%s不可用（%s），自动重试中", loop, what, describe(exc))
+        else:
+            entry[1].add(loop)
+
+
+def _end(loop: str, log: logging.Logger) -> None:
+    """loop, which had met the outage of a dependency, works again: the outage ends for the process (one line); a loop
+    still failing on it afterwards starts a new one."""
+    with _lock:
+        for what, (since, loops) in list(_open.items()):
+            if loop in loops:
+                del _open[what]
+                log.warning("%s：%s已恢复（中断 %.1f 秒）", loop, what, time.monotonic() - since)
+
+
 class Outage:
-    """One loop's view of its dependencies: one log line when they fail, one when they are back; the next wait."""
+    """One loop's view of its dependencies. A lost Redis, database or disk is logged once per process when the first
+    loop meets it and once when a loop that met it works again (whatever the number of loops, threads and retries),
+    with the traceback at debug level only; a bug is logged with its traceback once per run of failures. failed()
+    returns the next wait (doubling up to cap seconds)."""
 
     def __init__(self, loop: str, log: logging.Logger, first: float = 0.25, cap: float = 4.0) -> None:
         self.loop, self.log, self.first, self.cap = loop, log, first, cap
         self.since: float | None = None
+        self.bug = False
         self.delay = first
 
     def failed(self, exc: BaseException) -> float:
         """Note a failure; return how long to wait before trying again (doubling up to cap seconds)."""
         what = dependency(exc)
         if self.since is None:
-            self.since = time.monotonic()
-            self.delay = self.first
+            self.since, self.delay = time.monotonic(), self.first
             if what is None:
+                self.bug = True
                 self.log.exception("%s出错，稍后重试", self.loop)
-            else:
-                self.log.warning("%s：%s不可用（%s），自动重试中", self.loop, what, describe(exc))
         else:
             self.delay = min(self.cap, self.delay * 2)
+        if what is not None:
+            _begin(what, self.loop, self.log, exc)
+            self.log.debug("%s：%s", self.loop, describe(exc), exc_info=exc)
         return self.delay
 
     def ok(self) -> None:
-        """Note a success: log the recovery once if there was an outage."""
+        """Note a success: log the recovery once (per process, for a dependency) if there was an outage."""
+        if _open:
+            _end(self.loop, self.log)
         if self.since is not None:
-            self.log.warning("%s：已恢复（中断 %.1f 秒）", self.loop, time.monotonic() - self.since)
-            self.since, self.delay = None, self.first
+            if self.bug:
+                self.log.warning("%s：已恢复（中断 %.1f 秒）", self.loop, time.monotonic() - self.since)
+            self.since, self.delay, self.bug = None, self.first, False

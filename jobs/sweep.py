@@ -16,7 +16,7 @@ from jobs.deadlines import sweep_clocks
 from jobs.queueing import enqueue_deliveries, queues, run_deferred
 from models import Attachment, AuditEvent, Item, ItemState, OutboxMessage
 from models.state import OutboxState
-from workflow import followup, guided, patrol, periods
+from workflow import calendar_notice, followup, guided, patrol, periods
 from workflow.outbox import is_reply
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,11 @@ def sweep(grace_seconds: float = 5.0, stale_seconds: float | None = None, batch:
             guided.fire_due(s, now)
     except IntegrityError:  # another worker opened the same round first (one row per person, day and round)
         log.info("patrol rounds raced with another worker; the next sweep continues")
+    try:
+        with rt.sessions() as s, s.begin():
+            calendar_notice.remind(s, rt.config, now)
+    except IntegrityError:  # another worker sent this week's notice first (outbox keys are unique)
+        log.info("the calendar notice raced with another worker; it was sent once")
     try:
         _lost_archives(rt, now)
     except Exception:  # noqa: BLE001 - packaging is retried by the next sweep

@@ -38,6 +38,30 @@ CRASH_LIMIT = 20  # consecutive crashes of one loop with a programming error bef
 EXIT_BUG = 70  # EX_SOFTWARE
 
 
+def _scheduler(rt: Runtime, stop: threading.Event) -> None:
+    """RQ's scheduler (retries scheduled for later) as a loop of this process, not RQ's forked child: a lost Redis is
+    waited out like in every loop (one line per outage), never a child dying with a traceback."""
+    from rq.scheduler import RQScheduler
+
+    outage, wait = Outage("定时重试调度（RQ）", log), 0.0
+    sched = RQScheduler(queues(rt.queue), connection=rt.redis, interval=1, logging_level="ERROR")
+    try:
+        while not stop.wait(wait):
+            try:
+                if sched.should_reacquire_locks:
+                    sched.acquire_locks()  # held by one scheduler per queue across every worker
+                if sched.acquired_locks:
+                    sched.heartbeat()
+                    sched.enqueue_scheduled_jobs()
+                outage.ok()
+                wait = float(sched.interval)
+            except Exception as exc:  # noqa: BLE001 - the next round retries
+                wait = outage.failed(exc)
+    finally:
+        with contextlib.suppress(Exception):  # Redis may be the reason we stop
+            sched.release_locks()
+
+
 def _sweeper(rt: Runtime, stop: threading.Event) -> None:
     """Sweep at once, then every [worker] sweep_interval (sooner again after a failure, with backoff)."""
     outage, wait = Outage("补偿扫描", log), 0.0
@@ -128,7 +152,7 @@ def _work_queue(rt: Runtime, stop: threading.Event) -> None:
             worker.stop_event = stop
             worker.max_connection_wait_time = 4  # RQ's own wait between reconnects (it would grow to 60 s)
             outage.ok()
-            worker.work(with_scheduler=True, logging_level="WARNING")
+            worker.work(with_scheduler=False, logging_level="WARNING")  # the scheduler is a loop of ours
             if stop.is_set():  # SIGTERM/SIGINT: RQ finished its current job and stopped
                 break
             raise redis.exceptions.ConnectionError("RQ's work loop ended")
@@ -173,10 +197,11 @@ def run_worker(rt: Runtime, burst: bool = False, consumers: int = 2) -> None:
         return
     stop, crashed = threading.Event(), threading.Event()
     if port := metrics.worker_port(rt.config.raw):
-        metrics.serve(port, lambda: gauges.read(rt))
+        metrics.serve(port, lambda: gauges.read(rt), metrics.worker_host(rt.config.raw))
     loops = [
         _Loop("sweep", lambda: _sweeper(rt, stop)),
         _Loop("clocks", lambda: clock_loop(stop)),
+        _Loop("scheduler", lambda: _scheduler(rt, stop)),
         *(_Loop(f"inbox-{i}", lambda: consume(rt, stop)) for i in range(max(1, consumers))),
     ]
     for loop in loops:

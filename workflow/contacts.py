@@ -4,21 +4,25 @@ which departments are which units and who holds which roles. Nothing is deleted:
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from core import clock
 from core.text import clean_name
 from core.wecom import WecomApi, WecomError
-from models import Person, Role, Unit
+from models import AuditEvent, GuidedAssignment, Opinion, Patrol, Person, Role, Unit
 from models.org import UNIT_KINDS
+from workflow import org, render
 from workflow.audit import record
+from workflow.outbox import emit
 
 ACTOR = "contacts"
 ROOT = 1
@@ -229,8 +233,10 @@ class Report:
     reactivated: int = 0
     deactivated: int = 0
     unchanged: int = 0
+    renamed: int = 0
     unmapped: dict[int, str] = field(default_factory=dict)  # departments with members but no [[departments]] entry
     missing: list[int] = field(default_factory=list)  # mapped departments WeCom does not show
+    kept: list[str] = field(default_factory=list)  # roles the change would have left empty: "岗位：姓名（userid）"
 
     def as_json(self) -> dict[str, Any]:
         """Return the report as JSON-ready data."""
@@ -344,6 +350,7 @@ def mass_deactivation(session: Session, directory: Directory) -> str | None:
 def apply_directory(session: Session, mapping: Mapping, directory: Directory, at: datetime) -> Report:
     """Make the organisation match WeCom's directory under the mapping; people WeCom does not show are deactivated."""
     report = Report(departments=len(directory.departments))
+    mapping, before = with_renames(mapping, renames(session)), holders(session)
     report.units = sync_units(session, mapping, directory.departments, at)
     report.missing = sorted(d for d in mapping.departments if d not in directory.departments)
     for member in directory.members.values():
@@ -354,6 +361,7 @@ def apply_directory(session: Session, mapping: Mapping, directory: Directory, at
     for person in list(session.scalars(select(Person).where(Person.active.is_(True)))):
         if person.userid not in directory.members:
             deactivate(session, person.userid, at, report, "不在企业微信通讯录的同步范围内")
+    keep_needed(session, before, at, report)
     record(session, None, ACTOR, "contacts_sync", at, None, None, **{k: v for k, v in report.as_json().items()})
     return report
 
@@ -394,10 +402,12 @@ def snapshot(api: WecomApi, mapping: Mapping, event: ContactEvent) -> Snapshot:
 def apply_event(session: Session, mapping: Mapping, event: ContactEvent, now: Snapshot, at: datetime) -> Report:
     """Apply one change_contact event against what WeCom shows now; the same event twice changes nothing more."""
     report = Report(departments=len(now.departments))
+    mapping, before = with_renames(mapping, renames(session)), holders(session)
     if event.change in USER_CHANGES:
         _user_event(session, mapping, event, now, at, report)
     elif event.change in PARTY_CHANGES:
         _party_event(session, mapping, event, now, at, report)
+    keep_needed(session, before, at, report)
     record(
         session,
         None,
@@ -417,8 +427,11 @@ def _user_event(
 ) -> None:
     """Apply create/update/delete_user as user/get shows the member now (a delete retried by WeCom after the member
     was created again changes nothing): deactivate them if WeCom no longer shows them, else put them."""
-    if event.new_userid and event.new_userid != event.userid:  # the history keeps the old userid; a new person
-        deactivate(session, event.userid, at, report, f"企业微信账号改为 {event.new_userid}")
+    if event.new_userid and event.new_userid != event.userid:
+        if rename(session, event.userid, event.new_userid, at, report):
+            mapping = with_renames(mapping, {event.userid: event.new_userid})
+        else:
+            deactivate(session, event.userid, at, report, f"企业微信账号改为 {event.new_userid}")
     member = now.member
     if member is None or not any(d in now.departments for d in member.departments):
         deactivate(session, event.new_userid or event.userid, at, report, "不在企业微信通讯录的同步范围内")
@@ -445,3 +458,135 @@ def _party_event(
     if unit is not None and unit.active:  # its department is gone: kept, with its items, but no longer offered
         unit.active = False
         record(session, None, ACTOR, "contact_unit", at, "active", "inactive", unit=unit.key, party=event.party)
+
+
+# a userid change ---------------------------------------------------------------------------------------------
+RENAMED = "renamed"
+USERID_TABLES = (Patrol, GuidedAssignment, Opinion)
+
+
+def rename(session: Session, old: str, new: str, at: datetime, report: Report) -> bool:
+    """Move the person (roles, unit, items) and their userid-keyed records from old to new; False when there is no
+    such person or new is already somebody (then the old one is deactivated instead). The audit keeps old."""
+    person = session.scalar(select(Person).where(Person.userid == old))
+    if person is None or session.scalar(select(Person.id).where(Person.userid == new)) is not None:
+        return False
+    person.userid = new
+    session.execute(update(Unit).where(Unit.supervisor_userid == old).values(supervisor_userid=new))
+    for table in USERID_TABLES:
+        session.execute(update(table).where(table.userid == old).values(userid=new))
+    session.flush()
+    report.renamed += 1
+    record(session, None, ACTOR, "contact_person", at, None, RENAMED, userid=new, old_userid=old)
+    return True
+
+
+def renames(session: Session) -> dict[str, str]:
+    """old userid → current userid for every account WeCom renamed (from the audit; chains followed)."""
+    found = {
+        str(e.detail.get("old_userid")): str(e.detail.get("userid"))
+        for e in session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "contact_person", AuditEvent.after == RENAMED)
+        )
+    }
+    out = {}
+    for old in found:
+        new, seen = found[old], {old}
+        while new in found and new not in seen:
+            seen.add(new)
+            new = found[new]
+        out[old] = new
+    return out
+
+
+def with_renames(mapping: Mapping, moved: dict[str, str]) -> Mapping:
+    """The mapping with renamed userids read as their new ones (a [[people]] entry or supervisor under the old id)."""
+    if not moved:
+        return mapping
+    people = {moved.get(u, u): r for u, r in mapping.people.items()}
+    people.update({u: r for u, r in mapping.people.items() if u not in moved})
+    deps = {
+        d: replace(r, supervisor=moved.get(r.supervisor, r.supervisor)) if r.supervisor else r
+        for d, r in mapping.departments.items()
+    }
+    return replace(mapping, people=people, departments=deps)
+
+
+# the roles the procedure needs -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Need:
+    """A post the procedure cannot do without: the office, the leaders, a unit's lead or its 分管领导."""
+
+    title: str
+    role: Role
+    unit_id: int | None = None
+
+
+def holders(session: Session) -> dict[Need, list[int]]:
+    """Every needed post and the ids of the active people holding it now."""
+    people = list(session.scalars(select(Person).where(Person.active.is_(True)).order_by(Person.userid)))
+    out: dict[Need, list[int]] = {
+        Need("领导小组办公室", Role.office): [p.id for p in people if p.has(Role.office)],
+        Need("领导小组领导", Role.leader): [p.id for p in people if p.has(Role.leader)],
+    }
+    for unit in session.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.id)):
+        leads = [p.id for p in people if p.unit_id == unit.id and p.has(Role.unit_lead)]
+        out[Need(f"{unit.name}的负责人", Role.unit_lead, unit.id)] = leads
+        sup = [p.id for p in people if unit.supervisor_userid and p.userid == unit.supervisor_userid]
+        out[Need(f"{unit.name}的分管领导", Role.supervisor, unit.id)] = sup
+    return out
+
+
+def _keep(session: Session, need: Need, person: Person) -> None:
+    """Give person back the post need: active, with its role (and unit, or the unit's supervisor field)."""
+    person.active = True
+    if need.role is not Role.supervisor and not person.has(need.role):
+        person.roles = [*(person.roles or []), need.role.value]
+    if need.role is Role.unit_lead:
+        person.unit_id = need.unit_id
+    if need.role is Role.supervisor and need.unit_id is not None:
+        unit = session.get(Unit, need.unit_id)
+        if unit is not None:
+            unit.supervisor_userid = person.userid
+
+
+GONE_WHY = "已从企业微信通讯录删除或停用"
+
+
+def keep_needed(session: Session, before: dict[Need, list[int]], at: datetime, report: Report) -> None:
+    """Keep the last holders of any post the change emptied, and tell the leaders and the office in one message."""
+    session.flush()
+    after = holders(session)
+    kept: list[tuple[Need, Person, str]] = []
+    for need, ids in before.items():
+        if not ids or after.get(need) or need not in after:  # held, or its unit was retired or renamed
+            continue
+        for pid in ids:
+            person = session.get(Person, pid)
+            if person is not None:
+                why = GONE_WHY if not person.active else "已不再担任这个岗位"
+                _keep(session, need, person)
+                kept.append((need, person, why))
+    if not kept:
+        return
+    session.flush()
+    report.kept = [f"{n.title}：{p.name}（{p.userid}）" for n, p, _w in kept]
+    for need, person, why in kept:
+        state = org.GONE_BUT_KEPT if why == GONE_WHY else "kept"
+        record(session, None, ACTOR, "contact_guard", at, None, state, post=need.title, userid=person.userid, why=why)
+    _tell_kept(session, kept, at)
+
+
+def _tell_kept(session: Session, kept: list[tuple[Need, Person, str]], at: datetime) -> None:
+    """One message to the leaders and the office about the posts kept (once a day for the same posts)."""
+    lines = "\n".join(f"· {n.title}：{p.name}（{p.userid}）{why}" for n, p, why in kept)
+    text = (
+        "【通讯录变更：岗位不能空缺】按企业微信通讯录的这次变更，下列岗位将没有在用的人，瞭望暂时保留了原来的人：\n"
+        f"{lines}\n"
+        "办公室的人都不在通讯录时，新的上报同时发给领导。请尽快在企业微信通讯录（或通讯录映射文件）里指定新的人选，"
+        "再运行 liaowang contacts sync。"
+    )
+    to = org.userids([*org.with_role(session, Role.leader), *org.with_role(session, Role.office)])
+    posts = ",".join(sorted(f"{n.title}={p.userid}" for n, p, _w in kept))
+    key = f"contacts-kept:{clock.local(at).date().isoformat()}:{hashlib.sha256(posts.encode()).hexdigest()[:32]}"
+    emit(session, to, render.text(text), key, at)

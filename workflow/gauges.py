@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, time
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import clock, metrics
+from core.clock import LOCAL_TZ
+from core.config import Config
 from core.outage import describe
 from core.runtime import Runtime
 from models import Clock, OutboxMessage, ProcessedCallback
 from models.state import ClockState, InboxState, OutboxState
+from workflow.clocks import calendar_for
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +39,15 @@ def counts(session: Session, now: datetime) -> dict[str, float]:
     }
 
 
+def calendar_until(config: Config, now: datetime) -> float:
+    """Unix seconds of the start (Beijing) of the last day with an official or configured holiday schedule."""
+    last = calendar_for(config).official_until(clock.local(now).date())
+    return datetime.combine(last, time(0), LOCAL_TZ).timestamp()
+
+
 def read(rt: Runtime) -> dict[str, float]:
     """Return every shared gauge that can be read now; a part whose store is down is left out (and logged)."""
-    out: dict[str, float] = {}
+    out: dict[str, float] = {"liaowang_calendar_official_until_seconds": calendar_until(rt.config, clock.now())}
     try:
         with rt.sessions() as s:
             out.update(counts(s, clock.now()))

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.text import clean_name
-from models import Person, Role, Unit
+from models import AuditEvent, Person, Role, Unit
 from models.org import UNIT_KINDS
 from workflow.audit import record
 
@@ -26,6 +26,35 @@ def with_role(session: Session, role: Role) -> list[Person]:
     """Return every active person holding role, ordered by userid."""
     people = session.scalars(select(Person).where(Person.active.is_(True)).order_by(Person.userid))
     return [p for p in people if p.has(role)]
+
+
+GONE_BUT_KEPT = "gone"  # a contact_guard audit event's `after`: kept in a post although WeCom deleted the person
+
+
+def stranded(session: Session) -> set[str]:
+    """Userids kept in a post by the contact guard although WeCom deleted them, and not back since."""
+    events = (
+        select(AuditEvent).where(AuditEvent.action.in_(("contact_guard", "contact_person"))).order_by(AuditEvent.id)
+    )
+    if session.scalar(select(AuditEvent.id).where(AuditEvent.action == "contact_guard").limit(1)) is None:
+        return set()
+    out: set[str] = set()
+    for e in session.scalars(events):
+        userid = str(e.detail.get("userid"))
+        if e.action == "contact_guard" and e.after == GONE_BUT_KEPT:
+            out.add(userid)
+        elif e.action == "contact_person" and e.after != "deactivated":
+            out.discard(userid)
+    return out
+
+
+def office_or_leaders(session: Session) -> list[str]:
+    """The office's userids, with the leaders' when no active office member is reachable in WeCom (nobody, or only
+    people the contact guard kept although WeCom deleted them): a report never reaches nobody."""
+    office = userids(with_role(session, Role.office))
+    if office and not set(office) <= stranded(session):
+        return office
+    return list(dict.fromkeys([*office, *userids(with_role(session, Role.leader))]))
 
 
 def unit_leads(session: Session, unit: Unit) -> list[Person]:

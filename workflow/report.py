@@ -155,7 +155,7 @@ def _start_clocks(session: Session, item: Item, config: Config, at: datetime) ->
 
 
 def _new_notices(session: Session, item: Item, reporter: Person, at: datetime, related: Item | None = None) -> None:
-    office = org.userids(org.with_role(session, Role.office))
+    office = org.office_or_leaders(session)
     again = f"\n{related_line(related)}：原条目已归档不变，本条按新条目定级交办。" if related else ""
     emit(
         session,

@@ -151,6 +151,8 @@ def start_stack(
     }
     # tests run clocks of seconds: a unit is charged for a miss however short its time, unless a test says otherwise
     raw["policy"] = {"min_time_to_act": "0s", **raw.get("policy", {})}
+    # likewise the office's weekly notice while next year's holidays are unknown: on where a test asks
+    raw["calendar"] = {"weekly_notice": False, **raw.get("calendar", {})}
     rt = Runtime(config_from_dict(raw, base_dir=tmp), _redis_url=redis_url)
     app = web_app(rt)
     server = make_server("127.0.0.1", 0, app, threaded=True)

@@ -27,8 +27,9 @@ POLICY = {
     "escalate_max": 2,
     "clocks": {
         "first_report": {g: {"due": "60s"} for g in ("major", "significant", "general")},
-        "written_report": {g: {"due": "30d"} for g in ("major", "significant", "general")},
-        "handling_report": {"all": {"due": "30d"}},
+        # 90 days: even their reminders (at half the span) come after any month end, whatever the test's date
+        "written_report": {g: {"due": "90d"} for g in ("major", "significant", "general")},
+        "handling_report": {"all": {"due": "90d"}},
     },
 }
 

@@ -74,12 +74,16 @@ def test_db_upgrade_and_org_import_are_idempotent(tmp_path: Path, redis_url: str
     assert "单位 nowhere 不在 [[units]] 中" in out.stderr
 
 
-def test_calendar_check_names_the_unknown_year_and_accepts_a_configured_one(tmp_path: Path, redis_url: str) -> None:
+def test_calendar_check_warns_of_a_year_without_official_data_and_accepts_a_configured_one(
+    tmp_path: Path, redis_url: str
+) -> None:
     cfg = write_config(tmp_path, "http://127.0.0.1:9", f"sqlite:///{tmp_path / 'c.db'}", redis_url)
     late_2100 = "2100-11-20T10:00:00+08:00"  # a year no holiday package will know
     out = liaowang(cfg, "calendar", "check", "--days", "30", now=late_2100)
-    assert out.returncode == 1
-    assert "2100 年：未知" in out.stdout
+    assert out.returncode == 0, "the statutory holidays cover it: a warning, not a failure"
+    assert "2100 年：已知 △（按《全国年节及纪念日放假办法》推算" in out.stdout
+    assert "⚠ 官方节假日安排只到 20" in out.stdout, "the last official year, whichever chinese-calendar knows"
+    assert "请补充 2100 年的安排" in out.stdout
     assert "[calendar.years.2100]" in out.stdout
     with cfg.open("a", encoding="utf-8") as f:
         f.write('[calendar.years.2100]\nholidays = ["2100-01-01"]\nworkdays = []\n')
@@ -87,9 +91,12 @@ def test_calendar_check_names_the_unknown_year_and_accepts_a_configured_one(tmp_
     assert out.returncode == 0, out.stdout
     assert "2100 年：已知 ✓（配置）" in out.stdout
     assert "到 2100-12-20" in out.stdout
+    assert "⚠" not in out.stdout
     out = liaowang(cfg, "calendar", "check", "--days", "60", now=late_2100)
-    assert out.returncode == 1, "the next 60 days reach into 2101"
-    assert "2101 年：未知" in out.stdout
+    assert out.returncode == 0, "the next 60 days reach into 2101, which the statute covers"
+    assert "2101 年：已知 △" in out.stdout
+    assert "官方节假日安排只到 2100-12-31" in out.stdout
+    assert "[calendar.years.2101]" in out.stdout
     assert "[calendar.years.2100]" not in out.stdout
 
 

@@ -160,11 +160,11 @@ def test_wecom_menu_creates_the_defined_menu(
 def test_the_group_intro_says_the_app_does_not_hear_the_group(stack: Stack) -> None:
     code = dispatched(stack, grade="重大")
     item = item_of(stack, code)
-    intro = next(r["body"]["text"]["content"] for r in stack.inbox("chenqi") if r.get("chatid") == item.chat_id)
+    intro = next(r["body"]["text"]["content"] for r in stack.inbox("liujiu") if r.get("chatid") == item.chat_id)
     assert "一事一群" in intro
     assert "瞭望收不到" in intro, intro
     assert "“瞭望”应用会话" in intro, "it says where to act"
-    stack.emu.group_say("wangwu", str(item.chat_id), f"{code} 首报：已核实")
+    stack.emu.group_say("liujiu", str(item.chat_id), f"{code} 首报：已核实")
     stack.drain()
     with stack.rt.sessions() as s:
         from sqlalchemy import func, select

@@ -35,6 +35,7 @@ def _free_port() -> int:
 
 
 PATROL_OFF = "[patrol]\nenabled = false  # its cards would interleave with what these tests read"
+CALENDAR_QUIET = "[calendar]\nweekly_notice = false  # likewise the office's notice while next year is unknown"
 
 
 def write_config(
@@ -67,6 +68,7 @@ url = "{emulator_url}"
 [worker]
 sweep_interval = "1s"
 {"" if "[patrol]" in extra else PATROL_OFF}
+{"" if "[calendar]" in extra else CALENDAR_QUIET}
 {extra}
 """,
         encoding="utf-8",

@@ -48,7 +48,7 @@ def test_clocks_extensions_and_opinions_are_told_in_words_with_names(st: Stack) 
     st.say("chenqi", f"会商 {code} 宣传处 请就答复口径提出意见")
     click(st, "zhouba", cards(st, "zhouba", "会商")[-1], "无不同意见")
 
-    lines = "\n".join(group_lines(st, "chenqi", item))
+    lines = "\n".join(group_lines(st, "liujiu", item))  # the leaders follow the item in its group
     assert re.search(rf"系统 首报时限超时：执法一队，应于 {AT}", lines), lines
     assert re.search(rf"李四 同意书面报告延期：最迟改为 {AT}", lines), lines
     assert re.search(rf"李四 不同意处置情况报告延期：仍须在 {AT} 前完成", lines), lines

@@ -99,11 +99,11 @@ def test_working_days_around_national_day(start: date, days: int, expected: date
 
 
 def test_unknown_year_fails_loudly_and_configuration_teaches_it() -> None:
-    cal = WorkCalendar()
+    cal = WorkCalendar(statutory=False)  # without the statutory fallback (tests/unit/test_statutory_calendar.py)
     late_dec = datetime(2026, 12, 30, 2, 0, tzinfo=UTC)
     with pytest.raises(UnknownYear, match=r"calendar.years.2027"):
         cal.add_working_days(late_dec, 3)
-    taught = WorkCalendar({2027: {"holidays": [date(2027, 1, 1)], "workdays": []}})
+    taught = WorkCalendar({2027: {"holidays": [date(2027, 1, 1)], "workdays": []}}, statutory=False)
     assert taught.add_working_days(late_dec, 3).date() == date(2027, 1, 5), "12/31, (1/1 off, weekend), 1/4, 1/5"
 
 
