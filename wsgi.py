@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from bot.app import create_app
 from core.runtime import runtime
+from wiring import web_app
 
 
 def __getattr__(name: str):  # type: ignore[no-untyped-def]
     """Build `app` lazily so importing this module does no I/O."""
     if name == "app":
-        return create_app(runtime())
+        return web_app(runtime())
     raise AttributeError(name)

@@ -26,14 +26,12 @@ def main(settings: dict[str, Any]) -> None:
             return create_baseline_app(
                 w.token, w.encoding_aes_key, w.corp_id, w.agent_id, cfg.max_body, cfg.callback_window
             )
-        from bot.app import create_app
         from core.runtime import Runtime
+        from wiring import web_app
 
-        return create_app(Runtime(cfg))
+        return web_app(Runtime(cfg))
 
-    serve_gunicorn(
-        cfg, "127.0.0.1", int(settings["port"]), int(settings["workers"]), int(settings["threads"]), factory=factory
-    )
+    serve_gunicorn(factory, "127.0.0.1", int(settings["port"]), int(settings["workers"]), int(settings["threads"]))
 
 
 if __name__ == "__main__":

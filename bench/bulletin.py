@@ -229,13 +229,14 @@ def main(argv: list[str] | None = None) -> int:
         if filler.exitcode != 0:
             print("populating the database failed", file=sys.stderr)
             return 2
-        from core.runtime import Runtime, set_runtime
+        from core.runtime import Runtime
+        from wiring import wire
         from workflow import bulletin, bulletin_files
 
         wecom = {"corp_id": "wwbench", "agent_id": 1, "secret": "s", "token": "t", "encoding_aes_key": "k" * 43}
         raw = {"wecom": wecom, "database": {"url": url}, "app": {"data_dir": str(tmp)}}
         rt = Runtime(config_from_dict(raw, base_dir=tmp))
-        set_runtime(rt)
+        wire(rt, queue=False)
         before = peak_mb()
         t = time.perf_counter()
         with rt.engine.connect() as c:

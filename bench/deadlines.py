@@ -24,14 +24,15 @@ from sqlalchemy import bindparam, create_engine, event, insert, select, text
 from bench.callback import mark, prepare_db, write_config
 from bench.common import CREDS, HOST, ROOT, clock_row, pct, spawn, stop
 from core import clock
+from core.policy import parse_policy
 from core.redisconn import start_embedded, stop_embedded
 from core.runtime import runtime, set_runtime
 from jobs.deadlines import schedule_clocks, sweep_clocks
 from models import Clock, ClockFiring, Item, Person, Unit
-from models.policy import parse_policy
 from sandbox.client import SandboxClient
 from sandbox.server import serve
 from sandbox.settings import EmulatorSettings
+from wiring import wire
 from workflow.clocks import snapshot
 from workflow.deadlines import due_clocks
 from workflow.org import load_org_file
@@ -309,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         db_url = f"sqlite:///{var / 'liaowang.db'}" if args.db == "sqlite" else args.db
         cfg_path = write_config(tmp, db_url, redis_url, emulator.url)
         b = Bench(prepare_db(cfg_path), cfg_path, tmp)
-        set_runtime(b.rt)
+        wire(b.rt, queue=False)
         emu = SandboxClient(emulator.url)
         emu.people([{"userid": p["userid"], "name": p["name"]} for p in load_org_file(ORG)["people"]])
         for name, fn in (("spread", spread), ("burst", burst), ("sweep", sweep)):

@@ -31,6 +31,7 @@ from models import Patrol, Person, Unit
 from sandbox.client import SandboxClient
 from sandbox.server import serve
 from sandbox.settings import EmulatorSettings
+from wiring import wire
 from workflow import patrol
 
 CARD_S, SWEEP_S = 60.0, 10.0
@@ -125,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             due_at.strftime("%H:%M"),
         )
         rt = prepare_db(cfg)
-        set_runtime(rt)
+        wire(rt, queue=False)
         userids = add_team(rt, args.people, args.units)
         SandboxClient(emulator.url).people([{"userid": u, "name": u} for u in userids])
         print(f"patrol benchmark: {args.people:,} commentators in {args.units} units; card time {card_at:%H:%M:%S}")

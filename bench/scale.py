@@ -30,9 +30,9 @@ from bench import wrk
 from bench.callback import write_config
 from bench.common import CREDS, HOST, ROOT, Sealer, clock_row, drive, free_port, pct, run_cli, stop, wait_http
 from cli.sandbox_cmd import directory
+from core.policy import parse_policy
 from core.redisconn import start_embedded, stop_embedded
 from models import Clock, Item, Person, Unit
-from models.policy import parse_policy
 from sandbox.client import SandboxClient
 from sandbox.server import serve
 from sandbox.settings import EmulatorSettings

@@ -13,9 +13,8 @@ from bot.inboxwriter import InboxWriter
 from bot.members import Members
 from core import logs, metrics
 from core.outage import Outage, dependency
-from core.runtime import Runtime, set_runtime
-from jobs.queueing import enqueue_deliveries, run_deferred
-from workflow import gauges, outbox
+from core.runtime import Runtime
+from workflow import gauges
 
 
 def readiness(rt: Runtime) -> dict[str, tuple[bool, str]]:
@@ -64,7 +63,7 @@ def _quiet_outages(app: Flask) -> None:
 
 
 def create_app(rt: Runtime) -> Flask:
-    """Build the web app for a Runtime: WeCom callback, /h5 pages, health check; outbox rows are enqueued on commit."""
+    """Build the web app for a Runtime: WeCom callback, /h5 pages, health check (wiring.web_app wires first)."""
     app = Flask(__name__)
     # H5 uploads carry several files of up to 20 MB ([web] max_request_mb in all); the callback still refuses bodies
     # over [web] max_body itself.
@@ -72,9 +71,6 @@ def create_app(rt: Runtime) -> Flask:
     app.extensions["liaowang"] = rt
     cfg = rt.config.wecom
     app.extensions["liaowang_crypto"] = CallbackCrypto(cfg.token, cfg.encoding_aes_key, cfg.corp_id)
-    set_runtime(rt)
-    outbox.set_notifier(lambda ids, urgent: enqueue_deliveries(rt.queue, ids, urgent))
-    outbox.set_job_runner(lambda jobs: run_deferred(rt.queue, jobs))
 
     from bot.callback import bp
 

@@ -23,11 +23,13 @@ OUTSIDER = "您好，您还不在瞭望系统的组织名单中，暂时无法�
 
 
 def _rt() -> Runtime:
-    return current_app.extensions["liaowang"]
+    rt: Runtime = current_app.extensions["liaowang"]
+    return rt
 
 
 def _crypto() -> CallbackCrypto:
-    return current_app.extensions["liaowang_crypto"]
+    crypto: CallbackCrypto = current_app.extensions["liaowang_crypto"]
+    return crypto
 
 
 @bp.get("/wecom/callback")

@@ -60,4 +60,5 @@ class CallbackCrypto:
 
     def encrypt_reply(self, xml: str, nonce: str, timestamp: str) -> str:
         """Return the encrypted, signed XML envelope of a passive reply."""
-        return self._wc.encrypt_message(xml, nonce, timestamp)
+        envelope: str = self._wc.encrypt_message(xml, nonce, timestamp)
+        return envelope

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import errno
 import socket
+from collections.abc import Callable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.gthread import ThreadWorker
-
-from core.config import Config
 
 GRACEFUL_SECONDS = 5  # after this, gunicorn kills workers that have not finished their requests
 
@@ -63,19 +62,10 @@ def check_port(host: str, port: int, option: str = "--port") -> None:
             ) from None
 
 
-def serve_gunicorn(cfg: Config, host: str, port: int, workers: int = 2, threads: int = 8, factory: Any = None) -> None:
-    """Serve create_app(Runtime(cfg)) (or factory()) with gunicorn until SIGTERM or SIGINT."""
-
-    def loader() -> Any:
-        if factory is not None:
-            return factory()
-        from bot.app import create_app
-        from core.runtime import Runtime
-
-        return create_app(Runtime(cfg))
-
+def serve_gunicorn(factory: Callable[[], Any], host: str, port: int, workers: int = 2, threads: int = 8) -> None:
+    """Serve the app factory() builds in each gunicorn process (wiring.web_app for Liaowang) until SIGTERM or SIGINT."""
     _Gunicorn(
-        loader,
+        factory,
         {
             "bind": f"{host}:{port}",
             "workers": workers,

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from core import clock
 from core.config import Config, ConfigError, load_config
-from core.runtime import Runtime, set_runtime
+from core.runtime import Runtime
+from wiring import wire
 
 if TYPE_CHECKING:
     from core.backup import Plan
@@ -23,9 +24,7 @@ def menu(config: Config) -> dict[str, Any]:
 
 
 def _rt() -> Runtime:
-    rt = Runtime(load_config())
-    set_runtime(rt)
-    return rt
+    return wire(Runtime(load_config()), queue=False)
 
 
 def db_upgrade(_args: argparse.Namespace) -> int:
@@ -76,6 +75,7 @@ def org_import(args: argparse.Namespace) -> int:
 def web(args: argparse.Namespace) -> int:
     """Serve the app with gunicorn (gthread workers)."""
     from bot.server import PortInUse, check_port, serve_gunicorn
+    from wiring import web_app
 
     cfg = load_config()
     try:
@@ -85,15 +85,15 @@ def web(args: argparse.Namespace) -> int:
         return 1
     Runtime(cfg).check()
     print(f"瞭望网页服务：http://{args.host}:{args.port}/wecom/callback")
-    serve_gunicorn(cfg, args.host, args.port, args.workers, args.threads)
+    serve_gunicorn(lambda: web_app(Runtime(cfg)), args.host, args.port, args.workers, args.threads)
     return 0
 
 
 def worker(args: argparse.Namespace) -> int:
     """Run the RQ worker with its scheduler and the periodic sweep."""
-    from jobs.worker import run_worker
+    from wiring import run_worker
 
-    rt = _rt()
+    rt = Runtime(load_config())
     rt.check()
     print("瞭望后台任务已启动（Ctrl-C 停止）")
     run_worker(rt, burst=args.burst)

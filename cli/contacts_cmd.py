@@ -9,8 +9,9 @@ from pathlib import Path
 
 from core import clock
 from core.config import load_config
-from core.runtime import Runtime, set_runtime
+from core.runtime import Runtime
 from core.wecom import WecomError
+from wiring import wire
 from workflow.contacts import Report
 
 NO_MAPPING = "请在配置 [contacts] mapping 中指定通讯录映射文件，或用 --mapping 给出（格式见 docs/contacts.md）。"
@@ -53,8 +54,7 @@ def sync_cmd(args: argparse.Namespace) -> int:
         mass_deactivation,
     )
 
-    rt = Runtime(load_config())
-    set_runtime(rt)
+    rt = wire(Runtime(load_config()), queue=False)
     path = Path(args.mapping) if args.mapping else rt.config.contacts_mapping
     say = (lambda _t: None) if args.json else (lambda t: print(t, flush=True))
     if path is None:

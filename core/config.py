@@ -11,6 +11,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from core.policy import Policy, parse_policy
+from core.scoring import parse_scoring
+
 REAL_API_BASE = "https://qyapi.weixin.qq.com"
 REAL_OAUTH_BASE = "https://open.weixin.qq.com"
 
@@ -57,7 +60,7 @@ class Config:
     outbox: dict[str, Any] = field(default_factory=dict)
     sweep_interval: float = 5.0
     storage_dir: Path = Path("var/files")
-    policy: Any = None
+    policy: Policy = field(default_factory=Policy)
     calendar_years: dict[int, dict[str, list[date]]] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # where each key's value came from (liaowang config)
@@ -132,10 +135,8 @@ def _storage_dir(raw: dict[str, Any], data_dir: Path, base: Path) -> Path:
     return p if p.is_absolute() else base / p
 
 
-def _policy(raw: dict[str, Any]) -> Any:
+def _policy(raw: dict[str, Any]) -> Policy:
     """Return the deadline Policy of [policy] over the shipped defaults, or raise ConfigError."""
-    from models.policy import parse_policy
-
     try:
         return parse_policy(raw.get("policy"))
     except (ValueError, TypeError, KeyError) as exc:
@@ -145,8 +146,6 @@ def _policy(raw: dict[str, Any]) -> Any:
 def _assessment(raw: dict[str, Any]) -> dict[str, Any]:
     """Return raw with [scoring] and [bulletin] after environment overrides, validated (SPEC §10)."""
     import json
-
-    from models.assessment import parse_scoring
 
     scoring = dict(raw.get("scoring", {}))
     for key in ("base", "since"):

@@ -48,7 +48,8 @@ class _Client(WeChatClient):
         with self._redis.lock(f"wecom:lock:{self.access_token_key}", timeout=15, blocking_timeout=15):
             token = self.session.get(self.access_token_key)
             if token and not getattr(self, "_force", False):
-                return token
+                cached: str = token
+                return cached
             self._force = False
             res = requests.get(
                 self.API_BASE_URL + "gettoken",
@@ -190,4 +191,4 @@ def download(api: WecomApi, media_id: str, limit: int = 20 * 1024 * 1024) -> tup
 
 def backoff(attempt: int, base: float = 1.0, cap: float = 300.0) -> float:
     """Return the delay in seconds before retry number attempt (exponential, capped)."""
-    return min(cap, base * (2 ** max(0, attempt - 1)))
+    return min(cap, base * (2.0 ** max(0, attempt - 1)))

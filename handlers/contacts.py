@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.incoming import Incoming, is_contact_event
+from core.incoming import Incoming, is_contact_event
 from core.runtime import Runtime
 from workflow import contacts
 from workflow.contacts import ContactEvent, MappingError, Snapshot

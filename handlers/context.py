@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.incoming import Incoming
 from core.config import Config
+from core.incoming import Incoming
 from models import Person
 from workflow.conversation import Conversations
 

@@ -7,29 +7,28 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.incoming import Incoming
+from core.incoming import Incoming, is_contact_event
 from core.runtime import Runtime
 from handlers import contacts
 from handlers.context import Ctx
 from handlers.router import route
 from models import ProcessedCallback
 from workflow import org, render
+from workflow.contacts import Snapshot
 from workflow.conversation import Conversations
 from workflow.errors import Refusal
 from workflow.outbox import cap_per_person, emit, room_for
 
 
-def prefetch(rt: Runtime, payload: dict[str, Any]) -> contacts.Snapshot | None:
+def prefetch(rt: Runtime, payload: dict[str, Any]) -> Snapshot | None:
     """Read from WeCom, before the handling transaction, what a stored callback needs (a change_contact event)."""
     return contacts.prefetch(rt, Incoming(**payload))
 
 
-def handle(
-    session: Session, row: ProcessedCallback, rt: Runtime, now: datetime, seen: contacts.Snapshot | None = None
-) -> None:
+def handle(session: Session, row: ProcessedCallback, rt: Runtime, now: datetime, seen: Snapshot | None = None) -> None:
     """Run the handler for row inside session; a Refusal undoes the handler's changes and becomes the reply."""
     msg = Incoming(**row.payload)
-    if contacts.is_contact_event(msg):
+    if is_contact_event(msg):
         contacts.handle(session, msg, rt, now, seen)
         return
     person = org.person(session, msg.userid)

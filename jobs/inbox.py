@@ -16,13 +16,14 @@ import socket
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import CursorResult, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import clock
+from core.incoming import SYSTEM_SENDER
 from core.outage import Outage, dependency
 from core.runtime import Runtime, runtime
 from models import InboxLease, ProcessedCallback
@@ -36,6 +37,31 @@ SYSTEM_MAX_ATTEMPTS = 40  # change_contact: retried every 5 min at most, for abo
 LEASE_SECONDS = 10.0
 BATCH = 20  # rows of one person per turn, then the consumer moves on to others
 SORRY = "抱歉，系统处理您的消息时出错，已记录。请稍后重试，或联系领导小组办公室。"
+
+
+class Handler(Protocol):
+    """What turns one stored callback into its effects (handlers.runner, registered by the composition root)."""
+
+    def prefetch(self, rt: Runtime, payload: dict[str, Any]) -> Any:
+        """Read from WeCom, outside the handling transaction, what the callback needs (None if nothing)."""
+
+    def handle(self, session: Session, row: ProcessedCallback, rt: Runtime, now: datetime, seen: Any) -> None:
+        """Apply the callback inside session (a Refusal becomes the reply)."""
+
+
+_handler: Handler | None = None
+
+
+def set_handler(handler: Handler | None) -> None:
+    """Install what handles each stored callback (the composition root, wiring.wire, does this once per process)."""
+    global _handler
+    _handler = handler
+
+
+def _the_handler() -> Handler:
+    if _handler is None:
+        raise RuntimeError("no inbox handler: build the process with wiring.wire(rt)")
+    return _handler
 
 
 class LeaseLost(Exception):
@@ -108,6 +134,7 @@ def release(rt: Runtime, lease: Lease) -> None:
 def process_user(userid: str, rt: Runtime | None = None, holder: str = "") -> int:
     """Handle up to BATCH of userid's pending callbacks in order, if nobody else is; return how many."""
     rt = rt or runtime()
+    _the_handler()  # fail before taking the lease, not as a failure of each message
     lease = take(rt, userid, holder or holder_name())
     if lease is None:
         return 0
@@ -135,17 +162,16 @@ def process_user(userid: str, rt: Runtime | None = None, holder: str = "") -> in
 
 
 def _handle_one(rt: Runtime, row_id: int, lease: Lease, payload: dict[str, Any]) -> bool:
-    from handlers.runner import handle, prefetch
-
+    handler = _the_handler()
     try:
-        seen = prefetch(rt, payload)  # what WeCom must be asked first is asked outside the transaction
+        seen = handler.prefetch(rt, payload)  # what WeCom must be asked first is asked outside the transaction
         now = clock.now()
         with rt.sessions() as s, s.begin():
             renew(s, lease, now)
             row = s.get(ProcessedCallback, row_id)
             if row is None or row.state != InboxState.pending:
                 return True
-            handle(s, row, rt, now, seen)
+            handler.handle(s, row, rt, now, seen)
             row.state, row.handled_at = InboxState.done, now
         return True
     except LeaseLost:
@@ -166,7 +192,7 @@ def _failed(rt: Runtime, row_id: int, exc: Exception) -> bool:
             return False
         row.attempts += 1
         row.error = f"{type(exc).__name__}: {exc}"[:500]
-        system = row.userid == "sys"  # bot.incoming.SYSTEM_SENDER: WeCom's own events wait out a longer outage (~3 h)
+        system = row.userid == SYSTEM_SENDER  # WeCom's own events wait out a longer outage (~3 h)
         if row.attempts >= (SYSTEM_MAX_ATTEMPTS if system else MAX_ATTEMPTS):
             log.error("inbox row %s given up after %d attempts: %s", row_id, row.attempts, row.error)
             row.state, row.handled_at = InboxState.failed, now

@@ -26,12 +26,12 @@ from rq import SimpleWorker
 
 from core import metrics
 from core.outage import Outage, dependency
-from core.runtime import Runtime, set_runtime
+from core.runtime import Runtime
 from jobs.deadlines import clock_loop
 from jobs.inbox import consume
-from jobs.queueing import enqueue_deliveries, queues, run_deferred
+from jobs.queueing import queues
 from jobs.sweep import sweep
-from workflow import gauges, outbox
+from workflow import gauges
 
 log = logging.getLogger(__name__)
 CRASH_LIMIT = 20  # consecutive crashes of one loop with a programming error before the process gives up
@@ -183,7 +183,7 @@ def _die_with_worker() -> None:
 
 
 def run_worker(rt: Runtime, burst: bool = False, consumers: int = 2) -> None:
-    """Work the inbox (consumer threads), the clocks, the sweep and the RQ queue until stopped."""
+    """Work the inbox (consumer threads), the clocks, the sweep and the RQ queue until stopped (wiring.run_worker)."""
     from core import logs
 
     logs.configure(rt.config.raw)
@@ -192,9 +192,6 @@ def run_worker(rt: Runtime, burst: bool = False, consumers: int = 2) -> None:
     _worker_pid = os.getpid()
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # kill -USR1 <pid>: every thread's stack to stderr
     os.register_at_fork(after_in_child=_die_with_worker)
-    set_runtime(rt)
-    outbox.set_notifier(lambda ids, urgent: enqueue_deliveries(rt.queue, ids, urgent))
-    outbox.set_job_runner(lambda jobs: run_deferred(rt.queue, jobs))
     if burst:
         SimpleWorker(queues(rt.queue), connection=rt.redis).work(burst=True, logging_level="WARNING")
         return

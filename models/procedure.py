@@ -33,7 +33,7 @@ class Action:
     states: frozenset[ItemState]  # the item states it may be taken from
     to: ItemState | None  # the state it moves the item to, where the state machine allows (else it stays)
     who: tuple[str, ...]  # relations allowed to take it (see the module docstring)
-    meets: tuple[str, ...] = ()  # clock events it meets (models.policy: each clock's `event`)
+    meets: tuple[str, ...] = ()  # clock events it meets (core.policy: each clock's `event`)
     refusal: str = "{code} 现在不能{label}（当前：{state}）。"  # said when the item is in another state
     refusals: tuple[tuple[frozenset[ItemState], str], ...] = ()  # a more helpful sentence for some states
     denied: str = ""  # said to a person with none of the relations in `who` ({code}, {lead}: the lead unit's name)

@@ -67,7 +67,7 @@ def decide(
     if sub.state == SubmissionState.superseded:
         return Decision(sub, f"这张卡片已过时：{item.code} 已有新版本，请审批最新的一版。")
     if sub.state not in AWAITING or not procedure.allows(item, "approve"):
-        return Decision(sub, procedure.ACTIONS["approve"].refuse(item.code, ItemState(item.state)))
+        return Decision(sub, ACTIONS["approve"].refuse(item.code, ItemState(item.state)))
     mine = [c for c in cards if actor.userid in c.recipients and c.state == CardState.open]
     if choice == "major":
         return _escalate(session, actor, item, sub, mine, at, config, clicked)

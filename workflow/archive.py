@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 from core.clock import local, show
 from core.config import Config
 from core.safename import safe_name
+from core.scoring import parse_scoring
 from core.storage import archive_dir
 from core.text import clean_text
 from models import Attachment, AuditEvent, Brief, Item, Person, Role, Statement, Submission
-from models.assessment import parse_scoring
 from models.item import GRADE_NAMES, SOURCES
 from models.state import CLOCK_STATE_NAMES, STATE_NAMES, ItemState
 from workflow import org, procedure, render

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 from core.clock import LOCAL_TZ, local, show
 from core.dates import in_range, refuse_range
 from core.durations import format_duration
+from core.scoring import RuleSet, in_force
 from models import Attachment, Card, GuidedState, GuidedTask, Item, ItemUnit, Patrol, PatrolState, Person, Role, Unit
-from models.assessment import RECORDED_KINDS, ROLES, Dispute, DisputeState, Fact, RuleSet, in_force
+from models.assessment import RECORDED_KINDS, ROLES, Dispute, DisputeState, Fact
 from models.clock import Clock
 from models.codes import card_key
 from models.duty import GuidedAssignment as GA

@@ -1,13 +1,27 @@
-"""Write append-only audit events."""
+"""Write append-only audit events, and tell the declared subscribers of an item's events (its group chat's line).
+
+Writing the row sends nothing by itself: who hears of an event is the subscriber list, which the composition root
+(wiring.wire) declares once per process (today: workflow.appchat.on_event, the 一事一群 timeline line).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from models import AuditEvent, Item
+
+Subscriber = Callable[[Session, Item, AuditEvent], None]
+_subscribers: tuple[Subscriber, ...] = ()
+
+
+def subscribe(*subscribers: Subscriber) -> None:
+    """Declare who hears of every audit event of an item, in order (replaces the previous declaration)."""
+    global _subscribers
+    _subscribers = subscribers
 
 
 def record(
@@ -25,8 +39,7 @@ def record(
         item_id=item.id if item else None, actor=actor, action=action, before=before, after=after, detail=detail, at=at
     )
     session.add(ev)
-    if item is not None and item.chat_id:
-        from workflow import appchat
-
-        appchat.on_event(session, item, ev)
+    if item is not None:
+        for tell in _subscribers:
+            tell(session, item, ev)
     return ev

@@ -78,7 +78,10 @@ class Names:
         for p in people:
             if p.unit_id is not None and p.has(Role.unit_lead):
                 leads.setdefault(p.unit_id, []).append(p.name)
-        pick = lambda role: "、".join(p.name for p in people if p.has(role))  # noqa: E731
+
+        def pick(role: Role) -> str:
+            return "、".join(p.name for p in people if p.has(role))
+
         return cls(units, {k: "、".join(v) for k, v in leads.items()}, pick(Role.office), pick(Role.general_office))
 
 

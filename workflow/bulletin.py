@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 
 from core.clock import local, show
 from core.config import Config
+from core.scoring import RuleSet, parse_scoring, rule_set_from
 from core.storage import store
 from models import AuditEvent, Item, ItemUnit, Role, Unit
-from models.assessment import Bulletin, RuleSet, parse_scoring, rule_set_from
+from models.assessment import Bulletin
 from models.clock import Clock, Extension
 from models.item import FLOW_NAMES, GRADE_NAMES, SOURCES
 from models.state import ClockState

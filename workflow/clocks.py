@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from core.clock import show
 from core.config import Config
+from core.policy import ClockPolicy, Policy, Span
 from models import Card, Item, Unit
 from models.calendar import UnknownYear, WorkCalendar
 from models.clock import OPEN_STATES, Clock, ClockFiring
-from models.policy import ClockPolicy, Policy, Span
 from models.state import CardState, ClockState
 from workflow import periods
 from workflow.audit import record
@@ -51,7 +51,10 @@ def calendar_for(config: Config) -> WorkCalendar:
 
 def snapshot(policy: Policy, clock: ClockPolicy) -> dict[str, Any]:
     """Return the policy in force for one clock, copied onto it so later config edits do not move it."""
-    secs = lambda td: td.total_seconds() if td is not None else None  # noqa: E731
+
+    def secs(td: timedelta | None) -> float | None:
+        return td.total_seconds() if td is not None else None
+
     return {
         "nudge_share": policy.nudge_share,
         "warn_share": policy.warn_share,
@@ -73,7 +76,10 @@ def snapshot(policy: Policy, clock: ClockPolicy) -> dict[str, Any]:
 
 def restore(snap: dict[str, Any], kind: str) -> tuple[Policy, ClockPolicy]:
     """Rebuild the Policy and ClockPolicy a clock was started with."""
-    td = lambda v: timedelta(seconds=v) if v is not None else None  # noqa: E731
+
+    def td(v: float | None) -> timedelta | None:
+        return timedelta(seconds=v) if v is not None else None
+
     spans = {
         g: Span(due=timedelta(seconds=s["due"]), aim=td(s["aim"]), days=s["days"]) for g, s in snap["spans"].items()
     }

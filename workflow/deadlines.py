@@ -80,7 +80,8 @@ def owners(session: Session, clock: Clock) -> list[str]:
     key = (clock.owner, clock.owner_unit_id)
     if key not in memo:
         memo[key] = _owners(session, clock)
-    return memo[key]
+    found: list[str] = memo[key]
+    return found
 
 
 def _owners(session: Session, clock: Clock) -> list[str]:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from core.clock import show
 from core.config import Config
 from models import Item, ItemState, Person, Role, Watch
+from models.procedure import ACTIONS
 from models.state import WatchState
 from workflow import assessment, clocks, org, procedure, render
 from workflow.audit import record
@@ -45,7 +46,7 @@ def start(session: Session, item: Item, at: datetime, config: Config) -> Watch |
 
 def not_watching(item: Item) -> str:
     """What to do about renewed opinion on an item that is no longer watched (never a dead end)."""
-    return procedure.ACTIONS["rebound"].refuse(item.code, ItemState(item.state))
+    return ACTIONS["rebound"].refuse(item.code, ItemState(item.state))
 
 
 def active_watch(session: Session, item: Item) -> Watch | None:

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from core.clock import show
 from core.durations import format_duration
+from core.policy import DEFAULT_CLOCKS
 from models import AuditEvent, Item, Person, Unit
 from models.clock import Clock
-from models.policy import DEFAULT_CLOCKS
 from models.state import ExtensionState
 from workflow.render import grade_name
 

@@ -29,7 +29,8 @@ EXPIRED = "登录已过期，请从企业微信里重新打开本页面（已填
 
 def rt() -> Runtime:
     """Return the Runtime the app was built for."""
-    return current_app.extensions["liaowang"]
+    found: Runtime = current_app.extensions["liaowang"]
+    return found
 
 
 def session_secret(config: Config) -> str:

@@ -118,7 +118,8 @@ def viewer_context(s: Session, item: Item, person: Person) -> dict[str, Any]:
 
 def facts_context(s: Session, item: Item, config: Config) -> dict[str, Any]:
     """For the office on the item page: the item's assessment facts and what the record form offers."""
-    from models.assessment import RECORDED_KINDS, ROLES, parse_scoring
+    from core.scoring import parse_scoring
+    from models.assessment import RECORDED_KINDS, ROLES
     from workflow.assessment import of_item
 
     rows = of_item(s, item, parse_scoring(config.raw.get("scoring")))

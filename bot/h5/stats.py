@@ -15,8 +15,8 @@ from bot.h5.web import bp, message, page
 from core import clock
 from core.clock import local, show
 from core.safename import safe_name
+from core.scoring import parse_scoring
 from models import Role
-from models.assessment import parse_scoring
 from workflow import assessment, bulletin, bulletin_files, export
 from workflow.errors import Refusal
 from workflow.files import content_disposition

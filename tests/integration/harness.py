@@ -13,7 +13,6 @@ from rq import SimpleWorker
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from bot.app import create_app
 from cli.sandbox_cmd import department_tree, directory
 from core import clock
 from core.config import config_from_dict
@@ -24,6 +23,7 @@ from jobs.sweep import sweep
 from models import OutboxMessage
 from sandbox.client import SandboxClient
 from sandbox.render import describe
+from wiring import web_app
 from workflow import outbox
 from workflow.org import import_org, load_org_file
 
@@ -154,7 +154,7 @@ def start_stack(
     # likewise the office's weekly notice while next year's holidays are unknown: on where a test asks
     raw["calendar"] = {"weekly_notice": False, **raw.get("calendar", {})}
     rt = Runtime(config_from_dict(raw, base_dir=tmp), _redis_url=redis_url)
-    app = create_app(rt)
+    app = web_app(rt)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     url = f"http://127.0.0.1:{server.port}"
     if pages:

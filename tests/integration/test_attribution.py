@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from core import clock
 from core.clock import local
-from models.policy import parse_policy, scaled
+from core.policy import parse_policy, scaled
 from tests.integration.flowkit import cards, click, code_in
 from tests.integration.harness import Stack
 

@@ -19,9 +19,9 @@ from sqlalchemy import func, insert, select
 from cli.sandbox_cmd import directory
 from core import clock
 from core.db import make_engine
+from core.policy import parse_policy
 from jobs.queueing import URGENT
 from models import Clock, ClockFiring, Item, OutboxMessage, Person, Unit
-from models.policy import parse_policy
 from models.state import OutboxState
 from sandbox.client import SandboxClient
 from sandbox.server import EmulatorServer

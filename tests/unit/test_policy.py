@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from core.policy import parse_policy
 from models.calendar import UnknownYear, WorkCalendar
-from models.policy import parse_policy
 
 T0 = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai, a Thursday
 M = timedelta(minutes=1)

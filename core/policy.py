@@ -1,15 +1,26 @@
-"""Deadline policy (SPEC §4–5): per-clock, per-grade aim and due, nudges, warnings and escalation; pure."""
+"""Deadline policy (SPEC §4–5): per-clock, per-grade aim and due, nudges, warnings and escalation; pure.
+
+The typed [policy] section of the configuration (core.config.Config.policy). Working days
+are counted by the calendar passed in (models.calendar.WorkCalendar), so this module needs nothing above core.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from core.durations import parse_duration
-from models.calendar import WorkCalendar
 
 GRADES = ("major", "significant", "general")
+
+
+class WorkingDays(Protocol):
+    """A working calendar (models.calendar.WorkCalendar): counts working days from a moment."""
+
+    def add_working_days(self, start: datetime, days: int) -> datetime:
+        """Return start moved on by days working days."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -76,7 +87,7 @@ class Policy:
         kind: str,
         grade: str,
         start: datetime,
-        calendar: WorkCalendar | None = None,
+        calendar: WorkingDays | None = None,
         override_due: datetime | None = None,
     ) -> Schedule | None:
         """Return the schedule of clock kind for grade started at start (None if the clock does not apply)."""
@@ -88,9 +99,11 @@ class Policy:
         aim = start + span.aim if span.aim is not None and not override_due else None
         return self.moments(start, due, aim)
 
-    def _due(self, start: datetime, span: Span, calendar: WorkCalendar | None) -> datetime:
+    def _due(self, start: datetime, span: Span, calendar: WorkingDays | None) -> datetime:
         if span.days is not None and self.days == "working":
-            return (calendar or WorkCalendar()).add_working_days(start, span.days)
+            if calendar is None:
+                raise ValueError("working days need the working calendar (workflow.clocks.calendar_for)")
+            return calendar.add_working_days(start, span.days)
         if span.days is not None:
             return start + timedelta(days=span.days)
         return start + span.due
@@ -103,7 +116,7 @@ class Policy:
         warn = max(warn, nudge)
         return Schedule(start=start, nudge_at=min(nudge, due), warn_at=min(warn, due), due_at=due, aim_at=aim)
 
-    def cap_for(self, kind: str, start: datetime, calendar: WorkCalendar | None = None) -> datetime | None:
+    def cap_for(self, kind: str, start: datetime, calendar: WorkingDays | None = None) -> datetime | None:
         """Return the latest due an extension may reach for this clock kind (None = no extensions)."""
         clock = self.clocks.get(kind)
         if clock is None:
@@ -227,7 +240,10 @@ def scaled(policy: Policy, k: float) -> Policy:
     """Return policy with every duration divided by k (the demo's faster clocks, e.g. k = 60); k = 1 is unchanged."""
     if k == 1:
         return policy
-    div = lambda td: td / k if td is not None else None  # noqa: E731
+
+    def div(td: timedelta | None) -> timedelta | None:
+        return td / k if td is not None else None
+
     return replace(
         policy,
         scale=k,
