@@ -3,8 +3,13 @@ clock and a miss charged to the office (late 交办) escalate to the leaders, no
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+
 from sqlalchemy import select
 
+from core import clock
+from core.clock import show
 from models import AuditEvent
 from tests.integration.flowkit import code_in
 from tests.integration.harness import Stack
@@ -78,3 +83,46 @@ def test_a_miss_charged_to_the_office_escalates_to_the_leaders_not_the_office(ma
     st.later(30 * 60)
     office = [b for b in _escalations(st, "chenqi", code) if "首报" in b]
     assert not office, f"the office is the one charged: its leaders are told, not itself: {office}"
+
+
+DAY = re.compile(r"截止 (\d{4}年)?[1-9]\d?月[1-9]\d?日 \d\d:\d\d")
+
+
+def test_the_todo_list_names_the_day_of_a_task_due_tomorrow(make_stack) -> None:  # type: ignore
+    st = make_stack(extra={"policy": POLICY})
+    code = _dispatched(st)
+    st.say("chenqi", f"跟帖 {code} 张三 说明已依法处理 限30h")
+    st.say("zhangsan", "我的待办")
+    todo = st.reply("zhangsan")
+    line = next(t for t in todo.splitlines() if "跟帖" in t and "截止" in t)
+    assert DAY.search(line), f"a due on another day names the day (no leading zero): {line}"
+    assert show(clock.now() + timedelta(hours=30)) in line
+    st.later(31 * 3600)
+    missed = [t for t in st.texts("chenqi") if "跟帖未完成" in t]
+    assert missed
+    assert all(code in t and "张三" in t and "要点：说明已依法处理" in t for t in missed), missed
+
+
+def test_the_co_handlers_card_asks_for_no_clock_and_names_the_material_command(make_stack) -> None:  # type: ignore
+    st = make_stack(extra={"policy": POLICY})
+    st.say("zhangsan", "上报 协办卡片的条目")
+    code = code_in(st.last("zhangsan"))
+    st.say("chenqi", f"交办 {code} 执法一队 法制处 一般")
+    [co] = [r for r in st.inbox("gaojing") if "ack-" in str(r["body"])]
+    text = str(co["body"])
+    assert "按时限办理" not in text, text
+    assert f"书面报告 {code}" in text
+    [lead] = [r for r in st.inbox("wangwu") if "ack-" in str(r["body"])]
+    assert "按时限办理" in str(lead["body"])
+
+
+def test_a_publication_clock_tells_the_office_the_command_to_send(make_stack) -> None:  # type: ignore
+    due = {"due": "60s"}
+    policy = {**POLICY, "clocks": {"public_response": {"major": due, "significant": due, "general": due}}}
+    st = make_stack(extra={"policy": policy})
+    code = _dispatched(st)
+    st.later(61)
+    missed = [t for t in st.texts("chenqi") if "信息发布" in t and "到期未完成" in t]
+    assert missed, st.texts("chenqi")
+    assert f"发布 {code} <渠道> [链接]" in missed[-1]
+    assert "在聊天中报送" not in missed[-1]
