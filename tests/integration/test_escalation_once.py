@@ -126,3 +126,13 @@ def test_a_publication_clock_tells_the_office_the_command_to_send(make_stack) ->
     assert missed, st.texts("chenqi")
     assert f"发布 {code} <渠道> [链接]" in missed[-1]
     assert "在聊天中报送" not in missed[-1]
+
+
+def test_a_period_next_year_is_shown_with_its_year_and_no_leading_zeros(make_stack) -> None:  # type: ignore
+    st = make_stack(extra={"policy": POLICY})
+    y = clock.local(clock.now()).year + 1
+    st.say("chenqi", f"重要节点 春节 {y}-02-05 {y}-02-12")
+    st.say("chenqi", "重要节点")
+    listing = st.reply("chenqi")
+    assert f"{y}年2月5日 00:00 至 {y}年2月12日 23:59" in listing, listing
+    assert "月05日" not in listing
