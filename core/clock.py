@@ -96,23 +96,35 @@ def local(value: datetime) -> datetime:
 
 FORMS = {
     "time": "%H:%M",  # 14:05
-    "date": "%m月%d日 %H:%M",  # 11月26日 14:05 (leading zero of the month dropped)
-    "long": "%Y年%m月%d日 %H:%M",  # 2026年11月26日 14:05 (documents)
     "table": "%Y-%m-%d %H:%M",  # 2026-11-26 14:05 (spreadsheets)
     "day": "%Y%m%d",  # 20261126 (编号)
     "iso_day": "%Y-%m-%d",  # 2026-11-26
     "month": "%Y-%m",  # 2026-11
 }
+# and the forms written out in Chinese official style (no leading zero on month and day):
+#   "date": 11月26日 14:05 (another year: 2027年2月5日 08:00); "long": 2026年11月26日 14:05 (documents)
+
+
+def _written(t: datetime, year: bool) -> str:
+    """t as 11月26日 14:05, with the year (2027年2月5日 08:00) when asked; no leading zeros on month and day."""
+    day = f"{t.year}年{t.month}月{t.day}日" if year else f"{t.month}月{t.day}日"
+    return f"{day} {t.strftime(FORMS['time'])}"
 
 
 def show(value: datetime | None, with_date: bool = False, form: str = "") -> str:
-    """Format a time for people, in Asia/Shanghai: "14:05", "11月26日 14:05", or one of FORMS by name.
+    """Format a time for people, in Asia/Shanghai, relative to now(): "14:05" on the same Beijing day, "12月7日 17:00"
+    on another day this year, "2027年2月5日 08:00" in another year; with_date always names the day; or a FORMS name.
 
     This is the one formatter of times people see (messages, pages, documents); nothing else calls strftime.
     """
     if value is None:
         return "—"
     t = local(value)
-    form = form or ("date" if with_date else "time")
-    text = t.strftime(FORMS[form])
-    return text.lstrip("0") if form == "date" else text
+    if form == "long":
+        return _written(t, True)
+    if form and form != "date":
+        return t.strftime(FORMS[form])
+    today = local(now())
+    if not form and not with_date and t.date() == today.date():
+        return t.strftime(FORMS["time"])
+    return _written(t, t.year != today.year)

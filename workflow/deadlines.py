@@ -10,13 +10,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from models import Item, Person, Role, Unit
+from models import Card, Item, Person, Role, Unit
 from models.clock import OPEN_STATES, Clock, ClockFiring
 from models.codes import Threshold, card_key
-from models.state import ClockState
+from models.state import CardState, ClockState
 from workflow import org, render, wording
 from workflow.audit import record
-from workflow.cards import new_card
+from workflow.cards import finish_cards, new_card
 from workflow.notify import tell
 from workflow.outbox import defer
 
@@ -125,10 +125,11 @@ def _due(session: Session, clock: Clock, item: Item, name: str, now: datetime) -
 
 def escalation_targets(session: Session, clock: Clock, level: int) -> list[str]:
     """Who a missed clock is escalated to: a unit's clock first to its supervisor (else the office), then to the
-    office and the leaders; the office's own clock to the leaders (else the office), never to itself and them."""
+    office and the leaders; the office's own clock, and from level 2 a miss charged to the office (a late 交办), to
+    the leaders (else the office), never to the office and them."""
     office = org.userids(org.with_role(session, Role.office))
     leaders = org.userids(org.with_role(session, Role.leader))
-    if clock.owner == "office":
+    if clock.owner == "office" or (level >= 2 and clock.charged == "office"):
         return leaders or office
     if level <= 1:
         unit = session.get(Unit, clock.owner_unit_id) if clock.owner_unit_id else None
@@ -182,15 +183,24 @@ def _level(session: Session, clock: Clock, item: Item, name: str, now: datetime)
 def _escalation_card(
     session: Session, clock: Clock, item: Item, name: str, now: datetime, to: list[str], level: int
 ) -> None:
-    """Send a 督办 card: the item, who owes what, since when, with 催办 / 已知悉 buttons."""
+    """Send a 督办 card: the item, who owes what, since when, with 催办 / 已知悉 buttons; once per person per due.
+
+    Who already had a 督办 card for this due of the clock (same extension) gets none for a later level; a person
+    who holds a live card for an earlier due gets the new one and the old one is closed, so one card stays live."""
+    earlier = list(session.scalars(select(Card).where(Card.clock_id == clock.id, Card.purpose == "escalation")))
+    prefix = f"esc-{clock.id}-x{clock.extensions}-"
+    had = {u for c in earlier if c.task_id.startswith(prefix) for u in c.recipients}
+    to = [u for u in dict.fromkeys(to) if u not in had]
     if not to:
         return
+    stale = [c for c in earlier if c.state == CardState.open and set(c.recipients) & set(to)]
+    finish_cards(session, item, stale, "已有新的督办", "system", now, None)
     unit = session.get(Unit, clock.owner_unit_id) if clock.owner_unit_id else None
     owner_names = (
         "、".join(p.name for p in session.scalars(select(Person).where(Person.userid.in_(owners(session, clock)))))
         or "办公室"
     )
-    task_id = f"esc-{clock.id}-{level}-{secrets.token_hex(4)}"
+    task_id = f"{prefix}{level}-{secrets.token_hex(4)}"
     new_card(session, "escalation", task_id, item.id, to, now, unit_id=clock.owner_unit_id, clock_id=clock.id)
     body = render.escalation_card(
         item,

@@ -235,7 +235,8 @@ def fire_due(session: Session, now: datetime, limit: int = 5000) -> int:
         leads = org.userids(org.unit_leads(session, unit)) if unit else []
         office = org.userids(org.with_role(session, Role.office))
         emit(session, [a.userid, *leads, *office], render.text(
-            f"【跟帖未完成】{item.code}《{item.title}》派给{name}的跟帖截止 {show(a.due_at)} 仍未完成。"),
+            f"【跟帖未完成】{item.code}《{item.title}》第 {task.id} 项跟帖（要点：{task.line[:30]}）派给{name}，"
+            f"截止 {show(a.due_at)} 仍未完成。"),
             f"guided:{a.id}:missed", now, item, fresh=True)  # fmt: skip
         changed += 1
     return changed

@@ -163,6 +163,13 @@ def button_card(
     return body
 
 
+ACK_ASK = {  # what the 签收 card asks of each part: only the 主办 has clocks
+    "lead": "请点“签收”，并按时限办理。",
+    "co": "请点“签收”；协办不计时限，协办材料随时发送“书面报告 {code} 内容”，转主办单位和办公室。",
+    "cc": "请点“签收”知悉；抄送单位无需报送。",
+}
+
+
 def ack_card(
     item: Item, unit: Unit, task_id: str, dispatcher: str, late: str = "", part: str = "lead"
 ) -> dict[str, Any]:
@@ -173,8 +180,8 @@ def ack_card(
         ("交办人", dispatcher),
         ("交办时间", show(item.dispatched_at, True)),
     ]
-    ask = "请点“签收”，并按时限办理。"
-    if late:
+    ask = ACK_ASK.get(part, ACK_ASK["lead"]).format(code=item.code)
+    if late and part == "lead":
         fields.append(("时限紧迫", re.sub(r"（[^）]*）", "", late)))  # the clocks' names; the times follow in the text
         ask = f"请立即签收办理：{late}（迟延记在交办环节）。"
     return button_card(

@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+from core import clock
 from core.clock import show
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,11 +43,27 @@ def test_the_scan_sees_a_utc_format() -> None:
 
 def test_show_is_beijing_time_in_every_form() -> None:
     at = datetime(2026, 12, 5, 23, 17, tzinfo=UTC)  # 07:17 on 6 December in Beijing
-    assert show(at) == "07:17"
-    assert show(at, True) == "12月06日 07:17"
-    assert show(at, form="long") == "2026年12月06日 07:17"
-    assert show(at, form="table") == "2026-12-06 07:17"
-    assert show(at, form="day") == "20261206"
-    assert show(at, form="month") == "2026-12"
-    assert show(datetime(2027, 1, 5, 1, 2, tzinfo=UTC), True) == "1月05日 09:02"
-    assert show(None) == "—"
+    clock.freeze(datetime(2026, 12, 6, 2, 0, tzinfo=UTC))  # 10:00 on 6 December in Beijing
+    try:
+        assert show(at) == "07:17"
+        assert show(at, True) == "12月6日 07:17"
+        assert show(at, form="long") == "2026年12月6日 07:17"
+        assert show(at, form="table") == "2026-12-06 07:17"
+        assert show(at, form="day") == "20261206"
+        assert show(at, form="month") == "2026-12"
+        assert show(datetime(2027, 1, 5, 1, 2, tzinfo=UTC), True) == "2027年1月5日 09:02"
+        assert show(None) == "—"
+    finally:
+        clock.reset()
+
+
+def test_a_time_on_another_day_names_the_day_and_another_year_the_year() -> None:
+    clock.freeze(datetime(2026, 12, 6, 2, 0, tzinfo=UTC))  # 10:00 on 6 December in Beijing
+    try:
+        assert show(datetime(2026, 12, 6, 9, 0, tzinfo=UTC)) == "17:00", "the same Beijing day: the time alone"
+        assert show(datetime(2026, 12, 7, 9, 0, tzinfo=UTC)) == "12月7日 17:00"
+        assert show(datetime(2026, 12, 6, 16, 30, tzinfo=UTC)) == "12月7日 00:30", "Beijing's day, not UTC's"
+        assert show(datetime(2027, 2, 5, 0, 0, tzinfo=UTC)) == "2027年2月5日 08:00"
+        assert show(datetime(2025, 12, 31, 0, 0, tzinfo=UTC), True) == "2025年12月31日 08:00"
+    finally:
+        clock.reset()
