@@ -34,6 +34,7 @@ CLOCK_ALIASES = {
     "答复来源": "留言答复",
     "交办": "通报相关单位",
 }
+PAIR = re.compile(r"(\S+)\s+([^\s,，、;；。]+)(.*)", re.S)  # a date, a space, a time, then the reason
 BY = ("至", "到")  # 至12月7日 10:00: the new deadline itself
 
 
@@ -56,12 +57,12 @@ def _moment(words: str, now: datetime) -> datetime | None:
 
 def _when(text: str, now: datetime) -> tuple[timedelta | datetime | None, str, str]:
     """Split “<时长或新时限> <原因>” into (span or moment or None, the word(s) read, the reason as typed)."""
-    spaced = text.split(maxsplit=2)  # “12月7日 10:00” holds a space and a colon: read it before splitting words
-    if len(spaced) >= 2:
-        pair = f"{spaced[0]} {spaced[1].rstrip(args.TRIM)}"
+    spaced = PAIR.match(text.strip())  # “12月7日 10:00” holds a space and a colon: read it before splitting words
+    if spaced is not None:
+        pair = f"{spaced.group(1)} {spaced.group(2)}"
         moment = _moment(pair, now)
         if moment is not None:
-            return moment, pair, (spaced[2] if len(spaced) > 2 else "").strip(args.TRIM)
+            return moment, pair, spaced.group(3).strip(args.TRIM)
     first, rest = _split(text)
     moment = _moment(first, now)
     return (_span(first) if moment is None else moment), first, rest

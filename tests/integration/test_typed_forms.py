@@ -153,7 +153,7 @@ def test_extension_takes_command_names_and_a_new_deadline_and_refuses_zero_clear
     st.say("wangwu", f"申请延期 {code} 处置报告 半小时 需要等待街道核查结果")
     assert "处置情况报告的延期申请已提交" in st.reply("wangwu")
     st.say("wangwu", f"签收 {other}")
-    st.say("wangwu", f"申请延期 {other} 书面报告 至{_due(st, other, '书面报告')} 等待调查结论")
+    st.say("wangwu", f"申请延期 {other} 书面报告 至{_due(st, other, '书面报告')}，等待调查结论")
     reply = st.reply("wangwu")
     assert "书面报告的延期申请已提交" in reply, reply
     assert "30分钟" in reply, "the new deadline is read as the time it adds"
