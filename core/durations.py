@@ -92,6 +92,10 @@ def _cn_number(text: str) -> float:
     return float(_CN_DIGITS[text])
 
 
+class NotPositive(ValueError):
+    """A duration that reads fine but is zero (限0分钟): refused as such, not as unreadable."""
+
+
 def parse_span(text: str) -> timedelta:
     """Return the positive duration a person typed: "2小时", "半小时", "1个半小时", "30分钟", "1天", "2h", "1h30m",
     "两小时"; raise ValueError with a Chinese sentence otherwise."""
@@ -110,6 +114,8 @@ def parse_span(text: str) -> timedelta:
             break
         total += (value + (0.5 if half_before or half_after else 0)) * units[unit]
         pos = m.end()
+    if s and pos == len(s) and total <= 0:
+        raise NotPositive(f"时长“{text.strip()[:20]}”是零，时长必须大于零（期限必须在现在之后），请{SPAN_HINT}。")
     if not s or pos != len(s) or total <= 0:
         raise ValueError(f"时长“{text.strip()[:20]}”看不懂，请{SPAN_HINT}。")
     return _seconds(total, text)
@@ -152,6 +158,8 @@ def parse_deadline(text: str, now: datetime, scale: float = 1.0) -> datetime:
     if moment is None:
         try:
             moment = now + parse_span(text) / scale
+        except NotPositive:
+            raise
         except ValueError:
             raise ValueError(f"期限“{text.strip()[:30]}”看不懂，请{DEADLINE_HINT}。") from None
     if moment <= now:

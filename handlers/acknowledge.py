@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from core import args
 from core.clock import show
 from handlers.cards import clicked, key_parts
 from handlers.context import Ctx
@@ -18,9 +19,10 @@ def _label(name: str, ctx: Ctx, when: datetime | None = None) -> str:
 @command("签收")
 def ack_command(ctx: Ctx) -> str:
     """`签收 <编号>`."""
-    if not ctx.args:
+    code, _ = args.split_code(ctx.args)
+    if not code:
         return "请写上编号，例如：签收 YQ-20261126-003"
-    result = acknowledge(ctx.session, ctx.person, ctx.args.split()[0], ctx.now, config=ctx.config)
+    result = acknowledge(ctx.session, ctx.person, code, ctx.now, config=ctx.config)
     item, row = result.item, result.assignment
     if result.already:
         return f"{item.code} 已由{result.by_name}于 {show(row.acknowledged_at)} 签收，无需重复签收。"

@@ -30,7 +30,7 @@ def continue_reason(ctx: Ctx, state: dict[str, Any]) -> str:
     """The supervisor's reply after 退回修改: the reason, sent to the unit (“跳过” sends none)."""
     text = ctx.msg.content.strip()
     flows.end(ctx, "return_reason")
-    if text == "取消":
+    if flows.flow_word(ctx) == "取消":
         text = "跳过"
     return give_reason(ctx.session, ctx.person, int(state["submission"]), text, ctx.now, ctx.config)
 

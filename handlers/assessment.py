@@ -6,6 +6,7 @@ import re
 
 from sqlalchemy import select
 
+from core import args
 from handlers.cards import clicked, key_parts, mark_clicked_card
 from handlers.context import Ctx
 from handlers.registry import card, command
@@ -67,25 +68,25 @@ def assessment_command(ctx: Ctx) -> str:
     return "\n".join(lines)
 
 
-@command("申诉")
+@command("申诉", key=True)
 def dispute_command(ctx: Ctx) -> str:
     """`申诉 <事项编号> <理由>`: a unit lead disputes one of the unit's facts, once."""
-    words = ctx.args.split(maxsplit=1)
-    if not words:
+    key, reason = args.split_key(ctx.args)
+    if not key:
         return "格式：申诉 <事项编号> <理由>。事项编号见“考核”。"
-    d, row = assessment.dispute(ctx.session, ctx.person, words[0], words[1] if len(words) > 1 else "", ctx.now)
+    d, row = assessment.dispute(ctx.session, ctx.person, key, reason, ctx.now)
     return f"已提交对 {row.key}（{row.item} {row.fact}）的申诉，办公室审定后会告诉您结果。审定前该项暂按“申诉中”列出。"
 
 
 def _decide(ctx: Ctx, uphold: bool) -> str:
-    words = ctx.args.split(maxsplit=1)
-    if not words:
+    key, note = args.split_key(ctx.args)
+    if not key:
         return "格式：维持 <事项编号> [说明] 或 撤销 <事项编号> [说明]。"
-    key = words[0].upper()
+    key = key.upper()
     d = ctx.session.scalar(select(Dispute).where(Dispute.fact_key == key))
     if d is None:
         raise Refusal(f"{key} 没有待审定的申诉。")
-    d, changed = assessment.decide(ctx.session, ctx.person, d.id, uphold, ctx.now, words[1] if len(words) > 1 else "")
+    d, changed = assessment.decide(ctx.session, ctx.person, d.id, uphold, ctx.now, note)
     return _said(d, changed)
 
 
@@ -96,13 +97,13 @@ def _said(d: Dispute, changed: bool) -> str:
     return f"已{word} {d.fact_key}，已告知申诉单位。"
 
 
-@command("维持", "维持扣分", roles=(Role.office,), denied="只有领导小组办公室可以审定申诉。")
+@command("维持", "维持扣分", key=True, roles=(Role.office,), denied="只有领导小组办公室可以审定申诉。")
 def uphold_command(ctx: Ctx) -> str:
     """`维持 <事项编号> [说明]`."""
     return _decide(ctx, True)
 
 
-@command("撤销", "撤销扣分", roles=(Role.office,), denied="只有领导小组办公室可以审定申诉。")
+@command("撤销", "撤销扣分", key=True, roles=(Role.office,), denied="只有领导小组办公室可以审定申诉。")
 def withdraw_command(ctx: Ctx) -> str:
     """`撤销 <事项编号> [说明]`."""
     return _decide(ctx, False)
@@ -125,7 +126,8 @@ def dispute_button(ctx: Ctx) -> str:
 @command("扣分", "记录扣分", roles=(Role.office,), denied="只有领导小组办公室可以记录扣分事项。")
 def record_command(ctx: Ctx) -> str:
     """`扣分 <编号> <单位> <漏报|瞒报|处置不当> <主要|间接> <理由> [证据链接]`."""
-    words = ctx.args.split(maxsplit=4)
+    code, rest = args.split_code(ctx.args)
+    words = [code, *rest.split(maxsplit=3)] if code else []
     if len(words) < 4:
         return USAGE_RECORD
     code, unit_word, kind, role_word = words[:4]

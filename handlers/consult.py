@@ -58,7 +58,7 @@ def continue_opinion(ctx: Ctx, state: dict[str, Any]) -> str:
     """The text after 提出意见."""
     text = ctx.msg.content.strip()
     flows.end(ctx, "opinion")
-    if text == "取消":
+    if flows.flow_word(ctx) == "取消":
         return "已取消，没有提交意见。"
     item = consult.give(ctx.session, ctx.person, state["code"], False, text, ctx.now)
     return f"已将您对 {item.code} 的意见转给办公室。"

@@ -24,3 +24,4 @@ class Ctx:
     conv: Conversations
     config: Config
     args: str = ""
+    verbatim: bool = False  # the text came after “正文：”: content only, never a flow word (取消, 提交 …)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core import args
 from core.clock import show
 from handlers.context import Ctx
 from handlers.registry import command
@@ -17,12 +18,16 @@ def dispatch_command(ctx: Ctx) -> str:
     """`交办 <编号> <单位>[,协办…] [等级]`."""
     if not ctx.args:
         return USAGE
-    item = dispatch(ctx.session, ctx.person, parse_order(ctx.args), ctx.now, ctx.config)
+    order = parse_order(ctx.args)
+    item = dispatch(ctx.session, ctx.person, order, ctx.now, ctx.config)
+    grade = render.grade_name(item.grade)
+    if order.grade_word and order.grade_word != grade:
+        grade += f"（{order.grade_word}按{grade}处置）"
     units = "、".join(f"{r.unit.name}（{PART_NAMES[r.part]}）" for r in item.units)
     late = "、".join(wording.at_dispatch(c, item) for c in overdue_at_dispatch(ctx.session, item))
     note = f"\n注意：{late}，迟延记在交办环节，不计承办单位迟报；承办单位已被告知立即办理。" if late else ""
     return (
-        f"已交办 {item.code}《{item.title}》\n等级：{render.grade_name(item.grade)}\n承办：{units}\n"
+        f"已交办 {item.code}《{item.title}》\n等级：{grade}\n承办：{units}\n"
         f"签收卡片已发给承办单位负责人，并已抄送局办公室。{note}"
     )
 
@@ -30,7 +35,8 @@ def dispatch_command(ctx: Ctx) -> str:
 @command("定级", "调整等级", roles=(Role.office,), denied="只有领导小组办公室可以调整等级。")
 def regrade_command(ctx: Ctx) -> str:
     """`定级 <编号> <一般|较大|重大>`: raise or lower the grade; open deadlines are recomputed."""
-    parts = ctx.args.split()
+    code, rest = args.split_code(ctx.args)
+    parts = [code, *args.words(rest)] if code else []
     if len(parts) != 2:
         return "格式：定级 <编号> <一般|较大|重大>"
     item = regrade(ctx.session, ctx.person, parts[0], parts[1], ctx.config, ctx.now)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from core import args
 from core.clock import show
-from core.durations import format_duration, parse_span
+from core.durations import NotPositive, format_duration, parse_moment, parse_span
 from handlers import flows
 from handlers.cards import clock_of_click, key_parts, mark_clicked_card
 from handlers.context import Ctx
@@ -23,11 +24,48 @@ from workflow.report import find_item
 TOKEN = re.compile(r"[\s,，、;；:：]*([^\s,，、;；:：]+)[\s,，、;；:：]*")
 
 
+# a clock named by the command that meets it (处置报告 meets 处置情况报告): the word a person types → the label
+CLOCK_ALIASES = {
+    "处置报告": "处置情况报告",
+    "处置情况": "处置情况报告",
+    "发布": "信息发布",
+    "登记发布": "信息发布",
+    "回复来源": "留言答复",
+    "答复来源": "留言答复",
+    "交办": "通报相关单位",
+}
+PAIR = re.compile(r"(\S+)\s+([^\s,，、;；。]+)(.*)", re.S)  # a date, a space, a time, then the reason
+BY = ("至", "到")  # 至12月7日 10:00: the new deadline itself
+
+
 def _span(word: str) -> timedelta | None:
     try:
         return parse_span(word)
+    except NotPositive:
+        return timedelta(0)  # a time after all: refused as zero where it is read
     except ValueError:
         return None
+
+
+def _moment(words: str, now: datetime) -> datetime | None:
+    """The new deadline in “至12月7日 10:00”, “到16:30”, “12月7日” (至/到 optional), or None; impossible → refuse."""
+    try:
+        return parse_moment(words[1:] if words[:1] in BY else words, now)
+    except ValueError as e:
+        raise Refusal(f"{e}{extension.USAGE}") from None
+
+
+def _when(text: str, now: datetime) -> tuple[timedelta | datetime | None, str, str]:
+    """Split “<时长或新时限> <原因>” into (span or moment or None, the word(s) read, the reason as typed)."""
+    spaced = PAIR.match(text.strip())  # “12月7日 10:00” holds a space and a colon: read it before splitting words
+    if spaced is not None:
+        pair = f"{spaced.group(1)} {spaced.group(2)}"
+        moment = _moment(pair, now)
+        if moment is not None:
+            return moment, pair, spaced.group(3).strip(args.TRIM)
+    first, rest = _split(text)
+    moment = _moment(first, now)
+    return (_span(first) if moment is None else moment), first, rest
 
 
 def _split(text: str) -> tuple[str, str]:
@@ -38,15 +76,28 @@ def _split(text: str) -> tuple[str, str]:
 
 def _ask(ctx: Ctx, code: str, clock_name: str | None, clock_id: int | None, rest: str) -> str:
     """Parse "<时长> <原因>" and send the request for the chosen clock (the span follows the demo's clock speed)."""
-    word, reason = _split(rest)
-    span = _span(word)
-    if span is None:
-        raise Refusal(f"时长“{word}”看不懂（写成 30分钟、2小时、半小时、1天 或 30m、2h）。{extension.USAGE}")
+    when, word, reason = _when(rest, ctx.now)
+    if when is None:
+        raise Refusal(
+            f"时长“{word}”看不懂（写成 30分钟、2小时、半小时、1天 或 30m、2h，"
+            f"或写新的时限，如 至12月7日 10:00）。{extension.USAGE}"
+        )
+    if isinstance(when, timedelta) and when <= timedelta(0):
+        raise Refusal(f"时长“{word}”是零。延长的时间必须大于零，例如 30分钟。{extension.USAGE}")
     if not reason:
         raise Refusal(f"请写上延期的原因。{extension.USAGE}")
     item = find_item(ctx.session, code)
     clock = extension.pick_clock(ctx.session, item, ctx.person, clock_name, reason, clock_id)
     scale = typed_scale(ctx.config)
+    if isinstance(when, datetime):
+        if when <= clock.due_at:
+            raise Refusal(
+                f"新的时限 {show(when, True)} 不晚于现在的时限 {show(clock.due_at, True)}，"
+                f"延期须写更晚的时间。{extension.USAGE}"
+            )
+        span = (when - clock.due_at) * scale  # a moment is real time: not sped up like a typed duration
+    else:
+        span = when
     ext = extension.request(ctx.session, ctx.person, item, clock, span / scale, reason, ctx.now)
     who = "领导" if clock.owner == "office" else "分管领导"
     real = format_duration(timedelta(seconds=ext.seconds))
@@ -60,12 +111,12 @@ def _ask(ctx: Ctx, code: str, clock_name: str | None, clock_id: int | None, rest
 @command("申请延期", "延期")
 def extension_command(ctx: Ctx) -> str:
     """`申请延期 <编号> [时限名] <时长> <原因>` (words separated by spaces or punctuation)."""
-    code, rest = _split(ctx.args)
+    code, rest = args.split_code(ctx.args)
     if not rest:
         return extension.USAGE
     first, after = _split(rest)
-    named = first if _span(first) is None else None  # 书面报告 30分钟 … names the clock
-    return _ask(ctx, code, named, None, after if named else rest)
+    named = first if _when(rest, ctx.now)[0] is None else None  # 书面报告 30分钟 … names the clock
+    return _ask(ctx, code, CLOCK_ALIASES.get(named, named) if named else None, None, after if named else rest)
 
 
 @card("ext")
@@ -82,7 +133,8 @@ def extension_button(ctx: Ctx) -> str:
 @command("免除时限", roles=(Role.office,), denied="只有领导小组办公室可以免除时限。")
 def waive_command(ctx: Ctx) -> str:
     """`免除时限 <编号> <时限名> <原因>`: the office waives a clock (e.g. the item turned out to be a duplicate)."""
-    parts = ctx.args.split(maxsplit=2)
+    code, rest = args.split_code(ctx.args)
+    parts = [code, *rest.split(maxsplit=1)] if code else []
     if len(parts) < 3:
         return "格式：免除时限 <编号> <首报|书面报告|处置情况报告|留言答复|通报相关单位> <原因>"
     item = find_item(ctx.session, parts[0])
@@ -107,7 +159,7 @@ def ask_extension_button(ctx: Ctx) -> str:
 def continue_extension(ctx: Ctx, state: dict[str, Any]) -> str:
     """The answer to the 申请延期 button: "<时长> <原因>"."""
     text = ctx.msg.content.strip()
-    if text == "取消":
+    if flows.flow_word(ctx) == "取消":
         flows.end(ctx, "extension")
         return "已取消延期申请。"
     reply = _ask(ctx, state["code"], None, state.get("clock"), text)

@@ -69,6 +69,11 @@ def current(ctx: Ctx) -> tuple[Flow, dict[str, Any]] | None:
     return (flow, state) if flow is not None and state is not None else None
 
 
+def flow_word(ctx: Ctx) -> str:
+    """The text the person sent, stripped, to compare with the flow's words; "" when it came after “正文：”."""
+    return "" if ctx.verbatim else (ctx.msg.content or "").strip()
+
+
 def still_open(flow: Flow) -> str:
     """The line added to a command's answer when it was typed during a conversation."""
     return f"（您正在{flow.doing}，还没有完成；可以继续，或{flow.way_out}。）"

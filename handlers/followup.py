@@ -66,7 +66,7 @@ STABLE = {"1": "平稳", "平稳": "平稳", "是": "平稳", "2": "仍有反复
 def continue_evaluation(ctx: Ctx, state: dict[str, Any]) -> str:
     """One answer of the evaluation form; the last one records it."""
     answer = (ctx.msg.content or "").strip()
-    if answer == "取消":  # the flow's own word, never an answer
+    if flows.flow_word(ctx) == "取消":  # the flow's own word, never an answer
         flows.end(ctx, "evaluation")
         return "已取消总结评估，没有保存任何内容。"
     step, form = int(state["step"]), dict(state["form"])

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from core import args
 from core.clock import show
 from handlers import flows
 from handlers.cards import key_parts, mark_own_card
@@ -15,39 +15,38 @@ from workflow import guided
 from workflow.errors import Refusal
 from workflow.links import find_links
 
-CODE_THEN_REST = re.compile(r"\s*([^\s,，、;；:：]+)[\s,，、;；:：]*(.*)", re.S)
-
 
 @command("跟帖", "组织跟帖", roles=(Role.office,), denied="只有领导小组办公室可以组织跟帖。")
 def guide_command(ctx: Ctx) -> str:
     """`跟帖 <编号> <人员或单位…> <要点> [限2小时]`: the 要点 is kept exactly as typed."""
-    m = CODE_THEN_REST.fullmatch(ctx.args)
-    if m is None or not m.group(2):
+    code, rest = args.split_code(ctx.args)
+    if not code or not rest:
         return guided.USAGE
-    task, people = guided.assign(ctx.session, ctx.config, ctx.person, m.group(1), m.group(2), ctx.now)
+    task, people = guided.assign(ctx.session, ctx.config, ctx.person, code, rest, ctx.now)
     names = "、".join(p.name for p in people)
     return (
         f"已派发跟帖任务（第 {task.id} 项）给 {names}，共 {len(people)} 人，截止 {show(task.due_at, True)}。"
-        f"\n跟帖要点：{task.line}\n发送“跟帖情况 {m.group(1)}”查看进度。"
+        f"\n跟帖要点：{task.line}\n发送“跟帖情况 {code}”查看进度。"
     )
 
 
 @command("跟帖情况", roles=(Role.office, Role.leader), denied="跟帖情况由领导小组办公室和领导查看。")
 def progress_command(ctx: Ctx) -> str:
     """`跟帖情况 <编号>`."""
-    if not ctx.args.strip():
+    code, _ = args.split_code(ctx.args)
+    if not code:
         return "格式：跟帖情况 <编号>"
-    return guided.progress(ctx.session, ctx.args.split()[0])
+    return guided.progress(ctx.session, code)
 
 
 @command("已跟帖", "跟帖完成")
 def proved_command(ctx: Ctx) -> str:
     """`已跟帖 <编号> <链接>`: the text form of the card's 已跟帖 (a screenshot goes through the card)."""
-    words = ctx.args.split(maxsplit=1)
-    if not words:
+    code, rest = args.split_code(ctx.args)
+    if not code:
         return "格式：已跟帖 <编号> <跟帖链接>；要发截图，请点跟帖卡片上的“已跟帖”后发送图片。"
-    a = guided.open_for(ctx.session, ctx.person, words[0])
-    links = find_links(words[1] if len(words) > 1 else "")
+    a = guided.open_for(ctx.session, ctx.person, code)
+    links = find_links(rest)
     return _proved(ctx, a.id, links[0] if links else None, None)
 
 
@@ -79,7 +78,7 @@ def guided_button(ctx: Ctx) -> str:
 
 def proof_text(ctx: Ctx, state: dict[str, Any]) -> str:
     """Text while the proof is asked for: a link is the proof; anything else is refused, the flow stays open."""
-    if (ctx.msg.content or "").strip() == "取消":
+    if flows.flow_word(ctx) == "取消":
         flows.end(ctx, "guided_proof")
         return f"已取消，{state['code']} 的跟帖任务仍在您名下。"
     links = find_links(ctx.msg.content or "")
@@ -100,7 +99,7 @@ def proof_link(ctx: Ctx, state: dict[str, Any]) -> str:
 
 def reason_text(ctx: Ctx, state: dict[str, Any]) -> str:
     """The reason for declining (取消: nothing is declined)."""
-    if (ctx.msg.content or "").strip() == "取消":
+    if flows.flow_word(ctx) == "取消":
         flows.end(ctx, "guided_reason")
         return f"已取消，{state['code']} 的跟帖任务仍在您名下。"
     _a, item = guided.decline(ctx.session, ctx.person, int(state["assignment"]), ctx.msg.content or "", ctx.now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core import args
 from handlers.cards import clock_of_click, mark_clicked_card
 from handlers.context import Ctx
 from handlers.registry import card, command
@@ -11,11 +12,11 @@ from workflow.progress import first_report, handling_report, progress_report
 
 
 def split_code(ctx: Ctx, usage: str) -> tuple[str, str]:
-    """Return (编号, rest of the text) from ctx.args, or refuse with usage."""
-    parts = ctx.args.split(maxsplit=1)
-    if not parts:
+    """Return (编号, rest of the text) from ctx.args (core.args.split_code: “YQ-…：内容” too), or refuse with usage."""
+    code, rest = args.split_code(ctx.args)
+    if not code:
         raise Refusal(usage)
-    return parts[0], parts[1] if len(parts) > 1 else ""
+    return code, rest
 
 
 @command("首报")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core import args
 from handlers.context import Ctx
 from handlers.registry import click, command
 from workflow.query import status, todos
@@ -20,6 +21,7 @@ def todo_command(ctx: Ctx) -> str:
 @command("查询")
 def query_command(ctx: Ctx) -> str:
     """`查询 <编号>`: state and history, for people involved."""
-    if not ctx.args:
+    code, _ = args.split_code(ctx.args)
+    if not code:
         return "请写上编号，例如：查询 YQ-20261126-003"
-    return status(ctx.session, ctx.person, ctx.args.split()[0])
+    return status(ctx.session, ctx.person, code)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from core import args
 from handlers.context import Ctx
 from models import Role
 
@@ -21,6 +21,7 @@ class Route:
     roles: tuple[Role, ...] = ()
     denied: str = "您没有权限使用这个功能。"
     alone: bool = False  # the word by itself is a whole command (帮助, 我的待办); else it needs a 编号 after it
+    key: bool = False  # its argument is an assessment fact key (申诉 C12), not a 编号
 
 
 COMMANDS: dict[str, Route] = {}
@@ -37,13 +38,18 @@ def _register(table: dict[str, Route], key: str, route: Route) -> None:
 
 
 def command(
-    *words: str, roles: tuple[Role, ...] = (), denied: str = "您没有权限使用这个功能。", alone: bool = False
+    *words: str,
+    roles: tuple[Role, ...] = (),
+    denied: str = "您没有权限使用这个功能。",
+    alone: bool = False,
+    key: bool = False,
 ) -> Decorator:
-    """Register a text command by its first word(s); alone: the word by itself is a whole command."""
+    """Register a text command by its first word(s); alone: the word by itself is a whole command; key: it takes
+    an assessment fact key (C12) instead of a 编号."""
 
     def deco(fn: Handler) -> Handler:
         for w in words:
-            _register(COMMANDS, w, Route(fn, roles, denied, alone))
+            _register(COMMANDS, w, Route(fn, roles, denied, alone, key))
         return fn
 
     return deco
@@ -100,8 +106,6 @@ def split_command(text: str, strict: bool = False) -> tuple[str, str]:
 
 
 COLONS = "：:"
-# the argument shape that makes a line a command: a 编号 (YQ-20261127-001) or an assessment fact key (C12, F3)
-IDENTIFIER = re.compile(r"(?:[A-Za-z]{1,8}-\d{8}-\d{1,4}|[CFGPcfgp]\d{1,9})(?![0-9A-Za-z-])")
 CONTENT_MARK = ("正文：", "正文:")  # a line beginning with this is content, whatever follows
 
 
@@ -114,6 +118,7 @@ class Reading:
     rest: str
     content: str
     looks_like: str = ""
+    verbatim: bool = False  # it came after “正文：”: content even when it is a flow word (取消, 提交)
 
 
 def read_in_conversation(text: str, flow_words: frozenset[str]) -> Reading:
@@ -121,12 +126,14 @@ def read_in_conversation(text: str, flow_words: frozenset[str]) -> Reading:
 
     A command is: a flow's own word alone (提交, 取消, 跳过 …, a final 。 or ！ allowed); a command word alone that
     is a whole command (帮助, 我的待办 …); or a command word, then a space or a colon (ASCII or full-width), then
-    a 编号. Everything else is content; a line that starts with “正文：” is content without that mark.
+    a 编号 that ends at a space, a punctuation mark or the end (申诉/维持/撤销: a fact key such as C12). Everything
+    else is content (“批示：G20峰会期间……”, “续报：YQ-20261206-007号舆情……”); a line that starts with “正文：” is
+    content without that mark, flow words included.
     """
     t = text.strip()
     for mark in CONTENT_MARK:
         if t.startswith(mark):
-            return Reading("", "", t[len(mark) :].strip())
+            return Reading("", "", t[len(mark) :].strip(), verbatim=True)
     bare = t.rstrip("。.！!")
     if bare in flow_words:
         return Reading("", "", bare)
@@ -137,7 +144,7 @@ def read_in_conversation(text: str, flow_words: frozenset[str]) -> Reading:
     if not word:
         return Reading("", "", t)
     sep = t[len(word) : len(word) + 1]
-    if sep and (sep.isspace() or sep in COLONS) and IDENTIFIER.match(rest):
+    if sep and (sep.isspace() or sep in COLONS) and args.starts_with_argument(rest, COMMANDS[word].key):
         return Reading(word, rest, "")
     return Reading("", "", t, looks_like=word)
 

@@ -75,16 +75,17 @@ def _pick(answer: str, choices: list[Any]) -> Any | None:
 def continue_report(ctx: Ctx, state: dict[str, Any]) -> str:
     """Take the next answer of a guided report."""
     text, draft, step = ctx.msg.content.strip(), _draft(state), state.get("step", "text")
-    if text == "取消":
+    word = flows.flow_word(ctx)
+    if word == "取消":
         flows.end(ctx, "report")
         return "已取消本次上报，没有记录任何内容。"
-    if step == "text" and text in ("提交", "跳过"):
-        return _no_description(ctx, state, draft, text)
+    if step == "text" and word in ("提交", "跳过"):
+        return _no_description(ctx, state, draft, word)
     if step == "text":
         draft.text, draft.links = text, list(dict.fromkeys(draft.links + find_links(text)))
         _save(ctx, state, draft, "source")
         return ASK_SOURCE
-    if text == "提交":
+    if word == "提交":
         return _done(ctx, draft)
     if step == "source":
         choice = "discovery" if text == "跳过" else _pick(text, SOURCE_CHOICES)

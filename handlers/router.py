@@ -37,6 +37,7 @@ from handlers.registry import (
     split_command,
 )
 from models.codes import parse_card_key
+from workflow.errors import Refusal
 
 
 def _command(ctx: Ctx, word: str, rest: str) -> str | None:
@@ -56,7 +57,11 @@ def _text(ctx: Ctx) -> str | None:
     reading = read_in_conversation(ctx.msg.content, flow.words)
     if not reading.word:
         return _content(ctx, flow, state, reading)
-    reply = _command(ctx, reading.word, reading.rest)  # a declared command is a command, never content
+    try:  # a declared command is a command, never content; refused or not, the person hears the draft is open
+        with ctx.session.begin_nested():
+            reply = _command(ctx, reading.word, reading.rest)
+    except Refusal as exc:
+        reply = exc.message
     after = flows.current(ctx)
     if after is None or after[0].key != flow.key:
         return reply
@@ -70,6 +75,7 @@ def _content(ctx: Ctx, flow: flows.Flow, state: dict[str, Any], reading: Reading
     """Hand a content line to the open conversation; say so when it began with a command word."""
     if not reading.content:
         return f"这条消息没有内容。{flows.still_open(flow)}"
+    ctx.verbatim = reading.verbatim
     if reading.content != ctx.msg.content:
         ctx.msg = dataclasses.replace(ctx.msg, content=reading.content)
     reply = flow.on_text(ctx, state)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from core import args
 from handlers import flows
 from handlers.cards import clicked, key_parts, mark_own_card
 from handlers.context import Ctx
@@ -13,18 +13,16 @@ from workflow import statement
 from workflow.errors import Refusal
 from workflow.links import find_links
 
-CODE_THEN_TEXT = re.compile(r"\s*([^\s,，、;；:：]+)[\s,，、;；:：]*(.*)", re.S)
-
 
 @command("口径", "统一口径")
 def statement_command(ctx: Ctx) -> str:
     """`口径 <编号>` shows the line; `口径 <编号> <文字> [会同 <单位…>]` drafts a new version."""
-    m = CODE_THEN_TEXT.fullmatch(ctx.args)
-    if m is None:
+    code, text = args.split_code(ctx.args)
+    if not code:
         return statement.USAGE
-    if not m.group(2).strip():
-        return statement.summary(ctx.session, m.group(1))
-    st = statement.draft(ctx.session, ctx.person, m.group(1), m.group(2), ctx.now)
+    if not text:
+        return statement.summary(ctx.session, code)
+    st = statement.draft(ctx.session, ctx.person, code, text, ctx.now)
     return (
         f"已提交口径第 {st.version} 版送审核。定稿后才能用于回复来源和组织跟帖。\n"
         f"口径文字：{st.text}\n{statement.confirmers_line(ctx.session, st)}"
@@ -34,7 +32,8 @@ def statement_command(ctx: Ctx) -> str:
 @command("发布", "登记发布")
 def publish_command(ctx: Ctx) -> str:
     """`发布 <编号> <渠道> [链接]`: record where and when the approved line was published."""
-    words = ctx.args.split()
+    code, rest = args.split_code(ctx.args)
+    words = [code, *rest.split()] if code else []
     if len(words) < 2:
         return "格式：发布 <编号> <渠道> [链接]，例如：发布 YQ-20261127-001 官方微博 https://weibo.com/…"
     links = find_links(" ".join(words[2:]))
@@ -59,7 +58,7 @@ def continue_return(ctx: Ctx, state: dict[str, Any]) -> str:
     """The decider's reason after 退回修改 on a statement card (“跳过” or “取消”: no reason is sent)."""
     text = (ctx.msg.content or "").strip()
     flows.end(ctx, "statement_return")
-    reason = "跳过" if text in ("取消", "跳过") else text
+    reason = "跳过" if flows.flow_word(ctx) in ("取消", "跳过") else text
     return statement.give_reason(ctx.session, ctx.person, int(state["statement"]), reason, ctx.now)
 
 
@@ -80,7 +79,7 @@ def confirm_button(ctx: Ctx) -> str:
 def continue_opinion(ctx: Ctx, state: dict[str, Any]) -> str:
     """The concerned body's objection, after 有意见."""
     note = (ctx.msg.content or "").strip()
-    if note == "取消":  # the flow's own word, never an objection
+    if flows.flow_word(ctx) == "取消":  # the flow's own word, never an objection
         flows.end(ctx, "statement_opinion")
         return "已取消，没有提出意见；需要时可再点卡片上的“有意见”或“确认”。"
     if not note:

@@ -73,11 +73,11 @@ def write_button(ctx: Ctx) -> str:
 
 def continue_written(ctx: Ctx, state: dict[str, Any]) -> str:
     """Take one more text of a written report, or 提交 / 取消."""
-    text = ctx.msg.content.strip()
-    if text == "取消":
+    text, word = ctx.msg.content.strip(), flows.flow_word(ctx)
+    if word == "取消":
         flows.end(ctx, "written")
         return "已放弃本次书面报告，没有提交任何内容。"
-    if text == "提交":
+    if word == "提交":
         if not state["parts"] and not state["images"]:
             return "还没有内容。请先发送报告文字或照片，再回复“提交”（“取消”放弃）。"
         return _done(ctx, state["code"], "\n".join(state["parts"]), state["images"], "chat")

@@ -31,6 +31,7 @@ class DispatchOrder:
     grade: Grade | None
     limit: str | None = None
     cc_words: list[str] = field(default_factory=list)
+    grade_word: str = ""  # the grade as typed (特别重大 is graded 重大: the reply says so)
 
 
 USAGE = (
@@ -62,14 +63,16 @@ def parse_order(text: str, now: datetime | None = None) -> DispatchOrder:
         text, limit = args.take_limit(text, now or clockmod.now())
     except ValueError as e:
         raise Refusal(f"{e}\n{USAGE}") from None
-    words = _order_words(text)
-    grades = [GRADE_WORDS[w] for w in words if w in GRADE_WORDS]
+    code, rest = args.split_code(text)
+    words = _order_words(rest)
+    typed = [w for w in words if w in GRADE_WORDS]
+    grades = [GRADE_WORDS[w] for w in typed]
     words = [w for w in words if w not in GRADE_WORDS]
-    if len(grades) > 1 or len(words) < 2:
+    if len(grades) > 1 or not code or not words:
         raise Refusal(USAGE)
-    code, parts = words[0], {k: list[str]() for k in ("", *ORDER_KEYWORDS)}
+    parts = {k: list[str]() for k in ("", *ORDER_KEYWORDS)}
     part = ""
-    for word in words[1:]:
+    for word in words:
         if word in ORDER_KEYWORDS:
             part = word
         else:
@@ -83,6 +86,7 @@ def parse_order(text: str, now: datetime | None = None) -> DispatchOrder:
         grade=grades[0] if grades else None,
         limit=limit,
         cc_words=parts["抄送"],
+        grade_word=typed[0] if typed else "",
     )
 
 

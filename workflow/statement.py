@@ -45,6 +45,9 @@ def approved(session: Session, item: Item) -> Statement | None:
     )
 
 
+BEFORE_KEYWORD = " \t\r\n\u3000;；,，、:："  # the separator before 会同 is not part of the public text
+
+
 def parse_draft(session: Session, typed: str) -> tuple[str, list[Unit]]:
     """Split “<对外发布的文字> 会同 <单位…>” into (the public text as typed, the units to confirm); 会同 counts after a
     space or any punctuation. A 会同 followed directly by words that are not units is part of the text (“会同公安
@@ -53,7 +56,7 @@ def parse_draft(session: Session, typed: str) -> tuple[str, list[Unit]]:
         names = args.words(typed[i + len("会同") :])
         units = [org.find_unit(session, n) for n in names]
         if names and all(units):
-            return typed[:i].strip(), [u for u in units if u is not None]
+            return typed[:i].rstrip(BEFORE_KEYWORD).strip(), [u for u in units if u is not None]
         if args.spaced_after(typed, i, "会同"):
             missing = next((n for n, u in zip(names, units, strict=True) if u is None), "")
             raise Refusal(f"没有找到单位“{missing}”。{USAGE}" if missing else f"“会同”后请写涉及的单位。{USAGE}")

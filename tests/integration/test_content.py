@@ -115,7 +115,7 @@ def test_hui_tong_after_punctuation_is_a_keyword_and_the_unit_is_asked_to_confir
     public = "我局已关注到网民反映的情况，正在依法依规调查处理，结果将及时向社会公布"
     st.say("chenqi", f"口径 {code} {public}{joiner}")
     reply = st.reply("chenqi")
-    kept = public + joiner[0] if joiner[0] in "。；." else public
+    kept = public + joiner[0] if joiner[0] in "。." else public  # a list separator (；) before 会同 is dropped
     assert f"口径文字：{kept}\n" in reply, "the drafter sees the parsed text"
     assert "须确认的单位：宣传处" in reply, "and the units that will be asked to confirm"
     assert _statement(st, code).text == kept, "会同 never enters the public text"

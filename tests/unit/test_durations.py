@@ -38,9 +38,15 @@ def test_typed_durations(text: str, span: timedelta) -> None:
     assert parse_span(text) == span
 
 
-@pytest.mark.parametrize("text", ["", "2", "abc", "3个礼拜", "小时", "0分钟", "半半小时"])
+@pytest.mark.parametrize("text", ["", "2", "abc", "3个礼拜", "小时", "半半小时"])
 def test_unreadable_durations_are_refused_in_chinese(text: str) -> None:
     with pytest.raises(ValueError, match="看不懂"):
+        parse_span(text)
+
+
+@pytest.mark.parametrize("text", ["0分钟", "0h", "零小时"])
+def test_a_zero_duration_is_refused_as_zero_not_as_unreadable(text: str) -> None:
+    with pytest.raises(ValueError, match="必须大于零"):
         parse_span(text)
 
 
