@@ -123,7 +123,7 @@ def derived(
         assert unit_id is not None
         late = (met or end) - due if state == ClockState.met_late else None
         detail = f"{label}应于 {_show(due)} 完成" + (
-            f"，迟了 {format_duration(late)}" if late is not None else "，月底仍未完成"
+            f"，迟了 {format_duration(late)}" if late is not None else "，截至统计时仍未完成"
         )
         out.append(FactRow(f"C{cid}", item_id, code, unit_id, LATE_KINDS[kind], "main", grade, due, detail))
     return out

@@ -103,9 +103,10 @@ def _agent_id(session: Session) -> int | None:
 
 
 def _part_of(item: Item, actor: Person) -> str:
-    """The actor's unit by its part in the item (主办单位, 协办单位, 抄送单位), or 业务处室 when it has none."""
+    """The actor's unit by name and its part in the item ("宣传处，抄送单位"), or its name alone when it has none."""
     row = next((r for r in item.units if r.unit_id == actor.unit_id), None)
-    return f"{PART_NAMES.get(row.part, row.part)}单位" if row else "业务处室"
+    name = actor.unit.name if actor.unit is not None else "业务处室"
+    return f"{name}，{PART_NAMES.get(row.part, row.part)}单位" if row else name
 
 
 def general_office_heard(session: Session, item: Item) -> bool:

@@ -32,6 +32,7 @@ class Names:
     people: dict[str, str]
     units: dict[int, str]
     clocks: dict[str, str]
+    unit_keys: dict[str, str]
 
     def person(self, userid: Any) -> str:
         """A person's name ("系统" for the timers), else the userid as given."""
@@ -52,9 +53,20 @@ class Names:
 def names(session: Session, item: Item) -> Names:
     """Load the names one item's history needs."""
     people = {p.userid: p.name for p in session.scalars(select(Person))}
-    units = {u.id: u.name for u in session.scalars(select(Unit))}
+    all_units = list(session.scalars(select(Unit)))
     clocks = {c.kind: c.label for c in session.scalars(select(Clock).where(Clock.item_id == item.id))}
-    return Names(people, units, clocks)
+    return Names(people, {u.id: u.name for u in all_units}, clocks, {u.key: u.name for u in all_units})
+
+
+def _dispatch(n: Names, d: dict[str, Any]) -> str:
+    """A 交办 in words: the grade, the lead and co-handling units, the copied ones."""
+    units = [n.unit_keys.get(str(k), str(k)) for k in d.get("units") or []]
+    parts = [grade_name(d["grade"])] if d.get("grade") else []
+    parts += [f"主办 {units[0]}"] if units else []
+    parts += [f"协办 {'、'.join(units[1:])}"] if len(units) > 1 else []
+    cc = [n.unit_keys.get(str(k), str(k)) for k in d.get("cc") or []]
+    parts += [f"抄送 {'、'.join(cc)}"] if cc else []
+    return "，".join(parts)
 
 
 def _when(value: Any) -> str:
@@ -97,6 +109,10 @@ def words(n: Names, ev: AuditEvent, verb: str) -> tuple[str, str]:
     if (clock := _clock_event(n, ev, d)) is not None:
         return clock
     text = next((str(d[k]) for k in TEXT_KEYS if d.get(k)), "")
+    if ev.action == "dispatch":
+        return verb, _dispatch(n, d)
+    if ev.action == "guided_reply_missed" and d.get("userid"):
+        return verb, n.person(d["userid"])
     if ev.action == "regrade":
         return verb, "：".join(x for x in (f"{grade_name(ev.before)} → {grade_name(ev.after)}", text) if x)
     if ev.action == "opinion":
