@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from models import AuditEvent, Item
 from sandbox.server import EmulatorServer
-from tests.integration.flowkit import cards, click, code_in, dispatched, item_of
+from tests.integration.flowkit import cards, click, dispatched, item_of
 from tests.integration.harness import Stack
 from tests.integration.test_processes import liaowang, write_config
 from tests.integration.test_record import POLICY
@@ -177,7 +177,8 @@ def test_a_written_report_is_refused_before_anything_is_typed(st: Stack) -> None
     st.say("wangwu", f"书面报告 {approved}")
     reply = st.last("wangwu")
     assert "开始填写" not in reply, reply
-    assert "书面报告已审核通过" in reply and f"续报 {approved}" in reply, reply
+    assert "书面报告已审核通过" in reply, reply
+    assert f"续报 {approved}" in reply, reply
 
 
 def test_the_package_shows_beijing_time_and_names(
@@ -197,6 +198,7 @@ def test_the_package_shows_beijing_time_and_names(
     line = records["statements"][0]
     assert line["approved_by"] == "李四（lisi）", line
     assert line["published_by"] == "陈七（chenqi）", line
-    assert line["published_at"].endswith("+08:00") and line["approved_at"].endswith("+08:00"), line
+    assert line["published_at"].endswith("+08:00"), line
+    assert line["approved_at"].endswith("+08:00"), line
     text = json.dumps(records, ensure_ascii=False)
     assert "+00:00" not in text, text
