@@ -108,7 +108,7 @@ def archive_item(args: argparse.Namespace) -> int:
     rt, now = _rt(), clock.now()
     try:
         with rt.sessions() as s, s.begin():
-            path, digest, pkg = archive.make(s, rt.config, args.code, now, Path(args.out), actor="cli")
+            path, digest, pkg = archive.make(s, rt.config, args.code, now, Path(args.out), actor=archive.CLI)
     except Refusal as exc:
         print(str(exc), file=sys.stderr)
         return 2

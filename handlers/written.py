@@ -9,6 +9,7 @@ from handlers.cards import key_parts
 from handlers.context import Ctx
 from handlers.progress import split_code
 from handlers.registry import card, command
+from workflow import procedure
 from workflow.report import find_item
 from workflow.submission import assignment, submit
 
@@ -53,6 +54,7 @@ def _same_draft(ctx: Ctx, state: dict[str, Any], text: str) -> str:
 def start(ctx: Ctx, code: str) -> str:
     """Start collecting a written report for item code in the chat."""
     item = find_item(ctx.session, code)
+    procedure.check(item, "written_report")  # refuse before anything is typed, not at 提交
     assignment(ctx.session, item, ctx.person)
     opened = flows.current(ctx)
     if opened is not None and opened[0].key == "written" and opened[1]["code"] == item.code:

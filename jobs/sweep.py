@@ -45,7 +45,9 @@ def _lost_archives(rt: Runtime, now: datetime) -> None:
     """Items archived in the last day whose package was never written (the job was lost with Redis): queue them
     again. Bounded by the items' state and time, and probed per item on its index: cheap enough for every sweep."""
     with rt.sessions() as s:
-        packaged = exists().where(AuditEvent.item_id == Item.id, AuditEvent.action == "archive_packaged")
+        packaged = exists().where(  # audited outside the closed record: the 编号 is in the detail
+            AuditEvent.action == "archive_packaged", AuditEvent.detail["code"].as_string() == Item.code
+        )
         recent = select(Item.id).where(
             Item.state == ItemState.archived, Item.updated_at >= now - timedelta(days=1), ~packaged
         )

@@ -234,7 +234,7 @@ ACTIONS: dict[str, Action] = _a(
         frozenset({S.reported, S.closed, S.follow_up}) | OPEN,
         None,
         ("office",),
-        refusals=((DONE_WATCHING, "{code} {state}，不再组织跟帖。"),),
+        refusals=((frozenset({S.evaluated}), "{code} {state}，不再组织跟帖。"),),
     ),
     Action(
         "draft_statement",
@@ -242,8 +242,38 @@ ACTIONS: dict[str, Action] = _a(
         frozenset({S.closed, S.follow_up}) | OPEN,
         None,
         ("office", "lead_unit"),
-        refusals=((DONE_WATCHING, "{code} {state}，不再拟定或发布口径。"),),
+        refusals=((frozenset({S.evaluated}), "{code} {state}，不再拟定或发布口径。"),),
         denied="{code} 的对外口径由领导小组办公室或主办单位负责人拟定和登记发布。",
+    ),
+    Action(
+        "publish_statement",
+        "登记口径发布",
+        frozenset({S.closed, S.follow_up}) | OPEN,
+        None,
+        ("office", "lead_unit"),
+        refusals=((frozenset({S.evaluated}), "{code} {state}，不再拟定或发布口径。"),),
+        denied="{code} 的对外口径由领导小组办公室或主办单位负责人拟定和登记发布。",
+    ),
+    Action(
+        "decide_statement",
+        "审批或确认对外口径",
+        LIVE,
+        None,
+        ("decider", "member"),  # workflow.statement: the version's deciders, the concerned units' leads
+    ),
+    Action(
+        "give_reason",
+        "填写退回理由",
+        LIVE,
+        None,
+        ("decider",),
+    ),
+    Action(
+        "guided_reply",
+        "报告跟帖情况",
+        LIVE,
+        None,
+        ("member",),  # workflow.guided.mine: the person the part was assigned to
     ),
     Action(
         "brief",
@@ -284,6 +314,13 @@ ACTIONS: dict[str, Action] = _a(
         None,
         ("assigned_unit", "member"),  # workflow.assessment.dispute: a lead of the unit the fact is about
         refusal="{code} 已立卷归档，案卷只能查看和下载，不能再申诉。",
+    ),
+    Action(
+        "decide_dispute",
+        "审定申诉",
+        LIVE,
+        None,
+        ("office",),
     ),
     Action(
         "package",

@@ -187,6 +187,7 @@ def give_reason(session: Session, actor: Person, sub_id: int, reason: str, at: d
     item = session.get(Item, sub.item_id) if sub else None
     if sub is None or item is None or sub.state != SubmissionState.returned or sub.decided_by != actor.userid:
         raise Refusal("没有等待您填写意见的退回。")
+    procedure.check(item, "give_reason")
     reason = "" if reason.strip() == "跳过" else reason.strip()[:2000]
     if sub.comment:
         return "修改意见已经发出，无需重复。"

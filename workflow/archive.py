@@ -94,8 +94,24 @@ def _add_bytes(zf: zipfile.ZipFile, pkg: Package, data: bytes, arcname: str, ori
     )
 
 
+CLI = "命令行"  # the actor of steps taken with the liaowang command
+
+
 def _names(session: Session) -> dict[str, str]:
     return {p.userid: p.name for p in session.scalars(select(Person))}
+
+
+def _who(names: dict[str, str], userid: str | None) -> str | None:
+    """A person as “name（userid）” for the package's records (None stays None)."""
+    if not userid:
+        return userid
+    name = "系统" if userid == "system" else names.get(userid)
+    return f"{name}（{userid}）" if name and name != userid else userid
+
+
+def _iso(at: datetime | None) -> str | None:
+    """A time in the package's records: Beijing time, ISO 8601 with +08:00."""
+    return local(at).isoformat() if at is not None else None
 
 
 def archived_event(session: Session, item: Item) -> AuditEvent | None:
@@ -174,11 +190,11 @@ def _records(session: Session, config: Config, item: Item) -> dict[str, Any]:
             {
                 "version": s.version,
                 "unit": s.unit.name,
-                "author": names.get(s.author.userid, ""),
+                "author": _who(names, s.author.userid),
                 "state": s.state.value,
-                "decided_by": names.get(s.decided_by or "", s.decided_by),
+                "decided_by": _who(names, s.decided_by),
                 "comment": s.comment,
-                "created_at": s.created_at.isoformat(),
+                "created_at": _iso(s.created_at),
                 "text": s.text,
             }
             for s in subs
@@ -188,10 +204,13 @@ def _records(session: Session, config: Config, item: Item) -> dict[str, Any]:
                 "version": s.version,
                 "state": s.state.value,
                 "text": s.text,
-                "approved_by": s.approved_by,
+                "drafted_by": _who(names, s.drafted_by),
+                "approved_by": _who(names, s.approved_by),
+                "approved_at": _iso(s.approved_at),
                 "published_where": s.published_where,
                 "published_url": s.published_url,
-                "published_at": s.published_at.isoformat() if s.published_at else None,
+                "published_at": _iso(s.published_at),
+                "published_by": _who(names, s.published_by),
             }
             for s in stmts
         ],
@@ -203,12 +222,12 @@ def _records(session: Session, config: Config, item: Item) -> dict[str, Any]:
                 "points": r.points,
                 "state": r.state,
                 "detail": r.detail,
-                "at": r.at.isoformat(),
+                "at": _iso(r.at),
             }
             for r in of_item(session, item, parse_scoring(config.raw.get("scoring")))
         ],  # fmt: skip
         "upward_and_instructions": [
-            {"action": e.action, "actor": e.actor, "at": e.at.isoformat(), **(e.detail or {})} for e in upward
+            {"action": e.action, "actor": _who(names, e.actor), "at": _iso(e.at), **(e.detail or {})} for e in upward
         ],
     }
 
@@ -259,7 +278,7 @@ def build(session: Session, config: Config, item: Item, out: Path, at: datetime)
             )
         records = json.dumps(_records(session, config, item), ensure_ascii=False, indent=2).encode()
         _add_bytes(zf, pkg, records, "记录/审批_口径_报送_扣分.json", "审批、口径、上报与扣分记录")
-        body = {"item": item.code, "archived_at": when.isoformat(), "files": pkg.entries, "missing": pkg.missing}
+        body = {"item": item.code, "archived_at": _iso(when), "files": pkg.entries, "missing": pkg.missing}
         manifest = json.dumps(body, ensure_ascii=False, indent=2).encode()
         zf.writestr(_entry(pkg, "manifest.json", zipfile.ZIP_DEFLATED), manifest)
     tmp.replace(out)
@@ -276,7 +295,9 @@ def make(
     path = out or package_path(config, item)
     digest, pkg = build(session, config, item, path, at)
     files, missing = len(pkg.entries), pkg.missing
-    record(session, item, actor, "archive_packaged", at, manifest_sha256=digest, files=files, missing=missing)
+    # the archived record is closed: the packaging is audited outside it (item_id NULL, the 编号 in the detail)
+    record(session, None, actor, "archive_packaged", at, code=item.code, manifest_sha256=digest, files=files,
+           missing=missing)  # fmt: skip
     if pkg.missing:
         office = org.userids(org.with_role(session, Role.office))
         text = (
@@ -313,5 +334,5 @@ def prune(session: Session, config: Config, now: datetime, apply: bool) -> list[
                 if apply:
                     path.unlink()
         if apply and gone:
-            record(session, item, "cli", "attachments_pruned", now, files=gone, keep=keep)
+            record(session, None, CLI, "attachments_pruned", now, code=item.code, files=gone, keep=keep)
     return plan

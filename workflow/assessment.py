@@ -370,11 +370,12 @@ def decide(
     d = session.get(Dispute, dispute_id)
     if d is None:
         raise Refusal("这份申诉不存在了。")
+    item = session.get_one(Item, d.item_id)
+    procedure.check(item, "decide_dispute")
     if d.state != DisputeState.pending:
         return d, False
     d.state = DisputeState.upheld if uphold else DisputeState.withdrawn
     d.decided_by, d.decided_at, d.note = actor.userid, at, note[:2000] or None
-    item = session.get(Item, d.item_id)
     record(session, item, actor.userid, "dispute_decided", at, fact=d.fact_key, decision=d.state.value)
     tell_unit(session, d, actor, at, clicked)
     return d, True

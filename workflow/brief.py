@@ -153,6 +153,7 @@ def decide(
     if b is None:
         raise Refusal("这张上报审批卡片已失效。")
     item = session.get_one(Item, b.item_id)
+    procedure.check(item, "brief")
     if actor.userid not in b.deciders:
         raise Refusal(f"这份{b.kind}不是送您审批的。")
     if b.state != "pending":
@@ -182,6 +183,7 @@ def sent(session: Session, actor: Person, code: str, to: str, at: datetime) -> B
     """Record that the newest approved brief of the item was sent upward: to whom, when, by whom."""
     item = find_item(session, code)
     procedure.authorise("brief", actor)
+    procedure.check(item, "brief")
     b = session.scalar(
         select(Brief).where(Brief.item_id == item.id, Brief.state == "approved").order_by(Brief.id.desc()).limit(1)
     )

@@ -234,6 +234,17 @@ def close_all(session: Session, item: Item, reason: str, actor: str, at: datetim
     return owed
 
 
+def close_at_archive(session: Session, item: Item, at: datetime) -> list[str]:
+    """Waive every clock of item still owed as it is archived, without audit rows of their own (the 归档 step
+    records them); return their names. Nothing fires for an archived item."""
+    owed = open_clocks(session, item)
+    for c in owed:
+        c.state, c.met_at = ClockState.waived, at
+        c.advance(set())
+        close_cards(session, item, c, f"已立卷归档 {show(at)}"[:32], "system", at)
+    return [c.label for c in owed]
+
+
 def restart(
     session: Session, item: Item, kinds: tuple[str, ...], unit: Unit, config: Config, at: datetime
 ) -> list[Clock]:

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from models import Card, Item, Person, Role, Unit
+from models import Card, Item, ItemState, Person, Role, Unit
 from models.clock import OPEN_STATES, Clock, ClockFiring
 from models.codes import Threshold, card_key
 from models.state import CardState, ClockState
@@ -35,7 +35,7 @@ def fire_due(session: Session, now: datetime, limit: int = 500, ids: list[int] |
     """Fire every due threshold (each at most once, ever) of up to limit clocks; return how many fired.
 
     How late each fired (seconds) is added to session.info["lateness"], for the caller to count once committed."""
-    clocks = due_clocks(session, now, limit, ids)
+    clocks = _unarchived(session, due_clocks(session, now, limit, ids), now)
     if not clocks:
         return 0
     cids = [c.id for c in clocks]
@@ -70,6 +70,23 @@ def fire_due(session: Session, now: datetime, limit: int = 500, ids: list[int] |
         c.advance(done[c.id])
         defer(session, "schedule_clock", c.id)
     return len(new)
+
+
+def _unarchived(session: Session, clocks: list[Clock], now: datetime) -> list[Clock]:
+    """Return clocks whose item is not archived; a clock of an archived item is closed silently (its record is
+    closed: nothing fires, nothing is written to it)."""
+    if not clocks:
+        return clocks
+    archived = set(
+        session.scalars(
+            select(Item.id).where(Item.id.in_({c.item_id for c in clocks}), Item.state == ItemState.archived)
+        )
+    )
+    for c in clocks:
+        if c.item_id in archived:
+            c.state, c.met_at = ClockState.waived, now
+            c.advance(set())
+    return [c for c in clocks if c.item_id not in archived]
 
 
 def owners(session: Session, clock: Clock) -> list[str]:

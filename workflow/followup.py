@@ -187,6 +187,8 @@ def archive(session: Session, actor: Person, code: str, at: datetime) -> Item:
             f"{item.code} 还有待审定的申诉 {'、'.join(pending)}，请先发送“维持 {pending[0]}”或“撤销 {pending[0]}”"
             f"审定，再归档（归档后案卷不再改动）。"
         )
-    procedure.take(session, item, "archive", actor.userid, at)
+    closed = clocks.close_at_archive(session, item, at)  # recorded in the 归档 step itself
+    line = f"同时结束未完成的时限：{'、'.join(closed)}" if closed else ""
+    procedure.take(session, item, "archive", actor.userid, at, True, **({"line": line} if line else {}))
     defer(session, "build_archive", item.id)  # the package (案卷) is written by a job once this commits
     return item

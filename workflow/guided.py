@@ -8,14 +8,14 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from core import args
 from core.clock import show
 from core.config import Config
 from core.durations import format_duration
-from models import Attachment, GuidedAssignment, GuidedState, GuidedTask, Item, Person, Role, Unit
+from models import Attachment, GuidedAssignment, GuidedState, GuidedTask, Item, ItemState, Person, Role, Unit
 from models.codes import card_key
 from workflow import org, procedure, render, statement
 from workflow.audit import record
@@ -126,7 +126,9 @@ def mine(session: Session, actor: Person, assignment_id: int) -> tuple[GuidedAss
     if a is None or a.userid != actor.userid:
         raise Refusal("这项跟帖任务不是派给您的。")
     task = session.get_one(GuidedTask, a.task_id)
-    return a, task, session.get_one(Item, task.item_id)
+    item = session.get_one(Item, task.item_id)
+    procedure.check(item, "guided_reply")
+    return a, task, item
 
 
 def open_for(session: Session, actor: Person, code: str) -> GuidedAssignment:
@@ -195,6 +197,11 @@ def decline(
     return a, item
 
 
+def _archived_tasks() -> Select[int]:
+    """The guided tasks of archived items: nothing fires for them (their record is closed)."""
+    return select(GuidedTask.id).join(Item, Item.id == GuidedTask.item_id).where(Item.state == ItemState.archived)
+
+
 def fire_due(session: Session, now: datetime, limit: int = 5000) -> int:
     """Warn open parts at 80 % of their span and mark those past their due as missed (the person, the office and
     the unit's leads are told); return how many changed."""
@@ -203,6 +210,7 @@ def fire_due(session: Session, now: datetime, limit: int = 5000) -> int:
         select(GuidedAssignment)
         .where(
             GuidedAssignment.state == GuidedState.open,
+            GuidedAssignment.task_id.not_in(_archived_tasks()),
             GuidedAssignment.warned.is_(False),
             GuidedAssignment.warn_at <= now,
         )
@@ -221,7 +229,11 @@ def fire_due(session: Session, now: datetime, limit: int = 5000) -> int:
         changed += 1
     missed = session.scalars(
         select(GuidedAssignment)
-        .where(GuidedAssignment.state == GuidedState.open, GuidedAssignment.due_at <= now)
+        .where(
+            GuidedAssignment.state == GuidedState.open,
+            GuidedAssignment.task_id.not_in(_archived_tasks()),
+            GuidedAssignment.due_at <= now,
+        )
         .limit(limit)
     ).all()
     for a in missed:

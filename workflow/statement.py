@@ -123,6 +123,7 @@ def decide(
     if st is None:
         raise Refusal("这张口径卡片已失效。")
     item = session.get_one(Item, st.item_id)
+    procedure.check(item, "decide_statement")
     if st.state not in (StatementState.pending, StatementState.reviewed):
         return st, f"{item.code} 口径第 {st.version} 版已经处理过了（{_state_name(st)}）。", False
     if actor.userid not in st.deciders:
@@ -160,6 +161,7 @@ def give_reason(session: Session, actor: Person, statement_id: int, reason: str,
     if st is None or st.state != StatementState.returned:
         raise Refusal("没有等待您填写理由的口径退回。")
     item = session.get_one(Item, st.item_id)
+    procedure.check(item, "give_reason")
     if st.comment:
         return "退回理由已经发出，无需重复。"
     reason = "" if reason.strip() == "跳过" else reason.strip()[:2000]
@@ -222,6 +224,7 @@ def confirm(
     if st is None:
         raise Refusal("这张口径卡片已失效。")
     item = session.get_one(Item, st.item_id)
+    procedure.check(item, "decide_statement")
     if unit_id not in st.confirm_units or actor.unit_id != unit_id or not actor.has(Role.unit_lead):
         raise Refusal(f"只有涉及单位的负责人可以确认 {item.code} 的口径。")
     if st.state != StatementState.confirming or unit_id in st.confirmed_units:
@@ -274,7 +277,8 @@ def publish(
     """Record the publication of the newest approved version (where, when, link); it meets the public-response
     clock. Refuse when nothing is approved yet."""
     item = find_item(session, code)
-    procedure.permit(session, item, "draft_statement", actor)
+    procedure.permit(session, item, "publish_statement", actor)
+    procedure.check(item, "publish_statement")
     st = approved(session, item)
     if st is None:
         raise Refusal(f"{item.code} 还没有定稿的口径，不能登记发布。先发送“口径 {item.code} 文字”送审。")

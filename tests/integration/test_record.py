@@ -121,8 +121,8 @@ def test_an_archived_item_is_read_only_and_an_open_one_has_no_package(
     for userid, text, words in [
         ("chenqi", f"扣分 {code} 执法一队 漏报 主要 理由", "只能查看和下载"),
         ("wangwu", f"续报 {code} 新情况", "请重新上报"),
-        ("chenqi", f"跟帖 {code} 张三 说明情况", "不再组织跟帖"),
-        ("chenqi", f"口径 {code} 新口径", "不再拟定"),
+        ("chenqi", f"跟帖 {code} 张三 说明情况", "不能再组织跟帖"),
+        ("chenqi", f"口径 {code} 新口径", "不能再拟定"),
     ]:
         st.say(userid, text)
         assert words in st.last(userid), text
