@@ -9,6 +9,7 @@ from typing import Any
 
 from core import clock
 from core.config import Config, load_config
+from core.policy import ClockKind
 from sandbox.render import describe
 
 QUIET_SECONDS = 1.5
@@ -88,7 +89,7 @@ def fast_example(cfg: Config) -> str:
     """Return how the scale shows on one clock, e.g. "重大舆情首报 30分钟 → 30秒" (empty without such a clock)."""
     from core.durations import format_duration
 
-    first = cfg.policy.clocks.get("first_report")
+    first = cfg.policy.clocks.get(ClockKind.first_report)
     span = first.span("major") if first else None
     if span is None:
         return ""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, Protocol
 
 from core.durations import parse_duration
@@ -126,8 +127,20 @@ class Policy:
         return start + clock.cap if clock.cap is not None else None
 
 
+class ClockKind(StrEnum):
+    """The statutory clocks an item can carry; their string forms appear only here (and as [policy.clocks.*] keys)."""
+
+    first_report = "first_report"
+    written_report = "written_report"
+    notify_units = "notify_units"
+    handling_report = "handling_report"
+    public_response = "public_response"
+    public_update = "public_update"
+    reply_source = "reply_source"
+
+
 DEFAULT_CLOCKS: dict[str, dict[str, Any]] = {
-    "first_report": {
+    ClockKind.first_report: {
         "label": "首报",
         "event": "first_report",
         "owner": "lead_unit",
@@ -135,7 +148,7 @@ DEFAULT_CLOCKS: dict[str, dict[str, Any]] = {
         "significant": {"aim": "20m", "due": "30m"},
         "general": {"due": "60m"},
     },
-    "written_report": {
+    ClockKind.written_report: {
         "label": "书面报告",
         "event": "written_report",
         "owner": "lead_unit",
@@ -143,7 +156,7 @@ DEFAULT_CLOCKS: dict[str, dict[str, Any]] = {
         "significant": {"aim": "40m", "due": "90m"},
         "general": {"due": "120m"},
     },
-    "notify_units": {
+    ClockKind.notify_units: {
         "label": "通报相关单位",
         "event": "dispatch",
         "owner": "office",
@@ -151,13 +164,13 @@ DEFAULT_CLOCKS: dict[str, dict[str, Any]] = {
         "significant": {"due": "30m"},
         "general": {"due": "24h"},
     },
-    "handling_report": {
+    ClockKind.handling_report: {
         "label": "处置情况报告",
         "event": "handling_report",
         "owner": "lead_unit",
         "all": {"due": "24h"},
     },
-    "public_response": {  # 国办发〔2016〕61号: major incidents a first statement within 24 h, others 48 h
+    ClockKind.public_response: {  # 国办发〔2016〕61号: major incidents a first statement within 24 h, others 48 h
         "label": "信息发布",
         "event": "statement_published",
         "owner": "office",
@@ -165,13 +178,13 @@ DEFAULT_CLOCKS: dict[str, dict[str, Any]] = {
         "significant": {"due": "48h"},
         "general": {"due": "48h"},
     },
-    "public_update": {  # rolling updates after the first publication, while the item is open (started by 发布)
+    ClockKind.public_update: {  # rolling updates after the first publication, while the item is open (started by 发布)
         "label": "滚动发布",
         "event": "statement_published",
         "owner": "office",
         "all": {"due": "24h"},
     },
-    "reply_source": {
+    ClockKind.reply_source: {
         "label": "留言答复",
         "event": "reply_source",
         "owner": "office",

@@ -9,6 +9,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from core.clock import show
+from core.policy import ClockKind
 from models import AuditEvent, Grade, Item, OutboxMessage, Role
 from models.item import PART_NAMES
 from models.state import OutboxState
@@ -24,21 +25,21 @@ INTRO = (
 TIMELINE = {
     "dispatch": "定级交办",
     "acknowledge": "签收",
-    "first_report": "首报",
+    ClockKind.first_report: "首报",
     "progress_report": "续报",
-    "written_report": "报送书面报告",
+    ClockKind.written_report: "报送书面报告",
     "approve": "批准书面报告",
     "return": "退回修改",
     "return_reason": "提出修改意见",
     "regrade": "调整等级",
     "opinion": "提出会商意见",
-    "reply_source": "回复来源",
+    ClockKind.reply_source: "回复来源",
     "close": "办结",
     "rebound": "报告反弹",
     "evaluate": "总结评估",
     "clock_missed": "时限超时",
     "extension_decision": "审批延期",
-    "handling_report": "报送处置情况",
+    ClockKind.handling_report: "报送处置情况",
 }
 
 

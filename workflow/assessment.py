@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from core.clock import LOCAL_TZ, local, show
 from core.dates import in_range, refuse_range
 from core.durations import format_duration
+from core.policy import ClockKind
 from core.scoring import RuleSet, in_force
 from models import Attachment, Card, GuidedState, GuidedTask, Item, ItemUnit, Patrol, PatrolState, Person, Role, Unit
 from models.assessment import RECORDED_KINDS, ROLES, Dispute, DisputeState, Fact
@@ -33,7 +34,11 @@ from workflow.report import find_item
 from workflow.submission import StoredFile
 
 MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
-LATE_KINDS = {"first_report": "迟报", "written_report": "迟报", "handling_report": "处置未报"}
+LATE_KINDS: dict[str, str] = {
+    ClockKind.first_report: "迟报",
+    ClockKind.written_report: "迟报",
+    ClockKind.handling_report: "处置未报",
+}
 SCORED_KINDS = ("department", "county")  # the office and the general office are not assessed
 FACT_KEY = re.compile(r"^([CF])(\d{1,12})$", re.IGNORECASE)
 

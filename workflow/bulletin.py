@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import local, show
 from core.config import Config
+from core.policy import ClockKind
 from core.scoring import RuleSet, parse_scoring, rule_set_from
 from core.storage import store
 from models import AuditEvent, Item, ItemUnit, Role, Unit
@@ -216,7 +217,7 @@ def named_for_reply(session: Session, start: datetime, end: datetime) -> list[di
         select(Clock, Item.code)
         .join(Item, Item.id == Clock.item_id)
         .where(
-            Clock.kind == "reply_source",
+            Clock.kind == ClockKind.reply_source,
             Clock.due_at >= start,
             Clock.due_at < end,
             Clock.state.in_((ClockState.met_late, ClockState.missed)),

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import show
 from core.config import Config
-from core.policy import ClockPolicy, Policy, Span
+from core.policy import ClockKind, ClockPolicy, Policy, Span
 from models import Card, Item, Unit
 from models.calendar import UnknownYear, WorkCalendar
 from models.clock import OPEN_STATES, Clock, ClockFiring
@@ -22,8 +22,13 @@ from workflow.cards import finish_cards
 from workflow.errors import Refusal
 from workflow.outbox import defer
 
-REPORT_CLOCKS = ("notify_units", "reply_source")
-DISPATCH_CLOCKS = ("first_report", "written_report", "handling_report", "public_response")
+REPORT_CLOCKS = (ClockKind.notify_units, ClockKind.reply_source)
+DISPATCH_CLOCKS = (
+    ClockKind.first_report,
+    ClockKind.written_report,
+    ClockKind.handling_report,
+    ClockKind.public_response,
+)
 
 
 @lru_cache(maxsize=8)
@@ -113,12 +118,17 @@ def _start(
     if spec is None or (spec.sources and item.source not in spec.sources):
         return None
     grade = item.grade or item.suggested_grade or "general"
-    override = item.external_due_at if kind == "written_report" else None
+    override = item.external_due_at if kind == ClockKind.written_report else None
     cal = calendar_for(config)
     try:
         sched = policy.schedule(kind, grade, start, cal, override_due=override)
         limit = start + periods.first_report_due(config)
-        if kind == "first_report" and sched and sched.due_at > limit and periods.in_force(session, config, start):
+        if (
+            kind == ClockKind.first_report
+            and sched
+            and sched.due_at > limit
+            and periods.in_force(session, config, start)
+        ):
             sched = policy.schedule(kind, grade, start, cal, override_due=limit)  # a sensitive period's own clock
         cap = policy.cap_for(kind, start, cal)
     except UnknownYear as exc:
@@ -294,7 +304,9 @@ def regrade(session: Session, item: Item, grade: str, actor: str, config: Config
         policy, spec = restore(c.policy, c.kind)
         if c.extensions:  # an approved extension set this due: a new grade does not undo it
             continue
-        explicit = item.external_due_at if c.kind == "written_report" else None  # an upper-level office's deadline
+        explicit = (
+            item.external_due_at if c.kind == ClockKind.written_report else None
+        )  # an upper-level office's deadline
         sched = policy.schedule(c.kind, grade, c.started_at, calendar_for(config), override_due=explicit)
         if sched is None:
             continue

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from core.policy import ClockKind
 from models import Card, Item, ItemState, Person, Role, Unit
 from models.clock import OPEN_STATES, Clock, ClockFiring
 from models.codes import Threshold, card_key
@@ -113,8 +114,8 @@ def _remind(
 ) -> None:
     """Send a reminder to the owners: a card with 已口头汇报 (first report) and/or 申请延期 (final warning)."""
     to = owners(session, clock)
-    buttons = [("已口头汇报", card_key("oral", clock.id), 1)] if clock.kind == "first_report" else []
-    if clock.kind == "written_report":
+    buttons = [("已口头汇报", card_key("oral", clock.id), 1)] if clock.kind == ClockKind.first_report else []
+    if clock.kind == ClockKind.written_report:
         buttons.append(("写书面报告", card_key("wr", item.code), 1))
     if extend:
         buttons.append(("申请延期", card_key("askext", clock.id), 2))

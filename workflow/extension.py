@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, object_session
 
 from core.clock import show
 from core.durations import format_duration
+from core.policy import ClockKind
 from models import Item, Person
 from models.clock import OPEN_STATES, Clock, Extension
 from models.procedure import ACTIONS
@@ -122,7 +123,7 @@ def _short(td: timedelta) -> str:
 def _explicit_due(clock: Clock) -> datetime | None:
     """The deadline an upper-level office set with 限 at 交办, when this clock's due came from it (workflow.clocks)."""
     session = object_session(clock)
-    item = session.get(Item, clock.item_id) if session is not None and clock.kind == "written_report" else None
+    item = session.get(Item, clock.item_id) if session is not None and clock.kind == ClockKind.written_report else None
     due = item.external_due_at if item is not None else None
     return due if due is not None and due > clock.started_at else None
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import show
 from core.config import Config
+from core.policy import ClockKind
 from models import Item, ItemState, Person, Role, Watch
 from models.procedure import ACTIONS
 from models.state import WatchState
@@ -22,7 +23,7 @@ from workflow.outbox import defer
 from workflow.render_reports import watch_card
 from workflow.report import find_item
 
-REOPEN_CLOCKS = ("first_report", "written_report")
+REOPEN_CLOCKS = (ClockKind.first_report, ClockKind.written_report)
 
 
 def start(session: Session, item: Item, at: datetime, config: Config) -> Watch | None:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import local, show
 from core.durations import format_duration
+from core.policy import ClockKind
 from models import (
     AuditEvent,
     GuidedAssignment,
@@ -36,9 +37,9 @@ ACTIONS = {
     "report_merged": "重复上报（已合并）",
     "dispatch": "定级交办",
     "acknowledge": "签收",
-    "first_report": "首报",
-    "written_report": "书面报告",
-    "handling_report": "处置情况报告",
+    ClockKind.first_report: "首报",
+    ClockKind.written_report: "书面报告",
+    ClockKind.handling_report: "处置情况报告",
     "regrade": "调整等级",
     "clock_missed": "时限超时",
     "clock_escalated": "超时督办",
@@ -53,7 +54,7 @@ ACTIONS = {
     "statement_return_reason": "说明口径退回理由",
     "consult": "征求会商意见",
     "opinion": "提出会商意见",
-    "reply_source": "回复来源",
+    ClockKind.reply_source: "回复来源",
     "close": "办结",
     "follow_up": "进入善后观察",
     "follow_up_calm": "回报态势平稳",
