@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 
 from flask import Flask, Request, current_app, redirect, request, session
@@ -122,3 +123,15 @@ def csrf_ok(sent: str | None) -> bool:
     if not isinstance(token, str) or not token or not isinstance(sent, str) or not sent:
         return False
     return hmac.compare_digest(token.encode(), sent.encode())
+
+
+def logged_in(view: Callable[[Session, Person], Response]) -> Response:
+    """Run view(session, person) for the logged-in person; handle ?code=, or send the browser to OAuth."""
+    from bot.h5.web import message  # the page helpers sit above the login (web imports nothing of auth)
+
+    returned, userid = login_from_code()
+    if returned:
+        return redirect(request.path, code=302) if userid else message(AUTH_FAILED, 403)
+    with rt().sessions() as s:
+        person = current_person(s)
+        return to_oauth() if person is None else view(s, person)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import redirect, request, url_for
+from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from bot.h5.auth import AUTH_FAILED, current_person, login_from_code, rt, to_oauth
+from bot.h5.auth import logged_in
 from bot.h5.web import bp, message, page
 from models import Item, OutboxMessage, Person
 from workflow.query import involved
@@ -21,26 +21,24 @@ NOT_YOURS = "这张卡片不是发给您的，无权查看。"
 @bp.get("/card/<task_id>")
 def card_detail(task_id: str) -> Response:
     """The card's source, title, whole text and rows, for its recipients and people involved in its item."""
-    returned, userid = login_from_code()
-    if returned:
-        return redirect(request.path, code=302) if userid else message(AUTH_FAILED, 403)
-    with rt().sessions() as s:
-        person = current_person(s)
-        if person is None:
-            return to_oauth()
-        row = s.scalar(
-            select(OutboxMessage)
-            .where(OutboxMessage.card_task_id == task_id, OutboxMessage.kind == "send")
-            .order_by(OutboxMessage.id)
-            .limit(1)
-        )
-        if row is None or row.msgtype != "template_card":
-            return message(NO_CARD, 404)
-        item = s.get(Item, row.item_id) if row.item_id else None
-        if not _may_see(s, person, row, item):
-            return message(NOT_YOURS, 403)
-        viewer = url_for("h5.viewer", code=item.code) if item and involved(s, person, item) else ""
-        return page("card.html", 200, card=card_context(row.payload), code=item.code if item else "", viewer=viewer)
+    return logged_in(lambda s, person: _card_page(s, person, task_id))
+
+
+def _card_page(s: Session, person: Person, task_id: str) -> Response:
+    """The page of the card task_id, as person may see it."""
+    row = s.scalar(
+        select(OutboxMessage)
+        .where(OutboxMessage.card_task_id == task_id, OutboxMessage.kind == "send")
+        .order_by(OutboxMessage.id)
+        .limit(1)
+    )
+    if row is None or row.msgtype != "template_card":
+        return message(NO_CARD, 404)
+    item = s.get(Item, row.item_id) if row.item_id else None
+    if not _may_see(s, person, row, item):
+        return message(NOT_YOURS, 403)
+    viewer = url_for("h5.viewer", code=item.code) if item and involved(s, person, item) else ""
+    return page("card.html", 200, card=card_context(row.payload), code=item.code if item else "", viewer=viewer)
 
 
 def _may_see(s: Session, person: Person, row: OutboxMessage, item: Item | None) -> bool:

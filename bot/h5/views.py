@@ -6,14 +6,21 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from flask import redirect, request, send_file, url_for
+from flask import request, send_file, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from bot.h5 import present
-from bot.h5.auth import AUTH_FAILED, EXPIRED, csrf_ok, csrf_token, current_person, login_from_code, rt, to_oauth
+from bot.h5.auth import (
+    EXPIRED,
+    csrf_ok,
+    csrf_token,
+    current_person,
+    logged_in,
+    rt,
+)
 from bot.h5.upload import FileRefused, describe, read_files, save
 from bot.h5.web import bp, message, page
 from core import clock
@@ -43,19 +50,16 @@ def _too_large(_exc: RequestEntityTooLarge) -> Response:
 
 
 def _page_login(view: Callable[[Session, Person, Item], Response], code: str) -> Response:
-    """Run view(session, person, item) for a logged-in person; handle ?code=, or send the browser to OAuth."""
-    returned, userid = login_from_code()
-    if returned:
-        return redirect(request.path, code=302) if userid else message(AUTH_FAILED, 403)
-    with rt().sessions() as s:
-        person = current_person(s)
-        if person is None:
-            return to_oauth()
+    """Run view(session, person, item) for a logged-in person and the item code names (404 if none)."""
+
+    def with_item(s: Session, person: Person) -> Response:
         try:
             item = find_item(s, code)
         except Refusal as r:
             return message(r.message, 404)
         return view(s, person, item)
+
+    return logged_in(with_item)
 
 
 @bp.get("/upload/<code>")
