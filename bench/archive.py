@@ -28,7 +28,7 @@ from core.runtime import Runtime
 from core.storage import store
 from migrations import upgrade
 from models import Attachment, AuditEvent, Item, Person
-from workflow.org import import_org, load_org_file
+from workflow.people.org import import_org, load_org_file
 
 ROOT = Path(__file__).resolve().parents[1]
 AT = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -88,7 +88,7 @@ def fill(tmp: Path, code: str, events: int, mb: int, file_mb: int) -> list[Path]
 
 def package(tmp: str, code: str, out: str, queue: Any) -> None:
     """In a fresh process: write the package, report (seconds, peak RSS MB, manifest sha256, files)."""
-    from workflow import archive
+    from workflow.record import archive
 
     rt = _runtime(Path(tmp))
     start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

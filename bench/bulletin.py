@@ -180,7 +180,7 @@ def populate(url: str, args: argparse.Namespace) -> None:
 
 def plans(rt: Any, month: str) -> list[str]:
     """Run the bulletin once with a listener that records every SELECT, then EXPLAIN each of them."""
-    from workflow import bulletin
+    from workflow.appraisal import bulletin
 
     seen: list[tuple[str, Any]] = []
 
@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         from core.runtime import Runtime
         from wiring import wire
-        from workflow import bulletin, bulletin_files
+        from workflow.appraisal import bulletin, bulletin_files
 
         wecom = {"corp_id": "wwbench", "agent_id": 1, "secret": "s", "token": "t", "encoding_aes_key": "k" * 43}
         raw = {"wecom": wecom, "database": {"url": url}, "app": {"data_dir": str(tmp)}}

@@ -78,7 +78,7 @@ def prepare_db(cfg_path: Path) -> Any:
     from core.config import load_config
     from core.runtime import Runtime
     from migrations import upgrade
-    from workflow.org import import_org, load_org_file
+    from workflow.people.org import import_org, load_org_file
 
     cfg = load_config(cfg_path)
     upgrade(cfg.database_url)

@@ -50,7 +50,7 @@ from models.clock import OPEN_STATES, Clock, ClockFiring
 from sandbox.client import SandboxClient
 from sandbox.server import EmulatorServer, serve
 from sandbox.settings import EmulatorSettings
-from workflow.org import load_org_file
+from workflow.people.org import load_org_file
 
 CREDS = {
     "corp_id": "wwchaos0123456789a",

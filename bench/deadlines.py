@@ -33,9 +33,9 @@ from sandbox.client import SandboxClient
 from sandbox.server import serve
 from sandbox.settings import EmulatorSettings
 from wiring import wire
-from workflow.clocks import snapshot
-from workflow.deadlines import due_clocks
-from workflow.org import load_org_file
+from workflow.engine.clocks import snapshot
+from workflow.engine.deadlines import due_clocks
+from workflow.people.org import load_org_file
 
 SPREAD_P99_MS, BURST_S, SWEEP_MS = 1000.0, 15.0, 20.0
 PARTS = ("spread", "burst", "sweep")

@@ -32,7 +32,7 @@ from sandbox.client import SandboxClient
 from sandbox.server import serve
 from sandbox.settings import EmulatorSettings
 from wiring import wire
-from workflow import patrol
+from workflow.duty import patrol
 
 CARD_S, SWEEP_S = 60.0, 10.0
 

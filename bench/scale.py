@@ -36,8 +36,8 @@ from models import Clock, Item, Person, Unit
 from sandbox.client import SandboxClient
 from sandbox.server import serve
 from sandbox.settings import EmulatorSettings
-from workflow.clocks import snapshot
-from workflow.org import load_org_file
+from workflow.engine.clocks import snapshot
+from workflow.people.org import load_org_file
 
 DEMO_ORG = ROOT / "cli" / "demo_org.toml"
 TEXT = "帮助"

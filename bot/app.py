@@ -14,7 +14,7 @@ from bot.members import Members
 from core import logs, metrics
 from core.outage import Outage, dependency
 from core.runtime import Runtime
-from workflow import gauges
+from workflow.views import gauges
 
 
 def readiness(rt: Runtime) -> dict[str, tuple[bool, str]]:

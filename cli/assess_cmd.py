@@ -36,9 +36,9 @@ def _rt() -> Any:
 
 def bulletin(args: argparse.Namespace) -> int:
     """Print or write the bulletin of --month in --format; --send sends it once (idempotent per month)."""
-    from workflow import bulletin as b
-    from workflow import bulletin_files
-    from workflow.errors import Refusal
+    from workflow.appraisal import bulletin as b
+    from workflow.appraisal import bulletin_files
+    from workflow.engine.errors import Refusal
 
     rt, now = _rt(), clock.now()
     if args.format in ("xlsx", "png") and not args.out:
@@ -71,8 +71,8 @@ def bulletin(args: argparse.Namespace) -> int:
 
 def export_items(args: argparse.Namespace) -> int:
     """Write every item reported from --from to --to (inclusive) with its clocks and facts."""
-    from workflow import export
-    from workflow.errors import Refusal
+    from workflow.engine.errors import Refusal
+    from workflow.record import export
 
     rt, now = _rt(), clock.now()
     try:
@@ -102,8 +102,8 @@ def add_record_parsers(sub: Any) -> None:
 
 def archive_item(args: argparse.Namespace) -> int:
     """Write the package of an archived item to --out and print its manifest hash."""
-    from workflow import archive
-    from workflow.errors import Refusal
+    from workflow.engine.errors import Refusal
+    from workflow.record import archive
 
     rt, now = _rt(), clock.now()
     try:
@@ -119,7 +119,7 @@ def archive_item(args: argparse.Namespace) -> int:
 
 def archive_prune(args: argparse.Namespace) -> int:
     """List (and with --yes delete) stored attachments of items archived longer than [archive] keep_attachments."""
-    from workflow import archive
+    from workflow.record import archive
 
     rt, now = _rt(), clock.now()
     with rt.sessions() as s, s.begin():
@@ -145,9 +145,9 @@ def add_brief_parser(sub: Any) -> None:
 
 def brief_doc(args: argparse.Namespace) -> int:
     """Write the document (the chat's 快报 / 专报 adds the approval card and the record of sending)."""
-    from workflow import brief
-    from workflow.errors import Refusal
-    from workflow.report import find_item
+    from workflow.engine.errors import Refusal
+    from workflow.engine.lookup import find_item
+    from workflow.record import brief
 
     rt, now = _rt(), clock.now()
     try:

@@ -10,8 +10,8 @@ from datetime import date, timedelta
 from core import clock
 from core.config import load_config
 from models.calendar import Source, UnknownYear, WorkCalendar
-from workflow.calendar_notice import WARN_DAYS, how_to_add, missing_year, official_warning
-from workflow.clocks import calendar_for
+from workflow.duty.calendar_notice import WARN_DAYS, how_to_add, missing_year, official_warning
+from workflow.engine.clocks import calendar_for
 
 MAX_DAYS = 3650  # ten years: far enough for any plan, near enough for the calendar
 SOURCE_NAMES = {

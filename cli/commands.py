@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 
 
 def menu(config: Config) -> dict[str, Any]:
-    """Return the app menu/create body, from its one definition (workflow.menu.MENU)."""
-    from workflow.menu import menu_json
+    """Return the app menu/create body, from its one definition (workflow.people.menu.MENU)."""
+    from workflow.people.menu import menu_json
 
     return menu_json(config)
 
@@ -52,7 +52,7 @@ def db_downgrade(args: argparse.Namespace) -> int:
 
 def org_import(args: argparse.Namespace) -> int:
     """Import the organisation TOML file (idempotent; people no longer listed are deactivated)."""
-    from workflow.org import OrgFileError, import_org, load_org_file
+    from workflow.people.org import OrgFileError, import_org, load_org_file
 
     rt = _rt()
     path = Path(args.file) if args.file else rt.config.org_file
@@ -101,9 +101,9 @@ def worker(args: argparse.Namespace) -> int:
 
 
 def wecom_menu(_args: argparse.Namespace) -> int:
-    """Create the app menu (workflow.menu.MENU) through the WeCom API."""
+    """Create the app menu (workflow.people.menu.MENU) through the WeCom API."""
     from core.wecom import WecomError
-    from workflow.menu import summary
+    from workflow.people.menu import summary
 
     rt = _rt()
     try:

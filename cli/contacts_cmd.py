@@ -12,7 +12,7 @@ from core.config import load_config
 from core.runtime import Runtime
 from core.wecom import WecomError
 from wiring import wire
-from workflow.contacts import Report
+from workflow.people.contacts import Report
 
 NO_MAPPING = "请在配置 [contacts] mapping 中指定通讯录映射文件，或用 --mapping 给出（格式见 docs/contacts.md）。"
 EXPLAIN = {
@@ -45,7 +45,7 @@ def wecom_sentence(exc: WecomError) -> str:
 
 def sync_cmd(args: argparse.Namespace) -> int:
     """Read the contact book and apply it; exit 0, 1 on a WeCom error, 2 on a bad or missing mapping file."""
-    from workflow.contacts import (
+    from workflow.people.contacts import (
         DirectoryError,
         MappingError,
         apply_directory,

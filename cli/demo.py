@@ -48,8 +48,8 @@ TRY = """
 
 
 def banner(port: int, sport: int, data: Path, scale: float, example: str) -> str:
-    """The text printed once the demo runs; menu buttons are named from their one definition (workflow.menu)."""
-    from workflow.menu import where
+    """The text printed once the demo runs; menu buttons are named from their one definition (workflow.people.menu)."""
+    from workflow.people.menu import where
 
     return TRY.format(
         port=port,

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 from core import clock
 from core.config import Config
 from core.wecom import WecomApi, WecomError
-from workflow.calendar_notice import how_to_add, missing_year, official_warning
-from workflow.clocks import calendar_for
+from workflow.duty.calendar_notice import how_to_add, missing_year, official_warning
+from workflow.engine.clocks import calendar_for
 
 HINTS = {
     40001: "Secret 不对：管理后台 → 应用管理 → 瞭望 → Secret「查看」，填入 [wecom] secret",
@@ -60,7 +60,7 @@ def checks(api: WecomApi, public_url: str) -> list[tuple[str, bool, str]]:
         run("网页授权可信域名", domain)
 
     def menu() -> tuple[bool, str]:
-        from workflow.menu import MENU, summary
+        from workflow.people.menu import MENU, summary
 
         try:
             found = api.call("get", "menu/get", params={"agentid": api.cfg.agent_id})

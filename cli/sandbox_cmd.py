@@ -115,7 +115,7 @@ def serve_cmd(args: argparse.Namespace) -> int:
 
     from sandbox.server import serve
     from sandbox.settings import EmulatorSettings
-    from workflow.org import load_org_file
+    from workflow.people.org import load_org_file
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     cfg = load_config()

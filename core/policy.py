@@ -103,7 +103,7 @@ class Policy:
     def _due(self, start: datetime, span: Span, calendar: WorkingDays | None) -> datetime:
         if span.days is not None and self.days == "working":
             if calendar is None:
-                raise ValueError("working days need the working calendar (workflow.clocks.calendar_for)")
+                raise ValueError("working days need the working calendar (workflow.engine.clocks.calendar_for)")
             return calendar.add_working_days(start, span.days)
         if span.days is not None:
             return start + timedelta(days=span.days)

@@ -9,7 +9,7 @@ from core.clock import show
 from handlers.cards import clicked, key_parts
 from handlers.context import Ctx
 from handlers.registry import card, command
-from workflow.acknowledge import acknowledge, update_cards
+from workflow.incident.acknowledge import acknowledge, update_cards
 
 
 def _label(name: str, ctx: Ctx, when: datetime | None = None) -> str:

@@ -9,10 +9,10 @@ from handlers.cards import clicked, key_parts
 from handlers.context import Ctx
 from handlers.progress import split_code
 from handlers.registry import card, command
-from workflow.approval import decide, give_reason
-from workflow.errors import Refusal
-from workflow.report import find_item
-from workflow.submission import current
+from workflow.engine.errors import Refusal
+from workflow.engine.lookup import find_item
+from workflow.incident.approval import decide, give_reason
+from workflow.incident.submission import current
 
 
 @card("appr")

@@ -12,8 +12,9 @@ from handlers.context import Ctx
 from handlers.registry import card, command
 from models import Dispute, Role
 from models.assessment import RECORDED_KINDS, ROLES
-from workflow import assessment, bulletin, bulletin_files, org
-from workflow.errors import Refusal
+from workflow.appraisal import assessment, bulletin, bulletin_files
+from workflow.engine.errors import Refusal
+from workflow.people import org
 
 USAGE_RECORD = (
     "格式：扣分 <编号> <单位> <漏报|瞒报|处置不当> <主要|间接> <理由> [证据链接]\n"

@@ -7,8 +7,8 @@ from handlers.cards import clicked, key_parts
 from handlers.context import Ctx
 from handlers.progress import split_code
 from handlers.registry import card, command
-from workflow import brief
-from workflow.errors import Refusal
+from workflow.engine.errors import Refusal
+from workflow.record import brief
 
 
 def _ask(ctx: Ctx, kind: str) -> str:

@@ -8,10 +8,10 @@ from handlers.context import Ctx
 from models import Card, Item
 from models.clock import Clock
 from models.codes import parse_card_key
-from workflow import render
-from workflow.cards import finish_cards, stamped
-from workflow.errors import Refusal
-from workflow.outbox import emit
+from workflow.engine.cards import finish_cards, stamped
+from workflow.engine.errors import Refusal
+from workflow.engine.outbox import emit
+from workflow.views import render
 
 STALE = "这张卡片已失效。"
 

@@ -10,8 +10,10 @@ from handlers.context import Ctx
 from handlers.progress import split_code
 from handlers.registry import card, command
 from models import Role
-from workflow import consult, org, procedure
-from workflow.report import find_item
+from workflow.engine import procedure
+from workflow.engine.lookup import find_item
+from workflow.incident import consult
+from workflow.people import org
 
 OFFICE = (Role.office,)
 OFFICE_ONLY = "只有领导小组办公室可以这样做。"

@@ -1,4 +1,5 @@
-"""The change_contact event (通讯录变更, from "sys"): read what WeCom shows now, then apply it (workflow.contacts)."""
+"""The change_contact event (通讯录变更, from "sys"): read what WeCom shows now, then apply it
+(workflow.people.contacts)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from core.incoming import Incoming, is_contact_event
 from core.runtime import Runtime
-from workflow import contacts
-from workflow.contacts import ContactEvent, MappingError, Snapshot
+from workflow.people import contacts
+from workflow.people.contacts import ContactEvent, MappingError, Snapshot
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from core.config import Config
 from core.incoming import Incoming
 from models import Person
-from workflow.conversation import Conversations
+from workflow.engine.conversation import Conversations
 
 
 @dataclass

@@ -8,9 +8,10 @@ from handlers.context import Ctx
 from handlers.registry import command
 from models import Role
 from models.item import PART_NAMES
-from workflow import render, wording
-from workflow.clocks import open_clocks, overdue_at_dispatch
-from workflow.dispatch import USAGE, dispatch, parse_order, regrade
+from workflow.engine import wording
+from workflow.engine.clocks import open_clocks, overdue_at_dispatch
+from workflow.incident.dispatch import USAGE, dispatch, parse_order, regrade
+from workflow.views import render
 
 
 @command("交办", roles=(Role.office,), denied="只有领导小组办公室可以定级交办。")

@@ -11,10 +11,10 @@ from handlers.registry import card
 from models import Card, Item
 from models.clock import Clock
 from models.state import OPEN_CLOCK_STATES
-from workflow import render
-from workflow.deadlines import owners
-from workflow.errors import Refusal
-from workflow.outbox import emit
+from workflow.engine.deadlines import owners
+from workflow.engine.errors import Refusal
+from workflow.engine.outbox import emit
+from workflow.views import render
 
 
 def _clock(ctx: Ctx) -> tuple[Clock, Item]:

@@ -15,11 +15,11 @@ from handlers.context import Ctx
 from handlers.registry import card, command
 from models import Role
 from models.state import ClockState, ExtensionState
-from workflow import extension
-from workflow.clocks import waive
-from workflow.dispatch import typed_scale
-from workflow.errors import Refusal
-from workflow.report import find_item
+from workflow.engine.clocks import waive
+from workflow.engine.errors import Refusal
+from workflow.engine.lookup import find_item
+from workflow.incident import extension
+from workflow.incident.dispatch import typed_scale
 
 TOKEN = re.compile(r"[\s,，、;；:：]*([^\s,，、;；:：]+)[\s,，、;；:：]*")
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handlers.context import Ctx
-from workflow.errors import Refusal
+from workflow.engine.errors import Refusal
 
 Step = Callable[[Ctx, dict[str, Any]], str]
 

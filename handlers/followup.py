@@ -10,9 +10,9 @@ from handlers.context import Ctx
 from handlers.progress import split_code
 from handlers.registry import card, command
 from models import Role
-from workflow import followup
-from workflow.errors import Refusal
-from workflow.report import find_item
+from workflow.engine.errors import Refusal
+from workflow.engine.lookup import find_item
+from workflow.incident import followup
 
 OFFICE_ONLY = "只有领导小组办公室可以这样做。"
 

@@ -11,9 +11,9 @@ from handlers.cards import key_parts, mark_own_card
 from handlers.context import Ctx
 from handlers.registry import card, command
 from models import Role
-from workflow import guided
-from workflow.errors import Refusal
-from workflow.links import find_links
+from workflow.engine.errors import Refusal
+from workflow.incident import guided
+from workflow.incident.links import find_links
 
 
 @command("跟帖", "组织跟帖", roles=(Role.office,), denied="只有领导小组办公室可以组织跟帖。")

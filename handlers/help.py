@@ -5,7 +5,7 @@ from __future__ import annotations
 from handlers.context import Ctx
 from handlers.registry import click, command
 from models import Role
-from workflow.menu import summary, where
+from workflow.people.menu import summary, where
 
 BASE = (
     "瞭望 · 舆情处置助手（<编号> 形如 YQ-20261126-003）\n"

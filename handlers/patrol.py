@@ -10,8 +10,8 @@ from handlers.context import Ctx
 from handlers.registry import card, command
 from handlers.report import start
 from models import PatrolState, Role
-from workflow import patrol, periods
-from workflow.errors import Refusal
+from workflow.duty import patrol, periods
+from workflow.engine.errors import Refusal
 
 ZERO_WORDS = ("", "无异常", "正常", "无", "没有", "零报告", "0")
 

@@ -7,8 +7,8 @@ from handlers.cards import clock_of_click, mark_clicked_card
 from handlers.context import Ctx
 from handlers.registry import card, command
 from models.state import OPEN_CLOCK_STATES
-from workflow.errors import Refusal
-from workflow.progress import first_report, handling_report, progress_report
+from workflow.engine.errors import Refusal
+from workflow.incident.progress import first_report, handling_report, progress_report
 
 
 def split_code(ctx: Ctx, usage: str) -> tuple[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from core import args
 from handlers.context import Ctx
 from handlers.registry import click, command
-from workflow.query import status, todos
+from workflow.views.query import status, todos
 
 
 @command("我的待办", "待办", alone=True)

@@ -10,8 +10,8 @@ from handlers.context import Ctx
 from handlers.registry import click, command, message
 from models import Grade
 from models.item import GRADE_WORDS, SOURCES
-from workflow.links import find_links
-from workflow.report import Draft, related_line, report
+from workflow.incident.links import find_links
+from workflow.incident.report import Draft, related_line, report
 
 SOURCE_CHOICES = list(SOURCES)
 GRADE_CHOICES = [Grade.general, Grade.significant, Grade.major]

@@ -37,7 +37,7 @@ from handlers.registry import (
     split_command,
 )
 from models.codes import parse_card_key
-from workflow.errors import Refusal
+from workflow.engine.errors import Refusal
 
 
 def _command(ctx: Ctx, word: str, rest: str) -> str | None:

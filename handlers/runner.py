@@ -13,11 +13,12 @@ from handlers import contacts
 from handlers.context import Ctx
 from handlers.router import route
 from models import ProcessedCallback
-from workflow import org, render
-from workflow.contacts import Snapshot
-from workflow.conversation import Conversations
-from workflow.errors import Refusal
-from workflow.outbox import cap_per_person, emit, room_for
+from workflow.engine.conversation import Conversations
+from workflow.engine.errors import Refusal
+from workflow.engine.outbox import cap_per_person, emit, room_for
+from workflow.people import org
+from workflow.people.contacts import Snapshot
+from workflow.views import render
 
 
 def prefetch(rt: Runtime, payload: dict[str, Any]) -> Snapshot | None:

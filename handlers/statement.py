@@ -9,9 +9,9 @@ from handlers import flows
 from handlers.cards import clicked, key_parts, mark_own_card
 from handlers.context import Ctx
 from handlers.registry import card, command
-from workflow import statement
-from workflow.errors import Refusal
-from workflow.links import find_links
+from workflow.engine.errors import Refusal
+from workflow.incident import statement
+from workflow.incident.links import find_links
 
 
 @command("口径", "统一口径")

@@ -9,9 +9,9 @@ from handlers.cards import key_parts
 from handlers.context import Ctx
 from handlers.progress import split_code
 from handlers.registry import card, command
-from workflow import procedure
-from workflow.report import find_item
-from workflow.submission import assignment, submit
+from workflow.engine import procedure
+from workflow.engine.lookup import find_item
+from workflow.incident.submission import assignment, submit
 
 USAGE = "格式：书面报告 <编号>（然后逐条发送内容和照片，最后回复“提交”），或 书面报告 <编号> <内容>"
 MAX_PARTS = 50

@@ -7,8 +7,10 @@ import logging
 from core import clock
 from core.runtime import runtime
 from models import Item, Role
-from workflow import archive, org, pages, render
-from workflow.outbox import emit
+from workflow.engine.outbox import emit
+from workflow.people import org
+from workflow.record import archive
+from workflow.views import pages, render
 
 log = logging.getLogger(__name__)
 

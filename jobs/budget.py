@@ -18,8 +18,8 @@ from core import clock
 from core.runtime import Runtime, runtime
 from models import HeldMessage, OutboxMessage
 from models.state import OutboxState
-from workflow import render
-from workflow.outbox import emit
+from workflow.engine.outbox import emit
+from workflow.views import render
 
 WINDOW = 60.0
 HOUR = 3600.0

@@ -14,10 +14,12 @@ from sqlalchemy.orm import Session
 from core import clock
 from core.runtime import runtime
 from models import AuditEvent, Bulletin, Role
-from workflow import bulletin, org, render
-from workflow.audit import record
-from workflow.errors import Refusal
-from workflow.outbox import emit
+from workflow.appraisal import bulletin
+from workflow.engine.audit import record
+from workflow.engine.errors import Refusal
+from workflow.engine.outbox import emit
+from workflow.people import org
+from workflow.views import render
 
 log = logging.getLogger(__name__)
 FAILED = "bulletin_failed"

@@ -21,7 +21,7 @@ from core import metrics
 from core.outage import Outage
 from core.runtime import runtime
 from models.clock import OPEN_STATES, Clock
-from workflow.deadlines import fire_due
+from workflow.engine.deadlines import fire_due
 
 log = logging.getLogger(__name__)
 _wake = threading.Event()

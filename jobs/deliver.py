@@ -25,8 +25,8 @@ from jobs import budget
 from jobs.queueing import schedule_delivery
 from models import Card, OutboxMessage
 from models.state import OutboxState
-from workflow import appchat
-from workflow.outbox import is_reply
+from workflow.engine.outbox import is_reply
+from workflow.people import appchat
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ def _with_media(rt: Runtime, row: OutboxMessage) -> dict[str, Any]:
     """Return the send body; an image/file row's stored file is uploaded once and its media_id kept on the row, so a
     retry sends the very same request (WeCom's duplicate check) unless the media_id has expired."""
     body = dict(row.payload)
-    body.pop("detail", None)  # a card's whole text, for its 查看详情 page only (workflow.render.button_card)
+    body.pop("detail", None)  # a card's whole text, for its 查看详情 page only (workflow.views.render.button_card)
     upload = body.pop("upload", None)
     if not upload:
         return body

@@ -28,8 +28,8 @@ from core.outage import Outage, dependency
 from core.runtime import Runtime, runtime
 from models import InboxLease, ProcessedCallback
 from models.state import InboxState
-from workflow import render
-from workflow.outbox import emit
+from workflow.engine.outbox import emit
+from workflow.views import render
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5

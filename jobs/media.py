@@ -9,8 +9,8 @@ from core.runtime import runtime
 from core.storage import store
 from core.wecom import WecomError, download
 from models import Attachment, Item, Person
-from workflow import render
-from workflow.outbox import emit
+from workflow.engine.outbox import emit
+from workflow.views import render
 
 log = logging.getLogger(__name__)
 

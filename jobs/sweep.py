@@ -16,8 +16,9 @@ from jobs.deadlines import sweep_clocks
 from jobs.queueing import enqueue_deliveries, queues, run_deferred
 from models import Attachment, AuditEvent, Item, ItemState, OutboxMessage
 from models.state import OutboxState
-from workflow import calendar_notice, followup, guided, patrol, periods
-from workflow.outbox import is_reply
+from workflow.duty import calendar_notice, patrol, periods
+from workflow.engine.outbox import is_reply
+from workflow.incident import followup, guided
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from jobs.deadlines import clock_loop
 from jobs.inbox import consume
 from jobs.queueing import queues
 from jobs.sweep import sweep
-from workflow import gauges
+from workflow.views import gauges
 
 log = logging.getLogger(__name__)
 CRASH_LIMIT = 20  # consecutive crashes of one loop with a programming error before the process gives up

@@ -1,9 +1,9 @@
 """Assessment (考核, SPEC §10): the facts the office records, disputes and bulletins (the rules: core.scoring).
 
-Late reports (迟报) and handling not reported in 24 h (处置未报) are never stored: workflow/assessment.py derives them
-from the clocks each time, so a later waiver or extension is always taken into account. What the office records
-(漏报, 瞒报, 处置不当) is a `Fact`; a unit's 申诉 is a `Dispute` naming the fact by its key; neither is ever edited
-after its decision, and the audit log has every step.
+Late reports (迟报) and handling not reported in 24 h (处置未报) are never stored:
+workflow/appraisal/assessment.py derives them from the clocks each time, so a later waiver or extension is always
+taken into account. What the office records (漏报, 瞒报, 处置不当) is a `Fact`; a unit's 申诉 is a `Dispute` naming
+the fact by its key; neither is ever edited after its decision, and the audit log has every step.
 """
 
 from __future__ import annotations

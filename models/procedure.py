@@ -1,13 +1,13 @@
 """The procedure, declared once (SPEC §6–7): every action on an item, from which states, to which state, by whom,
-which clocks it meets. Pure data; `workflow.procedure` applies it and nothing else checks an item's state.
+which clocks it meets. Pure data; `workflow.engine.procedure` applies it and nothing else checks an item's state.
 
-Relations name who may act (see workflow/procedure.py for how each is decided against the organisation):
+Relations name who may act (see workflow/engine/procedure.py for how each is decided against the organisation):
 office, general_office, leader — roles; lead_unit — a lead of the item's lead unit; assigned_unit — a lead of any
 unit the item is assigned to (lead or co-handling); supervisor — the lead unit's supervisor (分管领导); decider —
 a recipient of one of the item's approval cards; consulted — a person whose opinion was asked; clock_owner — who
 owes the clock the action is about; clock_decider — who decides an extension of it (the owing unit's supervisor,
 else the office; the leaders for the office's own clocks); member — anyone in the organisation; system — a timer
-or the worker. workflow/relations.py decides each relation; workflow/procedure.permit applies `who`.
+or the worker. workflow/engine/relations.py decides each relation; workflow/procedure.permit applies `who`.
 """
 
 from __future__ import annotations
@@ -259,7 +259,7 @@ ACTIONS: dict[str, Action] = _a(
         "审批或确认对外口径",
         LIVE,
         None,
-        ("decider", "member"),  # workflow.statement: the version's deciders, the concerned units' leads
+        ("decider", "member"),  # workflow.incident.statement: the version's deciders, the concerned units' leads
     ),
     Action(
         "give_reason",
@@ -273,7 +273,7 @@ ACTIONS: dict[str, Action] = _a(
         "报告跟帖情况",
         LIVE,
         None,
-        ("member",),  # workflow.guided.mine: the person the part was assigned to
+        ("member",),  # workflow.incident.guided.mine: the person the part was assigned to
     ),
     Action(
         "brief",
@@ -312,7 +312,7 @@ ACTIONS: dict[str, Action] = _a(
         "申诉扣分",
         LIVE,
         None,
-        ("assigned_unit", "member"),  # workflow.assessment.dispute: a lead of the unit the fact is about
+        ("assigned_unit", "member"),  # workflow.appraisal.assessment.dispute: a lead of the unit the fact is about
         refusal="{code} 已立卷归档，案卷只能查看和下载，不能再申诉。",
     ),
     Action(
@@ -410,7 +410,7 @@ def lifecycle_doc() -> str:
         "# 条目的生命周期（由 models/procedure.py 生成）\n\n"
         "这一页由 `python3 dev.py lifecycle --write docs/lifecycle.md` 从动作表 `models/procedure.py` 生成；"
         "测试检查它与表一致。每个动作只在表里声明一次：能在哪些状态做、做完到哪个状态、谁能做、满足哪些时限；"
-        "`workflow/procedure.py` 是唯一检查条目状态、推进状态、记审计、满足时限的地方。\n\n"
+        "`workflow/engine/procedure.py` 是唯一检查条目状态、推进状态、记审计、满足时限的地方。\n\n"
         f"```mermaid\n{mermaid()}```\n\n"
         "| 动作 | 审计名 | 可以在这些状态做 | 做完的状态 | 谁能做 | 满足的时限 |\n"
         "|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"

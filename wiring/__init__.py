@@ -3,7 +3,7 @@
 The layers import one way (bot/handlers → workflow → models → core; jobs → workflow): what a lower layer needs
 from a higher one is handed to it here, once per process, instead of being imported — how outbox rows reach the
 queue (jobs.queueing), what handles a stored callback (handlers.runner into jobs.inbox), and who hears of an
-item's audit events (workflow.appchat's group line). tests/unit/test_architecture.py keeps the imports so.
+item's audit events (workflow.people.appchat's group line). tests/unit/test_architecture.py keeps the imports so.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ def wire(rt: Runtime, queue: bool = True) -> Runtime:
     from handlers import runner
     from jobs import inbox
     from jobs.queueing import enqueue_deliveries, run_deferred
-    from workflow import appchat, audit, outbox
+    from workflow.engine import audit, outbox
+    from workflow.people import appchat
 
     set_runtime(rt)
     audit.subscribe(appchat.on_event)

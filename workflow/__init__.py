@@ -1,5 +1,5 @@
 """The service layer: every workflow rule, called by both handlers and jobs."""
 
-from workflow.errors import Refusal
+from workflow.engine.errors import Refusal
 
 __all__ = ["Refusal"]

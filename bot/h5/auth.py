@@ -18,7 +18,8 @@ from core.config import Config
 from core.runtime import Runtime
 from core.wecom import WecomError
 from models import Person
-from workflow import org, pages
+from workflow.people import org
+from workflow.views import pages
 
 log = logging.getLogger(__name__)
 

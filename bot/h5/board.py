@@ -13,7 +13,8 @@ from bot.h5.auth import AUTH_FAILED, current_person, login_from_code, rt, to_oau
 from bot.h5.web import bp, message, page
 from core import clock
 from models import GRADE_NAMES
-from workflow import board, patrol
+from workflow.duty import patrol
+from workflow.views import board
 
 FILTER = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # unit keys and grade names
 MINE_ONLY = (

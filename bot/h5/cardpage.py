@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 from bot.h5.auth import logged_in
 from bot.h5.web import bp, message, page
 from models import Item, OutboxMessage, Person
-from workflow.query import involved
+from workflow.views.query import involved
 
 NO_CARD = "没有找到这张卡片。请从企业微信里的消息卡片打开。"
 NOT_YOURS = "这张卡片不是发给您的，无权查看。"

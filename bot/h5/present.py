@@ -12,9 +12,9 @@ from core.clock import show
 from core.config import Config
 from models import SUBMISSION_STATE_NAMES, Attachment, Item, ItemUnit, Person, Submission
 from models.item import PART_NAMES
-from workflow import procedure
-from workflow.files import EXTENSIONS, IMAGES, LABELS, safe_name, size_text
-from workflow.render import grade_name
+from workflow.engine import procedure
+from workflow.incident.files import EXTENSIONS, IMAGES, LABELS, safe_name, size_text
+from workflow.views.render import grade_name
 
 
 def item_summary(item: Item) -> dict[str, Any]:
@@ -120,7 +120,7 @@ def facts_context(s: Session, item: Item, config: Config) -> dict[str, Any]:
     """For the office on the item page: the item's assessment facts and what the record form offers."""
     from core.scoring import parse_scoring
     from models.assessment import RECORDED_KINDS, ROLES
-    from workflow.assessment import of_item
+    from workflow.appraisal.assessment import of_item
 
     rows = of_item(s, item, parse_scoring(config.raw.get("scoring")))
     states = {"upheld": "认定", "disputed": "申诉中", "withdrawn": "已撤销"}

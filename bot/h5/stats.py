@@ -17,9 +17,10 @@ from core.clock import local, show
 from core.safename import safe_name
 from core.scoring import parse_scoring
 from models import Role
-from workflow import assessment, bulletin, bulletin_files, export
-from workflow.errors import Refusal
-from workflow.files import content_disposition
+from workflow.appraisal import assessment, bulletin, bulletin_files
+from workflow.engine.errors import Refusal
+from workflow.incident.files import content_disposition
+from workflow.record import export
 
 KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 VIEWERS = (Role.office, Role.leader)

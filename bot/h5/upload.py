@@ -10,8 +10,8 @@ from pathlib import Path
 from werkzeug.datastructures import FileStorage
 
 from core.storage import store
-from workflow.files import LABELS, MAX_FILE_BYTES, MAX_FILES, safe_name, size_text, sniff_document
-from workflow.submission import StoredFile
+from workflow.incident.files import LABELS, MAX_FILE_BYTES, MAX_FILES, safe_name, size_text, sniff_document
+from workflow.incident.submission import StoredFile
 
 MB = 1024 * 1024
 KINDS = "Word（.doc/.docx）、PDF 或图片（JPEG/PNG/GIF/WebP）"

@@ -27,12 +27,15 @@ from core import clock
 from core.safename import safe_name
 from core.text import clean_text
 from models import Attachment, Item, Person, Role, Unit
-from workflow import archive, assessment, org, procedure
-from workflow.errors import Refusal
-from workflow.files import MAX_REQUEST_BYTES, content_disposition, download_name, is_inline
-from workflow.query import involved
-from workflow.report import find_item
-from workflow.submission import assignment, submit
+from workflow.appraisal import assessment
+from workflow.engine import procedure
+from workflow.engine.errors import Refusal
+from workflow.engine.lookup import find_item
+from workflow.incident.files import MAX_REQUEST_BYTES, content_disposition, download_name, is_inline
+from workflow.incident.submission import assignment, submit
+from workflow.people import org
+from workflow.record import archive
+from workflow.views.query import involved
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ from models import OutboxMessage
 from sandbox.client import SandboxClient
 from sandbox.render import describe
 from wiring import web_app
-from workflow import outbox
-from workflow.org import import_org, load_org_file
+from workflow.engine import outbox
+from workflow.people.org import import_org, load_org_file
 
 CREDS = {
     "corp_id": "wwa1b2c3d4e5f60718",

@@ -172,7 +172,7 @@ def test_a_decided_brief_card_says_who_and_when_in_beijing_time(st: Stack) -> No
 
 
 def test_card_texts_are_cut_after_a_sentence_or_outside_a_quoted_instruction() -> None:
-    from workflow.render import fit_content, fit_sentences
+    from workflow.views.render import fit_content, fit_sentences
 
     warn = "首报将于 18:00 到期。\n请发送“首报 YQ-1 内容”。\n确实来不及，请发送“申请延期 YQ-2 首报 <时长> <原因>”。"
     assert fit_sentences(warn, 40) == "首报将于 18:00 到期。\n请发送“首报 YQ-1 内容”。……"

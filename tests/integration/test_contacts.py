@@ -20,8 +20,8 @@ from sandbox.client import SandboxClient
 from sandbox.server import EmulatorServer
 from tests.integration.harness import ORG, Stack
 from tests.integration.test_processes import liaowang, write_config
-from workflow.contacts import apply_directory, fetch_directory, load_mapping
-from workflow.org import load_org_file
+from workflow.people.contacts import apply_directory, fetch_directory, load_mapping
+from workflow.people.org import load_org_file
 
 TEAM2 = '\n[[departments]]\nid = 10\nunit = "team2"\nroles = ["commentator"]\n'
 

@@ -13,7 +13,7 @@ from cli.demo import DEMO_CONTACTS
 from core import clock
 from models import Person, Unit
 from tests.integration.harness import Stack
-from workflow.contacts import apply_directory, fetch_directory, load_mapping
+from workflow.people.contacts import apply_directory, fetch_directory, load_mapping
 
 WARNING = "【通讯录变更：岗位不能空缺】"
 

@@ -191,7 +191,7 @@ def test_a_photo_whose_media_id_expired_is_reported_to_its_sender(st: Stack) -> 
 
 def test_without_a_general_office_the_approval_stands_and_the_reply_needs_no_opinion(st: Stack) -> None:
     from tests.integration.harness import ORG
-    from workflow.org import import_org, load_org_file
+    from workflow.people.org import import_org, load_org_file
 
     data = load_org_file(ORG)
     data["people"] = [p for p in data["people"] if "general_office" not in p.get("roles", [])]

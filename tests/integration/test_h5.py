@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from models import Attachment, Item, Submission
 from tests.integration.h5kit import Browser, authorize
 from tests.integration.harness import Stack
-from workflow import files as wf
+from workflow.incident import files as wf
 
 MB = 1024 * 1024
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"

@@ -103,7 +103,7 @@ def test_the_image_has_the_postgresql_client_for_backups() -> None:
 
 def test_the_menu_is_defined_once_and_quoted_from_there(stack: Stack) -> None:
     from cli.demo import banner
-    from workflow.menu import MENU, click_keys, menu_json, paths, summary
+    from workflow.people.menu import MENU, click_keys, menu_json, paths, summary
 
     assert summary() == "上报舆情 / 我的待办 / 更多（舆情看板、考核统计、帮助）"
     assert click_keys() <= set(CLICKS), "every click button has a handler"
@@ -129,7 +129,7 @@ def test_wecom_menu_creates_the_defined_menu(
     tmp_path: Path, emulator: EmulatorServer, database_url: str, redis_url: str
 ) -> None:
     from core.config import MAX_REQUEST_MB
-    from workflow.menu import summary
+    from workflow.people.menu import summary
 
     cfg = write_config(tmp_path, emulator.url, database_url, redis_url)
     emu = SandboxClient(emulator.url)

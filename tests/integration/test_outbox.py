@@ -89,7 +89,7 @@ def test_lost_jobs_are_recovered_by_the_sweep_after_a_redis_flush(stack: Stack) 
 
 def test_every_message_type_is_delivered_as_written(stack: Stack) -> None:
     from core import clock
-    from workflow.outbox import emit
+    from workflow.engine.outbox import emit
 
     bodies = [
         {"msgtype": "text", "text": {"content": "文本"}},

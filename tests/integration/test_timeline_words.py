@@ -10,7 +10,7 @@ from models import Item
 from tests.integration.flowkit import cards, click, dispatched, item_of
 from tests.integration.harness import Stack
 from tests.integration.test_record import POLICY, archived
-from workflow.archive import timeline
+from workflow.record.archive import timeline
 
 AT = r"(\d+月\d+日 )?\d\d:\d\d"  # a Beijing time as people read it
 GARBLED = ("已已", "（当前：已立卷归档）", "当前：已立卷归档")

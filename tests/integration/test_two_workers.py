@@ -27,8 +27,8 @@ from sandbox.client import SandboxClient
 from sandbox.server import EmulatorServer
 from tests.integration.harness import ORG, Stack
 from tests.integration.test_processes import ROOT, child_env, liaowang, write_config
-from workflow.clocks import snapshot
-from workflow.org import load_org_file
+from workflow.engine.clocks import snapshot
+from workflow.people.org import load_org_file
 
 UNITS = 40  # one lead each; 5 reminders per lead stay well inside the per-person send budget (20 a minute)
 CLOCKS = 200
@@ -149,8 +149,8 @@ def test_two_workers_send_each_reminder_due_at_one_instant_exactly_once(
 
 def test_the_sweep_leaves_a_waiting_delivery_job_alone_and_enqueues_a_lost_one_again(stack: Stack) -> None:
     from jobs.sweep import sweep
-    from workflow import render
-    from workflow.outbox import emit
+    from workflow.engine.outbox import emit
+    from workflow.views import render
 
     rt = stack.rt
     with rt.sessions() as s, s.begin():

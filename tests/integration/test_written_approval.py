@@ -294,7 +294,7 @@ def test_a_written_report_draft_outlives_the_short_conversation_timeout(st: Stac
 
 def test_a_supervisor_missing_from_the_organisation_leaves_the_approval_to_the_office(st: Stack) -> None:
     from tests.integration.harness import ORG
-    from workflow.org import import_org, load_org_file
+    from workflow.people.org import import_org, load_org_file
 
     data = load_org_file(ORG)
     for unit in data["units"]:

@@ -9,7 +9,7 @@ import pytest
 from matplotlib.ft2font import FT2Font
 from PIL import Image
 
-from workflow.bulletin_files import font_path, png
+from workflow.appraisal.bulletin_files import font_path, png
 
 LABELS = "舆情处置考核通报各单位扣分环节用时上报交办签收首报书面报告批准回复来源中位数小时执法一队城东区局"
 

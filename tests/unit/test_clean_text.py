@@ -16,7 +16,8 @@ from core.text import MAX_NAME, XML_ILLEGAL, clean_name, clean_text, xml_safe
 from models import Item, Person
 from models.state import ItemState
 from tests.unit.test_safe_cells import bulletin_fig
-from workflow import archive, brief, bulletin_files, export
+from workflow.appraisal import bulletin_files
+from workflow.record import archive, brief, export
 
 PASTED = "第一段\x0b第二段\x0c第三段\x01\x1b[31m红字\u202e反向\ud800\ufffe"
 CONTROLS = st.sampled_from([chr(c) for c in (*range(0x20), 0x7F, 0x85, 0x2028, 0x202E, 0xD800, 0xFFFE, 0xFFFF)])

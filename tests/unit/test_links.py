@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workflow.links import find_links, normalize
+from workflow.incident.links import find_links, normalize
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,8 @@ from openpyxl import load_workbook
 
 from core.cells import FORMULA_STARTS, cell, csv_bytes, xlsx_bytes
 from core.text import xml_safe
-from workflow import bulletin_files, export
+from workflow.appraisal import bulletin_files
+from workflow.record import export
 
 HOSTILE = ['=HYPERLINK(" "&A1,"详情")', "+1+1", "-2+3", "@SUM(A1:A2)", "\t=1", "\r=1", "=cmd|' /C calc'!A0", "＝1"]
 texts = st.one_of(st.text(), st.sampled_from(HOSTILE), st.sampled_from(FORMULA_STARTS).map(lambda c: c + "1+1"))
@@ -85,7 +86,7 @@ def test_the_bulletin_workbook_neutralises_unit_names_and_fact_reasons() -> None
 
 
 def bulletin_fig(unit: str, detail: str) -> dict[str, Any]:
-    """The figures of a one-unit month with one deduction (the shape workflow.bulletin.figures returns)."""
+    """The figures of a one-unit month with one deduction (the shape workflow.appraisal.bulletin.figures returns)."""
     deduction = {"key": "F1", "item": "YQ-1", "fact": "漏报", "role": "main", "points": -2, "state": "upheld"}
     return {
         "month": "2026-11",

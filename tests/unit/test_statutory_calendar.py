@@ -8,7 +8,7 @@ import pytest
 from lunar_python import Solar
 
 from models.calendar import Source, UnknownYear, WorkCalendar, statutory_holidays
-from workflow.calendar_notice import missing_year, notice_year, official_warning
+from workflow.duty.calendar_notice import missing_year, notice_year, official_warning
 
 
 def _days(year: int, name: str) -> list[date]:

@@ -1,0 +1,209 @@
+"""The bulletin's forms: plain text, WeCom markdown (≤ 2048 bytes), an .xlsx workbook and a PNG chart.
+
+Each takes the object `workflow.appraisal.bulletin.figures` returns. Charts use matplotlib's Agg backend with the
+bundled Noto Sans CJK SC (package mplfonts), so Chinese renders on a machine without CJK fonts.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+from core.cells import xlsx_bytes
+from core.text import clean_name
+from models.assessment import ROLES
+
+STATE_WORDS = {"upheld": "", "disputed": "（申诉中）", "withdrawn": "（已撤销）"}
+MARKDOWN_LIMIT = 2048  # bytes WeCom accepts in markdown.content
+
+
+def span(seconds: float | None) -> str:
+    """Seconds as people read a step's time: 45分钟, 3.5小时, 2.1天, or — when no item took the step."""
+    if seconds is None:
+        return "—"
+    if seconds < 3600:
+        return f"{max(1, round(seconds / 60))}分钟"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f}小时"
+    return f"{seconds / 86400:.1f}天"
+
+
+def points(value: float) -> str:
+    """A deduction as written in a bulletin: -2, -0.5."""
+    return f"{value:g}"
+
+
+def period_title(fig: dict[str, Any]) -> str:
+    """ "2026年11月" for a month, else the period as given ("2026-11-01至2026-11-15")."""
+    label, upto = str(fig["month"]), (f"（截至 {fig['as_of']}）" if fig.get("as_of") else "")
+    if re.fullmatch(r"\d{4}-\d{2}", label):
+        return f"{label[:4]}年{int(label[5:])}月{upto}"
+    return label + upto
+
+
+def text(fig: dict[str, Any]) -> str:
+    """The whole bulletin as plain text (CLI `--format text`)."""
+    lines = [f"{period_title(fig)} 舆情处置考核通报", "", f"一、单位得分（满分 {points(fig['base'])}）"]
+    for u in fig["units"]:
+        lines.append(f"{u['rank']}. {u['name']} {points(u['score'])} 分")
+        for d in u["deductions"]:
+            role, state = ROLES[d["role"]], STATE_WORDS[d["state"]]
+            lines.append(f"   {d['key']} {d['item']} {d['fact']}（{role}）{points(d['points'])}{state}：{d['detail']}")
+    items = fig["items"]
+    lines += ["", f"二、条目 {items['total']} 条"]
+    for title, key in (("等级", "by_grade"), ("来源", "by_source"), ("流程", "by_flow")):
+        parts = "，".join(f"{k} {v}" for k, v in items[key].items()) or "无"
+        lines.append(f"   按{title}：{parts}")
+    lines += ["", "三、各环节用时（中位数 / 90%）"]
+    for t in fig["times"].values():
+        lines.append(f"   {t['label']}：{span(t['median'])} / {span(t['p90'])}（{t['n']} 条）")
+    lines += ["", "四、留言答复超时未说明（通报）"]
+    lines += [f"   {n['name']}：{n['item']}" for n in fig["named"]] or ["   无"]
+    lines += ["", "五、网评员日常任务（巡查、组织跟帖）"]
+    for u in fig["units"]:
+        d = u.get("duty") or {}
+        if d.get("patrols") or d.get("guided"):
+            lines.append(
+                f"   {u['name']}：巡查 {d['patrols']} 次、未报 {d['patrols_missed']} 次；"
+                f"跟帖 {d['guided']} 项、未完成 {d['guided_missed']} 项"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def markdown(fig: dict[str, Any], link: str = "") -> str:
+    """The chat summary in WeCom markdown, kept within 2048 bytes (details are in the xlsx)."""
+    head = [f"### {period_title(fig)} 舆情处置考核通报", f"条目 **{fig['items']['total']}** 条"]
+    ranked = []
+    for u in fig["units"]:
+        n = len([d for d in u["deductions"] if d["state"] != "withdrawn"])
+        color = "warning" if u["score"] < fig["base"] else "info"
+        ranked.append(
+            f'{u["rank"]}. {u["name"]} <font color="{color}">{points(u["score"])}</font>'
+            + (f"（扣分 {n} 项）" if n else "")
+        )
+    steps = [f"> {t['label']}：中位 {span(t['median'])}，90% {span(t['p90'])}" for t in fig["times"].values() if t["n"]]
+    named = "、".join(f"{n['name']}（{n['item']}）" for n in fig["named"])
+    tail = [f"**通报**：{named} 留言答复超时未说明" if named else "", "明细见随后的 Excel 文件。", link]
+    body = head + ["", "**单位得分**"] + ranked + ["", "**环节用时**"] + steps + [""] + [t for t in tail if t]
+    out = "\n".join(body)
+    while len(out.encode()) > MARKDOWN_LIMIT and ranked:
+        ranked.pop()
+        body = (
+            head
+            + ["", "**单位得分**"]
+            + ranked
+            + ["……（其余见 Excel）", "", "**环节用时**"]
+            + steps
+            + [""]
+            + [t for t in tail if t]
+        )
+        out = "\n".join(body)
+    return out
+
+
+def _sheets(fig: dict[str, Any]) -> dict[str, tuple[list[str], list[list[Any]]]]:
+    """Each sheet of the bulletin's workbook: its header and rows."""
+    states = {"upheld": "认定", "disputed": "申诉中", "withdrawn": "已撤销"}
+    stats = [[title, k, v] for title, key in (("等级", "by_grade"), ("来源", "by_source"), ("流程", "by_flow"))
+             for k, v in fig["items"][key].items()]  # fmt: skip
+
+    def minutes(v: float | None) -> float | None:
+        return round(v / 60, 1) if v is not None else None
+
+    return {
+        "得分排名": (
+            ["名次", "单位", "得分", "扣分项"],
+            [[u["rank"], u["name"], u["score"], len(u["deductions"])] for u in fig["units"]],
+        ),
+        "扣分明细": (
+            ["事项编号", "单位", "条目", "事项", "责任", "扣分", "状态", "说明"],
+            [
+                [
+                    d["key"],
+                    u["name"],
+                    d["item"],
+                    d["fact"],
+                    ROLES[d["role"]],
+                    d["points"],
+                    states[d["state"]],
+                    d["detail"],
+                ]
+                for u in fig["units"]
+                for d in u["deductions"]
+            ],
+        ),  # fmt: skip
+        "条目统计": (["分类", "项目", "条数"], [*stats, ["合计", "", fig["items"]["total"]]]),
+        "环节用时": (
+            ["环节", "条数", "中位数（分钟）", "90%（分钟）"],
+            [[t["label"], t["n"], minutes(t["median"]), minutes(t["p90"])] for t in fig["times"].values()],
+        ),
+        "通报": (["单位", "条目", "事由"], [[n["name"], n["item"], "留言答复超时且未说明"] for n in fig["named"]]),
+        "日常任务": (
+            ["单位", "应巡查（次）", "巡查未报", "跟帖任务（项）", "跟帖未完成"],
+            [
+                [
+                    u["name"],
+                    *(u.get("duty", {}).get(k, 0) for k in ("patrols", "patrols_missed", "guided", "guided_missed")),
+                ]
+                for u in fig["units"]
+            ],
+        ),  # fmt: skip
+    }
+
+
+def xlsx(fig: dict[str, Any]) -> bytes:
+    """The bulletin as a workbook (streamed, so a month of 100,000 items stays quick): 得分排名, 扣分明细, 条目统计,
+    环节用时, 通报, 日常任务; cells are formula-safe (core.cells)."""
+    return xlsx_bytes(_sheets(fig))
+
+
+def font_path() -> Path:
+    """The bundled CJK font (Noto Sans CJK SC from mplfonts)."""
+    spec = importlib.util.find_spec("mplfonts")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("mplfonts is not installed: run python3 dev.py to install the locked requirements")
+    return Path(list(spec.submodule_search_locations)[0]) / "fonts" / "NotoSansCJKsc-Regular.otf"
+
+
+def plain(label: str) -> str:
+    """A label as matplotlib must show it literally: no control characters, and $ never starts mathtext."""
+    return clean_name(str(label), 200).replace("$", r"\$")
+
+
+def png(fig: dict[str, Any]) -> bytes:
+    """The chart image: deductions per unit (left) and the median / 90% time of each step in hours (right)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import font_manager
+    from matplotlib import pyplot as plt
+
+    path = font_path()
+    font_manager.fontManager.addfont(str(path))
+    family = font_manager.FontProperties(fname=str(path)).get_name()
+    with plt.rc_context({"font.family": family, "axes.unicode_minus": False}):
+        figure, (left, right) = plt.subplots(1, 2, figsize=(11, 5.5), dpi=100)
+        names = [plain(u["name"]) for u in fig["units"]]
+        lost = [-sum(d["points"] for d in u["deductions"]) for u in fig["units"]]
+        left.barh(names[::-1], lost[::-1], color="#d9534f")
+        left.set_title("各单位扣分")
+        left.set_xlabel("扣分")
+        labels = [plain(t["label"]) for t in fig["times"].values()]
+        med = [(t["median"] or 0) / 3600 for t in fig["times"].values()]
+        p90 = [(t["p90"] or 0) / 3600 for t in fig["times"].values()]
+        at = range(len(labels))
+        right.bar([i - 0.2 for i in at], med, width=0.4, label="中位数", color="#337ab7")
+        right.bar([i + 0.2 for i in at], p90, width=0.4, label="90%", color="#f0ad4e")
+        right.set_xticks(list(at), labels, rotation=30, ha="right")
+        right.set_ylabel("小时")
+        right.set_title("各环节用时")
+        right.legend()
+        figure.suptitle(f"{period_title(fig)} 舆情处置考核通报")
+        figure.tight_layout()
+        out = io.BytesIO()
+        figure.savefig(out, format="png")
+        plt.close(figure)
+    return out.getvalue()

@@ -1,0 +1,359 @@
+"""Start, meet, regrade and extend clocks (SPEC §4): the deadline rules both handlers and jobs call."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.clock import show
+from core.config import Config
+from core.policy import ClockKind, ClockPolicy, Policy, Span
+from models import Card, Item, Unit
+from models.calendar import UnknownYear, WorkCalendar
+from models.clock import OPEN_STATES, Clock, ClockFiring
+from models.state import CardState, ClockState
+from workflow.duty import periods
+from workflow.engine.audit import record
+from workflow.engine.cards import finish_cards
+from workflow.engine.errors import Refusal
+from workflow.engine.outbox import defer
+
+REPORT_CLOCKS = (ClockKind.notify_units, ClockKind.reply_source)
+DISPATCH_CLOCKS = (
+    ClockKind.first_report,
+    ClockKind.written_report,
+    ClockKind.handling_report,
+    ClockKind.public_response,
+)
+
+
+@lru_cache(maxsize=8)
+def _calendar(years_key: tuple[tuple[int, tuple[str, ...], tuple[str, ...]], ...]) -> WorkCalendar:
+    from datetime import date
+
+    return WorkCalendar(
+        {
+            y: {"holidays": [date.fromisoformat(d) for d in h], "workdays": [date.fromisoformat(d) for d in w]}
+            for y, h, w in years_key
+        }
+    )
+
+
+def calendar_for(config: Config) -> WorkCalendar:
+    """Return the working calendar for config (chinese-calendar plus [calendar.years])."""
+    key = tuple(
+        sorted(
+            (y, tuple(str(d) for d in s["holidays"]), tuple(str(d) for d in s["workdays"]))
+            for y, s in config.calendar_years.items()
+        )
+    )
+    return _calendar(key)
+
+
+def snapshot(policy: Policy, clock: ClockPolicy) -> dict[str, Any]:
+    """Return the policy in force for one clock, copied onto it so later config edits do not move it."""
+
+    def secs(td: timedelta | None) -> float | None:
+        return td.total_seconds() if td is not None else None
+
+    return {
+        "nudge_share": policy.nudge_share,
+        "warn_share": policy.warn_share,
+        "warn_before": secs(policy.warn_before),
+        "escalate_after": secs(policy.escalate_after),
+        "escalate_every": secs(policy.escalate_every),
+        "escalate_max": policy.escalate_max,
+        "days": policy.days,
+        "cap": secs(clock.cap),
+        "cap_days": clock.cap_days,
+        "spans": {
+            g: {"due": s.due.total_seconds(), "aim": secs(s.aim), "days": s.days} for g, s in clock.spans.items()
+        },
+        "label": clock.label,
+        "event": clock.event,
+        "extensions": clock.max_extensions,
+    }
+
+
+def restore(snap: dict[str, Any], kind: str) -> tuple[Policy, ClockPolicy]:
+    """Rebuild the Policy and ClockPolicy a clock was started with."""
+
+    def td(v: float | None) -> timedelta | None:
+        return timedelta(seconds=v) if v is not None else None
+
+    spans = {
+        g: Span(due=timedelta(seconds=s["due"]), aim=td(s["aim"]), days=s["days"]) for g, s in snap["spans"].items()
+    }
+    clock = ClockPolicy(
+        kind=kind,
+        label=snap["label"],
+        event=snap["event"],
+        owner="",
+        spans=spans,
+        cap=td(snap["cap"]),
+        cap_days=snap["cap_days"],
+    )
+    policy = Policy(
+        nudge_share=snap["nudge_share"],
+        warn_share=snap["warn_share"],
+        warn_before=td(snap["warn_before"]),
+        escalate_after=timedelta(seconds=snap["escalate_after"]),
+        escalate_every=timedelta(seconds=snap["escalate_every"]),
+        escalate_max=snap["escalate_max"],
+        days=snap["days"],
+        clocks={kind: clock},
+    )
+    return policy, clock
+
+
+def _start(
+    session: Session, item: Item, kind: str, unit: Unit | None, start: datetime, config: Config, at: datetime
+) -> Clock | None:
+    policy: Policy = config.policy
+    spec = policy.clocks.get(kind)
+    if spec is None or (spec.sources and item.source not in spec.sources):
+        return None
+    grade = item.grade or item.suggested_grade or "general"
+    override = item.external_due_at if kind == ClockKind.written_report else None
+    cal = calendar_for(config)
+    try:
+        sched = policy.schedule(kind, grade, start, cal, override_due=override)
+        limit = start + periods.first_report_due(config)
+        if (
+            kind == ClockKind.first_report
+            and sched
+            and sched.due_at > limit
+            and periods.in_force(session, config, start)
+        ):
+            sched = policy.schedule(kind, grade, start, cal, override_due=limit)  # a sensitive period's own clock
+        cap = policy.cap_for(kind, start, cal)
+    except UnknownYear as exc:
+        raise Refusal(f"无法计算“{spec.label}”时限：{exc}") from None
+    if sched is None:
+        return None
+    clock = Clock(
+        item_id=item.id,
+        kind=kind,
+        label=spec.label,
+        event=spec.event,
+        owner=spec.owner,
+        owner_unit_id=unit.id if unit and spec.owner == "lead_unit" else None,
+        grade=grade,
+        started_at=start,
+        aim_at=sched.aim_at,
+        nudge_at=sched.nudge_at,
+        warn_at=sched.warn_at,
+        due_at=sched.due_at,
+        cap_at=cap,
+        state=ClockState.open,
+        level=0,
+        policy=snapshot(policy, spec),
+        extensions=0,
+    )
+    if spec.owner != "office" and at < sched.due_at < at + policy.min_time_to_act:
+        clock.charged = "office"  # received with less than [policy] min_time_to_act left: a miss is the 交办's delay
+    session.add(clock)
+    session.flush()
+    charged = {"charged": "office"} if clock.charged else {}
+    record(session, item, "system", "clock_start", at, kind=kind, due=sched.due_at.isoformat(), **charged)
+    fired = _started_overdue(session, item, clock, at) if sched.due_at <= at and spec.owner != "office" else set()
+    clock.advance(fired)
+    defer(session, "schedule_clock", clock.id)
+    return clock
+
+
+def _started_overdue(session: Session, item: Item, clock: Clock, at: datetime) -> set[str]:
+    """A unit's clock that starts already past its due (the item was dispatched late): the miss is the office's.
+
+    Its reminders and its due are recorded as fired without a message; escalation counts from now, so the unit
+    gets the 签收 card (which says so) and then the usual time before anyone is told.
+    """
+    clock.state, clock.missed_at, clock.level, clock.charged = ClockState.missed, at, 1, "office"
+    names = {n for n, t in clock.thresholds() if t <= clock.due_at}
+    for n, t in clock.thresholds():
+        if n in names:
+            session.add(ClockFiring(clock_id=clock.id, name=n, due_at=t, fired_at=at))
+    record(
+        session,
+        item,
+        "system",
+        "clock_missed",
+        at,
+        before="open",
+        after=ClockState.missed,
+        kind=clock.kind,
+        fact="迟报",
+        charged="office",
+        unit_id=None,
+        due=clock.due_at.isoformat(),
+        reason="交办时已超过时限",
+    )
+    return names
+
+
+def start_on_report(session: Session, item: Item, config: Config, at: datetime) -> list[Clock]:
+    """Start the office's clocks of a newly reported item (notify related units; message-board reply)."""
+    return [c for k in REPORT_CLOCKS if (c := _start(session, item, k, None, item.reported_at, config, at))]
+
+
+def start_rolling_update(session: Session, item: Item, config: Config, at: datetime) -> Clock | None:
+    """After a publication the next rolling update (滚动发布) is owed: [policy.clocks.public_update]."""
+    return _start(session, item, "public_update", None, at, config, at)
+
+
+def start_on_dispatch(session: Session, item: Item, lead: Unit, config: Config, at: datetime) -> list[Clock]:
+    """Start the lead unit's clocks (first report, written report, handling report) when an item is dispatched."""
+    start = item.reported_at if config.policy.start == "reported" else at
+    return [c for k in DISPATCH_CLOCKS if (c := _start(session, item, k, lead, start, config, at))]
+
+
+def overdue_at_dispatch(session: Session, item: Item) -> list[Clock]:
+    """Return the clocks the 交办 left less than [policy] min_time_to_act (or no time) for: charged to the office."""
+    return [c for c in all_clocks(session, item) if c.charged == "office"]
+
+
+def open_clocks(session: Session, item: Item) -> list[Clock]:
+    """Return the item's clocks that are still owed (open or missed)."""
+    return list(
+        session.scalars(
+            select(Clock).where(Clock.item_id == item.id, Clock.state.in_(OPEN_STATES)).order_by(Clock.due_at)
+        )
+    )
+
+
+def all_clocks(session: Session, item: Item) -> list[Clock]:
+    """Return every clock of item, soonest due first."""
+    return list(session.scalars(select(Clock).where(Clock.item_id == item.id).order_by(Clock.due_at)))
+
+
+def close_all(session: Session, item: Item, reason: str, actor: str, at: datetime) -> list[Clock]:
+    """Waive every clock of item still owed (the item was closed): nothing fires for them any more."""
+    owed = open_clocks(session, item)
+    for c in owed:
+        before = c.state
+        c.state, c.met_at = ClockState.waived, at
+        c.advance(set())
+        close_cards(session, item, c, f"已{reason} {show(at)}"[:32], actor, at)
+        record(
+            session, item, actor, "clock_waived", at, before=before, after=ClockState.waived, kind=c.kind, reason=reason
+        )
+    return owed
+
+
+def close_at_archive(session: Session, item: Item, at: datetime) -> list[str]:
+    """Waive every clock of item still owed as it is archived, without audit rows of their own (the 归档 step
+    records them); return their names. Nothing fires for an archived item."""
+    owed = open_clocks(session, item)
+    for c in owed:
+        c.state, c.met_at = ClockState.waived, at
+        c.advance(set())
+        close_cards(session, item, c, f"已立卷归档 {show(at)}"[:32], "system", at)
+    return [c.label for c in owed]
+
+
+def restart(
+    session: Session, item: Item, kinds: tuple[str, ...], unit: Unit, config: Config, at: datetime
+) -> list[Clock]:
+    """Start fresh clocks of kinds for unit from at (an item reopened after a rebound)."""
+    return [c for k in kinds if (c := _start(session, item, k, unit, at, config, at))]
+
+
+def satisfy(session: Session, item: Item, event: str, actor: str, at: datetime) -> list[Clock]:
+    """Mark every owed clock of item that event meets as met (or met late, with its lateness); return them."""
+    done = [c for c in open_clocks(session, item) if c.event == event]
+    for c in done:
+        late = c.state == ClockState.missed
+        c.state, c.met_at = (ClockState.met_late if late else ClockState.met), at
+        c.advance(set())
+        close_cards(session, item, c, f"{c.label}已完成 {show(at)}", actor, at)
+        lateness = (at - c.due_at).total_seconds() if late else 0
+        record(
+            session,
+            item,
+            actor,
+            "clock_met",
+            at,
+            before=ClockState.missed if late else ClockState.open,
+            after=c.state,
+            kind=c.kind,
+            late_seconds=max(0, lateness),
+        )
+    return done
+
+
+def close_cards(session: Session, item: Item, clock: Clock, label: str, actor: str, at: datetime) -> None:
+    """The clock's step is done (or waived): its reminder and escalation cards stop offering buttons, for everyone."""
+    cards = session.scalars(select(Card).where(Card.clock_id == clock.id, Card.state == CardState.open))
+    finish_cards(session, item, cards, label, actor, at, None)
+
+
+def _fired(session: Session, clock: Clock) -> set[str]:
+    return set(session.scalars(select(ClockFiring.name).where(ClockFiring.clock_id == clock.id)))
+
+
+def regrade(session: Session, item: Item, grade: str, actor: str, config: Config, at: datetime) -> list[Clock]:
+    """Recompute the still-open clocks of item for a new grade (thresholds already fired stay fired)."""
+    changed = []
+    for c in open_clocks(session, item):
+        if c.state != ClockState.open:
+            continue
+        policy, spec = restore(c.policy, c.kind)
+        if c.extensions:  # an approved extension set this due: a new grade does not undo it
+            continue
+        explicit = (
+            item.external_due_at if c.kind == ClockKind.written_report else None
+        )  # an upper-level office's deadline
+        sched = policy.schedule(c.kind, grade, c.started_at, calendar_for(config), override_due=explicit)
+        if sched is None:
+            continue
+        before = c.due_at
+        c.grade, c.aim_at, c.nudge_at = grade, sched.aim_at, sched.nudge_at
+        c.warn_at, c.due_at = sched.warn_at, sched.due_at
+        if c.owner != "office" and c.due_at != before:  # the unit learns a new due now: has it time to act?
+            c.charged = "office" if c.due_at - at < config.policy.min_time_to_act else None
+        c.advance(_fired(session, c))
+        record(
+            session,
+            item,
+            actor,
+            "clock_regrade",
+            at,
+            kind=c.kind,
+            due_before=before.isoformat(),
+            due_after=c.due_at.isoformat(),
+            grade=grade,
+        )
+        defer(session, "schedule_clock", c.id)
+        changed.append(c)
+    return changed
+
+
+def move_due(session: Session, clock: Clock, new_due: datetime) -> None:
+    """Move a clock's due (an approved extension): warning and escalations follow, fired ones stay fired."""
+    policy, _spec = restore(clock.policy, clock.kind)
+    moments = policy.moments(clock.started_at, new_due, None)
+    clock.due_at, clock.warn_at = new_due, max(moments.warn_at, clock.nudge_at)
+    clock.extensions += 1  # names the new warning and due thresholds, so they fire again for the new due
+    clock.advance(_fired(session, clock))
+    defer(session, "schedule_clock", clock.id)
+
+
+def waive(session: Session, item: Item, label: str, reason: str, actor: str, at: datetime) -> Clock:
+    """Waive the item's owed clock named label (office decision): nothing fires for it any more."""
+    owed = [c for c in open_clocks(session, item) if label in (c.label, c.kind)]
+    if not owed:
+        names = "、".join(c.label for c in open_clocks(session, item)) or "无"
+        raise Refusal(f"{item.code} 没有未完成的“{label}”时限（未完成的：{names}）。")
+    clock = owed[0]
+    before = clock.state
+    clock.state, clock.met_at = ClockState.waived, at
+    clock.advance(set())
+    close_cards(session, item, clock, f"时限已免除 {show(at)}", actor, at)
+    record(
+        session, item, actor, "clock_waived", at, before=before, after=ClockState.waived, kind=clock.kind, reason=reason
+    )
+    return clock

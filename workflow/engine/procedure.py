@@ -1,0 +1,72 @@
+"""Apply the declared procedure (models/procedure.py): the one place that checks an item's state, moves it,
+records the step and meets the clocks the step meets."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from models import Item, ItemState, Person
+from models.clock import Clock
+from models.procedure import ACTIONS, Action, moves
+from workflow.engine import clocks
+from workflow.engine.audit import record
+from workflow.engine.errors import Refusal
+from workflow.engine.relations import ROLE_RELATIONS, relations
+
+RELATION_NAMES = {"office": "领导小组办公室", "general_office": "局办公室", "leader": "领导小组"}
+
+
+def check(item: Item, name: str) -> Action:
+    """Return action name if item's state allows it, else refuse with the action's own sentence."""
+    action = ACTIONS[name]
+    state = ItemState(item.state)
+    if state not in action.states:
+        raise Refusal(action.refuse(item.code, state))
+    return action
+
+
+def allows(item: Item, name: str) -> bool:
+    """Return True if item's state allows action name (for pages that offer or hide it)."""
+    return ItemState(item.state) in ACTIONS[name].states
+
+
+def permit(session: Session, item: Item, name: str, person: Person, clock: Clock | None = None) -> Action:
+    """Return action name if person holds one of the relations its `who` names (to item, or to clock), else refuse
+    with the action's own sentence."""
+    action = ACTIONS[name]
+    if relations(session, item, person, clock).isdisjoint(action.who):
+        lead = item.lead
+        raise Refusal(action.deny(item.code, lead.unit.name if lead else ""))
+    return action
+
+
+def authorise(name: str, person: Person) -> None:
+    """Refuse unless person holds one of the roles the action names (unit relations are checked by the step)."""
+    action = ACTIONS[name]
+    roles = [ROLE_RELATIONS[w] for w in action.who if w in ROLE_RELATIONS]
+    if roles and len(roles) == len(action.who) and not any(person.has(r) for r in roles):
+        names = "、".join(RELATION_NAMES[w] for w in action.who if w in RELATION_NAMES)
+        raise Refusal(f"只有{names}可以{action.label}。")
+
+
+def take(
+    session: Session, item: Item, name: str, actor: str, at: datetime, advance: bool = True, **detail: Any
+) -> tuple[str, str, list[Clock]]:
+    """Take action name on item: check its state, move it where the procedure says, record it, meet its clocks.
+
+    advance=False records the step without moving the item or meeting its clocks (a co-handling unit's part).
+    Returns (state before, state after, clocks met).
+    """
+    action = check(item, name)
+    before = after = str(item.state)
+    if advance and moves(action, ItemState(item.state)):
+        assert action.to is not None
+        before, after = item.move_to(action.to, at)
+    record(session, item, actor, action.name, at, before=before, after=after, **detail)
+    met: list[Clock] = []
+    for event in action.meets if advance else ():
+        met += clocks.satisfy(session, item, event, actor, at)
+    return before, after, met

@@ -1,0 +1,206 @@
+"""What a person owes (我的待办) and an item's state and history (查询), for people involved."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.clock import local, show
+from core.durations import format_duration
+from core.policy import ClockKind
+from models import (
+    AuditEvent,
+    GuidedAssignment,
+    GuidedState,
+    GuidedTask,
+    Item,
+    ItemState,
+    ItemUnit,
+    Patrol,
+    PatrolState,
+    Person,
+    Role,
+    Unit,
+)
+from models.clock import OPEN_STATES, Clock
+from models.item import FLOW_NAMES, PART_NAMES
+from models.state import CLOCK_STATE_NAMES, ClockState
+from workflow.engine.errors import Refusal
+from workflow.engine.lookup import find_item
+from workflow.incident import statement
+from workflow.views import render, timeline
+from workflow.views.todos_more import more
+
+ACTIONS = {
+    "report": "上报",
+    "report_merged": "重复上报（已合并）",
+    "dispatch": "定级交办",
+    "acknowledge": "签收",
+    ClockKind.first_report: "首报",
+    ClockKind.written_report: "书面报告",
+    ClockKind.handling_report: "处置情况报告",
+    "regrade": "调整等级",
+    "clock_missed": "时限超时",
+    "clock_escalated": "超时督办",
+    "extension_request": "申请延期",
+    "extension_decision": "审批延期",
+    "clock_waived": "免除时限",
+    "clock_miss_withdrawn": "撤销超时记录",
+    "progress_report": "续报",
+    "approve": "批准书面报告",
+    "return": "退回修改",
+    "return_reason": "提出修改意见",
+    "statement_return_reason": "说明口径退回理由",
+    "consult": "征求会商意见",
+    "opinion": "提出会商意见",
+    ClockKind.reply_source: "回复来源",
+    "close": "办结",
+    "follow_up": "进入善后观察",
+    "follow_up_calm": "回报态势平稳",
+    "rebound": "报告舆情反弹",
+    "follow_up_end": "善后观察期满",
+    "evaluate": "总结评估",
+    "archive": "立卷归档",
+    "review": "审核书面报告",
+    "fact_recorded": "记录考核扣分",
+    "fact_disputed": "对扣分事项申诉",
+    "dispute_decided": "审定申诉",
+    "guide_replies": "组织跟帖",
+    "guided_reply_proved": "完成跟帖",
+    "guided_reply_declined": "说明无法跟帖",
+    "guided_reply_missed": "跟帖超时未完成",
+    "statement_drafted": "拟定对外口径",
+    "statement_decided": "审批对外口径",
+    "statement_confirmed": "确认对外口径",
+    "statement_approved": "口径定稿",
+    "statement_published": "登记发布",
+    "period_grade": "重要节点期间建议等级上调",
+    "brief_requested": "拟报送快报或专报",
+    "brief_decided": "审批快报或专报",
+    "brief_sent": "报送上级",
+    "instruction": "领导批示",
+    "archive_packaged": "生成案卷",
+    "attachments_pruned": "按保存期限删除附件",
+}
+HIDDEN = {"clock_start", "clock_met", "clock_regrade"}
+
+
+def todos(session: Session, person: Person, now: datetime) -> list[str]:
+    """Return one line per step person owes, oldest first, with how long it has waited."""
+    lines: list[str] = []
+    if person.has(Role.commentator):
+        checks = session.scalars(
+            select(Patrol).where(
+                Patrol.userid == person.userid,
+                Patrol.state == PatrolState.open,
+                Patrol.day == local(now).date().isoformat(),
+            )
+        )
+        for p in checks:
+            lines.append(f"· 今日巡查，截止 {show(p.due_at)}：没有发现请发送“巡查 无异常”，发现了请“上报”")
+    for a in session.scalars(
+        select(GuidedAssignment).where(
+            GuidedAssignment.userid == person.userid, GuidedAssignment.state == GuidedState.open
+        )
+    ):
+        task = session.get_one(GuidedTask, a.task_id)
+        item = session.get_one(Item, task.item_id)
+        lines.append(
+            f"· 组织跟帖 {render.item_line(item)}，截止 {show(a.due_at)}：完成后点卡片上的“已跟帖”发来链接或截图"
+        )
+    if person.has(Role.office):
+        waiting = session.scalars(select(Item).where(Item.state == ItemState.reported).order_by(Item.reported_at))
+        for item in waiting:
+            lines.append(
+                f"· 待交办 {render.item_line(item)}，上报于 {show(item.reported_at)}"
+                f"（已等 {format_duration(now - item.reported_at)}）"
+            )
+    if person.has(Role.unit_lead) and person.unit_id:
+        rows = session.scalars(
+            select(ItemUnit)
+            .where(ItemUnit.unit_id == person.unit_id, ItemUnit.acknowledged_at.is_(None), ItemUnit.part != "cc")
+            .order_by(ItemUnit.assigned_at)
+        )
+        for row in rows:
+            lines.append(
+                f"· 待签收 {render.item_line(row.item)}，交办于 {show(row.assigned_at)}"
+                f"（已等 {format_duration(now - row.assigned_at)}）\n  回复“签收 {row.item.code}”或点卡片按钮"
+            )
+        owed = session.scalars(
+            select(Clock)
+            .where(Clock.owner_unit_id == person.unit_id, Clock.state.in_(OPEN_STATES))
+            .order_by(Clock.due_at)
+        )
+        for clock in owed:
+            item = session.get_one(Item, clock.item_id)
+            lines.append(f"· {clock.label} {render.item_line(item)}，{_when(clock, now)}")
+    return lines + more(session, person, now)
+
+
+def _when(clock: Clock, now: datetime) -> str:
+    """ "最迟 14:30（还剩 12分钟）" or "已超时 5分钟（应于 14:30）"."""
+    if clock.state == ClockState.missed or clock.due_at <= now:
+        over = now - clock.due_at
+        late = f"已超时 {format_duration(over)}" if over >= timedelta(minutes=1) else "已超时"
+        return f"{late}（应于 {show(clock.due_at, True)}）"
+    return f"最迟 {show(clock.due_at, True)}（还剩 {format_duration(clock.due_at - now)}）"
+
+
+CLOCK_STATES = CLOCK_STATE_NAMES
+
+
+def involved(session: Session, person: Person, item: Item) -> bool:
+    """Return True if person may see item: its reporters (first or merged), office, general office, leader, its units
+    or their supervisors."""
+    if person.id == item.reporter_id or any(person.has(r) for r in (Role.office, Role.general_office, Role.leader)):
+        return True
+    units = [session.get(Unit, r.unit_id) for r in item.units]
+    if any(u and (u.id == person.unit_id or u.supervisor_userid == person.userid) for u in units):
+        return True
+    merged = select(AuditEvent.id).where(
+        AuditEvent.item_id == item.id, AuditEvent.action == "report_merged", AuditEvent.actor == person.userid
+    )
+    return session.scalar(merged.limit(1)) is not None
+
+
+def status(session: Session, person: Person, code: str) -> str:
+    """Return the state, grade, units and history of item code, or refuse if person is not involved."""
+    item = find_item(session, code)
+    if not involved(session, person, item):
+        raise Refusal(f"您没有参与 {item.code} 的处置，无权查看。")
+    units = (
+        "、".join(
+            f"{r.unit.name}（{PART_NAMES.get(r.part, r.part)}"
+            + ("" if r.part == "cc" else ("，已签收" if r.acknowledged_at else "，未签收"))
+            + "）"
+            for r in item.units
+        )
+        or "未交办"
+    )
+    lines = [
+        f"{item.code}《{item.title}》",
+        f"状态：{item.state_name}",
+        f"等级：{render.grade_name(item.grade)}",
+        f"承办：{units}",
+        f"上报人：{item.reporter.name}",
+    ]
+    if item.flow:
+        lines.append(f"流程：{FLOW_NAMES.get(item.flow, item.flow)}")
+    if line := statement.approved(session, item):
+        lines.append(f"对外口径：第 {line.version} 版已定稿" + ("，已发布" if line.published_at else "，未发布"))
+    lines.append("经过：")
+    for clock in session.scalars(select(Clock).where(Clock.item_id == item.id).order_by(Clock.due_at)):
+        state = CLOCK_STATES.get(clock.state, clock.state)
+        lines.insert(-1, f"时限：{clock.label} 最迟 {show(clock.due_at, True)}，{state}")
+    events = session.scalars(select(AuditEvent).where(AuditEvent.item_id == item.id).order_by(AuditEvent.id))
+    n = timeline.names(session, item)
+    for ev in events:
+        if ev.action in HIDDEN:
+            continue
+        what, detail = timeline.words(n, ev, ACTIONS.get(ev.action, ev.action))
+        short = "" if ev.action == "report" else detail
+        tail = "：" + (short[:40] + "…" if len(short) > 40 else short) if short else ""
+        lines.append(f"· {show(ev.at, True)} {n.person(ev.actor)} {what}{tail}")
+    return "\n".join(lines)

@@ -1,0 +1,131 @@
+"""An item's history in words: what happened, to which clock (by its Chinese name), whose, which decision, by name.
+
+The 查询 reply (workflow/views/query.py), the 一事一群 lines (workflow/people/appchat.py) and the
+archive's 经过 (workflow/record/archive.py) describe an audit event through `words`: no userid,
+Python list or bare "审批延期" is shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.clock import show
+from core.durations import format_duration
+from core.policy import DEFAULT_CLOCKS
+from models import AuditEvent, Item, Person, Unit
+from models.clock import Clock
+from models.state import ExtensionState
+from workflow.views.render import grade_name
+
+OFFICE = "领导小组办公室"
+TEXT_KEYS = ("text", "reason", "note", "number", "line")  # what a person wrote, in order of preference
+
+
+@dataclass(frozen=True)
+class Names:
+    """Who and what an item's events refer to: people by userid, units by id, its clocks' names by kind."""
+
+    people: dict[str, str]
+    units: dict[int, str]
+    clocks: dict[str, str]
+    unit_keys: dict[str, str]
+
+    def person(self, userid: Any) -> str:
+        """A person's name ("系统" for the timers), else the userid as given."""
+        return "系统" if userid == "system" else self.people.get(str(userid), str(userid))
+
+    def clock(self, kind: Any) -> str:
+        """A clock's Chinese name (as the policy names it), e.g. 首报, 书面报告."""
+        kind = str(kind or "")
+        return self.clocks.get(kind) or str(DEFAULT_CLOCKS.get(kind, {}).get("label", kind))
+
+    def listed(self, value: Any) -> str:
+        """A userid, or a list of userids, as names joined by 、 (other values as they are)."""
+        if isinstance(value, list | tuple):
+            return "、".join(self.person(v) for v in value)
+        return self.person(value) if isinstance(value, str) and value in self.people else str(value)
+
+
+def names(session: Session, item: Item) -> Names:
+    """Load the names one item's history needs."""
+    people = {p.userid: p.name for p in session.scalars(select(Person))}
+    all_units = list(session.scalars(select(Unit)))
+    clocks = {c.kind: c.label for c in session.scalars(select(Clock).where(Clock.item_id == item.id))}
+    return Names(people, {u.id: u.name for u in all_units}, clocks, {u.key: u.name for u in all_units})
+
+
+def _dispatch(n: Names, d: dict[str, Any]) -> str:
+    """A 交办 in words: the grade, the lead and co-handling units, the copied ones."""
+    units = [n.unit_keys.get(str(k), str(k)) for k in d.get("units") or []]
+    parts = [grade_name(d["grade"])] if d.get("grade") else []
+    parts += [f"主办 {units[0]}"] if units else []
+    parts += [f"协办 {'、'.join(units[1:])}"] if len(units) > 1 else []
+    cc = [n.unit_keys.get(str(k), str(k)) for k in d.get("cc") or []]
+    parts += [f"抄送 {'、'.join(cc)}"] if cc else []
+    return "，".join(parts)
+
+
+def _when(value: Any) -> str:
+    try:
+        return show(datetime.fromisoformat(str(value)), True)
+    except ValueError:
+        return ""
+
+
+def _clock_event(n: Names, ev: AuditEvent, d: dict[str, Any]) -> tuple[str, str] | None:
+    """Words for the clock events: which clock, whose, which decision and the new time."""
+    label = n.clock(d.get("kind"))
+    if ev.action == "clock_missed":
+        if d.get("charged") == "office":
+            return f"{label}时限超时", f"交办时已过时限，记在交办环节（{OFFICE}）"
+        whose = n.units.get(int(d["unit_id"])) if d.get("unit_id") else OFFICE
+        due = _when(d.get("due"))
+        return f"{label}时限超时", f"{whose}" + (f"，应于 {due}" if due else "")
+    if ev.action == "clock_escalated":
+        return f"{label}超时督办", f"第 {d.get('level')} 级"
+    if ev.action == "extension_request":
+        longer = f"延长 {format_duration(timedelta(seconds=int(d['seconds'])))}" if d.get("seconds") else ""
+        return f"申请{label}延期", "：".join(x for x in (longer, str(d.get("reason") or "")) if x)
+    if ev.action == "extension_decision":
+        if ev.after == ExtensionState.approved:
+            due = _when(d.get("due"))
+            return f"同意{label}延期", f"最迟改为 {due}" if due else ""
+        due = _when(d.get("due"))
+        return f"不同意{label}延期", f"仍须在 {due} 前完成" if due else ""
+    if ev.action == "clock_waived":
+        return f"免除{label}时限", str(d.get("reason") or "")
+    if ev.action == "clock_miss_withdrawn":
+        return f"撤销{label}超时记录", str(d.get("reason") or "")
+    return None
+
+
+def words(n: Names, ev: AuditEvent, verb: str) -> tuple[str, str]:
+    """(what happened, its detail) for one audit event; verb is the action's usual name (ACTIONS, TIMELINE)."""
+    d = ev.detail or {}
+    if (clock := _clock_event(n, ev, d)) is not None:
+        return clock
+    text = next((str(d[k]) for k in TEXT_KEYS if d.get(k)), "")
+    if ev.action == "dispatch":
+        return verb, _dispatch(n, d)
+    if ev.action == "guided_reply_missed" and d.get("userid"):
+        return verb, n.person(d["userid"])
+    if ev.action == "regrade":
+        return verb, "：".join(x for x in (f"{grade_name(ev.before)} → {grade_name(ev.after)}", text) if x)
+    if ev.action == "opinion":
+        return ("无不同意见", text) if d.get("agree") else ("提出会商意见", text)
+    if ev.action == "consult" and d.get("asked"):
+        return verb, "：".join(x for x in (f"征求{n.listed(d['asked'])}的意见", text) if x)
+    if ev.action == "guide_replies" and d.get("to"):
+        return verb, "：".join(x for x in (n.listed(d["to"]), text) if x)
+    if "ok" in d:
+        return verb, "：".join(x for x in ("同意" if d["ok"] else "不同意", text) if x)
+    if d.get("to") and not text:
+        text = n.listed(d["to"])
+    if "version" in d and ev.action in ("written_report", "approve", "return", "review", "statement_drafted"):
+        verb = f"{verb} 第 {d['version']} 版"
+    return verb, text
