@@ -13,6 +13,7 @@ or the worker. workflow/engine/relations.py decides each relation; workflow/proc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from models.state import STATE_NAMES, TRANSITIONS, ItemState
 
@@ -24,11 +25,50 @@ ANY = frozenset(ItemState)
 LIVE = ANY - {S.archived}  # an archived item is read-only: viewing and downloading only
 
 
+class Act(StrEnum):
+    """The actions on an item; their string forms (the audit action names) appear only here."""
+
+    report = "report"
+    dispatch = "dispatch"
+    regrade = "regrade"
+    acknowledge = "acknowledge"
+    first_report = "first_report"
+    progress_report = "progress_report"
+    written_report = "written_report"
+    handling_report = "handling_report"
+    review = "review"
+    approve = "approve"
+    return_ = "return"
+    consult = "consult"
+    opinion = "opinion"
+    reply_source = "reply_source"
+    close = "close"
+    follow_up = "follow_up"
+    rebound = "rebound"
+    evaluate = "evaluate"
+    archive = "archive"
+    guide_replies = "guide_replies"
+    draft_statement = "draft_statement"
+    publish_statement = "publish_statement"
+    decide_statement = "decide_statement"
+    give_reason = "give_reason"
+    guided_reply = "guided_reply"
+    brief = "brief"
+    instruction = "instruction"
+    record_fact = "record_fact"
+    report_merged = "report_merged"
+    fact_disputed = "fact_disputed"
+    decide_dispute = "decide_dispute"
+    package = "package"
+    request_extension = "request_extension"
+    decide_extension = "decide_extension"
+
+
 @dataclass(frozen=True)
 class Action:
     """One thing a person or a timer does to an item."""
 
-    name: str  # the audit action it records
+    name: Act  # the audit action it records
     label: str  # what people call it
     states: frozenset[ItemState]  # the item states it may be taken from
     to: ItemState | None  # the state it moves the item to, where the state machine allows (else it stays)
@@ -60,8 +100,8 @@ NOT_YET = "{code} 还没有交办（当前：{state}），交办后由承办单�
 PRESS_REBOUND = "{code} 已办结，不再续报。如舆情反弹，请在善后回访卡片上点“反弹”，或发送“反弹 {code} 情况”。"
 
 
-def _a(*actions: Action) -> dict[str, Action]:
-    table: dict[str, Action] = {}
+def _a(*actions: Action) -> dict[Act, Action]:
+    table: dict[Act, Action] = {}
     for a in actions:
         if a.name in table:
             raise ValueError(f"action {a.name!r} declared twice")
@@ -69,10 +109,10 @@ def _a(*actions: Action) -> dict[str, Action]:
     return table
 
 
-ACTIONS: dict[str, Action] = _a(
-    Action("report", "上报", frozenset(), S.reported, ("member",)),
+ACTIONS: dict[Act, Action] = _a(
+    Action(Act.report, "上报", frozenset(), S.reported, ("member",)),
     Action(
-        "dispatch",
+        Act.dispatch,
         "交办",
         frozenset({S.reported}),
         S.dispatched,
@@ -81,7 +121,7 @@ ACTIONS: dict[str, Action] = _a(
         refusal="{code} 已经交办过了（当前：{state}），不能重复交办。",
     ),
     Action(
-        "regrade",
+        Act.regrade,
         "调整等级",
         frozenset({S.reported}) | OPEN,
         None,
@@ -89,7 +129,7 @@ ACTIONS: dict[str, Action] = _a(
         refusal="{code} 已办结，不能再调整等级（当前：{state}）。",
     ),
     Action(
-        "acknowledge",
+        Act.acknowledge,
         "签收",
         OPEN,
         S.acknowledged,
@@ -99,7 +139,7 @@ ACTIONS: dict[str, Action] = _a(
         denied="{code} 不是交办给您所在单位的，只有承办单位负责人可以签收。",
     ),
     Action(
-        "first_report",
+        Act.first_report,
         "首报",
         OPEN,
         S.first_reported,
@@ -110,7 +150,7 @@ ACTIONS: dict[str, Action] = _a(
         denied="{code} 的报告由主办单位负责人报送，您不是{lead}的负责人。",
     ),
     Action(
-        "progress_report",
+        Act.progress_report,
         "续报",
         OPEN,
         None,
@@ -120,7 +160,7 @@ ACTIONS: dict[str, Action] = _a(
         denied="{code} 的续报由承办单位负责人报送，您所在单位不是它的承办单位。",
     ),
     Action(
-        "written_report",
+        Act.written_report,
         "报送书面报告",  # it implies the 签收 first
         frozenset({S.dispatched, S.acknowledged, S.first_reported, S.written_reported, S.returned}),
         S.written_reported,
@@ -130,7 +170,7 @@ ACTIONS: dict[str, Action] = _a(
         denied="{code} 的书面报告由承办单位负责人报送，您所在单位不是它的承办单位。",
     ),
     Action(
-        "handling_report",
+        Act.handling_report,
         "报送处置情况",
         OPEN,
         None,
@@ -139,7 +179,7 @@ ACTIONS: dict[str, Action] = _a(
         denied="{code} 的报告由主办单位负责人报送，您不是{lead}的负责人。",
     ),
     Action(
-        "review",
+        Act.review,
         "审核",
         frozenset({S.written_reported}),
         None,
@@ -148,7 +188,7 @@ ACTIONS: dict[str, Action] = _a(
         denied="这份书面报告不是送您审批的，只有卡片的接收人可以审批 {code}。",
     ),
     Action(
-        "approve",
+        Act.approve,
         "批准",
         frozenset({S.written_reported}),
         S.approved,
@@ -157,7 +197,7 @@ ACTIONS: dict[str, Action] = _a(
         denied="这份书面报告不是送您审批的，只有卡片的接收人可以审批 {code}。",
     ),
     Action(
-        "return",
+        Act.return_,
         "退回修改",
         frozenset({S.written_reported}),
         S.returned,
@@ -166,7 +206,7 @@ ACTIONS: dict[str, Action] = _a(
         denied="这份书面报告不是送您审批的，只有卡片的接收人可以审批 {code}。",
     ),
     Action(
-        "consult",
+        Act.consult,
         "会商",
         frozenset({S.approved}),
         None,
@@ -174,7 +214,7 @@ ACTIONS: dict[str, Action] = _a(
         refusal="{code} 的书面报告还没有审核通过（当前：{state}），审核通过后再会商。",
     ),
     Action(
-        "opinion",
+        Act.opinion,
         "提出会商意见",
         frozenset({S.approved}),
         None,
@@ -183,7 +223,7 @@ ACTIONS: dict[str, Action] = _a(
         denied="{code} 的会商没有征求您的意见。",
     ),
     Action(
-        "reply_source",
+        Act.reply_source,
         "回复来源",
         frozenset({S.approved}),
         S.replied,
@@ -192,16 +232,16 @@ ACTIONS: dict[str, Action] = _a(
         refusal="{code} 还不能回复来源（当前：{state}）：书面报告须先经审核通过。",
     ),
     Action(
-        "close",
+        Act.close,
         "办结",
         frozenset({S.replied}),
         S.closed,
         ("office",),
         refusal="{code} 还不能办结（当前：{state}）：须先回复来源。",
     ),
-    Action("follow_up", "善后观察", frozenset({S.closed}), S.follow_up, ("system",)),
+    Action(Act.follow_up, "善后观察", frozenset({S.closed}), S.follow_up, ("system",)),
     Action(
-        "rebound",
+        Act.rebound,
         "标记反弹",
         frozenset({S.follow_up}),
         S.acknowledged,
@@ -211,7 +251,7 @@ ACTIONS: dict[str, Action] = _a(
         denied="只有 {code} 主办单位的负责人可以回报善后态势。",
     ),
     Action(
-        "evaluate",
+        Act.evaluate,
         "总结评估",
         frozenset({S.closed, S.follow_up}),
         S.evaluated,
@@ -220,7 +260,7 @@ ACTIONS: dict[str, Action] = _a(
         refusals=((frozenset({S.evaluated}), "{code} 已经总结评估过了，下一步是立卷归档（发送“归档 {code}”）。"),),
     ),
     Action(
-        "archive",
+        Act.archive,
         "立卷归档",
         frozenset({S.evaluated}),
         S.archived,
@@ -229,7 +269,7 @@ ACTIONS: dict[str, Action] = _a(
         refusals=((frozenset({S.archived}), "{code} 已立卷归档，无需再归档；案卷可在条目页面查看和下载。"),),
     ),
     Action(
-        "guide_replies",
+        Act.guide_replies,
         "组织跟帖",
         frozenset({S.reported, S.closed, S.follow_up}) | OPEN,
         None,
@@ -237,7 +277,7 @@ ACTIONS: dict[str, Action] = _a(
         refusals=((frozenset({S.evaluated}), "{code} {state}，不再组织跟帖。"),),
     ),
     Action(
-        "draft_statement",
+        Act.draft_statement,
         "拟定对外口径",
         frozenset({S.closed, S.follow_up}) | OPEN,
         None,
@@ -246,7 +286,7 @@ ACTIONS: dict[str, Action] = _a(
         denied="{code} 的对外口径由领导小组办公室或主办单位负责人拟定和登记发布。",
     ),
     Action(
-        "publish_statement",
+        Act.publish_statement,
         "登记口径发布",
         frozenset({S.closed, S.follow_up}) | OPEN,
         None,
@@ -255,28 +295,28 @@ ACTIONS: dict[str, Action] = _a(
         denied="{code} 的对外口径由领导小组办公室或主办单位负责人拟定和登记发布。",
     ),
     Action(
-        "decide_statement",
+        Act.decide_statement,
         "审批或确认对外口径",
         LIVE,
         None,
         ("decider", "member"),  # workflow.incident.statement: the version's deciders, the concerned units' leads
     ),
     Action(
-        "give_reason",
+        Act.give_reason,
         "填写退回理由",
         LIVE,
         None,
         ("decider",),
     ),
     Action(
-        "guided_reply",
+        Act.guided_reply,
         "报告跟帖情况",
         LIVE,
         None,
         ("member",),  # workflow.incident.guided.mine: the person the part was assigned to
     ),
     Action(
-        "brief",
+        Act.brief,
         "报送舆情快报或专报",
         LIVE,
         None,
@@ -284,7 +324,7 @@ ACTIONS: dict[str, Action] = _a(
         denied="只有领导小组办公室可以报送舆情快报或专报（归口报送）。",
     ),
     Action(
-        "instruction",
+        Act.instruction,
         "批示",
         LIVE,
         None,
@@ -292,7 +332,7 @@ ACTIONS: dict[str, Action] = _a(
         denied="只有领导小组的领导可以批示。",
     ),
     Action(
-        "record_fact",
+        Act.record_fact,
         "记录考核扣分",
         LIVE,
         None,
@@ -300,7 +340,7 @@ ACTIONS: dict[str, Action] = _a(
         denied="只有领导小组办公室可以记录扣分事项。",
     ),
     Action(
-        "report_merged",
+        Act.report_merged,
         "合并重复上报",
         LIVE,
         None,
@@ -308,7 +348,7 @@ ACTIONS: dict[str, Action] = _a(
         refusal="{code} 已立卷归档，案卷不再改动；同一链接再次上报时另立新条目并关联 {code}。",
     ),
     Action(
-        "fact_disputed",
+        Act.fact_disputed,
         "申诉扣分",
         LIVE,
         None,
@@ -316,14 +356,14 @@ ACTIONS: dict[str, Action] = _a(
         refusal="{code} 已立卷归档，案卷只能查看和下载，不能再申诉。",
     ),
     Action(
-        "decide_dispute",
+        Act.decide_dispute,
         "审定申诉",
         LIVE,
         None,
         ("office",),
     ),
     Action(
-        "package",
+        Act.package,
         "生成案卷",
         frozenset({S.archived}),
         None,
@@ -331,7 +371,7 @@ ACTIONS: dict[str, Action] = _a(
         refusal="{code} 还没有立卷归档（当前：{state}），归档后才能生成案卷。",
     ),
     Action(
-        "request_extension",
+        Act.request_extension,
         "申请延期",
         LIVE,
         None,
@@ -339,7 +379,7 @@ ACTIONS: dict[str, Action] = _a(
         denied="您在 {code} 上没有未完成的时限，无需延期。",
     ),
     Action(
-        "decide_extension",
+        Act.decide_extension,
         "审批延期",
         LIVE,
         None,

@@ -15,6 +15,7 @@ from core.policy import ClockKind, ClockPolicy, Policy, Span
 from models import Card, Item, Unit
 from models.calendar import UnknownYear, WorkCalendar
 from models.clock import OPEN_STATES, Clock, ClockFiring
+from models.procedure import ACTIONS, Act
 from models.state import CardState, ClockState
 from workflow.duty import periods
 from workflow.engine.audit import record
@@ -283,6 +284,15 @@ def satisfy(session: Session, item: Item, event: str, actor: str, at: datetime) 
             late_seconds=max(0, lateness),
         )
     return done
+
+
+def on_action(session: Session, item: Item, act: Act, actor: str, at: datetime) -> list[Clock]:
+    """Apply what the procedure declares action act does to item's clocks (today: meet the clocks it meets); the
+    one call the procedure engine makes about clocks. Returns the clocks met."""
+    met: list[Clock] = []
+    for event in ACTIONS[act].meets:
+        met += satisfy(session, item, event, actor, at)
+    return met
 
 
 def close_cards(session: Session, item: Item, clock: Clock, label: str, actor: str, at: datetime) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from models import Item, ItemState, Person
 from models.clock import Clock
-from models.procedure import ACTIONS, Action, moves
+from models.procedure import ACTIONS, Act, Action, moves
 from workflow.engine import clocks
 from workflow.engine.audit import record
 from workflow.engine.errors import Refusal
@@ -21,7 +21,7 @@ RELATION_NAMES = {"office": "领导小组办公室", "general_office": "局办�
 
 def check(item: Item, name: str) -> Action:
     """Return action name if item's state allows it, else refuse with the action's own sentence."""
-    action = ACTIONS[name]
+    action = ACTIONS[Act(name)]
     state = ItemState(item.state)
     if state not in action.states:
         raise Refusal(action.refuse(item.code, state))
@@ -30,13 +30,13 @@ def check(item: Item, name: str) -> Action:
 
 def allows(item: Item, name: str) -> bool:
     """Return True if item's state allows action name (for pages that offer or hide it)."""
-    return ItemState(item.state) in ACTIONS[name].states
+    return ItemState(item.state) in ACTIONS[Act(name)].states
 
 
 def permit(session: Session, item: Item, name: str, person: Person, clock: Clock | None = None) -> Action:
     """Return action name if person holds one of the relations its `who` names (to item, or to clock), else refuse
     with the action's own sentence."""
-    action = ACTIONS[name]
+    action = ACTIONS[Act(name)]
     if relations(session, item, person, clock).isdisjoint(action.who):
         lead = item.lead
         raise Refusal(action.deny(item.code, lead.unit.name if lead else ""))
@@ -45,7 +45,7 @@ def permit(session: Session, item: Item, name: str, person: Person, clock: Clock
 
 def authorise(name: str, person: Person) -> None:
     """Refuse unless person holds one of the roles the action names (unit relations are checked by the step)."""
-    action = ACTIONS[name]
+    action = ACTIONS[Act(name)]
     roles = [ROLE_RELATIONS[w] for w in action.who if w in ROLE_RELATIONS]
     if roles and len(roles) == len(action.who) and not any(person.has(r) for r in roles):
         names = "、".join(RELATION_NAMES[w] for w in action.who if w in RELATION_NAMES)
@@ -66,7 +66,5 @@ def take(
         assert action.to is not None
         before, after = item.move_to(action.to, at)
     record(session, item, actor, action.name, at, before=before, after=after, **detail)
-    met: list[Clock] = []
-    for event in action.meets if advance else ():
-        met += clocks.satisfy(session, item, event, actor, at)
+    met = clocks.on_action(session, item, action.name, actor, at) if advance else []
     return before, after, met

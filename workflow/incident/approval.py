@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from core.clock import show
 from core.config import Config
 from models import Card, Grade, Item, ItemState, Person, Role, Submission
-from models.procedure import ACTIONS
+from models.procedure import ACTIONS, Act
 from models.state import AWAITING, CardState, SubmissionState
 from workflow.engine import clocks, procedure
 from workflow.engine.audit import record
@@ -60,7 +60,7 @@ def decide(
     procedure.permit(session, item, CHOICE_ACTIONS[choice], actor)
     cards = approval_cards(session, sub.id)
     if not any(actor.userid in c.recipients for c in cards):  # a decider of another version, or another unit's part
-        raise Refusal(ACTIONS["approve"].deny(item.code, ""))
+        raise Refusal(ACTIONS[Act.approve].deny(item.code, ""))
     if sub.state in DONE:
         return Decision(
             sub,
@@ -70,7 +70,7 @@ def decide(
     if sub.state == SubmissionState.superseded:
         return Decision(sub, f"这张卡片已过时：{item.code} 已有新版本，请审批最新的一版。")
     if sub.state not in AWAITING or not procedure.allows(item, "approve"):
-        return Decision(sub, ACTIONS["approve"].refuse(item.code, ItemState(item.state)))
+        return Decision(sub, ACTIONS[Act.approve].refuse(item.code, ItemState(item.state)))
     mine = [c for c in cards if actor.userid in c.recipients and c.state == CardState.open]
     if choice == "major":
         return _escalate(session, actor, item, sub, mine, at, config, clicked)

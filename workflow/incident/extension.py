@@ -13,7 +13,7 @@ from core.durations import format_duration
 from core.policy import ClockKind
 from models import Item, Person
 from models.clock import OPEN_STATES, Clock, Extension
-from models.procedure import ACTIONS
+from models.procedure import ACTIONS, Act
 from models.state import ClockState, ExtensionState
 from workflow.engine import clocks, procedure
 from workflow.engine.audit import record
@@ -45,7 +45,7 @@ def pick_clock(
     reason mentions, else the one due soonest (the reply names it)."""
     owed = _owed_by(session, item, actor)
     if not owed:
-        raise Refusal(ACTIONS["request_extension"].deny(item.code, ""))
+        raise Refusal(ACTIONS[Act.request_extension].deny(item.code, ""))
     if clock_id is not None:
         chosen = [c for c in owed if c.id == clock_id]
     elif name:

@@ -12,7 +12,7 @@ from core.clock import show
 from core.config import Config
 from core.policy import ClockKind
 from models import Item, ItemState, Person, Role, Watch
-from models.procedure import ACTIONS
+from models.procedure import ACTIONS, Act
 from models.state import WatchState
 from workflow.appraisal import assessment
 from workflow.engine import clocks, procedure
@@ -50,7 +50,7 @@ def start(session: Session, item: Item, at: datetime, config: Config) -> Watch |
 
 def not_watching(item: Item) -> str:
     """What to do about renewed opinion on an item that is no longer watched (never a dead end)."""
-    return ACTIONS["rebound"].refuse(item.code, ItemState(item.state))
+    return ACTIONS[Act.rebound].refuse(item.code, ItemState(item.state))
 
 
 def active_watch(session: Session, item: Item) -> Watch | None:
