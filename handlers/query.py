@@ -17,7 +17,7 @@ def todo_command(ctx: Ctx) -> str:
         return "您目前没有待办事项。"
     key = f"{ctx.person.userid}:{ctx.msg.msg_id or ctx.msg.create_time}"
     buttons = send_todo_card(ctx.session, ctx.person, key, ctx.now)
-    tail = f"\n（其中 {buttons} 项可以直接点下面“我的待办”卡片上的按钮办理，不用输入编号。）" if buttons else ""
+    tail = f"\n（其中 {buttons} 项可以直接点“我的待办”卡片上的按钮办理，不用输入编号。）" if buttons else ""
     return f"您有 {len(lines)} 项待办：\n" + "\n".join(lines) + tail
 
 

@@ -96,7 +96,7 @@ def test_my_todos_carry_a_button_per_step(stack: Stack) -> None:
     st = stack
     code = dispatched(st)
     st.say("wangwu", "我的待办")
-    assert "可以直接点下面“我的待办”卡片上的按钮办理" in st.reply("wangwu")
+    assert "可以直接点“我的待办”卡片上的按钮办理" in st.reply("wangwu")
     todo = cards(st, "wangwu", "我的待办")[-1]
     names = list(buttons(todo))
     assert names[:3] == ["1 签收", "2 写首报", "3 书面报告"], names

@@ -175,7 +175,8 @@ def send_todo_card(session: Session, person: Person, key: str, now: datetime) ->
         return 0
     task_id = f"todo-{person.id}-{secrets.token_hex(6)}"
     new_card(session, "todo", task_id, steps[0].item.id, [person.userid], now)
-    emit(session, [person.userid], todo_card(steps, task_id), f"todo:{key}", now, task_id=task_id)
+    # a reply too (key "reply:…"): it goes out before the list, which stays the newest thing the person reads
+    emit(session, [person.userid], todo_card(steps, task_id), f"reply:todo:{key}", now, task_id=task_id)
     return len(steps)
 
 
