@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.dates import FIRST, LAST, in_range
 from models import Person, Role
 from models.calendar import DeclaredYear, Source, WorkCalendar
 from workflow.engine.audit import record
@@ -27,7 +28,6 @@ COUNT = re.compile(r"(?:共|放假)(\d{1,2})天")
 WEEKDAY = re.compile(r"(?:周|星期)([一二三四五六日天])")
 EXAMPLE = "一、元旦：1月1日（周四）至3日（周六）放假调休，共3天。1月4日（周日）上班。"
 HOW = f"请粘贴通知正文中“一、元旦：……”到“七、国庆节：……”的各条，每条形如：{EXAMPLE}"
-MIN_YEAR, MAX_YEAR = 2000, 2100
 
 
 @dataclass
@@ -132,8 +132,8 @@ def _md(d: date) -> str:
 
 def parse_notice(text: str, year: int) -> Schedule:
     """Read the pasted notice for year (or refuse, in Chinese, saying which item and why)."""
-    if not MIN_YEAR <= year <= MAX_YEAR:
-        raise Refusal(f"年份 {year} 不对，请选择要录入的年份。")
+    if not 1 <= year <= 9999 or not in_range(date(year, 1, 1)):
+        raise Refusal(f"年份“{year or ''}”不对：请填写要录入的年份（{FIRST.year}–{LAST.year}）。没有保存任何内容。")
     clean = _clean(text or "").strip()
     if not clean:
         raise Refusal(f"没有粘贴内容。{HOW}")
