@@ -106,10 +106,13 @@ def open_step(ctx: Ctx, act: Act, code: str) -> str:
     if act not in RUNNERS:
         raise Refusal("这张卡片已失效，请发送“我的待办”查看。")
     item = find_item(ctx.session, code)
+    note = ""
+    if act == Act.first_report and item.code not in {i.code for i in owed.resolve(ctx.session, ctx.person, act)}:
+        act, note = Act.progress_report, f"{item.code} 的首报已经报过（或不再需要），这一条按续报记录。\n"
     procedure.check(item, act)  # refuse now, not after the text is typed
     procedure.permit(ctx.session, item, act, ctx.person)
     flows.begin(ctx, "step", {"act": act.value, "code": item.code})
-    return f"请直接发送 {render.item_line(item)} 的{ASK[act]}，一条消息即可。\n回复“取消”放弃。"
+    return f"{note}请直接发送 {render.item_line(item)} 的{ASK[act]}，一条消息即可。\n回复“取消”放弃。"
 
 
 def continue_step(ctx: Ctx, state: dict[str, Any]) -> str:

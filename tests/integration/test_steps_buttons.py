@@ -53,6 +53,12 @@ def test_the_written_report_card_offers_the_first_report_and_an_extension(stack:
     assert "请回复“时长 原因”" in st.reply("wangwu")
     st.say("wangwu", "30分钟 需要补充现场核查材料")
     assert f"{code} 首报的延期申请已提交分管领导审批" in st.reply("wangwu")
+    st.say("wangwu", "首报 已核实")
+    click(st, "wangwu", upload, "写首报")  # the 首报 is made: the same button takes a 续报
+    assert "这一条按续报记录" in st.reply("wangwu")
+    st.say("wangwu", "当事商户已签字确认处理结果")
+    assert f"已记录 {code} 的续报" in st.reply("wangwu")
+    assert _firsts(st, code) == ["已核实"]
 
 
 def test_a_lead_owing_one_first_report_leaves_the_code_out(stack: Stack) -> None:

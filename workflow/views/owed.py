@@ -15,8 +15,10 @@ from models import Item, ItemState, ItemUnit, Person, Role
 from models.clock import OPEN_STATES, Clock
 from models.codes import card_key
 from models.procedure import OPEN, Act
+from models.state import SubmissionState
 from workflow.engine import procedure
 from workflow.engine.errors import Refusal
+from workflow.incident.submission import current
 
 # the steps a person may owe and take from a button, with what the button says (≤ 10 characters)
 STEP_LABELS: dict[Act, str] = {
@@ -132,7 +134,8 @@ def owed_on(session: Session, person: Person, act: Act) -> list[Owed]:
                 out.append(Owed(act, item, c))
         if act == Act.written_report:  # a returned report is owed again, with no clock left open
             for row in _unit_rows(session, person, ("lead",)):
-                if row.item.state == ItemState.returned:
+                last = current(session, row.item)
+                if last is not None and last.state == SubmissionState.returned and procedure.allows(row.item, act):
                     out.append(Owed(act, row.item))
     seen: set[int] = set()
     return [o for o in out if not (o.item.id in seen or seen.add(o.item.id))]  # type: ignore[func-returns-value]

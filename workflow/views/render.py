@@ -8,7 +8,7 @@ from typing import Any
 
 from core.clock import show
 from core.durations import format_duration
-from models import GRADE_NAMES, Grade, Item, ItemState, Unit
+from models import GRADE_NAMES, Grade, Item, Unit
 from models.codes import card_key
 from models.item import PART_NAMES, SOURCES
 from models.procedure import Act
@@ -198,9 +198,9 @@ def ack_card(
 
 
 def next_steps(item: Item, part: str) -> list[tuple[str, str, int]]:
-    """The next-step buttons a lead unit's card carries while its 首报 is owed (写首报 opens a conversation bound to
-    the item; the 首报 implies the 签收)."""
-    if part != "lead" or item.state not in (ItemState.dispatched, ItemState.acknowledged):
+    """The next-step button a lead unit's 签收 and 书面报告 cards carry: 写首报 opens a conversation bound to the item
+    (the 首报 implies the 签收; once it is made, the button offers the 续报 instead: handlers/steps.py)."""
+    if part != "lead":
         return []
     return [("写首报", card_key("do", Act.first_report.value, item.code), 2)]
 
