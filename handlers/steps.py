@@ -26,6 +26,14 @@ Runner = Callable[[Ctx, str, str], str]  # (ctx, 编号, the content as typed) �
 Starter = Callable[[Ctx, str], str]  # (ctx, 编号) → the reply that opens the step's own conversation
 
 CODE_TRY = re.compile(r"[A-Za-z]{1,8}-\d")  # “YQ-2026…”: a 编号 mistyped is refused as one, never taken as content
+PICK = {  # “您有 2 条舆情待首报，是哪一条？”
+    Act.first_report: "待首报",
+    Act.written_report: "待报送书面报告",
+    Act.progress_report: "在承办，可以续报",
+    Act.handling_report: "待报送处置情况",
+    Act.request_extension: "有未到期的时限",
+    Act.draft_statement: "待拟定口径",
+}
 RUNNERS: dict[Act, Runner] = {}
 STARTERS: dict[Act, Starter] = {}
 ASK = {  # what the conversation bound to an item asks for
@@ -74,7 +82,7 @@ def code_or_pick(ctx: Ctx, act: Act, usage: str) -> tuple[str, str] | str:
     lines = [f"{n}. {render.item_line(i)}" for n, i in enumerate(items[:9], 1)]
     kept = "（您写的内容已记下）" if content else ""
     return (
-        f"您有 {len(items)} 条舆情待{word}，是哪一条？回复序号{kept}：\n" + "\n".join(lines) + "\n回复“取消”放弃；"
+        f"您有 {len(items)} 条舆情{PICK[act]}，是哪一条？回复序号{kept}：\n" + "\n".join(lines) + "\n回复“取消”放弃；"
         f"也可以写成“{word} <编号> …”。"
     )
 

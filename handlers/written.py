@@ -8,7 +8,7 @@ from handlers import flows
 from handlers.cards import key_parts
 from handlers.context import Ctx
 from handlers.registry import card, command
-from handlers.steps import code_or_pick, starts
+from handlers.steps import code_or_pick, runs, starts
 from models.procedure import Act
 from workflow.engine import procedure
 from workflow.engine.lookup import find_item
@@ -47,8 +47,14 @@ def written_command(ctx: Ctx) -> str:
     if opened is not None and opened[0].key == "written" and opened[1]["code"] == code.strip().upper():
         return _same_draft(ctx, opened[1], text)
     if text.strip():
-        return _done(ctx, find_item(ctx.session, code).code, text, [], "chat")
+        return written_step(ctx, code, text)
     return start(ctx, code)
+
+
+@runs(Act.written_report)
+def written_step(ctx: Ctx, code: str, text: str) -> str:
+    """Send text at once as item code's written report (the command and a pick share it)."""
+    return _done(ctx, find_item(ctx.session, code).code, text, [], "chat")
 
 
 def _same_draft(ctx: Ctx, state: dict[str, Any], text: str) -> str:

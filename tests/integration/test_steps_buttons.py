@@ -91,6 +91,10 @@ def test_with_two_items_owed_the_lead_is_asked_which(stack: Stack) -> None:
     assert _firsts(st, first) == []
     st.say("wangwu", "首报 第二条也核实了")  # now only one is owed
     assert f"已记录 {first} 的首报" in st.reply("wangwu")
+    st.say("wangwu", "书面报告 经核实，已妥善处置。")
+    assert "您有 2 条舆情待报送书面报告" in st.reply("wangwu")
+    st.say("wangwu", "1")
+    assert f"已收到 {first} 的书面报告（第 1 版）" in st.reply("wangwu")
 
 
 def test_nobody_owing_gets_the_usage_and_a_mistyped_code_is_refused_as_one(stack: Stack) -> None:

@@ -147,9 +147,10 @@ def todos(session: Session, person: Person, now: datetime) -> list[str]:
 
 
 def step_buttons(session: Session, person: Person) -> list[owed.Owed]:
-    """The steps of 我的待办 a button takes (签收, 写首报, 书面报告, 处置报告, 口径, 申请延期), at most six."""
+    """The steps of 我的待办 a button takes (签收, 写首报, 书面报告, 处置报告, 口径, and 申请延期 for a unit's clocks;
+    the office's own are many and typed), at most six."""
     steps = owed.owed_steps(session, person)
-    extend = owed.owed_on(session, person, Act.request_extension)
+    extend = [o for o in owed.owed_on(session, person, Act.request_extension) if o.clock and o.clock.owner != "office"]
     return (steps + extend)[:6]
 
 
