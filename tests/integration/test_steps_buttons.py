@@ -157,3 +157,20 @@ def test_help_is_short_and_fits_the_role(stack: Stack) -> None:
     assert "我的待办" in st.reply("wangwu")
     st.say("wangwu", "帮助 全部")
     assert "【承办】" in st.reply("wangwu"), "the whole syntax is a tap away"
+
+
+def test_the_office_drafts_the_public_line_from_its_todo_card(stack: Stack) -> None:
+    st = stack
+    code = dispatched(st)
+    st.say("chenqi", "我的待办")
+    assert "信息发布" in st.reply("chenqi"), st.texts("chenqi")[-3:]
+    todo = cards(st, "chenqi", "我的待办")[-1]
+    line = next(b for b in buttons(todo) if b.endswith("拟口径"))
+    assert not [b for b in buttons(todo) if b.endswith("申请延期")], "the office's own clocks are typed, not buttons"
+    click(st, "chenqi", todo, line)
+    assert "口径文字" in st.reply("chenqi")
+    st.say("chenqi", "经核查，网传视频系执法人员依法劝离占道经营，未发生肢体冲突。")
+    said = st.reply("chenqi")
+    assert "已提交口径第 1 版送审核" in said, said
+    st.say("chenqi", f"口径 {code}")
+    assert "第 1 版" in st.reply("chenqi"), "the line is on that item"

@@ -35,7 +35,8 @@ from workflow.engine.errors import Refusal
 from workflow.engine.lookup import find_item
 from workflow.engine.outbox import emit
 from workflow.incident import statement
-from workflow.views import owed, render, timeline
+from workflow.views import render, timeline
+from workflow.views.owed import Owed, owed_on, owed_steps
 from workflow.views.todos_more import more
 
 TODO_SOURCE = "瞭望 · 我的待办"
@@ -124,6 +125,10 @@ def todos(session: Session, person: Person, now: datetime) -> list[str]:
                 f"· 待交办 {render.item_line(item)}，上报于 {show(item.reported_at)}"
                 f"（已等 {format_duration(now - item.reported_at)}）"
             )
+    if person.has(Role.office):
+        for o in owed_on(session, person, Act.draft_statement):
+            if o.clock is not None:
+                lines.append(f"· 信息发布 {render.item_line(o.item)}，{_when(o.clock, now)}：先拟定口径（点“拟口径”）")
     if person.has(Role.unit_lead) and person.unit_id:
         rows = session.scalars(
             select(ItemUnit)
@@ -146,15 +151,15 @@ def todos(session: Session, person: Person, now: datetime) -> list[str]:
     return lines + more(session, person, now)
 
 
-def step_buttons(session: Session, person: Person) -> list[owed.Owed]:
+def step_buttons(session: Session, person: Person) -> list[Owed]:
     """The steps of 我的待办 a button takes (签收, 写首报, 书面报告, 处置报告, 口径, and 申请延期 for a unit's clocks;
     the office's own are many and typed), at most six."""
-    steps = owed.owed_steps(session, person)
-    extend = [o for o in owed.owed_on(session, person, Act.request_extension) if o.clock and o.clock.owner != "office"]
+    steps = owed_steps(session, person)
+    extend = [o for o in owed_on(session, person, Act.request_extension) if o.clock and o.clock.owner != "office"]
     return (steps + extend)[:6]
 
 
-def todo_card(steps: list[owed.Owed], task_id: str) -> dict[str, Any]:
+def todo_card(steps: list[Owed], task_id: str) -> dict[str, Any]:
     """The 我的待办 card: one numbered line and one button per owed step (“1 写首报”)."""
     lines = [f"{n} {o.label}：{o.item.code}《{o.item.title}》" for n, o in enumerate(steps, 1)]
     return render.button_card(
