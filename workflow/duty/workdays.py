@@ -57,7 +57,7 @@ def _sections(text: str) -> list[str]:
 def _weekday_said(paren: str | None) -> int | None:
     """The weekday written in “(周四)” or “(农历腊月二十八、周日)”: 0 = Monday, or None."""
     m = WEEKDAY.search(paren or "")
-    return None if m is None else "一二三四五六日天".index(m.group(1)) % 7
+    return None if m is None else min("一二三四五六日天".index(m.group(1)), 6)  # 周日 and 周天 are Sunday
 
 
 def _dates(sentence: str, year: int, name: str, near_january: bool = False) -> list[date]:
