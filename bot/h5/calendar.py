@@ -15,6 +15,7 @@ from bot.h5.auth import EXPIRED, csrf_ok, csrf_token, current_person, logged_in,
 from bot.h5.web import bp, message, page
 from core import clock
 from core.clock import show
+from core.dates import LAST
 from core.text import clean_text
 from models import Person, Role
 from models.calendar import Source
@@ -45,7 +46,7 @@ def _context(s: Session, person: Person, **extra: Any) -> dict[str, Any]:
     now = clock.now()
     cal = calendar_for(rt().config, s)
     today = clock.local(now).date()
-    years = [(y, _source_words(cal.source(y))) for y in range(today.year, today.year + 3)]
+    years = [(y, _source_words(cal.source(y))) for y in range(today.year, min(today.year + 3, LAST.year + 1))]
     saved = [
         {"year": r.year, "holidays": len(r.holidays), "workdays": len(r.workdays), "by": r.saved_by,
          "at": show(r.saved_at, True)}
