@@ -34,6 +34,14 @@ PICK = {  # “您有 2 条舆情待首报，是哪一条？”
     Act.request_extension: "有未到期的时限",
     Act.draft_statement: "待拟定口径",
 }
+NONE = {  # said when the 编号 is left out and nothing is owed
+    Act.first_report: "您目前没有需要首报的舆情",
+    Act.written_report: "您目前没有需要报送书面报告的舆情",
+    Act.progress_report: "您所在单位目前没有正在承办的舆情",
+    Act.handling_report: "您目前没有需要报送处置情况的舆情",
+    Act.request_extension: "您目前没有可以申请延期的时限",
+    Act.draft_statement: "您目前没有需要拟定口径的舆情",
+}
 RUNNERS: dict[Act, Runner] = {}
 STARTERS: dict[Act, Starter] = {}
 ASK = {  # what the conversation bound to an item asks for
@@ -74,7 +82,7 @@ def code_or_pick(ctx: Ctx, act: Act, usage: str) -> tuple[str, str] | str:
     items = owed.resolve(ctx.session, ctx.person, act)
     word = owed.STEP_WORDS[act]
     if not items:
-        raise Refusal(f"您目前没有需要{word}的舆情，请写上编号。{usage}")
+        raise Refusal(f"{NONE[act]}，请写上编号。{usage}")
     content = ctx.args.strip()
     if len(items) == 1:
         return items[0].code, content
