@@ -8,7 +8,8 @@ import sys
 from datetime import date, timedelta
 
 from core import clock
-from core.config import load_config
+from core.config import Config, load_config
+from core.runtime import Runtime
 from models.calendar import Source, UnknownYear, WorkCalendar
 from workflow.duty.calendar_notice import WARN_DAYS, how_to_add, missing_year, official_warning
 from workflow.engine.clocks import calendar_for
@@ -16,6 +17,7 @@ from workflow.engine.clocks import calendar_for
 MAX_DAYS = 3650  # ten years: far enough for any plan, near enough for the calendar
 SOURCE_NAMES = {
     Source.official: "官方安排（chinese-calendar）",
+    Source.office: "办公室在工作日历页面录入",
     Source.config: "配置",
     Source.statutory: "按《全国年节及纪念日放假办法》推算（不含调休）",
 }
@@ -33,6 +35,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     day.set_defaults(func=day_cmd)
 
 
+def _calendar(cfg: Config) -> WorkCalendar:
+    """The working calendar with the years the office saved on the calendar page (config only if the database
+    cannot be read, said on stderr)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    rt = Runtime(cfg)
+    try:
+        with rt.sessions() as s:
+            return calendar_for(cfg, s)
+    except SQLAlchemyError as exc:
+        print(f"（数据库无法读取，没有计入办公室在工作日历页面录入的年份：{type(exc).__name__}）", file=sys.stderr)
+        return calendar_for(cfg)
+    finally:
+        rt.engine.dispose()
+
+
 def _year_line(cal: WorkCalendar, year: int) -> str:
     source = cal.source(year)
     if source is None:
@@ -48,7 +66,7 @@ def check_cmd(args: argparse.Namespace) -> int:
         print(f"--days 应在 1 到 {MAX_DAYS} 之间（现在是 {args.days}）。", file=sys.stderr)
         return 2
     cfg = load_config()
-    cal = calendar_for(cfg)
+    cal = _calendar(cfg)
     end = today + timedelta(days=args.days)
     for year in range(today.year, end.year + 1):
         print(_year_line(cal, year))
@@ -63,7 +81,7 @@ def check_cmd(args: argparse.Namespace) -> int:
         return 0
     first = max(today, date(min(unknown), 1, 1))
     print(f"从 {first} 起的日期未知：按工作日计算的时限将无法开始。")
-    print("请在配置中补充（国务院办公厅每年 11 月前后公布）：")
+    print("请办公室在工作日历页面（/h5/calendar）粘贴国务院办公厅的通知（每年 11 月前后公布），或在配置中补充：")
     for year in unknown:
         print(
             f'  [calendar.years.{year}]\n  holidays = ["{year}-01-01", …]   # 放假日\n'
@@ -80,7 +98,7 @@ def day_cmd(args: argparse.Namespace) -> int:
         print(f"日期格式不对：{args.date}（写成 2027-02-06）")
         return 1
     try:
-        info = calendar_for(load_config()).day(when)
+        info = _calendar(load_config()).day(when)
     except UnknownYear as exc:
         print(str(exc))
         return 1

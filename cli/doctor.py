@@ -6,6 +6,9 @@ import argparse
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
 from core import clock
 from core.config import Config
 from core.wecom import WecomApi, WecomError
@@ -80,9 +83,9 @@ def checks(api: WecomApi, public_url: str) -> list[tuple[str, bool, str]]:
     return out
 
 
-def calendar_warning(config: Config) -> str | None:
-    """The working calendar's warning when the official or configured schedule ends within 60 days (else None)."""
-    cal = calendar_for(config)
+def calendar_warning(config: Config, session: Session | None = None) -> str | None:
+    """The working calendar's warning when the official, entered or configured schedule ends within 60 days."""
+    cal = calendar_for(config, session)
     today = clock.local(clock.now()).date()
     warning = official_warning(cal, today)
     if warning is None:
@@ -99,7 +102,11 @@ def doctor(_args: argparse.Namespace) -> int:
     rows = checks(rt.api, rt.config.public_url)
     for what, ok, said in rows:
         print(f"{'✓' if ok else '✗'} {what}：{said}")
-    warning = calendar_warning(rt.config)
+    try:
+        with rt.sessions() as s:
+            warning = calendar_warning(rt.config, s)
+    except SQLAlchemyError:  # the database is checked elsewhere: warn from the configuration alone
+        warning = calendar_warning(rt.config)
     if warning:
         print(warning)
     bad = [w for w, ok, _s in rows if not ok]

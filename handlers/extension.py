@@ -13,7 +13,10 @@ from handlers import flows
 from handlers.cards import clock_of_click, key_parts, mark_clicked_card
 from handlers.context import Ctx
 from handlers.registry import card, command
-from models import Role
+from handlers.steps import code_or_pick, runs, starts
+from models import Item, Role
+from models.clock import Clock
+from models.procedure import Act
 from models.state import ClockState, ExtensionState
 from workflow.engine.clocks import waive
 from workflow.engine.errors import Refusal
@@ -110,8 +113,19 @@ def _ask(ctx: Ctx, code: str, clock_name: str | None, clock_id: int | None, rest
 
 @command("申请延期", "延期")
 def extension_command(ctx: Ctx) -> str:
-    """`申请延期 <编号> [时限名] <时长> <原因>` (words separated by spaces or punctuation)."""
-    code, rest = args.split_code(ctx.args)
+    """`申请延期 <编号> [时限名] <时长> <原因>` (words separated by spaces or punctuation); the 编号 may be left out
+    when the person owes a clock on one item."""
+    if not ctx.args.strip():
+        return extension.USAGE
+    got = code_or_pick(ctx, Act.request_extension, extension.USAGE)
+    if isinstance(got, str):
+        return got
+    return extension_step(ctx, *got)
+
+
+@runs(Act.request_extension)
+def extension_step(ctx: Ctx, code: str, rest: str) -> str:
+    """Ask to extend a clock of item code from "[时限名] <时长或新时限> <原因>"."""
     if not rest:
         return extension.USAGE
     first, after = _split(rest)
@@ -148,6 +162,18 @@ def ask_extension_button(ctx: Ctx) -> str:
     clock, item = clock_of_click(ctx)
     if clock.state != ClockState.open:
         return f"{item.code} 的{clock.label}已{'完成' if clock.state.startswith('met') else '超时'}，无需申请延期。"
+    return _ask_for(ctx, item, clock)
+
+
+@starts(Act.request_extension)
+def ask_extension_step(ctx: Ctx, code: str) -> str:
+    """A 申请延期 step button without a clock (我的待办, a pick): the clock due soonest that the person owes."""
+    item = find_item(ctx.session, code)
+    return _ask_for(ctx, item, extension.pick_clock(ctx.session, item, ctx.person, None))
+
+
+def _ask_for(ctx: Ctx, item: Item, clock: Clock) -> str:
+    """Open the 申请延期 conversation for one clock: the next text is "<时长> <原因>"."""
     flows.begin(ctx, "extension", {"code": item.code, "clock": clock.id})
     limit = extension.room(clock)
     return (

@@ -6,6 +6,7 @@ from handlers.context import Ctx
 from handlers.registry import click, command
 from models import Role
 from workflow.people.menu import summary, where
+from workflow.views import owed, pages
 
 BASE = (
     "瞭望 · 舆情处置助手（<编号> 形如 YQ-20261126-003）\n"
@@ -51,8 +52,46 @@ LEADER = (
 CONSULTED = "\n【会商】点会商卡片“无不同意见 / 提出意见”，或 会商意见 <编号> <意见>"
 
 
+SHORT_HEAD = "瞭望 · 舆情处置助手（点卡片上的按钮最快，不用输入编号）"
+SHORT_BASE = ("· 我的待办：要办的每一步都有按钮", "· 上报 <描述或链接>：上报舆情；只发“上报”按步骤填写")
+SHORT_LEAD = (
+    "· 首报 <内容>｜续报 <内容>｜书面报告：只欠一条舆情时不用写编号",
+    "· 申请延期 <时长> <原因>：到期前申请，如 申请延期 2小时 需补充材料",
+)
+SHORT_COMMENTATOR = "· 巡查 无异常：每天报告巡查；跟帖按卡片办理"
+SHORT_APPROVER = "· 审核：点审核卡片上的“批准”或“退回修改”"
+SHORT_LEADER = "· 批示 <编号> <内容>；看板在" + where("舆情看板")
+SHORT_CONSULTED = "· 会商：点会商卡片“无不同意见 / 提出意见”"
+SHORT_OFFICE = "· 交办 <编号> <单位> [一般|较大|重大]；回复来源、办结 <编号>"
+SHORT_TAIL = "全部指令写法：发送“帮助 全部”"
+ALL_WORDS = ("全部", "所有", "all", "完整", "详细")
+
+
+def short_help(ctx: Ctx) -> str:
+    """The few lines that say what this person's roles can do now (the whole syntax is `帮助 全部`)."""
+    p = ctx.person
+    lines = [SHORT_HEAD, *SHORT_BASE]
+    if p.has(Role.unit_lead):
+        lines += SHORT_LEAD
+    if p.has(Role.office):
+        calendar = pages.oauth_url(ctx.config, "/h5/calendar")
+        lines += [SHORT_OFFICE, f"· 工作日历与重要节点：{calendar}"]
+    if p.has(Role.commentator):
+        lines.append(SHORT_COMMENTATOR)
+    if p.has(Role.supervisor) or p.has(Role.leader):
+        lines.append(SHORT_APPROVER)
+    if p.has(Role.leader):
+        lines.append(SHORT_LEADER)
+    if p.has(Role.general_office) and not p.has(Role.office):
+        lines.append(SHORT_CONSULTED)
+    steps = owed.owed_steps(ctx.session, p)
+    if steps:
+        lines.insert(1, f"· 现在有 {len(steps)} 步待办：发送“我的待办”，点按钮办理")
+    return "\n".join([*lines[:8], SHORT_TAIL])
+
+
 def help_text(ctx: Ctx) -> str:
-    """Return the help text for this person's roles."""
+    """Return the whole help text for this person's roles (`帮助 全部`)."""
     text = BASE
     if ctx.person.has(Role.commentator):
         text += COMMENTATOR
@@ -72,8 +111,10 @@ def help_text(ctx: Ctx) -> str:
 @command("帮助", "help", "?", "？", "菜单", alone=True)
 @click("HELP")
 def help_command(ctx: Ctx) -> str:
-    """Show the help text."""
-    return help_text(ctx)
+    """Show the short help for this person's roles; `帮助 全部` shows every command's syntax."""
+    if ctx.args.strip().lower() in ALL_WORDS:
+        return help_text(ctx)
+    return short_help(ctx)
 
 
 @command("取消", "提交", alone=True)

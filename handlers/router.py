@@ -23,6 +23,7 @@ from handlers import (  # noqa: F401 - importing them registers their commands, 
     query,
     report,
     statement,
+    steps,
     written,
 )
 from handlers.context import Ctx

@@ -9,6 +9,8 @@ from handlers import flows
 from handlers.cards import clicked, key_parts, mark_own_card
 from handlers.context import Ctx
 from handlers.registry import card, command
+from handlers.steps import code_or_pick, runs
+from models.procedure import Act
 from workflow.engine.errors import Refusal
 from workflow.incident import statement
 from workflow.incident.links import find_links
@@ -16,12 +18,22 @@ from workflow.incident.links import find_links
 
 @command("口径", "统一口径")
 def statement_command(ctx: Ctx) -> str:
-    """`口径 <编号>` shows the line; `口径 <编号> <文字> [会同 <单位…>]` drafts a new version."""
-    code, text = args.split_code(ctx.args)
-    if not code:
+    """`口径 <编号>` shows the line; `口径 <编号> <文字> [会同 <单位…>]` drafts a new version; `口径 <文字>` drafts on
+    the one item whose public response the person owes."""
+    if not ctx.args.strip():
         return statement.USAGE
+    got = code_or_pick(ctx, Act.draft_statement, statement.USAGE)
+    if isinstance(got, str):
+        return got
+    code, text = got
     if not text:
         return statement.summary(ctx.session, code)
+    return statement_step(ctx, code, text)
+
+
+@runs(Act.draft_statement)
+def statement_step(ctx: Ctx, code: str, text: str) -> str:
+    """Draft a new version of item code's public line from text."""
     st = statement.draft(ctx.session, ctx.person, code, text, ctx.now)
     return (
         f"已提交口径第 {st.version} 版送审核。定稿后才能用于回复来源和组织跟帖。\n"

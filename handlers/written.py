@@ -7,13 +7,17 @@ from typing import Any
 from handlers import flows
 from handlers.cards import key_parts
 from handlers.context import Ctx
-from handlers.progress import split_code
 from handlers.registry import card, command
+from handlers.steps import code_or_pick, runs, starts
+from models.procedure import Act
 from workflow.engine import procedure
 from workflow.engine.lookup import find_item
 from workflow.incident.submission import assignment, submit
 
-USAGE = "格式：书面报告 <编号>（然后逐条发送内容和照片，最后回复“提交”），或 书面报告 <编号> <内容>"
+USAGE = (
+    "格式：书面报告 <编号>（然后逐条发送内容和照片，最后回复“提交”），或 书面报告 <编号> <内容>"
+    "（只欠一条舆情的书面报告时可以不写编号）"
+)
 MAX_PARTS = 50
 WRITING_SECONDS = 2 * 3600  # a written report takes longer to type than a guided report: keep the draft 2 h
 
@@ -33,14 +37,24 @@ def _done(ctx: Ctx, code: str, text: str, images: list[str], via: str) -> str:
 
 @command("书面报告")
 def written_command(ctx: Ctx) -> str:
-    """`书面报告 <编号> <内容>` sends at once; `书面报告 <编号>` starts a conversation (texts, photos, 提交)."""
-    code, text = split_code(ctx, USAGE)
+    """`书面报告 <编号> <内容>` sends at once; `书面报告 <编号>` starts a conversation (texts, photos, 提交);
+    the 编号 may be left out when the person owes a written report on one item."""
+    got = code_or_pick(ctx, Act.written_report, USAGE)
+    if isinstance(got, str):
+        return got
+    code, text = got
     opened = flows.current(ctx)
     if opened is not None and opened[0].key == "written" and opened[1]["code"] == code.strip().upper():
         return _same_draft(ctx, opened[1], text)
     if text.strip():
-        return _done(ctx, find_item(ctx.session, code).code, text, [], "chat")
+        return written_step(ctx, code, text)
     return start(ctx, code)
+
+
+@runs(Act.written_report)
+def written_step(ctx: Ctx, code: str, text: str) -> str:
+    """Send text at once as item code's written report (the command and a pick share it)."""
+    return _done(ctx, find_item(ctx.session, code).code, text, [], "chat")
 
 
 def _same_draft(ctx: Ctx, state: dict[str, Any], text: str) -> str:
@@ -51,6 +65,7 @@ def _same_draft(ctx: Ctx, state: dict[str, Any], text: str) -> str:
     return _add(ctx, state, text.strip())
 
 
+@starts(Act.written_report)
 def start(ctx: Ctx, code: str) -> str:
     """Start collecting a written report for item code in the chat."""
     item = find_item(ctx.session, code)

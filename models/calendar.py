@@ -1,7 +1,8 @@
 """The working calendar: Chinese public holidays and adjusted working weekends, extendable by configuration.
 
 Each year is decided by the first source that knows it: chinese-calendar (the State Council's yearly notice,
-"official"), then the [calendar] years of the configuration ("config"), then the statutory holidays of
+"official"), then the years the office entered from the notice on the calendar page ("office", table calendar_years),
+then the [calendar] years of the configuration ("config"), then the statutory holidays of
 《全国年节及纪念日放假办法》 as revised in 2024 ("statutory": in force from 2025; weekends rest, no 调休).
 """
 
@@ -12,8 +13,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import JSON, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import LOCAL_TZ
+from models.base import Base, UTCDateTime
 
 STATUTORY_SINCE = 2025  # the 2024 revision of 《全国年节及纪念日放假办法》 applies from 1 January 2025
 CONFIG_HOLIDAY = "节假日"  # the name of a holiday given only as a date in [calendar.years]
@@ -23,8 +29,23 @@ class Source(StrEnum):
     """Where the holidays of a year come from, in the order they win."""
 
     official = "official"
+    office = "office"
     config = "config"
     statutory = "statutory"
+
+
+class DeclaredYear(Base):
+    """One year's holidays and adjusted working days as the office entered them from the State Council's notice
+    (the text pasted is kept); saving the year again replaces them (the audit trail keeps what was there)."""
+
+    __tablename__ = "calendar_years"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    holidays: Mapped[dict[str, Any]] = mapped_column(JSON)  # "2027-01-01" → "元旦"
+    workdays: Mapped[list[str]] = mapped_column(JSON)  # "2027-02-07", …: the weekends worked (调休)
+    notice: Mapped[str] = mapped_column(Text)
+    saved_by: Mapped[str] = mapped_column(String(64))
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class UnknownYear(Exception):
@@ -97,6 +118,7 @@ class WorkCalendar:
         years: dict[int, dict[str, Iterable[date]]] | None = None,
         use_package: bool = True,
         statutory: bool = True,
+        office: dict[int, tuple[dict[date, str], list[date]]] | None = None,
     ) -> None:
         self._holidays: dict[date, str] = {}
         self._workdays: set[date] = set()
@@ -107,10 +129,16 @@ class WorkCalendar:
             self._holidays.update(holidays)
             self._workdays.update(workdays)
             self._sources.update(dict.fromkeys(covered, Source.official))
-        for year, spec in (years or {}).items():
-            y = int(year)
+        for y, (holidays_of, workdays_of) in (office or {}).items():
             if self._sources.get(y) is Source.official:
                 continue  # the official data always wins
+            self._sources[y] = Source.office
+            self._holidays.update(holidays_of)
+            self._workdays.update(workdays_of)
+        for year, spec in (years or {}).items():
+            y = int(year)
+            if self._sources.get(y) in (Source.official, Source.office):
+                continue  # the official data always wins, then what the office entered
             self._sources[y] = Source.config
             self._holidays.update(dict.fromkeys(spec.get("holidays", ()), CONFIG_HOLIDAY))
             self._workdays.update(spec.get("workdays", ()))

@@ -81,7 +81,7 @@ def test_a_report_typed_in_several_messages_with_a_photo_reaches_the_supervisor_
     st.say("wangwu", f"签收 {code}")
     upload = cards(st, "wangwu", "瞭望 · 书面报告")
     assert len(upload) == 1
-    assert set(buttons(upload[0])) == {"在聊天中填写", "上传文件"}
+    assert set(buttons(upload[0])) == {"写首报", "在聊天中填写", "申请延期", "上传文件"}, "and the next steps"
     assert "/connect/oauth2/authorize" in buttons(upload[0])["上传文件"]["url"]
     click(st, "wangwu", upload[0], "在聊天中填写")
     assert "开始填写" in st.last("wangwu")

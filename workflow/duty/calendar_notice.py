@@ -24,7 +24,8 @@ HOW_TO_ADD = (
     "  [calendar.years.Y]\n"
     '  holidays = ["Y-01-01", …]   # 放假的每一天（含放假期间的周末）\n'
     '  workdays = ["Y-02-07", …]   # 调休上班的周末\n'
-    "保存后重启瞭望的网页和后台任务进程，再运行 liaowang calendar check 核对（升级 chinese-calendar 也可以）。"
+    "保存后重启瞭望的网页和后台任务进程，再运行 liaowang calendar check 核对（升级 chinese-calendar 也可以）。\n"
+    "更简便：办公室在“工作日历”页面（/h5/calendar）粘贴通知原文，预览无误后保存，立即生效，无需重启。"
 )
 
 
@@ -71,7 +72,7 @@ def remind(session: Session, config: Config, now: datetime) -> bool:
     names the year and the week counted from 1 November); return True if it was added now."""
     if not enabled(config):
         return False
-    cal = calendar_for(config)
+    cal = calendar_for(config, session)
     today = local(now).date()
     year = notice_year(cal, today)
     if year is None:

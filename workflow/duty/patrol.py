@@ -66,12 +66,12 @@ def _in_period(session: Session, config: Config, day: date) -> bool:
     )
 
 
-def is_patrol_day(config: Config, day: date) -> bool:
+def is_patrol_day(config: Config, day: date, session: Session | None = None) -> bool:
     """True if check-ins are owed on this Beijing date (working days by default; weekdays if the year is unknown)."""
     if settings(config)["days"] == "every_day":
         return True
     try:
-        return calendar_for(config).is_workday(day)
+        return calendar_for(config, session).is_workday(day)
     except UnknownYear:
         return day.weekday() < 5
 
@@ -84,7 +84,7 @@ def rounds(session: Session, config: Config, day: date) -> list[Round]:
         return []
     if _in_period(session, config, day):
         chosen = periods.patrol_rounds(config)
-    elif is_patrol_day(config, day):
+    elif is_patrol_day(config, day, session):
         chosen = s["rounds"]
     else:
         return []

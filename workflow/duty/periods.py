@@ -94,7 +94,9 @@ def declare(session: Session, actor: Person, words: list[str], at: datetime) -> 
         raise Refusal("只有领导小组办公室可以设定重要节点。")
     if len(words) != 3:
         raise Refusal(USAGE)
-    name, start, end = words[0][:64], _moment(words[1], False), _moment(words[2], True)
+    name, start, end = words[0].strip()[:64], _moment(words[1], False), _moment(words[2], True)
+    if not name:
+        raise Refusal(f"请写上重要节点的名称。{USAGE}")
     if end <= start:
         raise Refusal(f"结束（{words[2]}）早于开始（{words[1]}），没有设定。{USAGE}")
     if end <= at:

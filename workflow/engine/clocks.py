@@ -17,7 +17,7 @@ from models.calendar import UnknownYear, WorkCalendar
 from models.clock import OPEN_STATES, Clock, ClockFiring
 from models.procedure import ACTIONS, Act
 from models.state import CardState, ClockState
-from workflow.duty import periods
+from workflow.duty import periods, workdays
 from workflow.engine.audit import record
 from workflow.engine.cards import finish_cards
 from workflow.engine.errors import Refusal
@@ -33,26 +33,28 @@ DISPATCH_CLOCKS = (
 
 
 @lru_cache(maxsize=8)
-def _calendar(years_key: tuple[tuple[int, tuple[str, ...], tuple[str, ...]], ...]) -> WorkCalendar:
+def _calendar(years_key: tuple[tuple[int, tuple[str, ...], tuple[str, ...]], ...], office: Any = ()) -> WorkCalendar:
     from datetime import date
 
     return WorkCalendar(
         {
             y: {"holidays": [date.fromisoformat(d) for d in h], "workdays": [date.fromisoformat(d) for d in w]}
             for y, h, w in years_key
-        }
+        },
+        office=workdays.from_key(office),
     )
 
 
-def calendar_for(config: Config) -> WorkCalendar:
-    """Return the working calendar for config (chinese-calendar plus [calendar.years])."""
+def calendar_for(config: Config, session: Session | None = None) -> WorkCalendar:
+    """Return the working calendar for config: chinese-calendar, the years the office saved on the calendar page
+    (read through session, so a saved year applies at once; none without a session) and [calendar.years]."""
     key = tuple(
         sorted(
             (y, tuple(str(d) for d in s["holidays"]), tuple(str(d) for d in s["workdays"]))
             for y, s in config.calendar_years.items()
         )
     )
-    return _calendar(key)
+    return _calendar(key, workdays.declared_key(session))
 
 
 def snapshot(policy: Policy, clock: ClockPolicy) -> dict[str, Any]:
@@ -120,7 +122,7 @@ def _start(
         return None
     grade = item.grade or item.suggested_grade or "general"
     override = item.external_due_at if kind == ClockKind.written_report else None
-    cal = calendar_for(config)
+    cal = calendar_for(config, session)
     try:
         sched = policy.schedule(kind, grade, start, cal, override_due=override)
         limit = start + periods.first_report_due(config)
@@ -317,7 +319,7 @@ def regrade(session: Session, item: Item, grade: str, actor: str, config: Config
         explicit = (
             item.external_due_at if c.kind == ClockKind.written_report else None
         )  # an upper-level office's deadline
-        sched = policy.schedule(c.kind, grade, c.started_at, calendar_for(config), override_due=explicit)
+        sched = policy.schedule(c.kind, grade, c.started_at, calendar_for(config, session), override_due=explicit)
         if sched is None:
             continue
         before = c.due_at

@@ -39,9 +39,9 @@ def counts(session: Session, now: datetime) -> dict[str, float]:
     }
 
 
-def calendar_until(config: Config, now: datetime) -> float:
-    """Unix seconds of the start (Beijing) of the last day with an official or configured holiday schedule."""
-    last = calendar_for(config).official_until(clock.local(now).date())
+def calendar_until(config: Config, now: datetime, session: Session | None = None) -> float:
+    """Unix seconds of the start (Beijing) of the last day with an official, entered or configured schedule."""
+    last = calendar_for(config, session).official_until(clock.local(now).date())
     return datetime.combine(last, time(0), LOCAL_TZ).timestamp()
 
 
@@ -51,6 +51,7 @@ def read(rt: Runtime) -> dict[str, float]:
     try:
         with rt.sessions() as s:
             out.update(counts(s, clock.now()))
+            out["liaowang_calendar_official_until_seconds"] = calendar_until(rt.config, clock.now(), s)
     except Exception as exc:  # noqa: BLE001 - a scrape must answer even while the database is down
         log.warning("metrics: database gauges unavailable: %s", describe(exc))
     try:

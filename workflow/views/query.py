@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,12 +28,18 @@ from models import (
 )
 from models.clock import OPEN_STATES, Clock
 from models.item import FLOW_NAMES, PART_NAMES
+from models.procedure import Act
 from models.state import CLOCK_STATE_NAMES, ClockState
+from workflow.engine.cards import new_card
 from workflow.engine.errors import Refusal
 from workflow.engine.lookup import find_item
+from workflow.engine.outbox import emit
 from workflow.incident import statement
 from workflow.views import render, timeline
+from workflow.views.owed import Owed, owed_on, owed_steps
 from workflow.views.todos_more import more
+
+TODO_SOURCE = "瞭望 · 我的待办"
 
 ACTIONS = {
     "report": "上报",
@@ -117,6 +125,10 @@ def todos(session: Session, person: Person, now: datetime) -> list[str]:
                 f"· 待交办 {render.item_line(item)}，上报于 {show(item.reported_at)}"
                 f"（已等 {format_duration(now - item.reported_at)}）"
             )
+    if person.has(Role.office):
+        for o in owed_on(session, person, Act.draft_statement):
+            if o.clock is not None:
+                lines.append(f"· 信息发布 {render.item_line(o.item)}，{_when(o.clock, now)}：先拟定口径（点“拟口径”）")
     if person.has(Role.unit_lead) and person.unit_id:
         rows = session.scalars(
             select(ItemUnit)
@@ -137,6 +149,41 @@ def todos(session: Session, person: Person, now: datetime) -> list[str]:
             item = session.get_one(Item, clock.item_id)
             lines.append(f"· {clock.label} {render.item_line(item)}，{_when(clock, now)}")
     return lines + more(session, person, now)
+
+
+def step_buttons(session: Session, person: Person) -> list[Owed]:
+    """The steps of 我的待办 a button takes (签收, 写首报, 书面报告, 处置报告, 口径, and 申请延期 for a unit's clocks;
+    the office's own are many and typed), at most six."""
+    steps = owed_steps(session, person)
+    extend = [o for o in owed_on(session, person, Act.request_extension) if o.clock and o.clock.owner != "office"]
+    return (steps + extend)[:6]
+
+
+def todo_card(steps: list[Owed], task_id: str) -> dict[str, Any]:
+    """The 我的待办 card: one numbered line and one button per owed step (“1 写首报”)."""
+    lines = [f"{n} {o.label}：{o.item.code}《{o.item.title}》" for n, o in enumerate(steps, 1)]
+    return render.button_card(
+        TODO_SOURCE,
+        f"您有 {len(steps)} 步可以直接办理",
+        "",
+        "点按钮办理，按提示发送内容即可，不用输入编号。",
+        [],
+        task_id,
+        [(f"{n} {o.label}", o.key, 1 if n == 1 else 2) for n, o in enumerate(steps, 1)],
+        content="\n".join(lines),
+    )
+
+
+def send_todo_card(session: Session, person: Person, key: str, now: datetime) -> int:
+    """Send person the 我的待办 card of buttons under key (nothing when no step has a button); return how many."""
+    steps = step_buttons(session, person)
+    if not steps:
+        return 0
+    task_id = f"todo-{person.id}-{secrets.token_hex(6)}"
+    new_card(session, "todo", task_id, steps[0].item.id, [person.userid], now)
+    # a reply too (key "reply:…"): it goes out before the list, which stays the newest thing the person reads
+    emit(session, [person.userid], todo_card(steps, task_id), f"reply:todo:{key}", now, task_id=task_id)
+    return len(steps)
 
 
 def _when(clock: Clock, now: datetime) -> str:

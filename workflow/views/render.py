@@ -11,6 +11,7 @@ from core.durations import format_duration
 from models import GRADE_NAMES, Grade, Item, Unit
 from models.codes import card_key
 from models.item import PART_NAMES, SOURCES
+from models.procedure import Act
 from workflow.views import pages
 
 TEXT_LIMIT = 2000  # WeCom refuses text messages over 2048 bytes; keep a margin
@@ -164,7 +165,7 @@ def button_card(
 
 
 ACK_ASK = {  # what the 签收 card asks of each part: only the 主办 has clocks
-    "lead": "请点“签收”，并按时限办理。",
+    "lead": "请点“签收”，并按时限办理；核实后点“写首报”直接发送首报。",
     "co": "请点“签收”；协办不计时限，协办材料随时发送“书面报告 {code} 内容”，转主办单位和办公室。",
     "cc": "请点“签收”知悉；抄送单位无需报送。",
 }
@@ -191,9 +192,17 @@ def ack_card(
         ask,
         fields,
         task_id,
-        [("签收", card_key("ack", item.code, unit.key), 1)],
+        [("签收", card_key("ack", item.code, unit.key), 1), *next_steps(item, part)],
         content=item.text,
     )
+
+
+def next_steps(item: Item, part: str) -> list[tuple[str, str, int]]:
+    """The next-step button a lead unit's 签收 and 书面报告 cards carry: 写首报 opens a conversation bound to the item
+    (the 首报 implies the 签收; once it is made, the button offers the 续报 instead: handlers/steps.py)."""
+    if part != "lead":
+        return []
+    return [("写首报", card_key("do", Act.first_report.value, item.code), 2)]
 
 
 def card_done(response_code: str, userids: list[str], agent_id: int | None, label: str) -> dict[str, Any]:

@@ -7,7 +7,8 @@ from typing import Any
 from core.clock import show
 from models import Item, Submission
 from models.codes import card_key
-from workflow.views.render import button_card, grade_name
+from models.procedure import Act
+from workflow.views.render import button_card, grade_name, next_steps
 
 APPROVE_SOURCE = "瞭望 · 书面报告审核"
 DECIDE_SOURCE = "瞭望 · 书面报告审定"
@@ -21,6 +22,7 @@ def upload_card(item: Item, unit_name: str, task_id: str, url: str, returned: st
         else "可上传 Word、PDF 或图片（每个不超过 20 MB），也可以在聊天中直接填写、发送照片。"
     )
     fields = [("主办单位", unit_name), ("等级", grade_name(item.grade))]
+    later = [] if returned else [("申请延期", card_key("do", Act.request_extension.value, item.code), 2)]
     return button_card(
         "瞭望 · 书面报告",
         f"报送书面报告：{item.title}",
@@ -28,7 +30,7 @@ def upload_card(item: Item, unit_name: str, task_id: str, url: str, returned: st
         sub,
         fields,
         task_id,
-        [("在聊天中填写", card_key("wr", item.code), 2)],
+        [*next_steps(item, "lead"), ("在聊天中填写", card_key("wr", item.code), 2), *later],
         links=[("上传文件", url)],
         content=f"退回意见：{returned}" if returned else "",
     )

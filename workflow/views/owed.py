@@ -1,0 +1,160 @@
+"""Which items a person owes a step on (首报, 书面报告, 续报 …): what lets a typed command leave out its 编号, and
+the buttons of 我的待办. A read function only: the step itself is still checked and taken by its workflow module."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from core import clock
+from core.policy import ClockKind
+from models import Item, ItemState, ItemUnit, Person, Role
+from models.clock import OPEN_STATES, Clock
+from models.codes import card_key
+from models.procedure import OPEN, Act
+from models.state import SubmissionState
+from workflow.engine import procedure
+from workflow.engine.errors import Refusal
+from workflow.incident.submission import current
+
+# the steps a person may owe and take from a button, with what the button says (≤ 10 characters)
+STEP_LABELS: dict[Act, str] = {
+    Act.acknowledge: "签收",
+    Act.first_report: "写首报",
+    Act.written_report: "书面报告",
+    Act.progress_report: "续报",
+    Act.handling_report: "处置报告",
+    Act.request_extension: "申请延期",
+    Act.draft_statement: "拟口径",
+}
+# the command word a person types for each step (what a list to pick from tells them to send)
+STEP_WORDS: dict[Act, str] = {
+    Act.acknowledge: "签收",
+    Act.first_report: "首报",
+    Act.written_report: "书面报告",
+    Act.progress_report: "续报",
+    Act.handling_report: "处置报告",
+    Act.request_extension: "申请延期",
+    Act.draft_statement: "口径",
+}
+CLOCK_STEPS = {  # the clock whose being open means the step is owed
+    Act.first_report: ClockKind.first_report,
+    Act.written_report: ClockKind.written_report,
+    Act.handling_report: ClockKind.handling_report,
+    Act.draft_statement: ClockKind.public_response,
+}
+
+
+@dataclass(frozen=True)
+class Owed:
+    """One step a person owes on one item; clock: the clock it meets or extends (None for 签收 and 续报)."""
+
+    act: Act
+    item: Item
+    clock: Clock | None = None
+    unit_key: str = ""
+
+    @property
+    def label(self) -> str:
+        """The button's text."""
+        return STEP_LABELS[self.act]
+
+    @property
+    def key(self) -> str:
+        """The button key: the existing 签收 / 申请延期 buttons where they exist, else `do:<step>:<编号>`."""
+        if self.act == Act.acknowledge:
+            return card_key("ack", self.item.code, self.unit_key)
+        if self.act == Act.request_extension and self.clock is not None:
+            return card_key("askext", self.clock.id)
+        return card_key("do", self.act.value, self.item.code)
+
+
+def _unit_rows(session: Session, person: Person, parts: Iterable[str]) -> list[ItemUnit]:
+    """The assignments of the person's unit (unit leads only) in the given parts, oldest first."""
+    if not person.has(Role.unit_lead) or person.unit_id is None:
+        return []
+    return list(
+        session.scalars(
+            select(ItemUnit)
+            .where(ItemUnit.unit_id == person.unit_id, ItemUnit.part.in_(list(parts)))
+            .order_by(ItemUnit.assigned_at)
+        )
+    )
+
+
+def _open_clocks(session: Session, person: Person, kind: str | None = None) -> list[Clock]:
+    """Open clocks the person owes (their unit's; the office's own for the office), soonest due first."""
+    owners = []
+    if person.has(Role.unit_lead) and person.unit_id is not None:
+        owners.append(Clock.owner_unit_id == person.unit_id)
+    if person.has(Role.office):
+        owners.append(Clock.owner == "office")
+    if not owners:
+        return []
+    query = select(Clock).where(Clock.state.in_(OPEN_STATES), or_(*owners)).order_by(Clock.due_at)
+    if kind is not None:
+        query = query.where(Clock.kind == kind)
+    return list(session.scalars(query))
+
+
+def _allowed(session: Session, item: Item, act: Act, person: Person) -> bool:
+    """True if the item's state allows act and person holds a relation that may take it."""
+    if not procedure.allows(item, act):
+        return False
+    try:
+        procedure.permit(session, item, act, person)
+    except Refusal:
+        return False
+    return True
+
+
+def owed_on(session: Session, person: Person, act: Act) -> list[Owed]:
+    """The items person owes act on, one entry per item, most urgent first."""
+    out: list[Owed] = []
+    if act == Act.acknowledge:
+        for row in _unit_rows(session, person, ("lead", "co")):
+            if row.acknowledged_at is None and ItemState(row.item.state) in OPEN:
+                out.append(Owed(act, row.item, unit_key=row.unit.key))
+    elif act == Act.progress_report:
+        for row in _unit_rows(session, person, ("lead", "co")):
+            if ItemState(row.item.state) in OPEN:
+                out.append(Owed(act, row.item))
+    elif act == Act.request_extension:
+        for c in _open_clocks(session, person):
+            item = session.get_one(Item, c.item_id)
+            if c.due_at > clock.now() and procedure.allows(item, act):
+                out.append(Owed(act, item, c))
+    else:
+        for c in _open_clocks(session, person, CLOCK_STEPS[act]):
+            item = session.get_one(Item, c.item_id)
+            if _allowed(session, item, act, person):
+                out.append(Owed(act, item, c))
+        if act == Act.written_report:  # a returned report is owed again, with no clock left open
+            for row in _unit_rows(session, person, ("lead",)):
+                last = current(session, row.item)
+                if last is not None and last.state == SubmissionState.returned and procedure.allows(row.item, act):
+                    out.append(Owed(act, row.item))
+    seen: set[int] = set()
+    return [o for o in out if not (o.item.id in seen or seen.add(o.item.id))]  # type: ignore[func-returns-value]
+
+
+TODO_STEPS = (
+    Act.acknowledge,
+    Act.first_report,
+    Act.written_report,
+    Act.handling_report,
+    Act.draft_statement,
+)
+
+
+def owed_steps(session: Session, person: Person) -> list[Owed]:
+    """Every step person owes now, by step then urgency (我的待办's buttons); 申请延期 only beside a clock owed."""
+    return [o for act in TODO_STEPS for o in owed_on(session, person, act)]
+
+
+def resolve(session: Session, person: Person, act: Act) -> list[Item]:
+    """The items a typed command without 编号 may mean: those the person owes act on (one means it)."""
+    return [o.item for o in owed_on(session, person, act)]
