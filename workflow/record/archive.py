@@ -152,16 +152,17 @@ def cover(item: Item) -> list[tuple[str, str]]:
 
 
 def pdf(item: Item, events: list[tuple[str, str, str, str]], archived: str, dated: datetime | None = None) -> bytes:
-    """The cover sheet and the timeline as a PDF (Noto Sans CJK SC embedded), dated at the 归档 when given."""
+    """The cover sheet and the timeline as a PDF (core.fonts embedded), dated at the 归档 when given."""
     from fpdf import FPDF
 
-    from workflow.appraisal.bulletin_files import font_path
+    from core import fonts
 
+    fonts.quiet()
     doc = FPDF(format="A4")
     if dated is not None:
         doc.set_creation_date(dated)
     doc.set_auto_page_break(auto=True, margin=15)
-    doc.add_font("cjk", "", str(font_path()))
+    doc.add_font("cjk", "", str(fonts.cjk_font()))
     doc.add_page()
     doc.set_font("cjk", size=20)
     doc.cell(0, 16, "舆情处置案卷", new_x="LMARGIN", new_y="NEXT", align="C")
