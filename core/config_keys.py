@@ -98,6 +98,8 @@ KEYS: tuple[tuple[str, ...], ...] = (
     ("sensitive", "rounds"),
     ("archive", "keep_attachments"),
     ("brief", "sender"),
+    ("documents", "send_to"),
+    ("documents", "copy_to"),
     ("log", "format"),
     ("log", "level"),
     ("metrics", "worker_port"),
@@ -108,6 +110,8 @@ KEYS: tuple[tuple[str, ...], ...] = (
     ("calendar", "file"),
     ("archive", "dir"),
     ("backup", "secret_key"),
+    ("documents", "templates"),
+    ("documents", "printer"),
     ("metrics", "dir"),
     ("metrics", "token"),
 )
