@@ -195,8 +195,9 @@ def masthead(doc: Any, name: str, size: Any, issue: bool) -> None:
     line.paragraph_format.first_line_indent = Pt(0)
     line.paragraph_format.tab_stops.add_tab_stop(WIDTH, WD_TAB_ALIGNMENT.RIGHT)
     line.paragraph_format.space_after = Pt(20)
-    for text in ("{{ sender }}", "\t", "{{ date }}"):
-        fonts(line.add_run(text), FANGSONG, SAN)
+    if issue:  # a 简报 names its 编发单位 and date above the rule; a 通报 signs at the end instead
+        for text in ("{{ sender }}", "\t", "{{ date }}"):
+            fonts(line.add_run(text), FANGSONG, SAN)
     border(line, "bottom", "FF0000", 18, 6)
 
 

@@ -37,6 +37,12 @@ def points(value: float) -> str:
     return f"{value:g}"
 
 
+def counted(unit: dict[str, Any]) -> list[dict[str, Any]]:
+    """A unit's deductions that count (upheld or disputed; withdrawn ones are listed but never counted) — the one
+    rule the markdown, the xlsx and the 通报 share."""
+    return [d for d in unit["deductions"] if d["state"] != "withdrawn"]
+
+
 def period_title(fig: dict[str, Any]) -> str:
     """ "2026年11月" for a month, else the period as given ("2026-11-01至2026-11-15")."""
     label, upto = str(fig["month"]), (f"（截至 {fig['as_of']}）" if fig.get("as_of") else "")
@@ -79,7 +85,7 @@ def markdown(fig: dict[str, Any], link: str = "") -> str:
     head = [f"### {period_title(fig)} 舆情处置考核通报", f"条目 **{fig['items']['total']}** 条"]
     ranked = []
     for u in fig["units"]:
-        n = len([d for d in u["deductions"] if d["state"] != "withdrawn"])
+        n = len(counted(u))
         color = "warning" if u["score"] < fig["base"] else "info"
         ranked.append(
             f'{u["rank"]}. {u["name"]} <font color="{color}">{points(u["score"])}</font>'
@@ -117,7 +123,7 @@ def _sheets(fig: dict[str, Any]) -> dict[str, tuple[list[str], list[list[Any]]]]
     return {
         "得分排名": (
             ["名次", "单位", "得分", "扣分项"],
-            [[u["rank"], u["name"], u["score"], len(u["deductions"])] for u in fig["units"]],
+            [[u["rank"], u["name"], u["score"], len(counted(u))] for u in fig["units"]],
         ),
         "扣分明细": (
             ["事项编号", "单位", "条目", "事项", "责任", "扣分", "状态", "说明"],
