@@ -314,7 +314,7 @@ def bulletin() -> Any:
         p.paragraph_format.right_indent = Pt(64)
     p = para(doc, "", "正文")
     p.add_run().add_break(WD_BREAK.PAGE)
-    p = para(doc, "附件", "正文", HEITI)
+    p = para(doc, "附件", "一级标题")
     p.paragraph_format.first_line_indent = Pt(0)
     para(doc, "", "正文")
     para(doc, "各单位得分表", "公文标题")

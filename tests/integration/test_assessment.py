@@ -112,7 +112,7 @@ def test_a_month_of_misses_extensions_waivers_facts_and_disputes_makes_the_right
         kinds = [r["msgtype"] for r in new]
         assert kinds.count("markdown") == 1, kinds
         assert kinds.count("image") == 1, kinds
-        assert kinds.count("file") == 1, kinds
+        assert kinds.count("file") == 2, kinds  # the xlsx and the 通报 (.docx)
     assert len(st.inbox("wangwu")) == before["wangwu"], "units are not sent the leaders' bulletin"
     summary = next(r for r in st.inbox("liujiu") if r["msgtype"] == "markdown")["body"]["markdown"]["content"]
     assert "执法一队" in summary

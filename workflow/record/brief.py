@@ -176,7 +176,7 @@ def request(session: Session, config: Config, actor: Person, code: str, kind: st
         "瞭望 · 上报审批",
         f"【{kind}审批】{item.title}",
         "",
-        f"{actor.name}拟向上级报送{kind}，请阅后审批；点“查看全文”看整份{kind}。同意后编期号，Word 文件发给办公室。",
+        f"{actor.name}拟报送{kind}，请阅后审批（整份见“查看全文”）。同意后编期号。",
         [("编号", item.code), ("期号", "同意后编号")],
         task_id,
         [("同意", card_key("brief", b.id, "ok"), 1), ("退回", card_key("brief", b.id, "back"), 2)],
