@@ -276,7 +276,8 @@ def test_libreoffice_renders_the_documents_on_a4_without_tofu(tmp_path: Path) ->
     from pypdf import PdfReader
 
     fields: dict[str, Any] = {f: [] for f in documents.FIELDS["专报"]}
-    fields |= {"grade_line": "舆情等级：较大。", "title": "关于网传某商户被执法人员推搡的舆情专报", "issue": "第3期", "date": "2026年12月6日",
+    fields |= {"grade_line": "舆情等级：较大。", "issue": "第3期", "date": "2026年12月6日"}
+    fields |= {"title": "关于网传某商户被执法人员推搡的舆情专报",
                "sender": "舆情工作领导小组办公室", "printer": "舆情工作领导小组办公室", "send_to": "县委宣传部",
                "content": ["网传视频显示执法人员与商户发生肢体冲突。"] * 30,
                "instructions": [{"by": "刘九", "date": "2026年12月6日", "text": "请尽快核实。"}]}  # fmt: skip
