@@ -55,7 +55,7 @@ def bulletin(args: argparse.Namespace) -> int:
     forms = {
         "text": lambda: bulletin_files.text(fig).encode(),
         "json": lambda: (json.dumps(fig, ensure_ascii=False, indent=2) + "\n").encode(),
-        "xlsx": lambda: bulletin_files.xlsx(fig),
+        "xlsx": lambda: bulletin_files.xlsx(fig, b.workbook_title(rt.config, fig, now)),
         "png": lambda: bulletin_files.png(fig),
         "docx": lambda: notice.docx(fig, rt.config, now),
     }
@@ -84,7 +84,9 @@ def export_items(args: argparse.Namespace) -> int:
     except Refusal as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    data = export.to_csv(table) if args.format == "csv" else export.to_xlsx(table)
+    office = str(rt.config.raw.get("brief", {}).get("sender", "舆情工作领导小组办公室"))
+    heading = export.title(args.start, args.end, office, now)
+    data = export.to_csv(table) if args.format == "csv" else export.to_xlsx(table, heading)
     Path(args.out).write_bytes(data)
     items = len({r["编号"] for r in table})
     print(f"已导出 {items} 条条目（{len(table)} 行）到 {args.out}", file=sys.stderr)

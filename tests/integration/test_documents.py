@@ -254,12 +254,32 @@ def test_the_monthly_bulletin_is_a_notice_with_the_numbers_of_the_workbook(
     assert "全局共受理网络舆情1条" in body
     rows = [[c.text for c in r.cells] for r in doc.tables[0].rows]
     assert rows[0] == ["名次", "单位", "得分", "扣分项", "扣分"]
-    ranking = [[str(v) for v in r] for r in book["得分排名"].iter_rows(min_row=2, values_only=True)]
+    ranking = [[str(v) for v in r] for r in book["得分排名"].iter_rows(min_row=3, values_only=True)]
     assert [r[:4] for r in rows[1:]] == [[a, b, f"{float(c):g}", d] for a, b, c, d in ranking], "the same numbers"
     assert ["1", "城东区局", "100", "0", "0"] in rows[1:] or any(r[1] != "城东区局" for r in rows[1:])
     assert next(r for r in rows if r[1] == "执法一队")[2:] == ["99", "1", "1"]
 
+    for ws in book.worksheets:  # print-ready: title row, frozen header with a filter, landscape, fitted to width
+        assert str(ws["A1"].value).startswith(f"{y}年{int(m)}月 舆情处置考核通报　舆情工作领导小组办公室　制表："), (
+            ws.title
+        )
+        assert ws.freeze_panes == "A3"
+        assert ws.auto_filter.ref.startswith("A2:")
+        assert ws.print_title_rows == "$1:$2"
+        assert ws.page_setup.orientation == "landscape"
+        assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0)
+        assert ws.sheet_properties.pageSetUpPr.fitToPage
+
     cfg = write_config(tmp_path, emulator.url, database_url, redis_url)
+    out = liaowang(cfg, "export", "items", "--from", f"{month}-01", "--to", local(clock.now()).date().isoformat(),
+                   "--format", "xlsx", "--out", str(tmp_path / "items.xlsx"))  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    sheet = load_workbook(tmp_path / "items.xlsx")["条目与时限"]
+    assert str(sheet["A1"].value).startswith(f"条目与时限（{month}-01至")
+    reported = sheet.cell(row=3, column=[c.value for c in sheet[2]].index("上报时间") + 1)
+    assert reported.is_date, "a real date-time cell"
+    assert reported.number_format == "yyyy-mm-dd hh:mm"
+    assert sheet.column_dimensions["B"].width <= 42, "long titles wrap instead of running off the page"
     out = liaowang(cfg, "bulletin", "--month", month, "--format", "docx")
     assert out.returncode == 2
     assert "--out" in out.stderr

@@ -107,7 +107,7 @@ def test_formulas_and_control_characters_reach_no_export_and_the_month_is_sent_o
     month = f"{local(clock.now()).year:04d}-{local(clock.now()).month:02d}"
     out = liaowang(cfg, "bulletin", "--month", month, "--format", "xlsx", "--out", str(tmp_path / "b.xlsx"))
     assert out.returncode == 0, out.stderr
-    reasons = [r[7] for r in load_workbook(tmp_path / "b.xlsx")["扣分明细"].iter_rows(min_row=2, values_only=True)]
+    reasons = [r[7] for r in load_workbook(tmp_path / "b.xlsx")["扣分明细"].iter_rows(min_row=3, values_only=True)]
     assert any(str(r).startswith("'@SUM") for r in reasons), reasons
     out = liaowang(
         cfg,

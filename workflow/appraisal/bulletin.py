@@ -294,7 +294,7 @@ def send(session: Session, config: Config, month: str, now: datetime, actor: str
     )
     for key, kind, data, filename, ctype in (
         ("image", "image", bulletin_files.png(fig), f"{name}.png", "image/png"),
-        ("file", "file", bulletin_files.xlsx(fig), f"{name}.xlsx", XLSX),
+        ("file", "file", bulletin_files.xlsx(fig, workbook_title(config, fig, now)), f"{name}.xlsx", XLSX),
         ("docx", "file", notice.docx(fig, config, now), f"{notice.title(fig)}.docx", DOCX),
     ):
         _digest, rel = store(config.storage_dir, data)
@@ -303,6 +303,12 @@ def send(session: Session, config: Config, month: str, now: datetime, actor: str
     row.sent_at, row.sends = now, row.sends + 1
     record(session, None, actor, "bulletin_sent", now, month=month, to=to)
     return True
+
+
+def workbook_title(config: Config, fig: dict[str, Any], now: datetime) -> str:
+    """The title row of the bulletin's workbook: the month, the office ([brief] sender), when it was made."""
+    office = str(config.raw.get("brief", {}).get("sender", "舆情工作领导小组办公室"))
+    return bulletin_files.sheet_title(fig, office, show(now, form="long"))
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

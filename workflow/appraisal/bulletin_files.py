@@ -161,10 +161,15 @@ def _sheets(fig: dict[str, Any]) -> dict[str, tuple[list[str], list[list[Any]]]]
     }
 
 
-def xlsx(fig: dict[str, Any]) -> bytes:
-    """The bulletin as a workbook (streamed, so a month of 100,000 items stays quick): 得分排名, 扣分明细, 条目统计,
-    环节用时, 通报, 日常任务; cells are formula-safe (core.cells)."""
-    return xlsx_bytes(_sheets(fig))
+def xlsx(fig: dict[str, Any], title: str = "") -> bytes:
+    """The bulletin as a print-ready workbook (streamed, so a month of 100,000 items stays quick): 得分排名, 扣分明细,
+    条目统计, 环节用时, 通报, 日常任务, each under title (sheet_title); cells are formula-safe (core.cells)."""
+    return xlsx_bytes(_sheets(fig), title)
+
+
+def sheet_title(fig: dict[str, Any], office: str, made: str) -> str:
+    """The title row of each sheet: 2026年11月 舆情处置考核通报　舆情工作领导小组办公室　制表：2026年12月1日 09:00."""
+    return f"{period_title(fig)} 舆情处置考核通报　{office}　制表：{made}"
 
 
 def font_path() -> Path:
