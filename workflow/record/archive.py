@@ -238,13 +238,34 @@ def _records(session: Session, config: Config, item: Item) -> dict[str, Any]:
 ORIGINS = {"evidence": "扣分证据", "proof": "跟帖凭证"}
 
 
+EXTENSIONS = {
+    "image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/webp": ".webp", "application/pdf": ".pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx", "application/msword": ".doc",
+    "video/mp4": ".mp4", "audio/amr": ".amr", "text/plain": ".txt",
+}  # fmt: skip
+
+
+def readable(session: Session, a: Attachment, i: int) -> str:
+    """An attachment's name in the package: number, origin, its own name, its extension —
+    03-书面报告第1版-核查报告.docx, 01-上报截图.png (never a bare hash)."""
+    own = clean_text(a.original_name or a.title or "", 120).strip()
+    stem, dot, ext = own.rpartition(".")
+    stem, ext = (stem, f".{ext}") if dot and stem and 0 < len(ext) <= 5 else (own, "")
+    ext = ext or EXTENSIONS.get((a.content_type or "").split(";")[0].strip().lower(), "")
+    if a.submission_id:
+        version = session.scalar(select(Submission.version).where(Submission.id == a.submission_id))
+        origin = f"书面报告第{version}版"
+    else:
+        origin = ORIGINS.get(a.kind, "上报截图" if a.kind in ("image", "photo") else "上报材料")
+    return safe_name("-".join([f"{i:02d}", origin, *([stem] if stem else [])]) + ext)
+
+
 def _attachments(zf: zipfile.ZipFile, pkg: Package, session: Session, config: Config, item: Item) -> None:
     rows = session.scalars(select(Attachment).where(Attachment.item_id == item.id).order_by(Attachment.id))
     for i, a in enumerate(rows, 1):
         if a.stored_name:
-            name = safe_name(a.original_name or a.title or a.stored_name.split("/")[-1])
             where = "书面报告附件" if a.submission_id else ORIGINS.get(a.kind, "上报材料")
-            _add_file(zf, pkg, config.storage_dir / a.stored_name, f"附件/{i:03d}-{name}", where)
+            _add_file(zf, pkg, config.storage_dir / a.stored_name, f"附件/{readable(session, a, i)}", where)
         elif a.url:
             pkg.entries.append({"path": f"附件/{i:03d}-链接", "origin": "链接", "url": a.url})
         elif a.media_id:
