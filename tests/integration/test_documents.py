@@ -323,3 +323,35 @@ def test_libreoffice_renders_the_documents_on_a4_without_tofu(tmp_path: Path) ->
     fonts = {str(f.get("/BaseFont")) for p in reader.pages for f in (p["/Resources"].get("/Font") or {}).values()
              for f in [f.get_object()]}  # fmt: skip
     assert any("CJK" in f or "Han" in f or "Song" in f or "Fang" in f for f in fonts), f"a CJK font drew it: {fonts}"
+
+
+def test_the_case_file_has_a_file_number_retention_contents_and_readable_attachment_names(
+    make_stack,  # type: ignore[no-untyped-def]
+) -> None:
+    from pypdf import PdfReader
+
+    from tests.integration.h5kit import Browser
+    from tests.integration.test_record import POLICY as WATCH
+    from tests.integration.test_record import archived
+
+    st = make_stack(pages=True, extra={"policy": WATCH, "archive": {"retention": {"significant": "30年"}}})
+    code = archived(st)
+    office = Browser(st)
+    office.login("chenqi", f"/h5/item/{code}")
+    package = zipfile.ZipFile(io.BytesIO(office.get(f"/h5/item/{code}/archive.zip").content))
+    manifest = __import__("json").loads(package.read("manifest.json"))
+    year = local(clock.now()).year
+    assert manifest["file_number"] in (f"{year}-D30-{code}", f"{year - 1}-D30-{code}"), "档号 of a 较大 item"
+    assert manifest["retention"] == "30年"
+    shots = [e["path"] for e in manifest["files"] if e["path"].startswith("附件/")]
+    assert shots == ["附件/01-上报截图.png"], "a readable name with its extension, not a hash"
+    reader = PdfReader(io.BytesIO(package.read("案卷封面与经过.pdf")))
+    pages = [re.sub(r"[\s\x00]", "", p.extract_text()) for p in reader.pages]
+    assert f"档号：{manifest['file_number']}" in pages[0]
+    assert "保管期限：30年" in pages[0]
+    assert "卷内目录" in pages[1]
+    assert "附件/01-上报截图.png（上报材料）" in pages[1]
+    assert "备考表" in pages[-1]
+    assert "立卷人" in pages[-1]
+    for n, text in enumerate(pages, 1):
+        assert f"—{n}—" in text, f"page {n} is numbered"
