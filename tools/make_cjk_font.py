@@ -14,14 +14,16 @@ from pathlib import Path
 SOURCE = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 FACE = "Noto Sans CJK SC"
 OUT = Path(__file__).resolve().parent.parent / "core" / "fonts" / "NotoSansCJKsc-Subset.otf"
+EXTRA = OUT.parent / "extra.txt"  # characters GB 2312 lacks that Liaowang writes (瞭望) or names often use
 
 
 def characters() -> list[int]:
-    """Code points kept: printable ASCII, Latin-1 punctuation, GB 2312 (all 7,445 characters) and the CJK blocks of
-    punctuation, full-width forms and general punctuation (dashes, quotes, ellipsis)."""
+    """Code points kept: printable ASCII, Latin-1 punctuation, GB 2312 (all 7,445 characters), core/fonts/extra.txt
+    and the CJK blocks of punctuation, full-width forms and general punctuation (dashes, quotes, ellipsis)."""
     keep = set(range(0x20, 0x7F)) | {0xA0, 0xB7, 0xD7, 0xF7}
     keep |= set(range(0x2000, 0x2070)) | set(range(0x3000, 0x3040)) | set(range(0xFF00, 0xFFF0))
     keep |= set(range(0x2460, 0x24A0)) | set(range(0x2190, 0x2200)) | set(range(0x25A0, 0x2600))
+    keep |= {ord(c) for c in EXTRA.read_text(encoding="utf-8") if not c.isspace()}
     for cp in range(0x80, 0x10000):
         try:
             chr(cp).encode("gb2312")

@@ -351,6 +351,9 @@ def test_the_case_file_has_a_file_number_retention_contents_and_readable_attachm
     assert "保管期限：30年" in pages[0]
     assert "卷内目录" in pages[1]
     assert "附件/01-上报截图.png（上报材料）" in pages[1]
+    assert not [p for p in pages if "clock_" in p], "the timeline is in words"
+    assert any("首报开始计时" in p for p in pages)
+    assert "瞭望系统自动立卷" in pages[-1], "瞭 is in the font"
     assert "备考表" in pages[-1]
     assert "立卷人" in pages[-1]
     for n, text in enumerate(pages, 1):

@@ -89,3 +89,14 @@ def test_the_archive_pdf_embeds_the_font_without_font_tools_log_lines(caplog: py
     names = {str(f.get_object()["/BaseFont"]) for p in reader.pages for f in p["/Resources"]["/Font"].values()}
     assert any("NotoSansCJK" in n for n in names), names
     assert "舆情处置案卷" in reader.pages[0].extract_text().replace(" ", "").replace("\x00", "")
+
+
+def test_every_chinese_character_liaowang_writes_itself_is_in_the_font() -> None:
+    own = set()
+    for folder in ("bot", "core", "handlers", "jobs", "models", "workflow", "cli"):
+        for path in (ROOT / folder).rglob("*"):
+            if path.suffix in (".py", ".html", ".toml"):
+                own |= {c for c in path.read_text(encoding="utf-8") if 0x3400 <= ord(c) <= 0x9FFF}
+    assert "瞭" in own
+    missing = sorted(c for c in own if not fonts.covers(c))
+    assert missing == [], f"add them to core/fonts/extra.txt and run tools/make_cjk_font.py: {''.join(missing)}"
