@@ -18,9 +18,9 @@ EXTRA = OUT.parent / "extra.txt"  # characters GB 2312 lacks that Liaowang write
 
 
 def characters() -> list[int]:
-    """Code points kept: printable ASCII, Latin-1 punctuation, GB 2312 (all 7,445 characters), core/fonts/extra.txt
-    and the CJK blocks of punctuation, full-width forms and general punctuation (dashes, quotes, ellipsis)."""
-    keep = set(range(0x20, 0x7F)) | {0xA0, 0xB7, 0xD7, 0xF7}
+    """Code points kept: printable ASCII, Latin-1 and Latin Extended, Greek and Cyrillic, GB 2312 (all 7,445
+    characters), core/fonts/extra.txt and the CJK blocks of punctuation, full-width forms and general punctuation."""
+    keep = set(range(0x20, 0x7F)) | set(range(0xA0, 0x250)) | set(range(0x370, 0x500))  # Latin, Greek, Cyrillic
     keep |= set(range(0x2000, 0x2070)) | set(range(0x3000, 0x3040)) | set(range(0xFF00, 0xFFF0))
     keep |= set(range(0x2460, 0x24A0)) | set(range(0x2190, 0x2200)) | set(range(0x25A0, 0x2600))
     keep |= {ord(c) for c in EXTRA.read_text(encoding="utf-8") if not c.isspace()}
