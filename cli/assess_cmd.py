@@ -15,8 +15,9 @@ def add_parsers(sub: Any) -> None:
     """Register the bulletin and export sub-commands."""
     b = sub.add_parser("bulletin", help="月考核通报：打印、导出或发送任一月份的通报")
     b.add_argument("--month", required=True, help="月份，如 2026-11")
-    b.add_argument("--format", choices=("text", "json", "xlsx", "png"), default="text")
-    b.add_argument("--out", metavar="FILE", help="写入文件（xlsx、png 必须指定）")
+    b.add_argument("--format", choices=("text", "json", "xlsx", "png", "docx"), default="text",
+                   help="docx：关于某月考核情况的通报（Word，按 [documents] 模板）")  # fmt: skip
+    b.add_argument("--out", metavar="FILE", help="写入文件（xlsx、png、docx 必须指定）")
     b.add_argument("--send", action="store_true", help="发送给领导和办公室（每月只发一次，重复执行不会重发）")
     b.set_defaults(func=bulletin)
     e = sub.add_parser("export", help="导出").add_subparsers(dest="sub", required=True)
@@ -37,11 +38,11 @@ def _rt() -> Any:
 def bulletin(args: argparse.Namespace) -> int:
     """Print or write the bulletin of --month in --format; --send sends it once (idempotent per month)."""
     from workflow.appraisal import bulletin as b
-    from workflow.appraisal import bulletin_files
+    from workflow.appraisal import bulletin_files, notice
     from workflow.engine.errors import Refusal
 
     rt, now = _rt(), clock.now()
-    if args.format in ("xlsx", "png") and not args.out:
+    if args.format in ("xlsx", "png", "docx") and not args.out:
         print(f"--format {args.format} 需要 --out 文件名", file=sys.stderr)
         return 2
     try:
@@ -54,8 +55,9 @@ def bulletin(args: argparse.Namespace) -> int:
     forms = {
         "text": lambda: bulletin_files.text(fig).encode(),
         "json": lambda: (json.dumps(fig, ensure_ascii=False, indent=2) + "\n").encode(),
-        "xlsx": lambda: bulletin_files.xlsx(fig),
+        "xlsx": lambda: bulletin_files.xlsx(fig, b.workbook_title(rt.config, fig, now)),
         "png": lambda: bulletin_files.png(fig),
+        "docx": lambda: notice.docx(fig, rt.config, now),
     }
     data = forms[args.format]()
     if args.out:
@@ -82,7 +84,9 @@ def export_items(args: argparse.Namespace) -> int:
     except Refusal as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    data = export.to_csv(table) if args.format == "csv" else export.to_xlsx(table)
+    office = str(rt.config.raw.get("brief", {}).get("sender", "舆情工作领导小组办公室"))
+    heading = export.title(args.start, args.end, office, now)
+    data = export.to_csv(table) if args.format == "csv" else export.to_xlsx(table, heading)
     Path(args.out).write_bytes(data)
     items = len({r["编号"] for r in table})
     print(f"已导出 {items} 条条目（{len(table)} 行）到 {args.out}", file=sys.stderr)

@@ -14,7 +14,7 @@ from workflow.record import brief
 def _ask(ctx: Ctx, kind: str) -> str:
     code, _ = split_code(ctx, f"格式：{kind} <编号>")
     b = brief.request(ctx.session, ctx.config, ctx.person, code, kind, ctx.now)
-    return f"已生成{b.number}（{kind}），送领导审批；同意后 Word 文件会发给您。"
+    return f"已把{kind}（{brief.item_code(ctx.session, b)}）送领导审批；同意后编期号，Word 文件会发给您。"
 
 
 @command("快报", "舆情快报")

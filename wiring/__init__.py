@@ -34,14 +34,22 @@ def wire(rt: Runtime, queue: bool = True) -> Runtime:
 
 
 def web_app(rt: Runtime) -> Flask:
-    """Wire the process for rt and build its web app (WeCom callback, /h5 pages, health and metrics)."""
+    """Wire the process for rt and build its web app (WeCom callback, /h5 pages, health and metrics); the document
+    templates are checked first (ConfigError naming the file and field)."""
     from bot.app import create_app
+    from workflow.record import archive, documents
 
+    documents.check(rt.config)
+    archive.check(rt.config)
     return create_app(wire(rt))
 
 
 def run_worker(rt: Runtime, burst: bool = False, consumers: int = 2) -> None:
-    """Wire the process for rt and work the inbox, the clocks, the sweep and the queue until stopped."""
+    """Wire the process for rt and work the inbox, the clocks, the sweep and the queue until stopped (after checking
+    the document templates)."""
     from jobs.worker import run_worker as work
+    from workflow.record import archive, documents
 
+    documents.check(rt.config)
+    archive.check(rt.config)
     work(wire(rt), burst=burst, consumers=consumers)

@@ -113,12 +113,15 @@ def stats_export(fmt: str) -> BaseResponse:
         return got
     fig, query = got
     if fmt == "bulletin.xlsx":
-        data, name = bulletin_files.xlsx(fig), f"考核通报 {fig['month']}.xlsx"
+        data = bulletin_files.xlsx(fig, bulletin.workbook_title(rt().config, fig, clock.now()))
+        name = f"考核通报 {fig['month']}.xlsx"
     elif fmt in ("items.csv", "items.xlsx"):
         lo, hi = export.period(query["from"], query["to"])
         with rt().sessions() as s:
             table = export.rows(s, rt().config, lo, hi, clock.now())
-        data = export.to_csv(table) if fmt == "items.csv" else export.to_xlsx(table)
+        office = str(rt().config.raw.get("brief", {}).get("sender", "舆情工作领导小组办公室"))
+        heading = export.title(query["from"], query["to"], office, clock.now())
+        data = export.to_csv(table) if fmt == "items.csv" else export.to_xlsx(table, heading)
         name = f"条目 {query['from']}至{query['to']}.{fmt.split('.')[1]}"
     else:
         return message("没有这种导出格式。", 404)

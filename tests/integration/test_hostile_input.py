@@ -107,7 +107,7 @@ def test_formulas_and_control_characters_reach_no_export_and_the_month_is_sent_o
     month = f"{local(clock.now()).year:04d}-{local(clock.now()).month:02d}"
     out = liaowang(cfg, "bulletin", "--month", month, "--format", "xlsx", "--out", str(tmp_path / "b.xlsx"))
     assert out.returncode == 0, out.stderr
-    reasons = [r[7] for r in load_workbook(tmp_path / "b.xlsx")["扣分明细"].iter_rows(min_row=2, values_only=True)]
+    reasons = [r[7] for r in load_workbook(tmp_path / "b.xlsx")["扣分明细"].iter_rows(min_row=3, values_only=True)]
     assert any(str(r).startswith("'@SUM") for r in reasons), reasons
     out = liaowang(
         cfg,
@@ -125,11 +125,11 @@ def test_formulas_and_control_characters_reach_no_export_and_the_month_is_sent_o
 
     _month_end(st)
     files = [r for r in st.inbox("chenqi") if r["msgtype"] == "file"]
-    assert len(files) == 1, "the month's bulletin is sent"
+    assert len(files) == 2, "the month's bulletin is sent: the xlsx and the 通报 (.docx)"
     book = load_workbook(io.BytesIO(media(emulator, files[0])))
     assert not [c for ws in book.worksheets for row in ws.iter_rows() for c in row if c.data_type == "f"]
     st.later(60)
-    assert len([r for r in st.inbox("chenqi") if r["msgtype"] == "file"]) == 1, "once"
+    assert len([r for r in st.inbox("chenqi") if r["msgtype"] == "file"]) == 2, "once"
 
 
 def test_a_bulletin_that_cannot_be_built_is_reported_once_and_sent_from_the_command_line(

@@ -167,7 +167,7 @@ def test_upward_reports_are_approved_sent_as_word_files_and_recorded(
     st.say("zhangsan", f"快报 {code}")
     assert "只有领导小组办公室" in st.last("zhangsan"), "快报 by a non-office person"
     st.say("chenqi", f"快报 {code}")
-    assert "快报〔" in st.last("chenqi")
+    assert "送领导审批" in st.last("chenqi")
     card = cards(st, "liujiu", "上报审批")[-1]
     click(st, "liujiu", card, "同意")
     assert "已同意" in st.reply("liujiu")
@@ -177,12 +177,12 @@ def test_upward_reports_are_approved_sent_as_word_files_and_recorded(
     text = "\n".join(p.text for p in Document(io.BytesIO(data)).paragraphs)
     for words in (
         "舆情快报",
-        "报送单位：",
-        "主要内容：",
-        "网上态势：",
-        "核查情况：",
-        "处置情况：",
-        "下一步工作：",
+        "舆情工作领导小组办公室",
+        "（二）主要内容",
+        "（三）网上态势",
+        "（一）核查情况",
+        "（二）处置情况",
+        "三、下一步工作",
         code,
     ):
         assert words in text, words

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import unicodedata
+from types import SimpleNamespace
 
 from docx import Document
 from hypothesis import given, settings
@@ -17,7 +18,7 @@ from models import Item, Person
 from models.state import ItemState
 from tests.unit.test_safe_cells import bulletin_fig
 from workflow.appraisal import bulletin_files
-from workflow.record import archive, brief, export
+from workflow.record import archive, documents, export
 
 PASTED = "第一段\x0b第二段\x0c第三段\x01\x1b[31m红字\u202e反向\ud800\ufffe"
 CONTROLS = st.sampled_from([chr(c) for c in (*range(0x20), 0x7F, 0x85, 0x2028, 0x202E, 0xD800, 0xFFFE, 0xFFFF)])
@@ -62,7 +63,10 @@ def test_a_message_is_cleaned_where_it_enters() -> None:
 @settings(max_examples=60, deadline=None)
 @given(texts, texts, texts)
 def test_the_word_writer_takes_any_text(title: str, heading: str, body: str) -> None:
-    data = brief.document("快报", title, [(heading, body), ("主要内容", PASTED)])
+    fields = {f: [] for f in documents.FIELDS["快报"]}
+    fields |= {"title": clean_name(title, 500), "issue": "第1期", "source": documents.paragraphs(heading)}
+    fields["content"] = documents.paragraphs(body) + documents.paragraphs(PASTED)
+    data = documents.render(SimpleNamespace(raw={}), "快报", fields)  # type: ignore[arg-type]
     text = "\n".join(p.text for p in Document(io.BytesIO(data)).paragraphs)
     assert "第一段\n第二段" in text
     assert no_controls(text)

@@ -23,7 +23,7 @@ from models.assessment import Bulletin
 from models.clock import Clock, Extension
 from models.item import FLOW_NAMES, GRADE_NAMES, SOURCES
 from models.state import ClockState
-from workflow.appraisal import bulletin_files
+from workflow.appraisal import bulletin_files, notice
 from workflow.appraisal.assessment import SCORED_KINDS, duty, facts, month_name, month_range, previous_month
 from workflow.engine.audit import record
 from workflow.engine.errors import Refusal
@@ -273,7 +273,8 @@ def check_sendable(session: Session, month: str, now: datetime) -> None:
 
 def send(session: Session, config: Config, month: str, now: datetime, actor: str = "system") -> bool:
     """Send a complete month's bulletin (at or after first use) to the leaders and the office (markdown, chart
-    image, xlsx file) once ever; return False if it was sent before (nothing is sent twice); refuse another month."""
+    image, xlsx file, the 通报 as Word) once ever; return False if it was sent before (nothing is sent twice);
+    refuse another month."""
     month = month_name(month)
     check_sendable(session, month, now)
     row = freeze(session, config, month, now)
@@ -291,19 +292,27 @@ def send(session: Session, config: Config, month: str, now: datetime, actor: str
         f"bulletin:{month}:md",
         now,
     )
-    for kind, data, filename, ctype in (
-        ("image", bulletin_files.png(fig), f"{name}.png", "image/png"),
-        ("file", bulletin_files.xlsx(fig), f"{name}.xlsx", XLSX),
+    for key, kind, data, filename, ctype in (
+        ("image", "image", bulletin_files.png(fig), f"{name}.png", "image/png"),
+        ("file", "file", bulletin_files.xlsx(fig, workbook_title(config, fig, now)), f"{name}.xlsx", XLSX),
+        ("docx", "file", notice.docx(fig, config, now), f"{notice.title(fig)}.docx", DOCX),
     ):
         _digest, rel = store(config.storage_dir, data)
         upload = {"path": rel, "filename": filename, "content_type": ctype, "media_id": None, "uploaded_at": None}
-        emit(session, to, {"msgtype": kind, kind: {}, "upload": upload}, f"bulletin:{month}:{kind}", now)
+        emit(session, to, {"msgtype": kind, kind: {}, "upload": upload}, f"bulletin:{month}:{key}", now)
     row.sent_at, row.sends = now, row.sends + 1
     record(session, None, actor, "bulletin_sent", now, month=month, to=to)
     return True
 
 
+def workbook_title(config: Config, fig: dict[str, Any], now: datetime) -> str:
+    """The title row of the bulletin's workbook: the month, the office ([brief] sender), when it was made."""
+    office = str(config.raw.get("brief", {}).get("sender", "舆情工作领导小组办公室"))
+    return bulletin_files.sheet_title(fig, office, show(now, form="long"))
+
+
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def due_month(config: Config, now: datetime) -> str | None:

@@ -1,23 +1,24 @@
 """The bulletin's forms: plain text, WeCom markdown (≤ 2048 bytes), an .xlsx workbook and a PNG chart.
 
 Each takes the object `workflow.appraisal.bulletin.figures` returns. Charts use matplotlib's Agg backend with the
-bundled Noto Sans CJK SC (package mplfonts), so Chinese renders on a machine without CJK fonts.
+shipped Noto Sans CJK SC subset (core.fonts, SIL OFL), so Chinese renders on a machine without CJK fonts.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import re
 from pathlib import Path
 from typing import Any
 
+from core import fonts
 from core.cells import xlsx_bytes
 from core.text import clean_name
 from models.assessment import ROLES
 
 STATE_WORDS = {"upheld": "", "disputed": "（申诉中）", "withdrawn": "（已撤销）"}
 MARKDOWN_LIMIT = 2048  # bytes WeCom accepts in markdown.content
+DPI = 200  # the chart is printed and read on phones: 2200 × 1100 pixels
 
 
 def span(seconds: float | None) -> str:
@@ -34,6 +35,12 @@ def span(seconds: float | None) -> str:
 def points(value: float) -> str:
     """A deduction as written in a bulletin: -2, -0.5."""
     return f"{value:g}"
+
+
+def counted(unit: dict[str, Any]) -> list[dict[str, Any]]:
+    """A unit's deductions that count (upheld or disputed; withdrawn ones are listed but never counted) — the one
+    rule the markdown, the xlsx and the 通报 share."""
+    return [d for d in unit["deductions"] if d["state"] != "withdrawn"]
 
 
 def period_title(fig: dict[str, Any]) -> str:
@@ -78,7 +85,7 @@ def markdown(fig: dict[str, Any], link: str = "") -> str:
     head = [f"### {period_title(fig)} 舆情处置考核通报", f"条目 **{fig['items']['total']}** 条"]
     ranked = []
     for u in fig["units"]:
-        n = len([d for d in u["deductions"] if d["state"] != "withdrawn"])
+        n = len(counted(u))
         color = "warning" if u["score"] < fig["base"] else "info"
         ranked.append(
             f'{u["rank"]}. {u["name"]} <font color="{color}">{points(u["score"])}</font>'
@@ -116,7 +123,7 @@ def _sheets(fig: dict[str, Any]) -> dict[str, tuple[list[str], list[list[Any]]]]
     return {
         "得分排名": (
             ["名次", "单位", "得分", "扣分项"],
-            [[u["rank"], u["name"], u["score"], len(u["deductions"])] for u in fig["units"]],
+            [[u["rank"], u["name"], u["score"], len(counted(u))] for u in fig["units"]],
         ),
         "扣分明细": (
             ["事项编号", "单位", "条目", "事项", "责任", "扣分", "状态", "说明"],
@@ -154,18 +161,20 @@ def _sheets(fig: dict[str, Any]) -> dict[str, tuple[list[str], list[list[Any]]]]
     }
 
 
-def xlsx(fig: dict[str, Any]) -> bytes:
-    """The bulletin as a workbook (streamed, so a month of 100,000 items stays quick): 得分排名, 扣分明细, 条目统计,
-    环节用时, 通报, 日常任务; cells are formula-safe (core.cells)."""
-    return xlsx_bytes(_sheets(fig))
+def xlsx(fig: dict[str, Any], title: str = "") -> bytes:
+    """The bulletin as a print-ready workbook (streamed, so a month of 100,000 items stays quick): 得分排名, 扣分明细,
+    条目统计, 环节用时, 通报, 日常任务, each under title (sheet_title); cells are formula-safe (core.cells)."""
+    return xlsx_bytes(_sheets(fig), title)
+
+
+def sheet_title(fig: dict[str, Any], office: str, made: str) -> str:
+    """The title row of each sheet: 2026年11月 舆情处置考核通报　舆情工作领导小组办公室　制表：2026年12月1日 09:00."""
+    return f"{period_title(fig)} 舆情处置考核通报　{office}　制表：{made}"
 
 
 def font_path() -> Path:
-    """The bundled CJK font (Noto Sans CJK SC from mplfonts)."""
-    spec = importlib.util.find_spec("mplfonts")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("mplfonts is not installed: run python3 dev.py to install the locked requirements")
-    return Path(list(spec.submodule_search_locations)[0]) / "fonts" / "NotoSansCJKsc-Regular.otf"
+    """The CJK font charts are drawn with (core.fonts: Noto Sans CJK SC, SIL OFL)."""
+    return fonts.cjk_font()
 
 
 def plain(label: str) -> str:
@@ -174,7 +183,8 @@ def plain(label: str) -> str:
 
 
 def png(fig: dict[str, Any]) -> bytes:
-    """The chart image: deductions per unit (left) and the median / 90% time of each step in hours (right)."""
+    """The chart image at 200 dpi: deductions per unit (left) and the median / 90% time of each step in hours
+    (right), each bar labelled with its value."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -185,18 +195,22 @@ def png(fig: dict[str, Any]) -> bytes:
     font_manager.fontManager.addfont(str(path))
     family = font_manager.FontProperties(fname=str(path)).get_name()
     with plt.rc_context({"font.family": family, "axes.unicode_minus": False}):
-        figure, (left, right) = plt.subplots(1, 2, figsize=(11, 5.5), dpi=100)
+        figure, (left, right) = plt.subplots(1, 2, figsize=(11, 5.5), dpi=DPI)
         names = [plain(u["name"]) for u in fig["units"]]
         lost = [-sum(d["points"] for d in u["deductions"]) for u in fig["units"]]
-        left.barh(names[::-1], lost[::-1], color="#d9534f")
+        bars = left.barh(names[::-1], lost[::-1], color="#d9534f")
+        left.bar_label(bars, labels=[points(v) for v in lost[::-1]], padding=3, fontsize=9)
+        left.set_xlim(0, max([*lost, 1]) * 1.15)
         left.set_title("各单位扣分")
         left.set_xlabel("扣分")
         labels = [plain(t["label"]) for t in fig["times"].values()]
         med = [(t["median"] or 0) / 3600 for t in fig["times"].values()]
         p90 = [(t["p90"] or 0) / 3600 for t in fig["times"].values()]
         at = range(len(labels))
-        right.bar([i - 0.2 for i in at], med, width=0.4, label="中位数", color="#337ab7")
-        right.bar([i + 0.2 for i in at], p90, width=0.4, label="90%", color="#f0ad4e")
+        for shift, values, name, color in ((-0.2, med, "中位数", "#337ab7"), (0.2, p90, "90%", "#f0ad4e")):
+            bars = right.bar([i + shift for i in at], values, width=0.4, label=name, color=color)
+            right.bar_label(bars, labels=[f"{v:.1f}" for v in values], padding=2, fontsize=8)
+        right.set_ylim(0, max([*med, *p90, 1]) * 1.15)
         right.set_xticks(list(at), labels, rotation=30, ha="right")
         right.set_ylabel("小时")
         right.set_title("各环节用时")
@@ -204,6 +218,6 @@ def png(fig: dict[str, Any]) -> bytes:
         figure.suptitle(f"{period_title(fig)} 舆情处置考核通报")
         figure.tight_layout()
         out = io.BytesIO()
-        figure.savefig(out, format="png")
+        figure.savefig(out, format="png", dpi=DPI)
         plt.close(figure)
     return out.getvalue()

@@ -151,33 +151,107 @@ def cover(item: Item) -> list[tuple[str, str]]:
     ]
 
 
-def pdf(item: Item, events: list[tuple[str, str, str, str]], archived: str, dated: datetime | None = None) -> bytes:
-    """The cover sheet and the timeline as a PDF (Noto Sans CJK SC embedded), dated at the 归档 when given."""
+def pdf(
+    item: Item, events: list[tuple[str, str, str, str]], archived: str, dated: datetime | None = None,
+    number: str = "", term: str = "", contents: list[tuple[str, str, bool]] | None = None,
+) -> bytes:  # fmt: skip
+    """The case file's PDF (core.fonts embedded), dated at the 归档 when given: the cover sheet (档号, 保管期限), the
+    卷内目录 (each file of the package: name, origin, missing or not), the timeline, and the 备考表; page numbers
+    "— n —" at the foot; lines left-aligned (never stretched across the page)."""
     from fpdf import FPDF
 
-    from workflow.appraisal.bulletin_files import font_path
+    from core import fonts
 
-    doc = FPDF(format="A4")
+    fonts.quiet()
+
+    class CaseFile(FPDF):
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font("cjk", size=10)
+            self.cell(0, 8, f"— {self.page_no()} —", align="C")
+
+    doc = CaseFile(format="A4")
     if dated is not None:
         doc.set_creation_date(dated)
-    doc.set_auto_page_break(auto=True, margin=15)
-    doc.add_font("cjk", "", str(font_path()))
+    doc.set_auto_page_break(auto=True, margin=18)
+    doc.add_font("cjk", "", str(fonts.cjk_font()))
+
+    def lines(text: str, height: float) -> None:
+        doc.multi_cell(0, height, clean_text(text, None), new_x="LMARGIN", new_y="NEXT", align="L")
+
     doc.add_page()
     doc.set_font("cjk", size=20)
     doc.cell(0, 16, "舆情处置案卷", new_x="LMARGIN", new_y="NEXT", align="C")
     doc.set_font("cjk", size=12)
-    for key, value in [*cover(item), ("归档", archived)]:
-        doc.multi_cell(0, 8, clean_text(f"{key}：{value}", None), new_x="LMARGIN", new_y="NEXT")
+    head = [("档号", number)] if number else []
+    tail = [("保管期限", term)] if term else []
+    for key, value in [*head, *cover(item), ("归档", archived), *tail]:
+        lines(f"{key}：{value}", 8)
     doc.ln(4)
-    doc.multi_cell(0, 7, clean_text(f"内容：{item.text[:1500]}"), new_x="LMARGIN", new_y="NEXT")
+    lines(f"内容：{item.text[:1500]}", 7)
+    if contents is not None:
+        doc.add_page()
+        doc.set_font("cjk", size=16)
+        doc.cell(0, 12, "卷内目录", new_x="LMARGIN", new_y="NEXT", align="C")
+        doc.set_font("cjk", size=10)
+        lines(f"1. {PDF_NAME}（封面、卷内目录、处置经过、备考表）", 6)
+        for i, (name, origin, gone) in enumerate(contents, 2):
+            lines(f"{i}. {name}（{origin}）" + ("——存储中缺失，见 manifest.json" if gone else ""), 6)
     doc.add_page()
     doc.set_font("cjk", size=16)
     doc.cell(0, 12, "处置经过（审计记录，按时间顺序）", new_x="LMARGIN", new_y="NEXT")
     doc.set_font("cjk", size=10)
     for when, who, what, detail in events:
-        line = f"{when}  {who}  {what}" + (f"：{detail}" if detail else "")
-        doc.multi_cell(0, 6, clean_text(line), new_x="LMARGIN", new_y="NEXT")
+        lines(f"{when}  {who}  {what}" + (f"：{detail}" if detail else ""), 6)
+    if contents is not None:
+        doc.add_page()
+        doc.set_font("cjk", size=16)
+        doc.cell(0, 12, "备考表", new_x="LMARGIN", new_y="NEXT", align="C")
+        doc.set_font("cjk", size=12)
+        absent = sum(1 for _n, _o, g in contents if g)
+        lines(f"本卷情况说明：本卷共 {len(contents) + 1} 件（含本文件），其中在线存储中缺失 {absent} 件"
+              f"{'（见 manifest.json）' if absent else ''}；每个文件的 SHA-256 列于 manifest.json。", 8)  # fmt: skip
+        lines("立卷人：瞭望系统自动立卷", 8)
+        lines(f"立卷时间：{archived}", 8)
+        lines("检查人：", 8)
+        lines("检查时间：", 8)
     return bytes(doc.output())
+
+
+TERMS = {"major": "永久", "significant": "30年", "general": "10年"}  # 保管期限 by grade (configurable)
+TERM_CODES = {"永久": "Y", "30年": "D30", "10年": "D10"}
+NUMBER = "{year}-{term_code}-{code}"  # 档号 ([archive] number): fields year, term, term_code, code, grade
+
+
+def term(config: Config, item: Item) -> str:
+    """The item's 保管期限: [archive] retention by grade, else 永久 / 30年 / 10年 (一般 and 未定 alike)."""
+    raw = {**TERMS, **((config.raw.get("archive") or {}).get("retention") or {})}
+    return str(raw.get(item.grade or "general", raw["general"]))
+
+
+def file_number(config: Config, item: Item, when: datetime) -> str:
+    """The item's 档号 by [archive] number (default 2026-D30-YQ-20261206-001); ConfigError naming a bad field."""
+    t = term(config, item)
+    grade = GRADE_NAMES.get(item.grade, "未定") if item.grade else "未定"  # type: ignore[call-overload]
+    fields = {"year": local(when).year, "term": t, "term_code": TERM_CODES.get(t, t), "code": item.code, "grade": grade}
+    return _number(config, fields)
+
+
+def check(config: Config) -> None:
+    """Raise ConfigError if [archive] number uses a field there is not (checked when the web app and worker start)."""
+    _number(config, {"year": 2026, "term": "永久", "term_code": "Y", "code": "YQ-20261206-001", "grade": "一般"})
+
+
+def _number(config: Config, fields: dict[str, Any]) -> str:
+    from core.config import ConfigError
+
+    scheme = str((config.raw.get("archive") or {}).get("number") or NUMBER)
+    try:
+        return scheme.format(**fields)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(
+            f"[archive] number 只能用 {{year}} {{term}} {{term_code}} {{code}} {{grade}}：{exc}"
+        ) from None
 
 
 def _records(session: Session, config: Config, item: Item) -> dict[str, Any]:
@@ -237,21 +311,67 @@ def _records(session: Session, config: Config, item: Item) -> dict[str, Any]:
 ORIGINS = {"evidence": "扣分证据", "proof": "跟帖凭证"}
 
 
-def _attachments(zf: zipfile.ZipFile, pkg: Package, session: Session, config: Config, item: Item) -> None:
+EXTENSIONS = {
+    "image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/webp": ".webp", "application/pdf": ".pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx", "application/msword": ".doc",
+    "video/mp4": ".mp4", "audio/amr": ".amr", "text/plain": ".txt",
+}  # fmt: skip
+
+
+def readable(session: Session, a: Attachment, i: int) -> str:
+    """An attachment's name in the package: number, origin, its own name, its extension —
+    03-书面报告第1版-核查报告.docx, 01-上报截图.png (never a bare hash)."""
+    own = clean_text(a.original_name or a.title or "", 120).strip()
+    stem, dot, ext = own.rpartition(".")
+    stem, ext = (stem, f".{ext}") if dot and stem and 0 < len(ext) <= 5 else (own, "")
+    ext = ext or EXTENSIONS.get((a.content_type or "").split(";")[0].strip().lower(), "")
+    if a.submission_id:
+        version = session.scalar(select(Submission.version).where(Submission.id == a.submission_id))
+        origin = f"书面报告第{version}版"
+    else:
+        origin = ORIGINS.get(a.kind, "上报截图" if a.kind in ("image", "photo") else "上报材料")
+    return safe_name("-".join([f"{i:02d}", origin, *([stem] if stem else [])]) + ext)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One file of the package, planned before anything is written (so the PDF's 卷内目录 can list it)."""
+
+    path: str
+    origin: str
+    source: Path | None = None  # a stored file, streamed in
+    data: bytes | None = None  # bytes made here
+    extra: dict[str, Any] = field(default_factory=dict)  # a link or a picture never fetched: listed, not written
+
+    def missing(self) -> bool:
+        """Tell whether the part is listed without its content (not on disk, or never fetched)."""
+        return (self.source is not None and not self.source.is_file()) or bool(self.extra.get("missing"))
+
+
+def parts(session: Session, config: Config, item: Item) -> list[Part]:
+    """Every file of the package after the PDF, in order: attachments, written reports, upward reports, records."""
+    out = []
     rows = session.scalars(select(Attachment).where(Attachment.item_id == item.id).order_by(Attachment.id))
     for i, a in enumerate(rows, 1):
         if a.stored_name:
-            name = safe_name(a.original_name or a.title or a.stored_name.split("/")[-1])
             where = "书面报告附件" if a.submission_id else ORIGINS.get(a.kind, "上报材料")
-            _add_file(zf, pkg, config.storage_dir / a.stored_name, f"附件/{i:03d}-{name}", where)
+            out.append(Part(f"附件/{readable(session, a, i)}", where, source=config.storage_dir / a.stored_name))
         elif a.url:
-            pkg.entries.append({"path": f"附件/{i:03d}-链接", "origin": "链接", "url": a.url})
+            out.append(Part(f"附件/{i:03d}-链接", "链接", extra={"url": a.url}))
         elif a.media_id:
-            path = f"附件/{i:03d}-图片"
-            pkg.entries.append(
-                {"path": path, "origin": "上报截图", "missing": True, "reason": a.fetch_error or "未取回"}
-            )
-            pkg.missing.append(path)
+            out.append(Part(f"附件/{i:03d}-图片", "上报截图",
+                            extra={"missing": True, "reason": a.fetch_error or "未取回"}))  # fmt: skip
+    for s in session.scalars(select(Submission).where(Submission.item_id == item.id).order_by(Submission.id)):
+        if s.text:
+            name = f"书面报告/第{s.version}版-{safe_name(s.unit.name)}.txt"
+            out.append(Part(name, "书面报告正文", data=s.text.encode()))
+    for b in session.scalars(select(Brief).where(Brief.item_id == item.id, Brief.stored_name.is_not(None))):
+        out.append(
+            Part(f"上报/{safe_name(b.number)}.docx", f"舆情{b.kind}", source=config.storage_dir / str(b.stored_name))
+        )
+    records = json.dumps(_records(session, config, item), ensure_ascii=False, indent=2).encode()
+    out.append(Part("记录/审批_口径_报送_扣分.json", "审批、口径、上报与扣分记录", data=records))
+    return out
 
 
 def build(session: Session, config: Config, item: Item, out: Path, at: datetime) -> tuple[str, Package]:
@@ -266,21 +386,23 @@ def build(session: Session, config: Config, item: Item, out: Path, at: datetime)
     when = ev.at if ev is not None else at
     pkg = Package(dated=local(when).timetuple()[:6])
     events = timeline(session, item, ev.id if ev is not None else None)
+    planned = parts(session, config, item)
+    number, kept = file_number(config, item, when), term(config, item)
+    contents = [(p.path, p.origin, p.missing()) for p in planned]
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        _add_bytes(zf, pkg, pdf(item, events, show(when, True), when), PDF_NAME, "封面与处置经过")
-        _attachments(zf, pkg, session, config, item)
-        for s in session.scalars(select(Submission).where(Submission.item_id == item.id).order_by(Submission.id)):
-            if s.text:
-                _add_bytes(
-                    zf, pkg, s.text.encode(), f"书面报告/第{s.version}版-{safe_name(s.unit.name)}.txt", "书面报告正文"
-                )
-        for b in session.scalars(select(Brief).where(Brief.item_id == item.id, Brief.stored_name.is_not(None))):
-            _add_file(
-                zf, pkg, config.storage_dir / str(b.stored_name), f"上报/{safe_name(b.number)}.docx", f"舆情{b.kind}"
-            )
-        records = json.dumps(_records(session, config, item), ensure_ascii=False, indent=2).encode()
-        _add_bytes(zf, pkg, records, "记录/审批_口径_报送_扣分.json", "审批、口径、上报与扣分记录")
-        body = {"item": item.code, "archived_at": _iso(when), "files": pkg.entries, "missing": pkg.missing}
+        cover_pdf = pdf(item, events, show(when, True), when, number, kept, contents)
+        _add_bytes(zf, pkg, cover_pdf, PDF_NAME, "封面与处置经过")
+        for p in planned:
+            if p.source is not None:
+                _add_file(zf, pkg, p.source, p.path, p.origin)
+            elif p.data is not None:
+                _add_bytes(zf, pkg, p.data, p.path, p.origin)
+            else:
+                pkg.entries.append({"path": p.path, "origin": p.origin, **p.extra})
+                if p.extra.get("missing"):
+                    pkg.missing.append(p.path)
+        body = {"item": item.code, "file_number": number, "retention": kept, "archived_at": _iso(when),
+                "files": pkg.entries, "missing": pkg.missing}  # fmt: skip
         manifest = json.dumps(body, ensure_ascii=False, indent=2).encode()
         zf.writestr(_entry(pkg, "manifest.json", zipfile.ZIP_DEFLATED), manifest)
     tmp.replace(out)

@@ -1,20 +1,23 @@
-"""Upward reports (舆情快报 first and fast, 专报 later) as Word documents, their approval, the record of sending them
+"""Upward reports (舆情快报 first and fast, 专报 later) as Word documents from the bureau's templates
+(workflow.record.documents), their approval (the card shows the text and links the full preview; the 期号 is given
+on approval), the record of sending them
 upward (seed 003: 经办公室汇总上报; seed 001 第十条: 归口报送), and leaders' instructions (批示)."""
 
 from __future__ import annotations
 
-import io
+import re
 import secrets
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.clock import local, show
+from core.clock import local
 from core.config import Config
 from core.safename import safe_name
 from core.storage import store
-from core.text import clean_name, clean_text
+from core.text import clean_name
 from models import AuditEvent, Brief, Card, Item, Person, Role, Submission
 from models.codes import card_key
 from models.item import GRADE_NAMES, SOURCES
@@ -27,96 +30,132 @@ from workflow.engine.lookup import find_item
 from workflow.engine.outbox import emit
 from workflow.incident import statement
 from workflow.people import org
-from workflow.views import render
+from workflow.record import documents
+from workflow.views import pages, render
 
 KINDS = ("快报", "专报")
 NEXT = {"快报": "持续关注网上态势，按规定时限续报。", "专报": "做好善后处置和总结评估，防止反弹。"}
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
+KIND_NAMES = {"image": "图片", "photo": "图片", "file": "文件", "video": "视频", "voice": "语音", "link": "链接"}
+
+
 def _texts(session: Session, item: Item, actions: tuple[str, ...]) -> list[str]:
     rows = session.scalars(
         select(AuditEvent).where(AuditEvent.item_id == item.id, AuditEvent.action.in_(actions)).order_by(AuditEvent.id)
     )
+    out = []
+    for e in rows:
+        lines = documents.paragraphs((e.detail or {}).get("text"))
+        if lines:
+            out += [f"{documents.moment(e.at)}，{lines[0]}", *lines[1:]]
+    return out
+
+
+def _instructions(session: Session, item: Item) -> list[dict[str, str]]:
+    """Leaders' 批示 on the item, oldest first: by (name), date, text."""
+    rows = session.scalars(
+        select(AuditEvent).where(AuditEvent.item_id == item.id, AuditEvent.action == "instruction")
+        .order_by(AuditEvent.id)
+    )  # fmt: skip
+    names = {p.userid: p.name for p in session.scalars(select(Person))}
     return [
-        f"{show(e.at, True)} {(e.detail or {}).get('text', '')}".strip() for e in rows if (e.detail or {}).get("text")
-    ]
+        {"by": names.get(e.actor, e.actor), "date": documents.day(e.at),
+         "text": " ".join(documents.paragraphs((e.detail or {}).get("text")))}
+        for e in rows if (e.detail or {}).get("text")
+    ]  # fmt: skip
 
 
-def sections(
-    session: Session, config: Config, item: Item, kind: str, number: str, at: datetime
-) -> list[tuple[str, str]]:
-    """The standard layout filled from the item's record: (heading, text) in order."""
-    sender = str(config.raw.get("brief", {}).get("sender", "舆情工作领导小组办公室"))
-    links = "\n".join(x.url for x in item.links) or "（无）"
+def _attachments(item: Item) -> list[str]:
+    """附件说明 lines: 附件：1. name, then 2. name … aligned under it; unnamed files by their kind (图片1)."""
+    names, seen = [], dict[str, int]()
+    for a in item.attachments:
+        name = clean_name(a.original_name or a.title or "", 120)
+        if not name:
+            word = KIND_NAMES.get(a.kind, "材料")
+            seen[word] = seen.get(word, 0) + 1
+            name = f"{word}{seen[word]}"
+        names.append(name)
+    return [f"{'附件：' if i == 0 else '　　　'}{i + 1}. {n}" for i, n in enumerate(names)]
+
+
+def issue(number: str) -> str:
+    """The 期号 line of a number: 快报〔2026〕第3期 → 第3期 (a draft keeps its note: 第3期（草稿）)."""
+    return re.sub(r"^(快报|专报)?(〔\d{4}〕)?", "", number).replace(" ", "") or number
+
+
+def context(session: Session, config: Config, item: Item, kind: str, number: str, at: datetime) -> dict[str, Any]:
+    """The fields the 快报 / 专报 template receives (documents.FIELDS), filled from the item's record."""
     approved = session.scalars(
         select(Submission)
         .where(Submission.item_id == item.id, Submission.state == SubmissionState.approved)
         .order_by(Submission.version)
     ).all()
     line = statement.approved(session, item)
-    handled = _texts(session, item, ("handling_report", "reply_source"))
-    situation = _texts(session, item, ("first_report", "progress_report"))
-    attachments = [a.original_name or a.title or a.kind for a in item.attachments]
-    return [
-        ("报送单位", sender),
-        ("编号", f"{number}（{item.code}）"),
-        ("时间", show(at, form="long")),
-        ("舆情来源与链接", f"{SOURCES.get(item.source, item.source)}\n{links}"),
-        ("主要内容", item.text),
-        ("网上态势", "\n".join(situation) or "（尚未报送首报或续报）"),
-        ("核查情况", "\n".join(s.text for s in approved if s.text) or "（书面报告尚未审核通过）"),
-        ("处置情况", "\n".join(handled) or "（尚未报送处置情况）"),
-        ("对外口径", line.text if line else "（尚无定稿口径）"),
-        (
-            "下一步工作",
-            "持续关注网上态势，按规定时限续报。" if kind == "快报" else "做好善后处置和总结评估，防止反弹。",
-        ),
-        ("附件", "、".join(attachments) or "无"),
-        ("等级", GRADE_NAMES.get(item.grade, "未定") if item.grade else "未定"),  # type: ignore[call-overload]
-    ]
+    grade = GRADE_NAMES.get(item.grade, "未定") if item.grade else "未定"  # type: ignore[call-overload]
+    source = [f"舆情来源：{SOURCES.get(item.source, item.source)}（编号：{item.code}）。"]
+    source += [f"链接：{x.url}" for x in item.links]
+    verification = [p for s in approved for p in documents.paragraphs(s.text)]
+    return {
+        **documents.distribution(config),
+        "kind": kind,
+        "title": clean_name(item.title, 500),
+        "number": number,
+        "issue": issue(number),
+        "year": str(local(at).year),
+        "date": documents.day(at),
+        "code": item.code,
+        "grade": grade,
+        "grade_line": f"舆情等级：{grade}。",
+        "source": source,
+        "content": documents.paragraphs(item.text) or ["（无）"],
+        "situation": _texts(session, item, ("first_report", "progress_report")) or ["尚未报送首报或续报。"],
+        "verification": verification or ["书面报告尚未审核通过。"],
+        "handling": _texts(session, item, ("handling_report", "reply_source")) or ["尚未报送处置情况。"],
+        "statement": documents.paragraphs(line.text) if line else ["尚无定稿口径。"],
+        "next_steps": [NEXT[kind]],
+        "instructions": _instructions(session, item),
+        "attachments": _attachments(item),
+    }
 
 
 def docx(session: Session, config: Config, item: Item, kind: str, number: str, at: datetime) -> bytes:
-    """The Word document of the item's 快报 / 专报 (see document)."""
-    return document(kind, item.title, sections(session, config, item, kind, number, at))
-
-
-def document(kind: str, title: str, parts: list[tuple[str, str]]) -> bytes:
-    """The Word document: 舆情{kind} and the title centred, then each section's heading and text; any text is
-    written (characters Word's XML cannot hold are dropped, Word's line breaks start a new paragraph)."""
-    from docx import Document
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.oxml.ns import qn
-    from docx.shared import Pt
-
-    doc = Document()
-    style = doc.styles["Normal"]
-    style.font.name = "宋体"
-    style.element.rPr.rFonts.set(qn("w:eastAsia"), "宋体")
-    style.font.size = Pt(14)
-    head = doc.add_paragraph()
-    head.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    run = head.add_run(f"舆情{clean_name(kind)}")
-    run.bold, run.font.size = True, Pt(22)
-    doc.add_paragraph(clean_name(title, 500)).alignment = WD_ALIGN_PARAGRAPH.CENTER
-    for heading, text in parts:
-        p = doc.add_paragraph()
-        p.add_run(f"{clean_name(heading)}：").bold = True
-        for i, line in enumerate(clean_text(text, None).split("\n")):
-            (p if i == 0 else doc.add_paragraph()).add_run(line)
-    out = io.BytesIO()
-    doc.save(out)
-    return out.getvalue()
+    """The Word document of the item's 快报 / 专报 from the bureau's template (documents.render)."""
+    return documents.render(config, kind, context(session, config, item, kind, number, at))
 
 
 def next_number(session: Session, kind: str, at: datetime) -> str:
-    """快报〔2026〕第 N 期: numbered per kind and year."""
+    """快报〔2026〕第N期: numbered per kind and year, one more than the highest given (numbers are given only when a
+    request is approved, so a returned request leaves no gap)."""
     year = local(at).year
-    n = session.scalar(
-        select(func.count()).select_from(Brief).where(Brief.kind == kind, Brief.number.like(f"%〔{year}〕%"))
-    )
-    return f"{kind}〔{year}〕第 {int(n or 0) + 1} 期"
+    given = session.scalars(select(Brief.number).where(Brief.kind == kind, Brief.number.like(f"%〔{year}〕%")))
+    highest = max((int(m.group(1)) for n in given if (m := re.search(r"第\s*(\d+)\s*期", n))), default=0)
+    return f"{kind}〔{year}〕第{highest + 1}期"
+
+
+def item_code(session: Session, b: Brief) -> str:
+    """The 编号 of the brief's item."""
+    return session.get_one(Item, b.item_id).code
+
+
+def label(b: Brief, item: Item) -> str:
+    """How messages name a brief: its 期号 once approved, else 快报申请（YQ-…）."""
+    return b.number or f"{b.kind}申请（{item.code}）"
+
+
+def preview_path(b: Brief) -> str:
+    """The H5 path of the brief's full text (查看全文)."""
+    return f"/h5/brief/{b.id}"
+
+
+def preview_docx(session: Session, config: Config, b: Brief) -> bytes:
+    """The document the leader approves: the stored file once approved, else rendered now with the 期号 to come."""
+    if b.stored_name:
+        return (config.storage_dir / b.stored_name).read_bytes()
+    item = session.get_one(Item, b.item_id)
+    return docx(session, config, item, b.kind, f"{b.kind}〔{local(b.created_at).year}〕第　期（审批同意后编号）",
+                b.created_at)  # fmt: skip
 
 
 def request(session: Session, config: Config, actor: Person, code: str, kind: str, at: datetime) -> Brief:
@@ -125,25 +164,27 @@ def request(session: Session, config: Config, actor: Person, code: str, kind: st
     procedure.authorise("brief", actor)
     procedure.check(item, "brief")
     b = Brief(
-        item_id=item.id, kind=kind, number=next_number(session, kind, at), state="pending",
-        requested_by=actor.userid, deciders=[], created_at=at,
+        item_id=item.id, kind=kind, number="", state="pending", requested_by=actor.userid, deciders=[], created_at=at,
     )  # fmt: skip
     session.add(b)
     session.flush()
     b.deciders = org.userids(org.with_role(session, Role.leader)) or org.userids(org.with_role(session, Role.office))
     task_id = f"brief-{b.id}-{secrets.token_hex(4)}"
     new_card(session, "brief", task_id, item.id, b.deciders, at)
+    fields = context(session, config, item, kind, "", at)
     body = render.button_card(
         "瞭望 · 上报审批",
         f"【{kind}审批】{item.title}",
-        f"{b.number}：{item.text[:120]}",
-        f"{actor.name}拟向上级报送{kind}，请审批。同意后生成 Word 文件发给办公室。",
-        [("编号", item.code), ("期号", b.number)],
+        "",
+        f"{actor.name}拟报送{kind}，请阅后审批（整份见“查看全文”）。同意后编期号。",
+        [("编号", item.code), ("期号", "同意后编号")],
         task_id,
         [("同意", card_key("brief", b.id, "ok"), 1), ("退回", card_key("brief", b.id, "back"), 2)],
+        links=[("查看全文", pages.oauth_url(config, preview_path(b)))],
+        content="\n".join(["主要内容：" + "".join(fields["content"])[:300], *fields["situation"][:2]]),
     )
     emit(session, b.deciders, body, f"card:{task_id}", at, item, task_id=task_id)
-    record(session, item, actor.userid, "brief_requested", at, kind=kind, number=b.number)
+    record(session, item, actor.userid, "brief_requested", at, kind=kind)
     return b
 
 
@@ -160,17 +201,19 @@ def decide(
     if actor.userid not in b.deciders:
         raise Refusal(f"这份{b.kind}不是送您审批的。")
     if b.state != "pending":
-        return f"{b.number}已经处理过了。"
+        return f"{label(b, item)}已经处理过了。"
     cards = session.scalars(
         select(Card).where(Card.item_id == item.id, Card.task_id.like(f"brief-{b.id}-%"), Card.state == CardState.open)
     )
     finish_cards(session, item, cards, f"{actor.name} 已{'同意' if ok else '退回'}", actor.userid, at, None, clicked)
     b.state, b.decided_by, b.decided_at = ("approved" if ok else "returned"), actor.userid, at
+    if ok:
+        b.number = next_number(session, b.kind, at)  # given on approval: a returned request uses no number
     record(session, item, actor.userid, "brief_decided", at, kind=b.kind, number=b.number, ok=ok)
     if not ok:
-        emit(session, [b.requested_by], render.text(f"【上报】{b.number}被{actor.name}退回，请核实后重新申请。"),
+        emit(session, [b.requested_by], render.text(f"【上报】{label(b, item)}被{actor.name}退回，请核实后重新申请。"),
              f"brief:{b.id}:returned", at, item)  # fmt: skip
-        return f"已退回{b.number}。"
+        return f"已退回{label(b, item)}。"
     data = docx(session, config, item, b.kind, b.number, at)
     _digest, b.stored_name = store(config.storage_dir, data)
     upload = {"path": b.stored_name, "filename": safe_name(f"{b.number} {item.title[:30]}.docx"), "content_type": DOCX,

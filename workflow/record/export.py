@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.cells import csv_bytes, xlsx_bytes
-from core.clock import LOCAL_TZ, show
+from core.clock import LOCAL_TZ, local, show
 from core.dates import in_range, refuse_range
 from models import Item, ItemUnit, Unit
 from models.assessment import ROLES
@@ -84,7 +84,7 @@ def rows(session: Session, config: Any, lo: datetime, hi: datetime, now: datetim
             "来源": SOURCES.get(item.source, item.source),
             "等级": GRADE_NAMES.get(item.grade, "未定") if item.grade else "未定",  # type: ignore[call-overload]
             "状态": item.state_name,
-            "上报时间": show(item.reported_at, form="table"),
+            "上报时间": _cell_time(item.reported_at),
             "主办单位": leads.get(item.id, ""),
             "扣分事项": "；".join(by_item.get(item.id, [])),
         }
@@ -94,8 +94,8 @@ def rows(session: Session, config: Any, lo: datetime, hi: datetime, now: datetim
                 row.update(
                     {
                         "时限": c.label,
-                        "应完成": show(c.due_at, form="table"),
-                        "完成时间": show(c.met_at, form="table") if c.met_at else "",
+                        "应完成": _cell_time(c.due_at),
+                        "完成时间": _cell_time(c.met_at),
                         "时限状态": CLOCK_STATE_NAMES[c.state],
                         "超时（分钟）": _minutes(c, now),
                         "延期次数": extended.get(c.id, 0),
@@ -111,6 +111,16 @@ def to_csv(table: list[dict[str, Any]]) -> bytes:
     return csv_bytes(COLUMNS, ([r[k] for k in COLUMNS] for r in table))
 
 
-def to_xlsx(table: list[dict[str, Any]]) -> bytes:
-    """One sheet 条目与时限, header in bold; cells are formula-safe (core.cells)."""
-    return xlsx_bytes({"条目与时限": (COLUMNS, ([r[k] for k in COLUMNS] for r in table))})
+def to_xlsx(table: list[dict[str, Any]], title: str = "") -> bytes:
+    """One print-ready sheet 条目与时限 under title (core.cells.xlsx_bytes); cells are formula-safe."""
+    return xlsx_bytes({"条目与时限": (COLUMNS, ([r[k] for k in COLUMNS] for r in table))}, title)
+
+
+def title(start: str, end: str, office: str, now: datetime) -> str:
+    """The title row: 条目与时限（2026-11-01至2026-11-30）　舆情工作领导小组办公室　制表：2026年12月1日 09:00."""
+    return f"条目与时限（{start}至{end}）　{office}　制表：{show(now, form='long')}"
+
+
+def _cell_time(at: datetime | None) -> datetime | None:
+    """A time as a spreadsheet date-time cell: Beijing time without a zone (Excel has none)."""
+    return local(at).replace(tzinfo=None) if at is not None else None

@@ -86,6 +86,11 @@ def _clock_event(n: Names, ev: AuditEvent, d: dict[str, Any]) -> tuple[str, str]
         whose = n.units.get(int(d["unit_id"])) if d.get("unit_id") else OFFICE
         due = _when(d.get("due"))
         return f"{label}时限超时", f"{whose}" + (f"，应于 {due}" if due else "")
+    if ev.action == "clock_start":
+        due = _when(d.get("due"))
+        return f"{label}开始计时", f"应于 {due} 前完成" if due else ""
+    if ev.action == "clock_met":
+        return f"完成{label}", ""
     if ev.action == "clock_escalated":
         return f"{label}超时督办", f"第 {d.get('level')} 级"
     if ev.action == "extension_request":
