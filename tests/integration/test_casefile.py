@@ -30,7 +30,7 @@ def st(make_stack) -> Stack:  # type: ignore[no-untyped-def]
 def text_of(page: str) -> str:
     """The page as a person reads it: tags gone, entities decoded, blank runs folded."""
     body = re.sub(r"<(style|script)[^>]*>.*?</\1>", "", page, flags=re.S)
-    body = re.sub(r"<(br|/li|/div|/p|/h\d|/dd|/dt|/time)[^>]*>", "\n", body)
+    body = re.sub(r"<(br|/li|/div|/p|/h\d|/dd|/dt|/time|/td|/th|/tr|/svg|/text)[^>]*>", "\n", body)
     return re.sub(r"[ \t]*\n\s*", "\n", html.unescape(re.sub(r"<[^>]+>", "", body)))
 
 
