@@ -81,7 +81,7 @@ def _outcome(c: Clock, now: datetime) -> str:
     if c.state == ClockState.met and c.met_at is not None:
         return f"{show(c.met_at, True)} 按时完成"
     if c.state == ClockState.met_late and c.met_at is not None:
-        return f"{show(c.met_at, True)} 完成，超时 {format_duration(c.met_at - c.due_at)}"
+        return f"超时后完成（{show(c.met_at, True)}，超时 {format_duration(c.met_at - c.due_at)}）"
     if c.state == ClockState.waived:
         return "已免除"
     if c.state == ClockState.missed or c.due_at <= now:

@@ -49,7 +49,7 @@ def stacked(
     n = len(labels)
     totals = [sum(v[i] for _, v in series) for i in range(n)]
     top = max(totals, default=0) or 1
-    plot_top, plot_h = 18.0, 120.0
+    plot_top, plot_h = 18.0, 96.0
     slot = (W - 2 * PAD) / max(n, 1)
     x = lambda i: PAD + slot * (i + 0.5)  # noqa: E731
     base = plot_top + plot_h

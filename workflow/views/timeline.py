@@ -132,6 +132,8 @@ def words(n: Names, ev: AuditEvent, verb: str) -> tuple[str, str]:
     text = next((str(d[k]) for k in TEXT_KEYS if d.get(k)), "")
     if ev.action == "dispatch":
         return verb, _dispatch(n, d)
+    if ev.action == "brief_sent" and d.get("to"):
+        return verb, "，".join(x for x in (text, f"报送{n.listed(d['to'])}") if x)
     if ev.action == "guided_reply_missed" and d.get("userid"):
         return verb, n.person(d["userid"])
     if ev.action == "regrade":

@@ -45,8 +45,8 @@ PLATFORMS = (  # host ending → platform as people name it
 
 @dataclass(frozen=True)
 class Month:
-    """One Beijing-time month: "2026-11", its label "11月", its year ("2026年") where a chart names it (the first
-    month shown and each January, else ""), and its UTC bounds."""
+    """One Beijing-time month: "2026-11", its label "11月", its year ("2026年") where a chart names it (each
+    January, and the first month shown unless a January follows at once), and its UTC bounds."""
 
     key: str
     label: str
@@ -67,7 +67,7 @@ def months(now: datetime, n: int = MONTHS) -> list[Month]:
         year, mon = (year - 1, 12) if mon == 1 else (year, mon - 1)
     out.reverse()
     return [
-        Month(f"{y:04d}-{m:02d}", f"{m}月", f"{y}年" if (m == 1 or i == 0) else "", s, e)
+        Month(f"{y:04d}-{m:02d}", f"{m}月", f"{y}年" if (m == 1 or (i == 0 and m != 12)) else "", s, e)
         for i, (y, m, s, e) in enumerate(out)
     ]
 
