@@ -11,6 +11,7 @@ import pytest
 from sandbox.server import EmulatorServer
 from tests.browser.conftest import Shots
 from tests.browser.tofu import tofu
+from tests.integration.flowkit import code_in
 from tests.integration.h5kit import Browser
 from tests.integration.harness import Stack
 from tests.integration.test_casefile import whole_story
@@ -78,6 +79,9 @@ def test_the_case_file_reads_on_a_phone_and_prints(st: Stack, office: Any, shots
 
 def test_the_trends_chart_shows_its_labels_on_a_phone(st: Stack, office: Any, shots: Shots) -> None:
     whole_story(st)
+    st.later(35 * 86400)  # a second month: another item, from another platform
+    st.say("zhangsan", "上报 抖音视频称占道经营无人管 https://www.douyin.com/video/9")
+    st.say("chenqi", f"交办 {code_in(st.last('zhangsan'))} 城东区局 一般")
     office.goto(f"{st.app_url}/h5/stats")
     trend = office.locator("#trends")
     trend.get_by_role("heading", name="每月条目（按平台）").wait_for()
@@ -95,6 +99,7 @@ def test_the_trends_chart_shows_its_labels_on_a_phone(st: Stack, office: Any, sh
         ".map(t => t.getBoundingClientRect().height).filter(h => h > 0))"
     )
     assert smallest >= 9, f"labels are readable ({smallest:.1f} px)"
+    assert trend.locator("svg text", has_text="抖音 1").count() == 1
     legend = trend.locator("svg text", has_text="微博 1")
     assert legend.count() == 1
     assert legend.first.is_visible()
