@@ -15,7 +15,7 @@ from tests.integration.harness import Stack
 from tests.integration.test_deadlines import POLICY
 from workflow.record.archive import timeline
 
-AT = r"(\d+月\d+日 )?\d\d:\d\d"  # a Beijing time as people read it
+AT = r"((\d{4}年)?\d+月\d+日 )?\d\d:\d\d"  # a Beijing time as people read it
 CODES = ("clock_start", "clock_met", "clock_missed", "extension_decision", "first_report", "written_report",
          "statement_drafted", "brief_sent", "instruction", "significant", "pending", "approved", "None")  # fmt: skip
 USERIDS = ("zhangsan", "wangwu", "lisi", "chenqi", "zhouba", "liujiu")
