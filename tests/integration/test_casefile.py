@@ -126,6 +126,14 @@ def test_the_case_file_and_the_archive_pdf_tell_the_same_lines_and_what_is_owed_
     top = text.split("\n网传执法人员", 1)[0]
     assert re.search(rf"执法一队：首报，最迟 {AT}（已超时 1分钟，仍须完成）", top), top
     assert "执法一队：书面报告，最迟" in top, top
+    st.say("wangwu", f"申请延期 {code} 处置情况报告 30m 等待调查结论")
+    key = re.search(r"(C\d+) 执法一队 迟报", text)
+    assert key, text
+    st.say("wangwu", f"申诉 {key.group(1)} 交办时已是深夜，无法及时联系当事人")
+    text = text_of(office.get(f"/h5/item/{code}").text)
+    top = text.split("\n网传执法人员", 1)[0]
+    assert "王五申请处置情况报告延长 30分钟，待审批" in top, top
+    assert f"{key.group(1)} 执法一队迟报的申诉待审定" in top, top
     with st.rt.sessions() as s:
         item = s.scalars(select(Item).where(Item.code == code)).one()
         archived_lines = timeline(s, item)

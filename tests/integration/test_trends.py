@@ -91,6 +91,11 @@ def test_scores_misses_sources_and_platforms_month_over_month(st: Stack) -> None
     assert all(team["scores"][i] is None for i in quiet), "a month without data has no score, not 100"
     assert all(east["scores"][i] is None for i in quiet)
 
+    with st.rt.sessions() as s:
+        east_only = trends.build(s, st.rt.config, clock.now(), "chengdong")
+    assert [u["name"] for u in east_only["units"]] == ["城东区局"]
+    assert not any(east_only["total"]), "one unit's trends count that unit's items only"
+
     page = text_of(Browser(st).login("chenqi", "/h5/stats").text)
     shown = section(page, "近 12 个月趋势", "通报用图（PNG，适合电脑查看或打印）")
     assert "各单位每月得分" in shown

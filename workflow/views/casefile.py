@@ -285,6 +285,12 @@ def _owed(clocks: list[dict[str, Any]], subs: list[dict[str, Any]], statements: 
     """What is owed now, in one line each: open clocks (who, what, by when) and decisions awaited."""
     out = [f"{c['owner']}：{c['label']}，最迟 {c['due']}（{c['outcome']}）" for c in clocks if c["open"]]
     out += [
+        f"{e['by']}申请{c['label']}延长 {e['longer']}，待审批"
+        for c in clocks
+        for e in c["extensions"]
+        if e["state"] == EXTENSION_WORDS[ExtensionState.pending]
+    ]
+    out += [
         f"{s['unit']}书面报告第 {s['version']} 版{s['state']}"
         for s in subs
         if s["state_key"] in ("pending", "reviewed")
@@ -303,6 +309,8 @@ def build(session: Session, item: Item, sets: tuple[RuleSet, ...], now: datetime
     statements = _statements(session, n, item)
     shots = [a for a in item.attachments if a.kind == "image" and a.submission_id is None]
     archived = _events(session, item, "archive")
+    deductions = _facts(session, n, item, sets) if facts else []
+    disputed = [f"{f['key']} {f['unit']}{f['fact']}的申诉待审定" for f in deductions if f["state"] == "申诉中"]
     return {
         "item": _header(item),
         "units": [
@@ -316,7 +324,7 @@ def build(session: Session, item: Item, sets: tuple[RuleSet, ...], now: datetime
         ],
         "links": [{"url": x.url, "safe": x.url.lower().startswith(("http://", "https://"))} for x in item.links],
         "screenshots": [attachment(a, i) for i, a in enumerate(shots, 1)],
-        "owed": _owed(clocks, subs, statements),
+        "owed": _owed(clocks, subs, statements) + disputed,
         "timeline": [
             asdict(x) for x in timeline.lines(session, item, None, ACTIONS, frozenset() if facts else FACT_ACTIONS)
         ],
@@ -331,7 +339,7 @@ def build(session: Session, item: Item, sets: tuple[RuleSet, ...], now: datetime
         "briefs": _briefs(session, n, item),
         "instructions": [_said(n, e, "批示") for e in _events(session, item, "instruction")],
         "closing": [_said(n, e, ACTIONS[e.action]) for e in _events(session, item, "close", "evaluate", "archive")],
-        "facts": _facts(session, n, item, sets) if facts else [],
+        "facts": deductions,
         "archived": _at(archived[-1].at) if archived else "",
     }
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import LOCAL_TZ, local
 from core.config import Config
-from models import Item, ItemLink, Unit
+from models import Item, ItemLink, ItemUnit, Unit
 from models.clock import Clock
 from models.item import SOURCES
 from models.state import ClockState
@@ -87,10 +87,13 @@ def _bucket(at: datetime, span: list[Month]) -> int | None:
     return next((i for i, m in enumerate(span) if m.key == key), None)
 
 
-def _items(session: Session, span: list[Month]) -> list[tuple[int, datetime, str]]:
+def _items(session: Session, span: list[Month], units: list[int] | None) -> list[tuple[int, datetime, str]]:
+    """(id, reported_at, source) of the items reported in span (only those of units, when given)."""
     q = select(Item.id, Item.reported_at, Item.source).where(
         Item.reported_at >= span[0].start, Item.reported_at < span[-1].end
     )
+    if units is not None:
+        q = q.where(Item.id.in_(select(ItemUnit.item_id).where(ItemUnit.unit_id.in_(units))))
     return [(i, at, src) for i, at, src in session.execute(q)]
 
 
@@ -100,9 +103,10 @@ def _series(counts: dict[str, list[int]]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (-r["total"], r["name"]))
 
 
-def by_source_and_platform(session: Session, span: list[Month]) -> dict[str, Any]:
-    """Items reported each month, by source and by platform (the first link's; 无链接 without one)."""
-    items = _items(session, span)
+def by_source_and_platform(session: Session, span: list[Month], units: list[int] | None = None) -> dict[str, Any]:
+    """Items reported each month (of units, when given), by source and by platform (the first link's; 无链接
+    without one)."""
+    items = _items(session, span, units)
     first_link: dict[int, str] = {}
     if items:
         q = (
@@ -196,9 +200,10 @@ def step_times(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def build(session: Session, config: Config, now: datetime, unit_key: str | None = None) -> dict[str, Any]:
-    """The 12 months to now's: items by source and platform, each unit's score and misses (one unit if given)."""
+    """The 12 months to now's: items by source and platform, each unit's score and misses (of one unit if given)."""
     span = months(now)
-    items = by_source_and_platform(session, span)
+    unit = session.scalar(select(Unit).where(Unit.key == unit_key)) if unit_key else None
+    items = by_source_and_platform(session, span, [unit.id] if unit is not None else None)
     units = units_by_month(session, config, span, items["total"], unit_key)
     empty = not any(items["total"]) and all(s is None for u in units for s in u["scores"])
     return {
