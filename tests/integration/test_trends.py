@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -148,3 +148,22 @@ def test_an_empty_period_says_so_instead_of_every_unit_at_full_marks(st: Stack) 
     assert trends.EMPTY in section(page, "各环节用时（分钟）", "近 12 个月趋势")
     assert trends.EMPTY in section(page, "近 12 个月趋势", "通报用图（PNG，适合电脑查看或打印）")
     assert "<svg" not in got.text.split("近 12 个月趋势", 1)[1], "no empty chart"
+
+
+def test_figures_read_as_people_read_them() -> None:
+    assert trends.scale([30.0, 18 * 60.0, None]) == ("分钟", 60.0)
+    assert trends.scale([30.0, 5 * 3600.0]) == ("小时", 3600.0)
+    assert trends.scale([4 * 86400.0]) == ("天", 86400.0)
+    assert [trends.number(v) for v in (0, 0.004, 0.25, 3.5, 12.4, 98.5, 100)] == [
+        "0", "<0.1", "0.2", "3.5", "12.4", "98.5", "100"
+    ]  # fmt: skip
+    assert trends.platform("https://m.weibo.cn/status/1") == "微博"
+    assert trends.platform("https://www.douyin.com/video/9") == "抖音"
+    assert trends.platform("weibo.com.evil.example/x") == trends.OTHER
+    labels = trends.months(datetime(2027, 2, 10, 12, tzinfo=UTC))
+    assert [m.label for m in labels][:2] == ["3月", "4月"]
+    assert [m.year for m in labels if m.year] == ["2026年", "2027年"], "the year under the first month and January"
+    assert labels[-1].key == "2027-02"
+    december = trends.months(datetime(2027, 1, 5, tzinfo=UTC))
+    assert december[0].label == "2月"
+    assert trends.months(datetime(2027, 11, 5, 1, tzinfo=UTC))[0].year == "", "a December followed by January"

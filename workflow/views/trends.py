@@ -181,10 +181,10 @@ def scale(seconds: list[float | None]) -> tuple[str, float]:
 
 
 def number(value: float) -> str:
-    """A figure as people read it on a chart: 12, 3.5, 0.8 (never 0.005)."""
-    if value >= 10 or value == int(value):
-        return f"{round(value):d}"
-    return f"{value:.1f}"
+    """A figure as people read it on a chart: 12, 3.5, 0.8, <0.1 (never 0.005)."""
+    if 0 < value < 0.05:
+        return "<0.1"
+    return f"{value:.1f}".removesuffix(".0")
 
 
 def step_times(raw: dict[str, Any]) -> dict[str, Any]:
