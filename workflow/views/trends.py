@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.clock import LOCAL_TZ, local
+from core.clock import LOCAL_TZ, local, show
 from core.config import Config
 from models import Item, ItemLink, ItemUnit, Unit
 from models.clock import Clock
@@ -83,7 +83,7 @@ def platform(url: str) -> str:
 
 def _bucket(at: datetime, span: list[Month]) -> int | None:
     """The index of the month at falls in, or None outside."""
-    key = local(at).strftime("%Y-%m")
+    key = show(at, form="month")
     return next((i for i, m in enumerate(span) if m.key == key), None)
 
 
