@@ -66,9 +66,21 @@ def whole_story(st: Stack) -> str:
 
 def test_the_office_reads_the_whole_story_in_words_with_names_outcomes_and_versions(st: Stack) -> None:
     code = whole_story(st)
-    page = Browser(st).login("chenqi", f"/h5/item/{code}")
+    office = Browser(st)
+    page = office.login("chenqi", f"/h5/item/{code}")
     assert page.status_code == 200
     text = text_of(page.text)
+    brief = re.search(r'href="([^"]*/brief/\d+\.docx)"', page.text)
+    assert brief, "the 快报's Word file is offered to the office"
+    got = office.get(brief.group(1))
+    assert got.status_code == 200
+    assert got.content.startswith(b"PK")
+    assert "attachment" in got.headers["Content-Disposition"]
+    lead = Browser(st)
+    assert "/brief/" not in lead.login("wangwu", f"/h5/item/{code}").text
+    refused = lead.get(brief.group(1))
+    assert refused.status_code == 403
+    assert "快报和专报由领导小组办公室和领导查看" in refused.text
 
     story = section(text, "处置经过", "时限")
     assert re.search(rf"{AT}\n陈七 定级交办：较大，主办 执法一队", story), story
