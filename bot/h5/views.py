@@ -162,8 +162,7 @@ def _viewer(s: Session, person: Person, item: Item) -> Response:
     cf = casefile.build(s, item, parse_scoring(rt().config.raw.get("scoring")), clock.now(), show_facts)
     for f in [*cf["screenshots"], *(a for v in cf["submissions"] for a in v["files"])]:
         f["url"] = url_for("h5.file", attachment_id=f["id"])
-    extra = present.facts_context(s, item, rt().config) if person.has(Role.office) else {}
-    extra.pop("facts", None), extra.pop("archived", None)  # the case file's own (with disputes, and when)
+    extra = present.record_form(item) if person.has(Role.office) else {}
     return page(
         "item.html",
         200,
