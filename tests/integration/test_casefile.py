@@ -41,7 +41,7 @@ def section(text: str, title: str, upto: str) -> str:
 
 def whole_story(st: Stack) -> str:
     """An item through 签收, a missed 首报, an extension, 书面报告 and approval, 会商, 口径 and its publication,
-    a 快报 sent upward, a 批示, a guided reply and a 续报; return its 编号."""
+    a 快报 sent upward, a 批示, a guided reply done, a 续报 and the 回复来源; return its 编号."""
     code = dispatched(st, grade="较大")
     click(st, "wangwu", cards(st, "wangwu", "舆情交办")[-1], "签收")
     st.later(31)  # the 首报 (30 s) is missed
@@ -60,7 +60,9 @@ def whole_story(st: Stack) -> str:
     st.say("chenqi", f"报送 {code} 县委宣传部")
     st.say("liujiu", f"批示 {code} 请加强回访，及时公布调查结果")
     st.say("chenqi", f"跟帖 {code} 张三 说明已成立工作组调查核实 限2h")
+    st.say("zhangsan", f"已跟帖 {code} https://weibo.com/5/6")
     st.say("wangwu", f"续报 {code} 当事商户已表示谅解，评论量下降")
+    st.say("chenqi", f"回复来源 {code} 经核查，执法人员已依法处理，感谢监督。")
     return code
 
 
@@ -108,12 +110,14 @@ def test_the_office_reads_the_whole_story_in_words_with_names_outcomes_and_versi
     assert "当事商户已表示谅解" in reports, reports
     assert re.search(r"第 1 版 · 执法一队（主办）\n已批准", text), text
     assert "李四 " in section(text, "书面报告", "会商意见")
-    assert "周八：无不同意见" in section(text, "会商意见", "对外口径")
+    assert "周八：无不同意见" in section(text, "会商意见", "回复来源")
     line = section(text, "对外口径", "组织跟帖")
     assert "第 1 版 已定稿" in line, line
     assert "陈七 拟定" in line, line
     assert "发布于官方微博" in line, line
-    assert "张三：进行中" in section(text, "组织跟帖", "上报与批示")
+    assert re.search(rf"张三：已完成 {AT}（https://weibo.com/5/6）", section(text, "组织跟帖", "上报与批示"))
+    replied = section(text, "回复来源", "对外口径")
+    assert re.search(rf"{AT} 陈七\n经核查，执法人员已依法处理，感谢监督。", replied), replied
     upward = section(text, "上报与批示", "考核扣分与申诉")
     assert "快报" in upward, upward
     assert "由陈七报送县委宣传部" in upward, upward
