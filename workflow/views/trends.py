@@ -7,16 +7,18 @@ say "该时段还没有数据" instead of drawing every unit at 100.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.clock import LOCAL_TZ, local, show
+from core.clock import LOCAL_TZ, local
 from core.config import Config
 from models import Item, ItemLink, ItemUnit, Unit
 from models.clock import Clock
@@ -46,7 +48,7 @@ PLATFORMS = (  # host ending → platform as people name it
 @dataclass(frozen=True)
 class Month:
     """One Beijing-time month: "2026-11", its label "11月", its year ("2026年") where a chart names it (each
-    January, and the first month shown unless a January follows at once), and its UTC bounds."""
+    January, and the first month shown unless a January follows at once), and its bounds (in UTC)."""
 
     key: str
     label: str
@@ -67,24 +69,44 @@ def months(now: datetime, n: int = MONTHS) -> list[Month]:
         year, mon = (year - 1, 12) if mon == 1 else (year, mon - 1)
     out.reverse()
     return [
-        Month(f"{y:04d}-{m:02d}", f"{m}月", f"{y}年" if (m == 1 or (i == 0 and m != 12)) else "", s, e)
+        Month(
+            f"{y:04d}-{m:02d}",
+            f"{m}月",
+            f"{y}年" if (m == 1 or (i == 0 and m != 12)) else "",
+            s.astimezone(UTC),
+            e.astimezone(UTC),
+        )
         for i, (y, m, s, e) in enumerate(out)
     ]
 
 
-def platform(url: str) -> str:
-    """The platform a link is on (微博, 抖音 …), else 其他网站."""
-    host = (urlsplit(url if "//" in url else "//" + url).hostname or "").lower()
+@lru_cache(maxsize=4096)
+def _host_platform(host: str) -> str:
     for ends, name in PLATFORMS:
         if any(host == e or host.endswith("." + e) for e in ends):
             return name
     return OTHER
 
 
-def _bucket(at: datetime, span: list[Month]) -> int | None:
-    """The index of the month at falls in, or None outside."""
-    key = show(at, form="month")
-    return next((i for i, m in enumerate(span) if m.key == key), None)
+def platform(url: str) -> str:
+    """The platform a link is on (微博, 抖音 …), else 其他网站."""
+    try:
+        host = urlsplit(url if "//" in url else "//" + url).hostname or ""
+    except ValueError:
+        return OTHER
+    return _host_platform(host.lower())
+
+
+class Buckets:
+    """Which month of a span a time falls in, by the months' UTC bounds (no per-row time zone work)."""
+
+    def __init__(self, span: list[Month]) -> None:
+        self.starts, self.end = [m.start for m in span], span[-1].end
+
+    def of(self, at: datetime) -> int | None:
+        """The index of the month at falls in, or None outside."""
+        i = bisect_right(self.starts, at) - 1
+        return i if i >= 0 and at < self.end else None
 
 
 def _items(session: Session, span: list[Month], units: list[int] | None) -> list[tuple[int, datetime, str]]:
@@ -120,8 +142,9 @@ def by_source_and_platform(session: Session, span: list[Month], units: list[int]
     source: dict[str, list[int]] = defaultdict(lambda: [0] * len(span))
     place: dict[str, list[int]] = defaultdict(lambda: [0] * len(span))
     total = [0] * len(span)
+    buckets = Buckets(span)
     for item_id, at, src in items:
-        i = _bucket(at, span)
+        i = buckets.of(at)
         if i is None:
             continue
         total[i] += 1
@@ -141,8 +164,9 @@ def _misses(session: Session, span: list[Month], ids: list[int]) -> dict[int, li
         Clock.charged.is_(None),
     )
     out: dict[int, list[int]] = {u: [0] * len(span) for u in ids}
+    buckets = Buckets(span)
     for unit_id, due in session.execute(q):
-        if (i := _bucket(due, span)) is not None and unit_id is not None:
+        if (i := buckets.of(due)) is not None and unit_id is not None:
             out[unit_id][i] += 1
     return out
 
