@@ -146,8 +146,9 @@ def test_an_empty_period_says_so_instead_of_every_unit_at_full_marks(st: Stack) 
     assert trends.EMPTY in units
     assert "100" not in units, "no unit shown at full marks for a period without data"
     assert trends.EMPTY in section(page, "各环节用时（分钟）", "近 12 个月趋势")
-    assert trends.EMPTY in section(page, "近 12 个月趋势", "通报用图（PNG，适合电脑查看或打印）")
+    assert trends.EMPTY in section(page, "近 12 个月趋势", "条目")
     assert "<svg" not in got.text.split("近 12 个月趋势", 1)[1], "no empty chart"
+    assert "chart.png" not in got.text, "nor the bulletin's empty picture"
 
 
 def test_figures_read_as_people_read_them() -> None:
