@@ -9,11 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clock import show
-from core.config import Config
 from models import SUBMISSION_STATE_NAMES, Attachment, Item, ItemUnit, Person, Submission
 from models.item import PART_NAMES
-from workflow.engine import procedure
-from workflow.incident.files import EXTENSIONS, IMAGES, LABELS, safe_name, size_text
+from workflow.incident.files import EXTENSIONS
+from workflow.views.casefile import attachment
 from workflow.views.render import grade_name
 
 
@@ -37,18 +36,7 @@ def served_type(content_type: str | None) -> str:
 
 def attachment_view(att: Attachment, n: int) -> dict[str, Any]:
     """Return one attachment for display: name, kind label, size, link, and whether it is ready or failed."""
-    ctype = att.content_type or ""
-    fallback = f"图片{n}" if att.kind in ("image", "photo") else f"附件{n}"
-    return {
-        "id": att.id,
-        "name": safe_name(att.original_name or att.title or fallback),
-        "label": LABELS.get(ctype, "图片" if att.kind in ("image", "photo") else "文件"),
-        "size": size_text(att.size) if att.size else "",
-        "ready": bool(att.stored_name),
-        "error": att.fetch_error,
-        "image": ctype in IMAGES,
-        "url": url_for("h5.file", attachment_id=att.id),
-    }
+    return {**attachment(att, n), "url": url_for("h5.file", attachment_id=att.id)}
 
 
 def submission_view(sub: Submission) -> dict[str, Any]:
@@ -89,56 +77,12 @@ def upload_context(s: Session, item: Item, row: ItemUnit, person: Person) -> dic
     }
 
 
-def _link(url: str) -> dict[str, Any]:
-    """Return a reported link for display; only http(s) links become clickable."""
-    return {"url": url, "safe": url.lower().startswith(("http://", "https://"))}
+def record_form(item: Item) -> dict[str, Any]:
+    """For the office on the case file: what the form that records a fact (漏报 / 瞒报 / 处置不当) offers."""
+    from models.assessment import RECORDED_KINDS
 
-
-def viewer_context(s: Session, item: Item, person: Person) -> dict[str, Any]:
-    """Return what the viewer shows: the item, its units and links, the reporter's screenshots, every version."""
-    shots = [a for a in item.attachments if a.kind == "image" and a.submission_id is None]
-    units = [
-        {"name": r.unit.name, "part": PART_NAMES.get(r.part, r.part), "acknowledged": r.acknowledged_at is not None}
-        for r in item.units
-    ]
     return {
-        "item": {
-            **item_summary(item),
-            "text": item.text,
-            "reporter": item.reporter.name,
-            "reported_at": show(item.reported_at, True),
-        },
-        "person": person.name,
-        "units": units,
-        "links": [_link(x.url) for x in item.links],
-        "screenshots": [attachment_view(a, i) for i, a in enumerate(shots, 1)],
-        "submissions": [submission_view(x) for x in _submissions(s, item)],
-    }
-
-
-def facts_context(s: Session, item: Item, config: Config) -> dict[str, Any]:
-    """For the office on the item page: the item's assessment facts and what the record form offers."""
-    from core.scoring import parse_scoring
-    from models.assessment import RECORDED_KINDS, ROLES
-    from workflow.appraisal.assessment import of_item
-
-    rows = of_item(s, item, parse_scoring(config.raw.get("scoring")))
-    states = {"upheld": "认定", "disputed": "申诉中", "withdrawn": "已撤销"}
-    return {
-        "facts": [
-            {
-                "key": r.key,
-                "fact": r.fact,
-                "role": ROLES[r.role],
-                "points": f"{r.points:g}",
-                "state": states[r.state],
-                "detail": r.detail,
-                "unit": next((u.unit.name for u in item.units if u.unit_id == r.unit_id), ""),
-            }
-            for r in rows
-        ],  # fmt: skip
         "fact_units": [(u.unit.key, f"{u.unit.name}（{PART_NAMES.get(u.part, u.part)}）") for u in item.units],
         "fact_kinds": RECORDED_KINDS,
         "may_record": True,
-        "archived": procedure.allows(item, "package"),
     }

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Response, redirect, request
+from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 from bot.h5.auth import AUTH_FAILED, current_person, login_from_code, rt, to_oauth
@@ -21,6 +22,7 @@ from workflow.appraisal import assessment, bulletin, bulletin_files
 from workflow.engine.errors import Refusal
 from workflow.incident.files import content_disposition
 from workflow.record import export
+from workflow.views import charts, trends
 
 KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 VIEWERS = (Role.office, Role.leader)
@@ -85,6 +87,7 @@ def stats_page() -> BaseResponse:
     return page(
         "stats.html",
         fig=fig,
+        **_charts(fig, query),
         q=query,
         qs=urlencode(query),
         unit=query.get("unit", ""),
@@ -94,6 +97,56 @@ def stats_page() -> BaseResponse:
         states={"upheld": "认定", "disputed": "申诉中", "withdrawn": "已撤销"},
         today=local(clock.now()).date().isoformat(),
     )
+
+
+def _empty(fig: dict[str, Any]) -> bool:
+    """No item reported and no deduction in the period: nothing to score (not every unit at full marks)."""
+    return not fig["items"]["total"] and not any(u["deductions"] for u in fig["units"])
+
+
+def _charts(fig: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
+    """The page's SVG charts: step times in the unit that fits, deductions, and the 12 months to the period's end."""
+    steps = trends.step_times(fig["times"])
+    unit = steps["unit"]
+    shown = [r for r in steps["rows"] if r["n"]]
+    lost = [(u["name"], [-sum(d["points"] for d in u["deductions"])]) for u in fig["units"] if u["deductions"]]
+    end = min(clock.now(), export.period(query["from"], query["to"])[1] - timedelta(seconds=1))
+    with rt().sessions() as s:
+        tr = trends.build(s, rt().config, end, query.get("unit") or None)
+    months, years = tr["months"], tr["years"]
+
+    def scores(u: dict[str, Any]) -> Markup:
+        got = [v for v in u["scores"] if v is not None]
+        lo = min([*got, fig["base"]]) if got else fig["base"]
+        return Markup(
+            charts.line(f"{u['name']}每月得分", months, years, u["scores"], trends.number, lo - 1, fig["base"])
+        )
+
+    missed = [(u["name"], u["misses"]) for u in tr["units"] if any(u["misses"])]
+    return {
+        "empty": _empty(fig),
+        "empty_words": trends.EMPTY,
+        "steps": steps,
+        "steps_svg": Markup(
+            charts.bars(
+                f"各环节用时（{unit}）",
+                [(r["label"], [r["median"], r["p90"]]) for r in shown],
+                ["中位数", "90%"],
+                lambda v: f"{trends.number(v)}{unit}",
+            )
+        ) if shown else None,
+        "lost_svg": Markup(charts.bars("本期各单位扣分", lost, ["扣分"], trends.number)) if lost else None,
+        "trend": tr,
+        "score_svgs": [(u["name"], scores(u)) for u in tr["units"]] if not tr["empty"] else [],
+        "miss_svg": Markup(charts.stacked("每月时限超时次数", months, years, missed)) if missed else None,
+        "source_svg": Markup(charts.stacked("每月条目（按来源）", months, years, _pairs(tr["by_source"]))),
+        "platform_svg": Markup(charts.stacked("每月条目（按平台）", months, years, _pairs(tr["by_platform"]))),
+        "number": trends.number,
+    }  # fmt: skip
+
+
+def _pairs(series: list[dict[str, Any]]) -> list[tuple[str, list[int]]]:
+    return [(r["name"], r["values"]) for r in series]
 
 
 @bp.get("/stats/chart.png")

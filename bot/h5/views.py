@@ -25,8 +25,9 @@ from bot.h5.upload import FileRefused, describe, read_files, save
 from bot.h5.web import bp, message, page
 from core import clock
 from core.safename import safe_name
+from core.scoring import parse_scoring
 from core.text import clean_text
-from models import Attachment, Item, Person, Role, Unit
+from models import Attachment, Brief, Item, Person, Role, Unit
 from workflow.appraisal import assessment
 from workflow.engine import procedure
 from workflow.engine.errors import Refusal
@@ -35,6 +36,7 @@ from workflow.incident.files import MAX_REQUEST_BYTES, content_disposition, down
 from workflow.incident.submission import assignment, submit
 from workflow.people import org
 from workflow.record import archive
+from workflow.views import casefile
 from workflow.views.query import involved
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,7 @@ log = logging.getLogger(__name__)
 NOT_INVOLVED = "您没有参与该舆情的处置，无权查看。"
 NOT_YET = "文件正在从企业微信下载，请稍后刷新。"
 NEED_LOGIN = "请从企业微信里打开报告页面后再查看文件。"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 BAD_CSRF = "页面已过期或来源不明（校验码不对），没有保存任何内容。请从企业微信里重新打开本页面再提交。"
 
 
@@ -147,12 +150,47 @@ def viewer(code: str) -> Response:
     return _page_login(_viewer, code)
 
 
+FACT_READERS = (Role.office, Role.leader, Role.general_office)  # who reads an item's deductions on its case file
+BRIEF_READERS = FACT_READERS
+
+
 def _viewer(s: Session, person: Person, item: Item) -> Response:
-    """Render the whole report for a person involved in item, else 403; the office also sees and records facts."""
+    """Render the case file for a person involved in item, else 403; the office also records facts there."""
     if not involved(s, person, item):
         return message(NOT_INVOLVED, 403)
-    extra = present.facts_context(s, item, rt().config) if person.has(Role.office) else {}
-    return page("item.html", 200, csrf=csrf_token(), **present.viewer_context(s, item, person), **extra)
+    show_facts = any(person.has(r) for r in FACT_READERS)
+    cf = casefile.build(s, item, parse_scoring(rt().config.raw.get("scoring")), clock.now(), show_facts)
+    for f in [*cf["screenshots"], *(a for v in cf["submissions"] for a in v["files"])]:
+        f["url"] = url_for("h5.file", attachment_id=f["id"])
+    extra = present.record_form(item) if person.has(Role.office) else {}
+    return page(
+        "item.html",
+        200,
+        csrf=csrf_token(),
+        person=person.name,
+        show_facts=show_facts,
+        may_brief=any(person.has(r) for r in BRIEF_READERS),
+        **cf,
+        **extra,
+    )
+
+
+@bp.get("/item/<code>/brief/<int:brief_id>.docx")
+def brief_file(code: str, brief_id: int) -> Response:
+    """An upward report's Word file (快报/专报), for the office, the general office and leaders."""
+    return _page_login(lambda s, person, item: _brief_file(s, person, item, brief_id), code)
+
+
+def _brief_file(s: Session, person: Person, item: Item, brief_id: int) -> Response:
+    if not any(person.has(r) for r in BRIEF_READERS):
+        return message("快报和专报由领导小组办公室和领导查看。", 403)
+    b = s.get(Brief, brief_id)
+    if b is None or b.item_id != item.id or not b.stored_name:
+        return message("没有这份快报或专报的文件。", 404)
+    path = _inside(rt().config.storage_dir, b.stored_name)
+    if path is None:
+        return message("文件不在存储目录中，请联系管理员。", 404)
+    return send_file(path, mimetype=DOCX, as_attachment=True, download_name=safe_name(f"{b.number}.docx"))
 
 
 @bp.get("/item/<code>/archive.zip")

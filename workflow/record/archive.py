@@ -29,7 +29,7 @@ from core.storage import archive_dir
 from core.text import clean_text
 from models import Attachment, AuditEvent, Brief, Item, Person, Role, Statement, Submission
 from models.item import GRADE_NAMES, SOURCES
-from models.state import CLOCK_STATE_NAMES, STATE_NAMES, ItemState
+from models.state import ItemState
 from workflow.appraisal.assessment import of_item
 from workflow.engine import procedure
 from workflow.engine.audit import record
@@ -42,7 +42,6 @@ from workflow.views.query import ACTIONS
 
 CHUNK = 1 << 20
 ZIP64_FROM = (1 << 31) - 1  # an entry this large needs ZIP64 headers, decided before its size is written
-WORDS = {str(k): v for k, v in [*STATE_NAMES.items(), *CLOCK_STATE_NAMES.items()]}  # states as people read them
 PDF_NAME = "案卷封面与经过.pdf"
 
 
@@ -123,18 +122,9 @@ def archived_event(session: Session, item: Item) -> AuditEvent | None:
 
 
 def timeline(session: Session, item: Item, upto: int | None = None) -> list[tuple[str, str, str, str]]:
-    """Every audit event of the item in order (up to event id upto), as (when, who, what, detail) in Chinese."""
-    n = history.names(session, item)
-    out = []
-    q = select(AuditEvent).where(AuditEvent.item_id == item.id)
-    q = q.where(AuditEvent.id <= upto) if upto is not None else q
-    for ev in session.scalars(q.order_by(AuditEvent.id)):
-        what, detail = history.words(n, ev, ACTIONS.get(ev.action, ev.action))
-        if (ev.before in WORDS or ev.after in WORDS) and ev.action != "extension_decision":
-            move = f"{WORDS.get(ev.before or '', ev.before or '')}→{WORDS.get(ev.after or '', ev.after or '')}"
-            detail = "；".join(x for x in (detail, move) if x)
-        out.append((show(ev.at, True), n.person(ev.actor), what, detail[:300]))
-    return out
+    """Every audit event of the item in order (up to event id upto), as (when, who, what, detail) in Chinese: the
+    lines of the shared renderer (workflow.views.timeline.lines) the case file page shows too."""
+    return [(x.when, x.who, x.what, x.detail[:300]) for x in history.lines(session, item, upto, ACTIONS)]
 
 
 def cover(item: Item) -> list[tuple[str, str]]:

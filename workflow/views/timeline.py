@@ -1,8 +1,8 @@
 """An item's history in words: what happened, to which clock (by its Chinese name), whose, which decision, by name.
 
-The 查询 reply (workflow/views/query.py), the 一事一群 lines (workflow/people/appchat.py) and the
-archive's 经过 (workflow/record/archive.py) describe an audit event through `words`: no userid,
-Python list or bare "审批延期" is shown.
+The 查询 reply (workflow/views/query.py), the 一事一群 lines (workflow/people/appchat.py) describe an audit event
+through `words`; the case file (workflow/views/casefile.py) and the archive's 经过 (workflow/record/archive.py) read
+the same lines from `lines`: no userid, Python list, internal code or bare "审批延期" is shown.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from core.durations import format_duration
 from core.policy import DEFAULT_CLOCKS
 from models import AuditEvent, Item, Person, Unit
 from models.clock import Clock
-from models.state import ExtensionState
+from models.state import CLOCK_STATE_NAMES, STATE_NAMES, ClockState, ExtensionState
 from workflow.views.render import grade_name
 
 OFFICE = "领导小组办公室"
@@ -77,8 +77,28 @@ def _when(value: Any) -> str:
         return ""
 
 
+def _clock_life(n: Names, ev: AuditEvent, d: dict[str, Any]) -> tuple[str, str] | None:
+    """Words for a clock starting, being met and moving with a new grade (the 查询 reply leaves these out)."""
+    label = n.clock(d.get("kind"))
+    if ev.action == "clock_start":
+        due = _when(d.get("due"))
+        note = "（时间不足，超时记在交办环节）" if d.get("charged") == "office" else ""
+        return f"{label}开始计时", (f"最迟 {due}" if due else "") + note
+    if ev.action == "clock_met":
+        if ev.after == ClockState.met_late:
+            late = int(float(d.get("late_seconds") or 0))
+            return f"{label}超时后完成", f"晚了 {format_duration(timedelta(seconds=late))}" if late >= 60 else ""
+        return f"{label}按时完成", ""
+    if ev.action == "clock_regrade":
+        before, after = _when(d.get("due_before")), _when(d.get("due_after"))
+        return f"{label}时限随等级调整", f"最迟 {before} → {after}" if before and after else ""
+    return None
+
+
 def _clock_event(n: Names, ev: AuditEvent, d: dict[str, Any]) -> tuple[str, str] | None:
     """Words for the clock events: which clock, whose, which decision and the new time."""
+    if (life := _clock_life(n, ev, d)) is not None:
+        return life
     label = n.clock(d.get("kind"))
     if ev.action == "clock_missed":
         if d.get("charged") == "office":
@@ -117,6 +137,8 @@ def words(n: Names, ev: AuditEvent, verb: str) -> tuple[str, str]:
     text = next((str(d[k]) for k in TEXT_KEYS if d.get(k)), "")
     if ev.action == "dispatch":
         return verb, _dispatch(n, d)
+    if ev.action == "brief_sent" and d.get("to"):
+        return verb, "，".join(x for x in (text, f"报送{n.listed(d['to'])}") if x)
     if ev.action == "guided_reply_missed" and d.get("userid"):
         return verb, n.person(d["userid"])
     if ev.action == "regrade":
@@ -134,3 +156,68 @@ def words(n: Names, ev: AuditEvent, verb: str) -> tuple[str, str]:
     if "version" in d and ev.action in ("written_report", "approve", "return", "review", "statement_drafted"):
         verb = f"{verb} 第 {d['version']} 版"
     return verb, text
+
+
+MOVES = {str(k): v for k, v in [*STATE_NAMES.items(), *CLOCK_STATE_NAMES.items()]}  # states as people read them
+SAID = {
+    "extension_decision",
+    "clock_met",
+    "clock_start",
+    "clock_regrade",
+    "clock_missed",
+}  # their words already say the change
+WARN = {"clock_missed", "clock_escalated", "guided_reply_missed", "rebound", "fact_recorded"}
+GOOD = {"clock_met", "approve", "statement_approved", "close", "archive"}
+
+
+@dataclass(frozen=True)
+class Line:
+    """One step of an item's history as people read it: when (Beijing), who (a name), what, detail; tone is
+    "warn" (a miss), "ok" (a step completed) or "" for the page's colour."""
+
+    at: datetime
+    when: str
+    who: str
+    what: str
+    detail: str
+    tone: str = ""
+
+
+def _tone(ev: AuditEvent) -> str:
+    if ev.action in WARN or ev.after == ClockState.met_late:
+        return "warn"
+    return "ok" if ev.action in GOOD else ""
+
+
+def _move(before: str | None, after: str | None) -> str:
+    """A change of state in words: "已交办，待签收→已签收，待首报", or "状态：…" for the first."""
+    if not before:
+        return f"状态：{MOVES.get(after or '', after or '')}"
+    return f"{MOVES.get(before, before)}→{MOVES.get(after or '', after or '')}"
+
+
+def lines(
+    session: Session,
+    item: Item,
+    upto: int | None = None,
+    verbs: dict[str, str] | None = None,
+    hide: frozenset[str] = frozenset(),
+) -> list[Line]:
+    """Every audit event of item in order (up to event id upto) in words: the one renderer of an item's history
+    that the case file page and the archive PDF share. verbs names the actions (workflow.views.query.ACTIONS);
+    events whose action is in hide are left out."""
+    if verbs is None:
+        from workflow.views.query import ACTIONS
+
+        verbs = ACTIONS
+    n = names(session, item)
+    q = select(AuditEvent).where(AuditEvent.item_id == item.id)
+    q = q.where(AuditEvent.id <= upto) if upto is not None else q
+    q = q.where(AuditEvent.action.not_in(hide)) if hide else q
+    out = []
+    for ev in session.scalars(q.order_by(AuditEvent.id)):
+        what, detail = words(n, ev, verbs.get(ev.action, "记录"))
+        if (ev.before in MOVES or ev.after in MOVES) and ev.action not in SAID and ev.before != ev.after:
+            detail = "；".join(x for x in (detail, _move(ev.before, ev.after)) if x)
+        out.append(Line(ev.at, show(ev.at, True), n.person(ev.actor), what, detail, _tone(ev)))
+    return out
