@@ -18,12 +18,18 @@ if TYPE_CHECKING:
 
 def wire(rt: Runtime, queue: bool = True) -> Runtime:
     """Make rt this process's Runtime and connect the layers; queue=False leaves outbox rows for the sweep (CLI)."""
+    from core.config import ConfigError
     from handlers import runner
     from jobs import inbox
     from jobs.queueing import enqueue_deliveries, run_deferred
+    from models.clocktable import check_policy
     from workflow.engine import audit, outbox
     from workflow.people import appchat
 
+    try:  # every configured clock is declared in the clock table, and every declared one has durations
+        check_policy(rt.config.policy)
+    except ValueError as exc:
+        raise ConfigError(f"[policy] {exc}") from None
     set_runtime(rt)
     audit.subscribe(appchat.on_event)
     inbox.set_handler(runner)
