@@ -127,7 +127,6 @@ class Policy:
         return start + clock.cap if clock.cap is not None else None
 
 
-
 DEFAULT_CLOCKS: dict[str, dict[str, Any]] = {  # the shipped [policy.clocks] durations (the clock table says the rest)
     "first_report": {
         "major": {"aim": "20m", "due": "30m"},

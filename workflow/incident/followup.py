@@ -15,7 +15,7 @@ from models import Item, ItemState, Person, Role, Watch
 from models.procedure import ACTIONS, Act
 from models.state import WatchState
 from workflow.appraisal import assessment
-from workflow.engine import clocks, procedure
+from workflow.engine import clocks, periodic, procedure
 from workflow.engine.audit import record
 from workflow.engine.cards import new_card
 from workflow.engine.errors import Refusal
@@ -54,6 +54,12 @@ def not_watching(item: Item) -> str:
 def active_watch(session: Session, item: Item) -> Watch | None:
     """Return the item's running follow-up watch, if any."""
     return session.scalar(select(Watch).where(Watch.item_id == item.id, Watch.state == WatchState.watching))
+
+
+@periodic.task(50, "follow-up check-ins raced with another worker; the next sweep continues")
+def sweep_watches(session: Session, config: Config, now: datetime) -> int:
+    """The sweep's part: send the due check-in cards and end the watches that are over (fire_due)."""
+    return fire_due(session, now)
 
 
 def fire_due(session: Session, now: datetime, limit: int = 200) -> int:
