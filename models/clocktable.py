@@ -6,8 +6,10 @@ buttons) and the assessment fact a miss is charged as. Durations are configurati
 shipped defaults in `core.policy`); everything else is here. `workflow.engine.clocks.on_action` starts and meets
 clocks from this table, and every reader (reminders, assessment, bulletin, extension, timeline, docs) asks it.
 
-A new clock is one `ClockRow` (in CLOCKS below, or `declare()` for a deployment's own) plus its durations in
-config. Pure data, checked at import (`check_clocks`).
+A new clock is one `ClockRow` in CLOCKS below plus its durations in config — or, for a deployment's own clock, one
+`[policy.clocks.<kind>]` section that also declares the row (`started_by`, `met_by`, `next_step`, `deduction` …;
+see `rows_from_config`), added to this same table at startup by the composition root (wiring). Pure data,
+checked at import (`check_clocks`) and at startup (`check_policy`).
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ class ClockRow:
 
 
 CLOCKS: dict[str, ClockRow] = {}
+_CONFIGURED: set[str] = set()  # the kinds declared from configuration (replaced when a process is wired again)
 
 
 def declare(row: ClockRow) -> ClockRow:
@@ -92,10 +95,78 @@ def declare(row: ClockRow) -> ClockRow:
 
 
 def withdraw(kind: str) -> None:
-    """Remove a clock declared with declare() (a test's own clock); the shipped rows stay."""
+    """Remove a clock declared with declare() or from configuration; the shipped rows stay."""
     if kind in set(ClockKind):
         raise ValueError(f"clock {kind!r} is shipped and cannot be withdrawn")
     CLOCKS.pop(kind, None)
+    _CONFIGURED.discard(kind)
+
+
+ROW_KEYS = {"started_by", "met_by", "next_step", "deduction", "owner", "label"}  # a config row needs these
+
+
+def _acts(raw: Any, where: str) -> tuple[Act, ...]:
+    names = [raw] if isinstance(raw, str) else list(raw or ())
+    known = {a.value for a in Act}
+    bad = [n for n in names if n not in known]
+    if bad:
+        raise ValueError(f"[{where}] {bad} 不是动作表（models/procedure.py）里的动作；可用：{'、'.join(sorted(known))}")
+    return tuple(Act(n) for n in names)
+
+
+def row_from_config(kind: str, raw: dict[str, Any]) -> ClockRow:
+    """Return the clock row a [policy.clocks.<kind>] section declares (a deployment's own clock), or raise
+    ValueError naming the key. `deduction = ""` says explicitly that a miss is not charged."""
+    where = f"policy.clocks.{kind}"
+    missing = sorted(k for k in ROW_KEYS if k not in raw)
+    if missing:
+        raise ValueError(f'[{where}] 声明新时限还需要：{"、".join(missing)}（deduction 写 "" 表示不扣分）')
+    try:
+        owner, counts = Owner(str(raw["owner"])), CountsFrom(str(raw.get("counts_from", CountsFrom.policy)))
+    except ValueError:
+        raise ValueError(
+            f"[{where}] owner 须是 lead_unit 或 office，counts_from 须是 reported、policy 或 action"
+        ) from None
+    try:
+        buttons = tuple(Button(str(t), str(k)) for t, k in raw.get("buttons", ()))
+    except (TypeError, ValueError):
+        raise ValueError(f'[{where}] buttons 写成 [["按钮文字", "卡片键前缀"], …]') from None
+    r = ClockRow(
+        kind=kind,
+        label=str(raw["label"]),
+        owner=owner,
+        started_by=_acts(raw["started_by"], f"{where}.started_by"),
+        met_by=_acts(raw["met_by"], f"{where}.met_by"),
+        next_step=str(raw["next_step"]),
+        deduction=str(raw["deduction"]) or None,
+        counts_from=counts,
+        rebound_restarts=bool(raw.get("rebound_restarts", False)),
+        sources=tuple(str(s) for s in raw.get("sources", ())),
+        buttons=buttons,
+        external_due=bool(raw.get("external_due", False)),
+        named_in_bulletin=bool(raw.get("named_in_bulletin", False)),
+    )
+    try:
+        _check(r)
+    except ValueError as exc:
+        raise ValueError(f"[{where}] {exc}") from None
+    return r
+
+
+def rows_from_config(clocks: dict[str, Any]) -> list[ClockRow]:
+    """Declare the clocks the [policy.clocks.*] sections declare (those with `started_by`), replacing the ones an
+    earlier wiring of this process declared; return them. A shipped kind cannot be redeclared (only renamed)."""
+    for kind in list(_CONFIGURED):
+        withdraw(kind)
+    rows = []
+    for kind, raw in clocks.items():
+        if not isinstance(raw, dict) or "started_by" not in raw:
+            continue
+        if kind in CLOCKS:
+            raise ValueError(f"[policy.clocks.{kind}] 已在时限表里声明，配置只能改时长和 label")
+        rows.append(declare(row_from_config(kind, raw)))
+        _CONFIGURED.add(kind)
+    return rows
 
 
 def row(kind: str) -> ClockRow | None:

@@ -22,11 +22,12 @@ def wire(rt: Runtime, queue: bool = True) -> Runtime:
     from handlers import runner
     from jobs import inbox
     from jobs.queueing import enqueue_deliveries, run_deferred
-    from models.clocktable import check_policy
+    from models.clocktable import check_policy, rows_from_config
     from workflow.engine import audit, outbox
     from workflow.people import appchat
 
-    try:  # every configured clock is declared in the clock table, and every declared one has durations
+    try:  # a deployment's own clocks join the clock table; every configured clock is declared, every one timed
+        rows_from_config(rt.config.raw.get("policy", {}).get("clocks", {}))
         check_policy(rt.config.policy)
     except ValueError as exc:
         raise ConfigError(f"[policy] {exc}") from None
