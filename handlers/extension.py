@@ -14,6 +14,7 @@ from handlers.cards import clock_of_click, key_parts, mark_clicked_card
 from handlers.context import Ctx
 from handlers.registry import card, command
 from models import Role
+from models.clocktable import labels, resolve
 from models.state import ClockState, ExtensionState
 from workflow.engine.clocks import waive
 from workflow.engine.errors import Refusal
@@ -24,16 +25,6 @@ from workflow.incident.dispatch import typed_scale
 TOKEN = re.compile(r"[\s,，、;；:：]*([^\s,，、;；:：]+)[\s,，、;；:：]*")
 
 
-# a clock named by the command that meets it (处置报告 meets 处置情况报告): the word a person types → the label
-CLOCK_ALIASES = {
-    "处置报告": "处置情况报告",
-    "处置情况": "处置情况报告",
-    "发布": "信息发布",
-    "登记发布": "信息发布",
-    "回复来源": "留言答复",
-    "答复来源": "留言答复",
-    "交办": "通报相关单位",
-}
 PAIR = re.compile(r"(\S+)\s+([^\s,，、;；。]+)(.*)", re.S)  # a date, a space, a time, then the reason
 BY = ("至", "到")  # 至12月7日 10:00: the new deadline itself
 
@@ -116,7 +107,7 @@ def extension_command(ctx: Ctx) -> str:
         return extension.USAGE
     first, after = _split(rest)
     named = first if _when(rest, ctx.now)[0] is None else None  # 书面报告 30分钟 … names the clock
-    return _ask(ctx, code, CLOCK_ALIASES.get(named, named) if named else None, None, after if named else rest)
+    return _ask(ctx, code, resolve(named) if named else None, None, after if named else rest)
 
 
 @card("ext")
@@ -136,7 +127,7 @@ def waive_command(ctx: Ctx) -> str:
     code, rest = args.split_code(ctx.args)
     parts = [code, *rest.split(maxsplit=1)] if code else []
     if len(parts) < 3:
-        return "格式：免除时限 <编号> <首报|书面报告|处置情况报告|留言答复|通报相关单位> <原因>"
+        return f"格式：免除时限 <编号> <{'|'.join(labels())}> <原因>"
     item = find_item(ctx.session, parts[0])
     clock = waive(ctx.session, item, parts[1], parts[2], ctx.person.userid, ctx.now)
     return f"已免除 {item.code} 的{clock.label}时限，不再提醒或督办。"

@@ -77,6 +77,7 @@ class ClockRow:
     external_due: bool = False  # a deadline the upper level set at 交办 (限 …) is its due
     period_limit: bool = False  # a sensitive period's own first-report limit caps its due
     named_in_bulletin: bool = False  # a miss without an extension asked names the unit in the bulletin (点名)
+    aliases: tuple[str, ...] = ()  # other words people type for it (the command that meets it: 处置报告, 发布 …)
     notes: dict[str, Any] = field(default_factory=dict, compare=False)  # free-form, for a deployment's own rows
 
 
@@ -145,6 +146,7 @@ def row_from_config(kind: str, raw: dict[str, Any]) -> ClockRow:
         buttons=buttons,
         external_due=bool(raw.get("external_due", False)),
         named_in_bulletin=bool(raw.get("named_in_bulletin", False)),
+        aliases=tuple(str(a) for a in raw.get("aliases", ())),
     )
     try:
         _check(r)
@@ -178,6 +180,16 @@ def label(kind: str) -> str:
     """Return a clock kind's Chinese name as declared (the kind itself if undeclared)."""
     r = CLOCKS.get(kind)
     return r.label if r else kind
+
+
+def resolve(word: str) -> str:
+    """Return the label of the clock a typed word names through its aliases (处置报告 → 处置情况报告), else word."""
+    return next((r.label for r in CLOCKS.values() if word in r.aliases), word)
+
+
+def labels() -> tuple[str, ...]:
+    """Return every declared clock's label, in table order."""
+    return tuple(r.label for r in CLOCKS.values())
 
 
 def clocks_started_by(act: Act) -> tuple[ClockRow, ...]:
@@ -277,6 +289,7 @@ for _row in (
         next_step="请尽快交办：交办 {code} <单位> <等级>。",
         deduction=None,
         counts_from=CountsFrom.reported,
+        aliases=("交办",),
     ),
     ClockRow(
         ClockKind.handling_report,
@@ -286,6 +299,7 @@ for _row in (
         met_by=(Act.handling_report,),
         next_step="请发送“处置报告 {code} 处置情况及结果”。",
         deduction="处置未报",
+        aliases=("处置报告", "处置情况"),
     ),
     ClockRow(  # 国办发〔2016〕61号: major incidents a first statement within 24 h, others 48 h
         ClockKind.public_response,
@@ -295,6 +309,7 @@ for _row in (
         met_by=(Act.publish_statement,),
         next_step=_PUBLISH,
         deduction=None,
+        aliases=("发布", "登记发布"),
     ),
     ClockRow(  # rolling updates after each publication: every 发布 meets one and starts the next
         ClockKind.public_update,
@@ -317,6 +332,7 @@ for _row in (
         counts_from=CountsFrom.reported,
         sources=("message_board",),
         named_in_bulletin=True,
+        aliases=("回复来源", "答复来源"),
     ),
 ):
     CLOCKS[_row.kind] = _row
