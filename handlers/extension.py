@@ -14,7 +14,7 @@ from handlers.cards import clock_of_click, key_parts, mark_clicked_card
 from handlers.context import Ctx
 from handlers.registry import card, command
 from models import Role
-from models.clocktable import labels, resolve
+from models.clocktable import Owner, labels, resolve
 from models.state import ClockState, ExtensionState
 from workflow.engine.clocks import waive
 from workflow.engine.errors import Refusal
@@ -90,7 +90,7 @@ def _ask(ctx: Ctx, code: str, clock_name: str | None, clock_id: int | None, rest
     else:
         span = when
     ext = extension.request(ctx.session, ctx.person, item, clock, span / scale, reason, ctx.now)
-    who = "领导" if clock.owner == "office" else "分管领导"
+    who = "领导" if clock.owner == Owner.office else "分管领导"
     real = format_duration(timedelta(seconds=ext.seconds))
     asked = format_duration(span) + (f"，演示时钟加快 {scale:g} 倍，实际 {real}" if scale != 1 else "")
     return (

@@ -334,7 +334,7 @@ def regrade(session: Session, item: Item, grade: str, actor: str, config: Config
         before = c.due_at
         c.grade, c.aim_at, c.nudge_at = grade, sched.aim_at, sched.nudge_at
         c.warn_at, c.due_at = sched.warn_at, sched.due_at
-        if c.owner != "office" and c.due_at != before:  # the unit learns a new due now: has it time to act?
+        if c.owner != Owner.office and c.due_at != before:  # the unit learns a new due now: has it time to act?
             c.charged = "office" if c.due_at - at < config.policy.min_time_to_act else None
         c.advance(_fired(session, c))
         record(

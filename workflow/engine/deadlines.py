@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from models import Card, Item, ItemState, Person, Role, Unit
 from models.clock import OPEN_STATES, Clock, ClockFiring
+from models.clocktable import Owner
 from models.clocktable import row as clock_row
 from models.codes import CARD_KEYS, Threshold, card_key
 from models.state import CardState, ClockState
@@ -105,7 +106,7 @@ def owners(session: Session, clock: Clock) -> list[str]:
 
 
 def _owners(session: Session, clock: Clock) -> list[str]:
-    if clock.owner == "lead_unit" and clock.owner_unit_id:
+    if clock.owner == Owner.lead_unit and clock.owner_unit_id:
         unit = session.get(Unit, clock.owner_unit_id)
         return org.userids(org.unit_leads(session, unit)) if unit else []
     return org.userids(org.with_role(session, Role.office))
@@ -155,7 +156,7 @@ def escalation_targets(session: Session, clock: Clock, level: int) -> list[str]:
     the leaders (else the office), never to the office and them."""
     office = org.userids(org.with_role(session, Role.office))
     leaders = org.userids(org.with_role(session, Role.leader))
-    if clock.owner == "office" or (level >= 2 and clock.charged == "office"):
+    if clock.owner == Owner.office or (level >= 2 and clock.charged == "office"):
         return leaders or office
     if level <= 1:
         unit = session.get(Unit, clock.owner_unit_id) if clock.owner_unit_id else None
@@ -191,7 +192,7 @@ def _miss(session: Session, clock: Clock, item: Item, name: str, now: datetime) 
 
 def _told(session: Session, clock: Clock) -> str:
     """Whom the miss was reported to, as the owner reads it: the supervisor by name, else the office."""
-    if clock.owner == "office":
+    if clock.owner == Owner.office:
         return ""
     unit = session.get(Unit, clock.owner_unit_id) if clock.owner_unit_id else None
     sup = org.supervisor(session, unit)

@@ -12,6 +12,7 @@ from core.clock import show
 from core.durations import format_duration
 from models import Item, Person
 from models.clock import OPEN_STATES, Clock, Extension
+from models.clocktable import Owner
 from models.clocktable import row as clock_row
 from models.procedure import ACTIONS, Act
 from models.state import ClockState, ExtensionState
@@ -34,7 +35,7 @@ def _owed_by(session: Session, item: Item, actor: Person) -> list[Clock]:
     first, else the office's own."""
     owed = clocks.open_clocks(session, item)
     mine = [c for c in owed if "clock_owner" in relations(session, item, actor, c)]
-    units = [c for c in mine if c.owner != "office"]
+    units = [c for c in mine if c.owner != Owner.office]
     return units or mine
 
 
