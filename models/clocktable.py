@@ -207,6 +207,12 @@ def deductions() -> dict[str, str]:
     return {r.kind: r.deduction for r in CLOCKS.values() if r.deduction and r.owner == Owner.lead_unit}
 
 
+def deduction_of(kind: str) -> dict[str, str]:
+    """Return {"fact": …} — what a miss of clock kind counts as, for its audit row — or {} when it is not charged."""
+    r = CLOCKS.get(kind)
+    return {"fact": r.deduction} if r is not None and r.deduction else {}
+
+
 def named_in_bulletin() -> tuple[str, ...]:
     """Return the kinds whose miss names the unit in the monthly bulletin."""
     return tuple(r.kind for r in CLOCKS.values() if r.named_in_bulletin)

@@ -20,7 +20,7 @@ from core.runtime import runtime
 from models import Card, Item, Unit
 from models.calendar import UnknownYear, WorkCalendar
 from models.clock import OPEN_STATES, Clock, ClockFiring
-from models.clocktable import ClockRow, CountsFrom, Owner, clocks_met_by, clocks_started_by
+from models.clocktable import ClockRow, CountsFrom, Owner, clocks_met_by, clocks_started_by, deduction_of
 from models.clocktable import row as clock_row
 from models.procedure import Act
 from models.state import CardState, ClockState
@@ -181,7 +181,7 @@ def _started_overdue(session: Session, item: Item, clock: Clock, at: datetime) -
         before="open",
         after=ClockState.missed,
         kind=clock.kind,
-        **({"fact": r.deduction} if (r := clock_row(clock.kind)) is not None and r.deduction else {}),
+        **deduction_of(clock.kind),
         charged="office",
         unit_id=None,
         due=clock.due_at.isoformat(),

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from models import Card, Item, ItemState, Person, Role, Unit
 from models.clock import OPEN_STATES, Clock, ClockFiring
-from models.clocktable import Owner
+from models.clocktable import Owner, deduction_of
 from models.clocktable import row as clock_row
 from models.codes import CARD_KEYS, Threshold, card_key
 from models.state import CardState, ClockState
@@ -170,8 +170,6 @@ def _miss(session: Session, clock: Clock, item: Item, name: str, now: datetime) 
     before = clock.state
     clock.state, clock.missed_at, clock.level = ClockState.missed, clock.due_at, 1
     why = wording.short_notice(clock, item)  # the 交办 left the unit too little time: the miss is the office's
-    r = clock_row(clock.kind)
-    fact = {"fact": r.deduction} if r is not None and r.deduction else {}  # what the miss counts as (clock table)
     record(
         session,
         item,
@@ -181,7 +179,7 @@ def _miss(session: Session, clock: Clock, item: Item, name: str, now: datetime) 
         before=before,
         after=ClockState.missed,
         kind=clock.kind,
-        **fact,
+        **deduction_of(clock.kind),  # what the miss counts as (the clock table)
         unit_id=None if why else clock.owner_unit_id,
         due=clock.due_at.isoformat(),
         **({"charged": "office", "reason": why} if why else {}),
