@@ -9,7 +9,7 @@ from typing import Any
 
 from core import clock
 from core.config import Config, load_config
-from core.policy import ClockKind
+from models.clocktable import ClockKind, label
 from sandbox.render import describe
 
 QUIET_SECONDS = 1.5
@@ -93,7 +93,8 @@ def fast_example(cfg: Config) -> str:
     span = first.span("major") if first else None
     if span is None:
         return ""
-    return f"重大舆情{first.label} {format_duration(span.due * cfg.policy.scale)} → {format_duration(span.due)}"
+    name = first.label or label(ClockKind.first_report)
+    return f"重大舆情{name} {format_duration(span.due * cfg.policy.scale)} → {format_duration(span.due)}"
 
 
 def clock_notice(cfg: Config) -> str:

@@ -1,14 +1,16 @@
 """Deadline policy (SPEC §4–5): per-clock, per-grade aim and due, nudges, warnings and escalation; pure.
 
-The typed [policy] section of the configuration (core.config.Config.policy). Working days
-are counted by the calendar passed in (models.calendar.WorkCalendar), so this module needs nothing above core.
+The typed [policy] section of the configuration (core.config.Config.policy): durations only. What each clock is
+(who owes it, which action starts and meets it, its wording and deduction) is declared in the clock table,
+models/clocktable.py; the [policy.clocks.<kind>] sections are parsed here generically and checked against that
+table at startup (wiring). Working days are counted by the calendar passed in (models.calendar.WorkCalendar), so
+this module needs nothing above core.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any, Protocol
 
 from core.durations import parse_duration
@@ -35,14 +37,11 @@ class Span:
 
 @dataclass(frozen=True)
 class ClockPolicy:
-    """One kind of clock: what it is called, which workflow event meets it, who owes it, its spans."""
+    """The durations of one kind of clock ([policy.clocks.<kind>]): its spans, extension cap, optional new name."""
 
     kind: str
-    label: str
-    event: str
-    owner: str
     spans: dict[str, Span]
-    sources: tuple[str, ...] = ()
+    label: str | None = None  # renames the clock (else the clock table's label)
     cap: timedelta | None = None
     cap_days: int | None = None
     max_extensions: int | None = None  # how many extensions may be approved (None: any, within the cap)
@@ -82,6 +81,7 @@ class Policy:
     scale: float = 1.0
     min_time_to_act: timedelta = timedelta(minutes=10)  # a unit is charged for a miss only if it had this long
     clocks: dict[str, ClockPolicy] = field(default_factory=dict)
+    disabled: tuple[str, ...] = ()  # clock kinds switched off ([policy.clocks.<kind>] enabled = false)
 
     def schedule(
         self,
@@ -127,72 +127,22 @@ class Policy:
         return start + clock.cap if clock.cap is not None else None
 
 
-class ClockKind(StrEnum):
-    """The statutory clocks an item can carry; their string forms appear only here (and as [policy.clocks.*] keys)."""
-
-    first_report = "first_report"
-    written_report = "written_report"
-    notify_units = "notify_units"
-    handling_report = "handling_report"
-    public_response = "public_response"
-    public_update = "public_update"
-    reply_source = "reply_source"
-
-
-DEFAULT_CLOCKS: dict[str, dict[str, Any]] = {
-    ClockKind.first_report: {
-        "label": "首报",
-        "event": "first_report",
-        "owner": "lead_unit",
+DEFAULT_CLOCKS: dict[str, dict[str, Any]] = {  # the shipped [policy.clocks] durations (the clock table says the rest)
+    "first_report": {
         "major": {"aim": "20m", "due": "30m"},
         "significant": {"aim": "20m", "due": "30m"},
         "general": {"due": "60m"},
     },
-    ClockKind.written_report: {
-        "label": "书面报告",
-        "event": "written_report",
-        "owner": "lead_unit",
+    "written_report": {
         "major": {"aim": "40m", "due": "90m"},
         "significant": {"aim": "40m", "due": "90m"},
         "general": {"due": "120m"},
     },
-    ClockKind.notify_units: {
-        "label": "通报相关单位",
-        "event": "dispatch",
-        "owner": "office",
-        "major": {"due": "30m"},
-        "significant": {"due": "30m"},
-        "general": {"due": "24h"},
-    },
-    ClockKind.handling_report: {
-        "label": "处置情况报告",
-        "event": "handling_report",
-        "owner": "lead_unit",
-        "all": {"due": "24h"},
-    },
-    ClockKind.public_response: {  # 国办发〔2016〕61号: major incidents a first statement within 24 h, others 48 h
-        "label": "信息发布",
-        "event": "statement_published",
-        "owner": "office",
-        "major": {"due": "24h"},
-        "significant": {"due": "48h"},
-        "general": {"due": "48h"},
-    },
-    ClockKind.public_update: {  # rolling updates after the first publication, while the item is open (started by 发布)
-        "label": "滚动发布",
-        "event": "statement_published",
-        "owner": "office",
-        "all": {"due": "24h"},
-    },
-    ClockKind.reply_source: {
-        "label": "留言答复",
-        "event": "reply_source",
-        "owner": "office",
-        "sources": ["message_board"],
-        "all": {"days": 3},
-        "cap_days": 5,
-        "extensions": 1,
-    },
+    "notify_units": {"major": {"due": "30m"}, "significant": {"due": "30m"}, "general": {"due": "24h"}},
+    "handling_report": {"all": {"due": "24h"}},
+    "public_response": {"major": {"due": "24h"}, "significant": {"due": "48h"}, "general": {"due": "48h"}},
+    "public_update": {"all": {"due": "24h"}},
+    "reply_source": {"all": {"days": 3}, "cap_days": 5, "extensions": 1},
 }
 
 
@@ -218,11 +168,8 @@ def _clock(kind: str, raw: dict[str, Any]) -> ClockPolicy:
     cap = parse_duration(raw["cap"]) if raw.get("cap") else None
     return ClockPolicy(
         kind=kind,
-        label=str(raw.get("label", kind)),
-        event=str(raw.get("event", kind)),
-        owner=str(raw.get("owner", "lead_unit")),
         spans=spans,
-        sources=tuple(raw.get("sources", ())),
+        label=str(raw["label"]) if raw.get("label") else None,
         cap=cap,
         cap_days=int(raw["cap_days"]) if raw.get("cap_days") else None,
         max_extensions=int(raw["extensions"]) if raw.get("extensions") is not None else None,
@@ -308,6 +255,7 @@ def parse_policy(raw: dict[str, Any] | None) -> Policy:
             follow_up_every=follow_up["follow_up_every"],
             min_time_to_act=min_time,
             clocks={kind: _clock(kind, spec) for kind, spec in merged.items() if spec.get("enabled", True)},
+            disabled=tuple(kind for kind, spec in merged.items() if not spec.get("enabled", True)),
         ),
         scale,
     )

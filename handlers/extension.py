@@ -16,6 +16,7 @@ from handlers.registry import card, command
 from handlers.steps import code_or_pick, runs, starts
 from models import Item, Role
 from models.clock import Clock
+from models.clocktable import Owner, labels, resolve
 from models.procedure import Act
 from models.state import ClockState, ExtensionState
 from workflow.engine.clocks import waive
@@ -27,16 +28,6 @@ from workflow.incident.dispatch import typed_scale
 TOKEN = re.compile(r"[\s,，、;；:：]*([^\s,，、;；:：]+)[\s,，、;；:：]*")
 
 
-# a clock named by the command that meets it (处置报告 meets 处置情况报告): the word a person types → the label
-CLOCK_ALIASES = {
-    "处置报告": "处置情况报告",
-    "处置情况": "处置情况报告",
-    "发布": "信息发布",
-    "登记发布": "信息发布",
-    "回复来源": "留言答复",
-    "答复来源": "留言答复",
-    "交办": "通报相关单位",
-}
 PAIR = re.compile(r"(\S+)\s+([^\s,，、;；。]+)(.*)", re.S)  # a date, a space, a time, then the reason
 BY = ("至", "到")  # 至12月7日 10:00: the new deadline itself
 
@@ -102,7 +93,7 @@ def _ask(ctx: Ctx, code: str, clock_name: str | None, clock_id: int | None, rest
     else:
         span = when
     ext = extension.request(ctx.session, ctx.person, item, clock, span / scale, reason, ctx.now)
-    who = "领导" if clock.owner == "office" else "分管领导"
+    who = "领导" if clock.owner == Owner.office else "分管领导"
     real = format_duration(timedelta(seconds=ext.seconds))
     asked = format_duration(span) + (f"，演示时钟加快 {scale:g} 倍，实际 {real}" if scale != 1 else "")
     return (
@@ -130,7 +121,7 @@ def extension_step(ctx: Ctx, code: str, rest: str) -> str:
         return extension.USAGE
     first, after = _split(rest)
     named = first if _when(rest, ctx.now)[0] is None else None  # 书面报告 30分钟 … names the clock
-    return _ask(ctx, code, CLOCK_ALIASES.get(named, named) if named else None, None, after if named else rest)
+    return _ask(ctx, code, resolve(named) if named else None, None, after if named else rest)
 
 
 @card("ext")
@@ -150,7 +141,7 @@ def waive_command(ctx: Ctx) -> str:
     code, rest = args.split_code(ctx.args)
     parts = [code, *rest.split(maxsplit=1)] if code else []
     if len(parts) < 3:
-        return "格式：免除时限 <编号> <首报|书面报告|处置情况报告|留言答复|通报相关单位> <原因>"
+        return f"格式：免除时限 <编号> <{'|'.join(labels())}> <原因>"
     item = find_item(ctx.session, parts[0])
     clock = waive(ctx.session, item, parts[1], parts[2], ctx.person.userid, ctx.now)
     return f"已免除 {item.code} 的{clock.label}时限，不再提醒或督办。"

@@ -1,4 +1,6 @@
-"""The sweep: find outbox rows whose delivery job was lost (Redis flushed, worker died) and re-enqueue them."""
+"""The sweep: find outbox rows whose delivery job was lost (Redis flushed, worker died) and re-enqueue them; run
+the periodic tasks the workflow modules declare (workflow.engine.periodic: patrol rounds, guided replies, follow-up
+check-ins, notices) and fire past clock thresholds. It knows no kind of timer itself."""
 
 from __future__ import annotations
 
@@ -16,9 +18,8 @@ from jobs.deadlines import sweep_clocks
 from jobs.queueing import enqueue_deliveries, queues, run_deferred
 from models import Attachment, AuditEvent, Item, ItemState, OutboxMessage
 from models.state import OutboxState
-from workflow.duty import calendar_notice, patrol, periods
+from workflow.engine import periodic
 from workflow.engine.outbox import is_reply
-from workflow.incident import followup, guided
 
 log = logging.getLogger(__name__)
 
@@ -57,24 +58,23 @@ def _lost_archives(rt: Runtime, now: datetime) -> None:
         run_deferred(rt.queue, [("build_archive", i) for i in ids])
 
 
+def run_periodic(rt: Runtime, now: datetime) -> None:
+    """Run every declared periodic task in its own transaction; one that lost a race to another worker (a unique
+    row or outbox key already there) is rolled back and continues next sweep."""
+    for t in periodic.tasks():
+        try:
+            with rt.sessions() as s, s.begin():
+                t.run(s, rt.config, now)
+        except IntegrityError:
+            log.info(t.raced)
+
+
 def sweep(grace_seconds: float = 5.0, stale_seconds: float | None = None, batch: int = 500) -> int:
     """Re-enqueue overdue outbox rows and unfetched screenshots, free rows stuck in sending; return how many."""
     rt, now = runtime(), clock.now()
     stale_seconds = stale_after(rt) if stale_seconds is None else stale_seconds
     sweep_clocks()
-    try:
-        with rt.sessions() as s, s.begin():
-            periods.announce(s, rt.config, now)
-            patrol.open_rounds(s, rt.config, now)
-            patrol.remind_and_miss(s, now)
-            guided.fire_due(s, now)
-    except IntegrityError:  # another worker opened the same round first (one row per person, day and round)
-        log.info("patrol rounds raced with another worker; the next sweep continues")
-    try:
-        with rt.sessions() as s, s.begin():
-            calendar_notice.remind(s, rt.config, now)
-    except IntegrityError:  # another worker sent this week's notice first (outbox keys are unique)
-        log.info("the calendar notice raced with another worker; it was sent once")
+    run_periodic(rt, now)
     try:
         _lost_archives(rt, now)
     except Exception:  # noqa: BLE001 - packaging is retried by the next sweep
@@ -83,11 +83,6 @@ def sweep(grace_seconds: float = 5.0, stale_seconds: float | None = None, batch:
         send_due_bulletin()
     except Exception:  # noqa: BLE001 - a bulletin that cannot be built must not stop deliveries; retried next sweep
         log.exception("the monthly bulletin could not be sent; the next sweep tries again")
-    try:
-        with rt.sessions() as s, s.begin():
-            followup.fire_due(s, now)
-    except IntegrityError:  # another worker sent the same check-in first (outbox keys are unique)
-        log.info("follow-up check-ins raced with another worker; the next sweep continues")
     with rt.sessions() as s, s.begin():
         s.execute(
             update(OutboxMessage)

@@ -26,10 +26,10 @@ class Clock(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))  # a row of the clock table (models/clocktable.py)
     label: Mapped[str] = mapped_column(String(64))
-    event: Mapped[str] = mapped_column(String(32))
-    owner: Mapped[str] = mapped_column(String(16))
+    event: Mapped[str] = mapped_column(String(32))  # the first action that meets it, as started (informative only)
+    owner: Mapped[str] = mapped_column(String(16))  # models.clocktable.Owner
     owner_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     grade: Mapped[str] = mapped_column(String(16))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,5 +1,6 @@
-"""The procedure, declared once (SPEC §6–7): every action on an item, from which states, to which state, by whom,
-which clocks it meets. Pure data; `workflow.engine.procedure` applies it and nothing else checks an item's state.
+"""The procedure, declared once (SPEC §6–7): every action on an item, from which states, to which state, by whom.
+The clocks each action starts and meets are declared in the clock table beside it (models/clocktable.py). Pure
+data; `workflow.engine.procedure` applies it and nothing else checks an item's state.
 
 Relations name who may act (see workflow/engine/procedure.py for how each is decided against the organisation):
 office, general_office, leader — roles; lead_unit — a lead of the item's lead unit; assigned_unit — a lead of any
@@ -73,7 +74,6 @@ class Action:
     states: frozenset[ItemState]  # the item states it may be taken from
     to: ItemState | None  # the state it moves the item to, where the state machine allows (else it stays)
     who: tuple[str, ...]  # relations allowed to take it (see the module docstring)
-    meets: tuple[str, ...] = ()  # clock events it meets (core.policy: each clock's `event`)
     refusal: str = "{code} 现在不能{label}（当前：{state}）。"  # said when the item is in another state
     refusals: tuple[tuple[frozenset[ItemState], str], ...] = ()  # a more helpful sentence for some states
     denied: str = ""  # said to a person with none of the relations in `who` ({code}, {lead}: the lead unit's name)
@@ -117,7 +117,6 @@ ACTIONS: dict[Act, Action] = _a(
         frozenset({S.reported}),
         S.dispatched,
         ("office",),
-        meets=("dispatch",),
         refusal="{code} 已经交办过了（当前：{state}），不能重复交办。",
     ),
     Action(
@@ -144,7 +143,6 @@ ACTIONS: dict[Act, Action] = _a(
         OPEN,
         S.first_reported,
         ("lead_unit",),  # it implies the 签收 first
-        meets=("first_report",),
         refusal="{code} 已办结，不再首报（当前：{state}）。",
         refusals=((frozenset({S.reported}), NOT_YET),),
         denied="{code} 的报告由主办单位负责人报送，您不是{lead}的负责人。",
@@ -165,7 +163,6 @@ ACTIONS: dict[Act, Action] = _a(
         frozenset({S.dispatched, S.acknowledged, S.first_reported, S.written_reported, S.returned}),
         S.written_reported,
         ("assigned_unit",),
-        meets=("first_report", "written_report"),
         refusal="{code} 的书面报告已审核通过（当前：{state}）。有新情况请发送“续报 {code} 内容”。",
         denied="{code} 的书面报告由承办单位负责人报送，您所在单位不是它的承办单位。",
     ),
@@ -175,7 +172,6 @@ ACTIONS: dict[Act, Action] = _a(
         OPEN,
         None,
         ("lead_unit",),
-        meets=("handling_report",),
         denied="{code} 的报告由主办单位负责人报送，您不是{lead}的负责人。",
     ),
     Action(
@@ -228,7 +224,6 @@ ACTIONS: dict[Act, Action] = _a(
         frozenset({S.approved}),
         S.replied,
         ("office",),
-        meets=("reply_source",),
         refusal="{code} 还不能回复来源（当前：{state}）：书面报告须先经审核通过。",
     ),
     Action(
@@ -438,14 +433,17 @@ WHO_NAMES = {
 
 
 def lifecycle_doc() -> str:
-    """Return docs/lifecycle.md: the diagram and the table of actions, both drawn from ACTIONS."""
+    """Return docs/lifecycle.md: the diagram and the table of actions drawn from ACTIONS, and the clock table."""
+    from models import clocktable  # it imports this module: the clock table is declared beside the action table
+
     order = list(ItemState)
     rows = []
     for a in ACTIONS.values():
         states = "、".join(STATE_NAMES[s] for s in sorted(a.states, key=order.index)) or "（新条目）"
         to = STATE_NAMES[a.to] if a.to else "不变"
         who = "、".join(WHO_NAMES[w] for w in a.who)
-        rows.append(f"| {a.label} | `{a.name}` | {states} | {to} | {who} | {'、'.join(a.meets) or '—'} |")
+        met = "、".join(clocktable.label(k) for k in clocktable.clocks_met_by(a.name)) or "—"
+        rows.append(f"| {a.label} | `{a.name}` | {states} | {to} | {who} | {met} |")
     return (
         "# 条目的生命周期（由 models/procedure.py 生成）\n\n"
         "这一页由 `python3 dev.py lifecycle --write docs/lifecycle.md` 从动作表 `models/procedure.py` 生成；"
@@ -453,5 +451,5 @@ def lifecycle_doc() -> str:
         "`workflow/engine/procedure.py` 是唯一检查条目状态、推进状态、记审计、满足时限的地方。\n\n"
         f"```mermaid\n{mermaid()}```\n\n"
         "| 动作 | 审计名 | 可以在这些状态做 | 做完的状态 | 谁能做 | 满足的时限 |\n"
-        "|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
+        "|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n" + clocktable.clock_doc()
     )

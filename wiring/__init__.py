@@ -18,12 +18,19 @@ if TYPE_CHECKING:
 
 def wire(rt: Runtime, queue: bool = True) -> Runtime:
     """Make rt this process's Runtime and connect the layers; queue=False leaves outbox rows for the sweep (CLI)."""
+    from core.config import ConfigError
     from handlers import runner
     from jobs import inbox
     from jobs.queueing import enqueue_deliveries, run_deferred
+    from models.clocktable import check_policy, rows_from_config
     from workflow.engine import audit, outbox
     from workflow.people import appchat
 
+    try:  # a deployment's own clocks join the clock table; every configured clock is declared, every one timed
+        rows_from_config(rt.config.raw.get("policy", {}).get("clocks", {}))
+        check_policy(rt.config.policy)
+    except ValueError as exc:
+        raise ConfigError(f"[policy] {exc}") from None
     set_runtime(rt)
     audit.subscribe(appchat.on_event)
     inbox.set_handler(runner)

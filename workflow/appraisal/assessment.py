@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 from core.clock import LOCAL_TZ, local, show
 from core.dates import in_range, refuse_range
 from core.durations import format_duration
-from core.policy import ClockKind
 from core.scoring import RuleSet, in_force
 from models import Attachment, Card, GuidedState, GuidedTask, Item, ItemUnit, Patrol, PatrolState, Person, Role, Unit
 from models.assessment import RECORDED_KINDS, ROLES, Dispute, DisputeState, Fact
 from models.clock import Clock
+from models.clocktable import deductions
 from models.codes import card_key
 from models.duty import GuidedAssignment as GA
 from models.state import CardState, ClockState
@@ -36,11 +36,6 @@ from workflow.people import org
 from workflow.views import render
 
 MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
-LATE_KINDS: dict[str, str] = {
-    ClockKind.first_report: "迟报",
-    ClockKind.written_report: "迟报",
-    ClockKind.handling_report: "处置未报",
-}
 SCORED_KINDS = ("department", "county")  # the office and the general office are not assessed
 FACT_KEY = re.compile(r"^([CF])(\d{1,12})$", re.IGNORECASE)
 
@@ -98,6 +93,7 @@ def derived(
     A clock met in time, waived, or charged to the office (the dispatch was late) is no fact; an approved extension
     moved the due, so only a miss of the extended due counts.
     """
+    charged_as = deductions()  # kind → the fact a miss counts as (models/clocktable.py)
     stmt = (
         select(
             Clock.id,
@@ -116,7 +112,7 @@ def derived(
             Clock.state.in_((ClockState.met_late, ClockState.missed)),
             Clock.due_at >= start,
             Clock.due_at < end,
-            Clock.kind.in_(list(LATE_KINDS)),
+            Clock.kind.in_(list(charged_as)),
             Clock.owner_unit_id.is_not(None),
             Clock.charged.is_(None),
         )
@@ -132,7 +128,7 @@ def derived(
         detail = f"{label}应于 {_show(due)} 完成" + (
             f"，迟了 {format_duration(late)}" if late is not None else "，截至统计时仍未完成"
         )
-        out.append(FactRow(f"C{cid}", item_id, code, unit_id, LATE_KINDS[kind], "main", grade, due, detail))
+        out.append(FactRow(f"C{cid}", item_id, code, unit_id, charged_as[kind], "main", grade, due, detail))
     return out
 
 
@@ -205,7 +201,7 @@ def find_fact(session: Session, key: str, now: datetime) -> FactRow:
     kind, num = m.group(1).upper(), int(m.group(2))
     if kind == "C":
         c = session.get(Clock, num)
-        ok = c is not None and c.kind in LATE_KINDS and c.owner_unit_id and not c.charged
+        ok = c is not None and c.kind in deductions() and c.owner_unit_id and not c.charged
         ok = ok and c is not None and c.state in (ClockState.met_late, ClockState.missed)
         if not ok or c is None:
             raise Refusal(f"没有扣分事项 {kind}{num}（可能已免除或已延期）。")

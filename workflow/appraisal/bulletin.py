@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session
 
 from core.clock import local, show
 from core.config import Config
-from core.policy import ClockKind
 from core.scoring import RuleSet, parse_scoring, rule_set_from
 from core.storage import store
 from models import AuditEvent, Item, ItemUnit, Role, Unit
 from models.assessment import Bulletin
 from models.clock import Clock, Extension
+from models.clocktable import named_in_bulletin
 from models.item import FLOW_NAMES, GRADE_NAMES, SOURCES
 from models.state import ClockState
 from workflow.appraisal import bulletin_files, notice
@@ -212,13 +212,14 @@ def _percentiles_in_database(session: Session, per_item: Any) -> dict[str, Any]:
 
 
 def named_for_reply(session: Session, start: datetime, end: datetime) -> list[dict[str, str]]:
-    """Seed 004: the units whose 留言答复 deadline passed in the period without an extension asked or a waiver."""
+    """Seed 004: the units whose clock named in the bulletin (the clock table: 留言答复) passed in the period without
+    an extension asked or a waiver."""
     asked = select(Extension.clock_id)
     q = (
         select(Clock, Item.code)
         .join(Item, Item.id == Clock.item_id)
         .where(
-            Clock.kind == ClockKind.reply_source,
+            Clock.kind.in_(named_in_bulletin()),
             Clock.due_at >= start,
             Clock.due_at < end,
             Clock.state.in_((ClockState.met_late, ClockState.missed)),

@@ -11,6 +11,7 @@ from core.clock import local
 from core.config import Config
 from models import OutboxMessage, Role
 from models.calendar import WorkCalendar
+from workflow.engine import periodic
 from workflow.engine.clocks import calendar_for
 from workflow.engine.outbox import emit
 from workflow.people import org
@@ -67,6 +68,7 @@ def enabled(config: Config) -> bool:
     return bool(config.raw.get("calendar", {}).get("weekly_notice", True))
 
 
+@periodic.task(40, "the calendar notice raced with another worker; it was sent once")
 def remind(session: Session, config: Config, now: datetime) -> bool:
     """Send the office this week's notice that a year's holiday schedule is missing, once per week (the outbox key
     names the year and the week counted from 1 November); return True if it was added now."""

@@ -23,6 +23,7 @@ from models import Patrol, PatrolState, Person, Role, Unit
 from models.calendar import UnknownYear
 from models.codes import card_key
 from workflow.duty import periods
+from workflow.engine import periodic
 from workflow.engine.audit import record
 from workflow.engine.clocks import calendar_for
 from workflow.engine.errors import Refusal
@@ -117,6 +118,7 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
         )
 
 
+@periodic.task(20, "patrol rounds raced with another worker (one row per person, day and round)")
 def open_rounds(session: Session, config: Config, now: datetime) -> int:
     """Owe a check-in from every commentator for each round whose card time has come; send the cards; return how
     many cards were sent. Idempotent: a (person, day, round) is owed once."""
@@ -225,6 +227,12 @@ def _batches(rows: list[Patrol]) -> list[list[Patrol]]:
     for row in rows:
         groups.setdefault((row.day, row.round, row.due_at), []).append(row)
     return [g[i : i + CARD_RECIPIENTS] for g in groups.values() for i in range(0, len(g), CARD_RECIPIENTS)]
+
+
+@periodic.task(21, "patrol reminders raced with another worker; the next sweep continues")
+def sweep_check_ins(session: Session, config: Config, now: datetime) -> int:
+    """The sweep's part: remind and miss the check-ins that are due (remind_and_miss)."""
+    return remind_and_miss(session, now)
 
 
 def remind_and_miss(session: Session, now: datetime, limit: int = 10000) -> int:

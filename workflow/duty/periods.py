@@ -20,6 +20,7 @@ from core.config import Config
 from core.dates import in_range, refuse_range
 from core.durations import parse_duration
 from models import OutboxMessage, Person, Role, SensitivePeriod
+from workflow.engine import periodic
 from workflow.engine.audit import record
 from workflow.engine.errors import Refusal
 from workflow.engine.outbox import emit
@@ -116,6 +117,7 @@ def concerned(session: Session) -> list[str]:
     )
 
 
+@periodic.task(10, "period notices raced with another worker; they were sent once")
 def announce(session: Session, config: Config, now: datetime) -> int:
     """Tell everyone concerned once that a period has started or ended (outbox keys make it once); return how many."""
     told = 0

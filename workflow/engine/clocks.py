@@ -1,4 +1,8 @@
-"""Start, meet, regrade and extend clocks (SPEC §4): the deadline rules both handlers and jobs call."""
+"""Start, meet, regrade and extend clocks (SPEC §4): the deadline rules both handlers and jobs call.
+
+What starts and meets which clock is the clock table's (models/clocktable.py); `on_action` applies it for an
+action and is the one call the procedure engine makes about clocks.
+"""
 
 from __future__ import annotations
 
@@ -11,25 +15,20 @@ from sqlalchemy.orm import Session
 
 from core.clock import show
 from core.config import Config
-from core.policy import ClockKind, ClockPolicy, Policy, Span
+from core.policy import ClockPolicy, Policy, Span
+from core.runtime import runtime
 from models import Card, Item, Unit
 from models.calendar import UnknownYear, WorkCalendar
 from models.clock import OPEN_STATES, Clock, ClockFiring
-from models.procedure import ACTIONS, Act
+from models.clocktable import ClockRow, CountsFrom, Owner, clocks_met_by, clocks_started_by, deduction_of
+from models.clocktable import row as clock_row
+from models.procedure import Act
 from models.state import CardState, ClockState
 from workflow.duty import periods, workdays
 from workflow.engine.audit import record
 from workflow.engine.cards import finish_cards
 from workflow.engine.errors import Refusal
 from workflow.engine.outbox import defer
-
-REPORT_CLOCKS = (ClockKind.notify_units, ClockKind.reply_source)
-DISPATCH_CLOCKS = (
-    ClockKind.first_report,
-    ClockKind.written_report,
-    ClockKind.handling_report,
-    ClockKind.public_response,
-)
 
 
 @lru_cache(maxsize=8)
@@ -57,7 +56,7 @@ def calendar_for(config: Config, session: Session | None = None) -> WorkCalendar
     return _calendar(key, workdays.declared_key(session))
 
 
-def snapshot(policy: Policy, clock: ClockPolicy) -> dict[str, Any]:
+def snapshot(policy: Policy, clock: ClockPolicy, label: str | None = None, event: str = "") -> dict[str, Any]:
     """Return the policy in force for one clock, copied onto it so later config edits do not move it."""
 
     def secs(td: timedelta | None) -> float | None:
@@ -76,8 +75,8 @@ def snapshot(policy: Policy, clock: ClockPolicy) -> dict[str, Any]:
         "spans": {
             g: {"due": s.due.total_seconds(), "aim": secs(s.aim), "days": s.days} for g, s in clock.spans.items()
         },
-        "label": clock.label,
-        "event": clock.event,
+        "label": label or clock.label or clock.kind,
+        "event": event,
         "extensions": clock.max_extensions,
     }
 
@@ -94,8 +93,6 @@ def restore(snap: dict[str, Any], kind: str) -> tuple[Policy, ClockPolicy]:
     clock = ClockPolicy(
         kind=kind,
         label=snap["label"],
-        event=snap["event"],
-        owner="",
         spans=spans,
         cap=td(snap["cap"]),
         cap_days=snap["cap_days"],
@@ -114,37 +111,34 @@ def restore(snap: dict[str, Any], kind: str) -> tuple[Policy, ClockPolicy]:
 
 
 def _start(
-    session: Session, item: Item, kind: str, unit: Unit | None, start: datetime, config: Config, at: datetime
+    session: Session, item: Item, r: ClockRow, unit: Unit | None, start: datetime, config: Config, at: datetime
 ) -> Clock | None:
     policy: Policy = config.policy
-    spec = policy.clocks.get(kind)
-    if spec is None or (spec.sources and item.source not in spec.sources):
+    spec = policy.clocks.get(r.kind)
+    if spec is None or (r.sources and item.source not in r.sources):
         return None
+    name = spec.label or r.label
     grade = item.grade or item.suggested_grade or "general"
-    override = item.external_due_at if kind == ClockKind.written_report else None
+    override = item.external_due_at if r.external_due else None
     cal = calendar_for(config, session)
     try:
-        sched = policy.schedule(kind, grade, start, cal, override_due=override)
+        sched = policy.schedule(r.kind, grade, start, cal, override_due=override)
         limit = start + periods.first_report_due(config)
-        if (
-            kind == ClockKind.first_report
-            and sched
-            and sched.due_at > limit
-            and periods.in_force(session, config, start)
-        ):
-            sched = policy.schedule(kind, grade, start, cal, override_due=limit)  # a sensitive period's own clock
-        cap = policy.cap_for(kind, start, cal)
+        if r.period_limit and sched and sched.due_at > limit and periods.in_force(session, config, start):
+            sched = policy.schedule(r.kind, grade, start, cal, override_due=limit)  # a sensitive period's own clock
+        cap = policy.cap_for(r.kind, start, cal)
     except UnknownYear as exc:
-        raise Refusal(f"无法计算“{spec.label}”时限：{exc}") from None
+        raise Refusal(f"无法计算“{name}”时限：{exc}") from None
     if sched is None:
         return None
+    unit_owes = r.owner == Owner.lead_unit
     clock = Clock(
         item_id=item.id,
-        kind=kind,
-        label=spec.label,
-        event=spec.event,
-        owner=spec.owner,
-        owner_unit_id=unit.id if unit and spec.owner == "lead_unit" else None,
+        kind=r.kind,
+        label=name,
+        event=r.met_by[0],
+        owner=r.owner,
+        owner_unit_id=unit.id if unit and unit_owes else None,
         grade=grade,
         started_at=start,
         aim_at=sched.aim_at,
@@ -154,16 +148,16 @@ def _start(
         cap_at=cap,
         state=ClockState.open,
         level=0,
-        policy=snapshot(policy, spec),
+        policy=snapshot(policy, spec, name, r.met_by[0]),
         extensions=0,
     )
-    if spec.owner != "office" and at < sched.due_at < at + policy.min_time_to_act:
+    if unit_owes and at < sched.due_at < at + policy.min_time_to_act:
         clock.charged = "office"  # received with less than [policy] min_time_to_act left: a miss is the 交办's delay
     session.add(clock)
     session.flush()
     charged = {"charged": "office"} if clock.charged else {}
-    record(session, item, "system", "clock_start", at, kind=kind, due=sched.due_at.isoformat(), **charged)
-    fired = _started_overdue(session, item, clock, at) if sched.due_at <= at and spec.owner != "office" else set()
+    record(session, item, "system", "clock_start", at, kind=r.kind, due=sched.due_at.isoformat(), **charged)
+    fired = _started_overdue(session, item, clock, at) if sched.due_at <= at and unit_owes else set()
     clock.advance(fired)
     defer(session, "schedule_clock", clock.id)
     return clock
@@ -189,29 +183,13 @@ def _started_overdue(session: Session, item: Item, clock: Clock, at: datetime) -
         before="open",
         after=ClockState.missed,
         kind=clock.kind,
-        fact="迟报",
+        **deduction_of(clock.kind),
         charged="office",
         unit_id=None,
         due=clock.due_at.isoformat(),
         reason="交办时已超过时限",
     )
     return names
-
-
-def start_on_report(session: Session, item: Item, config: Config, at: datetime) -> list[Clock]:
-    """Start the office's clocks of a newly reported item (notify related units; message-board reply)."""
-    return [c for k in REPORT_CLOCKS if (c := _start(session, item, k, None, item.reported_at, config, at))]
-
-
-def start_rolling_update(session: Session, item: Item, config: Config, at: datetime) -> Clock | None:
-    """After a publication the next rolling update (滚动发布) is owed: [policy.clocks.public_update]."""
-    return _start(session, item, "public_update", None, at, config, at)
-
-
-def start_on_dispatch(session: Session, item: Item, lead: Unit, config: Config, at: datetime) -> list[Clock]:
-    """Start the lead unit's clocks (first report, written report, handling report) when an item is dispatched."""
-    start = item.reported_at if config.policy.start == "reported" else at
-    return [c for k in DISPATCH_CLOCKS if (c := _start(session, item, k, lead, start, config, at))]
 
 
 def overdue_at_dispatch(session: Session, item: Item) -> list[Clock]:
@@ -258,16 +236,9 @@ def close_at_archive(session: Session, item: Item, at: datetime) -> list[str]:
     return [c.label for c in owed]
 
 
-def restart(
-    session: Session, item: Item, kinds: tuple[str, ...], unit: Unit, config: Config, at: datetime
-) -> list[Clock]:
-    """Start fresh clocks of kinds for unit from at (an item reopened after a rebound)."""
-    return [c for k in kinds if (c := _start(session, item, k, unit, at, config, at))]
-
-
-def satisfy(session: Session, item: Item, event: str, actor: str, at: datetime) -> list[Clock]:
-    """Mark every owed clock of item that event meets as met (or met late, with its lateness); return them."""
-    done = [c for c in open_clocks(session, item) if c.event == event]
+def satisfy(session: Session, item: Item, kinds: tuple[str, ...], actor: str, at: datetime) -> list[Clock]:
+    """Mark every owed clock of item of kinds as met (or met late, with its lateness); return them."""
+    done = [c for c in open_clocks(session, item) if c.kind in kinds] if kinds else []
     for c in done:
         late = c.state == ClockState.missed
         c.state, c.met_at = (ClockState.met_late if late else ClockState.met), at
@@ -288,12 +259,53 @@ def satisfy(session: Session, item: Item, event: str, actor: str, at: datetime) 
     return done
 
 
-def on_action(session: Session, item: Item, act: Act, actor: str, at: datetime) -> list[Clock]:
-    """Apply what the procedure declares action act does to item's clocks (today: meet the clocks it meets); the
-    one call the procedure engine makes about clocks. Returns the clocks met."""
-    met: list[Clock] = []
-    for event in ACTIONS[act].meets:
-        met += satisfy(session, item, event, actor, at)
+def start_for(
+    session: Session, item: Item, act: Act, at: datetime, config: Config, lead: Unit | None = None
+) -> list[Clock]:
+    """Start the clocks the clock table says act starts on item (a 反弹 restarts its rows from at); return them.
+
+    A unit's clock is owed by lead (default: the item's lead unit); it counts from the report, the action, or as
+    [policy] start says (models.clocktable.CountsFrom)."""
+    started = []
+    for r in clocks_started_by(act):
+        unit = lead if lead is not None else (item.lead.unit if item.lead is not None else None)
+        if r.owner == Owner.lead_unit and unit is None:
+            continue
+        clock = _start(session, item, r, unit, _counts_from(item, r, act, config, at), config, at)
+        started += [clock] if clock else []
+    return started
+
+
+def _counts_from(item: Item, r: ClockRow, act: Act, config: Config, at: datetime) -> datetime:
+    """When a clock r started by act counts from: a restart after a 反弹 from at, else as the row says."""
+    if act == Act.rebound or r.counts_from == CountsFrom.action:
+        return at
+    if r.counts_from == CountsFrom.reported or config.policy.start == "reported":
+        return item.reported_at
+    return at
+
+
+def on_action(
+    session: Session,
+    item: Item,
+    act: Act,
+    actor: str,
+    at: datetime,
+    *,
+    config: Config | None = None,
+    lead: Unit | None = None,
+) -> list[Clock]:
+    """Apply what the clock table (models/clocktable.py) says action act does to item's clocks: meet the clocks it
+    meets, then start the clocks it starts (a 反弹 restarts its rows). The one call the procedure engine makes
+    about clocks, once the action has moved the item (its grade, lead unit and 限 deadline set).
+
+    config: the deadline policy in force (default: this process's, core.runtime); lead: the unit that owes the
+    started unit clocks (default: the item's lead unit). Raises Refusal when a clock cannot be computed (a year
+    without a working calendar). Returns the clocks met (those it started are on the item: `open_clocks`).
+    """
+    met = satisfy(session, item, clocks_met_by(act), actor, at)
+    if clocks_started_by(act):
+        start_for(session, item, act, at, config or runtime().config, lead)
     return met
 
 
@@ -316,16 +328,15 @@ def regrade(session: Session, item: Item, grade: str, actor: str, config: Config
         policy, spec = restore(c.policy, c.kind)
         if c.extensions:  # an approved extension set this due: a new grade does not undo it
             continue
-        explicit = (
-            item.external_due_at if c.kind == ClockKind.written_report else None
-        )  # an upper-level office's deadline
+        r = clock_row(c.kind)
+        explicit = item.external_due_at if r is not None and r.external_due else None  # an upper level's deadline
         sched = policy.schedule(c.kind, grade, c.started_at, calendar_for(config, session), override_due=explicit)
         if sched is None:
             continue
         before = c.due_at
         c.grade, c.aim_at, c.nudge_at = grade, sched.aim_at, sched.nudge_at
         c.warn_at, c.due_at = sched.warn_at, sched.due_at
-        if c.owner != "office" and c.due_at != before:  # the unit learns a new due now: has it time to act?
+        if c.owner != Owner.office and c.due_at != before:  # the unit learns a new due now: has it time to act?
             c.charged = "office" if c.due_at - at < config.policy.min_time_to_act else None
         c.advance(_fired(session, c))
         record(

@@ -10,10 +10,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from core.policy import ClockKind
 from models import Card, Item, ItemState, Person, Role, Unit
 from models.clock import OPEN_STATES, Clock, ClockFiring
-from models.codes import Threshold, card_key
+from models.clocktable import Owner, deduction_of
+from models.clocktable import row as clock_row
+from models.codes import CARD_KEYS, Threshold, card_key
 from models.state import CardState, ClockState
 from workflow.engine import wording
 from workflow.engine.audit import record
@@ -105,7 +106,7 @@ def owners(session: Session, clock: Clock) -> list[str]:
 
 
 def _owners(session: Session, clock: Clock) -> list[str]:
-    if clock.owner == "lead_unit" and clock.owner_unit_id:
+    if clock.owner == Owner.lead_unit and clock.owner_unit_id:
         unit = session.get(Unit, clock.owner_unit_id)
         return org.userids(org.unit_leads(session, unit)) if unit else []
     return org.userids(org.with_role(session, Role.office))
@@ -114,11 +115,10 @@ def _owners(session: Session, clock: Clock) -> list[str]:
 def _remind(
     session: Session, clock: Clock, item: Item, name: str, now: datetime, title: str, text: str, extend: bool = False
 ) -> None:
-    """Send a reminder to the owners: a card with 已口头汇报 (first report) and/or 申请延期 (final warning)."""
+    """Send a reminder to the owners: a card with the clock's own buttons (the clock table: 已口头汇报, 写书面报告)
+    and 申请延期 on the final warning; a plain text when it has none."""
     to = owners(session, clock)
-    buttons = [("已口头汇报", card_key("oral", clock.id), 1)] if clock.kind == ClockKind.first_report else []
-    if clock.kind == ClockKind.written_report:
-        buttons.append(("写书面报告", card_key("wr", item.code), 1))
+    buttons = _buttons(clock, item)
     if extend:
         buttons.append(("申请延期", card_key("askext", clock.id), 2))
     if not buttons or not to:
@@ -128,6 +128,13 @@ def _remind(
     new_card(session, "reminder", task_id, item.id, to, now, unit_id=clock.owner_unit_id, clock_id=clock.id)
     body = render.reminder_card(item, title, text, task_id, buttons)
     tell(session, item, f"clock:{clock.id}:{name}", now, body, actors=to, task_id=task_id, fresh=True)
+
+
+def _buttons(clock: Clock, item: Item) -> list[tuple[str, str, int]]:
+    """The reminder buttons the clock table declares for clock (each key filled with the clock's id or 编号)."""
+    r = clock_row(clock.kind)
+    fill = {"clock": clock.id, "code": item.code}
+    return [(b.text, card_key(b.key, *(fill[f] for f in CARD_KEYS[b.key])), 1) for b in (r.buttons if r else ())]
 
 
 def _nudge(session: Session, clock: Clock, item: Item, name: str, now: datetime) -> None:
@@ -149,7 +156,7 @@ def escalation_targets(session: Session, clock: Clock, level: int) -> list[str]:
     the leaders (else the office), never to the office and them."""
     office = org.userids(org.with_role(session, Role.office))
     leaders = org.userids(org.with_role(session, Role.leader))
-    if clock.owner == "office" or (level >= 2 and clock.charged == "office"):
+    if clock.owner == Owner.office or (level >= 2 and clock.charged == "office"):
         return leaders or office
     if level <= 1:
         unit = session.get(Unit, clock.owner_unit_id) if clock.owner_unit_id else None
@@ -172,7 +179,7 @@ def _miss(session: Session, clock: Clock, item: Item, name: str, now: datetime) 
         before=before,
         after=ClockState.missed,
         kind=clock.kind,
-        fact="迟报",
+        **deduction_of(clock.kind),  # what the miss counts as (the clock table)
         unit_id=None if why else clock.owner_unit_id,
         due=clock.due_at.isoformat(),
         **({"charged": "office", "reason": why} if why else {}),
@@ -183,7 +190,7 @@ def _miss(session: Session, clock: Clock, item: Item, name: str, now: datetime) 
 
 def _told(session: Session, clock: Clock) -> str:
     """Whom the miss was reported to, as the owner reads it: the supervisor by name, else the office."""
-    if clock.owner == "office":
+    if clock.owner == Owner.office:
         return ""
     unit = session.get(Unit, clock.owner_unit_id) if clock.owner_unit_id else None
     sup = org.supervisor(session, unit)

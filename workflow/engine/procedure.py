@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from core.config import Config
 from models import Item, ItemState, Person
 from models.clock import Clock
 from models.procedure import ACTIONS, Act, Action, moves
@@ -53,11 +54,19 @@ def authorise(name: str, person: Person) -> None:
 
 
 def take(
-    session: Session, item: Item, name: str, actor: str, at: datetime, advance: bool = True, **detail: Any
+    session: Session,
+    item: Item,
+    name: str,
+    actor: str,
+    at: datetime,
+    advance: bool = True,
+    config: Config | None = None,
+    **detail: Any,
 ) -> tuple[str, str, list[Clock]]:
     """Take action name on item: check its state, move it where the procedure says, record it, meet its clocks.
 
-    advance=False records the step without moving the item or meeting its clocks (a co-handling unit's part).
+    advance=False records the step without moving the item or meeting its clocks (a co-handling unit's part);
+    config: the deadline policy for the clocks the step starts (default: the process's, clocks.on_action).
     Returns (state before, state after, clocks met).
     """
     action = check(item, name)
@@ -66,5 +75,5 @@ def take(
         assert action.to is not None
         before, after = item.move_to(action.to, at)
     record(session, item, actor, action.name, at, before=before, after=after, **detail)
-    met = clocks.on_action(session, item, action.name, actor, at) if advance else []
+    met = clocks.on_action(session, item, action.name, actor, at, config=config) if advance else []
     return before, after, met

@@ -10,19 +10,9 @@ from datetime import datetime, timedelta
 
 from core.clock import show
 from core.durations import format_duration
-from core.policy import ClockKind
 from models import Item
 from models.clock import Clock
-
-NEXT_STEP = {
-    ClockKind.notify_units: "请尽快交办：交办 {code} <单位> <等级>。",
-    ClockKind.first_report: "完成后发送“首报 {code} 内容”；已口头汇报的请点“已口头汇报”。",
-    ClockKind.written_report: "请点“写书面报告”或发送“书面报告 {code}”；Word/PDF 用报送卡片上的“上传文件”。",
-    ClockKind.handling_report: "请发送“处置报告 {code} 处置情况及结果”。",
-    ClockKind.reply_source: "答复后请发送“回复来源 {code} 答复内容”。",
-    "public_response": "口径定稿并发布后请发送“发布 {code} <渠道> [链接]”登记（尚无口径先发“口径 {code} 口径文字”）。",
-    "public_update": "滚动发布后请发送“发布 {code} <渠道> [链接]”登记。",
-}
+from models.clocktable import row as clock_row
 
 
 def subject(clock: Clock, item: Item) -> str:
@@ -31,8 +21,9 @@ def subject(clock: Clock, item: Item) -> str:
 
 
 def next_step(clock: Clock, item: Item) -> str:
-    """The one sentence telling the owner what to send to meet the clock."""
-    return NEXT_STEP.get(clock.kind, "办理完成后请在聊天中报送。").format(code=item.code)
+    """The one sentence telling the owner what to send to meet the clock (the clock table's next_step)."""
+    r = clock_row(clock.kind)
+    return (r.next_step if r else "办理完成后请在聊天中报送。").format(code=item.code)
 
 
 def nudge(clock: Clock, item: Item) -> str:

@@ -149,9 +149,9 @@ def dispatch(session: Session, actor: Person, order: DispatchOrder, at: datetime
         units=[u.key for u in units],
         cc=[u.key for u in cc],
         flow=item.flow,
+        config=config,  # the step starts the lead unit's clocks (models/clocktable.py)
     )
-    started = clocks.start_on_dispatch(session, item, units[0], config, at)
-    late = "、".join(wording.at_dispatch(c, item) for c in started if c.charged == "office")
+    late = "、".join(wording.at_dispatch(c, item) for c in clocks.overdue_at_dispatch(session, item))
     appchat.ensure(session, item, at)  # first: who follows in the group hears of the dispatch there
     for unit in units:
         lead = unit is units[0]

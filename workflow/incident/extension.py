@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session, object_session
 
 from core.clock import show
 from core.durations import format_duration
-from core.policy import ClockKind
 from models import Item, Person
 from models.clock import OPEN_STATES, Clock, Extension
+from models.clocktable import Owner
+from models.clocktable import row as clock_row
 from models.procedure import ACTIONS, Act
 from models.state import ClockState, ExtensionState
 from workflow.engine import clocks, procedure
@@ -34,7 +35,7 @@ def _owed_by(session: Session, item: Item, actor: Person) -> list[Clock]:
     first, else the office's own."""
     owed = clocks.open_clocks(session, item)
     mine = [c for c in owed if "clock_owner" in relations(session, item, actor, c)]
-    units = [c for c in mine if c.owner != "office"]
+    units = [c for c in mine if c.owner != Owner.office]
     return units or mine
 
 
@@ -124,7 +125,8 @@ def _short(td: timedelta) -> str:
 def _explicit_due(clock: Clock) -> datetime | None:
     """The deadline an upper-level office set with 限 at 交办, when this clock's due came from it (engine.clocks)."""
     session = object_session(clock)
-    item = session.get(Item, clock.item_id) if session is not None and clock.kind == ClockKind.written_report else None
+    r = clock_row(clock.kind)
+    item = session.get(Item, clock.item_id) if session is not None and r is not None and r.external_due else None
     due = item.external_due_at if item is not None else None
     return due if due is not None and due > clock.started_at else None
 

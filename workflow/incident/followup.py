@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clock import show
 from core.config import Config
-from core.policy import ClockKind
 from models import Item, ItemState, Person, Role, Watch
 from models.procedure import ACTIONS, Act
 from models.state import WatchState
 from workflow.appraisal import assessment
-from workflow.engine import clocks, procedure
+from workflow.engine import clocks, periodic, procedure
 from workflow.engine.audit import record
 from workflow.engine.cards import new_card
 from workflow.engine.errors import Refusal
@@ -25,8 +25,6 @@ from workflow.engine.outbox import defer
 from workflow.people import org
 from workflow.views import render
 from workflow.views.render_reports import watch_card
-
-REOPEN_CLOCKS = (ClockKind.first_report, ClockKind.written_report)
 
 
 def start(session: Session, item: Item, at: datetime, config: Config) -> Watch | None:
@@ -56,6 +54,12 @@ def not_watching(item: Item) -> str:
 def active_watch(session: Session, item: Item) -> Watch | None:
     """Return the item's running follow-up watch, if any."""
     return session.scalar(select(Watch).where(Watch.item_id == item.id, Watch.state == WatchState.watching))
+
+
+@periodic.task(50, "follow-up check-ins raced with another worker; the next sweep continues")
+def sweep_watches(session: Session, config: Config, now: datetime) -> int:
+    """The sweep's part: send the due check-in cards and end the watches that are over (fire_due)."""
+    return fire_due(session, now)
 
 
 def fire_due(session: Session, now: datetime, limit: int = 200) -> int:
@@ -131,11 +135,9 @@ def reopen(session: Session, actor: Person, item: Item, note: str, at: datetime,
     procedure.check(item, "rebound")
     for w in session.scalars(select(Watch).where(Watch.item_id == item.id, Watch.state == WatchState.watching)):
         w.state = WatchState.rebound
-    procedure.take(session, item, "rebound", actor.userid, at, note=note[:2000])
-    item.external_due_at = None
+    item.external_due_at = None  # the restarted clocks (models/clocktable.py: rebound_restarts) count from now
+    procedure.take(session, item, "rebound", actor.userid, at, config=config, note=note[:2000])
     lead = item.lead
-    if lead is not None:
-        clocks.restart(session, item, REOPEN_CLOCKS, lead.unit, config, at)
     to = org.userids(org.with_role(session, Role.office)) + org.userids(org.with_role(session, Role.leader))
     if lead is not None and (sup := org.supervisor(session, lead.unit)):
         to.append(sup)
@@ -193,6 +195,7 @@ def archive(session: Session, actor: Person, code: str, at: datetime) -> Item:
         )
     closed = clocks.close_at_archive(session, item, at)  # recorded in the 归档 step itself
     line = f"同时结束未完成的时限：{'、'.join(closed)}" if closed else ""
-    procedure.take(session, item, "archive", actor.userid, at, True, **({"line": line} if line else {}))
+    extra: dict[str, Any] = {"line": line} if line else {}
+    procedure.take(session, item, "archive", actor.userid, at, True, **extra)
     defer(session, "build_archive", item.id)  # the package (案卷) is written by a job once this commits
     return item

@@ -17,7 +17,7 @@ from core.config import Config
 from core.durations import format_duration
 from models import Attachment, GuidedAssignment, GuidedState, GuidedTask, Item, ItemState, Person, Role, Unit
 from models.codes import card_key
-from workflow.engine import procedure
+from workflow.engine import periodic, procedure
 from workflow.engine.audit import record
 from workflow.engine.errors import Refusal
 from workflow.engine.lookup import find_item
@@ -203,6 +203,12 @@ def decline(
 def _archived_tasks() -> Select[int]:
     """The guided tasks of archived items: nothing fires for them (their record is closed)."""
     return select(GuidedTask.id).join(Item, Item.id == GuidedTask.item_id).where(Item.state == ItemState.archived)
+
+
+@periodic.task(30, "guided-reply tasks raced with another worker; the next sweep continues")
+def sweep_tasks(session: Session, config: Config, now: datetime) -> int:
+    """The sweep's part: warn and miss the guided-reply parts that are due (fire_due)."""
+    return fire_due(session, now)
 
 
 def fire_due(session: Session, now: datetime, limit: int = 5000) -> int:

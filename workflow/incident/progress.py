@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 
 from core.clock import show
 from core.config import Config
-from core.policy import ClockKind
 from models import Item, ItemUnit, Person, Role, Unit
+from models.clocktable import clocks_met_by
+from models.procedure import Act
 from models.state import ClockState
 from workflow.engine import clocks, procedure
 from workflow.engine.errors import Refusal
@@ -77,7 +78,8 @@ def progress_report(
     if not content.strip():
         raise Refusal(f"请写上续报内容，例如：续报 {item.code} 当事人已道歉，评论量下降……")
     procedure.check(item, "progress_report")
-    if row.part == "lead" and any(c.kind == ClockKind.first_report for c in clocks.open_clocks(session, item)):
+    first = clocks_met_by(Act.first_report)  # the lead's 续报 while its 首报 is owed is the 首报
+    if row.part == "lead" and any(c.kind in first for c in clocks.open_clocks(session, item)):
         return first_report(session, actor, code, content, config, at), True
     mark_acknowledged(session, item, row, actor, at, implied_by="report")
     procedure.take(session, item, "progress_report", actor.userid, at, text=content[:4000], unit=row.unit.key)

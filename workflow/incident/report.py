@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from core.clock import show
 from core.config import Config
 from models import Attachment, DayCounter, Item, ItemLink, Person, Role
+from models.procedure import Act
 from workflow.duty import patrol, periods
 from workflow.engine import clocks, procedure
 from workflow.engine.audit import record
@@ -144,7 +145,7 @@ def _start_clocks(session: Session, item: Item, config: Config, at: datetime) ->
     """Start the office's clocks; a clock that cannot be computed is told loudly to the office, not hidden."""
     try:
         with session.begin_nested():
-            clocks.start_on_report(session, item, config, at)
+            clocks.on_action(session, item, Act.report, "system", at, config=config)
     except Refusal as exc:
         office = org.userids(org.with_role(session, Role.office))
         emit(

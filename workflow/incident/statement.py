@@ -19,6 +19,7 @@ from core.clock import show
 from core.config import Config
 from models import Card, Grade, Item, Person, Role, Statement, StatementState, Unit
 from models.codes import card_key
+from models.procedure import Act
 from models.state import CardState
 from workflow.engine import clocks, procedure
 from workflow.engine.audit import record
@@ -288,8 +289,7 @@ def publish(
         raise Refusal(f"请写明发布渠道，例如：发布 {item.code} 官方微博 https://…")
     st.published_where, st.published_url, st.published_at, st.published_by = where[:128], url, at, actor.userid
     record(session, item, actor.userid, "statement_published", at, version=st.version, where=where, url=url)
-    clocks.satisfy(session, item, "statement_published", actor.userid, at)
-    clocks.start_rolling_update(session, item, config, at)  # rolling updates while the item is open
+    clocks.on_action(session, item, Act.publish_statement, actor.userid, at, config=config)  # 信息发布 / 滚动发布
     return st
 
 

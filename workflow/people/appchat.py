@@ -9,9 +9,9 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from core.clock import show
-from core.policy import ClockKind
 from models import AuditEvent, Grade, Item, OutboxMessage, Role
 from models.item import PART_NAMES
+from models.procedure import Act
 from models.state import OutboxState
 from workflow.engine.audit import record
 from workflow.engine.outbox import emit
@@ -26,21 +26,21 @@ INTRO = (
 TIMELINE = {
     "dispatch": "定级交办",
     "acknowledge": "签收",
-    ClockKind.first_report: "首报",
+    Act.first_report: "首报",
     "progress_report": "续报",
-    ClockKind.written_report: "报送书面报告",
+    Act.written_report: "报送书面报告",
     "approve": "批准书面报告",
     "return": "退回修改",
     "return_reason": "提出修改意见",
     "regrade": "调整等级",
     "opinion": "提出会商意见",
-    ClockKind.reply_source: "回复来源",
+    Act.reply_source: "回复来源",
     "close": "办结",
     "rebound": "报告反弹",
     "evaluate": "总结评估",
     "clock_missed": "时限超时",
     "extension_decision": "审批延期",
-    ClockKind.handling_report: "报送处置情况",
+    Act.handling_report: "报送处置情况",
 }
 
 

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from core.clock import local, show
 from core.durations import format_duration
-from core.policy import ClockKind
 from models import (
     AuditEvent,
     GuidedAssignment,
@@ -46,9 +45,9 @@ ACTIONS = {
     "report_merged": "重复上报（已合并）",
     "dispatch": "定级交办",
     "acknowledge": "签收",
-    ClockKind.first_report: "首报",
-    ClockKind.written_report: "书面报告",
-    ClockKind.handling_report: "处置情况报告",
+    Act.first_report: "首报",
+    Act.written_report: "书面报告",
+    Act.handling_report: "处置情况报告",
     "regrade": "调整等级",
     "clock_missed": "时限超时",
     "clock_escalated": "超时督办",
@@ -63,7 +62,7 @@ ACTIONS = {
     "statement_return_reason": "说明口径退回理由",
     "consult": "征求会商意见",
     "opinion": "提出会商意见",
-    ClockKind.reply_source: "回复来源",
+    Act.reply_source: "回复来源",
     "close": "办结",
     "follow_up": "进入善后观察",
     "follow_up_calm": "回报态势平稳",

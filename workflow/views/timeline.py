@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from core.clock import show
 from core.durations import format_duration
-from core.policy import DEFAULT_CLOCKS
 from models import AuditEvent, Item, Person, Unit
 from models.clock import Clock
+from models.clocktable import label as clock_label
 from models.state import CLOCK_STATE_NAMES, STATE_NAMES, ClockState, ExtensionState
 from workflow.views.render import grade_name
 
@@ -42,7 +42,7 @@ class Names:
     def clock(self, kind: Any) -> str:
         """A clock's Chinese name (as the policy names it), e.g. 首报, 书面报告."""
         kind = str(kind or "")
-        return self.clocks.get(kind) or str(DEFAULT_CLOCKS.get(kind, {}).get("label", kind))
+        return self.clocks.get(kind) or clock_label(str(kind))
 
     def listed(self, value: Any) -> str:
         """A userid, or a list of userids, as names joined by 、 (other values as they are)."""
