@@ -10,11 +10,11 @@ from core import args
 from core.clock import show
 from core.durations import NotPositive, format_duration, parse_moment, parse_span
 from handlers import flows
-from handlers.cards import clock_of_click, key_parts, mark_clicked_card
+from handlers.cards import clicked, clock_of_click, key_parts
 from handlers.context import Ctx
 from handlers.registry import card, command
 from models import Role
-from models.state import ClockState, ExtensionState
+from models.state import ClockState
 from workflow.engine.clocks import waive
 from workflow.engine.errors import Refusal
 from workflow.engine.lookup import find_item
@@ -123,10 +123,7 @@ def extension_command(ctx: Ctx) -> str:
 def extension_button(ctx: Ctx) -> str:
     """The 同意 / 不同意 buttons: key `ext:<id>:yes|no`; only the intended decider may decide, once."""
     ext_id, choice = key_parts(ctx, 2, numeric=0)
-    ext, note = extension.decide(ctx.session, ctx.person, int(ext_id), choice == "yes", ctx.now)
-    word = "同意" if ext.state == ExtensionState.approved else "不同意"
-    label = f"{ctx.person.name} 已{word} {show(ext.decided_at or ctx.now)}"
-    mark_clicked_card(ctx, label)
+    _ext, note = extension.decide(ctx.session, ctx.person, int(ext_id), choice == "yes", ctx.now, clicked(ctx))
     return note
 
 

@@ -9,6 +9,7 @@ from handlers.cards import key_parts
 from handlers.context import Ctx
 from handlers.progress import split_code
 from handlers.registry import card, command
+from models.procedure import Act
 from workflow.engine import procedure
 from workflow.engine.lookup import find_item
 from workflow.incident.submission import assignment, submit
@@ -54,7 +55,7 @@ def _same_draft(ctx: Ctx, state: dict[str, Any], text: str) -> str:
 def start(ctx: Ctx, code: str) -> str:
     """Start collecting a written report for item code in the chat."""
     item = find_item(ctx.session, code)
-    procedure.check(item, "written_report")  # refuse before anything is typed, not at 提交
+    procedure.check(item, Act.written_report)  # refuse before anything is typed, not at 提交
     assignment(ctx.session, item, ctx.person)
     opened = flows.current(ctx)
     if opened is not None and opened[0].key == "written" and opened[1]["code"] == item.code:

@@ -12,6 +12,7 @@ from core.clock import show
 from core.config import Config
 from models import SUBMISSION_STATE_NAMES, Attachment, Item, ItemUnit, Person, Submission
 from models.item import PART_NAMES
+from models.procedure import Act
 from workflow.engine import procedure
 from workflow.incident.files import EXTENSIONS, IMAGES, LABELS, safe_name, size_text
 from workflow.views.render import grade_name
@@ -140,5 +141,5 @@ def facts_context(s: Session, item: Item, config: Config) -> dict[str, Any]:
         "fact_units": [(u.unit.key, f"{u.unit.name}（{PART_NAMES.get(u.part, u.part)}）") for u in item.units],
         "fact_kinds": RECORDED_KINDS,
         "may_record": True,
-        "archived": procedure.allows(item, "package"),
+        "archived": procedure.allows(item, Act.package),
     }
