@@ -102,7 +102,11 @@ class Action:
         text = next((t for states, t in self.refusals if state in states), None)
         if text is None:  # an archived item: one plain sentence, never "还没有办结（当前：已立卷归档）"
             text = ARCHIVED if state == S.archived else self.refusal
-        return text.format(code=code, label=self.label, state=STATE_NAMES[state])
+        said = text.format(code=code, label=self.label, state=STATE_NAMES[state])
+        named = f"（当前：{STATE_NAMES[state]}）"
+        if said.count(STATE_NAMES[state]) > 1 and named in said:  # "已办结，…（当前：已办结）": say it once
+            said = said.replace(named, "")
+        return said
 
 
 DONE_WATCHING = frozenset({S.evaluated, S.archived})
@@ -377,7 +381,7 @@ ACTIONS: dict[Act, Action] = _a(
         LIVE,
         None,
         ("leader",),
-        denied="只有领导小组的领导可以批示。",
+        denied="只有领导小组可以批示。",
     ),
     Action(
         Act.record_fact,
@@ -503,8 +507,9 @@ def check_table() -> None:
         raise ValueError(f"an audit name is written by two actions: {sorted(written)}")
     for a in ACTIONS.values():
         for state in ItemState:
-            if state not in a.states and (bad := awkward(a.refuse("YQ-1", state))):
-                raise ValueError(f"{a.name}: the refusal from {state} reads badly ({bad})")
+            text = a.refuse("YQ-1", state)
+            if state not in a.states and (bad := awkward(text) or (text.count(STATE_NAMES[state]) > 1 and "twice")):
+                raise ValueError(f"{a.name}: the refusal from {state} reads badly ({bad}: {text})")
 
 
 def awkward(text: str) -> str:

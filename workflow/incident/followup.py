@@ -134,7 +134,9 @@ def answer(
             cards.close(session, item, CardPurpose.watch, w.id, closing, actor.userid, at, clicked)
         return item, f"{item.code} 的善后观察已结束，无需再回报。"
     if not rebound:
-        procedure.apply(session, item, act, actor, at, about=w.id, closing=closing, clicked=clicked, n=w.sent)
+        procedure.apply(
+            session, item, Act.follow_up_calm, actor, at, about=w.id, closing=closing, clicked=clicked, n=w.sent
+        )
         return item, f"已记录：{item.code} 态势平稳。"
     reopen(session, actor, item, note, at, config, about=w.id, closing=closing, clicked=clicked)
     return item, f"已记录反弹，{item.code} 已重新打开。请尽快首报反弹情况，并重新报送书面报告。"

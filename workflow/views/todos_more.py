@@ -79,7 +79,10 @@ def office(session: Session, now: datetime) -> list[str]:
     for w in ended:
         watched = session.get(Item, w.item_id)
         if watched is not None and watched.state == ItemState.follow_up:
-            lines.append(f"· 待总结评估（善后观察期满）{render.item_line(watched)}，发送“总结评估 {watched.code} 内容”")
+            then = NEXT_STEP[ItemState.closed]  # the watch is over: the step after 办结 is due
+            lines.append(
+                f"· 待{then.step}（善后观察期满）{render.item_line(watched)}，发送“{then.command.format(code=watched.code)}”"
+            )
     return lines
 
 
