@@ -42,11 +42,13 @@ def test_every_card_names_its_subject_and_the_migration_fills_in_the_same_for_ca
     with st.rt.sessions() as s:
         item = s.scalar(select(Item).where(Item.code == code))
         sub = s.scalar(select(Submission).where(Submission.item_id == item.id)) if item else None
-        assert item is not None and sub is not None
+        assert item is not None
+        assert sub is not None
         approval = [(subj, i) for _t, p, subj, i in sent if p == "approval"]
         assert approval == [("submission", sub.id)], "an approval card is about its version, not its task id"
         ack = {(subj, i) for _t, p, subj, i in sent if p == "ack"}
-        assert ack == {("unit", item.lead.unit_id)} if item.lead else False
+        assert item.lead is not None
+        assert ack == {("unit", item.lead.unit_id)}
     url = st.rt.config.database_url
     st.rt.engine.dispose()
     downgrade(url, "0011")  # as before 0012: the cards have no subject
@@ -77,7 +79,8 @@ def test_signing_by_text_closes_the_units_签收_card_for_every_lead(st: Stack) 
     assert current(st, "wangwu", card)["replaced_button"].startswith("王五 已签收")
     with st.rt.sessions() as s:
         ack = s.scalar(select(Card).where(Card.purpose == "ack"))
-        assert ack is not None and ack.state.value == "done" and ack.decided_by == "wangwu"
+        assert ack is not None
+        assert (ack.state.value, ack.decided_by) == ("done", "wangwu")
 
 
 def test_the_supervisor_regrades_by_command_or_on_the_card_through_the_same_step(st: Stack) -> None:

@@ -105,7 +105,8 @@ def test_every_refusal_reads_well_from_every_state(act: Act) -> None:
         assert "YQ-20270615-001" in text
         assert text.count(STATE_NAMES[state]) <= 1, (act, state, text)
     denied = action.deny("YQ-20270615-001", "执法一队")
-    assert not awkward(denied) and denied.endswith("。"), denied
+    assert not awkward(denied), denied
+    assert denied.endswith("。"), denied
 
 
 def test_audit_names_are_spelled_once() -> None:

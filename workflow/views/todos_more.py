@@ -80,9 +80,8 @@ def office(session: Session, now: datetime) -> list[str]:
         watched = session.get(Item, w.item_id)
         if watched is not None and watched.state == ItemState.follow_up:
             then = NEXT_STEP[ItemState.closed]  # the watch is over: the step after 办结 is due
-            lines.append(
-                f"· 待{then.step}（善后观察期满）{render.item_line(watched)}，发送“{then.command.format(code=watched.code)}”"
-            )
+            send = then.command.format(code=watched.code)
+            lines.append(f"· 待{then.step}（善后观察期满）{render.item_line(watched)}，发送“{send}”")
     return lines
 
 
