@@ -1,5 +1,6 @@
 """The procedure, declared once (SPEC §6–7): every action on an item, from which states, to which state, by whom,
-which clocks it meets. Pure data; `workflow.engine.procedure` applies it and nothing else checks an item's state.
+which clocks it meets, which cards it closes, which audit names it writes; and every kind of card (CARDS).
+Pure data; `workflow.engine.procedure.apply` applies it and nothing else checks an item's state.
 
 Relations name who may act (see workflow/engine/procedure.py for how each is decided against the organisation):
 office, general_office, leader — roles; lead_unit — a lead of the item's lead unit; assigned_unit — a lead of any
@@ -7,7 +8,7 @@ unit the item is assigned to (lead or co-handling); supervisor — the lead unit
 a recipient of one of the item's approval cards; consulted — a person whose opinion was asked; clock_owner — who
 owes the clock the action is about; clock_decider — who decides an extension of it (the owing unit's supervisor,
 else the office; the leaders for the office's own clocks); member — anyone in the organisation; system — a timer
-or the worker. workflow/engine/relations.py decides each relation; workflow/procedure.permit applies `who`.
+or the worker. workflow/engine/relations.py decides each relation; workflow.engine.procedure.permit applies `who`.
 """
 
 from __future__ import annotations
