@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from core import args
 from core.clock import show
 from handlers.cards import clicked, key_parts
 from handlers.context import Ctx
 from handlers.registry import card, command
-from workflow.incident.acknowledge import acknowledge, update_cards
-
-
-def _label(name: str, ctx: Ctx, when: datetime | None = None) -> str:
-    return f"{name} 已签收 {show(when or ctx.now)}"
+from workflow.incident.acknowledge import acknowledge
 
 
 @command("签收")
@@ -26,7 +20,6 @@ def ack_command(ctx: Ctx) -> str:
     item, row = result.item, result.assignment
     if result.already:
         return f"{item.code} 已由{result.by_name}于 {show(row.acknowledged_at)} 签收，无需重复签收。"
-    update_cards(ctx.session, item, row, None, _label(ctx.person.name, ctx), ctx.config.wecom.agent_id, ctx.now)
     return f"已签收 {item.code}《{item.title}》。{_next_step(item.code, row.part)}"
 
 
@@ -34,10 +27,10 @@ def ack_command(ctx: Ctx) -> str:
 def ack_card(ctx: Ctx) -> str | None:
     """The 签收 button: key `ack:<编号>:<单位key>`; only the card's intended unit leads may press it."""
     code, unit_key = key_parts(ctx, 2, "这张卡片已失效，请发送“我的待办”查看。")
-    result = acknowledge(ctx.session, ctx.person, code, ctx.now, unit_key=unit_key, config=ctx.config)
+    result = acknowledge(
+        ctx.session, ctx.person, code, ctx.now, unit_key=unit_key, config=ctx.config, clicked=clicked(ctx)
+    )
     row = result.assignment
-    label = _label(result.by_name, ctx, row.acknowledged_at)
-    update_cards(ctx.session, result.item, row, clicked(ctx), label, ctx.config.wecom.agent_id, ctx.now)
     if result.already:
         return f"{result.item.code} 已由{result.by_name}于 {show(row.acknowledged_at)} 签收。"
     return f"已签收 {result.item.code}。{_next_step(result.item.code, row.part)}"

@@ -10,6 +10,7 @@ from handlers.context import Ctx
 from handlers.progress import split_code
 from handlers.registry import card, command
 from models import Role
+from models.procedure import Act
 from workflow.engine import procedure
 from workflow.engine.lookup import find_item
 from workflow.incident import consult
@@ -51,7 +52,7 @@ def opinion_button(ctx: Ctx) -> str:
         mark_own_card(ctx, f"{ctx.person.name} 无不同意见", item)
         return f"已反馈：您对 {item.code} 无不同意见。"
     item = find_item(ctx.session, code)
-    procedure.permit(ctx.session, item, "opinion", ctx.person)
+    procedure.permit(ctx.session, item, Act.opinion, ctx.person)
     flows.begin(ctx, "opinion", {"code": item.code})
     return f"请直接回复您对 {item.code} 的意见（一条消息），回复“取消”放弃。"
 

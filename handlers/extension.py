@@ -10,7 +10,7 @@ from core import args
 from core.clock import show
 from core.durations import NotPositive, format_duration, parse_moment, parse_span
 from handlers import flows
-from handlers.cards import clock_of_click, key_parts, mark_clicked_card
+from handlers.cards import clicked, clock_of_click, key_parts
 from handlers.context import Ctx
 from handlers.registry import card, command
 from handlers.steps import code_or_pick, runs, starts
@@ -18,7 +18,7 @@ from models import Item, Role
 from models.clock import Clock
 from models.clocktable import Owner, labels, resolve
 from models.procedure import Act
-from models.state import ClockState, ExtensionState
+from models.state import ClockState
 from workflow.engine.clocks import waive
 from workflow.engine.errors import Refusal
 from workflow.engine.lookup import find_item
@@ -128,10 +128,7 @@ def extension_step(ctx: Ctx, code: str, rest: str) -> str:
 def extension_button(ctx: Ctx) -> str:
     """The 同意 / 不同意 buttons: key `ext:<id>:yes|no`; only the intended decider may decide, once."""
     ext_id, choice = key_parts(ctx, 2, numeric=0)
-    ext, note = extension.decide(ctx.session, ctx.person, int(ext_id), choice == "yes", ctx.now)
-    word = "同意" if ext.state == ExtensionState.approved else "不同意"
-    label = f"{ctx.person.name} 已{word} {show(ext.decided_at or ctx.now)}"
-    mark_clicked_card(ctx, label)
+    _ext, note = extension.decide(ctx.session, ctx.person, int(ext_id), choice == "yes", ctx.now, clicked(ctx))
     return note
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from handlers import flows
-from handlers.cards import key_parts, mark_clicked_card
+from handlers.cards import clicked, key_parts
 from handlers.context import Ctx
 from handlers.progress import split_code
 from handlers.registry import card, command
@@ -21,9 +21,9 @@ OFFICE_ONLY = "只有领导小组办公室可以这样做。"
 def watch_button(ctx: Ctx) -> str:
     """Key `fu:<watch id>:<n>:calm|up` from the follow-up check-in card."""
     watch_id, _n, choice = key_parts(ctx, 3, "这张回访卡片已失效。", numeric=0)
-    item, note = followup.answer(ctx.session, ctx.person, int(watch_id), choice == "up", "", ctx.now, ctx.config)
-    word = "反弹" if choice == "up" else "平稳"
-    mark_clicked_card(ctx, f"{ctx.person.name} 回报：{word}", item)
+    _item, note = followup.answer(
+        ctx.session, ctx.person, int(watch_id), choice == "up", "", ctx.now, ctx.config, clicked(ctx)
+    )
     return note
 
 

@@ -69,7 +69,7 @@ def _same_draft(ctx: Ctx, state: dict[str, Any], text: str) -> str:
 def start(ctx: Ctx, code: str) -> str:
     """Start collecting a written report for item code in the chat."""
     item = find_item(ctx.session, code)
-    procedure.check(item, "written_report")  # refuse before anything is typed, not at 提交
+    procedure.check(item, Act.written_report)  # refuse before anything is typed, not at 提交
     assignment(ctx.session, item, ctx.person)
     opened = flows.current(ctx)
     if opened is not None and opened[0].key == "written" and opened[1]["code"] == item.code:

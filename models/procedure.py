@@ -1,6 +1,7 @@
-"""The procedure, declared once (SPEC §6–7): every action on an item, from which states, to which state, by whom.
-The clocks each action starts and meets are declared in the clock table beside it (models/clocktable.py). Pure
-data; `workflow.engine.procedure` applies it and nothing else checks an item's state.
+"""The procedure, declared once (SPEC §6–7): every action on an item, from which states, to which state, by whom,
+which cards it closes, which audit names it writes; and every kind of card (CARDS). The clocks each action starts
+and meets are declared in the clock table beside it (models/clocktable.py). Pure data;
+`workflow.engine.procedure.apply` applies it and nothing else checks an item's state.
 
 Relations name who may act (see workflow/engine/procedure.py for how each is decided against the organisation):
 office, general_office, leader — roles; lead_unit — a lead of the item's lead unit; assigned_unit — a lead of any
@@ -8,7 +9,7 @@ unit the item is assigned to (lead or co-handling); supervisor — the lead unit
 a recipient of one of the item's approval cards; consulted — a person whose opinion was asked; clock_owner — who
 owes the clock the action is about; clock_decider — who decides an extension of it (the owing unit's supervisor,
 else the office; the leaders for the office's own clocks); member — anyone in the organisation; system — a timer
-or the worker. workflow/engine/relations.py decides each relation; workflow/procedure.permit applies `who`.
+or the worker. workflow/engine/relations.py decides each relation; workflow.engine.procedure.permit applies `who`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from models.state import STATE_NAMES, TRANSITIONS, ItemState
+from models.events import Event
+from models.state import NEXT_STEP, STATE_NAMES, TRANSITIONS, CardPurpose, ItemState, Subject
 
 S = ItemState
 OPEN = frozenset(
@@ -63,6 +65,11 @@ class Act(StrEnum):
     package = "package"
     request_extension = "request_extension"
     decide_extension = "decide_extension"
+    follow_up_calm = "follow_up_calm"
+    decide_brief = "decide_brief"
+
+
+P = CardPurpose
 
 
 @dataclass(frozen=True)
@@ -74,9 +81,15 @@ class Action:
     states: frozenset[ItemState]  # the item states it may be taken from
     to: ItemState | None  # the state it moves the item to, where the state machine allows (else it stays)
     who: tuple[str, ...]  # relations allowed to take it (see the module docstring)
+    closes: tuple[CardPurpose, ...] = ()  # the cards about its subject it closes (CARDS: each purpose's subject)
+    events: tuple[Event, ...] = ()  # the audit names it writes, when not its own (one per kind of step it takes)
     refusal: str = "{code} 现在不能{label}（当前：{state}）。"  # said when the item is in another state
     refusals: tuple[tuple[frozenset[ItemState], str], ...] = ()  # a more helpful sentence for some states
     denied: str = ""  # said to a person with none of the relations in `who` ({code}, {lead}: the lead unit's name)
+
+    def writes(self) -> tuple[str, ...]:
+        """Return the audit names this action writes: its declared events, else its own name."""
+        return tuple(self.events) or (self.name,)
 
     def deny(self, code: str, lead: str) -> str:
         """Return the Chinese sentence for a person who may not take this action on item code."""
@@ -90,7 +103,11 @@ class Action:
         text = next((t for states, t in self.refusals if state in states), None)
         if text is None:  # an archived item: one plain sentence, never "还没有办结（当前：已立卷归档）"
             text = ARCHIVED if state == S.archived else self.refusal
-        return text.format(code=code, label=self.label, state=STATE_NAMES[state])
+        said = text.format(code=code, label=self.label, state=STATE_NAMES[state])
+        named = f"（当前：{STATE_NAMES[state]}）"
+        if said.count(STATE_NAMES[state]) > 1 and named in said:  # "已办结，…（当前：已办结）": say it once
+            said = said.replace(named, "")
+        return said
 
 
 DONE_WATCHING = frozenset({S.evaluated, S.archived})
@@ -126,6 +143,7 @@ ACTIONS: dict[Act, Action] = _a(
         None,
         ("office", "supervisor"),
         refusal="{code} 已办结，不能再调整等级（当前：{state}）。",
+        closes=(P.approval,),  # 升级为重大 on an approval card: the supervisor's decision on it
     ),
     Action(
         Act.acknowledge,
@@ -136,6 +154,7 @@ ACTIONS: dict[Act, Action] = _a(
         refusal="{code} 已办结，无需签收（当前：{state}）。",
         refusals=((frozenset({S.reported}), "{code} 还没有交办，无需签收。"),),
         denied="{code} 不是交办给您所在单位的，只有承办单位负责人可以签收。",
+        closes=(P.ack,),
     ),
     Action(
         Act.first_report,
@@ -165,6 +184,7 @@ ACTIONS: dict[Act, Action] = _a(
         ("assigned_unit",),
         refusal="{code} 的书面报告已审核通过（当前：{state}）。有新情况请发送“续报 {code} 内容”。",
         denied="{code} 的书面报告由承办单位负责人报送，您所在单位不是它的承办单位。",
+        closes=(P.upload,),
     ),
     Action(
         Act.handling_report,
@@ -182,6 +202,7 @@ ACTIONS: dict[Act, Action] = _a(
         ("decider",),
         refusal="这张卡片已过时：{code} 已进入下一步（{state}）。",
         denied="这份书面报告不是送您审批的，只有卡片的接收人可以审批 {code}。",
+        closes=(P.approval,),
     ),
     Action(
         Act.approve,
@@ -191,6 +212,7 @@ ACTIONS: dict[Act, Action] = _a(
         ("decider",),
         refusal="这张卡片已过时：{code} 已进入下一步（{state}）。",
         denied="这份书面报告不是送您审批的，只有卡片的接收人可以审批 {code}。",
+        closes=(P.approval,),
     ),
     Action(
         Act.return_,
@@ -200,6 +222,7 @@ ACTIONS: dict[Act, Action] = _a(
         ("decider",),
         refusal="这张卡片已过时：{code} 已进入下一步（{state}）。",
         denied="这份书面报告不是送您审批的，只有卡片的接收人可以审批 {code}。",
+        closes=(P.approval,),
     ),
     Action(
         Act.consult,
@@ -217,6 +240,7 @@ ACTIONS: dict[Act, Action] = _a(
         ("consulted",),
         refusal="{code} 现在不在会商阶段（当前：{state}）。",
         denied="{code} 的会商没有征求您的意见。",
+        closes=(P.opinion,),
     ),
     Action(
         Act.reply_source,
@@ -225,6 +249,7 @@ ACTIONS: dict[Act, Action] = _a(
         S.replied,
         ("office",),
         refusal="{code} 还不能回复来源（当前：{state}）：书面报告须先经审核通过。",
+        closes=(P.opinion,),
     ),
     Action(
         Act.close,
@@ -243,6 +268,17 @@ ACTIONS: dict[Act, Action] = _a(
         ("lead_unit", "office"),
         refusal="{code} 不在善后观察期（当前：{state}），无法标记反弹。",
         refusals=((DONE_WATCHING, ANEW),),
+        denied="只有 {code} 主办单位的负责人可以回报善后态势。",
+        closes=(P.watch,),
+    ),
+    Action(
+        Act.follow_up_calm,
+        "回报态势平稳",
+        frozenset({S.follow_up}),
+        None,
+        ("lead_unit", "office"),
+        closes=(P.watch,),
+        refusal="{code} 不在善后观察期（当前：{state}），无需回报态势。",
         denied="只有 {code} 主办单位的负责人可以回报善后态势。",
     ),
     Action(
@@ -279,6 +315,8 @@ ACTIONS: dict[Act, Action] = _a(
         ("office", "lead_unit"),
         refusals=((frozenset({S.evaluated}), "{code} {state}，不再拟定或发布口径。"),),
         denied="{code} 的对外口径由领导小组办公室或主办单位负责人拟定和登记发布。",
+        closes=(P.statement, P.statement_confirm),  # a new version overtakes the old one's cards
+        events=(Event.statement_drafted,),
     ),
     Action(
         Act.publish_statement,
@@ -288,6 +326,7 @@ ACTIONS: dict[Act, Action] = _a(
         ("office", "lead_unit"),
         refusals=((frozenset({S.evaluated}), "{code} {state}，不再拟定或发布口径。"),),
         denied="{code} 的对外口径由领导小组办公室或主办单位负责人拟定和登记发布。",
+        events=(Event.statement_published,),
     ),
     Action(
         Act.decide_statement,
@@ -295,13 +334,16 @@ ACTIONS: dict[Act, Action] = _a(
         LIVE,
         None,
         ("decider", "member"),  # workflow.incident.statement: the version's deciders, the concerned units' leads
+        closes=(P.statement, P.statement_confirm),
+        events=(Event.statement_decided, Event.statement_confirmed, Event.statement_approved),
     ),
     Action(
         Act.give_reason,
         "填写退回理由",
         LIVE,
         None,
-        ("decider",),
+        ("member",),  # the step checks it is the person who returned the report or the public line
+        events=(Event.return_reason, Event.statement_return_reason),
     ),
     Action(
         Act.guided_reply,
@@ -309,6 +351,7 @@ ACTIONS: dict[Act, Action] = _a(
         LIVE,
         None,
         ("member",),  # workflow.incident.guided.mine: the person the part was assigned to
+        events=(Event.guided_reply_proved, Event.guided_reply_declined),
     ),
     Action(
         Act.brief,
@@ -317,6 +360,16 @@ ACTIONS: dict[Act, Action] = _a(
         None,
         ("office",),
         denied="只有领导小组办公室可以报送舆情快报或专报（归口报送）。",
+        events=(Event.brief_requested, Event.brief_sent),
+    ),
+    Action(
+        Act.decide_brief,
+        "审批快报或专报",
+        LIVE,
+        None,
+        ("member",),  # workflow.record.brief.decide: the people the brief was sent to for approval
+        closes=(P.brief,),
+        events=(Event.brief_decided,),
     ),
     Action(
         Act.instruction,
@@ -324,7 +377,7 @@ ACTIONS: dict[Act, Action] = _a(
         LIVE,
         None,
         ("leader",),
-        denied="只有领导小组的领导可以批示。",
+        denied="只有领导小组可以批示。",
     ),
     Action(
         Act.record_fact,
@@ -333,6 +386,7 @@ ACTIONS: dict[Act, Action] = _a(
         None,
         ("office",),
         denied="只有领导小组办公室可以记录扣分事项。",
+        events=(Event.fact_recorded,),
     ),
     Action(
         Act.report_merged,
@@ -356,6 +410,8 @@ ACTIONS: dict[Act, Action] = _a(
         LIVE,
         None,
         ("office",),
+        closes=(P.dispute,),
+        events=(Event.dispute_decided,),
     ),
     Action(
         Act.package,
@@ -364,6 +420,7 @@ ACTIONS: dict[Act, Action] = _a(
         None,
         ("office", "system"),
         refusal="{code} 还没有立卷归档（当前：{state}），归档后才能生成案卷。",
+        events=(Event.archive_packaged,),
     ),
     Action(
         Act.request_extension,
@@ -372,6 +429,7 @@ ACTIONS: dict[Act, Action] = _a(
         None,
         ("clock_owner",),
         denied="您在 {code} 上没有未完成的时限，无需延期。",
+        events=(Event.extension_request,),
     ),
     Action(
         Act.decide_extension,
@@ -380,8 +438,49 @@ ACTIONS: dict[Act, Action] = _a(
         None,
         ("clock_decider",),
         denied="只有该单位的分管领导可以审批这份延期申请。",
+        closes=(P.extension,),
+        events=(Event.extension_decision,),
     ),
 )
+
+
+@dataclass(frozen=True)
+class CardSpec:
+    """One kind of interactive card: what it asks, what it is about, who sends it; the actions that close it are
+    the rows of ACTIONS whose `closes` names its purpose (a clock's cards: the actions that meet the clock)."""
+
+    purpose: CardPurpose
+    subject: Subject
+    label: str  # what the card asks, as people call it
+    sent_by: str  # the step or timer that sends it
+    quiet: bool = False  # closing it keeps its buttons (its link stays useful, e.g. for a later version)
+    standing: bool = False  # no action closes it: each button is checked again when tapped (我的待办)
+
+
+CARDS: dict[CardPurpose, CardSpec] = {
+    c.purpose: c
+    for c in (
+        CardSpec(P.reminder, Subject.clock, "时限提醒", "时限引擎（提醒、最后警告）"),
+        CardSpec(P.escalation, Subject.clock, "超时督办", "时限引擎（超时后逐级督办）"),
+        CardSpec(P.ack, Subject.unit, "签收", "交办"),
+        CardSpec(P.upload, Subject.unit, "报送书面报告", "签收、填写退回理由", quiet=True),
+        CardSpec(P.approval, Subject.submission, "审核或审定书面报告", "报送书面报告、审核、调整等级"),
+        CardSpec(P.opinion, Subject.item, "会商意见", "会商"),
+        CardSpec(P.watch, Subject.watch, "善后回访", "善后观察（定期回访）"),
+        CardSpec(P.statement, Subject.statement, "审核或审定对外口径", "拟定对外口径、审批对外口径"),
+        CardSpec(P.statement_confirm, Subject.statement, "确认对外口径", "审批对外口径（审核通过后）"),
+        CardSpec(P.brief, Subject.brief, "审批快报或专报", "报送舆情快报或专报"),
+        CardSpec(P.dispute, Subject.dispute, "审定申诉", "申诉扣分"),
+        CardSpec(P.extension, Subject.extension, "审批延期", "申请延期"),
+        CardSpec(P.todo, Subject.person, "我的待办", "我的待办（查询）", standing=True),
+    )
+}
+CLOCK_CARDS = frozenset(p for p, c in CARDS.items() if c.subject == Subject.clock)  # closed by the clock engine
+
+
+def closers(purpose: CardPurpose) -> list[Action]:
+    """Return the actions that close cards of purpose (declared on their rows)."""
+    return [a for a in ACTIONS.values() if purpose in a.closes]
 
 
 def moves(action: Action, state: ItemState) -> bool:
@@ -390,10 +489,33 @@ def moves(action: Action, state: ItemState) -> bool:
 
 
 def check_table() -> None:
-    """Fail (at import) if an action with a target state can never reach it from the states it is taken from."""
+    """Fail (at import) if an action with a target state can never reach it from the states it is taken from, a card
+    purpose has no declaration or no action closes it (a clock's cards close when a declared action meets the clock),
+    two actions write the same audit name, or a refusal sentence reads badly for some state."""
     for a in ACTIONS.values():
         if a.to is not None and a.states and not any(moves(a, s) for s in a.states):
             raise ValueError(f"action {a.name} never reaches {a.to} from {sorted(a.states)}")
+    for purpose in CardPurpose:
+        if purpose not in CARDS:
+            raise ValueError(f"card purpose {purpose} is not declared in CARDS")
+        if purpose not in CLOCK_CARDS and not closers(purpose) and not CARDS[purpose].standing:
+            raise ValueError(f"no action closes {purpose} cards")
+    written = [n for a in ACTIONS.values() for n in a.writes()]
+    if len(written) != len(set(written)):
+        raise ValueError(f"an audit name is written by two actions: {sorted(written)}")
+    for a in ACTIONS.values():
+        for state in ItemState:
+            text = a.refuse("YQ-1", state)
+            if state not in a.states and (bad := awkward(text) or (text.count(STATE_NAMES[state]) > 1 and "twice")):
+                raise ValueError(f"{a.name}: the refusal from {state} reads badly ({bad}: {text})")
+
+
+def awkward(text: str) -> str:
+    """Return what reads badly in a sentence people get (a doubled character such as 已已, an unfilled field)."""
+    for doubled in ("已已", "待待", "不不", "，，", "。。", "的的", "了了"):
+        if doubled in text:
+            return doubled
+    return "{" if "{" in text or "}" in text else ""
 
 
 check_table()
@@ -415,7 +537,7 @@ def mermaid() -> str:
 
 
 WHO_NAMES = {
-    "office": "办公室",
+    "office": "领导小组办公室",
     "general_office": "局办公室",
     "leader": "领导小组",
     "lead_unit": "主办单位负责人",
@@ -433,7 +555,8 @@ WHO_NAMES = {
 
 
 def lifecycle_doc() -> str:
-    """Return docs/lifecycle.md: the diagram and the table of actions drawn from ACTIONS, and the clock table."""
+    """Return docs/lifecycle.md: the diagram, the actions, the next step from each state, the cards and the clock
+    table (时限表), all drawn from the declared tables."""
     from models import clocktable  # it imports this module: the clock table is declared beside the action table
 
     order = list(ItemState)
@@ -443,13 +566,68 @@ def lifecycle_doc() -> str:
         to = STATE_NAMES[a.to] if a.to else "不变"
         who = "、".join(WHO_NAMES[w] for w in a.who)
         met = "、".join(clocktable.label(k) for k in clocktable.clocks_met_by(a.name)) or "—"
-        rows.append(f"| {a.label} | `{a.name}` | {states} | {to} | {who} | {met} |")
+        closes = "、".join(CARDS[p].label for p in a.closes) or "—"
+        rows.append(f"| {a.label} | `{a.name}` | {states} | {to} | {who} | {met} | {closes} |")
     return (
         "# 条目的生命周期（由 models/procedure.py 生成）\n\n"
         "这一页由 `python3 dev.py lifecycle --write docs/lifecycle.md` 从动作表 `models/procedure.py` 生成；"
-        "测试检查它与表一致。每个动作只在表里声明一次：能在哪些状态做、做完到哪个状态、谁能做、满足哪些时限；"
-        "`workflow/engine/procedure.py` 是唯一检查条目状态、推进状态、记审计、满足时限的地方。\n\n"
+        "测试检查它与表一致。每个动作只在表里声明一次：能在哪些状态做、做完到哪个状态、谁能做、满足哪些时限、"
+        "关闭哪些卡片；`workflow/engine/procedure.py` 的 `apply` 是唯一检查条目状态和身份、推进状态、记审计、"
+        "处理时限、关闭卡片的入口。\n\n"
         f"```mermaid\n{mermaid()}```\n\n"
-        "| 动作 | 审计名 | 可以在这些状态做 | 做完的状态 | 谁能做 | 满足的时限 |\n"
-        "|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n" + clocktable.clock_doc()
+        "## 动作\n\n"
+        "| 动作 | 审计名 | 可以在这些状态做 | 做完的状态 | 谁能做 | 满足的时限 | 关闭的卡片 |\n"
+        "|---|---|---|---|---|---|---|\n"
+        + "\n".join(rows)
+        + "\n\n"
+        + _next_steps_doc()
+        + "\n"
+        + _cards_doc()
+        + "\n"
+        + clocktable.clock_doc()
+    )
+
+
+def _next_steps_doc() -> str:
+    rows = [
+        f"| {STATE_NAMES[s]} | {n.step} | {WHO_NAMES[n.who]} | {n.command.format(code='<编号>') or '—'} |"
+        for s, n in NEXT_STEP.items()
+    ]
+    return (
+        "## 每个状态的下一步\n\n"
+        "状态名里的“待……”、看板的“下一步”一栏和“我的待办”都读这一张表（`models/state.py` 的 `NEXT_STEP`）。\n\n"
+        "| 状态 | 下一步 | 由谁 | 发送 |\n|---|---|---|---|\n" + "\n".join(rows) + "\n"
+    )
+
+
+SUBJECT_NAMES = {
+    Subject.item: "条目",
+    Subject.unit: "单位在条目中的承办",
+    Subject.clock: "时限",
+    Subject.submission: "书面报告的一个版本",
+    Subject.statement: "口径的一个版本",
+    Subject.brief: "快报或专报",
+    Subject.dispute: "申诉",
+    Subject.extension: "延期申请",
+    Subject.watch: "善后观察",
+    Subject.person: "收到卡片的人",
+}
+
+
+def _cards_doc() -> str:
+    rows = []
+    for c in CARDS.values():
+        if c.purpose in CLOCK_CARDS:
+            closed = "满足该时限的动作（时限引擎关闭）"
+        elif c.standing:
+            closed = "不关闭（每个按钮点击时重新判断）"
+        else:
+            closed = "、".join(a.label for a in closers(c.purpose))
+        quiet = "（按钮保留）" if c.quiet else ""
+        rows.append(f"| {c.label} | `{c.purpose}` | {SUBJECT_NAMES[c.subject]} | {c.sent_by} | {closed}{quiet} |")
+    return (
+        "## 卡片\n\n"
+        "每张交互卡片记下它的用途和主题（关于哪一条记录），按主题和用途查找，从不按 task_id 匹配；"
+        "关闭它的动作在动作表上声明（`closes`）。\n\n"
+        "| 卡片 | 用途 | 主题 | 由谁发出 | 由哪些动作关闭 |\n|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
     )

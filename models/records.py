@@ -9,7 +9,7 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, StateText, UTCDateTime
-from models.state import CardState, InboxState, OutboxState
+from models.state import CardPurpose, CardState, InboxState, OutboxState, Subject
 
 
 class AuditEvent(Base):
@@ -87,14 +87,17 @@ class OutboxMessage(Base):
 
 
 class Card(Base):
-    """An interactive template card that was sent: its purpose, intended recipients and outcome."""
+    """An interactive template card that was sent: its subject, purpose, intended recipients and outcome."""
 
     __tablename__ = "cards"
+    __table_args__ = (Index("ix_cards_subject", "subject", "subject_id", "purpose"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[str] = mapped_column(String(128), unique=True)
-    purpose: Mapped[str] = mapped_column(String(32))
+    purpose: Mapped[CardPurpose] = mapped_column(StateText(CardPurpose, 32))
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    subject: Mapped[Subject] = mapped_column(StateText(Subject, 16))  # what the card is about, with subject_id
+    subject_id: Mapped[int] = mapped_column(Integer)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     clock_id: Mapped[int | None] = mapped_column(ForeignKey("clocks.id"), index=True)  # reminder/escalation cards
     recipients: Mapped[list[str]] = mapped_column(JSON)

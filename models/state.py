@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -22,12 +23,43 @@ class ItemState(StrEnum):
     archived = "archived"
 
 
+@dataclass(frozen=True)
+class Next:
+    """The next step of the procedure from a state, declared once: what it is, who owes it (a relation named in
+    models/procedure.py), what to send for it ({code}), and how the board says it ({who}: the people who owe it)."""
+
+    step: str
+    who: str
+    command: str = ""
+    board: str = "待{step}：{who}"
+
+    def on_board(self, who: str) -> str:
+        """Return the board's phrase for this step owed by who."""
+        return self.board.format(step=self.step, who=who)
+
+    def todo(self, code: str) -> str:
+        """Return the to-do line's phrase for this step on item code ("待办结（办结 YQ-…）")."""
+        return f"待{self.step}（{self.command.format(code=code)}）"
+
+
+NEXT_STEP: dict[ItemState, Next] = {
+    ItemState.reported: Next("定级交办", "office", "交办 {code} <单位>"),
+    ItemState.dispatched: Next("签收", "lead_unit", "签收 {code}"),
+    ItemState.acknowledged: Next("首报", "lead_unit", "首报 {code} 内容"),
+    ItemState.first_reported: Next("书面报告", "lead_unit", "书面报告 {code}"),
+    ItemState.written_reported: Next("审核", "decider", "批准 {code}"),
+    ItemState.returned: Next("修改后重新报送", "lead_unit", "书面报告 {code}", board="退回修改中：{who}"),
+    ItemState.approved: Next("回复来源", "office", "回复来源 {code} 答复内容"),
+    ItemState.replied: Next("办结", "office", "办结 {code}"),
+    ItemState.closed: Next("总结评估", "office", "总结评估 {code} 内容"),
+    ItemState.follow_up: Next("回报态势", "lead_unit", "反弹 {code} 情况", board="善后观察：{who}{step}"),
+}  # evaluated → 立卷归档 is the office's last step; archived has none
 STATE_NAMES = {
-    ItemState.reported: "已上报，待定级交办",
-    ItemState.dispatched: "已交办，待签收",
-    ItemState.acknowledged: "已签收，待首报",
-    ItemState.first_reported: "已首报，待书面报告",
-    ItemState.written_reported: "书面报告待审核",
+    ItemState.reported: f"已上报，待{NEXT_STEP[ItemState.reported].step}",
+    ItemState.dispatched: f"已交办，待{NEXT_STEP[ItemState.dispatched].step}",
+    ItemState.acknowledged: f"已签收，待{NEXT_STEP[ItemState.acknowledged].step}",
+    ItemState.first_reported: f"已首报，待{NEXT_STEP[ItemState.first_reported].step}",
+    ItemState.written_reported: f"书面报告待{NEXT_STEP[ItemState.written_reported].step}",
     ItemState.returned: "已退回修改",
     ItemState.approved: "已审核，待会商回复",
     ItemState.replied: "已回复来源",
@@ -95,6 +127,43 @@ class CardState(StrEnum):
 
     open = "open"
     done = "done"
+
+
+class CardPurpose(StrEnum):
+    """What an interactive card asks of its recipients; models/procedure.py CARDS declares who sends and closes each."""
+
+    reminder = "reminder"
+    escalation = "escalation"
+    ack = "ack"
+    approval = "approval"
+    upload = "upload"
+    opinion = "opinion"
+    watch = "watch"
+    statement = "statement"
+    statement_confirm = "statement_confirm"
+    brief = "brief"
+    dispute = "dispute"
+    extension = "extension"
+    todo = "todo"
+
+
+class Subject(StrEnum):
+    """What a card is about (its subject kind; the card row holds the id): cards are found by subject, never by task id.
+
+    item: the item itself; unit: the unit's part in the item (the card's unit_id); person: the person it was sent to
+    (我的待办); the others name their own rows.
+    """
+
+    item = "item"
+    unit = "unit"
+    clock = "clock"
+    submission = "submission"
+    statement = "statement"
+    brief = "brief"
+    dispute = "dispute"
+    extension = "extension"
+    watch = "watch"
+    person = "person"
 
 
 class SubmissionState(StrEnum):

@@ -28,6 +28,7 @@ from core.safename import safe_name
 from core.scoring import parse_scoring
 from core.text import clean_text
 from models import Attachment, Brief, Item, Person, Role, Unit
+from models.procedure import Act
 from workflow.appraisal import assessment
 from workflow.engine import procedure
 from workflow.engine.errors import Refusal
@@ -81,7 +82,7 @@ def _upload_form(s: Session, person: Person, item: Item) -> Response:
     except Refusal as r:
         return message(r.message, 403, item=present.item_summary(item))
     context = present.upload_context(s, item, row, person)
-    if not procedure.allows(item, "written_report"):
+    if not procedure.allows(item, Act.written_report):
         return page("upload.html", 409, closed=present.closed_reason(item), **context)
     return page("upload.html", 200, csrf=csrf_token(), **context)
 
@@ -202,7 +203,7 @@ def archive_download(code: str) -> Response:
 def _archive_download(s: Session, person: Person, item: Item) -> Response:
     if not person.has(Role.office):
         return message("案卷由领导小组办公室下载。", 403)
-    if not procedure.allows(item, "package"):
+    if not procedure.allows(item, Act.package):
         return message(f"{item.code} 还没有立卷归档，没有案卷。", 409)
     path = archive.package_path(rt().config, item)
     if not path.is_file():

@@ -18,16 +18,16 @@ from core.clock import LOCAL_TZ, local, show
 from core.dates import in_range, refuse_range
 from core.durations import format_duration
 from core.scoring import RuleSet, in_force
-from models import Attachment, Card, GuidedState, GuidedTask, Item, ItemUnit, Patrol, PatrolState, Person, Role, Unit
+from models import Attachment, GuidedState, GuidedTask, Item, ItemUnit, Patrol, PatrolState, Person, Role, Unit
 from models.assessment import RECORDED_KINDS, ROLES, Dispute, DisputeState, Fact
 from models.clock import Clock
 from models.clocktable import deductions
 from models.codes import card_key
 from models.duty import GuidedAssignment as GA
-from models.state import CardState, ClockState
+from models.procedure import Act
+from models.state import CardPurpose, ClockState
 from workflow.engine import procedure
-from workflow.engine.audit import record
-from workflow.engine.cards import finish_cards, new_card
+from workflow.engine.cards import new_card
 from workflow.engine.errors import Refusal
 from workflow.engine.lookup import find_item
 from workflow.engine.outbox import emit
@@ -229,16 +229,14 @@ def record_fact(
     file: StoredFile | None = None,
 ) -> Fact:
     """Record 漏报 / 瞒报 / 处置不当 against a unit that had a part in the item (office only); audited."""
-    if not actor.has(Role.office):
-        raise Refusal("只有领导小组办公室可以记录扣分事项。")
+    item = find_item(session, code)
+    procedure.allowed(session, item, Act.record_fact, actor)
     if kind not in RECORDED_KINDS:
         raise Refusal(f"可以记录的事项是{'、'.join(RECORDED_KINDS)}；迟报和处置未报由时限自动认定。")
     if role not in ROLES:
         raise Refusal("责任写“主要”或“间接”。")
     if not reason.strip():
         raise Refusal("请写明理由，例如：记录 YQ-… 执法一队 漏报 主要 群众先于本单位发现并在网上扩散。")
-    item = find_item(session, code)
-    procedure.check(item, "record_fact")
     part = session.scalar(select(ItemUnit).where(ItemUnit.item_id == item.id, ItemUnit.unit_id == unit.id))
     if part is None:
         raise Refusal(f"{unit.name}没有参与 {item.code} 的处置，不能对它记录{kind}。")
@@ -263,11 +261,11 @@ def record_fact(
         fact.attachment_id = att.id
     session.add(fact)
     session.flush()
-    record(
+    procedure.apply(
         session,
         item,
-        actor.userid,
-        "fact_recorded",
+        Act.record_fact,
+        actor,
         at,
         fact=f"F{fact.id}",
         kind=kind,
@@ -300,7 +298,7 @@ def dispute(session: Session, actor: Person, key: str, reason: str, at: datetime
     row = find_fact(session, key, at)
     item = session.get(Item, row.item_id)
     assert item is not None
-    procedure.check(item, "fact_disputed")  # an archived item's record never changes again
+    procedure.allowed(session, item, Act.fact_disputed, actor)  # an archived item's record never changes again
     if not actor.has(Role.unit_lead) or actor.unit_id != row.unit_id:
         raise Refusal(f"{row.key} 不是您所在单位的扣分事项，只有该单位负责人可以申诉。")
     if not reason.strip():
@@ -312,7 +310,7 @@ def dispute(session: Session, actor: Person, key: str, reason: str, at: datetime
     )
     session.add(d)
     session.flush()
-    record(session, item, actor.userid, "fact_disputed", at, fact=row.key, reason=d.reason)
+    procedure.apply(session, item, Act.fact_disputed, actor, at, fact=row.key, reason=d.reason)
     _ask_office(session, item, d, row, actor, at)
     return d, row
 
@@ -322,7 +320,7 @@ def _ask_office(session: Session, item: Item, d: Dispute, row: FactRow, actor: P
     office = org.userids(org.with_role(session, Role.office))
     unit = session.get(Unit, row.unit_id)
     task_id = f"dsp-{d.id}-{secrets.token_hex(4)}"
-    new_card(session, "dispute", task_id, item.id, office, at, unit_id=row.unit_id)
+    new_card(session, CardPurpose.dispute, task_id, item.id, office, at, unit_id=row.unit_id, about=d.id)
     body = render.button_card(
         "瞭望 · 考核申诉",
         f"【申诉】{row.key} {row.fact}",
@@ -335,8 +333,8 @@ def _ask_office(session: Session, item: Item, d: Dispute, row: FactRow, actor: P
     emit(session, office, body, f"card:{task_id}", at, item, task_id=task_id)
 
 
-def tell_unit(session: Session, d: Dispute, actor: Person, at: datetime, clicked: tuple[str, str] | None) -> None:
-    """Tell the unit lead who disputed how the office decided, and close the dispute's cards for everyone."""
+def tell_unit(session: Session, d: Dispute, actor: Person, at: datetime) -> None:
+    """Tell the unit lead who disputed how the office decided."""
     item = session.get(Item, d.item_id)
     word = "维持" if d.state == DisputeState.upheld else "撤销"
     note = f"说明：{d.note}" if d.note else ""
@@ -352,10 +350,6 @@ def tell_unit(session: Session, d: Dispute, actor: Person, at: datetime, clicked
         at,
         item,
     )
-    cards = session.scalars(
-        select(Card).where(Card.purpose == "dispute", Card.task_id.like(f"dsp-{d.id}-%"), Card.state == CardState.open)
-    )
-    finish_cards(session, item, cards, f"{actor.name} 已{word}", actor.userid, at, None, clicked)
 
 
 def decide(
@@ -368,19 +362,21 @@ def decide(
     clicked: tuple[str, str] | None = None,
 ) -> tuple[Dispute, bool]:
     """The office upholds (维持) or withdraws (撤销) a disputed fact, once; return (dispute, changed now)."""
-    if not actor.has(Role.office):
-        raise Refusal("只有领导小组办公室可以审定申诉。")
     d = session.get(Dispute, dispute_id)
     if d is None:
         raise Refusal("这份申诉不存在了。")
     item = session.get_one(Item, d.item_id)
-    procedure.check(item, "decide_dispute")
+    procedure.allowed(session, item, Act.decide_dispute, actor)
     if d.state != DisputeState.pending:
         return d, False
     d.state = DisputeState.upheld if uphold else DisputeState.withdrawn
     d.decided_by, d.decided_at, d.note = actor.userid, at, note[:2000] or None
-    record(session, item, actor.userid, "dispute_decided", at, fact=d.fact_key, decision=d.state.value)
-    tell_unit(session, d, actor, at, clicked)
+    word = "维持" if uphold else "撤销"
+    procedure.apply(
+        session, item, Act.decide_dispute, actor, at, about=d.id, closing=f"{actor.name} 已{word}", clicked=clicked,
+        fact=d.fact_key, decision=d.state.value,
+    )  # fmt: skip
+    tell_unit(session, d, actor, at)
     return d, True
 
 

@@ -21,6 +21,7 @@ from models import AuditEvent, Item, ItemUnit, Role, Unit
 from models.assessment import Bulletin
 from models.clock import Clock, Extension
 from models.clocktable import named_in_bulletin
+from models.events import Event
 from models.item import FLOW_NAMES, GRADE_NAMES, SOURCES
 from models.state import ClockState
 from workflow.appraisal import bulletin_files, notice
@@ -302,7 +303,7 @@ def send(session: Session, config: Config, month: str, now: datetime, actor: str
         upload = {"path": rel, "filename": filename, "content_type": ctype, "media_id": None, "uploaded_at": None}
         emit(session, to, {"msgtype": kind, kind: {}, "upload": upload}, f"bulletin:{month}:{key}", now)
     row.sent_at, row.sends = now, row.sends + 1
-    record(session, None, actor, "bulletin_sent", now, month=month, to=to)
+    record(session, None, actor, Event.bulletin_sent, now, month=month, to=to)
     return True
 
 

@@ -22,6 +22,7 @@ from core.config import Config
 from models import Patrol, PatrolState, Person, Role, Unit
 from models.calendar import UnknownYear
 from models.codes import card_key
+from models.events import Event
 from workflow.duty import periods
 from workflow.engine import periodic
 from workflow.engine.audit import record
@@ -205,7 +206,7 @@ def check_in(
             session.add(row)
         row.state, row.done_at, row.how, row.item_code = PatrolState.done, at, how, item_code
         session.flush()
-        record(session, None, person.userid, "patrol_checked", at, day=day.isoformat(), round=r.number, how=how)
+        record(session, None, person.userid, Event.patrol_checked, at, day=day.isoformat(), round=r.number, how=how)
         return row
     raise Refusal(f"今天（{day.isoformat()}）的巡查已经报过了，不用再报。发现新情况请直接“上报”。")
 
@@ -267,7 +268,7 @@ def remind_and_miss(session: Session, now: datetime, limit: int = 10000) -> int:
         row.state = PatrolState.missed
         by_unit.setdefault((row.unit_id, row.day, row.round), []).append(row)
     for batch in _batches(missed):
-        record(session, None, "system", "patrol_missed", now, day=batch[0].day, round=batch[0].round,
+        record(session, None, "system", Event.patrol_missed, now, day=batch[0].day, round=batch[0].round,
                userids=[r.userid for r in batch])  # fmt: skip
         text = f"【巡查未报】{batch[0].day} 的巡查结果截止 {show(batch[0].due_at)} 仍未报告，已告知单位负责人。"
         emit(session, [r.userid for r in batch], render.text(text), f"patrol:{batch[0].id}:missed", now, fresh=True)

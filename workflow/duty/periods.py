@@ -20,6 +20,7 @@ from core.config import Config
 from core.dates import in_range, refuse_range
 from core.durations import parse_duration
 from models import OutboxMessage, Person, Role, SensitivePeriod
+from models.events import Event
 from workflow.engine import periodic
 from workflow.engine.audit import record
 from workflow.engine.errors import Refusal
@@ -105,7 +106,9 @@ def declare(session: Session, actor: Person, words: list[str], at: datetime) -> 
     period = SensitivePeriod(name=name, starts_at=start, ends_at=end, created_by=actor.userid, created_at=at)
     session.add(period)
     session.flush()
-    record(session, None, actor.userid, "period_declared", at, name=name, start=start.isoformat(), end=end.isoformat())
+    record(
+        session, None, actor.userid, Event.period_declared, at, name=name, start=start.isoformat(), end=end.isoformat()
+    )
     return period
 
 

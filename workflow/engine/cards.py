@@ -1,34 +1,48 @@
-"""Close interactive cards for all their recipients once a decision is taken (update_template_card)."""
+"""Interactive cards: record one as sent (with its subject and purpose), find them by subject, close them for all
+their recipients once a decision is taken (update_template_card). Which step closes which card is declared on the
+action rows of models/procedure.py (`closes`); workflow.engine.procedure.apply calls `close` for them."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clock import show
 from models import Card, Item
-from models.state import CardState
+from models.procedure import CARDS
+from models.state import CardPurpose, CardState, Subject
 from workflow.engine.outbox import emit
 from workflow.views import render
 
 
 def new_card(
     session: Session,
-    purpose: str,
+    purpose: CardPurpose,
     task_id: str,
     item_id: int,
     recipients: list[str],
     at: datetime,
     unit_id: int | None = None,
     clock_id: int | None = None,
+    about: int | None = None,
 ) -> Card:
-    """Record an interactive card about to be sent: open, for these recipients; finish_cards closes it."""
+    """Record an interactive card about to be sent: open, for these recipients, about its purpose's subject (about:
+    its id; the item, the unit and the clock are taken from item_id, unit_id and clock_id); `close` closes it."""
+    subject = CARDS[purpose].subject
+    ident = (
+        about if about is not None else {Subject.item: item_id, Subject.unit: unit_id, Subject.clock: clock_id}[subject]
+    )
+    if ident is None:
+        raise ValueError(f"a {purpose} card needs the id of its {subject}")
     card = Card(
         task_id=task_id,
         purpose=purpose,
         item_id=item_id,
+        subject=subject,
+        subject_id=ident,
         unit_id=unit_id,
         clock_id=clock_id,
         recipients=list(recipients),
@@ -77,3 +91,47 @@ def finish_cards(
                 kind="update_card",
                 task_id=card.task_id,
             )
+
+
+def about(
+    session: Session, item_id: int, purpose: CardPurpose, subject_id: int | None = None, open_only: bool = False
+) -> list[Card]:
+    """Return item's cards of purpose about subject_id (None: about the item itself, for item-subject cards; any
+    subject of that purpose otherwise), oldest first."""
+    spec = CARDS[purpose]
+    stmt = select(Card).where(Card.item_id == item_id, Card.purpose == purpose, Card.subject == spec.subject)
+    if subject_id is not None:
+        stmt = stmt.where(Card.subject_id == subject_id)
+    elif spec.subject == Subject.item:
+        stmt = stmt.where(Card.subject_id == item_id)
+    if open_only:
+        stmt = stmt.where(Card.state == CardState.open)
+    return list(session.scalars(stmt.order_by(Card.id)))
+
+
+def close(
+    session: Session,
+    item: Item,
+    purpose: CardPurpose,
+    subject_id: int | None,
+    label: str,
+    actor: str,
+    at: datetime,
+    clicked: tuple[str, str] | None = None,
+    recipients: set[str] | None = None,
+) -> list[Card]:
+    """Close item's open cards of purpose about subject_id (recipients: only those sent to one of them), showing
+    label on each (a quiet purpose keeps its buttons); return them. The clicked card uses the click's code."""
+    found = about(session, item.id, purpose, subject_id, open_only=clicked is None)
+    found = [
+        c
+        for c in found
+        if (c.state == CardState.open or (clicked and c.task_id == clicked[0]))
+        and (recipients is None or set(c.recipients) & recipients)
+    ]
+    if CARDS[purpose].quiet:
+        for card in found:
+            card.state, card.decided_by, card.decided_at = CardState.done, actor, at
+        return found
+    finish_cards(session, item, found, label, actor, at, None, clicked)
+    return found

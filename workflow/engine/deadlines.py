@@ -15,7 +15,7 @@ from models.clock import OPEN_STATES, Clock, ClockFiring
 from models.clocktable import Owner, deduction_of
 from models.clocktable import row as clock_row
 from models.codes import CARD_KEYS, Threshold, card_key
-from models.state import CardState, ClockState
+from models.state import CardPurpose, CardState, ClockState
 from workflow.engine import wording
 from workflow.engine.audit import record
 from workflow.engine.cards import finish_cards, new_card
@@ -125,7 +125,7 @@ def _remind(
         tell(session, item, f"clock:{clock.id}:{name}", now, render.text(f"【{title}】{text}"), actors=to, fresh=True)
         return
     task_id = f"rem-{clock.id}-{secrets.token_hex(4)}"
-    new_card(session, "reminder", task_id, item.id, to, now, unit_id=clock.owner_unit_id, clock_id=clock.id)
+    new_card(session, CardPurpose.reminder, task_id, item.id, to, now, unit_id=clock.owner_unit_id, clock_id=clock.id)
     body = render.reminder_card(item, title, text, task_id, buttons)
     tell(session, item, f"clock:{clock.id}:{name}", now, body, actors=to, task_id=task_id, fresh=True)
 
@@ -214,7 +214,9 @@ def _escalation_card(
 
     Who already had a 督办 card for this due of the clock (same extension) gets none for a later level; a person
     who holds a live card for an earlier due gets the new one and the old one is closed, so one card stays live."""
-    earlier = list(session.scalars(select(Card).where(Card.clock_id == clock.id, Card.purpose == "escalation")))
+    earlier = list(
+        session.scalars(select(Card).where(Card.clock_id == clock.id, Card.purpose == CardPurpose.escalation))
+    )
     prefix = f"esc-{clock.id}-x{clock.extensions}-"
     had = {u for c in earlier if c.task_id.startswith(prefix) for u in c.recipients}
     to = [u for u in dict.fromkeys(to) if u not in had]
@@ -228,7 +230,7 @@ def _escalation_card(
         or "办公室"
     )
     task_id = f"{prefix}{level}-{secrets.token_hex(4)}"
-    new_card(session, "escalation", task_id, item.id, to, now, unit_id=clock.owner_unit_id, clock_id=clock.id)
+    new_card(session, CardPurpose.escalation, task_id, item.id, to, now, unit_id=clock.owner_unit_id, clock_id=clock.id)
     body = render.escalation_card(
         item,
         clock.label,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import event, select
@@ -31,8 +32,16 @@ def set_job_runner(fn: Callable[[list[tuple[str, int]]], None] | None) -> None:
     _job_runner = fn
 
 
-def defer(session: Session, job: str, arg: int) -> None:
-    """Ask for job(arg) to run after this transaction commits (the sweep retries it if this is lost)."""
+class Job(StrEnum):
+    """The jobs a step defers until its transaction commits (jobs.queueing.run_deferred runs each by its name)."""
+
+    schedule_clock = "schedule_clock"  # arm a clock's thresholds (jobs.deadlines.schedule_clocks)
+    fetch_media = "fetch_media"  # download a photo WeCom holds (jobs.media.fetch_media)
+    build_archive = "build_archive"  # write an archived item's package (jobs.archive.build_archive)
+
+
+def defer(session: Session, job: Job | str, arg: int) -> None:
+    """Ask for job(arg) to run after this transaction commits (the sweep retries it if this is lost); job: a Job."""
     session.info.setdefault("deferred", []).append((job, arg))
 
 

@@ -7,6 +7,8 @@ from sqlalchemy.orm import Session
 
 from models import AuditEvent, Card, Item, ItemUnit, Person, Role, Unit
 from models.clock import Clock
+from models.procedure import Act
+from models.state import CardPurpose, Subject
 from workflow.people import org
 
 ROLE_RELATIONS = {"office": Role.office, "general_office": Role.general_office, "leader": Role.leader}
@@ -19,7 +21,7 @@ def consulted(session: Session, item: Item) -> list[str]:
     for row in session.scalars(select(ItemUnit).where(ItemUnit.item_id == item.id, ItemUnit.part != "lead")):
         people += org.userids(org.unit_leads(session, row.unit))
     for detail in session.scalars(
-        select(AuditEvent.detail).where(AuditEvent.item_id == item.id, AuditEvent.action == "consult")
+        select(AuditEvent.detail).where(AuditEvent.item_id == item.id, AuditEvent.action == Act.consult)
     ):
         people += [str(u) for u in (detail or {}).get("asked", [])]
     return list(dict.fromkeys(people))
@@ -43,8 +45,11 @@ def owns_clock(person: Person, clock: Clock) -> bool:
     return person.has(Role.unit_lead) and person.unit_id is not None and clock.owner_unit_id == person.unit_id
 
 
-def relations(session: Session, item: Item, person: Person, clock: Clock | None = None) -> frozenset[str]:
-    """Return every relation person has to item (and to clock, when an action is about one)."""
+def relations(
+    session: Session, item: Item, person: Person, clock: Clock | None = None, submission: int | None = None
+) -> frozenset[str]:
+    """Return every relation person has to item (and to clock, when an action is about one; decider: a recipient of
+    an approval card of the item, of that submission's when one is named — the one place who may approve is decided)."""
     rel = {"member"} | {name for name, role in ROLE_RELATIONS.items() if person.has(role)}
     leads = person.has(Role.unit_lead)
     for row in item.units:
@@ -54,7 +59,9 @@ def relations(session: Session, item: Item, person: Person, clock: Clock | None 
                 rel.add("assigned_unit")
         if row.part == "lead" and org.supervisor(session, row.unit) == person.userid:
             rel.add("supervisor")
-    approval = select(Card.recipients).where(Card.item_id == item.id, Card.purpose == "approval")
+    approval = select(Card.recipients).where(Card.item_id == item.id, Card.purpose == CardPurpose.approval)
+    if submission is not None:
+        approval = approval.where(Card.subject == Subject.submission, Card.subject_id == submission)
     if any(person.userid in r for r in session.scalars(approval)):
         rel.add("decider")
     if person.userid in consulted(session, item):

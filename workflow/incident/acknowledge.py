@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 
 from core.clock import show
 from core.config import Config
-from models import Card, Item, ItemUnit, Person, Role
-from workflow.engine import procedure
-from workflow.engine.cards import finish_cards
+from models import Item, ItemUnit, Person, Role
+from models.procedure import Act
+from models.state import CardPurpose
+from workflow.engine import cards, procedure
 from workflow.engine.errors import Refusal
 from workflow.engine.lookup import find_item
 from workflow.engine.notify import tell
@@ -42,7 +43,7 @@ def _assignment_for(session: Session, item: Item, actor: Person, unit_key: str |
         raise Refusal(f"{item.code} 还没有交办，暂时不能签收。")
     if unit_key is not None:
         rows = [r for r in rows if r.unit.key == unit_key]
-    procedure.permit(session, item, "acknowledge", actor)
+    procedure.permit(session, item, Act.acknowledge, actor)
     mine = [r for r in rows if r.unit_id == actor.unit_id]
     if not mine:
         raise Refusal(f"这张签收卡片是发给{rows[0].unit.name if rows else '其他单位'}的，您所在单位不是它的承办单位。")
@@ -50,15 +51,25 @@ def _assignment_for(session: Session, item: Item, actor: Person, unit_key: str |
 
 
 def acknowledge(
-    session: Session, actor: Person, code: str, at: datetime, unit_key: str | None = None, config: Config | None = None
+    session: Session,
+    actor: Person,
+    code: str,
+    at: datetime,
+    unit_key: str | None = None,
+    config: Config | None = None,
+    clicked: tuple[str, str] | None = None,
 ) -> AckResult:
-    """Record actor's unit's 签收 of item code; a repeat is reported as already done, changing nothing."""
+    """Record actor's unit's 签收 of item code (its 签收 cards close; clicked: the card pressed); a repeat is reported
+    as already done, changing nothing but the pressed card's button."""
     item = find_item(session, code)
     row = _assignment_for(session, item, actor, unit_key)
     if row.acknowledged_at is not None:
         who = session.get(Person, row.acknowledged_by)
+        if clicked is not None and who is not None:  # the pressed card shows who signed, and when
+            label = f"{who.name} 已签收 {show(row.acknowledged_at)}"
+            cards.close(session, item, CardPurpose.ack, row.unit_id, label, who.userid, at, clicked)
         return AckResult(item, row, True, who.name if who else "")
-    mark_acknowledged(session, item, row, actor, at)
+    mark_acknowledged(session, item, row, actor, at, clicked)
     _tell(session, item, row, actor, at)
     if config is not None and row.part == "lead":  # only the lead unit owes the written report (协办 may contribute)
         offer_upload(session, item, row.unit, at, config)
@@ -81,20 +92,3 @@ def _tell(session: Session, item: Item, row: ItemUnit, actor: Person, at: dateti
         followers=[item.reporter.userid],
         step=step,
     )
-
-
-def update_cards(
-    session: Session,
-    item: Item,
-    row: ItemUnit,
-    clicked: tuple[str, str] | None,
-    label: str,
-    agent_id: int | None,
-    at: datetime,
-) -> None:
-    """Close the unit's 签收 cards for all their recipients (the clicked one with the click's response code)."""
-    cards = session.scalars(
-        select(Card).where(Card.item_id == item.id, Card.unit_id == row.unit_id, Card.purpose == "ack")
-    )
-    by = session.get(Person, row.acknowledged_by) if row.acknowledged_by else None
-    finish_cards(session, item, cards, label, by.userid if by else "", at, agent_id, clicked)

@@ -10,22 +10,22 @@ from sqlalchemy.orm import Session
 
 from core.clock import show
 from core.config import Config
-from models import Card, Grade, Item, ItemState, Person, Role, Submission
+from models import Grade, Item, ItemState, Person, Role, Submission
+from models.events import Event
 from models.procedure import ACTIONS, Act
-from models.state import AWAITING, CardState, SubmissionState
-from workflow.engine import clocks, procedure
-from workflow.engine.audit import record
-from workflow.engine.cards import finish_cards
+from models.state import AWAITING, SubmissionState
+from workflow.engine import procedure
 from workflow.engine.errors import Refusal
 from workflow.engine.notify import tell
 from workflow.engine.outbox import emit
 from workflow.incident import consult
-from workflow.incident.submission import approval_cards, leaders, offer_upload, send_for_approval
+from workflow.incident.dispatch import set_grade
+from workflow.incident.submission import leaders, offer_upload, send_for_approval
 from workflow.people import appchat, org
 from workflow.views import render
 
 CHOICES = {"ok": "批准", "back": "退回修改", "major": "升级为重大"}
-CHOICE_ACTIONS = {"ok": "approve", "back": "return", "major": "review"}  # the declared action each button takes
+CHOICE_ACTIONS = {"ok": Act.approve, "back": Act.return_, "major": Act.review}  # what each button asks of its decider
 DONE = {SubmissionState.approved: "批准", SubmissionState.returned: "退回修改"}
 
 
@@ -57,10 +57,7 @@ def decide(
         raise Refusal("这张审批卡片已失效。")
     item = session.get(Item, sub.item_id)
     assert item is not None
-    procedure.permit(session, item, CHOICE_ACTIONS[choice], actor)
-    cards = approval_cards(session, sub.id)
-    if not any(actor.userid in c.recipients for c in cards):  # a decider of another version, or another unit's part
-        raise Refusal(ACTIONS[Act.approve].deny(item.code, ""))
+    procedure.permit(session, item, CHOICE_ACTIONS[choice], actor, submission=sub.id)  # a decider of this version
     if sub.state in DONE:
         return Decision(
             sub,
@@ -69,19 +66,16 @@ def decide(
         )
     if sub.state == SubmissionState.superseded:
         return Decision(sub, f"这张卡片已过时：{item.code} 已有新版本，请审批最新的一版。")
-    if sub.state not in AWAITING or not procedure.allows(item, "approve"):
+    if sub.state not in AWAITING or not procedure.allows(item, Act.approve):
         return Decision(sub, ACTIONS[Act.approve].refuse(item.code, ItemState(item.state)))
-    mine = [c for c in cards if actor.userid in c.recipients and c.state == CardState.open]
     if choice == "major":
-        return _escalate(session, actor, item, sub, mine, at, config, clicked)
+        return _escalate(session, actor, item, sub, at, config, clicked)
     if choice == "ok" and item.grade == Grade.major and sub.state == SubmissionState.pending:
-        return _review(session, actor, item, sub, cards, at, config, clicked)
-    label = f"{actor.name} 已{CHOICES[choice]} {show(at)}"
+        return _review(session, actor, item, sub, at, config, clicked)
     sub.decided_by, sub.decided_at = actor.userid, at
-    finish_cards(session, item, cards, label, actor.userid, at, config.wecom.agent_id, clicked)
     if choice == "ok":
-        return _approve(session, actor, item, sub, at, config)
-    return _return(session, actor, item, sub, at, config)
+        return _approve(session, actor, item, sub, at, config, clicked)
+    return _return(session, actor, item, sub, at, config, clicked)
 
 
 def _review(
@@ -89,7 +83,6 @@ def _review(
     actor: Person,
     item: Item,
     sub: Submission,
-    cards: list[Card],
     at: datetime,
     config: Config,
     clicked: tuple[str, str] | None,
@@ -98,23 +91,28 @@ def _review(
     deciding = leaders(session, actor.userid)
     if not deciding:  # the supervisor is the only leader there is: their 批准 is the decision
         sub.decided_by, sub.decided_at = actor.userid, at
-        finish_cards(
-            session, item, cards, f"{actor.name} 已批准 {show(at)}", actor.userid, at, config.wecom.agent_id, clicked
-        )
-        return _approve(session, actor, item, sub, at, config)
+        return _approve(session, actor, item, sub, at, config, clicked)
     sub.state = SubmissionState.reviewed
-    finish_cards(
-        session, item, cards, f"{actor.name} 已审核 {show(at)}", actor.userid, at, config.wecom.agent_id, clicked
-    )
-    procedure.take(session, item, "review", actor.userid, at, version=sub.version)
+    procedure.apply(session, item, Act.review, actor, at, about=sub.id, clicked=clicked, version=sub.version)
     send_for_approval(session, item, sub, deciding, at, config, stage="审定", reviewer=actor.name)
     # the office follows the decision (审核通过), not the review on the way to it
     return Decision(sub, f"已审核 {item.code} 第 {sub.version} 版书面报告，已送领导小组审定。")
 
 
-def _approve(session: Session, actor: Person, item: Item, sub: Submission, at: datetime, config: Config) -> Decision:
+def _approve(
+    session: Session,
+    actor: Person,
+    item: Item,
+    sub: Submission,
+    at: datetime,
+    config: Config,
+    clicked: tuple[str, str] | None,
+) -> Decision:
     sub.state = SubmissionState.approved
-    procedure.take(session, item, "approve", actor.userid, at, version=sub.version)
+    procedure.apply(
+        session, item, Act.approve, actor, at, about=sub.id, closing=f"{actor.name} 已批准", clicked=clicked,
+        version=sub.version,
+    )  # fmt: skip
     unit_people = org.userids(org.unit_leads(session, sub.unit))
     office = org.userids(org.with_role(session, Role.office))
     step = f"approve:{sub.id}"
@@ -167,9 +165,17 @@ def _approve(session: Session, actor: Person, item: Item, sub: Submission, at: d
     return Decision(sub, f"已批准 {item.code} 第 {sub.version} 版书面报告，已转办公室会商并回复来源。")
 
 
-def _return(session: Session, actor: Person, item: Item, sub: Submission, at: datetime, config: Config) -> Decision:
+def _return(
+    session: Session,
+    actor: Person,
+    item: Item,
+    sub: Submission,
+    at: datetime,
+    config: Config,
+    clicked: tuple[str, str] | None,
+) -> Decision:
     sub.state = SubmissionState.returned
-    procedure.take(session, item, "return", actor.userid, at, version=sub.version)
+    procedure.apply(session, item, Act.return_, actor, at, about=sub.id, clicked=clicked, version=sub.version)
     unit_people = org.userids(org.unit_leads(session, sub.unit))
     msg = (
         f"【退回修改】{item.code} 第 {sub.version} 版书面报告被{actor.name}退回修改，"
@@ -190,12 +196,14 @@ def give_reason(session: Session, actor: Person, sub_id: int, reason: str, at: d
     item = session.get(Item, sub.item_id) if sub else None
     if sub is None or item is None or sub.state != SubmissionState.returned or sub.decided_by != actor.userid:
         raise Refusal("没有等待您填写意见的退回。")
-    procedure.check(item, "give_reason")
+    procedure.allowed(session, item, Act.give_reason, actor)
     reason = "" if reason.strip() == "跳过" else reason.strip()[:2000]
     if sub.comment:
         return "修改意见已经发出，无需重复。"
     sub.comment = reason or "（未附意见）"
-    record(session, item, actor.userid, "return_reason", at, version=sub.version, reason=sub.comment)
+    procedure.apply(
+        session, item, Act.give_reason, actor, at, event=Event.return_reason, version=sub.version, reason=sub.comment
+    )
     unit_people = org.userids(org.unit_leads(session, sub.unit))
     tell(
         session,
@@ -215,24 +223,21 @@ def _escalate(
     actor: Person,
     item: Item,
     sub: Submission,
-    mine: list[Card],
     at: datetime,
     config: Config,
     clicked: tuple[str, str] | None,
 ) -> Decision:
     if item.grade == Grade.major:
         return Decision(sub, f"{item.code} 已经是重大舆情。")
-    before = item.grade
-    item.grade, item.updated_at = Grade.major, at
-    record(session, item, actor.userid, "regrade", at, before=before, after=Grade.major, via="approval")
-    clocks.regrade(session, item, Grade.major, actor.userid, config, at)
-    finish_cards(
-        session, item, mine, f"{actor.name} 已升级为重大 {show(at)}", actor.userid, at, config.wecom.agent_id, clicked
-    )
+    closing = f"{actor.name} 已升级为重大"
+    set_grade(
+        session, item, actor, Grade.major, config, at, about=sub.id, closing=closing, clicked=clicked,
+        recipients={actor.userid}, via="approval",
+    )  # fmt: skip
     deciding = leaders(session, actor.userid)
     if deciding:  # escalating is the supervisor's 审核: the leading group decides (审定)
         sub.state = SubmissionState.reviewed
-        procedure.take(session, item, "review", actor.userid, at, version=sub.version)
+        procedure.apply(session, item, Act.review, actor, at, about=sub.id, closing=closing, version=sub.version)
     send_for_approval(
         session,
         item,

@@ -11,13 +11,12 @@ from sqlalchemy.orm import Session
 
 from core.clock import show
 from core.config import Config
-from core.runtime import runtime
-from models import Card, Item, Opinion, Person, Role, Submission, Unit
+from models import Item, Opinion, Person, Role, Submission, Unit
 from models.item import PART_NAMES
-from models.state import CardState, ClockState, SubmissionState
+from models.procedure import Act
+from models.state import CardPurpose, ClockState, SubmissionState
 from workflow.engine import clocks, procedure
-from workflow.engine.audit import record
-from workflow.engine.cards import finish_cards, new_card
+from workflow.engine.cards import new_card
 from workflow.engine.errors import Refusal
 from workflow.engine.lookup import find_item
 from workflow.engine.notify import tell
@@ -33,7 +32,7 @@ def request(
 ) -> list[str]:
     """Send the 会商 card asking for opinions on the approved report (also: departments named by the office);
     return who was asked."""
-    procedure.check(item, "consult")
+    procedure.allowed(session, item, Act.consult, actor)
     to = list(
         dict.fromkeys(consulted(session, item) + [u for d in also for u in org.userids(org.unit_leads(session, d))])
     )
@@ -48,26 +47,26 @@ def request(
     summary = note or (sub.text[:120] if sub and sub.text else "请对处置意见和答复口径提出意见。")
     for userid in to:  # one card each, so that each closes when that person (or their office or unit) answers
         task_id = f"opin-{item.id}-{secrets.token_hex(4)}"
-        new_card(session, "opinion", task_id, item.id, [userid], at)
+        new_card(session, CardPurpose.opinion, task_id, item.id, [userid], at)
         body = opinion_card(item, f"{actor.name}征求意见：{summary}", task_id, pages.viewer_url(config, item.code))
         tell(session, item, f"card:{task_id}", at, body, actors=[userid], task_id=task_id)
-    record(session, item, actor.userid, "consult", at, asked=to, note=note[:500])
+    procedure.apply(session, item, Act.consult, actor, at, asked=to, note=note[:500])
     return to
 
 
 def give(session: Session, actor: Person, code: str, agree: bool, text: str, at: datetime) -> Item:
     """Record actor's opinion on item code during consultation and tell the office."""
     item = find_item(session, code)
-    procedure.permit(session, item, "opinion", actor)
-    procedure.check(item, "opinion")
+    procedure.allowed(session, item, Act.opinion, actor)
     role = Role.general_office if actor.has(Role.general_office) else Role.unit_lead
     session.add(Opinion(item_id=item.id, userid=actor.userid, role=role, agree=agree, text=text[:2000], created_at=at))
-    record(session, item, actor.userid, "opinion", at, agree=agree, text=text[:2000])
     label = f"{actor.name} 无不同意见" if agree and not text else f"{actor.name} 已提出意见"
-    answered = [actor.userid] + org.userids(
+    answered = [actor.userid] + org.userids(  # one answer stands for the asker's office (or unit)
         org.with_role(session, Role.general_office) if role == Role.general_office else _unit_leads(session, actor)
     )
-    close_opinion_cards(session, item, set(answered), label, actor.userid, at)
+    procedure.apply(
+        session, item, Act.opinion, actor, at, closing=label, recipients=set(answered), agree=agree, text=text[:2000]
+    )
     words = "无不同意见" if agree and not text else f"意见：{text}"
     # the office acts on the general office's opinion (it gates 回复来源) and on any remark; a unit's bare
     # 无不同意见 is on the record (and in the group) without a message of its own
@@ -87,22 +86,6 @@ def give(session: Session, actor: Person, code: str, agree: bool, text: str, at:
 def _unit_leads(session: Session, actor: Person) -> list[Person]:
     unit = session.get(Unit, actor.unit_id) if actor.unit_id else None
     return org.unit_leads(session, unit) if unit else []
-
-
-def close_opinion_cards(
-    session: Session, item: Item, people: set[str] | None, label: str, actor: str, at: datetime
-) -> None:
-    """Close the open 会商 cards of item sent to people (None: everyone asked), showing label on each."""
-    open_cards = session.scalars(
-        select(Card).where(Card.item_id == item.id, Card.purpose == "opinion", Card.state == CardState.open)
-    )
-    done = [c for c in open_cards if people is None or set(c.recipients) & people]
-    finish_cards(session, item, done, label, actor, at, _agent_id(session))
-
-
-def _agent_id(session: Session) -> int | None:
-    """The app's agent id, for card updates (this process's configuration)."""
-    return runtime().config.wecom.agent_id
 
 
 def _part_of(item: Item, actor: Person) -> str:
@@ -139,14 +122,13 @@ def reply_source(session: Session, actor: Person, code: str, text: str, at: date
                 f"或先定稿口径（口径 {item.code} 文字），再发送“回复来源 {item.code} 口径”引用它。"
             )
         text = line.text
-    procedure.check(item, "reply_source")
+    procedure.allowed(session, item, Act.reply_source, actor)
     if not general_office_heard(session, item):
         raise Refusal(
             f"局办公室还没有反馈 {item.code} 的会商意见，回复来源前须征求局办公室意见。"
             f"可发送“会商 {item.code}”再次征求。"
         )
-    _before, _after, met = procedure.take(session, item, "reply_source", actor.userid, at, text=text[:4000])
-    close_opinion_cards(session, item, None, f"已回复来源 {show(at)}", actor.userid, at)
+    met = procedure.apply(session, item, Act.reply_source, actor, at, closing="已回复来源", text=text[:4000]).met
     late = "（已超时）" if any(c.state == ClockState.met_late for c in met) else ""
     # the reporter and those who follow the item hear of the reply; the units and supervisors hear of the 办结
     to = [item.reporter.userid, *org.userids(org.with_role(session, Role.general_office))]
@@ -167,7 +149,7 @@ def _everyone(session: Session, item: Item) -> list[str]:
 def close(session: Session, actor: Person, code: str, note: str, at: datetime, config: Config) -> Item:
     """办结: close a replied item, waive what is still owed, and start the follow-up watch (善后)."""
     item = find_item(session, code)
-    procedure.take(session, item, "close", actor.userid, at, note=note[:2000])
+    procedure.apply(session, item, Act.close, actor, at, note=note[:2000])
     clocks.close_all(session, item, "已办结", actor.userid, at)
     watch = followup.start(session, item, at, config)
     extra = f"\n善后观察至 {show(watch.until, True)}，期间请主办单位按提示回报态势。" if watch else ""

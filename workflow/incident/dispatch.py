@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -14,8 +15,9 @@ from core.config import Config
 from core.durations import parse_deadline
 from models import Grade, Item, ItemUnit, Person, Role, Unit
 from models.item import GRADE_WORDS, PART_NAMES
+from models.procedure import Act
+from models.state import CardPurpose
 from workflow.engine import clocks, procedure, wording
-from workflow.engine.audit import record
 from workflow.engine.cards import new_card
 from workflow.engine.errors import Refusal
 from workflow.engine.lookup import find_item
@@ -105,16 +107,10 @@ def explicit_due(limit: str, at: datetime, scale: float = 1.0) -> datetime:
         raise Refusal(str(e)) from None
 
 
-def authorise(actor: Person) -> None:
-    """Refuse unless actor may dispatch and grade (models/procedure.py: the office)."""
-    procedure.authorise("dispatch", actor)
-
-
 def dispatch(session: Session, actor: Person, order: DispatchOrder, at: datetime, config: Config) -> Item:
     """Grade the item, assign units, send 签收 cards and copies; refuse (changing nothing) if not allowed."""
-    authorise(actor)
     item = find_item(session, order.code)
-    procedure.check(item, "dispatch")
+    procedure.allowed(session, item, Act.dispatch, actor)
     units = [_unit(session, w) for w in order.unit_words]
     cc = [_unit(session, w) for w in order.cc_words]
     if units[0].kind == "county":  # 属地: departments named after a county bureau are copied (the business
@@ -138,11 +134,11 @@ def dispatch(session: Session, actor: Person, order: DispatchOrder, at: datetime
         session.add(ItemUnit(item_id=item.id, unit_id=unit.id, part="cc", assigned_at=at))
     session.flush()
     session.refresh(item)
-    procedure.take(
+    procedure.apply(
         session,
         item,
-        "dispatch",
-        actor.userid,
+        Act.dispatch,
+        actor,
         at,
         grade=grade,
         grade_before=before_grade,
@@ -182,7 +178,7 @@ def _send_card(
         return
     task_id = f"ack-{item.id}-{unit.id}-{secrets.token_hex(4)}"
     recipients = org.userids(leads)
-    new_card(session, "ack", task_id, item.id, recipients, at, unit_id=unit.id)
+    new_card(session, CardPurpose.ack, task_id, item.id, recipients, at, unit_id=unit.id)
     tell(
         session,
         item,
@@ -218,18 +214,29 @@ def _copy_departments(session: Session, item: Item, lead: Unit, cc: list[Unit], 
 
 
 def regrade(session: Session, actor: Person, code: str, word: str, config: Config, at: datetime) -> Item:
-    """Change an open item's grade (office only); open clocks are recomputed and the change is recorded."""
-    authorise(actor)
+    """定级: change an open item's grade (whom the table lets: the office, the lead unit's supervisor)."""
     grade = GRADE_WORDS.get(word)
     if grade is None:
         raise Refusal("等级只能是 一般、较大 或 重大。例如：定级 YQ-20261126-003 重大")
     item = find_item(session, code)
-    procedure.check(item, "regrade")
+    set_grade(session, item, actor, grade, config, at)
+    return item
+
+
+def set_grade(
+    session: Session, item: Item, actor: Person, grade: Grade, config: Config, at: datetime, **card: Any
+) -> bool:
+    """The one 定级 step (the 定级 command, 升级为重大 on an approval card): apply the regrade action, recompute the
+    open clocks for the new grade, make sure the item's group exists; False if the grade is already that.
+
+    card: what apply needs to close the approval card it was decided on (about, closing, clicked, to, via).
+    """
+    procedure.allowed(session, item, Act.regrade, actor)
     if item.grade == grade:
-        return item
+        return False
     before = item.grade
     item.grade, item.updated_at = grade, at
-    record(session, item, actor.userid, "regrade", at, before=before, after=grade)
+    procedure.apply(session, item, Act.regrade, actor, at, change=(before, grade), **card)
     clocks.regrade(session, item, grade, actor.userid, config, at)
     appchat.ensure(session, item, at)
-    return item
+    return True

@@ -14,9 +14,10 @@ from models import Item, Person
 from models.clock import OPEN_STATES, Clock, Extension
 from models.clocktable import Owner
 from models.clocktable import row as clock_row
+from models.events import Event
 from models.procedure import ACTIONS, Act
-from models.state import ClockState, ExtensionState
-from workflow.engine import clocks, procedure
+from models.state import CardPurpose, ClockState, ExtensionState
+from workflow.engine import cards, clocks, procedure
 from workflow.engine.audit import record
 from workflow.engine.cards import new_card
 from workflow.engine.errors import Refusal
@@ -100,7 +101,16 @@ def request(
     session.add(ext)
     session.flush()
     deciders = clock_deciders(session, clock)
-    new_card(session, "extension", ext.task_id or "", item.id, deciders, at, unit_id=clock.owner_unit_id)
+    new_card(
+        session,
+        CardPurpose.extension,
+        ext.task_id or "",
+        item.id,
+        deciders,
+        at,
+        unit_id=clock.owner_unit_id,
+        about=ext.id,
+    )
     emit(
         session,
         deciders,
@@ -112,7 +122,10 @@ def request(
         item,
         task_id=ext.task_id,
     )
-    record(session, item, actor.userid, "extension_request", at, kind=clock.kind, seconds=ext.seconds, reason=reason)
+    procedure.apply(
+        session, item, Act.request_extension, actor, at, clock=clock, event=Event.extension_request, kind=clock.kind,
+        seconds=ext.seconds, reason=reason,
+    )  # fmt: skip
     return ext
 
 
@@ -144,8 +157,16 @@ def _cap(clock: Clock) -> datetime:
     return clock.started_at + 2 * original
 
 
-def decide(session: Session, actor: Person, ext_id: int, approve: bool, at: datetime) -> tuple[Extension, str]:
-    """Apply a supervisor's decision once; return the extension and a sentence for the decider."""
+def decide(
+    session: Session,
+    actor: Person,
+    ext_id: int,
+    approve: bool,
+    at: datetime,
+    clicked: tuple[str, str] | None = None,
+) -> tuple[Extension, str]:
+    """Apply a supervisor's decision once (its card closes; clicked: the card pressed); return the extension and a
+    sentence for the decider."""
     ext = session.get(Extension, ext_id)
     if ext is None:
         raise Refusal("这份延期申请不存在了。")
@@ -153,10 +174,13 @@ def decide(session: Session, actor: Person, ext_id: int, approve: bool, at: date
     assert clock is not None
     item = session.get(Item, clock.item_id)
     assert item is not None
-    procedure.permit(session, item, "decide_extension", actor, clock)
+    procedure.permit(session, item, Act.decide_extension, actor, clock)
     if ext.state != ExtensionState.pending:
         who = session.scalar(select(Person.name).where(Person.userid == ext.decided_by)) or ext.decided_by
         word = "同意" if ext.state == ExtensionState.approved else "不同意"
+        if clicked is not None:  # the pressed card shows the decision already taken
+            label = f"{actor.name} 已{word} {show(ext.decided_at or at)}"
+            cards.close(session, item, CardPurpose.extension, ext.id, label, actor.userid, at, clicked)
         return ext, f"这份延期申请已由{who}于 {show(ext.decided_at)} {word}。"
     if approve and clock.state not in OPEN_STATES:
         approve, note = False, f"{item.code} 的{clock.label}已经完成或免除，无需延期。"
@@ -173,7 +197,7 @@ def decide(session: Session, actor: Person, ext_id: int, approve: bool, at: date
         new_due = min(old_due + timedelta(seconds=ext.seconds), _cap(clock))
         if clock.state == ClockState.missed:
             clock.state, clock.missed_at, clock.level = ClockState.open, None, 0
-            record(session, item, "system", "clock_miss_withdrawn", at, kind=clock.kind, reason="延期申请获批")
+            record(session, item, "system", Event.clock_miss_withdrawn, at, kind=clock.kind, reason="延期申请获批")
         clocks.move_due(session, clock, new_due)
         clock.charged = None  # the unit asked for this due: from now on a miss is its own (docs/deadlines.md)
         msg = f"您对 {item.code} {clock.label}的延期申请已获{actor.name}同意，新的最迟时间 {show(new_due)}。"
@@ -182,14 +206,9 @@ def decide(session: Session, actor: Person, ext_id: int, approve: bool, at: date
         msg = f"您对 {item.code} {clock.label}的延期申请未获{actor.name}同意，请在 {show(clock.due_at)} 前完成。"
         note = note or f"已不同意延期，{clock.label}仍须在 {show(clock.due_at)} 前完成。"
     emit(session, requester, render.text(msg), f"ext:{ext.id}:decided", at, item)
-    record(
-        session,
-        item,
-        actor.userid,
-        "extension_decision",
-        at,
-        after=ext.state,
-        kind=clock.kind,
-        due=clock.due_at.isoformat(),
-    )
+    procedure.apply(
+        session, item, Act.decide_extension, actor, at, clock=clock, event=Event.extension_decision,
+        change=(None, ext.state), about=ext.id, closing=f"{actor.name} 已{'同意' if approve else '不同意'}",
+        clicked=clicked, kind=clock.kind, due=clock.due_at.isoformat(),
+    )  # fmt: skip
     return ext, note

@@ -12,16 +12,17 @@ from sqlalchemy.orm import Session
 from core.clock import show
 from core.config import Config
 from models import Item, ItemState, Person, Role, Watch
+from models.events import Event
 from models.procedure import ACTIONS, Act
-from models.state import WatchState
+from models.state import CardPurpose, WatchState
 from workflow.appraisal import assessment
-from workflow.engine import clocks, periodic, procedure
+from workflow.engine import cards, clocks, periodic, procedure
 from workflow.engine.audit import record
 from workflow.engine.cards import new_card
 from workflow.engine.errors import Refusal
 from workflow.engine.lookup import find_item
 from workflow.engine.notify import tell
-from workflow.engine.outbox import defer
+from workflow.engine.outbox import Job, defer
 from workflow.people import org
 from workflow.views import render
 from workflow.views.render_reports import watch_card
@@ -42,7 +43,7 @@ def start(session: Session, item: Item, at: datetime, config: Config) -> Watch |
         state=WatchState.watching,
     )
     session.add(watch)
-    procedure.take(session, item, "follow_up", "system", at, until=watch.until.isoformat())
+    procedure.apply(session, item, Act.follow_up, None, at, until=watch.until.isoformat())
     return watch
 
 
@@ -89,7 +90,7 @@ def fire_due(session: Session, now: datetime, limit: int = 200) -> int:
                 ),
                 actors=office,
             )
-            record(session, item, "system", "follow_up_end", now)
+            record(session, item, "system", Event.follow_up_end, now)
             continue
         w.sent += 1
         _checkin(session, item, w, now)
@@ -107,36 +108,51 @@ def _checkin(session: Session, item: Item, w: Watch, now: datetime) -> None:
     if not to:
         return
     task_id = f"fu-{w.id}-{w.sent}-{secrets.token_hex(3)}"
-    new_card(session, "watch", task_id, item.id, to, now, unit_id=lead.unit_id if lead else None)
+    new_card(session, CardPurpose.watch, task_id, item.id, to, now, unit_id=lead.unit_id if lead else None, about=w.id)
     body = watch_card(item, w.sent, show(w.until, True), task_id, w.id)
     tell(session, item, f"watch:{w.id}:{w.sent}", now, body, actors=to, task_id=task_id)
 
 
 def answer(
-    session: Session, actor: Person, watch_id: int, rebound: bool, note: str, at: datetime, config: Config
+    session: Session,
+    actor: Person,
+    watch_id: int,
+    rebound: bool,
+    note: str,
+    at: datetime,
+    config: Config,
+    clicked: tuple[str, str] | None = None,
 ) -> tuple[Item, str]:
-    """Record a check-in answer (平稳 / 反弹) from the lead unit; a rebound reopens the item."""
+    """Record a check-in answer (平稳 / 反弹) from the lead unit; a rebound reopens the item. clicked: the pressed
+    card (its button then shows the answer; a repeat on an ended watch only updates it)."""
     w = session.get(Watch, watch_id)
     item = session.get(Item, w.item_id) if w else None
     if w is None or item is None:
         raise Refusal("这张回访卡片已失效。")
-    procedure.permit(session, item, "rebound", actor)
+    act = Act.rebound if rebound else Act.follow_up_calm
+    procedure.permit(session, item, act, actor)
+    closing = f"{actor.name} 回报：{'反弹' if rebound else '平稳'}"
     if w.state != WatchState.watching:
+        if clicked is not None:
+            cards.close(session, item, CardPurpose.watch, w.id, closing, actor.userid, at, clicked)
         return item, f"{item.code} 的善后观察已结束，无需再回报。"
     if not rebound:
-        record(session, item, actor.userid, "follow_up_calm", at, n=w.sent)
+        procedure.apply(
+            session, item, Act.follow_up_calm, actor, at, about=w.id, closing=closing, clicked=clicked, n=w.sent
+        )
         return item, f"已记录：{item.code} 态势平稳。"
-    reopen(session, actor, item, note, at, config)
+    reopen(session, actor, item, note, at, config, about=w.id, closing=closing, clicked=clicked)
     return item, f"已记录反弹，{item.code} 已重新打开。请尽快首报反弹情况，并重新报送书面报告。"
 
 
-def reopen(session: Session, actor: Person, item: Item, note: str, at: datetime, config: Config) -> None:
-    """反弹: end the watch, reopen the item for its lead unit, restart its report clocks, tell everyone involved."""
-    procedure.check(item, "rebound")
+def reopen(session: Session, actor: Person, item: Item, note: str, at: datetime, config: Config, **card: Any) -> None:
+    """反弹: end the watch, reopen the item for its lead unit, restart its report clocks, tell everyone involved.
+    card: the check-in card it was pressed on (about, closing, clicked)."""
+    procedure.allowed(session, item, Act.rebound, actor)
     for w in session.scalars(select(Watch).where(Watch.item_id == item.id, Watch.state == WatchState.watching)):
         w.state = WatchState.rebound
     item.external_due_at = None  # the restarted clocks (models/clocktable.py: rebound_restarts) count from now
-    procedure.take(session, item, "rebound", actor.userid, at, config=config, note=note[:2000])
+    procedure.apply(session, item, Act.rebound, actor, at, **card, config=config, note=note[:2000])
     lead = item.lead
     to = org.userids(org.with_role(session, Role.office)) + org.userids(org.with_role(session, Role.leader))
     if lead is not None and (sup := org.supervisor(session, lead.unit)):
@@ -156,7 +172,7 @@ def reopen(session: Session, actor: Person, item: Item, note: str, at: datetime,
 def ready_to_evaluate(session: Session, code: str) -> Item:
     """The item if its summary evaluation may be recorded now (the watch is over), else refuse."""
     item = find_item(session, code)
-    procedure.check(item, "evaluate")
+    procedure.check(item, Act.evaluate)
     watch = active_watch(session, item)
     if watch is not None:
         raise Refusal(
@@ -179,14 +195,14 @@ def evaluate(
         text = "；".join(f"{label}：{form.get(key, '')}" for key, label in EVALUATION)
     if not text.strip():
         raise Refusal(f"请写上评估内容，或只发送“总结评估 {item.code}”按步骤填写（经验、问题、改进措施、态势）。")
-    procedure.take(session, item, "evaluate", actor.userid, at, True, text=text[:4000], form=form or {})
+    procedure.apply(session, item, Act.evaluate, actor, at, text=text[:4000], form=form or {})
     return item
 
 
 def archive(session: Session, actor: Person, code: str, at: datetime) -> Item:
     """归档 (office): file an evaluated item (立卷归档); nothing is deleted."""
     item = find_item(session, code)
-    procedure.check(item, "archive")
+    procedure.allowed(session, item, Act.archive, actor)
     pending = assessment.pending_disputes(session, item)
     if pending:  # the record is closed at 归档: a dispute decided later would change it
         raise Refusal(
@@ -195,7 +211,7 @@ def archive(session: Session, actor: Person, code: str, at: datetime) -> Item:
         )
     closed = clocks.close_at_archive(session, item, at)  # recorded in the 归档 step itself
     line = f"同时结束未完成的时限：{'、'.join(closed)}" if closed else ""
-    extra: dict[str, Any] = {"line": line} if line else {}
-    procedure.take(session, item, "archive", actor.userid, at, True, **extra)
-    defer(session, "build_archive", item.id)  # the package (案卷) is written by a job once this commits
+    detail: dict[str, Any] = {"line": line} if line else {}
+    procedure.apply(session, item, Act.archive, actor, at, **detail)
+    defer(session, Job.build_archive, item.id)  # the package (案卷) is written by a job once this commits
     return item

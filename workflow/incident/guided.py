@@ -17,11 +17,13 @@ from core.config import Config
 from core.durations import format_duration
 from models import Attachment, GuidedAssignment, GuidedState, GuidedTask, Item, ItemState, Person, Role, Unit
 from models.codes import card_key
+from models.events import Event
+from models.procedure import Act
 from workflow.engine import periodic, procedure
 from workflow.engine.audit import record
 from workflow.engine.errors import Refusal
 from workflow.engine.lookup import find_item
-from workflow.engine.outbox import defer, emit
+from workflow.engine.outbox import Job, defer, emit
 from workflow.incident import statement
 from workflow.incident.dispatch import explicit_due, typed_scale
 from workflow.incident.links import find_links
@@ -73,9 +75,8 @@ def assign(
 ) -> tuple[GuidedTask, list[Person]]:
     """Create a guided-reply task on item code for the people and units named in typed (then the 要点, kept as
     typed, and an optional 限<时长或时刻>); send each a card; office only."""
-    procedure.authorise("guide_replies", actor)
     item = find_item(session, code)
-    procedure.check(item, "guide_replies")
+    procedure.allowed(session, item, Act.guide_replies, actor)
     try:
         typed, limit = args.take_limit(typed, at)
     except ValueError as e:
@@ -104,7 +105,7 @@ def assign(
         session.add(a)
         session.flush()
         _card(session, item, task, a, at)
-    record(session, item, actor.userid, "guide_replies", at, task=task.id, to=[p.userid for p in people], line=text)
+    procedure.apply(session, item, Act.guide_replies, actor, at, task=task.id, to=[p.userid for p in people], line=text)
     return task, people
 
 
@@ -130,7 +131,7 @@ def mine(session: Session, actor: Person, assignment_id: int) -> tuple[GuidedAss
         raise Refusal("这项跟帖任务不是派给您的。")
     task = session.get_one(GuidedTask, a.task_id)
     item = session.get_one(Item, task.item_id)
-    procedure.check(item, "guided_reply")
+    procedure.allowed(session, item, Act.guided_reply, actor)
     return a, task, item
 
 
@@ -170,11 +171,14 @@ def prove(
         att = Attachment(item_id=item.id, kind="proof", media_id=media_id, uploader_id=actor.id, created_at=at)
         session.add(att)
         session.flush()
-        defer(session, "fetch_media", att.id)
+        defer(session, Job.fetch_media, att.id)
         a.proof_media = media_id
     if a.state == GuidedState.open:
         a.state, a.done_at = GuidedState.done, at
-    record(session, item, actor.userid, "guided_reply_proved", at, assignment=a.id, url=url, image=bool(media_id))
+    procedure.apply(
+        session, item, Act.guided_reply, actor, at, event=Event.guided_reply_proved, assignment=a.id, url=url,
+        image=bool(media_id),
+    )  # fmt: skip
     office = org.userids(org.with_role(session, Role.office))
     what = f"链接 {url}" if url else "截图"
     late = "" if in_time else "（已过截止时间）"
@@ -193,7 +197,9 @@ def decline(
     if not reason.strip():
         raise Refusal("请写明无法完成的原因。")
     a.state, a.reason, a.done_at = GuidedState.declined, reason.strip()[:1000], at
-    record(session, item, actor.userid, "guided_reply_declined", at, assignment=a.id, reason=a.reason)
+    procedure.apply(
+        session, item, Act.guided_reply, actor, at, event=Event.guided_reply_declined, assignment=a.id, reason=a.reason
+    )
     office = org.userids(org.with_role(session, Role.office))
     emit(session, office, render.text(f"【跟帖无法完成】{item.code} {actor.name}：{a.reason}"),
          f"guided:{a.id}:declined", at, item)  # fmt: skip
@@ -251,7 +257,7 @@ def fire_due(session: Session, now: datetime, limit: int = 5000) -> int:
         item = session.get_one(Item, task.item_id)
         person = org.person(session, a.userid)
         name = person.name if person else a.userid
-        record(session, item, "system", "guided_reply_missed", now, assignment=a.id, userid=a.userid)
+        record(session, item, "system", Event.guided_reply_missed, now, assignment=a.id, userid=a.userid)
         unit = session.get(Unit, a.unit_id) if a.unit_id else None
         leads = org.userids(org.unit_leads(session, unit)) if unit else []
         office = org.userids(org.with_role(session, Role.office))

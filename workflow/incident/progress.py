@@ -22,11 +22,11 @@ from workflow.people import org
 from workflow.views import render
 
 
-def _lead_row(session: Session, item: Item, actor: Person, action: str) -> ItemUnit:
+def _lead_row(session: Session, item: Item, actor: Person, act: Act) -> ItemUnit:
     row = item.lead
     if row is None:
         raise Refusal(f"{item.code} 还没有交办。")
-    procedure.permit(session, item, action, actor)
+    procedure.permit(session, item, act, actor)
     return row
 
 
@@ -43,14 +43,12 @@ def first_report(
 ) -> Item:
     """Record the lead unit's first report (首报), written or oral; it meets the first-report clock."""
     item = find_item(session, code)
-    row = _lead_row(session, item, actor, "first_report")
+    row = _lead_row(session, item, actor, Act.first_report)
     if not oral and not content.strip():
         raise Refusal(f"请写上首报内容，例如：首报 {item.code} 已核实，系……，初步处置意见……")
-    procedure.check(item, "first_report")
+    procedure.allowed(session, item, Act.first_report, actor)
     mark_acknowledged(session, item, row, actor, at, implied_by="report")
-    _before, _after, met = procedure.take(
-        session, item, "first_report", actor.userid, at, oral=oral, text=content[:2000]
-    )
+    met = procedure.apply(session, item, Act.first_report, actor, at, oral=oral, text=content[:2000]).met
     late = any(c.state == ClockState.met_late for c in met)
     how = "口头汇报" if oral else f"首报：{content[:200]}"
     _tell(
@@ -70,19 +68,19 @@ def progress_report(
 ) -> tuple[Item, bool]:
     """Record a 续报 from a unit involved until the item is closed; return (item, True if it was the 首报)."""
     item = find_item(session, code)
-    procedure.permit(session, item, "progress_report", actor)
+    procedure.permit(session, item, Act.progress_report, actor)
     row = session.scalar(
         select(ItemUnit).where(ItemUnit.item_id == item.id, ItemUnit.unit_id == actor.unit_id, ItemUnit.part != "cc")
     )
     assert row is not None
     if not content.strip():
         raise Refusal(f"请写上续报内容，例如：续报 {item.code} 当事人已道歉，评论量下降……")
-    procedure.check(item, "progress_report")
+    procedure.allowed(session, item, Act.progress_report, actor)
     first = clocks_met_by(Act.first_report)  # the lead's 续报 while its 首报 is owed is the 首报
     if row.part == "lead" and any(c.kind in first for c in clocks.open_clocks(session, item)):
         return first_report(session, actor, code, content, config, at), True
     mark_acknowledged(session, item, row, actor, at, implied_by="report")
-    procedure.take(session, item, "progress_report", actor.userid, at, text=content[:4000], unit=row.unit.key)
+    procedure.apply(session, item, Act.progress_report, actor, at, text=content[:4000], unit=row.unit.key)
     _tell(
         session,
         item,
@@ -97,10 +95,10 @@ def progress_report(
 def handling_report(session: Session, actor: Person, code: str, content: str, at: datetime) -> Item:
     """Record the lead unit's report on handling and outcome (24 h clock, SPEC §4)."""
     item = find_item(session, code)
-    row = _lead_row(session, item, actor, "handling_report")
+    row = _lead_row(session, item, actor, Act.handling_report)
     if not content.strip():
         raise Refusal(f"请写上处置情况，例如：处置报告 {item.code} 已约谈当事人，帖子已删除……")
-    _before, _after, met = procedure.take(session, item, "handling_report", actor.userid, at, text=content[:4000])
+    met = procedure.apply(session, item, Act.handling_report, actor, at, text=content[:4000]).met
     late = "（已超时）" if any(c.state == ClockState.met_late for c in met) else ""
     _tell(
         session,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -13,12 +14,13 @@ from sqlalchemy.orm import Session
 from core.clock import show
 from core.config import Config
 from models import Attachment, DayCounter, Item, ItemLink, Person, Role
+from models.events import Event
 from models.procedure import Act
 from workflow.duty import patrol, periods
 from workflow.engine import clocks, procedure
 from workflow.engine.audit import record
 from workflow.engine.errors import Refusal
-from workflow.engine.outbox import defer, emit
+from workflow.engine.outbox import Job, defer, emit
 from workflow.incident import links as linkmod
 from workflow.people import org
 from workflow.views import render
@@ -77,8 +79,8 @@ def _existing(session: Session, normalized: list[str]) -> tuple[Item | None, Ite
     found = session.scalars(
         select(Item).join(ItemLink).where(ItemLink.normalized.in_(normalized)).order_by(ItemLink.id)
     ).all()
-    live = [i for i in found if procedure.allows(i, "report_merged")]
-    archived = [i for i in found if not procedure.allows(i, "report_merged")]
+    live = [i for i in found if procedure.allows(i, Act.report_merged)]
+    archived = [i for i in found if not procedure.allows(i, Act.report_merged)]
     return (live[0] if live else None), (max(archived, key=lambda i: i.id) if archived else None)
 
 
@@ -109,11 +111,13 @@ def report(session: Session, reporter: Person, draft: Draft, at: datetime, confi
         )
         session.add(item)
         session.flush()
-        again = {"related": related.code} if related else {}
-        record(session, item, reporter.userid, "report", at, after=item.state, source=draft.source, **again)
+        again: dict[str, Any] = {"related": related.code} if related else {}
+        procedure.apply(
+            session, item, Act.report, reporter, at, change=(None, item.state), source=draft.source, **again
+        )
         if running := periods.in_force(session, config, at):  # a sensitive period: one grade higher unless graded
             item.suggested_grade = periods.BUMP[draft.suggested_grade or "general"]
-            record(session, item, "system", "period_grade", at, period=running[0].name, grade=item.suggested_grade)
+            record(session, item, "system", Event.period_grade, at, period=running[0].name, grade=item.suggested_grade)
     mine = select(ItemLink.normalized).where(ItemLink.item_id == item.id, ItemLink.normalized.in_(normalized.values()))
     known = set(session.scalars(mine))
     for url, norm in normalized.items():
@@ -124,7 +128,7 @@ def report(session: Session, reporter: Person, draft: Draft, at: datetime, confi
         att = Attachment(item_id=item.id, kind="image", media_id=media_id, uploader_id=reporter.id, created_at=at)
         session.add(att)
         session.flush()
-        defer(session, "fetch_media", att.id)
+        defer(session, Job.fetch_media, att.id)
     session.flush()
     session.refresh(item)
     if merged:
@@ -172,7 +176,7 @@ def _new_notices(session: Session, item: Item, reporter: Person, at: datetime, r
 
 
 def _merged_notices(session: Session, item: Item, reporter: Person, text: str, at: datetime) -> None:
-    record(session, item, reporter.userid, "report_merged", at, note=text[:500])
+    procedure.apply(session, item, Act.report_merged, reporter, at, note=text[:500])
     if reporter.id == item.reporter_id:
         return
     note = (

@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session
 from core import args
 from core.clock import show
 from core.config import Config
-from models import Card, Grade, Item, Person, Role, Statement, StatementState, Unit
+from models import Grade, Item, Person, Role, Statement, StatementState, Unit
 from models.codes import card_key
+from models.events import Event
 from models.procedure import Act
-from models.state import CardState
-from workflow.engine import clocks, procedure
-from workflow.engine.audit import record
-from workflow.engine.cards import finish_cards, new_card
+from models.state import CardPurpose
+from workflow.engine import procedure
+from workflow.engine.cards import new_card
 from workflow.engine.errors import Refusal
 from workflow.engine.lookup import find_item
 from workflow.engine.outbox import emit
@@ -69,16 +69,17 @@ def parse_draft(session: Session, typed: str) -> tuple[str, list[Unit]]:
 def draft(session: Session, actor: Person, code: str, typed: str, at: datetime) -> Statement:
     """A new version drafted by the office or the lead unit; earlier open versions are superseded; sent for 审核."""
     item = find_item(session, code)
-    procedure.permit(session, item, "draft_statement", actor)
-    procedure.check(item, "draft_statement")
+    procedure.allowed(session, item, Act.draft_statement, actor)
     text, confirm = parse_draft(session, typed)
     if not text:
         raise Refusal(USAGE)
     if len({u.id for u in confirm}) != len(confirm):
         raise Refusal(f"“会同”后同一个单位写了两次，请检查。{USAGE}")
-    for old in session.scalars(select(Statement).where(Statement.item_id == item.id, Statement.state.in_(OPEN_STATES))):
+    overtaken = list(
+        session.scalars(select(Statement).where(Statement.item_id == item.id, Statement.state.in_(OPEN_STATES)))
+    )
+    for old in overtaken:
         old.state = StatementState.superseded
-        _close_cards(session, item, old, "已被新版本取代", actor.userid, at)
     version = (session.scalar(select(func.max(Statement.version)).where(Statement.item_id == item.id)) or 0) + 1
     st = Statement(
         item_id=item.id, version=version, text=text[:2000], drafted_by=actor.userid, state=StatementState.pending,
@@ -86,7 +87,10 @@ def draft(session: Session, actor: Person, code: str, typed: str, at: datetime) 
     )  # fmt: skip
     session.add(st)
     session.flush()
-    record(session, item, actor.userid, "statement_drafted", at, version=version, confirm=[u.key for u in confirm])
+    procedure.apply(
+        session, item, Act.draft_statement, actor, at, about=[old.id for old in overtaken], closing="已被新版本取代",
+        version=version, confirm=[u.key for u in confirm],
+    )  # fmt: skip
     lead = item.lead
     sup = org.supervisor(session, lead.unit) if lead else None
     _ask(session, item, st, [sup] if sup else org.userids(org.with_role(session, Role.office)), "审核", at)
@@ -97,7 +101,7 @@ def _ask(session: Session, item: Item, st: Statement, to: list[str], stage: str,
     """Send the current stage's card (审核 / 审定) to its deciders."""
     st.deciders = [u for u in dict.fromkeys(to) if u]
     task_id = f"stmt-{st.id}-{secrets.token_hex(4)}"
-    new_card(session, "statement", task_id, item.id, st.deciders, at)
+    new_card(session, CardPurpose.statement, task_id, item.id, st.deciders, at, about=st.id)
     body = render.button_card(
         SOURCE,
         f"【口径{stage}】{item.title}",
@@ -110,13 +114,6 @@ def _ask(session: Session, item: Item, st: Statement, to: list[str], stage: str,
     emit(session, st.deciders, body, f"card:{task_id}", at, item, task_id=task_id)
 
 
-def _close_cards(session: Session, item: Item, st: Statement, label: str, actor: str, at: datetime) -> None:
-    cards = session.scalars(
-        select(Card).where(Card.item_id == item.id, Card.task_id.like(f"stmt%-{st.id}-%"), Card.state == CardState.open)
-    )
-    finish_cards(session, item, cards, label, actor, at, None)
-
-
 def decide(
     session: Session, actor: Person, statement_id: int, ok: bool, at: datetime, clicked: tuple[str, str] | None = None
 ) -> tuple[Statement, str, bool]:
@@ -126,17 +123,16 @@ def decide(
     if st is None:
         raise Refusal("这张口径卡片已失效。")
     item = session.get_one(Item, st.item_id)
-    procedure.check(item, "decide_statement")
+    procedure.allowed(session, item, Act.decide_statement, actor)
     if st.state not in (StatementState.pending, StatementState.reviewed):
         return st, f"{item.code} 口径第 {st.version} 版已经处理过了（{_state_name(st)}）。", False
     if actor.userid not in st.deciders:
         raise Refusal(f"这份口径不是送您审批的，只有卡片的接收人可以审批（{item.code} 第 {st.version} 版）。")
     stage = "审核" if st.state == StatementState.pending else "审定"
-    cards = session.scalars(
-        select(Card).where(Card.item_id == item.id, Card.task_id.like(f"stmt-{st.id}-%"), Card.state == CardState.open)
-    )
-    finish_cards(session, item, cards, f"{actor.name} 已{'同意' if ok else '退回'}", actor.userid, at, None, clicked)
-    record(session, item, actor.userid, "statement_decided", at, version=st.version, stage=stage, ok=ok)
+    procedure.apply(
+        session, item, Act.decide_statement, actor, at, event=Event.statement_decided, about=st.id,
+        closing=f"{actor.name} 已{'同意' if ok else '退回'}", clicked=clicked, version=st.version, stage=stage, ok=ok,
+    )  # fmt: skip
     if not ok:
         st.state = StatementState.returned
         _tell_drafter(session, item, st, f"被{actor.name}退回修改，请修改后重新发送“口径 {item.code} 新的文字”。", at)
@@ -164,12 +160,15 @@ def give_reason(session: Session, actor: Person, statement_id: int, reason: str,
     if st is None or st.state != StatementState.returned:
         raise Refusal("没有等待您填写理由的口径退回。")
     item = session.get_one(Item, st.item_id)
-    procedure.check(item, "give_reason")
+    procedure.allowed(session, item, Act.give_reason, actor)
     if st.comment:
         return "退回理由已经发出，无需重复。"
     reason = "" if reason.strip() == "跳过" else reason.strip()[:2000]
     st.comment = reason or "（未附理由）"
-    record(session, item, actor.userid, "statement_return_reason", at, version=st.version, reason=st.comment)
+    procedure.apply(
+        session, item, Act.give_reason, actor, at, event=Event.statement_return_reason, version=st.version,
+        reason=st.comment,
+    )  # fmt: skip
     if not reason:
         return f"好的，{item.code} 口径第 {st.version} 版退回时不附理由。"
     emit(
@@ -200,7 +199,7 @@ def _after_decisions(session: Session, item: Item, st: Statement, actor: Person,
             unit = session.get_one(Unit, unit_id)
             leads = org.userids(org.unit_leads(session, unit))
             task_id = f"stmtc-{st.id}-{unit_id}-{secrets.token_hex(4)}"
-            new_card(session, "statement_confirm", task_id, item.id, leads, at, unit_id=unit_id)
+            new_card(session, CardPurpose.statement_confirm, task_id, item.id, leads, at, unit_id=unit_id, about=st.id)
             body = render.button_card(
                 SOURCE,
                 f"【口径确认】{item.title}",
@@ -227,16 +226,18 @@ def confirm(
     if st is None:
         raise Refusal("这张口径卡片已失效。")
     item = session.get_one(Item, st.item_id)
-    procedure.check(item, "decide_statement")
+    procedure.allowed(session, item, Act.decide_statement, actor)
     if unit_id not in st.confirm_units or actor.unit_id != unit_id or not actor.has(Role.unit_lead):
         raise Refusal(f"只有涉及单位的负责人可以确认 {item.code} 的口径。")
     if st.state != StatementState.confirming or unit_id in st.confirmed_units:
         return st, f"{item.code} 口径第 {st.version} 版已经确认过或已结束（{_state_name(st)}）。"
-    record(session, item, actor.userid, "statement_confirmed", at, version=st.version, ok=ok, note=note[:500])
     unit = session.get_one(Unit, unit_id)
+    procedure.apply(  # an objection returns the version: every card still open on it closes
+        session, item, Act.decide_statement, actor, at, event=Event.statement_confirmed,
+        about=None if ok else st.id, closing=f"{unit.name} 有意见", version=st.version, ok=ok, note=note[:500],
+    )  # fmt: skip
     if not ok:
         st.state, st.comment = StatementState.returned, note[:2000]
-        _close_cards(session, item, st, f"{unit.name} 有意见", actor.userid, at)
         _tell_drafter(session, item, st, f"{unit.name}{actor.name}提出意见：{note[:300]}。请修改后重新发送口径。", at)
         return st, f"已把您的意见转给起草人，{item.code} 口径第 {st.version} 版退回修改。"
     st.confirmed_units = [*st.confirmed_units, unit_id]
@@ -248,7 +249,7 @@ def confirm(
 
 def _approve(session: Session, item: Item, st: Statement, actor: Person, at: datetime) -> None:
     st.state, st.approved_by, st.approved_at = StatementState.approved, actor.userid, at
-    record(session, item, actor.userid, "statement_approved", at, version=st.version)
+    procedure.apply(session, item, Act.decide_statement, actor, at, event=Event.statement_approved, version=st.version)
     office = org.userids(org.with_role(session, Role.office))
     emit(
         session,
@@ -280,16 +281,25 @@ def publish(
     """Record the publication of the newest approved version (where, when, link); it meets the public-response
     clock. Refuse when nothing is approved yet."""
     item = find_item(session, code)
-    procedure.permit(session, item, "publish_statement", actor)
-    procedure.check(item, "publish_statement")
+    procedure.allowed(session, item, Act.publish_statement, actor)
     st = approved(session, item)
     if st is None:
         raise Refusal(f"{item.code} 还没有定稿的口径，不能登记发布。先发送“口径 {item.code} 文字”送审。")
     if not where.strip():
         raise Refusal(f"请写明发布渠道，例如：发布 {item.code} 官方微博 https://…")
     st.published_where, st.published_url, st.published_at, st.published_by = where[:128], url, at, actor.userid
-    record(session, item, actor.userid, "statement_published", at, version=st.version, where=where, url=url)
-    clocks.on_action(session, item, Act.publish_statement, actor.userid, at, config=config)  # 信息发布 / 滚动发布
+    procedure.apply(
+        session,
+        item,
+        Act.publish_statement,
+        actor,
+        at,
+        event=Event.statement_published,
+        version=st.version,
+        where=where,
+        url=url,
+        config=config,
+    )  # fmt: skip  (the clock table: it meets 信息发布/滚动发布 and starts the rolling update while the item is open)
     return st
 
 

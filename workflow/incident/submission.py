@@ -14,13 +14,14 @@ from core.clock import show
 from core.config import Config
 from models import Attachment, Card, Grade, Item, ItemUnit, Person, Role, Submission, Unit
 from models.clock import Clock
-from models.state import AWAITING, CardState, ClockState, SubmissionState
-from workflow.engine import clocks, procedure
-from workflow.engine.cards import finish_cards, new_card
+from models.procedure import Act
+from models.state import AWAITING, CardPurpose, ClockState, SubmissionState
+from workflow.engine import cards, clocks, procedure
+from workflow.engine.cards import new_card
 from workflow.engine.errors import Refusal
 from workflow.engine.lookup import find_item
 from workflow.engine.notify import tell
-from workflow.engine.outbox import defer
+from workflow.engine.outbox import Job, defer
 from workflow.incident.assignment import mark_acknowledged
 from workflow.people import org
 from workflow.views import pages, render
@@ -40,7 +41,7 @@ class StoredFile:
 
 def assignment(session: Session, item: Item, actor: Person) -> ItemUnit:
     """Return the actor's unit's part in item if the actor leads that unit, else refuse."""
-    procedure.permit(session, item, "written_report", actor)
+    procedure.permit(session, item, Act.written_report, actor)
     row = session.scalar(select(ItemUnit).where(ItemUnit.item_id == item.id, ItemUnit.unit_id == actor.unit_id))
     assert row is not None
     return row
@@ -65,7 +66,7 @@ def submit(
         raise Refusal(f"书面报告是空的。请写上内容，或附上照片、文件后再提交（书面报告 {item.code}）。")
     if len(text) > 20000:
         raise Refusal("书面报告正文超过 2 万字，请精简，或作为 Word/PDF 文件上传。")
-    procedure.check(item, "written_report")
+    procedure.allowed(session, item, Act.written_report, actor)
     mark_acknowledged(session, item, row, actor, at, implied_by="written_report")
     version = (
         session.scalar(
@@ -88,20 +89,22 @@ def submit(
     session.add(sub)
     session.flush()
     _attach(session, item, sub, actor, images, files, at)
-    _before, _after, met = procedure.take(
+    met = procedure.apply(
         session,
         item,
-        "written_report",
-        actor.userid,
+        Act.written_report,
+        actor,
         at,
         advance=lead,
+        about=row.unit_id,
+        closing=f"{actor.name} 已报送",
         version=version,
         via=via,
         unit=row.unit.key,
         part=row.part,
         files=len(images) + len(files),
         text=text[:4000],
-    )
+    ).met
     if lead:
         _lead_submitted(session, item, sub, row, actor, at, config, met)
     else:
@@ -124,7 +127,7 @@ def _attach(
         )
         session.add(att)
         session.flush()
-        defer(session, "fetch_media", att.id)
+        defer(session, Job.fetch_media, att.id)
     for f in files:
         session.add(
             Attachment(
@@ -163,16 +166,8 @@ def _lead_submitted(
             Submission.state.in_(AWAITING),
         )
     ):
-        old.state = SubmissionState.superseded
-        finish_cards(
-            session,
-            item,
-            approval_cards(session, old.id, open_only=True),
-            f"已由第 {sub.version} 版取代",
-            "system",
-            at,
-            config.wecom.agent_id,
-        )
+        old.state = SubmissionState.superseded  # its deciders' cards are overtaken by the new version's
+        cards.close(session, item, CardPurpose.approval, old.id, f"已由第 {sub.version} 版取代", "system", at)
     late = "（已超时）" if any(c.state == ClockState.met_late for c in met) else ""
     to = deciders(session, item, row.unit)
     send_for_approval(session, item, sub, to, at, config)
@@ -218,7 +213,7 @@ def send_for_approval(
         for c in clocks.all_clocks(session, item)
         if c.owner_unit_id == sub.unit_id
     )
-    card = new_card(session, "approval", task_id, item.id, to, at, unit_id=sub.unit_id)
+    card = new_card(session, CardPurpose.approval, task_id, item.id, to, at, unit_id=sub.unit_id, about=sub.id)
     body = approval_card(
         item, sub, summary, task_id, pages.viewer_url(config, item.code), item.grade != Grade.major, stage, reviewer
     )
@@ -253,15 +248,14 @@ def offer_upload(
     if not to:
         return
     task_id = f"wr-{item.id}-{unit.id}-{secrets.token_hex(4)}"
-    new_card(session, "upload", task_id, item.id, to, at, unit_id=unit.id)
+    new_card(session, CardPurpose.upload, task_id, item.id, to, at, unit_id=unit.id)
     body = upload_card(item, unit.name, task_id, pages.upload_url(config, item.code), returned)
     tell(session, item, f"card:{task_id}", at, body, actors=to, task_id=task_id)
 
 
-def approval_cards(session: Session, sub_id: int, open_only: bool = False) -> list[Card]:
-    """Return the approval cards sent for submission sub_id (their task ids are `appr-<id>-…`)."""
-    stmt = select(Card).where(Card.purpose == "approval", Card.task_id.like(f"appr-{sub_id}-%"))
-    return list(session.scalars(stmt.where(Card.state == CardState.open) if open_only else stmt))
+def approval_cards(session: Session, sub: Submission, open_only: bool = False) -> list[Card]:
+    """Return the approval cards sent for submission sub (cards about it)."""
+    return cards.about(session, sub.item_id, CardPurpose.approval, sub.id, open_only)
 
 
 def current(session: Session, item: Item) -> Submission | None:

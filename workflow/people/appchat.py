@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import show
 from models import AuditEvent, Grade, Item, OutboxMessage, Role
+from models.events import Event
 from models.item import PART_NAMES
 from models.procedure import Act
 from models.state import OutboxState
@@ -122,7 +123,7 @@ def give_up(session: Session, item_id: int, at: datetime) -> None:
         )
         .values(state=OutboxState.failed, last_error="group not created: 60011")
     )
-    record(session, item, "system", "chat_refused", at, chat_id=chat_id, errcode=60011)
+    record(session, item, "system", Event.chat_refused, at, chat_id=chat_id, errcode=60011)
     office = org.userids(org.with_role(session, Role.office))
     emit(
         session,

@@ -19,6 +19,7 @@ from core import clock
 from core.text import clean_name
 from core.wecom import WecomApi, WecomError
 from models import AuditEvent, GuidedAssignment, Opinion, Patrol, Person, Role, Unit
+from models.events import Event
 from models.org import UNIT_KINDS
 from workflow.engine.audit import record
 from workflow.engine.outbox import emit
@@ -254,7 +255,7 @@ def ensure_unit(session: Session, mapping: Mapping, key: str, wecom_name: str | 
     if unit.id is None or before != (unit.name, unit.kind, unit.supervisor_userid, unit.active):
         session.add(unit)
         session.flush()
-        record(session, None, ACTOR, "contact_unit", at, None, None, unit=key, name=unit.name, active=True)
+        record(session, None, ACTOR, Event.contact_unit, at, None, None, unit=key, name=unit.name, active=True)
     return unit
 
 
@@ -330,7 +331,7 @@ def deactivate(session: Session, userid: str, at: datetime, report: Report, why:
         return
     person.active = False
     report.deactivated += 1
-    record(session, None, ACTOR, "contact_person", at, "active", "deactivated", userid=userid, why=why)
+    record(session, None, ACTOR, Event.contact_person, at, "active", "deactivated", userid=userid, why=why)
 
 
 MASS_SHARE = 0.5  # a sync that would deactivate more than this share of the active people is refused
@@ -363,7 +364,7 @@ def apply_directory(session: Session, mapping: Mapping, directory: Directory, at
         if person.userid not in directory.members:
             deactivate(session, person.userid, at, report, "不在企业微信通讯录的同步范围内")
     keep_needed(session, before, at, report)
-    record(session, None, ACTOR, "contacts_sync", at, None, None, **{k: v for k, v in report.as_json().items()})
+    record(session, None, ACTOR, Event.contacts_sync, at, None, None, **{k: v for k, v in report.as_json().items()})
     return report
 
 
@@ -458,7 +459,7 @@ def _party_event(
     unit = session.scalar(select(Unit).where(Unit.key == rule.unit))
     if unit is not None and unit.active:  # its department is gone: kept, with its items, but no longer offered
         unit.active = False
-        record(session, None, ACTOR, "contact_unit", at, "active", "inactive", unit=unit.key, party=event.party)
+        record(session, None, ACTOR, Event.contact_unit, at, "active", "inactive", unit=unit.key, party=event.party)
 
 
 # a userid change ---------------------------------------------------------------------------------------------
@@ -478,7 +479,7 @@ def rename(session: Session, old: str, new: str, at: datetime, report: Report) -
         session.execute(update(table).where(table.userid == old).values(userid=new))
     session.flush()
     report.renamed += 1
-    record(session, None, ACTOR, "contact_person", at, None, RENAMED, userid=new, old_userid=old)
+    record(session, None, ACTOR, Event.contact_person, at, None, RENAMED, userid=new, old_userid=old)
     return True
 
 
@@ -574,7 +575,9 @@ def keep_needed(session: Session, before: dict[Need, list[int]], at: datetime, r
     report.kept = [f"{n.title}：{p.name}（{p.userid}）" for n, p, _w in kept]
     for need, person, why in kept:
         state = org.GONE_BUT_KEPT if why == GONE_WHY else "kept"
-        record(session, None, ACTOR, "contact_guard", at, None, state, post=need.title, userid=person.userid, why=why)
+        record(
+            session, None, ACTOR, Event.contact_guard, at, None, state, post=need.title, userid=person.userid, why=why
+        )
     _tell_kept(session, kept, at)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from core.text import clean_name
 from models import AuditEvent, Person, Role, Unit
+from models.events import Event
 from models.org import UNIT_KINDS
 from workflow.engine.audit import record
 
@@ -150,5 +151,5 @@ def import_org(session: Session, data: dict[str, Any], at: datetime, actor: str 
         if uid not in seen and person_.active:
             person_.active = False
             counts["deactivated"] += 1
-    record(session, None, actor, "org_import", at, None, None, **counts)
+    record(session, None, actor, Event.org_import, at, None, None, **counts)
     return counts

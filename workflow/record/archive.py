@@ -28,7 +28,9 @@ from core.scoring import parse_scoring
 from core.storage import archive_dir
 from core.text import clean_text
 from models import Attachment, AuditEvent, Brief, Item, Person, Role, Statement, Submission
+from models.events import Event
 from models.item import GRADE_NAMES, SOURCES
+from models.procedure import Act
 from models.state import ItemState
 from workflow.appraisal.assessment import of_item
 from workflow.engine import procedure
@@ -405,13 +407,13 @@ def make(
     """Package an archived item (refuse an item not yet archived), record the manifest's hash, tell the office about
     anything missing; return (path, manifest sha256, package)."""
     item = find_item(session, code)
-    procedure.check(item, "package")
+    procedure.allowed(session, item, Act.package, None)
     path = out or package_path(config, item)
     digest, pkg = build(session, config, item, path, at)
     files, missing = len(pkg.entries), pkg.missing
     # the archived record is closed: the packaging is audited outside it (item_id NULL, the 编号 in the detail)
-    record(session, None, actor, "archive_packaged", at, code=item.code, manifest_sha256=digest, files=files,
-           missing=missing)  # fmt: skip
+    procedure.apply(session, item, Act.package, None, at, by=actor, outside=True, code=item.code,
+                    manifest_sha256=digest, files=files, missing=missing)  # fmt: skip
     if pkg.missing:
         office = org.userids(org.with_role(session, Role.office))
         text = (
@@ -448,5 +450,5 @@ def prune(session: Session, config: Config, now: datetime, apply: bool) -> list[
                 if apply:
                     path.unlink()
         if apply and gone:
-            record(session, None, CLI, "attachments_pruned", now, code=item.code, files=gone, keep=keep)
+            record(session, None, CLI, Event.attachments_pruned, now, code=item.code, files=gone, keep=keep)
     return plan

@@ -18,13 +18,14 @@ from core.config import Config
 from core.safename import safe_name
 from core.storage import store
 from core.text import clean_name
-from models import AuditEvent, Brief, Card, Item, Person, Role, Submission
+from models import AuditEvent, Brief, Item, Person, Role, Submission
 from models.codes import card_key
+from models.events import Event
 from models.item import GRADE_NAMES, SOURCES
-from models.state import CardState, SubmissionState
+from models.procedure import Act
+from models.state import CardPurpose, SubmissionState
 from workflow.engine import procedure
-from workflow.engine.audit import record
-from workflow.engine.cards import finish_cards, new_card
+from workflow.engine.cards import new_card
 from workflow.engine.errors import Refusal
 from workflow.engine.lookup import find_item
 from workflow.engine.outbox import emit
@@ -161,8 +162,7 @@ def preview_docx(session: Session, config: Config, b: Brief) -> bytes:
 def request(session: Session, config: Config, actor: Person, code: str, kind: str, at: datetime) -> Brief:
     """The office asks for a 快报 / 专报; the leaders (else the office) approve it on a card."""
     item = find_item(session, code)
-    procedure.authorise("brief", actor)
-    procedure.check(item, "brief")
+    procedure.allowed(session, item, Act.brief, actor)
     b = Brief(
         item_id=item.id, kind=kind, number="", state="pending", requested_by=actor.userid, deciders=[], created_at=at,
     )  # fmt: skip
@@ -170,7 +170,7 @@ def request(session: Session, config: Config, actor: Person, code: str, kind: st
     session.flush()
     b.deciders = org.userids(org.with_role(session, Role.leader)) or org.userids(org.with_role(session, Role.office))
     task_id = f"brief-{b.id}-{secrets.token_hex(4)}"
-    new_card(session, "brief", task_id, item.id, b.deciders, at)
+    new_card(session, CardPurpose.brief, task_id, item.id, b.deciders, at, about=b.id)
     fields = context(session, config, item, kind, "", at)
     body = render.button_card(
         "瞭望 · 上报审批",
@@ -184,7 +184,7 @@ def request(session: Session, config: Config, actor: Person, code: str, kind: st
         content="\n".join(["主要内容：" + "".join(fields["content"])[:300], *fields["situation"][:2]]),
     )
     emit(session, b.deciders, body, f"card:{task_id}", at, item, task_id=task_id)
-    record(session, item, actor.userid, "brief_requested", at, kind=kind)
+    procedure.apply(session, item, Act.brief, actor, at, event=Event.brief_requested, kind=kind)
     return b
 
 
@@ -197,19 +197,18 @@ def decide(
     if b is None:
         raise Refusal("这张上报审批卡片已失效。")
     item = session.get_one(Item, b.item_id)
-    procedure.check(item, "brief")
+    procedure.allowed(session, item, Act.decide_brief, actor)
     if actor.userid not in b.deciders:
         raise Refusal(f"这份{b.kind}不是送您审批的。")
     if b.state != "pending":
         return f"{label(b, item)}已经处理过了。"
-    cards = session.scalars(
-        select(Card).where(Card.item_id == item.id, Card.task_id.like(f"brief-{b.id}-%"), Card.state == CardState.open)
-    )
-    finish_cards(session, item, cards, f"{actor.name} 已{'同意' if ok else '退回'}", actor.userid, at, None, clicked)
     b.state, b.decided_by, b.decided_at = ("approved" if ok else "returned"), actor.userid, at
     if ok:
         b.number = next_number(session, b.kind, at)  # given on approval: a returned request uses no number
-    record(session, item, actor.userid, "brief_decided", at, kind=b.kind, number=b.number, ok=ok)
+    procedure.apply(
+        session, item, Act.decide_brief, actor, at, about=b.id, closing=f"{actor.name} 已{'同意' if ok else '退回'}",
+        clicked=clicked, kind=b.kind, number=b.number, ok=ok,
+    )  # fmt: skip
     if not ok:
         emit(session, [b.requested_by], render.text(f"【上报】{label(b, item)}被{actor.name}退回，请核实后重新申请。"),
              f"brief:{b.id}:returned", at, item)  # fmt: skip
@@ -228,8 +227,7 @@ def decide(
 def sent(session: Session, actor: Person, code: str, to: str, at: datetime) -> Brief:
     """Record that the newest approved brief of the item was sent upward: to whom, when, by whom."""
     item = find_item(session, code)
-    procedure.authorise("brief", actor)
-    procedure.check(item, "brief")
+    procedure.allowed(session, item, Act.brief, actor)
     b = session.scalar(
         select(Brief).where(Brief.item_id == item.id, Brief.state == "approved").order_by(Brief.id.desc()).limit(1)
     )
@@ -238,18 +236,19 @@ def sent(session: Session, actor: Person, code: str, to: str, at: datetime) -> B
     if not to.strip():
         raise Refusal(f"请写明报送对象，例如：报送 {item.code} 县委宣传部、县网信办")
     b.sent_to, b.sent_by, b.sent_at = to.strip()[:500], actor.userid, at
-    record(session, item, actor.userid, "brief_sent", at, kind=b.kind, number=b.number, to=b.sent_to)
+    procedure.apply(
+        session, item, Act.brief, actor, at, event=Event.brief_sent, kind=b.kind, number=b.number, to=b.sent_to
+    )
     return b
 
 
 def instruct(session: Session, actor: Person, code: str, text: str, at: datetime) -> Item:
     """A leader's instruction (批示) on an item, passed on to the units concerned and the office."""
     item = find_item(session, code)
-    procedure.authorise("instruction", actor)
-    procedure.check(item, "instruction")
+    procedure.allowed(session, item, Act.instruction, actor)
     if not text.strip():
         raise Refusal(f"请写上批示内容，例如：批示 {item.code} 请尽快核实，依法处理，及时回应。")
-    record(session, item, actor.userid, "instruction", at, text=text[:2000])
+    procedure.apply(session, item, Act.instruction, actor, at, text=text[:2000])
     to = org.userids(org.with_role(session, Role.office))
     for row in item.units:
         to += org.userids(org.unit_leads(session, row.unit))

@@ -13,7 +13,7 @@ from core.durations import format_duration
 from models import Grade, Item, ItemState, ItemUnit, Person, Role, Submission, Unit
 from models.clock import OPEN_STATES, Clock
 from models.item import PART_NAMES
-from models.state import AWAITING, ClockState
+from models.state import AWAITING, NEXT_STEP, ClockState
 from workflow.incident.consult import general_office_heard
 from workflow.incident.submission import approval_cards
 from workflow.views.render import grade_name
@@ -178,22 +178,16 @@ def next_step(session: Session, item: Item, names: Names) -> str:
             .order_by(Submission.id.desc())
             .limit(1)
         )
-        who = {u for c in approval_cards(session, sub.id, open_only=True) for u in c.recipients} if sub else set()
+        who = {u for c in approval_cards(session, sub, open_only=True) for u in c.recipients} if sub else set()
         deciders = "、".join(session.scalars(select(Person.name).where(Person.userid.in_(who))))
-        return f"待审核：{deciders or '分管领导'}"
+        return NEXT_STEP[state].on_board(deciders or "分管领导")
     if state == ItemState.approved:
-        return f"待回复来源：{office}" if general_office_heard(session, item) else f"待会商意见：{names.general}"
-    steps = {
-        ItemState.reported: f"待定级交办：{office}",
-        ItemState.dispatched: f"待签收：{leads}",
-        ItemState.acknowledged: f"待首报：{leads}",
-        ItemState.first_reported: f"待书面报告：{leads}",
-        ItemState.returned: f"退回修改中：{leads}",
-        ItemState.replied: f"待办结：{office}",
-        ItemState.follow_up: f"善后观察：{leads}回报态势",
-        ItemState.closed: f"待总结评估：{office}",
-    }
-    return steps.get(state, "")
+        heard = general_office_heard(session, item)  # the office replies once the general office was heard
+        return NEXT_STEP[state].on_board(office) if heard else f"待会商意见：{names.general}"
+    step = NEXT_STEP.get(state)
+    if step is None:
+        return ""
+    return step.on_board(office if step.who == "office" else leads)
 
 
 def unit_choices(session: Session) -> list[tuple[str, str]]:

@@ -28,7 +28,7 @@ from models import (
 from models.clock import OPEN_STATES, Clock
 from models.item import FLOW_NAMES, PART_NAMES
 from models.procedure import Act
-from models.state import CLOCK_STATE_NAMES, ClockState
+from models.state import CLOCK_STATE_NAMES, CardPurpose, ClockState
 from workflow.engine.cards import new_card
 from workflow.engine.errors import Refusal
 from workflow.engine.lookup import find_item
@@ -179,7 +179,7 @@ def send_todo_card(session: Session, person: Person, key: str, now: datetime) ->
     if not steps:
         return 0
     task_id = f"todo-{person.id}-{secrets.token_hex(6)}"
-    new_card(session, "todo", task_id, steps[0].item.id, [person.userid], now)
+    new_card(session, CardPurpose.todo, task_id, steps[0].item.id, [person.userid], now, about=person.id)
     # a reply too (key "reply:…"): it goes out before the list, which stays the newest thing the person reads
     emit(session, [person.userid], todo_card(steps, task_id), f"reply:todo:{key}", now, task_id=task_id)
     return len(steps)

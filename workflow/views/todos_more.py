@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from core.clock import show
 from core.durations import format_duration
 from models import Card, Item, ItemState, Opinion, Person, Role, Submission, Watch
-from models.state import AWAITING, WatchState
+from models.state import AWAITING, NEXT_STEP, CardPurpose, WatchState
 from workflow.incident.submission import approval_cards
 from workflow.views import render
 
@@ -28,7 +28,7 @@ def approvals(session: Session, person: Person, now: datetime) -> list[str]:
         .order_by(Submission.created_at)
     )
     for sub in pending:
-        if any(person.userid in c.recipients for c in approval_cards(session, sub.id, open_only=True)):
+        if any(person.userid in c.recipients for c in approval_cards(session, sub, open_only=True)):
             item = session.get_one(Item, sub.item_id)
             lines.append(
                 f"· 待审核 {render.item_line(item)} 第 {sub.version} 版书面报告，{show(sub.created_at)} 报送"
@@ -44,7 +44,7 @@ def opinions(session: Session, person: Person, now: datetime) -> list[str]:
     asked = session.execute(
         select(Card, Item)
         .join(Item, Item.id == Card.item_id)
-        .where(Card.purpose == "opinion", Item.state == ItemState.approved)
+        .where(Card.purpose == CardPurpose.opinion, Item.state == ItemState.approved)
         .order_by(Card.created_at)
     )
     seen: set[int] = set()
@@ -73,17 +73,15 @@ def office(session: Session, now: datetime) -> list[str]:
         .where(Item.state.in_([ItemState.approved, ItemState.replied, ItemState.closed]))
         .order_by(Item.updated_at)
     ):
-        step = {
-            ItemState.approved: f"待回复来源（回复来源 {item.code} 答复内容）",
-            ItemState.replied: f"待办结（办结 {item.code}）",
-            ItemState.closed: f"待总结评估（总结评估 {item.code} 内容）",
-        }[ItemState(item.state)]
+        step = NEXT_STEP[ItemState(item.state)].todo(item.code)
         lines.append(f"· {step} {render.item_line(item)}{_waited(now, item.updated_at)}")
     ended = session.scalars(select(Watch).where(Watch.state == WatchState.ended).order_by(Watch.until))
     for w in ended:
         watched = session.get(Item, w.item_id)
         if watched is not None and watched.state == ItemState.follow_up:
-            lines.append(f"· 待总结评估（善后观察期满）{render.item_line(watched)}，发送“总结评估 {watched.code} 内容”")
+            then = NEXT_STEP[ItemState.closed]  # the watch is over: the step after 办结 is due
+            send = then.command.format(code=watched.code)
+            lines.append(f"· 待{then.step}（善后观察期满）{render.item_line(watched)}，发送“{send}”")
     return lines
 
 
