@@ -2,7 +2,7 @@
 
 Every piece of text an item carries is one row of `search_docs` (its key is the source row's id × 8 + the kind):
 the item itself (编号, 标题, 正文), each link, each written-report version, each statement version, each 会商意见 and
-each step's text in the audit trail (首报, 续报 …). The text is stored normalised (NFKC, case-folded) and indexed:
+each step's text in the audit trail (首报, 续报 …). The text is stored normalised (see normalize) and indexed:
 
 - SQLite: an FTS5 table with the trigram tokenizer over `body` (substrings of 3 characters or more) and a contentless
   FTS5 table of the body's bigrams (`grams`, with a 1-character prefix index) for words of 1 or 2 characters;
@@ -17,7 +17,6 @@ workflow/record/search.py.
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -40,9 +39,13 @@ KIND_NAMES = {
 KINDS = 8  # key = source id × KINDS + kind
 
 
+_WIDE = {c: c - 0xFEE0 for c in range(0xFF10, 0xFF5B) if chr(c).isalnum()} | {0x3000: 0x20}
+
+
 def normalize(value: str) -> str:
-    """Return text as indexed and searched: NFKC (full-width letters and digits become half-width), case-folded."""
-    return unicodedata.normalize("NFKC", value).casefold()
+    """Return text as indexed and searched: full-width letters and digits as half-width, the ideographic space as a
+    space, case-folded (Chinese punctuation is kept, so excerpts read as written)."""
+    return value.translate(_WIDE).casefold()
 
 
 def grams(body: str) -> list[str]:

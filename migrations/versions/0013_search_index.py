@@ -21,6 +21,7 @@ depends_on = None
 def upgrade() -> None:
     """Create the index tables and index everything already recorded."""
     conn = op.get_bind()
+    op.create_index("ix_items_reporter_id", "items", ["reporter_id"])  # items by a reporter's name
     search.create(conn)
     search.rebuild(conn)
 
@@ -29,3 +30,4 @@ def downgrade() -> None:
     """Drop the index tables (the record itself is untouched)."""
     for stmt in search.DROP:
         op.execute(stmt)
+    op.drop_index("ix_items_reporter_id", "items")

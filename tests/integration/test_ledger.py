@@ -260,3 +260,24 @@ def test_items_list_at_the_command_line(
         assert bad.returncode == 2, (args, bad.stdout)
         assert why in bad.stderr, (args, bad.stderr)
         assert bad.stdout == ""
+
+
+def test_a_word_is_looked_up_in_an_index_never_by_scanning_the_texts(st: Stack) -> None:
+    dispatched(st)
+    with st.rt.sessions() as s:
+        dialect = s.get_bind().dialect.name
+        if dialect == "postgresql":
+            s.execute(text("SET LOCAL enable_seqscan = off"))  # a test database is tiny: ask for the plan at scale
+        for word in ("冲突的视频", "冲突", "冲"):
+            stmt = select(Item.id).where(Item.id.in_(search.matching(dialect, word)))
+            sql = str(stmt.compile(s.get_bind(), compile_kwargs={"literal_binds": True}))
+            verb = "EXPLAIN " if dialect == "postgresql" else "EXPLAIN QUERY PLAN "
+            plan = "\n".join(str(r[-1]) for r in s.execute(text(verb + sql)))
+            if dialect == "postgresql":
+                assert "ix_search_docs_grams" in plan, plan
+                assert "Seq Scan on search_docs" not in plan, plan
+            else:
+                table = "search_fts" if len(word) >= 3 else "search_grams"
+                assert f"SCAN {table} VIRTUAL TABLE INDEX" in plan, plan
+                assert "SCAN search_docs" not in plan, plan
+            assert "submissions" not in plan, plan

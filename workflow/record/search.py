@@ -8,7 +8,8 @@ an index:
 - 3 characters or more: SQLite's trigram FTS5 table (exact substring); PostgreSQL: the word's bigram lexemes in the
   GIN index, then strpos() on those candidates only;
 - 1 or 2 characters: SQLite's bigram FTS5 table (a 2-character word is one lexeme, a 1-character word a prefix
-  query on the 1-character prefix index), then instr() on those candidates; PostgreSQL as above ('字':* for one).
+  query on the 1-character prefix index); PostgreSQL as above ('字':* for one). For a word of letters and digits
+  the index answers exactly; one with punctuation in it is checked with instr()/strpos() on the candidates.
 
 A word with no letter or digit (only punctuation) is ignored. Names of people and units are matched in their own
 small tables. No query scans items, reports or statements with LIKE.
@@ -53,9 +54,11 @@ def _fts_match(word: str, short: bool) -> str:
 def _documents(dialect: str, word: str, n: int) -> Select[Any]:
     """SQL selecting the ids of items with a document that contains word (its parameters named after n)."""
     m, w = f"m{n}", f"w{n}"
+    exact_by_index = len(word) <= 2 and word.isalnum()  # its lexemes say it all: no need to read the text
     if dialect == "postgresql":
         exact, prefix = query_grams(word)
-        sql = f"SELECT d.item_id FROM search_docs d WHERE d.grams @@ CAST(:{m} AS tsquery) AND strpos(d.body, :{w}) > 0"
+        sql = f"SELECT d.item_id FROM search_docs d WHERE d.grams @@ CAST(:{m} AS tsquery)"
+        sql += "" if exact_by_index else f" AND strpos(d.body, :{w}) > 0"
         params = {m: tsquery_literal(exact, prefix), w: word}
     elif len(word) >= 3:
         sql = (
@@ -66,10 +69,13 @@ def _documents(dialect: str, word: str, n: int) -> Select[Any]:
     else:
         sql = (
             "SELECT d.item_id FROM search_docs d WHERE d.id IN "
-            f"(SELECT rowid FROM search_grams WHERE search_grams MATCH :{m}) AND instr(d.body, :{w}) > 0"
+            f"(SELECT rowid FROM search_grams WHERE search_grams MATCH :{m})"
         )
+        sql += "" if exact_by_index else f" AND instr(d.body, :{w}) > 0"
         params = {m: _fts_match(word, short=True), w: word}
-    found = text(sql).bindparams(**params).columns(column("item_id", Integer))
+    found = (
+        text(sql).bindparams(**{k: v for k, v in params.items() if f":{k}" in sql}).columns(column("item_id", Integer))
+    )
     return select(found.subquery().c.item_id)
 
 
