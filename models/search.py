@@ -1,6 +1,7 @@
 """The search index of the record (台账检索), kept current in the writer's own transaction.
 
-Every piece of text an item carries is one row of `search_docs` (its key is the source row's id × 8 + the kind):
+Every piece of text an item carries is one row of `search_docs` (its key: the item's id, the source row's id and
+the kind, see doc_key):
 the item itself (编号, 标题, 正文), each link, each written-report version, each statement version, each 会商意见 and
 each step's text in the audit trail (首报, 续报 …). The text is stored normalised (see normalize) and indexed:
 
@@ -36,7 +37,18 @@ KIND_NAMES = {
     KIND_OPINION: "会商意见",
     KIND_STEP: "首报、续报等",
 }
-KINDS = 8  # key = source id × KINDS + kind
+KINDS = 8
+ITEM_SHIFT = 32  # a document's key: item id << 32 | source id × 8 + kind, so a match names its item without a lookup
+
+
+def doc_key(item_id: int, source_id: int, kind: int) -> int:
+    """Return the key of a source row's document (item ids and source ids below 2³¹ and 2²⁹)."""
+    return (item_id << ITEM_SHIFT) | (source_id * KINDS + kind)
+
+
+def kind_of(key: int) -> int:
+    """Return the kind of text a document key stands for."""
+    return key % KINDS
 
 
 _WIDE = {c: c - 0xFEE0 for c in range(0xFF10, 0xFF5B) if chr(c).isalnum()} | {0x3000: 0x20}
@@ -178,14 +190,14 @@ def _on_write(_mapper: Any, conn: Connection, target: Any) -> None:
         return
     item_id, raw = doc(target)
     if item_id is not None:
-        put(conn, target.id * KINDS + kind, item_id, raw)
+        put(conn, doc_key(item_id, target.id, kind), item_id, raw)
 
 
 def _on_insert(_mapper: Any, conn: Connection, target: Any) -> None:
     kind, _fields, doc = SOURCES[type(target)]
     item_id, raw = doc(target)
     if item_id is not None and raw.strip():
-        put(conn, target.id * KINDS + kind, item_id, raw)
+        put(conn, doc_key(item_id, target.id, kind), item_id, raw)
 
 
 def _changed(target: Any, fields: tuple[str, ...]) -> bool:
@@ -194,8 +206,10 @@ def _changed(target: Any, fields: tuple[str, ...]) -> bool:
 
 
 def _on_delete(_mapper: Any, conn: Connection, target: Any) -> None:
-    kind = SOURCES[type(target)][0]
-    drop(conn, target.id * KINDS + kind)
+    kind, _fields, doc = SOURCES[type(target)]
+    item_id, _raw = doc(target)
+    if item_id is not None:
+        drop(conn, doc_key(item_id, target.id, kind))
 
 
 for _cls, (_kind, _fields, _doc) in SOURCES.items():
@@ -242,7 +256,7 @@ def _detail_text(detail: Any) -> str:
 def source_rows(conn: Connection) -> Iterator[tuple[int, int, str]]:
     """Yield (key, item id, raw text) for every piece of text the record holds, read with plain SQL."""
     for row in conn.execute(text("SELECT id, code, title, text FROM items")):
-        yield row[0] * KINDS + KIND_ITEM, row[0], "\n".join(x for x in row[1:] if x)
+        yield doc_key(row[0], row[0], KIND_ITEM), row[0], "\n".join(x for x in row[1:] if x)
     simple = (
         ("item_links", "url", KIND_LINK),
         ("submissions", "text", KIND_REPORT),
@@ -251,12 +265,12 @@ def source_rows(conn: Connection) -> Iterator[tuple[int, int, str]]:
     )
     for table, column, kind in simple:
         for row in conn.execute(text(f"SELECT id, item_id, {column} FROM {table}")):  # noqa: S608 (constant names)
-            yield row[0] * KINDS + kind, row[1], row[2] or ""
+            yield doc_key(row[1], row[0], kind), row[1], row[2] or ""
     steps = "SELECT id, item_id, detail FROM audit_events WHERE item_id IS NOT NULL"
     for row in conn.execute(text(steps)):
         said = _detail_text(row[2])
         if said:
-            yield row[0] * KINDS + KIND_STEP, row[1], said
+            yield doc_key(row[1], row[0], KIND_STEP), row[1], said
 
 
 def rebuild(conn: Connection, batch: int = 5000) -> int:

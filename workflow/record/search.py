@@ -17,15 +17,15 @@ small tables. No query scans items, reports or statements with LIKE.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, bindparam, column, select, text, union
+from sqlalchemy import ColumnElement, Integer, bindparam, column, false, select, text
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.selectable import CompoundSelect
 
-from models import Item, ItemUnit, Person, Unit
-from models.search import KIND_NAMES, KINDS, normalize, query_grams, tsquery_literal
+from models import Item
+from models.search import ITEM_SHIFT, KIND_NAMES, kind_of, normalize, query_grams, tsquery_literal
 
 MAX_WORDS = 6
 MAX_WORD_CHARS = 50
@@ -51,53 +51,79 @@ def _fts_match(word: str, short: bool) -> str:
     return " AND ".join([f'"{g}"' for g in exact] + ([f'"{prefix}" *'] if prefix else []))
 
 
-def _documents(dialect: str, word: str, n: int) -> Select[Any]:
-    """SQL selecting the ids of items with a document that contains word (its parameters named after n)."""
+def _documents(dialect: str, word: str, n: int) -> tuple[str, dict[str, str]]:
+    """SQL selecting (as item_id) the items with a document that contains word, and its parameters (named after n)."""
     m, w = f"m{n}", f"w{n}"
     exact_by_index = len(word) <= 2 and word.isalnum()  # its lexemes say it all: no need to read the text
     if dialect == "postgresql":
         exact, prefix = query_grams(word)
         sql = f"SELECT d.item_id FROM search_docs d WHERE d.grams @@ CAST(:{m} AS tsquery)"
-        sql += "" if exact_by_index else f" AND strpos(d.body, :{w}) > 0"
-        params = {m: tsquery_literal(exact, prefix), w: word}
-    elif len(word) >= 3:
-        sql = (
-            "SELECT d.item_id FROM search_docs d WHERE d.id IN "
-            f"(SELECT rowid FROM search_fts WHERE search_fts MATCH :{m})"
-        )
-        params = {m: _fts_match(word, short=False)}
-    else:
-        sql = (
-            "SELECT d.item_id FROM search_docs d WHERE d.id IN "
-            f"(SELECT rowid FROM search_grams WHERE search_grams MATCH :{m})"
-        )
-        sql += "" if exact_by_index else f" AND instr(d.body, :{w}) > 0"
-        params = {m: _fts_match(word, short=True), w: word}
-    found = (
-        text(sql).bindparams(**{k: v for k, v in params.items() if f":{k}" in sql}).columns(column("item_id", Integer))
+        if not exact_by_index:
+            return sql + f" AND strpos(d.body, :{w}) > 0", {m: tsquery_literal(exact, prefix), w: word}
+        return sql, {m: tsquery_literal(exact, prefix)}
+    shift = f"{ITEM_SHIFT}"
+    if len(word) >= 3:
+        return f"SELECT rowid >> {shift} AS item_id FROM search_fts WHERE search_fts MATCH :{m}", {
+            m: _fts_match(word, False)
+        }
+    if exact_by_index:
+        return f"SELECT rowid >> {shift} AS item_id FROM search_grams WHERE search_grams MATCH :{m}", {
+            m: _fts_match(word, True)
+        }
+    sql = (
+        f"SELECT d.id >> {shift} AS item_id FROM search_docs d WHERE d.id IN "
+        f"(SELECT rowid FROM search_grams WHERE search_grams MATCH :{m}) AND instr(d.body, :{w}) > 0"
     )
-    return select(found.subquery().c.item_id)
+    return sql, {m: _fts_match(word, True), w: word}
 
 
-def _named(word: str) -> tuple[Select[Any], Select[Any]]:
-    """SQL selecting items whose reporter, or one of whose units, has word in its name (small tables)."""
-    people = select(Person.id).where(Person.name.contains(word, autoescape=True))
-    units = select(Unit.id).where(Unit.name.contains(word, autoescape=True))
-    return (
-        select(Item.id).where(Item.reporter_id.in_(people)),
-        select(ItemUnit.item_id).where(ItemUnit.unit_id.in_(units)),
+def _word_sql(dialect: str, word: str, n: int) -> tuple[str, dict[str, str]]:
+    """SQL selecting (as item_id) every item that contains word: in a document, or in its reporter's or a unit's name
+    (people and units are small tables)."""
+    docs, params = _documents(dialect, word, n)
+    like = f"l{n}"
+    params[like] = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    names = (
+        f"SELECT id AS item_id FROM items WHERE reporter_id IN "
+        f"(SELECT id FROM people WHERE lower(name) LIKE :{like} ESCAPE '\\') "
+        f"UNION SELECT item_id FROM item_units WHERE unit_id IN "
+        f"(SELECT id FROM units WHERE lower(name) LIKE :{like} ESCAPE '\\')"
     )
+    return f"{docs} UNION {names}", params
 
 
-def matching(dialect: str, word: str, n: int = 0) -> CompoundSelect:
+def matching(dialect: str, word: str, n: int = 0) -> Any:
     """SQL selecting the ids of every item that contains the normalised word anywhere it is searched."""
-    return union(_documents(dialect, word, n), *_named(word))
+    sql, params = _word_sql(dialect, word, n)
+    return text(sql).bindparams(**params).columns(column("item_id", Integer))
+
+
+def item_set(session: Session, query: str) -> list[int] | None:
+    """Return the ids of the items that contain every word of query (one statement); None for a query without words."""
+    found = words(query)
+    if not found:
+        return None
+    dialect = session.get_bind().dialect.name
+    parts, params = [], {}
+    for n, word in enumerate(found):
+        sql, more = _word_sql(dialect, word, n)
+        parts.append(f"SELECT item_id FROM ({sql}) AS w{n}")
+        params.update(more)
+    return list(session.scalars(text(" INTERSECT ".join(parts)), params))
 
 
 def conditions(session: Session, query: str) -> list[ColumnElement[bool]]:
-    """Return one condition on Item.id per word of query (all must hold); [] for an empty query."""
-    dialect = session.get_bind().dialect.name
-    return [Item.id.in_(matching(dialect, w, n)) for n, w in enumerate(words(query))]
+    """Return the condition on Item.id that query's words set (looked up once, here); [] for an empty query."""
+    ids = item_set(session, query)
+    if ids is None:
+        return []
+    if not ids:
+        return [false()]
+    if session.get_bind().dialect.name == "postgresql":
+        listed = text("SELECT unnest(CAST(:ids AS integer[]))").bindparams(ids=ids)
+    else:
+        listed = text("SELECT value FROM json_each(:ids)").bindparams(ids=json.dumps(ids))
+    return [Item.id.in_(listed.columns(column("value", Integer)))]
 
 
 def item_ids(session: Session, query: str, limit: int = 1000) -> list[int]:
@@ -123,13 +149,13 @@ def hits(session: Session, ids: list[int], query: str) -> dict[int, Hit]:
     if not ids or not found:
         return {}
     word = found[0]
-    stmt = text("SELECT id, item_id, body FROM search_docs WHERE item_id IN :ids ORDER BY id % 8, id")
+    stmt = text("SELECT id, item_id, body FROM search_docs WHERE item_id IN :ids ORDER BY id")
     rows = session.execute(stmt.bindparams(bindparam("ids", value=list(ids), expanding=True)))
     out: dict[int, Hit] = {}
-    for key, item_id, body in rows:
+    for key, item_id, body in sorted(rows, key=lambda r: (kind_of(r[0]), r[0])):  # the item's own words first
         at = body.find(word)
-        if at >= 0 and item_id not in out:  # the item's own words first, then links, reports …
-            out[item_id] = Hit(KIND_NAMES.get(key % KINDS, ""), _excerpt(body, at, len(word)))
+        if at >= 0 and item_id not in out:
+            out[item_id] = Hit(KIND_NAMES.get(kind_of(key), ""), _excerpt(body, at, len(word)))
     return out
 
 
