@@ -30,6 +30,7 @@ from models.search import ITEM_SHIFT, KIND_NAMES, kind_of, normalize, query_gram
 MAX_WORDS = 6
 MAX_WORD_CHARS = 50
 SNIPPET_CHARS = 24  # shown on each side of the first hit
+DENSE = 2000  # from this many matching items on, SQLite filters while walking an index (see conditions)
 
 
 def words(query: str) -> list[str]:
@@ -83,11 +84,11 @@ def _word_sql(dialect: str, word: str, n: int) -> tuple[str, dict[str, str]]:
     docs, params = _documents(dialect, word, n)
     like = f"l{n}"
     params[like] = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    names = (
-        f"SELECT id AS item_id FROM items WHERE reporter_id IN "
-        f"(SELECT id FROM people WHERE lower(name) LIKE :{like} ESCAPE '\\') "
-        f"UNION SELECT item_id FROM item_units WHERE unit_id IN "
-        f"(SELECT id FROM units WHERE lower(name) LIKE :{like} ESCAPE '\\')"
+    names = (  # joined from the small table, so the items and item_units are reached through their indexes
+        f"SELECT i.id AS item_id FROM people p JOIN items i ON i.reporter_id = p.id "
+        f"WHERE lower(p.name) LIKE :{like} ESCAPE '\\' "
+        f"UNION SELECT iu.item_id FROM units u JOIN item_units iu ON iu.unit_id = u.id "
+        f"WHERE lower(u.name) LIKE :{like} ESCAPE '\\'"
     )
     return f"{docs} UNION {names}", params
 
@@ -98,32 +99,47 @@ def matching(dialect: str, word: str, n: int = 0) -> Any:
     return text(sql).bindparams(**params).columns(column("item_id", Integer))
 
 
-def item_set(session: Session, query: str) -> list[int] | None:
-    """Return the ids of the items that contain every word of query (one statement); None for a query without words."""
-    found = words(query)
-    if not found:
-        return None
+def _lookup(session: Session, found: list[str]) -> tuple[int, Any]:
+    """Return (how many items contain every word, their ids as the database hands them back in one value: a JSON
+    array on SQLite, an array on PostgreSQL) — one statement, no row per match through Python."""
     dialect = session.get_bind().dialect.name
     parts, params = [], {}
     for n, word in enumerate(found):
         sql, more = _word_sql(dialect, word, n)
         parts.append(f"SELECT item_id FROM ({sql}) AS w{n}")
         params.update(more)
-    return list(session.scalars(text(" INTERSECT ".join(parts)), params))
+    both = " INTERSECT ".join(parts)
+    agg = "coalesce(array_agg(item_id), '{}')" if dialect == "postgresql" else "json_group_array(item_id)"
+    count, ids = session.execute(text(f"SELECT count(*), {agg} FROM ({both}) AS m"), params).one()
+    return int(count), ids
+
+
+def item_set(session: Session, query: str) -> list[int] | None:
+    """Return the ids of the items that contain every word of query; None for a query without words."""
+    found = words(query)
+    if not found:
+        return None
+    _count, ids = _lookup(session, found)
+    return sorted(json.loads(ids) if isinstance(ids, str) else ids)
 
 
 def conditions(session: Session, query: str) -> list[ColumnElement[bool]]:
     """Return the condition on Item.id that query's words set (looked up once, here); [] for an empty query."""
-    ids = item_set(session, query)
-    if ids is None:
+    found = words(query)
+    if not found:
         return []
-    if not ids:
+    count, ids = _lookup(session, found)
+    if not count:
         return [false()]
     if session.get_bind().dialect.name == "postgresql":
-        listed = text("SELECT unnest(CAST(:ids AS integer[]))").bindparams(ids=ids)
-    else:
-        listed = text("SELECT value FROM json_each(:ids)").bindparams(ids=json.dumps(ids))
-    return [Item.id.in_(listed.columns(column("value", Integer)))]
+        listed = text("SELECT unnest(CAST(:ids AS integer[]))").bindparams(ids=list(ids))
+        return [Item.id.in_(listed.columns(column("value", Integer)))]
+    listed = text("SELECT value FROM json_each(:ids)").bindparams(ids=ids)
+    # Many matches: let SQLite walk the index the page is ordered or counted by (reported_at, state) and test each
+    # row against the set, rather than fetch every matching row by its id and sort them all (Item.id + 0 is not the
+    # primary key to its planner).
+    target = Item.id + 0 if count > DENSE else Item.id
+    return [target.in_(listed.columns(column("value", Integer)))]
 
 
 def item_ids(session: Session, query: str, limit: int = 1000) -> list[int]:

@@ -149,13 +149,16 @@ def visible(person: Person) -> Any:
     )
 
 
-def _filtered(session: Session, query: Query, viewer: Person | None, scoped: bool = True) -> Select[Any] | None:
-    """Select Item filtered by everything in query (without the scope unless scoped); None if nothing can match."""
+def _filtered(
+    session: Session, query: Query, viewer: Person | None, scoped: bool = True, words: list[Any] | None = None
+) -> Select[Any] | None:
+    """Select Item filtered by everything in query (without the scope unless scoped; the words' conditions looked up
+    unless given); None if nothing can match."""
     stmt = select(Item)
     if not sees_everything(viewer):
         assert viewer is not None
         stmt = stmt.where(visible(viewer))
-    stmt = stmt.where(*search.conditions(session, query.q))
+    stmt = stmt.where(*(search.conditions(session, query.q) if words is None else words))
     if scoped and query.scope != Scope.all:
         stmt = stmt.where(Item.state.in_([str(s) for s in SCOPE_STATES[query.scope]]))
     if query.grade:
@@ -285,7 +288,8 @@ class Page:
 def page(session: Session, query: Query, viewer: Person | None, per_page: int = PER_PAGE) -> Page:
     """Return the page query asks for, with the total and the counts per scope under the same filters."""
     out = Page(query, per_page=per_page, counts=dict.fromkeys(Scope, 0))
-    base = _filtered(session, query, viewer, scoped=False)
+    words = search.conditions(session, query.q)  # looked up once for the counts and the page
+    base = _filtered(session, query, viewer, scoped=False, words=words)
     if base is None:
         return out
     states = _count_states(session, base)
@@ -293,10 +297,12 @@ def page(session: Session, query: Query, viewer: Person | None, per_page: int = 
         out.counts[scope] = sum(states.get(str(s), 0) for s in members)
     out.counts[Scope.all] = sum(states.values())
     out.total = out.counts[query.scope]
-    stmt = _filtered(session, query, viewer)
+    stmt = _filtered(session, query, viewer, words=words)
     assert stmt is not None
     first = (min(query.page, out.pages) - 1) * per_page
-    out.rows = _load(session, _ordered(stmt, query.sort).offset(first).limit(per_page))
+    ids = list(session.scalars(_ordered(stmt.with_only_columns(Item.id), query.sort).offset(first).limit(per_page)))
+    loaded = {r.item_id: r for r in _load(session, select(Item).where(Item.id.in_(ids)))}
+    out.rows = [loaded[i] for i in ids]
     if query.q:
         found = search.hits(session, [r.item_id for r in out.rows], query.q)
         for row in out.rows:
