@@ -155,6 +155,11 @@ def test_a_commentator_sees_only_the_items_they_took_part_in_and_the_office_sees
     assert c not in exported.text
     assert Browser(st).get("/h5/items").status_code == 302, "no session: WeCom OAuth first"
 
+    st.say("chenqi", f"跟帖 {b} 张三 说明我局已在调查")  # a card about b goes to zhangsan
+    assert any("【跟帖】" in t for t in st.texts("zhangsan")), st.texts("zhangsan")
+    assert codes(ledger(zhangsan)) == [b, a], "an item he was sent a card about"
+    assert zhangsan.get(f"/h5/item/{b}").status_code == 200, "and its page opens for him"
+
 
 def test_csv_and_xlsx_hold_the_current_view_and_a_formula_looking_title_stays_text(st: Stack) -> None:
     a, b, c = _three(st)

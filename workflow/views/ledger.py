@@ -15,7 +15,21 @@ from sqlalchemy.orm import Session, selectinload
 from core import cells
 from core.clock import LOCAL_TZ, local
 from core.dates import in_range, refuse_range
-from models import GRADE_NAMES, AuditEvent, Card, Grade, Item, ItemState, ItemUnit, Opinion, Person, Role, Unit
+from models import (
+    GRADE_NAMES,
+    AuditEvent,
+    Card,
+    Grade,
+    GuidedAssignment,
+    GuidedTask,
+    Item,
+    ItemState,
+    ItemUnit,
+    Opinion,
+    Person,
+    Role,
+    Unit,
+)
 from models.item import SOURCES
 from workflow.engine.errors import Refusal
 from workflow.record import search
@@ -133,19 +147,22 @@ def sees_everything(person: Person | None) -> bool:
 
 def visible(person: Person) -> Any:
     """The condition on Item for the items person took part in: reported or merged a report, their unit assigned
-    (or supervised), asked for an opinion, or sent a card about it."""
+    (or supervised), asked for an opinion, sent a card about it, or given a guided reply (跟帖) to post."""
     mine = select(ItemUnit.item_id).join(Unit, Unit.id == ItemUnit.unit_id)
     mine = mine.where(or_(ItemUnit.unit_id == person.unit_id, Unit.supervisor_userid == person.userid))
     merged = select(AuditEvent.item_id).where(AuditEvent.action == "report_merged", AuditEvent.actor == person.userid)
     opinion = select(Opinion.item_id).where(Opinion.userid == person.userid)
     quoted = '%"' + person.userid.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + '"%'
     card = select(Card.item_id).where(cast(Card.recipients, String).like(quoted, escape="\\"))
+    guided = select(GuidedTask.item_id).join(GuidedAssignment, GuidedAssignment.task_id == GuidedTask.id)
+    guided = guided.where(GuidedAssignment.userid == person.userid)
     return or_(
         Item.reporter_id == person.id,
         Item.id.in_(mine),
         Item.id.in_(merged),
         Item.id.in_(opinion),
         Item.id.in_(card),
+        Item.id.in_(guided),
     )
 
 
