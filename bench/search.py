@@ -66,6 +66,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--queries", type=int, default=200, help="queries per database (the LIKE baseline runs 20)")
     p.add_argument("--pg", default=os.environ.get("LIAOWANG_TEST_DATABASE_URL", ""), help="an empty PostgreSQL URL")
     p.add_argument("--no-pg", action="store_true", help="SQLite only")
+    p.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     return p.parse_args(argv)
 
 
@@ -268,8 +269,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run on SQLite, then on PostgreSQL when one is given or can be started."""
     args = parse_args(argv)
     results: dict[str, float] = {}
-    with tempfile.TemporaryDirectory(prefix="lw-bench-search-") as d:
-        results["SQLite"] = run("SQLite (FTS5 trigram + bigram)", f"sqlite:///{d}/search.db", args)["p95"]
+    if not args.no_sqlite:
+        with tempfile.TemporaryDirectory(prefix="lw-bench-search-") as d:
+            results["SQLite"] = run("SQLite (FTS5 trigram + bigram)", f"sqlite:///{d}/search.db", args)["p95"]
     if not args.no_pg:
         if args.pg:
             results["PostgreSQL"] = run("PostgreSQL (GIN over bigram tsvector)", args.pg, args)["p95"]
