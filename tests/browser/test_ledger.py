@@ -1,10 +1,10 @@
 """The ledger (台账) on a phone in Chromium: the office opens 更多 → 舆情台账, searches a Chinese word found only in
-a written report, and taps the row to open the case file; screenshots for docs/workspace.md."""
+a written report, and taps the row to open the case file; screenshots under test-output/browser/ (docs/img/ledger.png
+is the search step's)."""
 
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,12 +12,10 @@ import pytest
 
 from cli.commands import menu
 from sandbox.server import EmulatorServer
-from tests.browser.conftest import ROOT, Shots
+from tests.browser.conftest import Shots
 from tests.browser.test_phone_flow import no_tofu, phone
 from tests.integration.flowkit import dispatched
 from tests.integration.harness import Stack
-
-DOCS_SHOT = ROOT / "docs" / "img" / "ledger.png"
 
 
 @pytest.fixture()
@@ -65,9 +63,7 @@ def test_the_office_searches_the_ledger_and_taps_a_row_to_open_the_case_file(
     assert "书面报告：" in rows.first.inner_text()
     assert other not in frame.locator("main").inner_text()
     no_tofu(page.frame(url=re.compile(r"/h5/items")))
-    shot = shots.take(page, "ledger-search")
-    DOCS_SHOT.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(shot, DOCS_SHOT)
+    shots.take(page, "ledger-search")  # docs/img/ledger.png is a copy of this one
 
     rows.first.click()
     viewer = None
