@@ -226,7 +226,7 @@ SQLITE_DDL = (
     "CREATE INDEX ix_search_docs_item_id ON search_docs (item_id)",
     "CREATE VIRTUAL TABLE search_fts USING fts5(body, content='search_docs', content_rowid='id', tokenize='trigram')",
     "CREATE VIRTUAL TABLE search_grams USING fts5(grams, content='', tokenize='unicode61 remove_diacritics 0', "
-    "prefix='1')",
+    "prefix='1', detail='none')",
 )
 POSTGRES_DDL = (
     "CREATE TABLE search_docs (id BIGINT PRIMARY KEY, item_id INTEGER NOT NULL, body TEXT NOT NULL, "
