@@ -1,5 +1,6 @@
 """Liaowang's tables and the rules that need no I/O (state machine, grades)."""
 
+from models import search  # noqa: F401  (the search index follows every write; see models/search.py)
 from models.assessment import Bulletin, Dispute, DisputeState, Fact
 from models.base import Base
 from models.clock import Clock, ClockFiring, Extension

@@ -59,7 +59,7 @@ class Item(Base):
     suggested_grade: Mapped[str | None] = mapped_column(String(16))
     grade: Mapped[str | None] = mapped_column(String(16))
     state: Mapped[ItemState] = mapped_column(StateText(ItemState, 32), default=ItemState.reported, index=True)
-    reporter_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     external_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -6,17 +6,13 @@ Revises: the highest revision below 0014 in this directory (0011 on its own bran
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import sqlalchemy as sa
 from alembic import op
 
 from models.base import UTCDateTime
 
 revision = "0014"
-# numbers 0012 and 0013 are given to work done in parallel: follow whichever of them is present, so the chain
-# stays one line before and after the merge
-down_revision = max(p.name[:4] for p in Path(__file__).parent.glob("[0-9][0-9][0-9][0-9]_*.py") if p.name[:4] < "0014")
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -105,7 +105,7 @@ def test_the_menu_is_defined_once_and_quoted_from_there(stack: Stack) -> None:
     from cli.demo import banner
     from workflow.people.menu import MENU, click_keys, menu_json, paths, summary
 
-    assert summary() == "上报舆情 / 我的待办 / 更多（舆情看板、考核统计、帮助）"
+    assert summary() == "上报舆情 / 我的待办 / 更多（舆情看板、舆情台账、考核统计、帮助）"
     assert click_keys() <= set(CLICKS), "every click button has a handler"
     stack.rt.api.create_menu(menu_json(stack.rt.config))
     created = stack.rt.api.call("get", "menu/get", params={"agentid": stack.rt.config.wecom.agent_id})

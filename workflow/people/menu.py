@@ -26,6 +26,7 @@ MENU: tuple[Button, ...] = (
         "更多",
         sub=(
             Button("舆情看板", path="/h5/board"),
+            Button("舆情台账", path="/h5/items"),
             Button("考核统计", path="/h5/stats"),
             Button("帮助", key="HELP"),
         ),
@@ -47,7 +48,7 @@ def menu_json(config: Config) -> dict[str, Any]:
 
 
 def summary() -> str:
-    """The whole menu in one line: "上报舆情 / 我的待办 / 更多（舆情看板、考核统计、帮助）"."""
+    """The whole menu in one line: "上报舆情 / 我的待办 / 更多（舆情看板、舆情台账、考核统计、帮助）"."""
     return " / ".join(b.name + (f"（{'、'.join(s.name for s in b.sub)}）" if b.sub else "") for b in MENU)
 
 

@@ -13,12 +13,14 @@ from core.clock import local, show
 from core.durations import format_duration
 from models import (
     AuditEvent,
+    Card,
     GuidedAssignment,
     GuidedState,
     GuidedTask,
     Item,
     ItemState,
     ItemUnit,
+    Opinion,
     Patrol,
     PatrolState,
     Person,
@@ -199,7 +201,8 @@ CLOCK_STATES = CLOCK_STATE_NAMES
 
 def involved(session: Session, person: Person, item: Item) -> bool:
     """Return True if person may see item: its reporters (first or merged), office, general office, leader, its units
-    or their supervisors."""
+    or their supervisors, whoever gave an opinion on it, was sent a card or a guided reply about it (as the ledger
+    lists them)."""
     if person.id == item.reporter_id or any(person.has(r) for r in (Role.office, Role.general_office, Role.leader)):
         return True
     units = [session.get(Unit, r.unit_id) for r in item.units]
@@ -208,7 +211,16 @@ def involved(session: Session, person: Person, item: Item) -> bool:
     merged = select(AuditEvent.id).where(
         AuditEvent.item_id == item.id, AuditEvent.action == "report_merged", AuditEvent.actor == person.userid
     )
-    return session.scalar(merged.limit(1)) is not None
+    if session.scalar(merged.limit(1)) is not None:
+        return True
+    asked = select(Opinion.id).where(Opinion.item_id == item.id, Opinion.userid == person.userid)
+    if session.scalar(asked.limit(1)) is not None:
+        return True
+    guided = select(GuidedAssignment.id).join(GuidedTask, GuidedTask.id == GuidedAssignment.task_id)
+    if session.scalar(guided.where(GuidedTask.item_id == item.id, GuidedAssignment.userid == person.userid).limit(1)):
+        return True
+    cards = session.scalars(select(Card.recipients).where(Card.item_id == item.id))
+    return any(person.userid in (c or []) for c in cards)
 
 
 def status(session: Session, person: Person, code: str) -> str:

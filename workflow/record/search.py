@@ -1,0 +1,181 @@
+"""Searching the record by words (台账检索): one interface over SQLite FTS5 and PostgreSQL GIN (see models/search.py).
+
+A query is split into words at spaces; an item matches when every word occurs, as a substring, in its 编号, title,
+text, a link, a written report, a statement, an opinion, a step's text (首报, 续报 …), or the name of its reporter
+or of one of its units. Letters are compared case-folded and full-width forms as half-width. How each word reaches
+an index:
+
+- 3 characters or more: SQLite's trigram FTS5 table (exact substring); PostgreSQL: the word's bigram lexemes in the
+  GIN index, then strpos() on those candidates only;
+- 1 or 2 characters: SQLite's bigram FTS5 table (a 2-character word is one lexeme, a 1-character word a prefix
+  query on the 1-character prefix index); PostgreSQL as above ('字':* for one). For a word of letters and digits
+  the index answers exactly; one with punctuation in it is checked with instr()/strpos() on the candidates.
+
+A word with no letter or digit (only punctuation) is ignored. Names of people and units are matched in their own
+small tables. No query scans items, reports or statements with LIKE.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, bindparam, column, false, select, text
+from sqlalchemy.orm import Session
+
+from models import Item
+from models.search import ITEM_SHIFT, KIND_NAMES, kind_of, normalize, query_grams, tsquery_literal
+
+MAX_WORDS = 6
+MAX_WORD_CHARS = 50
+SNIPPET_CHARS = 24  # shown on each side of the first hit
+DENSE = 2000  # from this many matching items on, SQLite filters while walking an index (see conditions)
+
+
+def words(query: str) -> list[str]:
+    """Return the query's words as they are searched: normalised, at most MAX_WORD_CHARS each, duplicates and words
+    without a letter or digit dropped, at most MAX_WORDS."""
+    out: list[str] = []
+    for raw in normalize(query).split():
+        word = raw[:MAX_WORD_CHARS]
+        if any(c.isalnum() for c in word) and word not in out:
+            out.append(word)
+    return out[:MAX_WORDS]
+
+
+def _fts_match(word: str, short: bool) -> str:
+    """The FTS5 MATCH expression: the word as one trigram phrase, or its bigram lexemes (and prefix) for short words."""
+    if not short:
+        return '"' + word.replace('"', '""') + '"'
+    exact, prefix = query_grams(word)
+    return " AND ".join([f'"{g}"' for g in exact] + ([f'"{prefix}" *'] if prefix else []))
+
+
+def _documents(dialect: str, word: str, n: int) -> tuple[str, dict[str, str]]:
+    """SQL selecting (as item_id) the items with a document that contains word, and its parameters (named after n)."""
+    m, w = f"m{n}", f"w{n}"
+    exact_by_index = len(word) <= 2 and word.isalnum()  # its lexemes say it all: no need to read the text
+    if dialect == "postgresql":
+        exact, prefix = query_grams(word)
+        sql = f"SELECT d.item_id FROM search_docs d WHERE d.grams @@ CAST(:{m} AS tsquery)"
+        if not exact_by_index:
+            return sql + f" AND strpos(d.body, :{w}) > 0", {m: tsquery_literal(exact, prefix), w: word}
+        return sql, {m: tsquery_literal(exact, prefix)}
+    shift = f"{ITEM_SHIFT}"
+    if len(word) >= 3:
+        return f"SELECT rowid >> {shift} AS item_id FROM search_fts WHERE search_fts MATCH :{m}", {
+            m: _fts_match(word, False)
+        }
+    if exact_by_index:
+        return f"SELECT rowid >> {shift} AS item_id FROM search_grams WHERE search_grams MATCH :{m}", {
+            m: _fts_match(word, True)
+        }
+    sql = (
+        f"SELECT d.id >> {shift} AS item_id FROM search_docs d WHERE d.id IN "
+        f"(SELECT rowid FROM search_grams WHERE search_grams MATCH :{m}) AND instr(d.body, :{w}) > 0"
+    )
+    return sql, {m: _fts_match(word, True), w: word}
+
+
+def _word_sql(dialect: str, word: str, n: int) -> tuple[str, dict[str, str]]:
+    """SQL selecting (as item_id) every item that contains word: in a document, or in its reporter's or a unit's name
+    (people and units are small tables)."""
+    docs, params = _documents(dialect, word, n)
+    like = f"l{n}"
+    params[like] = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    names = (  # joined from the small table, so the items and item_units are reached through their indexes
+        f"SELECT i.id AS item_id FROM people p JOIN items i ON i.reporter_id = p.id "
+        f"WHERE lower(p.name) LIKE :{like} ESCAPE '\\' "
+        f"UNION SELECT iu.item_id FROM units u JOIN item_units iu ON iu.unit_id = u.id "
+        f"WHERE lower(u.name) LIKE :{like} ESCAPE '\\'"
+    )
+    return f"{docs} UNION {names}", params
+
+
+def matching(dialect: str, word: str, n: int = 0) -> Any:
+    """SQL selecting the ids of every item that contains the normalised word anywhere it is searched."""
+    sql, params = _word_sql(dialect, word, n)
+    return text(sql).bindparams(**params).columns(column("item_id", Integer))
+
+
+def _lookup(session: Session, found: list[str]) -> tuple[int, Any]:
+    """Return (how many items contain every word, their ids as the database hands them back in one value: a JSON
+    array on SQLite, an array on PostgreSQL) — one statement, no row per match through Python."""
+    dialect = session.get_bind().dialect.name
+    parts, params = [], {}
+    for n, word in enumerate(found):
+        sql, more = _word_sql(dialect, word, n)
+        parts.append(f"SELECT item_id FROM ({sql}) AS w{n}")
+        params.update(more)
+    both = " INTERSECT ".join(parts)
+    agg = "coalesce(array_agg(item_id), '{}')" if dialect == "postgresql" else "json_group_array(item_id)"
+    count, ids = session.execute(text(f"SELECT count(*), {agg} FROM ({both}) AS m"), params).one()
+    return int(count), ids
+
+
+def item_set(session: Session, query: str) -> list[int] | None:
+    """Return the ids of the items that contain every word of query; None for a query without words."""
+    found = words(query)
+    if not found:
+        return None
+    _count, ids = _lookup(session, found)
+    return sorted(json.loads(ids) if isinstance(ids, str) else ids)
+
+
+def conditions(session: Session, query: str) -> list[ColumnElement[bool]]:
+    """Return the condition on Item.id that query's words set (looked up once, here); [] for an empty query."""
+    found = words(query)
+    if not found:
+        return []
+    count, ids = _lookup(session, found)
+    if not count:
+        return [false()]
+    if session.get_bind().dialect.name == "postgresql":
+        listed = text("SELECT unnest(CAST(:ids AS integer[]))").bindparams(ids=list(ids))
+        return [Item.id.in_(listed.columns(column("value", Integer)))]
+    listed = text("SELECT value FROM json_each(:ids)").bindparams(ids=ids)
+    # Many matches: let SQLite walk the index the page is ordered or counted by (reported_at, state) and test each
+    # row against the set, rather than fetch every matching row by its id and sort them all (Item.id + 0 is not the
+    # primary key to its planner).
+    target = Item.id + 0 if count > DENSE else Item.id
+    return [target.in_(listed.columns(column("value", Integer)))]
+
+
+def item_ids(session: Session, query: str, limit: int = 1000) -> list[int]:
+    """Return the ids of items matching every word of query, newest first (at most limit)."""
+    conds = conditions(session, query)
+    if not conds:
+        return []
+    stmt = select(Item.id).where(*conds).order_by(Item.reported_at.desc(), Item.id.desc()).limit(limit)
+    return list(session.scalars(stmt))
+
+
+@dataclass(frozen=True)
+class Hit:
+    """Where an item matched the first word: what kind of text, and a short excerpt around the first occurrence."""
+
+    where: str
+    excerpt: str
+
+
+def hits(session: Session, ids: list[int], query: str) -> dict[int, Hit]:
+    """Return, for the given items, where the first word of query occurs (for the result list); names are not shown."""
+    found = words(query)
+    if not ids or not found:
+        return {}
+    word = found[0]
+    stmt = text("SELECT id, item_id, body FROM search_docs WHERE item_id IN :ids ORDER BY id")
+    rows = session.execute(stmt.bindparams(bindparam("ids", value=list(ids), expanding=True)))
+    out: dict[int, Hit] = {}
+    for key, item_id, body in sorted(rows, key=lambda r: (kind_of(r[0]), r[0])):  # the item's own words first
+        at = body.find(word)
+        if at >= 0 and item_id not in out:
+            out[item_id] = Hit(KIND_NAMES.get(kind_of(key), ""), _excerpt(body, at, len(word)))
+    return out
+
+
+def _excerpt(body: str, at: int, size: int) -> str:
+    lo, hi = max(0, at - SNIPPET_CHARS), min(len(body), at + size + SNIPPET_CHARS)
+    one_line = " ".join(body[lo:hi].split())
+    return ("…" if lo else "") + one_line + ("…" if hi < len(body) else "")
