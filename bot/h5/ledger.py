@@ -84,7 +84,7 @@ def ledger_export(kind: str) -> Response:
             return _refused(r)
         mimetype, write = EXPORTS[kind]
         data = write(ledger.rows(s, query, person))
-        day = clock.local(clock.now()).strftime("%Y%m%d")
+        day = clock.show(clock.now(), form="day")
         name = safe_name(f"舆情台账 {ledger.describe(query, s)} {day}.{kind}")
         resp = Response(data, mimetype=mimetype)
         resp.headers["Content-Disposition"] = content_disposition(name, inline=False)

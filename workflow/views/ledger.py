@@ -13,7 +13,7 @@ from sqlalchemy import Select, String, case, cast, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from core import cells
-from core.clock import LOCAL_TZ, local
+from core.clock import LOCAL_TZ, local, show
 from core.dates import in_range, refuse_range
 from models import (
     GRADE_NAMES,
@@ -274,7 +274,7 @@ def _row(item: Item) -> Row:
         units=units if units != "；" else "",
         reporter=item.reporter.name,
         reported_at=item.reported_at,
-        reported_text=local(item.reported_at).strftime("%Y-%m-%d %H:%M"),
+        reported_text=show(item.reported_at, form="table"),
         link=item.links[0].url if item.links else "",
     )
 
