@@ -137,7 +137,7 @@ class _Worker(SimpleWorker):
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         """Warm shutdown (RQ's), and stop every loop of this process."""
         self.stop_event.set()
-        super().request_stop(signum, frame)
+        super().request_stop(signum, frame)  # type: ignore[no-untyped-call]  # RQ ships no types
 
 
 def _work_queue(rt: Runtime, stop: threading.Event) -> None:

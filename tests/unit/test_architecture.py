@@ -132,3 +132,17 @@ def test_workflow_is_rooms_by_domain_each_saying_what_it_owns() -> None:
         doc = ast.get_docstring(ast.parse((room / "__init__.py").read_text(encoding="utf-8")))
         assert doc, f"workflow/{room.name} has no docstring"
         assert len(doc) > 60, f"workflow/{room.name} says too little about what it owns"
+
+
+def test_the_type_checker_runs_strict_with_allowances_only_at_untyped_libraries() -> None:
+    """mypy --strict on the application packages: pyproject keeps `strict = true`; the overrides name only modules
+    that extend an untyped library class, and the untyped calls allowed are the libraries'."""
+    import tomllib
+
+    conf = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mypy"]
+    assert conf["strict"] is True
+    assert set(conf["files"]) >= {"models", "core", "workflow", "handlers", "jobs", "bot", "wiring"}
+    assert set(conf.get("untyped_calls_exclude", [])) <= {"prometheus_client", "rq"}
+    ours = [o for o in conf.get("overrides", []) if any(m.split(".")[0] in MAY_IMPORT for m in o["module"])]
+    for o in ours:
+        assert set(o) == {"module", "disallow_subclassing_any"}, o

@@ -51,7 +51,10 @@ def stacked(
     top = max(totals, default=0) or 1
     plot_top, plot_h = 18.0, 96.0
     slot = (W - 2 * PAD) / max(n, 1)
-    x = lambda i: PAD + slot * (i + 0.5)  # noqa: E731
+
+    def x(i: int) -> float:
+        return PAD + slot * (i + 0.5)
+
     base = plot_top + plot_h
     body = [f'<line x1="{PAD}" y1="{base}" x2="{W - PAD}" y2="{base}" stroke="{GRID}"/>']
     for i in range(n):
@@ -95,9 +98,15 @@ def line(
     n = len(labels)
     plot_top, plot_h = 16.0, 64.0
     slot = (W - 2 * PAD) / max(n, 1)
-    x = lambda i: PAD + slot * (i + 0.5)  # noqa: E731
+
+    def x(i: int) -> float:
+        return PAD + slot * (i + 0.5)
+
     span = (hi - lo) or 1.0
-    y = lambda v: plot_top + plot_h * (hi - v) / span  # noqa: E731
+
+    def y(v: float) -> float:
+        return plot_top + plot_h * (hi - v) / span
+
     base = plot_top + plot_h + 6
     body = [f'<line x1="{PAD}" y1="{base}" x2="{W - PAD}" y2="{base}" stroke="{GRID}"/>']
     run: list[str] = []
