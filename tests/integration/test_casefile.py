@@ -93,7 +93,7 @@ def test_the_office_reads_the_whole_story_in_words_with_names_outcomes_and_versi
     assert "李四 批准书面报告 第 1 版" in story, story
     assert "周八 无不同意见" in story, story
     assert "刘九 领导批示：请加强回访" in story, story
-    assert re.search(r"陈七 报送上级：快报〔\d{4}〕第 1 期，报送县委宣传部", story), story
+    assert re.search(r"陈七 报送上级：快报〔\d{4}〕第1期，报送县委宣传部", story), story
     assert "书面报告开始计时" in story, "the clocks' starts are told by their names"
 
     clocks = section(text, "时限", "首报与续报")

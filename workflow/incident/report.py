@@ -112,9 +112,12 @@ def report(session: Session, reporter: Person, draft: Draft, at: datetime, confi
         session.add(item)
         session.flush()
         again: dict[str, Any] = {"related": related.code} if related else {}
+        # advance=False: the report's clocks start below, once its links are in, where a clock that cannot be
+        # computed is told to the office instead of refusing the report (_start_clocks)
         procedure.apply(
-            session, item, Act.report, reporter, at, change=(None, item.state), source=draft.source, **again
-        )
+            session, item, Act.report, reporter, at, advance=False, change=(None, item.state), source=draft.source,
+            **again,
+        )  # fmt: skip
         if running := periods.in_force(session, config, at):  # a sensitive period: one grade higher unless graded
             item.suggested_grade = periods.BUMP[draft.suggested_grade or "general"]
             record(session, item, "system", Event.period_grade, at, period=running[0].name, grade=item.suggested_grade)

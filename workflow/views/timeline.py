@@ -160,6 +160,7 @@ def words(n: Names, ev: AuditEvent, verb: str) -> tuple[str, str]:
 
 MOVES = {str(k): v for k, v in [*STATE_NAMES.items(), *CLOCK_STATE_NAMES.items()]}  # states as people read them
 SAID = {
+    "report",  # 上报: the item begins in its first state
     "extension_decision",
     "clock_met",
     "clock_start",
