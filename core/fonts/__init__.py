@@ -7,6 +7,7 @@ read at run time: its .ttc puts the Japanese face first, which matplotlib and fp
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -22,12 +23,29 @@ def cjk_font() -> Path:
     return FONT
 
 
-def covers(text: str) -> bool:
-    """Tell whether every character of text is in the shipped font (GB 2312 and punctuation)."""
+MISSING = "〓"  # the 缺字 mark Chinese typesetting puts where a font has no glyph (itself in GB 2312)
+
+
+@cache
+def _cmap() -> frozenset[int]:
     from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 
-    cmap = TTFont(str(cjk_font()), lazy=True).getBestCmap()
-    return all(ord(c) in cmap for c in text if not c.isspace())
+    with TTFont(str(cjk_font()), lazy=True) as font:
+        return frozenset(font.getBestCmap())
+
+
+def covers(text: str) -> bool:
+    """Tell whether every character of text is in the shipped font (GB 2312 and punctuation)."""
+    return all(ord(c) in _cmap() for c in text if not c.isspace())
+
+
+def drawable(text: str) -> str:
+    """Return text with each character the shipped font lacks shown as 〓 (other white space as a space, line
+    breaks kept), so a PDF never draws an empty glyph and fpdf2 has nothing to warn about."""
+    cmap = _cmap()
+    return "".join(
+        c if c == "\n" or ord(c) in cmap else " " if c.isspace() else MISSING for c in text
+    )  # fmt: skip
 
 
 def quiet() -> None:

@@ -16,17 +16,18 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import clock
 from core.clock import local, show
 from core.config import Config
 from core.safename import safe_name
 from core.scoring import parse_scoring
 from core.storage import archive_dir
-from core.text import clean_text
+from core.text import clean_name, clean_text
 from models import Attachment, AuditEvent, Brief, Item, Person, Role, Statement, Submission
 from models.events import Event
 from models.item import GRADE_NAMES, SOURCES
@@ -41,6 +42,9 @@ from workflow.people import org
 from workflow.views import render
 from workflow.views import timeline as history
 from workflow.views.query import ACTIONS
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 CHUNK = 1 << 20
 ZIP64_FROM = (1 << 31) - 1  # an entry this large needs ZIP64 headers, decided before its size is written
@@ -147,9 +151,10 @@ def pdf(
     item: Item, events: list[tuple[str, str, str, str]], archived: str, dated: datetime | None = None,
     number: str = "", term: str = "", contents: list[tuple[str, str, bool]] | None = None,
 ) -> bytes:  # fmt: skip
-    """The case file's PDF (core.fonts embedded), dated at the 归档 when given: the cover sheet (档号, 保管期限), the
-    卷内目录 (each file of the package: name, origin, missing or not), the timeline, and the 备考表; page numbers
-    "— n —" at the foot; lines left-aligned (never stretched across the page)."""
+    """The case file's PDF, written to PDF/A-2b's rules (see _pdfa), dated at the 归档 when given (else now): the
+    cover sheet (档号, 保管期限), the 卷内目录 (each file of the package: name, origin, missing or not), the timeline,
+    and the 备考表; page numbers "— n —" at the foot; lines left-aligned (never stretched across the page);
+    characters the font lacks drawn as 〓."""
     from fpdf import FPDF
 
     from core import fonts
@@ -163,13 +168,12 @@ def pdf(
             self.cell(0, 8, f"— {self.page_no()} —", align="C")
 
     doc = CaseFile(format="A4")
-    if dated is not None:
-        doc.set_creation_date(dated)
+    _pdfa(doc, fonts.drawable(clean_name(f"舆情处置案卷 {number or item.code} {item.title}")), dated or clock.now())
     doc.set_auto_page_break(auto=True, margin=18)
     doc.add_font("cjk", "", str(fonts.cjk_font()))
 
     def lines(text: str, height: float) -> None:
-        doc.multi_cell(0, height, clean_text(text, None), new_x="LMARGIN", new_y="NEXT", align="L")
+        doc.multi_cell(0, height, fonts.drawable(clean_text(text, None)), new_x="LMARGIN", new_y="NEXT", align="L")
 
     doc.add_page()
     doc.set_font("cjk", size=20)
@@ -208,6 +212,60 @@ def pdf(
         lines("检查人：", 8)
         lines("检查时间：", 8)
     return bytes(doc.output())
+
+
+CREATOR = "瞭望（Liaowang）"
+PRODUCER = "fpdf2"
+XMP = """<x:xmpmeta xmlns:x="adobe:ns:meta/">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about=""
+    xmlns:dc="http://purl.org/dc/elements/1.1/"
+    xmlns:xmp="http://ns.adobe.com/xap/1.0/"
+    xmlns:pdf="http://ns.adobe.com/pdf/1.3/"
+    xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/">
+   <dc:format>application/pdf</dc:format>
+   <dc:title><rdf:Alt><rdf:li xml:lang="x-default">{title}</rdf:li></rdf:Alt></dc:title>
+   <xmp:CreatorTool>{creator}</xmp:CreatorTool>
+   <xmp:CreateDate>{at}</xmp:CreateDate>
+   <xmp:ModifyDate>{at}</xmp:ModifyDate>
+   <xmp:MetadataDate>{at}</xmp:MetadataDate>
+   <pdf:Producer>{producer}</pdf:Producer>
+   <pdfaid:part>2</pdfaid:part>
+   <pdfaid:conformance>B</pdfaid:conformance>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>"""
+
+
+def _pdfa(doc: FPDF, title: str, at: datetime) -> None:
+    """Make doc a PDF/A-2b file: PDF 1.7; the Info dictionary (title, creator, producer, creation date in Beijing
+    time) repeated in an XMP stream that declares pdfaid part 2 conformance B; an sRGB output intent (GTS_PDFA1, the
+    ICC profile embedded, core.color); no transparency group or soft mask. fpdf2 embeds every font, writes the
+    trailer /ID and encrypts nothing unless asked."""
+    from xml.sax.saxutils import escape
+
+    from fpdf.enums import OutputIntentSubType
+    from fpdf.output import PDFICCProfile
+
+    from core import color
+
+    when = local(at).replace(microsecond=0)  # the PDF date format has whole seconds; the XMP says the same
+    doc.pdf_version = "1.7"
+    doc.allow_images_transparency = False  # no /Group /Transparency on pages, no /SMask on images
+    doc.set_title(title)
+    doc.set_creator(CREATOR)
+    doc.set_producer(PRODUCER)
+    doc.set_creation_date(when)
+    fields = {"title": title, "creator": CREATOR, "producer": PRODUCER, "at": when.isoformat()}
+    doc.set_xmp_metadata(XMP.format(**{k: escape(v) for k, v in fields.items()}))
+    doc.add_output_intent(
+        OutputIntentSubType.PDFA,
+        output_condition_identifier=color.SRGB_NAME,
+        output_condition="IEC 61966-2-1:1999",
+        registry_name="http://www.color.org",
+        dest_output_profile=PDFICCProfile(contents=color.srgb(), n=3, alternate="DeviceRGB"),
+        info="sRGB2014 (ICC v2)",
+    )
 
 
 TERMS = {"major": "永久", "significant": "30年", "general": "10年"}  # 保管期限 by grade (configurable)
