@@ -10,6 +10,7 @@ from flask import Flask, Response, g, request
 from bot.crypto import CallbackCrypto
 from bot.h5 import init_app as init_h5
 from bot.inboxwriter import InboxWriter
+from bot.intake import init_app as init_intake
 from bot.members import Members
 from core import logs, metrics
 from core.outage import Outage, dependency
@@ -94,6 +95,7 @@ def create_app(rt: Runtime) -> Flask:
         return resp
 
     app.register_blueprint(bp)
+    init_intake(app, rt)
     init_h5(app, rt.config)
     _quiet_outages(app)
 

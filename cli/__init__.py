@@ -12,7 +12,7 @@ from core.config import ConfigError
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every sub-command."""
-    from cli import assess_cmd, calendar_cmd, commands, contacts_cmd, demo, doctor, items_cmd, sandbox_cmd
+    from cli import assess_cmd, calendar_cmd, commands, contacts_cmd, demo, doctor, intake_cmd, items_cmd, sandbox_cmd
 
     p = argparse.ArgumentParser(prog="liaowang", description="瞭望：企业微信舆情处置应用")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     assess_cmd.add_record_parsers(sub)
     assess_cmd.add_brief_parser(sub)
     items_cmd.add_parser(sub)
+    intake_cmd.add_parser(sub)
     life = sub.add_parser("lifecycle", help="从动作表生成条目生命周期图（Mermaid）与动作表")
     life.add_argument("--write", metavar="FILE", help="写入文件（如 docs/lifecycle.md），缺省打印")
     life.set_defaults(func=commands.lifecycle)

@@ -69,6 +69,14 @@ def _random(n: int) -> str:
     return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(n))
 
 
+DEMO_INTAKE = """
+[intake.sources.demo]
+# 推送接口的演示来源：liaowang intake sample demo --send 推送一条示例舆情（docs/intake.md）
+name = "演示舆情监测平台"
+secret = "{secret}"
+"""
+
+
 def write_config(data: Path, port: int, sport: int, scale: float = 60) -> Path:
     """Write the demo configuration (random secrets, emulator as api_base) unless it exists; return its path."""
     path = data / "config.toml"
@@ -76,6 +84,9 @@ def write_config(data: Path, port: int, sport: int, scale: float = 60) -> Path:
         text = path.read_text(encoding="utf-8")
         if "[contacts]" not in text:  # written by an earlier version: the contact-book demo needs its mapping
             path.write_text(f'{text}\n[contacts]\nmapping = "{DEMO_CONTACTS}"\n', encoding="utf-8")
+        if "[intake.sources.demo]" not in text:  # written before the intake API: the sandbox's push source
+            with path.open("a", encoding="utf-8") as f:
+                f.write(DEMO_INTAKE.format(secret=_random(32)))
         return path
     data.mkdir(parents=True, exist_ok=True)
     path.write_text(
@@ -123,7 +134,8 @@ rounds = [{{ card = "00:00", remind = "23:00", due = "23:50" }}]
 
 [sandbox]
 url = "http://127.0.0.1:{sport}"
-""",
+"""
+        + DEMO_INTAKE.format(secret=_random(32)),
         encoding="utf-8",
     )
     return path

@@ -270,6 +270,17 @@ def _calendar(raw: dict[str, Any], base: Path) -> dict[int, dict[str, list[date]
     return years
 
 
+def _intake(raw: dict[str, Any]) -> None:
+    """Check [intake] and its sources (core.intake), or raise ConfigError naming the key."""
+    from core import intake
+
+    try:
+        intake.sources(raw)
+        intake.limits(raw)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     """Read path, else $LIAOWANG_CONFIG, else ./config.toml, else the demo's var/demo/config.toml; validate it."""
     chosen = path or os.environ.get("LIAOWANG_CONFIG")
@@ -291,6 +302,7 @@ def config_from_dict(raw: dict[str, Any], base_dir: Path | None = None) -> Confi
 
     raw, sources = envconfig.apply(raw)  # every key of config.example.toml: LIAOWANG_<PATH>
     base = base_dir or Path.cwd()
+    _intake(raw)
     app = raw.get("app", {})
     data_dir = Path(_env_override("app", "data_dir", app.get("data_dir", "var")))
     data_dir = data_dir if data_dir.is_absolute() else (base / data_dir)

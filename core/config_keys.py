@@ -86,6 +86,8 @@ KEYS: tuple[tuple[str, ...], ...] = (
     ("metrics", "worker_port"),
     ("metrics", "worker_host"),
     ("metrics", "allow"),
+    ("intake", "max_kb"),
+    ("intake", "per_minute"),
     ("contacts", "mapping"),
     ("policy", "warn_before"),
     ("calendar", "file"),

@@ -15,6 +15,7 @@ from models.duty import (
     Statement,
     StatementState,
 )
+from models.intake import IntakeReceipt
 from models.item import GRADE_NAMES, Attachment, DayCounter, Grade, Item, ItemLink, ItemUnit
 from models.org import ROLE_NAMES, Person, Role, Unit
 from models.records import (
@@ -46,6 +47,7 @@ from models.submission import Opinion, Submission, Watch
 __all__ = [
     "Base",
     "Brief",
+    "IntakeReceipt",
     "GuidedAssignment",
     "GuidedState",
     "GuidedTask",

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from core.outage import Outage
 from models import Item, OutboxMessage
+from models.intake import is_system
 from models.state import OutboxState
 
 _notifier: Callable[[list[int], list[int]], None] | None = None
@@ -61,7 +62,7 @@ def emit(
     fresh: the caller knows the key is new (it derives from a row it just inserted), so skip the lookup and the
     flush; the row is inserted with the rest of the transaction and announced after commit.
     """
-    users = _within_cap(session, list(dict.fromkeys(u for u in to if u)), kind)
+    users = _within_cap(session, list(dict.fromkeys(u for u in to if u and not is_system(u))), kind)
     if not users and kind == "send":
         return None
     if not fresh and session.scalar(select(OutboxMessage.id).where(OutboxMessage.idem_key == key)) is not None:

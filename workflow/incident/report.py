@@ -36,6 +36,8 @@ class Draft:
     links: list[str] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
     link_titles: dict[str, str] = field(default_factory=dict)
+    title: str = ""  # the item's title when the sender gives one (intake API), else taken from the text
+    origin: str = ""  # the system that pushed it (intake API), named to the office as the source
 
 
 @dataclass
@@ -99,7 +101,7 @@ def report(session: Session, reporter: Person, draft: Draft, at: datetime, confi
     if item is None:
         item = Item(
             code=next_code(session, at, config.code_prefix),
-            title=_title_for(text, draft),
+            title=_title(draft.title) if draft.title else _title_for(text, draft),
             text=text or "（见链接/截图）",
             source=draft.source,
             suggested_grade=draft.suggested_grade,
@@ -137,7 +139,7 @@ def report(session: Session, reporter: Person, draft: Draft, at: datetime, confi
     if merged:
         _merged_notices(session, item, reporter, text, at)
     else:
-        _new_notices(session, item, reporter, at, related)
+        _new_notices(session, item, reporter, at, related, draft.origin)
         _start_clocks(session, item, config, at)
     patrol.on_report(session, config, reporter, item.code, at)  # a report that day is the check-in
     return ReportResult(item=item, merged=merged, related=related)
@@ -165,13 +167,15 @@ def _start_clocks(session: Session, item: Item, config: Config, at: datetime) ->
         )
 
 
-def _new_notices(session: Session, item: Item, reporter: Person, at: datetime, related: Item | None = None) -> None:
+def _new_notices(
+    session: Session, item: Item, reporter: Person, at: datetime, related: Item | None = None, origin: str = ""
+) -> None:
     office = org.office_or_leaders(session)
     again = f"\n{related_line(related)}：原条目已归档不变，本条按新条目定级交办。" if related else ""
     emit(
         session,
         office,
-        render.text(render.new_item_notice(item, reporter.name) + again),
+        render.text(render.new_item_notice(item, reporter.name, origin) + again),
         f"report:{item.code}:office",
         at,
         item,

@@ -53,13 +53,17 @@ def item_line(item: Item) -> str:
     return f"{item.code}《{item.title}》"
 
 
-def new_item_notice(item: Item, reporter_name: str) -> str:
-    """Text for the office when an item is reported."""
+def new_item_notice(item: Item, reporter_name: str, origin: str = "") -> str:
+    """Text for the office when an item is reported (origin: the system that pushed it, named as the source)."""
     links = "\n".join(link.url for link in item.links[:3])
     suggested = f"\n建议等级：{grade_name(item.suggested_grade)}" if item.suggested_grade else ""
+    source = SOURCES.get(item.source, item.source)
+    came = f"{origin}推送（{source}）" if origin else source
+    when = show(item.reported_at, True)
+    who = f"推送时间：{when}" if origin else f"上报人：{reporter_name}（{when}）"
     return (
-        f"【新舆情待交办】{item.code}\n{item.title}\n来源：{SOURCES.get(item.source, item.source)}"
-        f"\n上报人：{reporter_name}（{show(item.reported_at, True)}）{suggested}"
+        f"【新舆情待交办】{item.code}\n{item.title}\n来源：{came}"
+        f"\n{who}{suggested}"
         + (f"\n链接：{links}" if links else "")
         + f"\n\n请定级交办：交办 {item.code} <单位> [一般|较大|重大]"
     )
