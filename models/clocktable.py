@@ -81,6 +81,34 @@ class ClockRow:
     notes: dict[str, Any] = field(default_factory=dict, compare=False)  # free-form, for a deployment's own rows
 
 
+class Effect(StrEnum):
+    """What an action does to every clock of the item still owed, beyond the clocks its rows start and meet."""
+
+    waive = "waive"  # waived, each with a `clock_waived` audit row (办结: the item is closed)
+    waive_in_row = "waive_in_row"  # waived without rows of their own: the action's own row names them (归档)
+    reschedule = "reschedule"  # the open ones recomputed for the item's new grade (定级, 升级为重大)
+
+
+@dataclass(frozen=True)
+class OnAll:
+    """An action's effect on every owed clock, and the reason its audit rows and card labels give."""
+
+    effect: Effect
+    reason: str = ""  # 办结: "已办结"; 归档: "已立卷归档"
+
+
+ON_ALL: dict[Act, OnAll] = {
+    Act.close: OnAll(Effect.waive, "已办结"),
+    Act.archive: OnAll(Effect.waive_in_row, "已立卷归档"),
+    Act.regrade: OnAll(Effect.reschedule),
+}
+
+
+def effect_of(act: Act) -> OnAll | None:
+    """Return what action act does to every clock still owed (waive, reschedule), or None (only its rows)."""
+    return ON_ALL.get(act)
+
+
 CLOCKS: dict[str, ClockRow] = {}
 _CONFIGURED: set[str] = set()  # the kinds declared from configuration (replaced when a process is wired again)
 

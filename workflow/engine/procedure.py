@@ -134,6 +134,7 @@ def apply(
         assert action.to is not None
         before, after = item.move_to(action.to, at)
     shown = change if change is not None else (before, after)
+    detail |= clocks.in_row(session, item, action.name) if advance else {}
     row = record(session, None if outside else item, who, name, at, before=shown[0], after=shown[1], **detail)
     met = clocks.on_action(session, item, action.name, who, at, config=config) if advance else []
     label = closing or (f"{actor.name} 已{action.label}" if actor is not None else f"已{action.label}")
