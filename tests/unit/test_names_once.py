@@ -10,6 +10,7 @@ from models.clocktable import ON_ALL, Effect, effect_of
 from models.procedure import Act
 
 ROOT = Path(__file__).resolve().parents[2]
+DECLARATIONS = ("procedure.py", "events.py", "state.py", "clocktable.py")
 STEPS = [p for p in (ROOT / "workflow").rglob("*.py") if p.parent.name != "engine"]
 OUTSIDE_ENGINE = STEPS + [p for pkg in ("handlers", "bot", "jobs", "cli") for p in (ROOT / pkg).rglob("*.py")]
 
@@ -42,7 +43,99 @@ def test_no_step_changes_clocks_with_its_own_call() -> None:
 
 
 def test_the_clock_table_declares_what_closing_archiving_and_regrading_do_to_every_clock() -> None:
-    assert effect_of(Act.close) is not None and effect_of(Act.close).effect == Effect.waive  # type: ignore[union-attr]
+    closing = effect_of(Act.close)
+    assert closing is not None
+    assert closing.effect == Effect.waive
     assert ON_ALL[Act.archive].effect == Effect.waive_in_row
     assert ON_ALL[Act.regrade].effect == Effect.reschedule
     assert effect_of(Act.first_report) is None
+
+
+# --- names are spelled once: no string literal equal to a declared name where the name is meant -------------------
+
+NAMED = [p for pkg in ("workflow", "handlers", "bot", "jobs", "cli", "wiring") for p in (ROOT / pkg).rglob("*.py")]
+NAMED += [p for p in (ROOT / "models").rglob("*.py") if p.name not in DECLARATIONS]
+NOT_NAMES: dict[tuple[str, str], str] = {  # (path, literal) → why that string is not the declared name
+    ("handlers/patrol.py", "report"): "the 巡查 card's button choice (zero/report), not the 上报 action",
+    ("handlers/statement.py", "statement"): "a conversation step's field (the statement's id)",
+    ("jobs/deliver.py", "upload"): "an outbox payload's field (the file to upload)",
+    ("workflow/appraisal/bulletin.py", "upload"): "an outbox payload's field (the file to upload)",
+    ("workflow/record/brief.py", "upload"): "an outbox payload's field (the file to upload)",
+    ("workflow/record/brief.py", "statement"): "a document template's field (the 口径 paragraphs)",
+    ("workflow/record/documents.py", "statement"): "a document template's field (the 口径 paragraphs)",
+    ("models/codes.py", "ack"): "a card key prefix (CARD_KEYS is their declaration)",
+    ("models/codes.py", "brief"): "a card key prefix (CARD_KEYS is their declaration)",
+}
+
+
+def _names() -> dict[str, str]:
+    """Return every declared name's string form → how to spell it (the first enum that declares it)."""
+    from models.clocktable import ClockKind
+    from models.events import Event
+    from models.state import CardPurpose
+    from workflow.engine.outbox import Job
+
+    found: dict[str, str] = {}
+    for enum in (Act, Event, CardPurpose, ClockKind, Job):
+        for member in enum:
+            found.setdefault(member.value, f"{enum.__name__}.{member.name}")
+    return found
+
+
+def _literals(node: ast.expr) -> list[ast.Constant]:
+    """The string constants node is, or holds as a tuple/list/set element."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node]
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        return [e for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+    return []
+
+
+NAMED_CALLS = ("record", "audit.record", "defer", "outbox.defer", "new_card", "cards.new_card")
+
+
+def _named_uses(tree: ast.AST) -> list[ast.Constant]:
+    """String constants used as a name: compared, passed to record/defer/new_card, or a dict key."""
+    found: list[ast.Constant] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            for side in (node.left, *node.comparators):
+                found += _literals(side)
+        elif isinstance(node, ast.Call) and _name(node.func) in NAMED_CALLS:
+            for arg in (*node.args, *(k.value for k in node.keywords if k.arg in ("purpose", "job", "action"))):
+                found += _literals(arg)
+        elif isinstance(node, ast.Dict):
+            for key in node.keys:
+                found += _literals(key) if key is not None else []
+        elif isinstance(node, (ast.Tuple, ast.List, ast.Set)):  # a collection of names (GOOD = {"close", …})
+            strings = _literals(node)
+            if len(strings) >= 2 and len(strings) == len(node.elts) and all(c.value in NAMES for c in strings):
+                found += strings
+    return found
+
+
+NAMES = _names()
+
+
+def test_declared_names_are_spelled_through_their_enums_outside_their_declarations() -> None:
+    """No string literal equal to an action, event, card purpose, clock kind or job is compared, recorded, deferred,
+    used as a card's purpose, a dict key or in a collection of names: the enum member is (NOT_NAMES: why not)."""
+    offenders = []
+    for path in NAMED:
+        rel = str(path.relative_to(ROOT))
+        for c in _named_uses(ast.parse(path.read_text(encoding="utf-8"))):
+            if c.value in NAMES and (rel, c.value) not in NOT_NAMES:
+                offenders.append(f"{rel}:{c.lineno}: {c.value!r} → {NAMES[c.value]}")
+    assert not offenders, offenders
+
+
+def test_no_card_purpose_is_compared_with_a_string() -> None:
+    for path in NAMED:
+        text = path.read_text(encoding="utf-8")
+        assert 'purpose == "' not in text, path.relative_to(ROOT)
+        assert "purpose == '" not in text, path.relative_to(ROOT)
+
+
+def test_the_exemptions_name_strings_that_are_still_there() -> None:
+    for rel, literal in NOT_NAMES:
+        assert repr(literal).replace("'", '"') in (ROOT / rel).read_text(encoding="utf-8"), (rel, literal)

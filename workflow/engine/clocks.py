@@ -38,7 +38,7 @@ from workflow.duty import periods, workdays
 from workflow.engine.audit import record
 from workflow.engine.cards import finish_cards
 from workflow.engine.errors import Refusal
-from workflow.engine.outbox import defer
+from workflow.engine.outbox import Job, defer
 
 
 @lru_cache(maxsize=8)
@@ -166,10 +166,10 @@ def _start(
     session.add(clock)
     session.flush()
     charged = {"charged": "office"} if clock.charged else {}
-    record(session, item, "system", "clock_start", at, kind=r.kind, due=sched.due_at.isoformat(), **charged)
+    record(session, item, "system", Event.clock_start, at, kind=r.kind, due=sched.due_at.isoformat(), **charged)
     fired = _started_overdue(session, item, clock, at) if sched.due_at <= at and unit_owes else set()
     clock.advance(fired)
-    defer(session, "schedule_clock", clock.id)
+    defer(session, Job.schedule_clock, clock.id)
     return clock
 
 
@@ -188,7 +188,7 @@ def _started_overdue(session: Session, item: Item, clock: Clock, at: datetime) -
         session,
         item,
         "system",
-        "clock_missed",
+        Event.clock_missed,
         at,
         before="open",
         after=ClockState.missed,
@@ -268,7 +268,7 @@ def satisfy(session: Session, item: Item, kinds: tuple[str, ...], actor: str, at
             session,
             item,
             actor,
-            "clock_met",
+            Event.clock_met,
             at,
             before=ClockState.missed if late else ClockState.open,
             after=c.state,
@@ -369,14 +369,14 @@ def _reschedule(session: Session, item: Item, actor: str, config: Config, at: da
             session,
             item,
             actor,
-            "clock_regrade",
+            Event.clock_regrade,
             at,
             kind=c.kind,
             due_before=before.isoformat(),
             due_after=c.due_at.isoformat(),
             grade=grade,
         )
-        defer(session, "schedule_clock", c.id)
+        defer(session, Job.schedule_clock, c.id)
         changed.append(c)
     return changed
 
@@ -388,7 +388,7 @@ def move_due(session: Session, clock: Clock, new_due: datetime) -> None:
     clock.due_at, clock.warn_at = new_due, max(moments.warn_at, clock.nudge_at)
     clock.extensions += 1  # names the new warning and due thresholds, so they fire again for the new due
     clock.advance(_fired(session, clock))
-    defer(session, "schedule_clock", clock.id)
+    defer(session, Job.schedule_clock, clock.id)
 
 
 def waive(session: Session, item: Item, label: str, reason: str, actor: str, at: datetime) -> Clock:
@@ -403,6 +403,14 @@ def waive(session: Session, item: Item, label: str, reason: str, actor: str, at:
     clock.advance(set())
     close_cards(session, item, clock, f"时限已免除 {show(at)}", actor, at)
     record(
-        session, item, actor, "clock_waived", at, before=before, after=ClockState.waived, kind=clock.kind, reason=reason
+        session,
+        item,
+        actor,
+        Event.clock_waived,
+        at,
+        before=before,
+        after=ClockState.waived,
+        kind=clock.kind,
+        reason=reason,
     )
     return clock
