@@ -139,3 +139,14 @@ def test_no_card_purpose_is_compared_with_a_string() -> None:
 def test_the_exemptions_name_strings_that_are_still_there() -> None:
     for rel, literal in NOT_NAMES:
         assert repr(literal).replace("'", '"') in (ROOT / rel).read_text(encoding="utf-8"), (rel, literal)
+
+
+def test_handlers_leave_marking_the_pressed_card_to_the_workflow() -> None:
+    """Handlers parse and answer: finding the pressed card and updating it is workflow.engine.cards' business."""
+    for path in [p for pkg in ("handlers", "bot") for p in (ROOT / pkg).rglob("*.py")]:
+        text = path.read_text(encoding="utf-8")
+        rel = path.relative_to(ROOT)
+        assert "Card.task_id" not in text, rel
+        assert "select(Card)" not in text, rel
+        assert "finish_cards" not in text, rel
+        assert 'kind="update_card"' not in text, rel
