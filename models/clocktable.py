@@ -373,6 +373,11 @@ for _row in (
 
 check_clocks()
 
+EFFECT_NAMES = {
+    Effect.waive: "时全部免除（每个记一条“免除时限”）",
+    Effect.waive_in_row: "时全部结束（记在这一步的记录里）",
+    Effect.reschedule: "后按新等级重算（已发出的提醒不再重发）",
+}
 OWNER_NAMES = {Owner.lead_unit: "主办单位", Owner.office: "领导小组办公室"}
 
 
@@ -390,5 +395,8 @@ def clock_doc() -> str:
         "每个时限只在时限表里声明一次：谁欠、哪个动作开始、哪些动作完成、反弹是否重新起算、超时计为哪项考核扣分；"
         "时长在配置 `[policy.clocks.<kind>]` 里。\n\n"
         "| 时限 | 名称 | 由谁负责 | 开始于 | 完成于 | 反弹重新起算 | 超时扣分 |\n"
-        "|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
+        "|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
+        "对所有未完成的时限："
+        + "；".join(f"{ACTIONS[a].label}{EFFECT_NAMES[e.effect]}" for a, e in ON_ALL.items())
+        + "。\n"
     )
