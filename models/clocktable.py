@@ -56,7 +56,13 @@ class Button:
     """A button on the clock's reminder cards: its text and the card key prefix it sends (models.codes)."""
 
     text: str
-    key: str  # a CARD_KEYS prefix whose fields are "clock" (the clock's id) and/or "code" (the item's 编号)
+    key: str  # a CARD_KEYS prefix whose fields are "clock" (the clock's id), "code" (the item's 编号), "step"
+    step: Act | None = None  # the "step" field: the action a `do:<step>:<编号>` button opens (写首报, 处置报告)
+
+
+def step_button(text: str, act: Act) -> Button:
+    """The button that opens the conversation for the step that meets the clock (`do:<step>:<编号>`)."""
+    return Button(text, "do", act)
 
 
 @dataclass(frozen=True)
@@ -260,8 +266,10 @@ def _check(r: ClockRow) -> None:
         raise ValueError(f"clock {r.kind}: only a unit's clock is charged (the office is not assessed)")
     for b in r.buttons:
         fields = CARD_KEYS.get(b.key)
-        if fields is None or not set(fields) <= {"clock", "code"}:
+        if fields is None or not set(fields) <= {"clock", "code", "step"}:
             raise ValueError(f"clock {r.kind}: button {b.text} sends {b.key!r}, not a key of a clock or an item")
+        if ("step" in fields) != (b.step is not None) or (b.step is not None and b.step not in r.met_by):
+            raise ValueError(f"clock {r.kind}: button {b.text} must name a step that meets the clock (and only then)")
     if "{code}" not in r.next_step:
         raise ValueError(f"clock {r.kind}: next_step must name the item ({{code}})")
 
@@ -299,7 +307,7 @@ for _row in (
         next_step=_REPORT,
         deduction="迟报",
         rebound_restarts=True,
-        buttons=(Button("已口头汇报", "oral"),),
+        buttons=(Button("已口头汇报", "oral"), step_button("写首报", Act.first_report)),
         period_limit=True,
     ),
     ClockRow(
@@ -333,6 +341,7 @@ for _row in (
         met_by=(Act.handling_report,),
         next_step="请发送“处置报告 {code} 处置情况及结果”。",
         deduction="处置未报",
+        buttons=(step_button("处置报告", Act.handling_report),),
         aliases=("处置报告", "处置情况"),
     ),
     ClockRow(  # 国办发〔2016〕61号: major incidents a first statement within 24 h, others 48 h

@@ -8,12 +8,12 @@ from sqlalchemy import select
 
 from models import AuditEvent
 from models.clock import Clock
-from tests.integration.flowkit import cards, click, code_in, item_of
+from tests.integration.flowkit import buttons, cards, click, code_in, current, item_of
 from tests.integration.harness import Stack
 
 POLICY = {
     "start": "dispatched",
-    "clocks": {"handling_report": {"all": {"due": "1h"}}},
+    "clocks": {"first_report": {"general": {"due": "60s"}}, "handling_report": {"all": {"due": "1h"}}},
 }
 
 
@@ -72,3 +72,25 @@ def test_regrading_reschedules_the_open_clocks_and_says_so_in_the_record(st: Sta
     assert regraded, "each rescheduled clock has its row"
     assert all(r.actor == "chenqi" and r.detail["grade"] == "major" for r in regraded)
     assert order.index("regrade") < order.index("clock_regrade"), "the 定级 row comes first"
+
+
+def test_the_reminder_and_the_final_warning_offer_the_next_step_from_the_clock_table(st: Stack) -> None:
+    st.say("zhangsan", "上报 提醒按钮测试条目")
+    code = code_in(st.last("zhangsan"))
+    st.say("chenqi", f"交办 {code} 执法一队 一般")
+    st.later(31)
+    nudge = cards(st, "wangwu", "时限提醒")[-1]
+    assert list(buttons(nudge)) == ["已口头汇报", "写首报"], buttons(nudge)
+    assert buttons(nudge)["写首报"]["key"] == f"do:first_report:{code}"
+    st.later(18)
+    warning = cards(st, "wangwu", "时限提醒")[-1]
+    assert "即将超时" in str(warning["body"]), warning
+    assert list(buttons(warning)) == ["已口头汇报", "写首报", "申请延期"], "three buttons, within WeCom's limits"
+    click(st, "wangwu", warning, "写首报")
+    ask = st.reply("wangwu")
+    assert f"请直接发送 {code}" in ask, ask
+    st.say("wangwu", "经核实，系商户与执法队员口角，已约谈当事人。")
+    assert f"已记录 {code} 的首报" in st.reply("wangwu")
+    assert item_of(st, code).state == "first_reported"
+    for card in (nudge, warning):
+        assert current(st, "wangwu", card)["replaced_button"].startswith("首报已完成"), current(st, "wangwu", card)

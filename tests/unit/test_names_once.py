@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 from pathlib import Path
 
-from models.clocktable import ON_ALL, Effect, effect_of
+import pytest
+
+from models.clocktable import CLOCKS, ON_ALL, ClockKind, Effect, _check, effect_of, step_button
 from models.procedure import Act
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,7 +73,6 @@ NOT_NAMES: dict[tuple[str, str], str] = {  # (path, literal) → why that string
 
 def _names() -> dict[str, str]:
     """Return every declared name's string form → how to spell it (the first enum that declares it)."""
-    from models.clocktable import ClockKind
     from models.events import Event
     from models.state import CardPurpose
     from workflow.engine.outbox import Job
@@ -150,3 +152,12 @@ def test_handlers_leave_marking_the_pressed_card_to_the_workflow() -> None:
         assert "select(Card)" not in text, rel
         assert "finish_cards" not in text, rel
         assert 'kind="update_card"' not in text, rel
+
+
+def test_a_reminders_next_step_button_is_declared_on_the_clock_row_and_must_meet_the_clock() -> None:
+    first = CLOCKS[ClockKind.first_report]
+    assert step_button("写首报", Act.first_report) in first.buttons
+    assert any(b.key == "do" for b in CLOCKS[ClockKind.handling_report].buttons)
+    wrong = dataclasses.replace(first, buttons=(step_button("处置报告", Act.handling_report),))
+    with pytest.raises(ValueError, match="must name a step that meets the clock"):
+        _check(wrong)

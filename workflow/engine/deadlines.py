@@ -132,10 +132,14 @@ def _remind(
 
 
 def _buttons(clock: Clock, item: Item) -> list[tuple[str, str, int]]:
-    """The reminder buttons the clock table declares for clock (each key filled with the clock's id or 编号)."""
+    """The reminder buttons the clock table declares for clock (each key filled with the clock's id, the item's 编号
+    or the next step: `do:<step>:<编号>` opens the conversation for the step that meets it)."""
     r = clock_row(clock.kind)
-    fill = {"clock": clock.id, "code": item.code}
-    return [(b.text, card_key(b.key, *(fill[f] for f in CARD_KEYS[b.key])), 1) for b in (r.buttons if r else ())]
+    buttons = []
+    for b in r.buttons if r else ():
+        fill = {"clock": clock.id, "code": item.code, "step": b.step.value if b.step else ""}
+        buttons.append((b.text, card_key(b.key, *(fill[f] for f in CARD_KEYS[b.key])), 1))
+    return buttons
 
 
 def _nudge(session: Session, clock: Clock, item: Item, name: str, now: datetime) -> None:
