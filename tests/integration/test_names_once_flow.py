@@ -60,15 +60,15 @@ def test_regrading_reschedules_the_open_clocks_and_says_so_in_the_record(st: Sta
     code = code_in(st.last("zhangsan"))
     st.say("chenqi", f"交办 {code} 执法一队 一般")
     with st.rt.sessions() as s:
-        before = s.scalar(select(Clock.due_at).where(Clock.kind == "first_report"))
+        before = s.scalar(select(Clock.due_at).where(Clock.kind == "written_report"))
     st.say("chenqi", f"定级 {code} 重大")
     with st.rt.sessions() as s:
-        after = s.scalar(select(Clock.due_at).where(Clock.kind == "first_report"))
+        after = s.scalar(select(Clock.due_at).where(Clock.kind == "written_report"))
         regraded = list(s.scalars(select(AuditEvent).where(AuditEvent.action == "clock_regrade")))
         order = [e.action for e in s.scalars(select(AuditEvent).order_by(AuditEvent.id))]
     assert before is not None
     assert after is not None
-    assert after < before, "a major item's 首报 is due sooner"
+    assert after < before, "a major item's 书面报告 is due sooner"
     assert regraded, "each rescheduled clock has its row"
     assert all(r.actor == "chenqi" and r.detail["grade"] == "major" for r in regraded)
     assert order.index("regrade") < order.index("clock_regrade"), "the 定级 row comes first"
