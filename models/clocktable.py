@@ -57,7 +57,7 @@ class Button:
 
     text: str
     key: str  # a CARD_KEYS prefix whose fields are "clock" (the clock's id), "code" (the item's 编号), "step"
-    step: Act | None = None  # the "step" field: the action a `do:<step>:<编号>` button opens (写首报, 处置报告)
+    step: Act | None = None  # the "step" field: the action a `do:<step>:<编号>` button opens (写首报)
 
 
 def step_button(text: str, act: Act) -> Button:
@@ -341,7 +341,6 @@ for _row in (
         met_by=(Act.handling_report,),
         next_step="请发送“处置报告 {code} 处置情况及结果”。",
         deduction="处置未报",
-        buttons=(step_button("处置报告", Act.handling_report),),
         aliases=("处置报告", "处置情况"),
     ),
     ClockRow(  # 国办发〔2016〕61号: major incidents a first statement within 24 h, others 48 h
