@@ -7,11 +7,12 @@ import re
 from sqlalchemy import select
 
 from core import args
-from handlers.cards import clicked, key_parts, mark_clicked_card
+from handlers.cards import clicked, key_parts, mark_pressed
 from handlers.context import Ctx
 from handlers.registry import card, command
 from models import Dispute, Role
 from models.assessment import RECORDED_KINDS, ROLES
+from models.state import CardPurpose
 from workflow.appraisal import assessment, bulletin, bulletin_files
 from workflow.engine.errors import Refusal
 from workflow.people import org
@@ -120,7 +121,7 @@ def dispute_button(ctx: Ctx) -> str:
         ctx.session, ctx.person, int(dispute_id), choice == "keep", ctx.now, "", clicked(ctx)
     )
     if not changed:
-        mark_clicked_card(ctx, f"已{'维持' if d.state == 'upheld' else '撤销'}")
+        mark_pressed(ctx, (CardPurpose.dispute,), d.id, f"已{'维持' if d.state == 'upheld' else '撤销'}")
     return _said(d, changed)
 
 

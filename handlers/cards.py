@@ -1,17 +1,16 @@
-"""Helpers for card clicks: mark the clicked card for all its recipients."""
+"""Helpers for card clicks: parse the pressed button's key; the workflow (workflow.engine.cards) marks the card."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Iterable
 
 from handlers.context import Ctx
-from models import Card, Item
+from models import Item
 from models.clock import Clock
 from models.codes import parse_card_key
-from workflow.engine.cards import finish_cards, stamped
+from models.state import CardPurpose
+from workflow.engine import cards
 from workflow.engine.errors import Refusal
-from workflow.engine.outbox import emit
-from workflow.views import render
 
 STALE = "这张卡片已失效。"
 
@@ -38,32 +37,27 @@ def clicked(ctx: Ctx) -> tuple[str, str] | None:
     return (ctx.msg.task_id, ctx.msg.response_code) if ctx.msg.response_code else None
 
 
-def mark_clicked_card(ctx: Ctx, label: str, item: Item | None = None) -> Card | None:
-    """Replace the clicked card's button with label for every recipient (using the click's response code)."""
-    card_row = ctx.session.scalar(select(Card).where(Card.task_id == ctx.msg.task_id))
-    if card_row is None or not ctx.msg.response_code:
-        return card_row
-    finish_cards(
-        ctx.session, item, [card_row], label, ctx.person.userid, ctx.now, ctx.config.wecom.agent_id, clicked(ctx)
+def mark_pressed(
+    ctx: Ctx, purposes: Iterable[CardPurpose], subject_id: int, label: str, item: Item | None = None
+) -> None:
+    """Have the workflow mark the pressed card (one of purposes about subject_id) with label for all its recipients."""
+    cards.mark_pressed(
+        ctx.session,
+        item,
+        purposes,
+        subject_id,
+        clicked(ctx),
+        ctx.person.userid,
+        label,
+        ctx.now,
+        ctx.config.wecom.agent_id,
     )
-    return card_row
 
 
 def mark_own_card(ctx: Ctx, label: str, item: Item | None = None) -> None:
-    """Replace the clicked card's button with label for the clicking person only (cards asking each recipient)."""
-    if not ctx.msg.response_code:
-        return
-    emit(
-        ctx.session,
-        [],
-        render.card_done(
-            ctx.msg.response_code, [ctx.person.userid], ctx.config.wecom.agent_id, stamped(label, ctx.now)
-        ),
-        f"update:{ctx.msg.task_id}:{ctx.msg.response_code}",
-        ctx.now,
-        item,
-        kind="update_card",
-        task_id=ctx.msg.task_id,
+    """Have the workflow replace the pressed card's buttons with label for the presser only."""
+    cards.mark_for_presser(
+        ctx.session, item, clicked(ctx), ctx.person.userid, label, ctx.now, ctx.config.wecom.agent_id
     )
 
 

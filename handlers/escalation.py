@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from core.clock import show
-from handlers.cards import clock_of_click, mark_clicked_card
+from handlers.cards import clock_of_click, mark_pressed
 from handlers.context import Ctx
 from handlers.registry import card
-from models import Card, Item
+from models import Item
 from models.clock import Clock
+from models.procedure import CLOCK_CARDS
 from models.state import OPEN_CLOCK_STATES
+from workflow.engine import cards
 from workflow.engine.deadlines import owners
 from workflow.engine.errors import Refusal
 from workflow.engine.outbox import emit
@@ -19,8 +19,7 @@ from workflow.views import render
 
 def _clock(ctx: Ctx) -> tuple[Clock, Item]:
     clock, item = clock_of_click(ctx)
-    card_row = ctx.session.scalar(select(Card).where(Card.task_id == ctx.msg.task_id))
-    if card_row is None or ctx.person.userid not in card_row.recipients:
+    if cards.pressed(ctx.session, CLOCK_CARDS, clock.id, ctx.msg.task_id, ctx.person.userid) is None:
         raise Refusal("这张督办卡片不是发给您的，不能操作。")
     return clock, item
 
@@ -30,7 +29,7 @@ def urge(ctx: Ctx) -> str:
     """催办: tell whoever owes the step, in the clicker's name."""
     clock, item = _clock(ctx)
     if clock.state not in OPEN_CLOCK_STATES:
-        mark_clicked_card(ctx, f"{clock.label}已完成", item)
+        mark_pressed(ctx, CLOCK_CARDS, clock.id, f"{clock.label}已完成", item)
         return f"{item.code} 的{clock.label}已经完成了。"
     text = (
         f"【催办】{ctx.person.name}催办 {item.code}《{item.title}》的{clock.label}"
@@ -44,7 +43,7 @@ def urge(ctx: Ctx) -> str:
         ctx.now,
         item,
     )
-    mark_clicked_card(ctx, f"{ctx.person.name} 已催办 {show(ctx.now)}", item)
+    mark_pressed(ctx, CLOCK_CARDS, clock.id, f"{ctx.person.name} 已催办 {show(ctx.now)}", item)
     return f"已向承办人催办 {item.code} 的{clock.label}。"
 
 
@@ -52,5 +51,5 @@ def urge(ctx: Ctx) -> str:
 def seen(ctx: Ctx) -> str:
     """已知悉: acknowledge the escalation on the card."""
     clock, item = _clock(ctx)
-    mark_clicked_card(ctx, f"{ctx.person.name} 已知悉 {show(ctx.now)}", item)
+    mark_pressed(ctx, CLOCK_CARDS, clock.id, f"{ctx.person.name} 已知悉 {show(ctx.now)}", item)
     return f"已知悉 {item.code} 的{clock.label}超时督办。"

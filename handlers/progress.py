@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from core import args
-from handlers.cards import clock_of_click, mark_clicked_card
+from handlers.cards import clock_of_click, mark_pressed
 from handlers.context import Ctx
 from handlers.registry import card, command
 from handlers.steps import code_or_pick, runs
-from models.procedure import Act
+from models.procedure import CLOCK_CARDS, Act
 from models.state import OPEN_CLOCK_STATES
 from workflow.engine.errors import Refusal
 from workflow.incident.progress import first_report, handling_report, progress_report
@@ -63,7 +63,7 @@ def oral_button(ctx: Ctx) -> str:
     if clock.state not in OPEN_CLOCK_STATES:
         return f"{item.code} 的{clock.label}已完成，无需再报。"
     first_report(ctx.session, ctx.person, item.code, "", ctx.config, ctx.now, oral=True)
-    mark_clicked_card(ctx, f"{ctx.person.name} 已口头汇报", item)
+    mark_pressed(ctx, CLOCK_CARDS, clock.id, f"{ctx.person.name} 已口头汇报", item)
     return f"已记录 {item.code} 的口头首报。书面报告请发送“书面报告 {item.code}”。"
 
 

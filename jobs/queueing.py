@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from rq import Queue
+
+from workflow.engine.outbox import Job
 
 URGENT = "liaowang-urgent"
 
@@ -39,12 +42,12 @@ def run_deferred(queue: Queue, jobs: list[tuple[str, int]]) -> None:
     from jobs.archive import build_archive
     from jobs.media import fetch_media
 
-    clocks = [arg for name, arg in jobs if name == "schedule_clock"]
+    clocks = [arg for name, arg in jobs if name == Job.schedule_clock]
     if clocks:
         from jobs.deadlines import schedule_clocks
 
         schedule_clocks(queue, list(dict.fromkeys(clocks)))
-    known = {"fetch_media": fetch_media, "build_archive": build_archive}
+    known: dict[str, Callable[[int], str]] = {Job.fetch_media: fetch_media, Job.build_archive: build_archive}
     for name, arg in jobs:
         if name not in known:
             continue

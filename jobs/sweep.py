@@ -17,6 +17,7 @@ from jobs.bulletin import send_due_bulletin
 from jobs.deadlines import sweep_clocks
 from jobs.queueing import enqueue_deliveries, queues, run_deferred
 from models import Attachment, AuditEvent, Item, ItemState, OutboxMessage
+from models.events import Event
 from models.state import OutboxState
 from workflow.engine import periodic
 from workflow.engine.outbox import is_reply
@@ -48,7 +49,7 @@ def _lost_archives(rt: Runtime, now: datetime) -> None:
     again. Bounded by the items' state and time, and probed per item on its index: cheap enough for every sweep."""
     with rt.sessions() as s:
         packaged = exists().where(  # audited outside the closed record: the 编号 is in the detail
-            AuditEvent.action == "archive_packaged", AuditEvent.detail["code"].as_string() == Item.code
+            AuditEvent.action == Event.archive_packaged, AuditEvent.detail["code"].as_string() == Item.code
         )
         recent = select(Item.id).where(
             Item.state == ItemState.archived, Item.updated_at >= now - timedelta(days=1), ~packaged

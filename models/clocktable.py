@@ -56,7 +56,13 @@ class Button:
     """A button on the clock's reminder cards: its text and the card key prefix it sends (models.codes)."""
 
     text: str
-    key: str  # a CARD_KEYS prefix whose fields are "clock" (the clock's id) and/or "code" (the item's 编号)
+    key: str  # a CARD_KEYS prefix whose fields are "clock" (the clock's id), "code" (the item's 编号), "step"
+    step: Act | None = None  # the "step" field: the action a `do:<step>:<编号>` button opens (写首报)
+
+
+def step_button(text: str, act: Act) -> Button:
+    """The button that opens the conversation for the step that meets the clock (`do:<step>:<编号>`)."""
+    return Button(text, "do", act)
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,34 @@ class ClockRow:
     named_in_bulletin: bool = False  # a miss without an extension asked names the unit in the bulletin (点名)
     aliases: tuple[str, ...] = ()  # other words people type for it (the command that meets it: 处置报告, 发布 …)
     notes: dict[str, Any] = field(default_factory=dict, compare=False)  # free-form, for a deployment's own rows
+
+
+class Effect(StrEnum):
+    """What an action does to every clock of the item still owed, beyond the clocks its rows start and meet."""
+
+    waive = "waive"  # waived, each with a `clock_waived` audit row (办结: the item is closed)
+    waive_in_row = "waive_in_row"  # waived without rows of their own: the action's own row names them (归档)
+    reschedule = "reschedule"  # the open ones recomputed for the item's new grade (定级, 升级为重大)
+
+
+@dataclass(frozen=True)
+class OnAll:
+    """An action's effect on every owed clock, and the reason its audit rows and card labels give."""
+
+    effect: Effect
+    reason: str = ""  # 办结: "已办结"; 归档: "已立卷归档"
+
+
+ON_ALL: dict[Act, OnAll] = {
+    Act.close: OnAll(Effect.waive, "已办结"),
+    Act.archive: OnAll(Effect.waive_in_row, "已立卷归档"),
+    Act.regrade: OnAll(Effect.reschedule),
+}
+
+
+def effect_of(act: Act) -> OnAll | None:
+    """Return what action act does to every clock still owed (waive, reschedule), or None (only its rows)."""
+    return ON_ALL.get(act)
 
 
 CLOCKS: dict[str, ClockRow] = {}
@@ -232,8 +266,10 @@ def _check(r: ClockRow) -> None:
         raise ValueError(f"clock {r.kind}: only a unit's clock is charged (the office is not assessed)")
     for b in r.buttons:
         fields = CARD_KEYS.get(b.key)
-        if fields is None or not set(fields) <= {"clock", "code"}:
+        if fields is None or not set(fields) <= {"clock", "code", "step"}:
             raise ValueError(f"clock {r.kind}: button {b.text} sends {b.key!r}, not a key of a clock or an item")
+        if ("step" in fields) != (b.step is not None) or (b.step is not None and b.step not in r.met_by):
+            raise ValueError(f"clock {r.kind}: button {b.text} must name a step that meets the clock (and only then)")
     if "{code}" not in r.next_step:
         raise ValueError(f"clock {r.kind}: next_step must name the item ({{code}})")
 
@@ -271,7 +307,7 @@ for _row in (
         next_step=_REPORT,
         deduction="迟报",
         rebound_restarts=True,
-        buttons=(Button("已口头汇报", "oral"),),
+        buttons=(Button("已口头汇报", "oral"), step_button("写首报", Act.first_report)),
         period_limit=True,
     ),
     ClockRow(
@@ -345,6 +381,11 @@ for _row in (
 
 check_clocks()
 
+EFFECT_NAMES = {
+    Effect.waive: "时全部免除（每个记一条“免除时限”）",
+    Effect.waive_in_row: "时全部结束（记在这一步的记录里）",
+    Effect.reschedule: "后按新等级重算（已发出的提醒不再重发）",
+}
 OWNER_NAMES = {Owner.lead_unit: "主办单位", Owner.office: "领导小组办公室"}
 
 
@@ -362,5 +403,8 @@ def clock_doc() -> str:
         "每个时限只在时限表里声明一次：谁欠、哪个动作开始、哪些动作完成、反弹是否重新起算、超时计为哪项考核扣分；"
         "时长在配置 `[policy.clocks.<kind>]` 里。\n\n"
         "| 时限 | 名称 | 由谁负责 | 开始于 | 完成于 | 反弹重新起算 | 超时扣分 |\n"
-        "|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
+        "|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
+        "对所有未完成的时限："
+        + "；".join(f"{ACTIONS[a].label}{EFFECT_NAMES[e.effect]}" for a, e in ON_ALL.items())
+        + "。\n"
     )

@@ -23,6 +23,7 @@ from models.clock import Clock, Extension
 from models.clocktable import named_in_bulletin
 from models.events import Event
 from models.item import FLOW_NAMES, GRADE_NAMES, SOURCES
+from models.procedure import Act
 from models.state import ClockState
 from workflow.appraisal import bulletin_files, notice
 from workflow.appraisal.assessment import SCORED_KINDS, duty, facts, month_name, month_range, previous_month
@@ -31,13 +32,13 @@ from workflow.engine.errors import Refusal
 from workflow.engine.outbox import emit
 from workflow.people import org
 
-STEPS = {  # name: (from, to, what people read); "reported" is the item's report time
-    "report_to_dispatch": ("reported", "dispatch", "上报→交办"),
-    "dispatch_to_ack": ("dispatch", "acknowledge", "交办→签收"),
-    "dispatch_to_first_report": ("dispatch", "first_report", "交办→首报"),
-    "dispatch_to_written_report": ("dispatch", "written_report", "交办→书面报告"),
-    "written_report_to_approval": ("written_report", "approve", "书面报告→批准"),
-    "report_to_reply": ("reported", "reply_source", "上报→回复来源"),
+STEPS: dict[str, tuple[str, str, str]] = {  # name: (from, to, what people read); "reported" is the item's report time
+    "report_to_dispatch": ("reported", Act.dispatch, "上报→交办"),
+    "dispatch_to_ack": (Act.dispatch, Act.acknowledge, "交办→签收"),
+    "dispatch_to_first_report": (Act.dispatch, Act.first_report, "交办→首报"),
+    "dispatch_to_written_report": (Act.dispatch, Act.written_report, "交办→书面报告"),
+    "written_report_to_approval": (Act.written_report, Act.approve, "书面报告→批准"),
+    "report_to_reply": ("reported", Act.reply_source, "上报→回复来源"),
 }
 
 

@@ -135,3 +135,66 @@ def close(
         return found
     finish_cards(session, item, found, label, actor, at, None, clicked)
     return found
+
+
+def pressed(
+    session: Session, purposes: Iterable[CardPurpose], subject_id: int, task_id: str, presser: str | None = None
+) -> Card | None:
+    """Return the card of one of purposes about subject_id that was pressed (the click names it by its task id),
+    sent to presser when given; None when no such card is on record (or it was not sent to presser)."""
+    for purpose in purposes:
+        stmt = select(Card).where(
+            Card.purpose == purpose,
+            Card.subject == CARDS[purpose].subject,
+            Card.subject_id == subject_id,
+            Card.task_id == task_id,
+        )
+        card = session.scalar(stmt)
+        if card is not None and (presser is None or presser in card.recipients):
+            return card
+    return None
+
+
+def mark_pressed(
+    session: Session,
+    item: Item | None,
+    purposes: Iterable[CardPurpose],
+    subject_id: int,
+    clicked: tuple[str, str] | None,
+    presser: str,
+    label: str,
+    at: datetime,
+    agent_id: int | None,
+) -> Card | None:
+    """Mark the pressed card (one of purposes about subject_id) done with label for every recipient, using the
+    click's response code; return it (None: not on record). Nothing is sent without a response code."""
+    card = pressed(session, purposes, subject_id, clicked[0]) if clicked else None
+    if card is not None:
+        finish_cards(session, item, [card], label, presser, at, agent_id, clicked)
+    return card
+
+
+def mark_for_presser(
+    session: Session,
+    item: Item | None,
+    clicked: tuple[str, str] | None,
+    presser: str,
+    label: str,
+    at: datetime,
+    agent_id: int | None,
+) -> None:
+    """Replace the pressed card's buttons with label for presser only (a card that asks each recipient: 会商,
+    口径确认, 跟帖, 巡查), using the click's response code; nothing without one."""
+    if clicked is None:
+        return
+    task_id, code = clicked
+    emit(
+        session,
+        [],
+        render.card_done(code, [presser], agent_id, stamped(label, at)),
+        f"update:{task_id}:{code}",
+        at,
+        item,
+        kind="update_card",
+        task_id=task_id,
+    )

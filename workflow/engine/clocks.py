@@ -20,15 +20,25 @@ from core.runtime import runtime
 from models import Card, Item, Unit
 from models.calendar import UnknownYear, WorkCalendar
 from models.clock import OPEN_STATES, Clock, ClockFiring
-from models.clocktable import ClockRow, CountsFrom, Owner, clocks_met_by, clocks_started_by, deduction_of
+from models.clocktable import (
+    ClockRow,
+    CountsFrom,
+    Effect,
+    Owner,
+    clocks_met_by,
+    clocks_started_by,
+    deduction_of,
+    effect_of,
+)
 from models.clocktable import row as clock_row
+from models.events import Event
 from models.procedure import Act
 from models.state import CardState, ClockState
 from workflow.duty import periods, workdays
 from workflow.engine.audit import record
 from workflow.engine.cards import finish_cards
 from workflow.engine.errors import Refusal
-from workflow.engine.outbox import defer
+from workflow.engine.outbox import Job, defer
 
 
 @lru_cache(maxsize=8)
@@ -156,10 +166,10 @@ def _start(
     session.add(clock)
     session.flush()
     charged = {"charged": "office"} if clock.charged else {}
-    record(session, item, "system", "clock_start", at, kind=r.kind, due=sched.due_at.isoformat(), **charged)
+    record(session, item, "system", Event.clock_start, at, kind=r.kind, due=sched.due_at.isoformat(), **charged)
     fired = _started_overdue(session, item, clock, at) if sched.due_at <= at and unit_owes else set()
     clock.advance(fired)
-    defer(session, "schedule_clock", clock.id)
+    defer(session, Job.schedule_clock, clock.id)
     return clock
 
 
@@ -178,7 +188,7 @@ def _started_overdue(session: Session, item: Item, clock: Clock, at: datetime) -
         session,
         item,
         "system",
-        "clock_missed",
+        Event.clock_missed,
         at,
         before="open",
         after=ClockState.missed,
@@ -211,29 +221,38 @@ def all_clocks(session: Session, item: Item) -> list[Clock]:
     return list(session.scalars(select(Clock).where(Clock.item_id == item.id).order_by(Clock.due_at)))
 
 
-def close_all(session: Session, item: Item, reason: str, actor: str, at: datetime) -> list[Clock]:
-    """Waive every clock of item still owed (the item was closed): nothing fires for them any more."""
+def _waive(session: Session, item: Item, reason: str, actor: str, at: datetime, *, rows: bool) -> list[Clock]:
+    """Waive every clock of item still owed (the item was closed or archived): nothing fires for them any more,
+    their cards show reason; rows: each gets a `clock_waived` audit row (else the action's own row names them)."""
     owed = open_clocks(session, item)
     for c in owed:
         before = c.state
         c.state, c.met_at = ClockState.waived, at
         c.advance(set())
-        close_cards(session, item, c, f"已{reason} {show(at)}"[:32], actor, at)
-        record(
-            session, item, actor, "clock_waived", at, before=before, after=ClockState.waived, kind=c.kind, reason=reason
-        )
+        close_cards(session, item, c, f"{reason} {show(at)}"[:32], actor if rows else "system", at)
+        if rows:
+            record(
+                session,
+                item,
+                actor,
+                Event.clock_waived,
+                at,
+                before=before,
+                after=ClockState.waived,
+                kind=c.kind,
+                reason=reason,
+            )
     return owed
 
 
-def close_at_archive(session: Session, item: Item, at: datetime) -> list[str]:
-    """Waive every clock of item still owed as it is archived, without audit rows of their own (the 归档 step
-    records them); return their names. Nothing fires for an archived item."""
-    owed = open_clocks(session, item)
-    for c in owed:
-        c.state, c.met_at = ClockState.waived, at
-        c.advance(set())
-        close_cards(session, item, c, f"已立卷归档 {show(at)}"[:32], "system", at)
-    return [c.label for c in owed]
+def in_row(session: Session, item: Item, act: Act) -> dict[str, str]:
+    """Return what action act's own audit row says about the item's clocks: for an action that waives them without
+    rows of their own (归档), the line naming those still owed; else nothing."""
+    effect = effect_of(act)
+    if effect is None or effect.effect != Effect.waive_in_row:
+        return {}
+    owed = [c.label for c in open_clocks(session, item)]
+    return {"line": f"同时结束未完成的时限：{'、'.join(owed)}"} if owed else {}
 
 
 def satisfy(session: Session, item: Item, kinds: tuple[str, ...], actor: str, at: datetime) -> list[Clock]:
@@ -249,7 +268,7 @@ def satisfy(session: Session, item: Item, kinds: tuple[str, ...], actor: str, at
             session,
             item,
             actor,
-            "clock_met",
+            Event.clock_met,
             at,
             before=ClockState.missed if late else ClockState.open,
             after=c.state,
@@ -296,8 +315,9 @@ def on_action(
     lead: Unit | None = None,
 ) -> list[Clock]:
     """Apply what the clock table (models/clocktable.py) says action act does to item's clocks: meet the clocks it
-    meets, then start the clocks it starts (a 反弹 restarts its rows). The one call the procedure engine makes
-    about clocks, once the action has moved the item (its grade, lead unit and 限 deadline set).
+    meets, then start the clocks it starts (a 反弹 restarts its rows), then what it does to every clock still
+    owed (clocktable.ON_ALL: 办结 and 归档 waive them, 定级 reschedules them for the new grade). The one call the
+    procedure engine makes about clocks, once the action has moved the item (its grade, lead unit and 限 deadline set).
 
     config: the deadline policy in force (default: this process's, core.runtime); lead: the unit that owes the
     started unit clocks (default: the item's lead unit). Raises Refusal when a clock cannot be computed (a year
@@ -306,6 +326,11 @@ def on_action(
     met = satisfy(session, item, clocks_met_by(act), actor, at)
     if clocks_started_by(act):
         start_for(session, item, act, at, config or runtime().config, lead)
+    effect = effect_of(act)
+    if effect is not None and effect.effect == Effect.reschedule:
+        _reschedule(session, item, actor, config or runtime().config, at)
+    elif effect is not None:
+        _waive(session, item, effect.reason, actor, at, rows=effect.effect == Effect.waive)
     return met
 
 
@@ -319,8 +344,9 @@ def _fired(session: Session, clock: Clock) -> set[str]:
     return set(session.scalars(select(ClockFiring.name).where(ClockFiring.clock_id == clock.id)))
 
 
-def regrade(session: Session, item: Item, grade: str, actor: str, config: Config, at: datetime) -> list[Clock]:
-    """Recompute the still-open clocks of item for a new grade (thresholds already fired stay fired)."""
+def _reschedule(session: Session, item: Item, actor: str, config: Config, at: datetime) -> list[Clock]:
+    """Recompute the still-open clocks of item for its (new) grade (thresholds already fired stay fired)."""
+    grade = item.grade or item.suggested_grade or "general"
     changed = []
     for c in open_clocks(session, item):
         if c.state != ClockState.open:
@@ -343,14 +369,14 @@ def regrade(session: Session, item: Item, grade: str, actor: str, config: Config
             session,
             item,
             actor,
-            "clock_regrade",
+            Event.clock_regrade,
             at,
             kind=c.kind,
             due_before=before.isoformat(),
             due_after=c.due_at.isoformat(),
             grade=grade,
         )
-        defer(session, "schedule_clock", c.id)
+        defer(session, Job.schedule_clock, c.id)
         changed.append(c)
     return changed
 
@@ -362,7 +388,7 @@ def move_due(session: Session, clock: Clock, new_due: datetime) -> None:
     clock.due_at, clock.warn_at = new_due, max(moments.warn_at, clock.nudge_at)
     clock.extensions += 1  # names the new warning and due thresholds, so they fire again for the new due
     clock.advance(_fired(session, clock))
-    defer(session, "schedule_clock", clock.id)
+    defer(session, Job.schedule_clock, clock.id)
 
 
 def waive(session: Session, item: Item, label: str, reason: str, actor: str, at: datetime) -> Clock:
@@ -377,6 +403,14 @@ def waive(session: Session, item: Item, label: str, reason: str, actor: str, at:
     clock.advance(set())
     close_cards(session, item, clock, f"时限已免除 {show(at)}", actor, at)
     record(
-        session, item, actor, "clock_waived", at, before=before, after=ClockState.waived, kind=clock.kind, reason=reason
+        session,
+        item,
+        actor,
+        Event.clock_waived,
+        at,
+        before=before,
+        after=ClockState.waived,
+        kind=clock.kind,
+        reason=reason,
     )
     return clock

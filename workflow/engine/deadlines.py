@@ -15,12 +15,13 @@ from models.clock import OPEN_STATES, Clock, ClockFiring
 from models.clocktable import Owner, deduction_of
 from models.clocktable import row as clock_row
 from models.codes import CARD_KEYS, Threshold, card_key
+from models.events import Event
 from models.state import CardPurpose, CardState, ClockState
 from workflow.engine import wording
 from workflow.engine.audit import record
 from workflow.engine.cards import finish_cards, new_card
 from workflow.engine.notify import tell
-from workflow.engine.outbox import defer
+from workflow.engine.outbox import Job, defer
 from workflow.people import org
 from workflow.views import render
 
@@ -52,7 +53,7 @@ def fire_due(session: Session, now: datetime, limit: int = 500, ids: list[int] |
     if not plan:
         for c in clocks:
             c.advance(done[c.id])
-            defer(session, "schedule_clock", c.id)
+            defer(session, Job.schedule_clock, c.id)
         return 0
     items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_({c.item_id for c in clocks})))}
     rows = [{"clock_id": c.id, "name": n, "due_at": t, "fired_at": now} for c, n, t in plan]
@@ -72,7 +73,7 @@ def fire_due(session: Session, now: datetime, limit: int = 500, ids: list[int] |
         session.info.pop("owners_memo", None)
     for c in clocks:
         c.advance(done[c.id])
-        defer(session, "schedule_clock", c.id)
+        defer(session, Job.schedule_clock, c.id)
     return len(new)
 
 
@@ -131,10 +132,14 @@ def _remind(
 
 
 def _buttons(clock: Clock, item: Item) -> list[tuple[str, str, int]]:
-    """The reminder buttons the clock table declares for clock (each key filled with the clock's id or 编号)."""
+    """The reminder buttons the clock table declares for clock (each key filled with the clock's id, the item's 编号
+    or the next step: `do:<step>:<编号>` opens the conversation for the step that meets it)."""
     r = clock_row(clock.kind)
-    fill = {"clock": clock.id, "code": item.code}
-    return [(b.text, card_key(b.key, *(fill[f] for f in CARD_KEYS[b.key])), 1) for b in (r.buttons if r else ())]
+    buttons = []
+    for b in r.buttons if r else ():
+        fill = {"clock": clock.id, "code": item.code, "step": b.step.value if b.step else ""}
+        buttons.append((b.text, card_key(b.key, *(fill[f] for f in CARD_KEYS[b.key])), 1))
+    return buttons
 
 
 def _nudge(session: Session, clock: Clock, item: Item, name: str, now: datetime) -> None:
@@ -174,7 +179,7 @@ def _miss(session: Session, clock: Clock, item: Item, name: str, now: datetime) 
         session,
         item,
         "system",
-        "clock_missed",
+        Event.clock_missed,
         now,
         before=before,
         after=ClockState.missed,
@@ -203,7 +208,7 @@ def _level(session: Session, clock: Clock, item: Item, name: str, now: datetime)
         _miss(session, clock, item, f"{name}:miss", now)
     level = Threshold.parse(name).level
     clock.level = level
-    record(session, item, "system", "clock_escalated", now, kind=clock.kind, level=level)
+    record(session, item, "system", Event.clock_escalated, now, kind=clock.kind, level=level)
     _escalation_card(session, clock, item, name, now, escalation_targets(session, clock, level), level)
 
 

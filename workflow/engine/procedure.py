@@ -1,7 +1,8 @@
 """Apply the declared procedure (models/procedure.py): the one entry point of every action on an item.
 
 `apply` checks who may take the action (workflow.engine.relations) and from which state, moves the item, writes the
-audit row, asks the clock engine what the action starts and meets (clocks.on_action, its one call) and closes the
+audit row (with what clocks.in_row says the row names: 归档's clocks it ends), asks the clock engine what the action
+starts, meets, waives or reschedules (clocks.on_action, its one call that changes clocks) and closes the
 cards the action's row declares it closes, all in the caller's transaction. `allowed` is its first half, for a step
 that must refuse before it asks for anything more (a form, a file); `allows` tells a page whether to offer it.
 """
@@ -134,6 +135,7 @@ def apply(
         assert action.to is not None
         before, after = item.move_to(action.to, at)
     shown = change if change is not None else (before, after)
+    detail |= clocks.in_row(session, item, action.name) if advance else {}
     row = record(session, None if outside else item, who, name, at, before=shown[0], after=shown[1], **detail)
     met = clocks.on_action(session, item, action.name, who, at, config=config) if advance else []
     label = closing or (f"{actor.name} 已{action.label}" if actor is not None else f"已{action.label}")

@@ -15,7 +15,7 @@ from models import Item, Opinion, Person, Role, Submission, Unit
 from models.item import PART_NAMES
 from models.procedure import Act
 from models.state import CardPurpose, ClockState, SubmissionState
-from workflow.engine import clocks, procedure
+from workflow.engine import procedure
 from workflow.engine.cards import new_card
 from workflow.engine.errors import Refusal
 from workflow.engine.lookup import find_item
@@ -149,8 +149,7 @@ def _everyone(session: Session, item: Item) -> list[str]:
 def close(session: Session, actor: Person, code: str, note: str, at: datetime, config: Config) -> Item:
     """办结: close a replied item, waive what is still owed, and start the follow-up watch (善后)."""
     item = find_item(session, code)
-    procedure.apply(session, item, Act.close, actor, at, note=note[:2000])
-    clocks.close_all(session, item, "已办结", actor.userid, at)
+    procedure.apply(session, item, Act.close, actor, at, note=note[:2000])  # waives what is still owed
     watch = followup.start(session, item, at, config)
     extra = f"\n善后观察至 {show(watch.until, True)}，期间请主办单位按提示回报态势。" if watch else ""
     tell(

@@ -226,8 +226,9 @@ def regrade(session: Session, actor: Person, code: str, word: str, config: Confi
 def set_grade(
     session: Session, item: Item, actor: Person, grade: Grade, config: Config, at: datetime, **card: Any
 ) -> bool:
-    """The one 定级 step (the 定级 command, 升级为重大 on an approval card): apply the regrade action, recompute the
-    open clocks for the new grade, make sure the item's group exists; False if the grade is already that.
+    """The one 定级 step (the 定级 command, 升级为重大 on an approval card): apply the regrade action (which
+    reschedules the open clocks for the new grade: the clock table's ON_ALL), make sure the item's group exists;
+    False if the grade is already that.
 
     card: what apply needs to close the approval card it was decided on (about, closing, clicked, to, via).
     """
@@ -236,7 +237,6 @@ def set_grade(
         return False
     before = item.grade
     item.grade, item.updated_at = grade, at
-    procedure.apply(session, item, Act.regrade, actor, at, change=(before, grade), **card)
-    clocks.regrade(session, item, grade, actor.userid, config, at)
+    procedure.apply(session, item, Act.regrade, actor, at, change=(before, grade), config=config, **card)
     appchat.ensure(session, item, at)
     return True

@@ -16,7 +16,7 @@ from models.events import Event
 from models.procedure import ACTIONS, Act
 from models.state import CardPurpose, WatchState
 from workflow.appraisal import assessment
-from workflow.engine import cards, clocks, periodic, procedure
+from workflow.engine import cards, periodic, procedure
 from workflow.engine.audit import record
 from workflow.engine.cards import new_card
 from workflow.engine.errors import Refusal
@@ -209,9 +209,6 @@ def archive(session: Session, actor: Person, code: str, at: datetime) -> Item:
             f"{item.code} 还有待审定的申诉 {'、'.join(pending)}，请先发送“维持 {pending[0]}”或“撤销 {pending[0]}”"
             f"审定，再归档（归档后案卷不再改动）。"
         )
-    closed = clocks.close_at_archive(session, item, at)  # recorded in the 归档 step itself
-    line = f"同时结束未完成的时限：{'、'.join(closed)}" if closed else ""
-    detail: dict[str, Any] = {"line": line} if line else {}
-    procedure.apply(session, item, Act.archive, actor, at, **detail)
+    procedure.apply(session, item, Act.archive, actor, at)  # ends the clocks still owed, named in its row
     defer(session, Job.build_archive, item.id)  # the package (案卷) is written by a job once this commits
     return item

@@ -24,23 +24,23 @@ INTRO = (
     "本群自动同步处置进展（签收、报告、审批、会商、办结）。群里的发言只有群成员看得到，瞭望收不到："
     "报告、审批、申请延期等请在“瞭望”应用会话里发送命令或点卡片按钮。"
 )
-TIMELINE = {
-    "dispatch": "定级交办",
-    "acknowledge": "签收",
+TIMELINE: dict[str, str] = {
+    Act.dispatch: "定级交办",
+    Act.acknowledge: "签收",
     Act.first_report: "首报",
-    "progress_report": "续报",
+    Act.progress_report: "续报",
     Act.written_report: "报送书面报告",
-    "approve": "批准书面报告",
-    "return": "退回修改",
-    "return_reason": "提出修改意见",
-    "regrade": "调整等级",
-    "opinion": "提出会商意见",
+    Act.approve: "批准书面报告",
+    Act.return_: "退回修改",
+    Event.return_reason: "提出修改意见",
+    Act.regrade: "调整等级",
+    Act.opinion: "提出会商意见",
     Act.reply_source: "回复来源",
-    "close": "办结",
-    "rebound": "报告反弹",
-    "evaluate": "总结评估",
-    "clock_missed": "时限超时",
-    "extension_decision": "审批延期",
+    Act.close: "办结",
+    Act.rebound: "报告反弹",
+    Act.evaluate: "总结评估",
+    Event.clock_missed: "时限超时",
+    Event.extension_decision: "审批延期",
     Act.handling_report: "报送处置情况",
 }
 

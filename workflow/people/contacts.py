@@ -312,7 +312,7 @@ def put_member(
             session,
             None,
             ACTOR,
-            "contact_person",
+            Event.contact_person,
             at,
             None,
             what,
@@ -488,7 +488,7 @@ def renames(session: Session) -> dict[str, str]:
     found = {
         str(e.detail.get("old_userid")): str(e.detail.get("userid"))
         for e in session.scalars(
-            select(AuditEvent).where(AuditEvent.action == "contact_person", AuditEvent.after == RENAMED)
+            select(AuditEvent).where(AuditEvent.action == Event.contact_person, AuditEvent.after == RENAMED)
         )
     }
     out = {}

@@ -35,16 +35,18 @@ GONE_BUT_KEPT = "gone"  # a contact_guard audit event's `after`: kept in a post 
 def stranded(session: Session) -> set[str]:
     """Userids kept in a post by the contact guard although WeCom deleted them, and not back since."""
     events = (
-        select(AuditEvent).where(AuditEvent.action.in_(("contact_guard", "contact_person"))).order_by(AuditEvent.id)
+        select(AuditEvent)
+        .where(AuditEvent.action.in_((Event.contact_guard, Event.contact_person)))
+        .order_by(AuditEvent.id)
     )
-    if session.scalar(select(AuditEvent.id).where(AuditEvent.action == "contact_guard").limit(1)) is None:
+    if session.scalar(select(AuditEvent.id).where(AuditEvent.action == Event.contact_guard).limit(1)) is None:
         return set()
     out: set[str] = set()
     for e in session.scalars(events):
         userid = str(e.detail.get("userid"))
-        if e.action == "contact_guard" and e.after == GONE_BUT_KEPT:
+        if e.action == Event.contact_guard and e.after == GONE_BUT_KEPT:
             out.add(userid)
-        elif e.action == "contact_person" and e.after != "deactivated":
+        elif e.action == Event.contact_person and e.after != "deactivated":
             out.discard(userid)
     return out
 

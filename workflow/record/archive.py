@@ -123,7 +123,7 @@ def _iso(at: datetime | None) -> str | None:
 
 def archived_event(session: Session, item: Item) -> AuditEvent | None:
     """The item's 归档 step (its record ends there), if it was archived."""
-    q = select(AuditEvent).where(AuditEvent.item_id == item.id, AuditEvent.action == "archive")
+    q = select(AuditEvent).where(AuditEvent.item_id == item.id, AuditEvent.action == Act.archive)
     return session.scalar(q.order_by(AuditEvent.id.desc()).limit(1))
 
 
@@ -309,7 +309,9 @@ def _records(session: Session, config: Config, item: Item) -> dict[str, Any]:
     subs = session.scalars(select(Submission).where(Submission.item_id == item.id).order_by(Submission.id))
     stmts = session.scalars(select(Statement).where(Statement.item_id == item.id).order_by(Statement.version))
     upward = session.scalars(
-        select(AuditEvent).where(AuditEvent.item_id == item.id, AuditEvent.action.in_(("brief_sent", "instruction")))
+        select(AuditEvent).where(
+            AuditEvent.item_id == item.id, AuditEvent.action.in_((Event.brief_sent, Act.instruction))
+        )
     )
     return {
         "written_reports": [
@@ -493,7 +495,7 @@ def prune(session: Session, config: Config, now: datetime, apply: bool) -> list[
     if keep == "forever":
         return None
     cutoff = now - parse_duration(keep)
-    archived = select(AuditEvent.item_id).where(AuditEvent.action == "archive", AuditEvent.at <= cutoff)
+    archived = select(AuditEvent.item_id).where(AuditEvent.action == Act.archive, AuditEvent.at <= cutoff)
     plan: list[tuple[str, str, int]] = []
     for item in session.scalars(select(Item).where(Item.id.in_(archived), Item.state == ItemState.archived)):
         gone = []

@@ -57,7 +57,7 @@ def _texts(session: Session, item: Item, actions: tuple[str, ...]) -> list[str]:
 def _instructions(session: Session, item: Item) -> list[dict[str, str]]:
     """Leaders' 批示 on the item, oldest first: by (name), date, text."""
     rows = session.scalars(
-        select(AuditEvent).where(AuditEvent.item_id == item.id, AuditEvent.action == "instruction")
+        select(AuditEvent).where(AuditEvent.item_id == item.id, AuditEvent.action == Act.instruction)
         .order_by(AuditEvent.id)
     )  # fmt: skip
     names = {p.userid: p.name for p in session.scalars(select(Person))}
@@ -111,9 +111,9 @@ def context(session: Session, config: Config, item: Item, kind: str, number: str
         "grade_line": f"舆情等级：{grade}。",
         "source": source,
         "content": documents.paragraphs(item.text) or ["（无）"],
-        "situation": _texts(session, item, ("first_report", "progress_report")) or ["尚未报送首报或续报。"],
+        "situation": _texts(session, item, (Act.first_report, Act.progress_report)) or ["尚未报送首报或续报。"],
         "verification": verification or ["书面报告尚未审核通过。"],
-        "handling": _texts(session, item, ("handling_report", "reply_source")) or ["尚未报送处置情况。"],
+        "handling": _texts(session, item, (Act.handling_report, Act.reply_source)) or ["尚未报送处置情况。"],
         "statement": documents.paragraphs(line.text) if line else ["尚无定稿口径。"],
         "next_steps": [NEXT[kind]],
         "instructions": _instructions(session, item),

@@ -34,7 +34,9 @@ from models import (
 )
 from models.assessment import ROLES
 from models.clock import Clock, Extension
+from models.events import Event
 from models.item import FLOW_NAMES, PART_NAMES, SOURCES
+from models.procedure import Act
 from models.state import CLOCK_STATE_NAMES, ClockState, ExtensionState
 from workflow.appraisal.assessment import of_item
 from workflow.incident.files import IMAGES, LABELS, safe_name, size_text
@@ -53,8 +55,10 @@ EXTENSION_WORDS = {
 FACT_STATES = {"upheld": "认定", "disputed": "申诉中", "withdrawn": "已撤销"}
 DISPUTE_WORDS = {"pending": "待审定", "upheld": "维持扣分", "withdrawn": "撤销扣分"}
 BRIEF_WORDS = {"pending": "待审批", "approved": "已批准", "returned": "已退回"}
-FACT_ACTIONS = frozenset({"fact_recorded", "fact_disputed", "dispute_decided"})  # shown only with the deductions
-REPORTS = {"first_report": "首报", "progress_report": "续报"}
+FACT_ACTIONS = frozenset(
+    {Event.fact_recorded, Act.fact_disputed, Event.dispute_decided}
+)  # shown only with the deductions
+REPORTS: dict[str, str] = {Act.first_report: "首报", Act.progress_report: "续报"}
 
 
 def _at(value: datetime | None) -> str:
@@ -308,7 +312,7 @@ def build(session: Session, item: Item, sets: tuple[RuleSet, ...], now: datetime
     subs = _submissions(session, n, item)
     statements = _statements(session, n, item)
     shots = [a for a in item.attachments if a.kind == "image" and a.submission_id is None]
-    archived = _events(session, item, "archive")
+    archived = _events(session, item, Act.archive)
     deductions = _facts(session, n, item, sets) if facts else []
     disputed = [f"{f['key']} {f['unit']}{f['fact']}的申诉待审定" for f in deductions if f["state"] == "申诉中"]
     return {
@@ -331,14 +335,16 @@ def build(session: Session, item: Item, sets: tuple[RuleSet, ...], now: datetime
         "clocks": clocks,
         "reports": [_said(n, e, REPORTS[e.action]) for e in _events(session, item, *REPORTS)],
         "submissions": subs,
-        "consults": [_said(n, e, "征求意见") for e in _events(session, item, "consult")],
+        "consults": [_said(n, e, "征求意见") for e in _events(session, item, Act.consult)],
         "opinions": _opinions(session, n, item),
-        "replies": [_said(n, e, "回复来源") for e in _events(session, item, "reply_source")],
+        "replies": [_said(n, e, "回复来源") for e in _events(session, item, Act.reply_source)],
         "statements": statements,
         "guided": _guided(session, n, item),
         "briefs": _briefs(session, n, item),
-        "instructions": [_said(n, e, "批示") for e in _events(session, item, "instruction")],
-        "closing": [_said(n, e, ACTIONS[e.action]) for e in _events(session, item, "close", "evaluate", "archive")],
+        "instructions": [_said(n, e, "批示") for e in _events(session, item, Act.instruction)],
+        "closing": [
+            _said(n, e, ACTIONS[e.action]) for e in _events(session, item, Act.close, Act.evaluate, Act.archive)
+        ],
         "facts": deductions,
         "archived": _at(archived[-1].at) if archived else "",
     }

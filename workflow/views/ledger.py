@@ -31,6 +31,7 @@ from models import (
     Unit,
 )
 from models.item import SOURCES
+from models.procedure import Act
 from workflow.engine.errors import Refusal
 from workflow.record import search
 
@@ -150,7 +151,7 @@ def visible(person: Person) -> Any:
     (or supervised), asked for an opinion, sent a card about it, or given a guided reply (跟帖) to post."""
     mine = select(ItemUnit.item_id).join(Unit, Unit.id == ItemUnit.unit_id)
     mine = mine.where(or_(ItemUnit.unit_id == person.unit_id, Unit.supervisor_userid == person.userid))
-    merged = select(AuditEvent.item_id).where(AuditEvent.action == "report_merged", AuditEvent.actor == person.userid)
+    merged = select(AuditEvent.item_id).where(AuditEvent.action == Act.report_merged, AuditEvent.actor == person.userid)
     opinion = select(Opinion.item_id).where(Opinion.userid == person.userid)
     quoted = '%"' + person.userid.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + '"%'
     card = select(Card.item_id).where(cast(Card.recipients, String).like(quoted, escape="\\"))

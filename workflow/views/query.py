@@ -28,6 +28,7 @@ from models import (
     Unit,
 )
 from models.clock import OPEN_STATES, Clock
+from models.events import Event
 from models.item import FLOW_NAMES, PART_NAMES
 from models.procedure import Act
 from models.state import CLOCK_STATE_NAMES, CardPurpose, ClockState
@@ -42,58 +43,58 @@ from workflow.views.todos_more import more
 
 TODO_SOURCE = "瞭望 · 我的待办"
 
-ACTIONS = {
-    "report": "上报",
-    "report_merged": "重复上报（已合并）",
-    "dispatch": "定级交办",
-    "acknowledge": "签收",
+ACTIONS: dict[str, str] = {
+    Act.report: "上报",
+    Act.report_merged: "重复上报（已合并）",
+    Act.dispatch: "定级交办",
+    Act.acknowledge: "签收",
     Act.first_report: "首报",
     Act.written_report: "书面报告",
     Act.handling_report: "处置情况报告",
-    "regrade": "调整等级",
-    "clock_missed": "时限超时",
-    "clock_escalated": "超时督办",
-    "extension_request": "申请延期",
-    "extension_decision": "审批延期",
-    "clock_waived": "免除时限",
-    "clock_miss_withdrawn": "撤销超时记录",
-    "progress_report": "续报",
-    "approve": "批准书面报告",
-    "return": "退回修改",
-    "return_reason": "提出修改意见",
-    "statement_return_reason": "说明口径退回理由",
-    "consult": "征求会商意见",
-    "opinion": "提出会商意见",
+    Act.regrade: "调整等级",
+    Event.clock_missed: "时限超时",
+    Event.clock_escalated: "超时督办",
+    Event.extension_request: "申请延期",
+    Event.extension_decision: "审批延期",
+    Event.clock_waived: "免除时限",
+    Event.clock_miss_withdrawn: "撤销超时记录",
+    Act.progress_report: "续报",
+    Act.approve: "批准书面报告",
+    Act.return_: "退回修改",
+    Event.return_reason: "提出修改意见",
+    Event.statement_return_reason: "说明口径退回理由",
+    Act.consult: "征求会商意见",
+    Act.opinion: "提出会商意见",
     Act.reply_source: "回复来源",
-    "close": "办结",
-    "follow_up": "进入善后观察",
-    "follow_up_calm": "回报态势平稳",
-    "rebound": "报告舆情反弹",
-    "follow_up_end": "善后观察期满",
-    "evaluate": "总结评估",
-    "archive": "立卷归档",
-    "review": "审核书面报告",
-    "fact_recorded": "记录考核扣分",
-    "fact_disputed": "对扣分事项申诉",
-    "dispute_decided": "审定申诉",
-    "guide_replies": "组织跟帖",
-    "guided_reply_proved": "完成跟帖",
-    "guided_reply_declined": "说明无法跟帖",
-    "guided_reply_missed": "跟帖超时未完成",
-    "statement_drafted": "拟定对外口径",
-    "statement_decided": "审批对外口径",
-    "statement_confirmed": "确认对外口径",
-    "statement_approved": "口径定稿",
-    "statement_published": "登记发布",
-    "period_grade": "重要节点期间建议等级上调",
-    "brief_requested": "拟报送快报或专报",
-    "brief_decided": "审批快报或专报",
-    "brief_sent": "报送上级",
-    "instruction": "领导批示",
-    "archive_packaged": "生成案卷",
-    "attachments_pruned": "按保存期限删除附件",
+    Act.close: "办结",
+    Act.follow_up: "进入善后观察",
+    Act.follow_up_calm: "回报态势平稳",
+    Act.rebound: "报告舆情反弹",
+    Event.follow_up_end: "善后观察期满",
+    Act.evaluate: "总结评估",
+    Act.archive: "立卷归档",
+    Act.review: "审核书面报告",
+    Event.fact_recorded: "记录考核扣分",
+    Act.fact_disputed: "对扣分事项申诉",
+    Event.dispute_decided: "审定申诉",
+    Act.guide_replies: "组织跟帖",
+    Event.guided_reply_proved: "完成跟帖",
+    Event.guided_reply_declined: "说明无法跟帖",
+    Event.guided_reply_missed: "跟帖超时未完成",
+    Event.statement_drafted: "拟定对外口径",
+    Event.statement_decided: "审批对外口径",
+    Event.statement_confirmed: "确认对外口径",
+    Event.statement_approved: "口径定稿",
+    Event.statement_published: "登记发布",
+    Event.period_grade: "重要节点期间建议等级上调",
+    Event.brief_requested: "拟报送快报或专报",
+    Event.brief_decided: "审批快报或专报",
+    Event.brief_sent: "报送上级",
+    Act.instruction: "领导批示",
+    Event.archive_packaged: "生成案卷",
+    Event.attachments_pruned: "按保存期限删除附件",
 }
-HIDDEN = {"clock_start", "clock_met", "clock_regrade"}
+HIDDEN = {Event.clock_start, Event.clock_met, Event.clock_regrade}
 
 
 def todos(session: Session, person: Person, now: datetime) -> list[str]:
@@ -209,7 +210,7 @@ def involved(session: Session, person: Person, item: Item) -> bool:
     if any(u and (u.id == person.unit_id or u.supervisor_userid == person.userid) for u in units):
         return True
     merged = select(AuditEvent.id).where(
-        AuditEvent.item_id == item.id, AuditEvent.action == "report_merged", AuditEvent.actor == person.userid
+        AuditEvent.item_id == item.id, AuditEvent.action == Act.report_merged, AuditEvent.actor == person.userid
     )
     if session.scalar(merged.limit(1)) is not None:
         return True
@@ -258,7 +259,7 @@ def status(session: Session, person: Person, code: str) -> str:
         if ev.action in HIDDEN:
             continue
         what, detail = timeline.words(n, ev, ACTIONS.get(ev.action, ev.action))
-        short = "" if ev.action == "report" else detail
+        short = "" if ev.action == Act.report else detail
         tail = "：" + (short[:40] + "…" if len(short) > 40 else short) if short else ""
         lines.append(f"· {show(ev.at, True)} {n.person(ev.actor)} {what}{tail}")
     return "\n".join(lines)

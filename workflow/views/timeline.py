@@ -19,6 +19,8 @@ from core.durations import format_duration
 from models import AuditEvent, Item, Person, Unit
 from models.clock import Clock
 from models.clocktable import label as clock_label
+from models.events import Event
+from models.procedure import Act
 from models.state import CLOCK_STATE_NAMES, STATE_NAMES, ClockState, ExtensionState
 from workflow.views.render import grade_name
 
@@ -80,16 +82,16 @@ def _when(value: Any) -> str:
 def _clock_life(n: Names, ev: AuditEvent, d: dict[str, Any]) -> tuple[str, str] | None:
     """Words for a clock starting, being met and moving with a new grade (the 查询 reply leaves these out)."""
     label = n.clock(d.get("kind"))
-    if ev.action == "clock_start":
+    if ev.action == Event.clock_start:
         due = _when(d.get("due"))
         note = "（时间不足，超时记在交办环节）" if d.get("charged") == "office" else ""
         return f"{label}开始计时", (f"最迟 {due}" if due else "") + note
-    if ev.action == "clock_met":
+    if ev.action == Event.clock_met:
         if ev.after == ClockState.met_late:
             late = int(float(d.get("late_seconds") or 0))
             return f"{label}超时后完成", f"晚了 {format_duration(timedelta(seconds=late))}" if late >= 60 else ""
         return f"{label}按时完成", ""
-    if ev.action == "clock_regrade":
+    if ev.action == Event.clock_regrade:
         before, after = _when(d.get("due_before")), _when(d.get("due_after"))
         return f"{label}时限随等级调整", f"最迟 {before} → {after}" if before and after else ""
     return None
@@ -100,31 +102,31 @@ def _clock_event(n: Names, ev: AuditEvent, d: dict[str, Any]) -> tuple[str, str]
     if (life := _clock_life(n, ev, d)) is not None:
         return life
     label = n.clock(d.get("kind"))
-    if ev.action == "clock_missed":
+    if ev.action == Event.clock_missed:
         if d.get("charged") == "office":
             return f"{label}时限超时", f"交办时已过时限，记在交办环节（{OFFICE}）"
         whose = n.units.get(int(d["unit_id"])) if d.get("unit_id") else OFFICE
         due = _when(d.get("due"))
         return f"{label}时限超时", f"{whose}" + (f"，应于 {due}" if due else "")
-    if ev.action == "clock_start":
+    if ev.action == Event.clock_start:
         due = _when(d.get("due"))
         return f"{label}开始计时", f"应于 {due} 前完成" if due else ""
-    if ev.action == "clock_met":
+    if ev.action == Event.clock_met:
         return f"完成{label}", ""
-    if ev.action == "clock_escalated":
+    if ev.action == Event.clock_escalated:
         return f"{label}超时督办", f"第 {d.get('level')} 级"
-    if ev.action == "extension_request":
+    if ev.action == Event.extension_request:
         longer = f"延长 {format_duration(timedelta(seconds=int(d['seconds'])))}" if d.get("seconds") else ""
         return f"申请{label}延期", "：".join(x for x in (longer, str(d.get("reason") or "")) if x)
-    if ev.action == "extension_decision":
+    if ev.action == Event.extension_decision:
         if ev.after == ExtensionState.approved:
             due = _when(d.get("due"))
             return f"同意{label}延期", f"最迟改为 {due}" if due else ""
         due = _when(d.get("due"))
         return f"不同意{label}延期", f"仍须在 {due} 前完成" if due else ""
-    if ev.action == "clock_waived":
+    if ev.action == Event.clock_waived:
         return f"免除{label}时限", str(d.get("reason") or "")
-    if ev.action == "clock_miss_withdrawn":
+    if ev.action == Event.clock_miss_withdrawn:
         return f"撤销{label}超时记录", str(d.get("reason") or "")
     return None
 
@@ -135,40 +137,46 @@ def words(n: Names, ev: AuditEvent, verb: str) -> tuple[str, str]:
     if (clock := _clock_event(n, ev, d)) is not None:
         return clock
     text = next((str(d[k]) for k in TEXT_KEYS if d.get(k)), "")
-    if ev.action == "dispatch":
+    if ev.action == Act.dispatch:
         return verb, _dispatch(n, d)
-    if ev.action == "brief_sent" and d.get("to"):
+    if ev.action == Event.brief_sent and d.get("to"):
         return verb, "，".join(x for x in (text, f"报送{n.listed(d['to'])}") if x)
-    if ev.action == "guided_reply_missed" and d.get("userid"):
+    if ev.action == Event.guided_reply_missed and d.get("userid"):
         return verb, n.person(d["userid"])
-    if ev.action == "regrade":
+    if ev.action == Act.regrade:
         return verb, "：".join(x for x in (f"{grade_name(ev.before)} → {grade_name(ev.after)}", text) if x)
-    if ev.action == "opinion":
+    if ev.action == Act.opinion:
         return ("无不同意见", text) if d.get("agree") else ("提出会商意见", text)
-    if ev.action == "consult" and d.get("asked"):
+    if ev.action == Act.consult and d.get("asked"):
         return verb, "：".join(x for x in (f"征求{n.listed(d['asked'])}的意见", text) if x)
-    if ev.action == "guide_replies" and d.get("to"):
+    if ev.action == Act.guide_replies and d.get("to"):
         return verb, "：".join(x for x in (n.listed(d["to"]), text) if x)
     if "ok" in d:
         return verb, "：".join(x for x in ("同意" if d["ok"] else "不同意", text) if x)
     if d.get("to") and not text:
         text = n.listed(d["to"])
-    if "version" in d and ev.action in ("written_report", "approve", "return", "review", "statement_drafted"):
+    if "version" in d and ev.action in (
+        Act.written_report,
+        Act.approve,
+        Act.return_,
+        Act.review,
+        Event.statement_drafted,
+    ):
         verb = f"{verb} 第 {d['version']} 版"
     return verb, text
 
 
 MOVES = {str(k): v for k, v in [*STATE_NAMES.items(), *CLOCK_STATE_NAMES.items()]}  # states as people read them
 SAID = {
-    "report",  # 上报: the item begins in its first state
-    "extension_decision",
-    "clock_met",
-    "clock_start",
-    "clock_regrade",
-    "clock_missed",
+    Act.report,  # 上报: the item begins in its first state
+    Event.extension_decision,
+    Event.clock_met,
+    Event.clock_start,
+    Event.clock_regrade,
+    Event.clock_missed,
 }  # their words already say the change
-WARN = {"clock_missed", "clock_escalated", "guided_reply_missed", "rebound", "fact_recorded"}
-GOOD = {"clock_met", "approve", "statement_approved", "close", "archive"}
+WARN = {Event.clock_missed, Event.clock_escalated, Event.guided_reply_missed, Act.rebound, Event.fact_recorded}
+GOOD = {Event.clock_met, Act.approve, Event.statement_approved, Act.close, Act.archive}
 
 
 @dataclass(frozen=True)
