@@ -21,7 +21,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, bindparam, case, column, exists, false, func, or_, select, table, text
+from sqlalchemy import ColumnElement, Integer, bindparam, case, column, false, func, literal, or_, select, table, text
 from sqlalchemy.orm import Session
 
 from models import Item, ItemUnit, Person, Unit
@@ -126,8 +126,10 @@ def contains(dialect: str, word: str) -> ColumnElement[bool]:
     people = select(Person.id).where(func.lower(Person.name).like(pattern, escape="\\"))
     units = select(ItemUnit.item_id).join(Unit, Unit.id == ItemUnit.unit_id)
     units = units.where(func.lower(Unit.name).like(pattern, escape="\\"))
-    text_has = exists().where(DOCS.c.item_id == Item.id, found > 0)
-    return or_(text_has, Item.reporter_id.in_(people), Item.id.in_(units))
+    # A scalar subquery, not EXISTS: PostgreSQL would turn EXISTS into one hashed scan of every text (the very scan
+    # this avoids); a scalar subquery stays a probe of this item's rows, on both databases.
+    text_has = select(literal(1)).where(DOCS.c.item_id == Item.id, found > 0).limit(1).scalar_subquery()
+    return or_(text_has.is_not(None), Item.reporter_id.in_(people), Item.id.in_(units))
 
 
 @dataclass(frozen=True)
