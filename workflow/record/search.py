@@ -124,12 +124,12 @@ def contains(dialect: str, word: str) -> ColumnElement[bool]:
     found = func.strpos(DOCS.c.body, word) if dialect == "postgresql" else func.instr(DOCS.c.body, word)
     pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     people = select(Person.id).where(func.lower(Person.name).like(pattern, escape="\\"))
-    units = select(ItemUnit.item_id).join(Unit, Unit.id == ItemUnit.unit_id)
-    units = units.where(func.lower(Unit.name).like(pattern, escape="\\"))
-    # A scalar subquery, not EXISTS: PostgreSQL would turn EXISTS into one hashed scan of every text (the very scan
-    # this avoids); a scalar subquery stays a probe of this item's rows, on both databases.
+    # Scalar subqueries, not EXISTS or IN: PostgreSQL would turn those into one hashed scan of every text or every
+    # assignment (the very scan this avoids); a scalar subquery stays a probe of this item's own rows.
     text_has = select(literal(1)).where(DOCS.c.item_id == Item.id, found > 0).limit(1).scalar_subquery()
-    return or_(text_has.is_not(None), Item.reporter_id.in_(people), Item.id.in_(units))
+    unit_has = select(literal(1)).select_from(ItemUnit).join(Unit, Unit.id == ItemUnit.unit_id)
+    unit_has = unit_has.where(ItemUnit.item_id == Item.id, func.lower(Unit.name).like(pattern, escape="\\"))
+    return or_(text_has.is_not(None), Item.reporter_id.in_(people), unit_has.limit(1).scalar_subquery().is_not(None))
 
 
 @dataclass(frozen=True)

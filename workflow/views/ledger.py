@@ -348,17 +348,11 @@ def _count_states(session: Session, base: Select[Any], dense: bool) -> tuple[dic
     """Return the matching items per state and whether counting stopped at COUNT_CAP (dense: counted newest first,
     item by item, up to COUNT_CAP + 1)."""
     if dense:
-        first = base.with_only_columns(Item.state).order_by(Item.id.desc()).limit(COUNT_CAP + 1).subquery()
-        got = {
-            str(state): n for state, n in session.execute(select(first.c.state, func.count()).group_by(first.c.state))
-        }
-        if sum(got.values()) > COUNT_CAP:
-            return got, True
-        return got, False
-    sub = base.with_only_columns(Item.state).subquery()
-    return {
-        str(state): n for state, n in session.execute(select(sub.c.state, func.count()).group_by(sub.c.state))
-    }, False
+        sub = base.with_only_columns(Item.state).order_by(Item.id.desc()).limit(COUNT_CAP + 1).subquery()
+    else:
+        sub = base.with_only_columns(Item.state).subquery()
+    got = {str(state): n for state, n in session.execute(select(sub.c.state, func.count()).group_by(sub.c.state))}
+    return got, dense and sum(got.values()) > COUNT_CAP
 
 
 def rows(session: Session, query: Query, viewer: Person | None, limit: int = EXPORT_MAX) -> list[Row]:
