@@ -21,7 +21,21 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, bindparam, case, column, false, func, literal, or_, select, table, text
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    and_,
+    bindparam,
+    case,
+    column,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.orm import Session
 
 from models import Item, ItemUnit, Person, Unit
@@ -30,9 +44,10 @@ from models.search import ITEM_SHIFT, KIND_NAMES, kind_of, normalize, query_gram
 MAX_WORDS = 6
 MAX_WORD_CHARS = 50
 SNIPPET_CHARS = 24  # shown on each side of the first hit
-DENSE = 2000  # from this many matching items on, SQLite filters while walking an index (see conditions)
+DENSE = 20000  # from this many listed items on, SQLite filters while walking an index (see _listed)
 SAMPLE = 200  # the newest items a query's words are tried on first, to tell a common word from a rare one
 COMMON_SHARE = 0.06  # a word in at least this share of them is common: checked item by item, not fetched from the index
+FETCH_SHARE = 0.15  # with words rare together, each word below this share is fetched too (cheaper than checking it)
 SMALL_RECORD = 2000  # up to this many items every word is fetched from the index (nothing is costly at that size)
 DOCS = table("search_docs", column("item_id", Integer), column("body"))
 
@@ -142,10 +157,11 @@ class Found:
 
 
 def shares(session: Session, found: list[str]) -> list[float]:
-    """Return, per word, the share of the SAMPLE newest items that contain it (1.0 each on a small record)."""
+    """Return the share of the SAMPLE newest items that contain each word, then the share that contain them all."""
     dialect = session.get_bind().dialect.name
     newest = select(Item.id).order_by(Item.id.desc()).limit(SAMPLE).subquery()
-    cols = [func.count()] + [func.sum(case((contains(dialect, w), 1), else_=0)) for w in found]
+    each = [contains(dialect, w) for w in found]
+    cols = [func.count()] + [func.sum(case((c, 1), else_=0)) for c in [*each, and_(*each)]]
     stmt = select(*cols).select_from(Item).where(Item.id.in_(select(newest.c.id)))
     total, *hit = session.execute(stmt).one()
     return [int(h or 0) / max(1, int(total)) for h in hit]
@@ -155,19 +171,23 @@ def find(session: Session, query: str, walkable: bool = True) -> Found:
     """Return the conditions query's words set on Item. Rare words are looked up in the index once (their matches
     become one list, as before); common words (in COMMON_SHARE of the newest items or more) are not fetched — tens
     of thousands of matches — but checked item by item (contains) when walkable (the caller walks items in an
-    indexed order and stops early); if every word is common the result is dense."""
+    indexed order and stops early). If the items holding every word are common too, the result is dense (nothing
+    fetched); else every word under FETCH_SHARE is fetched (at least the rarest) and the others checked."""
     found = words(query)
     if not found:
         return Found([])
     dialect = session.get_bind().dialect.name
     common: list[str] = []
     if walkable and (session.scalar(select(func.max(Item.id))) or 0) > SMALL_RECORD:
-        common = [w for w, share in zip(found, shares(session, found), strict=True) if share >= COMMON_SHARE]
-    checked = [contains(dialect, w) for w in common]
+        *each, together = shares(session, found)
+        if together >= COMMON_SHARE:
+            return Found([contains(dialect, w) for w in found], dense=True)
+        common = [w for w, share in zip(found, each, strict=True) if share >= FETCH_SHARE]
+        if len(common) == len(found):  # very common words, rare together: fetch the rarest (the longest of equals)
+            rarest = min(zip(each, (-len(w) for w in found), found, strict=True))[2]
+            common.remove(rarest)
     rare = [w for w in found if w not in common]
-    if not rare:
-        return Found(checked, dense=True)
-    return Found(_listed(session, rare) + checked)
+    return Found(_listed(session, rare) + [contains(dialect, w) for w in common])
 
 
 def _listed(session: Session, found: list[str]) -> list[ColumnElement[bool]]:
