@@ -140,6 +140,12 @@ def test_a_rare_word_is_counted_exactly_even_with_a_common_one(st: Stack) -> Non
             assert found.total == len(want), q
             assert [r.code for r in found.rows] == want[:20], q
         assert ledger.page(s, ledger.Query(q="龘靐"), None).total == 0
+        apart = ledger.page(s, ledger.Query(q="网传 市民"), None)
+        assert (apart.total, apart.capped, apart.rows) == (0, False, []), "two common words never together"
+        together = ledger.page(s, ledger.Query(q="网传 路面"), None)
+        assert together.capped, "two common words that are common together are counted to 500+"
+        want = newest_first(lambda i: common(i) and not rare(i))
+        assert [r.code for r in together.rows] == want[:20]
 
 
 def test_the_command_line_says_when_a_common_word_was_not_counted_to_the_end(

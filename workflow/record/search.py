@@ -47,7 +47,7 @@ SNIPPET_CHARS = 24  # shown on each side of the first hit
 DENSE = 20000  # from this many listed items on, SQLite filters while walking an index (see _listed)
 SAMPLE = 200  # the newest items a query's words are tried on first, to tell a common word from a rare one
 COMMON_SHARE = 0.06  # a word in at least this share of them is common: checked item by item, not fetched from the index
-FETCH_SHARE = 0.15  # with words rare together, each word below this share is fetched too (cheaper than checking it)
+FETCH_SHARE = 0.15  # SQLite, words rare together: each word below this share is fetched too (cheaper than checking)
 SMALL_RECORD = 2000  # up to this many items every word is fetched from the index (nothing is costly at that size)
 DOCS = table("search_docs", column("item_id", Integer), column("body"))
 
@@ -182,7 +182,8 @@ def find(session: Session, query: str, walkable: bool = True) -> Found:
         *each, together = shares(session, found)
         if together >= COMMON_SHARE:
             return Found([contains(dialect, w) for w in found], dense=True)
-        common = [w for w, share in zip(found, each, strict=True) if share >= FETCH_SHARE]
+        fetch = FETCH_SHARE if dialect == "sqlite" else COMMON_SHARE  # fetching costs PostgreSQL more (heap reads)
+        common = [w for w, share in zip(found, each, strict=True) if share >= fetch]
         if len(common) == len(found):  # very common words, rare together: fetch the rarest (the longest of equals)
             rarest = min(zip(each, (-len(w) for w in found), found, strict=True))[2]
             common.remove(rarest)
