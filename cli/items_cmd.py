@@ -55,16 +55,25 @@ def list_items(args: argparse.Namespace) -> int:
             print(f"没有 key 为“{query.unit}”的单位。", file=sys.stderr)
             return 2
         found = ledger.rows(s, query, None, limit=args.limit)
-        total = ledger.page(s, query, None, per_page=1).total
+        counted = ledger.page(s, query, None, per_page=1) if len(found) == args.limit else None
     if args.json:
         print(json.dumps([r.as_json() for r in found], ensure_ascii=False, indent=2))
-        return 0
-    for r in found:
-        print("  ".join([r.code, r.reported_text, _pad(r.state_name, 16), _pad(r.grade_name, 6),
-                         _pad(r.unit_name, 10), r.title]))  # fmt: skip
-    more = f"，列出前 {len(found)} 条" if total > len(found) else ""
-    print(f"共 {total} 条{more}（{ledger.SCOPE_NAMES[query.scope]}）。", file=sys.stderr)
+    else:
+        for r in found:
+            print("  ".join([r.code, r.reported_text, _pad(r.state_name, 16), _pad(r.grade_name, 6),
+                             _pad(r.unit_name, 10), r.title]))  # fmt: skip
+    print(f"共 {_total(found, counted)}（{ledger.SCOPE_NAMES[query.scope]}）。", file=sys.stderr)
     return 0
+
+
+def _total(found: list[Any], counted: Any) -> str:
+    """How many items match, in words: all of them were listed (counted None), or more than --limit (capped: the
+    word is so common that only the newest ledger.COUNT_CAP matches were counted)."""
+    if counted is None or counted.total <= len(found) and not counted.capped:
+        return f"{len(found)} 条"
+    if counted.capped:
+        return f"{max(counted.total, len(found))}+ 条，列出前 {len(found)} 条（这个词很常见，没有全部数完）"
+    return f"{counted.total} 条，列出前 {len(found)} 条"
 
 
 def _pad(value: str, width: int) -> str:

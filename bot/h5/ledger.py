@@ -67,6 +67,7 @@ def _page(s: Session, person: Person) -> Response:
         choices=ledger.choices(s),
         described=ledger.describe(query, s),
         viewer=person.name,
+        cap=ledger.COUNT_CAP,
         mine_only=MINE_ONLY if not ledger.sees_everything(person) else "",
     )
 

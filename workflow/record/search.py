@@ -21,16 +21,35 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, bindparam, column, false, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    and_,
+    bindparam,
+    case,
+    column,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.orm import Session
 
-from models import Item
+from models import Item, ItemUnit, Person, Unit
 from models.search import ITEM_SHIFT, KIND_NAMES, kind_of, normalize, query_grams, tsquery_literal
 
 MAX_WORDS = 6
 MAX_WORD_CHARS = 50
 SNIPPET_CHARS = 24  # shown on each side of the first hit
-DENSE = 2000  # from this many matching items on, SQLite filters while walking an index (see conditions)
+DENSE = 20000  # from this many listed items on, SQLite filters while walking an index (see _listed)
+SAMPLE = 200  # the newest items a query's words are tried on first, to tell a common word from a rare one
+COMMON_SHARE = 0.06  # a word in at least this share of them is common: checked item by item, not fetched from the index
+FETCH_SHARE = 0.15  # SQLite, words rare together: each word below this share is fetched too (cheaper than checking)
+SMALL_RECORD = 2000  # up to this many items every word is fetched from the index (nothing is costly at that size)
+DOCS = table("search_docs", column("item_id", Integer), column("body"))
 
 
 def words(query: str) -> list[str]:
@@ -114,20 +133,66 @@ def _lookup(session: Session, found: list[str]) -> tuple[int, Any]:
     return int(count), ids
 
 
-def item_set(session: Session, query: str) -> list[int] | None:
-    """Return the ids of the items that contain every word of query; None for a query without words."""
-    found = words(query)
-    if not found:
-        return None
-    _count, ids = _lookup(session, found)
-    return sorted(json.loads(ids) if isinstance(ids, str) else ids)
+def contains(dialect: str, word: str) -> ColumnElement[bool]:
+    """The exact condition on Item that it contains the normalised word (in a text or a name), checked on that item's
+    own few rows of search_docs (through their item_id index) — for walking items one by one, never for finding them."""
+    found = func.strpos(DOCS.c.body, word) if dialect == "postgresql" else func.instr(DOCS.c.body, word)
+    pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    people = select(Person.id).where(func.lower(Person.name).like(pattern, escape="\\"))
+    # Scalar subqueries, not EXISTS or IN: PostgreSQL would turn those into one hashed scan of every text or every
+    # assignment (the very scan this avoids); a scalar subquery stays a probe of this item's own rows.
+    text_has = select(literal(1)).where(DOCS.c.item_id == Item.id, found > 0).limit(1).scalar_subquery()
+    unit_has = select(literal(1)).select_from(ItemUnit).join(Unit, Unit.id == ItemUnit.unit_id)
+    unit_has = unit_has.where(ItemUnit.item_id == Item.id, func.lower(Unit.name).like(pattern, escape="\\"))
+    return or_(text_has.is_not(None), Item.reporter_id.in_(people), unit_has.limit(1).scalar_subquery().is_not(None))
 
 
-def conditions(session: Session, query: str) -> list[ColumnElement[bool]]:
-    """Return the condition on Item.id that query's words set (looked up once, here); [] for an empty query."""
+@dataclass(frozen=True)
+class Found:
+    """What a query's words ask of Item: the conditions, and whether they are all common words (dense: no list of
+    matches was fetched; each item is checked as the list is walked, so a caller should stop early and cap counts)."""
+
+    conds: list[ColumnElement[bool]]
+    dense: bool = False
+
+
+def shares(session: Session, found: list[str]) -> list[float]:
+    """Return the share of the SAMPLE newest items that contain each word, then the share that contain them all."""
+    dialect = session.get_bind().dialect.name
+    newest = select(Item.id).order_by(Item.id.desc()).limit(SAMPLE).subquery()
+    each = [contains(dialect, w) for w in found]
+    cols = [func.count()] + [func.sum(case((c, 1), else_=0)) for c in [*each, and_(*each)]]
+    stmt = select(*cols).select_from(Item).where(Item.id.in_(select(newest.c.id)))
+    total, *hit = session.execute(stmt).one()
+    return [int(h or 0) / max(1, int(total)) for h in hit]
+
+
+def find(session: Session, query: str, walkable: bool = True) -> Found:
+    """Return the conditions query's words set on Item. Rare words are looked up in the index once (their matches
+    become one list, as before); common words (in COMMON_SHARE of the newest items or more) are not fetched — tens
+    of thousands of matches — but checked item by item (contains) when walkable (the caller walks items in an
+    indexed order and stops early). If the items holding every word are common too, the result is dense (nothing
+    fetched); else every word under FETCH_SHARE is fetched (at least the rarest) and the others checked."""
     found = words(query)
     if not found:
-        return []
+        return Found([])
+    dialect = session.get_bind().dialect.name
+    common: list[str] = []
+    if walkable and (session.scalar(select(func.max(Item.id))) or 0) > SMALL_RECORD:
+        *each, together = shares(session, found)
+        if together >= COMMON_SHARE:
+            return Found([contains(dialect, w) for w in found], dense=True)
+        fetch = FETCH_SHARE if dialect == "sqlite" else COMMON_SHARE  # fetching costs PostgreSQL more (heap reads)
+        common = [w for w, share in zip(found, each, strict=True) if share >= fetch]
+        if len(common) == len(found):  # very common words, rare together: fetch the rarest (the longest of equals)
+            rarest = min(zip(each, (-len(w) for w in found), found, strict=True))[2]
+            common.remove(rarest)
+    rare = [w for w in found if w not in common]
+    return Found(_listed(session, rare) + [contains(dialect, w) for w in common])
+
+
+def _listed(session: Session, found: list[str]) -> list[ColumnElement[bool]]:
+    """The condition that Item is among the items holding every word, fetched from the index in one statement."""
     count, ids = _lookup(session, found)
     if not count:
         return [false()]
@@ -140,6 +205,21 @@ def conditions(session: Session, query: str) -> list[ColumnElement[bool]]:
     # primary key to its planner).
     target = Item.id + 0 if count > DENSE else Item.id
     return [target.in_(listed.columns(column("value", Integer)))]
+
+
+def item_set(session: Session, query: str) -> list[int] | None:
+    """Return the ids of the items that contain every word of query; None for a query without words."""
+    found = words(query)
+    if not found:
+        return None
+    _count, ids = _lookup(session, found)
+    return sorted(json.loads(ids) if isinstance(ids, str) else ids)
+
+
+def conditions(session: Session, query: str) -> list[ColumnElement[bool]]:
+    """Return the condition on Item.id that query's words set, every word fetched from the index (for lists that are
+    read to the end: the export, the command line); [] for an empty query."""
+    return find(session, query, walkable=False).conds
 
 
 def item_ids(session: Session, query: str, limit: int = 1000) -> list[int]:

@@ -69,6 +69,7 @@ SORT_NAMES = {Sort.new: "最新上报在前", Sort.old: "最早上报在前", So
 EVERYTHING = (Role.office, Role.leader, Role.general_office)  # the same people who may open every case file
 PER_PAGE = 20
 EXPORT_MAX = 50_000
+COUNT_CAP = 500  # very common words: the page counts this many matches, then shows “500+”
 HEADER = ("编号", "标题", "状态", "等级", "来源", "上报时间", "上报人", "主办单位", "协办单位", "链接")
 
 
@@ -289,48 +290,70 @@ def _load(session: Session, stmt: Select[Any]) -> list[Row]:
 
 @dataclass
 class Page:
-    """One page of the ledger: its rows, how many match in all, per scope, and the pages."""
+    """One page of the ledger: its rows, how many match in all, per scope, and the pages. When the words are very
+    common (capped) only the first COUNT_CAP matches are counted: the counts are lower bounds, shown as “500+”, and the
+    pages go on as long as there are rows (more)."""
 
     query: Query
     rows: list[Row] = field(default_factory=list)
     total: int = 0
     counts: dict[Scope, int] = field(default_factory=dict)
     per_page: int = PER_PAGE
+    capped: bool = False
+    more: bool = False
 
     @property
     def pages(self) -> int:
-        """How many pages the matching items fill (at least 1)."""
-        return max(1, -(-self.total // self.per_page))
+        """How many pages the matching items fill (at least 1); capped: the pages known so far (this one, the next)."""
+        known = max(1, -(-self.total // self.per_page))
+        return max(known, self.query.page + self.more) if self.capped else known
 
 
 def page(session: Session, query: Query, viewer: Person | None, per_page: int = PER_PAGE) -> Page:
-    """Return the page query asks for, with the total and the counts per scope under the same filters."""
-    out = Page(query, per_page=per_page, counts=dict.fromkeys(Scope, 0))
-    words = search.conditions(session, query.q)  # looked up once for the counts and the page
-    base = _filtered(session, query, viewer, scoped=False, words=words)
-    if base is None:
-        return out
-    states = _count_states(session, base)
-    for scope, members in SCOPE_STATES.items():
-        out.counts[scope] = sum(states.get(str(s), 0) for s in members)
-    out.counts[Scope.all] = sum(states.values())
-    out.total = out.counts[query.scope]
-    stmt = _filtered(session, query, viewer, words=words)
-    assert stmt is not None
-    first = (min(query.page, out.pages) - 1) * per_page
-    ids = list(session.scalars(_ordered(stmt.with_only_columns(Item.id), query.sort).offset(first).limit(per_page)))
-    loaded = {r.item_id: r for r in _load(session, select(Item).where(Item.id.in_(ids)))}
-    out.rows = [loaded[i] for i in ids]
-    if query.q:
-        found = search.hits(session, [r.item_id for r in out.rows], query.q)
-        for row in out.rows:
-            row.hit = found.get(row.item_id)
+    """Return the page query asks for, with the total and the counts per scope under the same filters (capped at
+    COUNT_CAP when every word is common and the sort follows an index)."""
+    walkable = query.sort != Sort.grade  # the other orders follow an index, so a walk can stop after a page
+    found = search.find(session, query.q, walkable=walkable)  # looked up once for the counts and the page
+    out = _page(session, query, viewer, per_page, found)
+    if out.capped and not out.rows and query.page > 1:  # past the end of a capped list: count it all to show the last
+        out = _page(session, query, viewer, per_page, search.find(session, query.q, walkable=False))
     return out
 
 
-def _count_states(session: Session, base: Select[Any]) -> dict[str, int]:
-    sub = base.with_only_columns(Item.state).subquery()
-    return {str(state): n for state, n in session.execute(select(sub.c.state, func.count()).group_by(sub.c.state))}
+def _page(session: Session, query: Query, viewer: Person | None, per_page: int, found: search.Found) -> Page:
+    out = Page(query, per_page=per_page, counts=dict.fromkeys(Scope, 0))
+    base = _filtered(session, query, viewer, scoped=False, words=found.conds)
+    if base is None:
+        return out
+    states, out.capped = _count_states(session, base, found.dense)
+    for scope, members in SCOPE_STATES.items():
+        out.counts[scope] = sum(states.get(str(s), 0) for s in members)
+    out.counts[Scope.all] = min(sum(states.values()), COUNT_CAP) if out.capped else sum(states.values())
+    out.total = out.counts[query.scope]
+    stmt = _filtered(session, query, viewer, words=found.conds)
+    assert stmt is not None
+    at = query.page if out.capped else min(query.page, out.pages)
+    listed = _ordered(stmt.with_only_columns(Item.id), query.sort).offset((at - 1) * per_page)
+    ids = list(session.scalars(listed.limit(per_page + 1)))
+    out.more, ids = len(ids) > per_page, ids[:per_page]
+    loaded = {r.item_id: r for r in _load(session, select(Item).where(Item.id.in_(ids)))}
+    out.rows = [loaded[i] for i in ids]
+    if query.q:
+        hit = search.hits(session, [r.item_id for r in out.rows], query.q)
+        for row in out.rows:
+            row.hit = hit.get(row.item_id)
+    return out
+
+
+def _count_states(session: Session, base: Select[Any], dense: bool) -> tuple[dict[str, int], bool]:
+    """Return the matching items per state and whether counting stopped at COUNT_CAP (dense: counted newest first,
+    item by item, up to COUNT_CAP + 1)."""
+    if dense:
+        sub = base.with_only_columns(Item.state).order_by(Item.id.desc()).limit(COUNT_CAP + 1).subquery()
+    else:
+        sub = base.with_only_columns(Item.state).subquery()
+    got = {str(state): n for state, n in session.execute(select(sub.c.state, func.count()).group_by(sub.c.state))}
+    return got, dense and sum(got.values()) > COUNT_CAP
 
 
 def rows(session: Session, query: Query, viewer: Person | None, limit: int = EXPORT_MAX) -> list[Row]:
