@@ -12,24 +12,11 @@ import pytest
 from models.events import Event
 from models.procedure import ACTIONS, CARDS, CLOCK_CARDS, Act, awkward, closers
 from models.state import NEXT_STEP, STATE_NAMES, CardPurpose, ItemState
+from tests.unit.codescan import calls, dotted
 
 ROOT = Path(__file__).resolve().parents[2]
 STEPS = [p for p in (ROOT / "workflow").rglob("*.py") if p.parent.name != "engine" or p.name != "procedure.py"]
 CODE = [p for pkg in ("workflow", "handlers", "bot", "jobs", "cli") for p in (ROOT / pkg).rglob("*.py")]
-
-
-def _calls(paths: list[Path]) -> list[tuple[Path, ast.Call]]:
-    found = []
-    for path in paths:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        found += [(path, node) for node in ast.walk(tree) if isinstance(node, ast.Call)]
-    return found
-
-
-def _name(func: ast.expr) -> str:
-    if isinstance(func, ast.Attribute):
-        return f"{_name(func.value)}.{func.attr}"
-    return func.id if isinstance(func, ast.Name) else ""
 
 
 def _act(arg: ast.expr) -> str:
@@ -42,8 +29,8 @@ def _act(arg: ast.expr) -> str:
 def test_every_action_of_the_table_is_applied_through_the_one_entry_point_by_some_step() -> None:
     applied = {
         _act(call.args[2])
-        for _p, call in _calls(STEPS)
-        if _name(call.func) == "procedure.apply" and len(call.args) >= 3
+        for _p, call in calls(STEPS)
+        if dotted(call.func) == "procedure.apply" and len(call.args) >= 3
     }
     missing = {a.name for a in Act} - applied
     assert not missing, f"actions no step applies through procedure.apply: {sorted(missing)}"
@@ -52,12 +39,12 @@ def test_every_action_of_the_table_is_applied_through_the_one_entry_point_by_som
 def test_no_step_writes_an_actions_audit_row_itself() -> None:
     written_by_actions = {str(n) for a in ACTIONS.values() for n in a.writes()}
     offenders = []
-    for path, call in _calls(STEPS):
-        if _name(call.func) not in ("record", "audit.record") or len(call.args) < 4:
+    for path, call in calls(STEPS):
+        if dotted(call.func) not in ("record", "audit.record") or len(call.args) < 4:
             continue
         what = call.args[3]
         name = what.value if isinstance(what, ast.Constant) else what.attr if isinstance(what, ast.Attribute) else ""
-        if name in written_by_actions or _name(what).startswith("Act."):
+        if name in written_by_actions or dotted(what).startswith("Act."):
             offenders.append(f"{path.relative_to(ROOT)}:{call.lineno}: {name} is an action's row")
     assert not offenders, offenders
 
@@ -65,8 +52,8 @@ def test_no_step_writes_an_actions_audit_row_itself() -> None:
 def test_who_may_act_is_decided_by_the_table_through_relations_only() -> None:
     """No step checks an actor's role to refuse an action by hand: procedure.permit/allowed/apply decide."""
     offenders = []
-    for path, call in _calls(CODE):
-        name = _name(call.func)
+    for path, call in calls(CODE):
+        name = dotted(call.func)
         if name in ("procedure.authorise", "procedure.take") or name.endswith(".authorise"):
             offenders.append(f"{path.relative_to(ROOT)}:{call.lineno}: {name}")
     assert not offenders, offenders

@@ -11,25 +11,12 @@ import pytest
 
 from models.clocktable import CLOCKS, ON_ALL, ClockKind, Effect, _check, effect_of, step_button
 from models.procedure import Act
+from tests.unit.codescan import calls, dotted
 
 ROOT = Path(__file__).resolve().parents[2]
 DECLARATIONS = ("procedure.py", "events.py", "state.py", "clocktable.py")
 STEPS = [p for p in (ROOT / "workflow").rglob("*.py") if p.parent.name != "engine"]
 OUTSIDE_ENGINE = STEPS + [p for pkg in ("handlers", "bot", "jobs", "cli") for p in (ROOT / pkg).rglob("*.py")]
-
-
-def _calls(paths: list[Path]) -> list[tuple[Path, ast.Call]]:
-    found = []
-    for path in paths:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        found += [(path, node) for node in ast.walk(tree) if isinstance(node, ast.Call)]
-    return found
-
-
-def _name(func: ast.expr) -> str:
-    if isinstance(func, ast.Attribute):
-        return f"{_name(func.value)}.{func.attr}"
-    return func.id if isinstance(func, ast.Name) else ""
 
 
 CLOCK_CHANGES = ("satisfy", "start_for", "close_all", "close_at_archive", "regrade", "_waive", "_reschedule")
@@ -38,9 +25,9 @@ CLOCK_CHANGES = ("satisfy", "start_for", "close_all", "close_at_archive", "regra
 def test_no_step_changes_clocks_with_its_own_call() -> None:
     """Meeting, starting, waiving and rescheduling clocks happen in on_action (through procedure.apply) only."""
     offenders = [
-        f"{path.relative_to(ROOT)}:{call.lineno}: {_name(call.func)}"
-        for path, call in _calls(OUTSIDE_ENGINE)
-        if _name(call.func) in {f"clocks.{n}" for n in CLOCK_CHANGES}
+        f"{path.relative_to(ROOT)}:{call.lineno}: {dotted(call.func)}"
+        for path, call in calls(OUTSIDE_ENGINE)
+        if dotted(call.func) in {f"clocks.{n}" for n in CLOCK_CHANGES}
     ]
     assert not offenders, offenders
 
@@ -103,7 +90,7 @@ def _named_uses(tree: ast.AST) -> list[ast.Constant]:
         if isinstance(node, ast.Compare):
             for side in (node.left, *node.comparators):
                 found += _literals(side)
-        elif isinstance(node, ast.Call) and _name(node.func) in NAMED_CALLS:
+        elif isinstance(node, ast.Call) and dotted(node.func) in NAMED_CALLS:
             for arg in (*node.args, *(k.value for k in node.keywords if k.arg in ("purpose", "job", "action"))):
                 found += _literals(arg)
         elif isinstance(node, ast.Dict):

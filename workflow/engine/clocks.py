@@ -226,23 +226,23 @@ def _waive(session: Session, item: Item, reason: str, actor: str, at: datetime, 
     their cards show reason; rows: each gets a `clock_waived` audit row (else the action's own row names them)."""
     owed = open_clocks(session, item)
     for c in owed:
-        before = c.state
-        c.state, c.met_at = ClockState.waived, at
-        c.advance(set())
-        close_cards(session, item, c, f"{reason} {show(at)}"[:32], actor if rows else "system", at)
-        if rows:
-            record(
-                session,
-                item,
-                actor,
-                Event.clock_waived,
-                at,
-                before=before,
-                after=ClockState.waived,
-                kind=c.kind,
-                reason=reason,
-            )
+        _waive_one(session, item, c, f"{reason} {show(at)}"[:32], reason, actor if rows else "system", at, row=rows)
     return owed
+
+
+def _waive_one(
+    session: Session, item: Item, clock: Clock, shown: str, reason: str, actor: str, at: datetime, *, row: bool
+) -> None:
+    """Waive one owed clock: nothing fires for it any more, its cards show shown; row: record `clock_waived`."""
+    before = clock.state
+    clock.state, clock.met_at = ClockState.waived, at
+    clock.advance(set())
+    close_cards(session, item, clock, shown, actor, at)
+    if row:
+        record(
+            session, item, actor, Event.clock_waived, at, before=before, after=ClockState.waived, kind=clock.kind,
+            reason=reason,
+        )  # fmt: skip
 
 
 def in_row(session: Session, item: Item, act: Act) -> dict[str, str]:
@@ -398,19 +398,5 @@ def waive(session: Session, item: Item, label: str, reason: str, actor: str, at:
         names = "、".join(c.label for c in open_clocks(session, item)) or "无"
         raise Refusal(f"{item.code} 没有未完成的“{label}”时限（未完成的：{names}）。")
     clock = owed[0]
-    before = clock.state
-    clock.state, clock.met_at = ClockState.waived, at
-    clock.advance(set())
-    close_cards(session, item, clock, f"时限已免除 {show(at)}", actor, at)
-    record(
-        session,
-        item,
-        actor,
-        Event.clock_waived,
-        at,
-        before=before,
-        after=ClockState.waived,
-        kind=clock.kind,
-        reason=reason,
-    )
+    _waive_one(session, item, clock, f"时限已免除 {show(at)}", reason, actor, at, row=True)
     return clock
