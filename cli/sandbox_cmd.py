@@ -9,7 +9,8 @@ from typing import Any
 
 from core import clock
 from core.config import Config, load_config
-from models.clocktable import ClockKind, label
+from core.policy import ClockKind
+from models.clocktable import label
 from sandbox.render import describe
 
 QUIET_SECONDS = 1.5

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, Protocol
 
 from core.durations import parse_duration
@@ -127,22 +128,35 @@ class Policy:
         return start + clock.cap if clock.cap is not None else None
 
 
+class ClockKind(StrEnum):
+    """The shipped clock kinds; their string forms appear only here (and as [policy.clocks.*] keys). Their rules are
+    the rows of the clock table (models/clocktable.py); their default durations are DEFAULT_CLOCKS below."""
+
+    first_report = "first_report"
+    written_report = "written_report"
+    notify_units = "notify_units"
+    handling_report = "handling_report"
+    public_response = "public_response"
+    public_update = "public_update"
+    reply_source = "reply_source"
+
+
 DEFAULT_CLOCKS: dict[str, dict[str, Any]] = {  # the shipped [policy.clocks] durations (the clock table says the rest)
-    "first_report": {
+    ClockKind.first_report: {
         "major": {"aim": "20m", "due": "30m"},
         "significant": {"aim": "20m", "due": "30m"},
         "general": {"due": "60m"},
     },
-    "written_report": {
+    ClockKind.written_report: {
         "major": {"aim": "40m", "due": "90m"},
         "significant": {"aim": "40m", "due": "90m"},
         "general": {"due": "120m"},
     },
-    "notify_units": {"major": {"due": "30m"}, "significant": {"due": "30m"}, "general": {"due": "24h"}},
-    "handling_report": {"all": {"due": "24h"}},
-    "public_response": {"major": {"due": "24h"}, "significant": {"due": "48h"}, "general": {"due": "48h"}},
-    "public_update": {"all": {"due": "24h"}},
-    "reply_source": {"all": {"days": 3}, "cap_days": 5, "extensions": 1},
+    ClockKind.notify_units: {"major": {"due": "30m"}, "significant": {"due": "30m"}, "general": {"due": "24h"}},
+    ClockKind.handling_report: {"all": {"due": "24h"}},
+    ClockKind.public_response: {"major": {"due": "24h"}, "significant": {"due": "48h"}, "general": {"due": "48h"}},
+    ClockKind.public_update: {"all": {"due": "24h"}},
+    ClockKind.reply_source: {"all": {"days": 3}, "cap_days": 5, "extensions": 1},
 }
 
 

@@ -18,22 +18,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from core.policy import Policy
+from core.policy import ClockKind, Policy
 from core.scoring import FACT_KINDS
 from models.codes import CARD_KEYS
 from models.procedure import ACTIONS, Act
-
-
-class ClockKind(StrEnum):
-    """The shipped clock kinds; their string forms appear only here (and as [policy.clocks.*] keys)."""
-
-    first_report = "first_report"
-    written_report = "written_report"
-    notify_units = "notify_units"
-    handling_report = "handling_report"
-    public_response = "public_response"
-    public_update = "public_update"
-    reply_source = "reply_source"
 
 
 class Owner(StrEnum):

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from core.policy import parse_policy
+from core.policy import ClockKind, parse_policy
 from models import clocktable
-from models.clocktable import ClockKind, check_policy, clocks_met_by, clocks_started_by, deductions, row_from_config
+from models.clocktable import check_policy, clocks_met_by, clocks_started_by, deductions, row_from_config
 from models.procedure import ACTIONS, Act
 from workflow.engine import periodic
 

@@ -10,9 +10,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from core import clock
+from core.policy import ClockKind
 from models import Item, ItemState, ItemUnit, Person, Role
 from models.clock import OPEN_STATES, Clock
-from models.clocktable import ClockKind
 from models.codes import card_key
 from models.procedure import OPEN, Act
 from models.state import SubmissionState
