@@ -16,10 +16,9 @@ from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject
 
 from sandbox.server import EmulatorServer
-from tests.integration.flowkit import cards, click, item_of
 from tests.integration.harness import Stack
 from tests.integration.test_processes import liaowang, write_config
-from tests.integration.test_record import POLICY, _png
+from tests.integration.test_record import POLICY, archived
 
 NS = {
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
@@ -36,29 +35,6 @@ NOISE = re.compile(r"fontTools|fpdf|missing the following glyphs|Warning|warn", 
 def st(make_stack) -> Stack:  # type: ignore[no-untyped-def]
     """A stack with H5 pages and a one-hour watch (as tests/integration/test_record.py)."""
     return make_stack(pages=True, extra={"policy": POLICY})
-
-
-def archived(st: Stack, report: str) -> str:
-    """Take an item reported with this text (a screenshot, a written report) through to 归档; return its 编号."""
-    st.say("zhangsan", "上报")
-    st.say("zhangsan", report)
-    st.emu.image("zhangsan", _png())
-    st.drain()
-    st.say("zhangsan", "跳过")
-    st.say("zhangsan", "跳过")
-    st.say("zhangsan", "提交")
-    code = re.search(r"YQ-\d{8}-\d{3}", st.last("zhangsan")).group(0)  # type: ignore[union-attr]
-    st.say("chenqi", f"交办 {code} 执法一队 较大")
-    st.say("wangwu", f"书面报告 {code} 经核实，已约谈当事执法人员。")
-    click(st, "lisi", cards(st, "lisi", "书面报告审核")[-1], "批准")
-    click(st, "zhouba", cards(st, "zhouba", "会商")[-1], "无不同意见")
-    st.say("chenqi", f"回复来源 {code} 经核查，已依法处理。")
-    st.say("chenqi", f"办结 {code} 处置完毕")
-    st.later(3601)
-    st.say("chenqi", f"总结评估 {code} 处置及时，舆情平稳。")
-    st.say("chenqi", f"归档 {code}")
-    assert item_of(st, code).state == "archived"
-    return code
 
 
 def _objects(reader: PdfReader) -> list[Any]:

@@ -35,10 +35,10 @@ def _png() -> bytes:
     return out.getvalue()
 
 
-def archived(st: Stack) -> str:
-    """Take an item with a screenshot and a written report through to 归档; return its 编号."""
+def archived(st: Stack, report: str = "网传某商户被执法人员推搡 https://weibo.com/7/7") -> str:
+    """Take an item reported with this text, a screenshot and a written report through to 归档; return its 编号."""
     st.say("zhangsan", "上报")
-    st.say("zhangsan", "网传某商户被执法人员推搡 https://weibo.com/7/7")
+    st.say("zhangsan", report)
     st.emu.image("zhangsan", _png())
     st.drain()
     st.say("zhangsan", "跳过")
