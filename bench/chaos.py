@@ -45,7 +45,7 @@ from sqlalchemy import create_engine, func, select, text
 from bench.common import ROOT, free_port, pct, run_cli, wait_http
 from cli.sandbox_cmd import directory
 from core import clock
-from models import InboxLease, Item, OutboxMessage, ProcessedCallback
+from models import HeldMessage, InboxLease, Item, OutboxMessage, ProcessedCallback
 from models.clock import OPEN_STATES, Clock, ClockFiring
 from sandbox.client import SandboxClient
 from sandbox.server import EmulatorServer, serve
@@ -497,13 +497,14 @@ def _delivered(c: Cluster, userid: str, key: str) -> int:
 
 
 def _quiesce(c: Cluster, timeout: float = 240) -> bool:
-    """Wait until nothing is pending: inbox handled, outbox sent or held, no threshold overdue."""
+    """Wait until nothing is pending: inbox handled, outbox sent, every held notice in a digest, no threshold overdue."""
 
     def idle() -> bool:
         now = clock.now()
         with c.engine.connect() as conn:
             inbox = conn.scalar(select(func.count()).where(ProcessedCallback.state == "pending"))
             outbox = conn.scalar(select(func.count()).where(OutboxMessage.state.in_(("pending", "sending"))))
+            outbox += conn.scalar(select(func.count()).where(HeldMessage.digest_id.is_(None))) or 0  # digest owed
             overdue = conn.scalar(
                 select(func.count()).where(Clock.state.in_(OPEN_STATES), Clock.next_at <= now - timedelta(seconds=5))
             )
@@ -540,8 +541,11 @@ def account(c: Cluster, load: Load) -> tuple[dict[str, Tally], dict[str, Any]]:
                 OutboxMessage.state.in_(("pending", "sending", "failed"))
             )
         ).all()
-        stuck = len(stuck_rows)
+        undigested = conn.scalar(select(func.count()).where(HeldMessage.digest_id.is_(None))) or 0
+        stuck = len(stuck_rows) + undigested
         why = Counter(f"{r.state} {r.idem_key.split(':')[0]} {(r.last_error or '')[:60]}" for r in stuck_rows)
+        if undigested:
+            why["held, not yet in a digest"] = undigested
         fired = conn.scalar(select(func.count()).select_from(ClockFiring))
         overdue = conn.scalar(
             select(func.count()).where(
