@@ -23,14 +23,16 @@ def queues(queue: Queue) -> list[Queue]:
 
 
 def enqueue_deliveries(queue: Queue, ids: list[int], urgent: list[int] | None = None) -> None:
-    """Enqueue one deliver job per outbox id (replies on the urgent queue), in one Redis pipeline."""
+    """Enqueue one deliver job per outbox id (replies on the urgent queue), in one Redis pipeline. A job sends the
+    due rows of its lane in a batch (jobs.deliver), so under a backlog most jobs find their row sent and end at once;
+    no result is kept (RQ's bookkeeping is most of a delivery's Redis commands)."""
     from jobs.deliver import deliver
 
     fast, hurry = urgent_queue(queue), set(urgent or ())
     with queue.connection.pipeline() as pipe:
         for oid in ids:
             (fast if oid in hurry else queue).enqueue(
-                deliver, oid, job_id=f"deliver-{oid}", pipeline=pipe, result_ttl=60, failure_ttl=86400
+                deliver, oid, job_id=f"deliver-{oid}", pipeline=pipe, result_ttl=0, failure_ttl=86400
             )
         pipe.execute()
 
@@ -61,5 +63,5 @@ def schedule_delivery(queue: Queue, oid: int, at: datetime, attempt: int, urgent
     from jobs.deliver import deliver
 
     (urgent_queue(queue) if urgent else queue).enqueue_at(
-        at, deliver, oid, job_id=f"deliver-{oid}-retry-{attempt}", result_ttl=60
+        at, deliver, oid, job_id=f"deliver-{oid}-retry-{attempt}", result_ttl=0
     )
