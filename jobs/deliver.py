@@ -87,26 +87,26 @@ def _executor(rt: Runtime) -> ThreadPoolExecutor:
     return _pool
 
 
-def _claim(rt: Runtime, oid: int) -> list[OutboxMessage]:
-    """Atomically move row oid from pending to sending, with up to [outbox] batch - 1 more due rows of its lane (in
-    the order they fell due); return them by id, or [] if someone else has oid."""
+def _claim(rt: Runtime, ids: Sequence[int]) -> list[OutboxMessage]:
+    """Atomically move the rows ids from pending to sending, with more due rows of their lane (in the order they
+    fell due) up to [outbox] batch; return them by id, or [] if someone else has all of ids."""
     now, batch = clock.now(), int(rt.config.outbox.get("batch", 50))
     claimed = {"state": OutboxState.sending, "claimed_at": now, "attempts": OutboxMessage.attempts + 1}
     pending = OutboxMessage.state == OutboxState.pending
     with rt.sessions() as s, s.begin():
         mine = list(
             s.scalars(
-                update(OutboxMessage).where(OutboxMessage.id == oid, pending).values(claimed).returning(OutboxMessage)
+                update(OutboxMessage).where(OutboxMessage.id.in_(ids), pending).values(claimed).returning(OutboxMessage)
             )
         )
-        if not mine or batch <= 1:
-            return mine
+        if not mine or len(mine) >= batch:
+            return sorted(mine, key=lambda r: r.id)
         replies = OutboxMessage.idem_key.like("reply:%")
         due = (
             select(OutboxMessage.id)
             .where(pending, OutboxMessage.next_attempt_at <= now, replies if is_reply(mine[0].idem_key) else ~replies)
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-            .limit(batch - 1)
+            .limit(batch - len(mine))
         )
         if s.get_bind().dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)  # two workers' batches pass each other
@@ -130,11 +130,11 @@ def _recipients(rt: Runtime, row: OutboxMessage) -> tuple[list[str] | datetime, 
     return ok, True
 
 
-def deliver(oid: int) -> str:
-    """Send outbox row oid (and the batch claimed with it) at most once; return what happened to oid ("sent",
-    "retry", "failed", "held", "later", "skip", or "sending" while a slow call of a worker's lane goes on)."""
+def deliver(oid: int, *more: int) -> str:
+    """Send outbox row oid (and more, and the batch claimed with them) at most once; return what happened to oid
+    ("sent", "retry", "failed", "held", "later", "skip", or "sending" while a slow call of a worker's lane goes on)."""
     rt = runtime()
-    rows = _claim(rt, oid)
+    rows = _claim(rt, [oid, *more])
     if not rows:
         return "skip"
     return deliver_rows(rt, rows).get(oid, "sending")

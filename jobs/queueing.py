@@ -22,18 +22,21 @@ def queues(queue: Queue) -> list[Queue]:
     return [urgent_queue(queue), queue]
 
 
-def enqueue_deliveries(queue: Queue, ids: list[int], urgent: list[int] | None = None) -> None:
-    """Enqueue one deliver job per outbox id (replies on the urgent queue), in one Redis pipeline. A job sends the
-    due rows of its lane in a batch (jobs.deliver), so under a backlog most jobs find their row sent and end at once;
-    no result is kept (RQ's bookkeeping is most of a delivery's Redis commands)."""
+def enqueue_deliveries(queue: Queue, ids: list[int], urgent: list[int] | None = None, batch: int = 50) -> None:
+    """Enqueue deliver jobs for outbox ids (replies on the urgent queue), in one Redis pipeline: one job per id, or
+    one per `batch` ids of a lane when a transaction wrote several (a burst of thresholds). A job sends the due rows
+    of its lane in a batch (jobs.deliver), so under a backlog most jobs find their row sent and end at once; no
+    result is kept (RQ's bookkeeping is most of a delivery's Redis commands)."""
     from jobs.deliver import deliver
 
     fast, hurry = urgent_queue(queue), set(urgent or ())
+    lanes = [[i for i in ids if i in hurry], [i for i in ids if i not in hurry]]
     with queue.connection.pipeline() as pipe:
-        for oid in ids:
-            (fast if oid in hurry else queue).enqueue(
-                deliver, oid, job_id=f"deliver-{oid}", pipeline=pipe, result_ttl=0, failure_ttl=86400
-            )
+        for q, lane in zip((fast, queue), lanes, strict=True):
+            for k in range(0, len(lane), max(1, batch)):
+                first, *more = lane[k : k + max(1, batch)]
+                job_id = f"deliver-{first}" + (f"-and-{len(more)}" if more else "")
+                q.enqueue(deliver, first, *more, job_id=job_id, pipeline=pipe, result_ttl=0, failure_ttl=86400)
         pipe.execute()
 
 
