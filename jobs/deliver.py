@@ -33,7 +33,7 @@ from core import clock, metrics
 from core.runtime import Runtime, runtime
 from core.wecom import WecomError, backoff
 from jobs import budget
-from jobs.queueing import schedule_delivery
+from jobs.queueing import drop_jobs, schedule_delivery
 from models import Card, OutboxMessage
 from models.state import OutboxState
 from workflow.engine.outbox import is_reply
@@ -137,6 +137,9 @@ def deliver(oid: int, *more: int) -> str:
     rows = _claim(rt, [oid, *more])
     if not rows:
         return "skip"
+    taken = [r.id for r in rows if r.id != oid and r.id not in more]
+    if taken:
+        drop_jobs(rt.queue, taken, urgent=is_reply(rows[0].idem_key))
     return deliver_rows(rt, rows).get(oid, "sending")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 
@@ -38,6 +39,23 @@ def enqueue_deliveries(queue: Queue, ids: list[int], urgent: list[int] | None = 
                 job_id = f"deliver-{first}" + (f"-and-{len(more)}" if more else "")
                 q.enqueue(deliver, first, *more, job_id=job_id, pipeline=pipe, result_ttl=0, failure_ttl=86400)
         pipe.execute()
+
+
+def drop_jobs(queue: Queue, ids: list[int], urgent: bool) -> None:
+    """Take the waiting deliver jobs of rows a batch has claimed off their queue (they would only find the row
+    taken): under a backlog, RQ's bookkeeping for such jobs was most of a worker's time. A job a worker already
+    took runs and ends at once; one that is lost is nothing, as the row is no longer pending."""
+    from rq.job import Job as RqJob
+
+    q = urgent_queue(queue) if urgent else queue
+    try:
+        with queue.connection.pipeline(transaction=False) as pipe:
+            for oid in ids:
+                pipe.lrem(q.key, 0, f"deliver-{oid}")
+                pipe.delete(RqJob.key_for(f"deliver-{oid}"))
+            pipe.execute()
+    except Exception:  # noqa: BLE001 - the jobs then run and find their rows taken
+        logging.getLogger(__name__).warning("could not drop %d delivery jobs of a batch", len(ids))
 
 
 def run_deferred(queue: Queue, jobs: list[tuple[str, int]]) -> None:
