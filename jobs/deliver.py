@@ -89,31 +89,34 @@ def _executor(rt: Runtime) -> ThreadPoolExecutor:
 
 def _claim(rt: Runtime, ids: Sequence[int]) -> list[OutboxMessage]:
     """Atomically move the rows ids from pending to sending, with more due rows of their lane (in the order they
-    fell due) up to [outbox] batch; return them by id, or [] if someone else has all of ids."""
+    fell due) up to [outbox] batch — a batch of replies is filled up with due notices, never the other way round;
+    return them replies first, then by id, or [] if someone else has all of ids."""
     now, batch = clock.now(), int(rt.config.outbox.get("batch", 50))
     claimed = {"state": OutboxState.sending, "claimed_at": now, "attempts": OutboxMessage.attempts + 1}
     pending = OutboxMessage.state == OutboxState.pending
     with rt.sessions() as s, s.begin():
-        mine = list(
+        rows = list(
             s.scalars(
                 update(OutboxMessage).where(OutboxMessage.id.in_(ids), pending).values(claimed).returning(OutboxMessage)
             )
         )
-        if not mine or len(mine) >= batch:
-            return sorted(mine, key=lambda r: r.id)
         replies = OutboxMessage.idem_key.like("reply:%")
-        due = (
-            select(OutboxMessage.id)
-            .where(pending, OutboxMessage.next_attempt_at <= now, replies if is_reply(mine[0].idem_key) else ~replies)
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-            .limit(batch - len(mine))
-        )
-        if s.get_bind().dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)  # two workers' batches pass each other
-        more = s.scalars(
-            update(OutboxMessage).where(OutboxMessage.id.in_(due), pending).values(claimed).returning(OutboxMessage)
-        )
-        return sorted([*mine, *more], key=lambda r: r.id)
+        lanes = [replies, ~replies] if rows and is_reply(rows[0].idem_key) else [~replies]
+        for lane in lanes if rows else []:
+            if len(rows) >= batch:
+                break
+            due = (
+                select(OutboxMessage.id)
+                .where(pending, OutboxMessage.next_attempt_at <= now, lane)
+                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                .limit(batch - len(rows))
+            )
+            if s.get_bind().dialect.name == "postgresql":
+                due = due.with_for_update(skip_locked=True)  # two workers' batches pass each other
+            rows += s.scalars(
+                update(OutboxMessage).where(OutboxMessage.id.in_(due), pending).values(claimed).returning(OutboxMessage)
+            )
+        return sorted(rows, key=lambda r: (not is_reply(r.idem_key), r.id))
 
 
 def _recipients(rt: Runtime, row: OutboxMessage) -> tuple[list[str] | datetime, bool]:
@@ -137,9 +140,10 @@ def deliver(oid: int, *more: int) -> str:
     rows = _claim(rt, [oid, *more])
     if not rows:
         return "skip"
-    taken = [r.id for r in rows if r.id != oid and r.id not in more]
-    if taken:
-        drop_jobs(rt.queue, taken, urgent=is_reply(rows[0].idem_key))
+    taken = [r for r in rows if r.id != oid and r.id not in more]
+    for urgent in (True, False):
+        if lane := [r.id for r in taken if is_reply(r.idem_key) == urgent]:
+            drop_jobs(rt.queue, lane, urgent)
     return deliver_rows(rt, rows).get(oid, "sending")
 
 
