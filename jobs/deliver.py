@@ -20,6 +20,7 @@ thread, not the lane. Elsewhere (tests, `worker --burst`) a job returns when all
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -74,17 +75,21 @@ _lane_wait: float | None = None  # None: a job waits for every send it started
 
 
 def start_lanes(rt: Runtime) -> None:
-    """In a long-running worker: a job waits at most [outbox] lane_wait seconds (default 1) for its slowest sends."""
+    """In a long-running worker: a job waits at most [outbox] lane_wait seconds (default 0.25) for its slowest sends."""
     global _lane_wait
-    _lane_wait = float(rt.config.outbox.get("lane_wait", 1.0))
+    _lane_wait = float(rt.config.outbox.get("lane_wait", 0.25))
 
 
-def _executor(rt: Runtime) -> ThreadPoolExecutor:
-    """The process's pool of sending threads ([outbox] send_threads, default 16)."""
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(int(rt.config.outbox.get("send_threads", 16)), thread_name_prefix="wecom-send")
-    return _pool
+_free: threading.Semaphore | None = None  # one per sending thread: a chain is started only when a thread is free
+
+
+def _executor(rt: Runtime) -> tuple[ThreadPoolExecutor, threading.Semaphore]:
+    """The process's pool of sending threads ([outbox] send_threads, default 32) and its free threads."""
+    global _pool, _free
+    if _pool is None or _free is None:
+        n = int(rt.config.outbox.get("send_threads", 32))
+        _pool, _free = ThreadPoolExecutor(n, thread_name_prefix="wecom-send"), threading.Semaphore(n)
+    return _pool, _free
 
 
 def _claim(rt: Runtime, ids: Sequence[int]) -> list[OutboxMessage]:
@@ -153,8 +158,10 @@ def deliver_rows(rt: Runtime, rows: Sequence[OutboxMessage]) -> dict[int, str]:
     outcome: dict[int, str] = {}
     sends = _prepare(rt, rows, outcome)
     futures: dict[Future[None], list[_Send]] = {}
+    pool, free = _executor(rt)
     for chain in _chains(sends):
-        futures[_executor(rt).submit(_send_chain, rt, chain)] = chain
+        free.acquire()  # when every thread waits for WeCom, the lane waits too (no request queues up in the pool)
+        futures[pool.submit(_send_chain, rt, chain, free)] = chain
     done, late = wait(futures, timeout=_lane_wait) if futures else (set(), set())
     outcome.update(_settle(rt, [x for f in done for x in futures[f]]))
     for f in late:  # still waiting for WeCom: settled by the pool thread when the call ends
@@ -223,13 +230,16 @@ def _chains(sends: list[_Send]) -> list[list[_Send]]:
     return list(chains.values())
 
 
-def _send_chain(rt: Runtime, chain: list[_Send]) -> None:
-    """Make each request of one chain in turn (in a pool thread), keeping each answer or error."""
-    for x in chain:
-        try:
-            x.answer = _call(rt, x.row.kind, x.body)
-        except Exception as exc:  # noqa: BLE001 - settled by _settle (a bug leaves the row for the sweep)
-            x.error = exc
+def _send_chain(rt: Runtime, chain: list[_Send], free: threading.Semaphore) -> None:
+    """Make each request of one chain in turn (in a pool thread), keeping each answer or error; free the thread."""
+    try:
+        for x in chain:
+            try:
+                x.answer = _call(rt, x.row.kind, x.body)
+            except Exception as exc:  # noqa: BLE001 - settled by _settle (a bug leaves the row for the sweep)
+                x.error = exc
+    finally:
+        free.release()
 
 
 def _call(rt: Runtime, kind: str, body: dict[str, Any]) -> dict[str, Any]:
