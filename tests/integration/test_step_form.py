@@ -195,3 +195,18 @@ def test_the_reply_to_a_step_button_links_the_form_where_the_step_has_one(st: St
     click(st, "wangwu", todo, next(b for b in (t["text"] for t in todo["body"]["template_card"]["button_list"])
                                    if b.endswith("申请延期")))  # fmt: skip
     assert "/h5/step/" not in st.reply("wangwu"), "申请延期 stays in the chat"
+
+
+def test_the_handling_report_on_the_form_meets_its_clock_like_the_chat(st: Stack) -> None:
+    code = dispatched(st)
+    path = f"/h5/step/handling_report/{code}"
+    browser = Browser(st)
+    fields = _form(browser, "wangwu", path)
+    done = browser.post(path, {**fields, "text": "已约谈当事人，原帖已删除，评论平稳。"})
+    assert f"已记录 {code} 的处置情况，已报办公室和分管领导。" in done.text
+    assert _texts(st, code, "handling_report") == ["已约谈当事人，原帖已删除，评论平稳。"]
+    st.say("wangwu", "处置报告 再报一次")
+    assert "您目前没有需要报送处置情况的舆情" in st.reply("wangwu"), "the chat sees the clock met"
+    again = browser.get(path)
+    assert again.status_code == 409
+    assert f"{code} 的处置情况已经报过" in again.text
