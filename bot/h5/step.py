@@ -172,9 +172,7 @@ def _fresh(token: str) -> bool | None:
     return -300 <= age <= TOKEN_HOURS * 3600
 
 
-def _form(
-    s: Session, person: Person, item: Item, act: Act, text: str = "", notice: str = "", status: int = 200
-) -> Response:
+def _form(person: Person, item: Item, act: Act, text: str = "", notice: str = "", status: int = 200) -> Response:
     """Render the form for act on item (text kept after a refusal that the person can fix)."""
     unit = person.unit.name if person.unit is not None else ""
     return page(
@@ -209,7 +207,7 @@ def step_form(step: str, code: str) -> Response:
         refused = refusal(s, person, item, act)
         if refused is not None:
             return message(refused[0], refused[1], item=present.item_summary(item), link=_other_way(act, item.code))
-        return _form(s, person, item, act)
+        return _form(person, item, act)
 
     return logged_in(view)
 
@@ -241,6 +239,21 @@ def seen_key(userid: str, act: Act, code: str, text: str, checked: list[Checked]
     return SEEN_KEY + hashlib.sha256("\x00".join(parts).encode()).hexdigest()
 
 
+def _to_fix(
+    act: Act, text: str, checked: list[Checked], fresh: bool, bad: FileRefused | None
+) -> tuple[str, int] | None:
+    """What the person must fix before the form is taken (said on the form shown again, the text kept), or None."""
+    if bad is not None:
+        return bad.message, bad.status
+    if not fresh:
+        return STALE, 409
+    if len(text) > MAX_TEXT:
+        return f"内容超过 {MAX_TEXT // 10000} 万字，请精简后再提交；没有提交任何内容。", 400
+    if not text and not checked:
+        return ("请填写内容或选择文件" if FORMS[act].files else "请填写内容") + "再提交；没有提交任何内容。", 400
+    return None
+
+
 def _sent_before(key: str) -> Response | None:
     """The answer to a form already sent (being taken, or taken), or None for a new one."""
     seen = rt().redis.get(key)
@@ -255,8 +268,8 @@ def _sent_before(key: str) -> Response | None:
 
 
 def _take(userid: str, act: Act, code: str, text: str, fresh: bool) -> Response:
-    """Answer a form sent before from memory; refuse what can be fixed on the form; else claim the content and take
-    the step in one transaction."""
+    """Answer a form sent before from memory; refuse the person or the step; show the form again for what the person
+    can fix (a file, a stale form, the length, an empty text); else claim the content and take the step."""
     with rt().sessions() as s:
         person = org.person(s, userid)
         if person is None:
@@ -266,32 +279,22 @@ def _take(userid: str, act: Act, code: str, text: str, fresh: bool) -> Response:
         except Refusal as r:
             return message(r.message, 404)
         code = item.code
+        checked: list[Checked] = []
+        bad: FileRefused | None = None
         try:
             checked = read_files(request.files.getlist("files")) if FORMS[act].files else []
         except FileRefused as r:
-            return _form(s, person, item, act, text, r.message, r.status)
+            bad = r
         key = seen_key(userid, act, code, text, checked)
-        done = _sent_before(key)
+        done = None if bad else _sent_before(key)
         if done is not None:
             return done
-        if not fresh:
-            return _form(s, person, item, act, text, STALE, 409)
-        if len(text) > MAX_TEXT:
-            return _form(
-                s,
-                person,
-                item,
-                act,
-                text,
-                f"内容超过 {MAX_TEXT // 10000} 万字，请精简后再提交；没有提交任何内容。",
-                400,
-            )
         refused = refusal(s, person, item, act)
         if refused is not None:
             return message(refused[0], refused[1], item=present.item_summary(item), link=_other_way(act, code))
-        if not text and not checked:
-            empty = "请填写内容或选择文件" if FORMS[act].files else "请填写内容"
-            return _form(s, person, item, act, "", f"{empty}再提交；没有提交任何内容。", 400)
+        fix = _to_fix(act, text, checked, fresh, bad)
+        if fix is not None:
+            return _form(person, item, act, text, *fix)
     if not rt().redis.set(key, "", nx=True, ex=SEEN_SECONDS):
         done = _sent_before(key)
         return done if done is not None else message(BUSY, 409)

@@ -112,6 +112,9 @@ def test_the_wrong_person_an_empty_text_and_a_step_not_owed_are_refused_changing
     refused = sunshi.post(path, {**theirs, "text": "越权首报"})
     assert refused.status_code == 403
     assert "您不是执法一队的负责人" in refused.text
+    with_file = sunshi.post(f"/h5/step/written_report/{code}", {**theirs, "text": "越权"}, [("a.pdf", b"not a pdf")])
+    assert with_file.status_code == 403, "the person is refused before the file is looked at"
+    assert "<textarea" not in with_file.text
     assert _texts(st, code, "first_report") == []
     wangwu = Browser(st)
     fields = _form(wangwu, "wangwu", path)
