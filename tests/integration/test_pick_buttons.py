@@ -71,7 +71,13 @@ def test_a_pick_without_text_opens_the_step_for_the_item_tapped(stack: Stack) ->
 
 def test_more_items_than_buttons_stay_a_numbered_list(stack: Stack) -> None:
     st = stack
-    codes = [dispatched(st) for _ in range(7)]
+    codes = [dispatched(st) for _ in range(6)]
+    st.say("wangwu", "续报 现场秩序已恢复")
+    assert "您有 6 条舆情在承办，可以续报，是哪一条？点上面卡片上的按钮" in st.reply("wangwu")
+    six = cards(st, "wangwu", PICK)[-1]
+    assert len(buttons(six)) == 6, "six buttons: what WeCom (and the emulator's check) allows"
+    st.say("wangwu", "取消")
+    codes.append(dispatched(st))
     before = len(cards(st, "wangwu", PICK))
     st.say("wangwu", "续报 现场秩序已恢复")
     said = st.reply("wangwu")
