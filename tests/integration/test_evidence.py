@@ -5,9 +5,11 @@ other private address stays refused: a redirect to 10.0.0.1, a picture on 169.25
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
+import logging
 import re
 import threading
 import unicodedata
@@ -24,7 +26,7 @@ from sqlalchemy import select
 from core import capture as capmod
 from core.config import ConfigError, config_from_dict
 from jobs.archive import build_archive
-from jobs.evidence import capture_due
+from jobs.evidence import announce, capture_due, evidence_loop
 from models import Item
 from models.evidence import Capture, CaptureState
 from tests.browser.conftest import chromium_path
@@ -69,10 +71,8 @@ class Site:
                 if route is None:
                     self.send_error(404)
                     return
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the capture cut the page off
                     route(self)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the capture cut the page off, as it should
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -368,3 +368,32 @@ def test_the_evidence_settings_are_checked_and_settable_from_the_environment(mon
     monkeypatch.setenv("LIAOWANG_EVIDENCE_LOAD_TIMEOUT", "90")
     with pytest.raises(ConfigError, match="load_timeout < timeout"):
         config_from_dict(base)
+
+
+def test_the_worker_loop_captures_by_itself_and_says_at_start_up_whether_it_is_on(
+    make_stack,  # type: ignore[no-untyped-def]
+    site: Site,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    off = make_stack()
+    with caplog.at_level(logging.INFO, logger="jobs.evidence"):
+        assert announce(off.rt) is False
+    assert "网页取证已关闭" in caplog.text
+    off.close()
+    st = make_stack(extra=evidence_cfg())
+    with caplog.at_level(logging.INFO, logger="jobs.evidence"):
+        assert announce(st.rt) is True
+    assert "网页取证已开启" in caplog.text
+    code = report(st, f"{site.url}/page")
+    stop = threading.Event()
+    loop = threading.Thread(target=evidence_loop, args=(st.rt, stop), daemon=True)
+    loop.start()
+    try:
+        for _ in range(600):  # the loop's own polling; the test waits on its result, up to a minute
+            if captures_of(st, code)[0].state != CaptureState.pending:
+                break
+            stop.wait(0.1)
+    finally:
+        stop.set()
+        loop.join(timeout=60)
+    assert captures_of(st, code)[0].state == CaptureState.stored
