@@ -49,6 +49,7 @@ class Settings:
     memory_mb: int = 1024  # RLIMIT_DATA of every process of the capture
     attempts: int = 3  # captures of one link in all (a refusal is never tried again)
     chromium: str = "/usr/bin/chromium"
+    sandbox: bool = True  # Chromium's own sandbox (needs unprivileged user namespaces; never available to root)
     allow_private: tuple[str, ...] = ()
 
     @property
@@ -80,6 +81,7 @@ def settings(raw: dict[str, Any]) -> Settings:
             memory_mb=int(sec.get("memory_mb", 1024)),
             attempts=int(sec.get("attempts", 3)),
             chromium=str(sec.get("chromium") or "/usr/bin/chromium"),
+            sandbox=_flag(sec.get("sandbox", True)),
             allow_private=tuple(str(a) for a in allow),
         )
     except (TypeError, ValueError):
@@ -214,6 +216,7 @@ def capture(url: str, settings: Settings) -> Result:
             "max_bytes": settings.max_bytes,
             "load_timeout": settings.load_timeout,
             "chromium": settings.chromium,
+            "sandbox": settings.sandbox,
         }
         got = _run(request, settings, home)
         notes = [NOTES[n] for n in got.get("notes", []) if n in NOTES]

@@ -245,7 +245,7 @@ def capture(req: dict[str, Any]) -> dict[str, Any]:
             executable_path=req["chromium"],
             headless=True,
             proxy={"server": f"http://127.0.0.1:{port}"},
-            chromium_sandbox=os.geteuid() != 0,
+            chromium_sandbox=bool(req.get("sandbox", True)) and os.geteuid() != 0,
             args=[
                 "--disable-dev-shm-usage",
                 "--no-first-run",

@@ -95,6 +95,7 @@ KEYS: tuple[tuple[str, ...], ...] = (
     ("evidence", "memory_mb"),
     ("evidence", "attempts"),
     ("evidence", "chromium"),
+    ("evidence", "sandbox"),
     ("evidence", "allow_private"),
     ("contacts", "mapping"),
     ("policy", "warn_before"),
