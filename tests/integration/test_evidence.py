@@ -33,6 +33,7 @@ from tests.browser.conftest import chromium_path
 from tests.integration.h5kit import Browser
 from tests.integration.harness import Stack
 from tests.integration.test_casefile import text_of
+from tests.integration.test_intake import SOURCES, body_of, push
 from tests.integration.test_record import POLICY, archived
 
 CHROMIUM = chromium_path()
@@ -306,6 +307,23 @@ def test_only_http_and_https_are_opened(site: Site) -> None:
     got = capmod.capture(f"{site.url}/page", settings)  # loopback, not allowed here
     assert (got.ok, got.kind) == (False, "refused")
     assert "127.0.0.1" in got.reason
+    port = site.url.rsplit(":", 1)[1]
+    got = capmod.capture(f"http://localhost:{port}/page", settings)  # a name that resolves to loopback
+    assert (got.ok, got.kind, got.transient) == (False, "refused", False)
+    assert "localhost，即 127.0.0.1" in got.reason
+    got = capmod.capture("https://169.254.169.254/latest/meta-data/", settings)  # an https tunnel is checked too
+    assert (got.ok, got.kind) == (False, "refused")
+    assert "169.254.169.254" in got.reason
+
+
+def test_a_pushed_item_gets_its_link_captured_too(make_stack, site: Site) -> None:  # type: ignore[no-untyped-def]
+    st = make_stack(extra={"intake": {"sources": SOURCES}, **evidence_cfg()})
+    resp = push(st, body_of(url=f"{site.url}/page"))
+    assert resp.status_code == 201
+    code = resp.json()["code"]
+    assert list(capture_due(st.rt).values()) == ["stored"]
+    [cap] = captures_of(st, code)
+    assert {f.kind for f in cap.files} == {"png", "html", "pdf"}
 
 
 def test_failures_worth_retrying_are_tried_again_a_bounded_number_of_times(make_stack, site: Site) -> None:  # type: ignore[no-untyped-def]
