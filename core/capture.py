@@ -1,8 +1,9 @@
 """Capture a web page as evidence (网页取证): [evidence] settings and the resource-limited browser process.
 
 `capture(url, settings)` checks the link (http/https only), then runs core.capturechild in a new process group with
-its own empty temporary HOME/profile and environment, under setrlimit limits (data memory, CPU seconds, open files,
-file size, no core dumps) and a total wall-clock limit after which the whole group is killed. The child's browser
+its own empty temporary HOME/profile and environment, under setrlimit limits the child sets on itself first (data
+memory, CPU seconds, open files, file size, no core dumps; its browser inherits them) and a total wall-clock limit
+after which the whole group is killed. The child's browser
 reaches the network only through a proxy that refuses private/loopback/link-local addresses (also after a redirect and
 for every sub-resource) unless `allow_private` lists them, and stops at `max_mb`. What comes back is read, checked
 and returned as bytes; the caller stores it (core.storage) with its sha256. Nothing here touches the database.
@@ -14,7 +15,6 @@ import contextlib
 import ipaddress
 import json
 import os
-import resource
 import shutil
 import signal
 import subprocess
@@ -120,18 +120,15 @@ def check_url(url: str) -> str | None:
     return None
 
 
-def _limits(settings: Settings) -> None:
-    """In the child before exec: a new session is made by Popen; cap memory, CPU, files and written file size."""
-    mem = settings.memory_mb * 1024 * 1024
-    cpu = int(settings.timeout * 2) + 5
-    for limit, value in (
-        (resource.RLIMIT_DATA, mem),
-        (resource.RLIMIT_CPU, cpu),
-        (resource.RLIMIT_NOFILE, 1024),
-        (resource.RLIMIT_FSIZE, max(256 * 1024 * 1024, 4 * settings.max_bytes)),
-        (resource.RLIMIT_CORE, 0),
-    ):
-        resource.setrlimit(limit, (value, value))
+def limits(settings: Settings) -> dict[str, int]:
+    """The setrlimit values the child sets on itself before anything else (so its browser inherits them)."""
+    return {
+        "RLIMIT_DATA": settings.memory_mb * 1024 * 1024,
+        "RLIMIT_CPU": int(settings.timeout * 2) + 5,
+        "RLIMIT_NOFILE": 1024,
+        "RLIMIT_FSIZE": max(256 * 1024 * 1024, 4 * settings.max_bytes),
+        "RLIMIT_CORE": 0,
+    }
 
 
 def _env(home: Path) -> dict[str, str]:
@@ -157,8 +154,7 @@ def _run(request: dict[str, Any], settings: Settings, home: Path) -> dict[str, A
         stderr=subprocess.DEVNULL,
         cwd=home,
         env=_env(home),
-        start_new_session=True,
-        preexec_fn=lambda: _limits(settings),  # noqa: PLW1509 - only setrlimit, no locks taken
+        start_new_session=True,  # its own process group, killed as one
     )
     try:
         out, _ = proc.communicate(json.dumps(request).encode(), timeout=settings.timeout)
@@ -217,6 +213,7 @@ def capture(url: str, settings: Settings) -> Result:
             "load_timeout": settings.load_timeout,
             "chromium": settings.chromium,
             "sandbox": settings.sandbox,
+            "limits": limits(settings),
         }
         got = _run(request, settings, home)
         notes = [NOTES[n] for n in got.get("notes", []) if n in NOTES]

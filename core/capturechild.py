@@ -14,6 +14,7 @@ import contextlib
 import ipaddress
 import json
 import os
+import resource
 import selectors
 import socket
 import socketserver
@@ -308,9 +309,19 @@ def capture(req: dict[str, Any]) -> dict[str, Any]:
         return result
 
 
+def limit(values: dict[str, int]) -> None:
+    """Set the resource limits the parent asked for (soft = hard, so nothing below may raise them)."""
+    for name, value in values.items():
+        which = getattr(resource, name)
+        hard = resource.getrlimit(which)[1]
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        resource.setrlimit(which, (value, value))
+
+
 def main() -> None:
-    """Read the request from stdin, capture, print the result as one JSON line."""
+    """Read the request from stdin, limit this process (and so its browser), capture, print one JSON result line."""
     req = json.loads(sys.stdin.read())
+    limit(req.get("limits", {}))
     try:
         result = capture(req)
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which records it on the item

@@ -16,6 +16,7 @@ import unicodedata
 import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -287,14 +288,41 @@ def test_a_page_that_never_answers_fails_on_time_and_one_that_never_stops_loadin
     assert "取证失败：4 秒内网页没有回应" in text
 
 
-def test_a_hung_capture_is_killed_at_the_total_time_limit(site: Site) -> None:
+def _capture_processes() -> dict[int, str]:
+    """The browser processes of captures running now (their profile is under a liaowang-capture- folder): limits."""
+    found = {}
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and b"liaowang-capture-" in (proc / "cmdline").read_bytes():
+                found[int(proc.name)] = (proc / "limits").read_text()
+        except OSError:
+            continue  # it ended meanwhile
+    return found
+
+
+def test_a_hung_capture_runs_limited_and_is_killed_whole_at_the_total_time_limit(site: Site) -> None:
     settings = capmod.Settings(
-        enabled=True, timeout=6, load_timeout=5.5, max_mb=2, chromium=str(CHROMIUM), allow_private=("127.0.0.0/8",)
-    )
-    got = capmod.capture(f"{site.url}/slow", settings)
-    assert not got.ok
-    assert got.kind in ("killed", "timeout")
+        enabled=True, timeout=8, load_timeout=7.9, max_mb=2, memory_mb=777, chromium=str(CHROMIUM),
+        allow_private=("127.0.0.0/8",),
+    )  # fmt: skip
+    done: list[capmod.Result] = []
+    worker = threading.Thread(target=lambda: done.append(capmod.capture(f"{site.url}/slow", settings)))
+    worker.start()
+    seen: dict[int, str] = {}
+    while worker.is_alive() and not seen:  # the browser is up within a few seconds; the page never answers
+        seen = {pid: lim for pid, lim in _capture_processes().items() if str(777 * 1024 * 1024) in lim}
+        worker.join(0.1)
+    worker.join()
+    assert seen, "the browser ran under the capture's limits"
+    for lim in seen.values():
+        assert re.search(rf"Max data size\s+{777 * 1024 * 1024}\s+{777 * 1024 * 1024}", lim)
+        assert re.search(r"Max open files\s+1024\s+1024", lim)
+        assert re.search(r"Max core file size\s+0\s+0", lim)
+    [got] = done
+    assert (got.ok, got.kind) == (False, "killed")
+    assert got.reason == "取证超过总时限 8 秒，已中止"
     assert got.transient, "a time-out may be tried again"
+    assert not set(seen) & set(_capture_processes()), "the whole process group is gone, browser included"
 
 
 def test_only_http_and_https_are_opened(site: Site) -> None:
