@@ -173,6 +173,20 @@ def _answer(conn: socket.socket, status: int, header: str, why: str) -> None:
     )
 
 
+NET_ERRORS = (  # Chromium's error → (kind, what the office reads); refusals and downloads are not tried again
+    ("ERR_UNSAFE_REDIRECT", "refused", "网页跳转到了不允许打开的地址（只取证 http/https 网页）"),
+    ("ERR_UNSAFE_PORT", "refused", "网址的端口不允许访问"),
+    ("Download is starting", "download", "链接是文件下载，不是网页"),
+    ("ERR_TOO_MANY_REDIRECTS", "refused", "网页跳转次数过多"),
+    ("ERR_CERT_", "network", "网站的安全证书无效"),
+    ("ERR_SSL_", "network", "与网站建立加密连接失败"),
+    ("ERR_TUNNEL_CONNECTION_FAILED", "network", "无法打开网页（域名无法解析或连接失败）"),
+    ("ERR_NAME_NOT_RESOLVED", "network", "无法打开网页（域名无法解析）"),
+    ("ERR_CONNECTION_REFUSED", "network", "网站拒绝连接"),
+    ("ERR_CONNECTION_RESET", "network", "连接被网站中断"),
+    ("ERR_EMPTY_RESPONSE", "network", "网站没有返回内容"),
+    ("ERR_INTERNET_DISCONNECTED", "network", "取证的服务器无法访问互联网"),
+)
 _HOP = {"proxy-connection", "connection", "keep-alive", "proxy-authorization", "te", "upgrade"}
 
 
@@ -236,7 +250,7 @@ def capture(req: dict[str, Any]) -> dict[str, Any]:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
-    out, started = Path(req["out"]), time.monotonic()
+    out = Path(req["out"])
     guard = Guard(allow=[ipaddress.ip_network(n, strict=False) for n in req["allow"]], budget=int(req["max_bytes"]))
     port = start_proxy(guard)
     load_ms = int(float(req["load_timeout"]) * 1000)
@@ -265,7 +279,7 @@ def capture(req: dict[str, Any]) -> dict[str, Any]:
             locale="zh-CN",
             timezone_id="Asia/Shanghai",
         )
-        page = context.new_page()
+        page, started = context.new_page(), time.monotonic()
         try:
             resp = page.goto(req["url"], wait_until="commit", timeout=load_ms)
         except PlaywrightTimeout:
@@ -273,12 +287,11 @@ def capture(req: dict[str, Any]) -> dict[str, Any]:
         except PlaywrightError as exc:
             if guard.refused:
                 return _fail("refused", f"网址或其跳转指向{guard.refused[-1]}，已拒绝", guard)
-            if "ERR_TUNNEL_CONNECTION_FAILED" in str(exc) or "ERR_NAME_NOT_RESOLVED" in str(exc):
-                return _fail("network", "无法打开网页（域名无法解析或连接失败）", guard)
-            message = str(exc).splitlines()[0][:120]
-            if "Download is starting" in message:
-                return _fail("download", "链接是文件下载，不是网页", guard)
-            return _fail("network", f"无法打开网页（{message}）", guard)
+            message = str(exc).splitlines()[0]
+            known = next(((k, why) for code, k, why in NET_ERRORS if code in message), None)
+            if known is not None:
+                return _fail(known[0], known[1], guard)
+            return _fail("network", f"无法打开网页（{message.removeprefix('Page.goto: ')[:100]}）", guard)
         if resp is not None and (why := resp.headers.get(REFUSED_HEADER.lower())):
             return _fail("refused", f"网址或其跳转指向{bytes.fromhex(why).decode('utf-8')}，已拒绝", guard)
         if resp is not None and (why := resp.headers.get(ERROR_HEADER.lower())):

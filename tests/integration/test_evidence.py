@@ -250,6 +250,7 @@ def test_a_redirect_to_a_private_address_is_refused_and_the_office_reads_why(st:
     _, _, text = case_file(st, code)
     assert "取证失败：网址或其跳转指向内网或本机地址（10.0.0.1），已拒绝" in text
     assert "取证失败：网址或其跳转指向内网或本机地址（169.254.169.254），已拒绝" in text
+    assert "取证失败：网页跳转到了不允许打开的地址（只取证 http/https 网页）" in text, "the redirect to file:"
     assert text.count("取证失败：") == 3
     with st.rt.sessions() as s:
         item = s.scalars(select(Item).where(Item.code == code)).one()
