@@ -281,6 +281,16 @@ def _intake(raw: dict[str, Any]) -> None:
         raise ConfigError(str(exc)) from None
 
 
+def _evidence(raw: dict[str, Any]) -> None:
+    """Check [evidence] (core.capture), or raise ConfigError naming the key."""
+    from core import capture
+
+    try:
+        capture.settings(raw)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     """Read path, else $LIAOWANG_CONFIG, else ./config.toml, else the demo's var/demo/config.toml; validate it."""
     chosen = path or os.environ.get("LIAOWANG_CONFIG")
@@ -303,6 +313,7 @@ def config_from_dict(raw: dict[str, Any], base_dir: Path | None = None) -> Confi
     raw, sources = envconfig.apply(raw)  # every key of config.example.toml: LIAOWANG_<PATH>
     base = base_dir or Path.cwd()
     _intake(raw)
+    _evidence(raw)
     app = raw.get("app", {})
     data_dir = Path(_env_override("app", "data_dir", app.get("data_dir", "var")))
     data_dir = data_dir if data_dir.is_absolute() else (base / data_dir)

@@ -15,6 +15,7 @@ from models.duty import (
     Statement,
     StatementState,
 )
+from models.evidence import Capture, CaptureFile
 from models.intake import IntakeReceipt
 from models.item import GRADE_NAMES, Attachment, DayCounter, Grade, Item, ItemLink, ItemUnit
 from models.org import ROLE_NAMES, Person, Role, Unit
@@ -48,6 +49,8 @@ __all__ = [
     "Base",
     "Brief",
     "IntakeReceipt",
+    "Capture",
+    "CaptureFile",
     "GuidedAssignment",
     "GuidedState",
     "GuidedTask",

@@ -123,12 +123,7 @@ def report(session: Session, reporter: Person, draft: Draft, at: datetime, confi
         if running := periods.in_force(session, config, at):  # a sensitive period: one grade higher unless graded
             item.suggested_grade = periods.BUMP[draft.suggested_grade or "general"]
             record(session, item, "system", Event.period_grade, at, period=running[0].name, grade=item.suggested_grade)
-    mine = select(ItemLink.normalized).where(ItemLink.item_id == item.id, ItemLink.normalized.in_(normalized.values()))
-    known = set(session.scalars(mine))
-    for url, norm in normalized.items():
-        if norm not in known:
-            session.add(ItemLink(item_id=item.id, url=url, normalized=norm, reporter_id=reporter.id, created_at=at))
-            known.add(norm)
+    linkmod.record(session, config, item, normalized, reporter.id, at)  # and asks for their capture (网页取证)
     for media_id in draft.images:
         att = Attachment(item_id=item.id, kind="image", media_id=media_id, uploader_id=reporter.id, created_at=at)
         session.add(att)
