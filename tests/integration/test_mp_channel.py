@@ -174,3 +174,21 @@ def test_a_forged_or_plain_mode_message_is_refused_and_nothing_is_stored(st: Sta
     assert check.status_code == 403
     with st.rt.sessions() as s:
         assert s.scalar(select(func.count()).select_from(CitizenMessage)) == 0
+
+
+def test_a_new_follower_is_welcomed_and_no_item_is_made(st: Stack) -> None:
+    welcome = _citizen(st, event="subscribe")
+    assert "您可以直接发送文字、图片或链接" in welcome["reply"], welcome
+    with st.rt.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Item)) == 0
+
+
+def test_the_citizens_phone_page_sends_a_message_and_shows_the_reply(st: Stack) -> None:
+    page = st.emu.base_url + "/phone/mp"
+    with requests.Session() as http:
+        http.trust_env = False
+        sent = http.post(page + "/send", data={"openid": "o_phone", "text": "公园的路灯坏了三天"}, timeout=30)
+    assert sent.status_code == 200, "the form redirects back to the conversation"
+    assert "公园的路灯坏了三天" in sent.text
+    assert "您的留言已收到，编号 YQ-" in sent.text, "the passive reply is on the phone"
+    assert "被动回复" in sent.text
