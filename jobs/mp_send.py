@@ -96,8 +96,12 @@ def deliver(rt: Runtime, row: OutboxMessage) -> str:
             why = "微信拒绝了这条答复（45015：超过 48 小时互动时限，或市民已取消关注）。"
             _give_up(rt, row, to.openid, why, str(exc), now)
             return "failed"
-        if exc.errcode is None or exc.errcode in TOKEN_ERRORS or exc.errcode == -1:
-            return _failed(row.id, row.attempts, exc, row.kind)
+        if exc.errcode is None or exc.errcode in TOKEN_ERRORS or exc.errcode == -1:  # worth another attempt
+            outcome = _failed(row.id, row.attempts, WecomError(None, str(exc)), row.kind)
+            if outcome == "failed":  # the attempts are used up: the office answers by hand
+                why = f"多次发送都没有成功（最后一次：{exc.errmsg or '网络故障'}）。"
+                _give_up(rt, row, to.openid, why, str(exc), now, mark=False)
+            return outcome
         _give_up(rt, row, to.openid, f"微信拒绝了这条答复（{exc.errcode}：{exc.errmsg}）。", str(exc), now)
         return "failed"
     _sent(row.id, row, answer)
@@ -109,11 +113,14 @@ def deliver(rt: Runtime, row: OutboxMessage) -> str:
     return "sent"
 
 
-def _give_up(rt: Runtime, row: OutboxMessage, openid: str | None, why: str, note: str, at: datetime) -> None:
-    """Mark the row failed and, when there is a citizen to answer, tell the office to answer by hand."""
+def _give_up(
+    rt: Runtime, row: OutboxMessage, openid: str | None, why: str, note: str, at: datetime, mark: bool = True
+) -> None:
+    """Mark the row failed (unless mark is False: already done) and, when there is a citizen to answer, tell the
+    office to answer by hand."""
     with rt.sessions() as s, s.begin():
         stored = s.get(OutboxMessage, row.id)
-        if stored is not None:
+        if stored is not None and mark:
             stored.state, stored.last_error = OutboxState.failed, note[:500]
         item = s.get(Item, row.item_id) if row.item_id is not None else None
         if item is not None and openid:

@@ -22,7 +22,7 @@ from wechatpy.exceptions import InvalidSignatureException, WeChatException
 
 from sandbox.callbacks import build_xml, random_digits
 from sandbox.errors import ControlError
-from sandbox.mp_state import ORIGINAL_ID, SENDS, UNAVAILABLE, MpSide
+from sandbox.mp_state import ORIGINAL_ID, REPLY_WINDOW, SENDS, UNAVAILABLE, MpSide
 
 XmlField = tuple[str, str | int]
 
@@ -213,11 +213,15 @@ def make_mp_control_blueprint(mp: MpSide) -> Blueprint:
 
     @bp.post("/callback")
     def set_callback() -> Response:
-        url = str(_json_body().get("url", ""))
+        body = _json_body()
+        url = str(body.get("url", ""))
         if not url.startswith(("http://", "https://")):
             raise ControlError("url 须是 http:// 或 https:// 地址")
         with mp.lock:
             mp.callback_url = url
+            mp.reply_window = float(body.get("reply_window", REPLY_WINDOW))  # shorter only to test a silent server
+        if body.get("verify") is False:
+            return jsonify({"url": url})
         return jsonify({"url": url, "verify": verify_url(mp)})
 
     @bp.post("/reset")
@@ -246,6 +250,12 @@ def make_mp_control_blueprint(mp: MpSide) -> Blueprint:
         with mp.lock:
             mp.faults += [int(body.get("errcode", -1))] * int(body.get("times", 1))
         return jsonify({"faults": list(mp.faults)})
+
+    @bp.post("/expire-tokens")
+    def expire_tokens() -> Response:
+        with mp.lock:
+            mp.tokens = {t: mp.now() - 1 for t in mp.tokens}
+        return jsonify({"expired": len(mp.tokens)})
 
     @bp.get("/stats")
     def stats() -> Response:

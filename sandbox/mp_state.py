@@ -67,6 +67,7 @@ class MpSide:
         """Forget followers, conversations, tokens and faults (the callback URL stays)."""
         with self.lock:
             self.tokens, self.last_said, self.lines, self.faults, self.calls = {}, {}, {}, [], {}
+            self.reply_window = REPLY_WINDOW
 
     def add(self, openid: str, who: str, text: str, kind: str = "text") -> Line:
         """Append a line to openid's conversation."""

@@ -4,6 +4,7 @@ and after that the office answers by hand and confirms (docs/intake.md, 公众�
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import pytest
@@ -192,3 +193,28 @@ def test_the_citizens_phone_page_sends_a_message_and_shows_the_reply(st: Stack) 
     assert "公园的路灯坏了三天" in sent.text
     assert "您的留言已收到，编号 YQ-" in sent.text, "the passive reply is on the phone"
     assert "被动回复" in sent.text
+
+
+def test_a_busy_wechat_is_tried_again_and_the_answer_still_arrives(st: Stack) -> None:
+    code = code_in(_citizen(st, text=REPORT)["reply"])
+    _control("post", st, "/sandbox/mp/fault", {"errcode": -1})  # 系统繁忙 once
+    _answered(st, code, "您反映的问题已处理。")
+    assert not [ln for ln in _lines(st) if ln["who"] == "custom"], "the first attempt was refused"
+    st.later(10)
+    assert [ln["text"] for ln in _lines(st) if ln["who"] == "custom"] == ["您反映的问题已处理。"], "sent once"
+    assert _reply_clock(st, code).state == "met"
+    assert not [t for t in st.texts("chenqi") if "【请人工答复市民】" in t]
+
+
+def test_the_emulator_sends_a_message_three_times_to_a_server_that_does_not_answer(st: Stack) -> None:
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # connections wait in the backlog: nothing ever answers
+    try:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/mp/callback"
+        _control("post", st, "/sandbox/mp/callback", {"url": url, "reply_window": 0.3, "verify": False})
+        out = _citizen(st, openid="o_silent", text="有人吗")
+    finally:
+        silent.close()
+    assert out["statuses"] == ["timeout", "timeout", "timeout"], out
+    assert _lines(st, "o_silent")[-1]["text"] == "该公众号暂时无法提供服务，请稍后再试"
