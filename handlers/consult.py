@@ -72,7 +72,8 @@ def reply_command(ctx: Ctx) -> str:
     """`回复来源 <编号> <答复内容>`: after the general office's opinion."""
     code, text = split_code(ctx, "格式：回复来源 <编号> <答复内容>")
     item = consult.reply_source(ctx.session, ctx.person, code, text, ctx.now)
-    return f"已记录 {item.code} 的答复并通知各方。确认无后续事项后请发送“办结 {item.code}”。"
+    back = "答复将通过公众号发给市民，送达后留言答复时限完成。" if citizen.from_citizens(ctx.session, item) else ""
+    return f"已记录 {item.code} 的答复并通知各方。{back}确认无后续事项后请发送“办结 {item.code}”。"
 
 
 @command("已答复市民", roles=OFFICE, denied=OFFICE_ONLY)

@@ -119,6 +119,7 @@ def test_further_messages_join_the_citizens_open_item_and_the_office_is_told(st:
 def test_the_approved_answer_reaches_the_citizen_by_customer_service_message_and_meets_the_clock(st: Stack) -> None:
     code = code_in(_citizen(st, text=REPORT)["reply"])
     _answered(st, code, "您反映的下水道堵塞问题已安排疏通，感谢您的监督。")
+    assert "答复将通过公众号发给市民" in st.reply("chenqi"), st.reply("chenqi")
     custom = [ln for ln in _lines(st) if ln["who"] == "custom"]
     assert [ln["text"] for ln in custom] == ["您反映的下水道堵塞问题已安排疏通，感谢您的监督。"]
     assert _reply_clock(st, code).state == "met", "the clock is met once the answer reached the citizen"

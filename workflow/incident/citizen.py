@@ -37,6 +37,7 @@ SOURCE = Source(key="mp", name="局微信公众号", secret="", category="offici
 WINDOW = timedelta(hours=48)  # WeChat lets 客服消息 reach a citizen this long after their last message
 MESSAGES = ("text", "image", "link")  # what becomes a 留言
 WAITING = OPEN - {ItemState.replied} | {ItemState.reported}  # an item still to be answered takes further messages
+LONGEST = 4000  # characters of one message (a report's limit)
 KIND = "mp_send"  # the outbox kind of an answer to a citizen (jobs/mp_send.py)
 WELCOME = "您好，这里是局微信公众号。您可以直接发送文字、图片或链接反映情况，我们收到后会告知编号并按时答复。"
 OTHER = "抱歉，目前只能受理文字、图片和链接留言，请用文字描述您反映的情况。"
@@ -66,6 +67,8 @@ def receive(session: Session, config: Config, said: Said, at: datetime) -> str:
         reply = ""
     elif said.kind not in MESSAGES:
         reply = OTHER
+    elif len(said.text) > LONGEST:
+        raise Refusal(f"您的留言太长了（超过 {LONGEST} 字），请分几条发送。")
     elif (item := waiting_item(session, said.openid)) is not None:
         reply = _attach(session, item, said, at)
     else:
@@ -104,7 +107,7 @@ def _report(session: Session, config: Config, said: Said, at: datetime) -> tuple
 def _attach(session: Session, item: Item, said: Said, at: datetime) -> str:
     """Record a further message on the citizen's waiting item, tell the office; return the passive reply."""
     person = system_person(session, SOURCE)
-    procedure.apply(session, item, Act.report_merged, person, at, note=said.text[:500], channel=SOURCE.name)
+    procedure.apply(session, item, Act.report_merged, person, at, note=said.text[:LONGEST], channel=SOURCE.name)
     known = set(session.scalars(select(ItemLink.normalized).where(ItemLink.item_id == item.id)))
     for url in said.links:
         if (norm := linkmod.normalize(url)) not in known:
@@ -147,6 +150,11 @@ def on_reply(session: Session, item: Item, text: str, at: datetime) -> int:
     return len(rows)
 
 
+def from_citizens(session: Session, item: Item) -> bool:
+    """True if a 公众号 citizen's 留言 is on item (its answer goes back to them)."""
+    return session.scalar(select(CitizenMessage.id).where(CitizenMessage.item_id == item.id).limit(1)) is not None
+
+
 @dataclass(frozen=True)
 class Recipient:
     """Where an answer goes: the citizen's openid and when WeChat stops allowing 客服消息 to them."""
@@ -186,7 +194,7 @@ def by_hand(session: Session, item: Item, openid: str, why: str, at: datetime) -
 def confirm(session: Session, actor: Person, code: str, at: datetime) -> Item:
     """The office answered the citizen by hand: meet the 留言答复 clock (refused for items not from the 公众号)."""
     item = find_item(session, code)
-    if session.scalar(select(CitizenMessage.id).where(CitizenMessage.item_id == item.id).limit(1)) is None:
+    if not from_citizens(session, item):
         raise Refusal(f"{item.code} 不是公众号留言，无需确认答复市民。")
     done = select(AuditEvent.id).where(AuditEvent.item_id == item.id, AuditEvent.action == Act.reply_delivered)
     if session.scalar(done.limit(1)) is not None:
