@@ -81,9 +81,10 @@ def verify_url() -> Response:
 def _said(msg: BaseMessage) -> citizen.Said:
     """The citizen's message as the workflow takes it: a key WeChat repeats on a retry, the text, its links."""
     kind = str(msg.type)
-    key = str(msg.id) if getattr(msg, "id", None) else f"{msg.source}:{int(msg.time)}"
+    event = str(getattr(msg, "event", "") or "")
+    key = str(msg.id) if getattr(msg, "id", None) else f"{msg.source}:{int(msg.time)}:{event}"[:96]
     if kind == "event":
-        return citizen.Said(key=key, openid=str(msg.source), kind=f"event:{getattr(msg, 'event', '')}")
+        return citizen.Said(key=key, openid=str(msg.source), kind=f"event:{event}")
     if isinstance(msg, TextMessage):
         text = clean_text(str(msg.content or ""), None).strip()
         return citizen.Said(key=key, openid=str(msg.source), kind=kind, text=text, links=linkmod.find_links(text))

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import requests
+from sqlalchemy import update
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.redisstorage import RedisStorage
@@ -23,7 +24,7 @@ from core import clock
 from core.config import MpConfig
 from core.runtime import Runtime
 from core.wecom import WecomError
-from jobs.deliver import _failed, _sent
+from jobs.deliver import _failed
 from models import Item, OutboxMessage
 from models.state import OutboxState
 from workflow.incident import citizen
@@ -84,6 +85,9 @@ def deliver(rt: Runtime, row: OutboxMessage) -> str:
     if to is None or row.item_id is None:
         _give_up(rt, row, None, "", "找不到这位市民的留言记录", now)
         return "failed"
+    if to.unfollowed:
+        _give_up(rt, row, to.openid, "市民已取消关注公众号，微信不再允许发消息给他。", "unfollowed", now)
+        return "failed"
     if now >= to.until:
         last = clock.show(to.until, True)
         why = f"市民最后一次留言已超过 48 小时（截至 {last}），微信不再允许通过公众号主动发消息给他。"
@@ -104,13 +108,20 @@ def deliver(rt: Runtime, row: OutboxMessage) -> str:
             return outcome
         _give_up(rt, row, to.openid, f"微信拒绝了这条答复（{exc.errcode}：{exc.errmsg}）。", str(exc), now)
         return "failed"
-    _sent(row.id, row, answer)
-    with rt.sessions() as s, s.begin():
-        item = s.get(Item, row.item_id)
-        if item is not None:
-            citizen.delivered(s, item, clock.now())
+    _sent(rt, row, answer)
     log.info("mp answer of outbox %s sent", row.id)
     return "sent"
+
+
+def _sent(rt: Runtime, row: OutboxMessage, answer: dict[str, Any]) -> None:
+    """Mark the row sent and meet the item's 留言答复 clock in one transaction (never one without the other)."""
+    now = clock.now()
+    with rt.sessions() as s, s.begin():
+        values = {"state": OutboxState.sent, "sent_at": now, "msgid": str(answer.get("msgid") or "")}
+        s.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values))
+        item = s.get(Item, row.item_id)
+        if item is not None:
+            citizen.delivered(s, item, now)
 
 
 def _give_up(

@@ -19,9 +19,9 @@ class CitizenMessage(Base):
     __tablename__ = "mp_messages"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(96), unique=True)  # MsgId, or "<openid>:<CreateTime>" for an event
+    key: Mapped[str] = mapped_column(String(96), unique=True)  # MsgId, or "<openid>:<CreateTime>:<Event>" (events)
     openid: Mapped[str] = mapped_column(String(64), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # WeChat's MsgType (text, image, link, event …)
+    kind: Mapped[str] = mapped_column(String(32))  # WeChat's MsgType (text, image, link, event …)
     item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), index=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     reply: Mapped[str] = mapped_column(Text, default="")  # the passive reply, answered again to a retry

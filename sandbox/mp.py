@@ -19,6 +19,7 @@ from defusedxml import ElementTree
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidSignatureException, WeChatException
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from sandbox.callbacks import build_xml, random_digits
 from sandbox.errors import ControlError
@@ -42,16 +43,17 @@ def message_xml(mp: MpSide, openid: str, body: dict[str, Any]) -> tuple[str, str
     now = int(mp.now())
     head: list[XmlField] = [("ToUserName", ORIGINAL_ID), ("FromUserName", openid), ("CreateTime", now)]
     if body.get("event"):
+        mp.interacted(openid, str(body["event"]))
         fields: list[XmlField] = [("MsgType", "event"), ("Event", str(body["event"]))]
-        return build_xml([*head, *fields]), f"{openid}:{now}"
+        return build_xml([*head, *fields]), f"{openid}:{now}:{body['event']}"
     msg_id = mp.said(openid)
     if "image" in body:
         url = str(body["image"])
         fields = [("MsgType", "image"), ("PicUrl", url), ("MediaId", "media_" + secrets.token_hex(8))]
     elif "link" in body:
         link = dict(body["link"])
-        fields = [("MsgType", "link")] + [(k.capitalize(), str(link.get(k, ""))) for k in ("title", "description")]
-        fields.append(("Url", str(link.get("url", ""))))
+        fields = [("MsgType", "link"), ("Title", str(link.get("title", "")))]
+        fields += [("Description", str(link.get("description", ""))), ("Url", str(link.get("url", "")))]
     else:
         fields = [("MsgType", "text"), ("Content", str(body.get("text", "")))]
     return build_xml([*head, *fields, ("MsgId", int(msg_id))]), msg_id
@@ -277,7 +279,7 @@ def make_mp_phone_blueprint(mp: MpSide) -> Blueprint:
         return render_template("mp_phone.html", openid=openid, lines=lines, configured=bool(mp.callback_url))
 
     @bp.post("/send")
-    def send() -> Response:
+    def send() -> WerkzeugResponse:
         openid = request.form.get("openid") or "o_citizen_demo"
         text, url = (request.form.get(k, "").strip() for k in ("text", "url"))
         if url:

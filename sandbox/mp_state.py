@@ -84,6 +84,14 @@ class MpSide:
             self.msg_id += 1
             return str(self.msg_id)
 
+    def interacted(self, openid: str, event: str) -> None:
+        """An event: following or a menu click opens the 48 h window as a message does; unfollowing closes it."""
+        with self.lock:
+            if event == "unsubscribe":
+                self.last_said.pop(openid, None)
+            else:
+                self.last_said[openid] = self.now()
+
     def count(self, api: str) -> None:
         """Count one call of api (for tests and the control page)."""
         with self.lock:

@@ -24,7 +24,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("key", sa.String(length=96), nullable=False),
         sa.Column("openid", sa.String(length=64), nullable=False),
-        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column(
             "item_id", sa.Integer(), sa.ForeignKey("items.id", name="fk_mp_messages_item_id_items"), nullable=True
         ),

@@ -219,3 +219,12 @@ def test_the_emulator_sends_a_message_three_times_to_a_server_that_does_not_answ
         silent.close()
     assert out["statuses"] == ["timeout", "timeout", "timeout"], out
     assert _lines(st, "o_silent")[-1]["text"] == "该公众号暂时无法提供服务，请稍后再试"
+
+
+def test_a_citizen_who_unfollowed_is_answered_by_hand(st: Stack) -> None:
+    code = code_in(_citizen(st, text=REPORT)["reply"])
+    _citizen(st, event="unsubscribe")
+    _answered(st, code, "您反映的问题已处理。")
+    hand = next(t for t in st.texts("chenqi") if "【请人工答复市民】" in t)
+    assert "取消关注" in hand, hand
+    assert not [ln for ln in _lines(st) if ln["who"] == "custom"]

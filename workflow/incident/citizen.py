@@ -38,7 +38,8 @@ WINDOW = timedelta(hours=48)  # WeChat lets 客服消息 reach a citizen this lo
 MESSAGES = ("text", "image", "link")  # what becomes a 留言
 WAITING = OPEN - {ItemState.replied} | {ItemState.reported}  # an item still to be answered takes further messages
 LONGEST = 4000  # characters of one message (a report's limit)
-KIND = "mp_send"  # the outbox kind of an answer to a citizen (jobs/mp_send.py)
+KIND = "mp_send"
+UNFOLLOWED = "event:unsubscribe"  # the outbox kind of an answer to a citizen (jobs/mp_send.py)
 WELCOME = "您好，这里是局微信公众号。您可以直接发送文字、图片或链接反映情况，我们收到后会告知编号并按时答复。"
 OTHER = "抱歉，目前只能受理文字、图片和链接留言，请用文字描述您反映的情况。"
 
@@ -47,7 +48,7 @@ OTHER = "抱歉，目前只能受理文字、图片和链接留言，请用文�
 class Said:
     """One message or event a citizen sent, as WeChat delivered it (the openid never leaves this module's table)."""
 
-    key: str  # MsgId, or "<openid>:<CreateTime>" for an event
+    key: str  # MsgId, or "<openid>:<CreateTime>:<Event>" for an event
     openid: str
     kind: str  # WeChat's MsgType; for an event, "event:<Event>"
     text: str = ""
@@ -75,7 +76,7 @@ def receive(session: Session, config: Config, said: Said, at: datetime) -> str:
         item, reply = _report(session, config, said, at)
     session.add(
         CitizenMessage(
-            key=said.key, openid=said.openid, kind=said.kind[:16], item_id=item.id if item else None,
+            key=said.key, openid=said.openid, kind=said.kind[:32], item_id=item.id if item else None,
             received_at=at, reply=reply,
         )
     )  # fmt: skip
@@ -161,6 +162,7 @@ class Recipient:
 
     openid: str
     until: datetime
+    unfollowed: bool = False
 
 
 def recipient(session: Session, message_id: int) -> Recipient | None:
@@ -168,8 +170,12 @@ def recipient(session: Session, message_id: int) -> Recipient | None:
     openid = session.scalar(select(CitizenMessage.openid).where(CitizenMessage.id == message_id))
     if openid is None:
         return None
-    last = session.scalar(select(func.max(CitizenMessage.received_at)).where(CitizenMessage.openid == openid))
-    return Recipient(openid=openid, until=(last or datetime.min) + WINDOW)
+    last = session.scalar(
+        select(CitizenMessage).where(CitizenMessage.openid == openid).order_by(CitizenMessage.id.desc()).limit(1)
+    )
+    if last is None or last.kind == UNFOLLOWED:  # WeChat sends nothing to someone who unfollowed
+        return Recipient(openid=openid, until=last.received_at if last else datetime.min, unfollowed=True)
+    return Recipient(openid=openid, until=last.received_at + WINDOW)
 
 
 def delivered(session: Session, item: Item, at: datetime) -> None:
