@@ -5,6 +5,7 @@ and after that the office answers by hand and confirms (docs/intake.md, 公众�
 from __future__ import annotations
 
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ import requests
 from sqlalchemy import func, select
 
 from models import CitizenMessage, Clock, Item, OutboxMessage
+from sandbox.mp import message_xml, open_reply, seal
 from sandbox.mp_state import MP_CREDS
 from sandbox.server import EmulatorServer
 from tests.integration.flowkit import cards, click, code_in
@@ -228,3 +230,23 @@ def test_a_citizen_who_unfollowed_is_answered_by_hand(st: Stack) -> None:
     hand = next(t for t in st.texts("chenqi") if "【请人工答复市民】" in t)
     assert "取消关注" in hand, hand
     assert not [ln for ln in _lines(st) if ln["who"] == "custom"]
+
+
+def test_the_same_message_arriving_four_times_at_once_makes_one_item(st: Stack, emulator: EmulatorServer) -> None:
+    xml, _key = message_xml(emulator.mp, OPENID, {"text": REPORT})
+    query, body = seal(emulator.mp, xml, OPENID)
+
+    def post(_n: int) -> requests.Response:
+        with requests.Session() as http:
+            http.trust_env = False
+            return http.post(st.app_url + "/mp/callback", params=query, data=body.encode(), timeout=30)
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(post, range(4)))
+    assert [a.status_code for a in answers] == [200] * 4
+    replies = {open_reply(emulator.mp, a.content, OPENID)[0] for a in answers}
+    assert len(replies) == 1, replies
+    assert "您的留言已收到" in str(replies.pop())
+    with st.rt.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Item)) == 1
+        assert s.scalar(select(func.count()).select_from(CitizenMessage)) == 1
