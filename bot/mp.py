@@ -18,7 +18,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy.exc import IntegrityError
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
-from wechatpy.exceptions import InvalidSignatureException, WeChatException
+from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException, WeChatException
 from wechatpy.messages import BaseMessage, ImageMessage, LinkMessage, TextMessage
 from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
@@ -115,7 +115,7 @@ def _open(body: bytes) -> BaseMessage | Response:
             raise BadXml("no Encrypt")
         inner = crypto.decrypt_message({"Encrypt": outer["Encrypt"]}, sig, ts, nonce)
         msg = parse_message(inner)
-    except InvalidSignatureException:
+    except (InvalidSignatureException, InvalidAppIdException):  # signed with another token, or for another account
         return refuse(403, "签名不对，已拒收。")
     except (BadXml, WeChatException, ValueError, KeyError):
         return refuse(400, "消息格式不对，已拒收。")

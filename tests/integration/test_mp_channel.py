@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from models import CitizenMessage, Clock, Item, OutboxMessage
 from sandbox.mp import message_xml, open_reply, seal
-from sandbox.mp_state import MP_CREDS
+from sandbox.mp_state import MP_CREDS, MpSide
 from sandbox.server import EmulatorServer
 from tests.integration.flowkit import cards, click, code_in
 from tests.integration.harness import Stack
@@ -250,3 +250,15 @@ def test_the_same_message_arriving_four_times_at_once_makes_one_item(st: Stack, 
     with st.rt.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Item)) == 1
         assert s.scalar(select(func.count()).select_from(CitizenMessage)) == 1
+
+
+def test_a_message_sealed_for_another_account_is_refused(st: Stack, emulator: EmulatorServer) -> None:
+    other = MpSide(now=emulator.mp.now, app_id="wx0000000000000000")  # same token and key, another AppID
+    xml, _key = message_xml(other, OPENID, {"text": REPORT})
+    query, body = seal(other, xml, OPENID)
+    with requests.Session() as http:
+        http.trust_env = False
+        answer = http.post(st.app_url + "/mp/callback", params=query, data=body.encode(), timeout=30)
+    assert answer.status_code == 403
+    with st.rt.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(CitizenMessage)) == 0
