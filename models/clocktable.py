@@ -68,6 +68,7 @@ class ClockRow:
     rebound_restarts: bool = False  # a 反弹 starts it again for the lead unit, counted from the rebound
     sources: tuple[str, ...] = ()  # only items from these sources carry it (empty: every item)
     met_by_source: tuple[tuple[str, tuple[Act, ...]], ...] = ()  # items from a source met by these actions instead
+    next_step_by_source: tuple[tuple[str, str], ...] = ()  # items from a source: their own next step ({code})
     buttons: tuple[Button, ...] = ()  # on its reminder cards (the final warning adds 申请延期)
     external_due: bool = False  # a deadline the upper level set at 交办 (限 …) is its due
     period_limit: bool = False  # a sensitive period's own first-report limit caps its due
@@ -371,6 +372,13 @@ for _row in (
         sources=("message_board", "official_account"),
         # a 公众号 citizen's answer counts once it reached them (客服消息) or the office confirms answering by hand
         met_by_source=(("official_account", (Act.reply_delivered,)),),
+        next_step_by_source=(
+            (
+                "official_account",
+                "答复后请发送“回复来源 {code} 答复内容”，瞭望经公众号发给市民；"
+                "须人工答复的，答复后发送“已答复市民 {code}”。",
+            ),
+        ),
         named_in_bulletin=True,
         aliases=("回复来源", "答复来源"),
     ),

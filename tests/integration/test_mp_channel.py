@@ -159,6 +159,10 @@ def test_wechat_refusing_with_45015_sends_the_office_to_answer_by_hand(st: Stack
         assert row is not None
         assert row.state == "failed"
     assert _reply_clock(st, code).state == "open"
+    st.later(6 * 86400)
+    told = [t for t in st.texts("chenqi") if "》的留言答复" in t]
+    assert told, "the clock's reminders reach the office"
+    assert all(f"已答复市民 {code}" in t for t in told), told
 
 
 def test_a_forged_or_plain_mode_message_is_refused_and_nothing_is_stored(st: Stack) -> None:
