@@ -12,6 +12,7 @@ from bot.h5 import init_app as init_h5
 from bot.inboxwriter import InboxWriter
 from bot.intake import init_app as init_intake
 from bot.members import Members
+from bot.mp import init_app as init_mp
 from core import logs, metrics
 from core.outage import Outage, dependency
 from core.runtime import Runtime
@@ -96,6 +97,7 @@ def create_app(rt: Runtime) -> Flask:
 
     app.register_blueprint(bp)
     init_intake(app, rt)
+    init_mp(app, rt)
     init_h5(app, rt.config)
     _quiet_outages(app)
 

@@ -85,6 +85,10 @@ def deliver(oid: int) -> str:
     if row is None:
         return "skip"
     rt = runtime()
+    if row.kind == "mp_send":  # an answer to a 公众号 citizen, by 客服消息
+        from jobs import mp_send
+
+        return mp_send.deliver(rt, row)
     interval = int(rt.config.outbox.get("duplicate_check_interval", 1800))
     try:
         if row.kind == "update_card":

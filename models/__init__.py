@@ -3,6 +3,7 @@
 from models import search  # noqa: F401  (the search index follows every write; see models/search.py)
 from models.assessment import Bulletin, Dispute, DisputeState, Fact
 from models.base import Base
+from models.citizen import CitizenMessage
 from models.clock import Clock, ClockFiring, Extension
 from models.duty import (
     Brief,
@@ -48,6 +49,7 @@ from models.submission import Opinion, Submission, Watch
 __all__ = [
     "Base",
     "Brief",
+    "CitizenMessage",
     "IntakeReceipt",
     "Capture",
     "CaptureFile",

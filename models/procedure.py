@@ -45,6 +45,7 @@ class Act(StrEnum):
     consult = "consult"
     opinion = "opinion"
     reply_source = "reply_source"
+    reply_delivered = "reply_delivered"
     close = "close"
     follow_up = "follow_up"
     rebound = "rebound"
@@ -250,6 +251,14 @@ ACTIONS: dict[Act, Action] = _a(
         ("office",),
         refusal="{code} 还不能回复来源（当前：{state}）：书面报告须先经审核通过。",
         closes=(P.opinion,),
+    ),
+    Action(  # a 公众号 citizen got the answer: sent by 客服消息 (system) or answered by hand (the office confirms)
+        Act.reply_delivered,
+        "确认已答复市民",
+        frozenset({S.replied, S.closed, S.follow_up}),
+        None,
+        ("office", "system"),
+        refusal="{code} 还没有回复来源（当前：{state}），回复来源后再确认已答复市民。",
     ),
     Action(
         Act.close,
@@ -565,7 +574,8 @@ def lifecycle_doc() -> str:
         states = "、".join(STATE_NAMES[s] for s in sorted(a.states, key=order.index)) or "（新条目）"
         to = STATE_NAMES[a.to] if a.to else "不变"
         who = "、".join(WHO_NAMES[w] for w in a.who)
-        met = "、".join(clocktable.label(k) for k in clocktable.clocks_met_by(a.name)) or "—"
+        only = [f"{clocktable.label(k)}（{src}条目）" for src, k in clocktable.met_for_sources(a.name)]
+        met = "、".join([clocktable.label(k) for k in clocktable.clocks_met_by(a.name)] + only) or "—"
         closes = "、".join(CARDS[p].label for p in a.closes) or "—"
         rows.append(f"| {a.label} | `{a.name}` | {states} | {to} | {who} | {met} | {closes} |")
     return (
