@@ -2,7 +2,7 @@
 PDF with sha256 and fetch time)
 
 Revision ID: 0019
-Revises: 0016 (the lead chains it at merge)
+Revises: 0018 (the lead chains it at merge)
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 from models.base import UTCDateTime
 
 revision = "0019"
-down_revision = "0016"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

@@ -20,7 +20,7 @@ from core.clock import show
 from core.config import Config
 from core.intake import Source
 from core.policy import ClockKind
-from models import AuditEvent, CitizenMessage, Clock, Item, ItemLink, Person, Role
+from models import AuditEvent, CitizenMessage, Clock, Item, Person, Role
 from models.procedure import OPEN, Act
 from models.state import ClockState, ItemState
 from workflow.engine import procedure
@@ -71,7 +71,7 @@ def receive(session: Session, config: Config, said: Said, at: datetime) -> str:
     elif len(said.text) > LONGEST:
         raise Refusal(f"您的留言太长了（超过 {LONGEST} 字），请分几条发送。")
     elif (item := waiting_item(session, said.openid)) is not None:
-        reply = _attach(session, item, said, at)
+        reply = _attach(session, config, item, said, at)
     else:
         item, reply = _report(session, config, said, at)
     session.add(
@@ -105,15 +105,11 @@ def _report(session: Session, config: Config, said: Said, at: datetime) -> tuple
     return result.item, _received(session, result.item, "您的留言已收到")
 
 
-def _attach(session: Session, item: Item, said: Said, at: datetime) -> str:
+def _attach(session: Session, config: Config, item: Item, said: Said, at: datetime) -> str:
     """Record a further message on the citizen's waiting item, tell the office; return the passive reply."""
     person = system_person(session, SOURCE)
     procedure.apply(session, item, Act.report_merged, person, at, note=said.text[:LONGEST], channel=SOURCE.name)
-    known = set(session.scalars(select(ItemLink.normalized).where(ItemLink.item_id == item.id)))
-    for url in said.links:
-        if (norm := linkmod.normalize(url)) not in known:
-            session.add(ItemLink(item_id=item.id, url=url, normalized=norm, reporter_id=person.id, created_at=at))
-            known.add(norm)
+    linkmod.record(session, config, item, {url: linkmod.normalize(url) for url in said.links}, person.id, at)
     note = f"【市民补充留言】{item.code}《{item.title}》\n市民 {show(at)} 通过公众号补充：{said.text[:500]}"
     emit(session, _office(session), render.text(note), f"mp:more:{said.key}", at, item)
     return _received(session, item, "已收到您的补充，已记入")
