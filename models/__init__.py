@@ -28,6 +28,7 @@ from models.records import (
     OutboxMessage,
     ProcessedCallback,
 )
+from models.similar import GramCount, PairState, Posting, SameEvent, Signature
 from models.state import (
     STATE_NAMES,
     SUBMISSION_STATE_NAMES,
@@ -48,6 +49,11 @@ __all__ = [
     "Base",
     "Brief",
     "IntakeReceipt",
+    "GramCount",
+    "PairState",
+    "Posting",
+    "SameEvent",
+    "Signature",
     "GuidedAssignment",
     "GuidedState",
     "GuidedTask",

@@ -31,6 +31,8 @@ class Event(StrEnum):
     extension_request = "extension_request"
     extension_decision = "extension_decision"
     archive_packaged = "archive_packaged"
+    same_event_absorbed = "same_event_absorbed"
+    same_event_reporter = "same_event_reporter"
     # the clock engine's
     clock_start = "clock_start"
     clock_met = "clock_met"
@@ -40,6 +42,7 @@ class Event(StrEnum):
     clock_regrade = "clock_regrade"
     clock_miss_withdrawn = "clock_miss_withdrawn"
     # the timers' and the system's
+    same_event_suggested = "same_event_suggested"
     follow_up_end = "follow_up_end"
     guided_reply_missed = "guided_reply_missed"
     period_grade = "period_grade"

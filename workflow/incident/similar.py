@@ -1,0 +1,202 @@
+"""The same event recognised (issue 25 item 4): when an item arrives, open items with similar title and text are
+suggested to the office on a card (合并 / 不是同一事件).
+
+The text is cut into character grams (single characters and pairs, after links and the words every post uses —
+网友、视频、发帖 … — are dropped). Each item's grams are its signature (`similar_signatures`); its two-character grams
+are also in an index (`similar_postings`, gram → item) and each gram's count of items (`similar_grams`) weighs it:
+a gram few items share says more than a common one (idf). A new item's rarest grams find the candidates by an
+index query; each candidate is scored by the cosine of the idf-weighted gram sets; those at or above THRESHOLD that
+may still be merged and were not dismissed before are suggested. bench/similar.py measures precision, recall and
+the time over 10,000 open items on the labelled pairs in tests/data/.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, insert, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from models import GramCount, Item, PairState, Posting, Role, SameEvent, Signature
+from models.codes import card_key
+from models.events import Event
+from models.procedure import Act
+from models.state import CardPurpose
+from workflow.engine import procedure
+from workflow.engine.audit import record
+from workflow.engine.cards import new_card
+from workflow.engine.outbox import emit
+from workflow.incident import links as linkmod
+from workflow.people import org
+from workflow.views import render
+
+THRESHOLD = 0.185  # the cosine at or above which two items are suggested (bench/similar.py: precision ≥ 0.9)
+MOST = 3  # suggestions per new item at most
+RARE = 24  # the rarest two-character grams of a new item that look for candidates
+CANDIDATES = 40  # candidates scored at most (those sharing the most rare grams)
+COMMON = 0.05  # a gram held by more than this share of items finds no candidates (too common to say anything)
+TEXT_LIMIT = 600  # characters of title + text that make the signature
+# words any post carries, whatever the event: the platform, the genre, the verbs of telling
+NOISE = re.compile(
+    "网友|网民|视频|发帖|反映|微博|抖音|快手|小红书|头条|贴吧|留言|市民|群众|显示|报道|本地|媒体|热线|12345|论坛|"
+    "截图|流传|微信群|微信|公众号|爆料|发布|用户|有人|据|称|吐槽|求扩|求助|网传|消息|情况|相关|目前|表示"
+)
+NOT_WORD = re.compile(r"[^\w]+")
+
+
+def grams(title: str, text: str) -> set[str]:
+    """Return the character grams (single characters and pairs) of an item's title and text, links and noise out."""
+    plain = NOISE.sub(" ", linkmod.strip_links(f"{title} {text}")[:TEXT_LIMIT]).lower()
+    out: set[str] = set()
+    for run in NOT_WORD.sub(" ", plain).split():
+        out.update(run)
+        out.update(run[i : i + 2] for i in range(len(run) - 1))
+    return out
+
+
+def weight(items: int, holding: int) -> float:
+    """Return the weight (idf) of a gram held by `holding` of `items` indexed items."""
+    return math.log((items + 1) / (holding + 1)) + 1.0
+
+
+def cosine(a: set[str], b: set[str], counts: dict[str, int], items: int) -> float:
+    """Return the cosine of two gram sets weighted by idf (counts: items holding each gram)."""
+    if not a or not b:
+        return 0.0
+    w = {g: weight(items, counts.get(g, 0)) ** 2 for g in a | b}
+    dot = sum(w[g] for g in a & b)
+    return dot / math.sqrt(sum(w[g] for g in a) * sum(w[g] for g in b))
+
+
+def _upsert_counts(session: Session, found: Iterable[str], step: int) -> None:
+    rows = [{"gram": g, "items": max(step, 0)} for g in sorted(found)]
+    if not rows:
+        return
+    upsert = pg_insert if session.bind and session.bind.dialect.name == "postgresql" else sqlite_insert
+    stmt = upsert(GramCount).on_conflict_do_update(index_elements=["gram"], set_={"items": GramCount.items + step})
+    session.execute(stmt, rows)
+
+
+def index(session: Session, item: Item, at: datetime) -> set[str]:
+    """Store item's signature, its two-character grams in the index and the gram counts (once); return its grams."""
+    found = grams(item.title, item.text)
+    if session.get(Signature, item.id) is not None:
+        return found
+    session.add(Signature(item_id=item.id, grams=" ".join(sorted(found)), indexed_at=at))
+    pairs = [{"gram": g, "item_id": item.id} for g in sorted(found) if len(g) == 2]
+    if pairs:
+        session.execute(insert(Posting), pairs)
+    _upsert_counts(session, found, 1)
+    session.flush()
+    return found
+
+
+@dataclass(frozen=True)
+class Match:
+    """An open item that may be the same event, and how alike the two are (0–1)."""
+
+    item: Item
+    score: float
+
+
+def _counts(session: Session, wanted: Iterable[str]) -> dict[str, int]:
+    keys = sorted(set(wanted))
+    out: dict[str, int] = {}
+    for i in range(0, len(keys), 900):  # under every database's limit of bound parameters
+        part = keys[i : i + 900]
+        out.update(session.execute(select(GramCount.gram, GramCount.items).where(GramCount.gram.in_(part))).tuples())
+    return out
+
+
+def _dismissed(session: Session, item_id: int, others: list[int]) -> set[int]:
+    """The items among others the office said are not the same event as item_id (either way round)."""
+    pair = or_(
+        (SameEvent.item_id == item_id) & SameEvent.other_id.in_(others),
+        (SameEvent.other_id == item_id) & SameEvent.item_id.in_(others),
+    )
+    rows = session.execute(
+        select(SameEvent.item_id, SameEvent.other_id).where(pair, SameEvent.state == PairState.dismissed)
+    )
+    return {b if a == item_id else a for a, b in rows}
+
+
+def similar(session: Session, item: Item, found: set[str] | None = None) -> list[Match]:
+    """Return the open items that may be the same event as item, most alike first (at most MOST)."""
+    mine = found if found is not None else grams(item.title, item.text)
+    items = session.scalar(select(func.count()).select_from(Signature)) or 0
+    counts = _counts(session, mine)
+    cap = max(3, int(items * COMMON))
+    rare = sorted((g for g in mine if len(g) == 2 and 0 < counts.get(g, 0) <= cap), key=lambda g: counts[g])[:RARE]
+    if not rare:
+        return []
+    shared = func.count().label("shared")
+    ranked = session.execute(
+        select(Posting.item_id, shared)
+        .where(Posting.gram.in_(rare), Posting.item_id != item.id)
+        .group_by(Posting.item_id)
+        .order_by(shared.desc(), Posting.item_id)
+        .limit(CANDIDATES)
+    ).all()
+    ids = [r[0] for r in ranked if r[1] >= 2]
+    if not ids:
+        return []
+    signatures = dict(session.execute(select(Signature.item_id, Signature.grams).where(Signature.item_id.in_(ids))))
+    theirs = {i: set(g.split()) for i, g in signatures.items()}
+    counts |= _counts(session, set().union(*theirs.values()) - counts.keys())
+    scored = [(i, cosine(mine, g, counts, items)) for i, g in theirs.items()]
+    good = {i: s for i, s in scored if s >= THRESHOLD}
+    if not good:
+        return []
+    skip = _dismissed(session, item.id, list(good))
+    found_items = session.scalars(select(Item).where(Item.id.in_([i for i in good if i not in skip])))
+    live = [Match(o, round(good[o.id], 3)) for o in found_items if procedure.allows(o, Act.merge)]
+    return sorted(live, key=lambda m: (-m.score, m.item.id))[:MOST]
+
+
+def on_new_item(session: Session, item: Item, at: datetime) -> list[SameEvent]:
+    """Index a new item and suggest to the office the open items that may be the same event (a card each)."""
+    found = index(session, item, at)
+    made = []
+    for match in similar(session, item, found):
+        earlier, later = sorted((match.item, item), key=lambda i: (i.reported_at, i.id))
+        if session.scalar(select(SameEvent.id).where(SameEvent.item_id == later.id, SameEvent.other_id == earlier.id)):
+            continue
+        pair = SameEvent(item_id=later.id, other_id=earlier.id, score=match.score, state=PairState.open, created_at=at)
+        session.add(pair)
+        session.flush()
+        record(session, later, "system", Event.same_event_suggested, at, other=earlier.code, score=match.score)
+        _card(session, pair, later, earlier, at)
+        made.append(pair)
+    return made
+
+
+def suggestion_text(later: Item, earlier: Item) -> str:
+    """The office's sentence for a suggested pair: both titles, which one stays, what to send."""
+    return (
+        f"{later.code}《{later.title}》可能与 {earlier.code}《{earlier.title}》为同一事件。"
+        f"合并后保留较早的 {earlier.code}，{later.code} 的上报人、链接、截图和书面报告并入它。"
+        f"也可发送“合并 {later.code} {earlier.code}”或“不是同一事件 {later.code} {earlier.code}”。"
+    )
+
+
+def _card(session: Session, pair: SameEvent, later: Item, earlier: Item, at: datetime) -> None:
+    office = org.userids(org.with_role(session, Role.office)) or org.office_or_leaders(session)
+    task_id = f"same-{pair.id}-{secrets.token_hex(4)}"
+    new_card(session, CardPurpose.same_event, task_id, later.id, office, at, about=pair.id)
+    body = render.button_card(
+        "瞭望 · 同一事件",
+        f"可能与 {earlier.code} 为同一事件",
+        later.code,
+        suggestion_text(later, earlier),
+        [("新条目", f"{later.code} {later.title}"), ("在办条目", f"{earlier.code} {earlier.title}")],
+        task_id,
+        [("合并", card_key("same", pair.id, "join"), 1), ("不是同一事件", card_key("same", pair.id, "no"), 2)],
+    )
+    emit(session, office, body, f"card:{task_id}", at, later, task_id=task_id)
