@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import bindparam, insert, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -37,11 +37,13 @@ from workflow.incident import links as linkmod
 from workflow.people import org
 from workflow.views import render
 
-THRESHOLD = 0.185  # the cosine at or above which two items are suggested (bench/similar.py: precision ≥ 0.9)
+THRESHOLD = 0.22  # the cosine at or above which two items are suggested (bench/similar.py: precision ≥ 0.9)
+YOUNG = 0.035  # how much higher the bar is while few items are indexed (threshold())
+SETTLED = 300  # from this many indexed items on, the gram counts weigh well and the bar is THRESHOLD
 MOST = 3  # suggestions per new item at most
-RARE = 24  # the rarest two-character grams of a new item that look for candidates
+RARE = 64  # the rarest two-character grams of a new item that look for candidates
 CANDIDATES = 40  # candidates scored at most (those sharing the most rare grams)
-COMMON = 0.05  # a gram held by more than this share of items finds no candidates (too common to say anything)
+COMMON = 0.01  # a gram held by more than this share of items finds no candidates (too common to say anything)
 TEXT_LIMIT = 600  # characters of title + text that make the signature
 # words any post carries, whatever the event: the platform, the genre, the verbs of telling
 NOISE = re.compile(
@@ -49,6 +51,7 @@ NOISE = re.compile(
     "截图|流传|微信群|微信|公众号|爆料|发布|用户|有人|据|称|吐槽|求扩|求助|网传|消息|情况|相关|目前|表示"
 )
 NOT_WORD = re.compile(r"[^\w]+")
+TOTAL = ""  # the gram-count row that counts the indexed items themselves (no gram is empty)
 
 
 def grams(title: str, text: str) -> set[str]:
@@ -67,10 +70,11 @@ def weight(items: int, holding: int) -> float:
 
 
 def cosine(a: set[str], b: set[str], counts: dict[str, int], items: int) -> float:
-    """Return the cosine of two gram sets weighted by idf (counts: items holding each gram)."""
+    """Return the cosine of two gram sets, each gram's component the square root of its idf (counts: items holding
+    each gram; the root keeps shared common words from drowning and rare ones from ruling: bench/similar.py)."""
     if not a or not b:
         return 0.0
-    w = {g: weight(items, counts.get(g, 0)) ** 2 for g in a | b}
+    w = {g: weight(items, counts.get(g, 0)) for g in a | b}
     dot = sum(w[g] for g in a & b)
     return dot / math.sqrt(sum(w[g] for g in a) * sum(w[g] for g in b))
 
@@ -93,7 +97,7 @@ def index(session: Session, item: Item, at: datetime) -> set[str]:
     pairs = [{"gram": g, "item_id": item.id} for g in sorted(found) if len(g) == 2]
     if pairs:
         session.execute(insert(Posting), pairs)
-    _upsert_counts(session, found, 1)
+    _upsert_counts(session, found | {TOTAL}, 1)
     session.flush()
     return found
 
@@ -106,12 +110,30 @@ class Match:
     score: float
 
 
+def threshold(items: int) -> float:
+    """Return the score at or above which two items are suggested when `items` items are indexed: with few items
+    the weights say little (every gram is rare), so the bar starts higher and settles at THRESHOLD by SETTLED items."""
+    return THRESHOLD + YOUNG * max(0.0, 1.0 - items / SETTLED)
+
+
+def score(session: Session, a: Item, b: Item) -> float:
+    """Return how alike two indexed items are (0–1), weighted by the gram counts now."""
+    rows = session.execute(select(Signature.item_id, Signature.grams).where(Signature.item_id.in_([a.id, b.id])))
+    sigs = {i: g for i, g in rows}
+    ga, gb = set(sigs.get(a.id, "").split()), set(sigs.get(b.id, "").split())
+    counts = _counts(session, ga | gb | {TOTAL})
+    return cosine(ga, gb, counts, counts.pop(TOTAL, 0))
+
+
+COUNTS = select(GramCount.gram, GramCount.items).where(GramCount.gram.in_(bindparam("grams", expanding=True)))
+
+
 def _counts(session: Session, wanted: Iterable[str]) -> dict[str, int]:
+    """How many indexed items hold each wanted gram (TOTAL: how many are indexed), absent ones left out."""
     keys = sorted(set(wanted))
     out: dict[str, int] = {}
     for i in range(0, len(keys), 900):  # under every database's limit of bound parameters
-        part = keys[i : i + 900]
-        out.update(session.execute(select(GramCount.gram, GramCount.items).where(GramCount.gram.in_(part))).tuples())
+        out.update({gram: held for gram, held in session.execute(COUNTS, {"grams": keys[i : i + 900]})})
     return out
 
 
@@ -127,37 +149,36 @@ def _dismissed(session: Session, item_id: int, others: list[int]) -> set[int]:
     return {b if a == item_id else a for a, b in rows}
 
 
-def similar(session: Session, item: Item, found: set[str] | None = None) -> list[Match]:
-    """Return the open items that may be the same event as item, most alike first (at most MOST)."""
+def similar(session: Session, item: Item, found: set[str] | None = None, most: int = MOST) -> list[Match]:
+    """Return the open items that may be the same event as item, most alike first (at most `most`)."""
     mine = found if found is not None else grams(item.title, item.text)
-    items = session.scalar(select(func.count()).select_from(Signature)) or 0
-    counts = _counts(session, mine)
+    counts = _counts(session, mine | {TOTAL})
+    items = counts.pop(TOTAL, 0)
     cap = max(3, int(items * COMMON))
     rare = sorted((g for g in mine if len(g) == 2 and 0 < counts.get(g, 0) <= cap), key=lambda g: counts[g])[:RARE]
     if not rare:
         return []
-    shared = func.count().label("shared")
-    ranked = session.execute(
-        select(Posting.item_id, shared)
-        .where(Posting.gram.in_(rare), Posting.item_id != item.id)
-        .group_by(Posting.item_id)
-        .order_by(shared.desc(), Posting.item_id)
-        .limit(CANDIDATES)
-    ).all()
-    ids = [r[0] for r in ranked if r[1] >= 2]
+    ranked: dict[int, float] = {}
+    for gram, other in session.execute(
+        select(Posting.gram, Posting.item_id).where(Posting.gram.in_(rare), Posting.item_id != item.id)
+    ):
+        ranked[other] = ranked.get(other, 0.0) + weight(items, counts[gram])
+    floor = 2 * weight(items, cap)  # two rare grams shared at least
+    ids = sorted((i for i, w in ranked.items() if w >= floor), key=lambda i: (-ranked[i], i))[:CANDIDATES]
     if not ids:
         return []
-    signatures = dict(session.execute(select(Signature.item_id, Signature.grams).where(Signature.item_id.in_(ids))))
-    theirs = {i: set(g.split()) for i, g in signatures.items()}
-    counts |= _counts(session, set().union(*theirs.values()) - counts.keys())
+    rows = session.execute(select(Signature.item_id, Signature.grams).where(Signature.item_id.in_(ids)))
+    theirs = {i: set(g.split()) for i, g in rows}
+    counts |= _counts(session, set().union(*theirs.values()) - counts.keys() - {TOTAL})
     scored = [(i, cosine(mine, g, counts, items)) for i, g in theirs.items()]
-    good = {i: s for i, s in scored if s >= THRESHOLD}
+    bar = threshold(items)
+    good = {i: s for i, s in scored if s >= bar}
     if not good:
         return []
     skip = _dismissed(session, item.id, list(good))
     found_items = session.scalars(select(Item).where(Item.id.in_([i for i in good if i not in skip])))
     live = [Match(o, round(good[o.id], 3)) for o in found_items if procedure.allows(o, Act.merge)]
-    return sorted(live, key=lambda m: (-m.score, m.item.id))[:MOST]
+    return sorted(live, key=lambda m: (-m.score, m.item.id))[:most]
 
 
 def on_new_item(session: Session, item: Item, at: datetime) -> list[SameEvent]:
