@@ -458,7 +458,7 @@ ACTIONS: dict[Act, Action] = _a(
     ),
     Action(
         Act.absorb,
-        "并入同一事件的条目",  # taken on the earlier item: it receives the later one's reporters, links and files
+        "合并其他条目",  # taken on the earlier item: it receives the later one's reporters, links and files
         MERGEABLE,
         None,
         ("office",),

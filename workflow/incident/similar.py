@@ -38,7 +38,7 @@ from workflow.people import org
 from workflow.views import render
 
 THRESHOLD = 0.22  # the cosine at or above which two items are suggested (bench/similar.py: precision ≥ 0.9)
-YOUNG = 0.035  # how much higher the bar is while few items are indexed (threshold())
+YOUNG = 0.08  # how much higher the bar is while few items are indexed (threshold())
 SETTLED = 300  # from this many indexed items on, the gram counts weigh well and the bar is THRESHOLD
 MOST = 3  # suggestions per new item at most
 RARE = 64  # the rarest two-character grams of a new item that look for candidates
@@ -215,9 +215,10 @@ def _card(session: Session, pair: SameEvent, later: Item, earlier: Item, at: dat
         "瞭望 · 同一事件",
         f"可能与 {earlier.code} 为同一事件",
         later.code,
-        suggestion_text(later, earlier),
-        [("新条目", f"{later.code} {later.title}"), ("在办条目", f"{earlier.code} {earlier.title}")],
+        f"是同一事件请点“合并”（保留较早上报的 {earlier.code}），否则点“不是同一事件”。",
+        [("新条目", later.code), ("标题", later.title), ("在办条目", earlier.code), ("标题", earlier.title)],
         task_id,
         [("合并", card_key("same", pair.id, "join"), 1), ("不是同一事件", card_key("same", pair.id, "no"), 2)],
+        content=suggestion_text(later, earlier),
     )
     emit(session, office, body, f"card:{task_id}", at, later, task_id=task_id)
