@@ -72,7 +72,8 @@ def test_merge_keeps_the_earlier_item_moves_links_and_reporters_and_everyone_is_
     first, second, card = _pair(stack)
     click(stack, "chenqi", card, "合并")
     reply = stack.last("chenqi")
-    assert f"已合并：{second} 并入 {first}" in reply and f"保留较早上报的 {first}" in reply
+    assert f"已合并：{second} 并入 {first}" in reply
+    assert f"保留较早上报的 {first}" in reply
     assert "按合并结束，不计超时" in reply
     assert current(stack, "chenqi", card)["replaced_button"].startswith(f"陈七 已合并入 {first}")
     kept, gone = item_of(stack, first), item_of(stack, second)
@@ -87,10 +88,12 @@ def test_merge_keeps_the_earlier_item_moves_links_and_reporters_and_everyone_is_
     assert _events(stack, first, Act.absorb)[0].detail["merged"] == second
     for who in ("zhangsan", "wuyi"):
         told = stack.last(who)
-        assert f"【同一事件已合并】{second}" in told and f"已并入 {first}" in told, who
+        assert f"【同一事件已合并】{second}" in told, who
+        assert f"已并入 {first}" in told, who
     stack.say("wuyi", f"查询 {second}")
     answer = stack.last("wuyi")
-    assert f"{second} 已并入同一事件的 {first}" in answer and f"请查询 {first}" in answer
+    assert f"{second} 已并入同一事件的 {first}" in answer
+    assert f"请查询 {first}" in answer
     stack.say("wuyi", f"查询 {first}")
     assert "重复上报" in stack.last("wuyi"), "the merged reporter may follow the survivor"
 
@@ -110,8 +113,10 @@ def test_the_merged_items_clocks_end_as_merged_never_missed(stack: Stack) -> Non
         waived = s.scalars(
             select(AuditEvent).where(AuditEvent.item_id == gone.id, AuditEvent.action == Event.clock_waived)
         ).all()
-    assert ClockState.waived in states and states <= {ClockState.met, ClockState.waived}, states
-    assert waived and all(w.detail["reason"] == "已并入同一事件" for w in waived)
+    assert ClockState.waived in states
+    assert states <= {ClockState.met, ClockState.waived}, states
+    assert waived
+    assert all(w.detail["reason"] == "已并入同一事件" for w in waived)
     assert not _events(stack, second, Event.clock_missed), "no miss, no deduction"
     assert _events(stack, first, Event.clock_missed), "the survivor's own clocks run on"
     stack.say("wangwu", f"签收 {second}")
