@@ -201,8 +201,9 @@ def dismiss(
     procedure.permit(session, later, Act.not_same, actor)
     if pair.state == PairState.merged:
         raise Refusal(f"{later.code} 已并入 {earlier.code}，不能再标记为不是同一事件。")
-    if pair.state == PairState.open:
-        pair.state, pair.decided_by, pair.decided_at = PairState.dismissed, actor.userid, at
+    if pair.state == PairState.dismissed:  # said before (another office member, a second press): nothing new
+        return pair
+    pair.state, pair.decided_by, pair.decided_at = PairState.dismissed, actor.userid, at
     procedure.apply(
         session, later, Act.not_same, actor, at, about=pair.id, clicked=clicked,
         closing=f"{actor.name} 已确认不是同一事件", other=earlier.code,
