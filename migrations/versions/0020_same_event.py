@@ -9,7 +9,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from core import clock
+from models import similar
 from models.base import UTCDateTime
+from models.procedure import MERGEABLE
 
 revision = "0020"
 down_revision = "0016"
@@ -25,7 +28,7 @@ def _item(name: str, table: str, primary: bool = False) -> sa.Column[int]:
 
 
 def upgrade() -> None:
-    """Create similar_signatures, similar_postings, similar_grams and same_events."""
+    """Create similar_signatures, similar_postings, similar_grams and same_events; index the items open now."""
     op.create_table(
         "similar_signatures",
         _item("item_id", "similar_signatures", primary=True),
@@ -57,6 +60,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_same_events_item_id", "same_events", ["item_id"])
     op.create_index("ix_same_events_other_id", "same_events", ["other_id"])
+    similar.rebuild(op.get_bind(), sorted(str(s) for s in MERGEABLE), clock.now())
 
 
 def downgrade() -> None:

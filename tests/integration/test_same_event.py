@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from models import AuditEvent, Clock, Item, ItemLink, SameEvent
+from migrations import downgrade, upgrade
+from models import AuditEvent, Clock, Item, ItemLink, SameEvent, Signature
 from models.events import Event
 from models.procedure import Act
 from models.state import ClockState
@@ -95,7 +96,9 @@ def test_merge_keeps_the_earlier_item_moves_links_and_reporters_and_everyone_is_
     assert f"{second} 已并入同一事件的 {first}" in answer
     assert f"请查询 {first}" in answer
     stack.say("wuyi", f"查询 {first}")
-    assert "重复上报" in stack.last("wuyi"), "the merged reporter may follow the survivor"
+    history = stack.last("wuyi")
+    assert "重复上报" in history, "the merged reporter may follow the survivor"
+    assert f"合并同一事件的条目：{second}" in history
 
 
 def test_the_merged_items_clocks_end_as_merged_never_missed(stack: Stack) -> None:
@@ -177,3 +180,18 @@ def test_an_item_pushed_by_a_monitoring_system_is_suggested_too(pushed: Stack) -
     click(pushed, "chenqi", card, "合并")
     assert f"并入 {first}" in pushed.last("chenqi")
     assert "【同一事件已合并】" in pushed.last("zhangsan")
+
+
+def test_items_open_when_the_migration_runs_are_indexed_and_suggested_against(stack: Stack) -> None:
+    first = _report(stack, "zhangsan", LIFT)
+    url = stack.rt.config.database_url
+    stack.rt.engine.dispose()
+    downgrade(url, "0016")  # as before the same event was recognised: no signatures
+    upgrade(url)  # 0020 indexes the items open now
+    kept = item_of(stack, first)
+    with stack.rt.sessions() as s:
+        assert s.scalars(select(Signature.item_id)).all() == [kept.id]
+    second = _report(stack, "wuyi", LIFT_AGAIN)
+    (card,) = cards(stack, "chenqi", SOURCE)
+    assert card["body"]["template_card"]["main_title"]["title"] == f"可能与 {first} 为同一事件"
+    assert second in card["body"]["template_card"]["horizontal_content_list"][0]["value"]

@@ -6,11 +6,12 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from models import similar as models_similar
 from models.clocktable import Effect, effect_of
 from models.procedure import ACTIONS, OPEN, Act
 from models.state import STATE_NAMES, TRANSITIONS, CardPurpose, ItemState
 from tests.data import make_same_event
-from workflow.incident import similar
+from workflow.incident import links, similar
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "same_event_pairs.jsonl"
 
@@ -86,3 +87,8 @@ def test_merging_is_declared_in_the_table_and_ends_the_merged_items_clocks_witho
     assert said.startswith("YQ-20270615-001 已并入同一事件的另一条目")
     assert "查询 YQ-20270615-001" in said
     assert STATE_NAMES[ItemState.merged] == "已并入同一事件的另一条目"
+
+
+def test_the_signature_drops_links_as_the_report_finds_them() -> None:
+    assert models_similar.LINK.pattern == links.URL_RE.pattern
+    assert models_similar.LINK.flags == links.URL_RE.flags

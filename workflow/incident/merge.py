@@ -98,11 +98,12 @@ def merge(
         procedure.apply(session, earlier, Act.report_merged, later.reporter, at, note=f"合并自 {later.code}")
     procedure.apply(
         session, later, Act.merge, actor, at, about=_open_subjects(session, later), clicked=clicked,
-        closing=f"{actor.name} 已合并入 {earlier.code}", into=earlier.code,
+        closing=f"{actor.name} 已合并入 {earlier.code}", into=earlier.code, note=f"{earlier.code}（保留较早上报的）",
     )  # fmt: skip
     procedure.apply(
-        session, earlier, Act.absorb, actor, at, merged=later.code, links=links, files=files, reports=reports
-    )
+        session, earlier, Act.absorb, actor, at, merged=later.code, links=links, files=files, reports=reports,
+        note=f"{later.code}《{later.title}》并入本条",
+    )  # fmt: skip
     session.flush()
     done = Merged(earlier, later, links, files, reports)
     _tell(session, done, actor, involved, at)
@@ -206,7 +207,7 @@ def dismiss(
     pair.state, pair.decided_by, pair.decided_at = PairState.dismissed, actor.userid, at
     procedure.apply(
         session, later, Act.not_same, actor, at, about=pair.id, clicked=clicked,
-        closing=f"{actor.name} 已确认不是同一事件", other=earlier.code,
+        closing=f"{actor.name} 已确认不是同一事件", other=earlier.code, note=f"与 {earlier.code} 不是同一事件",
     )  # fmt: skip
     return pair
 

@@ -1,19 +1,19 @@
 """The same event recognised (issue 25 item 4): when an item arrives, open items with similar title and text are
 suggested to the office on a card (合并 / 不是同一事件).
 
-The text is cut into character grams (single characters and pairs, after links and the words every post uses —
-网友、视频、发帖 … — are dropped). Each item's grams are its signature (`similar_signatures`); its two-character grams
-are also in an index (`similar_postings`, gram → item) and each gram's count of items (`similar_grams`) weighs it:
-a gram few items share says more than a common one (idf). A new item's rarest grams find the candidates by an
-index query; each candidate is scored by the cosine of the idf-weighted gram sets; those at or above THRESHOLD that
-may still be merged and were not dismissed before are suggested. bench/similar.py measures precision, recall and
-the time over 10,000 open items on the labelled pairs in tests/data/.
+The text is cut into character grams (models.similar.grams: single characters and pairs, after links and the words
+every post uses — 网友、视频、发帖 … — are dropped). Each item's grams are its signature (`similar_signatures`); its
+two-character grams are also in an index (`similar_postings`, gram → item) and each gram's count of items
+(`similar_grams`) weighs it: a gram few items share says more than a common one (idf). A new item's rarer grams
+find the candidates by an index query; each candidate is scored by the cosine of the weighted gram sets; those at
+or above the bar (threshold()) that may still be merged and were not dismissed before are suggested.
+bench/similar.py measures precision, recall and the time over 10,000 open items on the labelled pairs in
+tests/data/.
 """
 
 from __future__ import annotations
 
 import math
-import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,12 +28,13 @@ from models import GramCount, Item, PairState, Posting, Role, SameEvent, Signatu
 from models.codes import card_key
 from models.events import Event
 from models.procedure import Act
+from models.similar import TOTAL as TOTAL
+from models.similar import grams as grams
 from models.state import CardPurpose
 from workflow.engine import procedure
 from workflow.engine.audit import record
 from workflow.engine.cards import new_card
 from workflow.engine.outbox import emit
-from workflow.incident import links as linkmod
 from workflow.people import org
 from workflow.views import render
 
@@ -44,24 +45,6 @@ MOST = 3  # suggestions per new item at most
 RARE = 64  # the rarest two-character grams of a new item that look for candidates
 CANDIDATES = 40  # candidates scored at most (those sharing the most rare grams)
 COMMON = 0.01  # a gram held by more than this share of items finds no candidates (too common to say anything)
-TEXT_LIMIT = 600  # characters of title + text that make the signature
-# words any post carries, whatever the event: the platform, the genre, the verbs of telling
-NOISE = re.compile(
-    "网友|网民|视频|发帖|反映|微博|抖音|快手|小红书|头条|贴吧|留言|市民|群众|显示|报道|本地|媒体|热线|12345|论坛|"
-    "截图|流传|微信群|微信|公众号|爆料|发布|用户|有人|据|称|吐槽|求扩|求助|网传|消息|情况|相关|目前|表示"
-)
-NOT_WORD = re.compile(r"[^\w]+")
-TOTAL = ""  # the gram-count row that counts the indexed items themselves (no gram is empty)
-
-
-def grams(title: str, text: str) -> set[str]:
-    """Return the character grams (single characters and pairs) of an item's title and text, links and noise out."""
-    plain = NOISE.sub(" ", linkmod.strip_links(f"{title} {text}")[:TEXT_LIMIT]).lower()
-    out: set[str] = set()
-    for run in NOT_WORD.sub(" ", plain).split():
-        out.update(run)
-        out.update(run[i : i + 2] for i in range(len(run) - 1))
-    return out
 
 
 def weight(items: int, holding: int) -> float:
@@ -192,7 +175,10 @@ def on_new_item(session: Session, item: Item, at: datetime) -> list[SameEvent]:
         pair = SameEvent(item_id=later.id, other_id=earlier.id, score=match.score, state=PairState.open, created_at=at)
         session.add(pair)
         session.flush()
-        record(session, later, "system", Event.same_event_suggested, at, other=earlier.code, score=match.score)
+        record(
+            session, later, "system", Event.same_event_suggested, at, other=earlier.code, score=match.score,
+            note=f"可能与 {earlier.code}《{earlier.title}》为同一事件",
+        )  # fmt: skip
         _card(session, pair, later, earlier, at)
         made.append(pair)
     return made
