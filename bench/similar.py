@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import sys
@@ -175,6 +176,7 @@ def run(open_items: int, new: int, path: str) -> dict[str, Any]:
         "background_suggested": stray,
         "threshold": similar.threshold(open_items + len(labelled)),
         "fill_s": round(fill, 1),
+        "load_average": [round(x, 1) for x in os.getloadavg()],  # the machine's, when the times were taken
         "suggest_ms": _spread(times),  # index the new item and look up its suggestions (what a report adds)
         "lookup_ms": _spread(lookups),  # the look-up alone
     }
