@@ -195,3 +195,8 @@ def test_items_open_when_the_migration_runs_are_indexed_and_suggested_against(st
     (card,) = cards(stack, "chenqi", SOURCE)
     assert card["body"]["template_card"]["main_title"]["title"] == f"可能与 {first} 为同一事件"
     assert second in card["body"]["template_card"]["horizontal_content_list"][0]["value"]
+
+
+def test_the_offices_help_names_the_two_commands(stack: Stack) -> None:
+    stack.say("chenqi", "帮助 全部")
+    assert "【同一事件】合并 <编号> <编号>（保留较早上报的）；不是同一事件 <编号> <编号>" in stack.last("chenqi")
