@@ -31,8 +31,6 @@ class Event(StrEnum):
     extension_request = "extension_request"
     extension_decision = "extension_decision"
     archive_packaged = "archive_packaged"
-    same_event_absorbed = "same_event_absorbed"
-    same_event_reporter = "same_event_reporter"
     # the clock engine's
     clock_start = "clock_start"
     clock_met = "clock_met"
