@@ -30,7 +30,7 @@ def _merged(done: merge.Merged) -> str:
     return (
         f"已合并：{m.code} 并入 {s.code}《{s.title}》（保留较早上报的 {s.code}）。"
         f"并入链接 {done.links} 条、截图和文件 {done.files} 个、书面报告 {done.reports} 份；"
-        f"{m.code} 未完成的时限已按合并结束，不计超时。已告知相关上报人和承办单位。"
+        f"{m.code} 未完成的时限已按合并结束，不计超时。已告知相关上报人和承办单位。{done.next_step()}"
     )
 
 

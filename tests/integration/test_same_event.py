@@ -122,6 +122,7 @@ def test_the_merged_items_clocks_end_as_merged_never_missed(stack: Stack) -> Non
     assert all(w.detail["reason"] == "已并入同一事件" for w in waived)
     assert not _events(stack, second, Event.clock_missed), "no miss, no deduction"
     assert _events(stack, first, Event.clock_missed), "the survivor's own clocks run on"
+    assert "还没有交办" not in stack.last("chenqi"), "both were dispatched"
     stack.say("wangwu", f"签收 {second}")
     assert f"{second} 已并入同一事件的另一条目，不能再签收" in stack.last("wangwu")
 
@@ -138,8 +139,11 @@ def test_not_the_same_event_is_remembered_and_never_suggested_again(stack: Stack
         (pair,) = s.scalars(select(SameEvent)).all()
         assert pair.state == "dismissed"
     assert (item_of(stack, first).state, item_of(stack, second).state) == ("reported", "reported")
+    stack.say("chenqi", f"交办 {second} 执法一队 一般")
     stack.say("chenqi", f"合并 {first} {second}")
-    assert f"已合并：{second} 并入 {first}" in stack.last("chenqi"), "the office may still merge them by command"
+    reply = stack.last("chenqi")
+    assert f"已合并：{second} 并入 {first}" in reply, "the office may still merge them by command"
+    assert f"{first} 还没有交办，请发送“交办 {first} <单位>”" in reply, "the merged item's dispatch is not lost"
 
 
 def test_bad_requests_are_refused_in_chinese_and_change_nothing(stack: Stack) -> None:

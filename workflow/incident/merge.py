@@ -38,6 +38,12 @@ class Merged:
     links: int
     files: int
     reports: int
+    to_dispatch: bool = False  # the merged item was dispatched, the one kept not yet: the office should dispatch it
+
+    def next_step(self) -> str:
+        """What the office should do next, when anything ("" otherwise)."""
+        code = self.survivor.code
+        return f"{code} 还没有交办，请发送“交办 {code} <单位>”。" if self.to_dispatch else ""
 
 
 def _ordered(a: Item, b: Item) -> tuple[Item, Item]:
@@ -93,6 +99,7 @@ def merge(
     pair = _pair(session, earlier, later, at)
     pair.state, pair.decided_by, pair.decided_at = PairState.merged, actor.userid, at
     involved = _involved(session, earlier) | _involved(session, later)
+    to_dispatch = bool(later.units) and not earlier.units
     links, files, reports = _move(session, earlier, later)
     if later.reporter_id != earlier.reporter_id and not is_system(later.reporter.userid):
         procedure.apply(session, earlier, Act.report_merged, later.reporter, at, note=f"合并自 {later.code}")
@@ -105,7 +112,7 @@ def merge(
         note=f"{later.code}《{later.title}》并入本条",
     )  # fmt: skip
     session.flush()
-    done = Merged(earlier, later, links, files, reports)
+    done = Merged(earlier, later, links, files, reports, to_dispatch)
     _tell(session, done, actor, involved, at)
     return done
 
@@ -161,7 +168,7 @@ def _tell(session: Session, done: Merged, actor: Person, involved: set[str], at:
     text = (
         f"【同一事件已合并】{m.code}《{m.title}》已并入 {s.code}《{s.title}》（保留较早上报的 {s.code}）。\n"
         f"{moved}；{m.code} 未完成的时限按合并结束，不计超时。请今后在 {s.code} 上办理和报送。\n"
-        f"办公室：{actor.name}"
+        f"办公室：{actor.name}" + (f"\n{done.next_step()}" if done.next_step() else "")
     )
     office = org.userids(org.with_role(session, Role.office))
     tell(
