@@ -30,6 +30,7 @@ from models.records import (
     OutboxMessage,
     ProcessedCallback,
 )
+from models.similar import GramCount, PairState, Posting, SameEvent, Signature
 from models.state import (
     STATE_NAMES,
     SUBMISSION_STATE_NAMES,
@@ -53,6 +54,11 @@ __all__ = [
     "IntakeReceipt",
     "Capture",
     "CaptureFile",
+    "GramCount",
+    "PairState",
+    "Posting",
+    "SameEvent",
+    "Signature",
     "GuidedAssignment",
     "GuidedState",
     "GuidedTask",

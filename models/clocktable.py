@@ -97,6 +97,7 @@ ON_ALL: dict[Act, OnAll] = {
     Act.close: OnAll(Effect.waive, "已办结"),
     Act.archive: OnAll(Effect.waive_in_row, "已立卷归档"),
     Act.regrade: OnAll(Effect.reschedule),
+    Act.merge: OnAll(Effect.waive, "已并入同一事件"),  # the merged item's clocks end, not missed: no deduction
 }
 
 

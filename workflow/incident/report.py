@@ -22,6 +22,7 @@ from workflow.engine.audit import record
 from workflow.engine.errors import Refusal
 from workflow.engine.outbox import Job, defer, emit
 from workflow.incident import links as linkmod
+from workflow.incident import similar
 from workflow.people import org
 from workflow.views import render
 
@@ -136,6 +137,7 @@ def report(session: Session, reporter: Person, draft: Draft, at: datetime, confi
     else:
         _new_notices(session, item, reporter, at, related, draft.origin)
         _start_clocks(session, item, config, at)
+        similar.on_new_item(session, item, at)  # open items that may be the same event: a card to the office
     patrol.on_report(session, config, reporter, item.code, at)  # a report that day is the check-in
     return ReportResult(item=item, merged=merged, related=related)
 
