@@ -15,6 +15,7 @@ from bot.members import Members
 from core import logs, metrics
 from core.outage import Outage, dependency
 from core.runtime import Runtime
+from core.version import version
 from workflow.views import gauges
 
 
@@ -119,7 +120,7 @@ def create_app(rt: Runtime) -> Flask:
         """Ready to serve: the database answers, Redis answers, the schema is current; else 503 naming the part."""
         checks = readiness(rt)
         failing = [name for name, (ok, _said) in checks.items() if not ok]
-        body = {"status": "ready" if not failing else "not ready", "failing": failing,
+        body = {"status": "ready" if not failing else "not ready", "failing": failing, "version": version(),
                 "checks": {name: said for name, (_ok, said) in checks.items()}}  # fmt: skip
         return body, 503 if failing else 200
 

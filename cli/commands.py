@@ -166,8 +166,20 @@ def backup(args: argparse.Namespace) -> int:
     with engine.connect() as c:
         revision = current(c)
     engine.dispose()
-    manifest = b.backup(cfg, Path(args.out), revision, clock.now())
-    print(f"已备份到 {args.out}：{manifest['database']} 数据库（结构版本 {revision}）和文件目录")
+    key = b.encryption_key(cfg, args.key_file)
+    manifest = b.backup(cfg, Path(args.out), revision, clock.now(), key=key)
+    sealed = "，已加密（AES-256-GCM）" if key is not None else ""
+    print(f"已备份到 {args.out}：{manifest['database']} 数据库（结构版本 {revision}）和文件目录{sealed}")
+    return 0
+
+
+def backup_key(args: argparse.Namespace) -> int:
+    """Write a new random backup encryption key file (never overwriting one)."""
+    from core import backup as b
+
+    b.make_key_file(Path(args.out))
+    print(f"已生成备份密钥 {args.out}（仅属主可读）。在 [backup] key_file 写上它的绝对路径；另存一份在安全的地方：")
+    print("没有它，加密的备份无法恢复。")
     return 0
 
 
@@ -177,7 +189,8 @@ def restore(args: argparse.Namespace) -> int:
 
     cfg = load_config()
     try:
-        plan = b.check(cfg, Path(args.file), trust_unsigned=args.trust_unsigned)
+        key = b.encryption_key(cfg, args.key_file)
+        plan = b.check(cfg, Path(args.file), trust_unsigned=args.trust_unsigned, key=key)
     except ConfigError as exc:
         print(f"没有恢复：{exc}", file=sys.stderr)
         return 2
@@ -190,7 +203,7 @@ def restore(args: argparse.Namespace) -> int:
     if not args.yes:
         print("确认请加 --yes。")
         return 1
-    b.restore(cfg, Path(args.file), trust_unsigned=args.trust_unsigned)
+    b.restore(cfg, Path(args.file), trust_unsigned=args.trust_unsigned, key=key)
     print("已恢复。请运行 liaowang db upgrade 把结构升到当前版本，再启动网页和后台任务。")
     return 0
 
