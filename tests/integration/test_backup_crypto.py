@@ -59,8 +59,8 @@ def test_an_encrypted_backup_hides_its_content_and_restores_with_the_key(
     assert data.startswith(b.SEALED)
     assert "未公开的材料".encode() not in data
     assert b"manifest.json" not in data
-    with pytest.raises(tarfile.TarError):
-        tarfile.open(out, "r:gz").getmembers()
+    with pytest.raises(tarfile.TarError), tarfile.open(out, "r:gz") as tar:
+        tar.getmembers()
     _rename_everyone(database_url)
     original = stored.read_bytes()
     stored.unlink()
