@@ -19,7 +19,7 @@ DIST = "liaowang"
 SOURCE = Path(__file__).resolve().parents[1]
 
 
-def _installed() -> str:
+def installed() -> str:
     """The version recorded in the installed distribution, else pyproject.toml's beside the code, else 0+unknown."""
     try:
         return metadata.version(DIST)
@@ -31,14 +31,14 @@ def _installed() -> str:
         return found.group(1) if found else "0+unknown"
 
 
-def _git_local(release: str) -> str:
+def git_local(release: str, source: Path = SOURCE) -> str:
     """'' at the release's tag (or outside a git checkout), else the local part: g<commit>[.dirty]."""
     git = shutil.which("git")
-    if git is None or not (SOURCE / ".git").exists():
+    if git is None or not (source / ".git").exists():
         return ""
     try:
         said = subprocess.run(
-            [git, "-C", str(SOURCE), "describe", "--tags", "--always", "--dirty", "--match", "v*"],
+            [git, "-C", str(source), "describe", "--tags", "--always", "--dirty", "--match", "v*"],
             capture_output=True, text=True, timeout=5, check=True,
         ).stdout.strip()  # fmt: skip
     except (OSError, subprocess.SubprocessError):
@@ -53,6 +53,6 @@ def _git_local(release: str) -> str:
 @lru_cache(maxsize=1)
 def version() -> str:
     """This build's version: the release (e.g. 0.2.0), with +g<commit>[.dirty] for a checkout off its tag."""
-    release = _installed()
-    local = _git_local(release)
+    release = installed()
+    local = git_local(release)
     return f"{release}+{local}" if local else release
