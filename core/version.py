@@ -20,15 +20,17 @@ SOURCE = Path(__file__).resolve().parents[1]
 
 
 def installed() -> str:
-    """The version recorded in the installed distribution, else pyproject.toml's beside the code, else 0+unknown."""
+    """The release this code is: pyproject.toml's version in a source checkout (never a stale install record),
+    else the installed distribution's (a wheel), else 0+unknown."""
+    pyproject = SOURCE / "pyproject.toml"
+    if pyproject.exists():
+        found = re.search(r'^version\s*=\s*"([^"]+)"', pyproject.read_text("utf-8"), re.M)
+        if found:
+            return found.group(1)
     try:
         return metadata.version(DIST)
     except metadata.PackageNotFoundError:
-        pyproject = SOURCE / "pyproject.toml"
-        found = (
-            re.search(r'^version\s*=\s*"([^"]+)"', pyproject.read_text("utf-8"), re.M) if pyproject.exists() else None
-        )
-        return found.group(1) if found else "0+unknown"
+        return "0+unknown"
 
 
 def git_local(release: str, source: Path = SOURCE) -> str:
