@@ -37,7 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     down.add_argument("--yes", action="store_true", help="确实退回")
     down.set_defaults(func=commands.db_downgrade)
     bk = sub.add_parser("backup", help="备份数据库和文件目录（附件、案卷）到一个 tar.gz")
-    bk.add_argument("--out", required=True, metavar="FILE.tar.gz")
+    where = bk.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", metavar="FILE.tar.gz")
+    where.add_argument("--dir", help="写到这个目录，文件名带时间（liaowang-YYYYMMDD-HHMMSS.tar.gz，加密时加 .enc）")
+    bk.add_argument(
+        "--keep-days", type=int, default=0, help="与 --dir 同用：删除该目录里超过这么多天的定时备份（0 不删）"
+    )
     bk.add_argument("--key-file", help="用这个密钥文件加密备份（缺省用 [backup] key_file；都没有则不加密）")
     bk.set_defaults(func=commands.backup)
     bkey = sub.add_parser("backup-key", help="生成备份加密密钥文件（256 位随机，仅属主可读；不覆盖已有文件）")

@@ -167,9 +167,14 @@ def backup(args: argparse.Namespace) -> int:
         revision = current(c)
     engine.dispose()
     key = b.encryption_key(cfg, args.key_file)
-    manifest = b.backup(cfg, Path(args.out), revision, clock.now(), key=key)
+    now = clock.now()
+    out = Path(args.out) if args.out else Path(args.dir) / b.dated_name(now, key is not None)
+    manifest = b.backup(cfg, out, revision, now, key=key)
     sealed = "，已加密（AES-256-GCM）" if key is not None else ""
-    print(f"已备份到 {args.out}：{manifest['database']} 数据库（结构版本 {revision}）和文件目录{sealed}")
+    print(f"已备份到 {out}：{manifest['database']} 数据库（结构版本 {revision}）和文件目录{sealed}")
+    if args.dir:
+        for gone in b.prune(Path(args.dir), now, args.keep_days, out):
+            print(f"已删除超过 {args.keep_days} 天的备份 {gone.name}")
     return 0
 
 

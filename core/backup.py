@@ -22,6 +22,7 @@ import hmac
 import io
 import json
 import os
+import re
 import secrets
 import shutil
 import sqlite3
@@ -34,6 +35,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
+from core.clock import LOCAL_TZ
 from core.config import Config, ConfigError
 from core.storage import archive_dir
 
@@ -276,6 +278,31 @@ def backup(config: Config, out: Path, revision: str | None, at: datetime, key: b
         finally:
             sink.close()
     return manifest
+
+
+NAMED = re.compile(r"^liaowang-(\d{8}-\d{6})\.tar\.gz(\.enc)?$")
+
+
+def dated_name(at: datetime, sealed: bool) -> str:
+    """The file name of a scheduled backup made at `at` (Beijing time): liaowang-YYYYMMDD-HHMMSS.tar.gz[.enc]."""
+    return f"liaowang-{at.astimezone(LOCAL_TZ):%Y%m%d-%H%M%S}.tar.gz" + (".enc" if sealed else "")
+
+
+def prune(folder: Path, now: datetime, keep_days: int, keep: Path) -> list[Path]:
+    """Delete the scheduled backups in folder (by their name's time) older than keep_days, never `keep` (the one
+    just made) nor anything not named like a scheduled backup; return what was deleted, oldest first."""
+    if keep_days <= 0:
+        return []
+    gone = []
+    for p in sorted(folder.iterdir()):
+        m = NAMED.match(p.name)
+        if m is None or not p.is_file() or p.resolve() == keep.resolve():
+            continue
+        made = datetime.strptime(m.group(1), "%Y%m%d-%H%M%S").replace(tzinfo=LOCAL_TZ)
+        if (now - made).total_seconds() > keep_days * 86400:
+            p.unlink()
+            gone.append(p)
+    return gone
 
 
 def _safe_name(name: str) -> str:
