@@ -155,7 +155,9 @@ def _print_or_write(text: str, path: str | None) -> int:
 
 
 def backup(args: argparse.Namespace) -> int:
-    """Write the database and the files to --out (tar.gz)."""
+    """Write the database and the files to --out, or to a dated file in --dir (pruning it with --keep-days)."""
+    if args.keep_days and not args.dir:
+        raise ConfigError("--keep-days 只能和 --dir 一起用（只删除该目录里按时间命名的定时备份）")
     from core import backup as b
     from migrations import current
 

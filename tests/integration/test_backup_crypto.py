@@ -135,3 +135,32 @@ def test_a_plain_backup_still_restores_when_a_key_is_configured(
     done = liaowang(cfg, "restore", str(out), "--yes")
     assert done.returncode == 0, done.stderr
     assert _zhangsan(database_url) == "张三"
+
+
+def test_a_scheduled_backup_is_dated_encrypted_and_prunes_the_old_ones(
+    tmp_path: Path, database_url: str, redis_url: str
+) -> None:
+    """What liaowang-backup.service and the compose backup service run."""
+    from datetime import timedelta
+
+    from core import clock
+
+    cfg, _key, _ = _install(tmp_path, database_url, redis_url)
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    old = folder / b.dated_name(clock.now() - timedelta(days=31), sealed=True)
+    recent = folder / b.dated_name(clock.now() - timedelta(days=29), sealed=True)
+    for p in (old, recent):
+        p.write_bytes(b"an earlier backup")
+    made = liaowang(cfg, "backup", "--dir", str(folder), "--keep-days", "30")
+    assert made.returncode == 0, made.stderr
+    assert f"已删除超过 30 天的备份 {old.name}" in made.stdout
+    new = [p for p in folder.iterdir() if p not in (old, recent)]
+    assert len(new) == 1
+    assert new[0].name.endswith(".tar.gz.enc")
+    assert b.is_sealed(new[0])
+    assert not old.exists()
+    assert recent.exists()
+    wrong = liaowang(cfg, "backup", "--out", str(tmp_path / "x.tar.gz"), "--keep-days", "30")
+    assert wrong.returncode == 2
+    assert "--keep-days 只能和 --dir 一起用" in wrong.stderr
