@@ -152,3 +152,43 @@ def test_scheduled_backups_older_than_the_retention_are_deleted_and_nothing_else
     assert backup.dated_name(datetime(2027, 6, 14, 18, 30, tzinfo=UTC), False) == ("liaowang-20270615-023000.tar.gz"), (
         "named in Beijing time"
     )
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    """A throwaway certificate and key, so nginx can load the TLS server block."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "yq.example.gov.cn")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(1).not_valid_before(now).not_valid_after(now + timedelta(days=1)).sign(key, hashes.SHA256())
+    )  # fmt: skip
+    crt, pem = folder / "fullchain.pem", folder / "privkey.pem"
+    crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    pem.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return crt, pem
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx not installed (Debian: apt-get install nginx-light)")
+def test_nginx_accepts_the_shipped_site(tmp_path: Path) -> None:
+    crt, pem = _self_signed(tmp_path)
+    site = (ROOT / "deploy/nginx/liaowang.conf").read_text(encoding="utf-8")
+    site = site.replace("/etc/ssl/liaowang/fullchain.pem", str(crt)).replace("/etc/ssl/liaowang/privkey.pem", str(pem))
+    (tmp_path / "liaowang.conf").write_text(site, encoding="utf-8")
+    temp = " ".join(f"{k}_temp_path {tmp_path / k};" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path / 'nginx.pid'};\nerror_log {tmp_path / 'error.log'};\nevents {{}}\n"
+        f"http {{ access_log off; {temp} include {tmp_path / 'liaowang.conf'}; }}\n",
+        encoding="utf-8",
+    )
+    tested = subprocess.run(
+        ["nginx", "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")], capture_output=True, text=True
+    )
+    assert tested.returncode == 0, tested.stderr
