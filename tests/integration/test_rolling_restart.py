@@ -1,18 +1,21 @@
-"""A rolling restart under load refuses nothing: two real `liaowang web` (gunicorn) processes behind a round-robin
-proxy that passes a refused or failed request to the other one (what deploy/nginx/liaowang.conf's upstream does with
-`proxy_next_upstream error timeout http_502 http_503 non_idempotent`), restarted one at a time while the emulator
-sends callbacks with WeCom's three tries. Every callback is answered 200, stored once and handled (docs/upgrade.md).
+"""A rolling restart under load refuses nothing: two real `liaowang web` (gunicorn) processes behind a proxy,
+restarted one at a time while the emulator sends callbacks with WeCom's three tries. Every callback is answered 200,
+stored once and handled (docs/upgrade.md). The proxy is the shipped deploy/nginx/liaowang.conf run by a real nginx
+(its upstream and `proxy_next_upstream … non_idempotent`, TLS left out) when nginx is installed, and always a tiny
+round-robin proxy in Python that does the same (passes a refused or failed request to the other process).
 """
 
 from __future__ import annotations
 
 import itertools
+import re
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -85,6 +88,56 @@ class Proxy:
 
 
 @dataclass
+class Nginx:
+    """The shipped site (deploy/nginx/liaowang.conf) under a real nginx: plain HTTP on a free port, our upstreams."""
+
+    upstreams: list[int]
+    folder: Path
+
+    def __post_init__(self) -> None:
+        port = _free_port()
+        site = (ROOT / "deploy/nginx/liaowang.conf").read_text(encoding="utf-8")
+        site = site.split("\nserver {\n    listen 80;")[0]  # the http → https redirect block is not needed here
+        site = re.sub(r"^\s*ssl_.*$", "", site, flags=re.M).replace(
+            "listen 443 ssl http2;", f"listen 127.0.0.1:{port};"
+        )
+        for old, new in zip(("127.0.0.1:5000", "127.0.0.1:5001"), self.upstreams, strict=True):
+            site = site.replace(f"server {old} ", f"server 127.0.0.1:{new} ")
+        log = self.folder / "error.log"
+        temp = " ".join(f"{k}_temp_path {self.folder / k};" for k in ("client_body", "proxy"))
+        (self.folder / "nginx.conf").write_text(
+            f"pid {self.folder / 'nginx.pid'};\nerror_log {log} warn;\ndaemon off;\nevents {{}}\n"
+            f"http {{ access_log off; {temp}\n{site}\n}}\n",
+            encoding="utf-8",
+        )
+        self.proc = subprocess.Popen(
+            ["nginx", "-p", str(self.folder), "-c", str(self.folder / "nginx.conf")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        self.url = f"http://127.0.0.1:{port}"
+        end = time.monotonic() + 20
+        while time.monotonic() < end:
+            try:
+                requests.get(self.url + "/metrics", timeout=1)  # answered by nginx itself (403), no upstream asked
+                return
+            except requests.RequestException:
+                time.sleep(0.05)  # waiting for nginx to bind, not timing anything
+        raise AssertionError("nginx did not start")
+
+    def count(self) -> int:
+        """Requests nginx passed to the other upstream (its error log names each failed attempt)."""
+        text = (self.folder / "error.log").read_text(encoding="utf-8", errors="replace")
+        return len(re.findall(r"while connecting to upstream|upstream prematurely closed", text))
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@dataclass
 class Web:
     """One `liaowang web` process on its own port."""
 
@@ -145,10 +198,30 @@ class Load:
             return len(self.sent)
 
 
-@pytest.fixture()
+@dataclass
+class Front:
+    """The proxy in front of the two web processes: its URL and how many requests it passed to the other one."""
+
+    url: str
+    passed_on: Callable[[], int]
+    stop: Callable[[], None]
+
+
+def _front(kind: str, ports: list[int], folder: Path) -> Front:
+    if kind == "nginx":
+        if shutil.which("nginx") is None:
+            pytest.skip("nginx not installed (Debian: apt-get install nginx-light); the Python proxy variant runs")
+        folder.mkdir()
+        ng = Nginx(ports, folder)
+        return Front(ng.url, ng.count, ng.stop)
+    proxy = Proxy([f"http://127.0.0.1:{p}" for p in ports])
+    return Front(proxy.url, lambda: proxy.passed_on, proxy.server.shutdown)
+
+
+@pytest.fixture(params=["python-proxy", "nginx"])
 def deployment(
-    emulator: EmulatorServer, database_url: str, redis_url: str, tmp_path: Path
-) -> Iterator[tuple[SandboxClient, list[Web], Proxy]]:
+    request: pytest.FixtureRequest, emulator: EmulatorServer, database_url: str, redis_url: str, tmp_path: Path
+) -> Iterator[tuple[SandboxClient, list[Web], Front]]:
     """Two web processes, one worker and the proxy in front, against a fresh database."""
     ports = [_free_port(), _free_port()]
     cfg = write_config(tmp_path, emulator.url, database_url, redis_url, ports[0])
@@ -160,17 +233,18 @@ def deployment(
         [sys.executable, "-m", "cli", "worker"], env=child_env(cfg), cwd=ROOT,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    proxy = Proxy([f"http://127.0.0.1:{p}" for p in ports])
     emu = SandboxClient(emulator.url)
     emu.reset()
     emu.people([{"userid": u, "name": u} for u in (*USERS, "lisi")])
-    emu.set_callback(f"{proxy.url}/wecom/callback")
+    proxy = Front("", int, lambda: None)
     try:
         for w in webs:
             w.ready()
+        proxy = _front(str(request.param), ports, tmp_path / "nginx")
+        emu.set_callback(f"{proxy.url}/wecom/callback")
         yield emu, webs, proxy
     finally:
-        proxy.server.shutdown()
+        proxy.stop()
         for w in webs:
             w.stop()
         worker.terminate()
@@ -191,7 +265,7 @@ def _inbox(database_url: str, keys: set[str]) -> tuple[int, int]:
 
 
 def test_restarting_the_web_processes_one_at_a_time_under_load_refuses_nothing(
-    deployment: tuple[SandboxClient, list[Web], Proxy], database_url: str
+    deployment: tuple[SandboxClient, list[Web], Front], database_url: str
 ) -> None:
     emu, webs, proxy = deployment
     load = Load(emu)
@@ -214,7 +288,7 @@ def test_restarting_the_web_processes_one_at_a_time_under_load_refuses_nothing(
         for t in threads:
             t.join(60)
     assert all(n > 0 for n in during), f"callbacks were sent while each web restarted: {during}"
-    assert proxy.passed_on > 0, "a restarting process was met, and the request passed to the other one"
+    assert proxy.passed_on() > 0, "a restarting process was met, and the request passed to the other one"
     refused = [(msg, statuses) for msg, statuses in load.sent if statuses[-1] != 200]
     assert refused == [], f"callbacks WeCom would have given up on: {refused[:5]}"
     retried = [statuses for _, statuses in load.sent if len(statuses) > 1]
@@ -228,4 +302,4 @@ def test_restarting_the_web_processes_one_at_a_time_under_load_refuses_nothing(
         stored, handled = _inbox(database_url, keys)
     assert stored == len(keys), "every callback stored exactly once"
     assert handled == len(keys), "and handled"
-    print(f"rolling restart: {len(keys)} callbacks, {during} during the two restarts, {proxy.passed_on} passed on")
+    print(f"rolling restart: {len(keys)} callbacks, {during} during the two restarts, {proxy.passed_on()} passed on")
