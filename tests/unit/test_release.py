@@ -6,6 +6,7 @@ import ast
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -104,7 +105,7 @@ def test_the_version_is_shown_by_the_command_readyz_and_the_metric(tmp_path: Pat
     from tests.integration.harness import CREDS
 
     said = subprocess.run(
-        [str(ROOT / ".venv/bin/python"), "-m", "cli", "--version"], cwd=ROOT, capture_output=True, text=True
+        [sys.executable, "-m", "cli", "--version"], cwd=ROOT, capture_output=True, text=True
     )
     assert said.stdout.strip() == f"liaowang {version()}"
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]["version"]
