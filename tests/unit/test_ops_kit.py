@@ -130,6 +130,8 @@ def test_nginx_passes_a_refused_callback_to_the_other_web_process() -> None:
     upstream = re.search(r"upstream liaowang \{(.*?)\}", conf, re.S)
     assert upstream is not None
     assert len(re.findall(r"^\s*server ", upstream.group(1), re.M)) >= 2, "at least two web processes"
+    servers = re.findall(r"^\s*server .*;", upstream.group(1), re.M)
+    assert all("max_fails=0" in line for line in servers), "one failure must not take a process out (both could go)"
     callback = re.search(r"location = /wecom/callback \{(.*?)\}", conf, re.S)
     assert callback is not None
     assert re.search(r"proxy_next_upstream error timeout http_502 http_503 non_idempotent;", callback.group(1))

@@ -104,9 +104,7 @@ def test_the_version_is_shown_by_the_command_readyz_and_the_metric(tmp_path: Pat
     from core.runtime import Runtime
     from tests.integration.harness import CREDS
 
-    said = subprocess.run(
-        [sys.executable, "-m", "cli", "--version"], cwd=ROOT, capture_output=True, text=True
-    )
+    said = subprocess.run([sys.executable, "-m", "cli", "--version"], cwd=ROOT, capture_output=True, text=True)
     assert said.stdout.strip() == f"liaowang {version()}"
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]["version"]
     assert version().split("+")[0] == pyproject
