@@ -109,6 +109,7 @@ KEYS: tuple[tuple[str, ...], ...] = (
     ("archive", "dir"),
     ("archive", "number"),
     ("backup", "secret_key"),
+    ("backup", "key_file"),
     ("documents", "templates"),
     ("documents", "printer"),
     ("metrics", "dir"),
