@@ -222,7 +222,8 @@ def find(session: Session, query: str, walkable: bool = True) -> Found:
     become one list, as before); common words (in COMMON_SHARE of the newest items or more) are not fetched — tens
     of thousands of matches — but checked item by item (contains) when walkable (the caller walks items in an
     indexed order and stops early). If the items holding every word are common too, the result is dense (nothing
-    fetched); else every word under FETCH_SHARE is fetched (at least the rarest) and the others checked."""
+    fetched); else every word under FETCH_SHARE is fetched (at least the rarest) and the others checked — on PostgreSQL
+    every word, when none is in a name (intersecting them inside the one index of items costs less than checking)."""
     found = words(query)
     if not found:
         return Found([])
@@ -232,6 +233,8 @@ def find(session: Session, query: str, walkable: bool = True) -> Found:
         *each, together = shares(session, found)
         if together >= COMMON_SHARE:
             return Found([contains(dialect, w) for w in found], dense=True)
+        if dialect == "postgresql" and not _in_names(session, found):  # one row per item: intersect all in the index
+            return Found(_listed(session, found))
         fetch = FETCH_SHARE if dialect == "sqlite" else COMMON_SHARE  # fetching costs PostgreSQL more (heap reads)
         common = [w for w, share in zip(found, each, strict=True) if share >= fetch]
         if len(common) == len(found):  # very common words, rare together: fetch the rarest (the longest of equals)
