@@ -157,11 +157,17 @@ def by_platform(session: Session, span: list[Month], units: list[int] | None = N
     """Items reported each month (of units, when given) by the platform of their first link (无链接 without one):
     grouped in SQL by month and the link's network location (a few rows per month), each named by platform."""
     dialect = session.get_bind().dialect.name
-    first = select(func.min(ItemLink.id)).where(ItemLink.item_id == Item.id).correlate(Item).scalar_subquery()
     link = aliased(ItemLink)
     month = month_of(span).label("month")
     netloc = netloc_of(dialect, link.url).label("netloc")
-    rows = select(month, netloc).select_from(Item).outerjoin(link, link.id == first).where(*_in_span(span, units))
+    rows = select(month, netloc).select_from(Item)
+    if dialect == "postgresql":  # one pass over the links (hashed), not a probe per item
+        firsts = select(func.min(ItemLink.id).label("id")).group_by(ItemLink.item_id).subquery()
+        rows = rows.outerjoin(firsts.join(link, link.id == firsts.c.id), link.item_id == Item.id)
+    else:  # SQLite probes each item's links through their index
+        first = select(func.min(ItemLink.id)).where(ItemLink.item_id == Item.id).correlate(Item).scalar_subquery()
+        rows = rows.outerjoin(link, link.id == first)
+    rows = rows.where(*_in_span(span, units))
     grouped = rows.subquery()
     stmt = select(grouped.c.month, grouped.c.netloc, func.count()).group_by(grouped.c.month, grouped.c.netloc)
     out: dict[str, list[int]] = defaultdict(lambda: [0] * len(span))
