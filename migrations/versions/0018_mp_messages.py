@@ -1,7 +1,7 @@
 """The 公众号's messages: one row per WeChat message (MsgId unique), naming the item it became or joined
 
 Revision ID: 0018
-Revises: 0016 (the lead chains it at merge)
+Revises: 0017
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from models.base import UTCDateTime
 
 revision = "0018"
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
