@@ -5,6 +5,9 @@ that is waiting in ONE multi-row `INSERT … ON CONFLICT (key) DO NOTHING RETURN
 then wakes each request with whether its row was new. Measured in bench/callback.py: one transaction per
 callback through SQLAlchemy cost as much as verifying, decrypting and parsing it; batching makes the
 database cost per callback small on SQLite and on PostgreSQL.
+
+After a batch with new rows committed, a second thread rings the worker's inbox consumers awake (core.wake); a
+lost or failed ring costs only their fallback poll, and a slow Redis never holds up the next batch.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import json
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -45,13 +49,16 @@ class _Row:
 class InboxWriter:
     """Insert callbacks into processed_callbacks; store() returns True if the row is new, False for a retry."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, wake: Callable[[int], None] | None = None) -> None:
         self.engine = engine
+        self.wake = wake  # called with how many people got new rows, after their batch committed
         self.sqlite = engine.dialect.name == "sqlite"
         self._start = threading.Lock()
         self._waiting: queue.SimpleQueue[_Row] = queue.SimpleQueue()  # C, lock-free put: measured in bench/callback
         self._thread: threading.Thread | None = None
         self._raw: Any = None
+        self._rings: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self._ringer: threading.Thread | None = None
 
     def store(self, key: str, userid: str, payload: dict[str, Any], at: datetime) -> bool:
         """Store one callback (waiting for the batch it joins to commit); raise if it could not be stored."""
@@ -95,6 +102,31 @@ class InboxWriter:
                 row.error = exc
         for row in batch:
             row.done.release()
+        if self.wake is not None:
+            users = {row.params[1] for row in batch if row.new}
+            if users:
+                self._ring(len(users))
+
+    def _ring(self, users: int) -> None:
+        if self._ringer is None or not self._ringer.is_alive():
+            with self._start:
+                if self._ringer is None or not self._ringer.is_alive():
+                    self._ringer = threading.Thread(target=self._ring_loop, name="inbox-wake", daemon=True)
+                    self._ringer.start()
+        self._rings.put(users)
+
+    def _ring_loop(self) -> None:
+        """Ring for every committed batch; batches committed while Redis answered the last ring share one ring."""
+        assert self.wake is not None
+        while True:
+            users = self._rings.get()
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    users += self._rings.get_nowait()
+            try:
+                self.wake(users)
+            except Exception as exc:  # noqa: BLE001 - the consumers' fallback poll finds the rows
+                log.debug("收件箱唤醒信号未能发出（%s），worker 将由兜底轮询取到", describe(exc))
 
     def _insert(self, rows: list[tuple[Any, ...]]) -> set[str]:
         p = "?" if self.sqlite else "%s"
