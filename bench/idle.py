@@ -127,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         load = os.getloadavg()
         print(
             f"idle CPU over {args.seconds:g} s ({db}): web {used['web']:.2f} %, "
-            f"worker {used['worker']:.2f} % of a core; together {total:.2f} % (target <= {IDLE_TARGET:g} %) {'PASS' if total <= IDLE_TARGET else 'MISS'}"
+            f"worker {used['worker']:.2f} % of a core; together {total:.2f} % "
+            f"(target <= {IDLE_TARGET:g} %) {'PASS' if total <= IDLE_TARGET else 'MISS'}"
         )
         print(
             f"  machine meanwhile: {busy:.0f} % busy over {os.cpu_count()} cores "
