@@ -1,13 +1,17 @@
 """The callback's one write: store each received callback once, with group commit (the hot path).
 
-Request threads hand their row to one writer thread per process and wait; the writer inserts everything
-that is waiting in ONE multi-row `INSERT … ON CONFLICT (key) DO NOTHING RETURNING key` and commits once,
-then wakes each request with whether its row was new. Measured in bench/callback.py: one transaction per
-callback through SQLAlchemy cost as much as verifying, decrypting and parsing it; batching makes the
-database cost per callback small on SQLite and on PostgreSQL.
+Request threads put their row on one queue per process. A request thread that finds nobody committing becomes the
+leader: it inserts everything waiting (its own row included) in ONE multi-row
+`INSERT … ON CONFLICT (key) DO NOTHING RETURNING key`, commits once and wakes each waiting request with whether its
+row was new; the others wait. A leader hands over rather than serving others forever: after its batch it promotes
+the oldest row still waiting, whose own thread then leads the next batch. Measured in bench/callback.py: one
+transaction per callback through SQLAlchemy cost as much as verifying, decrypting and parsing it; batching makes the
+database cost per callback small on SQLite and on PostgreSQL, and leading from the request thread (no writer
+thread) saves a thread switch per batch.
 
 After a batch with new rows committed, a second thread rings the worker's inbox consumers awake (core.wake); a
-lost or failed ring costs only their fallback poll, and a slow Redis never holds up the next batch.
+lost or failed ring costs only their fallback poll, and a slow Redis never holds up a commit. Rings are at most
+RING_EVERY apart per process: under load one ring covers many batches.
 """
 
 from __future__ import annotations
@@ -17,8 +21,8 @@ import json
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +34,8 @@ from core.outage import dependency, describe
 log = logging.getLogger(__name__)
 MAX_BATCH = 200
 WAIT_SECONDS = 4.0  # WeCom gives up after 5 s
+RING_EVERY = 0.005  # seconds between two rings of one process (a ring costs a Redis round trip)
+QUEUED, DONE, PROMOTED = 0, 1, 2  # a row's state: waiting, committed (or failed), handed the lead
 
 
 def _held() -> threading.Lock:
@@ -38,12 +44,17 @@ def _held() -> threading.Lock:
     return lock
 
 
-@dataclass
 class _Row:
-    params: tuple[Any, ...]
-    done: threading.Lock = field(default_factory=_held)  # released by the writer once the row's batch committed
-    new: bool = False
-    error: BaseException | None = None
+    """One callback waiting to be stored, and what became of it."""
+
+    __slots__ = ("error", "new", "params", "state", "wake")
+
+    def __init__(self, params: tuple[Any, ...]) -> None:
+        self.params = params
+        self.wake = _held()  # released once: when the row is committed (DONE) or handed the lead (PROMOTED)
+        self.state = QUEUED
+        self.new = False
+        self.error: BaseException | None = None
 
 
 class InboxWriter:
@@ -54,36 +65,58 @@ class InboxWriter:
         self.wake = wake  # called with how many people got new rows, after their batch committed
         self.sqlite = engine.dialect.name == "sqlite"
         self._start = threading.Lock()
+        self._lead = threading.Lock()  # held by the request thread committing a batch
         self._waiting: queue.SimpleQueue[_Row] = queue.SimpleQueue()  # C, lock-free put: measured in bench/callback
-        self._thread: threading.Thread | None = None
         self._raw: Any = None
         self._rings: queue.SimpleQueue[int] = queue.SimpleQueue()
         self._ringer: threading.Thread | None = None
 
     def store(self, key: str, userid: str, payload: dict[str, Any], at: datetime) -> bool:
-        """Store one callback (waiting for the batch it joins to commit); raise if it could not be stored."""
+        """Store one callback (leading or joining a batch that commits); raise if it could not be stored in time."""
         at = at.astimezone(UTC)
-        when: Any = at.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f") if self.sqlite else at
+        when: Any = at.replace(tzinfo=None).isoformat(" ", "microseconds") if self.sqlite else at
         row = _Row((key, userid, json.dumps(payload, ensure_ascii=False), when))
-        if self._thread is None or not self._thread.is_alive():
-            with self._start:  # started lazily: after gunicorn forks
-                if self._thread is None or not self._thread.is_alive():
-                    self._thread = threading.Thread(target=self._run, name="inbox-writer", daemon=True)
-                    self._thread.start()
         self._waiting.put(row)
-        if not row.done.acquire(timeout=WAIT_SECONDS):
-            raise TimeoutError("inbox write did not commit in time")
+        if self._lead.acquire(blocking=False):
+            self._run_lead(row if row.state == PROMOTED else None)
+        deadline = time.monotonic() + WAIT_SECONDS
+        while row.state != DONE:
+            left = deadline - time.monotonic()
+            if row.state == PROMOTED:  # the previous leader handed over: lead the next batch, this row first
+                if not self._lead.acquire(timeout=max(0.0, left)):
+                    raise TimeoutError("inbox write did not commit in time")
+                self._run_lead(row)
+            elif not row.wake.acquire(timeout=max(0.0, left)):
+                raise TimeoutError("inbox write did not commit in time")
         if row.error is not None:
             raise row.error
         return row.new
 
-    def _run(self) -> None:
+    def _run_lead(self, first: _Row | None) -> None:
+        """Holding the lead: commit what waits (first first), then hand the lead to the oldest row still waiting."""
         while True:
-            batch = [self._waiting.get()]  # everything waiting when the previous batch committed goes in one batch
+            batch = [first] if first is not None else []
+            first = None
             with contextlib.suppress(queue.Empty):
                 while len(batch) < MAX_BATCH:
                     batch.append(self._waiting.get_nowait())
-            self._commit(batch)
+            try:
+                if batch:
+                    self._commit(batch)
+                nxt = self._waiting.get_nowait()
+            except queue.Empty:
+                self._lead.release()
+                # a row queued after the look above, whose thread found the lead taken, would wait for nobody
+                if self._waiting.empty() or not self._lead.acquire(blocking=False):
+                    return
+                continue
+            except BaseException:
+                self._lead.release()
+                raise
+            nxt.state = PROMOTED
+            self._lead.release()
+            nxt.wake.release()
+            return
 
     def _commit(self, batch: list[_Row]) -> None:
         first: dict[str, _Row] = {}
@@ -101,7 +134,9 @@ class InboxWriter:
             for row in batch:
                 row.error = exc
         for row in batch:
-            row.done.release()
+            promoted, row.state = row.state == PROMOTED, DONE
+            if not promoted:  # a promoted row's thread is awake already: it is the one committing
+                row.wake.release()
         if self.wake is not None:
             users = {row.params[1] for row in batch if row.new}
             if users:
@@ -116,10 +151,12 @@ class InboxWriter:
         self._rings.put(users)
 
     def _ring_loop(self) -> None:
-        """Ring for every committed batch; batches committed while Redis answered the last ring share one ring."""
+        """Ring for every committed batch; batches committed while Redis answered the last ring (or within RING_EVERY)
+        share one ring."""
         assert self.wake is not None
         while True:
             users = self._rings.get()
+            time.sleep(RING_EVERY)  # let the batches committing meanwhile join this ring
             with contextlib.suppress(queue.Empty):
                 while True:
                     users += self._rings.get_nowait()
