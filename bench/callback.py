@@ -328,9 +328,8 @@ def profile(args: argparse.Namespace, tmp: Path, top: int = 25) -> None:
     environs = []
     for path, body in reqs:
         url, _, query = path.partition("?")
-        environs.append(
-            EnvironBuilder(path=url, query_string=query, method="POST", data=body, content_type="text/xml").get_environ()
-        )
+        built = EnvironBuilder(path=url, query_string=query, method="POST", data=body, content_type="text/xml")
+        environs.append(built.get_environ())
     statuses: list[str] = []
 
     def start_response(status: str, headers: Any, exc_info: Any = None) -> Any:

@@ -34,7 +34,7 @@ from core.outage import dependency, describe
 log = logging.getLogger(__name__)
 MAX_BATCH = 200
 WAIT_SECONDS = 4.0  # WeCom gives up after 5 s
-RING_EVERY = 0.005  # seconds between two rings of one process (a ring costs a Redis round trip)
+RING_EVERY = 0.01  # seconds between two rings of one process (a ring costs a Redis round trip)
 QUEUED, DONE, PROMOTED = 0, 1, 2  # a row's state: waiting, committed (or failed), handed the lead
 
 
@@ -68,8 +68,10 @@ class InboxWriter:
         self._lead = threading.Lock()  # held by the request thread committing a batch
         self._waiting: queue.SimpleQueue[_Row] = queue.SimpleQueue()  # C, lock-free put: measured in bench/callback
         self._raw: Any = None
-        self._rings: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self._rings: queue.SimpleQueue[bool] = queue.SimpleQueue()
         self._ringer: threading.Thread | None = None
+        self._ring_asked = False  # a ring is asked for and not yet rung
+        self._unrung = 0  # people with new rows committed since the last ring
 
     def store(self, key: str, userid: str, payload: dict[str, Any], at: datetime) -> bool:
         """Store one callback (leading or joining a batch that commits); raise if it could not be stored in time."""
@@ -138,30 +140,34 @@ class InboxWriter:
             if not promoted:  # a promoted row's thread is awake already: it is the one committing
                 row.wake.release()
         if self.wake is not None:
-            users = {row.params[1] for row in batch if row.new}
+            users = len({row.params[1] for row in batch if row.new})
             if users:
-                self._ring(len(users))
+                self._ring(users)
 
     def _ring(self, users: int) -> None:
+        """Have the ringer thread ring for these people (one hand-over per ring, however many batches it covers)."""
+        self._unrung += users
+        if self._ring_asked:
+            return  # the ringer has not rung yet: it takes this count along
+        self._ring_asked = True
         if self._ringer is None or not self._ringer.is_alive():
             with self._start:
                 if self._ringer is None or not self._ringer.is_alive():
                     self._ringer = threading.Thread(target=self._ring_loop, name="inbox-wake", daemon=True)
                     self._ringer.start()
-        self._rings.put(users)
+        self._rings.put(True)
 
     def _ring_loop(self) -> None:
-        """Ring for every committed batch; batches committed while Redis answered the last ring (or within RING_EVERY)
-        share one ring."""
+        """Ring once for every batch committed before the ring; batches committed while Redis answered the last ring
+        (or within RING_EVERY) share one ring."""
         assert self.wake is not None
         while True:
-            users = self._rings.get()
+            self._rings.get()
             time.sleep(RING_EVERY)  # let the batches committing meanwhile join this ring
-            with contextlib.suppress(queue.Empty):
-                while True:
-                    users += self._rings.get_nowait()
+            self._ring_asked = False  # first: a batch committed from now on asks for the next ring
+            users, self._unrung = self._unrung, 0
             try:
-                self.wake(users)
+                self.wake(max(1, users))
             except Exception as exc:  # noqa: BLE001 - the consumers' fallback poll finds the rows
                 log.debug("收件箱唤醒信号未能发出（%s），worker 将由兜底轮询取到", describe(exc))
 
