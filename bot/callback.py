@@ -61,12 +61,18 @@ def receive() -> Response:
     ext = current_app.extensions  # looked up once: each proxy access costs (bench/callback.py --profile)
     cfg = ext["liaowang"].config
     req = request._get_current_object()  # type: ignore[attr-defined]  # werkzeug's LocalProxy
-    opened = open_callback(req, ext["liaowang_crypto"], Guard(cfg.max_body, cfg.callback_window, cfg.wecom.agent_id))
-    if isinstance(opened, Response):
-        metrics.callback("refused")
-        return opened
-    msg, nonce = opened
-    return _process(msg, nonce, ext)
+    writer = ext["liaowang_inbox"]
+    writer.expect()  # a batch committing meanwhile waits for this one (bot/inboxwriter.py)
+    try:
+        guard = Guard(cfg.max_body, cfg.callback_window, cfg.wecom.agent_id)
+        opened = open_callback(req, ext["liaowang_crypto"], guard)
+        if isinstance(opened, Response):
+            metrics.callback("refused")
+            return opened
+        msg, nonce = opened
+        return _process(msg, nonce, ext)
+    finally:
+        writer.unexpect()
 
 
 def _store(msg: Incoming, ext: dict[str, Any]) -> bool:

@@ -68,13 +68,24 @@ class InboxWriter:
         self._lead = threading.Lock()  # held by the request thread committing a batch
         self._waiting: queue.SimpleQueue[_Row] = queue.SimpleQueue()  # C, lock-free put: measured in bench/callback
         self._raw: Any = None
+        self._joined = False  # the last batch had more than one row: requests are arriving together
+        self._parsing: set[int] = set()  # threads between receiving a callback and storing it (set ops are atomic)
         self._rings: queue.SimpleQueue[bool] = queue.SimpleQueue()
         self._ringer: threading.Thread | None = None
         self._ring_asked = False  # a ring is asked for and not yet rung
         self._unrung = 0  # people with new rows committed since the last ring
 
+    def expect(self) -> None:
+        """This request thread has a callback to open and probably store: a leader lets it join its batch."""
+        self._parsing.add(threading.get_ident())
+
+    def unexpect(self) -> None:
+        """This request thread will store nothing more (stored, refused or failed)."""
+        self._parsing.discard(threading.get_ident())
+
     def store(self, key: str, userid: str, payload: dict[str, Any], at: datetime) -> bool:
         """Store one callback (leading or joining a batch that commits); raise if it could not be stored in time."""
+        self.unexpect()
         at = at.astimezone(UTC)
         when: Any = at.replace(tzinfo=None).isoformat(" ", "microseconds") if self.sqlite else at
         row = _Row((key, userid, json.dumps(payload, ensure_ascii=False), when))
@@ -99,10 +110,12 @@ class InboxWriter:
         while True:
             batch = [first] if first is not None else []
             first = None
-            time.sleep(0)  # yield the GIL once: request threads parsing now join this batch (idle: returns at once)
+            if self._parsing or self._joined:  # under load: let the requests being parsed join (yield the GIL once)
+                time.sleep(0)
             with contextlib.suppress(queue.Empty):
                 while len(batch) < MAX_BATCH:
                     batch.append(self._waiting.get_nowait())
+            self._joined = len(batch) > 1
             try:
                 if batch:
                     self._commit(batch)
