@@ -17,6 +17,7 @@ import redis
 from sqlalchemy import func, insert, select
 
 from bench.common import clock_row
+from bot.inboxwriter import InboxWriter
 from core import clock
 from core.policy import parse_policy
 from jobs.deadlines import clock_loop
@@ -149,3 +150,27 @@ def test_a_new_clock_due_earlier_wakes_the_sleeping_clock_thread(stack: Stack) -
         now = _clock_due(stack, 0)
         _until(_fired(stack, now), 10, "the new clock's threshold did not wake the clock thread")
     assert not _fired(stack, later)(), "the clock an hour away is left alone"
+
+
+def test_callbacks_arriving_together_are_each_stored_once_whoever_leads_the_commit(stack: Stack) -> None:
+    """16 request threads storing at once (each key three times, as WeCom's retries would): one row per key, and
+    exactly one of its stores is told it was new — whichever thread led the batch that carried it."""
+    writer = InboxWriter(stack.rt.engine)
+    keys = [f"msg:wake{i:04d}" for i in range(200)]
+    told: dict[str, list[bool]] = {k: [] for k in keys}
+
+    def send(part: list[str]) -> None:
+        for key in part:
+            writer.expect()
+            told[key].append(writer.store(key, "zhangsan", {"userid": "zhangsan", "msg_type": "text"}, clock.now()))
+
+    work = [keys[i::8] + keys[i::8] for i in range(8)] + [keys[i::8][::-1] for i in range(8)]
+    threads = [threading.Thread(target=send, args=(part,)) for part in work]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert all(sorted(v) == [False, False, True] for v in told.values()), "each key is new exactly once"
+    with stack.rt.sessions() as s:
+        stored = s.scalar(select(func.count()).where(ProcessedCallback.key.like("msg:wake%")))
+    assert stored == len(keys)
