@@ -13,7 +13,7 @@ from bot.inboxwriter import InboxWriter
 from bot.intake import init_app as init_intake
 from bot.members import Members
 from bot.mp import init_app as init_mp
-from core import logs, metrics
+from core import logs, metrics, wake
 from core.outage import Outage, dependency
 from core.runtime import Runtime
 from core.version import version
@@ -99,7 +99,7 @@ def create_app(rt: Runtime) -> Flask:
     from bot.callback import bp
 
     app.extensions["liaowang_members"] = Members(rt.engine)
-    app.extensions["liaowang_inbox"] = InboxWriter(rt.engine)
+    app.extensions["liaowang_inbox"] = InboxWriter(rt.engine, lambda users: wake.ring(rt.redis, wake.INBOX, users))
 
     logs.configure(rt.config.raw)
     metrics.configure(rt.config.raw, rt.config.data_dir)

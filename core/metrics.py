@@ -46,6 +46,7 @@ class _Metrics:
     wecom_errors: Any
     outbox_failed: Any
     lateness: Any
+    pickups: Any
     shared: bool  # values live in the multiprocess directory (prometheus_client was first imported after setup)
 
 
@@ -211,6 +212,9 @@ def setup(directory: Path) -> None:
             "How late a clock threshold fired after it fell due.",
             buckets=LATENESS_BUCKETS,
         ),  # fmt: skip
+        pickups=Counter(
+            "liaowang_inbox_pickups", "Inbox looks that found callbacks to handle, by what woke the consumer.", ["why"]
+        ),
         shared=shared,
     )
 
@@ -231,6 +235,12 @@ def outbox_failed() -> None:
     """Count one outbox message given up on."""
     if _m is not None:
         _m.outbox_failed.inc()
+
+
+def pickup(why: str) -> None:
+    """Count one inbox look that found work, by why the consumer looked (signal, fallback, due, more, start)."""
+    if _m is not None:
+        _m.pickups.labels(why).inc()
 
 
 def lateness(seconds: float) -> None:
