@@ -43,6 +43,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker (default 8)")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (config, server and worker logs)")
     p.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead: profile N callbacks through Liaowang's WSGI app in this process (cProfile, top entries)",
+    )
+    p.add_argument(
         "--db",
         default="sqlite",
         help="sqlite (a temp file, default) or a scratch postgresql:// database "
@@ -298,6 +305,56 @@ def cleanup_rows(rt: Any, prefix: str) -> None:
         c.execute(text("DELETE FROM processed_callbacks WHERE key LIKE :k"), {"k": f"{prefix}______"})
 
 
+def profile(args: argparse.Namespace, tmp: Path, top: int = 25) -> None:
+    """Send N fresh signed callbacks straight into Liaowang's WSGI app (no HTTP server) under cProfile; print the
+    CPU per callback and the top entries by own time (what the web spends on a callback, without gunicorn)."""
+    import cProfile
+    import io
+    import pstats
+
+    from werkzeug.test import EnvironBuilder
+
+    from core.redisconn import start_embedded
+    from core.runtime import Runtime
+    from wiring import web_app
+
+    var = tmp / "var"
+    db_url = f"sqlite:///{var / 'liaowang.db'}" if args.db == "sqlite" else args.db
+    cfg_path = write_config(tmp, db_url, start_embedded(var), "http://127.0.0.1:9")
+    rt = prepare_db(cfg_path)
+    app = web_app(Runtime(rt.config)).wsgi_app
+    sealer = Sealer()
+    reqs = [sealer.parts(USER, TEXT, n) for n in sealer.numbers(args.profile + 200)]
+    environs = []
+    for path, body in reqs:
+        url, _, query = path.partition("?")
+        built = EnvironBuilder(path=url, query_string=query, method="POST", data=body, content_type="text/xml")
+        environs.append(built.get_environ())
+    statuses: list[str] = []
+
+    def start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+        statuses.append(status)
+        return lambda _b: None
+
+    def send(envs: list[dict[str, Any]]) -> None:
+        for env in envs:
+            b"".join(app(env, start_response))
+
+    send(environs[:200])  # warm-up: imports, pools, the writer thread
+    prof, t0 = cProfile.Profile(), time.process_time()
+    prof.enable()
+    send(environs[200:])
+    prof.disable()
+    used = time.process_time() - t0
+    bad = sum(1 for st in statuses if not st.startswith("200"))
+    print(f"profile: {args.profile} callbacks, {bad} not answered 200; CPU {used / args.profile * 1e6:.0f} µs each")
+    print("(under cProfile, which adds its own overhead; the process's CPU includes the inbox writer thread)")
+    out = io.StringIO()
+    pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(top)
+    print(out.getvalue())
+    rt.engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Set everything up, run both parts, print the figures, tear everything down."""
     from core.redisconn import start_embedded, stop_embedded
@@ -306,6 +363,14 @@ def main(argv: list[str] | None = None) -> int:
     from sandbox.settings import EmulatorSettings
 
     args = parse_args(argv)
+    if args.profile:
+        tmp = Path(tempfile.mkdtemp(prefix="lw-prof-"))
+        try:
+            profile(args, tmp)
+        finally:
+            stop_embedded(tmp / "var")
+            shutil.rmtree(tmp, ignore_errors=True)
+        return 0
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` stops servers and Redis
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the in-process emulator's request log
     tmp = Path(tempfile.mkdtemp(prefix="lw-bench-"))

@@ -497,7 +497,7 @@ def _delivered(c: Cluster, userid: str, key: str) -> int:
 
 
 def _quiesce(c: Cluster, timeout: float = 240) -> bool:
-    """Wait until nothing is pending: inbox handled, outbox sent, every held notice in a digest, no threshold overdue."""
+    """Wait until nothing is pending: inbox handled, outbox sent, every held notice in a digest, no threshold due."""
 
     def idle() -> bool:
         now = clock.now()

@@ -12,9 +12,11 @@ from bot.h5 import init_app as init_h5
 from bot.inboxwriter import InboxWriter
 from bot.intake import init_app as init_intake
 from bot.members import Members
-from core import logs, metrics
+from bot.mp import init_app as init_mp
+from core import logs, metrics, wake
 from core.outage import Outage, dependency
 from core.runtime import Runtime
+from core.version import version
 from workflow.views import gauges
 
 
@@ -30,10 +32,7 @@ def readiness(rt: Runtime) -> dict[str, tuple[bool, str]]:
             c.execute(text("SELECT 1"))
             at, newest = current(c), head()
         out["database"] = (True, "ok")
-        out["migrations"] = (
-            at == newest,
-            f"at {at}, newest {newest}" + ("" if at == newest else ": run liaowang db upgrade"),
-        )
+        out["migrations"] = _schema(at, newest)
     except Exception as exc:  # noqa: BLE001 - any failure means not ready; its class is enough
         out["database"] = (False, type(exc).__name__)
         out["migrations"] = (False, "unknown (no database)")
@@ -43,6 +42,30 @@ def readiness(rt: Runtime) -> dict[str, tuple[bool, str]]:
     except Exception as exc:  # noqa: BLE001
         out["redis"] = (False, type(exc).__name__)
     return out
+
+
+def _schema(at: str | None, newest: str) -> tuple[bool, str]:
+    """(ok, said) for the database's schema revision: ready at this code's newest, and also when the database is at
+    a revision this code does not know (a newer release ran `db upgrade` first: the rolling upgrade of
+    docs/upgrade.md, whose compatibility promise lets this web serve until it is restarted)."""
+    if at == newest:
+        return True, f"at {at}, newest {newest}"
+    if at is not None and not _known(at):
+        return True, f"at {at}, newer than this release ({newest}): restart this process on the new release"
+    return False, f"at {at}, newest {newest}: run liaowang db upgrade"
+
+
+def _known(revision: str) -> bool:
+    """True if revision is one of this code's migrations."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    from migrations import alembic_config
+
+    try:
+        return ScriptDirectory.from_config(alembic_config("sqlite://")).get_revision(revision) is not None
+    except CommandError:
+        return False
 
 
 PAGES = Outage("网页", logging.getLogger("bot.app"))
@@ -76,7 +99,7 @@ def create_app(rt: Runtime) -> Flask:
     from bot.callback import bp
 
     app.extensions["liaowang_members"] = Members(rt.engine)
-    app.extensions["liaowang_inbox"] = InboxWriter(rt.engine)
+    app.extensions["liaowang_inbox"] = InboxWriter(rt.engine, lambda users: wake.ring(rt.redis, wake.INBOX, users))
 
     logs.configure(rt.config.raw)
     metrics.configure(rt.config.raw, rt.config.data_dir)
@@ -96,6 +119,7 @@ def create_app(rt: Runtime) -> Flask:
 
     app.register_blueprint(bp)
     init_intake(app, rt)
+    init_mp(app, rt)
     init_h5(app, rt.config)
     _quiet_outages(app)
 
@@ -119,7 +143,7 @@ def create_app(rt: Runtime) -> Flask:
         """Ready to serve: the database answers, Redis answers, the schema is current; else 503 naming the part."""
         checks = readiness(rt)
         failing = [name for name, (ok, _said) in checks.items() if not ok]
-        body = {"status": "ready" if not failing else "not ready", "failing": failing,
+        body = {"status": "ready" if not failing else "not ready", "failing": failing, "version": version(),
                 "checks": {name: said for name, (_ok, said) in checks.items()}}  # fmt: skip
         return body, 503 if failing else 200
 

@@ -1,11 +1,10 @@
-"""Parse callback XML safely (defusedxml, plain top-level fields only) into an Incoming record."""
+"""Parse callback XML safely (expat with no DTD or entities, plain top-level fields only) into an Incoming record."""
 
 from __future__ import annotations
 
 import hashlib
-
-from defusedxml import ElementTree as SafeET
-from defusedxml.common import DefusedXmlException
+from typing import Any
+from xml.parsers import expat
 
 from core.incoming import SYSTEM_SENDER, Incoming, is_contact_event
 from core.text import clean_name, clean_text
@@ -19,27 +18,69 @@ class BadXml(Exception):
     """The body is not acceptable XML (malformed, has a DTD or entities, or lacks fields): answer 400."""
 
 
+def _refuse(*_args: Any) -> int:
+    raise BadXml("unacceptable xml: a DTD, an entity declaration or an external entity")
+
+
+class _Fields:
+    """expat handlers that collect the plain top-level fields of <xml>, refusing any other structure."""
+
+    __slots__ = ("current", "depth", "fields", "text")
+
+    def __init__(self) -> None:
+        self.fields: dict[str, str] = {}
+        self.depth, self.current = 0, ""
+        self.text: list[str] = []
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        self.depth += 1
+        if self.depth == 1:
+            if name != "xml":
+                raise BadXml("root element is not <xml>")
+        elif self.depth == 2:
+            if name in SKIPPED and name not in self.fields and not attrs:
+                self.fields[name], self.current = "", ""  # its nested fields are skipped
+            elif attrs or name in self.fields:
+                raise BadXml(f"unexpected structure in <{name}>")
+            else:
+                self.current, self.text = name, []
+        elif self.current:  # an element inside a field (nested fields only inside a skipped one)
+            raise BadXml(f"unexpected structure in <{self.current}>")
+
+    def end(self, _name: str) -> None:
+        if self.depth == 2 and self.current:
+            self.fields[self.current], self.current = "".join(self.text), ""
+        self.depth -= 1
+
+    def data(self, text: str) -> None:
+        if self.depth == 2 and self.current:
+            self.text.append(text)
+
+
 def safe_fields(xml: str | bytes) -> dict[str, str]:
     """Return the top-level child elements of an <xml> document as plain text fields, or raise BadXml.
 
     DTDs, entities, attributes, nested elements and repeated fields are refused: WeCom sends none of them, except the
-    nested ExtAttr of a change_contact member event (custom attributes), which is skipped.
+    nested ExtAttr of a change_contact member event (custom attributes), which is skipped. expat is driven directly
+    (what defusedxml guards, refused in the same handlers: no DTD, no entity declaration, no external entity) and no
+    tree is built: measured in bench/callback.py, half the cost of defusedxml's ElementTree for the two parses of
+    every callback.
     """
+    collect = _Fields()
+    parser = expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = _refuse
+    parser.EntityDeclHandler = _refuse
+    parser.UnparsedEntityDeclHandler = _refuse
+    parser.ExternalEntityRefHandler = _refuse
+    parser.StartElementHandler = collect.start
+    parser.EndElementHandler = collect.end
+    parser.CharacterDataHandler = collect.data
+    parser.buffer_text = True
     try:
-        root = SafeET.fromstring(xml, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except (DefusedXmlException, SafeET.ParseError, ValueError) as exc:
+        parser.Parse(xml, True)
+    except (expat.ExpatError, ValueError) as exc:
         raise BadXml(f"unacceptable xml: {type(exc).__name__}") from None
-    if root.tag != "xml":
-        raise BadXml("root element is not <xml>")
-    fields: dict[str, str] = {}
-    for child in root:
-        if child.tag in SKIPPED and child.tag not in fields and not child.attrib:
-            fields[child.tag] = ""
-            continue
-        if not isinstance(child.tag, str) or child.attrib or len(child) or child.tag in fields:
-            raise BadXml(f"unexpected structure in <{child.tag}>")
-        fields[child.tag] = child.text or ""
-    return fields
+    return collect.fields
 
 
 def parse_incoming(xml: str) -> Incoming:

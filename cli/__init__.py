@@ -10,11 +10,25 @@ from core import clock, logs
 from core.config import ConfigError
 
 
+class _Version(argparse.Action):
+    """`liaowang --version`: print the release (core.version) and exit; the version is read only when asked."""
+
+    def __init__(self, option_strings: list[str], dest: str, help: str | None = None) -> None:  # noqa: A002
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: object, **_kw: object) -> None:
+        from core.version import version
+
+        print(f"liaowang {version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every sub-command."""
     from cli import assess_cmd, calendar_cmd, commands, contacts_cmd, demo, doctor, intake_cmd, items_cmd, sandbox_cmd
 
     p = argparse.ArgumentParser(prog="liaowang", description="瞭望：企业微信舆情处置应用")
+    p.add_argument("--version", action=_Version, help="打印版本号并退出")
     sub = p.add_subparsers(dest="cmd", required=True)
     db = sub.add_parser("db", help="数据库").add_subparsers(dest="sub", required=True)
     db.add_parser("upgrade", help="升级数据库结构到最新").set_defaults(func=commands.db_upgrade)
@@ -23,13 +37,23 @@ def build_parser() -> argparse.ArgumentParser:
     down.add_argument("--yes", action="store_true", help="确实退回")
     down.set_defaults(func=commands.db_downgrade)
     bk = sub.add_parser("backup", help="备份数据库和文件目录（附件、案卷）到一个 tar.gz")
-    bk.add_argument("--out", required=True, metavar="FILE.tar.gz")
+    where = bk.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", metavar="FILE.tar.gz")
+    where.add_argument("--dir", help="写到这个目录，文件名带时间（liaowang-YYYYMMDD-HHMMSS.tar.gz，加密时加 .enc）")
+    bk.add_argument(
+        "--keep-days", type=int, default=0, help="与 --dir 同用：删除该目录里超过这么多天的定时备份（0 不删）"
+    )
+    bk.add_argument("--key-file", help="用这个密钥文件加密备份（缺省用 [backup] key_file；都没有则不加密）")
     bk.set_defaults(func=commands.backup)
+    bkey = sub.add_parser("backup-key", help="生成备份加密密钥文件（256 位随机，仅属主可读；不覆盖已有文件）")
+    bkey.add_argument("--out", required=True, metavar="FILE")
+    bkey.set_defaults(func=commands.backup_key)
     rs = sub.add_parser("restore", help="从备份恢复数据库和文件目录（须 --yes）")
     rs.add_argument("file", metavar="FILE.tar.gz")
     rs.add_argument("--yes", action="store_true", help="确实恢复（会替换当前数据库）")
     rs.add_argument("--dry-run", action="store_true", help="只核对备份并列出将替换和新增的内容，不做改动")
     rs.add_argument("--trust-unsigned", action="store_true", help="接受未签名或别处签名的备份（会打印警告）")
+    rs.add_argument("--key-file", help="加密备份的密钥文件（缺省用 [backup] key_file）")
     rs.set_defaults(func=commands.restore)
     org = sub.add_parser("org", help="组织名单").add_subparsers(dest="sub", required=True)
     imp = org.add_parser("import", help="从 TOML 文件导入组织名单（可重复执行；缺省用 [org] file）")

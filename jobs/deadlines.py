@@ -2,7 +2,10 @@
 
 Measured in bench/deadlines.py: one RQ job per threshold (rq 3.0 scores whole seconds and its scheduler polls once
 a second) gave p99 lateness of 1.0–1.9 s and 19–65 s for a 10,000-threshold burst; this loop gives p99 ≤ 10 ms and
-4–7 s. fire_clock stays for jobs already queued by older versions (it never trusts its trigger time).
+4–7 s. Between thresholds it costs nothing: it sleeps until the next one, woken early by the clock wake-up list
+(core.wake) that every process rings after a commit that started or moved clocks, and looks again at least every
+CLOCK_FALLBACK seconds (a lost signal; the sweep also fires anything past due). fire_clock stays for jobs already
+queued by older versions (it never trusts its trigger time).
 """
 
 from __future__ import annotations
@@ -12,24 +15,31 @@ import math
 import threading
 from datetime import UTC, datetime
 
+import redis
 from rq import Queue
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import clock as clockmod
-from core import metrics
-from core.outage import Outage
+from core import metrics, wake
+from core.outage import Outage, dependency
 from core.runtime import runtime
 from models.clock import OPEN_STATES, Clock
 from workflow.engine.deadlines import fire_due
 
 log = logging.getLogger(__name__)
-_wake = threading.Event()
+_wake = threading.Event()  # this process's clock thread, when Redis cannot carry the signal
+CLOCK_FALLBACK = 30.0  # seconds between looks at the next threshold when nothing rings (a lost signal's cost)
+NEAR = 1.0  # a threshold this close is waited for locally, to the millisecond (BLPOP's timeout is coarser)
 
 
 def schedule_clocks(queue: Queue, ids: list[int]) -> None:
-    """Clocks were started or moved: wake this process's clock thread to re-read the next threshold now."""
+    """Clocks were started or moved (committed): wake a clock thread (any worker's) to re-read the next threshold."""
     _wake.set()
+    try:
+        wake.ring(queue.connection, wake.CLOCKS)
+    except redis.exceptions.RedisError as exc:  # the fallback look, and the sweep, still find it
+        log.debug("时限唤醒信号未能发出（%s）", exc)
 
 
 def next_due() -> datetime | None:
@@ -40,20 +50,38 @@ def next_due() -> datetime | None:
     return min((t for t in times if t is not None), default=None)
 
 
-def clock_loop(stop: threading.Event, poll: float = 1.0) -> None:
-    """Fire thresholds on time: sleep until the next one (re-reading it at least every poll seconds), fire, repeat."""
-    outage = Outage("时限线程", log)
+def clock_loop(stop: threading.Event, fallback: float = CLOCK_FALLBACK) -> None:
+    """Fire thresholds on time: sleep until the next one or a wake-up signal (or fallback seconds), fire, repeat."""
+    outage, signal = Outage("时限线程", log), Outage("时限唤醒信号", log)
     while not stop.is_set():
-        delay = poll
+        delay = fallback
         try:
             sweep_clocks()
             nxt = next_due()
             if nxt is not None:
-                delay = min(poll, max(0.002, (nxt - clockmod.now()).total_seconds() + 0.001))
+                delay = min(fallback, max(0.002, (nxt - clockmod.now()).total_seconds() + 0.001))
             outage.ok()
         except Exception as exc:  # noqa: BLE001 - keep the clocks running; the next round retries
             delay = outage.failed(exc)
-        _wake.wait(delay)  # a clock started in this process (the inbox handlers run here) wakes it early
+        _sleep(stop, delay, signal)
+
+
+def _sleep(stop: threading.Event, delay: float, signal: Outage) -> None:
+    """Wait delay seconds, or less if a clock was started or moved (a ring on the wake-up list or in this process)."""
+    if _wake.is_set() or delay <= NEAR:
+        _wake.wait(delay)
+        _wake.clear()
+        return
+    client = runtime().redis
+    try:
+        _wake.clear()
+        if wake.wait(client, wake.CLOCKS, delay - NEAR / 2):  # the last half second locally, to the millisecond
+            wake.clear(client, wake.CLOCKS)  # one re-read covers every clock rung so far
+        signal.ok()
+    except Exception as exc:  # noqa: BLE001 - Redis away: this process's own clocks still wake it
+        if dependency(exc) is None:
+            raise
+        _wake.wait(min(delay, signal.failed(exc)))
         _wake.clear()
 
 

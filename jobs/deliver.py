@@ -177,6 +177,11 @@ def _prepare(rt: Runtime, rows: Sequence[OutboxMessage], outcome: dict[int, str]
     held: list[int] = []
     for row in rows:
         body = dict(row.payload)
+        if row.kind == "mp_send":  # an answer to a 公众号 citizen, by 客服消息 (sent and settled on its own)
+            from jobs import mp_send
+
+            outcome[row.id] = mp_send.deliver(rt, row)
+            continue
         if row.kind in ("appchat_create", "appchat"):
             sends.append(_Send(row, body, keys=[f"chat:{body.get('chatid')}"]))
             continue

@@ -5,6 +5,12 @@ taken only when free or expired (LEASE_SECONDS after its holder last renewed it)
 handling transaction first renews it with its fence number, so a holder that lost it cannot commit anything.
 A killed worker's person is therefore taken over within LEASE_SECONDS, nobody else waits for them, and handling
 needs no Redis at all.
+
+An idle consumer costs nothing: it blocks on the inbox wake-up list (core.wake), which the web rings after a batch
+of new callbacks committed, and looks at the database only when woken, when a retry or an expired lease falls due,
+or after FALLBACK seconds (a signal lost with a restarted or flushed Redis). A pick-up that only the fallback poll
+found is logged (FALLBACK_LINE) and counted (`pickups`, metric liaowang_inbox_pickups_total), so a lost signal
+shows.
 """
 
 from __future__ import annotations
@@ -14,15 +20,17 @@ import os
 import random
 import socket
 import threading
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, Protocol, cast
 
-from sqlalchemy import CursorResult, exists, or_, select, update
+from sqlalchemy import CursorResult, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import clock
+from core import clock, metrics, wake
 from core.incoming import SYSTEM_SENDER
 from core.outage import Outage, dependency
 from core.runtime import Runtime, runtime
@@ -36,6 +44,8 @@ MAX_ATTEMPTS = 5
 SYSTEM_MAX_ATTEMPTS = 40  # change_contact: retried every 5 min at most, for about 3 hours, then the daily sync
 LEASE_SECONDS = 10.0
 BATCH = 20  # rows of one person per turn, then the consumer moves on to others
+FALLBACK = 5.0  # seconds between looks at the database when no wake-up signal comes (a lost signal's cost)
+FALLBACK_LINE = "收件箱：兜底轮询取到 %d 人的消息（唤醒信号丢失或 Redis 不可用）"
 SORRY = "抱歉，系统处理您的消息时出错，已记录。请稍后重试，或联系领导小组办公室。"
 
 
@@ -224,20 +234,83 @@ def pending_users(rt: Runtime, limit: int = 200) -> list[str]:
         )
 
 
-def consume(rt: Runtime, stop: threading.Event, poll: float = 0.02) -> None:
-    """Poll the inbox and handle each waiting person's callbacks until stop is set; outages are waited out."""
-    outage, holder = Outage("收件箱", log), holder_name()
+class Wake(StrEnum):
+    """Why a consumer looked at the database (counted in `pickups` when the look found work)."""
+
+    start = "start"  # the consumer (re)started
+    more = "more"  # it had just handled people: it looks again before sleeping
+    signal = "signal"  # the web rang after committing new callbacks
+    due = "due"  # a retry or an expired lease fell due
+    fallback = "fallback"  # nothing rang within FALLBACK seconds
+
+
+pickups: Counter[Wake] = Counter()  # per process: looks that found people to handle, by why the consumer looked
+
+
+def next_due(rt: Runtime) -> datetime | None:
+    """Return when the next waiting row's retry falls due or a held lease with pending rows expires (None if never)."""
+    now = clock.now()
+    with rt.sessions() as s:
+        retry = s.scalar(
+            select(func.min(ProcessedCallback.retry_at)).where(
+                ProcessedCallback.state == InboxState.pending, ProcessedCallback.retry_at > now
+            )
+        )
+        waiting = exists().where(
+            ProcessedCallback.userid == InboxLease.userid, ProcessedCallback.state == InboxState.pending
+        )
+        lease = s.scalar(
+            select(func.min(InboxLease.expires_at)).where(
+                InboxLease.holder.is_not(None), InboxLease.expires_at >= now, waiting
+            )
+        )
+    return min((t for t in (retry, lease) if t is not None), default=None)
+
+
+def nudge(rt: Runtime, tokens: int = 1) -> None:
+    """Wake idle consumers (of every worker) to look at the inbox now; raise RedisError if Redis is away."""
+    wake.ring(rt.redis, wake.INBOX, tokens)
+
+
+def _sleep(rt: Runtime, stop: threading.Event, fallback: float, signal: Outage) -> Wake:
+    """Block until the web rings, the next retry or lease expiry is due, or fallback seconds pass; say which."""
+    delay, why = fallback, Wake.fallback
+    nxt = next_due(rt)
+    if nxt is not None and (nxt - clock.now()).total_seconds() < fallback:
+        delay, why = max(0.0, (nxt - clock.now()).total_seconds()) + 0.01, Wake.due
+    try:
+        woke = wake.wait(rt.redis, wake.INBOX, delay)
+    except Exception as exc:  # noqa: BLE001 - Redis away: poll the database every fallback (or backoff) seconds
+        if dependency(exc) is None:
+            raise
+        stop.wait(min(delay, signal.failed(exc)))
+        return why
+    signal.ok()
+    return Wake.signal if woke else why
+
+
+def consume(rt: Runtime, stop: threading.Event, fallback: float = FALLBACK) -> None:
+    """Handle each waiting person's callbacks until stop is set, sleeping on the wake-up signal when there are none;
+    outages are waited out."""
+    outage, signal, holder = Outage("收件箱", log), Outage("收件箱唤醒信号", log), holder_name()
+    why = Wake.start
     while not stop.is_set():
         try:
             users = pending_users(rt)
-            random.shuffle(users)  # consumers that poll together start with different people
+            random.shuffle(users)  # consumers woken together start with different people
             for userid in users:
                 if stop.is_set():
                     break
                 process_user(userid, rt, holder)
             outage.ok()
+            if users:
+                pickups[why] += 1
+                metrics.pickup(why)
+                if why == Wake.fallback:
+                    log.warning(FALLBACK_LINE, len(users))
+                why = Wake.more
+                continue
+            why = _sleep(rt, stop, fallback, signal)
         except Exception as exc:  # noqa: BLE001 - the rows stay pending; try again after a bounded wait
             stop.wait(outage.failed(exc))
-            continue
-        if not users:
-            stop.wait(poll)
+            why = Wake.start

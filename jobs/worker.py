@@ -29,6 +29,7 @@ from core.outage import Outage, dependency
 from core.runtime import Runtime
 from jobs.deadlines import clock_loop
 from jobs.deliver import start_lanes
+from jobs.evidence import announce, evidence_loop
 from jobs.inbox import consume
 from jobs.queueing import queues
 from jobs.sweep import sweep
@@ -206,6 +207,8 @@ def run_worker(rt: Runtime, burst: bool = False, consumers: int = 2) -> None:
         _Loop("scheduler", lambda: _scheduler(rt, stop)),
         *(_Loop(f"inbox-{i}", lambda: consume(rt, stop)) for i in range(max(1, consumers))),
     ]
+    if announce(rt):  # 网页取证: its own thread, so a page taking a minute never holds up replies
+        loops.append(_Loop("evidence", lambda: evidence_loop(rt, stop)))
     for loop in loops:
         loop.start()
     threading.Thread(target=_supervise, args=(loops, stop, crashed), name="supervisor", daemon=True).start()

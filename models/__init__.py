@@ -3,6 +3,7 @@
 from models import search  # noqa: F401  (the search index follows every write; see models/search.py)
 from models.assessment import Bulletin, Dispute, DisputeState, Fact
 from models.base import Base
+from models.citizen import CitizenMessage
 from models.clock import Clock, ClockFiring, Extension
 from models.duty import (
     Brief,
@@ -15,6 +16,7 @@ from models.duty import (
     Statement,
     StatementState,
 )
+from models.evidence import Capture, CaptureFile
 from models.intake import IntakeReceipt
 from models.item import GRADE_NAMES, Attachment, DayCounter, Grade, Item, ItemLink, ItemUnit
 from models.org import ROLE_NAMES, Person, Role, Unit
@@ -28,6 +30,7 @@ from models.records import (
     OutboxMessage,
     ProcessedCallback,
 )
+from models.similar import GramCount, PairState, Posting, SameEvent, Signature
 from models.state import (
     STATE_NAMES,
     SUBMISSION_STATE_NAMES,
@@ -47,7 +50,15 @@ from models.submission import Opinion, Submission, Watch
 __all__ = [
     "Base",
     "Brief",
+    "CitizenMessage",
     "IntakeReceipt",
+    "Capture",
+    "CaptureFile",
+    "GramCount",
+    "PairState",
+    "Posting",
+    "SameEvent",
+    "Signature",
     "GuidedAssignment",
     "GuidedState",
     "GuidedTask",

@@ -67,6 +67,8 @@ class ClockRow:
     counts_from: CountsFrom = CountsFrom.policy
     rebound_restarts: bool = False  # a 反弹 starts it again for the lead unit, counted from the rebound
     sources: tuple[str, ...] = ()  # only items from these sources carry it (empty: every item)
+    met_by_source: tuple[tuple[str, tuple[Act, ...]], ...] = ()  # items from a source met by these actions instead
+    next_step_by_source: tuple[tuple[str, str], ...] = ()  # items from a source: their own next step ({code})
     buttons: tuple[Button, ...] = ()  # on its reminder cards (the final warning adds 申请延期)
     external_due: bool = False  # a deadline the upper level set at 交办 (限 …) is its due
     period_limit: bool = False  # a sensitive period's own first-report limit caps its due
@@ -95,6 +97,7 @@ ON_ALL: dict[Act, OnAll] = {
     Act.close: OnAll(Effect.waive, "已办结"),
     Act.archive: OnAll(Effect.waive_in_row, "已立卷归档"),
     Act.regrade: OnAll(Effect.reschedule),
+    Act.merge: OnAll(Effect.waive, "已并入同一事件"),  # the merged item's clocks end, not missed: no deduction
 }
 
 
@@ -219,9 +222,16 @@ def clocks_started_by(act: Act) -> tuple[ClockRow, ...]:
     return tuple(r for r in CLOCKS.values() if act in r.started_by or (act == Act.rebound and r.rebound_restarts))
 
 
-def clocks_met_by(act: Act) -> tuple[str, ...]:
-    """Return the kinds of the clocks action act meets."""
-    return tuple(r.kind for r in CLOCKS.values() if act in r.met_by)
+def clocks_met_by(act: Act, source: str | None = None) -> tuple[str, ...]:
+    """Return the kinds of the clocks action act meets (on an item from source, when given: met_by_source)."""
+    return tuple(r.kind for r in CLOCKS.values() if act in dict(r.met_by_source).get(source or "", r.met_by))
+
+
+def met_for_sources(act: Act) -> list[tuple[str, str]]:
+    """(source name, clock kind) of each clock act meets only on items from that source (met_by_source)."""
+    from models.item import SOURCES
+
+    return [(SOURCES.get(src, src), r.kind) for r in CLOCKS.values() for src, acts in r.met_by_source if act in acts]
 
 
 def deductions() -> dict[str, str]:
@@ -360,7 +370,16 @@ for _row in (
         next_step="答复后请发送“回复来源 {code} 答复内容”。",
         deduction=None,
         counts_from=CountsFrom.reported,
-        sources=("message_board",),
+        sources=("message_board", "official_account"),
+        # a 公众号 citizen's answer counts once it reached them (客服消息) or the office confirms answering by hand
+        met_by_source=(("official_account", (Act.reply_delivered,)),),
+        next_step_by_source=(
+            (
+                "official_account",
+                "答复后请发送“回复来源 {code} 答复内容”，瞭望经公众号发给市民；"
+                "须人工答复的，答复后发送“已答复市民 {code}”。",
+            ),
+        ),
         named_in_bulletin=True,
         aliases=("回复来源", "答复来源"),
     ),

@@ -26,6 +26,7 @@ CARD_KEYS: dict[str, tuple[str, ...]] = {
     "brief": ("brief", "choice"),  # 快报/专报审批: 同意 ok / 退回 back
     "stmt": ("statement", "choice"),  # 口径审核/审定: 同意 ok / 退回修改 back
     "stmtc": ("statement", "unit", "choice"),  # 口径确认: 确认 ok / 有意见 say
+    "same": ("pair", "choice"),  # 可能为同一事件: 合并 join / 不是同一事件 no
     "do": ("step", "code"),  # the next step on an item (写首报, 续报, 书面报告 …): opens a conversation bound to it
 }
 

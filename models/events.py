@@ -40,6 +40,7 @@ class Event(StrEnum):
     clock_regrade = "clock_regrade"
     clock_miss_withdrawn = "clock_miss_withdrawn"
     # the timers' and the system's
+    same_event_suggested = "same_event_suggested"
     follow_up_end = "follow_up_end"
     guided_reply_missed = "guided_reply_missed"
     period_grade = "period_grade"

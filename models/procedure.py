@@ -25,7 +25,8 @@ OPEN = frozenset(
     {S.dispatched, S.acknowledged, S.first_reported, S.written_reported, S.returned, S.approved, S.replied}
 )  # assigned and not yet closed
 ANY = frozenset(ItemState)
-LIVE = ANY - {S.archived}  # an archived item is read-only: viewing and downloading only
+LIVE = ANY - {S.archived, S.merged}  # an archived or merged item is read-only: viewing and downloading only
+MERGEABLE = frozenset({S.reported}) | OPEN  # items that may be merged as the same event (not yet closed)
 
 
 class Act(StrEnum):
@@ -45,6 +46,7 @@ class Act(StrEnum):
     consult = "consult"
     opinion = "opinion"
     reply_source = "reply_source"
+    reply_delivered = "reply_delivered"
     close = "close"
     follow_up = "follow_up"
     rebound = "rebound"
@@ -67,6 +69,9 @@ class Act(StrEnum):
     decide_extension = "decide_extension"
     follow_up_calm = "follow_up_calm"
     decide_brief = "decide_brief"
+    merge = "merge"
+    absorb = "absorb"
+    not_same = "not_same"
 
 
 P = CardPurpose
@@ -102,7 +107,7 @@ class Action:
         """Return the Chinese sentence for taking this action from a state it does not allow."""
         text = next((t for states, t in self.refusals if state in states), None)
         if text is None:  # an archived item: one plain sentence, never "还没有办结（当前：已立卷归档）"
-            text = ARCHIVED if state == S.archived else self.refusal
+            text = {S.archived: ARCHIVED, S.merged: MERGED}.get(state, self.refusal)
         said = text.format(code=code, label=self.label, state=STATE_NAMES[state])
         named = f"（当前：{STATE_NAMES[state]}）"
         if said.count(STATE_NAMES[state]) > 1 and named in said:  # "已办结，…（当前：已办结）": say it once
@@ -112,6 +117,7 @@ class Action:
 
 DONE_WATCHING = frozenset({S.evaluated, S.archived})
 ARCHIVED = "{code} 已立卷归档，不能再{label}；案卷只能查看和下载。"  # any action refused on an archived item
+MERGED = "{code} 已并入同一事件的另一条目，不能再{label}；请对保留的条目办理（发送“查询 {code}”可见其编号）。"
 ANEW = "{code} {state}，不再续报或标记反弹。如舆情再次出现，请重新上报（上报 情况与链接），办公室会关联原编号 {code}。"
 NOT_YET = "{code} 还没有交办（当前：{state}），交办后由承办单位报送。"
 PRESS_REBOUND = "{code} 已办结，不再续报。如舆情反弹，请在善后回访卡片上点“反弹”，或发送“反弹 {code} 情况”。"
@@ -250,6 +256,14 @@ ACTIONS: dict[Act, Action] = _a(
         ("office",),
         refusal="{code} 还不能回复来源（当前：{state}）：书面报告须先经审核通过。",
         closes=(P.opinion,),
+    ),
+    Action(  # a 公众号 citizen got the answer: sent by 客服消息 (system) or answered by hand (the office confirms)
+        Act.reply_delivered,
+        "确认已答复市民",
+        frozenset({S.replied, S.closed, S.follow_up}),
+        None,
+        ("office", "system"),
+        refusal="{code} 还没有回复来源（当前：{state}），回复来源后再确认已答复市民。",
     ),
     Action(
         Act.close,
@@ -441,6 +455,34 @@ ACTIONS: dict[Act, Action] = _a(
         closes=(P.extension,),
         events=(Event.extension_decision,),
     ),
+    Action(
+        Act.merge,
+        "合并同一事件",  # taken on the later item: it becomes a pointer to the earlier one, which survives
+        MERGEABLE,
+        S.merged,
+        ("office",),
+        refusal="{code} 已不在办理中（当前：{state}），不能再合并。",
+        denied="只有领导小组办公室可以合并同一事件的条目（{code}）。",
+        closes=(P.same_event, P.upload, P.approval, P.opinion, P.extension),  # 签收 cards: refused by the state
+    ),
+    Action(
+        Act.absorb,
+        "合并其他条目",  # taken on the earlier item: it receives the later one's reporters, links and files
+        MERGEABLE,
+        None,
+        ("office",),
+        refusal="{code} 已不在办理中（当前：{state}），不能把其他条目并入它。",
+        denied="只有领导小组办公室可以合并同一事件的条目（{code}）。",
+    ),
+    Action(
+        Act.not_same,
+        "确认不是同一事件",
+        LIVE,
+        None,
+        ("office",),
+        denied="只有领导小组办公室可以判断是否为同一事件（{code}）。",
+        closes=(P.same_event,),
+    ),
 )
 
 
@@ -473,6 +515,7 @@ CARDS: dict[CardPurpose, CardSpec] = {
         CardSpec(P.dispute, Subject.dispute, "审定申诉", "申诉扣分"),
         CardSpec(P.extension, Subject.extension, "审批延期", "申请延期"),
         CardSpec(P.todo, Subject.person, "我的待办", "我的待办（查询）", standing=True),
+        CardSpec(P.same_event, Subject.suggestion, "是否为同一事件", "上报（发现相似的在办条目时）"),
     )
 }
 CLOCK_CARDS = frozenset(p for p, c in CARDS.items() if c.subject == Subject.clock)  # closed by the clock engine
@@ -565,7 +608,8 @@ def lifecycle_doc() -> str:
         states = "、".join(STATE_NAMES[s] for s in sorted(a.states, key=order.index)) or "（新条目）"
         to = STATE_NAMES[a.to] if a.to else "不变"
         who = "、".join(WHO_NAMES[w] for w in a.who)
-        met = "、".join(clocktable.label(k) for k in clocktable.clocks_met_by(a.name)) or "—"
+        only = [f"{clocktable.label(k)}（{src}条目）" for src, k in clocktable.met_for_sources(a.name)]
+        met = "、".join([clocktable.label(k) for k in clocktable.clocks_met_by(a.name)] + only) or "—"
         closes = "、".join(CARDS[p].label for p in a.closes) or "—"
         rows.append(f"| {a.label} | `{a.name}` | {states} | {to} | {who} | {met} | {closes} |")
     return (
@@ -611,6 +655,7 @@ SUBJECT_NAMES = {
     Subject.extension: "延期申请",
     Subject.watch: "善后观察",
     Subject.person: "收到卡片的人",
+    Subject.suggestion: "可能为同一事件的一对条目",
 }
 
 

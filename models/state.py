@@ -21,6 +21,7 @@ class ItemState(StrEnum):
     follow_up = "follow_up"
     evaluated = "evaluated"
     archived = "archived"
+    merged = "merged"  # merged into the earlier item of the same event: a read-only pointer to it
 
 
 @dataclass(frozen=True)
@@ -67,22 +68,24 @@ STATE_NAMES = {
     ItemState.follow_up: "善后观察中",
     ItemState.evaluated: "已总结评估",
     ItemState.archived: "已立卷归档",
+    ItemState.merged: "已并入同一事件的另一条目",
 }
 
 S = ItemState
 TRANSITIONS: dict[ItemState, frozenset[ItemState]] = {
-    S.reported: frozenset({S.dispatched}),
-    S.dispatched: frozenset({S.acknowledged}),
-    S.acknowledged: frozenset({S.first_reported, S.written_reported}),
-    S.first_reported: frozenset({S.written_reported}),
-    S.written_reported: frozenset({S.approved, S.returned}),
-    S.returned: frozenset({S.written_reported}),
-    S.approved: frozenset({S.replied}),
-    S.replied: frozenset({S.closed}),
+    S.reported: frozenset({S.dispatched, S.merged}),
+    S.dispatched: frozenset({S.acknowledged, S.merged}),
+    S.acknowledged: frozenset({S.first_reported, S.written_reported, S.merged}),
+    S.first_reported: frozenset({S.written_reported, S.merged}),
+    S.written_reported: frozenset({S.approved, S.returned, S.merged}),
+    S.returned: frozenset({S.written_reported, S.merged}),
+    S.approved: frozenset({S.replied, S.merged}),
+    S.replied: frozenset({S.closed, S.merged}),
     S.closed: frozenset({S.follow_up, S.evaluated}),
     S.follow_up: frozenset({S.evaluated, S.acknowledged}),
     S.evaluated: frozenset({S.archived}),
     S.archived: frozenset(),
+    S.merged: frozenset(),
 }
 
 
@@ -145,6 +148,7 @@ class CardPurpose(StrEnum):
     dispute = "dispute"
     extension = "extension"
     todo = "todo"
+    same_event = "same_event"
 
 
 class Subject(StrEnum):
@@ -164,6 +168,7 @@ class Subject(StrEnum):
     extension = "extension"
     watch = "watch"
     person = "person"
+    suggestion = "suggestion"
 
 
 class SubmissionState(StrEnum):

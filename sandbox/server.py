@@ -12,12 +12,15 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from sandbox.api import make_api_blueprint
 from sandbox.control import make_control_blueprint
 from sandbox.errors import ApiError, ControlError
+from sandbox.mp import make_mp_api_blueprint, make_mp_control_blueprint, make_mp_phone_blueprint
+from sandbox.mp_state import MpSide
 from sandbox.oauth import make_oauth_blueprint
 from sandbox.phone import make_phone_blueprint
 from sandbox.settings import EmulatorSettings
 from sandbox.state import World
 
 WORLD_KEY = "sandbox_world"
+MP_KEY = "sandbox_mp"
 POLL_INTERVAL = 0.1
 
 
@@ -32,6 +35,10 @@ def create_emulator_app(settings: EmulatorSettings) -> Flask:
     app.register_blueprint(make_oauth_blueprint(world))
     app.register_blueprint(make_control_blueprint(world))
     app.register_blueprint(make_phone_blueprint(world))
+    mp = MpSide(now=world.now)  # the bureau's 公众号 (sandbox/mp.py)
+    app.extensions[MP_KEY] = mp
+    for make in (make_mp_api_blueprint, make_mp_control_blueprint, make_mp_phone_blueprint):
+        app.register_blueprint(make(mp))
 
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError) -> Response:
@@ -83,6 +90,7 @@ class EmulatorServer:
         self._server = server
         self.app = app
         self.world = world_of(app)
+        self.mp: MpSide = app.extensions[MP_KEY]
         self.host = str(server.host)
         self.port = int(server.port)
         self.url = f"http://{self.host}:{self.port}"

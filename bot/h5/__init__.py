@@ -10,7 +10,7 @@ from core.config import Config
 
 def init_app(app: Flask, config: Config) -> None:
     """Configure the signed session cookie for config and register the /h5 blueprint on app."""
-    from bot.h5 import board, briefpage, calendar, cardpage, ledger, stats, views  # noqa: F401 - attach the routes
+    from bot.h5 import board, briefpage, calendar, cardpage, ledger, stats, step, views  # noqa: F401 - attach routes
     from bot.h5.auth import configure
     from bot.h5.web import bp, error_page
 

@@ -36,7 +36,7 @@ from workflow.engine.lookup import find_item
 from workflow.incident.files import MAX_REQUEST_BYTES, content_disposition, download_name, is_inline
 from workflow.incident.submission import assignment, submit
 from workflow.people import org
-from workflow.record import archive
+from workflow.record import archive, evidence
 from workflow.views import casefile
 from workflow.views.query import involved
 
@@ -163,6 +163,8 @@ def _viewer(s: Session, person: Person, item: Item) -> Response:
     cf = casefile.build(s, item, parse_scoring(rt().config.raw.get("scoring")), clock.now(), show_facts)
     for f in [*cf["screenshots"], *(a for v in cf["submissions"] for a in v["files"])]:
         f["url"] = url_for("h5.file", attachment_id=f["id"])
+    for f in (f for c in cf["evidence"] for f in c["files"]):
+        f["url"] = url_for("h5.evidence_file", code=item.code, file_id=f["id"])
     extra = present.record_form(item) if person.has(Role.office) else {}
     return page(
         "item.html",
@@ -192,6 +194,31 @@ def _brief_file(s: Session, person: Person, item: Item, brief_id: int) -> Respon
     if path is None:
         return message("文件不在存储目录中，请联系管理员。", 404)
     return send_file(path, mimetype=DOCX, as_attachment=True, download_name=safe_name(f"{b.number}.docx"))
+
+
+@bp.get("/item/<code>/evidence/<int:file_id>")
+def evidence_file(code: str, file_id: int) -> Response:
+    """A captured page's file (网页取证: PNG shown inline; HTML and PDF downloaded, never rendered here)."""
+    return _page_login(lambda s, person, item: _evidence_file(s, person, item, file_id), code)
+
+
+def _evidence_file(s: Session, person: Person, item: Item, file_id: int) -> Response:
+    if not involved(s, person, item):
+        return message(NOT_INVOLVED, 403)
+    found = evidence.find_file(s, item, file_id)
+    if found is None:
+        return message("没有这个取证文件。", 404)
+    f, n = found
+    path = _inside(rt().config.storage_dir, f.stored_name)
+    if path is None:
+        return message("文件不在存储目录中，请联系管理员。", 404)
+    inline = f.kind == "png"  # a captured page's HTML must never run in our origin: it is a download
+    ctype = {"png": "image/png", "pdf": "application/pdf"}.get(f.kind, "application/octet-stream")
+    resp = send_file(path, mimetype=ctype, conditional=True, etag=False)
+    resp.headers["Content-Disposition"] = content_disposition(evidence.file_name(item, n, f.kind), inline)
+    resp.headers["Cache-Control"] = "private, no-store"
+    resp.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return resp
 
 
 @bp.get("/item/<code>/archive.zip")

@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-DEV_ONLY = {"pytest", "ruff", "playwright", "mypy", "hypothesis", "types-openpyxl", "pypdf", "pypdfium2"}
+DEV_ONLY = {"pytest", "ruff", "mypy", "hypothesis", "types-openpyxl", "pypdf", "pypdfium2"}
+# playwright is not a dev tool: 网页取证 ([evidence]) drives Chromium with it in production (the evidence extra)
 
 
 def _pins(name: str) -> dict[str, tuple[str, frozenset[str]]]:
@@ -30,3 +31,4 @@ def test_production_pins_are_the_development_pins_and_carry_no_dev_tools() -> No
         assert hashes, f"{name}: no hashes"
         assert hashes == dev[name][1], f"{name}: hashes differ"
     assert {"pytest", "ruff", "mypy"} <= set(dev), "the development lock has the tools"
+    assert "playwright" in prod, "网页取证 can be switched on in production without installing anything"

@@ -323,7 +323,7 @@ def on_action(
     started unit clocks (default: the item's lead unit). Raises Refusal when a clock cannot be computed (a year
     without a working calendar). Returns the clocks met (those it started are on the item: `open_clocks`).
     """
-    met = satisfy(session, item, clocks_met_by(act), actor, at)
+    met = satisfy(session, item, clocks_met_by(act, item.source), actor, at)
     if clocks_started_by(act):
         start_for(session, item, act, at, config or runtime().config, lead)
     effect = effect_of(act)

@@ -23,7 +23,8 @@ def subject(clock: Clock, item: Item) -> str:
 def next_step(clock: Clock, item: Item) -> str:
     """The one sentence telling the owner what to send to meet the clock (the clock table's next_step)."""
     r = clock_row(clock.kind)
-    return (r.next_step if r else "办理完成后请在聊天中报送。").format(code=item.code)
+    said = dict(r.next_step_by_source).get(item.source, r.next_step) if r else "办理完成后请在聊天中报送。"
+    return said.format(code=item.code)
 
 
 def nudge(clock: Clock, item: Item) -> str:

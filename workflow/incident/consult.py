@@ -21,7 +21,7 @@ from workflow.engine.errors import Refusal
 from workflow.engine.lookup import find_item
 from workflow.engine.notify import tell
 from workflow.engine.relations import consulted
-from workflow.incident import followup, statement
+from workflow.incident import citizen, followup, statement
 from workflow.people import org
 from workflow.views import pages, render
 from workflow.views.render_reports import opinion_card
@@ -134,6 +134,7 @@ def reply_source(session: Session, actor: Person, code: str, text: str, at: date
     to = [item.reporter.userid, *org.userids(org.with_role(session, Role.general_office))]
     msg = f"【已回复来源】{item.code}《{item.title}》{late}\n{actor.name} {show(at)}：{text[:500]}"
     tell(session, item, f"replied:{item.id}:{at.timestamp()}", at, render.text(msg), followers=to, by=actor.userid)
+    citizen.on_reply(session, item, text, at)  # a 公众号 citizen's 留言: the answer goes back to them
     return item
 
 

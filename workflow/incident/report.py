@@ -22,6 +22,7 @@ from workflow.engine.audit import record
 from workflow.engine.errors import Refusal
 from workflow.engine.outbox import Job, defer, emit
 from workflow.incident import links as linkmod
+from workflow.incident import similar
 from workflow.people import org
 from workflow.views import render
 
@@ -123,12 +124,7 @@ def report(session: Session, reporter: Person, draft: Draft, at: datetime, confi
         if running := periods.in_force(session, config, at):  # a sensitive period: one grade higher unless graded
             item.suggested_grade = periods.BUMP[draft.suggested_grade or "general"]
             record(session, item, "system", Event.period_grade, at, period=running[0].name, grade=item.suggested_grade)
-    mine = select(ItemLink.normalized).where(ItemLink.item_id == item.id, ItemLink.normalized.in_(normalized.values()))
-    known = set(session.scalars(mine))
-    for url, norm in normalized.items():
-        if norm not in known:
-            session.add(ItemLink(item_id=item.id, url=url, normalized=norm, reporter_id=reporter.id, created_at=at))
-            known.add(norm)
+    linkmod.record(session, config, item, normalized, reporter.id, at)  # and asks for their capture (网页取证)
     for media_id in draft.images:
         att = Attachment(item_id=item.id, kind="image", media_id=media_id, uploader_id=reporter.id, created_at=at)
         session.add(att)
@@ -141,6 +137,7 @@ def report(session: Session, reporter: Person, draft: Draft, at: datetime, confi
     else:
         _new_notices(session, item, reporter, at, related, draft.origin)
         _start_clocks(session, item, config, at)
+        similar.on_new_item(session, item, at)  # open items that may be the same event: a card to the office
     patrol.on_report(session, config, reporter, item.code, at)  # a report that day is the check-in
     return ReportResult(item=item, merged=merged, related=related)
 

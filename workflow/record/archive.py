@@ -1,10 +1,11 @@
 """The archive file (案卷, 立卷归档; seed 004 §6): one ZIP per archived item, written as a stream.
 
 Inside: `案卷封面与经过.pdf` (the cover sheet and every audit event in Chinese, in order), every attachment and
-written-report file as originally received, the written reports' text, the approval, statement, upward-report and
-assessment records (JSON), and `manifest.json` listing every file with its sha256, size and origin. A file missing
-on disk is listed as missing (the package is still made, the office is told). The manifest's own sha256 is recorded
-in the audit trail, so a changed package is detectable.
+written-report file as originally received, the pages captured on arrival (网页取证/: PNG, HTML, PDF, each listed
+with its link, fetch time and the sha256 recorded at capture), the written reports' text, the approval, statement,
+upward-report and assessment records (JSON), and `manifest.json` listing every file with its sha256, size and
+origin. A file missing on disk is listed as missing (the package is still made, the office is told). The manifest's
+own sha256 is recorded in the audit trail, so a changed package is detectable.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from workflow.engine.audit import record
 from workflow.engine.lookup import find_item
 from workflow.engine.outbox import emit
 from workflow.people import org
+from workflow.record import evidence
 from workflow.views import render
 from workflow.views import timeline as history
 from workflow.views.query import ACTIONS
@@ -413,6 +415,9 @@ def parts(session: Session, config: Config, item: Item) -> list[Part]:
         elif a.media_id:
             out.append(Part(f"附件/{i:03d}-图片", "上报截图",
                             extra={"missing": True, "reason": a.fetch_error or "未取回"}))  # fmt: skip
+    for e in evidence.for_package(session, item, _iso):  # 网页取证: each file with the sha256 taken at capture
+        source = config.storage_dir / e.stored_name if e.stored_name else None
+        out.append(Part(e.path, "网页取证", source=source, extra=e.extra))
     for s in session.scalars(select(Submission).where(Submission.item_id == item.id).order_by(Submission.id)):
         if s.text:
             name = f"书面报告/第{s.version}版-{safe_name(s.unit.name)}.txt"
@@ -447,6 +452,7 @@ def build(session: Session, config: Config, item: Item, out: Path, at: datetime)
         for p in planned:
             if p.source is not None:
                 _add_file(zf, pkg, p.source, p.path, p.origin)
+                pkg.entries[-1].update(p.extra)  # what is known of it beyond its bytes (网页取证: link, fetch time)
             elif p.data is not None:
                 _add_bytes(zf, pkg, p.data, p.path, p.origin)
             else:

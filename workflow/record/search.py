@@ -5,11 +5,15 @@ text, a link, a written report, a statement, an opinion, a step's text (首报, 
 or of one of its units. Letters are compared case-folded and full-width forms as half-width. How each word reaches
 an index:
 
-- 3 characters or more: SQLite's trigram FTS5 table (exact substring); PostgreSQL: the word's bigram lexemes in the
-  GIN index, then strpos() on those candidates only;
-- 1 or 2 characters: SQLite's bigram FTS5 table (a 2-character word is one lexeme, a 1-character word a prefix
-  query on the 1-character prefix index); PostgreSQL as above ('字':* for one). For a word of letters and digits
-  the index answers exactly; one with punctuation in it is checked with instr()/strpos() on the candidates.
+- SQLite, 3 characters or more: the trigram FTS5 table (exact substring); 1 or 2 characters: the bigram FTS5 table
+  (a 2-character word is one lexeme, a 1-character word a prefix query on the 1-character prefix index);
+- PostgreSQL: one row per item (search_items, migration 0017: the item's texts joined, the union of their bigram
+  lexemes, a GIN index). All the words' lexemes are intersected inside that index in one statement ('字':* for a
+  1-character word), then each word is checked with strpos() on the candidate's one row — unless a word also occurs
+  in a person's or unit's name, when each word's items (texts or names) are found apart and intersected.
+
+For a word of letters and digits of 1 or 2 characters the index answers exactly; a longer one, or one with
+punctuation in it, is checked with instr()/strpos() on the candidates.
 
 A word with no letter or digit (only punctuation) is ignored. Names of people and units are matched in their own
 small tables. No query scans items, reports or statements with LIKE.
@@ -50,6 +54,7 @@ COMMON_SHARE = 0.06  # a word in at least this share of them is common: checked 
 FETCH_SHARE = 0.15  # SQLite, words rare together: each word below this share is fetched too (cheaper than checking)
 SMALL_RECORD = 2000  # up to this many items every word is fetched from the index (nothing is costly at that size)
 DOCS = table("search_docs", column("item_id", Integer), column("body"))
+ITEMS = table("search_items", column("item_id", Integer), column("body"))  # PostgreSQL: one row per item (0017)
 
 
 def words(query: str) -> list[str]:
@@ -75,12 +80,11 @@ def _documents(dialect: str, word: str, n: int) -> tuple[str, dict[str, str]]:
     """SQL selecting (as item_id) the items with a document that contains word, and its parameters (named after n)."""
     m, w = f"m{n}", f"w{n}"
     exact_by_index = len(word) <= 2 and word.isalnum()  # its lexemes say it all: no need to read the text
-    if dialect == "postgresql":
-        exact, prefix = query_grams(word)
-        sql = f"SELECT d.item_id FROM search_docs d WHERE d.grams @@ CAST(:{m} AS tsquery)"
+    if dialect == "postgresql":  # one row per item (migration 0017): its texts' lexemes, its texts joined
+        sql = f"SELECT s.item_id FROM search_items s WHERE s.grams @@ CAST(:{m} AS tsquery)"
         if not exact_by_index:
-            return sql + f" AND strpos(d.body, :{w}) > 0", {m: tsquery_literal(exact, prefix), w: word}
-        return sql, {m: tsquery_literal(exact, prefix)}
+            return sql + f" AND strpos(s.body, :{w}) > 0", {m: _tsquery(word), w: word}
+        return sql, {m: _tsquery(word)}
     shift = f"{ITEM_SHIFT}"
     if len(word) >= 3:
         return f"SELECT rowid >> {shift} AS item_id FROM search_fts WHERE search_fts MATCH :{m}", {
@@ -97,12 +101,18 @@ def _documents(dialect: str, word: str, n: int) -> tuple[str, dict[str, str]]:
     return sql, {m: _fts_match(word, True), w: word}
 
 
+def _tsquery(word: str) -> str:
+    """The PostgreSQL tsquery literal of the lexemes every text holding word has."""
+    exact, prefix = query_grams(word)
+    return tsquery_literal(exact, prefix)
+
+
 def _word_sql(dialect: str, word: str, n: int) -> tuple[str, dict[str, str]]:
     """SQL selecting (as item_id) every item that contains word: in a document, or in its reporter's or a unit's name
     (people and units are small tables)."""
     docs, params = _documents(dialect, word, n)
     like = f"l{n}"
-    params[like] = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    params[like] = _like(word)
     names = (  # joined from the small table, so the items and item_units are reached through their indexes
         f"SELECT i.id AS item_id FROM people p JOIN items i ON i.reporter_id = p.id "
         f"WHERE lower(p.name) LIKE :{like} ESCAPE '\\' "
@@ -122,6 +132,8 @@ def _lookup(session: Session, found: list[str]) -> tuple[int, Any]:
     """Return (how many items contain every word, their ids as the database hands them back in one value: a JSON
     array on SQLite, an array on PostgreSQL) — one statement, no row per match through Python."""
     dialect = session.get_bind().dialect.name
+    if dialect == "postgresql" and not _in_names(session, found):
+        return _lookup_items(session, found)
     parts, params = [], {}
     for n, word in enumerate(found):
         sql, more = _word_sql(dialect, word, n)
@@ -133,15 +145,53 @@ def _lookup(session: Session, found: list[str]) -> tuple[int, Any]:
     return int(count), ids
 
 
+def _like(word: str) -> str:
+    """The LIKE pattern of a name holding word (its wildcards escaped with a backslash)."""
+    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _in_names(session: Session, found: list[str]) -> bool:
+    """Whether any word occurs in the name of a person or of a unit (small tables: one statement)."""
+    hits = []
+    for word in found:
+        pattern = _like(word)
+        hits.append(select(Person.id).where(func.lower(Person.name).like(pattern, escape="\\")).exists())
+        hits.append(select(Unit.id).where(func.lower(Unit.name).like(pattern, escape="\\")).exists())
+    return bool(session.scalar(select(or_(*hits))))
+
+
+def _lookup_items(session: Session, found: list[str]) -> tuple[int, Any]:
+    """PostgreSQL, no word in a name: every word's lexemes intersected inside the one GIN index of search_items, then
+    each word longer than its lexemes say checked with strpos() on the candidate's one row."""
+    params: dict[str, str] = {"q": " & ".join(f"({_tsquery(w)})" for w in found)}
+    checks = ""
+    for n, word in enumerate(found):
+        if not (len(word) <= 2 and word.isalnum()):
+            checks += f" AND strpos(s.body, :w{n}) > 0"
+            params[f"w{n}"] = word
+    sql = (
+        "SELECT count(*), coalesce(array_agg(s.item_id), '{}') FROM search_items s "
+        f"WHERE s.grams @@ CAST(:q AS tsquery){checks}"
+    )
+    count, ids = session.execute(text(sql), params).one()
+    return int(count), ids
+
+
 def contains(dialect: str, word: str) -> ColumnElement[bool]:
     """The exact condition on Item that it contains the normalised word (in a text or a name), checked on that item's
-    own few rows of search_docs (through their item_id index) — for walking items one by one, never for finding them."""
-    found = func.strpos(DOCS.c.body, word) if dialect == "postgresql" else func.instr(DOCS.c.body, word)
-    pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    own few rows of search_docs (through their item_id index; PostgreSQL: its one row of search_items, by its key) —
+    for walking items one by one, never for finding them."""
+    pattern = _like(word)
     people = select(Person.id).where(func.lower(Person.name).like(pattern, escape="\\"))
     # Scalar subqueries, not EXISTS or IN: PostgreSQL would turn those into one hashed scan of every text or every
-    # assignment (the very scan this avoids); a scalar subquery stays a probe of this item's own rows.
-    text_has = select(literal(1)).where(DOCS.c.item_id == Item.id, found > 0).limit(1).scalar_subquery()
+    # assignment (the very scan this avoids); a scalar subquery stays a probe of this item's own rows (PostgreSQL: its
+    # one row of search_items).
+    if dialect == "postgresql":
+        found = func.strpos(ITEMS.c.body, word)
+        text_has = select(literal(1)).where(ITEMS.c.item_id == Item.id, found > 0).scalar_subquery()
+    else:
+        found = func.instr(DOCS.c.body, word)
+        text_has = select(literal(1)).where(DOCS.c.item_id == Item.id, found > 0).limit(1).scalar_subquery()
     unit_has = select(literal(1)).select_from(ItemUnit).join(Unit, Unit.id == ItemUnit.unit_id)
     unit_has = unit_has.where(ItemUnit.item_id == Item.id, func.lower(Unit.name).like(pattern, escape="\\"))
     return or_(text_has.is_not(None), Item.reporter_id.in_(people), unit_has.limit(1).scalar_subquery().is_not(None))
@@ -172,7 +222,8 @@ def find(session: Session, query: str, walkable: bool = True) -> Found:
     become one list, as before); common words (in COMMON_SHARE of the newest items or more) are not fetched — tens
     of thousands of matches — but checked item by item (contains) when walkable (the caller walks items in an
     indexed order and stops early). If the items holding every word are common too, the result is dense (nothing
-    fetched); else every word under FETCH_SHARE is fetched (at least the rarest) and the others checked."""
+    fetched); else every word under FETCH_SHARE is fetched (at least the rarest) and the others checked — on PostgreSQL
+    every word, when none is in a name (intersecting them inside the one index of items costs less than checking)."""
     found = words(query)
     if not found:
         return Found([])
@@ -182,6 +233,8 @@ def find(session: Session, query: str, walkable: bool = True) -> Found:
         *each, together = shares(session, found)
         if together >= COMMON_SHARE:
             return Found([contains(dialect, w) for w in found], dense=True)
+        if dialect == "postgresql" and not _in_names(session, found):  # one row per item: intersect all in the index
+            return Found(_listed(session, found))
         fetch = FETCH_SHARE if dialect == "sqlite" else COMMON_SHARE  # fetching costs PostgreSQL more (heap reads)
         common = [w for w, share in zip(found, each, strict=True) if share >= fetch]
         if len(common) == len(found):  # very common words, rare together: fetch the rarest (the longest of equals)

@@ -19,7 +19,7 @@ from workflow.incident.submission import approval_cards
 from workflow.views.render import grade_name
 
 VIEWERS = (Role.office, Role.leader, Role.general_office)
-DONE = (ItemState.evaluated, ItemState.archived)
+DONE = (ItemState.evaluated, ItemState.archived, ItemState.merged)  # merged: a pointer to the survivor
 GRADE_ORDER = {Grade.major: 0, Grade.significant: 1, Grade.general: 2, None: 3}
 
 

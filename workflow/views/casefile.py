@@ -1,5 +1,6 @@
 """The case file (案卷) of one item as plain data: its header, what is owed now, the timeline in words, every clock
-and how it ended, the reports, opinions, statements, guided replies, upward reports, 批示 and deductions.
+and how it ended, the pages captured on arrival (网页取证), the reports, opinions, statements, guided replies, upward
+reports, 批示 and deductions.
 
 `build` reads; it never writes. The H5 page (bot/h5/views.py, templates/h5/item.html) renders it; names are names,
 times are Beijing time, states are words; no userid or internal code is in it. The timeline is
@@ -42,6 +43,7 @@ from workflow.appraisal.assessment import of_item
 from workflow.incident.files import IMAGES, LABELS, safe_name, size_text
 from workflow.incident.guided import STATE_WORDS as GUIDED_WORDS
 from workflow.incident.statement import STATE_NAMES as STATEMENT_WORDS
+from workflow.record import evidence
 from workflow.views import timeline
 from workflow.views.query import ACTIONS
 from workflow.views.render import grade_name
@@ -328,6 +330,7 @@ def build(session: Session, item: Item, sets: tuple[RuleSet, ...], now: datetime
         ],
         "links": [{"url": x.url, "safe": x.url.lower().startswith(("http://", "https://"))} for x in item.links],
         "screenshots": [attachment(a, i) for i, a in enumerate(shots, 1)],
+        "evidence": [evidence.shown(c) for c in evidence.captures(session, item)],
         "owed": _owed(clocks, subs, statements) + disputed,
         "timeline": [
             asdict(x) for x in timeline.lines(session, item, None, ACTIONS, frozenset() if facts else FACT_ACTIONS)

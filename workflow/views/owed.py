@@ -1,10 +1,14 @@
-"""Which items a person owes a step on (首报, 书面报告, 续报 …): what lets a typed command leave out its 编号, and
-the buttons of 我的待办. A read function only: the step itself is still checked and taken by its workflow module."""
+"""Which items a person owes a step on (首报, 书面报告, 续报 …): what lets a typed command leave out its 编号, the
+buttons of 我的待办 and of the card to pick an item from, and the H5 form of a step. It reads, and sends only the pick
+card: the step itself is still checked and taken by its workflow module."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import secrets
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -15,10 +19,13 @@ from models import Item, ItemState, ItemUnit, Person, Role
 from models.clock import OPEN_STATES, Clock
 from models.codes import card_key
 from models.procedure import OPEN, Act
-from models.state import SubmissionState
+from models.state import CardPurpose, SubmissionState
 from workflow.engine import procedure
+from workflow.engine.cards import new_card
 from workflow.engine.errors import Refusal
+from workflow.engine.outbox import emit
 from workflow.incident.submission import current
+from workflow.views import render
 
 # the steps a person may owe and take from a button, with what the button says (≤ 10 characters)
 STEP_LABELS: dict[Act, str] = {
@@ -40,6 +47,12 @@ STEP_WORDS: dict[Act, str] = {
     Act.request_extension: "申请延期",
     Act.draft_statement: "口径",
 }
+# the steps that have a short H5 form (/h5/step/<step>/<编号>): a text, and files for the written report
+FORM_STEPS = (Act.first_report, Act.progress_report, Act.handling_report, Act.written_report, Act.draft_statement)
+STEP_FLOW, PICK_FLOW = "step", "pick"  # the chat conversations bound to one item's step, and the pick of an item
+PICK_BUTTONS = 6  # a button_interaction card holds at most 6 buttons: more items to pick from are a numbered list
+PICK_SOURCE = "瞭望 · 选择舆情"
+PICK_TASK = "pick-"  # the task id of a pick card starts so
 CLOCK_STEPS = {  # the clock whose being open means the step is owed
     Act.first_report: ClockKind.first_report,
     Act.written_report: ClockKind.written_report,
@@ -158,3 +171,35 @@ def owed_steps(session: Session, person: Person) -> list[Owed]:
 def resolve(session: Session, person: Person, act: Act) -> list[Item]:
     """The items a typed command without 编号 may mean: those the person owes act on (one means it)."""
     return [o.item for o in owed_on(session, person, act)]
+
+
+def form_path(act: Act, code: str) -> str:
+    """The path of act's H5 form for item code (handlers link it; bot/h5/step.py serves it)."""
+    return f"/h5/step/{act.value}/{code}"
+
+
+def pick_card(act: Act, items: Sequence[Item], title: str, task_id: str) -> dict[str, Any]:
+    """The card to pick one of items for act: a numbered line and a `do:<step>:<编号>` button per item (≤ 6)."""
+    lines = [f"{n} {i.code}《{i.title}》" for n, i in enumerate(items, 1)]
+    return render.button_card(
+        PICK_SOURCE,
+        title,
+        "",
+        f"点按钮选择舆情，接着{STEP_LABELS[act]}；也可以回复序号。",
+        [],
+        task_id,
+        [(f"{n} {i.title}", card_key("do", act.value, i.code), 2) for n, i in enumerate(items, 1)],
+        content="\n".join(lines),
+    )
+
+
+def send_pick_card(
+    session: Session, person: Person, act: Act, items: Sequence[Item], title: str, key: str, now: datetime
+) -> bool:
+    """Send person the card to pick one of items for act under key (a reply); False (nothing sent) beyond 6 items."""
+    if not 2 <= len(items) <= PICK_BUTTONS:
+        return False
+    task_id = f"{PICK_TASK}{person.id}-{secrets.token_hex(6)}"
+    new_card(session, CardPurpose.todo, task_id, items[0].id, [person.userid], now, about=person.id)
+    emit(session, [person.userid], pick_card(act, items, title, task_id), f"reply:pick:{key}", now, task_id=task_id)
+    return True

@@ -36,7 +36,7 @@ from workflow.engine.cards import new_card
 from workflow.engine.errors import Refusal
 from workflow.engine.lookup import find_item
 from workflow.engine.outbox import emit
-from workflow.incident import statement
+from workflow.incident import merge, statement
 from workflow.views import render, timeline
 from workflow.views.owed import Owed, owed_on, owed_steps
 from workflow.views.todos_more import more
@@ -93,6 +93,10 @@ ACTIONS: dict[str, str] = {
     Act.instruction: "领导批示",
     Event.archive_packaged: "生成案卷",
     Event.attachments_pruned: "按保存期限删除附件",
+    Event.same_event_suggested: "提示可能为同一事件",
+    Act.merge: "并入同一事件的另一条目",
+    Act.absorb: "合并同一事件的条目",
+    Act.not_same: "确认不是同一事件",
 }
 HIDDEN = {Event.clock_start, Event.clock_met, Event.clock_regrade}
 
@@ -241,6 +245,7 @@ def status(session: Session, person: Person, code: str) -> str:
     lines = [
         f"{item.code}《{item.title}》",
         f"状态：{item.state_name}",
+        *([pointer] if (pointer := merge.pointer_line(session, item)) else []),
         f"等级：{render.grade_name(item.grade)}",
         f"承办：{units}",
         f"上报人：{item.reporter.name}",

@@ -15,8 +15,8 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, SQLColumnExpression, String, case, func, null, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from core.clock import LOCAL_TZ, local
 from core.config import Config
@@ -109,14 +109,32 @@ class Buckets:
         return i if i >= 0 and at < self.end else None
 
 
-def _items(session: Session, span: list[Month], units: list[int] | None) -> list[tuple[int, datetime, str]]:
-    """(id, reported_at, source) of the items reported in span (only those of units, when given)."""
-    q = select(Item.id, Item.reported_at, Item.source).where(
-        Item.reported_at >= span[0].start, Item.reported_at < span[-1].end
-    )
+def _in_span(span: list[Month], units: list[int] | None) -> list[ColumnElement[bool]]:
+    """The conditions on Item that it was reported in span (and is one of units' items, when given)."""
+    conds = [Item.reported_at >= span[0].start, Item.reported_at < span[-1].end]
     if units is not None:
-        q = q.where(Item.id.in_(select(ItemUnit.item_id).where(ItemUnit.unit_id.in_(units))))
-    return [(i, at, src) for i, at, src in session.execute(q)]
+        conds.append(Item.id.in_(select(ItemUnit.item_id).where(ItemUnit.unit_id.in_(units))))
+    return conds
+
+
+def month_of(span: list[Month]) -> ColumnElement[int]:
+    """The index of the span's month Item.reported_at falls in, as SQL (for items already known to be in span)."""
+    return case(*((Item.reported_at < m.end, i) for i, m in enumerate(span[:-1])), else_=len(span) - 1)
+
+
+def netloc_of(dialect: str, url: SQLColumnExpression[str]) -> ColumnElement[str]:
+    """A link's network location as SQL, as urlsplit reads it (see platform): after a leading "//" or the scheme's
+    "://" ("" when "//" comes later; the whole link without any), up to the path, query or fragment."""
+    pos = func.strpos(url, "//") if dialect == "postgresql" else func.instr(url, "//")
+    after = case(
+        (url.is_(None), null()),
+        (pos == 0, url),
+        (or_(pos == 1, func.substr(url, pos - 1, 1) == ":"), func.substr(url, pos + 2)),
+        else_="",
+    )
+    ends = func.replace(func.replace(after, "?", "/", type_=String), "#", "/", type_=String).concat("/")
+    stop = func.strpos(ends, "/") if dialect == "postgresql" else func.instr(ends, "/")
+    return func.substr(after, 1, stop - 1)
 
 
 def _series(counts: dict[str, list[int]]) -> list[dict[str, Any]]:
@@ -125,31 +143,45 @@ def _series(counts: dict[str, list[int]]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (-r["total"], r["name"]))
 
 
+def by_source(session: Session, span: list[Month], units: list[int] | None = None) -> dict[str, list[int]]:
+    """Items reported each month (of units, when given) by source as people name it: one grouping query."""
+    month = month_of(span)
+    stmt = select(month, Item.source, func.count()).where(*_in_span(span, units)).group_by(month, Item.source)
+    out: dict[str, list[int]] = defaultdict(lambda: [0] * len(span))
+    for i, src, n in session.execute(stmt):
+        out[SOURCES.get(src, src)][int(i)] += int(n)
+    return out
+
+
+def by_platform(session: Session, span: list[Month], units: list[int] | None = None) -> dict[str, list[int]]:
+    """Items reported each month (of units, when given) by the platform of their first link (无链接 without one):
+    grouped in SQL by month and the link's network location (a few rows per month), each named by platform."""
+    dialect = session.get_bind().dialect.name
+    link = aliased(ItemLink)
+    month = month_of(span).label("month")
+    netloc = netloc_of(dialect, link.url).label("netloc")
+    rows = select(month, netloc).select_from(Item)
+    if dialect == "postgresql":  # one pass over the links (hashed), not a probe per item
+        firsts = select(func.min(ItemLink.id).label("id")).group_by(ItemLink.item_id).subquery()
+        rows = rows.outerjoin(firsts.join(link, link.id == firsts.c.id), link.item_id == Item.id)
+    else:  # SQLite probes each item's links through their index
+        first = select(func.min(ItemLink.id)).where(ItemLink.item_id == Item.id).correlate(Item).scalar_subquery()
+        rows = rows.outerjoin(link, link.id == first)
+    rows = rows.where(*_in_span(span, units))
+    grouped = rows.subquery()
+    stmt = select(grouped.c.month, grouped.c.netloc, func.count()).group_by(grouped.c.month, grouped.c.netloc)
+    out: dict[str, list[int]] = defaultdict(lambda: [0] * len(span))
+    for i, where, n in session.execute(stmt):
+        out[NO_LINK if where is None else platform("//" + where)][int(i)] += int(n)
+    return out
+
+
 def by_source_and_platform(session: Session, span: list[Month], units: list[int] | None = None) -> dict[str, Any]:
     """Items reported each month (of units, when given), by source and by platform (the first link's; 无链接
-    without one)."""
-    items = _items(session, span, units)
-    first_link: dict[int, str] = {}
-    if items:
-        q = (
-            select(ItemLink.item_id, ItemLink.url)
-            .join(Item, Item.id == ItemLink.item_id)
-            .where(Item.reported_at >= span[0].start, Item.reported_at < span[-1].end)
-            .order_by(ItemLink.id)
-        )
-        for item_id, url in session.execute(q):
-            first_link.setdefault(item_id, url)
-    source: dict[str, list[int]] = defaultdict(lambda: [0] * len(span))
-    place: dict[str, list[int]] = defaultdict(lambda: [0] * len(span))
-    total = [0] * len(span)
-    buckets = Buckets(span)
-    for item_id, at, src in items:
-        i = buckets.of(at)
-        if i is None:
-            continue
-        total[i] += 1
-        source[SOURCES.get(src, src)][i] += 1
-        place[platform(first_link[item_id]) if item_id in first_link else NO_LINK][i] += 1
+    without one): one grouping query each."""
+    source = by_source(session, span, units)
+    place = by_platform(session, span, units)
+    total = [sum(v[i] for v in source.values()) for i in range(len(span))]
     return {"total": total, "by_source": _series(source), "by_platform": _series(place)}
 
 
