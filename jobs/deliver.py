@@ -94,8 +94,9 @@ def _executor(rt: Runtime) -> tuple[ThreadPoolExecutor, threading.Semaphore]:
 
 def _claim(rt: Runtime, ids: Sequence[int]) -> list[OutboxMessage]:
     """Atomically move the rows ids from pending to sending, with more due rows of their lane (in the order they
-    fell due) up to [outbox] batch — a batch of replies is filled up with due notices, never the other way round;
-    return them replies first, then by id, or [] if someone else has all of ids."""
+    fell due) up to [outbox] batch — a batch of replies is filled up with due notices, never the other way round; a
+    公众号 row is only ever taken by its own job; return them replies first, then by id, or [] if someone else has
+    all of ids."""
     now, batch = clock.now(), int(rt.config.outbox.get("batch", 50))
     claimed = {"state": OutboxState.sending, "claimed_at": now, "attempts": OutboxMessage.attempts + 1}
     pending = OutboxMessage.state == OutboxState.pending
@@ -112,7 +113,7 @@ def _claim(rt: Runtime, ids: Sequence[int]) -> list[OutboxMessage]:
                 break
             due = (
                 select(OutboxMessage.id)
-                .where(pending, OutboxMessage.next_attempt_at <= now, lane)
+                .where(pending, OutboxMessage.next_attempt_at <= now, lane, OutboxMessage.kind != "mp_send")
                 .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
                 .limit(batch - len(rows))
             )
