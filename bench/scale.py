@@ -64,6 +64,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--timeout", type=float, default=600.0, help="longest wait for everything to be delivered (s, default 600)"
     )
     p.add_argument("--driver", choices=("wrk", "python"), default="wrk", help="load generator (default wrk)")
+    p.add_argument(
+        "--faults",
+        type=float,
+        default=0.0,
+        help="share of WeCom calls that fail while the load runs (0.3: the chaos suite's mix of -1, 45009, 42001, "
+        "HTTP 500, an answer 4 s late and a timeout before delivery; default 0)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the temp dir (configs and process logs)")
     args = p.parse_args(argv)
     try:
@@ -74,6 +81,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--pairs takes WEBxWORKER pairs such as 1x1,2x2")
     if not args.db.startswith(("postgresql://", "postgresql+psycopg://")):
         p.error("--db must be a postgresql:// URL (scale-out needs a database server)")
+    if not 0 <= args.faults < 1:
+        p.error("--faults is a share of calls: 0 <= share < 1")
     if args.callbacks < 0 or args.thresholds < 1:
         p.error("--callbacks must be >= 0 (0: thresholds alone) and --thresholds >= 1")
     per_sender = -(-args.callbacks // args.senders)
@@ -102,11 +111,18 @@ class Result:
     reply_dupes: int = 0
     reminders: int = 0
     lateness: list[float] = field(default_factory=list)
+    reply_lateness: list[float] = field(default_factory=list)  # seconds from the callback stored to the reply
+    clean_replies: list[float] = field(default_factory=list)  # the same, for replies whose one call succeeded
+    reply_delivery: list[float] = field(default_factory=list)  # seconds from the reply written to WeCom's receipt
+    clean_delivery: list[float] = field(default_factory=list)  # the same, for replies whose one call succeeded
     fire_lateness: list[float] = field(default_factory=list)
     duplicated: int = 0
     lost: int = 0
     unsent: int = 0  # outbox rows not yet sent when --timeout ran out: late, not lost
     early: int = 0
+    window: float = 0.0  # seconds over which the thresholds fell due
+    delivered: int = 0  # messages WeCom received
+    span: float = 0.0  # seconds from the start of the load to the last message received
     redis_ops: float = 0.0
     pg_commits: float = 0.0
     pg_conns: int = 0
@@ -309,6 +325,55 @@ def drive_callbacks(
     return run.rate, pct(run.latencies, 50), pct(run.latencies, 99), bad
 
 
+FAULT_KINDS: list[dict[str, Any]] = [  # bench/chaos.py's mix, each an equal share
+    {"errcode": -1},
+    {"errcode": 45009},
+    {"errcode": 42001},
+    {"http_status": 500},
+    {"delay": 4.0, "when": "after"},
+    {"delay": 1.0, "when": "before"},
+]
+
+
+def set_faults(emulator: Any, share: float) -> None:
+    """Make share of the emulator's WeCom calls fail (0: none)."""
+    from sandbox.state import Fault
+
+    world = emulator.world
+    with world.lock:
+        world.faults.clear()
+        if share > 0:
+            for kind in FAULT_KINDS:
+                world.faults.append(Fault(path="*", times=10**6, rate=share / len(FAULT_KINDS), **kind))
+
+
+def reply_times(pair: Pair, res: Result, records: list[dict[str, Any]]) -> None:
+    """Each reply's lateness (delivered minus its callback stored); apart, those sent by their first call."""
+    with pair.engine.connect() as c:
+        query = text("SELECT key, extract(epoch FROM received_at) FROM processed_callbacks")
+        stored: dict[str, Any] = {k: v for k, v in c.execute(query)}
+        written: dict[str, Any] = {
+            k: (float(at), int(n))
+            for k, at, n in c.execute(
+                text(
+                    "SELECT idem_key, extract(epoch FROM created_at), attempts FROM outbox "
+                    "WHERE idem_key LIKE 'reply:%'"
+                )
+            )
+        }
+    for r in records:
+        key = str((r.get("body") or {}).get("idem_key") or "")
+        base = key[6:] if key[6:] in stored else key[6:].rsplit(":", 1)[0]  # a long reply's pieces: reply:KEY:i
+        if key.startswith("reply:") and base in stored:
+            late = float(r["at"]) - float(stored[base])
+            res.reply_lateness.append(late)
+            at, attempts = written.get(key, (float(r["at"]), 0))
+            res.reply_delivery.append(float(r["at"]) - at)
+            if attempts == 1:
+                res.clean_replies.append(late)
+                res.clean_delivery.append(float(r["at"]) - at)
+
+
 def run_pair(args: argparse.Namespace, web: int, workers: int, emulator: Any, tmp: Path, sealer: Sealer) -> Result:
     """Start one pair, drive callbacks while thresholds fall due, wait for every reply and reminder, count."""
     res = Result(web, workers)
@@ -328,8 +393,11 @@ def run_pair(args: argparse.Namespace, web: int, workers: int, emulator: Any, tm
         start = datetime.now(UTC) + timedelta(seconds=3)
         nudges = sorted(start + timedelta(seconds=rng.uniform(0, args.window)) for _ in range(args.thresholds))
         expected = add_clocks(pair, nudges, args.units)
+        res.window = (nudges[-1] - nudges[0]).total_seconds()
         sampler = Sampler(pair)
         ops0, (commits0, rows0), t0 = redis_ops(pair), pg_counters(pair), time.perf_counter()
+        set_faults(emulator, args.faults)
+        wall0 = time.time()
         print(f"  {web}x{workers}: {args.callbacks} callbacks while they fall due …", flush=True)
         res.rate, res.p50, res.p99, res.errors = drive_callbacks(pair, sealer, senders, args.callbacks)
         res.stored = int(pair.scalar("SELECT count(*) FROM processed_callbacks"))
@@ -341,6 +409,9 @@ def run_pair(args: argparse.Namespace, web: int, workers: int, emulator: Any, tm
                 break
             time.sleep(0.05)  # polling the inbox, resolution 50 ms
         until = max(deadline, time.monotonic() + 5 + (nudges[-1] - datetime.now(UTC)).total_seconds())
+        if args.faults:  # WeCom recovers once the thresholds' window is over; the retries then get through
+            time.sleep(max(0.0, (nudges[-1] - datetime.now(UTC)).total_seconds()))  # waiting out the window
+            set_faults(emulator, 0)
         settled = (
             "SELECT (SELECT count(*) FROM clock_firings) >= :n AND NOT EXISTS "
             "(SELECT 1 FROM outbox WHERE state <> 'sent') AND NOT EXISTS "
@@ -355,7 +426,11 @@ def run_pair(args: argparse.Namespace, web: int, workers: int, emulator: Any, tm
         res.redis_ops = (ops1 - ops0) / res.elapsed
         res.pg_commits, res.pg_rows = (commits1 - commits0) / res.elapsed, (rows1 - rows0) / res.elapsed
         res.pg_conns = sampler.peak
-        count(res, emu.inbox(), expected, senders, args.callbacks)
+        records = emu.inbox()
+        res.delivered = len(records)
+        res.span = max((float(r["at"]) for r in records), default=wall0) - wall0
+        count(res, records, expected, senders, args.callbacks)
+        reply_times(pair, res, records)
         if res.unsent:  # still queued at the deadline: late (the table says so), not lost
             res.lost = max(0, res.lost - res.unsent)
         res.emulator = emu.stats()
@@ -369,6 +444,7 @@ def run_pair(args: argparse.Namespace, web: int, workers: int, emulator: Any, tm
         if res.lost or res.duplicated:
             print(pair.log("worker-0")[-3000:])
     finally:
+        set_faults(emulator, 0)
         pair.close()
     return res
 
@@ -402,6 +478,11 @@ def count(res: Result, records: list[dict[str, Any]], expected: dict[str, tuple[
     res.reply_dupes = sum(max(0, replies[u] - n) for u, n in zip(senders, per, strict=True))
 
 
+def throughput(r: Result) -> float:
+    """Messages (replies and reminders) WeCom received per second, from the start of the load to the last one."""
+    return r.delivered / r.span if r.span > 0 else float("nan")
+
+
 def report(args: argparse.Namespace, results: list[Result]) -> None:
     """Print one row per pair and the verdict."""
     cores = os.cpu_count() or 1
@@ -412,7 +493,7 @@ def report(args: argparse.Namespace, results: list[Result]) -> None:
     )
     print(
         "  pair  callbacks req/s  p50/p99 ms   inbox drain  replies   reminders  lateness p50/p99/max ms   dup lost"
-        "  redis ops/s  pg commits/s  rows/s  pg conns"
+        "  msgs/s  reply p50/p99 s  redis ops/s  pg commits/s  rows/s  pg conns"
     )
     for r in results:
         lat = r.lateness
@@ -420,8 +501,9 @@ def report(args: argparse.Namespace, results: list[Result]) -> None:
             f"  {r.web}x{r.workers}  {r.rate:9.0f}  {r.p50:6.1f}/{r.p99:6.1f}  {r.drain:9.1f} s  "
             f"{r.replies:5d}/{args.callbacks}  {r.reminders:5d}/{args.thresholds}  "
             f"{pct(lat, 50):6.0f}/{pct(lat, 99):6.0f}/{pct(lat, 100):6.0f}       "
-            f"{r.duplicated:3d} {r.lost:4d}  {r.redis_ops:11.0f}  {r.pg_commits:12.0f}  {r.pg_rows:6.0f}  "
-            f"{r.pg_conns:8d}"
+            f"{r.duplicated:3d} {r.lost:4d}  {throughput(r):6.1f}  "
+            f"{pct(r.reply_lateness, 50) / 1000:6.1f}/{pct(r.reply_lateness, 99) / 1000:6.1f}  "
+            f"{r.redis_ops:11.0f}  {r.pg_commits:12.0f}  {r.pg_rows:6.0f}  {r.pg_conns:8d}"
         )
         notes = []
         if r.errors:
@@ -439,6 +521,15 @@ def report(args: argparse.Namespace, results: list[Result]) -> None:
             )
         if r.early:
             notes.append(f"{r.early} reminders early")
+        rd = r.reply_delivery
+        notes.append(f"replies from written to received p50/p99 {pct(rd, 50) / 1000:.1f}/{pct(rd, 99) / 1000:.1f} s")
+        if args.faults:
+            cl, cd = r.clean_replies, r.clean_delivery
+            notes.append(
+                f"{args.faults:.0%} WeCom faults: replies sent by their first call ({len(cl)} of "
+                f"{len(r.reply_lateness)}) p50/p99 {pct(cl, 50) / 1000:.1f}/{pct(cl, 99) / 1000:.1f} s from the "
+                f"callback, {pct(cd, 50) / 1000:.1f}/{pct(cd, 99) / 1000:.1f} s from written"
+            )
         fl = r.fire_lateness
         notes.append(
             f"firing lateness (fired_at - due) p50/p99/max {pct(fl, 50):.0f}/{pct(fl, 99):.0f}/{pct(fl, 100):.0f} ms"

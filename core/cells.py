@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
+import math
+import re
+import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -59,10 +62,11 @@ def _width(values: Iterable[Any]) -> float:
 
 
 def xlsx_bytes(sheets: Mapping[str, Sheet], title: str = "") -> bytes:
-    """A workbook (streamed, so 100,000 rows stay quick) with one sheet per entry, ready to print: the title row
-    (when given: what, whose, made when), a bold header frozen below it with an autofilter, printed on every page,
-    landscape A4 fitted to the page width; fitted column widths, long text wrapped, times as real date-time cells,
-    numbers as numbers; every cell through cell()."""
+    """A workbook with one sheet per entry, ready to print: the title row (when given: what, whose, made when), a
+    bold header frozen below it with an autofilter, printed on every page, landscape A4 fitted to the page width;
+    fitted column widths, long text wrapped, times as real date-time cells, numbers as numbers; every cell through
+    cell(). openpyxl (write-only) writes the workbook, the layout, the title and the header; the body rows are
+    written by _Rows as the very XML openpyxl would write for them, at a tenth of its cost per cell."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -70,6 +74,7 @@ def xlsx_bytes(sheets: Mapping[str, Sheet], title: str = "") -> bytes:
 
     wb = Workbook(write_only=True)
     bold = Font(bold=True)
+    bodies: list[bytes] = []
     for name, (header, rows) in sheets.items():
         ws = wb.create_sheet(xml_safe(name)[:31])
         body = [[cell(v) for v in r] for r in rows]
@@ -96,12 +101,10 @@ def xlsx_bytes(sheets: Mapping[str, Sheet], title: str = "") -> bytes:
             c.font = bold
             heads.append(c)
         ws.append(heads)
-        styled = wrapped | times
-        for r in body:
-            ws.append([_styled(ws, v, i in wrapped, i in times) if i in styled else v for i, v in enumerate(r)])
+        bodies.append(_Rows(ws, wrapped, times).xml(body, head_row + 1))
     out = io.BytesIO()
     wb.save(out)
-    return out.getvalue()
+    return _with_bodies(out.getvalue(), bodies)
 
 
 def _styled(ws: Any, value: Any, wrap: bool, time: bool) -> Any:
@@ -115,3 +118,86 @@ def _styled(ws: Any, value: Any, wrap: bool, time: bool) -> Any:
     if time and isinstance(value, datetime):
         c.number_format = TIME_FORMAT
     return c
+
+
+class _Rows:
+    """Writes a sheet's body rows as openpyxl's write-only writer does (inline strings, numbers as %.16g, dates as
+    Excel serials, the same style ids), without its per-cell objects."""
+
+    def __init__(self, ws: Any, wrapped: set[int], times: set[int]) -> None:
+        self.ws, self.wrapped, self.times = ws, wrapped, times
+        self._styles: dict[tuple[int, type], str] = {}
+
+    def style(self, col: int, value: Any) -> str:
+        """The s="…" attribute of a cell (empty when openpyxl would write none), registered once per kind."""
+        kind = type(value) if isinstance(value, (date, datetime)) else str
+        if col not in self.wrapped and kind is str:
+            return ""
+        key = (col, kind)
+        if key not in self._styles:
+            c = _styled(self.ws, value, col in self.wrapped, col in self.times)
+            self._styles[key] = f' s="{c.style_id}"' if c.has_style else ""
+        return self._styles[key]
+
+    def xml(self, body: list[list[Any]], first: int) -> bytes:
+        """The <row> elements of body, the first numbered first."""
+        from openpyxl.utils import get_column_letter
+        from openpyxl.utils.datetime import to_excel
+
+        width = max((len(r) for r in body), default=0)
+        letters = [get_column_letter(i + 1) for i in range(width)]
+        plain = [self.style(i, "") for i in range(width)]  # a text or number cell's style: the column's
+        out: list[str] = []
+        for n, r in enumerate(body, start=first):
+            cells, row = [], str(n)
+            for i, v in enumerate(r):
+                if type(v) is str:
+                    if not v:
+                        cells.append(f'<c r="{letters[i]}{row}"{plain[i]} t="inlineStr"/>')
+                        continue
+                    space = ' xml:space="preserve"' if v != v.strip() else ""
+                    cells.append(
+                        f'<c r="{letters[i]}{row}"{plain[i]} t="inlineStr"><is><t{space}>{_escape(v)}</t></is></c>'
+                    )
+                elif isinstance(v, (date, datetime)):
+                    if isinstance(v, datetime) and v.tzinfo is not None:
+                        raise TypeError("Excel does not support timezones in datetimes.")
+                    s, serial = self.style(i, v), to_excel(v)  # type: ignore[no-untyped-call]  # openpyxl's
+                    cells.append(f'<c r="{letters[i]}{row}"{s} t="n"><v>{serial:.16g}</v></c>')
+                else:
+                    kind = "b" if isinstance(v, bool) else "n"
+                    cells.append(f'<c r="{letters[i]}{row}"{plain[i]} t="{kind}"><v>{_number(v)}</v></c>')
+            out.append(f'<row r="{row}">{"".join(cells)}</row>')
+        return "".join(out).encode("utf-8")
+
+
+def _escape(text: str) -> str:
+    """Text as XML character data (a CR kept as a character reference, as lxml writes it)."""
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    if "\r" in text:
+        text = text.replace("\r", "&#13;")
+    return text
+
+
+def _number(v: float) -> str:
+    """A number as openpyxl writes it (%.16g; NaN and infinities as nothing)."""
+    return "" if math.isnan(v) or math.isinf(v) else f"{v:.16g}"
+
+
+def _with_bodies(book: bytes, bodies: list[bytes]) -> bytes:
+    """The workbook with body i written at the end of sheet i's rows (write-only sheets are sheet1.xml, …)."""
+    src, out = zipfile.ZipFile(io.BytesIO(book)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            m = re.fullmatch(r"xl/worksheets/sheet(\d+)\.xml", info.filename)
+            if m and bodies[int(m.group(1)) - 1]:
+                head, tail = data.rsplit(b"</sheetData>", 1)
+                data = head + bodies[int(m.group(1)) - 1] + b"</sheetData>" + tail
+            dst.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()

@@ -7,6 +7,7 @@ from typing import Any
 
 import redis
 import requests
+from requests.adapters import HTTPAdapter
 from wechatpy.enterprise import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.redisstorage import RedisStorage
@@ -15,6 +16,7 @@ from core import metrics
 from core.config import WecomConfig
 
 TOKEN_ERRORS = (40014, 42001)
+POOL_SIZE = 64  # connections kept open to WeCom: at least the delivery threads of a worker ([outbox] send_threads)
 
 
 class WecomError(Exception):
@@ -31,6 +33,9 @@ class _Client(WeChatClient):
     def __init__(self, cfg: WecomConfig, storage: RedisStorage, redis_conn: redis.Redis) -> None:
         super().__init__(cfg.corp_id, cfg.secret, session=storage, timeout=cfg.timeout, auto_retry=False)
         self.API_BASE_URL = cfg.api_base + "/cgi-bin/"
+        adapter = HTTPAdapter(pool_maxsize=POOL_SIZE)  # keep-alive connections for every sending thread
+        self._http.mount("https://", adapter)
+        self._http.mount("http://", adapter)
         self._redis = redis_conn
 
     @property

@@ -1,28 +1,40 @@
-"""Deliver one outbox row through WeCom exactly once, as far as WeCom allows.
+"""Deliver outbox rows through WeCom exactly once, as far as WeCom allows, in batches.
 
-1. Claim the row (pending → sending) in the database; only one job can.
+1. Claim the row (pending → sending) in the database; only one job can. The same statement's neighbour claims up to
+   `[outbox] batch` - 1 more due rows of the same lane (replies, or everything else), so a backlog goes out in
+   batches: one claim, one UPDATE of the recipients fixed, one UPDATE of the rows sent.
 2. On the first attempt fix its recipients within the per-person budget and store them on the row (sent_to), so
    every retry sends the very same request.
 3. Send it with WeCom's duplicate check on and the row's idempotency key in the request: WeCom compares the request
    JSON, so a retry of a send whose outcome was unknown (timeout, crash mid-call) is dropped by WeCom, while another
-   row with the same text (帮助 asked twice) is not.
+   row with the same text (帮助 asked twice) is not. A batch's rows are sent by a small pool of threads
+   (`[outbox] send_threads`), one person's (one card's, one group's) rows in order by one thread.
 4. Mark it sent before doing anything else. If that fails, the row goes back to pending after STALE_SECONDS and the
    retry is again caught by the duplicate check. docs/reliability.md states the remaining window.
+
+In a worker process (start_lanes) a job waits at most `[outbox] lane_wait` seconds for its sends: a slow or hanging
+WeCom call then finishes (and is marked) in its pool thread while the worker takes the next job, so it holds one
+thread, not the lane. Elsewhere (tests, `worker --burst`) a job returns when all its sends have.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from functools import partial
+from typing import Any
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select, update
 
 from core import clock, metrics
 from core.runtime import Runtime, runtime
 from core.wecom import WecomError, backoff
 from jobs import budget
-from jobs.queueing import schedule_delivery
+from jobs.queueing import drop_jobs, schedule_delivery
 from models import Card, OutboxMessage
 from models.state import OutboxState
 from workflow.engine.outbox import is_reply
@@ -47,74 +59,235 @@ def duplicate_guard(row: OutboxMessage, interval: int) -> dict[str, Any]:
     }
 
 
-def _claim(oid: int) -> OutboxMessage | None:
-    """Atomically move the row from pending to sending; return it, or None if someone else has it."""
-    rt, now = runtime(), clock.now()
+@dataclass
+class _Send:
+    """One claimed row on its way: the request to make, and what WeCom answered (or the error)."""
+
+    row: OutboxMessage
+    body: dict[str, Any]
+    answer: dict[str, Any] | None = None
+    error: Exception | None = None
+    keys: list[str] = field(default_factory=list)  # rows sharing a key are sent in order by one thread
+
+
+_pool: ThreadPoolExecutor | None = None
+_lane_wait: float | None = None  # None: a job waits for every send it started
+
+
+def start_lanes(rt: Runtime) -> None:
+    """In a long-running worker: a job waits at most [outbox] lane_wait seconds (default 0.25) for its slowest sends."""
+    global _lane_wait
+    _lane_wait = float(rt.config.outbox.get("lane_wait", 0.25))
+
+
+_free: threading.Semaphore | None = None  # one per sending thread: a chain is started only when a thread is free
+
+
+def _executor(rt: Runtime) -> tuple[ThreadPoolExecutor, threading.Semaphore]:
+    """The process's pool of sending threads ([outbox] send_threads, default 32) and its free threads."""
+    global _pool, _free
+    if _pool is None or _free is None:
+        n = int(rt.config.outbox.get("send_threads", 32))
+        _pool, _free = ThreadPoolExecutor(n, thread_name_prefix="wecom-send"), threading.Semaphore(n)
+    return _pool, _free
+
+
+def _claim(rt: Runtime, ids: Sequence[int]) -> list[OutboxMessage]:
+    """Atomically move the rows ids from pending to sending, with more due rows of their lane (in the order they
+    fell due) up to [outbox] batch — a batch of replies is filled up with due notices, never the other way round; a
+    公众号 row is only ever taken by its own job; return them replies first, then by id, or [] if someone else has
+    all of ids."""
+    now, batch = clock.now(), int(rt.config.outbox.get("batch", 50))
+    claimed = {"state": OutboxState.sending, "claimed_at": now, "attempts": OutboxMessage.attempts + 1}
+    pending = OutboxMessage.state == OutboxState.pending
     with rt.sessions() as s, s.begin():
-        res = cast(
-            "CursorResult[Any]",
-            s.execute(  # an UPDATE's result is a CursorResult (it has rowcount)
-                update(OutboxMessage)
-                .where(OutboxMessage.id == oid, OutboxMessage.state == OutboxState.pending)
-                .values(state=OutboxState.sending, claimed_at=now, attempts=OutboxMessage.attempts + 1)
-            ),
+        rows = list(
+            s.scalars(
+                update(OutboxMessage).where(OutboxMessage.id.in_(ids), pending).values(claimed).returning(OutboxMessage)
+            )
         )
-        if res.rowcount != 1:
-            return None
-        return s.get(OutboxMessage, oid)
+        replies = OutboxMessage.idem_key.like("reply:%")
+        lanes = [replies, ~replies] if rows and is_reply(rows[0].idem_key) else [~replies]
+        for lane in lanes if rows else []:
+            if len(rows) >= batch:
+                break
+            due = (
+                select(OutboxMessage.id)
+                .where(pending, OutboxMessage.next_attempt_at <= now, lane, OutboxMessage.kind != "mp_send")
+                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                .limit(batch - len(rows))
+            )
+            if s.get_bind().dialect.name == "postgresql":
+                due = due.with_for_update(skip_locked=True)  # two workers' batches pass each other
+            rows += s.scalars(
+                update(OutboxMessage).where(OutboxMessage.id.in_(due), pending).values(claimed).returning(OutboxMessage)
+            )
+        return sorted(rows, key=lambda r: (not is_reply(r.idem_key), r.id))
 
 
-def _recipients(rt: Runtime, row: OutboxMessage) -> list[str] | datetime:
-    """Return the row's fixed recipients (deciding them within the budget on the first attempt), or when to retry."""
+def _recipients(rt: Runtime, row: OutboxMessage) -> tuple[list[str] | datetime, bool]:
+    """Return the row's fixed recipients (deciding them within the budget on the first attempt), or when to retry;
+    and whether they were decided now (the caller stores them on the row before sending)."""
     if row.sent_to is not None:
-        return [u for u in row.sent_to.split("|") if u]
+        return [u for u in row.sent_to.split("|") if u], False
     users = [u for u in row.touser.split("|") if u]
     ok, full = budget.reserve(rt, users, row.id, personal=budget.is_personal(row))
     if full and budget.is_personal(row):  # a reply waits for the person's window rather than being merged
-        return datetime.fromtimestamp(max(full.values()) + 1, UTC)
+        return datetime.fromtimestamp(max(full.values()) + 1, UTC), False
     if full:
         budget.hold(rt, row, full)
-    with rt.sessions() as s, s.begin():
-        s.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(sent_to="|".join(ok)))
-    return ok
+    return ok, True
 
 
-def deliver(oid: int) -> str:
-    """Send outbox row oid at most once; return what happened ("sent", "retry", "failed", "held", "later", "skip")."""
-    row = _claim(oid)
-    if row is None:
-        return "skip"
+def deliver(oid: int, *more: int) -> str:
+    """Send outbox row oid (and more, and the batch claimed with them) at most once; return what happened to oid
+    ("sent", "retry", "failed", "held", "later", "skip", or "sending" while a slow call of a worker's lane goes on)."""
     rt = runtime()
-    if row.kind == "mp_send":  # an answer to a 公众号 citizen, by 客服消息
-        from jobs import mp_send
+    rows = _claim(rt, [oid, *more])
+    if not rows:
+        return "skip"
+    taken = [r for r in rows if r.id != oid and r.id not in more]
+    for urgent in (True, False):
+        if lane := [r.id for r in taken if is_reply(r.idem_key) == urgent]:
+            drop_jobs(rt.queue, lane, urgent)
+    return deliver_rows(rt, rows).get(oid, "sending")
 
-        return mp_send.deliver(rt, row)
+
+def deliver_rows(rt: Runtime, rows: Sequence[OutboxMessage]) -> dict[int, str]:
+    """Send claimed rows: recipients fixed and stored in one UPDATE, the requests made by the pool (one chain per
+    person, card or group), the rows sent marked in one UPDATE; return what happened to each row settled here."""
+    outcome: dict[int, str] = {}
+    sends = _prepare(rt, rows, outcome)
+    futures: dict[Future[None], list[_Send]] = {}
+    pool, free = _executor(rt)
+    for chain in _chains(sends):
+        free.acquire()  # when every thread waits for WeCom, the lane waits too (no request queues up in the pool)
+        futures[pool.submit(_send_chain, rt, chain, free)] = chain
+    done, late = wait(futures, timeout=_lane_wait) if futures else (set(), set())
+    outcome.update(_settle(rt, [x for f in done for x in futures[f]]))
+    for f in late:  # still waiting for WeCom: settled by the pool thread when the call ends
+        f.add_done_callback(partial(_settle_late, rt, futures[f]))
+    return outcome
+
+
+def _prepare(rt: Runtime, rows: Sequence[OutboxMessage], outcome: dict[int, str]) -> list[_Send]:
+    """Build each row's request; rows that wait (budget) or are held are settled into outcome at once."""
     interval = int(rt.config.outbox.get("duplicate_check_interval", 1800))
-    try:
+    sends: list[_Send] = []
+    fixed: list[dict[str, Any]] = []
+    held: list[int] = []
+    for row in rows:
+        body = dict(row.payload)
+        if row.kind == "mp_send":  # an answer to a 公众号 citizen, by 客服消息 (sent and settled on its own)
+            from jobs import mp_send
+
+            outcome[row.id] = mp_send.deliver(rt, row)
+            continue
+        if row.kind in ("appchat_create", "appchat"):
+            sends.append(_Send(row, body, keys=[f"chat:{body.get('chatid')}"]))
+            continue
         if row.kind == "update_card":
-            answer = rt.api.update_card(dict(row.payload))
-        elif row.kind == "appchat_create":
-            answer = _create_chat(rt, dict(row.payload))
-        elif row.kind == "appchat":
-            answer = rt.api.call("post", "appchat/send", dict(row.payload))
-        else:
-            users = _recipients(rt, row)
-            if isinstance(users, datetime):
-                return _later(oid, users, row.attempts)
-            if not users:
-                _mark(oid, OutboxState.held, "held for everyone (per-person budget)")
-                return "held"
+            sends.append(_Send(row, body, keys=[f"card:{row.card_task_id}"]))
+            continue
+        users, new = _recipients(rt, row)
+        if isinstance(users, datetime):
+            outcome[row.id] = _later(row.id, users, row.attempts)
+            continue
+        if new:
+            fixed.append({"id": row.id, "sent_to": "|".join(users)})
+        if not users:
+            held.append(row.id)
+            continue
+        try:
             body = _with_media(rt, row)
-            answer = rt.api.send({**body, "touser": "|".join(users), **duplicate_guard(row, interval)})
-    except WecomError as exc:
-        if row.kind == "appchat_create" and exc.errcode == NO_PRIVILEGE:
-            return _groups_refused(oid, row, exc)
-        if _done_before(row, exc):
-            answer = {"errcode": 0, "note": "applied by an earlier attempt"}
+        except WecomError as exc:
+            outcome[row.id] = _failed(row.id, row.attempts, exc, row.kind, is_reply(row.idem_key))
+            continue
+        request = {**body, "touser": "|".join(users), **duplicate_guard(row, interval)}
+        keys = [f"user:{u}" for u in users] + ([f"card:{row.card_task_id}"] if row.card_task_id else [])
+        sends.append(_Send(row, request, keys=keys))
+    if fixed:  # before any request: a retry must send the very same recipients
+        with rt.sessions() as s, s.begin():
+            s.execute(update(OutboxMessage), fixed)
+    for oid in held:
+        _mark(oid, OutboxState.held, "held for everyone (per-person budget)")
+        outcome[oid] = "held"
+    return sends
+
+
+def _chains(sends: list[_Send]) -> list[list[_Send]]:
+    """Group the sends that share a person, a card or a group (each group in id order), so they stay in order."""
+    parent: dict[str, str] = {}
+
+    def root(k: str) -> str:
+        while parent.setdefault(k, k) != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    for x in sends:
+        first = f"row:{x.row.id}"
+        for k in x.keys:
+            parent[root(k)] = root(first)
+        root(first)
+    chains: dict[str, list[_Send]] = {}
+    for x in sends:
+        chains.setdefault(root(f"row:{x.row.id}"), []).append(x)
+    return list(chains.values())
+
+
+def _send_chain(rt: Runtime, chain: list[_Send], free: threading.Semaphore) -> None:
+    """Make each request of one chain in turn (in a pool thread), keeping each answer or error; free the thread."""
+    try:
+        for x in chain:
+            try:
+                x.answer = _call(rt, x.row.kind, x.body)
+            except Exception as exc:  # noqa: BLE001 - settled by _settle (a bug leaves the row for the sweep)
+                x.error = exc
+    finally:
+        free.release()
+
+
+def _call(rt: Runtime, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The WeCom call for an outbox row of this kind."""
+    if kind == "update_card":
+        return rt.api.update_card(body)
+    if kind == "appchat_create":
+        return _create_chat(rt, body)
+    if kind == "appchat":
+        return rt.api.call("post", "appchat/send", body)
+    return rt.api.send(body)
+
+
+def _settle_late(rt: Runtime, chain: list[_Send], _done: Future[None]) -> None:
+    """Settle a chain whose calls outlasted the lane's wait (in its pool thread)."""
+    try:
+        _settle(rt, chain)
+    except Exception:  # noqa: BLE001 - the rows stay "sending"; the sweep frees them and the retry is deduplicated
+        log.exception("outbox rows %s could not be marked; the sweep will retry them", [x.row.id for x in chain])
+
+
+def _settle(rt: Runtime, sends: list[_Send]) -> dict[int, str]:
+    """Record what WeCom answered: the rows sent in one UPDATE (and their cards' response codes), failures each."""
+    outcome: dict[int, str] = {}
+    sent: list[_Send] = []
+    for x in sends:
+        row, exc = x.row, x.error
+        if exc is None:
+            sent.append(x)
+        elif not isinstance(exc, WecomError):
+            log.error("outbox %s: %s", row.id, exc, exc_info=exc)  # left "sending": the sweep retries it
+        elif row.kind == "appchat_create" and exc.errcode == NO_PRIVILEGE:
+            outcome[row.id] = _groups_refused(row.id, row, exc)
+        elif _done_before(row, exc):
+            x.answer = {"errcode": 0, "note": "applied by an earlier attempt"}
+            sent.append(x)
         else:
-            return _failed(oid, row.attempts, exc, row.kind, is_reply(row.idem_key))
-    _sent(oid, row, answer)
-    return "sent"
+            outcome[row.id] = _failed(row.id, row.attempts, exc, row.kind, is_reply(row.idem_key))
+    if sent:
+        _sent(rt, sent)
+        outcome.update({x.row.id: "sent" for x in sent})
+    return outcome
 
 
 def _done_before(row: OutboxMessage, exc: WecomError) -> bool:
@@ -174,19 +347,27 @@ def _later(oid: int, when: datetime, attempts: int) -> str:
     return "later"
 
 
-def _sent(oid: int, row: OutboxMessage, answer: dict[str, Any]) -> None:
-    rt, now = runtime(), clock.now()
-    with rt.sessions() as s, s.begin():
+def _sent(rt: Runtime, sent: list[_Send]) -> None:
+    """Mark rows sent in one UPDATE (one statement per row, sent together), and keep their cards' response codes."""
+    now = clock.now()
+    marks = []
+    for x in sent:
+        answer = x.answer or {}
         note = ";".join(f"{k}={answer[k]}" for k in ("invaliduser",) if answer.get(k)) or None
-        s.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == oid)
-            .values(state=OutboxState.sent, sent_at=now, msgid=str(answer.get("msgid") or ""), last_error=note)
-        )
-        if row.card_task_id and row.kind == "send" and answer.get("response_code"):
-            card = s.scalar(select(Card).where(Card.task_id == row.card_task_id))
-            if card is not None:
-                card.response_code = str(answer["response_code"])
+        marks.append(
+            {"id": x.row.id, "state": OutboxState.sent, "sent_at": now, "msgid": str(answer.get("msgid") or ""),
+             "last_error": note}
+        )  # fmt: skip
+    codes = {
+        x.row.card_task_id: str(x.answer["response_code"])
+        for x in sent
+        if x.row.card_task_id and x.row.kind == "send" and x.answer and x.answer.get("response_code")
+    }
+    with rt.sessions() as s, s.begin():
+        s.execute(update(OutboxMessage), marks)
+        if codes:
+            for card in s.scalars(select(Card).where(Card.task_id.in_(codes))):
+                card.response_code = codes[card.task_id]
 
 
 def _groups_refused(oid: int, row: OutboxMessage, exc: WecomError) -> str:

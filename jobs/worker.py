@@ -28,6 +28,7 @@ from core import metrics
 from core.outage import Outage, dependency
 from core.runtime import Runtime
 from jobs.deadlines import clock_loop
+from jobs.deliver import start_lanes
 from jobs.evidence import announce, evidence_loop
 from jobs.inbox import consume
 from jobs.queueing import queues
@@ -197,6 +198,7 @@ def run_worker(rt: Runtime, burst: bool = False, consumers: int = 2) -> None:
         SimpleWorker(queues(rt.queue), connection=rt.redis).work(burst=True, logging_level="WARNING")
         return
     stop, crashed = threading.Event(), threading.Event()
+    start_lanes(rt)  # a slow WeCom call holds one sending thread, not the delivery lane (jobs.deliver)
     if port := metrics.worker_port(rt.config.raw):
         metrics.serve(port, lambda: gauges.read(rt), metrics.worker_host(rt.config.raw))
     loops = [

@@ -126,19 +126,27 @@ def _items_in(start: datetime, end: datetime, units: list[int] | None) -> Any:
 
 
 def counts(session: Session, start: datetime, end: datetime, units: list[int] | None = None) -> dict[str, Any]:
-    """Items reported in the period by grade, source and flow."""
+    """Items reported in the period by grade, source and flow (one pass over the period's items)."""
     ids = _items_in(start, end, units).subquery()
     out: dict[str, Any] = {"total": 0, "by_grade": {}, "by_source": {}, "by_flow": {}}
-    labels: tuple[tuple[Any, str, dict[str, str]], ...] = (
-        (Item.grade, "by_grade", {str(k): v for k, v in GRADE_NAMES.items()}),
-        (Item.source, "by_source", SOURCES),
-        (Item.flow, "by_flow", FLOW_NAMES),
+    labels: tuple[tuple[str, dict[str, str]], ...] = (
+        ("by_grade", {str(k): v for k, v in GRADE_NAMES.items()}),
+        ("by_source", SOURCES),
+        ("by_flow", FLOW_NAMES),
     )
-    for col, name, names in labels:
-        q = select(col, func.count()).where(Item.id.in_(select(ids.c.id))).group_by(col)
-        for value, n in session.execute(q):
+    q = (
+        select(Item.grade, Item.source, Item.flow, func.count())
+        .where(Item.id.in_(select(ids.c.id)))
+        .group_by(Item.grade, Item.source, Item.flow)
+    )
+    raw: list[dict[Any, int]] = [defaultdict(int) for _ in labels]
+    for *values, n in session.execute(q):
+        for value, tally in zip(values, raw, strict=True):
+            tally[value] += int(n)
+    for tally, (name, names) in zip(raw, labels, strict=True):  # in the order of the stored values, as GROUP BY gave
+        for value in sorted(tally, key=lambda v: (v is not None, v or "")):
             label = names.get(value, value) if value else "未定"
-            out[name][label] = out[name].get(label, 0) + int(n)
+            out[name][label] = out[name].get(label, 0) + tally[value]
     out["total"] = sum(out["by_grade"].values())
     return out
 
@@ -162,7 +170,8 @@ def times(session: Session, start: datetime, end: datetime, units: list[int] | N
     """
     actions = sorted({a for f, t, _ in STEPS.values() for a in (f, t) if a != "reported"})
     ids = _items_in(start, end, units).subquery()
-    firsts = [func.min(case((AuditEvent.action == a, _epoch(session, AuditEvent.at)))).label(a) for a in actions]
+    # the first time of each step, converted to seconds once per item (SQLite compares its fixed-width UTC text)
+    firsts = [_epoch(session, func.min(case((AuditEvent.action == a, AuditEvent.at)))).label(a) for a in actions]
     per_item = (
         select(AuditEvent.item_id.label("item_id"), *firsts)
         .where(AuditEvent.item_id.in_(select(ids.c.id)), AuditEvent.action.in_(actions))
