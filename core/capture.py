@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -159,10 +160,10 @@ def _run(request: dict[str, Any], settings: Settings, home: Path) -> dict[str, A
     try:
         out, _ = proc.communicate(json.dumps(request).encode(), timeout=settings.timeout)
     except subprocess.TimeoutExpired:
-        _kill_group(proc)
+        _kill_group(proc, home)
         return {"ok": False, "kind": "killed", "reason": f"取证超过总时限 {settings.timeout:g} 秒，已中止"}
     finally:
-        _kill_group(proc)  # the browser's own children, should any outlive the child
+        _kill_group(proc, home)  # the browser's own children, should any outlive the child
     lines = out.decode("utf-8", "replace").strip().splitlines()
     try:
         return dict(json.loads(lines[-1]))
@@ -170,12 +171,36 @@ def _run(request: dict[str, Any], settings: Settings, home: Path) -> dict[str, A
         return {"ok": False, "kind": "crash", "reason": f"取证进程异常退出（代码 {proc.returncode}）"}
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the capture's process group (the child, its browser and the browser's helpers), then reap."""
+def _kill_group(proc: subprocess.Popen[bytes], home: Path) -> None:
+    """SIGKILL the capture: its process group and every process carrying its HOME (the browser puts itself and its
+    crash handlers in sessions of their own); return once none is alive."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while (left := _members(home)) and time.monotonic() < deadline:
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.02)
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=10)
+
+
+def _members(home: Path) -> list[int]:
+    """The living (not zombie) processes whose environment names this capture's HOME, from /proc."""
+    mark, found = f"HOME={home}\0".encode(), []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (
+                mark in (entry / "environ").read_bytes()
+                and (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+            ):
+                found.append(int(entry.name))
+        except (OSError, IndexError):
+            continue  # it ended meanwhile, or is not ours to read
+    return found
 
 
 def _read(out: Path, got: dict[str, Any], settings: Settings, notes: list[str]) -> dict[str, bytes]:
