@@ -236,14 +236,26 @@ def _chains(sends: list[_Send]) -> list[list[_Send]]:
     return list(chains.values())
 
 
+class _NoChatYet(Exception):
+    """A group message not tried because its group's creation, earlier in the same chain, failed."""
+
+
 def _send_chain(rt: Runtime, chain: list[_Send], free: threading.Semaphore) -> None:
-    """Make each request of one chain in turn (in a pool thread), keeping each answer or error; free the thread."""
+    """Make each request of one chain in turn (in a pool thread), keeping each answer or error; free the thread.
+    A group's messages are not tried after its creation failed (they wait for it, or are dropped with it)."""
     try:
+        failed_chats: set[str] = set()
         for x in chain:
+            chat = str(x.body.get("chatid"))
+            if x.row.kind == "appchat" and chat in failed_chats:
+                x.error = _NoChatYet(chat)
+                continue
             try:
                 x.answer = _call(rt, x.row.kind, x.body)
             except Exception as exc:  # noqa: BLE001 - settled by _settle (a bug leaves the row for the sweep)
                 x.error = exc
+                if x.row.kind == "appchat_create":
+                    failed_chats.add(chat)
     finally:
         free.release()
 
@@ -275,6 +287,8 @@ def _settle(rt: Runtime, sends: list[_Send]) -> dict[int, str]:
         row, exc = x.row, x.error
         if exc is None:
             sent.append(x)
+        elif isinstance(exc, _NoChatYet):
+            outcome[row.id] = _after_its_group(row)
         elif not isinstance(exc, WecomError):
             log.error("outbox %s: %s", row.id, exc, exc_info=exc)  # left "sending": the sweep retries it
         elif row.kind == "appchat_create" and exc.errcode == NO_PRIVILEGE:
@@ -332,6 +346,24 @@ def _mark(oid: int, state: OutboxState, note: str) -> None:
     rt = runtime()
     with rt.sessions() as s, s.begin():
         s.execute(update(OutboxMessage).where(OutboxMessage.id == oid).values(state=state, last_error=note[:500]))
+
+
+def _after_its_group(row: OutboxMessage) -> str:
+    """A group message whose group was not created: try again shortly (not an attempt), unless the group was given
+    up meanwhile (its messages are then already dropped)."""
+    rt = runtime()
+    when = clock.now() + timedelta(seconds=2)
+    with rt.sessions() as s, s.begin():
+        again = s.scalar(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row.id, OutboxMessage.state == OutboxState.sending)
+            .values(state=OutboxState.pending, next_attempt_at=when, attempts=OutboxMessage.attempts - 1)
+            .returning(OutboxMessage.id)
+        )
+    if again is None:
+        return "failed"
+    schedule_delivery(rt.queue, row.id, when, row.attempts)
+    return "later"
 
 
 def _later(oid: int, when: datetime, attempts: int) -> str:
