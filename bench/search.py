@@ -1,7 +1,7 @@
 """Benchmark the ledger's Chinese search (台账检索): 100,000 items and 300,000 written-report paragraphs.
 
 For each database it fills the record with Core inserts, builds the index the way migration 0013 does
-(models.search.rebuild, timed; on PostgreSQL migration 0017's triggers fill the one row per item as it goes), then
+(models.search.rebuild, timed; on PostgreSQL it then fills 0017's one row per item in one statement), then
 runs a mix of queries through the ledger exactly as the page does
 (workflow.views.ledger.page: per-state counts, the first page of 20, the excerpts) and prints p50/p95/max per kind
 of query and overall, against a baseline measured in the same run: the same question answered by LIKE '%…%' over
@@ -216,7 +216,7 @@ def run(name: str, url: str, args: argparse.Namespace) -> Figures:
             ms, docs = timed(lambda: index.rebuild(c))
             c.execute(text("ANALYZE"))
         print(
-            f"index built (as migrations 0013/0015 backfill; PostgreSQL: one row per item by 0017's triggers): "
+            f"index built (as migrations 0013/0015 backfill; PostgreSQL: then one row per item, as 0017 does): "
             f"{docs:,} documents in {ms / 1000:.1f} s"
         )
     if args.fill_only:

@@ -286,9 +286,23 @@ def source_rows(conn: Connection) -> Iterator[tuple[int, int, str]]:
             yield doc_key(row[1], row[0], KIND_STEP), row[1], said
 
 
+# PostgreSQL's one row per item (migration 0017), filled from search_docs in one statement after a rebuild
+FILL_ITEMS = (
+    "INSERT INTO search_items (item_id, body, grams) SELECT item_id, string_agg(body, E'\\n' ORDER BY id), "
+    "search_grams_union(grams) FROM search_docs GROUP BY item_id"
+)
+
+
 def rebuild(conn: Connection, batch: int = 5000) -> int:
-    """Empty the index and fill it from every source row; return how many documents it now holds."""
+    """Empty the index and fill it from every source row; return how many documents it now holds.
+
+    On PostgreSQL with the per-item rows (0017) their triggers are off meanwhile (within this transaction) and the
+    rows are filled once at the end: row by row, each insert would re-aggregate its item's every document."""
     pg = conn.dialect.name == "postgresql"
+    per_item = pg and conn.scalar(text("SELECT to_regclass('search_items')")) is not None
+    if per_item:
+        conn.execute(text("ALTER TABLE search_docs DISABLE TRIGGER USER"))
+        conn.execute(text("DELETE FROM search_items"))
     conn.execute(text("DELETE FROM search_docs"))
     if not pg:
         conn.execute(text("INSERT INTO search_grams (search_grams) VALUES ('delete-all')"))
@@ -304,6 +318,10 @@ def rebuild(conn: Connection, batch: int = 5000) -> int:
     count += _insert(conn, pg, rows)
     if not pg:
         conn.execute(text("INSERT INTO search_fts (search_fts) VALUES ('rebuild')"))
+    if per_item:
+        conn.execute(text(FILL_ITEMS))
+        conn.execute(text("ALTER TABLE search_docs ENABLE TRIGGER USER"))
+        conn.execute(text("ANALYZE search_items"))
     return count
 
 
