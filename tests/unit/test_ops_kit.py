@@ -165,10 +165,10 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "yq.example.gov.cn")])
-    now = datetime.now(UTC)
+    since, until = datetime(2000, 1, 1, tzinfo=UTC), datetime(2099, 12, 31, tzinfo=UTC)  # valid on any test date
     cert = (
         x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(1).not_valid_before(now).not_valid_after(now + timedelta(days=1)).sign(key, hashes.SHA256())
+        .serial_number(1).not_valid_before(since).not_valid_after(until).sign(key, hashes.SHA256())
     )  # fmt: skip
     crt, pem = folder / "fullchain.pem", folder / "privkey.pem"
     crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
