@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 from bot.h5 import present
 from bot.h5.auth import EXPIRED, csrf_ok, csrf_token, current_person, logged_in, rt
 from bot.h5.upload import KINDS, Checked, FileRefused, describe, read_files, save
-from bot.h5.views import BAD_CSRF
+from bot.h5.views import BAD_CSRF, person_and_item
 from bot.h5.web import bp, message, page
 from core import clock
 from core.config import Config
@@ -271,13 +271,10 @@ def _take(userid: str, act: Act, code: str, text: str, fresh: bool) -> Response:
     """Answer a form sent before from memory; refuse the person or the step; show the form again for what the person
     can fix (a file, a stale form, the length, an empty text); else claim the content and take the step."""
     with rt().sessions() as s:
-        person = org.person(s, userid)
-        if person is None:
-            return message(EXPIRED, 403)
-        try:
-            item = find_item(s, code)
-        except Refusal as r:
-            return message(r.message, 404)
+        found = person_and_item(s, userid, code)
+        if isinstance(found, Response):
+            return found
+        person, item = found
         code = item.code
         checked: list[Checked] = []
         bad: FileRefused | None = None

@@ -87,6 +87,17 @@ def _upload_form(s: Session, person: Person, item: Item) -> Response:
     return page("upload.html", 200, csrf=csrf_token(), **context)
 
 
+def person_and_item(s: Session, userid: str, code: str) -> tuple[Person, Item] | Response:
+    """The logged-in person and the item a form names, or the page refusing (login expired 403, no such item 404)."""
+    person = org.person(s, userid)
+    if person is None:
+        return message(EXPIRED, 403)
+    try:
+        return person, find_item(s, code)
+    except Refusal as r:
+        return message(r.message, 404)
+
+
 @bp.post("/upload/<code>")
 def upload_submit(code: str) -> Response:
     """Check the CSRF token, the person's right, every file by size and content; store them and submit a version."""
@@ -98,13 +109,10 @@ def upload_submit(code: str) -> Response:
     if not csrf_ok(request.form.get("csrf")):
         return message(BAD_CSRF, 400)
     with rt().sessions() as s:
-        person = org.person(s, userid)
-        if person is None:
-            return message(EXPIRED, 403)
-        try:
-            item = find_item(s, code)
-        except Refusal as r:
-            return message(r.message, 404)
+        found = person_and_item(s, userid, code)
+        if isinstance(found, Response):
+            return found
+        person, item = found
         try:
             assignment(s, item, person)
         except Refusal as r:
