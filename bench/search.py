@@ -315,26 +315,35 @@ def throwaway_postgres() -> Iterator[str | None]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+LABELS = {"SQLite": "SQLite (FTS5 trigram + bigram)", "PostgreSQL": "PostgreSQL (GIN over each item's bigram tsvector)"}
+
+
+def each_database(args: argparse.Namespace, prefix: str) -> Iterator[tuple[str, str]]:
+    """("SQLite" | "PostgreSQL", URL) for each database a run covers: the file or URL given, else a temporary one
+    (--no-sqlite / --no-pg leave one out); a throw-away database is removed when the caller moves on."""
+    if not args.no_sqlite:
+        if args.sqlite:
+            yield "SQLite", f"sqlite:///{args.sqlite}"
+        else:
+            with tempfile.TemporaryDirectory(prefix=prefix) as d:
+                yield "SQLite", f"sqlite:///{d}/bench.db"
+    if not args.no_pg:
+        if args.pg:
+            yield "PostgreSQL", args.pg
+            return
+        with throwaway_postgres() as url:
+            if url is None:
+                print("\nPostgreSQL: no binaries found (give --pg URL); skipped.")
+            else:
+                yield "PostgreSQL", url
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run on SQLite, then on PostgreSQL when one is given or can be started."""
     args = parse_args(argv)
     results: dict[str, Figures] = {}
-    if not args.no_sqlite and args.sqlite:
-        results["SQLite"] = run("SQLite (FTS5 trigram + bigram)", f"sqlite:///{args.sqlite}", args)
-    elif not args.no_sqlite:
-        with tempfile.TemporaryDirectory(prefix="lw-bench-search-") as d:
-            results["SQLite"] = run("SQLite (FTS5 trigram + bigram)", f"sqlite:///{d}/search.db", args)
-    if not args.no_pg:
-        if args.pg:
-            results["PostgreSQL"] = run("PostgreSQL (GIN over each item's bigram tsvector)", args.pg, args)
-        else:
-            with throwaway_postgres() as url:
-                if url is None:
-                    print("\nPostgreSQL: no binaries found (give --pg URL); skipped.")
-                else:
-                    results["PostgreSQL"] = run(
-                        "PostgreSQL (GIN over each item's bigram tsvector, lc_ctype C)", url, args
-                    )
+    for db, url in each_database(args, "lw-bench-search-"):
+        results[db] = run(LABELS[db], url, args)
     results = {k: v for k, v in results.items() if v}
     if not results:
         return 0

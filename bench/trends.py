@@ -18,7 +18,6 @@ import argparse
 import os
 import random
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -27,7 +26,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from bench.search import throwaway_postgres
+from bench.search import each_database
 from migrations import upgrade
 from models import Item, ItemLink, ItemUnit, Person, Unit
 from models.item import SOURCES
@@ -168,21 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run on SQLite, then on PostgreSQL when one is given or can be started."""
     args = parse_args(argv)
     results: dict[str, tuple[float, float]] = {}
-    if not args.no_sqlite:
-        if args.sqlite:
-            results["SQLite"] = run("SQLite", f"sqlite:///{args.sqlite}", args)
-        else:
-            with tempfile.TemporaryDirectory(prefix="lw-bench-trends-") as d:
-                results["SQLite"] = run("SQLite", f"sqlite:///{d}/trends.db", args)
-    if not args.no_pg:
-        if args.pg:
-            results["PostgreSQL"] = run("PostgreSQL", args.pg, args)
-        else:
-            with throwaway_postgres() as url:
-                if url is None:
-                    print("\nPostgreSQL: no binaries found (give --pg URL); skipped.")
-                else:
-                    results["PostgreSQL"] = run("PostgreSQL", url, args)
+    for db, url in each_database(args, "lw-bench-trends-"):
+        results[db] = run(db, url, args)
     print("\nsummary: " + ", ".join(f"{k} {b:.2f} s → {a:.2f} s" for k, (b, a) in results.items()))
     return 0
 
