@@ -25,15 +25,15 @@ def ring(client: redis.Redis, key: str, tokens: int = 1) -> None:
 
 
 def wait(client: redis.Redis, key: str, timeout: float) -> bool:
-    """Block until a token is taken from key's list (True) or timeout seconds pass (False); raise if Redis is away.
-
-    The wait stays inside the connection's socket timeout (an RQ worker sets one on the connection it is given): a
-    longer BLPOP would end as a read timeout, taken for Redis being away. The caller then just looks a little sooner.
-    """
+    """Block until a token is taken from key's list (True) or timeout seconds pass (False); raise if Redis is away
+    (refused, reset). A read that times out first (a socket timeout on the connection) ends the wait as False."""
     limit = client.connection_pool.connection_kwargs.get("socket_timeout")
     if limit:
         timeout = min(timeout, float(limit) * 0.8)
-    return client.blpop([key], timeout=max(SHORTEST, timeout)) is not None
+    try:
+        return client.blpop([key], timeout=max(SHORTEST, timeout)) is not None
+    except redis.exceptions.TimeoutError:
+        return False  # the read ended before BLPOP did: the caller looks at the database, as after its own timeout
 
 
 def clear(client: redis.Redis, key: str) -> None:
