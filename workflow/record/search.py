@@ -51,6 +51,9 @@ SNIPPET_CHARS = 24  # shown on each side of the first hit
 DENSE = 20000  # from this many listed items on, SQLite filters while walking an index (see _listed)
 SAMPLE = 200  # the newest items a query's words are tried on first, to tell a common word from a rare one
 COMMON_SHARE = 0.06  # a word in at least this share of them is common: checked item by item, not fetched from the index
+# PostgreSQL fetches from its one row per item more cheaply than it checks item by item (each check reads an item's
+# joined texts out of line), so a word is common there only from twice that share (bench/search.py: p95 103 → 72 ms)
+COMMON_SHARE_PG = 0.12
 FETCH_SHARE = 0.15  # SQLite, words rare together: each word below this share is fetched too (cheaper than checking)
 SMALL_RECORD = 2000  # up to this many items every word is fetched from the index (nothing is costly at that size)
 DOCS = table("search_docs", column("item_id", Integer), column("body"))
@@ -219,11 +222,12 @@ def shares(session: Session, found: list[str]) -> list[float]:
 
 def find(session: Session, query: str, walkable: bool = True) -> Found:
     """Return the conditions query's words set on Item. Rare words are looked up in the index once (their matches
-    become one list, as before); common words (in COMMON_SHARE of the newest items or more) are not fetched — tens
-    of thousands of matches — but checked item by item (contains) when walkable (the caller walks items in an
-    indexed order and stops early). If the items holding every word are common too, the result is dense (nothing
-    fetched); else every word under FETCH_SHARE is fetched (at least the rarest) and the others checked — on PostgreSQL
-    every word, when none is in a name (intersecting them inside the one index of items costs less than checking)."""
+    become one list, as before); common words (in COMMON_SHARE of the newest items or more, COMMON_SHARE_PG on
+    PostgreSQL) are not fetched — tens of thousands of matches — but checked item by item (contains) when walkable
+    (the caller walks items in an indexed order and stops early). If the items holding every word are common too,
+    the result is dense (nothing fetched); else every word under FETCH_SHARE is fetched (at least the rarest) and
+    the others checked — on PostgreSQL every word, when none is in a name (intersecting them inside the one index of
+    items costs less than checking)."""
     found = words(query)
     if not found:
         return Found([])
@@ -231,11 +235,12 @@ def find(session: Session, query: str, walkable: bool = True) -> Found:
     common: list[str] = []
     if walkable and (session.scalar(select(func.max(Item.id))) or 0) > SMALL_RECORD:
         *each, together = shares(session, found)
-        if together >= COMMON_SHARE:
+        common_share = COMMON_SHARE_PG if dialect == "postgresql" else COMMON_SHARE
+        if together >= common_share:
             return Found([contains(dialect, w) for w in found], dense=True)
         if dialect == "postgresql" and not _in_names(session, found):  # one row per item: intersect all in the index
             return Found(_listed(session, found))
-        fetch = FETCH_SHARE if dialect == "sqlite" else COMMON_SHARE  # fetching costs PostgreSQL more (heap reads)
+        fetch = FETCH_SHARE if dialect == "sqlite" else common_share
         common = [w for w, share in zip(found, each, strict=True) if share >= fetch]
         if len(common) == len(found):  # very common words, rare together: fetch the rarest (the longest of equals)
             rarest = min(zip(each, (-len(w) for w in found), found, strict=True))[2]
