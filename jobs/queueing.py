@@ -58,7 +58,7 @@ def drop_jobs(queue: Queue, ids: list[int], urgent: bool) -> None:
         logging.getLogger(__name__).warning("could not drop %d delivery jobs of a batch", len(ids))
 
 
-def run_deferred(queue: Queue, jobs: list[tuple[str, int]]) -> None:
+def run_deferred(queue: Queue, jobs: list[tuple[Job, int]]) -> None:
     """Enqueue jobs deferred by workflow steps, each retried with backoff if it raises."""
     from rq import Retry
 
@@ -70,7 +70,7 @@ def run_deferred(queue: Queue, jobs: list[tuple[str, int]]) -> None:
         from jobs.deadlines import schedule_clocks
 
         schedule_clocks(queue, list(dict.fromkeys(clocks)))
-    known: dict[str, Callable[[int], str]] = {Job.fetch_media: fetch_media, Job.build_archive: build_archive}
+    known: dict[Job, Callable[[int], str]] = {Job.fetch_media: fetch_media, Job.build_archive: build_archive}
     for name, arg in jobs:
         if name not in known:
             continue

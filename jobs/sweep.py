@@ -20,7 +20,7 @@ from models import Attachment, AuditEvent, Item, ItemState, OutboxMessage
 from models.events import Event
 from models.state import OutboxState
 from workflow.engine import periodic
-from workflow.engine.outbox import is_reply
+from workflow.engine.outbox import Job, is_reply
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def _lost_archives(rt: Runtime, now: datetime) -> None:
         )
         ids = list(s.scalars(recent.limit(20)))
     if ids:
-        run_deferred(rt.queue, [("build_archive", i) for i in ids])
+        run_deferred(rt.queue, [(Job.build_archive, i) for i in ids])
 
 
 def run_periodic(rt: Runtime, now: datetime) -> None:
@@ -128,5 +128,5 @@ def sweep(grace_seconds: float = 5.0, stale_seconds: float | None = None, batch:
         enqueue_deliveries(rt.queue, ids, [oid for oid, key in pairs if is_reply(key)])
         log.info("sweep re-enqueued %d outbox rows", len(ids))
     if media:
-        run_deferred(rt.queue, [("fetch_media", a) for a in media])
+        run_deferred(rt.queue, [(Job.fetch_media, a) for a in media])
     return len(ids) + len(media)

@@ -610,18 +610,19 @@ def lifecycle_doc() -> str:
         who = "、".join(WHO_NAMES[w] for w in a.who)
         only = [f"{clocktable.label(k)}（{src}条目）" for src, k in clocktable.met_for_sources(a.name)]
         met = "、".join([clocktable.label(k) for k in clocktable.clocks_met_by(a.name)] + only) or "—"
+        starts = "、".join(r.label for r in clocktable.clocks_started_by(a.name)) or "—"
         closes = "、".join(CARDS[p].label for p in a.closes) or "—"
-        rows.append(f"| {a.label} | `{a.name}` | {states} | {to} | {who} | {met} | {closes} |")
+        rows.append(f"| {a.label} | `{a.name}` | {states} | {to} | {who} | {starts} | {met} | {closes} |")
     return (
         "# 条目的生命周期（由 models/procedure.py 生成）\n\n"
         "这一页由 `python3 dev.py lifecycle --write docs/lifecycle.md` 从动作表 `models/procedure.py` 生成；"
-        "测试检查它与表一致。每个动作只在表里声明一次：能在哪些状态做、做完到哪个状态、谁能做、满足哪些时限、"
+        "测试检查它与表一致。每个动作只在表里声明一次：能在哪些状态做、做完到哪个状态、谁能做、开始和满足哪些时限、"
         "关闭哪些卡片；`workflow/engine/procedure.py` 的 `apply` 是唯一检查条目状态和身份、推进状态、记审计、"
         "处理时限、关闭卡片的入口。\n\n"
         f"```mermaid\n{mermaid()}```\n\n"
         "## 动作\n\n"
-        "| 动作 | 审计名 | 可以在这些状态做 | 做完的状态 | 谁能做 | 满足的时限 | 关闭的卡片 |\n"
-        "|---|---|---|---|---|---|---|\n"
+        "| 动作 | 审计名 | 可以在这些状态做 | 做完的状态 | 谁能做 | 开始的时限 | 满足的时限 | 关闭的卡片 |\n"
+        "|---|---|---|---|---|---|---|---|\n"
         + "\n".join(rows)
         + "\n\n"
         + _next_steps_doc()

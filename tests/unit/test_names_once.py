@@ -62,6 +62,7 @@ NOT_NAMES: dict[tuple[str, str], str] = {  # (path, literal) → why that string
     ("core/config.py", "brief"): "the [brief] config section",
     ("models/codes.py", "ack"): "a card key prefix (CARD_KEYS is their declaration)",
     ("models/codes.py", "brief"): "a card key prefix (CARD_KEYS is their declaration)",
+    ("workflow/incident/progress.py", "report"): "an audit detail: the 签收 a 首报/续报 implied, not the 上报 action",
 }
 
 
@@ -91,14 +92,16 @@ NAMED_CALLS = ("record", "audit.record", "defer", "outbox.defer", "new_card", "c
 
 
 def _named_uses(tree: ast.AST) -> list[ast.Constant]:
-    """String constants used as a name: compared, passed to record/defer/new_card, or a dict key."""
+    """String constants used as a name: compared, passed to record/defer/new_card or as a keyword argument's value
+    (step="dispatch", implied_by="written_report"), or a dict key."""
     found: list[ast.Constant] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Compare):
             for side in (node.left, *node.comparators):
                 found += _literals(side)
-        elif isinstance(node, ast.Call) and dotted(node.func) in NAMED_CALLS:
-            for arg in (*node.args, *(k.value for k in node.keywords if k.arg in ("purpose", "job", "action"))):
+        elif isinstance(node, ast.Call):  # any keyword's value (a step, an audit detail); a name call's arguments
+            named = dotted(node.func) in NAMED_CALLS
+            for arg in (*(node.args if named else ()), *(k.value for k in node.keywords)):
                 found += _literals(arg)
         elif isinstance(node, ast.Dict):
             for key in node.keys:

@@ -18,7 +18,7 @@ from models.state import OutboxState
 
 _notifier: Callable[[list[int], list[int]], None] | None = None
 _announcing = Outage("通知投递任务（补偿扫描会补上）", logging.getLogger(__name__))
-_job_runner: Callable[[list[tuple[str, int]]], None] | None = None
+_job_runner: Callable[[list[tuple[Job, int]]], None] | None = None
 
 
 def set_notifier(fn: Callable[[list[int], list[int]], None] | None) -> None:
@@ -27,7 +27,7 @@ def set_notifier(fn: Callable[[list[int], list[int]], None] | None) -> None:
     _notifier = fn
 
 
-def set_job_runner(fn: Callable[[list[tuple[str, int]]], None] | None) -> None:
+def set_job_runner(fn: Callable[[list[tuple[Job, int]]], None] | None) -> None:
     """Install the function that starts deferred jobs (name, id) once their transaction commits."""
     global _job_runner
     _job_runner = fn
@@ -41,8 +41,8 @@ class Job(StrEnum):
     build_archive = "build_archive"  # write an archived item's package (jobs.archive.build_archive)
 
 
-def defer(session: Session, job: Job | str, arg: int) -> None:
-    """Ask for job(arg) to run after this transaction commits (the sweep retries it if this is lost); job: a Job."""
+def defer(session: Session, job: Job, arg: int) -> None:
+    """Ask for job(arg) to run after this transaction commits (the sweep retries it if this is lost)."""
     session.info.setdefault("deferred", []).append((job, arg))
 
 

@@ -13,7 +13,7 @@ from core.config import Config
 from models import Grade, Item, ItemState, Person, Role, Submission
 from models.events import Event
 from models.procedure import ACTIONS, Act
-from models.state import AWAITING, SubmissionState
+from models.state import AWAITING, CardPurpose, SubmissionState
 from workflow.engine import procedure
 from workflow.engine.errors import Refusal
 from workflow.engine.notify import tell
@@ -232,7 +232,7 @@ def _escalate(
     closing = f"{actor.name} 已升级为重大"
     set_grade(
         session, item, actor, Grade.major, config, at, about=sub.id, closing=closing, clicked=clicked,
-        recipients={actor.userid}, via="approval",
+        recipients={actor.userid}, via=CardPurpose.approval,
     )  # fmt: skip
     deciding = leaders(session, actor.userid)
     if deciding:  # escalating is the supervisor's 审核: the leading group decides (审定)

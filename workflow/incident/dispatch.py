@@ -186,7 +186,7 @@ def _send_card(
         at,
         render.ack_card(item, unit, task_id, actor.name, late, part),
         actors=recipients,
-        step="dispatch",
+        step=Act.dispatch,
         task_id=task_id,
     )
 
@@ -198,7 +198,7 @@ def _copy_general_office(session: Session, item: Item, units: list[Unit], actor:
         f"【抄送】{item.code}《{item.title}》\n等级：{render.grade_name(item.grade)}\n"
         f"承办：{names}\n交办人：{actor.name}"
     )
-    tell(session, item, f"cc:{item.code}:dispatch", at, render.text(msg), followers=cc, step="dispatch")
+    tell(session, item, f"cc:{item.code}:dispatch", at, render.text(msg), followers=cc, step=Act.dispatch)
 
 
 def _copy_departments(session: Session, item: Item, lead: Unit, cc: list[Unit], at: datetime) -> None:
@@ -210,7 +210,7 @@ def _copy_departments(session: Session, item: Item, lead: Unit, cc: list[Unit], 
             f"抄送贵单位{role}。\n{item.text[:300]}"
         )
         to = org.userids(org.unit_leads(session, unit))
-        tell(session, item, f"cc:{item.code}:{unit.key}", at, render.text(msg), followers=to, step="dispatch")
+        tell(session, item, f"cc:{item.code}:{unit.key}", at, render.text(msg), followers=to, step=Act.dispatch)
 
 
 def regrade(session: Session, actor: Person, code: str, word: str, config: Config, at: datetime) -> Item:

@@ -67,7 +67,7 @@ def submit(
     if len(text) > 20000:
         raise Refusal("书面报告正文超过 2 万字，请精简，或作为 Word/PDF 文件上传。")
     procedure.allowed(session, item, Act.written_report, actor)
-    mark_acknowledged(session, item, row, actor, at, implied_by="written_report")
+    mark_acknowledged(session, item, row, actor, at, implied_by=Act.written_report)
     version = (
         session.scalar(
             select(func.max(Submission.version)).where(Submission.item_id == item.id, Submission.unit_id == row.unit_id)
