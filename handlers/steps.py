@@ -18,7 +18,9 @@ from handlers.context import Ctx
 from handlers.registry import card
 from models import Item
 from models.procedure import Act
+from models.state import CardPurpose
 from workflow.engine import procedure
+from workflow.engine.cards import pressed
 from workflow.engine.errors import Refusal
 from workflow.engine.lookup import find_item
 from workflow.views import owed, pages, render
@@ -177,7 +179,7 @@ def step_button(ctx: Ctx) -> str:
     if opened is not None and picking and code in opened[1]["codes"]:
         flows.end(ctx, owed.PICK_FLOW)  # the typed content waits in the pick: the button chooses the item
         reply = _go(ctx, act, code, opened[1].get("text", ""))
-        if ctx.msg.task_id.startswith(owed.PICK_TASK):  # the pick card shows the choice (never 我的待办's card)
+        if pressed(ctx.session, (CardPurpose.pick,), ctx.person.id, ctx.msg.task_id):  # not 我的待办's card
             mark_own_card(ctx, f"已选 {code}")
         return reply
     return open_step(ctx, act, code)

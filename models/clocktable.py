@@ -74,6 +74,7 @@ class ClockRow:
     period_limit: bool = False  # a sensitive period's own first-report limit caps its due
     named_in_bulletin: bool = False  # a miss without an extension asked names the unit in the bulletin (点名)
     aliases: tuple[str, ...] = ()  # other words people type for it (the command that meets it: 处置报告, 发布 …)
+    prepared_by: tuple[Act, ...] = ()  # steps owed while it is open that lead to meeting it (拟口径 before 发布)
     notes: dict[str, Any] = field(default_factory=dict, compare=False)  # free-form, for a deployment's own rows
 
 
@@ -227,6 +228,11 @@ def clocks_met_by(act: Act, source: str | None = None) -> tuple[str, ...]:
     return tuple(r.kind for r in CLOCKS.values() if act in dict(r.met_by_source).get(source or "", r.met_by))
 
 
+def clocks_owed_by(act: Act) -> tuple[str, ...]:
+    """Return the kinds of the clocks whose being open means act is owed (those it meets or prepares)."""
+    return tuple(r.kind for r in CLOCKS.values() if act in r.met_by or act in r.prepared_by)
+
+
 def met_for_sources(act: Act) -> list[tuple[str, str]]:
     """(source name, clock kind) of each clock act meets only on items from that source (met_by_source)."""
     from models.item import SOURCES
@@ -350,6 +356,7 @@ for _row in (
         next_step=_PUBLISH,
         deduction=None,
         aliases=("发布", "登记发布"),
+        prepared_by=(Act.draft_statement,),
     ),
     ClockRow(  # rolling updates after each publication: every 发布 meets one and starts the next
         ClockKind.public_update,

@@ -496,7 +496,7 @@ class CardSpec:
     label: str  # what the card asks, as people call it
     sent_by: str  # the step or timer that sends it
     quiet: bool = False  # closing it keeps its buttons (its link stays useful, e.g. for a later version)
-    standing: bool = False  # no action closes it: each button is checked again when tapped (我的待办)
+    standing: bool = False  # no action closes it: each button is checked again when tapped (我的待办, 选择舆情)
 
 
 CARDS: dict[CardPurpose, CardSpec] = {
@@ -515,6 +515,7 @@ CARDS: dict[CardPurpose, CardSpec] = {
         CardSpec(P.dispute, Subject.dispute, "审定申诉", "申诉扣分"),
         CardSpec(P.extension, Subject.extension, "审批延期", "申请延期"),
         CardSpec(P.todo, Subject.person, "我的待办", "我的待办（查询）", standing=True),
+        CardSpec(P.pick, Subject.person, "选择舆情", "不带编号的步骤（可选的不止一条时）", standing=True),
         CardSpec(P.same_event, Subject.suggestion, "是否为同一事件", "上报（发现相似的在办条目时）"),
     )
 }

@@ -100,6 +100,7 @@ class Card(Base):
     subject_id: Mapped[int] = mapped_column(Integer)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     clock_id: Mapped[int | None] = mapped_column(ForeignKey("clocks.id"), index=True)  # reminder/escalation cards
+    due_round: Mapped[int | None] = mapped_column(Integer)  # 督办 cards: the clock's extensions when it was sent
     recipients: Mapped[list[str]] = mapped_column(JSON)
     state: Mapped[CardState] = mapped_column(StateText(CardState), default=CardState.open)
     decided_by: Mapped[str | None] = mapped_column(String(64))

@@ -148,6 +148,7 @@ class CardPurpose(StrEnum):
     dispute = "dispute"
     extension = "extension"
     todo = "todo"
+    pick = "pick"
     same_event = "same_event"
 
 

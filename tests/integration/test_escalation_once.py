@@ -10,7 +10,9 @@ from sqlalchemy import select
 
 from core import clock
 from core.clock import show
-from models import AuditEvent
+from migrations import downgrade, upgrade
+from models import AuditEvent, Card
+from models.state import CardPurpose
 from tests.integration.flowkit import code_in
 from tests.integration.harness import Stack
 
@@ -136,3 +138,28 @@ def test_a_period_next_year_is_shown_with_its_year_and_no_leading_zeros(make_sta
     listing = st.reply("chenqi")
     assert f"{y}年2月5日 00:00 至 {y}年2月12日 23:59" in listing, listing
     assert "月05日" not in listing
+
+
+def test_an_extension_granted_after_the_miss_starts_a_new_round_of_督办_cards(make_stack) -> None:  # type: ignore
+    st = make_stack(extra={"policy": POLICY})
+    code = _dispatched(st)
+    st.later(5)
+    st.say("wangwu", f"申请延期 {code} 首报 60s 需要补充现场核查")
+    request = st.inbox("lisi")[-1]["body"]["template_card"]
+    st.later(56)  # t = 61: the first due has passed before 李四 decides
+    assert len(_escalations(st, "lisi", code)) == 1
+    st.emu.card_click("lisi", request["task_id"], request["button_list"][0]["key"])
+    st.drain()
+    assert "已同意延期" in st.reply("lisi")
+    st.later(60)  # the extended due passes too: a 督办 for the new due, though 李四 had one for the first
+    assert len(_escalations(st, "lisi", code)) == 2, _escalations(st, "lisi", code)
+    with st.rt.sessions() as s:
+        rounds = [c.due_round for c in s.scalars(select(Card).where(Card.purpose == CardPurpose.escalation))]
+    assert sorted(rounds) == [0, 1], rounds
+    url = st.rt.config.database_url
+    st.rt.engine.dispose()
+    downgrade(url, "0020")  # before 0021 the round was read from the task id; the migration fills the column in
+    upgrade(url)
+    with st.rt.sessions() as s:
+        again = [c.due_round for c in s.scalars(select(Card).where(Card.purpose == CardPurpose.escalation))]
+    assert sorted(again) == [0, 1]

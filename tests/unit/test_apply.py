@@ -66,6 +66,7 @@ def test_no_card_is_found_by_matching_task_ids() -> None:
     for path in CODE:
         text = path.read_text(encoding="utf-8")
         assert "task_id.like(" not in text, path.relative_to(ROOT)
+        assert "task_id.startswith(" not in text, path.relative_to(ROOT)  # a card's round is its due_round
         assert 'Card.purpose == "' not in text, path.relative_to(ROOT)
 
 
@@ -73,7 +74,8 @@ def test_every_card_purpose_is_declared_and_closed_by_an_action_or_its_clock() -
     assert set(CARDS) == set(CardPurpose)
     for purpose in CardPurpose:
         assert purpose in CLOCK_CARDS or closers(purpose) or CARDS[purpose].standing, purpose
-    assert [p for p in CardPurpose if CARDS[p].standing] == [CardPurpose.todo], "only 我的待办 stands open"
+    standing = [p for p in CardPurpose if CARDS[p].standing]
+    assert standing == [CardPurpose.todo, CardPurpose.pick], "only 我的待办 and 选择舆情 stand open"
     assert {a.name for a in closers(CardPurpose.ack)} == {Act.acknowledge}, "签收 cards close with the 签收 step"
     assert Act.regrade in {a.name for a in closers(CardPurpose.approval)}, "升级为重大 closes the approval card"
 

@@ -28,9 +28,11 @@ def new_card(
     unit_id: int | None = None,
     clock_id: int | None = None,
     about: int | None = None,
+    due_round: int | None = None,
 ) -> Card:
     """Record an interactive card about to be sent: open, for these recipients, about its purpose's subject (about:
-    its id; the item, the unit and the clock are taken from item_id, unit_id and clock_id); `close` closes it."""
+    its id; the item, the unit and the clock are taken from item_id, unit_id and clock_id; due_round: which due of
+    the clock a 督办 card is about); `close` closes it."""
     subject = CARDS[purpose].subject
     ident = (
         about if about is not None else {Subject.item: item_id, Subject.unit: unit_id, Subject.clock: clock_id}[subject]
@@ -45,6 +47,7 @@ def new_card(
         subject_id=ident,
         unit_id=unit_id,
         clock_id=clock_id,
+        due_round=due_round,
         recipients=list(recipients),
         state=CardState.open,
         created_at=at,

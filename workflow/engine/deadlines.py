@@ -222,8 +222,7 @@ def _escalation_card(
     earlier = list(
         session.scalars(select(Card).where(Card.clock_id == clock.id, Card.purpose == CardPurpose.escalation))
     )
-    prefix = f"esc-{clock.id}-x{clock.extensions}-"
-    had = {u for c in earlier if c.task_id.startswith(prefix) for u in c.recipients}
+    had = {u for c in earlier if c.due_round == clock.extensions for u in c.recipients}
     to = [u for u in dict.fromkeys(to) if u not in had]
     if not to:
         return
@@ -234,8 +233,11 @@ def _escalation_card(
         "、".join(p.name for p in session.scalars(select(Person).where(Person.userid.in_(owners(session, clock)))))
         or "办公室"
     )
-    task_id = f"{prefix}{level}-{secrets.token_hex(4)}"
-    new_card(session, CardPurpose.escalation, task_id, item.id, to, now, unit_id=clock.owner_unit_id, clock_id=clock.id)
+    task_id = f"esc-{clock.id}-x{clock.extensions}-{level}-{secrets.token_hex(4)}"
+    new_card(
+        session, CardPurpose.escalation, task_id, item.id, to, now,
+        unit_id=clock.owner_unit_id, clock_id=clock.id, due_round=clock.extensions,
+    )  # fmt: skip
     body = render.escalation_card(
         item,
         clock.label,

@@ -14,8 +14,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from core import clock
-from core.policy import ClockKind
-from models import Item, ItemState, ItemUnit, Person, Role
+from models import Item, ItemState, ItemUnit, Person, Role, clocktable
 from models.clock import OPEN_STATES, Clock
 from models.codes import card_key
 from models.procedure import OPEN, Act
@@ -52,13 +51,6 @@ FORM_STEPS = (Act.first_report, Act.progress_report, Act.handling_report, Act.wr
 STEP_FLOW, PICK_FLOW = "step", "pick"  # the chat conversations bound to one item's step, and the pick of an item
 PICK_BUTTONS = 6  # a button_interaction card holds at most 6 buttons: more items to pick from are a numbered list
 PICK_SOURCE = "瞭望 · 选择舆情"
-PICK_TASK = "pick-"  # the task id of a pick card starts so
-CLOCK_STEPS = {  # the clock whose being open means the step is owed
-    Act.first_report: ClockKind.first_report,
-    Act.written_report: ClockKind.written_report,
-    Act.handling_report: ClockKind.handling_report,
-    Act.draft_statement: ClockKind.public_response,
-}
 
 
 @dataclass(frozen=True)
@@ -98,8 +90,9 @@ def _unit_rows(session: Session, person: Person, parts: Iterable[str]) -> list[I
     )
 
 
-def _open_clocks(session: Session, person: Person, kind: str | None = None) -> list[Clock]:
-    """Open clocks the person owes (their unit's; the office's own for the office), soonest due first."""
+def _open_clocks(session: Session, person: Person, kinds: tuple[str, ...] | None = None) -> list[Clock]:
+    """Open clocks the person owes (their unit's; the office's own for the office; of these kinds when given),
+    soonest due first."""
     owners = []
     if person.has(Role.unit_lead) and person.unit_id is not None:
         owners.append(Clock.owner_unit_id == person.unit_id)
@@ -108,8 +101,8 @@ def _open_clocks(session: Session, person: Person, kind: str | None = None) -> l
     if not owners:
         return []
     query = select(Clock).where(Clock.state.in_(OPEN_STATES), or_(*owners)).order_by(Clock.due_at)
-    if kind is not None:
-        query = query.where(Clock.kind == kind)
+    if kinds is not None:
+        query = query.where(Clock.kind.in_(kinds))
     return list(session.scalars(query))
 
 
@@ -141,7 +134,7 @@ def owed_on(session: Session, person: Person, act: Act) -> list[Owed]:
             if c.due_at > clock.now() and procedure.allows(item, act):
                 out.append(Owed(act, item, c))
     else:
-        for c in _open_clocks(session, person, CLOCK_STEPS[act]):
+        for c in _open_clocks(session, person, clocktable.clocks_owed_by(act)):
             item = session.get_one(Item, c.item_id)
             if _allowed(session, item, act, person):
                 out.append(Owed(act, item, c))
@@ -199,7 +192,7 @@ def send_pick_card(
     """Send person the card to pick one of items for act under key (a reply); False (nothing sent) beyond 6 items."""
     if not 2 <= len(items) <= PICK_BUTTONS:
         return False
-    task_id = f"{PICK_TASK}{person.id}-{secrets.token_hex(6)}"
-    new_card(session, CardPurpose.todo, task_id, items[0].id, [person.userid], now, about=person.id)
+    task_id = f"pick-{person.id}-{secrets.token_hex(6)}"
+    new_card(session, CardPurpose.pick, task_id, items[0].id, [person.userid], now, about=person.id)
     emit(session, [person.userid], pick_card(act, items, title, task_id), f"reply:pick:{key}", now, task_id=task_id)
     return True

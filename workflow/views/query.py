@@ -134,7 +134,9 @@ def todos(session: Session, person: Person, now: datetime) -> list[str]:
     if person.has(Role.office):
         for o in owed_on(session, person, Act.draft_statement):
             if o.clock is not None:
-                lines.append(f"· 信息发布 {render.item_line(o.item)}，{_when(o.clock, now)}：先拟定口径（点“拟口径”）")
+                lines.append(
+                    f"· {o.clock.label} {render.item_line(o.item)}，{_when(o.clock, now)}：先拟定口径（点“拟口径”）"
+                )
     if person.has(Role.unit_lead) and person.unit_id:
         rows = session.scalars(
             select(ItemUnit)
