@@ -5,8 +5,10 @@ check-ins, notices) and fire past clock thresholds. It knows no kind of timer it
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime, timedelta
 
+from rq.job import Job as RqJob
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -23,20 +25,26 @@ from workflow.engine import periodic
 from workflow.engine.outbox import Job, is_reply
 
 log = logging.getLogger(__name__)
+_BATCH = re.compile(r"deliver-\d+-and-\d+")
 
 
 def _still_queued(rt: Runtime, ids: list[int]) -> set[int]:
     """Return the ids whose deliver job is still on a delivery queue's list (waiting for a worker).
 
     Re-enqueueing those would only add no-op jobs (measured in bench/scale.py: under a backlog the queue grew to
-    2.4 jobs per pending row). A job a worker took off the list and then lost (it died) is not there, so it is
-    enqueued again.
+    2.4 jobs per pending row). A job of several rows (`deliver-<first>-and-<n>`) covers every row of its arguments.
+    A job a worker took off the list and then lost (it died) is not there, so it is enqueued again.
     """
     with rt.redis.pipeline(transaction=False) as pipe:
         for q in queues(rt.queue):
             pipe.lrange(q.key, 0, -1)
-        listed = {job_id for ids_ in pipe.execute() for job_id in ids_}
-    return {oid for oid in ids if f"deliver-{oid}".encode() in listed}
+        listed = {job_id.decode() for ids_ in pipe.execute() for job_id in ids_}
+    covered = {int(j.removeprefix("deliver-")) for j in listed if j.removeprefix("deliver-").isdigit()}
+    batches = [j for j in listed if _BATCH.fullmatch(j)]  # deliver-<first>-and-<n>: its rows are in its arguments
+    for job in RqJob.fetch_many(batches, connection=rt.redis) if batches else ():
+        if job is not None:
+            covered.update(int(a) for a in job.args)
+    return {oid for oid in ids if oid in covered}
 
 
 def stale_after(rt: Runtime) -> float:

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
+import pytest
+from sqlalchemy import select
+
+from core import clock
+from jobs.queueing import enqueue_deliveries, queues
+from jobs.sweep import sweep
+from models import OutboxMessage
+from models.state import OutboxState
 from tests.integration.harness import Stack
 
 
@@ -113,3 +121,21 @@ def test_every_message_type_is_delivered_as_written(stack: Stack) -> None:
     assert got[2]["body"]["textcard"]["title"] == "标题"
     assert len(stack.inbox("zhangsan")) == 4
     assert stack.outbox_states() == {"sent": 4}
+
+
+def test_the_sweep_adds_no_job_for_rows_a_waiting_batch_job_already_covers(stack: Stack) -> None:
+    stack.emu.fault("message/send", errcode=45009, times=2)  # both sends fail once: the rows wait for a retry
+    stack.say("zhangsan", "上报 一批出箱消息在等同一个任务")
+    stack.rt.redis.flushall()  # the retries are lost with Redis
+    with stack.rt.sessions() as s:
+        ids = list(s.scalars(select(OutboxMessage.id).where(OutboxMessage.state == OutboxState.pending)))
+    assert len(ids) >= 2, ids
+    enqueue_deliveries(stack.rt.queue, ids)  # one job for the whole batch, waiting for a worker
+    clock.advance(timedelta(minutes=5))
+    sweep(grace_seconds=0)
+    waiting = [j for q in queues(stack.rt.queue) for j in q.job_ids]
+    assert waiting == [f"deliver-{ids[0]}-and-{len(ids) - 1}"], "no job added for rows the batch job covers"
+    stack.drain()
+    assert stack.outbox_states().keys() == {"sent"}
+    replies = [r for r in stack.inbox("zhangsan") if str(r["body"].get("idem_key", "")).startswith("reply:")]
+    assert len(replies) == 1, "the reporter's answer arrives once"
