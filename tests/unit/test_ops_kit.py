@@ -125,6 +125,18 @@ def test_the_compose_backup_service_keeps_backups_on_their_own_volume_with_reten
     assert svc["environment"]["BACKUP_KEEP_DAYS"] == "30"
 
 
+def test_compose_runs_a_web_container_for_every_server_of_the_nginx_upstream() -> None:
+    compose = yaml.safe_load((ROOT / "deploy/compose.yaml").read_text(encoding="utf-8"))
+    published = sorted(
+        int(port.split(":")[1]) for svc in compose["services"].values() for port in svc.get("ports", [])
+    )  # "127.0.0.1:5000:5000": the host port nginx reaches
+    conf = (ROOT / "deploy/nginx/liaowang.conf").read_text(encoding="utf-8")
+    upstream = re.search(r"upstream liaowang \{(.*?)\}", conf, re.S)
+    assert upstream is not None
+    servers = sorted(int(p) for p in re.findall(r"server 127\.0\.0\.1:(\d+)", upstream.group(1)))
+    assert published == servers == [5000, 5001], "two web containers, restarted one at a time behind nginx"
+
+
 def test_nginx_passes_a_refused_callback_to_the_other_web_process() -> None:
     conf = (ROOT / "deploy/nginx/liaowang.conf").read_text(encoding="utf-8")
     upstream = re.search(r"upstream liaowang \{(.*?)\}", conf, re.S)
