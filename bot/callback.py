@@ -99,8 +99,8 @@ def _process(msg: Incoming, nonce: str, ext: dict[str, Any]) -> Response:
     metrics.callback("stored" if new else "duplicate")
     if not new:
         log.info("callback %s was already stored (a WeCom retry)", msg.dedupe_key, extra={"key": msg.dedupe_key})
-    else:  # ids only: what the person wrote never goes into a log line
-        log.info("callback stored", extra={"key": msg.dedupe_key, "userid": msg.userid})
+    else:  # ids only, never what the person wrote; at info level the metric alone counts it (a line costs ~60 µs)
+        log.debug("callback stored", extra={"key": msg.dedupe_key, "userid": msg.userid})
     return Response("", status=200)
 
 

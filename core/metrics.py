@@ -51,6 +51,7 @@ class _Metrics:
 
 
 _m: _Metrics | None = None
+_CALLBACKS: dict[str, Any] = {}  # liaowang_callbacks' child per result, looked up once
 
 
 def default_dir(data_dir: Path) -> Path:
@@ -222,7 +223,10 @@ def setup(directory: Path) -> None:
 def callback(result: str) -> None:
     """Count one callback by its result (stored, duplicate, outsider, refused, error)."""
     if _m is not None:
-        _m.callbacks.labels(result).inc()
+        child = _CALLBACKS.get(result)
+        if child is None:  # labels() takes a lock and builds a key: once per result, not per callback
+            child = _CALLBACKS[result] = _m.callbacks.labels(result)
+        child.inc()
 
 
 def wecom_error(errcode: int | None) -> None:

@@ -274,7 +274,9 @@ def test_json_logs_carry_the_request_id_and_ids_but_never_what_people_wrote(
     emulator: EmulatorServer, database_url: str, redis_url: str, tmp_path: Path
 ) -> None:
     port = _free_port()
-    cfg = write_config(tmp_path, emulator.url, database_url, redis_url, port, extra='[log]\nformat = "json"')
+    cfg = write_config(
+        tmp_path, emulator.url, database_url, redis_url, port, extra='[log]\nformat = "json"\nlevel = "debug"'
+    )
     assert liaowang(cfg, "org", "import", str(ORG)).returncode == 0
     web = subprocess.Popen(
         [sys.executable, "-m", "cli", "web", "--port", str(port), "--workers", "1"],
