@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from core import clock
 from core.runtime import Runtime, runtime
 from models import HeldMessage, OutboxMessage
-from models.state import OutboxState
+from models.state import OutboxKind, OutboxState
 from workflow.engine.outbox import emit
 from workflow.views import render
 
@@ -74,7 +74,9 @@ def _remember(rt: Runtime) -> None:
     with rt.sessions() as s:
         rows = s.execute(
             select(OutboxMessage.id, OutboxMessage.sent_at, OutboxMessage.sent_to, OutboxMessage.touser).where(
-                OutboxMessage.sent_at >= since, OutboxMessage.state == OutboxState.sent, OutboxMessage.kind == "send"
+                OutboxMessage.sent_at >= since,
+                OutboxMessage.state == OutboxState.sent,
+                OutboxMessage.kind == OutboxKind.send,
             )
         ).all()
     pipe = rt.redis.pipeline()

@@ -36,7 +36,7 @@ from core.wecom import WecomError, backoff
 from jobs import budget
 from jobs.queueing import drop_jobs, schedule_delivery
 from models import Card, OutboxMessage
-from models.state import OutboxState
+from models.state import OutboxKind, OutboxState
 from workflow.engine.outbox import is_reply
 from workflow.people import appchat
 
@@ -113,7 +113,7 @@ def _claim(rt: Runtime, ids: Sequence[int]) -> list[OutboxMessage]:
                 break
             due = (
                 select(OutboxMessage.id)
-                .where(pending, OutboxMessage.next_attempt_at <= now, lane, OutboxMessage.kind != "mp_send")
+                .where(pending, OutboxMessage.next_attempt_at <= now, lane, OutboxMessage.kind != OutboxKind.mp_send)
                 .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
                 .limit(batch - len(rows))
             )
@@ -178,15 +178,15 @@ def _prepare(rt: Runtime, rows: Sequence[OutboxMessage], outcome: dict[int, str]
     held: list[int] = []
     for row in rows:
         body = dict(row.payload)
-        if row.kind == "mp_send":  # an answer to a 公众号 citizen, by 客服消息 (sent and settled on its own)
+        if row.kind == OutboxKind.mp_send:  # an answer to a 公众号 citizen, by 客服消息 (sent and settled on its own)
             from jobs import mp_send
 
             outcome[row.id] = mp_send.deliver(rt, row)
             continue
-        if row.kind in ("appchat_create", "appchat"):
+        if row.kind in (OutboxKind.appchat_create, OutboxKind.appchat):
             sends.append(_Send(row, body, keys=[f"chat:{body.get('chatid')}"]))
             continue
-        if row.kind == "update_card":
+        if row.kind == OutboxKind.update_card:
             sends.append(_Send(row, body, keys=[f"card:{row.card_task_id}"]))
             continue
         users, new = _recipients(rt, row)
@@ -247,14 +247,14 @@ def _send_chain(rt: Runtime, chain: list[_Send], free: threading.Semaphore) -> N
         failed_chats: set[str] = set()
         for x in chain:
             chat = str(x.body.get("chatid"))
-            if x.row.kind == "appchat" and chat in failed_chats:
+            if x.row.kind == OutboxKind.appchat and chat in failed_chats:
                 x.error = _NoChatYet(chat)
                 continue
             try:
                 x.answer = _call(rt, x.row.kind, x.body)
             except Exception as exc:  # noqa: BLE001 - settled by _settle (a bug leaves the row for the sweep)
                 x.error = exc
-                if x.row.kind == "appchat_create":
+                if x.row.kind == OutboxKind.appchat_create:
                     failed_chats.add(chat)
     finally:
         free.release()
@@ -262,11 +262,11 @@ def _send_chain(rt: Runtime, chain: list[_Send], free: threading.Semaphore) -> N
 
 def _call(rt: Runtime, kind: str, body: dict[str, Any]) -> dict[str, Any]:
     """The WeCom call for an outbox row of this kind."""
-    if kind == "update_card":
+    if kind == OutboxKind.update_card:
         return rt.api.update_card(body)
-    if kind == "appchat_create":
+    if kind == OutboxKind.appchat_create:
         return _create_chat(rt, body)
-    if kind == "appchat":
+    if kind == OutboxKind.appchat:
         return rt.api.call("post", "appchat/send", body)
     return rt.api.send(body)
 
@@ -291,7 +291,7 @@ def _settle(rt: Runtime, sends: list[_Send]) -> dict[int, str]:
             outcome[row.id] = _after_its_group(row)
         elif not isinstance(exc, WecomError):
             log.error("outbox %s: %s", row.id, exc, exc_info=exc)  # left "sending": the sweep retries it
-        elif row.kind == "appchat_create" and exc.errcode == NO_PRIVILEGE:
+        elif row.kind == OutboxKind.appchat_create and exc.errcode == NO_PRIVILEGE:
             outcome[row.id] = _groups_refused(row.id, row, exc)
         elif _done_before(row, exc):
             x.answer = {"errcode": 0, "note": "applied by an earlier attempt"}
@@ -309,10 +309,10 @@ def _done_before(row: OutboxMessage, exc: WecomError) -> bool:
     when that attempt's outcome was unknown, so a 42014 after a clear refusal stays a failure)."""
     if row.attempts <= 1:
         return False
-    if row.kind == "update_card":
+    if row.kind == OutboxKind.update_card:
         return exc.errcode == RESPONSE_CODE_USED
     unknown = row.last_error is None or row.last_error.startswith("None:")  # a crash, timeout or non-JSON answer
-    return row.kind == "send" and bool(row.card_task_id) and exc.errcode == TASK_ID_USED and unknown
+    return row.kind == OutboxKind.send and bool(row.card_task_id) and exc.errcode == TASK_ID_USED and unknown
 
 
 MEDIA_LIFETIME = timedelta(days=3) - timedelta(hours=1)  # WeCom keeps a temporary media_id 3 days
@@ -393,7 +393,7 @@ def _sent(rt: Runtime, sent: list[_Send]) -> None:
     codes = {
         x.row.card_task_id: str(x.answer["response_code"])
         for x in sent
-        if x.row.card_task_id and x.row.kind == "send" and x.answer and x.answer.get("response_code")
+        if x.row.card_task_id and x.row.kind == OutboxKind.send and x.answer and x.answer.get("response_code")
     }
     with rt.sessions() as s, s.begin():
         s.execute(update(OutboxMessage), marks)
@@ -432,11 +432,13 @@ def _create_chat(rt: Runtime, body: dict[str, Any]) -> dict[str, Any]:
             raise exc from None
 
 
-def _failed(oid: int, attempts: int, exc: WecomError, kind: str = "send", urgent: bool = False) -> str:
+def _failed(oid: int, attempts: int, exc: WecomError, kind: OutboxKind = OutboxKind.send, urgent: bool = False) -> str:
     rt, now = runtime(), clock.now()
     limit = int(rt.config.outbox.get("max_attempts", 8))
     # a group message may overtake the group's creation: "chat not found" is worth retrying for it
-    retry = (exc.errcode in RETRYABLE or (kind == "appchat" and exc.errcode == CHAT_NOT_FOUND)) and attempts < limit
+    retry = (
+        exc.errcode in RETRYABLE or (kind == OutboxKind.appchat and exc.errcode == CHAT_NOT_FOUND)
+    ) and attempts < limit
     delay = backoff(
         attempts, float(rt.config.outbox.get("backoff_base", 1.0)), float(rt.config.outbox.get("backoff_max", 300.0))
     )

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, StateText, UTCDateTime
-from models.state import CardPurpose, CardState, InboxState, OutboxState, Subject
+from models.state import CardPurpose, CardState, InboxState, OutboxKind, OutboxState, Subject
 
 
 class AuditEvent(Base):
@@ -75,7 +75,7 @@ class OutboxMessage(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), index=True)
     card_task_id: Mapped[str | None] = mapped_column(String(128))
-    kind: Mapped[str] = mapped_column(String(16), default="send")
+    kind: Mapped[OutboxKind] = mapped_column(StateText(OutboxKind), default=OutboxKind.send)
     state: Mapped[OutboxState] = mapped_column(StateText(OutboxState), default=OutboxState.pending)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -218,6 +218,16 @@ class InboxState(StrEnum):
     failed = "failed"
 
 
+class OutboxKind(StrEnum):
+    """What an outbox row asks of WeCom: a message, a card update, a group's creation or line, a 公众号 客服消息."""
+
+    send = "send"
+    update_card = "update_card"
+    appchat_create = "appchat_create"
+    appchat = "appchat"
+    mp_send = "mp_send"
+
+
 class OutboxState(StrEnum):
     """A message in the outbox: waiting, claimed by a sender, sent, held for a digest, or given up on."""
 

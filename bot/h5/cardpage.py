@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from bot.h5.auth import logged_in
 from bot.h5.web import bp, message, page
 from models import Item, OutboxMessage, Person
+from models.state import OutboxKind
 from workflow.views.query import involved
 
 NO_CARD = "没有找到这张卡片。请从企业微信里的消息卡片打开。"
@@ -28,7 +29,7 @@ def _card_page(s: Session, person: Person, task_id: str) -> Response:
     """The page of the card task_id, as person may see it."""
     row = s.scalar(
         select(OutboxMessage)
-        .where(OutboxMessage.card_task_id == task_id, OutboxMessage.kind == "send")
+        .where(OutboxMessage.card_task_id == task_id, OutboxMessage.kind == OutboxKind.send)
         .order_by(OutboxMessage.id)
         .limit(1)
     )

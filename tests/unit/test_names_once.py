@@ -69,11 +69,11 @@ NOT_NAMES: dict[tuple[str, str], str] = {  # (path, literal) → why that string
 def _names() -> dict[str, str]:
     """Return every declared name's string form → how to spell it (the first enum that declares it)."""
     from models.events import Event
-    from models.state import CardPurpose
+    from models.state import CardPurpose, OutboxKind
     from workflow.engine.outbox import Job
 
     found: dict[str, str] = {}
-    for enum in (Act, Event, CardPurpose, ClockKind, Job):
+    for enum in (Act, Event, CardPurpose, ClockKind, Job, OutboxKind):
         for member in enum:
             found.setdefault(member.value, f"{enum.__name__}.{member.name}")
     return found
@@ -117,8 +117,9 @@ NAMES = _names()
 
 
 def test_declared_names_are_spelled_through_their_enums_outside_their_declarations() -> None:
-    """No string literal equal to an action, event, card purpose, clock kind or job is compared, recorded, deferred,
-    used as a card's purpose, a dict key or in a collection of names: the enum member is (NOT_NAMES: why not)."""
+    """No string literal equal to an action, event, card purpose, clock kind, job or outbox kind is compared,
+    recorded, deferred, used as a card's purpose, a dict key or in a collection of names: the enum member is
+    (NOT_NAMES: why not)."""
     offenders = []
     for path in NAMED:
         rel = str(path.relative_to(ROOT))

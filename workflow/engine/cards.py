@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from core.clock import show
 from models import Card, Item
 from models.procedure import CARDS
-from models.state import CardPurpose, CardState, Subject
+from models.state import CardPurpose, CardState, OutboxKind, Subject
 from workflow.engine.outbox import emit
 from workflow.views import render
 
@@ -91,7 +91,7 @@ def finish_cards(
                 f"update:{card.task_id}:{code}",
                 at,
                 item,
-                kind="update_card",
+                kind=OutboxKind.update_card,
                 task_id=card.task_id,
             )
 
@@ -198,6 +198,6 @@ def mark_for_presser(
         f"update:{task_id}:{code}",
         at,
         item,
-        kind="update_card",
+        kind=OutboxKind.update_card,
         task_id=task_id,
     )

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from core.outage import Outage
 from models import Item, OutboxMessage
 from models.intake import is_system
-from models.state import OutboxState
+from models.state import OutboxKind, OutboxState
 
 _notifier: Callable[[list[int], list[int]], None] | None = None
 _announcing = Outage("通知投递任务（补偿扫描会补上）", logging.getLogger(__name__))
@@ -53,7 +53,7 @@ def emit(
     key: str,
     at: datetime,
     item: Item | None = None,
-    kind: str = "send",
+    kind: OutboxKind = OutboxKind.send,
     task_id: str | None = None,
     fresh: bool = False,
 ) -> OutboxMessage | None:
@@ -63,7 +63,7 @@ def emit(
     flush; the row is inserted with the rest of the transaction and announced after commit.
     """
     users = _within_cap(session, list(dict.fromkeys(u for u in to if u and not is_system(u))), kind)
-    if not users and kind == "send":
+    if not users and kind == OutboxKind.send:
         return None
     if not fresh and session.scalar(select(OutboxMessage.id).where(OutboxMessage.idem_key == key)) is not None:
         return None
@@ -108,7 +108,7 @@ def room_for(session: Session, userid: str) -> int:
 
 def _within_cap(session: Session, users: list[str], kind: str) -> list[str]:
     """Drop (and log) recipients who already got as many messages from this one inbound message as allowed."""
-    if kind != "send" or "per_person_cap" not in session.info:
+    if kind != OutboxKind.send or "per_person_cap" not in session.info:
         return users
     cap, replier = session.info["per_person_cap"]
     sent: dict[str, int] = session.info["per_person_sent"]

@@ -22,7 +22,7 @@ from core.intake import Source
 from core.policy import ClockKind
 from models import AuditEvent, CitizenMessage, Clock, Item, Person, Role
 from models.procedure import OPEN, Act
-from models.state import ClockState, ItemState
+from models.state import ClockState, ItemState, OutboxKind
 from workflow.engine import procedure
 from workflow.engine.errors import Refusal
 from workflow.engine.lookup import find_item
@@ -38,7 +38,7 @@ WINDOW = timedelta(hours=48)  # WeChat lets 客服消息 reach a citizen this lo
 MESSAGES = ("text", "image", "link")  # what becomes a 留言
 WAITING = OPEN - {ItemState.replied} | {ItemState.reported}  # an item still to be answered takes further messages
 LONGEST = 4000  # characters of one message (a report's limit)
-KIND = "mp_send"
+KIND = OutboxKind.mp_send
 UNFOLLOWED = "event:unsubscribe"  # the outbox kind of an answer to a citizen (jobs/mp_send.py)
 WELCOME = "您好，这里是局微信公众号。您可以直接发送文字、图片或链接反映情况，我们收到后会告知编号并按时答复。"
 OTHER = "抱歉，目前只能受理文字、图片和链接留言，请用文字描述您反映的情况。"

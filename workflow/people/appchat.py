@@ -13,7 +13,7 @@ from models import AuditEvent, Grade, Item, OutboxMessage, Role
 from models.events import Event
 from models.item import PART_NAMES
 from models.procedure import Act
-from models.state import OutboxState
+from models.state import OutboxKind, OutboxState
 from workflow.engine.audit import record
 from workflow.engine.outbox import emit
 from workflow.people import org
@@ -68,7 +68,7 @@ def ensure(session: Session, item: Item, at: datetime) -> str | None:
         f"chat:{item.id}:create",
         at,
         item,
-        kind="appchat_create",
+        kind=OutboxKind.appchat_create,
     )
     units = "、".join(f"{r.unit.name}（{PART_NAMES.get(r.part, r.part)}）" for r in item.units)
     post(
@@ -92,7 +92,7 @@ def post(session: Session, item: Item, text: str, at: datetime, key: str) -> Non
         f"chat:{item.id}:{key}",
         at,
         item,
-        kind="appchat",
+        kind=OutboxKind.appchat,
     )
 
 
@@ -118,7 +118,7 @@ def give_up(session: Session, item_id: int, at: datetime) -> None:
         update(OutboxMessage)
         .where(
             OutboxMessage.item_id == item.id,
-            OutboxMessage.kind == "appchat",
+            OutboxMessage.kind == OutboxKind.appchat,
             OutboxMessage.state.in_((OutboxState.pending, OutboxState.sending)),
         )
         .values(state=OutboxState.failed, last_error="group not created: 60011")
