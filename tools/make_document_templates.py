@@ -348,7 +348,9 @@ def score_table(doc: Any) -> None:
 
 
 def normalise(data: bytes) -> bytes:
-    """The .docx with fixed zip times and zh-CN wherever python-docx's default says ja-JP (reproducible bytes)."""
+    """The .docx with fixed zip times (reproducible bytes) and Chinese as the East Asian language everywhere: the
+    document defaults say what a Chinese Word writes (w:val en-US for Latin text, w:eastAsia zh-CN), settings.xml's
+    theme font language zh-CN where python-docx's default says ja-JP."""
     src = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
@@ -356,7 +358,9 @@ def normalise(data: bytes) -> bytes:
             body = src.read(info.filename)
             if info.filename.endswith(".xml"):
                 text = body.decode("utf-8").replace('w:eastAsia="ja-JP"', 'w:eastAsia="zh-CN"')
-                text = re.sub(r'w:lang w:val="en-US"', 'w:lang w:val="zh-CN"', text)
+                text = re.sub(
+                    r'<w:lang w:val="en-US" w:eastAsia="en-US"', '<w:lang w:val="en-US" w:eastAsia="zh-CN"', text
+                )
                 body = text.encode("utf-8")
             fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
             fixed.compress_type = zipfile.ZIP_DEFLATED
