@@ -115,6 +115,9 @@ def assert_gbt9704(data: bytes, kind: str) -> Any:
         every = "".join(z.read(n).decode() for n in z.namelist() if n.endswith(".xml"))
         assert "ja-JP" not in every
         assert 'w:eastAsia="zh-CN"' in every
+        defaults = re.search(r"<w:docDefaults>.*?</w:docDefaults>", z.read("word/styles.xml").decode(), re.S)
+        assert defaults is not None
+        assert re.search(r'<w:lang w:val="en-US" w:eastAsia="zh-CN"', defaults.group(0)), "Chinese as East Asian text"
     return doc
 
 
@@ -269,6 +272,11 @@ def test_the_monthly_bulletin_is_a_notice_with_the_numbers_of_the_workbook(
         assert ws.page_setup.orientation == "landscape"
         assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0)
         assert ws.sheet_properties.pageSetUpPr.fitToPage
+        last = ws.cell(row=2, column=ws.max_column).column_letter
+        assert [str(r) for r in ws.merged_cells.ranges] == [f"A1:{last}1"], "the title spans the printed columns"
+        assert ws["A1"].alignment.wrap_text
+        assert ws.row_dimensions[1].height >= 19, "and the row is as tall as its wrapped lines"
+        assert ws.oddFooter.center.text == "第 &P 页，共 &N 页"
 
     cfg = write_config(tmp_path, emulator.url, database_url, redis_url)
     out = liaowang(cfg, "export", "items", "--from", f"{month}-01", "--to", local(clock.now()).date().isoformat(),
@@ -354,6 +362,10 @@ def test_the_case_file_has_a_file_number_retention_contents_and_readable_attachm
     assert not [p for p in pages if "clock_" in p], "the timeline is in words"
     assert any("首报开始计时" in p for p in pages)
     assert "瞭望系统自动立卷" in pages[-1], "瞭 is in the font"
+    assert re.search(r"立卷时间：\d{4}年[1-9]\d?月[1-9]\d?日", pages[-1]), "the year, whenever it is read or rebuilt"
+    assert re.search(r"上报：张三\d{4}年", pages[0])
+    story = "".join(p for p in pages if "处置经过" in p)
+    assert not re.search(r"(?<![年\d])[1-9]\d?月[1-9]\d?日", story), "every time in the timeline has its year"
     assert "备考表" in pages[-1]
     assert "立卷人" in pages[-1]
     for n, text in enumerate(pages, 1):
