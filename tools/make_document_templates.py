@@ -202,16 +202,19 @@ def masthead(doc: Any, name: str, size: Any, issue: bool) -> None:
 
 
 def footer_block(doc: Any) -> None:
-    """版记: 报 / 抄送 lines and the 印发 line between rules (thick outside, thin between), 4号 仿宋."""
+    """版记: 报 / 抄送 lines and the 印发 line between rules (thick outside, thin between), 4号 仿宋; kept together on
+    one page (each line keeps with the next)."""
     tag(doc, "{%p if send_to %}")
     p = para(doc, "报：{{ send_to }}。", "版记")
     p.paragraph_format.left_indent = p.paragraph_format.right_indent = Pt(14)
+    p.paragraph_format.keep_with_next = True
     border(p, "top", "000000", 8)
     border(p, "bottom", "000000", 4)
     tag(doc, "{%p endif %}")
     tag(doc, "{%p if copy_to %}")
     p = para(doc, "抄送：{{ copy_to }}。", "版记")
     p.paragraph_format.left_indent = p.paragraph_format.right_indent = Pt(14)
+    p.paragraph_format.keep_with_next = True
     border(p, "bottom", "000000", 4)
     tag(doc, "{%p endif %}")
     p = doc.add_paragraph(style="版记")
@@ -277,7 +280,7 @@ def brief(kind: str) -> Any:
     para(doc, "", "正文")
     tag(doc, "{%p endif %}")
     tag(doc, "{%p for line in attachments %}")
-    para(doc, "{{ line }}", "正文")
+    para(doc, "{{ line }}", "正文").paragraph_format.keep_with_next = True  # 附件说明 stays on one page
     tag(doc, "{%p endfor %}")
     para(doc, "", "正文")
     footer_block(doc)

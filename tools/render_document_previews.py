@@ -1,15 +1,19 @@
 """Render the shipped templates with sample data to PNG page images for docs/documents.md.
 
 `python3 tools/render_document_previews.py` needs LibreOffice (`soffice`, Debian libreoffice-writer-nogui) and
-fonts-noto-cjk: LibreOffice has no 方正小标宋简体 / 仿宋_GB2312 / 黑体 / 楷体_GB2312, so it substitutes Noto CJK —
+fonts-noto-cjk: LibreOffice has no 方正小标宋简体 / 仿宋_GB2312 / 黑体 / 楷体_GB2312. Left to itself it falls back
+on the first face of Noto's .ttc, the Japanese one (centred ，。：); so the copy rendered here names the Simplified
+Chinese faces instead (STAND_INS: Noto Serif CJK SC for the Song/Fangsong/Kai faces, Noto Sans CJK SC for 黑体) —
 the layout (page, 版心, 版头, rules, page numbers) is what Word shows, the typefaces are the office's own in Word.
 """
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 import tempfile
+import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -71,6 +75,25 @@ def brief_fields(kind: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
+SERIF, SANS = "Noto Serif CJK SC", "Noto Sans CJK SC"
+STAND_INS = {"方正小标宋简体": SERIF, "仿宋_GB2312": SERIF, "楷体_GB2312": SERIF, "宋体": SERIF, "黑体": SANS}
+
+
+def stand_ins(data: bytes) -> bytes:
+    """The .docx with the office's font names replaced by the Simplified Chinese Noto faces (for the preview only)."""
+    src, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename.startswith("word/") and info.filename.endswith(".xml"):
+                text = body.decode("utf-8")
+                for name, face in STAND_INS.items():
+                    text = text.replace(f'"{name}"', f'"{face}"')
+                body = text.encode("utf-8")
+            dst.writestr(info, body)
+    return out.getvalue()
+
+
 def main() -> int:
     """Write docs/images/<name>-<page>.png for the 快报, 专报 and 通报 (up to three pages each)."""
     import pypdfium2 as pdfium
@@ -88,7 +111,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for name, data in docs.items():
             src = Path(tmp) / f"{name}.docx"
-            src.write_bytes(data)
+            src.write_bytes(stand_ins(data))
             subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", tmp, str(src)],
                            check=True, capture_output=True, timeout=300)  # fmt: skip
             pdf = pdfium.PdfDocument(str(Path(tmp) / f"{name}.pdf"))

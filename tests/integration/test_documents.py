@@ -99,6 +99,9 @@ def assert_gbt9704(data: bytes, kind: str) -> Any:
     assert dates, "a date"
     assert not re.search(r"年0|月0", body), "dates without 虚位"
     assert "印发" in body, "版记"
+    kept = ("报：", "抄送：") if kind == "通报" else ("报：", "抄送：", "附件：")
+    marks = [p for p in doc.paragraphs if p.text.startswith(kept)]
+    assert all(p.paragraph_format.keep_with_next for p in marks), "版记 and 附件说明 are not split across pages"
     assert not re.search(r"第 \d+ 期|\{\{|\{%|photo", body), "no stray spaces, tags or placeholders"
     for footer, side in ((sec.footer, "right"), (sec.even_page_footer, "left")):
         xml = footer._element.xml
