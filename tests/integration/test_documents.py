@@ -171,6 +171,10 @@ def test_a_quick_report_is_approved_from_its_text_numbered_on_approval_and_laid_
     st.say("chenqi", f"快报 {code}")
     click(st, "liujiu", cards(st, "liujiu", "上报审批")[-1], "同意")
     assert f"快报〔{year}〕第2期" in st.last("chenqi")
+    story = Browser(st).login("chenqi", f"/h5/item/{code}").text
+    assert "审批快报" in story, "the case file (and the archive) names which report"
+    assert "退回" in story
+    assert "快报或专报" not in story
 
 
 def test_a_special_report_has_its_own_sections_and_the_leaders_instructions(

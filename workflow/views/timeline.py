@@ -152,6 +152,10 @@ def words(n: Names, ev: AuditEvent, verb: str) -> tuple[str, str]:
         return verb, "：".join(x for x in (f"征求{n.listed(d['asked'])}的意见", text) if x)
     if ev.action == Act.guide_replies and d.get("to"):
         return verb, "：".join(x for x in (n.listed(d["to"]), text) if x)
+    if ev.action in (Event.brief_requested, Event.brief_decided) and d.get("kind") in ("快报", "专报"):
+        verb = verb.replace("快报或专报", str(d["kind"]))  # 拟报送快报, 审批专报: which one
+        if "ok" in d:
+            return verb, "：".join(x for x in ("同意" if d["ok"] else "退回", text) if x)
     if "ok" in d:
         return verb, "：".join(x for x in ("同意" if d["ok"] else "不同意", text) if x)
     if d.get("to") and not text:
