@@ -121,9 +121,16 @@ def archive_pdf() -> bytes:
     from workflow.record import archive
 
     at = datetime(2026, 12, 8, 8, 0, tzinfo=UTC)
-    item = Item(code="YQ-20261206-001", title="网传某商户被执法人员推搡视频", source="weibo", state="archived",
-                text="12月6日上午，微博网友发布视频称，某商户在城东路占道经营时被执法人员推搡。", grade="significant",
-                reported_at=datetime(2026, 12, 6, 0, 40, tzinfo=UTC), reporter=Person(userid="zhangsan", name="张三"))  # fmt: skip
+    item = Item(
+        code="YQ-20261206-001",
+        title="网传某商户被执法人员推搡视频",
+        source="weibo",
+        state="archived",
+        text="12月6日上午，微博网友发布视频称，某商户在城东路占道经营时被执法人员推搡。",
+        grade="significant",
+        reported_at=datetime(2026, 12, 6, 0, 40, tzinfo=UTC),
+        reporter=Person(userid="zhangsan", name="张三"),
+    )
     return archive.pdf(
         item, ARCHIVE_EVENTS, "2026年12月8日 16:00", at, "2026-D30-YQ-20261206-001", "30年", ARCHIVE_FILES
     )
@@ -143,7 +150,7 @@ def pages(pdf_path: Path, name: str, count: int) -> None:
 
 
 def main() -> int:
-    """Write docs/images/<name>-<page>.png for the 快报, 专报 and 通报 (up to three pages each) and the case file PDF."""
+    """Write docs/images/<name>-<page>.png for the 快报, 专报, 通报 (up to three pages each) and the case file PDF."""
     from workflow.appraisal import notice
     from workflow.record import documents
 
