@@ -17,6 +17,7 @@ import requests
 from docx import Document
 from docx.oxml.ns import qn
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from core import clock
 from core.clock import local
@@ -175,6 +176,24 @@ def test_a_quick_report_is_approved_from_its_text_numbered_on_approval_and_laid_
     assert "审批快报" in story, "the case file (and the archive) names which report"
     assert "退回" in story
     assert "快报或专报" not in story
+
+
+def test_the_numbers_continue_those_given_before_the_counter_and_each_kind_counts_alone(st: Stack) -> None:
+    from models import Brief, Item
+    from workflow.record import brief
+
+    code = dispatched(st)
+    year = local(clock.now()).year
+    with st.rt.sessions() as s, s.begin():
+        item = s.scalars(select(Item).where(Item.code == code)).one()
+        s.add(Brief(item_id=item.id, kind="快报", number=f"快报〔{year}〕第 7 期", state="approved",
+                    requested_by="chenqi", deciders=["liujiu"], created_at=clock.now()))  # fmt: skip
+    st.say("chenqi", f"快报 {code}")
+    click(st, "liujiu", cards(st, "liujiu", "上报审批")[-1], "同意")
+    assert f"快报〔{year}〕第8期" in st.last("chenqi"), "after the highest number given before the counter row"
+    with st.rt.sessions() as s, s.begin():
+        numbers = [brief.next_number(s, "快报", clock.now()), brief.next_number(s, "专报", clock.now())]
+    assert numbers == [f"快报〔{year}〕第9期", f"专报〔{year}〕第1期"], "one upsert per number, per kind and year"
 
 
 def test_a_special_report_has_its_own_sections_and_the_leaders_instructions(
