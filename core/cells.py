@@ -69,17 +69,21 @@ def xlsx_bytes(sheets: Mapping[str, Sheet], title: str = "") -> bytes:
     written by _Rows as the very XML openpyxl would write for them, at a tenth of its cost per cell."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
+    from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
     wb = Workbook(write_only=True)
     bold = Font(bold=True)
     bodies: list[bytes] = []
+    titles: dict[int, tuple[str, float]] = {}  # sheet index → (last column, title row height)
     for name, (header, rows) in sheets.items():
         ws = wb.create_sheet(xml_safe(name)[:31])
         body = [[cell(v) for v in r] for r in rows]
         widths = [_width([h, *(r[i] for r in body[:200])]) for i, h in enumerate(header)]
         wrapped = {i for i, w in enumerate(widths) if w > WRAP_AT}
+        if title and widths and sum(widths) < (need := _title_units(str(title)) / TITLE_LINES + 1):
+            widest = widths.index(max(widths))  # a narrow sheet widens its widest column to hold its title
+            widths[widest] = round(widths[widest] + need - sum(widths), 1)
         times = {i for i in range(len(header)) if any(isinstance(r[i], datetime) for r in body[:200])}
         for i, w in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(i)].width = w
@@ -91,10 +95,13 @@ def xlsx_bytes(sheets: Mapping[str, Sheet], title: str = "") -> bytes:
         ws.page_setup.orientation, ws.page_setup.paperSize = "landscape", 9  # 9: A4
         ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
         ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.oddFooter.center.text = "第 &P 页，共 &N 页"
         if title:
             top = WriteOnlyCell(ws, value=cell(title))
-            top.font = Font(bold=True, size=14)
+            top.font = Font(bold=True, size=TITLE_PT)
+            top.alignment = Alignment(wrap_text=True, vertical="center")
             ws.append([top])
+            titles[len(bodies)] = (last, _title_height(str(title), sum(widths)))
         heads = []
         for h in header:
             c = WriteOnlyCell(ws, value=cell(h))
@@ -104,7 +111,21 @@ def xlsx_bytes(sheets: Mapping[str, Sheet], title: str = "") -> bytes:
         bodies.append(_Rows(ws, wrapped, times).xml(body, head_row + 1))
     out = io.BytesIO()
     wb.save(out)
-    return _with_bodies(out.getvalue(), bodies)
+    return _with_bodies(out.getvalue(), bodies, titles)
+
+
+TITLE_PT, TITLE_LINES = 14, 3
+
+
+def _title_units(title: str) -> float:
+    """The title's width in column-width units (a column's width counts 11 pt characters; the title is 14 pt)."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in title) * TITLE_PT / 11 * 1.1  # a tenth to spare
+
+
+def _title_height(title: str, width: float) -> float:
+    """The title row's height in points: as many lines as the title needs across the sheet's columns (the title
+    is merged across them and wraps, so a printed page never cuts it off at the last column)."""
+    return round(max(1, math.ceil(_title_units(title) / max(width - 1, 1))) * TITLE_PT * 1.4, 1)
 
 
 def _styled(ws: Any, value: Any, wrap: bool, time: bool) -> Any:
@@ -189,8 +210,9 @@ def _number(v: float) -> str:
     return "" if math.isnan(v) or math.isinf(v) else f"{v:.16g}"
 
 
-def _with_bodies(book: bytes, bodies: list[bytes]) -> bytes:
-    """The workbook with body i written at the end of sheet i's rows (write-only sheets are sheet1.xml, …)."""
+def _with_bodies(book: bytes, bodies: list[bytes], titles: Mapping[int, tuple[str, float]]) -> bytes:
+    """The workbook with body i written at the end of sheet i's rows (write-only sheets are sheet1.xml, …), and each
+    titled sheet's row 1 merged across its columns at the height its wrapped title needs."""
     src, out = zipfile.ZipFile(io.BytesIO(book)), io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
@@ -199,5 +221,17 @@ def _with_bodies(book: bytes, bodies: list[bytes]) -> bytes:
             if m and bodies[int(m.group(1)) - 1]:
                 head, tail = data.rsplit(b"</sheetData>", 1)
                 data = head + bodies[int(m.group(1)) - 1] + b"</sheetData>" + tail
+            if m and (int(m.group(1)) - 1) in titles:
+                data = _titled(data, *titles[int(m.group(1)) - 1])
             dst.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
     return out.getvalue()
+
+
+def _titled(sheet: bytes, last: str, height: float) -> bytes:
+    """A sheet's XML with its title row at height and merged from A1 to the last column (mergeCells follows
+    autoFilter in a worksheet's XML)."""
+    sheet = sheet.replace(b'<row r="1">', f'<row r="1" ht="{height:g}" customHeight="1">'.encode(), 1)
+    if last == "A":
+        return sheet
+    merge = f'<mergeCells count="1"><mergeCell ref="A1:{last}1"/></mergeCells>'.encode()
+    return re.sub(rb"(<autoFilter [^>]*/>)", lambda f: f.group(1) + merge, sheet, count=1)

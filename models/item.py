@@ -158,7 +158,8 @@ class Attachment(Base):
 
 
 class DayCounter(Base):
-    """The last sequence number handed out for one local day (编号 YQ-YYYYMMDD-NNN)."""
+    """The last sequence number handed out for a key: one local day (编号 YQ-YYYYMMDD-NNN), or a kind of upward
+    report and its year (快报2026: 期号 快报〔2026〕第N期)."""
 
     __tablename__ = "day_counters"
 

@@ -202,16 +202,19 @@ def masthead(doc: Any, name: str, size: Any, issue: bool) -> None:
 
 
 def footer_block(doc: Any) -> None:
-    """版记: 报 / 抄送 lines and the 印发 line between rules (thick outside, thin between), 4号 仿宋."""
+    """版记: 报 / 抄送 lines and the 印发 line between rules (thick outside, thin between), 4号 仿宋; kept together on
+    one page (each line keeps with the next)."""
     tag(doc, "{%p if send_to %}")
     p = para(doc, "报：{{ send_to }}。", "版记")
     p.paragraph_format.left_indent = p.paragraph_format.right_indent = Pt(14)
+    p.paragraph_format.keep_with_next = True
     border(p, "top", "000000", 8)
     border(p, "bottom", "000000", 4)
     tag(doc, "{%p endif %}")
     tag(doc, "{%p if copy_to %}")
     p = para(doc, "抄送：{{ copy_to }}。", "版记")
     p.paragraph_format.left_indent = p.paragraph_format.right_indent = Pt(14)
+    p.paragraph_format.keep_with_next = True
     border(p, "bottom", "000000", 4)
     tag(doc, "{%p endif %}")
     p = doc.add_paragraph(style="版记")
@@ -277,7 +280,7 @@ def brief(kind: str) -> Any:
     para(doc, "", "正文")
     tag(doc, "{%p endif %}")
     tag(doc, "{%p for line in attachments %}")
-    para(doc, "{{ line }}", "正文")
+    para(doc, "{{ line }}", "正文").paragraph_format.keep_with_next = True  # 附件说明 stays on one page
     tag(doc, "{%p endfor %}")
     para(doc, "", "正文")
     footer_block(doc)
@@ -348,7 +351,9 @@ def score_table(doc: Any) -> None:
 
 
 def normalise(data: bytes) -> bytes:
-    """The .docx with fixed zip times and zh-CN wherever python-docx's default says ja-JP (reproducible bytes)."""
+    """The .docx with fixed zip times (reproducible bytes) and Chinese as the East Asian language everywhere: the
+    document defaults say what a Chinese Word writes (w:val en-US for Latin text, w:eastAsia zh-CN), settings.xml's
+    theme font language zh-CN where python-docx's default says ja-JP."""
     src = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
@@ -356,7 +361,9 @@ def normalise(data: bytes) -> bytes:
             body = src.read(info.filename)
             if info.filename.endswith(".xml"):
                 text = body.decode("utf-8").replace('w:eastAsia="ja-JP"', 'w:eastAsia="zh-CN"')
-                text = re.sub(r'w:lang w:val="en-US"', 'w:lang w:val="zh-CN"', text)
+                text = re.sub(
+                    r'<w:lang w:val="en-US" w:eastAsia="en-US"', '<w:lang w:val="en-US" w:eastAsia="zh-CN"', text
+                )
                 body = text.encode("utf-8")
             fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
             fixed.compress_type = zipfile.ZIP_DEFLATED

@@ -8,6 +8,8 @@ import re
 import pytest
 from sqlalchemy import select
 
+from core import clock
+from core.clock import local
 from models import Item
 from tests.integration.flowkit import cards, click, dispatched
 from tests.integration.h5kit import Browser
@@ -154,8 +156,10 @@ def test_the_case_file_and_the_archive_pdf_tell_the_same_lines_and_what_is_owed_
         item = s.scalars(select(Item).where(Item.code == code)).one()
         archived_lines = timeline(s, item)
     story = section(text, "处置经过", "时限")
+    this_year = f"{local(clock.now()).year}年"  # the archive writes every year; the page leaves out this one's
     for when, who, what, detail in archived_lines:
-        assert f"{when}\n{who} {what}" + (f"：{detail}" if detail else "") in story, (when, who, what, story)
+        line = f"{when}\n{who} {what}" + (f"：{detail}" if detail else "")
+        assert line.replace(this_year, "") in story, (when, who, what, story)
     lead = Browser(st).login("wangwu", f"/h5/item/{code}").text
     assert "考核扣分" not in lead, "deductions are for the office and leaders"
     assert "首报时限超时" in text_of(lead)

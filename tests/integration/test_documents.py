@@ -17,6 +17,7 @@ import requests
 from docx import Document
 from docx.oxml.ns import qn
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from core import clock
 from core.clock import local
@@ -99,6 +100,9 @@ def assert_gbt9704(data: bytes, kind: str) -> Any:
     assert dates, "a date"
     assert not re.search(r"年0|月0", body), "dates without 虚位"
     assert "印发" in body, "版记"
+    kept = ("报：", "抄送：") if kind == "通报" else ("报：", "抄送：", "附件：")
+    marks = [p for p in doc.paragraphs if p.text.startswith(kept)]
+    assert all(p.paragraph_format.keep_with_next for p in marks), "版记 and 附件说明 are not split across pages"
     assert not re.search(r"第 \d+ 期|\{\{|\{%|photo", body), "no stray spaces, tags or placeholders"
     for footer, side in ((sec.footer, "right"), (sec.even_page_footer, "left")):
         xml = footer._element.xml
@@ -115,6 +119,9 @@ def assert_gbt9704(data: bytes, kind: str) -> Any:
         every = "".join(z.read(n).decode() for n in z.namelist() if n.endswith(".xml"))
         assert "ja-JP" not in every
         assert 'w:eastAsia="zh-CN"' in every
+        defaults = re.search(r"<w:docDefaults>.*?</w:docDefaults>", z.read("word/styles.xml").decode(), re.S)
+        assert defaults is not None
+        assert re.search(r'<w:lang w:val="en-US" w:eastAsia="zh-CN"', defaults.group(0)), "Chinese as East Asian text"
     return doc
 
 
@@ -165,6 +172,28 @@ def test_a_quick_report_is_approved_from_its_text_numbered_on_approval_and_laid_
     st.say("chenqi", f"快报 {code}")
     click(st, "liujiu", cards(st, "liujiu", "上报审批")[-1], "同意")
     assert f"快报〔{year}〕第2期" in st.last("chenqi")
+    story = Browser(st).login("chenqi", f"/h5/item/{code}").text
+    assert "审批快报" in story, "the case file (and the archive) names which report"
+    assert "退回" in story
+    assert "快报或专报" not in story
+
+
+def test_the_numbers_continue_those_given_before_the_counter_and_each_kind_counts_alone(st: Stack) -> None:
+    from models import Brief, Item
+    from workflow.record import brief
+
+    code = dispatched(st)
+    year = local(clock.now()).year
+    with st.rt.sessions() as s, s.begin():
+        item = s.scalars(select(Item).where(Item.code == code)).one()
+        s.add(Brief(item_id=item.id, kind="快报", number=f"快报〔{year}〕第 7 期", state="approved",
+                    requested_by="chenqi", deciders=["liujiu"], created_at=clock.now()))  # fmt: skip
+    st.say("chenqi", f"快报 {code}")
+    click(st, "liujiu", cards(st, "liujiu", "上报审批")[-1], "同意")
+    assert f"快报〔{year}〕第8期" in st.last("chenqi"), "after the highest number given before the counter row"
+    with st.rt.sessions() as s, s.begin():
+        numbers = [brief.next_number(s, "快报", clock.now()), brief.next_number(s, "专报", clock.now())]
+    assert numbers == [f"快报〔{year}〕第9期", f"专报〔{year}〕第1期"], "one upsert per number, per kind and year"
 
 
 def test_a_special_report_has_its_own_sections_and_the_leaders_instructions(
@@ -269,6 +298,11 @@ def test_the_monthly_bulletin_is_a_notice_with_the_numbers_of_the_workbook(
         assert ws.page_setup.orientation == "landscape"
         assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0)
         assert ws.sheet_properties.pageSetUpPr.fitToPage
+        last = ws.cell(row=2, column=ws.max_column).column_letter
+        assert [str(r) for r in ws.merged_cells.ranges] == [f"A1:{last}1"], "the title spans the printed columns"
+        assert ws["A1"].alignment.wrap_text
+        assert ws.row_dimensions[1].height >= 19, "and the row is as tall as its wrapped lines"
+        assert ws.oddFooter.center.text == "第 &P 页，共 &N 页"
 
     cfg = write_config(tmp_path, emulator.url, database_url, redis_url)
     out = liaowang(cfg, "export", "items", "--from", f"{month}-01", "--to", local(clock.now()).date().isoformat(),
@@ -354,6 +388,10 @@ def test_the_case_file_has_a_file_number_retention_contents_and_readable_attachm
     assert not [p for p in pages if "clock_" in p], "the timeline is in words"
     assert any("首报开始计时" in p for p in pages)
     assert "瞭望系统自动立卷" in pages[-1], "瞭 is in the font"
+    assert re.search(r"立卷时间：\d{4}年[1-9]\d?月[1-9]\d?日", pages[-1]), "the year, whenever it is read or rebuilt"
+    assert re.search(r"上报：张三\d{4}年", pages[0])
+    story = "".join(p for p in pages if "处置经过" in p)
+    assert not re.search(r"(?<![年\d])[1-9]\d?月[1-9]\d?日", story), "every time in the timeline has its year"
     assert "备考表" in pages[-1]
     assert "立卷人" in pages[-1]
     for n, text in enumerate(pages, 1):

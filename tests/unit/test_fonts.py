@@ -73,6 +73,23 @@ def test_the_chart_is_200_dpi() -> None:
     assert round(image.info["dpi"][0]) == 200
 
 
+def test_a_character_the_font_lacks_is_drawn_as_the_missing_mark_without_a_warning() -> None:
+    import warnings
+
+    from workflow.appraisal.bulletin_files import plain, png
+
+    assert plain("𠀀字队") == "〓字队"
+    fig = {
+        "month": "2026-11",
+        "base": 100,
+        "units": [{"name": "𠀀字队", "deductions": [{"points": -1}]}],
+        "times": {"a": {"label": "交办→签收", "median": 600, "p90": 1800}},
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns "Glyph … missing from font(s)" for an empty box
+        assert png(fig).startswith(b"\x89PNG")
+
+
 def test_the_archive_pdf_embeds_the_font_without_font_tools_log_lines(caplog: pytest.LogCaptureFixture) -> None:
     from pypdf import PdfReader
 

@@ -178,8 +178,9 @@ def font_path() -> Path:
 
 
 def plain(label: str) -> str:
-    """A label as matplotlib must show it literally: no control characters, and $ never starts mathtext."""
-    return clean_name(str(label), 200).replace("$", r"\$")
+    """A label as matplotlib must show it literally: no control characters, $ never starts mathtext, and a character
+    the font lacks drawn as 〓 (as in the archive PDF: no empty box, no missing-glyph warning)."""
+    return fonts.drawable(clean_name(str(label), 200)).replace("$", r"\$")
 
 
 def png(fig: dict[str, Any]) -> bytes:

@@ -131,8 +131,10 @@ def archived_event(session: Session, item: Item) -> AuditEvent | None:
 
 def timeline(session: Session, item: Item, upto: int | None = None) -> list[tuple[str, str, str, str]]:
     """Every audit event of the item in order (up to event id upto), as (when, who, what, detail) in Chinese: the
-    lines of the shared renderer (workflow.views.timeline.lines) the case file page shows too."""
-    return [(x.when, x.who, x.what, x.detail[:300]) for x in history.lines(session, item, upto, ACTIONS)]
+    lines of the shared renderer (workflow.views.timeline.lines) the case file page shows too, every time with its
+    year (the record is read years later, and rebuilt the same in any year)."""
+    lines = history.lines(session, item, upto, ACTIONS, form="long")
+    return [(x.when, x.who, x.what, x.detail[:300]) for x in lines]
 
 
 def cover(item: Item) -> list[tuple[str, str]]:
@@ -142,7 +144,7 @@ def cover(item: Item) -> list[tuple[str, str]]:
         ("标题", item.title),
         ("等级", GRADE_NAMES.get(item.grade, "未定") if item.grade else "未定"),  # type: ignore[call-overload]
         ("来源", SOURCES.get(item.source, item.source)),
-        ("上报", f"{item.reporter.name} {show(item.reported_at, True)}"),
+        ("上报", f"{item.reporter.name} {show(item.reported_at, form='long')}"),
         ("承办", "、".join(u.unit.name for u in item.units) or "未交办"),
         ("状态", item.state_name),
         *([("关联", f"{item.related.code}（此前已归档的同一舆情）")] if item.related is not None else []),
@@ -447,7 +449,7 @@ def build(session: Session, config: Config, item: Item, out: Path, at: datetime)
     number, kept = file_number(config, item, when), term(config, item)
     contents = [(p.path, p.origin, p.missing()) for p in planned]
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        cover_pdf = pdf(item, events, show(when, True), when, number, kept, contents)
+        cover_pdf = pdf(item, events, show(when, form="long"), when, number, kept, contents)
         _add_bytes(zf, pkg, cover_pdf, PDF_NAME, "封面与处置经过")
         for p in planned:
             if p.source is not None:

@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from core.clock import local
@@ -18,7 +20,7 @@ from core.config import Config
 from core.safename import safe_name
 from core.storage import store
 from core.text import clean_name
-from models import AuditEvent, Brief, Item, Person, Role, Submission
+from models import AuditEvent, Brief, DayCounter, Item, Person, Role, Submission
 from models.codes import card_key
 from models.events import Event
 from models.item import GRADE_NAMES, SOURCES
@@ -127,12 +129,17 @@ def docx(session: Session, config: Config, item: Item, kind: str, number: str, a
 
 
 def next_number(session: Session, kind: str, at: datetime) -> str:
-    """快报〔2026〕第N期: numbered per kind and year, one more than the highest given (numbers are given only when a
-    request is approved, so a returned request leaves no gap)."""
+    """快报〔2026〕第N期: numbered per kind and year (numbers are given only when a request is approved, so a returned
+    request leaves no gap). The sequence is a counter row (key 快报2026) bumped in one upsert, so two leaders approving
+    at the same moment on different workers get two numbers; its first value follows the highest number already given
+    (numbers given before the counter existed)."""
     year = local(at).year
     given = session.scalars(select(Brief.number).where(Brief.kind == kind, Brief.number.like(f"%〔{year}〕%")))
     highest = max((int(m.group(1)) for n in given if (m := re.search(r"第\s*(\d+)\s*期", n))), default=0)
-    return f"{kind}〔{year}〕第{highest + 1}期"
+    insert = pg_insert if session.bind and session.bind.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(DayCounter).values(day=f"{kind}{year}", last=highest + 1)
+    stmt = stmt.on_conflict_do_update(index_elements=["day"], set_={"last": DayCounter.last + 1})
+    return f"{kind}〔{year}〕第{session.execute(stmt.returning(DayCounter.last)).scalar_one()}期"
 
 
 def item_code(session: Session, b: Brief) -> str:

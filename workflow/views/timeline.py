@@ -7,7 +7,7 @@ the same lines from `lines`: no userid, Python list, internal code or bare "审�
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,6 +36,7 @@ class Names:
     units: dict[int, str]
     clocks: dict[str, str]
     unit_keys: dict[str, str]
+    form: str = ""  # how times are written: "" relative to now (pages), "long" always with the year (the archive)
 
     def person(self, userid: Any) -> str:
         """A person's name ("系统" for the timers), else the userid as given."""
@@ -72,9 +73,9 @@ def _dispatch(n: Names, d: dict[str, Any]) -> str:
     return "，".join(parts)
 
 
-def _when(value: Any) -> str:
+def _when(n: Names, value: Any) -> str:
     try:
-        return show(datetime.fromisoformat(str(value)), True)
+        return show(datetime.fromisoformat(str(value)), True, n.form)
     except ValueError:
         return ""
 
@@ -83,7 +84,7 @@ def _clock_life(n: Names, ev: AuditEvent, d: dict[str, Any]) -> tuple[str, str] 
     """Words for a clock starting, being met and moving with a new grade (the 查询 reply leaves these out)."""
     label = n.clock(d.get("kind"))
     if ev.action == Event.clock_start:
-        due = _when(d.get("due"))
+        due = _when(n, d.get("due"))
         note = "（时间不足，超时记在交办环节）" if d.get("charged") == "office" else ""
         return f"{label}开始计时", (f"最迟 {due}" if due else "") + note
     if ev.action == Event.clock_met:
@@ -92,7 +93,7 @@ def _clock_life(n: Names, ev: AuditEvent, d: dict[str, Any]) -> tuple[str, str] 
             return f"{label}超时后完成", f"晚了 {format_duration(timedelta(seconds=late))}" if late >= 60 else ""
         return f"{label}按时完成", ""
     if ev.action == Event.clock_regrade:
-        before, after = _when(d.get("due_before")), _when(d.get("due_after"))
+        before, after = _when(n, d.get("due_before")), _when(n, d.get("due_after"))
         return f"{label}时限随等级调整", f"最迟 {before} → {after}" if before and after else ""
     return None
 
@@ -106,10 +107,10 @@ def _clock_event(n: Names, ev: AuditEvent, d: dict[str, Any]) -> tuple[str, str]
         if d.get("charged") == "office":
             return f"{label}时限超时", f"交办时已过时限，记在交办环节（{OFFICE}）"
         whose = n.units.get(int(d["unit_id"])) if d.get("unit_id") else OFFICE
-        due = _when(d.get("due"))
+        due = _when(n, d.get("due"))
         return f"{label}时限超时", f"{whose}" + (f"，应于 {due}" if due else "")
     if ev.action == Event.clock_start:
-        due = _when(d.get("due"))
+        due = _when(n, d.get("due"))
         return f"{label}开始计时", f"应于 {due} 前完成" if due else ""
     if ev.action == Event.clock_met:
         return f"完成{label}", ""
@@ -120,9 +121,9 @@ def _clock_event(n: Names, ev: AuditEvent, d: dict[str, Any]) -> tuple[str, str]
         return f"申请{label}延期", "：".join(x for x in (longer, str(d.get("reason") or "")) if x)
     if ev.action == Event.extension_decision:
         if ev.after == ExtensionState.approved:
-            due = _when(d.get("due"))
+            due = _when(n, d.get("due"))
             return f"同意{label}延期", f"最迟改为 {due}" if due else ""
-        due = _when(d.get("due"))
+        due = _when(n, d.get("due"))
         return f"不同意{label}延期", f"仍须在 {due} 前完成" if due else ""
     if ev.action == Event.clock_waived:
         return f"免除{label}时限", str(d.get("reason") or "")
@@ -151,6 +152,10 @@ def words(n: Names, ev: AuditEvent, verb: str) -> tuple[str, str]:
         return verb, "：".join(x for x in (f"征求{n.listed(d['asked'])}的意见", text) if x)
     if ev.action == Act.guide_replies and d.get("to"):
         return verb, "：".join(x for x in (n.listed(d["to"]), text) if x)
+    if ev.action in (Event.brief_requested, Event.brief_decided) and d.get("kind") in ("快报", "专报"):
+        verb = verb.replace("快报或专报", str(d["kind"]))  # 拟报送快报, 审批专报: which one
+        if "ok" in d:
+            return verb, "：".join(x for x in ("同意" if d["ok"] else "退回", text) if x)
     if "ok" in d:
         return verb, "：".join(x for x in ("同意" if d["ok"] else "不同意", text) if x)
     if d.get("to") and not text:
@@ -211,15 +216,17 @@ def lines(
     upto: int | None = None,
     verbs: dict[str, str] | None = None,
     hide: frozenset[str] = frozenset(),
+    form: str = "",
 ) -> list[Line]:
     """Every audit event of item in order (up to event id upto) in words: the one renderer of an item's history
     that the case file page and the archive PDF share. verbs names the actions (workflow.views.query.ACTIONS);
-    events whose action is in hide are left out."""
+    events whose action is in hide are left out; form "long" writes every time with its year (core.clock.show), so
+    a record read years later (the archive PDF) says the same as on the day it was written."""
     if verbs is None:
         from workflow.views.query import ACTIONS
 
         verbs = ACTIONS
-    n = names(session, item)
+    n = replace(names(session, item), form=form)
     q = select(AuditEvent).where(AuditEvent.item_id == item.id)
     q = q.where(AuditEvent.id <= upto) if upto is not None else q
     q = q.where(AuditEvent.action.not_in(hide)) if hide else q
@@ -228,5 +235,5 @@ def lines(
         what, detail = words(n, ev, verbs.get(ev.action, "记录"))
         if (ev.before in MOVES or ev.after in MOVES) and ev.action not in SAID and ev.before != ev.after:
             detail = "；".join(x for x in (detail, _move(ev.before, ev.after)) if x)
-        out.append(Line(ev.at, show(ev.at, True), n.person(ev.actor), what, detail, _tone(ev)))
+        out.append(Line(ev.at, show(ev.at, True, form), n.person(ev.actor), what, detail, _tone(ev)))
     return out
