@@ -19,7 +19,9 @@ def add_parser(sub: Any) -> None:
         metavar="WORDS",
         help="检索词，空格分开的多个词须都出现（编号、标题、内容、链接、报告、口径、人名、单位名）",
     )
-    ls.add_argument("--state", default="open", help="open（在办，缺省）、closed（已办结）、archived（已归档）或 all")
+    ls.add_argument(
+        "--state", default="open", help="open（在办，缺省）、closed（已办结，含已并入的）、archived（已归档）或 all"
+    )
     ls.add_argument("--unit", default="", metavar="KEY", help="单位的 key，如 team1")
     ls.add_argument("--grade", default="", metavar="G", help="general、significant 或 major")
     ls.add_argument("--source", default="", help="来源，如 message_board")

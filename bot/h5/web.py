@@ -5,8 +5,11 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, render_template
+from flask import Blueprint, Response, current_app, g, render_template, url_for
+from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from core.args import CODE
 
 bp = Blueprint("h5", __name__, url_prefix="/h5", template_folder="../templates")
 
@@ -24,6 +27,19 @@ def nonce() -> str:
 def _template_globals() -> dict[str, Any]:
     """Give H5 templates csp_nonce()."""
     return {"csp_nonce": nonce}
+
+
+@bp.app_template_filter("codes")
+def link_codes(text: object) -> Markup:
+    """Return text escaped, with every 编号 in it a link to that item's case file."""
+    out, at, plain = [], 0, str(text)
+    for found in CODE.finditer(plain):
+        code = found.group(0)
+        href = url_for("h5.viewer", code=code)
+        out += [escape(plain[at : found.start()]), Markup('<a href="{}">{}</a>').format(href, code)]
+        at = found.end()
+    out.append(escape(plain[at:]))
+    return Markup("").join(out)
 
 
 def page(template: str, status: int = 200, **context: Any) -> Response:

@@ -15,7 +15,7 @@ from workflow.engine import periodic
 from workflow.engine.clocks import calendar_for
 from workflow.engine.outbox import emit
 from workflow.people import org
-from workflow.views import render
+from workflow.views import pages, render
 
 WARN_DAYS = 60  # `calendar check` and `wecom doctor` warn this many days before the official data ends
 NOTICE_MONTH = 11  # the weekly notice about next year starts on 1 November
@@ -86,6 +86,7 @@ def remind(session: Session, config: Config, now: datetime) -> bool:
     warning = official_warning(cal, today, days=366) or ""  # always says until when, and what applies after
     text = (
         f"【工作日历】{year} 年的节假日安排还没有加入瞭望。{warning}\n{how_to_add(year)}\n"
+        f"点此打开工作日历页面：{pages.oauth_url(config, '/h5/calendar')}\n"
         "（本提醒每周一次，补上后停止。）"
     )
     office = org.userids(org.with_role(session, Role.office))

@@ -51,7 +51,7 @@ SCOPE_NAMES = {Scope.open: "在办", Scope.closed: "已办结", Scope.archived: 
 SCOPE_STATES: dict[Scope, tuple[ItemState, ...]] = {
     Scope.open: (S.reported, S.dispatched, S.acknowledged, S.first_reported, S.written_reported, S.returned,
                  S.approved, S.replied),
-    Scope.closed: (S.closed, S.follow_up, S.evaluated),
+    Scope.closed: (S.closed, S.follow_up, S.evaluated, S.merged),  # a merged item's handling ended with its merge
     Scope.archived: (S.archived,),
 }  # fmt: skip
 
