@@ -163,3 +163,14 @@ def test_the_office_todo_card_carries_its_steps_and_a_tap_takes_them(st: Stack) 
     click(st, "chenqi", todo, next(b for b in buttons(todo) if b.endswith("归档")))
     assert st.reply("chenqi") == f"{replied} 已立卷归档。"
     assert item_of(st, replied).state == "archived"
+
+
+def test_the_office_help_says_the_code_may_be_left_out(st: Stack) -> None:
+    st.say("chenqi", "帮助")
+    short = st.reply("chenqi")
+    assert "回复来源 <答复>｜办结｜总结评估｜归档：只有一条时不用写编号" in short, short
+    assert len(short.split("\n")) <= 9
+    st.say("chenqi", "帮助 全部")
+    assert "回复来源、办结、总结评估、归档：只有一条等着这一步时可以不写编号" in st.reply("chenqi")
+    st.say("wangwu", "帮助")
+    assert "归档" not in st.reply("wangwu"), "a unit lead is not shown the office's steps"
