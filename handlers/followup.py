@@ -12,6 +12,7 @@ from handlers.registry import card, command
 from handlers.steps import code_or_pick, runs, starts
 from models import Role
 from models.procedure import Act
+from workflow.engine import procedure
 from workflow.engine.errors import Refusal
 from workflow.engine.lookup import find_item
 from workflow.incident import followup
@@ -63,6 +64,7 @@ def evaluate_command(ctx: Ctx) -> str:
 def evaluate_form(ctx: Ctx, code: str) -> str:
     """Start the evaluation form for item code (its four questions in turn)."""
     item = followup.ready_to_evaluate(ctx.session, code)
+    procedure.permit(ctx.session, item, Act.evaluate, ctx.person)  # a `do:evaluate` button: refuse before asking
     flows.begin(ctx, "evaluation", {"code": item.code, "step": 0, "form": {}})
     return f"开始填写 {item.code} 的总结评估（共 4 项，回复“取消”放弃）。\n1/4 {QUESTIONS[0]}"
 

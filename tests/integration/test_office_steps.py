@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from models import AuditEvent, Item
-from tests.integration.flowkit import buttons, cards, click, current, dispatched, item_of
+from tests.integration.flowkit import buttons, cards, click, current, dispatched, forged_click, item_of
 from tests.integration.harness import Stack
 
 APPROVAL = "书面报告审核"
@@ -174,3 +174,17 @@ def test_the_office_help_says_the_code_may_be_left_out(st: Stack) -> None:
     assert "回复来源、办结、总结评估、归档：只有一条等着这一步时可以不写编号" in st.reply("chenqi")
     st.say("wangwu", "帮助")
     assert "归档" not in st.reply("wangwu"), "a unit lead is not shown the office's steps"
+
+
+def test_the_office_step_buttons_are_the_office_s_alone(st: Stack) -> None:
+    code = dispatched(st)
+    _approved(st, code)
+    st.say("chenqi", f"回复来源 {code} 已答复")
+    st.say("chenqi", f"办结 {code}")
+    st.later(3600)
+    for key in (f"do:evaluate:{code}", f"do:archive:{code}", f"do:close:{code}"):
+        forged_click(st, "wangwu", "todo-forged", key)
+        assert "只有领导小组办公室可以" in st.reply("wangwu"), key
+    st.say("wangwu", "响应快")  # no evaluation form was opened for the unit lead
+    assert "2/4" not in st.reply("wangwu")
+    assert item_of(st, code).state == "follow_up"

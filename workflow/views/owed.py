@@ -143,31 +143,32 @@ def ready(session: Session, item: Item, act: Act) -> None:
         check(session, item)
 
 
-def _may_hold(person: Person, act: Act) -> bool:
-    """False when act is taken only by roles (its `who`) and person holds none: no item need be looked at."""
-    who = ACTIONS[act].who
-    if not set(who) <= set(ROLE_RELATIONS):
-        return True
-    return any(person.has(ROLE_RELATIONS[w]) for w in who)
+def _by_role(act: Act) -> bool:
+    """True if act is taken by roles alone (its `who` names only roles): who may take it does not depend on the item."""
+    return set(ACTIONS[act].who) <= set(ROLE_RELATIONS)
+
+
+def _ready(session: Session, item: Item, act: Act) -> bool:
+    """True if nothing beyond its state holds item back from act (READY)."""
+    try:
+        ready(session, item, act)
+    except Refusal:
+        return False
+    return True
 
 
 def _waiting(session: Session, person: Person, act: Act) -> list[Item]:
-    """The items in a state act's row allows, that person may take act on and that are ready for it, oldest
-    waiting first."""
-    if not _may_hold(person, act):
-        return []
-    states = list(ACTIONS[act].states)
-    query = select(Item).where(Item.state.in_(states)).order_by(Item.updated_at, Item.id)
-    out = []
-    for item in session.scalars(query):
-        if not _allowed(session, item, act, person):
-            continue
-        try:
-            ready(session, item, act)
-        except Refusal:
-            continue
-        out.append(item)
-    return out
+    """The items in a state act's row allows, that person may take act on (procedure.permit) and that are ready for
+    it, oldest waiting first."""
+    if _by_role(act) and not any(person.has(ROLE_RELATIONS[w]) for w in ACTIONS[act].who):
+        return []  # none of the roles that take it: no item need be looked at
+    query = select(Item).where(Item.state.in_(list(ACTIONS[act].states))).order_by(Item.updated_at, Item.id)
+    items = list(session.scalars(query))
+    if _by_role(act):  # the same answer for every item: permit asked once
+        items = items if items and _allowed(session, items[0], act, person) else []
+    else:
+        items = [i for i in items if _allowed(session, i, act, person)]
+    return [i for i in items if _ready(session, i, act)]
 
 
 def owed_on(session: Session, person: Person, act: Act) -> list[Owed]:
