@@ -188,3 +188,15 @@ def test_the_office_step_buttons_are_the_office_s_alone(st: Stack) -> None:
     st.say("wangwu", "响应快")  # no evaluation form was opened for the unit lead
     assert "2/4" not in st.reply("wangwu")
     assert item_of(st, code).state == "follow_up"
+
+
+def test_each_kind_of_step_gets_a_button_before_any_gets_a_second(st: Stack) -> None:
+    codes = [dispatched(st) for _ in range(6)]  # the office owes the public line (拟口径) on each
+    _approved(st, codes[0])
+    st.say("chenqi", "我的待办")
+    todo = cards(st, "chenqi", "我的待办")[-1]
+    names = list(buttons(todo))
+    assert len(names) == 6, names
+    assert sum(n.endswith("拟口径") for n in names) == 5, names
+    assert names[-1] == "6 回复来源", "the reply is not crowded out by the public lines"
+    assert buttons(todo)[names[-1]]["key"] == f"do:reply_source:{codes[0]}"

@@ -1,6 +1,6 @@
-"""Which items a person owes a step on (首报, 书面报告, 续报 …): what lets a typed command leave out its 编号, the
-buttons of 我的待办 and of the card to pick an item from, and the H5 form of a step. It reads, and sends only the pick
-card: the step itself is still checked and taken by its workflow module."""
+"""Which items a person owes a step on (首报, 书面报告, 续报 …; the office's 回复来源, 办结, 总结评估, 归档): what lets
+a typed command leave out its 编号, the buttons of 我的待办 and of the card to pick an item from, and the H5 form of a
+step. It reads, and sends only the pick card: the step itself is still checked and taken by its workflow module."""
 
 from __future__ import annotations
 
