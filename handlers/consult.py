@@ -9,6 +9,7 @@ from handlers.cards import key_parts, mark_own_card
 from handlers.context import Ctx
 from handlers.progress import split_code
 from handlers.registry import card, command
+from handlers.steps import code_or_pick, runs, starts
 from models import Role
 from models.procedure import Act
 from workflow.engine import procedure
@@ -67,10 +68,20 @@ def continue_opinion(ctx: Ctx, state: dict[str, Any]) -> str:
     return f"已将您对 {item.code} 的意见转给办公室。"
 
 
+REPLY_USAGE = "格式：回复来源 <编号> <答复内容>（只有一条待回复来源时可以不写编号）"
+CLOSE_USAGE = "格式：办结 <编号> [说明]（只有一条待办结时可以不写编号）"
+
+
 @command("回复来源", "答复来源", roles=OFFICE, denied=OFFICE_ONLY)
 def reply_command(ctx: Ctx) -> str:
-    """`回复来源 <编号> <答复内容>`: after the general office's opinion."""
-    code, text = split_code(ctx, "格式：回复来源 <编号> <答复内容>")
+    """`回复来源 <编号> <答复内容>`: after the general office's opinion; 编号 optional when one item waits for it."""
+    got = code_or_pick(ctx, Act.reply_source, REPLY_USAGE)
+    return got if isinstance(got, str) else reply_step(ctx, *got)
+
+
+@runs(Act.reply_source)
+def reply_step(ctx: Ctx, code: str, text: str) -> str:
+    """Record the reply to the source of item code (the command, a pick and a `do:reply_source` button share it)."""
     item = consult.reply_source(ctx.session, ctx.person, code, text, ctx.now)
     back = "答复将通过公众号发给市民，送达后留言答复时限完成。" if citizen.from_citizens(ctx.session, item) else ""
     return f"已记录 {item.code} 的答复并通知各方。{back}确认无后续事项后请发送“办结 {item.code}”。"
@@ -86,8 +97,20 @@ def citizen_answered_command(ctx: Ctx) -> str:
 
 @command("办结", roles=OFFICE, denied=OFFICE_ONLY)
 def close_command(ctx: Ctx) -> str:
-    """`办结 <编号> [说明]`: close and start the follow-up watch."""
-    code, note = split_code(ctx, "格式：办结 <编号> [说明]")
+    """`办结 <编号> [说明]`: close and start the follow-up watch; 编号 optional when one item waits for it."""
+    got = code_or_pick(ctx, Act.close, CLOSE_USAGE)
+    return got if isinstance(got, str) else close_step(ctx, *got)
+
+
+@starts(Act.close)
+def close_now(ctx: Ctx, code: str) -> str:
+    """办结 item code without a note (a pick or a `do:close` button: as the command with the 编号 alone)."""
+    return close_step(ctx, code, "")
+
+
+@runs(Act.close)
+def close_step(ctx: Ctx, code: str, note: str) -> str:
+    """办结 item code with note."""
     item = consult.close(ctx.session, ctx.person, code, note, ctx.now, ctx.config)
     return f"{item.code} 已办结，进入善后观察，期间会定期请承办单位回报态势。"
 

@@ -9,7 +9,10 @@ from handlers.cards import clicked, key_parts
 from handlers.context import Ctx
 from handlers.progress import split_code
 from handlers.registry import card, command
+from handlers.steps import code_or_pick, runs, starts
 from models import Role
+from models.procedure import Act
+from workflow.engine import procedure
 from workflow.engine.errors import Refusal
 from workflow.engine.lookup import find_item
 from workflow.incident import followup
@@ -42,14 +45,33 @@ def rebound_command(ctx: Ctx) -> str:
     return f"已记录反弹，{item.code} 已重新打开，主办单位须重新首报并报送书面报告。"
 
 
+EVALUATE_USAGE = "格式：总结评估 <编号>（按步骤填写），或 总结评估 <编号> <评估内容>（只有一条待评估时可以不写编号）"
+ARCHIVE_USAGE = "格式：归档 <编号>（只有一条待归档时可以不写编号）"
+
+
 @command("总结评估", "评估", roles=(Role.office,), denied=OFFICE_ONLY)
 def evaluate_command(ctx: Ctx) -> str:
-    """`总结评估 <编号>` asks the seeds' questions in turn; `总结评估 <编号> <内容>` records a free summary."""
-    code, text = split_code(ctx, "格式：总结评估 <编号>（按步骤填写），或 总结评估 <编号> <评估内容>")
-    if not text.strip():
-        item = followup.ready_to_evaluate(ctx.session, code)
-        flows.begin(ctx, "evaluation", {"code": item.code, "step": 0, "form": {}})
-        return f"开始填写 {item.code} 的总结评估（共 4 项，回复“取消”放弃）。\n1/4 {QUESTIONS[0]}"
+    """`总结评估 <编号>` asks the seeds' questions in turn; `总结评估 <编号> <内容>` records a free summary; the 编号
+    may be left out when one item waits for it."""
+    got = code_or_pick(ctx, Act.evaluate, EVALUATE_USAGE)
+    if isinstance(got, str):
+        return got
+    code, text = got
+    return evaluate_step(ctx, code, text) if text.strip() else evaluate_form(ctx, code)
+
+
+@starts(Act.evaluate)
+def evaluate_form(ctx: Ctx, code: str) -> str:
+    """Start the evaluation form for item code (its four questions in turn)."""
+    item = followup.ready_to_evaluate(ctx.session, code)
+    procedure.permit(ctx.session, item, Act.evaluate, ctx.person)  # a `do:evaluate` button: refuse before asking
+    flows.begin(ctx, "evaluation", {"code": item.code, "step": 0, "form": {}})
+    return f"开始填写 {item.code} 的总结评估（共 4 项，回复“取消”放弃）。\n1/4 {QUESTIONS[0]}"
+
+
+@runs(Act.evaluate)
+def evaluate_step(ctx: Ctx, code: str, text: str) -> str:
+    """Record a free summary evaluation of item code."""
     item = followup.evaluate(ctx.session, ctx.person, code, text, ctx.now)
     return f"已记录 {item.code} 的总结评估。可发送“归档 {item.code}”立卷归档。"
 
@@ -91,7 +113,13 @@ flows.declare(flows.Flow("evaluation", "填写总结评估", continue_evaluation
 
 @command("归档", roles=(Role.office,), denied=OFFICE_ONLY)
 def archive_command(ctx: Ctx) -> str:
-    """`归档 <编号>`."""
-    code, _ = split_code(ctx, "格式：归档 <编号>")
+    """`归档 <编号>`; `归档` alone files the one item waiting for it (several: a pick)."""
+    got = code_or_pick(ctx, Act.archive, ARCHIVE_USAGE)
+    return got if isinstance(got, str) else archive_step(ctx, got[0])
+
+
+@starts(Act.archive)
+def archive_step(ctx: Ctx, code: str) -> str:
+    """File item code (the command, a pick and a `do:archive` button share it)."""
     item = followup.archive(ctx.session, ctx.person, code, ctx.now)
     return f"{item.code} 已立卷归档。"

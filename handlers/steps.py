@@ -37,6 +37,10 @@ PICK = {  # “您有 2 条舆情待首报，是哪一条？”
     Act.handling_report: "待报送处置情况",
     Act.request_extension: "有未到期的时限",
     Act.draft_statement: "待拟定口径",
+    Act.reply_source: "待回复来源",
+    Act.close: "待办结",
+    Act.evaluate: "待总结评估",
+    Act.archive: "待立卷归档",
 }
 NONE = {  # said when the 编号 is left out and nothing is owed
     Act.acknowledge: "您目前没有需要签收的舆情（已签收的无需再签）",
@@ -46,6 +50,10 @@ NONE = {  # said when the 编号 is left out and nothing is owed
     Act.handling_report: "您目前没有需要报送处置情况的舆情",
     Act.request_extension: "您目前没有可以申请延期的时限",
     Act.draft_statement: "您目前没有需要拟定口径的舆情",
+    Act.reply_source: "目前没有可以回复来源的舆情（书面报告审核通过、局办公室反馈会商意见后才能回复来源）",
+    Act.close: "目前没有待办结的舆情（回复来源后才能办结）",
+    Act.evaluate: "目前没有待总结评估的舆情（办结且善后观察期满后才能总结评估）",
+    Act.archive: "目前没有待归档的舆情（总结评估后才能立卷归档）",
 }
 RUNNERS: dict[Act, Runner] = {}
 STARTERS: dict[Act, Starter] = {}
@@ -54,6 +62,7 @@ ASK = {  # what the conversation bound to an item asks for
     Act.progress_report: "续报内容（最新进展）",
     Act.handling_report: "处置情况与结果",
     Act.draft_statement: "口径文字（需要其他单位确认的，末尾写“会同 单位”）",
+    Act.reply_source: "答复内容（发送“口径”即引用已定稿的对外口径）",
 }
 
 
@@ -142,6 +151,7 @@ def open_step(ctx: Ctx, act: Act, code: str) -> str:
         act, note = Act.progress_report, f"{item.code} 的首报已经报过（或不再需要），这一条按续报记录。\n"
     procedure.check(item, act)  # refuse now, not after the text is typed
     procedure.permit(ctx.session, item, act, ctx.person)
+    owed.ready(ctx.session, item, act)
     flows.begin(ctx, owed.STEP_FLOW, {"act": act.value, "code": item.code})
     asked = f"{note}请直接发送 {render.item_line(item)} 的{ASK[act]}，一条消息即可。\n回复“取消”放弃。"
     return _with_form(ctx, act, item.code, asked)

@@ -111,6 +111,15 @@ def general_office_heard(session: Session, item: Item) -> bool:
     return session.scalar(stmt.limit(1)) is not None
 
 
+def require_heard(session: Session, item: Item) -> None:
+    """Refuse unless the general office has given its opinion on item (what 回复来源 waits for beyond the state)."""
+    if not general_office_heard(session, item):
+        raise Refusal(
+            f"局办公室还没有反馈 {item.code} 的会商意见，回复来源前须征求局办公室意见。"
+            f"可发送“会商 {item.code}”再次征求。"
+        )
+
+
 def reply_source(session: Session, actor: Person, code: str, text: str, at: datetime) -> Item:
     """Record the office's reply to the source (only after the general office's opinion); meets the reply clock."""
     item = find_item(session, code)
@@ -123,11 +132,7 @@ def reply_source(session: Session, actor: Person, code: str, text: str, at: date
             )
         text = line.text
     procedure.allowed(session, item, Act.reply_source, actor)
-    if not general_office_heard(session, item):
-        raise Refusal(
-            f"局办公室还没有反馈 {item.code} 的会商意见，回复来源前须征求局办公室意见。"
-            f"可发送“会商 {item.code}”再次征求。"
-        )
+    require_heard(session, item)
     met = procedure.apply(session, item, Act.reply_source, actor, at, closing="已回复来源", text=text[:4000]).met
     late = "（已超时）" if any(c.state == ClockState.met_late for c in met) else ""
     # the reporter and those who follow the item hear of the reply; the units and supervisors hear of the 办结

@@ -173,13 +173,18 @@ def ready_to_evaluate(session: Session, code: str) -> Item:
     """The item if its summary evaluation may be recorded now (the watch is over), else refuse."""
     item = find_item(session, code)
     procedure.check(item, Act.evaluate)
+    require_watch_over(session, item)
+    return item
+
+
+def require_watch_over(session: Session, item: Item) -> None:
+    """Refuse while item's follow-up watch runs (what 总结评估 waits for beyond the state)."""
     watch = active_watch(session, item)
     if watch is not None:
         raise Refusal(
             f"{item.code} 正在善后观察（至 {show(watch.until, True)}），观察期满后再总结评估；"
             "期间主办单位会收到回访卡片，如有反弹会重新打开。"
         )
-    return item
 
 
 EVALUATION = (("experience", "经验"), ("problems", "问题"), ("improvements", "改进措施"), ("stable", "态势是否平稳"))

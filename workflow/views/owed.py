@@ -1,11 +1,11 @@
-"""Which items a person owes a step on (首报, 书面报告, 续报 …): what lets a typed command leave out its 编号, the
-buttons of 我的待办 and of the card to pick an item from, and the H5 form of a step. It reads, and sends only the pick
-card: the step itself is still checked and taken by its workflow module."""
+"""Which items a person owes a step on (首报, 书面报告, 续报 …; the office's 回复来源, 办结, 总结评估, 归档): what lets
+a typed command leave out its 编号, the buttons of 我的待办 and of the card to pick an item from, and the H5 form of a
+step. It reads, and sends only the pick card: the step itself is still checked and taken by its workflow module."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,12 +17,14 @@ from core import clock
 from models import Item, ItemState, ItemUnit, Person, Role, clocktable
 from models.clock import OPEN_STATES, Clock
 from models.codes import card_key
-from models.procedure import OPEN, Act
+from models.procedure import ACTIONS, OPEN, Act
 from models.state import CardPurpose, SubmissionState
 from workflow.engine import procedure
 from workflow.engine.cards import new_card
 from workflow.engine.errors import Refusal
 from workflow.engine.outbox import emit
+from workflow.engine.relations import ROLE_RELATIONS
+from workflow.incident import consult, followup
 from workflow.incident.submission import current
 from workflow.views import render
 
@@ -35,6 +37,10 @@ STEP_LABELS: dict[Act, str] = {
     Act.handling_report: "处置报告",
     Act.request_extension: "申请延期",
     Act.draft_statement: "拟口径",
+    Act.reply_source: "回复来源",
+    Act.close: "办结",
+    Act.evaluate: "总结评估",
+    Act.archive: "归档",
 }
 # the command word a person types for each step (what a list to pick from tells them to send)
 STEP_WORDS: dict[Act, str] = {
@@ -45,6 +51,18 @@ STEP_WORDS: dict[Act, str] = {
     Act.handling_report: "处置报告",
     Act.request_extension: "申请延期",
     Act.draft_statement: "口径",
+    Act.reply_source: "回复来源",
+    Act.close: "办结",
+    Act.evaluate: "总结评估",
+    Act.archive: "归档",
+}
+# the office's own steps on an item: owed on every item whose state allows the action (its row in the procedure
+# table) when the person may take it (procedure.permit) and nothing else holds it back (READY)
+ITEM_STEPS = (Act.reply_source, Act.close, Act.evaluate, Act.archive)
+# what a step waits for beyond the item's state, refusing with the step's own sentence (the workflow's checks)
+READY: dict[Act, Callable[[Session, Item], None]] = {
+    Act.reply_source: consult.require_heard,
+    Act.evaluate: followup.require_watch_over,
 }
 # the steps that have a short H5 form (/h5/step/<step>/<编号>): a text, and files for the written report
 FORM_STEPS = (Act.first_report, Act.progress_report, Act.handling_report, Act.written_report, Act.draft_statement)
@@ -117,6 +135,42 @@ def _allowed(session: Session, item: Item, act: Act, person: Person) -> bool:
     return True
 
 
+def ready(session: Session, item: Item, act: Act) -> None:
+    """Refuse with the step's own sentence if item waits for something else before act (局办公室's opinion before
+    回复来源, the end of the watch before 总结评估); its state and who may act are procedure.allowed's."""
+    check = READY.get(act)
+    if check is not None:
+        check(session, item)
+
+
+def _by_role(act: Act) -> bool:
+    """True if act is taken by roles alone (its `who` names only roles): who may take it does not depend on the item."""
+    return set(ACTIONS[act].who) <= set(ROLE_RELATIONS)
+
+
+def _ready(session: Session, item: Item, act: Act) -> bool:
+    """True if nothing beyond its state holds item back from act (READY)."""
+    try:
+        ready(session, item, act)
+    except Refusal:
+        return False
+    return True
+
+
+def _waiting(session: Session, person: Person, act: Act) -> list[Item]:
+    """The items in a state act's row allows, that person may take act on (procedure.permit) and that are ready for
+    it, oldest waiting first."""
+    if _by_role(act) and not any(person.has(ROLE_RELATIONS[w]) for w in ACTIONS[act].who):
+        return []  # none of the roles that take it: no item need be looked at
+    query = select(Item).where(Item.state.in_(list(ACTIONS[act].states))).order_by(Item.updated_at, Item.id)
+    items = list(session.scalars(query))
+    if _by_role(act):  # the same answer for every item: permit asked once
+        items = items if items and _allowed(session, items[0], act, person) else []
+    else:
+        items = [i for i in items if _allowed(session, i, act, person)]
+    return [i for i in items if _ready(session, i, act)]
+
+
 def owed_on(session: Session, person: Person, act: Act) -> list[Owed]:
     """The items person owes act on, one entry per item, most urgent first."""
     out: list[Owed] = []
@@ -128,6 +182,8 @@ def owed_on(session: Session, person: Person, act: Act) -> list[Owed]:
         for row in _unit_rows(session, person, ("lead", "co")):
             if ItemState(row.item.state) in OPEN:
                 out.append(Owed(act, row.item))
+    elif act in ITEM_STEPS:
+        out = [Owed(act, item) for item in _waiting(session, person, act)]
     elif act == Act.request_extension:
         for c in _open_clocks(session, person):
             item = session.get_one(Item, c.item_id)
@@ -153,6 +209,7 @@ TODO_STEPS = (
     Act.written_report,
     Act.handling_report,
     Act.draft_statement,
+    *ITEM_STEPS,
 )
 
 

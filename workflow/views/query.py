@@ -38,7 +38,7 @@ from workflow.engine.lookup import find_item
 from workflow.engine.outbox import emit
 from workflow.incident import merge, statement
 from workflow.views import render, timeline
-from workflow.views.owed import Owed, owed_on, owed_steps
+from workflow.views.owed import PICK_BUTTONS, Owed, owed_on, owed_steps
 from workflow.views.todos_more import more
 
 TODO_SOURCE = "瞭望 · 我的待办"
@@ -160,11 +160,25 @@ def todos(session: Session, person: Person, now: datetime) -> list[str]:
 
 
 def step_buttons(session: Session, person: Person) -> list[Owed]:
-    """The steps of 我的待办 a button takes (签收, 写首报, 书面报告, 处置报告, 口径, and 申请延期 for a unit's clocks;
-    the office's own are many and typed), at most six."""
+    """The steps of 我的待办 a button takes (签收, 写首报, 书面报告, 处置报告, 口径, the office's 回复来源, 办结,
+    总结评估, 归档, and 申请延期 for a unit's clocks; the office's own clocks are typed), at most six: each kind of
+    step gets a button before any kind gets a second, in the list's order."""
     steps = owed_steps(session, person)
     extend = [o for o in owed_on(session, person, Act.request_extension) if o.clock and o.clock.owner != "office"]
-    return (steps + extend)[:6]
+    return _fair(steps + extend, PICK_BUTTONS)
+
+
+def _fair(steps: list[Owed], room: int) -> list[Owed]:
+    """At most room of steps, in their order: the first of each kind of step first, then the rest."""
+    firsts: dict[Act, int] = {}
+    for n, o in enumerate(steps):
+        firsts.setdefault(o.act, n)
+    chosen = set(list(firsts.values())[:room])
+    for n in range(len(steps)):
+        if len(chosen) >= room:
+            break
+        chosen.add(n)
+    return [o for n, o in enumerate(steps) if n in chosen]
 
 
 def todo_card(steps: list[Owed], task_id: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from core.clock import show
 from core.durations import format_duration
 from models import Card, Item, ItemState, Opinion, Person, Role, Submission, Watch
+from models.procedure import ACTIONS, Act
 from models.state import AWAITING, NEXT_STEP, CardPurpose, WatchState
 from workflow.incident.submission import approval_cards
 from workflow.views import render
@@ -66,7 +67,7 @@ def opinions(session: Session, person: Person, now: datetime) -> list[str]:
 
 
 def office(session: Session, now: datetime) -> list[str]:
-    """The office's steps after approval: reply to the source, close, evaluate."""
+    """The office's steps after approval: reply to the source, close, evaluate, file (归档)."""
     lines = []
     for item in session.scalars(
         select(Item)
@@ -82,6 +83,9 @@ def office(session: Session, now: datetime) -> list[str]:
             then = NEXT_STEP[ItemState.closed]  # the watch is over: the step after 办结 is due
             send = then.command.format(code=watched.code)
             lines.append(f"· 待{then.step}（善后观察期满）{render.item_line(watched)}，发送“{send}”")
+    filing = ACTIONS[Act.archive]  # the office's last step: evaluated items wait to be filed
+    for item in session.scalars(select(Item).where(Item.state.in_(list(filing.states))).order_by(Item.updated_at)):
+        lines.append(f"· 待{filing.label}（归档 {item.code}）{render.item_line(item)}{_waited(now, item.updated_at)}")
     return lines
 
 
