@@ -12,7 +12,7 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot.crypto import signature
 from core import clock
-from models import Item
+from models import AuditEvent, Item
 from tests.integration.harness import CREDS, Stack
 
 
@@ -85,3 +85,14 @@ def forged_click(st: Stack, userid: str, task_id: str, key: str) -> requests.Res
     res = requests.post(st.app_url + "/wecom/callback", params=params, data=body.encode(), timeout=5)
     st.drain()
     return res
+
+
+def step_texts(st: Stack, code: str, action: str) -> list[str]:
+    """The texts recorded for item code by the steps of one kind (first_report, reply_source …), oldest first."""
+    with st.rt.sessions() as s:
+        item = s.scalar(select(Item).where(Item.code == code))
+        assert item is not None
+        rows = s.scalars(
+            select(AuditEvent).where(AuditEvent.item_id == item.id, AuditEvent.action == action).order_by(AuditEvent.id)
+        )
+        return [str((r.detail or {}).get("text", "")) for r in rows]

@@ -5,10 +5,8 @@ first is kept), refuse clearly when none waits, and 我的待办 gives the offic
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
-from models import AuditEvent, Item
-from tests.integration.flowkit import buttons, cards, click, current, dispatched, forged_click, item_of
+from tests.integration.flowkit import buttons, cards, click, current, dispatched, forged_click, item_of, step_texts
 from tests.integration.harness import Stack
 
 APPROVAL = "书面报告审核"
@@ -31,22 +29,13 @@ def _approved(st: Stack, code: str, heard: bool = True) -> None:
         click(st, "zhouba", next(c for c in cards(st, "zhouba", "会商") if code in str(c["body"])), "无不同意见")
 
 
-def _texts(st: Stack, code: str, action: str) -> list[str]:
-    """The texts recorded for item code by the steps of one kind."""
-    with st.rt.sessions() as s:
-        item = s.scalar(select(Item).where(Item.code == code))
-        assert item is not None
-        rows = s.scalars(select(AuditEvent).where(AuditEvent.item_id == item.id, AuditEvent.action == action))
-        return [str((r.detail or {}).get("text", "")) for r in rows]
-
-
 def test_one_item_waiting_goes_through_reply_close_evaluate_and_archive_without_a_code(st: Stack) -> None:
     code = dispatched(st)
     _approved(st, code)
     st.say("chenqi", "回复来源 已电话答复网民，执法人员已停职检查。")
     said = st.reply("chenqi")
     assert f"已记录 {code} 的答复并通知各方" in said, said
-    assert _texts(st, code, "reply_source") == ["已电话答复网民，执法人员已停职检查。"]
+    assert step_texts(st, code, "reply_source") == ["已电话答复网民，执法人员已停职检查。"]
     st.say("chenqi", "办结 处置完毕")
     assert f"{code} 已办结，进入善后观察" in st.reply("chenqi")
     assert item_of(st, code).state == "follow_up"
@@ -86,14 +75,14 @@ def test_two_items_waiting_give_a_pick_card_and_the_reply_typed_first_is_kept(st
     assert "您有 2 条舆情待回复来源，是哪一条？点上面卡片上的按钮，或回复序号（您写的内容已记下）" in said, said
     assert first in said
     assert second in said
-    assert _texts(st, first, "reply_source") == []
-    assert _texts(st, second, "reply_source") == [], "nothing is recorded before the choice"
+    assert step_texts(st, first, "reply_source") == []
+    assert step_texts(st, second, "reply_source") == [], "nothing is recorded before the choice"
     pick = cards(st, "chenqi", PICK)[-1]
     keys = [b["key"] for b in pick["body"]["template_card"]["button_list"]]
     assert keys == [f"do:reply_source:{first}", f"do:reply_source:{second}"], keys
     click(st, "chenqi", pick, list(buttons(pick))[1])
     assert f"已记录 {second} 的答复并通知各方" in st.reply("chenqi")
-    assert _texts(st, second, "reply_source") == ["已电话答复网民"], "the text typed first is the one kept"
+    assert step_texts(st, second, "reply_source") == ["已电话答复网民"], "the text typed first is the one kept"
     assert item_of(st, first).state == "approved"
     assert current(st, "chenqi", pick)["replaced_button"].startswith(f"已选 {second}")
     st.say("chenqi", "回复来源 第一条也答复了")  # one left: no need to pick
@@ -117,7 +106,7 @@ def test_nothing_waiting_is_refused_with_the_usage_and_changes_nothing(st: Stack
     assert said.startswith("目前没有可以回复来源的舆情（书面报告审核通过、局办公室反馈会商意见后才能回复来源）"), said
     assert "格式：回复来源 <编号> <答复内容>" in said
     assert item_of(st, code).state == "approved"
-    assert _texts(st, code, "reply_source") == []
+    assert step_texts(st, code, "reply_source") == []
     st.say("chenqi", "办结")
     assert "目前没有待办结的舆情" in st.reply("chenqi")
     st.say("chenqi", f"回复来源 {code} 已答复")  # with the 编号: the step's own sentence, as before
@@ -126,7 +115,7 @@ def test_nothing_waiting_is_refused_with_the_usage_and_changes_nothing(st: Stack
     assert st.reply("wangwu") == "只有领导小组办公室可以这样做。", "still the office's alone"
     st.say("chenqi", "回复来源 YQ-2026 已答复")
     assert "YQ-2026" in st.reply("chenqi"), "a mistyped 编号 is refused as one, never taken as the reply"
-    assert _texts(st, code, "reply_source") == []
+    assert step_texts(st, code, "reply_source") == []
 
 
 def test_the_office_todo_card_carries_its_steps_and_a_tap_takes_them(st: Stack) -> None:
@@ -149,7 +138,7 @@ def test_the_office_todo_card_carries_its_steps_and_a_tap_takes_them(st: Stack) 
     assert "答复内容" in ask
     st.say("chenqi", "经核查，网传情况不实，已向网民说明。")
     assert f"已记录 {approved} 的答复并通知各方" in st.reply("chenqi")
-    assert _texts(st, approved, "reply_source") == ["经核查，网传情况不实，已向网民说明。"]
+    assert step_texts(st, approved, "reply_source") == ["经核查，网传情况不实，已向网民说明。"]
     click(st, "chenqi", todo, close)
     assert f"{replied} 已办结，进入善后观察" in st.reply("chenqi"), "as “办结 <编号>”: at once"
     st.later(60)  # a minute later (the same second would be a WeCom retry, dropped as one)

@@ -7,20 +7,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from models import AuditEvent, Item, ItemUnit
-from tests.integration.flowkit import buttons, cards, click, current, dispatched
+from models import Item, ItemUnit
+from tests.integration.flowkit import buttons, cards, click, current, dispatched, step_texts
 from tests.integration.harness import Stack
 
 PICK = "选择舆情"
-
-
-def _texts(st: Stack, code: str, action: str) -> list[str]:
-    """The texts of the reports of one kind recorded for item code."""
-    with st.rt.sessions() as s:
-        item = s.scalar(select(Item).where(Item.code == code))
-        assert item is not None
-        rows = s.scalars(select(AuditEvent).where(AuditEvent.item_id == item.id, AuditEvent.action == action))
-        return [str((r.detail or {}).get("text", "")) for r in rows]
 
 
 def _signed(st: Stack, code: str) -> bool:
@@ -44,15 +35,15 @@ def test_two_items_owed_give_a_card_with_a_button_each_and_a_tap_takes_the_step(
     assert names[0].startswith("1 ")
     assert names[1].startswith("2 ")
     assert [b["key"] for b in card["button_list"]] == [f"do:first_report:{first}", f"do:first_report:{second}"]
-    assert _texts(st, first, "first_report") == [], "nothing is recorded before the choice"
+    assert step_texts(st, first, "first_report") == [], "nothing is recorded before the choice"
     click(st, "wangwu", pick, names[1])
     assert f"已记录 {second} 的首报" in st.reply("wangwu")
-    assert _texts(st, second, "first_report") == ["已核实，情况属实，正在处置。"], "the text typed first is kept"
-    assert _texts(st, first, "first_report") == []
+    assert step_texts(st, second, "first_report") == ["已核实，情况属实，正在处置。"], "the text typed first is kept"
+    assert step_texts(st, first, "first_report") == []
     assert current(st, "wangwu", pick)["replaced_button"].startswith(f"已选 {second}"), "the card shows the choice"
     st.say("wangwu", "再说一句")  # the pick is over
     assert "序号" not in st.reply("wangwu")
-    assert _texts(st, first, "first_report") == []
+    assert step_texts(st, first, "first_report") == []
 
 
 def test_a_pick_without_text_opens_the_step_for_the_item_tapped(stack: Stack) -> None:

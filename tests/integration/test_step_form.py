@@ -10,8 +10,8 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from models import AuditEvent, Item, Submission
-from tests.integration.flowkit import cards, click, dispatched, item_of
+from models import Item, Submission
+from tests.integration.flowkit import cards, click, dispatched, item_of, step_texts
 from tests.integration.h5kit import Browser
 from tests.integration.harness import Stack
 from tests.integration.test_h5 import PDF
@@ -23,15 +23,6 @@ FIRST = "经核实，系商户占道经营被劝离，未发生肢体冲突。"
 def st(make_stack) -> Stack:  # type: ignore[no-untyped-def]
     """Liaowang with its H5 pages."""
     return make_stack(pages=True)
-
-
-def _texts(st: Stack, code: str, action: str) -> list[str]:
-    """The texts of the reports of one kind (first_report, progress_report …) recorded for item code."""
-    with st.rt.sessions() as s:
-        item = s.scalar(select(Item).where(Item.code == code))
-        assert item is not None
-        rows = s.scalars(select(AuditEvent).where(AuditEvent.item_id == item.id, AuditEvent.action == action))
-        return [str((r.detail or {}).get("text", "")) for r in rows]
 
 
 def _versions(st: Stack, code: str) -> int:
@@ -67,13 +58,13 @@ def test_the_first_report_from_the_buttons_link_on_the_form(st: Stack) -> None:
     done = browser.post(path, {"csrf": browser.csrf(page), "token": _token(page.text), "text": FIRST})
     assert done.status_code == 200, done.text
     assert f"已记录 {code} 的首报，已报办公室和分管领导。" in done.text
-    assert _texts(st, code, "first_report") == [FIRST]
+    assert step_texts(st, code, "first_report") == [FIRST]
     assert item_of(st, code).state == "first_reported"
     st.drain()
     assert any(t.startswith(f"【首报】{code}") for t in st.texts("chenqi")), "the office hears it as from the chat"
     st.say("wangwu", "再说一句")  # the form answered the chat's question: this is no 首报
     assert "已记录" not in st.reply("wangwu")
-    assert _texts(st, code, "first_report") == [FIRST]
+    assert step_texts(st, code, "first_report") == [FIRST]
 
 
 def test_a_refresh_or_back_and_submit_again_records_once(st: Stack) -> None:
@@ -93,10 +84,10 @@ def test_a_refresh_or_back_and_submit_again_records_once(st: Stack) -> None:
     assert back.status_code == 200
     resent = browser.post(path, {"csrf": browser.csrf(back), "token": _token(back.text), "text": sent["text"]})
     assert "这份内容已经提交过了" in resent.text
-    assert _texts(st, code, "progress_report") == ["当事商户已签字确认处理结果"]
+    assert step_texts(st, code, "progress_report") == ["当事商户已签字确认处理结果"]
     other = browser.post(path, {**fields, "token": _token(back.text), "text": "评论量已明显下降"})
     assert f"已记录 {code} 的续报" in other.text, "a new text is a new 续报"
-    assert _texts(st, code, "progress_report") == ["当事商户已签字确认处理结果", "评论量已明显下降"]
+    assert step_texts(st, code, "progress_report") == ["当事商户已签字确认处理结果", "评论量已明显下降"]
 
 
 def test_the_wrong_person_an_empty_text_and_a_step_not_owed_are_refused_changing_nothing(st: Stack) -> None:
@@ -115,7 +106,7 @@ def test_the_wrong_person_an_empty_text_and_a_step_not_owed_are_refused_changing
     with_file = sunshi.post(f"/h5/step/written_report/{code}", {**theirs, "text": "越权"}, [("a.pdf", b"not a pdf")])
     assert with_file.status_code == 403, "the person is refused before the file is looked at"
     assert "<textarea" not in with_file.text
-    assert _texts(st, code, "first_report") == []
+    assert step_texts(st, code, "first_report") == []
     wangwu = Browser(st)
     fields = _form(wangwu, "wangwu", path)
     empty = wangwu.post(path, {**fields, "text": "  \n "})
@@ -125,13 +116,13 @@ def test_the_wrong_person_an_empty_text_and_a_step_not_owed_are_refused_changing
     bad = wangwu.post(path, {**fields, "csrf": "forged", "text": FIRST})
     assert bad.status_code == 400
     assert "没有保存任何内容" in bad.text
-    assert _texts(st, code, "first_report") == []
+    assert step_texts(st, code, "first_report") == []
     st.say("wangwu", f"首报 {code} 在聊天里先报了")  # meanwhile, in the chat
     late = wangwu.post(path, {**fields, "text": FIRST})
     assert late.status_code == 409
     assert f"{code} 的首报已经报过" in late.text
     assert f"/h5/step/progress_report/{code}" in late.text, "it offers the 续报 instead"
-    assert _texts(st, code, "first_report") == ["在聊天里先报了"]
+    assert step_texts(st, code, "first_report") == ["在聊天里先报了"]
     again = wangwu.get(path)
     assert again.status_code == 409
     assert "有新进展请改为续报" in again.text
@@ -151,7 +142,7 @@ def test_a_form_left_open_too_long_keeps_the_text_and_records_nothing(st: Stack)
     assert stale.status_code == 409
     assert "这个页面打开太久了，内容没有提交" in stale.text
     assert "隔夜写好的续报</textarea>" in stale.text
-    assert _texts(st, code, "progress_report") == []
+    assert step_texts(st, code, "progress_report") == []
     done = browser.post(path, {"csrf": fields["csrf"], "token": _token(stale.text), "text": "隔夜写好的续报"})
     assert f"已记录 {code} 的续报" in done.text
 
@@ -207,7 +198,7 @@ def test_the_handling_report_on_the_form_meets_its_clock_like_the_chat(st: Stack
     fields = _form(browser, "wangwu", path)
     done = browser.post(path, {**fields, "text": "已约谈当事人，原帖已删除，评论平稳。"})
     assert f"已记录 {code} 的处置情况，已报办公室和分管领导。" in done.text
-    assert _texts(st, code, "handling_report") == ["已约谈当事人，原帖已删除，评论平稳。"]
+    assert step_texts(st, code, "handling_report") == ["已约谈当事人，原帖已删除，评论平稳。"]
     st.say("wangwu", "处置报告 再报一次")
     assert "您目前没有需要报送处置情况的舆情" in st.reply("wangwu"), "the chat sees the clock met"
     again = browser.get(path)
