@@ -70,7 +70,6 @@ class _Send:
     keys: list[str] = field(default_factory=list)  # rows sharing a key are sent in order by one thread
 
 
-_pool: ThreadPoolExecutor | None = None
 _lane_wait: float | None = None  # None: a job waits for every send it started
 
 
@@ -80,16 +79,20 @@ def start_lanes(rt: Runtime) -> None:
     _lane_wait = float(rt.config.outbox.get("lane_wait", 0.25))
 
 
-_free: threading.Semaphore | None = None  # one per sending thread: a chain is started only when a thread is free
+NOTICES_LATER = 1.0  # seconds: a notice batch that finds every notice thread busy goes back for this long
+_pools: dict[bool, tuple[ThreadPoolExecutor, threading.Semaphore]] = {}  # per lane (replies: True), lazily
+_pools_lock = threading.Lock()
 
 
-def _executor(rt: Runtime) -> tuple[ThreadPoolExecutor, threading.Semaphore]:
-    """The process's pool of sending threads ([outbox] send_threads, default 32) and its free threads."""
-    global _pool, _free
-    if _pool is None or _free is None:
-        n = int(rt.config.outbox.get("send_threads", 32))
-        _pool, _free = ThreadPoolExecutor(n, thread_name_prefix="wecom-send"), threading.Semaphore(n)
-    return _pool, _free
+def _executor(rt: Runtime, replies: bool) -> tuple[ThreadPoolExecutor, threading.Semaphore]:
+    """The process's sending threads of one lane ([outbox] send_threads each, default 32) and its free threads: the
+    replies' threads are never taken by slow notices, nor the other way round."""
+    with _pools_lock:
+        if replies not in _pools:
+            n = int(rt.config.outbox.get("send_threads", 32))
+            name = "wecom-reply" if replies else "wecom-notice"
+            _pools[replies] = ThreadPoolExecutor(n, thread_name_prefix=name), threading.Semaphore(n)
+        return _pools[replies]
 
 
 def _claim(rt: Runtime, ids: Sequence[int]) -> list[OutboxMessage]:
@@ -159,10 +162,18 @@ def deliver_rows(rt: Runtime, rows: Sequence[OutboxMessage]) -> dict[int, str]:
     outcome: dict[int, str] = {}
     sends = _prepare(rt, rows, outcome)
     futures: dict[Future[None], list[_Send]] = {}
-    pool, free = _executor(rt)
+    replies = bool(rows) and is_reply(rows[0].idem_key)  # rows come replies first: a replies batch, or notices
+    pool, free = _executor(rt, replies)
+    waiting: list[_Send] = []
     for chain in _chains(sends):
-        free.acquire()  # when every thread waits for WeCom, the lane waits too (no request queues up in the pool)
+        # replies: when every reply thread waits for WeCom, the replies' lane waits too (no request queues up in the
+        # pool); notices in a worker never hold it (the next job may be a reply): they go back for a moment instead
+        if waiting or not free.acquire(blocking=replies or _lane_wait is None):
+            waiting += chain
+            continue
         futures[pool.submit(_send_chain, rt, chain, free)] = chain
+    if waiting:
+        outcome.update(_back_shortly(rt, [x.row for x in waiting]))
     done, late = wait(futures, timeout=_lane_wait) if futures else (set(), set())
     outcome.update(_settle(rt, [x for f in done for x in futures[f]]))
     for f in late:  # still waiting for WeCom: settled by the pool thread when the call ends
@@ -364,6 +375,21 @@ def _after_its_group(row: OutboxMessage) -> str:
         return "failed"
     schedule_delivery(rt.queue, row.id, when, row.attempts)
     return "later"
+
+
+def _back_shortly(rt: Runtime, rows: Sequence[OutboxMessage]) -> dict[int, str]:
+    """Put claimed notices back (not an attempt; their recipients stay fixed) for NOTICES_LATER seconds, when every
+    notice thread is busy, and schedule the job that takes them again (with the other due notices of the lane)."""
+    when = clock.now() + timedelta(seconds=NOTICES_LATER)
+    with rt.sessions() as s, s.begin():
+        s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_([r.id for r in rows]), OutboxMessage.state == OutboxState.sending)
+            .values(state=OutboxState.pending, next_attempt_at=when, attempts=OutboxMessage.attempts - 1)
+        )
+    first = min(rows, key=lambda r: r.id)
+    schedule_delivery(rt.queue, first.id, when, first.attempts)
+    return {r.id: "later" for r in rows}
 
 
 def _later(oid: int, when: datetime, attempts: int) -> str:

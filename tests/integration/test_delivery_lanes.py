@@ -100,3 +100,40 @@ def test_a_slow_wecom_call_does_not_delay_another_persons_reply(lanes: Stack) ->
 def _rows(st: Stack, prefix: str) -> list[OutboxMessage]:
     with st.rt.sessions() as s:
         return list(s.scalars(select(OutboxMessage).where(OutboxMessage.idem_key.like(prefix + "%"))))
+
+
+@pytest.fixture
+def one_thread(make_stack: Any, monkeypatch: pytest.MonkeyPatch) -> Stack:
+    """As in a worker process, with one sending thread per lane (fresh pools, put back after the test)."""
+    st: Stack = make_stack(outbox_cfg={"backoff_base": 1, "max_attempts": 5, "lane_wait": 0.3, "send_threads": 1})
+    monkeypatch.setattr(deliver, "_lane_wait", None)
+    monkeypatch.setattr(deliver, "_pools", {})
+    deliver.start_lanes(st.rt)
+    return st
+
+
+def test_slow_notices_fill_their_own_lane_never_the_replies_and_wait_without_holding_the_worker(
+    one_thread: Stack,
+) -> None:
+    st = one_thread
+    before = st.emu.cursor()
+    st.emu.fault("message/send", delay=4.0, when="after", times=1)  # the first notice is answered 4 s late
+    slow = _emit(st, [("lisi", "慢的通知", "test:slow-notice")])[0]
+    st.drain()
+    assert _state(st, slow) == "sending", "its call holds the one notice thread"
+    queued = _emit(st, [("wangwu", "排队的通知", "test:queued-notice")])[0]
+    st.drain()  # its job finds no free notice thread: the row goes back for a moment, the job ends at once
+    assert _state(st, queued) == "pending"
+    reply = _emit(st, [("zhaoliu", "不受影响的回复", "reply:test-unaffected")])[0]
+    st.drain()
+    assert _state(st, reply) == "sent", "the reply lane has its own thread"
+    assert _state(st, slow) == "sending", "while the slow notice is still waiting for WeCom"
+
+    deadline = time.monotonic() + 15
+    while _state(st, slow) != "sent" and time.monotonic() < deadline:
+        time.sleep(0.1)  # waiting for the slow answer to be settled by its sending thread
+    st.later(2)  # the notice put back is due again
+    assert st.outbox_states() == {"sent": 3}
+    got = {u: [r for r in st.emu.inbox(since=before) if r["userid"] == u] for u in ("lisi", "wangwu", "zhaoliu")}
+    assert {u: len(v) for u, v in got.items()} == {"lisi": 1, "wangwu": 1, "zhaoliu": 1}, "each exactly once"
+    assert st.emu.stats()["duplicates_suppressed"] == 0
