@@ -46,16 +46,20 @@ class _Client(WeChatClient):
     def access_token(self) -> str:
         """Return the shared token, fetching it (once across processes) when none is cached."""
         token = self.session.get(self.access_token_key)
-        return token or self.fetch_access_token()
+        return str(token) if token else self.refresh(None)
 
     def fetch_access_token(self) -> str:
-        """Fetch a token under a Redis lock so concurrent processes call gettoken once."""
+        """Return a token, fetching one when none is cached (wechatpy's name for it)."""
+        return self.refresh(None)
+
+    def refresh(self, stale: str | None) -> str:
+        """Return a token other than stale: the shared one if another thread or process has already replaced it,
+        else a new one from gettoken, fetched under a Redis lock so concurrent callers fetch it once. The shared
+        token is replaced, never deleted first, so callers that were not refused keep sending meanwhile."""
         with self._redis.lock(f"wecom:lock:{self.access_token_key}", timeout=15, blocking_timeout=15):
-            token = self.session.get(self.access_token_key)
-            if token and not getattr(self, "_force", False):
-                cached: str = token
-                return cached
-            self._force = False
+            current = self.session.get(self.access_token_key)
+            if current and current != stale:
+                return str(current)
             res = requests.get(
                 self.API_BASE_URL + "gettoken",
                 params={"corpid": self.corp_id, "corpsecret": self.secret},
@@ -72,12 +76,6 @@ class _Client(WeChatClient):
             ttl = max(60, int(data.get("expires_in", 7200)) - 300)
             self.session.set(self.access_token_key, data["access_token"], ttl)
             return str(data["access_token"])
-
-    def drop_token(self, stale: str) -> None:
-        """Forget the shared token if it is still the stale one, so the next call fetches a new one."""
-        if self.session.get(self.access_token_key) == stale:
-            self._force = True
-            self.session.delete(self.access_token_key)
 
 
 class WecomApi:
@@ -111,10 +109,10 @@ class WecomApi:
         files: dict[str, Any] | None,
     ) -> dict[str, Any]:
         """One call with at most one token refresh; raise WecomError on any failure."""
+        token = ""
         for attempt in (1, 2):
-            token = ""
             try:
-                token = self.client.access_token
+                token = self.client.access_token if attempt == 1 else self.client.refresh(token)
                 kwargs: dict[str, Any] = {"params": {**(params or {}), "access_token": token}}
                 if data is not None:
                     kwargs["data"] = data
@@ -124,8 +122,7 @@ class WecomApi:
             except WeChatClientException as exc:
                 code = int(exc.errcode) if exc.errcode is not None else None
                 if code in TOKEN_ERRORS and attempt == 1:
-                    self.client.drop_token(token)
-                    continue
+                    continue  # the second attempt asks for a token other than the one refused
                 raise WecomError(code, str(exc.errmsg or exc)) from None
             except requests.RequestException as exc:
                 raise WecomError(None, f"{type(exc).__name__}") from None
@@ -166,8 +163,9 @@ class WecomApi:
 
 def download(api: WecomApi, media_id: str, limit: int = 20 * 1024 * 1024) -> tuple[bytes, str]:
     """Fetch media/get bytes and content type (wechatpy's download hard-codes the host and has no timeout)."""
+    token = ""
     for attempt in (1, 2):
-        token = api.client.access_token
+        token = api.client.access_token if attempt == 1 else api.client.refresh(token)
         try:
             res = requests.get(
                 api.cfg.api_base + "/cgi-bin/media/get",
@@ -187,8 +185,7 @@ def download(api: WecomApi, media_id: str, limit: int = 20 * 1024 * 1024) -> tup
             data = json.loads(body)
             code = int(data.get("errcode", -1))
             if code in TOKEN_ERRORS and attempt == 1:
-                api.client.drop_token(token)
-                continue
+                continue  # the second attempt asks for a token other than the one refused
             raise WecomError(code, str(data.get("errmsg", "")))
         return body, ctype
     raise WecomError(42001, "token refused twice")
