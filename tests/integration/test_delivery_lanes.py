@@ -137,3 +137,26 @@ def test_slow_notices_fill_their_own_lane_never_the_replies_and_wait_without_hol
     got = {u: [r for r in st.emu.inbox(since=before) if r["userid"] == u] for u in ("lisi", "wangwu", "zhaoliu")}
     assert {u: len(v) for u, v in got.items()} == {"lisi": 1, "wangwu": 1, "zhaoliu": 1}, "each exactly once"
     assert st.emu.stats()["duplicates_suppressed"] == 0
+
+
+def test_a_call_refused_for_its_token_does_not_make_others_wait_for_the_new_one(lanes: Stack) -> None:
+    st = lanes
+    st.say("zhangsan", "帮助")
+    st.say("wangwu", "帮助")
+    before, tokens = st.emu.cursor(), st.emu.stats()["gettoken"]
+    st.emu.fault("message/send", errcode=42001, times=1)  # zhangsan's next reply is refused for its token …
+    st.emu.fault("gettoken", delay=3.0, when="after", times=1)  # … and the new token is 3 s in coming
+    st.say("zhangsan", "我的待办")
+    waiting = max(r.id for r in _rows(st, "reply:"))
+    assert _state(st, waiting) == "sending", "zhangsan's call waits for the new token"
+
+    st.say("wangwu", "我的待办")
+    assert _state(st, waiting) == "sending"
+    assert any(r["userid"] == "wangwu" for r in st.emu.inbox(since=before)), "wangwu's reply went out meanwhile"
+
+    deadline = time.monotonic() + 15
+    while _state(st, waiting) != "sent" and time.monotonic() < deadline:
+        time.sleep(0.1)  # waiting for the new token and the call made with it
+    assert _state(st, waiting) == "sent"
+    assert st.emu.stats()["gettoken"] - tokens == 1, "one new token, fetched once"
+    assert sum(r["userid"] == "zhangsan" for r in st.emu.inbox(since=before)) == 1
