@@ -173,7 +173,7 @@ def deliver_rows(rt: Runtime, rows: Sequence[OutboxMessage]) -> dict[int, str]:
             continue
         futures[pool.submit(_send_chain, rt, chain, free)] = chain
     if waiting:
-        outcome.update(_back_shortly(rt, [x.row for x in waiting]))
+        outcome.update(_back_shortly([x.row for x in waiting]))
     done, late = wait(futures, timeout=_lane_wait) if futures else (set(), set())
     outcome.update(_settle(rt, [x for f in done for x in futures[f]]))
     for f in late:  # still waiting for WeCom: settled by the pool thread when the call ends
@@ -359,49 +359,40 @@ def _mark(oid: int, state: OutboxState, note: str) -> None:
         s.execute(update(OutboxMessage).where(OutboxMessage.id == oid).values(state=state, last_error=note[:500]))
 
 
-def _after_its_group(row: OutboxMessage) -> str:
-    """A group message whose group was not created: try again shortly (not an attempt), unless the group was given
-    up meanwhile (its messages are then already dropped)."""
+def _put_back(ids: Sequence[int], when: datetime, attempts: int, urgent: bool = False) -> list[int]:
+    """Return claimed rows (still sending) to pending until when, not as a failed attempt (their recipients stay
+    fixed), and schedule the job that takes them again; return the ids put back."""
     rt = runtime()
-    when = clock.now() + timedelta(seconds=2)
     with rt.sessions() as s, s.begin():
-        again = s.scalar(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == row.id, OutboxMessage.state == OutboxState.sending)
-            .values(state=OutboxState.pending, next_attempt_at=when, attempts=OutboxMessage.attempts - 1)
-            .returning(OutboxMessage.id)
+        back = list(
+            s.scalars(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(list(ids)), OutboxMessage.state == OutboxState.sending)
+                .values(state=OutboxState.pending, next_attempt_at=when, attempts=OutboxMessage.attempts - 1)
+                .returning(OutboxMessage.id)
+            )
         )
-    if again is None:
-        return "failed"
-    schedule_delivery(rt.queue, row.id, when, row.attempts)
-    return "later"
+    if back:
+        schedule_delivery(rt.queue, min(back), when, attempts, urgent)
+    return back
 
 
-def _back_shortly(rt: Runtime, rows: Sequence[OutboxMessage]) -> dict[int, str]:
-    """Put claimed notices back (not an attempt; their recipients stay fixed) for NOTICES_LATER seconds, when every
-    notice thread is busy, and schedule the job that takes them again (with the other due notices of the lane)."""
-    when = clock.now() + timedelta(seconds=NOTICES_LATER)
-    with rt.sessions() as s, s.begin():
-        s.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_([r.id for r in rows]), OutboxMessage.state == OutboxState.sending)
-            .values(state=OutboxState.pending, next_attempt_at=when, attempts=OutboxMessage.attempts - 1)
-        )
-    first = min(rows, key=lambda r: r.id)
-    schedule_delivery(rt.queue, first.id, when, first.attempts)
+def _after_its_group(row: OutboxMessage) -> str:
+    """A group message whose group was not created: try again shortly, unless the group was given up meanwhile (its
+    messages are then already dropped)."""
+    return "later" if _put_back([row.id], clock.now() + timedelta(seconds=2), row.attempts) else "failed"
+
+
+def _back_shortly(rows: Sequence[OutboxMessage]) -> dict[int, str]:
+    """Put claimed notices back for NOTICES_LATER seconds when every notice thread is busy (the job that takes them
+    again takes the other due notices of the lane too)."""
+    _put_back([r.id for r in rows], clock.now() + timedelta(seconds=NOTICES_LATER), min(r.attempts for r in rows))
     return {r.id: "later" for r in rows}
 
 
 def _later(oid: int, when: datetime, attempts: int) -> str:
-    """Put the row back for when the person's minute budget has room (not a failed attempt)."""
-    rt = runtime()
-    with rt.sessions() as s, s.begin():
-        s.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == oid)
-            .values(state=OutboxState.pending, next_attempt_at=when, attempts=OutboxMessage.attempts - 1)
-        )
-    schedule_delivery(rt.queue, oid, when, attempts, urgent=True)  # only replies and digests wait like this
+    """Put the row back for when the person's minute budget has room (only replies and digests wait like this)."""
+    _put_back([oid], when, attempts, urgent=True)
     return "later"
 
 
