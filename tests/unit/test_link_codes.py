@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-import bot.h5.views  # noqa: F401 - registers the case-file route on the blueprint
-from bot.h5.web import bp, link_codes
+from bot.h5 import blueprint
+from bot.h5.web import link_codes
 
 
 def test_codes_become_links_and_hostile_text_stays_text() -> None:
     app = Flask(__name__)
-    app.register_blueprint(bp)
+    app.register_blueprint(blueprint())
     with app.test_request_context():
         html = str(link_codes('=HYPERLINK("x") <script>alert(1)</script> 并入 YQ-20261206-001《../x》\x07'))
     assert '<a href="/h5/item/YQ-20261206-001">YQ-20261206-001</a>' in html
