@@ -23,6 +23,8 @@ USAGE_RECORD = (
 )
 ROLE_WORDS = {"主要": "main", "主要责任": "main", "间接": "indirect", "间接责任": "indirect"}
 URL = re.compile(r"https?://\S+")
+KEY_TRY = re.compile(r"[A-Za-z]{1,3}\d{1,9}")  # a fact key, or a mistyped one that deserves its own refusal (X9)
+USAGE_DISPUTE = "格式：申诉 <事项编号> <理由>，事项编号见“考核”；只有一项可申诉时可以不写编号。"
 
 
 def _month(ctx: Ctx) -> str:
@@ -72,12 +74,34 @@ def assessment_command(ctx: Ctx) -> str:
 
 @command("申诉", key=True)
 def dispute_command(ctx: Ctx) -> str:
-    """`申诉 <事项编号> <理由>`: a unit lead disputes one of the unit's facts, once."""
-    key, reason = args.split_key(ctx.args)
-    if not key:
-        return "格式：申诉 <事项编号> <理由>。事项编号见“考核”。"
-    d, row = assessment.dispute(ctx.session, ctx.person, key, reason, ctx.now)
-    return f"已提交对 {row.key}（{row.item} {row.fact}）的申诉，办公室审定后会告诉您结果。审定前该项暂按“申诉中”列出。"
+    """`申诉 [<事项编号>|<编号>] <理由>`: a unit lead disputes one of the unit's facts, once; the key may be left
+    out when the unit has one undisputed deduction this month and last (or on the 编号 given)."""
+    typed = args.narrow(ctx.args.lstrip(args.ARG_SEPARATORS))
+    tried = KEY_TRY.match(typed)
+    if tried and args.ends_word(typed, tried.end()):  # C12 …, or X9 … (refused as no fact key); G20峰会… is prose
+        key, reason = args.split_key(ctx.args)
+        d, row = assessment.dispute(ctx.session, ctx.person, key, reason, ctx.now)
+        return _filed(row.key, row.item, row.fact)
+    code, rest = args.split_code(ctx.args) if args.starts_with_argument(typed, False) else ("", ctx.args.strip())
+    unit = ctx.person.unit
+    if not ctx.person.has(Role.unit_lead) or unit is None:
+        raise Refusal(f"只有单位负责人可以申诉本单位的扣分。{USAGE_DISPUTE}")
+    open_ = bulletin.disputable(ctx.session, ctx.config, unit.key, ctx.now, code)
+    if len(open_) == 1:
+        d, row = assessment.dispute(ctx.session, ctx.person, open_[0]["key"], rest, ctx.now)
+        return _filed(row.key, row.item, row.fact)
+    where = f"{code} 上" if code else "本月和上月"
+    if not open_:
+        return f"{USAGE_DISPUTE}{unit.name}{where}没有可以申诉的扣分（已申诉过的每项只能申诉一次）。"
+    lines = [f"{unit.name}{where}有 {len(open_)} 项扣分可以申诉，请写明是哪一项："]
+    lines += [f"· {d['key']} {d['item']} {d['fact']} {bulletin_files.points(d['points'])}" for d in open_[:9]]
+    lines.append(f"例如：申诉 {open_[0]['key']} 已于到期前电话报告办公室。")
+    return "\n".join(lines)
+
+
+def _filed(key: str, item: str, fact: str) -> str:
+    """The reply to a dispute filed."""
+    return f"已提交对 {key}（{item} {fact}）的申诉，办公室审定后会告诉您结果。审定前该项暂按“申诉中”列出。"
 
 
 def _decide(ctx: Ctx, uphold: bool) -> str:

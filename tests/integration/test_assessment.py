@@ -278,3 +278,32 @@ def test_bad_fact_records_and_disputes_are_refused_and_change_nothing(st: Stack)
     assert "没有待审定的申诉" in st.last("chenqi")
     st.say("wangwu", "考核")
     assert "没有扣分" in st.last("wangwu"), "nothing was recorded by the refused commands"
+
+
+def test_a_unit_lead_disputes_without_typing_the_fact_key(st: Stack) -> None:
+    """One undisputed deduction: `申诉 <理由>` is enough; several: a list to choose from, or the 编号 of the item."""
+    first, second, third = _item(st, "只有一项的条目"), _item(st, "第二项的条目"), _item(st, "第三项的条目")
+    st.say("chenqi", f"扣分 {first} 执法一队 漏报 主要 群众先于本单位发现")
+    only = _facts(st.last("chenqi"))[0]
+    st.say("zhangsan", "申诉 不是我们的责任")
+    assert "只有单位负责人" in st.last("zhangsan")
+    st.say("wangwu", "申诉 本单位已于当天电话报告")
+    assert f"已提交对 {only}" in st.last("wangwu")
+    assert cards(st, "chenqi", "考核申诉"), "the office gets the dispute card"
+    st.say("wangwu", "申诉 再申诉一次")
+    assert "没有可以申诉的扣分" in st.last("wangwu"), "a disputed fact is not offered again"
+
+    two = []
+    for code, fact in ((second, "瞒报 间接 未按规定报告"), (third, "处置不当 主要 回复不当")):
+        st.say("chenqi", f"扣分 {code} 执法一队 {fact}")
+        two.append(_facts(st.last("chenqi"))[0])
+    st.say("wangwu", "申诉 我们按时报告了")
+    listed = st.last("wangwu")
+    assert "2 项扣分可以申诉" in listed
+    assert all(k in listed for k in two), listed
+    assert len(cards(st, "chenqi", "考核申诉")) == 1, "nothing filed while the lead has not said which"
+    st.say("wangwu", f"申诉 {third} 当时的回复经办公室同意")
+    assert f"（{third} 处置不当）" in st.last("wangwu")
+    st.say("wangwu", "申诉 G20峰会期间我们全程在岗")
+    assert "已提交" in st.last("wangwu"), "prose that starts like a key is the reason for the one left"
+    assert len(cards(st, "chenqi", "考核申诉")) == 3

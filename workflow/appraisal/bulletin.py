@@ -17,7 +17,7 @@ from core.clock import local, show
 from core.config import Config
 from core.scoring import RuleSet, parse_scoring, rule_set_from
 from core.storage import store
-from models import AuditEvent, Item, ItemUnit, Role, Unit
+from models import AuditEvent, Dispute, Item, ItemUnit, Role, Unit
 from models.assessment import Bulletin
 from models.clock import Clock, Extension
 from models.clocktable import named_in_bulletin
@@ -336,3 +336,19 @@ def due_month(config: Config, now: datetime) -> str | None:
     if (t.day, t.hour, t.minute) < (day, hh, mm):
         return None
     return previous_month(now)
+
+
+def disputable(
+    session: Session, config: Config, unit_key: str, now: datetime, item_code: str = ""
+) -> list[dict[str, Any]]:
+    """The unit's deductions of this month and last (only item_code's, when given) never disputed: what a bare
+    `申诉 <理由>` may mean, newest month first."""
+    found: list[dict[str, Any]] = []
+    for month in (show(now, form="month"), previous_month(now)):
+        try:
+            fig = figures(session, config, month, now, unit_key=unit_key)
+        except Refusal:  # a month before the working calendar knows it
+            continue
+        found += [d for u in fig["units"] for d in u["deductions"] if not item_code or d["item"] == item_code]
+    disputed = set(session.scalars(select(Dispute.fact_key).where(Dispute.fact_key.in_([d["key"] for d in found]))))
+    return [d for d in found if d["key"] not in disputed]
