@@ -6,8 +6,10 @@ from core import args
 from core.clock import show
 from handlers.context import Ctx
 from handlers.registry import command
+from handlers.steps import code_or_pick, open_step, runs
 from models import Role
 from models.item import PART_NAMES
+from models.procedure import Act
 from workflow.engine import wording
 from workflow.engine.clocks import open_clocks, overdue_at_dispatch
 from workflow.incident.dispatch import USAGE, dispatch, parse_order, regrade
@@ -16,10 +18,17 @@ from workflow.views import render
 
 @command("交办", roles=(Role.office,), denied="只有领导小组办公室可以定级交办。")
 def dispatch_command(ctx: Ctx) -> str:
-    """`交办 <编号> <单位>[,协办…] [等级]`."""
-    if not ctx.args:
-        return USAGE
-    order = parse_order(ctx.args)
+    """`交办 [<编号>] <单位>[,协办…] [等级]`: the 编号 may be left out when one reported item waits for it."""
+    got = code_or_pick(ctx, Act.dispatch, USAGE)
+    return got if isinstance(got, str) else dispatch_step(ctx, *got)
+
+
+@runs(Act.dispatch)
+def dispatch_step(ctx: Ctx, code: str, text: str) -> str:
+    """Dispatch item code as text orders (units, grade …); without text, ask for it in a conversation."""
+    if not text.strip():
+        return open_step(ctx, Act.dispatch, code)
+    order = parse_order(f"{code} {text}", ctx.now)
     item = dispatch(ctx.session, ctx.person, order, ctx.now, ctx.config)
     grade = render.grade_name(item.grade)
     if order.grade_word and order.grade_word != grade:

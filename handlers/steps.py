@@ -30,6 +30,7 @@ Starter = Callable[[Ctx, str], str]  # (ctx, 编号) → the reply that opens th
 
 CODE_TRY = re.compile(r"[A-Za-z]{1,8}-\d")  # “YQ-2026…”: a 编号 mistyped is refused as one, never taken as content
 PICK = {  # “您有 2 条舆情待首报，是哪一条？”
+    Act.dispatch: "待定级交办",
     Act.acknowledge: "待签收",
     Act.first_report: "待首报",
     Act.written_report: "待报送书面报告",
@@ -43,6 +44,7 @@ PICK = {  # “您有 2 条舆情待首报，是哪一条？”
     Act.archive: "待立卷归档",
 }
 NONE = {  # said when the 编号 is left out and nothing is owed
+    Act.dispatch: "目前没有待定级交办的舆情",
     Act.acknowledge: "您目前没有需要签收的舆情（已签收的无需再签）",
     Act.first_report: "您目前没有需要首报的舆情",
     Act.written_report: "您目前没有需要报送书面报告的舆情",
@@ -58,6 +60,7 @@ NONE = {  # said when the 编号 is left out and nothing is owed
 RUNNERS: dict[Act, Runner] = {}
 STARTERS: dict[Act, Starter] = {}
 ASK = {  # what the conversation bound to an item asks for
+    Act.dispatch: "承办单位和等级（例如：执法一队 一般；协办、抄送、限时照常写在后面）",
     Act.first_report: "首报内容（核实情况和初步处置意见）",
     Act.progress_report: "续报内容（最新进展）",
     Act.handling_report: "处置情况与结果",

@@ -6,7 +6,17 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.flowkit import buttons, cards, click, current, dispatched, forged_click, item_of, step_texts
+from tests.integration.flowkit import (
+    buttons,
+    cards,
+    click,
+    code_in,
+    current,
+    dispatched,
+    forged_click,
+    item_of,
+    step_texts,
+)
 from tests.integration.harness import Stack
 
 APPROVAL = "书面报告审核"
@@ -157,10 +167,10 @@ def test_the_office_todo_card_carries_its_steps_and_a_tap_takes_them(st: Stack) 
 def test_the_office_help_says_the_code_may_be_left_out(st: Stack) -> None:
     st.say("chenqi", "帮助")
     short = st.reply("chenqi")
-    assert "回复来源 <答复>｜办结｜总结评估｜归档：只有一条时不用写编号" in short, short
+    assert "交办 <单位> [一般|较大|重大]｜回复来源 <答复>｜办结｜总结评估｜归档：只有一条时不用写编号" in short, short
     assert len(short.split("\n")) <= 9
     st.say("chenqi", "帮助 全部")
-    assert "回复来源、办结、总结评估、归档：只有一条等着这一步时可以不写编号" in st.reply("chenqi")
+    assert "交办、回复来源、办结、总结评估、归档：只有一条等着这一步时可以不写编号" in st.reply("chenqi")
     st.say("wangwu", "帮助")
     assert "归档" not in st.reply("wangwu"), "a unit lead is not shown the office's steps"
 
@@ -189,3 +199,50 @@ def test_each_kind_of_step_gets_a_button_before_any_gets_a_second(st: Stack) -> 
     assert sum(n.endswith("拟口径") for n in names) == 5, names
     assert names[-1] == "6 回复来源", "the reply is not crowded out by the public lines"
     assert buttons(todo)[names[-1]]["key"] == f"do:reply_source:{codes[0]}"
+
+
+def _reported(st: Stack) -> str:
+    """Report an item as a commentator (not yet dispatched); return its 编号."""
+    st.say("zhangsan", f"上报 网传商户占道经营的视频 https://weibo.com/8/{len(st.inbox('zhangsan'))}")
+    return code_in(st.last("zhangsan"))
+
+
+def test_dispatch_takes_the_one_reported_item_and_asks_which_when_several_wait(st: Stack) -> None:
+    st.say("chenqi", "交办 执法一队 一般")
+    said = st.reply("chenqi")
+    assert said.startswith("目前没有待定级交办的舆情，请写上编号。交办格式"), said
+    first = _reported(st)
+    st.say("chenqi", "交办 执法一队 较大")
+    assert st.reply("chenqi").startswith(f"已交办 {first}"), "the one item waiting"
+    assert item_of(st, first).grade == "significant"
+    second, third = _reported(st), _reported(st)
+    st.say("chenqi", "交办 执法一队 一般")
+    assert "您有 2 条舆情待定级交办，是哪一条？" in st.reply("chenqi")
+    assert item_of(st, second).state == item_of(st, third).state == "reported", "nothing before the choice"
+    pick = cards(st, "chenqi", PICK)[-1]
+    click(st, "chenqi", pick, list(buttons(pick))[1])
+    assert st.reply("chenqi").startswith(f"已交办 {third}")
+    assert item_of(st, third).grade == "general"
+    st.say("chenqi", "交办")  # one left, nothing typed: a conversation asks for the units and the grade
+    ask = st.reply("chenqi")
+    assert f"请直接发送 {second}" in ask, ask
+    assert "承办单位和等级" in ask
+    st.say("chenqi", "执法一队 重大")
+    assert st.reply("chenqi").startswith(f"已交办 {second}")
+    assert item_of(st, second).grade == "major"
+    st.say("wangwu", "交办 执法一队 一般")
+    assert "只有领导小组办公室可以定级交办" in st.reply("wangwu")
+
+
+def test_the_office_todo_card_dispatches_with_a_tap(st: Stack) -> None:
+    code = _reported(st)
+    st.say("chenqi", "我的待办")
+    assert f"待交办 {code}" in st.reply("chenqi")
+    todo = cards(st, "chenqi", "我的待办")[-1]
+    name = next(b for b in buttons(todo) if b.endswith("定级交办"))
+    assert buttons(todo)[name]["key"] == f"do:dispatch:{code}"
+    click(st, "chenqi", todo, name)
+    assert "承办单位和等级" in st.reply("chenqi")
+    st.say("chenqi", "执法一队 协办 城东区局 较大")
+    assert st.reply("chenqi").startswith(f"已交办 {code}")
+    assert item_of(st, code).state == "dispatched"

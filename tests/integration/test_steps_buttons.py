@@ -149,7 +149,7 @@ def test_help_is_short_and_fits_the_role(stack: Stack) -> None:
     assert "首报" not in commentator
     st.say("chenqi", "帮助")
     office = st.reply("chenqi")
-    assert "交办 <编号>" in office
+    assert "交办 <单位> [一般|较大|重大]" in office
     assert "%2Fh5%2Fcalendar" in office, "the calendar page is a tap away"
     dispatched(st)
     st.say("wangwu", "帮助")

@@ -30,6 +30,7 @@ from workflow.views import render
 
 # the steps a person may owe and take from a button, with what the button says (≤ 10 characters)
 STEP_LABELS: dict[Act, str] = {
+    Act.dispatch: "定级交办",
     Act.acknowledge: "签收",
     Act.first_report: "写首报",
     Act.written_report: "书面报告",
@@ -44,6 +45,7 @@ STEP_LABELS: dict[Act, str] = {
 }
 # the command word a person types for each step (what a list to pick from tells them to send)
 STEP_WORDS: dict[Act, str] = {
+    Act.dispatch: "交办",
     Act.acknowledge: "签收",
     Act.first_report: "首报",
     Act.written_report: "书面报告",
@@ -59,6 +61,7 @@ STEP_WORDS: dict[Act, str] = {
 # the office's own steps on an item: owed on every item whose state allows the action (its row in the procedure
 # table) when the person may take it (procedure.permit) and nothing else holds it back (READY)
 ITEM_STEPS = (Act.reply_source, Act.close, Act.evaluate, Act.archive)
+OFFICE_FIRST = (Act.dispatch,)  # the office's first step on a reported item: owed like ITEM_STEPS, listed first
 # what a step waits for beyond the item's state, refusing with the step's own sentence (the workflow's checks)
 READY: dict[Act, Callable[[Session, Item], None]] = {
     Act.reply_source: consult.require_heard,
@@ -182,7 +185,7 @@ def owed_on(session: Session, person: Person, act: Act) -> list[Owed]:
         for row in _unit_rows(session, person, ("lead", "co")):
             if ItemState(row.item.state) in OPEN:
                 out.append(Owed(act, row.item))
-    elif act in ITEM_STEPS:
+    elif act in ITEM_STEPS or act in OFFICE_FIRST:
         out = [Owed(act, item) for item in _waiting(session, person, act)]
     elif act == Act.request_extension:
         for c in _open_clocks(session, person):
@@ -204,6 +207,7 @@ def owed_on(session: Session, person: Person, act: Act) -> list[Owed]:
 
 
 TODO_STEPS = (
+    *OFFICE_FIRST,
     Act.acknowledge,
     Act.first_report,
     Act.written_report,
