@@ -463,7 +463,7 @@ ACTIONS: dict[Act, Action] = _a(
         ("office",),
         refusal="{code} 已不在办理中（当前：{state}），不能再合并。",
         denied="只有领导小组办公室可以合并同一事件的条目（{code}）。",
-        closes=(P.same_event, P.upload, P.approval, P.opinion, P.extension),  # 签收 cards: refused by the state
+        closes=(P.same_event, P.ack, P.upload, P.approval, P.opinion, P.extension),
     ),
     Action(
         Act.absorb,

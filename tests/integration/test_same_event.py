@@ -105,9 +105,13 @@ def test_the_merged_items_clocks_end_as_merged_never_missed(stack: Stack) -> Non
     first, second, _card = _pair(stack)
     stack.say("chenqi", f"交办 {first} 执法一队 一般")
     stack.say("chenqi", f"交办 {second} 执法一队 一般")
+    ack = next(c for c in cards(stack, "wangwu", "舆情交办") if second in str(c["body"]))
     stack.say("chenqi", f"合并 {first} {second}")
     assert f"已合并：{second} 并入 {first}" in stack.last("chenqi")
     assert f"【同一事件已合并】{second}" in stack.last("wangwu"), "the unit lead of the merged item is told"
+    assert current(stack, "wangwu", ack)["replaced_button"].startswith(f"陈七 已合并入 {first}"), "签收 card closed"
+    first_ack = next(c for c in cards(stack, "wangwu", "舆情交办") if first in str(c["body"]))
+    assert current(stack, "wangwu", first_ack).get("replaced_button") is None, "the survivor's 签收 card stays open"
     stack.later(6 * 3600)
     with stack.rt.sessions() as s:
         gone = s.scalar(select(Item).where(Item.code == second))

@@ -76,7 +76,8 @@ def test_every_card_purpose_is_declared_and_closed_by_an_action_or_its_clock() -
         assert purpose in CLOCK_CARDS or closers(purpose) or CARDS[purpose].standing, purpose
     standing = [p for p in CardPurpose if CARDS[p].standing]
     assert standing == [CardPurpose.todo, CardPurpose.pick], "only 我的待办 and 选择舆情 stand open"
-    assert {a.name for a in closers(CardPurpose.ack)} == {Act.acknowledge}, "签收 cards close with the 签收 step"
+    ack = {a.name for a in closers(CardPurpose.ack)}
+    assert ack == {Act.acknowledge, Act.merge}, "签收 cards close with the 签收 step, or when their item is merged"
     assert Act.regrade in {a.name for a in closers(CardPurpose.approval)}, "升级为重大 closes the approval card"
 
 

@@ -160,9 +160,9 @@ def todos(session: Session, person: Person, now: datetime) -> list[str]:
 
 
 def step_buttons(session: Session, person: Person) -> list[Owed]:
-    """The steps of 我的待办 a button takes (签收, 写首报, 书面报告, 处置报告, 口径, the office's 定级交办, 回复来源, 办结,
-    总结评估, 归档, and 申请延期 for a unit's clocks; the office's own clocks are typed), at most six: each kind of
-    step gets a button before any kind gets a second, in the list's order."""
+    """The steps of 我的待办 a button takes (签收, 写首报, 书面报告, 处置报告, 口径, the office's 定级交办, 回复来源,
+    办结, 总结评估, 归档, and 申请延期 for a unit's clocks; the office's own clocks are typed), at most six: each kind
+    of step gets a button before any kind gets a second, in the list's order."""
     steps = owed_steps(session, person)
     extend = [o for o in owed_on(session, person, Act.request_extension) if o.clock and o.clock.owner != "office"]
     return _fair(steps + extend, PICK_BUTTONS)
