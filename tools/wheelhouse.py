@@ -60,6 +60,7 @@ def build_wheel(wheels: Path) -> Path:
     """Build Liaowang's wheel into wheels (no build isolation when setuptools is importable: nothing downloaded)."""
     with tempfile.TemporaryDirectory() as tmp:
         src = _tracked_copy(Path(tmp) / "src")
+        _stamp(src / "pyproject.toml")
         isolation = [] if _has_setuptools() else ["--use-pep517"]
         no_iso = ["--no-build-isolation"] if not isolation else []
         cmd = [
@@ -77,6 +78,17 @@ def build_wheel(wheels: Path) -> Path:
         ]
         subprocess.run(cmd, check=True)
     return next(wheels.glob("liaowang-*.whl"))
+
+
+def _stamp(pyproject: Path) -> None:
+    """Write this checkout's full version into the copy's pyproject.toml: the copy has no .git, and a bundle built
+    off the release tag must install as what it is (0.2.0+g1a2b3c4), never as the release itself."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from core.version import version
+
+    text = pyproject.read_text(encoding="utf-8")
+    pyproject.write_text(re.sub(r'(?m)^version = ".*"', f'version = "{version()}"', text, count=1), encoding="utf-8")
 
 
 def _has_setuptools() -> bool:
@@ -99,17 +111,39 @@ def build_lock(out: Path) -> Path:
     return path
 
 
-def download(wheels: Path, locks: list[Path], platform: str | None, python_version: str | None) -> None:
-    """Download the locks' files (hashes required; a wheel where one exists) for this or the given platform."""
+SOURCE_ONLY = ("lunar-python",)  # locked packages published only as a source archive (built on the target)
+
+
+def _blocks(lock: Path) -> list[tuple[str, str]]:
+    """The lock's requirement entries as (normalised name, the entry's text with its hashes)."""
+    text = lock.read_text(encoding="utf-8")
+    found = re.finditer(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==.*?(?=^\S|\Z)", text, re.M | re.S)
+    return [(m.group(1).lower().replace("_", "-"), m.group(0)) for m in found]
+
+
+def _part(locks: list[Path], dst: Path, source: bool) -> Path:
+    """Write the entries of locks that are (source) or are not (not source) SOURCE_ONLY to dst."""
+    chosen = [text for lock in locks for name, text in _blocks(lock) if (name in SOURCE_ONLY) == source]
+    dst.write_text("".join(chosen), encoding="utf-8")
+    return dst
+
+
+def download(wheels: Path, locks: list[Path], platforms: list[str] | None, python_version: str | None) -> None:
+    """Download the locks' files (hashes required; a wheel where one exists) for this machine, or for the given
+    platforms and Python: then wheels only (a source archive of a compiled package would need a compiler there), and
+    the SOURCE_ONLY archives apart."""
     cmd = [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--require-hashes",
            "--prefer-binary", "--no-deps", "-d", str(wheels)]  # fmt: skip
-    for lock in locks:
-        cmd += ["-r", str(lock)]
-    if platform:
-        cmd += ["--platform", platform, "--only-binary=:all:"]
-    if python_version:
-        cmd += ["--python-version", python_version]
-    subprocess.run(cmd, check=True)
+    if not platforms and not python_version:
+        subprocess.run([*cmd, *(a for lock in locks for a in ("-r", str(lock)))], check=True)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        binary = _part(locks, Path(tmp) / "binary.lock", source=False)
+        target = [a for tag in platforms or [] for a in ("--platform", tag)]
+        target += ["--python-version", python_version] if python_version else []
+        subprocess.run([*cmd, "-r", str(binary), "--only-binary=:all:", *target], check=True)
+        source = _part(locks, Path(tmp) / "source.lock", source=True)
+        subprocess.run([*cmd, "-r", str(source), "--no-binary=:all:"], check=True)
 
 
 def sums(out: Path) -> None:
@@ -122,7 +156,7 @@ def sums(out: Path) -> None:
 
 
 def bundle(
-    out: Path, platform: str | None = None, python_version: str | None = None, skip_download: bool = False
+    out: Path, platforms: list[str] | None = None, python_version: str | None = None, skip_download: bool = False
 ) -> Path:
     """Write the offline bundle to out (which must not exist or be empty) and return it."""
     if out.exists() and any(out.iterdir()):
@@ -131,7 +165,7 @@ def bundle(
     wheels.mkdir(parents=True, exist_ok=True)
     shutil.copy2(ROOT / LOCK, out / LOCK)
     if not skip_download:
-        download(wheels, [out / LOCK, build_lock(out)], platform, python_version)
+        download(wheels, [out / LOCK, build_lock(out)], platforms, python_version)
     build_wheel(wheels)
     for extra in ("config.example.toml", "CHANGELOG.md", "docs/upgrade.md", "docs/deploy.md"):
         if (ROOT / extra).exists():
@@ -144,10 +178,11 @@ def bundle(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: --out DIR [--platform TAG] [--python-version X.Y] [--skip-download]."""
+    """Command line: --out DIR [--platform TAG …] [--python-version X.Y] [--skip-download]."""
     p = argparse.ArgumentParser(description="生成离线安装包（锁定的生产依赖 wheel + 瞭望 wheel + install.sh）")
     p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--platform", help="目标机器的平台标签，如 manylinux2014_x86_64（缺省本机）")
+    tags = "目标机器的平台标签，可写几次，如 manylinux_2_28_x86_64 manylinux2014_x86_64（缺省本机；给了只下载 wheel）"
+    p.add_argument("--platform", action="append", help=tags)
     p.add_argument("--python-version", help="目标机器的 Python 版本，如 3.11（缺省本机）")
     p.add_argument("--skip-download", action="store_true", help="不下载依赖（wheels/ 里已有时）")
     args = p.parse_args(argv)
