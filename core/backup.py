@@ -142,6 +142,11 @@ def read_key_file(path: Path) -> bytes:
     """The 32-byte key in a key file (base64 or 64 hex digits); ConfigError if missing or malformed."""
     try:
         text = path.read_text(encoding="ascii").strip()
+    except PermissionError:
+        raise ConfigError(
+            f"读不了备份密钥文件 {path}：没有读权限。它要归运行备份的用户所有（权限 600），"
+            f"例如 chown liaowang:liaowang {path}（见 docs/deploy.md 的“加密备份”）"
+        ) from None
     except (OSError, UnicodeDecodeError):
         raise ConfigError(f"读不了备份密钥文件 {path}") from None
     key: bytes | None = None
