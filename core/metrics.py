@@ -33,6 +33,8 @@ GAUGE_HELP = {
     "liaowang_outbox_pending": "Messages waiting to be sent to WeCom (pending or being sent).",
     "liaowang_clocks_open": "Clocks (时限) still running.",
     "liaowang_worker_up": "Worker processes that refreshed their heartbeat within three sweep intervals.",
+    "liaowang_database_up": "1 when this scrape could read the database, 0 when it could not (its gauges are absent).",
+    "liaowang_redis_up": "1 when this scrape could read Redis, 0 when it could not (liaowang_worker_up is absent).",
     "liaowang_calendar_official_until_seconds": (
         "Unix time (00:00 Beijing) of the last day with an official or configured holiday schedule; "
         "later days use the statutory holidays."

@@ -42,6 +42,8 @@ SERIES = (  # title, [(expression, legend)], unit
     ("后台任务在线与时限",
      [("max(liaowang_worker_up)", "在线 worker"), ("max(liaowang_clocks_open)", "计时中")], "short"),
     ("运行的版本（进程所在目标数）", [("count by (version) (liaowang_build_info)", "{{version}}")], "short"),
+    ("数据库与 Redis 可读（1 可读，0 读不了）",
+     [("min(liaowang_database_up)", "数据库"), ("min(liaowang_redis_up)", "Redis")], "short"),
 )  # fmt: skip
 
 

@@ -56,7 +56,7 @@ def test_every_alert_names_existing_metrics_and_says_what_to_do_in_chinese() -> 
     covered = set().union(*(METRIC.findall(r["expr"]) for r in rules))
     wanted = {"liaowang_inbox_lag_seconds", "liaowang_outbox_pending", "liaowang_outbox_failed_total",
               "liaowang_wecom_errors_total", "liaowang_clock_lateness_seconds_bucket", "liaowang_worker_up",
-              "liaowang_calendar_official_until_seconds"}  # fmt: skip
+              "liaowang_calendar_official_until_seconds", "liaowang_database_up", "liaowang_redis_up"}  # fmt: skip
     assert wanted <= covered, f"no alert on {wanted - covered}"
 
 

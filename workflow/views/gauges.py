@@ -46,16 +46,20 @@ def calendar_until(config: Config, now: datetime, session: Session | None = None
 
 
 def read(rt: Runtime) -> dict[str, float]:
-    """Return every shared gauge that can be read now; a part whose store is down is left out (and logged)."""
+    """Return every shared gauge that can be read now; a part whose store is down is left out (and logged), and
+    liaowang_database_up / liaowang_redis_up say which (so an outage alerts while the other gauges are absent)."""
     out: dict[str, float] = {"liaowang_calendar_official_until_seconds": calendar_until(rt.config, clock.now())}
+    out["liaowang_database_up"] = out["liaowang_redis_up"] = 0.0
     try:
         with rt.sessions() as s:
             out.update(counts(s, clock.now()))
             out["liaowang_calendar_official_until_seconds"] = calendar_until(rt.config, clock.now(), s)
+        out["liaowang_database_up"] = 1.0
     except Exception as exc:  # noqa: BLE001 - a scrape must answer even while the database is down
         log.warning("metrics: database gauges unavailable: %s", describe(exc))
     try:
         out["liaowang_worker_up"] = float(metrics.workers_up(rt.redis))
+        out["liaowang_redis_up"] = 1.0
     except Exception as exc:  # noqa: BLE001 - likewise for Redis
         log.warning("metrics: worker heartbeats unavailable: %s", describe(exc))
     return out
