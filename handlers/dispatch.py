@@ -20,14 +20,17 @@ from workflow.views import render
 def dispatch_command(ctx: Ctx) -> str:
     """`交办 [<编号>] <单位>[,协办…] [等级]`: the 编号 may be left out when one reported item waits for it."""
     got = code_or_pick(ctx, Act.dispatch, USAGE)
-    return got if isinstance(got, str) else dispatch_step(ctx, *got)
+    if isinstance(got, str):
+        return got
+    code, text = got
+    if not text.strip() and not args.CODE.fullmatch(args.split_code(ctx.args)[0]):
+        return open_step(ctx, Act.dispatch, code)  # `交办` alone, one item waiting: ask for the units and the grade
+    return dispatch_step(ctx, code, text)  # `交办 <编号>` alone is refused with the usage, as before
 
 
 @runs(Act.dispatch)
 def dispatch_step(ctx: Ctx, code: str, text: str) -> str:
-    """Dispatch item code as text orders (units, grade …); without text, ask for it in a conversation."""
-    if not text.strip():
-        return open_step(ctx, Act.dispatch, code)
+    """Dispatch item code as text orders (units, grade …; the usage when it names no unit)."""
     order = parse_order(f"{code} {text}", ctx.now)
     item = dispatch(ctx.session, ctx.person, order, ctx.now, ctx.config)
     grade = render.grade_name(item.grade)
