@@ -66,9 +66,9 @@ def assessment_command(ctx: Ctx) -> str:
     for d in row["deductions"]:
         state = bulletin_files.STATE_WORDS[d["state"]]
         lines.append(f"· {d['key']} {d['item']} {d['fact']} {bulletin_files.points(d['points'])}{state}：{d['detail']}")
-    lines.append(
-        "如有异议，发送“申诉 <事项编号> <理由>”，例如：申诉 " + row["deductions"][0]["key"] + " 已于到期前电话报告。"
-    )
+    keys = [d["key"] for d in row["deductions"] if d["key"][0] in "CF"]  # 未巡查/未跟帖 (P, G) are duty records
+    if keys:
+        lines.append(f"如有异议，发送“申诉 <事项编号> <理由>”，例如：申诉 {keys[0]} 已于到期前电话报告。")
     return "\n".join(lines)
 
 
@@ -86,16 +86,16 @@ def dispute_command(ctx: Ctx) -> str:
     unit = ctx.person.unit
     if not ctx.person.has(Role.unit_lead) or unit is None:
         raise Refusal(f"只有单位负责人可以申诉本单位的扣分。{USAGE_DISPUTE}")
-    open_ = bulletin.disputable(ctx.session, ctx.config, unit.key, ctx.now, code)
+    open_ = bulletin.disputable(ctx.session, ctx.config, unit.id, ctx.now, code)
     if len(open_) == 1:
-        d, row = assessment.dispute(ctx.session, ctx.person, open_[0]["key"], rest, ctx.now)
+        d, row = assessment.dispute(ctx.session, ctx.person, open_[0].key, rest, ctx.now)
         return _filed(row.key, row.item, row.fact)
     where = f"{code} 上" if code else "本月和上月"
     if not open_:
         return f"{USAGE_DISPUTE}{unit.name}{where}没有可以申诉的扣分（已申诉过的每项只能申诉一次）。"
     lines = [f"{unit.name}{where}有 {len(open_)} 项扣分可以申诉，请写明是哪一项："]
-    lines += [f"· {d['key']} {d['item']} {d['fact']} {bulletin_files.points(d['points'])}" for d in open_[:9]]
-    lines.append(f"例如：申诉 {open_[0]['key']} 已于到期前电话报告办公室。")
+    lines += [f"· {r.key} {r.item} {r.fact} {bulletin_files.points(r.points)}" for r in open_[:9]]
+    lines.append(f"例如：申诉 {open_[0].key} 已于到期前电话报告办公室。")
     return "\n".join(lines)
 
 

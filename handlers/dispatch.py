@@ -23,7 +23,7 @@ def dispatch_command(ctx: Ctx) -> str:
     if isinstance(got, str):
         return got
     code, text = got
-    if not text.strip() and not args.CODE.fullmatch(args.split_code(ctx.args)[0]):
+    if not ctx.args.strip():
         return open_step(ctx, Act.dispatch, code)  # `交办` alone, one item waiting: ask for the units and the grade
     return dispatch_step(ctx, code, text)  # `交办 <编号>` alone is refused with the usage, as before
 

@@ -117,3 +117,31 @@ def test_a_card_sent_after_the_reminder_time_is_not_followed_by_a_second_reminde
     st.later(1)
     assert len(cards(st, "zhangsan", PATROL)) == 1
     assert not any("巡查提醒" in t for t in st.texts("zhangsan")), "one message, not a card and a reminder at once"
+
+
+def test_a_missed_check_in_with_points_is_not_what_a_bare_dispute_means(make_stack) -> None:  # type: ignore[no-untyped-def]
+    """A 未巡查 deduction (when [scoring] gives one) is a duty record, not a fact a unit disputes: `申诉 <理由>`
+    offers only 迟报 and the office's recorded facts, never the missed check-in."""
+    now = local(clock.now())
+    if now.hour == 23 and now.minute >= 45:
+        clock.advance(timedelta(minutes=30))
+        now = local(clock.now())
+    rounds = [{"card": now.strftime("%H:%M"), "remind": (now + timedelta(minutes=5)).strftime("%H:%M"),
+               "due": (now + timedelta(minutes=10)).strftime("%H:%M")}]  # fmt: skip
+    scoring = {"base": 100, "rules": [{"fact": "未巡查", "main": -1}, {"fact": "漏报", "main": -2, "indirect": -1}]}
+    st = make_stack(extra={"patrol": {"enabled": True, "days": "every_day", "rounds": rounds}, "scoring": scoring})
+    st.later(1)
+    st.later(10 * 60 + 1)  # zhangsan of 执法一队 missed the round: 未巡查 −1 for the unit
+    st.say("wangwu", "考核")
+    assert "未巡查" in st.last("wangwu"), "the unit sees the duty deduction"
+    assert "申诉 P" not in st.last("wangwu"), "and is not told to dispute it"
+    st.say("wangwu", "申诉 当天系统故障")
+    said = st.last("wangwu")
+    assert "没有可以申诉的扣分" in said, said
+    assert not cards(st, "chenqi", "考核申诉")
+    st.say("zhangsan", "上报 网传商户占道经营 https://weibo.com/5/6")
+    code = st.last("zhangsan").split("编号 ")[1].split("。")[0]
+    st.say("chenqi", f"交办 {code} 执法一队 一般")
+    st.say("chenqi", f"扣分 {code} 执法一队 漏报 主要 群众先于本单位发现")
+    st.say("wangwu", "申诉 当天已电话报告")
+    assert "已提交对 F" in st.last("wangwu"), "the one fact the unit may dispute, beside the missed check-in"

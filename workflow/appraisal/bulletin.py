@@ -26,7 +26,15 @@ from models.item import FLOW_NAMES, GRADE_NAMES, SOURCES
 from models.procedure import Act
 from models.state import ClockState
 from workflow.appraisal import bulletin_files, notice
-from workflow.appraisal.assessment import SCORED_KINDS, duty, facts, month_name, month_range, previous_month
+from workflow.appraisal.assessment import (
+    SCORED_KINDS,
+    FactRow,
+    duty,
+    facts,
+    month_name,
+    month_range,
+    previous_month,
+)
 from workflow.engine.audit import record
 from workflow.engine.errors import Refusal
 from workflow.engine.outbox import emit
@@ -338,17 +346,16 @@ def due_month(config: Config, now: datetime) -> str | None:
     return previous_month(now)
 
 
-def disputable(
-    session: Session, config: Config, unit_key: str, now: datetime, item_code: str = ""
-) -> list[dict[str, Any]]:
-    """The unit's deductions of this month and last (only item_code's, when given) never disputed: what a bare
-    `申诉 <理由>` may mean, newest month first."""
-    found: list[dict[str, Any]] = []
+def disputable(session: Session, config: Config, unit_id: int, now: datetime, item_code: str = "") -> list[FactRow]:
+    """The unit's facts of this month and last (迟报 …, and those the office recorded; only item_code's when given)
+    never disputed: what a bare `申诉 <理由>` may mean, newest month first."""
+    found: list[FactRow] = []
     for month in (show(now, form="month"), previous_month(now)):
         try:
-            fig = figures(session, config, month, now, unit_key=unit_key)
+            start, end = month_range(month, now)
         except Refusal:  # a month before the working calendar knows it
             continue
-        found += [d for u in fig["units"] for d in u["deductions"] if not item_code or d["item"] == item_code]
-    disputed = set(session.scalars(select(Dispute.fact_key).where(Dispute.fact_key.in_([d["key"] for d in found]))))
-    return [d for d in found if d["key"] not in disputed]
+        rows = facts(session, start, end, rule_sets(session, config, month), [unit_id])
+        found += [r for r in rows if not item_code or r.item == item_code]
+    disputed = set(session.scalars(select(Dispute.fact_key).where(Dispute.fact_key.in_([r.key for r in found]))))
+    return [r for r in found if r.key not in disputed]

@@ -60,8 +60,7 @@ STEP_WORDS: dict[Act, str] = {
 }
 # the office's own steps on an item: owed on every item whose state allows the action (its row in the procedure
 # table) when the person may take it (procedure.permit) and nothing else holds it back (READY)
-ITEM_STEPS = (Act.reply_source, Act.close, Act.evaluate, Act.archive)
-OFFICE_FIRST = (Act.dispatch,)  # the office's first step on a reported item: owed like ITEM_STEPS, listed first
+ITEM_STEPS = (Act.dispatch, Act.reply_source, Act.close, Act.evaluate, Act.archive)
 # what a step waits for beyond the item's state, refusing with the step's own sentence (the workflow's checks)
 READY: dict[Act, Callable[[Session, Item], None]] = {
     Act.reply_source: consult.require_heard,
@@ -185,7 +184,7 @@ def owed_on(session: Session, person: Person, act: Act) -> list[Owed]:
         for row in _unit_rows(session, person, ("lead", "co")):
             if ItemState(row.item.state) in OPEN:
                 out.append(Owed(act, row.item))
-    elif act in ITEM_STEPS or act in OFFICE_FIRST:
+    elif act in ITEM_STEPS:
         out = [Owed(act, item) for item in _waiting(session, person, act)]
     elif act == Act.request_extension:
         for c in _open_clocks(session, person):
@@ -207,7 +206,6 @@ def owed_on(session: Session, person: Person, act: Act) -> list[Owed]:
 
 
 TODO_STEPS = (
-    *OFFICE_FIRST,
     Act.acknowledge,
     Act.first_report,
     Act.written_report,
