@@ -5,7 +5,9 @@ first is kept), refuse clearly when none waits, and 我的待办 gives the offic
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
+from models import Item, ItemUnit
 from tests.integration.flowkit import (
     buttons,
     cards,
@@ -246,3 +248,24 @@ def test_the_office_todo_card_dispatches_with_a_tap(st: Stack) -> None:
     st.say("chenqi", "执法一队 协办 城东区局 较大")
     assert st.reply("chenqi").startswith(f"已交办 {code}")
     assert item_of(st, code).state == "dispatched"
+
+
+def test_a_command_typed_while_dispatch_asks_is_answered_and_a_stale_button_is_refused(st: Stack) -> None:
+    code = _reported(st)
+    st.say("chenqi", "我的待办")
+    todo = cards(st, "chenqi", "我的待办")[-1]
+    st.say("chenqi", "交办")
+    assert "承办单位和等级" in st.reply("chenqi")
+    st.say("chenqi", f"查询 {code}")  # a command in the middle of the conversation is a command
+    assert code in st.reply("chenqi")
+    assert item_of(st, code).state == "reported", "the query was not taken as the units"
+    st.say("chenqi", "执法一队 一般")
+    assert st.reply("chenqi").startswith(f"已交办 {code}")
+    st.later(60)
+    click(st, "chenqi", todo, next(b for b in buttons(todo) if b.endswith("定级交办")))  # the list was made before
+    stale = st.reply("chenqi")
+    assert "交办" in stale, stale
+    assert "承办单位和等级" not in stale, "no conversation is opened for an item already dispatched"
+    with st.rt.sessions() as s:
+        units = s.scalars(select(ItemUnit).join(Item).where(Item.code == code)).all()
+    assert len(units) == 1, "dispatched once"
